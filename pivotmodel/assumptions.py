@@ -1,0 +1,511 @@
+"""Load and validate an assumptions folder into typed, frozen objects.
+
+Layout of a folder (the bundled one is ``assumptions/``; analysts keep their own copies)::
+
+    china_ecommerce.yaml cloud.yaml international.yaml all_others.yaml capex.yaml group.yaml
+    sources.yaml simulation.yaml [correlations.yaml] [claims.yaml]
+    history/reported.csv history/segment_map.csv
+    scenarios/<name>.yaml
+
+Each segment file holds the keys of its own name (``cloud.yaml`` holds ``cloud:``). A leaf is
+an input spec: a point value ``{value: 0.34, unit: ratio, basis: reported, source: <id>}``
+or a distribution ``{dist: triangular, low: .., mode: .., high: .., unit, basis, source}``
+(see :mod:`pivotmodel.distributions`). ``source`` is an id in ``sources.yaml``; ``basis`` is
+reported | guidance | estimate. ``note`` says why, in words.
+
+Every problem found is collected and raised once as :class:`~pivotmodel.errors.InputError`.
+"""
+
+from __future__ import annotations
+
+import difflib
+import math
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from types import MappingProxyType
+from typing import Any, Mapping
+
+from .distributions import DIST_FIELDS, Distribution, SpecError, build_distribution
+from .errors import InputError, Problem
+from .history import History, load_history
+from .periods import PeriodError, Quarter, parse_quarter
+from .schema import PARAMETERS, SEEDABLE, SETTINGS, UNITS
+from .yamlio import LineDict, read_yaml
+
+__all__ = [
+    "Input",
+    "Source",
+    "Scenario",
+    "Assumptions",
+    "load",
+    "bundled_directory",
+    "SEGMENT_FILES",
+    "BASES",
+]
+
+SEGMENT_FILES = ("china_ecommerce", "cloud", "international", "all_others", "capex", "group")
+BASES = ("reported", "guidance", "estimate")
+META_FIELDS = ("unit", "source", "basis", "note")
+SOURCE_FIELDS = {"title": True, "href": True, "publisher": False, "date": False, "note": False}
+
+
+def bundled_directory() -> Path:
+    """The assumptions folder shipped with the repository."""
+    return Path(__file__).resolve().parent.parent / "assumptions"
+
+
+@dataclass(frozen=True)
+class Source:
+    id: str
+    title: str
+    href: str
+    publisher: str = ""
+    date: str = ""
+    note: str = ""
+
+
+@dataclass(frozen=True)
+class Input:
+    """One input: its distribution (a point value is ``fixed``) and where it came from.
+
+    ``dist`` is in the model's unit for the input's dimension (``RMB_bn`` in the file is
+    converted to RMB million); ``unit`` is the unit as written.
+    """
+
+    key: str
+    dist: Distribution
+    unit: str
+    source: str
+    basis: str
+    file: str
+    line: int | None
+    note: str = ""
+    text: str | None = None  # for period-valued inputs (a quarter label)
+
+    @property
+    def uncertain(self) -> bool:
+        return not self.dist.is_fixed
+
+    @property
+    def base_value(self) -> float:
+        """The deterministic value: the median of the distribution."""
+        return self.dist.median()
+
+
+@dataclass(frozen=True)
+class Scenario:
+    name: str
+    title: str
+    baseline: str
+    rationale: str
+    changed_keys: tuple[str, ...]
+    chain: tuple[str, ...]  # the scenario names applied, base first
+
+
+@dataclass(frozen=True)
+class Assumptions:
+    """Everything a run reads, validated. Build with :func:`load`."""
+
+    directory: Path
+    inputs: Mapping[str, Input]
+    seeds: Mapping[tuple[str, Quarter], Input]
+    sources: Mapping[str, Source]
+    settings: Mapping[str, Any]
+    history: History
+    scenario: Scenario
+    claims_raw: Any = None
+    correlations_raw: Any = None
+    files: Mapping[str, str] = field(default_factory=dict)  # file label -> text, for hashing
+
+    @property
+    def uncertain_keys(self) -> list[str]:
+        return sorted(k for k, v in self.inputs.items() if v.uncertain)
+
+    @property
+    def horizon(self) -> Quarter:
+        return parse_quarter(self.settings["horizon"])
+
+    def with_inputs(self, changes: Mapping[str, Input]) -> "Assumptions":
+        """A copy with some inputs replaced (notebooks use this to try a value)."""
+        merged = dict(self.inputs)
+        for key, value in changes.items():
+            if key not in merged:
+                raise KeyError(f"{key} is not an input; valid keys: {', '.join(sorted(merged))}")
+            merged[key] = value
+        return replace(self, inputs=MappingProxyType(merged))
+
+    def with_values(self, **values: float) -> "Assumptions":
+        """A copy with inputs set to point values: ``a.with_values(**{"cloud.x": 0.3})``."""
+        changes = {}
+        for key, v in values.items():
+            old = self.inputs.get(key)
+            if old is None:
+                raise KeyError(f"{key} is not an input")
+            factor = UNITS[old.unit][1]
+            changes[key] = replace(
+                old, dist=build_distribution("fixed", {"value": float(v) * factor}), basis="estimate",
+                note=f"set in code to {v} {old.unit}",
+            )
+        return self.with_inputs(changes)
+
+
+# --------------------------------------------------------------------------------------
+# parsing helpers
+
+
+def _suggest(word: str, options: list[str]) -> str:
+    close = difflib.get_close_matches(word, options, n=1, cutoff=0.6)
+    return f" (did you mean {close[0]!r}?)" if close else ""
+
+
+def _is_leaf(node: Any) -> bool:
+    return isinstance(node, dict) and any(k in node for k in ("unit", "dist", "value"))
+
+
+def _flatten(node: Any, prefix: str, out: dict[str, tuple[Any, int | None]], line: int | None) -> None:
+    """Walk nested mappings down to input specs, collecting ``dotted.key -> (spec, line)``."""
+    if _is_leaf(node) or not isinstance(node, dict):
+        out[prefix] = (node, line)
+        return
+    for key, child in node.items():
+        child_line = node.line_of(key) if isinstance(node, LineDict) else line
+        _flatten(child, f"{prefix}.{key}" if prefix else key, out, child_line)
+
+
+def _parse_spec(
+    key: str, spec: Any, label: str, line: int | None, sources: Mapping[str, Source], dimension: str
+) -> tuple[Input | None, list[Problem]]:
+    problems: list[Problem] = []
+    err = lambda k, m: problems.append(Problem(label, k, m, line))  # noqa: E731
+    if not isinstance(spec, dict):
+        err(key, f"must be an input spec such as {{value: 0.3, unit: ratio, basis: estimate, source: <id>}}, got {spec!r}")
+        return None, problems
+    spec = dict(spec)
+    kind = spec.pop("dist", "fixed" if "value" in spec else None)
+    meta = {k: spec.pop(k) for k in META_FIELDS if k in spec}
+    for name in ("unit", "source", "basis"):
+        if name not in meta:
+            err(f"{key}.{name}", f"missing; every input needs unit, source and basis")
+    unit = meta.get("unit")
+    if unit is not None and unit not in UNITS:
+        err(f"{key}.unit", f"unknown unit {unit!r}; valid: {', '.join(UNITS)}{_suggest(str(unit), list(UNITS))}")
+        unit = None
+    if unit is not None and UNITS[unit][0] != dimension:
+        valid = [u for u, (d, _) in UNITS.items() if d == dimension]
+        err(f"{key}.unit", f"{unit!r} is a {UNITS[unit][0]} unit; this input needs one of {', '.join(valid)}")
+        unit = None
+    basis = meta.get("basis")
+    if basis is not None and basis not in BASES:
+        err(f"{key}.basis", f"{basis!r} is not one of {', '.join(BASES)}")
+    src = meta.get("source")
+    if src is not None and src not in sources:
+        err(f"{key}.source", f"{src!r} is not an id in sources.yaml{_suggest(str(src), list(sources))}")
+    if kind is None:
+        err(key, f"needs 'value' or 'dist' (one of {', '.join(DIST_FIELDS)})")
+        return None, problems
+    if not isinstance(kind, str) or kind not in DIST_FIELDS:
+        err(f"{key}.dist", f"unknown distribution {kind!r}; valid: {', '.join(DIST_FIELDS)}{_suggest(str(kind), list(DIST_FIELDS))}")
+        return None, problems
+    text = None
+    if dimension == "period":
+        if kind != "fixed" or not isinstance(spec.get("value"), str):
+            err(key, "must be a fixed quarter label, e.g. {value: FY2026Q1, unit: period, ...}")
+            return None, problems
+        try:
+            parse_quarter(spec["value"])
+        except PeriodError as exc:
+            err(f"{key}.value", str(exc))
+            return None, problems
+        text = spec["value"]
+        dist = build_distribution("fixed", {"value": float(parse_quarter(text).index)})
+    else:
+        factor = UNITS[unit][1] if unit else 1.0
+        try:
+            dist = build_distribution(kind, spec)
+        except SpecError as exc:
+            err(f"{key}.{exc.field}", str(exc))
+            return None, problems
+        if factor != 1.0:
+            scaled = {
+                k: (v * factor if isinstance(v, (int, float)) and not isinstance(v, bool)
+                    and k not in ("sigma", "lambda", "p", "shape") else v)
+                for k, v in spec.items()
+            }
+            dist = build_distribution(kind, scaled)
+    if problems:
+        return None, problems
+    return (
+        Input(key, dist, unit or "", src or "", basis or "", label, line, str(meta.get("note", "")), text),
+        problems,
+    )
+
+
+def _check_range(inp: Input) -> list[Problem]:
+    param = PARAMETERS[inp.key]
+    if param.dimension == "period":
+        return []
+    lo, hi = inp.dist.support
+    if not (math.isfinite(lo) and math.isfinite(hi)):
+        # Unbounded families: the values a million-draw run can reach must be valid.
+        lo, hi = max(lo, inp.dist.quantile(1e-7)), min(hi, inp.dist.quantile(1 - 1e-7))
+    factor = UNITS[inp.unit][1] if inp.unit in UNITS else 1.0
+    if lo < param.low or hi > param.high:
+        shown = lambda x: x / factor  # noqa: E731
+        what = "the distribution's range (P0.00001-P99.99999 if unbounded)" if inp.uncertain else "the value"
+        return [
+            Problem(
+                inp.file, inp.key,
+                f"{what} [{shown(lo):g}, {shown(hi):g}] {inp.unit} leaves the valid range "
+                f"[{shown(param.low):g}, {shown(param.high):g}] ({param.doc}); narrow it or use truncnormal",
+                inp.line,
+            )
+        ]
+    return []
+
+
+def _load_sources(path: Path, label: str, problems: list[Problem]) -> dict[str, Source]:
+    data = read_yaml(path, label)
+    if not isinstance(data, dict) or not isinstance(data.get("sources"), dict):
+        problems.append(Problem(label, "sources", "must hold a mapping 'sources:' of id -> {title, href, ...}"))
+        return {}
+    out: dict[str, Source] = {}
+    entries: LineDict = data["sources"]
+    for sid, entry in entries.items():
+        line = entries.line_of(sid)
+        if not isinstance(entry, dict):
+            problems.append(Problem(label, f"sources.{sid}", "must be a mapping with title and href", line))
+            continue
+        for name in entry:
+            if name not in SOURCE_FIELDS:
+                problems.append(Problem(label, f"sources.{sid}.{name}", f"unknown field; valid: {', '.join(SOURCE_FIELDS)}{_suggest(name, list(SOURCE_FIELDS))}", entry.line_of(name)))
+        for name, required in SOURCE_FIELDS.items():
+            if required and not str(entry.get(name, "")).strip():
+                problems.append(Problem(label, f"sources.{sid}.{name}", "is required", line))
+        out[sid] = Source(sid, **{k: str(entry.get(k, "")) for k in SOURCE_FIELDS})
+    return out
+
+
+def _load_settings(path: Path, label: str, problems: list[Problem]) -> dict[str, Any]:
+    data = read_yaml(path, label)
+    if not isinstance(data, dict) or not isinstance(data.get("simulation"), dict):
+        problems.append(Problem(label, "simulation", "must hold a mapping 'simulation:'"))
+        return {}
+    sim: LineDict = data["simulation"]
+    out: dict[str, Any] = {}
+    for key, value in sim.items():
+        line = sim.line_of(key)
+        if key not in SETTINGS:
+            problems.append(Problem(label, f"simulation.{key}", f"unknown setting; valid: {', '.join(SETTINGS)}{_suggest(key, list(SETTINGS))}", line))
+            continue
+        typ, doc = SETTINGS[key]
+        ok = isinstance(value, typ) and not isinstance(value, bool)
+        if typ is float and isinstance(value, int) and not isinstance(value, bool):
+            ok, value = True, float(value)
+        if not ok:
+            problems.append(Problem(label, f"simulation.{key}", f"must be {typ.__name__} ({doc}), got {value!r}", line))
+            continue
+        out[key] = value
+    for key in ("seed", "draws", "method", "horizon"):
+        if key not in out and not any(p.key == f"simulation.{key}" for p in problems):
+            problems.append(Problem(label, f"simulation.{key}", f"missing ({SETTINGS[key][1]})"))
+    if out.get("method") not in (None, "mc", "lhs", "sobol"):
+        problems.append(Problem(label, "simulation.method", f"must be mc, lhs or sobol, got {out['method']!r}", sim.line_of("method")))
+    if "horizon" in out:
+        try:
+            parse_quarter(out["horizon"])
+        except PeriodError as exc:
+            problems.append(Problem(label, "simulation.horizon", str(exc), sim.line_of("horizon")))
+    for key in ("draws", "chunk_size", "max_draws"):
+        if key in out and out[key] < 1:
+            problems.append(Problem(label, f"simulation.{key}", "must be >= 1", sim.line_of(key)))
+    out.setdefault("chunk_size", 50_000)
+    out.setdefault("tolerance", 0.0)
+    out.setdefault("max_draws", out.get("draws", 1))
+    return out
+
+
+def _resolve_scenario(
+    directory: Path, name: str | None, root: Path, problems: list[Problem]
+) -> tuple[Scenario, list[tuple[str, dict[str, tuple[Any, int | None]]]]]:
+    """Follow ``baseline`` links from the named scenario down to base; detect cycles."""
+    if name in (None, "", "base"):
+        return Scenario("base", "Base case", "", "The bundled assumptions as they stand.", (), ("base",)), []
+    layers: list[tuple[str, dict[str, tuple[Any, int | None]]]] = []
+    meta: dict[str, Any] = {}
+    visited: list[str] = []
+    current: str = name  # type: ignore[assignment]
+    while current != "base":
+        path = Path(current) if current.endswith((".yaml", ".yml")) else directory / "scenarios" / f"{current}.yaml"
+        label = str(path.relative_to(root)) if path.resolve().is_relative_to(root.resolve()) and not path.is_absolute() or path.is_relative_to(root) else str(path)
+        if current in visited:
+            problems.append(Problem(label, "baseline", f"inheritance cycle: {' -> '.join(visited + [current])}"))
+            break
+        visited.append(current)
+        if not path.exists():
+            available = sorted(p.stem for p in (directory / "scenarios").glob("*.yaml"))
+            where = f"scenario named by {visited[-2]!r}" if len(visited) > 1 else "scenario"
+            problems.append(Problem(label, "baseline" if len(visited) > 1 else "", f"{where} {current!r} does not exist; available: base, {', '.join(available)}"))
+            break
+        data = read_yaml(path, label)
+        if not isinstance(data, dict):
+            problems.append(Problem(label, "", "must be a mapping with title, baseline, rationale, changes"))
+            break
+        for key in data:
+            if key not in ("title", "baseline", "rationale", "changes"):
+                problems.append(Problem(label, key, f"unknown key; valid: title, baseline, rationale, changes{_suggest(key, ['title', 'baseline', 'rationale', 'changes'])}", data.line_of(key)))
+        for key in ("title", "baseline", "rationale"):
+            if not isinstance(data.get(key), str) or not data.get(key, "").strip():
+                problems.append(Problem(label, key, "is required (text)", data.line_of(key) if key in data else None))
+        changes = data.get("changes") or {}
+        if not isinstance(changes, dict):
+            problems.append(Problem(label, "changes", "must map input keys to specs", data.line_of("changes")))
+            changes = {}
+        flat: dict[str, tuple[Any, int | None]] = {}
+        for key, spec in changes.items():
+            flat[key] = (spec, changes.line_of(key))
+        layers.append((label, flat))
+        if not meta:
+            meta = {"title": data.get("title", ""), "rationale": data.get("rationale", "")}
+        current = str(data.get("baseline") or "base")
+    chain = tuple(["base"] + list(reversed(visited)))
+    changed = tuple(sorted({k for _, layer in layers for k in layer}))
+    return (
+        Scenario(name, meta.get("title", name), visited[1] if len(visited) > 1 else "base", meta.get("rationale", ""), changed, chain),
+        list(reversed(layers)),
+    )
+
+
+def load(directory: str | Path | None = None, scenario: str | None = None) -> Assumptions:
+    """Load, validate and freeze an assumptions folder, optionally with a scenario applied."""
+    directory = Path(directory) if directory is not None else bundled_directory()
+    root = directory.parent
+    if not directory.is_dir():
+        raise InputError.single(str(directory), "", "is not a folder of assumption files")
+    label_of = lambda p: str(p.relative_to(root))  # noqa: E731
+    problems: list[Problem] = []
+    texts: dict[str, str] = {}
+
+    def guarded(fn, *args):
+        try:
+            return fn(*args)
+        except InputError as exc:
+            problems.extend(exc.problems)
+            return None
+
+    sources = guarded(_load_sources, directory / "sources.yaml", label_of(directory / "sources.yaml"), problems) or {}
+    settings = guarded(_load_settings, directory / "simulation.yaml", label_of(directory / "simulation.yaml"), problems) or {}
+
+    raw: dict[str, tuple[Any, int | None, str]] = {}
+    seeds_raw: dict[tuple[str, str], tuple[Any, int | None, str]] = {}
+    for stem in SEGMENT_FILES:
+        path = directory / f"{stem}.yaml"
+        label = label_of(path)
+        if not path.exists():
+            problems.append(Problem(label, stem, "file is missing"))
+            continue
+        texts[label] = path.read_text(encoding="utf-8", errors="replace")
+        data = guarded(read_yaml, path, label)
+        if data is None:
+            continue
+        if not isinstance(data, dict) or list(data) != [stem]:
+            found = list(data) if isinstance(data, dict) else type(data).__name__
+            problems.append(Problem(label, stem, f"must hold exactly one top-level key {stem!r}, found {found}"))
+            continue
+        flat: dict[str, tuple[Any, int | None]] = {}
+        _flatten(data[stem], stem, flat, data.line_of(stem))
+        for key, (spec, line) in flat.items():
+            if key.startswith(f"{stem}.seed."):
+                parts = key.split(".")
+                if len(parts) != 4 or f"{stem}.{parts[2]}" not in SEEDABLE:
+                    valid = [s for s, seg in SEEDABLE.items() if seg == stem]
+                    problems.append(Problem(label, key, f"seed estimates are '{stem}.seed.<series>.<quarter>' for series {', '.join(valid) or '(none)'}", line))
+                    continue
+                seeds_raw[(f"{stem}.{parts[2]}", parts[3])] = (spec, line, label)
+            else:
+                raw[key] = (spec, line, label)
+
+    scenario, layers = _resolve_scenario(directory, scenario, root, problems)
+    for label, layer in layers:
+        for key, (spec, line) in layer.items():
+            if key not in raw:
+                problems.append(Problem(label, key, f"overrides a key that the base assumptions lack{_suggest(key, list(raw))}", line))
+                continue
+            raw[key] = (spec, line, label)
+
+    inputs: dict[str, Input] = {}
+    for key, (spec, line, label) in raw.items():
+        if key not in PARAMETERS:
+            problems.append(Problem(label, key, f"unknown key{_suggest(key, list(PARAMETERS))}; valid keys under {key.split('.')[0]}: " + ", ".join(k for k in PARAMETERS if k.split('.')[0] == key.split('.')[0]), line))
+            continue
+        inp, errs = _parse_spec(key, spec, label, line, sources, PARAMETERS[key].dimension)
+        problems.extend(errs)
+        if inp is not None:
+            problems.extend(_check_range(inp))
+            inputs[key] = inp
+    for key in PARAMETERS:
+        if key not in raw:
+            stem = key.split(".")[0]
+            problems.append(Problem(f"{directory.name}/{stem}.yaml", key, f"missing input ({PARAMETERS[key].doc})"))
+
+    seeds: dict[tuple[str, Quarter], Input] = {}
+    for (series, qlabel), (spec, line, label) in seeds_raw.items():
+        try:
+            q = parse_quarter(qlabel)
+        except PeriodError as exc:
+            problems.append(Problem(label, f"{series.split('.')[0]}.seed.{series.split('.', 1)[1]}.{qlabel}", str(exc), line))
+            continue
+        inp, errs = _parse_spec(f"{series}.seed.{qlabel}", spec, label, line, sources, "money")
+        problems.extend(errs)
+        if inp is not None:
+            seeds[(series, q)] = inp
+
+    history = guarded(load_history, directory / "history", root)
+    claims_raw = correlations_raw = None
+    for name in ("claims", "correlations"):
+        path = directory / f"{name}.yaml"
+        if path.exists():
+            texts[label_of(path)] = path.read_text(encoding="utf-8", errors="replace")
+            value = guarded(read_yaml, path, label_of(path))
+            if name == "claims":
+                claims_raw = value
+            else:
+                correlations_raw = value
+    if history is not None:
+        problems.extend(_check_seeds(history, seeds, settings))
+    errors = [p for p in problems if p.level == "error"]
+    if errors:
+        raise InputError(errors)
+    return Assumptions(
+        directory=directory,
+        inputs=MappingProxyType(inputs),
+        seeds=MappingProxyType(seeds),
+        sources=MappingProxyType(sources),
+        settings=MappingProxyType(settings),
+        history=history,  # type: ignore[arg-type]
+        scenario=scenario,
+        claims_raw=claims_raw,
+        correlations_raw=correlations_raw,
+        files=MappingProxyType(texts),
+    )
+
+
+def _check_seeds(history: History, seeds: Mapping[tuple[str, Quarter], Input], settings: Mapping[str, Any]) -> list[Problem]:
+    """Every seed series needs a value for each of the last four reported quarters."""
+    problems: list[Problem] = []
+    last = history.last_quarter
+    base = [last + k for k in (-3, -2, -1, 0)]
+    for series, segment in SEEDABLE.items():
+        for q in base:
+            if math.isnan(history.value(series, q)) and (series, q) not in seeds:
+                problems.append(Problem(
+                    f"assumptions/{segment}.yaml", f"{segment}.seed.{series.split('.', 1)[1]}.{q.label}",
+                    f"{series} has no reported value for {q.label} (one of the four base quarters before the "
+                    "projection starts): add the row to history/reported.csv or an estimate here",
+                ))
+    if "horizon" in settings:
+        try:
+            if parse_quarter(settings["horizon"]) <= last:
+                problems.append(Problem("assumptions/simulation.yaml", "simulation.horizon", f"must be after the last reported quarter {last.label}"))
+        except PeriodError:
+            pass
+    return problems

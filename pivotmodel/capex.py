@@ -1,0 +1,163 @@
+"""Capex plan, PP&E roll-forward and straight-line depreciation.
+
+Units: RMB million a quarter. Capex, depreciation and gross PP&E are positive amounts
+(cash out, cost charged); the model subtracts them where they reduce profit or cash.
+
+* **Plan.** ``capex.plan.total`` is spent over the plan window (``first_quarter`` ..
+  ``last_quarter``, e.g. the RMB 380bn three-year plan of 24 Feb 2025 over FY2026Q1..FY2028Q4).
+  Capex already reported inside the window counts toward it; what remains is phased over the
+  window's projected quarters with weights ``(1 + tilt) ** i`` (tilt 0 = even). If reported
+  capex already exceeds the plan, the remaining quarters run at the last reported year's
+  pace instead (a plan is a floor: "more than RMB 380bn").
+* **After the plan**, capex grows year on year on the same quarter a year earlier along
+  ``capex.after_plan.growth``.
+* **Depreciation.** Capex from ``capex.new_assets_from`` on enters service after
+  ``cloud.supply.deployment_lag`` quarters and is depreciated straight-line over
+  ``capex.useful_life`` quarters, so each RMB is depreciated exactly once. Lag and life may
+  be fractional (sampled); the cumulative-capex curve is interpolated linearly between
+  quarters so results move smoothly with them. Assets bought earlier are "legacy": their
+  depreciation is the reported D&A of the last reported fiscal year less the modelled
+  depreciation of new assets in that year, running off linearly over ``capex.legacy_runoff``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from .assumptions import Assumptions
+from .model.inputs import Values
+from .model.paths import converging_path
+from .periods import Quarter
+
+__all__ = ["CapexResult", "capex_history", "project_capex", "in_service_gross", "depreciation"]
+
+
+@dataclass(frozen=True)
+class CapexResult:
+    capex: np.ndarray  # (draws, quarters) projected capex
+    gross_in_service: np.ndarray  # (draws, quarters) capex in service and within its life
+    depreciation_new: np.ndarray  # (draws, quarters) on assets from new_assets_from
+    depreciation_legacy: np.ndarray  # (draws, quarters)
+
+    @property
+    def depreciation(self) -> np.ndarray:
+        return self.depreciation_new + self.depreciation_legacy
+
+
+def capex_history(a: Assumptions, first: Quarter, last: Quarter) -> np.ndarray:
+    """Quarterly capex from ``first`` to ``last`` (reported quarters), RMB million.
+
+    A reported quarter ("purchase of property and equipment", FCF table) is used as is.
+    Quarters of a fiscal year without a quarterly figure share, evenly, what the year's
+    cash-flow capex (land-use rights and PP&E, 20-F) leaves after the reported quarters.
+    """
+    h = a.history
+    out = []
+    for i in range(last.index - first.index + 1):
+        q = first + i
+        v = h.value("group.capex", q)
+        if np.isnan(v):
+            annual = abs(h.annual_value("group.capex_cashflow", q.fiscal_year))
+            known = [h.value("group.capex", Quarter(q.fiscal_year, k)) for k in range(1, 5)]
+            missing = sum(np.isnan(x) for x in known)
+            v = (annual - np.nansum(known)) / missing if not np.isnan(annual) else np.nan
+        if np.isnan(v):
+            raise ValueError(f"no capex for {q.label}: add it to history/reported.csv")
+        out.append(v)
+    return np.array(out)
+
+
+def _cumulative_at(cum: np.ndarray, position: np.ndarray) -> np.ndarray:
+    """Cumulative capex at fractional positions (linear between quarters, 0 before start)."""
+    n, width = cum.shape
+    padded = np.concatenate([np.zeros((n, 1)), cum], axis=1)  # padded[:, k] = sum of first k
+    x = np.clip(position + 1.0, 0.0, float(width))
+    lo = np.floor(x).astype(int)
+    hi = np.minimum(lo + 1, width)
+    w = x - lo
+    take = lambda idx: np.take_along_axis(padded, np.broadcast_to(idx, (n, idx.shape[-1])), axis=1)  # noqa: E731
+    return take(lo) * (1 - w) + take(hi) * w
+
+
+def in_service_gross(capex_all: np.ndarray, lag: np.ndarray, life: np.ndarray, start: int) -> np.ndarray:
+    """Capex in service and not yet fully depreciated, for columns ``start`` onward.
+
+    ``capex_all`` (draws, K) runs from the first new-asset quarter; quarter j is in service
+    from j + lag and depreciated until j + lag + life, so the gross amount in quarter t is
+    C(t - lag) - C(t - lag - life) with C the cumulative capex.
+    """
+    n, k = capex_all.shape
+    cum = np.cumsum(capex_all, axis=1)
+    t = np.arange(start, k, dtype=float)[None, :]
+    return _cumulative_at(cum, t - lag) - _cumulative_at(cum, t - lag - life)
+
+
+def depreciation(gross: np.ndarray, life: np.ndarray) -> np.ndarray:
+    """Straight-line: gross in service / useful life, a quarter."""
+    return gross / life
+
+
+def _plan_capex(a: Assumptions, v: Values, hist: np.ndarray, hist_first: Quarter, first: Quarter, quarters: int) -> np.ndarray:
+    n = v.draws
+    total = v("capex.plan.total")
+    p1 = Quarter.from_index(int(v("capex.plan.first_quarter")[0, 0]))
+    p2 = Quarter.from_index(int(v("capex.plan.last_quarter")[0, 0]))
+    tilt = v("capex.plan.phasing_tilt")
+    growth = converging_path(
+        v("capex.after_plan.growth.start"), v("capex.after_plan.growth.long_run"),
+        v("capex.after_plan.growth.half_life"), quarters,
+    )
+    last = first + (-1)
+    spent = sum(hist[q.index - hist_first.index] for q in _span(max(p1, hist_first), min(p2, last)))
+    remaining_q = [q for q in _span(max(p1, first), p2)][:quarters]
+    out = np.empty((n, quarters))
+    if remaining_q:
+        weights = (1.0 + tilt) ** np.arange(len(remaining_q))[None, :]
+        weights = weights / weights.sum(axis=1, keepdims=True)
+        left = total - spent
+        last_year_pace = hist[-4:].sum() / 4.0
+        plan_part = np.where(left > 0, left * weights, last_year_pace)
+        out[:, : len(remaining_q)] = plan_part
+    series = np.concatenate([np.broadcast_to(hist[None, -4:], (n, 4)), out], axis=1)
+    after_start = len(remaining_q)
+    for t in range(after_start, quarters):
+        series[:, 4 + t] = series[:, t] * (1.0 + growth[:, t - after_start])
+    return series[:, 4:]
+
+
+def _span(a: Quarter, b: Quarter) -> list[Quarter]:
+    return [Quarter.from_index(i) for i in range(a.index, b.index + 1)]
+
+
+def project_capex(a: Assumptions, v: Values, first: Quarter, quarters: int) -> CapexResult:
+    """Capex, gross PP&E in service and depreciation for the projected quarters."""
+    new_from = Quarter.from_index(int(v("capex.new_assets_from")[0, 0]))
+    hist_first = min(new_from, a.history.last_quarter + (-3))
+    hist = capex_history(a, hist_first, first + (-1))
+    capex = _plan_capex(a, v, hist, hist_first, first, quarters)
+    n = capex.shape[0]
+    new_hist = hist[new_from.index - hist_first.index:]
+    capex_all = np.concatenate([np.broadcast_to(new_hist, (n, new_hist.size)), capex], axis=1)
+    lag, life = v("cloud.supply.deployment_lag"), v("capex.useful_life")
+    start = new_hist.size
+    gross_all = in_service_gross(capex_all, lag, life, 0)
+    dep_all = depreciation(gross_all, life)
+    # Legacy depreciation: reported D&A of the last complete reported fiscal year less the
+    # modelled depreciation of new assets in that year (never below zero).
+    last = a.history.last_quarter
+    last_fy = last.fiscal_year if last.q == 4 else last.fiscal_year - 1
+    cols = [Quarter(last_fy, k).index - new_from.index for k in range(1, 5)]
+    new_dep = sum(dep_all[:, c : c + 1] for c in cols if 0 <= c < start) if any(0 <= c < start for c in cols) else 0.0
+    reported_da = a.history.annual_value("group.depreciation", last_fy)
+    legacy_q = np.maximum((reported_da - new_dep) / 4.0, 0.0) if not np.isnan(reported_da) else np.zeros((1, 1))
+    runoff = v("capex.legacy_runoff")
+    t = np.arange(quarters, dtype=float)[None, :]
+    legacy = np.broadcast_to(legacy_q * np.clip(1.0 - (t + 1.0) / runoff, 0.0, 1.0), (n, quarters))
+    return CapexResult(
+        capex=capex,
+        gross_in_service=gross_all[:, -quarters:],
+        depreciation_new=dep_all[:, -quarters:],
+        depreciation_legacy=np.array(legacy),
+    )

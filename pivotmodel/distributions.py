@@ -1,0 +1,214 @@
+"""Distribution specs for uncertain inputs, and their inverse CDFs.
+
+Every input in the assumption files is either a point value (``value: 0.34``) or a
+distribution (``dist: triangular, low: .., mode: .., high: ..``). Sampling draws uniforms
+and maps them through :meth:`Distribution.ppf`, the same path for plain Monte Carlo, Latin
+hypercube and Sobol. A deterministic run uses each distribution's median
+(:meth:`Distribution.median`): the median is defined for every family here, is invariant
+under monotone transforms (the median of growth is the growth of the median case), and for
+skewed inputs such as lognormal it is the "one-in-two" value analysts quote, where the
+mean would be pulled by the tail.
+
+Families and their fields:
+
+========== =========================================== ====================================
+dist       fields                                      notes
+========== =========================================== ====================================
+fixed      value                                       a constant
+uniform    low, high
+triangular low, mode, high
+pert       low, mode, high [, lambda=4]                beta-PERT
+normal     mean, sd
+truncnormal mean, sd, low, high                        normal cut to [low, high]
+lognormal  median, sigma  | p5, p95                    sigma is the sd of log(x); x > 0
+range      p5, p95 [, shape=normal|lognormal]          the analyst's 90% interval
+bernoulli  p [, value_if_true=1, value_if_false=0]     a discrete event
+========== =========================================== ====================================
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Any, Mapping
+
+import numpy as np
+from scipy import stats
+
+__all__ = ["Distribution", "DIST_FIELDS", "build_distribution", "SpecError"]
+
+Z95 = stats.norm.ppf(0.95)  # p5/p95 are mean -/+ 1.6449 sd
+
+DIST_FIELDS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
+    # family: (required fields, optional fields)
+    "fixed": (("value",), ()),
+    "uniform": (("low", "high"), ()),
+    "triangular": (("low", "mode", "high"), ()),
+    "pert": (("low", "mode", "high"), ("lambda",)),
+    "normal": (("mean", "sd"), ()),
+    "truncnormal": (("mean", "sd", "low", "high"), ()),
+    "lognormal": ((), ("median", "sigma", "p5", "p95")),
+    "range": (("p5", "p95"), ("shape",)),
+    "bernoulli": (("p",), ("value_if_true", "value_if_false")),
+}
+
+
+class SpecError(ValueError):
+    """A distribution spec that is impossible; ``field`` names the offending field."""
+
+    def __init__(self, field_name: str, message: str):
+        super().__init__(message)
+        self.field = field_name
+
+
+@dataclass(frozen=True)
+class Distribution:
+    """A validated distribution: its family, its parameters, and a frozen scipy object."""
+
+    kind: str
+    params: Mapping[str, Any]
+    _frozen: Any = field(default=None, compare=False, repr=False)
+
+    @property
+    def is_fixed(self) -> bool:
+        return self.kind == "fixed"
+
+    def ppf(self, u: np.ndarray) -> np.ndarray:
+        """Inverse CDF: map uniforms in (0, 1) to values of this distribution."""
+        u = np.asarray(u, dtype=float)
+        if self.kind == "fixed":
+            return np.full(u.shape, float(self.params["value"]))
+        if self.kind == "bernoulli":
+            hit = u < float(self.params["p"])
+            return np.where(
+                hit,
+                float(self.params.get("value_if_true", 1.0)),
+                float(self.params.get("value_if_false", 0.0)),
+            )
+        return np.asarray(self._frozen.ppf(u), dtype=float)
+
+    def median(self) -> float:
+        """The value a deterministic run uses (see the module docstring)."""
+        return float(self.ppf(np.array([0.5]))[0])
+
+    def quantile(self, p: float) -> float:
+        return float(self.ppf(np.array([p]))[0])
+
+    @property
+    def support(self) -> tuple[float, float]:
+        if self.kind == "fixed":
+            v = float(self.params["value"])
+            return v, v
+        if self.kind == "bernoulli":
+            a = float(self.params.get("value_if_true", 1.0))
+            b = float(self.params.get("value_if_false", 0.0))
+            return min(a, b), max(a, b)
+        lo, hi = self._frozen.support()
+        return float(lo), float(hi)
+
+    def describe(self) -> str:
+        body = ", ".join(f"{k}={v}" for k, v in self.params.items())
+        return f"{self.kind}({body})"
+
+
+def _num(params: Mapping[str, Any], name: str) -> float:
+    value = params[name]
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise SpecError(name, f"must be a number, got {value!r}")
+    if not math.isfinite(float(value)):
+        raise SpecError(name, f"must be finite, got {value!r}")
+    return float(value)
+
+
+def _ordered(params: Mapping[str, Any], lo: str, hi: str, strict: bool = True) -> None:
+    a, b = _num(params, lo), _num(params, hi)
+    if (a >= b) if strict else (a > b):
+        rel = "<" if strict else "<="
+        raise SpecError(hi, f"{lo} must be {rel} {hi} ({a} vs {b})")
+
+
+def _lognormal_params(params: Mapping[str, Any]) -> tuple[float, float]:
+    if "median" in params or "sigma" in params:
+        if not ("median" in params and "sigma" in params) or "p5" in params or "p95" in params:
+            raise SpecError("median", "lognormal takes either median and sigma, or p5 and p95")
+        median, sigma = _num(params, "median"), _num(params, "sigma")
+        if median <= 0:
+            raise SpecError("median", f"must be > 0 for a lognormal, got {median}")
+        if sigma <= 0:
+            raise SpecError("sigma", f"must be > 0, got {sigma}")
+        return median, sigma
+    if "p5" in params and "p95" in params:
+        _ordered(params, "p5", "p95")
+        p5, p95 = _num(params, "p5"), _num(params, "p95")
+        if p5 <= 0:
+            raise SpecError("p5", f"must be > 0 for a lognormal, got {p5}")
+        return math.sqrt(p5 * p95), (math.log(p95) - math.log(p5)) / (2 * Z95)
+    raise SpecError("median", "lognormal needs median and sigma, or p5 and p95")
+
+
+def build_distribution(kind: str, params: Mapping[str, Any]) -> Distribution:
+    """Validate a spec and freeze it. Raises :class:`SpecError` naming the bad field."""
+    if kind not in DIST_FIELDS:
+        raise SpecError("dist", f"unknown distribution {kind!r}; valid: {', '.join(DIST_FIELDS)}")
+    required, optional = DIST_FIELDS[kind]
+    for name in required:
+        if name not in params:
+            raise SpecError(name, f"{kind} needs {', '.join(required)}; {name} is missing")
+    for name in params:
+        if name not in required and name not in optional:
+            valid = ", ".join(required + optional)
+            raise SpecError(name, f"{kind} takes {valid}; {name!r} is not one of them")
+    params = dict(params)
+    frozen: Any = None
+    if kind == "fixed":
+        _num(params, "value")
+    elif kind == "uniform":
+        _ordered(params, "low", "high")
+        lo, hi = _num(params, "low"), _num(params, "high")
+        frozen = stats.uniform(loc=lo, scale=hi - lo)
+    elif kind in ("triangular", "pert"):
+        _ordered(params, "low", "high")
+        lo, mode, hi = (_num(params, k) for k in ("low", "mode", "high"))
+        if not lo <= mode <= hi:
+            raise SpecError("mode", f"must lie in [low, high] = [{lo}, {hi}], got {mode}")
+        if kind == "triangular":
+            frozen = stats.triang(c=(mode - lo) / (hi - lo), loc=lo, scale=hi - lo)
+        else:
+            lam = _num(params, "lambda") if "lambda" in params else 4.0
+            if lam <= 0:
+                raise SpecError("lambda", f"must be > 0, got {lam}")
+            a = 1 + lam * (mode - lo) / (hi - lo)
+            b = 1 + lam * (hi - mode) / (hi - lo)
+            frozen = stats.beta(a, b, loc=lo, scale=hi - lo)
+    elif kind in ("normal", "truncnormal"):
+        mean, sd = _num(params, "mean"), _num(params, "sd")
+        if sd <= 0:
+            raise SpecError("sd", f"must be > 0, got {sd}")
+        if kind == "normal":
+            frozen = stats.norm(mean, sd)
+        else:
+            _ordered(params, "low", "high")
+            lo, hi = _num(params, "low"), _num(params, "high")
+            frozen = stats.truncnorm((lo - mean) / sd, (hi - mean) / sd, loc=mean, scale=sd)
+    elif kind == "lognormal":
+        median, sigma = _lognormal_params(params)
+        frozen = stats.lognorm(s=sigma, scale=median)
+    elif kind == "range":
+        _ordered(params, "p5", "p95")
+        p5, p95 = _num(params, "p5"), _num(params, "p95")
+        shape = params.get("shape", "normal")
+        if shape == "normal":
+            frozen = stats.norm((p5 + p95) / 2, (p95 - p5) / (2 * Z95))
+        elif shape == "lognormal":
+            median, sigma = _lognormal_params({"p5": p5, "p95": p95})
+            frozen = stats.lognorm(s=sigma, scale=median)
+        else:
+            raise SpecError("shape", f"must be normal or lognormal, got {shape!r}")
+    elif kind == "bernoulli":
+        p = _num(params, "p")
+        if not 0 <= p <= 1:
+            raise SpecError("p", f"is a probability and must lie in [0, 1], got {p}")
+        for name in ("value_if_true", "value_if_false"):
+            if name in params:
+                _num(params, name)
+    return Distribution(kind, params, frozen)

@@ -1,0 +1,197 @@
+"""Alibaba's reported figures (``assumptions/history/``) and their mapping to model series.
+
+``reported.csv`` holds one row per (period, segment, metric) as reported, in RMB million,
+with a ``basis`` (reported | derived | secondary) and a source on every row.
+``segment_map.csv`` maps each reported segment to a model segment and says whether its rows
+can stand for that segment (``equals``) or not (``part_of``, ``not_comparable``): the June-2025
+change from seven to four segments is mapped there, never mixed silently.
+
+The last quarter with reported group revenue is the last actual; the model projects from
+the quarter after it. Adding a quarter of actuals is appending its rows to ``reported.csv``.
+"""
+
+from __future__ import annotations
+
+import csv
+import math
+from dataclasses import dataclass
+from pathlib import Path
+from types import MappingProxyType
+from typing import Mapping
+
+from .errors import InputError, Problem
+from .periods import PeriodError, Quarter, parse_quarter
+
+__all__ = ["History", "Row", "load_history", "SERIES_OF_METRIC", "REPORTED_COLUMNS"]
+
+REPORTED_COLUMNS = ("period", "segment", "metric", "value", "unit", "basis", "source", "note")
+MAP_COLUMNS = ("segment", "structure", "model_series_prefix", "relation", "note")
+BASES = ("reported", "derived", "secondary")
+HISTORY_UNITS = ("RMB_mn", "pct", "RMB_per_USD", "count")
+RELATIONS = ("equals", "part_of", "not_comparable")
+STRUCTURES = ("four_segment", "seven_segment", "pre_fy2024", "consolidated")
+
+# (model segment prefix, reported metric) -> model series. Only these rows feed the model.
+SERIES_OF_METRIC: dict[tuple[str, str], str] = {
+    **{
+        (seg, "revenue"): f"{seg}.revenue"
+        for seg in ("china_ecommerce", "cloud", "international", "all_others", "group")
+    },
+    **{
+        (seg, "adjusted_ebita"): f"{seg}.adjusted_ebita"
+        for seg in ("china_ecommerce", "cloud", "international", "all_others", "group")
+    },
+    ("china_ecommerce", "customer_management_revenue"): "china_ecommerce.cmr",
+    ("china_ecommerce", "quick_commerce_revenue"): "china_ecommerce.quick_commerce_revenue",
+    ("cloud", "ai_related_product_revenue"): "cloud.ai_revenue",
+    ("group", "capex_purchase_of_ppe_fcf_table"): "group.capex",
+    ("group", "capex_land_use_rights_and_ppe_cashflow"): "group.capex_cashflow",
+    ("group", "free_cash_flow"): "group.fcf",
+    ("group", "depreciation_and_amortization"): "group.depreciation",
+    ("group", "usd_rmb_rate_implied"): "group.fx_usd_rmb",
+    ("group.unallocated", "adjusted_ebita"): "group.unallocated",
+    ("group.elimination", "adjusted_ebita"): "group.ebita_elimination",
+    ("group.elimination", "revenue"): "group.elimination",
+}
+
+
+@dataclass(frozen=True)
+class Row:
+    period: str
+    segment: str
+    metric: str
+    value: float
+    unit: str
+    basis: str
+    source: str
+    note: str
+    line: int
+
+
+@dataclass(frozen=True)
+class History:
+    """Reported rows, indexed by model series; immutable once loaded."""
+
+    rows: tuple[Row, ...]
+    quarterly: Mapping[str, Mapping[Quarter, Row]]
+    annual: Mapping[str, Mapping[int, Row]]
+    segment_relation: Mapping[str, tuple[str, str]]  # segment -> (prefix, relation)
+
+    @property
+    def last_quarter(self) -> Quarter:
+        """Last quarter with reported group revenue: the model projects from the next one."""
+        return max(self.quarterly["group.revenue"])
+
+    def value(self, series: str, quarter: Quarter) -> float:
+        row = self.quarterly.get(series, {}).get(quarter)
+        return math.nan if row is None else row.value
+
+    def annual_value(self, series: str, fiscal_year: int) -> float:
+        row = self.annual.get(series, {}).get(fiscal_year)
+        return math.nan if row is None else row.value
+
+    def series_names(self) -> list[str]:
+        return sorted(set(self.quarterly) | set(self.annual))
+
+
+def _read_csv(path: Path, columns: tuple[str, ...], label: str) -> list[tuple[int, dict[str, str]]]:
+    try:
+        with open(path, newline="", encoding="utf-8") as fh:
+            reader = csv.DictReader(fh)
+            header = reader.fieldnames or []
+            missing = [c for c in columns if c not in header]
+            if missing:
+                raise InputError.single(
+                    label,
+                    ",".join(missing),
+                    f"missing column(s) {', '.join(missing)}; the header must be: {','.join(columns)}",
+                    1,
+                )
+            rows = []
+            for i, rec in enumerate(reader, start=2):
+                if None in rec or any(v is None for v in rec.values()):
+                    raise InputError.single(
+                        label, "", f"row has {len(header)} columns expected, found a different count", i
+                    )
+                rows.append((i, rec))
+            return rows
+    except OSError as exc:
+        raise InputError.single(label, "", f"cannot be read: {exc.strerror or exc}") from None
+    except (csv.Error, UnicodeDecodeError) as exc:
+        raise InputError.single(label, "", f"is not a readable CSV file: {exc}") from None
+
+
+def _period_key(label: str) -> tuple[str, int | Quarter]:
+    if label.startswith("FY") and len(label) == 6 and label[2:].isdigit():
+        return "annual", int(label[2:])
+    return "quarter", parse_quarter(label)
+
+
+def load_history(directory: Path, root: Path | None = None) -> History:
+    """Read and validate ``reported.csv`` and ``segment_map.csv`` in ``directory``."""
+    root = root or directory.parent
+    rel = lambda p: str(p.relative_to(root)) if p.is_relative_to(root) else str(p)  # noqa: E731
+    map_path, rep_path = directory / "segment_map.csv", directory / "reported.csv"
+    problems: list[Problem] = []
+
+    relation: dict[str, tuple[str, str]] = {}
+    for line, rec in _read_csv(map_path, MAP_COLUMNS, rel(map_path)):
+        if rec["relation"] not in RELATIONS:
+            problems.append(Problem(rel(map_path), "relation", f"{rec['relation']!r} is not one of {', '.join(RELATIONS)}", line))
+        if rec["structure"] not in STRUCTURES:
+            problems.append(Problem(rel(map_path), "structure", f"{rec['structure']!r} is not one of {', '.join(STRUCTURES)}", line))
+        if rec["segment"] in relation:
+            problems.append(Problem(rel(map_path), "segment", f"duplicate segment {rec['segment']!r}", line))
+        relation[rec["segment"]] = (rec["model_series_prefix"].strip(), rec["relation"])
+
+    rows: list[Row] = []
+    seen: dict[tuple[str, str, str], int] = {}
+    label = rel(rep_path)
+    for line, rec in _read_csv(rep_path, REPORTED_COLUMNS, label):
+        key = (rec["period"].strip(), rec["segment"].strip(), rec["metric"].strip())
+        try:
+            _period_key(key[0])
+        except PeriodError:
+            problems.append(Problem(label, "period", f"{key[0]!r} is not a period like FY2026Q2 or FY2026", line))
+            continue
+        try:
+            value = float(rec["value"])
+            if not math.isfinite(value):
+                raise ValueError
+        except ValueError:
+            problems.append(Problem(label, "value", f"{rec['value']!r} is not a number (RMB million, no thousands separators)", line))
+            continue
+        if rec["unit"] not in HISTORY_UNITS:
+            problems.append(Problem(label, "unit", f"{rec['unit']!r} is not one of {', '.join(HISTORY_UNITS)}", line))
+        if rec["basis"] not in BASES:
+            problems.append(Problem(label, "basis", f"{rec['basis']!r} is not one of {', '.join(BASES)}", line))
+        if not rec["source"].strip():
+            problems.append(Problem(label, "source", "every row needs a source", line))
+        if key[1] not in relation:
+            problems.append(Problem(label, "segment", f"{key[1]!r} is not in segment_map.csv; add it there with its relation", line))
+        if key in seen:
+            problems.append(Problem(label, "period,segment,metric", f"duplicate row {key} (first on line {seen[key]})", line))
+            continue
+        seen[key] = line
+        rows.append(Row(*key, value, rec["unit"], rec["basis"], rec["source"], rec["note"], line))
+    if problems:
+        raise InputError(problems)
+
+    quarterly: dict[str, dict[Quarter, Row]] = {}
+    annual: dict[str, dict[int, Row]] = {}
+    for row in rows:
+        prefix, rel_kind = relation[row.segment]
+        series = SERIES_OF_METRIC.get((prefix, row.metric))
+        if rel_kind != "equals" or series is None:
+            continue
+        kind, when = _period_key(row.period)
+        target = annual if kind == "annual" else quarterly
+        target.setdefault(series, {})[when] = row  # type: ignore[index]
+    if "group.revenue" not in quarterly:
+        raise InputError.single(label, "Consolidated,revenue", "no quarter of reported group revenue: the model cannot tell where history ends")
+    return History(
+        rows=tuple(rows),
+        quarterly=MappingProxyType({k: MappingProxyType(v) for k, v in quarterly.items()}),
+        annual=MappingProxyType({k: MappingProxyType(v) for k, v in annual.items()}),
+        segment_relation=MappingProxyType(relation),
+    )

@@ -1,0 +1,68 @@
+"""The engine: every segment driver composed into the group, on arrays (draws, quarters).
+
+:func:`project` is the only entry point. It takes validated assumptions and, optionally,
+input draws (key -> array of draws); without draws it runs the deterministic base case as
+one draw at each input's median. It returns a :class:`~pivotmodel.model.projection.Projection`
+whose series hold reported history where it exists, then the projection from the quarter
+after the last reported one. Nothing here reads files, prints or plots.
+
+Units: RMB million a quarter inside the engine; tables convert to RMB bn or US$ bn.
+"""
+
+from __future__ import annotations
+
+from typing import Iterable, Mapping
+
+import numpy as np
+
+from ..assumptions import Assumptions
+from ..capex import project_capex
+from ..periods import Timeline
+from .china_ecommerce import project_china_ecommerce
+from .cloud import project_cloud
+from .group import SEGMENTS, project_group
+from .growth_segments import GROWTH_SEGMENTS, project_growth_segment
+from .inputs import BaseQuarters, Values, base_values
+from .projection import HISTORY_START, SERIES, Projection
+
+__all__ = ["project", "Projection", "SERIES", "SEGMENTS", "base_values", "Values"]
+
+
+def project(
+    assumptions: Assumptions,
+    values: Mapping[str, np.ndarray] | None = None,
+    keep: Iterable[str] | None = None,
+    values_read: set[str] | None = None,
+) -> Projection:
+    """Project every series; ``keep`` limits the series returned (to save memory)."""
+    data = base_values(assumptions) if values is None else values
+    draws = max(np.asarray(x).size for x in data.values())
+    v = Values(data, draws)
+    last = assumptions.history.last_quarter
+    first = last + 1
+    quarters = assumptions.horizon.index - first.index + 1
+    base = BaseQuarters(tuple(last + k for k in (-3, -2, -1, 0)))
+
+    capex = project_capex(assumptions, v, first, quarters)
+    seg: dict[str, np.ndarray] = {}
+    seg.update(project_china_ecommerce(assumptions, v, base, quarters))
+    seg.update(project_cloud(assumptions, v, base, quarters, capex))
+    for name in GROWTH_SEGMENTS:
+        seg.update(project_growth_segment(assumptions, v, base, quarters, name))
+    seg.update(project_group(v, seg, capex, quarters))
+    if values_read is not None:
+        values_read.update(v.read)
+
+    timeline = Timeline.between(HISTORY_START, assumptions.horizon)
+    wanted = set(SERIES) if keep is None else set(keep)
+    unknown = wanted - set(SERIES)
+    if unknown:
+        raise KeyError(f"unknown series {sorted(unknown)}; valid: {', '.join(SERIES)}")
+    split = timeline.position(first)
+    series: dict[str, np.ndarray] = {}
+    for name in sorted(wanted):
+        full = np.empty((draws, len(timeline)))
+        full[:, :split] = [assumptions.history.value(name, q) for q in timeline.quarters[:split]]
+        full[:, split:] = seg[name]
+        series[name] = full
+    return Projection(timeline=timeline, first_projected=first, series=series, history=assumptions.history, draws=draws)

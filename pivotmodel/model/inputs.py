@@ -1,0 +1,74 @@
+"""Per-draw input values handed to the engine, and the base quarters it grows from.
+
+:class:`Values` maps each input key to an array of draws, shaped (draws,). A deterministic
+run is one draw at each input's median. The engine reads values with ``v("key")``, which
+returns a (draws, 1) column ready to broadcast against the quarter axis, and records which
+keys were read (a test checks that the model reads every key in the files).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Mapping
+
+import numpy as np
+
+from ..assumptions import Assumptions
+from ..periods import Quarter
+from ..schema import SEEDABLE
+
+__all__ = ["Values", "base_values", "seed_key", "BaseQuarters"]
+
+
+def seed_key(series: str, quarter: Quarter) -> str:
+    """Input key of a seed estimate: ``cloud.ai_revenue.seed.FY2026Q1``."""
+    return f"{series}.seed.{quarter.label}"
+
+
+@dataclass
+class Values:
+    """Input draws by key; ``read`` collects the keys the engine used."""
+
+    data: Mapping[str, np.ndarray]
+    draws: int
+    read: set[str] = field(default_factory=set)
+
+    def __call__(self, key: str) -> np.ndarray:
+        self.read.add(key)
+        return np.asarray(self.data[key], dtype=float).reshape(-1, 1)
+
+    def get(self, key: str) -> np.ndarray | None:
+        return self(key) if key in self.data else None
+
+
+def base_values(assumptions: Assumptions) -> dict[str, np.ndarray]:
+    """Every input (and seed estimate) at its median: the deterministic base case."""
+    out = {key: np.array([inp.base_value]) for key, inp in assumptions.inputs.items()}
+    for (series, q), inp in assumptions.seeds.items():
+        out[seed_key(series, q)] = np.array([inp.base_value])
+    return out
+
+
+@dataclass(frozen=True)
+class BaseQuarters:
+    """The last four reported quarters, oldest first, from which every path grows."""
+
+    quarters: tuple[Quarter, ...]
+
+    def series(self, assumptions: Assumptions, v: Values, name: str) -> np.ndarray:
+        """Reported values of ``name`` in the base quarters, shaped (draws or 1, 4).
+
+        A quarter without a reported value takes the seed estimate from the segment's
+        file (validated at load time to exist), which may be uncertain.
+        """
+        cols = []
+        for q in self.quarters:
+            reported = assumptions.history.value(name, q)
+            if np.isnan(reported):
+                if name not in SEEDABLE:
+                    raise KeyError(f"{name} has no reported value for {q.label} and cannot be seeded")
+                cols.append(np.broadcast_to(v(seed_key(name, q)), (v.draws, 1)))
+            else:
+                cols.append(np.full((1, 1), reported))
+        width = max(c.shape[0] for c in cols)
+        return np.concatenate([np.broadcast_to(c, (width, 1)) for c in cols], axis=1)

@@ -1,0 +1,44 @@
+"""Growth and margin paths, and year-on-year compounding on the same quarter a year earlier.
+
+All functions take per-draw parameters shaped (draws, 1) and return arrays shaped
+(draws, quarters), where quarter 0 is the first projected quarter.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+__all__ = ["converging_path", "compound_yoy", "quarter_steps"]
+
+
+def quarter_steps(quarters: int) -> np.ndarray:
+    """0, 1, ..., quarters-1 as a (1, quarters) row."""
+    return np.arange(quarters, dtype=float)[None, :]
+
+
+def converging_path(start: np.ndarray, long_run: np.ndarray, half_life: np.ndarray, quarters: int) -> np.ndarray:
+    """Rate in quarter t: ``long_run + (start - long_run) * 0.5 ** (t / half_life)``.
+
+    ``start`` is the rate in the first projected quarter (t = 0); the gap to ``long_run``
+    halves every ``half_life`` quarters. Used for YoY growth rates and for margins.
+    """
+    t = quarter_steps(quarters)
+    return long_run + (start - long_run) * np.exp2(-t / half_life)
+
+
+def compound_yoy(base: np.ndarray, growth: np.ndarray) -> np.ndarray:
+    """Level in quarter t = level four quarters earlier x (1 + growth[t]).
+
+    ``base`` holds the last four reported quarters, shaped (draws or 1, 4), oldest first;
+    ``growth`` is (draws, quarters). Seasonality carries over because each quarter grows
+    from the same quarter a year earlier: level[t] = base[t % 4] x prod(1 + g[k]) over
+    k <= t with k = t (mod 4).
+    """
+    n, quarters = growth.shape
+    years = -(-quarters // 4)
+    padded = np.ones((n, years * 4))
+    padded[:, :quarters] = 1.0 + growth
+    factors = np.cumprod(padded.reshape(n, years, 4), axis=1).reshape(n, years * 4)
+    return (np.broadcast_to(base, (n, 4))[:, None, :] * factors.reshape(n, years, 4)).reshape(n, -1)[
+        :, :quarters
+    ]

@@ -1,0 +1,112 @@
+"""A projection: named series on one quarterly timeline, history first, then the model.
+
+Each series is an array (draws, quarters) in RMB million a quarter (orders: millions;
+``group.fx_usd_rmb``: RMB per US$). Quarters before the first projected one hold reported
+values (NaN where a figure was not reported or the segment structure differs), the same in
+every draw.
+
+A fiscal year whose quarters are not all reported but whose annual total is (FY2024 and
+FY2025 segments, restated on the four-segment basis in the FY2026 20-F) takes the reported
+annual figure. Ratios of a year are ratios of the year's sums.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Mapping
+
+import numpy as np
+
+from ..history import History
+from ..periods import Period, Quarter, Timeline, parse_period, ratio_of_sums
+
+__all__ = ["Projection", "SERIES", "HISTORY_START"]
+
+HISTORY_START = "FY2024Q1"
+
+# name -> (unit inside the engine, description). Money is summed over periods.
+SERIES: dict[str, tuple[str, str]] = {
+    "china_ecommerce.revenue": ("RMB_mn", "Alibaba China E-commerce Group revenue"),
+    "china_ecommerce.cmr": ("RMB_mn", "customer management revenue = GMV x take rate"),
+    "china_ecommerce.gmv": ("RMB_mn", "GMV behind CMR (model estimate; not reported)"),
+    "china_ecommerce.quick_commerce_revenue": ("RMB_mn", "quick commerce revenue"),
+    "china_ecommerce.quick_commerce_ebita": ("RMB_mn", "quick commerce adjusted EBITA (loss < 0)"),
+    "china_ecommerce.quick_commerce_orders": ("count_mn", "quick commerce orders, millions"),
+    "china_ecommerce.other_revenue": ("RMB_mn", "other China e-commerce revenue"),
+    "china_ecommerce.adjusted_ebita": ("RMB_mn", "China E-commerce adjusted EBITA"),
+    "cloud.revenue": ("RMB_mn", "Cloud Intelligence Group revenue (before elimination)"),
+    "cloud.external_revenue": ("RMB_mn", "cloud revenue from external customers"),
+    "cloud.ai_revenue": ("RMB_mn", "AI-related product revenue"),
+    "cloud.other_external_revenue": ("RMB_mn", "external cloud revenue other than AI"),
+    "cloud.internal_revenue": ("RMB_mn", "cloud revenue from other Alibaba segments"),
+    "cloud.demand": ("RMB_mn", "cloud revenue demanded before the supply limit"),
+    "cloud.capacity_revenue": ("RMB_mn", "most revenue the capacity in service can earn"),
+    "cloud.depreciation": ("RMB_mn", "depreciation of new assets charged to cloud"),
+    "cloud.adjusted_ebita": ("RMB_mn", "Cloud adjusted EBITA"),
+    "international.revenue": ("RMB_mn", "AIDC revenue"),
+    "international.adjusted_ebita": ("RMB_mn", "AIDC adjusted EBITA"),
+    "all_others.revenue": ("RMB_mn", "All others revenue"),
+    "all_others.adjusted_ebita": ("RMB_mn", "All others adjusted EBITA"),
+    "group.segment_revenue": ("RMB_mn", "sum of segment revenue"),
+    "group.elimination": ("RMB_mn", "inter-segment revenue elimination (< 0)"),
+    "group.revenue": ("RMB_mn", "consolidated revenue"),
+    "group.segment_ebita": ("RMB_mn", "sum of segment adjusted EBITA"),
+    "group.unallocated": ("RMB_mn", "unallocated adjusted EBITA (< 0)"),
+    "group.ebita_elimination": ("RMB_mn", "inter-segment EBITA elimination"),
+    "group.adjusted_ebita": ("RMB_mn", "consolidated adjusted EBITA"),
+    "group.depreciation": ("RMB_mn", "depreciation (history: reported D&A)"),
+    "group.adjusted_ebitda": ("RMB_mn", "adjusted EBITA + depreciation"),
+    "group.capex": ("RMB_mn", "capex: purchase of property and equipment"),
+    "group.cash_tax": ("RMB_mn", "cash tax (positive = paid)"),
+    "group.fcf": ("RMB_mn", "free cash flow (history: reported; projection: proxy)"),
+    "group.fx_usd_rmb": ("RMB_per_USD", "exchange rate, RMB per US$"),
+}
+
+NOT_SUMMED = {"group.fx_usd_rmb"}
+
+
+@dataclass(frozen=True)
+class Projection:
+    timeline: Timeline
+    first_projected: Quarter
+    series: Mapping[str, np.ndarray]
+    history: History
+    draws: int
+
+    def __getitem__(self, name: str) -> np.ndarray:
+        try:
+            return self.series[name]
+        except KeyError:
+            raise KeyError(f"series {name!r} not kept; kept: {', '.join(sorted(self.series))}") from None
+
+    def _period(self, period: str | Period) -> Period:
+        return parse_period(period) if isinstance(period, str) else period
+
+    def is_projected(self, period: str | Period) -> bool:
+        return self._period(period).last >= self.first_projected
+
+    def total(self, name: str, period: str | Period) -> np.ndarray:
+        """Sum over a period, RMB million, shaped (draws,); reported annual fills gaps."""
+        p = self._period(period)
+        out = self.timeline.total(self[name], p)
+        if p.kind == "fy" and p.last < self.first_projected and name not in NOT_SUMMED:
+            annual = self.history.annual_value(name, p.first.fiscal_year)
+            if not np.isnan(annual):
+                out = np.where(np.isnan(out), annual, out)
+        return out
+
+    def total_usd(self, name: str, period: str | Period) -> np.ndarray:
+        """Sum over a period in US$ million, each quarter at its own exchange rate."""
+        p = self._period(period)
+        cols = self.timeline.columns(p)
+        return (self[name][:, cols] / self["group.fx_usd_rmb"][:, cols]).sum(axis=1)
+
+    def share(self, numerator: str, denominator: str, period: str | Period) -> np.ndarray:
+        return ratio_of_sums(self.total(numerator, period), self.total(denominator, period))
+
+    def yoy(self, name: str, period: str | Period) -> np.ndarray:
+        p = self._period(period)
+        return ratio_of_sums(self.total(name, p), self.total(name, p.shifted_years(-1))) - 1.0
+
+    def year_labels(self, basis: str = "fy") -> list[str]:
+        return [p.label for p in self.timeline.year_periods(basis)]

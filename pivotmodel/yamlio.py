@@ -1,0 +1,90 @@
+"""Strict, safe YAML reading that keeps line numbers and refuses duplicate keys.
+
+Assumption files are data: they are read with PyYAML's ``SafeLoader`` (no Python objects,
+no tags that run code), and nothing read is ever passed to ``eval`` or ``exec``. Mappings
+come back as :class:`LineDict`, a ``dict`` that also knows the line of each key.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from .errors import InputError, Problem
+
+__all__ = ["LineDict", "read_yaml"]
+
+
+class LineDict(dict):
+    """A dict that remembers the 1-based line of each key (``lines[key]``) and its own."""
+
+    lines: dict[str, int]
+    line: int
+
+    def line_of(self, key: str) -> int | None:
+        return self.lines.get(key, self.line)
+
+
+class _StrictLoader(yaml.SafeLoader):
+    """SafeLoader that records lines and collects duplicate keys instead of overwriting."""
+
+    def __init__(self, stream: Any):
+        super().__init__(stream)
+        self.duplicates: list[tuple[str, int, int]] = []
+
+
+def _construct_mapping(loader: _StrictLoader, node: yaml.MappingNode, deep: bool = False) -> LineDict:
+    loader.flatten_mapping(node)
+    out = LineDict()
+    out.lines = {}
+    out.line = node.start_mark.line + 1
+    for key_node, value_node in node.value:
+        key = loader.construct_object(key_node, deep=True)
+        if not isinstance(key, (str, int, float, bool)):
+            raise yaml.constructor.ConstructorError(
+                None, None, "keys must be plain text", key_node.start_mark
+            )
+        key = str(key)
+        line = key_node.start_mark.line + 1
+        if key in out:
+            loader.duplicates.append((key, out.lines[key], line))
+            continue
+        out[key] = loader.construct_object(value_node, deep=True)
+        out.lines[key] = line
+    return out
+
+
+_StrictLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
+
+
+def read_yaml(path: Path, label: str | None = None) -> Any:
+    """Read one YAML file strictly. Raises :class:`InputError` on syntax or duplicate keys."""
+    name = label or str(path)
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except OSError as exc:
+        raise InputError.single(name, "", f"cannot be read: {exc.strerror or exc}") from None
+    except UnicodeDecodeError:
+        raise InputError.single(name, "", "is not UTF-8 text") from None
+    loader = _StrictLoader(text)
+    try:
+        data = loader.get_single_data()
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        line = mark.line + 1 if mark is not None else None
+        what = exc.problem or str(exc)
+        raise InputError.single(name, "", f"YAML syntax error: {what}", line) from None
+    except yaml.YAMLError as exc:
+        raise InputError.single(name, "", f"YAML error: {exc}") from None
+    finally:
+        loader.dispose()
+    if loader.duplicates:
+        raise InputError(
+            [
+                Problem(name, key, f"duplicate key (first defined on line {first})", line)
+                for key, first, line in loader.duplicates
+            ]
+        )
+    return data
