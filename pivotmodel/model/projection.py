@@ -99,7 +99,12 @@ class Projection:
         """Sum over a period in US$ million, each quarter at its own exchange rate."""
         p = self._period(period)
         cols = self.timeline.columns(p)
-        return (self[name][:, cols] / self["group.fx_usd_rmb"][:, cols]).sum(axis=1)
+        out = (self[name][:, cols] / self["group.fx_usd_rmb"][:, cols]).sum(axis=1)
+        if p.kind == "fy" and p.last < self.first_projected:
+            # A year known only as an annual total: translate at the year's average rate.
+            annual = self.total(name, p) / self["group.fx_usd_rmb"][:, cols].mean(axis=1)
+            out = np.where(np.isnan(out), annual, out)
+        return out
 
     def share(self, numerator: str, denominator: str, period: str | Period) -> np.ndarray:
         return ratio_of_sums(self.total(numerator, period), self.total(denominator, period))

@@ -1,0 +1,66 @@
+"""Period tables of a projection: segments by fiscal or calendar year, as DataFrames.
+
+Money is shown in RMB bn (or US$ bn, each quarter translated at its own rate); shares
+and margins are ratios of the year's sums. A column is marked ``A`` when every quarter
+of the year is reported, ``P`` when any quarter is projected.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from .model import Projection
+from .model.group import SEGMENTS
+from .periods import Period
+
+__all__ = ["segment_table", "SEGMENT_NAMES", "year_columns"]
+
+SEGMENT_NAMES = {
+    "china_ecommerce": "China E-commerce",
+    "cloud": "Cloud Intelligence",
+    "international": "AIDC",
+    "all_others": "All others",
+    "group": "Group",
+}
+
+
+def year_columns(p: Projection, basis: str = "fy") -> list[tuple[str, Period]]:
+    """(column label, period) for every complete year, ``FY2027 (P)`` style."""
+    out = []
+    for period in p.timeline.year_periods(basis):
+        tag = "P" if p.is_projected(period) else "A"
+        out.append((f"{period.label} ({tag})", period))
+    return out
+
+
+def _money(p: Projection, name: str, period: Period, currency: str) -> float:
+    if currency == "usd":
+        return float(np.median(p.total_usd(name, period))) / 1000.0
+    return float(np.median(p.total(name, period))) / 1000.0
+
+
+def segment_table(p: Projection, basis: str = "fy", currency: str = "rmb") -> pd.DataFrame:
+    """Revenue, share of group revenue, adjusted EBITA and margin by segment; group capex,
+    depreciation and FCF. With several draws each cell is the median across draws."""
+    unit = "US$ bn" if currency == "usd" else "RMB bn"
+    cols = year_columns(p, basis)
+    rows: dict[tuple[str, str], list[float]] = {}
+
+    def add(segment: str, item: str, fn) -> None:
+        rows[(SEGMENT_NAMES[segment], item)] = [fn(period) for _, period in cols]
+
+    med = lambda x: float(np.median(x))  # noqa: E731
+    for seg in (*SEGMENTS, "group"):
+        add(seg, f"Revenue ({unit})", lambda per, s=seg: _money(p, f"{s}.revenue", per, currency))
+        if seg != "group":
+            add(seg, "Share of group revenue (ratio)", lambda per, s=seg: med(p.share(f"{s}.revenue", "group.revenue", per)))
+        add(seg, f"Adjusted EBITA ({unit})", lambda per, s=seg: _money(p, f"{s}.adjusted_ebita", per, currency))
+        add(seg, "Adjusted EBITA margin (ratio)", lambda per, s=seg: med(p.share(f"{s}.adjusted_ebita", f"{s}.revenue", per)))
+    add("group", f"Inter-segment elimination ({unit})", lambda per: _money(p, "group.elimination", per, currency))
+    add("group", f"Capex ({unit})", lambda per: _money(p, "group.capex", per, currency))
+    add("group", f"Depreciation ({unit})", lambda per: _money(p, "group.depreciation", per, currency))
+    add("group", f"Free cash flow, reported / proxy ({unit})", lambda per: _money(p, "group.fcf", per, currency))
+    frame = pd.DataFrame.from_dict(rows, orient="index", columns=[c for c, _ in cols])
+    frame.index = pd.MultiIndex.from_tuples(frame.index, names=["segment", "item"])
+    return frame
