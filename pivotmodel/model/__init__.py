@@ -28,6 +28,24 @@ from .projection import HISTORY_START, SERIES, Projection
 __all__ = ["project", "Projection", "SERIES", "SEGMENTS", "base_values", "Values"]
 
 
+def _base_quarter_estimates(a: Assumptions, v: Values, base: BaseQuarters) -> dict[str, np.ndarray]:
+    """Sub-lines of the four base quarters that Alibaba does not report in RMB, as the model
+    reconstructs them from the seed estimates; they fill history gaps so that growth on the
+    base year (e.g. AI revenue in FY2027Q1 on FY2026Q1) can be tested. (draws or 1, 4) each."""
+    s = lambda name: base.series(a, v, name)  # noqa: E731
+    cloud, internal, ai = s("cloud.revenue"), s("cloud.internal_revenue"), s("cloud.ai_revenue")
+    ecom, cmr, qc = s("china_ecommerce.revenue"), s("china_ecommerce.cmr"), s("china_ecommerce.quick_commerce_revenue")
+    return {
+        "cloud.internal_revenue": internal,
+        "cloud.ai_revenue": ai,
+        "cloud.external_revenue": cloud - internal,
+        "cloud.other_external_revenue": cloud - internal - ai,
+        "china_ecommerce.cmr": cmr,
+        "china_ecommerce.quick_commerce_revenue": qc,
+        "china_ecommerce.other_revenue": ecom - cmr - qc,
+    }
+
+
 def project(
     assumptions: Assumptions,
     values: Mapping[str, np.ndarray] | None = None,
@@ -59,10 +77,14 @@ def project(
     if unknown:
         raise KeyError(f"unknown series {sorted(unknown)}; valid: {', '.join(SERIES)}")
     split = timeline.position(first)
+    estimated = _base_quarter_estimates(assumptions, v, base)
     series: dict[str, np.ndarray] = {}
     for name in sorted(wanted):
         full = np.empty((draws, len(timeline)))
         full[:, :split] = [assumptions.history.value(name, q) for q in timeline.quarters[:split]]
+        if name in estimated:
+            cols = slice(split - 4, split)
+            full[:, cols] = np.where(np.isnan(full[:, cols]), estimated[name], full[:, cols])
         full[:, split:] = seg[name]
         series[name] = full
     return Projection(timeline=timeline, first_projected=first, series=series, history=assumptions.history, draws=draws)

@@ -3,7 +3,9 @@
 Each series is an array (draws, quarters) in RMB million a quarter (orders: millions;
 ``group.fx_usd_rmb``: RMB per US$). Quarters before the first projected one hold reported
 values (NaN where a figure was not reported or the segment structure differs), the same in
-every draw.
+every draw. Exception: in the four base quarters, sub-lines Alibaba does not report in RMB
+(cloud AI, internal and external revenue, CMR and quick commerce where missing) hold the
+model's seed estimates (see the segment files' ``seed`` blocks), per draw.
 
 A fiscal year whose quarters are not all reported but whose annual total is (FY2024 and
 FY2025 segments, restated on the four-segment basis in the FY2026 20-F) takes the reported

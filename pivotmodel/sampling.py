@@ -1,0 +1,249 @@
+"""Draws for every uncertain input: uniforms, then each input's inverse CDF.
+
+Methods (one path for all: a uniform design, an optional Gaussian copula, then ``ppf``):
+
+* ``mc`` - plain Monte Carlo. Each input has its own stream derived from the seed and a hash
+  of the input's key, in fixed blocks of :data:`BLOCK` draws; a draw's value depends only on
+  (seed, key, draw index). Adding an input leaves the other inputs' draws unchanged, and
+  any chunking of the draws gives the same numbers.
+* ``lhs`` - Latin hypercube, in :data:`REPLICATES` independent replicates (each stratified
+  on its own), so a claim's interval comes from the spread between replicates.
+* ``sobol`` - scrambled Sobol points (``scipy.stats.qmc``), also in independent replicates.
+  Its dimensions follow the sorted input keys, so adding an input changes the design.
+
+Draw 0 is the base case: every input at its median (uniform 0.5).
+
+Rank correlations (``correlations.yaml``) are imposed with a Gaussian copula: uniforms go to
+normal scores, are mixed with the Cholesky factor of the normal correlation matrix that
+gives the requested Spearman correlations (rho_normal = 2 sin(pi rho_s / 6)), and come back
+to uniforms, so each input keeps its own distribution. A matrix that is not positive
+semi-definite is an error naming the inputs involved, unless ``nearest: true`` asks for the
+nearest valid correlation matrix (Higham's alternating projections), which is then reported.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from typing import Mapping
+
+import numpy as np
+from scipy import stats
+from scipy.stats import qmc
+
+from .assumptions import Assumptions
+from .distributions import Distribution
+from .errors import InputError, Problem
+from .model.inputs import seed_key
+
+__all__ = ["Design", "uncertain_inputs", "make_design", "Correlation", "parse_correlations", "METHODS"]
+
+BLOCK = 4096
+REPLICATES = 10
+METHODS = ("mc", "lhs", "sobol")
+
+
+def uncertain_inputs(a: Assumptions) -> dict[str, Distribution]:
+    """Every input and seed estimate whose value varies, by key (sorted)."""
+    out = {k: inp.dist for k, inp in a.inputs.items() if inp.uncertain}
+    for (series, q), inp in a.seeds.items():
+        if inp.uncertain:
+            out[seed_key(series, q)] = inp.dist
+    return dict(sorted(out.items()))
+
+
+def fixed_inputs(a: Assumptions) -> dict[str, float]:
+    out = {k: inp.base_value for k, inp in a.inputs.items() if not inp.uncertain}
+    for (series, q), inp in a.seeds.items():
+        if not inp.uncertain:
+            out[seed_key(series, q)] = inp.base_value
+    return out
+
+
+def _key_words(key: str) -> list[int]:
+    digest = hashlib.sha256(key.encode("utf-8")).digest()
+    return [int.from_bytes(digest[i : i + 4], "little") for i in range(0, 16, 4)]
+
+
+def _mc_uniforms(seed: int, key: str, start: int, stop: int) -> np.ndarray:
+    """Uniforms for draws [start, stop) of one input, from per-block streams."""
+    out = np.empty(stop - start)
+    first, last = start // BLOCK, (stop - 1) // BLOCK
+    words = _key_words(key)
+    for block in range(first, last + 1):
+        rng = np.random.Generator(np.random.PCG64(np.random.SeedSequence([seed, *words, block])))
+        u = rng.random(BLOCK)
+        lo, hi = max(start, block * BLOCK), min(stop, (block + 1) * BLOCK)
+        out[lo - start : hi - start] = u[lo - block * BLOCK : hi - block * BLOCK]
+    return out
+
+
+@dataclass(frozen=True)
+class Correlation:
+    keys: tuple[str, ...]
+    cholesky: np.ndarray  # lower triangular, normal-score correlation
+    requested: np.ndarray  # Spearman, as asked
+    adjusted: bool  # True if the nearest PSD matrix was used
+
+    def apply(self, columns: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
+        """Correlate the uniforms of ``keys``; an explicit sum keeps each row's arithmetic
+        independent of how many rows there are (chunk-size invariance)."""
+        z = [stats.norm.ppf(np.clip(columns[k], 1e-15, 1 - 1e-15)) for k in self.keys]
+        out = dict(columns)
+        for j, key in enumerate(self.keys):
+            acc = np.zeros_like(z[0])
+            for k in range(j + 1):
+                acc = acc + self.cholesky[j, k] * z[k]
+            out[key] = stats.norm.cdf(acc)
+        return out
+
+
+def _nearest_correlation(matrix: np.ndarray, iterations: int = 200) -> np.ndarray:
+    """Higham (2002) alternating projections onto PSD matrices and unit diagonals."""
+    y = matrix.copy()
+    ds = np.zeros_like(matrix)
+    for _ in range(iterations):
+        r = y - ds
+        w, v = np.linalg.eigh(r)
+        x = (v * np.maximum(w, 1e-10)) @ v.T
+        ds = x - r
+        y = x.copy()
+        np.fill_diagonal(y, 1.0)
+    return y
+
+
+def parse_correlations(a: Assumptions, keys: Mapping[str, Distribution], nearest: bool | None = None) -> Correlation | None:
+    """Read ``correlations.yaml`` into a copula; every problem is collected."""
+    raw = a.correlations_raw
+    label = "assumptions/correlations.yaml"
+    if raw is None:
+        return None
+    problems: list[Problem] = []
+    if not isinstance(raw, dict) or not isinstance(raw.get("correlations"), dict):
+        raise InputError.single(label, "correlations", "must hold a mapping 'correlations:' with 'pairs:'")
+    body = raw["correlations"]
+    for k in body:
+        if k not in ("pairs", "nearest"):
+            problems.append(Problem(label, f"correlations.{k}", "unknown key; valid: pairs, nearest", body.line_of(k)))
+    use_nearest = bool(body.get("nearest", False)) if nearest is None else nearest
+    pairs = body.get("pairs") or []
+    if not isinstance(pairs, list):
+        raise InputError.single(label, "correlations.pairs", "must be a list of {a, b, rho, source, note}")
+    involved: list[str] = []
+    entries = []
+    for i, pair in enumerate(pairs):
+        where = f"correlations.pairs[{i}]"
+        line = pair.line if hasattr(pair, "line") else None
+        if not isinstance(pair, dict):
+            problems.append(Problem(label, where, "must be a mapping {a, b, rho, source, note}", line))
+            continue
+        for k in pair:
+            if k not in ("a", "b", "rho", "source", "note"):
+                problems.append(Problem(label, f"{where}.{k}", "unknown key; valid: a, b, rho, source, note", pair.line_of(k)))
+        rho = pair.get("rho")
+        if isinstance(rho, bool) or not isinstance(rho, (int, float)) or not -1 < rho < 1:
+            problems.append(Problem(label, f"{where}.rho", f"must be a number in (-1, 1), got {rho!r}", line))
+            continue
+        if pair.get("source") not in a.sources:
+            problems.append(Problem(label, f"{where}.source", f"{pair.get('source')!r} is not an id in sources.yaml", line))
+        ok = True
+        for side in ("a", "b"):
+            key = pair.get(side)
+            if key not in keys:
+                what = "a fixed input (a point value cannot be correlated)" if key in a.inputs else "not an input"
+                problems.append(Problem(label, f"{where}.{side}", f"{key!r} is {what}; uncertain inputs: {', '.join(keys)}", line))
+                ok = False
+        if ok and pair["a"] == pair["b"]:
+            problems.append(Problem(label, where, "a and b are the same input", line))
+            ok = False
+        if ok:
+            entries.append((pair["a"], pair["b"], float(rho)))
+            involved += [pair["a"], pair["b"]]
+    if problems:
+        raise InputError(problems)
+    if not entries:
+        return None
+    names = tuple(dict.fromkeys(sorted(involved)))
+    idx = {k: i for i, k in enumerate(names)}
+    spearman = np.eye(len(names))
+    for x, y, rho in entries:
+        spearman[idx[x], idx[y]] = spearman[idx[y], idx[x]] = rho
+    normal = 2.0 * np.sin(np.pi * spearman / 6.0)
+    eigval, eigvec = np.linalg.eigh(normal)
+    adjusted = False
+    if eigval[0] < -1e-12:
+        if not use_nearest:
+            weights = np.abs(eigvec[:, 0])
+            culprits = [names[i] for i in np.argsort(-weights)[:3] if weights[i] > 0.2]
+            raise InputError.single(
+                label, "correlations.pairs",
+                f"the correlation matrix is not positive semi-definite (smallest eigenvalue {eigval[0]:.3f}); "
+                f"the inconsistent correlations involve {', '.join(culprits)}. Loosen them, or set "
+                "'nearest: true' (or --nearest-correlation) to use the nearest valid matrix",
+            )
+        normal = _nearest_correlation(normal)
+        adjusted = True
+    chol = np.linalg.cholesky(normal + 1e-12 * np.eye(len(names)))
+    return Correlation(names, chol, spearman, adjusted)
+
+
+@dataclass(frozen=True)
+class Design:
+    """The uniform design of a run; :meth:`values` turns draws [start, stop) into inputs."""
+
+    method: str
+    seed: int
+    draws: int
+    dists: Mapping[str, Distribution]
+    fixed: Mapping[str, float]
+    correlation: Correlation | None
+    matrix: np.ndarray | None  # (draws, inputs) for lhs and sobol; None for mc
+
+    @property
+    def replicate_size(self) -> int:
+        return self.draws if self.method == "mc" else -(-self.draws // REPLICATES)
+
+    def uniforms(self, start: int, stop: int) -> dict[str, np.ndarray]:
+        keys = list(self.dists)
+        if self.matrix is None:
+            cols = {k: _mc_uniforms(self.seed, k, start, stop) for k in keys}
+        else:
+            cols = {k: self.matrix[start:stop, i] for i, k in enumerate(keys)}
+        if start == 0:  # draw 0 is the base case
+            cols = {k: np.concatenate([[0.5], c[1:]]) for k, c in cols.items()}
+        if self.correlation is not None:
+            cols = self.correlation.apply(cols)
+            if start == 0:
+                cols = {k: np.concatenate([[0.5], c[1:]]) for k, c in cols.items()}
+        return cols
+
+    def values(self, start: int, stop: int) -> dict[str, np.ndarray]:
+        cols = self.uniforms(start, stop)
+        out = {k: self.dists[k].ppf(cols[k]) for k in self.dists}
+        n = stop - start
+        out.update({k: np.full(n, v) for k, v in self.fixed.items()})
+        return out
+
+
+def make_design(a: Assumptions, draws: int, seed: int, method: str, nearest: bool | None = None) -> Design:
+    if method not in METHODS:
+        raise InputError.single("--method", "method", f"{method!r} is not one of {', '.join(METHODS)}")
+    dists = uncertain_inputs(a)
+    correlation = parse_correlations(a, dists, nearest)
+    matrix = None
+    d = len(dists)
+    if method in ("lhs", "sobol") and d:
+        size = -(-draws // REPLICATES)
+        parts = []
+        for r in range(REPLICATES):
+            rng = np.random.Generator(np.random.PCG64(np.random.SeedSequence([seed, 0x5EED, r])))
+            if method == "lhs":
+                parts.append(qmc.LatinHypercube(d, seed=rng).random(size))
+            else:
+                import warnings
+
+                with warnings.catch_warnings():
+                    warnings.simplefilter("ignore", UserWarning)  # non power-of-two sizes
+                    parts.append(qmc.Sobol(d, scramble=True, seed=rng).random(size))
+        matrix = np.concatenate(parts)[:draws]
+    return Design(method, seed, draws, dists, fixed_inputs(a), correlation, matrix)
