@@ -1,0 +1,285 @@
+"""Monte Carlo runs: the engine, unchanged, over chunks of draws, reduced as chunks finish.
+
+Each chunk of draws is sampled (:mod:`pivotmodel.sampling`), projected
+(:func:`pivotmodel.model.project`), and reduced to what outputs need: each claim's metric and
+outcome per draw, and the totals of the kept series by quarter, fiscal year and calendar
+year. Chunks may run in worker processes (``jobs``); every per-draw number depends only
+on the seed, the inputs and the draw index, so results are bit-identical whatever the
+chunk size or the number of processes.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import os
+import sys
+import time
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass, field
+from typing import Any, Iterable
+
+import multiprocessing as mp
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+from . import __version__
+from .assumptions import Assumptions
+from .claims import Claim, evaluate, parse_claims
+from .model import SERIES, project
+from .model.projection import NOT_SUMMED
+from .periods import Timeline
+from .sampling import REPLICATES, Design, make_design
+
+__all__ = ["simulate", "Results", "HEADLINE_SERIES", "wilson"]
+
+QUANTILES = (0.05, 0.10, 0.50, 0.90, 0.95)
+HEADLINE_SERIES = (
+    "group.revenue", "group.adjusted_ebita", "group.capex", "group.fcf", "group.depreciation",
+    "cloud.revenue", "cloud.ai_revenue", "cloud.external_revenue", "cloud.adjusted_ebita",
+    "china_ecommerce.revenue", "china_ecommerce.adjusted_ebita", "china_ecommerce.quick_commerce_ebita",
+    "china_ecommerce.cmr", "international.revenue", "international.adjusted_ebita",
+    "all_others.revenue", "all_others.adjusted_ebita", "group.fx_usd_rmb",
+)
+FULL_TABLES_UP_TO = 50_000  # keep every series per draw up to this many draws
+
+# Worker state, set before a fork so the children see it without pickling.
+_STATE: dict[str, Any] = {}
+
+
+def wilson(k: float, n: int, z: float = 1.959963984540054) -> tuple[float, float]:
+    """Wilson score interval for k successes in n trials."""
+    if n == 0:
+        return (math.nan, math.nan)
+    phat = k / n
+    den = 1 + z * z / n
+    centre = (phat + z * z / (2 * n)) / den
+    half = z * math.sqrt(phat * (1 - phat) / n + z * z / (4 * n * n)) / den
+    return (max(0.0, centre - half), min(1.0, centre + half))
+
+
+def _chunk(start: int, stop: int) -> dict[str, Any]:
+    a: Assumptions = _STATE["assumptions"]
+    design: Design = _STATE["design"]
+    claims: list[Claim] = _STATE["claims"]
+    keep: tuple[str, ...] = _STATE["keep"]
+    values = design.values(start, stop)
+    needed = set(keep) | {"group.fx_usd_rmb"} | _STATE["claim_series"]
+    p = project(a, values, keep=needed)
+    out: dict[str, Any] = {"inputs": {k: values[k] for k in design.dists}}
+    out["claims"] = {c.id: evaluate(c, p) for c in claims}
+    tl = p.timeline
+    fy, cy = tl.year_periods("fy"), tl.year_periods("cy")
+    totals = {}
+    for name in keep:
+        q = p[name]
+        if name in NOT_SUMMED:
+            totals[name] = (q, np.stack([q[:, tl.columns(y)].mean(axis=1) for y in fy], 1), np.stack([q[:, tl.columns(y)].mean(axis=1) for y in cy], 1))
+        else:
+            totals[name] = (q, np.stack([p.total(name, y) for y in fy], 1), np.stack([p.total(name, y) for y in cy], 1))
+    out["totals"] = totals
+    return out
+
+
+@dataclass
+class Results:
+    """A run: per-draw inputs, claim outcomes and series totals, aligned on one draw index."""
+
+    assumptions: Assumptions
+    design: Design
+    claims: list[Claim]
+    inputs: pd.DataFrame  # draws x uncertain inputs (model units)
+    claim_metric: pd.DataFrame  # draws x claim id
+    claim_holds: pd.DataFrame  # draws x claim id: 1, 0 or NaN (not evaluable)
+    totals: dict[str, dict[str, np.ndarray]]  # basis -> series -> (draws, periods)
+    periods: dict[str, list[str]]  # basis -> period labels
+    first_projected: str
+    manifest: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def draws(self) -> int:
+        return len(self.inputs)
+
+    def claim(self, claim_id: str) -> Claim:
+        for c in self.claims:
+            if c.id == claim_id:
+                return c
+        raise KeyError(f"unknown claim {claim_id!r}; valid: {', '.join(c.id for c in self.claims)}")
+
+    def probability(self, claim_id: str, upto: int | None = None) -> tuple[float, float, float, int]:
+        """(estimate, low, high, draws used) with a 95% interval: Wilson for plain Monte
+        Carlo; for Latin hypercube and Sobol, a t interval over the independent replicates."""
+        holds = self.claim_holds[claim_id].to_numpy()[:upto]
+        ok = ~np.isnan(holds)
+        n = int(ok.sum())
+        if n == 0:
+            return (math.nan, math.nan, math.nan, 0)
+        est = float(holds[ok].mean())
+        if self.design.method == "mc":
+            lo, hi = wilson(float(holds[ok].sum()), n)
+            return (est, lo, hi, n)
+        size = self.design.replicate_size
+        reps = [holds[i : i + size] for i in range(0, len(holds), size)]
+        means = np.array([np.nanmean(r) for r in reps if np.isfinite(r).sum() > 0 and len(r) == size])
+        if len(means) < 2:
+            lo, hi = wilson(float(holds[ok].sum()), n)
+            return (est, lo, hi, n)
+        half = stats.t.ppf(0.975, len(means) - 1) * means.std(ddof=1) / math.sqrt(len(means))
+        return (est, max(0.0, est - half), min(1.0, est + half), n)
+
+    @property
+    def interval_method(self) -> str:
+        if self.design.method == "mc":
+            return "Wilson 95%"
+        return f"t 95% over {REPLICATES} independent {self.design.method} replicates"
+
+    def claims_table(self) -> pd.DataFrame:
+        rows = []
+        for c in self.claims:
+            est, lo, hi, n = self.probability(c.id)
+            metric = self.claim_metric[c.id].to_numpy()
+            finite = metric[np.isfinite(metric)]
+            q = np.quantile(finite, [0.05, 0.5, 0.95]) if finite.size and c.threshold is not None else [math.nan] * 3
+            rows.append({
+                "id": c.id, "headline": c.headline, "test": c.test, "probability": est,
+                "ci_low": lo, "ci_high": hi, "draws": n, "base_case": self.claim_holds[c.id].iloc[0],
+                "metric_p5": q[0], "metric_p50": q[1], "metric_p95": q[2], "threshold": c.threshold,
+                "interval": self.interval_method, "words": c.words, "reading": c.reading,
+                "source": f"{c.source['publication']}, {c.source['date']}, {c.source['url']}",
+            })
+        return pd.DataFrame(rows).set_index("id")
+
+    def quantiles(self, basis: str = "fy", series: Iterable[str] | None = None) -> pd.DataFrame:
+        """P5, P10, P50, P90, P95 and mean of every kept series by period (RMB bn; orders in
+        millions; FX in RMB per US$). ``basis``: quarter | fy | cy."""
+        idx = {"quarter": 0, "fy": 1, "cy": 2}[basis]
+        frames = []
+        for name in series or self.totals[basis]:
+            arr = self.totals[basis][name]
+            scale = 1.0 if SERIES[name][0] in ("count_mn", "RMB_per_USD") else 1000.0
+            unit = {"count_mn": "mn orders", "RMB_per_USD": "RMB per US$"}.get(SERIES[name][0], "RMB bn")
+            with np.errstate(all="ignore"):
+                qs = np.quantile(arr, QUANTILES, axis=0) / scale
+                mean = arr.mean(axis=0) / scale
+            df = pd.DataFrame({f"P{int(q * 100)}": qs[i] for i, q in enumerate(QUANTILES)}, index=self.periods[basis])
+            df["mean"] = mean
+            df.insert(0, "unit", unit)
+            df.insert(0, "series", name)
+            frames.append(df.rename_axis("period").reset_index())
+        del idx
+        return pd.concat(frames).set_index(["series", "period"])
+
+    def convergence(self, points: int = 20) -> pd.DataFrame:
+        """Each claim's estimate and interval after growing numbers of draws."""
+        n = self.draws
+        size = self.design.replicate_size if self.design.method != "mc" else 1
+        marks = sorted({max(size * 2, int(n * k / points)) for k in range(1, points + 1)} | {n})
+        marks = [m for m in marks if m <= n]
+        rows = []
+        for c in self.claims:
+            for m in marks:
+                est, lo, hi, used = self.probability(c.id, upto=m)
+                rows.append({"claim": c.id, "draws": m, "probability": est, "ci_low": lo, "ci_high": hi})
+        return pd.DataFrame(rows)
+
+
+def inputs_hash(a: Assumptions) -> str:
+    h = hashlib.sha256()
+    for label in sorted(a.files):
+        h.update(label.encode())
+        h.update(a.files[label].encode())
+    for path in sorted((a.directory / "history").glob("*.csv")):
+        h.update(path.read_bytes())
+    return h.hexdigest()
+
+
+def _progress(total: int, enabled: bool):
+    if not enabled:
+        return None
+    from tqdm import tqdm
+
+    return tqdm(total=total, unit="draw", unit_scale=True, file=sys.stderr, mininterval=0.5, leave=False)
+
+
+def simulate(
+    assumptions: Assumptions,
+    draws: int | None = None,
+    seed: int | None = None,
+    method: str | None = None,
+    chunk_size: int | None = None,
+    jobs: int | None = 1,
+    keep: Iterable[str] | None = None,
+    progress: bool | None = None,
+    nearest_correlation: bool | None = None,
+) -> Results:
+    """Run the model over ``draws`` input draws; defaults come from ``simulation.yaml``."""
+    a = assumptions
+    s = a.settings
+    draws = int(draws or s["draws"])
+    seed = int(s["seed"] if seed is None else seed)
+    method = method or s["method"]
+    chunk_size = int(chunk_size or s.get("chunk_size", 25_000))
+    jobs = os.cpu_count() or 1 if jobs in (None, 0) else int(jobs)
+    started = time.time()
+    design = make_design(a, draws, seed, method, nearest_correlation)
+    claims = parse_claims(a.claims_raw, projection=project(a))
+    if keep is None:
+        keep = SERIES if draws <= FULL_TABLES_UP_TO else HEADLINE_SERIES
+    keep = tuple(dict.fromkeys(keep))
+    claim_series = set()
+    for c in claims:
+        claim_series |= {n for n in SERIES if n in c.test} | {"group.capex", "group.fcf"}
+    _STATE.update(assumptions=a, design=design, claims=claims, keep=keep, claim_series=claim_series)
+    bounds = [(i, min(i + chunk_size, draws)) for i in range(0, draws, chunk_size)]
+    show = (sys.stderr.isatty() if progress is None else progress) and draws >= 20_000
+    bar = _progress(draws, show)
+    parts: list[dict[str, Any]] = []
+    try:
+        if jobs > 1 and len(bounds) > 1:
+            ctx = mp.get_context("fork")
+            with ProcessPoolExecutor(max_workers=min(jobs, len(bounds)), mp_context=ctx) as pool:
+                for (lo, hi), part in zip(bounds, pool.map(_chunk, *zip(*bounds))):
+                    parts.append(part)
+                    if bar:
+                        bar.update(hi - lo)
+        else:
+            for lo, hi in bounds:
+                parts.append(_chunk(lo, hi))
+                if bar:
+                    bar.update(hi - lo)
+    finally:
+        if bar:
+            bar.close()
+        _STATE.clear()
+    cat = lambda arrs: np.concatenate(arrs) if arrs else np.empty(0)  # noqa: E731
+    inputs = pd.DataFrame({k: cat([p["inputs"][k] for p in parts]) for k in design.dists})
+    metric = pd.DataFrame({c.id: cat([p["claims"][c.id].metric for p in parts]) for c in claims})
+    holds = pd.DataFrame({c.id: cat([p["claims"][c.id].holds for p in parts]) for c in claims})
+    totals: dict[str, dict[str, np.ndarray]] = {"quarter": {}, "fy": {}, "cy": {}}
+    for name in keep:
+        for i, basis in enumerate(("quarter", "fy", "cy")):
+            totals[basis][name] = np.concatenate([p["totals"][name][i] for p in parts])
+    tl = Timeline.between("FY2024Q1", a.horizon)
+    periods = {"quarter": tl.labels, "fy": [p.label for p in tl.year_periods("fy")], "cy": [p.label for p in tl.year_periods("cy")]}
+    manifest = {
+        "pivotmodel_version": __version__, "scenario": a.scenario.name, "scenario_chain": list(a.scenario.chain),
+        "inputs_sha256": inputs_hash(a), "seed": seed, "method": method, "draws": draws,
+        "uncertain_inputs": len(design.dists), "correlated_inputs": list(design.correlation.keys) if design.correlation else [],
+        "correlation_adjusted_to_nearest": bool(design.correlation and design.correlation.adjusted),
+        "last_reported_quarter": a.history.last_quarter.label, "horizon": a.horizon.label,
+        "chunk_size": chunk_size, "jobs": jobs,
+        "started_utc": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(started)),
+        "seconds": round(time.time() - started, 2),
+    }
+    return Results(a, design, claims, inputs, metric, holds, totals, periods, (a.history.last_quarter + 1).label, manifest)
+
+
+def manifest_json(results: Results, deterministic: bool = False) -> str:
+    """The run manifest as JSON; ``deterministic`` drops time and machine fields."""
+    m = dict(results.manifest)
+    if deterministic:
+        for k in ("started_utc", "seconds", "jobs", "chunk_size"):
+            m.pop(k, None)
+    return json.dumps(m, indent=2, sort_keys=True)
