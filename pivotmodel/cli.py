@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import shutil
 import sys
 import tempfile
 from pathlib import Path
@@ -17,7 +18,7 @@ from typing import Callable, Sequence
 from . import assumptions as assumptions_mod
 from .errors import InputError
 
-__all__ = ["main", "write_atomic"]
+__all__ = ["main", "write_atomic", "write_dir_atomic", "format_claims"]
 
 
 def write_atomic(path: Path, write: Callable[[Path], None]) -> None:
@@ -30,6 +31,27 @@ def write_atomic(path: Path, write: Callable[[Path], None]) -> None:
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def write_dir_atomic(target: Path, write: Callable[[Path], None]) -> None:
+    """Build a folder with ``write(tmp)`` beside ``target``, then swap it into place; on any
+    failure the previous folder is left exactly as it was."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.new.", dir=target.parent))
+    backup = target.parent / f".{target.name}.old"
+    try:
+        write(tmp)
+        if backup.exists():
+            shutil.rmtree(backup)
+        if target.exists():
+            os.replace(target, backup)
+        os.replace(tmp, target)
+        shutil.rmtree(backup, ignore_errors=True)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        if backup.exists() and not target.exists():
+            os.replace(backup, target)
         raise
 
 
@@ -86,6 +108,101 @@ def cmd_project(args: argparse.Namespace) -> int:
     return 0
 
 
+def format_claims(table, scenario: str, manifest: dict) -> str:
+    """The claims table for a terminal: probability, interval, draws, metric vs threshold."""
+    lines = [
+        f"Claims, scenario {scenario}: {manifest['draws']:,} draws, method {manifest['method']}, "
+        f"seed {manifest['seed']} (interval: {table['interval'].iloc[0] if len(table) else ''})",
+        f"{'claim':46s} {'P(holds)':>8s} {'95% interval':>15s} {'draws':>7s} {'base':>5s}  metric P50 [P5, P95] vs threshold",
+    ]
+    for cid, row in table.sort_values("headline", ascending=False, kind="stable").iterrows():
+        mark = "*" if row["headline"] else " "
+        if row["draws"] == 0:
+            lines.append(f"{mark}{cid:45s} {'n/a':>8s} {'':>15s} {0:>7d} {'':>5s}  not evaluable: the test needs a figure Alibaba did not report")
+            continue
+        metric = ""
+        if row["threshold"] == row["threshold"] and row["threshold"] is not None:
+            metric = f"{row['metric_p50']:.4g} [{row['metric_p5']:.4g}, {row['metric_p95']:.4g}] vs {row['threshold']:g}"
+        base = {1.0: "yes", 0.0: "no"}.get(row["base_case"], "n/a")
+        lines.append(
+            f"{mark}{cid:45s} {row['probability']:8.3f} [{row['ci_low']:.3f}, {row['ci_high']:.3f}] {int(row['draws']):>7d} {base:>5s}  {metric}"
+        )
+    lines.append("* headline claim; 'base' is the deterministic base case (draw 0). Tests and readings: assumptions/claims.yaml")
+    return "\n".join(lines)
+
+
+def _run_simulation(args: argparse.Namespace, a):
+    from .simulate import simulate
+
+    draws = args.draws or a.settings["draws"]
+    tolerance = a.settings.get("tolerance", 0.0) if args.tolerance is None else args.tolerance
+    cap = max(a.settings.get("max_draws", draws), draws)
+    while True:
+        r = simulate(a, draws=draws, seed=args.seed, method=args.method, jobs=args.jobs,
+                     nearest_correlation=args.nearest_correlation or None)
+        table = r.claims_table()
+        widths = (table["ci_high"] - table["ci_low"]).dropna()
+        if tolerance <= 0 or widths.empty or widths.max() <= tolerance or draws >= cap:
+            r.manifest["stop_rule"] = {"tolerance": tolerance, "draw_cap": cap, "widest_interval": float(widths.max()) if not widths.empty else None,
+                                       "met": bool(tolerance <= 0 or widths.empty or widths.max() <= tolerance)}
+            return r, table
+        draws = min(cap, draws * 2)
+
+
+def _write_run(r, table, out: Path) -> None:
+    from .simulate import manifest_json
+
+    def write(tmp: Path) -> None:
+        table.to_csv(tmp / "claims.csv", float_format="%.6g")
+        for basis in ("quarter", "fy", "cy"):
+            r.quantiles(basis).to_csv(tmp / f"quantiles_{basis}.csv", float_format="%.6g")
+        r.convergence().to_csv(tmp / "convergence.csv", index=False, float_format="%.6g")
+        (tmp / "manifest.json").write_text(manifest_json(r) + "\n", encoding="utf-8")
+
+    write_dir_atomic(out, write)
+
+
+def cmd_simulate(args: argparse.Namespace) -> int:
+    a = _load(args)
+    r, table = _run_simulation(args, a)
+    out = Path(args.out) if args.out else Path("runs") / a.scenario.name
+    _write_run(r, table, out)
+    print(format_claims(table, a.scenario.name, r.manifest))
+    print(f"wrote {out}/ (claims.csv, quantiles_quarter|fy|cy.csv, convergence.csv, manifest.json) in {r.manifest['seconds']} s")
+    return 0
+
+
+def cmd_claims(args: argparse.Namespace) -> int:
+    import json
+
+    import pandas as pd
+
+    from .simulate import inputs_hash
+
+    a = _load(args)
+    out = Path(args.out) if args.out else Path("runs") / a.scenario.name
+    manifest_path, claims_path = out / "manifest.json", out / "claims.csv"
+    if manifest_path.exists() and claims_path.exists():
+        manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
+        if manifest.get("inputs_sha256") == inputs_hash(a):
+            table = pd.read_csv(claims_path, index_col="id")
+            print(format_claims(table, a.scenario.name, manifest))
+            print(f"(from the last run in {out}/; the inputs have not changed since)")
+            return 0
+        print(f"(the inputs changed since the run in {out}/: running again)", file=sys.stderr)
+    return cmd_simulate(args)
+
+
+def _simulation_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--draws", type=int, default=None, metavar="N")
+    p.add_argument("--method", choices=["mc", "lhs", "sobol"], default=None)
+    p.add_argument("--seed", type=int, default=None, metavar="S")
+    p.add_argument("--jobs", type=int, default=None, metavar="J", help="worker processes (default: all cores)")
+    p.add_argument("--tolerance", type=float, default=None, metavar="T", help="double the draws until every claim's 95%% interval is narrower than T (up to max_draws)")
+    p.add_argument("--nearest-correlation", action="store_true", help="use the nearest valid correlation matrix if the one asked is not PSD")
+    p.add_argument("--out", default=None, metavar="DIR", help="run folder (default runs/<scenario>)")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="pivotmodel", description="Scenario model of Alibaba's pivot to AI and cloud")
     common = argparse.ArgumentParser(add_help=False)
@@ -102,6 +219,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--currency", choices=["rmb", "usd"], default="rmb")
     p.add_argument("--basis", choices=["fy", "cy"], default="fy", help="fiscal (April-March) or calendar years")
     p.set_defaults(handler=cmd_project)
+
+    p = sub.add_parser("simulate", parents=[common], help="Monte Carlo run: claims, quantile tables, manifest")
+    _simulation_options(p)
+    p.set_defaults(handler=cmd_simulate)
+
+    p = sub.add_parser("claims", parents=[common], help="the claims table from the last run, or a new run")
+    _simulation_options(p)
+    p.set_defaults(handler=cmd_claims)
 
     for register in _EXTRA_COMMANDS:
         register(sub, common)

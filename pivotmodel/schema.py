@@ -60,6 +60,9 @@ PARAMETERS: dict[str, Param] = {
     # --- China e-commerce -------------------------------------------------------------
     **_path("china_ecommerce.gmv.growth", "YoY growth of GMV behind CMR"),
     **_path("china_ecommerce.take_rate.growth", "YoY change of the CMR take rate", -0.5, 1.0),
+    "china_ecommerce.regulatory_shock": Param(
+        "ratio", -0.5, 0.5, "a discrete event: change to take-rate growth in the first projected year"
+    ),
     "china_ecommerce.take_rate.base": Param(
         "ratio", 0.0001, 1.0, "CMR / GMV in the base year (GMV is not reported)"
     ),

@@ -4,7 +4,9 @@ Units: RMB million a quarter; orders in millions a quarter; order value and loss
 order in RMB. Losses are negative.
 
 * CMR = GMV x take rate. GMV is not reported, so base-quarter GMV is CMR / the base take
-  rate (an estimate); GMV and the take rate then follow their own YoY paths.
+  rate (an estimate); GMV and the take rate then follow their own YoY paths. A regulatory
+  shock (a discrete event: ``regulatory_shock`` is its effect in the draws where it happens,
+  else 0) changes take-rate growth in the first projected year; the lower level persists.
 * Quick commerce revenue = orders x order value x monetisation rate. Base orders are
   base revenue / (base order value x starting monetisation). Its adjusted EBITA is
   EBITA per order x orders, where EBITA per order moves linearly from
@@ -40,7 +42,10 @@ def project_china_ecommerce(a: Assumptions, v: Values, base: BaseQuarters, quart
 
     take0 = v(f"{P}.take_rate.base")
     gmv = compound_yoy(cmr0 / take0, _path(v, f"{P}.gmv.growth", quarters))
-    take = compound_yoy(np.broadcast_to(take0, (v.draws, 4)), _path(v, f"{P}.take_rate.growth", quarters))
+    take_growth = _path(v, f"{P}.take_rate.growth", quarters)
+    first_year = (np.arange(quarters) < 4)[None, :]
+    take_growth = take_growth + v(f"{P}.regulatory_shock") * first_year  # the lower level persists
+    take = compound_yoy(np.broadcast_to(take0, (v.draws, 4)), take_growth)
     cmr = gmv * take
 
     q = f"{P}.quick_commerce"
