@@ -154,7 +154,7 @@ def _write_run(r, table, out: Path) -> None:
 
     def write(tmp: Path) -> None:
         table.to_csv(tmp / "claims.csv", float_format="%.6g")
-        for basis in ("quarter", "fy", "cy"):
+        for basis in r.available_bases():
             r.quantiles(basis).to_csv(tmp / f"quantiles_{basis}.csv", float_format="%.6g")
         r.convergence().to_csv(tmp / "convergence.csv", index=False, float_format="%.6g")
         (tmp / "manifest.json").write_text(manifest_json(r) + "\n", encoding="utf-8")

@@ -37,13 +37,14 @@ __all__ = ["simulate", "Results", "HEADLINE_SERIES", "wilson"]
 
 QUANTILES = (0.05, 0.10, 0.50, 0.90, 0.95)
 HEADLINE_SERIES = (
-    "group.revenue", "group.adjusted_ebita", "group.capex", "group.fcf", "group.depreciation",
-    "cloud.revenue", "cloud.ai_revenue", "cloud.external_revenue", "cloud.adjusted_ebita",
-    "china_ecommerce.revenue", "china_ecommerce.adjusted_ebita", "china_ecommerce.quick_commerce_ebita",
-    "china_ecommerce.cmr", "international.revenue", "international.adjusted_ebita",
-    "all_others.revenue", "all_others.adjusted_ebita", "group.fx_usd_rmb",
+    "group.revenue", "group.adjusted_ebita", "group.capex", "group.fcf",
+    "cloud.revenue", "cloud.ai_revenue", "cloud.adjusted_ebita", "china_ecommerce.quick_commerce_ebita",
 )
-FULL_TABLES_UP_TO = 50_000  # keep every series per draw up to this many draws
+# Up to this many draws every series is kept per draw, by quarter, fiscal and calendar year,
+# in float64. Larger runs keep the headline series by fiscal and calendar year only, in
+# float32 (quantiles to ~7 significant digits), and inputs and claim metrics in float32,
+# so a million draws stay well under 2 GB.
+FULL_TABLES_UP_TO = 50_000
 
 # Worker state, set before a fork so the children see it without pickling.
 _STATE: dict[str, Any] = {}
@@ -68,17 +69,27 @@ def _chunk(start: int, stop: int) -> dict[str, Any]:
     values = design.values(start, stop)
     needed = set(keep) | {"group.fx_usd_rmb"} | _STATE["claim_series"]
     p = project(a, values, keep=needed)
-    out: dict[str, Any] = {"inputs": {k: values[k] for k in design.dists}}
-    out["claims"] = {c.id: evaluate(c, p) for c in claims}
+    compact = _STATE["compact"]
+    small = (lambda x: x.astype(np.float32)) if compact else (lambda x: x)  # noqa: E731
+    out: dict[str, Any] = {"inputs": {k: small(values[k]) for k in design.dists}}
+    out["claims"] = {}
+    for c in claims:
+        cv = evaluate(c, p)
+        out["claims"][c.id] = (small(cv.metric), small(cv.holds))
     tl = p.timeline
     fy, cy = tl.year_periods("fy"), tl.year_periods("cy")
     totals = {}
     for name in keep:
         q = p[name]
         if name in NOT_SUMMED:
-            totals[name] = (q, np.stack([q[:, tl.columns(y)].mean(axis=1) for y in fy], 1), np.stack([q[:, tl.columns(y)].mean(axis=1) for y in cy], 1))
+            per_year = lambda y: q[:, tl.columns(y)].mean(axis=1)  # noqa: E731
         else:
-            totals[name] = (q, np.stack([p.total(name, y) for y in fy], 1), np.stack([p.total(name, y) for y in cy], 1))
+            per_year = lambda y, name=name: p.total(name, y)  # noqa: E731
+        totals[name] = (
+            None if compact else q,
+            small(np.stack([per_year(y) for y in fy], 1)),
+            small(np.stack([per_year(y) for y in cy], 1)),
+        )
     out["totals"] = totals
     return out
 
@@ -111,7 +122,7 @@ class Results:
     def probability(self, claim_id: str, upto: int | None = None) -> tuple[float, float, float, int]:
         """(estimate, low, high, draws used) with a 95% interval: Wilson for plain Monte
         Carlo; for Latin hypercube and Sobol, a t interval over the independent replicates."""
-        holds = self.claim_holds[claim_id].to_numpy()[:upto]
+        holds = self.claim_holds[claim_id].to_numpy(dtype=float)[:upto]
         ok = ~np.isnan(holds)
         n = int(ok.sum())
         if n == 0:
@@ -154,10 +165,14 @@ class Results:
     def quantiles(self, basis: str = "fy", series: Iterable[str] | None = None) -> pd.DataFrame:
         """P5, P10, P50, P90, P95 and mean of every kept series by period (RMB bn; orders in
         millions; FX in RMB per US$). ``basis``: quarter | fy | cy."""
-        idx = {"quarter": 0, "fy": 1, "cy": 2}[basis]
+        if not self.totals[basis]:
+            raise ValueError(
+                f"no {basis} totals were kept: runs over {FULL_TABLES_UP_TO:,} draws keep fiscal and "
+                "calendar years of the headline series only"
+            )
         frames = []
         for name in series or self.totals[basis]:
-            arr = self.totals[basis][name]
+            arr = self.totals[basis][name].astype(float)
             scale = 1.0 if SERIES[name][0] in ("count_mn", "RMB_per_USD") else 1000.0
             unit = {"count_mn": "mn orders", "RMB_per_USD": "RMB per US$"}.get(SERIES[name][0], "RMB bn")
             with np.errstate(all="ignore"):
@@ -168,8 +183,10 @@ class Results:
             df.insert(0, "unit", unit)
             df.insert(0, "series", name)
             frames.append(df.rename_axis("period").reset_index())
-        del idx
         return pd.concat(frames).set_index(["series", "period"])
+
+    def available_bases(self) -> list[str]:
+        return [b for b in ("quarter", "fy", "cy") if self.totals[b]]
 
     def convergence(self, points: int = 20) -> pd.DataFrame:
         """Each claim's estimate and interval after growing numbers of draws."""
@@ -231,7 +248,8 @@ def simulate(
     claim_series = set()
     for c in claims:
         claim_series |= {n for n in SERIES if n in c.test} | {"group.capex", "group.fcf"}
-    _STATE.update(assumptions=a, design=design, claims=claims, keep=keep, claim_series=claim_series)
+    compact = draws > FULL_TABLES_UP_TO
+    _STATE.update(assumptions=a, design=design, claims=claims, keep=keep, claim_series=claim_series, compact=compact)
     bounds = [(i, min(i + chunk_size, draws)) for i in range(0, draws, chunk_size)]
     show = (sys.stderr.isatty() if progress is None else progress) and draws >= 20_000
     bar = _progress(draws, show)
@@ -255,12 +273,15 @@ def simulate(
         _STATE.clear()
     cat = lambda arrs: np.concatenate(arrs) if arrs else np.empty(0)  # noqa: E731
     inputs = pd.DataFrame({k: cat([p["inputs"][k] for p in parts]) for k in design.dists})
-    metric = pd.DataFrame({c.id: cat([p["claims"][c.id].metric for p in parts]) for c in claims})
-    holds = pd.DataFrame({c.id: cat([p["claims"][c.id].holds for p in parts]) for c in claims})
+    metric = pd.DataFrame({c.id: cat([p["claims"][c.id][0] for p in parts]) for c in claims})
+    holds = pd.DataFrame({c.id: cat([p["claims"][c.id][1] for p in parts]) for c in claims})
     totals: dict[str, dict[str, np.ndarray]] = {"quarter": {}, "fy": {}, "cy": {}}
     for name in keep:
         for i, basis in enumerate(("quarter", "fy", "cy")):
-            totals[basis][name] = np.concatenate([p["totals"][name][i] for p in parts])
+            if parts and parts[0]["totals"][name][i] is not None:
+                totals[basis][name] = np.concatenate([p["totals"][name][i] for p in parts])
+                for p in parts:  # free each chunk's copy as soon as it is merged
+                    p["totals"][name] = tuple(None if j == i else x for j, x in enumerate(p["totals"][name]))
     tl = Timeline.between("FY2024Q1", a.horizon)
     periods = {"quarter": tl.labels, "fy": [p.label for p in tl.year_periods("fy")], "cy": [p.label for p in tl.year_periods("cy")]}
     manifest = {

@@ -1,0 +1,540 @@
+"""Charts: each a data function (a DataFrame of exactly the numbers drawn) and a
+``plot_<name>(data, ax=None) -> Axes`` that draws it. Nothing here saves or shows; use
+:func:`save` for byte-stable PNG and SVG files.
+
+One house style (:data:`STYLE`, :data:`COLORS`): a fixed colour per segment, units on every
+axis, fiscal-year ticks, and a source line added by :func:`add_source`.
+"""
+
+from __future__ import annotations
+
+import re
+import warnings
+from pathlib import Path
+from typing import Mapping
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+from matplotlib.axes import Axes  # noqa: E402
+from matplotlib.figure import Figure  # noqa: E402
+
+from .periods import parse_period  # noqa: E402
+from .tables import SEGMENT_NAMES  # noqa: E402
+
+__all__ = [
+    "COLORS", "STYLE", "SEGMENTS", "apply_style", "source_line", "add_source", "save", "new_axes",
+    "revenue_mix_data", "plot_revenue_mix", "cloud_share_data", "plot_cloud_share",
+    "margin_data", "plot_margins", "capex_data", "plot_capex", "fcf_data", "plot_fcf",
+    "claim_probabilities_data", "plot_claim_probabilities", "claim_metric_data", "plot_claim_metric",
+    "convergence_data", "plot_convergence", "series_compare_data", "plot_series_compare",
+    "scenario_compare_data", "plot_scenario_compare", "CHARTS",
+]
+
+SEGMENTS = ("china_ecommerce", "cloud", "international", "all_others")
+COLORS = {
+    "china_ecommerce": "#E8710A",
+    "cloud": "#1A73E8",
+    "international": "#12B5CB",
+    "all_others": "#9AA0A6",
+    "group": "#3C4043",
+}
+SCENARIO_COLORS = ["#3C4043", "#188038", "#D93025", "#A142F4", "#F9AB00"]
+STYLE = {
+    "figure.figsize": (8.0, 4.8),
+    "figure.dpi": 100,
+    "savefig.dpi": 100,
+    "font.size": 9,
+    "axes.titlesize": 11,
+    "axes.titleweight": "bold",
+    "axes.spines.top": False,
+    "axes.spines.right": False,
+    "axes.grid": True,
+    "grid.color": "#E0E0E0",
+    "grid.linewidth": 0.6,
+    "legend.frameon": False,
+    "legend.fontsize": 8,
+    "svg.hashsalt": "pivotmodel",
+    "svg.fonttype": "path",
+    "path.simplify": False,
+}
+PROJECTED_SHADE = "#F1F3F4"
+FAN_ALPHA = (0.18, 0.35)  # P5-P95, P25-P75
+
+
+def apply_style() -> None:
+    matplotlib.rcParams.update(STYLE)
+
+
+apply_style()
+
+
+def new_axes(ax: Axes | None = None, figsize: tuple[float, float] | None = None) -> Axes:
+    if ax is not None:
+        return ax
+    fig = plt.figure(figsize=figsize or STYLE["figure.figsize"])
+    return fig.add_subplot(111)
+
+
+def source_line(results=None, scenario: str | None = None, draws: int | None = None, seed: int | None = None) -> str:
+    """``Source: company filings; pivotmodel projections; scenario X, N draws, seed S``."""
+    if results is not None:
+        m = results.manifest
+        scenario, draws, seed = m.get("scenario", scenario), m.get("draws", draws), m.get("seed", seed)
+    parts = ["Source: company filings; pivotmodel projections"]
+    if scenario is not None:
+        tail = f"scenario {scenario}"
+        if draws is not None:
+            tail += f", {draws:,} draws"
+        if seed is not None:
+            tail += f", seed {seed}"
+        parts.append(tail)
+    return "; ".join(parts)
+
+
+def add_source(fig: Figure, text: str) -> None:
+    """Write the source line at the bottom left, leaving room for it."""
+    if fig.subplotpars.bottom < 0.15:
+        fig.subplots_adjust(bottom=0.15)
+    fig.text(0.01, 0.005, text, ha="left", va="bottom", fontsize=7, color="#5F6368")
+
+
+_METADATA = {"png": {"Software": None}, "svg": {"Date": None, "Creator": None}}
+
+
+def save(fig: Figure, stem: Path, formats: tuple[str, ...] = ("png", "svg")) -> list[Path]:
+    """Write ``stem.png`` / ``stem.svg`` with no date or software metadata (byte-stable)."""
+    out = []
+    for fmt in formats:
+        path = Path(f"{stem}.{fmt}")
+        with matplotlib.rc_context(STYLE):
+            fig.savefig(path, format=fmt, metadata=_METADATA.get(fmt, {}), bbox_inches=None)
+        out.append(path)
+    return out
+
+
+# --- helpers ----------------------------------------------------------------------------
+
+def _fy(label: str) -> int:
+    return int(label[2:6])
+
+
+def _projected(label: str, first_projected: str) -> bool:
+    return parse_period(label).last >= parse_period(first_projected).last
+
+
+def _fy_axis(ax: Axes, years, boundary: float | None = None, unit: str = "RMB bn") -> None:
+    years = list(years)
+    ax.set_xticks(years)
+    ax.set_xticklabels([f"FY{y}" for y in years])
+    ax.set_xlim(min(years) - 0.5, max(years) + 0.5)
+    ax.set_xlabel("Fiscal year (April-March)")
+    ax.set_ylabel(unit)
+    if boundary is not None:
+        ax.axvspan(boundary, max(years) + 0.5, color=PROJECTED_SHADE, zorder=0, lw=0)
+        ax.axvline(boundary, color="#80868B", lw=0.8, ls=":", zorder=1)
+        ax.text(boundary + 0.05, 0.98, "projected", transform=ax.get_xaxis_transform(), fontsize=7,
+                va="top", color="#5F6368")
+
+
+def _boundary(data: pd.DataFrame) -> float | None:
+    proj = data.loc[data["status"] == "P", "year"]
+    return float(proj.min()) - 0.5 if len(proj) else None
+
+
+def _ratio(results, num: str, den: str | None, basis: str = "fy") -> np.ndarray:
+    arr = results.totals[basis][num]
+    if den is None:
+        return arr / 1000.0
+    with np.errstate(all="ignore"):
+        return arr / results.totals[basis][den]
+
+
+def _fan(results, num: str, den: str | None = None, basis: str = "fy") -> pd.DataFrame:
+    """P5/P25/P50/P75/P95 by fiscal year of ``num`` (RMB bn) or ``num / den`` (ratio)."""
+    arr = _ratio(results, num, den, basis)
+    labels = results.periods[basis]
+    with np.errstate(all="ignore"), warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        q = np.nanquantile(arr, [0.05, 0.25, 0.5, 0.75, 0.95], axis=0) if np.isfinite(arr).any() else np.full((5, len(labels)), np.nan)
+    rows = []
+    for i, lab in enumerate(labels):
+        col = arr[:, i]
+        finite = np.isfinite(col).any()
+        rows.append({
+            "period": lab, "year": _fy(lab), "status": "P" if _projected(lab, results.first_projected) else "A",
+            **{k: (float(q[j, i]) if finite else np.nan) for j, k in enumerate(("p5", "p25", "p50", "p75", "p95"))},
+        })
+    return pd.DataFrame(rows)
+
+
+def _draw_fan(ax: Axes, d: pd.DataFrame, color: str, label: str | None = None) -> None:
+    x = d["year"].to_numpy(float)
+    ax.fill_between(x, d["p5"], d["p95"], color=color, alpha=FAN_ALPHA[0], lw=0, label="P5-P95" if label else None)
+    ax.fill_between(x, d["p25"], d["p75"], color=color, alpha=FAN_ALPHA[1], lw=0, label="P25-P75" if label else None)
+    ax.plot(x, d["p50"], color=color, lw=1.8, marker="o", ms=3, label=label)
+
+
+# --- revenue mix --------------------------------------------------------------------------
+
+def revenue_mix_data(results) -> pd.DataFrame:
+    """Segment revenue by fiscal year, RMB bn: reported history (status A), then the median
+    projection (status P)."""
+    rows = []
+    for i, lab in enumerate(results.periods["fy"]):
+        status = "P" if _projected(lab, results.first_projected) else "A"
+        row = {"period": lab, "year": _fy(lab), "status": status}
+        for seg in SEGMENTS:
+            col = results.totals["fy"][f"{seg}.revenue"][:, i]
+            row[seg] = float(np.median(col) if status == "P" else col[0]) / 1000.0
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def plot_revenue_mix(data: pd.DataFrame, ax: Axes | None = None) -> Axes:
+    ax = new_axes(ax)
+    d = data.dropna(subset=list(SEGMENTS))
+    ax.stackplot(d["year"], *[d[s] for s in SEGMENTS], labels=[SEGMENT_NAMES[s] for s in SEGMENTS],
+                 colors=[COLORS[s] for s in SEGMENTS], alpha=0.9, zorder=2)
+    _fy_axis(ax, data["year"], None, "Segment revenue, RMB bn")
+    b = _boundary(data)
+    if b is not None:
+        ax.axvline(b, color="black", lw=1, ls="--", zorder=3)
+        ax.text(b + 0.5, 0.98, " median projection", transform=ax.get_xaxis_transform(), fontsize=7, va="top")
+        ax.text(b - 0.5, 0.98, "reported ", transform=ax.get_xaxis_transform(), fontsize=7, va="top", ha="right")
+    ax.set_title("Revenue mix by segment")
+    ax.legend(loc="upper left", bbox_to_anchor=(0.0, 0.92))
+    return ax
+
+
+# --- cloud share fan ----------------------------------------------------------------------
+
+_SHARE_RE = re.compile(r"share\(cloud\.revenue,\s*group\.revenue(?:,\s*(FY\d{4}|CY\d{4}))?\)\s*(>=|>)\s*([0-9.]+)")
+
+
+def cloud_share_claims(claims) -> pd.DataFrame:
+    """Cloud-share claims as (id, year position on the fiscal axis, threshold, kind)."""
+    rows = []
+    for c in claims:
+        m = _SHARE_RE.search(c.test)
+        if not m:
+            continue
+        period, thr = m.group(1), float(m.group(3))
+        if period is None:  # first_fy(...) <= YEAR
+            by = re.search(r"<=\s*(\d{4})", c.test)
+            rows.append({"id": c.id, "x": float(by.group(1)) if by else np.nan, "threshold": thr, "kind": "by"})
+        elif period.startswith("CY"):
+            rows.append({"id": c.id, "x": int(period[2:]) + 0.75, "threshold": thr, "kind": "cy"})
+        else:
+            rows.append({"id": c.id, "x": float(period[2:]), "threshold": thr, "kind": "fy"})
+    return pd.DataFrame(rows, columns=["id", "x", "threshold", "kind"])
+
+
+def cloud_share_data(results) -> pd.DataFrame:
+    """Cloud revenue / group revenue by fiscal year: quantiles across draws (ratio).
+    ``attrs['claims']`` holds the cloud-share claim marks."""
+    d = _fan(results, "cloud.revenue", "group.revenue")
+    d.attrs["claims"] = cloud_share_claims(results.claims)
+    return d
+
+
+def plot_cloud_share(data: pd.DataFrame, ax: Axes | None = None) -> Axes:
+    ax = new_axes(ax)
+    _fy_axis(ax, data["year"], _boundary(data), "Cloud revenue / group revenue (ratio)")
+    _draw_fan(ax, data.dropna(subset=["p50"]), COLORS["cloud"], "median")
+    marks = data.attrs.get("claims")
+    if marks is not None and len(marks):
+        for k, (_, m) in enumerate(marks.iterrows()):
+            if m["kind"] == "by":
+                ax.hlines(m["threshold"], data["year"].min() - 0.5, m["x"], color="#D93025", lw=0.8, ls="--")
+                ax.text(m["x"], m["threshold"], f" by FY{int(m['x'])}", color="#D93025", fontsize=7, va="bottom", ha="right")
+            else:
+                ax.plot([m["x"]], [m["threshold"]], marker="D", color="#D93025", ms=5, zorder=5)
+                ax.annotate(m["id"], (m["x"], m["threshold"]), textcoords="offset points", xytext=(-4, -12 - 10 * k), ha="right",
+                            fontsize=6.5, color="#D93025")
+    ax.set_title("Cloud share of group revenue (claims marked in red)")
+    ax.legend(loc="lower right")
+    return ax
+
+
+# --- margins ------------------------------------------------------------------------------
+
+def margin_data(results) -> pd.DataFrame:
+    """Adjusted EBITA / revenue by fiscal year for each segment and the group (ratio)."""
+    frames = []
+    for seg in (*SEGMENTS, "group"):
+        d = _fan(results, f"{seg}.adjusted_ebita", f"{seg}.revenue")
+        d.insert(0, "segment", seg)
+        frames.append(d)
+    return pd.concat(frames, ignore_index=True)
+
+
+def plot_margins(data: pd.DataFrame, ax: Axes | None = None) -> Axes:
+    """Small multiples; with ``ax`` given, its figure is reused and ``ax`` holds the first panel."""
+    segs = list(dict.fromkeys(data["segment"]))
+    if ax is None:
+        fig = plt.figure(figsize=(10, 6.2))
+    else:
+        fig = ax.figure
+        ax.remove()
+    axes = fig.subplots(2, 3, sharex=True).ravel()
+    for a_, seg in zip(axes, segs):
+        d = data[data["segment"] == seg]
+        _fy_axis(a_, d["year"], _boundary(d), "Adj. EBITA margin (ratio)")
+        a_.set_xticks(list(d["year"]))
+        a_.set_xticklabels([f"'{str(y)[2:]}" for y in d["year"]])
+        a_.set_xlabel("Fiscal year (FY'24 = Apr 2023-Mar 2024)", fontsize=7)
+        _draw_fan(a_, d.dropna(subset=["p50"]), COLORS[seg])
+        a_.axhline(0, color="black", lw=0.6)
+        a_.set_title(SEGMENT_NAMES[seg], fontsize=9)
+    for a_ in axes[len(segs):]:
+        a_.axis("off")
+    fig.suptitle("Adjusted EBITA margin: median, P25-P75, P5-P95", fontweight="bold")
+    fig.subplots_adjust(hspace=0.35, wspace=0.35, bottom=0.1)
+    return axes[0]
+
+
+# --- capex, depreciation, cloud revenue ------------------------------------------------------
+
+CAPEX_SERIES = {"group.capex": ("Capex", COLORS["group"], "-"), "group.depreciation": ("Depreciation", COLORS["group"], "--"),
+                "cloud.revenue": ("Cloud revenue", COLORS["cloud"], "-")}
+
+
+def capex_data(results) -> pd.DataFrame:
+    frames = []
+    for name in CAPEX_SERIES:
+        d = _fan(results, name)
+        d.insert(0, "series", name)
+        frames.append(d)
+    return pd.concat(frames, ignore_index=True)
+
+
+def plot_capex(data: pd.DataFrame, ax: Axes | None = None) -> Axes:
+    ax = new_axes(ax)
+    d0 = data[data["series"] == data["series"].iloc[0]]
+    _fy_axis(ax, d0["year"], _boundary(d0), "RMB bn")
+    for name, (label, color, ls) in CAPEX_SERIES.items():
+        d = data[data["series"] == name].dropna(subset=["p50"])
+        x = d["year"].to_numpy(float)
+        ax.fill_between(x, d["p5"], d["p95"], color=color, alpha=0.12, lw=0)
+        ax.plot(x, d["p50"], color=color, ls=ls, lw=1.8, marker="o", ms=3, label=f"{label} (median, P5-P95)")
+    ax.set_title("Capex, depreciation and cloud revenue")
+    ax.legend(loc="upper left")
+    return ax
+
+
+# --- FCF ------------------------------------------------------------------------------------
+
+def fcf_data(results) -> pd.DataFrame:
+    """Free cash flow by fiscal year, RMB bn (history reported; projection the proxy)."""
+    return _fan(results, "group.fcf")
+
+
+def plot_fcf(data: pd.DataFrame, ax: Axes | None = None) -> Axes:
+    ax = new_axes(ax)
+    _fy_axis(ax, data["year"], _boundary(data), "Free cash flow, RMB bn")
+    _draw_fan(ax, data.dropna(subset=["p50"]), COLORS["group"], "median")
+    ax.axhline(0, color="black", lw=0.6)
+    ax.set_title("Group free cash flow (projection: EBITDA - capex - cash tax)")
+    ax.legend(loc="lower left")
+    return ax
+
+
+# --- claims ---------------------------------------------------------------------------------
+
+def claim_probabilities_data(results) -> pd.DataFrame:
+    """Each claim's probability and 95% interval; headline claims first, register order."""
+    t = results.claims_table().reset_index()
+    t["order"] = range(len(t))
+    t = t.sort_values(["headline", "order"], ascending=[False, True], kind="stable")
+    return t[["id", "headline", "probability", "ci_low", "ci_high", "draws"]].reset_index(drop=True)
+
+
+def plot_claim_probabilities(data: pd.DataFrame, ax: Axes | None = None) -> Axes:
+    ax = new_axes(ax, figsize=(8.5, 0.26 * len(data) + 1.4))
+    y = np.arange(len(data))[::-1]
+    colors = [COLORS["cloud"] if h else COLORS["all_others"] for h in data["headline"]]
+    ax.barh(y, data["probability"].fillna(0), color=colors, alpha=0.35, height=0.7)
+    err = np.vstack([data["probability"] - data["ci_low"], data["ci_high"] - data["probability"]])
+    ax.errorbar(data["probability"], y, xerr=err, fmt="o", color="black", ms=3, lw=0.8, capsize=2)
+    for yi, p in zip(y, data["probability"]):
+        ax.text(1.01, yi, "n/a" if pd.isna(p) else f"{p:.0%}", va="center", fontsize=7,
+                transform=ax.get_yaxis_transform())
+    ax.set_yticks(y)
+    ax.set_yticklabels([("★ " if h else "") + i for i, h in zip(data["id"], data["headline"])], fontsize=7)
+    ax.set_xlim(0, 1)
+    ax.set_ylim(-0.7, len(data) - 0.3)
+    ax.set_xlabel("Probability the claim holds (share of draws), 95% interval")
+    ax.set_ylabel("Claim (★ headline)")
+    ax.set_title("Claim probabilities")
+    ax.grid(axis="y", visible=False)
+    return ax
+
+
+def metric_unit(test: str) -> str:
+    head = test.strip()
+    if head.startswith("usd("):
+        return "US$ bn"
+    if head.startswith(("sum(", "cumsum(")):
+        return "RMB bn"
+    if head.startswith(("first_fy(", "first_cy(")):
+        return "year"
+    return "ratio"
+
+
+def claim_metric_data(results, claim_id: str, bins: int = 40) -> pd.DataFrame:
+    """Histogram of a claim's metric across draws, with bins split at the threshold.
+    Columns: left, right, count, share, side (holds / fails). ``attrs``: id, threshold,
+    comparison, unit, share_holds, share_fails, share_not_evaluable."""
+    c = results.claim(claim_id)
+    m = results.claim_metric[claim_id].to_numpy(float)
+    holds = results.claim_holds[claim_id].to_numpy(float)
+    n = len(m)
+    finite = np.isfinite(m)
+    vals = m[finite]
+    thr = c.threshold
+    if vals.size:
+        lo, hi = float(vals.min()), float(vals.max())
+        if thr is not None and np.isfinite(thr) and lo <= thr <= hi:
+            edges = np.unique(np.concatenate([np.linspace(lo, thr, bins // 2 + 1), np.linspace(thr, hi, bins // 2 + 1)]))
+        else:
+            edges = np.linspace(lo, hi if hi > lo else lo + 1e-9, bins + 1)
+        counts, edges = np.histogram(vals, bins=edges)
+    else:
+        counts, edges = np.zeros(0, int), np.zeros(1)
+    mid = (edges[:-1] + edges[1:]) / 2
+    if thr is not None:
+        side = np.where({">": mid > thr, ">=": mid >= thr, "<": mid < thr, "<=": mid <= thr}[c.comparison], "holds", "fails")
+    else:
+        side = np.full(len(mid), "n/a")
+    d = pd.DataFrame({"left": edges[:-1], "right": edges[1:], "count": counts, "share": counts / n if n else counts, "side": side})
+    ok = np.isfinite(holds)
+    d.attrs.update(
+        id=claim_id, threshold=thr, comparison=c.comparison, unit=metric_unit(c.test), draws=n,
+        share_holds=float((holds[ok] == 1).sum() / n) if n else np.nan,
+        share_fails=float((holds[ok] == 0).sum() / n) if n else np.nan,
+        share_not_evaluable=float((~ok).sum() / n) if n else np.nan,
+    )
+    return d
+
+
+def plot_claim_metric(data: pd.DataFrame, ax: Axes | None = None) -> Axes:
+    ax = new_axes(ax)
+    at = data.attrs
+    colors = {"holds": "#188038", "fails": "#D93025", "n/a": COLORS["all_others"]}
+    ax.bar(data["left"], data["share"], width=data["right"] - data["left"], align="edge",
+           color=[colors[s] for s in data["side"]], alpha=0.75, lw=0)
+    thr = at.get("threshold")
+    if thr is not None:
+        ax.axvline(thr, color="black", lw=1.2, ls="--")
+        ax.text(thr, 0.97, f" threshold {at.get('comparison', '')} {thr:g}\n holds {at['share_holds']:.1%}\n"
+                f" fails {at['share_fails']:.1%}", transform=ax.get_xaxis_transform(), va="top", fontsize=8)
+    ax.set_xlabel(f"Claim metric ({at.get('unit', '')})")
+    ax.set_ylabel("Share of draws (ratio)")
+    ax.set_title(f"{at.get('id', '')}: metric across {at.get('draws', 0):,} draws")
+    return ax
+
+
+def convergence_data(results, claim_ids=None, points: int = 20) -> pd.DataFrame:
+    """Estimate and interval after growing numbers of draws (headline claims by default)."""
+    ids = list(claim_ids) if claim_ids is not None else [c.id for c in results.claims if c.headline]
+    d = results.convergence(points)
+    return d[d["claim"].isin(ids)].reset_index(drop=True)
+
+
+_LINE_COLORS = ["#1A73E8", "#E8710A", "#188038", "#D93025", "#A142F4", "#12B5CB", "#F9AB00", "#3C4043", "#9AA0A6", "#B80672"]
+
+
+def plot_convergence(data: pd.DataFrame, ax: Axes | None = None) -> Axes:
+    ax = new_axes(ax)
+    for i, (cid, d) in enumerate(data.groupby("claim", sort=False)):
+        col = _LINE_COLORS[i % len(_LINE_COLORS)]
+        ax.fill_between(d["draws"], d["ci_low"], d["ci_high"], color=col, alpha=0.12, lw=0)
+        ax.plot(d["draws"], d["probability"], color=col, lw=1.2, label=cid)
+    ax.set_xlabel("Draws used (count)")
+    ax.set_ylabel("Probability estimate (ratio), 95% interval")
+    ax.set_ylim(-0.02, 1.02)
+    ax.set_title("Convergence of claim estimates (headline claims)")
+    ax.legend(loc="center left", bbox_to_anchor=(1.0, 0.5), fontsize=7)
+    ax.figure.subplots_adjust(right=0.68)
+    return ax
+
+
+# --- comparisons ----------------------------------------------------------------------------
+
+def series_compare_data(projections: Mapping[str, object], series: str = "cloud.revenue", basis: str = "fy") -> pd.DataFrame:
+    """Median of ``series`` by year, RMB bn, for several projections (columns by label)."""
+    out = None
+    for label, p in projections.items():
+        years = p.year_labels(basis)
+        vals = [float(np.median(p.total(series, y))) / 1000.0 for y in years]
+        status = ["P" if p.is_projected(y) else "A" for y in years]
+        if out is None:
+            out = pd.DataFrame({"period": years, "year": [_fy(y) for y in years], "status": status})
+        out[label] = vals
+    out.attrs["series"] = series
+    return out
+
+
+def plot_series_compare(data: pd.DataFrame, ax: Axes | None = None) -> Axes:
+    ax = new_axes(ax)
+    series = data.attrs.get("series", "")
+    seg = series.split(".")[0]
+    _fy_axis(ax, data["year"], _boundary(data), f"{series}, RMB bn")
+    labels = [c for c in data.columns if c not in ("period", "year", "status")]
+    for i, lab in enumerate(labels):
+        ax.plot(data["year"], data[lab], lw=1.8, marker="o", ms=3, label=lab,
+                color=COLORS.get(seg, COLORS["group"]) if i == 0 else SCENARIO_COLORS[(i + 1) % len(SCENARIO_COLORS)],
+                ls="-" if i == 0 else "--")
+    ax.set_title(f"{series}: comparison")
+    ax.legend(loc="upper left")
+    return ax
+
+
+def scenario_compare_data(results_by_scenario: Mapping[str, object]) -> pd.DataFrame:
+    """Claim probabilities (estimate, interval) per scenario, long format, headline first."""
+    frames = []
+    for name, r in results_by_scenario.items():
+        d = claim_probabilities_data(r)
+        d.insert(0, "scenario", name)
+        frames.append(d)
+    return pd.concat(frames, ignore_index=True)
+
+
+def plot_scenario_compare(data: pd.DataFrame, ax: Axes | None = None) -> Axes:
+    ids = list(dict.fromkeys(data["id"]))
+    ax = new_axes(ax, figsize=(8.5, 0.3 * len(ids) + 1.4))
+    scen = list(dict.fromkeys(data["scenario"]))
+    ypos = {cid: len(ids) - 1 - i for i, cid in enumerate(ids)}
+    for j, s in enumerate(scen):
+        d = data[data["scenario"] == s]
+        off = (j - (len(scen) - 1) / 2) * 0.22
+        y = np.array([ypos[i] for i in d["id"]]) + off
+        err = np.vstack([d["probability"] - d["ci_low"], d["ci_high"] - d["probability"]])
+        ax.errorbar(d["probability"], y, xerr=err, fmt="o", ms=3.5, lw=0.8, capsize=1.5,
+                    color=SCENARIO_COLORS[j % len(SCENARIO_COLORS)], label=s)
+    ax.set_yticks([ypos[i] for i in ids])
+    ax.set_yticklabels(ids, fontsize=7)
+    ax.set_xlim(-0.02, 1.02)
+    ax.set_xlabel("Probability the claim holds (ratio), 95% interval")
+    ax.set_ylabel("Claim")
+    ax.set_title("Claim probabilities by scenario")
+    ax.legend(loc="lower right")
+    ax.grid(axis="y", visible=False)
+    return ax
+
+
+# name -> (data function of Results, plot function); the report draws each.
+CHARTS = {
+    "revenue_mix": (revenue_mix_data, plot_revenue_mix),
+    "cloud_share": (cloud_share_data, plot_cloud_share),
+    "margins": (margin_data, plot_margins),
+    "capex": (capex_data, plot_capex),
+    "fcf": (fcf_data, plot_fcf),
+    "claim_probabilities": (claim_probabilities_data, plot_claim_probabilities),
+    "convergence": (convergence_data, plot_convergence),
+}
