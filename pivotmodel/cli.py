@@ -235,6 +235,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 # Later modules add their subcommands here (simulate, report, sensitivity, ...).
 _EXTRA_COMMANDS: list[Callable[[argparse._SubParsersAction, argparse.ArgumentParser], None]] = []
+_EXTRA_COMMANDS.append(lambda sub, common: __import__("pivotmodel.report", fromlist=["register"]).register(sub, common))  # report: lazy import
+_EXTRA_COMMANDS.append(lambda sub, common: __import__("pivotmodel.sensitivity_cli", fromlist=["register"]).register(sub, common))  # sensitivity, drivers, solve: lazy import
 
 
 def main(argv: Sequence[str] | None = None) -> int:

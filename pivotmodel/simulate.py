@@ -75,7 +75,8 @@ def _chunk(start: int, stop: int) -> dict[str, Any]:
     out["claims"] = {}
     for c in claims:
         cv = evaluate(c, p)
-        out["claims"][c.id] = (small(cv.metric), small(cv.holds))
+        # 0/1/NaN are exact in float16
+        out["claims"][c.id] = (small(cv.metric), cv.holds.astype(np.float16) if compact else cv.holds)
     tl = p.timeline
     fy, cy = tl.year_periods("fy"), tl.year_periods("cy")
     totals = {}
@@ -92,6 +93,29 @@ def _chunk(start: int, stop: int) -> dict[str, Any]:
         )
     out["totals"] = totals
     return out
+
+
+class _Sink:
+    """Final per-draw arrays, allocated once and filled chunk by chunk as chunks finish, so
+    memory holds the results plus one chunk, never every chunk at once."""
+
+    def __init__(self, draws: int):
+        self.draws = draws
+        self.arrays: dict[tuple[str, str], np.ndarray] = {}
+
+    def _slot(self, key: tuple[str, str], part: np.ndarray) -> np.ndarray:
+        if key not in self.arrays:
+            self.arrays[key] = np.empty((self.draws, *part.shape[1:]), dtype=part.dtype)
+        return self.arrays[key]
+
+    def put(self, lo: int, hi: int, part: dict[str, Any]) -> None:
+        items = [(("inputs", k), v) for k, v in part["inputs"].items()]
+        items += [(("metric", k), v[0]) for k, v in part["claims"].items()]
+        items += [(("holds", k), v[1]) for k, v in part["claims"].items()]
+        for name, per_basis in part["totals"].items():
+            items += [((basis, name), arr) for basis, arr in zip(("quarter", "fy", "cy"), per_basis) if arr is not None]
+        for key, arr in items:
+            self._slot(key, arr)[lo:hi] = arr
 
 
 @dataclass
@@ -253,35 +277,31 @@ def simulate(
     bounds = [(i, min(i + chunk_size, draws)) for i in range(0, draws, chunk_size)]
     show = (sys.stderr.isatty() if progress is None else progress) and draws >= 20_000
     bar = _progress(draws, show)
-    parts: list[dict[str, Any]] = []
+    sink = _Sink(draws)
     try:
         if jobs > 1 and len(bounds) > 1:
             ctx = mp.get_context("fork")
             with ProcessPoolExecutor(max_workers=min(jobs, len(bounds)), mp_context=ctx) as pool:
                 for (lo, hi), part in zip(bounds, pool.map(_chunk, *zip(*bounds))):
-                    parts.append(part)
+                    sink.put(lo, hi, part)
                     if bar:
                         bar.update(hi - lo)
         else:
             for lo, hi in bounds:
-                parts.append(_chunk(lo, hi))
+                sink.put(lo, hi, _chunk(lo, hi))
                 if bar:
                     bar.update(hi - lo)
     finally:
         if bar:
             bar.close()
         _STATE.clear()
-    cat = lambda arrs: np.concatenate(arrs) if arrs else np.empty(0)  # noqa: E731
-    inputs = pd.DataFrame({k: cat([p["inputs"][k] for p in parts]) for k in design.dists})
-    metric = pd.DataFrame({c.id: cat([p["claims"][c.id][0] for p in parts]) for c in claims})
-    holds = pd.DataFrame({c.id: cat([p["claims"][c.id][1] for p in parts]) for c in claims})
+    inputs = pd.DataFrame({k: sink.arrays[("inputs", k)] for k in design.dists})
+    metric = pd.DataFrame({c.id: sink.arrays[("metric", c.id)] for c in claims})
+    holds = pd.DataFrame({c.id: sink.arrays[("holds", c.id)] for c in claims})
     totals: dict[str, dict[str, np.ndarray]] = {"quarter": {}, "fy": {}, "cy": {}}
-    for name in keep:
-        for i, basis in enumerate(("quarter", "fy", "cy")):
-            if parts and parts[0]["totals"][name][i] is not None:
-                totals[basis][name] = np.concatenate([p["totals"][name][i] for p in parts])
-                for p in parts:  # free each chunk's copy as soon as it is merged
-                    p["totals"][name] = tuple(None if j == i else x for j, x in enumerate(p["totals"][name]))
+    for (kind, name), arr in sink.arrays.items():
+        if kind in totals:
+            totals[kind][name] = arr
     tl = Timeline.between("FY2024Q1", a.horizon)
     periods = {"quarter": tl.labels, "fy": [p.label for p in tl.year_periods("fy")], "cy": [p.label for p in tl.year_periods("cy")]}
     manifest = {

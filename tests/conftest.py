@@ -11,12 +11,15 @@
 
 from __future__ import annotations
 
+import os
 import shutil
+import tempfile
 from pathlib import Path
 from typing import Mapping
 
 import numpy as np
 import pytest
+from hypothesis import settings
 
 import pivotmodel.assumptions as assumptions_mod
 from pivotmodel.model import base_values
@@ -25,6 +28,12 @@ from pivotmodel.periods import parse_quarter
 
 BUNDLED = assumptions_mod.bundled_directory()
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
+
+# Hypothesis keeps no example database and writes its caches to the temp folder, not to a
+# ``.hypothesis/`` folder in the repository (which .gitignore does not cover).
+os.environ.setdefault("HYPOTHESIS_STORAGE_DIRECTORY", str(Path(tempfile.gettempdir()) / "pivotmodel-hypothesis"))
+settings.register_profile("pivotmodel", database=None, deadline=None)
+settings.load_profile("pivotmodel")
 
 
 @pytest.fixture(autouse=True)

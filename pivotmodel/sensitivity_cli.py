@@ -1,0 +1,156 @@
+"""Subcommands ``sensitivity``, ``drivers`` and ``solve`` (registered by :mod:`pivotmodel.cli`).
+
+Each prints a readable table or sentence; bad input (an unknown claim, input or output) is
+an :class:`~pivotmodel.errors.InputError`, listed by the CLI with exit code 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+
+import pandas as pd
+
+from .errors import InputError
+
+__all__ = ["register"]
+
+DEFAULT_OUTPUT = "cloud.revenue@FY2028"
+
+
+def _load(args):
+    from .assumptions import load
+
+    return load(args.assumptions, args.scenario)
+
+
+def _show(df: pd.DataFrame, floatfmt: str = "{:,.4g}") -> str:
+    with pd.option_context("display.width", 250, "display.max_columns", 30, "display.max_rows", 500,
+                           "display.max_colwidth", 70, "display.float_format", floatfmt.format):
+        return df.to_string(index=False)
+
+
+def cmd_sensitivity(args: argparse.Namespace) -> int:
+    from . import sensitivity as s
+
+    a = _load(args)
+    out = s.parse_output(args.output)
+    unit = f" ({out.unit})" if out.unit else ""
+    if args.method in ("tornado", "all"):
+        t = s.tornado(a, out, low=args.low, high=args.high)
+        print(f"Tornado: {out.spec}{unit}, scenario {a.scenario.name}; each uncertain input from its "
+              f"P{100 * args.low:g} to its P{100 * args.high:g}, every other input at its median. "
+              f"Base case {t.attrs['base_output']:,.4g}. Inputs in model units (money in RMB mn).")
+        print(_show(t.head(args.top)))
+        flat = int((t["swing"] == 0).sum())
+        if flat:
+            print(f"({flat} inputs have no effect on this output)")
+        odd = t.loc[~t["monotonic"], "input"].tolist()
+        if odd:
+            print("Non-monotonic over P5..P95 (the effect changes direction): " + ", ".join(odd))
+        print()
+    if args.method in ("sobol", "all"):
+        import time
+
+        started = time.time()
+        df = s.sobol(a, out, n=args.samples, seed=args.seed)
+        print(f"Sobol indices: {out.spec}{unit}; {df.attrs['evaluations']:,} model runs "
+              f"({args.samples} base samples) in {time.time() - started:.1f} s; S1 first order, ST total, "
+              "+/- 95% bootstrap half-widths. Inputs sampled independently.")
+        print(_show(df.drop(columns="note").head(args.top), "{:.3f}"))
+        if df.attrs["note"]:
+            print("Note: " + df.attrs["note"] + ".")
+            g = s.sobol(a, out, n=args.samples, seed=args.seed, grouped=True)
+            grouped = g[g["input"].str.contains(r" \+ ", regex=True)].drop(columns="note")
+            print("Grouped indices (each set of correlated inputs as one group):")
+            print(_show(grouped, "{:.3f}"))
+        print()
+    return 0
+
+
+def cmd_drivers(args: argparse.Namespace) -> int:
+    from .claims import parse_claims
+    from .drivers import drivers, prim_box
+    from .simulate import simulate
+
+    a = _load(args)
+    ids = [c.id for c in parse_claims(a.claims_raw)]
+    if args.claim not in ids:
+        raise InputError.single("claims.yaml", "claim", f"unknown claim id {args.claim!r}; valid: {', '.join(ids)}")
+    r = simulate(a, draws=args.draws, seed=args.seed, method=args.sampling, keep=(), progress=False)
+    d = drivers(r, args.claim)
+    info = d.attrs
+    print(f"Drivers of {args.claim} ({r.claim(args.claim).test}), "
+          f"scenario {a.scenario.name}, {info['draws']:,} draws (seed {r.manifest['seed']}): holds in "
+          f"{info['holding']:,}, fails in {info['failing']:,}, not evaluable in {info['not_evaluable']:,}.")
+    if info["message"]:
+        print(info["message"][0].upper() + info["message"][1:] + ".")
+        return 0
+    print("Inputs ranked by the Kolmogorov-Smirnov distance between draws where the claim holds and where it fails "
+          "(direction: the values the claim favours; medians in model units, money in RMB mn):")
+    print(_show(d.head(args.top)))
+    box = prim_box(r, args.claim, top=args.box_inputs, alpha=args.alpha, min_support=args.min_support)
+    print()
+    s = box.attrs["sentence"]
+    print(s[0].upper() + s[1:] + ".")
+    return 0
+
+
+def cmd_solve(args: argparse.Namespace) -> int:
+    from .solve import plot_contour, solve, solve_grid  # noqa: F401
+
+    a = _load(args)
+    keys = args.input
+    if len(keys) > 2:
+        raise InputError.single("--input", "input", "give one input (a threshold value) or two (a grid)")
+    if len(keys) == 1:
+        sol = solve(a, args.claim, keys[0])
+        s = sol.sentence
+        print(s[0].upper() + s[1:] + ".")
+        return 0
+    g = solve_grid(a, args.claim, keys[0], keys[1], size=args.size)
+    kx, ky = keys
+    label = "metric" if g.attrs["threshold"] is not None else "holds"
+    wide = g.pivot(index=ky, columns=kx, values=label).iloc[::-1]
+    thr = g.attrs["threshold"]
+    print(f"{args.claim} ({g.attrs['test']}) on a {args.size} x {args.size} grid of {kx} (columns) and {ky} (rows), "
+          f"each over its P0.1-P99.9 range, everything else at base; cells: "
+          + (f"the metric (threshold {g.attrs['comparison']} {thr:g}); '*' marks cells where the claim holds" if thr is not None else "1 where the claim holds"))
+    holds = g.pivot(index=ky, columns=kx, values="holds").iloc[::-1]
+    cells = wide.map(lambda v: f"{v:.4g}") + holds.map(lambda h: "*" if h == 1 else " ")
+    cells.columns = [f"{c:.4g}" for c in cells.columns]
+    cells.index = [f"{i:.4g}" for i in cells.index]
+    with pd.option_context("display.width", 400, "display.max_columns", 100):
+        print(cells.to_string())
+    print(f"The claim holds in {100 * g.attrs['share_holding']:.0f}% of the grid.")
+    return 0
+
+
+def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
+    p = sub.add_parser("sensitivity", parents=[common], help="tornado and Sobol indices of one output")
+    p.add_argument("--output", default=DEFAULT_OUTPUT, metavar="SPEC",
+                   help=f"SERIES@PERIOD (RMB bn) or a claim expression without a comparison, e.g. "
+                        f"'share(cloud.revenue, group.revenue, CY2026)' (default {DEFAULT_OUTPUT})")
+    p.add_argument("--method", choices=["tornado", "sobol", "all"], default="tornado")
+    p.add_argument("--low", type=float, default=0.10, help="low quantile of the tornado swing")
+    p.add_argument("--high", type=float, default=0.90, help="high quantile of the tornado swing")
+    p.add_argument("--samples", type=int, default=1024, help="Sobol base samples, a power of two (runs: N x (inputs + 2))")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--top", type=int, default=25, help="rows shown")
+    p.set_defaults(handler=cmd_sensitivity)
+
+    p = sub.add_parser("drivers", parents=[common], help="which inputs decide a claim (Monte Carlo filtering, PRIM box)")
+    p.add_argument("claim", metavar="CLAIM_ID")
+    p.add_argument("--draws", type=int, default=10_000)
+    p.add_argument("--seed", type=int, default=None)
+    p.add_argument("--sampling", choices=["mc", "lhs", "sobol"], default="mc")
+    p.add_argument("--top", type=int, default=15, help="rows shown")
+    p.add_argument("--box-inputs", type=int, default=4, help="inputs the box may restrict (the top by KS)")
+    p.add_argument("--alpha", type=float, default=0.05, help="share of the box peeled at each step")
+    p.add_argument("--min-support", type=float, default=0.05, help="smallest share of draws the box may hold")
+    p.set_defaults(handler=cmd_drivers)
+
+    p = sub.add_parser("solve", parents=[common], help="the value of an input at which a claim flips")
+    p.add_argument("claim", metavar="CLAIM_ID")
+    p.add_argument("--input", action="append", required=True, metavar="KEY", help="an uncertain input; twice for a grid")
+    p.add_argument("--size", type=int, default=25, help="grid points per input with two inputs")
+    p.set_defaults(handler=cmd_solve)
