@@ -33,7 +33,7 @@ from dataclasses import dataclass, field
 from typing import Any, Mapping
 
 import numpy as np
-from scipy import stats
+from scipy import special, stats
 
 __all__ = ["Distribution", "DIST_FIELDS", "build_distribution", "SpecError"]
 
@@ -85,7 +85,8 @@ class Distribution:
                 float(self.params.get("value_if_true", 1.0)),
                 float(self.params.get("value_if_false", 0.0)),
             )
-        return np.asarray(self._frozen.ppf(u), dtype=float)
+        fast = _fast_ppf(self, u)
+        return fast if fast is not None else np.asarray(self._frozen.ppf(u), dtype=float)
 
     def median(self) -> float:
         """The value a deterministic run uses (see the module docstring)."""
@@ -109,6 +110,31 @@ class Distribution:
     def describe(self) -> str:
         body = ", ".join(f"{k}={v}" for k, v in self.params.items())
         return f"{self.kind}({body})"
+
+
+def _fast_ppf(d: Distribution, u: np.ndarray) -> np.ndarray | None:
+    """Closed-form inverse CDFs for the common families (scipy's generic ``ppf`` carries a
+    lot of per-call overhead); None means use the frozen scipy distribution."""
+    p = d.params
+    if d.kind == "uniform":
+        return p["low"] + u * (p["high"] - p["low"])
+    if d.kind == "triangular":
+        lo, mode, hi = float(p["low"]), float(p["mode"]), float(p["high"])
+        c = (mode - lo) / (hi - lo)
+        left = lo + np.sqrt(u * (hi - lo) * (mode - lo))
+        right = hi - np.sqrt((1.0 - u) * (hi - lo) * (hi - mode))
+        return np.where(u < c, left, right)
+    if d.kind == "pert":
+        a, b = d._frozen.args
+        lo, scale = d._frozen.kwds["loc"], d._frozen.kwds["scale"]
+        return lo + scale * special.betaincinv(a, b, u)
+    if d.kind == "normal" or (d.kind == "range" and p.get("shape", "normal") == "normal"):
+        mean, sd = d._frozen.mean(), d._frozen.std()
+        return mean + sd * special.ndtri(u)
+    if d.kind == "lognormal" or (d.kind == "range" and p.get("shape") == "lognormal"):
+        sigma, scale = d._frozen.kwds.get("s", d._frozen.args[0] if d._frozen.args else None), d._frozen.kwds["scale"]
+        return scale * np.exp(sigma * special.ndtri(u))
+    return None
 
 
 def _num(params: Mapping[str, Any], name: str) -> float:

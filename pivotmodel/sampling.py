@@ -28,7 +28,7 @@ from dataclasses import dataclass
 from typing import Mapping
 
 import numpy as np
-from scipy import stats
+from scipy import special
 from scipy.stats import qmc
 
 from .assumptions import Assumptions
@@ -88,13 +88,13 @@ class Correlation:
     def apply(self, columns: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
         """Correlate the uniforms of ``keys``; an explicit sum keeps each row's arithmetic
         independent of how many rows there are (chunk-size invariance)."""
-        z = [stats.norm.ppf(np.clip(columns[k], 1e-15, 1 - 1e-15)) for k in self.keys]
+        z = [special.ndtri(np.clip(columns[k], 1e-15, 1 - 1e-15)) for k in self.keys]
         out = dict(columns)
         for j, key in enumerate(self.keys):
             acc = np.zeros_like(z[0])
             for k in range(j + 1):
                 acc = acc + self.cholesky[j, k] * z[k]
-            out[key] = stats.norm.cdf(acc)
+            out[key] = special.ndtr(acc)
         return out
 
 
