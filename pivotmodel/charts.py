@@ -8,6 +8,7 @@ axis, fiscal-year ticks, and a source line added by :func:`add_source`.
 
 from __future__ import annotations
 
+import os
 import re
 import warnings
 from pathlib import Path
@@ -15,7 +16,8 @@ from typing import Mapping
 
 import matplotlib
 
-matplotlib.use("Agg")
+if "inline" not in os.environ.get("MPLBACKEND", ""):  # Jupyter keeps its inline backend
+    matplotlib.use("Agg")
 
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
@@ -372,6 +374,7 @@ def plot_claim_probabilities(data: pd.DataFrame, ax: Axes | None = None) -> Axes
     ax.set_ylabel("Claim (★ headline)")
     ax.set_title("Claim probabilities")
     ax.grid(axis="y", visible=False)
+    ax.figure.subplots_adjust(left=0.36, right=0.93)
     return ax
 
 
@@ -523,6 +526,7 @@ def plot_scenario_compare(data: pd.DataFrame, ax: Axes | None = None) -> Axes:
     ax.set_xlabel("Probability the claim holds (ratio), 95% interval")
     ax.set_ylabel("Claim")
     ax.set_title("Claim probabilities by scenario")
+    ax.figure.subplots_adjust(left=0.36, right=0.97)
     ax.legend(loc="lower right")
     ax.grid(axis="y", visible=False)
     return ax

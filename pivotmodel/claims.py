@@ -212,10 +212,16 @@ class _Evaluator:
         if isinstance(node, ast.Expression):
             return self.eval(node.body, ctx)
         if isinstance(node, ast.Constant):
+            if isinstance(node.value, str):
+                raise TestError(f"the period {node.value} can only be a function's period argument")
             return float(node.value)
         if isinstance(node, ast.UnaryOp):
             val = self.eval(node.operand, ctx)
-            return ~np.asarray(val, dtype=bool) if isinstance(node.op, ast.Not) else -val
+            if isinstance(node.op, ast.Not):
+                return ~np.asarray(val, dtype=bool)
+            if np.asarray(val).dtype == bool:
+                raise TestError(f"'-' cannot apply to a condition ({ast.unparse(node.operand)}); use 'not'")
+            return -val
         if isinstance(node, ast.BinOp):
             with np.errstate(divide="ignore", invalid="ignore"):
                 return _BIN[type(node.op)](self.eval(node.left, ctx), self.eval(node.right, ctx))
@@ -237,6 +243,8 @@ class _Evaluator:
             return out
         if isinstance(node, ast.Call):
             return self.call(node.func.id, node.args, ctx)  # type: ignore[attr-defined]
+        if isinstance(node, (ast.Name, ast.Attribute)):
+            raise TestError(f"{ast.unparse(node)!r} can only be a function argument, e.g. sum({ast.unparse(node)}, FY2028)")
         raise TestError(f"{ast.unparse(node)!r} is not a value")
 
     def _period_arg(self, fn: str, args: list[ast.AST], index: int, ctx: Period | None) -> Period:

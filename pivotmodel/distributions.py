@@ -85,7 +85,8 @@ class Distribution:
                 float(self.params.get("value_if_true", 1.0)),
                 float(self.params.get("value_if_false", 0.0)),
             )
-        fast = _fast_ppf(self, u)
+        with np.errstate(under="ignore"):  # tiny tails underflow harmlessly to 0
+            fast = _fast_ppf(self, u)
         return fast if fast is not None else np.asarray(self._frozen.ppf(u), dtype=float)
 
     def median(self) -> float:
@@ -119,6 +120,7 @@ def _fast_ppf(d: Distribution, u: np.ndarray) -> np.ndarray | None:
     if d.kind == "uniform":
         return p["low"] + u * (p["high"] - p["low"])
     if d.kind == "triangular":
+        u = np.asarray(u, dtype=float)
         lo, mode, hi = float(p["low"]), float(p["mode"]), float(p["high"])
         c = (mode - lo) / (hi - lo)
         left = lo + np.sqrt(u * (hi - lo) * (mode - lo))

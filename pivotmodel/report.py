@@ -99,6 +99,7 @@ h1{font-size:22px}h2{font-size:18px;border-bottom:1px solid #dadce0;padding-bott
 table{border-collapse:collapse;font-size:12px;margin:8px 0}th,td{border:1px solid #dadce0;padding:3px 6px;vertical-align:top}
 th{background:#f1f3f4;text-align:left}td.num{text-align:right;white-space:nowrap}
 figure{margin:16px 0}figure img{max-width:100%;border:1px solid #eee}figcaption{font-size:12px;color:#5f6368}
+td.small{word-break:break-word;min-width:160px;max-width:260px}
 pre{background:#f8f9fa;padding:8px;font-size:12px;overflow:auto}.small{font-size:12px;color:#5f6368}
 """
 
@@ -117,6 +118,15 @@ def _num(x: Any) -> str:
     return f"{x:,.1f}" if abs(x) >= 10 else f"{x:.3f}"
 
 
+def _source_html(src: dict) -> str:
+    pub, date, url = _e(src.get("publication", "")), _e(src.get("date", "")), src.get("url", "")
+    if str(url).startswith(("http://", "https://")):
+        pub = f'<a href="{_e(url)}">{pub}</a>'
+    elif url:
+        pub = f"{pub} ({_e(url)})"
+    return f"{pub}, {date}" if date else pub
+
+
 def _claims_html(r) -> str:
     t = r.claims_table().reset_index()
     t["order"] = range(len(t))
@@ -125,13 +135,14 @@ def _claims_html(r) -> str:
             "<th>metric P5 / P50 / P95</th><th>threshold</th><th>statement</th><th>source</th></tr>")
     rows = []
     for _, x in t.iterrows():
+        metric = "" if pd.isna(x["metric_p50"]) else f"{_num(x['metric_p5'])} / {_num(x['metric_p50'])} / {_num(x['metric_p95'])}"
         base = "n/a" if pd.isna(x["base_case"]) else ("holds" if x["base_case"] == 1 else "fails")
         rows.append(
             f"<tr><td><code>{_e(x['id'])}</code></td><td>{'&#9733;' if x['headline'] else ''}</td>"
             f"<td class=num>{_pct(x['probability'])}</td><td class=num>{_pct(x['ci_low'])} - {_pct(x['ci_high'])}</td>"
-            f"<td>{base}</td><td class=num>{_num(x['metric_p5'])} / {_num(x['metric_p50'])} / {_num(x['metric_p95'])}</td>"
+            f"<td>{base}</td><td class=num>{metric}</td>"
             f"<td class=num>{_num(x['threshold'])}</td><td>{_e(x['words'])}<br><span class=small>Test: <code>{_e(x['test'])}</code></span></td>"
-            f"<td class=small>{_e(x['source'])}</td></tr>")
+            f"<td class=small>{_source_html(r.claim(x['id']).source)}</td></tr>")
     return f"<table>{head}{''.join(rows)}</table><p class=small>Interval: {_e(r.interval_method)}.</p>"
 
 

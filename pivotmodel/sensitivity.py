@@ -85,6 +85,8 @@ def parse_output(spec: str | Output) -> Output:
         return spec
     text = str(spec).strip()
     where = "--output"
+    if any(c in text for c in "<>") or " and " in f" {text} " or " or " in f" {text} ":
+        raise InputError.single(where, "output", f"{text!r} is a test (it has a comparison); an output is a number - drop the comparison")
     if "@" in text and "(" not in text:
         series, _, period = (s.strip() for s in text.partition("@"))
         name = ALIASES.get(series, series)
@@ -294,6 +296,8 @@ def sobol_from_function(dists: Mapping[str, object], f: Callable[[dict[str, np.n
     from SALib.analyze import sobol as sobol_analyze
     from SALib.sample import sobol as sobol_sample
 
+    if n < 2 or int(n) & (int(n) - 1):
+        raise InputError.single("--samples", "samples", f"Sobol base samples must be a power of two (e.g. 512, 1024), got {n}")
     names = list(dists)
     problem: dict = {"num_vars": len(names), "names": names, "bounds": [[0.0, 1.0]] * len(names)}
     if groups is not None:

@@ -64,6 +64,15 @@ def cmd_sensitivity(args: argparse.Namespace) -> int:
             print("Grouped indices (each set of correlated inputs as one group):")
             print(_show(grouped, "{:.3f}"))
         print()
+    if args.method in ("rank", "all"):
+        from .simulate import simulate
+
+        r = simulate(a, draws=args.draws, seed=args.seed or None, keep=(), progress=False)
+        rc = s.rank_correlations(r, [out.spec])
+        print(f"Spearman rank correlation of each input with {out.spec} over {args.draws:,} Monte Carlo draws "
+              f"({r.manifest['method']}, seed {r.manifest['seed']}; correlations.yaml applied):")
+        print(_show(rc.head(args.top).reset_index(), "{:.3f}"))
+        print()
     return 0
 
 
@@ -83,15 +92,14 @@ def cmd_drivers(args: argparse.Namespace) -> int:
           f"scenario {a.scenario.name}, {info['draws']:,} draws (seed {r.manifest['seed']}): holds in "
           f"{info['holding']:,}, fails in {info['failing']:,}, not evaluable in {info['not_evaluable']:,}.")
     if info["message"]:
-        print(info["message"][0].upper() + info["message"][1:] + ".")
+        print(info["message"] + ".")
         return 0
     print("Inputs ranked by the Kolmogorov-Smirnov distance between draws where the claim holds and where it fails "
           "(direction: the values the claim favours; medians in model units, money in RMB mn):")
     print(_show(d.head(args.top)))
     box = prim_box(r, args.claim, top=args.box_inputs, alpha=args.alpha, min_support=args.min_support)
     print()
-    s = box.attrs["sentence"]
-    print(s[0].upper() + s[1:] + ".")
+    print("PRIM box: " + box.attrs["sentence"] + ".")
     return 0
 
 
@@ -104,8 +112,7 @@ def cmd_solve(args: argparse.Namespace) -> int:
         raise InputError.single("--input", "input", "give one input (a threshold value) or two (a grid)")
     if len(keys) == 1:
         sol = solve(a, args.claim, keys[0])
-        s = sol.sentence
-        print(s[0].upper() + s[1:] + ".")
+        print(sol.sentence + ".")
         return 0
     g = solve_grid(a, args.claim, keys[0], keys[1], size=args.size)
     kx, ky = keys
@@ -130,7 +137,8 @@ def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -
     p.add_argument("--output", default=DEFAULT_OUTPUT, metavar="SPEC",
                    help=f"SERIES@PERIOD (RMB bn) or a claim expression without a comparison, e.g. "
                         f"'share(cloud.revenue, group.revenue, CY2026)' (default {DEFAULT_OUTPUT})")
-    p.add_argument("--method", choices=["tornado", "sobol", "all"], default="tornado")
+    p.add_argument("--method", choices=["tornado", "sobol", "rank", "all"], default="tornado")
+    p.add_argument("--draws", type=int, default=4000, help="Monte Carlo draws for the rank correlations")
     p.add_argument("--low", type=float, default=0.10, help="low quantile of the tornado swing")
     p.add_argument("--high", type=float, default=0.90, help="high quantile of the tornado swing")
     p.add_argument("--samples", type=int, default=1024, help="Sobol base samples, a power of two (runs: N x (inputs + 2))")

@@ -162,6 +162,10 @@ class Results:
             lo, hi = wilson(float(holds[ok].sum()), n)
             return (est, lo, hi, n)
         half = stats.t.ppf(0.975, len(means) - 1) * means.std(ddof=1) / math.sqrt(len(means))
+        # A replicate resolves a probability only to its stratum width: when every replicate
+        # lands on the same count (a threshold on one stratified input) the spread is zero,
+        # yet the estimate is still only known to within half a stratum.
+        half = max(half, 0.5 / size)
         return (est, max(0.0, est - half), min(1.0, est + half), n)
 
     @property

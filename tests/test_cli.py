@@ -1,0 +1,167 @@
+"""``pivotmodel`` commands run in-process: tables, CSV output, currency, atomic outputs."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from pivotmodel.cli import main, write_atomic
+from pivotmodel.model import project
+from pivotmodel.tables import segment_table
+
+from conftest import replace_once
+
+FY_COLUMNS = ["FY2024 (A)", "FY2025 (A)", "FY2026 (A)", "FY2027 (P)", "FY2028 (P)", "FY2029 (P)", "FY2030 (P)", "FY2031 (P)"]
+UNIT = re.compile(r"\((RMB bn|US\$ bn|ratio)\)")
+FX_FY2024 = (7.2512, 7.296, 7.0999, 7.2203)  # implied RMB per US$, FY2024Q1-Q4
+FX_FY2026 = (7.1636, 7.119, 6.9931, 6.8979)
+CLOUD_FY2026 = (33_398, 39_824, 43_284, 41_626)
+
+
+def run(capsys, *argv: str) -> tuple[int, str, str]:
+    rc = main(list(argv))
+    out, err = capsys.readouterr()
+    assert "Traceback" not in out + err
+    return rc, out, err
+
+
+def read_table(path: Path) -> pd.DataFrame:
+    return pd.read_csv(path, index_col=[0, 1])
+
+
+@pytest.fixture(scope="module")
+def rmb_table(bundled):
+    return segment_table(project(bundled))
+
+
+def test_project_prints_a_table_with_years_and_units(capsys):
+    rc, out, err = run(capsys, "project")
+    assert rc == 0 and err == ""
+    lines = out.splitlines()
+    assert lines[0].startswith("pivotmodel deterministic projection, scenario base: reported (A) to FY2026Q4, projected (P) to FY2031Q4")
+    header = lines[1]
+    positions = [header.index(c) for c in FY_COLUMNS]
+    assert positions == sorted(positions)
+    assert "FY2023" not in header and "FY2032" not in header
+    assert lines[2].split() == ["segment", "item"]
+    rows = [l for l in lines[3:] if not l.startswith("n/a:")]
+    assert len(rows) == 4 * 4 + 7  # 4 items a segment; group: revenue, EBITA, margin + 4
+    for row in rows:
+        assert UNIT.search(row), f"row label without a unit: {row!r}"
+    cloud_revenue = next(r for r in rows if r.startswith("Cloud Intelligence") and "Revenue (RMB bn)" in r)
+    cells = cloud_revenue[UNIT.search(cloud_revenue).end():].split()
+    assert len(cells) == len(FY_COLUMNS)
+    assert cells[0] == "106.4" and cells[2] == "158.1"  # FY2024, FY2026 (A)
+    assert lines[-1].startswith("n/a: not reported on this basis")
+
+
+def test_csv_output_matches_segment_table(capsys, tmp_path, rmb_table):
+    out_file = tmp_path / "out" / "base.csv"
+    rc, out, _ = run(capsys, "project", "--format", "csv", "--out", str(out_file))
+    assert rc == 0 and out.strip() == f"wrote {out_file}"
+    table = read_table(out_file)
+    assert list(table.columns) == FY_COLUMNS
+    assert list(table.index) == list(rmb_table.index)
+    np.testing.assert_allclose(table.to_numpy(float), rmb_table.to_numpy(float), rtol=1e-5)  # %.6g
+    assert table.loc[("Cloud Intelligence", "Revenue (RMB bn)"), "FY2026 (A)"] == 158.132
+    assert table.loc[("China E-commerce", "Revenue (RMB bn)"), "FY2024 (A)"] == 490.101
+    assert table.loc[("Group", "Revenue (RMB bn)"), "FY2026 (A)"] == 1023.67
+    assert np.isnan(table.loc[("Group", "Capex (RMB bn)"), "FY2024 (A)"])  # not reported on this basis
+    assert list(tmp_path.joinpath("out").iterdir()) == [out_file]  # no temporary file left
+
+
+def test_csv_to_stdout(capsys, rmb_table):
+    rc, out, _ = run(capsys, "project", "--format", "csv")
+    assert rc == 0
+    assert out.splitlines()[0] == "segment,item," + ",".join(FY_COLUMNS)
+    assert "Cloud Intelligence,Revenue (RMB bn),106.432,118.028,158.132," in out
+
+
+def test_usd_divides_by_the_exchange_rate(capsys, tmp_path, bundled, rmb_table):
+    path = tmp_path / "usd.csv"
+    assert run(capsys, "project", "--format", "csv", "--currency", "usd", "--out", str(path))[0] == 0
+    usd = read_table(path)
+    fx = bundled.inputs["group.fx.usd_rmb"].base_value  # 6.9, the median
+    assert fx == pytest.approx(6.9)
+    money_rows = [k for k in rmb_table.index if "(RMB bn)" in k[1]]
+    assert len(money_rows) == 4 * 2 + 6
+    for segment, item in money_rows:
+        usd_item = item.replace("(RMB bn)", "(US$ bn)")
+        for c in FY_COLUMNS[3:]:  # projected years: one rate
+            assert usd.loc[(segment, usd_item), c] == pytest.approx(rmb_table.loc[(segment, item), c] / fx, rel=1e-5)
+    # a reported year: each quarter at its own rate
+    expected = sum(v / r for v, r in zip(CLOUD_FY2026, FX_FY2026)) / 1000
+    assert usd.loc[("Cloud Intelligence", "Revenue (US$ bn)"), "FY2026 (A)"] == pytest.approx(expected, rel=1e-5)
+    # a year known only as an annual total: at the year's average rate
+    expected = 490_101 / np.mean(FX_FY2024) / 1000
+    assert usd.loc[("China E-commerce", "Revenue (US$ bn)"), "FY2024 (A)"] == pytest.approx(expected, rel=1e-5)
+    # shares and margins do not depend on the currency
+    ratio_rows = [k for k in rmb_table.index if k[1].endswith("(ratio)")]
+    np.testing.assert_allclose(usd.loc[ratio_rows].to_numpy(float)[:, 3:], rmb_table.loc[ratio_rows].to_numpy(float)[:, 3:], rtol=1e-5)
+
+
+def test_calendar_year_columns(capsys):
+    rc, out, _ = run(capsys, "project", "--format", "csv", "--basis", "cy")
+    assert rc == 0
+    header = out.splitlines()[0].split(",")[2:]
+    assert header == ["CY2024 (A)", "CY2025 (A)"] + [f"CY{y} (P)" for y in range(2026, 2031)]
+
+
+def test_project_a_scenario(capsys):
+    rc, out, _ = run(capsys, "project", "--scenario", "bear")
+    assert rc == 0 and "scenario bear:" in out.splitlines()[0]
+
+
+def test_project_with_bad_input_exits_2(capsys, assumptions_copy):
+    replace_once(assumptions_copy / "cloud.yaml", "high: 0.40, unit: ratio,", "high: 0.40, unit: ratios,")
+    rc, out, err = run(capsys, "project", "--assumptions", str(assumptions_copy))
+    assert rc == 2 and out == ""
+    assert "assumptions/cloud.yaml:" in err and "unknown unit 'ratios'" in err
+
+
+def test_a_failing_run_leaves_an_existing_output_untouched(capsys, assumptions_copy, tmp_path):
+    out_file = tmp_path / "projection.csv"
+    original = b"segment,item,FY2027 (P)\r\nkept,from an earlier run,1.0\r\n"
+    out_file.write_bytes(original)
+    replace_once(assumptions_copy / "cloud.yaml", "high: 0.40, unit: ratio,", "high: 0.40, unit: ratios,")
+    rc, _, err = run(capsys, "project", "--assumptions", str(assumptions_copy), "--format", "csv", "--out", str(out_file))
+    assert rc == 2 and "unknown unit" in err
+    assert out_file.read_bytes() == original
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["assumptions", "projection.csv"]
+    # and a good run replaces it
+    assert run(capsys, "project", "--format", "csv", "--out", str(out_file))[0] == 0
+    assert out_file.read_bytes() != original
+
+
+def test_write_atomic_keeps_the_old_file_when_writing_fails(tmp_path):
+    path = tmp_path / "out.csv"
+    path.write_text("old")
+
+    def half_write(tmp: Path) -> None:
+        tmp.write_text("partial")
+        raise RuntimeError("disk full")
+
+    with pytest.raises(RuntimeError, match="disk full"):
+        write_atomic(path, half_write)
+    assert path.read_text() == "old"
+    assert [p.name for p in tmp_path.iterdir()] == ["out.csv"]
+
+
+@pytest.mark.parametrize(
+    "argv, message",
+    [(["--format", "table", "--out", "x.txt"], "--format table prints to the terminal; use csv or xlsx with --out"),
+     (["--format", "xlsx"], "xlsx needs --out PATH")],
+)
+def test_output_option_mistakes_exit_2(capsys, argv, message):
+    rc, _, err = run(capsys, "project", *argv)
+    assert rc == 2 and message in err
+
+
+def test_validate_prints_a_summary(capsys, bundled):
+    rc, out, _ = run(capsys, "validate", "--scenario", "bull")
+    assert rc == 0
+    assert f"OK: {len(bundled.inputs)} inputs" in out and "scenario bull (base, bull)" in out

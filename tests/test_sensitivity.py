@@ -1,0 +1,139 @@
+"""Tornado, spider, Sobol indices and rank correlations (pivotmodel.sensitivity)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from scipy import stats
+
+from pivotmodel.errors import InputError
+from pivotmodel.model import project
+from pivotmodel.sampling import uncertain_inputs
+from pivotmodel.sensitivity import (
+    evaluate_output, parse_output, plot_spider, plot_tornado, rank_correlations, sobol,
+    sobol_from_function, spider, tornado,
+)
+
+from conftest import values_with
+
+
+def test_tornado_has_a_row_per_uncertain_input_sorted_by_swing(bundled):
+    t = tornado(bundled, "cloud.ai_revenue@FY2028")
+    assert list(t.columns[:9]) == ["input", "unit", "low_value", "high_value", "output_low", "output_high", "swing", "base_output", "monotonic"]
+    assert set(t["input"]) == set(uncertain_inputs(bundled))
+    assert any(k.startswith("cloud.ai_revenue.seed.") for k in t["input"])  # seed estimates swing too
+    assert (np.diff(t["swing"].to_numpy()) <= 0).all()
+
+
+def test_tornado_direct_driver_is_first_and_matches_a_hand_run(bundled):
+    key = "cloud.ai_revenue.growth.start"
+    t = tornado(bundled, "cloud.ai_revenue@FY2028")
+    assert t.loc[0, "input"] == key
+    row = t.iloc[0]
+    p90 = uncertain_inputs(bundled)[key].quantile(0.90)
+    assert row["high_value"] == pytest.approx(p90)
+    by_hand = project(bundled, values_with(bundled, {key: p90})).total("cloud.ai_revenue", "FY2028")[0] / 1000
+    assert row["output_high"] == pytest.approx(by_hand, rel=1e-12)
+    base = project(bundled).total("cloud.ai_revenue", "FY2028")[0] / 1000
+    assert row["base_output"] == pytest.approx(base, rel=1e-12)
+    assert row["output_high"] > base > row["output_low"]
+
+
+def test_inputs_that_cannot_affect_the_output_have_zero_swing(bundled):
+    t = tornado(bundled, "china_ecommerce.cmr@FY2028").set_index("input")
+    capex = t.loc[[k for k in t.index if k.startswith("capex.")], "swing"]
+    assert len(capex) >= 5 and (capex == 0).all()
+    cloud = t.loc[[k for k in t.index if k.startswith("cloud.")], "swing"]
+    assert (cloud == 0).all()
+    assert t["swing"].iloc[0] > 0
+
+
+def test_output_forms(bundled):
+    p = project(bundled)
+    short = evaluate_output("cloud.revenue@FY2028", p)
+    assert short[0] == pytest.approx(p.total("cloud.revenue", "FY2028")[0] / 1000)
+    share = evaluate_output("share(cloud.revenue, group.revenue, CY2026)", p)
+    assert share[0] == pytest.approx(p.share("cloud.revenue", "group.revenue", "CY2026")[0])
+    assert evaluate_output("capex@FY2027", p)[0] == pytest.approx(p.total("group.capex", "FY2027")[0] / 1000)
+    assert parse_output("share(cloud.revenue, group.revenue, CY2026)").unit == "ratio"
+    for bad in ("cloud.revenue@FY2028 > 3", "share(cloud.revenue, group.revenue, CY2026) > 0.3", "nope@FY2028", "sum(cloud.revenue, FY1990)", "import os"):
+        with pytest.raises(InputError):
+            evaluate_output(bad, p)
+
+
+def test_spider_flags_monotonic_inputs(bundled):
+    keys = ["cloud.ai_revenue.growth.start", "capex.plan.total"]
+    sp = spider(bundled, "cloud.ai_revenue@FY2028", inputs=keys)
+    assert sorted(sp["percentile"].unique()) == [5, 10, 25, 50, 75, 90, 95]
+    g = sp[sp["input"] == keys[0]].sort_values("percentile")
+    assert np.all(np.diff(g["output"]) > 0) and g["monotonic"].all()
+    med = g[g["percentile"] == 50]["output"].iloc[0]
+    assert med == pytest.approx(sp.attrs["base_output"])
+    with pytest.raises(InputError):
+        spider(bundled, "cloud.ai_revenue@FY2028", inputs=["not.an.input"])
+
+
+def test_plots_return_axes(bundled):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    t = tornado(bundled, "cloud.revenue@FY2028")
+    assert plot_tornado(t) is not None
+    assert plot_spider(spider(bundled, "cloud.revenue@FY2028", inputs=list(t["input"][:3]))) is not None
+    plt.close("all")
+
+
+class _Uniform:
+    def __init__(self, lo, hi):
+        self.d = stats.uniform(lo, hi - lo)
+
+    def ppf(self, u):
+        return self.d.ppf(u)
+
+
+def test_sobol_linear_model_analytic():
+    # y = a + 2b with a, b ~ U(0, 1): Var = 1/12 + 4/12, so S1 = S_T = 0.2 and 0.8; c is inert.
+    dists = {"a": _Uniform(0, 1), "b": _Uniform(0, 1), "c": _Uniform(0, 1)}
+    df = sobol_from_function(dists, lambda v: v["a"] + 2 * v["b"], n=1024, seed=3).set_index("input")
+    assert df.loc["a", "S1"] == pytest.approx(0.2, abs=0.03)
+    assert df.loc["b", "S1"] == pytest.approx(0.8, abs=0.03)
+    assert df.loc["a", "ST"] == pytest.approx(0.2, abs=0.03)
+    assert df.loc["b", "ST"] == pytest.approx(0.8, abs=0.03)
+    assert abs(df.loc["c", "S1"]) < 0.02 and abs(df.loc["c", "ST"]) < 0.01
+    assert (df.loc[["a", "b"], "S1_conf"] > 0).all()
+
+
+def test_sobol_ishigami():
+    pi = np.pi
+    dists = {k: _Uniform(-pi, pi) for k in ("x1", "x2", "x3")}
+    f = lambda v: np.sin(v["x1"]) + 7 * np.sin(v["x2"]) ** 2 + 0.1 * v["x3"] ** 4 * np.sin(v["x1"])  # noqa: E731
+    df = sobol_from_function(dists, f, n=4096, seed=1).set_index("input")
+    # analytic: S1 = 0.3139, 0.4424, 0; ST = 0.5576, 0.4424, 0.2437
+    for k, s1, st in (("x1", 0.3139, 0.5576), ("x2", 0.4424, 0.4424), ("x3", 0.0, 0.2437)):
+        assert df.loc[k, "S1"] == pytest.approx(s1, abs=0.04)
+        assert df.loc[k, "ST"] == pytest.approx(st, abs=0.04)
+
+
+def test_sobol_on_the_model_notes_correlations_and_groups(bundled):
+    keys = ["cloud.ai_revenue.growth.start", "cloud.ai_revenue.growth.half_life", "capex.plan.total", "capex.plan.phasing_tilt"]
+    df = sobol(bundled, "cloud.ai_revenue@FY2028", n=256, inputs=keys).set_index("input")
+    assert list(df.columns) == ["S1", "S1_conf", "ST", "ST_conf", "note"]
+    assert df["ST"].idxmax() == "cloud.ai_revenue.growth.start"
+    assert abs(df.loc["capex.plan.phasing_tilt", "ST"]) < 0.01
+    if bundled.correlations_raw:
+        assert "independence" in df.attrs["note"]
+        assert df.loc["capex.plan.total", "note"] != ""
+        g = sobol(bundled, "cloud.ai_revenue@FY2028", n=256, inputs=keys, grouped=True)
+        assert any(" + " in k for k in g["input"])
+
+
+def test_rank_correlations_from_a_run(bundled):
+    from pivotmodel.simulate import simulate
+
+    r = simulate(bundled, draws=800, seed=5, method="mc", keep=(), progress=False)
+    rc = rank_correlations(r, ["cloud.ai_revenue@FY2028", "capex_480bn_fy2026_fy2028"])
+    assert rc.loc["cloud.ai_revenue.growth.start", "cloud.ai_revenue@FY2028"] > 0.5
+    assert rc.loc["capex.plan.total", "capex_480bn_fy2026_fy2028"] > 0.8
+    assert abs(rc.loc["international.margin.start", "cloud.ai_revenue@FY2028"]) < 0.15

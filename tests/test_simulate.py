@@ -1,0 +1,199 @@
+"""Monte Carlo runs: a closed-form claim probability per method, bit-identical results for
+any chunking and number of processes, draw 0 = the deterministic base case, intervals."""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from pathlib import Path
+
+import numpy as np
+import pytest
+from scipy import stats
+
+import pivotmodel.assumptions as assumptions_mod
+from pivotmodel.claims import evaluate, parse_claims
+from pivotmodel.model import project
+from pivotmodel.periods import parse_quarter
+from pivotmodel.sampling import REPLICATES
+from pivotmodel.simulate import simulate, wilson
+from pivotmodel.yamlio import read_yaml
+
+MC = Path(__file__).resolve().parent / "fixtures" / "mc"
+SEED = 20260522
+Z = stats.norm.ppf(0.975)
+
+
+@pytest.fixture(scope="module")
+def a():
+    return assumptions_mod.load()
+
+
+@pytest.fixture(scope="module")
+def capex_claim(a):
+    return dataclasses.replace(a, claims_raw=read_yaml(MC / "claim_capex_480.yaml"))
+
+
+# --- a claim with a closed form -------------------------------------------------------------
+
+
+def test_capex_window_claim_reduces_to_the_plan_total(a):
+    """By hand: reported in-window capex (FY2026) is 122,021 RMB mn, below the plan's low
+    (380,000), so the window's capex = reported + (plan - reported) = plan total."""
+    reported = [a.history.value("group.capex", parse_quarter(f"FY2026Q{k}")) for k in range(1, 5)]
+    assert reported == [38629, 31428, 25376, 26588] and sum(reported) == 122021
+    assert a.history.last_quarter.label == "FY2026Q4"
+    assert a.inputs["capex.plan.total"].dist.params["low"] > sum(reported)
+    assert a.inputs["capex.plan.first_quarter"].text == "FY2026Q1" and a.inputs["capex.plan.last_quarter"].text == "FY2028Q4"
+
+
+P_480 = 1 - stats.beta(1 + 4 * 70 / 180, 1 + 4 * 110 / 180).cdf(100 / 180)
+
+
+
+
+@pytest.mark.parametrize("method", ["mc", "lhs", "sobol"])
+def test_closed_form_probability_inside_interval(capex_claim, method):
+    assert P_480 == pytest.approx(0.25723, abs=1e-5)  # 1 - F_pert(480) for pert(380, 450, 560)
+    r = simulate(capex_claim, draws=4000, seed=SEED, method=method, jobs=1, keep=["group.capex"])
+    plan = r.inputs["capex.plan.total"].to_numpy()
+    metric = r.claim_metric["capex_480bn_window"].to_numpy()
+    holds = r.claim_holds["capex_480bn_window"].to_numpy()
+    # per draw: the metric is the plan total in RMB bn, and the claim holds iff it exceeds 480
+    np.testing.assert_allclose(metric, plan / 1000, rtol=1e-12)
+    assert np.array_equal(holds, (plan > 480_000).astype(float))
+    est, lo, hi, n = r.probability("capex_480bn_window")
+    assert n == 4000
+    assert lo <= P_480 <= hi, (method, est, lo, hi, P_480)
+    assert hi - lo < 0.05
+    table = r.claims_table()
+    assert list(table.index) == ["capex_480bn_window"]
+    assert table.loc["capex_480bn_window", "probability"] == est
+    assert table.loc["capex_480bn_window", "threshold"] == 480.0
+    assert table.loc["capex_480bn_window", "base_case"] == 0.0  # median 456.7 < 480
+
+
+def test_lhs_estimate_within_stratum_granularity(capex_claim):
+    """The LHS estimate itself is excellent (within one stratum, 1/400, of the closed form) -
+    its replicates all agree, which is why the interval above collapses."""
+    r = simulate(capex_claim, draws=4000, seed=SEED, method="lhs", jobs=1, keep=["group.capex"])
+    est, lo, hi, n = r.probability("capex_480bn_window")
+    assert abs(est - P_480) <= 1 / r.design.replicate_size
+    holds = r.claim_holds["capex_480bn_window"].to_numpy().reshape(REPLICATES, -1)
+    assert len(set(holds.sum(axis=1))) == 1  # every replicate has the same count
+
+
+# --- chunking and processes -----------------------------------------------------------------
+
+
+@pytest.mark.parametrize("method", ["mc", "lhs"])
+def test_results_bit_identical_across_chunks_and_jobs(a, method):
+    runs = [simulate(a, draws=3000, seed=SEED, method=method, chunk_size=cs, jobs=j)
+            for cs, j in [(1000, 1), (777, 2), (5000, 1)]]
+    ref = runs[0]
+    assert ref.draws == 3000 and ref.claim_holds.shape[1] >= 10
+    for other in runs[1:]:
+        assert list(other.inputs.columns) == list(ref.inputs.columns)
+        assert np.array_equal(other.inputs.to_numpy(), ref.inputs.to_numpy())
+        assert list(other.claim_holds.columns) == list(ref.claim_holds.columns)
+        assert np.array_equal(other.claim_holds.to_numpy(), ref.claim_holds.to_numpy(), equal_nan=True)
+        assert np.array_equal(other.claim_metric.to_numpy(), ref.claim_metric.to_numpy(), equal_nan=True)
+        for basis in ("quarter", "fy", "cy"):
+            assert set(other.totals[basis]) == set(ref.totals[basis])
+            for name, arr in ref.totals[basis].items():
+                assert np.array_equal(other.totals[basis][name], arr, equal_nan=True), (basis, name)
+    assert runs[1].manifest["jobs"] == 2 and runs[1].manifest["chunk_size"] == 777
+
+
+# --- draw 0 ---------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("method", ["mc", "sobol"])
+def test_draw_zero_is_the_deterministic_base_case(a, method):
+    r = simulate(a, draws=200, seed=SEED, method=method, jobs=1)
+    for key, inp in a.inputs.items():
+        if inp.uncertain:
+            assert r.inputs[key].iloc[0] == inp.dist.median(), key
+    p = project(a)
+    claims = parse_claims(a.claims_raw, projection=p)
+    assert [c.id for c in claims] == list(r.claim_holds.columns)
+    for c in claims:
+        det = evaluate(c, p)
+        h0, m0 = r.claim_holds[c.id].iloc[0], r.claim_metric[c.id].iloc[0]
+        assert (np.isnan(h0) and np.isnan(det.holds[0])) or h0 == det.holds[0], c.id
+        assert m0 == pytest.approx(det.metric[0], rel=1e-9, nan_ok=True), c.id
+    table = r.claims_table()
+    for c in claims:
+        assert np.array_equal(table.loc[c.id, "base_case"], evaluate(c, p).holds[0], equal_nan=True)
+    # the totals of draw 0 are the deterministic projection
+    np.testing.assert_allclose(r.totals["quarter"]["cloud.revenue"][0], p["cloud.revenue"][0], rtol=1e-9)
+
+
+# --- intervals ------------------------------------------------------------------------------
+
+
+def test_wilson_known_values():
+    lo, hi = wilson(0, 10)
+    assert lo == pytest.approx(0.0, abs=1e-15)
+    assert hi == pytest.approx(Z**2 / (10 + Z**2), rel=1e-12)
+    assert hi == pytest.approx(0.27753, abs=1e-5)
+    lo, hi = wilson(5, 10)
+    half = Z * math.sqrt(0.25 / 10 + Z**2 / 400) / (1 + Z**2 / 10)
+    assert (lo, hi) == (pytest.approx(0.5 - half, rel=1e-12), pytest.approx(0.5 + half, rel=1e-12))
+    assert (lo, hi) == (pytest.approx(0.23659, abs=1e-5), pytest.approx(0.76341, abs=1e-5))
+    lo, hi = wilson(10, 10)
+    assert hi == pytest.approx(1.0, abs=1e-15) and lo == pytest.approx(10 / (10 + Z**2), rel=1e-12)
+    lo, hi = wilson(30, 100)  # general case against the textbook formula
+    c = (0.3 + Z**2 / 200) / (1 + Z**2 / 100)
+    h = Z * math.sqrt(0.3 * 0.7 / 100 + Z**2 / 40000) / (1 + Z**2 / 100)
+    assert (lo, hi) == (pytest.approx(c - h, rel=1e-12), pytest.approx(c + h, rel=1e-12))
+    assert all(math.isnan(x) for x in wilson(0, 0))
+
+
+def test_mc_interval_is_wilson(capex_claim):
+    r = simulate(capex_claim, draws=1000, seed=3, method="mc", jobs=1, keep=["group.capex"])
+    assert r.interval_method == "Wilson 95%"
+    holds = r.claim_holds["capex_480bn_window"].to_numpy()
+    est, lo, hi, n = r.probability("capex_480bn_window")
+    assert (lo, hi) == wilson(holds.sum(), 1000)
+    assert est == holds.mean() and n == 1000
+    assert r.claims_table().loc["capex_480bn_window", "interval"] == "Wilson 95%"
+
+
+@pytest.mark.parametrize("method", ["lhs", "sobol"])
+def test_replicate_interval(capex_claim, method):
+    r = simulate(capex_claim, draws=2000, seed=5, method=method, jobs=1, keep=["group.capex"])
+    assert r.interval_method == f"t 95% over {REPLICATES} independent {method} replicates"
+    assert r.design.replicate_size == 200
+    holds = r.claim_holds["capex_480bn_window"].to_numpy()
+    means = holds.reshape(REPLICATES, 200).mean(axis=1)
+    half = stats.t.ppf(0.975, REPLICATES - 1) * means.std(ddof=1) / math.sqrt(REPLICATES)
+    half = max(half, 0.5 / 200)  # a replicate resolves a probability only to half a stratum
+    est, lo, hi, n = r.probability("capex_480bn_window")
+    assert est == pytest.approx(holds.mean(), rel=1e-12)
+    assert lo == pytest.approx(est - half, rel=1e-12) and hi == pytest.approx(est + half, rel=1e-12)
+    # stratification: the replicate spread is well below what independent draws would give
+    w_lo, w_hi = wilson(holds.sum(), 2000)
+    assert half < (w_hi - w_lo) / 2
+    assert r.claims_table().loc["capex_480bn_window", "interval"] == r.interval_method
+
+
+def test_convergence_table_ends_at_the_full_run(capex_claim):
+    r = simulate(capex_claim, draws=2000, seed=5, method="lhs", jobs=1, keep=["group.capex"])
+    conv = r.convergence()
+    assert list(conv.columns) == ["claim", "draws", "probability", "ci_low", "ci_high"]
+    assert conv["draws"].is_monotonic_increasing and conv["draws"].iloc[-1] == 2000
+    assert conv["draws"].iloc[0] >= 2 * r.design.replicate_size
+    last = conv.iloc[-1]
+    assert (last["probability"], last["ci_low"], last["ci_high"]) == r.probability("capex_480bn_window")[:3]
+
+
+def test_quantiles_of_capex_window_match_plan(capex_claim):
+    r = simulate(capex_claim, draws=2000, seed=9, method="mc", jobs=1, keep=["group.capex", "group.fx_usd_rmb"])
+    q = r.quantiles("fy")
+    assert list(q.columns) == ["unit", "P5", "P10", "P50", "P90", "P95", "mean"]
+    assert q.loc[("group.capex", "FY2026"), "unit"] == "RMB bn"
+    # FY2026 is reported: every quantile is 122.021 RMB bn
+    assert q.loc[("group.capex", "FY2026"), "P5"] == pytest.approx(122.021, rel=1e-12)
+    assert q.loc[("group.capex", "FY2026"), "P95"] == pytest.approx(122.021, rel=1e-12)
+    assert q.loc[("group.fx_usd_rmb", "FY2027"), "unit"] == "RMB per US$"
