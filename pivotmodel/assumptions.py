@@ -153,6 +153,14 @@ class Assumptions:
 # parsing helpers
 
 
+class _AnySource(dict):
+    """Stands in for sources.yaml when it cannot be read, so its one error is not repeated
+    as an unknown-source error on every input."""
+
+    def __contains__(self, key: object) -> bool:
+        return True
+
+
 def _suggest(word: str, options: list[str]) -> str:
     close = difflib.get_close_matches(word, options, n=1, cutoff=0.6)
     return f" (did you mean {close[0]!r}?)" if close else ""
@@ -176,16 +184,21 @@ def _parse_spec(
     key: str, spec: Any, label: str, line: int | None, sources: Mapping[str, Source], dimension: str
 ) -> tuple[Input | None, list[Problem]]:
     problems: list[Problem] = []
-    err = lambda k, m: problems.append(Problem(label, k, m, line))  # noqa: E731
+    original = spec
+    field_line = lambda k: original.line_of(k.rsplit(".", 1)[-1]) if isinstance(original, LineDict) else line  # noqa: E731
+    err = lambda k, m: problems.append(Problem(label, k, m, field_line(k)))  # noqa: E731
     if not isinstance(spec, dict):
         err(key, f"must be an input spec such as {{value: 0.3, unit: ratio, basis: estimate, source: <id>}}, got {spec!r}")
         return None, problems
     spec = dict(spec)
     kind = spec.pop("dist", "fixed" if "value" in spec else None)
     meta = {k: spec.pop(k) for k in META_FIELDS if k in spec}
-    for name in ("unit", "source", "basis"):
+    for name, valid in (("unit", ", ".join(UNITS)), ("source", "an id in sources.yaml"), ("basis", " | ".join(BASES))):
         if name not in meta:
-            err(f"{key}.{name}", f"missing; every input needs unit, source and basis")
+            err(f"{key}.{name}", f"missing; every input needs unit, source and basis ({name}: {valid})")
+        elif not isinstance(meta[name], str):
+            err(f"{key}.{name}", f"must be text ({valid}), got {meta[name]!r}")
+            meta.pop(name)
     unit = meta.get("unit")
     if unit is not None and unit not in UNITS:
         err(f"{key}.unit", f"unknown unit {unit!r}; valid: {', '.join(UNITS)}{_suggest(str(unit), list(UNITS))}")
@@ -195,7 +208,7 @@ def _parse_spec(
         err(f"{key}.unit", f"{unit!r} is a {UNITS[unit][0]} unit; this input needs one of {', '.join(valid)}")
         unit = None
     basis = meta.get("basis")
-    if basis is not None and basis not in BASES:
+    if basis is not None and basis not in BASES and isinstance(basis, str):
         err(f"{key}.basis", f"{basis!r} is not one of {', '.join(BASES)}")
     src = meta.get("source")
     if src is not None and src not in sources:
@@ -334,19 +347,28 @@ def _resolve_scenario(
     meta: dict[str, Any] = {}
     visited: list[str] = []
     current: str = name  # type: ignore[assignment]
+    parent: tuple[str, int | None] | None = None  # the file and line that named ``current``
     while current != "base":
         path = Path(current) if current.endswith((".yaml", ".yml")) else directory / "scenarios" / f"{current}.yaml"
-        label = str(path.relative_to(root)) if path.resolve().is_relative_to(root.resolve()) and not path.is_absolute() or path.is_relative_to(root) else str(path)
+        label = str(path.relative_to(root)) if path.is_relative_to(root) else str(path)
         if current in visited:
-            problems.append(Problem(label, "baseline", f"inheritance cycle: {' -> '.join(visited + [current])}"))
+            where, line = parent or (label, None)
+            problems.append(Problem(where, "baseline", f"inheritance cycle: {' -> '.join(visited + [current])}", line))
             break
         visited.append(current)
         if not path.exists():
             available = sorted(p.stem for p in (directory / "scenarios").glob("*.yaml"))
-            where = f"scenario named by {visited[-2]!r}" if len(visited) > 1 else "scenario"
-            problems.append(Problem(label, "baseline" if len(visited) > 1 else "", f"{where} {current!r} does not exist; available: base, {', '.join(available)}"))
+            valid = f"available: base, {', '.join(available)}"
+            if parent is not None:
+                problems.append(Problem(parent[0], "baseline", f"names scenario {current!r}, which does not exist ({label}); {valid}", parent[1]))
+            else:
+                problems.append(Problem(label, "", f"scenario {current!r} does not exist; {valid}"))
             break
-        data = read_yaml(path, label)
+        try:
+            data = read_yaml(path, label)
+        except InputError as exc:
+            problems.extend(exc.problems)
+            break
         if not isinstance(data, dict):
             problems.append(Problem(label, "", "must be a mapping with title, baseline, rationale, changes"))
             break
@@ -366,6 +388,7 @@ def _resolve_scenario(
         layers.append((label, flat))
         if not meta:
             meta = {"title": data.get("title", ""), "rationale": data.get("rationale", "")}
+        parent = (label, data.line_of("baseline") if "baseline" in data else None)
         current = str(data.get("baseline") or "base")
     chain = tuple(["base"] + list(reversed(visited)))
     changed = tuple(sorted({k for _, layer in layers for k in layer}))
@@ -392,10 +415,13 @@ def load(directory: str | Path | None = None, scenario: str | None = None) -> As
             problems.extend(exc.problems)
             return None
 
-    sources = guarded(_load_sources, directory / "sources.yaml", label_of(directory / "sources.yaml"), problems) or {}
+    sources = guarded(_load_sources, directory / "sources.yaml", label_of(directory / "sources.yaml"), problems)
+    if sources is None:  # unreadable: do not also report every source id as unknown
+        sources = _AnySource()
     settings = guarded(_load_settings, directory / "simulation.yaml", label_of(directory / "simulation.yaml"), problems) or {}
 
     raw: dict[str, tuple[Any, int | None, str]] = {}
+    unreadable: set[str] = set()  # files that failed to parse: no "missing key" noise for them
     seeds_raw: dict[tuple[str, str], tuple[Any, int | None, str]] = {}
     for stem in SEGMENT_FILES:
         path = directory / f"{stem}.yaml"
@@ -406,6 +432,7 @@ def load(directory: str | Path | None = None, scenario: str | None = None) -> As
         texts[label] = path.read_text(encoding="utf-8", errors="replace")
         data = guarded(read_yaml, path, label)
         if data is None:
+            unreadable.add(stem)
             continue
         if not isinstance(data, dict) or list(data) != [stem]:
             found = list(data) if isinstance(data, dict) else type(data).__name__
@@ -443,7 +470,7 @@ def load(directory: str | Path | None = None, scenario: str | None = None) -> As
             problems.extend(_check_range(inp))
             inputs[key] = inp
     for key in PARAMETERS:
-        if key not in raw:
+        if key not in raw and key.split(".")[0] not in unreadable:
             stem = key.split(".")[0]
             problems.append(Problem(f"{directory.name}/{stem}.yaml", key, f"missing input ({PARAMETERS[key].doc})"))
 
@@ -470,8 +497,8 @@ def load(directory: str | Path | None = None, scenario: str | None = None) -> As
                 claims_raw = value
             else:
                 correlations_raw = value
-    if history is not None:
-        problems.extend(_check_seeds(history, seeds, settings))
+    if history is not None and not unreadable:
+        problems.extend(_check_seeds(history, seeds, settings, directory.name))
     errors = [p for p in problems if p.level == "error"]
     if errors:
         raise InputError(errors)
@@ -489,7 +516,7 @@ def load(directory: str | Path | None = None, scenario: str | None = None) -> As
     )
 
 
-def _check_seeds(history: History, seeds: Mapping[tuple[str, Quarter], Input], settings: Mapping[str, Any]) -> list[Problem]:
+def _check_seeds(history: History, seeds: Mapping[tuple[str, Quarter], Input], settings: Mapping[str, Any], folder: str = "assumptions") -> list[Problem]:
     """Every seed series needs a value for each of the last four reported quarters."""
     problems: list[Problem] = []
     last = history.last_quarter
@@ -498,14 +525,14 @@ def _check_seeds(history: History, seeds: Mapping[tuple[str, Quarter], Input], s
         for q in base:
             if math.isnan(history.value(series, q)) and (series, q) not in seeds:
                 problems.append(Problem(
-                    f"assumptions/{segment}.yaml", f"{segment}.seed.{series.split('.', 1)[1]}.{q.label}",
+                    f"{folder}/{segment}.yaml", f"{segment}.seed.{series.split('.', 1)[1]}.{q.label}",
                     f"{series} has no reported value for {q.label} (one of the four base quarters before the "
                     "projection starts): add the row to history/reported.csv or an estimate here",
                 ))
     if "horizon" in settings:
         try:
             if parse_quarter(settings["horizon"]) <= last:
-                problems.append(Problem("assumptions/simulation.yaml", "simulation.horizon", f"must be after the last reported quarter {last.label}"))
+                problems.append(Problem(f"{folder}/simulation.yaml", "simulation.horizon", f"must be after the last reported quarter {last.label}"))
         except PeriodError:
             pass
     return problems

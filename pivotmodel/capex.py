@@ -27,6 +27,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .assumptions import Assumptions
+from .errors import InputError
 from .model.inputs import Values
 from .model.paths import converging_path
 from .periods import Quarter
@@ -64,7 +65,11 @@ def capex_history(a: Assumptions, first: Quarter, last: Quarter) -> np.ndarray:
             missing = sum(np.isnan(x) for x in known)
             v = (annual - np.nansum(known)) / missing if not np.isnan(annual) else np.nan
         if np.isnan(v):
-            raise ValueError(f"no capex for {q.label}: add it to history/reported.csv")
+            raise InputError.single(
+                "assumptions/history/reported.csv", "Consolidated,capex_purchase_of_ppe_fcf_table",
+                f"no capex for {q.label} (needed for depreciation and the plan's spend so far): add the quarter's "
+                "row, or the fiscal year's capex_land_use_rights_and_ppe_cashflow",
+            )
         out.append(v)
     return np.array(out)
 

@@ -250,6 +250,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         for problem in exc.problems:
             print(f"  {problem}", file=sys.stderr)
         return 2
+    except BrokenPipeError:  # e.g. `pivotmodel project | head`
+        sys.stdout = open(os.devnull, "w")  # noqa: SIM115
+        return 0
     except KeyboardInterrupt:
         print("pivotmodel: interrupted; outputs left as they were", file=sys.stderr)
         return 130

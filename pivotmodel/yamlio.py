@@ -28,11 +28,25 @@ class LineDict(dict):
 
 
 class _StrictLoader(yaml.SafeLoader):
-    """SafeLoader that records lines and collects duplicate keys instead of overwriting."""
+    """SafeLoader that records lines and refuses duplicate keys (found on the node tree,
+    so each is named by its full key path)."""
 
-    def __init__(self, stream: Any):
-        super().__init__(stream)
-        self.duplicates: list[tuple[str, int, int]] = []
+
+def _duplicates(node: yaml.Node, path: str, out: list[tuple[str, int, int]]) -> None:
+    if isinstance(node, yaml.MappingNode):
+        seen: dict[str, int] = {}
+        for key_node, value_node in node.value:
+            key = str(key_node.value) if isinstance(key_node, yaml.ScalarNode) else "?"
+            line = key_node.start_mark.line + 1
+            child = f"{path}.{key}" if path else key
+            if key in seen:
+                out.append((child, seen[key], line))
+            else:
+                seen[key] = line
+            _duplicates(value_node, child, out)
+    elif isinstance(node, yaml.SequenceNode):
+        for i, item in enumerate(node.value):
+            _duplicates(item, f"{path}[{i}]", out)
 
 
 def _construct_mapping(loader: _StrictLoader, node: yaml.MappingNode, deep: bool = False) -> LineDict:
@@ -48,9 +62,6 @@ def _construct_mapping(loader: _StrictLoader, node: yaml.MappingNode, deep: bool
             )
         key = str(key)
         line = key_node.start_mark.line + 1
-        if key in out:
-            loader.duplicates.append((key, out.lines[key], line))
-            continue
         out[key] = loader.construct_object(value_node, deep=True)
         out.lines[key] = line
     return out
@@ -69,8 +80,16 @@ def read_yaml(path: Path, label: str | None = None) -> Any:
     except UnicodeDecodeError:
         raise InputError.single(name, "", "is not UTF-8 text") from None
     loader = _StrictLoader(text)
+    duplicates: list[tuple[str, int, int]] = []
     try:
-        data = loader.get_single_data()
+        node = loader.get_single_node()
+        if node is not None:
+            _duplicates(node, "", duplicates)
+        if duplicates:
+            raise InputError(
+                [Problem(name, key, f"duplicate key (first defined on line {first})", line) for key, first, line in duplicates]
+            )
+        data = loader.construct_document(node) if node is not None else None
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 if mark is not None else None
@@ -80,11 +99,4 @@ def read_yaml(path: Path, label: str | None = None) -> Any:
         raise InputError.single(name, "", f"YAML error: {exc}") from None
     finally:
         loader.dispose()
-    if loader.duplicates:
-        raise InputError(
-            [
-                Problem(name, key, f"duplicate key (first defined on line {first})", line)
-                for key, first, line in loader.duplicates
-            ]
-        )
     return data

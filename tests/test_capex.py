@@ -8,6 +8,8 @@ quarter: they share what the FY2025 cash-flow capex (85,972) leaves after Q4, 61
 from __future__ import annotations
 
 import numpy as np
+
+from pivotmodel.errors import InputError
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -39,7 +41,7 @@ def test_capex_history_fills_unreported_quarters_from_the_annual_cash_flow(bundl
 
 def test_capex_history_without_a_figure_raises(bundled):
     np.testing.assert_allclose(capex_history(bundled, Quarter(2023, 1), Quarter(2023, 4)), 34_330 / 4)
-    with pytest.raises(ValueError, match="no capex for FY2021Q1"):
+    with pytest.raises(InputError, match="no capex for FY2021Q1"):
         capex_history(bundled, Quarter(2021, 1), Quarter(2021, 1))
 
 

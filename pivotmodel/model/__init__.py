@@ -82,6 +82,10 @@ def project(
     for name in sorted(wanted):
         full = np.empty((draws, len(timeline)))
         full[:, :split] = [assumptions.history.value(name, q) for q in timeline.quarters[:split]]
+        if name == "group.fx_usd_rmb":
+            # A reported quarter without a stated or implied rate is translated at the FX
+            # assumption rather than left untranslated.
+            full[:, :split] = np.where(np.isnan(full[:, :split]), v("group.fx.usd_rmb"), full[:, :split])
         if name in estimated:
             cols = slice(split - 4, split)
             full[:, cols] = np.where(np.isnan(full[:, cols]), estimated[name], full[:, cols])

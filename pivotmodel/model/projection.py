@@ -7,9 +7,9 @@ every draw. Exception: in the four base quarters, sub-lines Alibaba does not rep
 (cloud AI, internal and external revenue, CMR and quick commerce where missing) hold the
 model's seed estimates (see the segment files' ``seed`` blocks), per draw.
 
-A fiscal year whose quarters are not all reported but whose annual total is (FY2024 and
-FY2025 segments, restated on the four-segment basis in the FY2026 20-F) takes the reported
-annual figure. Ratios of a year are ratios of the year's sums.
+A reported fiscal year with a reported annual total takes that total (FY2024 and FY2025
+segments are restated on the four-segment basis in the FY2026 20-F; quarterly figures may
+be rounded or on the earlier perimeter). Ratios of a year are ratios of the year's sums.
 """
 
 from __future__ import annotations
@@ -61,7 +61,7 @@ SERIES: dict[str, tuple[str, str]] = {
     "group.capex": ("RMB_mn", "capex: purchase of property and equipment"),
     "group.cash_tax": ("RMB_mn", "cash tax (positive = paid)"),
     "group.fcf": ("RMB_mn", "free cash flow (history: reported; projection: proxy)"),
-    "group.fx_usd_rmb": ("RMB_per_USD", "exchange rate, RMB per US$"),
+    "group.fx_usd_rmb": ("RMB_per_USD", "exchange rate, RMB per US$ (reported quarters without a rate: the FX assumption)"),
 }
 
 NOT_SUMMED = {"group.fx_usd_rmb"}
@@ -92,9 +92,11 @@ class Projection:
         p = self._period(period)
         out = self.timeline.total(self[name], p)
         if p.kind == "fy" and p.last < self.first_projected and name not in NOT_SUMMED:
+            # The reported annual figure is authoritative: FY2024-FY2025 segment totals are
+            # restated on the four-segment basis, and quarterly sums carry rounding.
             annual = self.history.annual_value(name, p.first.fiscal_year)
             if not np.isnan(annual):
-                out = np.where(np.isnan(out), annual, out)
+                out = np.full_like(out, annual)
         return out
 
     def total_usd(self, name: str, period: str | Period) -> np.ndarray:
