@@ -36,7 +36,7 @@ from .errors import InputError, Problem
 from .model import SERIES, Projection
 from .periods import Period, PeriodError, parse_period
 
-__all__ = ["Claim", "parse_claims", "parse_test", "evaluate", "ClaimValue", "FUNCTIONS", "ALIASES"]
+__all__ = ["Claim", "parse_claims", "parse_test", "evaluate", "ClaimValue", "FUNCTIONS", "ALIASES", "series_in"]
 
 ALIASES = {"capex": "group.capex", "fcf": "group.fcf"}
 CLAIM_KEYS = {"id": True, "words": True, "source": True, "reading": True, "test": True, "headline": False, "note": False}
@@ -109,6 +109,18 @@ def _series_name(node: ast.AST) -> str | None:
         parts.append(node.id)
         return ".".join(reversed(parts))
     return None
+
+
+def series_in(tree: ast.AST) -> set[str]:
+    """The model series a parsed expression reads (aliases resolved)."""
+    names = set()
+    for node in ast.walk(tree):
+        name = _series_name(node) if isinstance(node, (ast.Name, ast.Attribute)) else None
+        if name is not None:
+            name = ALIASES.get(name, name)
+            if name in SERIES:
+                names.add(name)
+    return names
 
 
 def _check(node: ast.AST) -> None:

@@ -307,30 +307,13 @@ def build_report(a, folder: Path, draws: int, seed: int, compare: list[str] | No
 
 def write_report(a, out: Path, draws: int, seed: int, compare: list[str] | None = None,
                  assumptions_dir: Path | None = None) -> dict[str, Any]:
-    """Build in a temporary folder beside ``out``, then swap it into place."""
-    out = Path(out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.new-", dir=out.parent))
-    try:
-        manifest = build_report(a, tmp, draws, seed, compare, assumptions_dir)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
-    backup = None
-    if out.exists():
-        backup = Path(tempfile.mkdtemp(prefix=f".{out.name}.old-", dir=out.parent))
-        backup.rmdir()
-        out.rename(backup)
-    try:
-        tmp.rename(out)
-    except BaseException:
-        if backup is not None:
-            backup.rename(out)
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
-    if backup is not None:
-        shutil.rmtree(backup, ignore_errors=True)
-    return manifest
+    """Build in a temporary folder beside ``out``, then swap it into place
+    (:func:`pivotmodel.cli.write_dir_atomic`)."""
+    from .cli import write_dir_atomic
+
+    result: dict[str, Any] = {}
+    write_dir_atomic(Path(out), lambda tmp: result.update(build_report(a, tmp, draws, seed, compare, assumptions_dir)))
+    return result
 
 
 def cmd_report(args: argparse.Namespace) -> int:

@@ -30,7 +30,7 @@ import numpy as np
 import pandas as pd
 
 from .assumptions import Assumptions, Input
-from .claims import ALIASES, TestError, _Evaluator, parse_test
+from .claims import ALIASES, TestError, _Evaluator, parse_test, series_in
 from .errors import InputError
 from .model import SERIES, Projection, base_values, project
 from .model.inputs import seed_key
@@ -59,17 +59,7 @@ class Output:
         self.spec = spec
         self.expression = expression
         self.tree = tree
-        names = set()
-        for node in ast.walk(tree):
-            if isinstance(node, (ast.Name, ast.Attribute)):
-                parts = []
-                while isinstance(node, ast.Attribute):
-                    parts.append(node.attr)
-                    node = node.value
-                if isinstance(node, ast.Name):
-                    parts.append(node.id)
-                    name = ".".join(reversed(parts))
-                    names.add(ALIASES.get(name, name))
+        names = series_in(tree)
         self.series = tuple(sorted(n for n in names if n in SERIES)) + ("group.fx_usd_rmb",)
         body = tree.body
         fn = body.func.id if isinstance(body, ast.Call) and isinstance(body.func, ast.Name) else ""

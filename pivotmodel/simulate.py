@@ -27,7 +27,7 @@ from scipy import stats
 
 from . import __version__
 from .assumptions import Assumptions
-from .claims import Claim, evaluate, parse_claims
+from .claims import Claim, evaluate, parse_claims, series_in
 from .model import SERIES, project
 from .model.projection import NOT_SUMMED
 from .periods import Timeline
@@ -275,7 +275,7 @@ def simulate(
     keep = tuple(dict.fromkeys(keep))
     claim_series = set()
     for c in claims:
-        claim_series |= {n for n in SERIES if n in c.test} | {"group.capex", "group.fcf"}
+        claim_series |= series_in(c.tree)
     compact = draws > FULL_TABLES_UP_TO
     _STATE.update(assumptions=a, design=design, claims=claims, keep=keep, claim_series=claim_series, compact=compact)
     bounds = [(i, min(i + chunk_size, draws)) for i in range(0, draws, chunk_size)]
