@@ -116,6 +116,7 @@ class Assumptions:
     claims_raw: Any = None
     correlations_raw: Any = None
     files: Mapping[str, str] = field(default_factory=dict)  # file label -> text, for hashing
+    warnings: tuple[Problem, ...] = ()  # things worth knowing that do not stop a run
 
     @property
     def uncertain_keys(self) -> list[str]:
@@ -499,6 +500,7 @@ def load(directory: str | Path | None = None, scenario: str | None = None) -> As
                 correlations_raw = value
     if history is not None and not unreadable:
         problems.extend(_check_seeds(history, seeds, settings, directory.name))
+        problems.extend(_stale_seeds(history, seeds))
     errors = [p for p in problems if p.level == "error"]
     if errors:
         raise InputError(errors)
@@ -513,7 +515,25 @@ def load(directory: str | Path | None = None, scenario: str | None = None) -> As
         claims_raw=claims_raw,
         correlations_raw=correlations_raw,
         files=MappingProxyType(texts),
+        warnings=tuple(p for p in problems if p.level == "warn"),
     )
+
+
+def _stale_seeds(history: History, seeds: Mapping[tuple[str, Quarter], Input]) -> list[Problem]:
+    """Seed estimates the model will not read: their quarter is reported now, or is no longer
+    one of the four base quarters (after new actuals were appended). Warnings, not errors."""
+    last = history.last_quarter
+    base = {last + k for k in (-3, -2, -1, 0)}
+    out = []
+    for (series, q), inp in sorted(seeds.items(), key=lambda kv: (kv[0][0], kv[0][1].index)):
+        if q not in base:
+            why = f"{q.label} is no longer one of the four base quarters ({(last + -3).label}-{last.label})"
+        elif not math.isnan(history.value(series, q)):
+            why = f"{q.label} is now reported ({history.value(series, q):,.0f})"
+        else:
+            continue
+        out.append(Problem(inp.file, inp.key, f"seed estimate not used: {why}; delete it", inp.line, level="warn"))
+    return out
 
 
 def _check_seeds(history: History, seeds: Mapping[tuple[str, Quarter], Input], settings: Mapping[str, Any], folder: str = "assumptions") -> list[Problem]:

@@ -34,7 +34,7 @@ __all__ = [
     "margin_data", "plot_margins", "capex_data", "plot_capex", "fcf_data", "plot_fcf",
     "claim_probabilities_data", "plot_claim_probabilities", "claim_metric_data", "plot_claim_metric",
     "convergence_data", "plot_convergence", "series_compare_data", "plot_series_compare",
-    "scenario_compare_data", "plot_scenario_compare", "CHARTS",
+    "scenario_compare_data", "plot_scenario_compare", "plot_output_tornado", "CHARTS",
 ]
 
 SEGMENTS = ("china_ecommerce", "cloud", "international", "all_others")
@@ -529,6 +529,35 @@ def plot_scenario_compare(data: pd.DataFrame, ax: Axes | None = None) -> Axes:
     ax.figure.subplots_adjust(left=0.36, right=0.97)
     ax.legend(loc="lower right")
     ax.grid(axis="y", visible=False)
+    return ax
+
+
+def plot_output_tornado(data: pd.DataFrame, ax: Axes | None = None, top: int = 12, title: str | None = None) -> Axes:
+    """A :func:`pivotmodel.sensitivity.tornado` table in the house style: the ``top`` inputs
+    by swing, each bar from the output with the input at its low quantile to the output with
+    it at its high quantile, others at their medians; the base case as a vertical line."""
+    from .sensitivity import plot_tornado
+
+    n = min(top, len(data))
+    ax = new_axes(ax, figsize=(8.5, 0.32 * n + 1.8))
+    plot_tornado(data, ax=ax, top=top)
+    at = data.attrs
+    lo, hi = at.get("low", 0.1), at.get("high", 0.9)
+    handles = ax.get_legend_handles_labels()[0]
+    for h, color in zip(handles, ("#D93025", COLORS["cloud"])):
+        for patch in h:
+            patch.set_color(color)
+    ax.legend(handles, [f"input at P{100 * lo:g}", f"input at P{100 * hi:g}"], loc="lower right")
+    base = at.get("base_output")
+    unit = at.get("unit") or ""
+    ax.set_xlabel(f"{at.get('output', 'output')} ({unit})" if unit else str(at.get("output", "output")))
+    ax.set_ylabel("")
+    ax.tick_params(axis="y", labelsize=7)
+    ax.grid(axis="y", visible=False)
+    if base is not None:
+        ax.text(base, 1.0, f" base {base:.4g}", transform=ax.get_xaxis_transform(), va="bottom", fontsize=7)
+    ax.set_title(title or f"Tornado: {at.get('output', '')}", pad=14)
+    ax.figure.subplots_adjust(left=0.4, right=0.97, top=1 - 0.75 / ax.figure.get_figheight())
     return ax
 
 

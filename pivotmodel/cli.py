@@ -61,6 +61,8 @@ def _load(args: argparse.Namespace):
 
 def cmd_validate(args: argparse.Namespace) -> int:
     a = _load(args)
+    for warning in a.warnings:
+        print(f"warning: {warning}", file=sys.stderr)
     print(
         f"OK: {len(a.inputs)} inputs ({len(a.uncertain_keys)} uncertain), {len(a.seeds)} seed estimates, "
         f"{len(a.history.rows)} history rows to {a.history.last_quarter.label}, {len(a.sources)} sources; "

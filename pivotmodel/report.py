@@ -39,7 +39,8 @@ class _LazyCharts:
 
 C = _LazyCharts()
 
-__all__ = ["build_report", "write_report", "cmd_report", "register", "KEY_OUTPUTS"]
+__all__ = ["build_report", "write_report", "cmd_report", "register", "KEY_OUTPUTS", "TORNADO_OUTPUTS",
+           "claim_drivers", "what_would_have_to_be_true", "TOP_DRIVERS"]
 
 FLOAT = "%.6g"
 # (label, series, numerator/denominator or None, fiscal year): the key outputs compared across scenarios.
@@ -52,6 +53,14 @@ KEY_OUTPUTS = [
     ("Group capex FY2028 (RMB bn)", "group.capex", None, "FY2028"),
     ("Group free cash flow FY2028 (RMB bn)", "group.fcf", None, "FY2028"),
 ]
+# (file name, output spec for pivotmodel.sensitivity, caption): the outputs drawn as tornado charts.
+TORNADO_OUTPUTS = [
+    ("tornado_cloud_share_cy2026", "share(cloud.revenue, group.revenue, CY2026)",
+     "Cloud share of group revenue CY2026 (ratio)"),
+    ("tornado_group_ebita_fy2028", "group.adjusted_ebita@FY2028", "Group adjusted EBITA FY2028 (RMB bn)"),
+    ("tornado_group_fcf_fy2027", "group.fcf@FY2027", "Group free cash flow FY2027 (RMB bn)"),
+]
+TOP_DRIVERS = 5  # drivers shown per claim (and the inputs the box is peeled over: the top 4)
 CLAIM_COLUMNS = {
     "headline": "headline", "probability": "probability (ratio)", "ci_low": "ci_low (ratio)",
     "ci_high": "ci_high (ratio)", "draws": "draws (count)", "base_case": "base_case (1 holds, 0 fails)",
@@ -89,6 +98,95 @@ def assumptions_frame(a) -> pd.DataFrame:
             "note": inp.note or "",
         })
     return pd.DataFrame(rows)
+
+
+def _ordered_claims(r) -> list:
+    """Headline claims first, then the rest, each in register order."""
+    return [c for c in r.claims if c.headline] + [c for c in r.claims if not c.headline]
+
+
+def claim_drivers(r, top: int = TOP_DRIVERS) -> tuple[pd.DataFrame, pd.DataFrame, dict[str, pd.DataFrame]]:
+    """Drivers of every claim from the draws of ``r`` (no new simulation).
+
+    Returns (``drivers``: the top ``top`` inputs by KS distance of each claim, long table with
+    claim, rank, input, ks, ...; ``boxes``: one row per claim with its probability, counts,
+    the always/never/not-evaluable message and the PRIM-style box sentence; the full
+    :func:`pivotmodel.drivers.drivers` table of each claim)."""
+    from .drivers import drivers, prim_box
+
+    probs = r.claims_table()
+    rows, box_rows, full = [], [], {}
+    for c in _ordered_claims(r):
+        d = drivers(r, c.id)
+        full[c.id] = d
+        for i, x in enumerate(d.head(top).itertuples(index=False), start=1):
+            rows.append({"claim": c.id, "headline": c.headline, "rank": i, **x._asdict()})
+        box = prim_box(r, c.id, inputs=list(d["input"].head(4))) if len(d) else prim_box(r, c.id)
+        at = d.attrs
+        p = probs.loc[c.id]
+        box_rows.append({
+            "claim": c.id, "headline": c.headline, "probability": p["probability"], "ci_low": p["ci_low"],
+            "ci_high": p["ci_high"], "draws": at["draws"], "evaluable": at["evaluable"], "holding": at["holding"],
+            "failing": at["failing"], "message": at["message"], "box_density": box.attrs["density"] if len(d) else np.nan,
+            "box_coverage": box.attrs["coverage"], "box_support": box.attrs["support"],
+            "box_sentence": "" if at["message"] else box.attrs["sentence"],
+        })
+    cols = ["claim", "headline", "rank", "input", "ks", "p_value", "median_holds", "median_fails", "direction", "unit"]
+    return pd.DataFrame(rows, columns=cols), pd.DataFrame(box_rows), full
+
+
+def _claim_metric_output(claim) -> str | None:
+    """The left side of ``metric <cmp> threshold`` as an output spec, or None."""
+    import ast
+
+    body = claim.tree.body
+    if claim.threshold is None or not isinstance(body, ast.Compare):
+        return None
+    return ast.unparse(body.left)
+
+
+def what_would_have_to_be_true(a, full_drivers: dict[str, pd.DataFrame], claims) -> pd.DataFrame:
+    """For each headline claim with a threshold: :func:`pivotmodel.solve.solve` on its top
+    driver (by KS); when the run has no drivers (the claim always or never holds), on the
+    input with the largest tornado swing of the claim's metric. Deterministic engine."""
+    from .errors import InputError as _InputError
+    from .sensitivity import tornado
+    from .solve import solve
+
+    rows = []
+    for c in claims:
+        if not c.headline or c.threshold is None:
+            continue
+        d = full_drivers[c.id]
+        key, basis, sol, sentence = None, "", None, ""
+        if len(d):
+            key, basis = str(d["input"].iloc[0]), "top driver (KS)"
+        else:
+            spec = _claim_metric_output(c)
+            try:
+                t = tornado(a, spec) if spec else None
+            except _InputError:
+                t = None
+            if t is not None and len(t) and t["swing"].iloc[0] > 0:
+                key, basis = str(t["input"].iloc[0]), "largest tornado swing of the metric (no drivers in this run)"
+        if key is None:
+            sentence = f"{c.id}: no input moves its metric, so there is nothing to solve for"
+        else:
+            try:
+                sol = solve(a, c.id, key)
+                sentence = sol.sentence
+            except _InputError as exc:
+                sentence = f"{c.id}: cannot solve for {key} ({exc})"
+        rows.append({
+            "claim": c.id, "input": key or "", "basis": basis, "status": sol.status if sol else "",
+            "solved_value": sol.value if sol else np.nan, "direction": sol.direction if sol else "",
+            "base_value": sol.base_value if sol else np.nan, "unit": sol.unit if sol else "",
+            "threshold": c.threshold, "comparison": c.comparison,
+            "base_metric": sol.base_metric if sol else np.nan, "sentence": sentence,
+        })
+    cols = ["claim", "input", "basis", "status", "solved_value", "direction", "base_value", "unit", "threshold",
+            "comparison", "base_metric", "sentence"]
+    return pd.DataFrame(rows, columns=cols)
 
 
 # --- html -------------------------------------------------------------------------------------
@@ -146,6 +244,48 @@ def _claims_html(r) -> str:
     return f"<table>{head}{''.join(rows)}</table><p class=small>Interval: {_e(r.interval_method)}.</p>"
 
 
+def _drivers_html(a, boxes: pd.DataFrame, drv: pd.DataFrame, wwt: pd.DataFrame, draws: int) -> str:
+    from .sensitivity import format_value
+
+    solved = wwt.set_index("claim")
+    intro = (f"<p>Drivers come from the same {draws:,} draws as the claims table (no further simulation): "
+             "the draws where a claim holds and where it fails are split, and the inputs are ranked by the "
+             "Kolmogorov-Smirnov distance between the two (0: the input does not separate them; 1: it decides "
+             f"them). The top {TOP_DRIVERS} are shown; the box peels the ranges of the top 4 inputs to where the "
+             "claim holds most often. <i>What would have to be true</i>: for each headline claim with a "
+             "threshold, the value of its top driver at which the claim flips, with every other input at its "
+             "median (deterministic engine; a claim without drivers in this run is solved on the input that swings "
+             "its metric most). Full tables: <a href=\"tables/claim_drivers.csv\">claim_drivers.csv</a>, "
+             "<a href=\"tables/claim_boxes.csv\">claim_boxes.csv</a>, "
+             "<a href=\"tables/what_would_have_to_be_true.csv\">what_would_have_to_be_true.csv</a>.</p>")
+    parts = [intro]
+    head = ("<tr><th>rank</th><th>input</th><th>KS</th><th>median where it holds</th>"
+            "<th>median where it fails</th><th>claim favours</th></tr>")
+    for _, b in boxes.iterrows():
+        cid = b["claim"]
+        parts.append(f'<h3 id="drivers-{_e(cid)}">{"&#9733; " if b["headline"] else ""}<code>{_e(cid)}</code></h3>')
+        parts.append(f"<p>Probability {_pct(b['probability'])} [{_pct(b['ci_low'])} - {_pct(b['ci_high'])}]; "
+                     f"holds in {b['holding']:,} of {b['evaluable']:,} evaluable draws"
+                     + (f" ({b['draws'] - b['evaluable']:,} not evaluable)" if b["draws"] != b["evaluable"] else "") + ".</p>")
+        if b["message"]:
+            parts.append(f"<p><b>No drivers:</b> {_e(b['message'])}.</p>")
+        else:
+            rows = []
+            for _, x in drv[drv["claim"] == cid].iterrows():
+                rows.append(f"<tr><td class=num>{x['rank']}</td><td><code>{_e(x['input'])}</code></td>"
+                            f"<td class=num>{x['ks']:.3f}</td>"
+                            f"<td class=num>{_e(format_value(a, x['input'], x['median_holds']))}</td>"
+                            f"<td class=num>{_e(format_value(a, x['input'], x['median_fails']))}</td>"
+                            f"<td>{_e(x['direction'])} values</td></tr>")
+            parts.append(f"<table>{head}{''.join(rows)}</table>")
+            parts.append(f"<p><b>Box:</b> {_e(b['box_sentence'])}.</p>")
+        if cid in solved.index:
+            w = solved.loc[cid]
+            how = f" <span class=small>(input: {_e(w['basis'])})</span>" if w["basis"] else ""
+            parts.append(f"<p><b>What would have to be true:</b> {_e(w['sentence'])}.{how}</p>")
+    return "".join(parts)
+
+
 def _frame_html(df: pd.DataFrame, fmt=_num) -> str:
     return df.to_html(float_format=lambda v: fmt(v), na_rep="", border=0, escape=True)
 
@@ -189,6 +329,7 @@ def build_report(a, folder: Path, draws: int, seed: int, compare: list[str] | No
                  assumptions_dir: Path | None = None) -> dict[str, Any]:
     """Write every report file into ``folder`` (which must exist and be empty)."""
     from .model import project
+    from .sensitivity import tornado
     from .simulate import manifest_json, simulate
     from .tables import segment_table
 
@@ -214,7 +355,24 @@ def build_report(a, folder: Path, draws: int, seed: int, compare: list[str] | No
             png = _chart(folder, f"metric_{c.id}", C.claim_metric_data(r, c.id), C.plot_claim_metric, source)
             figures.append((png, f"Metric distribution: {c.id}"))
 
+    tornado_frames: dict[str, pd.DataFrame] = {}
+    tornado_figures: list[tuple[Path, str]] = []
+    for name, spec, caption in TORNADO_OUTPUTS:
+        tf = tornado(a, spec)
+        tornado_frames[name] = tf
+        title = f"What moves {caption[0].lower()}{caption[1:]}"
+        png = _chart(folder, name, tf, lambda d, title=title: C.plot_output_tornado(d, title=title), source)
+        tornado_figures.append((png, f"Tornado: {caption}; each input from its P10 to its P90, others at their medians "
+                                     f"(base {tf.attrs['base_output']:.4g}); top 12 of {len(tf)} inputs"))
+
     t = folder / "tables"
+    drv, boxes, full_drivers = claim_drivers(r)
+    drv.to_csv(t / "claim_drivers.csv", index=False, float_format=FLOAT)
+    boxes.to_csv(t / "claim_boxes.csv", index=False, float_format=FLOAT)
+    wwt = what_would_have_to_be_true(a, full_drivers, _ordered_claims(r))
+    wwt.to_csv(t / "what_would_have_to_be_true.csv", index=False, float_format=FLOAT)
+    for name, tf in tornado_frames.items():
+        tf.to_csv(t / f"{name}.csv", index=False, float_format=FLOAT)
     claims = claims_frame(r)
     claims.to_csv(t / "claims.csv", float_format=FLOAT)
     q_fy, q_cy = r.quantiles("fy"), r.quantiles("cy")
@@ -264,6 +422,11 @@ def build_report(a, folder: Path, draws: int, seed: int, compare: list[str] | No
         seg.to_excel(xw, sheet_name="segments_deterministic")
         outputs.to_excel(xw, sheet_name="key_outputs")
         assumptions.to_excel(xw, sheet_name="assumptions", index=False)
+        drv.to_excel(xw, sheet_name="claim_drivers", index=False)
+        boxes.to_excel(xw, sheet_name="claim_boxes", index=False)
+        wwt.to_excel(xw, sheet_name="what_would_have_to_be_true", index=False)
+        for name, tf in tornado_frames.items():
+            tf.to_excel(xw, sheet_name=name, index=False)
         for name, frame in comp_frames.items():
             frame.to_excel(xw, sheet_name=name)
 
@@ -279,6 +442,12 @@ def build_report(a, folder: Path, draws: int, seed: int, compare: list[str] | No
         f"<h1>{_e(title)}</h1><p>{intro}</p>",
         f"<h2>Claims</h2>{_claims_html(r)}",
         "<h2>Charts</h2>", *[_img(p, cap) for p, cap in figures],
+        f'<h2 id="drivers">What drives each claim</h2>{_drivers_html(a, boxes, drv, wwt, m["draws"])}',
+        '<h2 id="tornado">What moves the key outputs (tornado)</h2>'
+        "<p>Each uncertain input is swung from its P10 to its P90 with every other input at its median "
+        "(deterministic engine); the bars show the output at each end. Tables: "
+        + ", ".join(f'<a href="tables/{n}.csv">{n}.csv</a>' for n, _, _ in TORNADO_OUTPUTS) + ".</p>",
+        *[_img(p, cap) for p, cap in tornado_figures],
         f"<h2>Key outputs (P5 / P50 / P95)</h2>{_frame_html(outputs)}",
         compare_html,
         f"<h2>Assumptions used ({len(assumptions)} inputs)</h2>{_assumptions_html(assumptions)}",
@@ -294,6 +463,10 @@ def build_report(a, folder: Path, draws: int, seed: int, compare: list[str] | No
     for cid, x in r.claims_table().iterrows():
         if x["headline"]:
             lines.append(f"| {cid} | {_pct(x['probability'])} | {_pct(x['ci_low'])} - {_pct(x['ci_high'])} |")
+    lines += ["", "## What would have to be true (headline claims with a threshold)", ""]
+    lines += [f"- {x['sentence']}." for _, x in wwt.iterrows()]
+    lines += ["", "Drivers of every claim: index.html (What drives each claim), tables/claim_drivers.csv, "
+              "tables/claim_boxes.csv."]
     lines += ["", "## Key outputs", "", "| output | P5 | P50 | P95 |", "|---|---:|---:|---:|"]
     for label, x in outputs.iterrows():
         lines.append(f"| {label} | {_num(x['P5'])} | {_num(x['P50'])} | {_num(x['P95'])} |")

@@ -99,6 +99,9 @@ PARAMETERS: dict[str, Param] = {
     **_path("cloud.ai_revenue.growth", "YoY growth of AI-related product revenue (demand)"),
     **_path("cloud.other_external_revenue.growth", "YoY growth of other external cloud revenue"),
     **_path("cloud.internal_revenue.growth", "YoY growth of inter-segment cloud revenue"),
+    "cloud.internal_share": Param(
+        "ratio", 0.0, 0.6, "inter-segment share of cloud segment revenue in the base quarters (never reported)"
+    ),
     **_path(
         "cloud.margin_before_new_depreciation",
         "cloud adjusted-EBITA margin before depreciation of capex since capex.new_assets_from",
@@ -150,7 +153,6 @@ SEEDABLE: dict[str, str] = {
     "china_ecommerce.cmr": "china_ecommerce",
     "china_ecommerce.quick_commerce_revenue": "china_ecommerce",
     "cloud.ai_revenue": "cloud",
-    "cloud.internal_revenue": "cloud",
 }
 
 # Simulation settings (assumptions/simulation.yaml): name -> (type, description)

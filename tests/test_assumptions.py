@@ -417,12 +417,12 @@ def test_missing_seed_names_the_folder_actually_loaded(capsys, tmp_path):
 
 def test_seed_for_a_series_that_cannot_be_seeded(capsys, assumptions_copy):
     path = assumptions_copy / "cloud.yaml"
-    replace_once(path, "    internal_revenue:\n      FY2026Q1:", "    revenue:\n      FY2026Q1: {value: 1, unit: RMB_mn, basis: estimate, source: pivotmodel_calibration}\n    internal_revenue:\n      FY2026Q1:")
+    replace_once(path, "    ai_revenue:\n      FY2026Q1:", "    revenue:\n      FY2026Q1: {value: 1, unit: RMB_mn, basis: estimate, source: pivotmodel_calibration}\n    ai_revenue:\n      FY2026Q1:")
     line = line_of(path, "FY2026Q1: {value: 1, unit: RMB_mn")
     err = validate_fails(capsys, assumptions_copy)
     assert (
         f"assumptions/cloud.yaml:{line}: cloud.seed.revenue.FY2026Q1: seed estimates are "
-        "'cloud.seed.<series>.<quarter>' for series cloud.ai_revenue, cloud.internal_revenue" in err
+        "'cloud.seed.<series>.<quarter>' for series cloud.ai_revenue" in err
     )
 
 

@@ -156,25 +156,22 @@ FY2027Q1_SEED_ROWS = [
     ("Cloud Intelligence Group", "ai_related_product_revenue", 10_000),
 ]
 FY2027Q1_CAPEX = [("Consolidated", "capex_purchase_of_ppe_fcf_table", 30_000)]
-# cloud.internal_revenue has no reported metric at all: it can only be seeded in cloud.yaml
-INTERNAL_SEED = "      FY2027Q1: {value: 12000, unit: RMB_mn, basis: estimate, source: pivotmodel_calibration}\n"
-
-
-def append_quarter(directory, rows, internal_seed=True):
+def append_quarter(directory, rows):
     path = directory / "history" / "reported.csv"
     with open(path, "a", newline="", encoding="utf-8") as fh:
         writer = csv.writer(fh)
         for segment, metric, value in rows:
             writer.writerow(["FY2027Q1", segment, metric, value, "RMB_mn", "reported", SOURCE, "test row"])
-    if internal_seed:
-        replace_once(directory / "cloud.yaml", "    internal_revenue:\n", "    internal_revenue:\n" + INTERNAL_SEED)
 
 
 def test_appending_a_quarter_moves_the_projection_on(tmp_path):
     directory = copy_assumptions(tmp_path)
     append_quarter(directory, FY2027Q1_REVENUE + FY2027Q1_SEED_ROWS + FY2027Q1_CAPEX)
-    a = assumptions_mod.load(directory)
+    a = assumptions_mod.load(directory)  # rows only: no edit of any other file
     assert a.history.last_quarter == Quarter(2027, 1)
+    # the FY2026Q1 AI seed is now outside the base quarters: a warning, not an error
+    assert any(w.key == "cloud.ai_revenue.seed.FY2026Q1" and "no longer one of the four base quarters" in w.message
+               for w in a.warnings)
 
     growth = {f"cloud.{s}.growth.{k}": 0.10 for s in ("ai_revenue", "other_external_revenue", "internal_revenue") for k in ("start", "long_run")}
     p = project(a, values_with(a, {**growth, "cloud.supply.revenue_yield": 1e6}))
@@ -190,12 +187,12 @@ def test_appending_a_quarter_moves_the_projection_on(tmp_path):
 
 def test_appending_revenue_alone_asks_for_the_base_quarter_seeds(capsys, tmp_path):
     directory = copy_assumptions(tmp_path)
-    append_quarter(directory, FY2027Q1_REVENUE + FY2027Q1_CAPEX, internal_seed=False)
+    append_quarter(directory, FY2027Q1_REVENUE + FY2027Q1_CAPEX)
     rc = main(["validate", "--assumptions", str(directory)])
     out, err = capsys.readouterr()
     assert rc == 2 and "Traceback" not in out + err
     for key in ("china_ecommerce.seed.cmr.FY2027Q1", "china_ecommerce.seed.quick_commerce_revenue.FY2027Q1",
-                "cloud.seed.ai_revenue.FY2027Q1", "cloud.seed.internal_revenue.FY2027Q1"):
+                "cloud.seed.ai_revenue.FY2027Q1"):
         assert f": {key}: " in err and "has no reported value for FY2027Q1" in err
 
 

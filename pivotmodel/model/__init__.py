@@ -33,7 +33,8 @@ def _base_quarter_estimates(a: Assumptions, v: Values, base: BaseQuarters) -> di
     reconstructs them from the seed estimates; they fill history gaps so that growth on the
     base year (e.g. AI revenue in FY2027Q1 on FY2026Q1) can be tested. (draws or 1, 4) each."""
     s = lambda name: base.series(a, v, name)  # noqa: E731
-    cloud, internal, ai = s("cloud.revenue"), s("cloud.internal_revenue"), s("cloud.ai_revenue")
+    cloud, ai = s("cloud.revenue"), s("cloud.ai_revenue")
+    internal = v("cloud.internal_share") * cloud
     ecom, cmr, qc = s("china_ecommerce.revenue"), s("china_ecommerce.cmr"), s("china_ecommerce.quick_commerce_revenue")
     return {
         "cloud.internal_revenue": internal,

@@ -4,8 +4,10 @@ Units: RMB million a quarter; losses negative. Segment revenue is before inter-s
 elimination, as Alibaba reports it.
 
 * Demand: AI-related product revenue, other external revenue and internal (inter-segment)
-  revenue each grow YoY along their own path from the base quarters. Other external
-  revenue in the base quarters = segment revenue - AI - internal.
+  revenue each grow YoY along their own path from the base quarters. Internal revenue is
+  never reported: in the base quarters it is ``internal_share`` x segment revenue, so a new
+  quarter of actuals needs no estimate for it. Other external revenue in the base quarters
+  = segment revenue - AI - internal.
 * Supply: computing capacity in service is ``capacity_share_of_capex`` x the capex in
   service (see :mod:`pivotmodel.capex`: capex enters service after the deployment lag and
   leaves it at the end of its useful life). It can earn at most ``revenue_yield`` x
@@ -39,7 +41,7 @@ def project_cloud(
 ) -> dict[str, np.ndarray]:
     total0 = base.series(a, v, f"{P}.revenue")
     ai0 = base.series(a, v, f"{P}.ai_revenue")
-    internal0 = base.series(a, v, f"{P}.internal_revenue")
+    internal0 = v(f"{P}.internal_share") * total0
     other0 = total0 - ai0 - internal0
 
     ai = compound_yoy(ai0, _path(v, f"{P}.ai_revenue.growth", quarters))
