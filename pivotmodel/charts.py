@@ -539,7 +539,7 @@ def plot_output_tornado(data: pd.DataFrame, ax: Axes | None = None, top: int = 1
     from .sensitivity import plot_tornado
 
     n = min(top, len(data))
-    ax = new_axes(ax, figsize=(8.5, 0.32 * n + 1.8))
+    ax = new_axes(ax, figsize=(8.5, 0.32 * (n + 1) + 1.8))
     plot_tornado(data, ax=ax, top=top)
     at = data.attrs
     lo, hi = at.get("low", 0.1), at.get("high", 0.9)
@@ -547,7 +547,8 @@ def plot_output_tornado(data: pd.DataFrame, ax: Axes | None = None, top: int = 1
     for h, color in zip(handles, ("#D93025", COLORS["cloud"])):
         for patch in h:
             patch.set_color(color)
-    ax.legend(handles, [f"input at P{100 * lo:g}", f"input at P{100 * hi:g}"], loc="lower right")
+    ax.set_ylim(-1.5, n - 0.5)  # an empty slot below the smallest bar holds the legend
+    ax.legend(handles, [f"input at P{100 * lo:g}", f"input at P{100 * hi:g}"], loc="lower right", ncol=2)
     base = at.get("base_output")
     unit = at.get("unit") or ""
     ax.set_xlabel(f"{at.get('output', 'output')} ({unit})" if unit else str(at.get("output", "output")))

@@ -138,11 +138,13 @@ def claim_drivers(r, top: int = TOP_DRIVERS) -> tuple[pd.DataFrame, pd.DataFrame
 def _claim_metric_output(claim) -> str | None:
     """The left side of ``metric <cmp> threshold`` as an output spec, or None."""
     import ast
+    import re
 
     body = claim.tree.body
     if claim.threshold is None or not isinstance(body, ast.Compare):
         return None
-    return ast.unparse(body.left)
+    # parse_test quotes period ranges (FY2026Q1:FY2028Q4); write them back bare
+    return re.sub(r"""(['"])([A-Za-z0-9]+:[A-Za-z0-9]+)\1""", r"\2", ast.unparse(body.left))
 
 
 def what_would_have_to_be_true(a, full_drivers: dict[str, pd.DataFrame], claims) -> pd.DataFrame:
@@ -163,14 +165,17 @@ def what_would_have_to_be_true(a, full_drivers: dict[str, pd.DataFrame], claims)
             key, basis = str(d["input"].iloc[0]), "top driver (KS)"
         else:
             spec = _claim_metric_output(c)
+            why = f"{c.id} has no drivers in this run and its metric cannot be swung input by input"
             try:
                 t = tornado(a, spec) if spec else None
-            except _InputError:
-                t = None
+            except _InputError as exc:
+                t, why = None, f"{why} ({exc})"
             if t is not None and len(t) and t["swing"].iloc[0] > 0:
                 key, basis = str(t["input"].iloc[0]), "largest tornado swing of the metric (no drivers in this run)"
+            elif t is not None:
+                why = f"no input moves the metric of {c.id}, so there is nothing to solve for"
         if key is None:
-            sentence = f"{c.id}: no input moves its metric, so there is nothing to solve for"
+            sentence = why
         else:
             try:
                 sol = solve(a, c.id, key)

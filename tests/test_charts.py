@@ -176,3 +176,18 @@ def test_image_matches_baseline(name, tmp_path):
         baseline.write_bytes((tmp_path / f"{name}.png").read_bytes())
     assert baseline.exists(), "run with PIVOTMODEL_UPDATE_BASELINES=1 once to create the baseline"
     assert compare_images(str(baseline), str(tmp_path / f"{name}.png"), tol=TOL) is None
+
+
+def test_output_tornado_in_house_style(a):
+    from pivotmodel.sensitivity import tornado
+
+    t = tornado(a, "group.fcf@FY2027")
+    ax = C.plot_output_tornado(t, top=6, title="What moves FCF")
+    try:
+        labels = [x.get_text() for x in ax.get_yticklabels()]
+        assert labels == list(t["input"].head(6))[::-1]  # largest swing on top
+        assert [x.get_text() for x in ax.get_legend().get_texts()] == ["input at P10", "input at P90"]
+        assert ax.get_title() == "What moves FCF" and "RMB bn" in ax.get_xlabel()
+        assert len(ax.patches) == 12
+    finally:
+        plt.close(ax.figure)
