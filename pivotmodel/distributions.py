@@ -90,10 +90,15 @@ class Distribution:
         return fast if fast is not None else np.asarray(self._frozen.ppf(u), dtype=float)
 
     def median(self) -> float:
-        """The value a deterministic run uses (see the module docstring)."""
+        """The value a deterministic run uses (see the module docstring); computed through
+        :meth:`ppf`, the sampling path, so draw 0 of every run equals it bit for bit."""
         return float(self.ppf(np.array([0.5]))[0])
 
     def quantile(self, p: float) -> float:
+        """One quantile from scipy's exact inverse CDF (sampling's :meth:`ppf` interpolates a
+        table for PERT and uses closed forms elsewhere; they agree to ~1e-5 of the range)."""
+        if self._frozen is not None:
+            return float(self._frozen.ppf(p))
         return float(self.ppf(np.array([p]))[0])
 
     @property
@@ -113,6 +118,29 @@ class Distribution:
         return f"{self.kind}({body})"
 
 
+_BETA_GRID = 1 << 16
+_BETA_TABLES: dict[tuple[float, float], np.ndarray] = {}
+
+
+def _beta_ppf(a: float, b: float, u: np.ndarray) -> np.ndarray:
+    """Beta inverse CDF: linear interpolation in a table of 2**16 + 1 exact values (measured
+    error below 1e-5 of the range, largest just inside the tails), exact ``betaincinv`` in the
+    outer 16 cells of each tail where the curve is steep. About 70x faster than scipy on a
+    million draws. Grid points, 0.5 among them, are exact, so the median and draw 0 agree."""
+    table = _BETA_TABLES.get((a, b))
+    if table is None:
+        table = special.betaincinv(a, b, np.linspace(0.0, 1.0, _BETA_GRID + 1))
+        _BETA_TABLES[(a, b)] = table
+    x = u * _BETA_GRID
+    k = np.clip(np.floor(x).astype(np.int64), 0, _BETA_GRID - 1)
+    w = x - k
+    out = table[k] * (1.0 - w) + table[k + 1] * w
+    tail = (u < 16.0 / _BETA_GRID) | (u > 1.0 - 16.0 / _BETA_GRID)
+    if tail.any():
+        out[tail] = special.betaincinv(a, b, u[tail])
+    return out
+
+
 def _fast_ppf(d: Distribution, u: np.ndarray) -> np.ndarray | None:
     """Closed-form inverse CDFs for the common families (scipy's generic ``ppf`` carries a
     lot of per-call overhead); None means use the frozen scipy distribution."""
@@ -129,7 +157,7 @@ def _fast_ppf(d: Distribution, u: np.ndarray) -> np.ndarray | None:
     if d.kind == "pert":
         a, b = d._frozen.args
         lo, scale = d._frozen.kwds["loc"], d._frozen.kwds["scale"]
-        return lo + scale * special.betaincinv(a, b, u)
+        return lo + scale * _beta_ppf(float(a), float(b), np.asarray(u, dtype=float))
     if d.kind == "normal" or (d.kind == "range" and p.get("shape", "normal") == "normal"):
         mean, sd = d._frozen.mean(), d._frozen.std()
         return mean + sd * special.ndtri(u)

@@ -185,7 +185,7 @@ def _sweep(a: Assumptions, output: Output, quantiles: Sequence[float], keys: Ite
     rows_key, rows_q, rows_v = [], [], []
     for i, k in enumerate(names):
         col = values[k].copy()
-        qv = dists[k].ppf(np.asarray(quantiles, dtype=float))
+        qv = np.array([dists[k].quantile(float(q)) for q in quantiles])  # exact quantiles
         col[i * nq : (i + 1) * nq] = qv
         values[k] = col
         rows_key += [k] * nq

@@ -56,7 +56,10 @@ def test_family_samples_match_distribution(kind, params, ref):
     assert stats.kstest(x, ref.cdf).pvalue > 0.01
     # and the quantile function itself, pointwise (this is what the KS test relies on)
     probs = np.array([0.01, 0.05, 0.25, 0.5, 0.75, 0.95, 0.99])
-    np.testing.assert_allclose(dist.ppf(probs), ref.ppf(probs), rtol=1e-9)
+    # PERT's sampling ppf interpolates a 2**16-point table of the exact inverse (see
+    # distributions._beta_ppf): accurate to ~1e-8 relative here; the others are closed forms.
+    np.testing.assert_allclose(dist.ppf(probs), ref.ppf(probs), rtol=1e-7 if kind == "pert" else 1e-9)
+    np.testing.assert_allclose([dist.quantile(p) for p in probs], ref.ppf(probs), rtol=1e-9)
     assert dist.median() == pytest.approx(ref.median(), rel=1e-12)
 
 
