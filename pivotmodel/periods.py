@@ -200,7 +200,14 @@ class Timeline:
         NaN in any quarter of the period (a gap in reported history) makes the total NaN:
         a partial year is never passed off as a full one.
         """
-        return np.asarray(series)[..., self.columns(period)].sum(axis=-1)
+        arr = np.asarray(series, dtype=float)
+        cols = self.columns(period)
+        # Column by column, in quarter order: a few times faster than a strided reduce on
+        # short spans, and each draw's sum is the same whatever the number of draws.
+        out = arr[..., cols.start].copy()
+        for j in range(cols.start + 1, cols.stop):
+            out += arr[..., j]
+        return out
 
     def totals(self, series: np.ndarray, periods: Iterable[Period]) -> np.ndarray:
         """Totals for several periods, stacked on a new last axis."""

@@ -42,11 +42,13 @@ def compound_yoy(base: np.ndarray, growth: np.ndarray) -> np.ndarray:
     from the same quarter a year earlier: level[t] = base[t % 4] x prod(1 + g[k]) over
     k <= t with k = t (mod 4).
     """
-    n, quarters = growth.shape
-    years = -(-quarters // 4)
-    padded = np.ones((n, years * 4))
-    padded[:, :quarters] = 1.0 + growth
-    factors = np.cumprod(padded.reshape(n, years, 4), axis=1).reshape(n, years * 4)
-    return (np.broadcast_to(base, (n, 4))[:, None, :] * factors.reshape(n, years, 4)).reshape(n, -1)[
-        :, :quarters
-    ]
+    quarters = growth.shape[1]
+    n = max(np.shape(base)[0], growth.shape[0])
+    growth = np.broadcast_to(growth, (n, quarters))
+    out = np.empty((n, quarters))
+    previous = np.broadcast_to(base, (n, 4))
+    for first in range(0, quarters, 4):  # one year of quarters at a time
+        width = min(4, quarters - first)
+        out[:, first : first + width] = previous[:, :width] * (1.0 + growth[:, first : first + width])
+        previous = out[:, first : first + width]
+    return out
