@@ -81,7 +81,7 @@ def project(
     estimated = _base_quarter_estimates(assumptions, v, base)
     series: dict[str, np.ndarray] = {}
     for name in sorted(wanted):
-        full = np.empty((draws, len(timeline)))
+        full = np.empty((draws, len(timeline)), order="F")
         full[:, :split] = [assumptions.history.value(name, q) for q in timeline.quarters[:split]]
         if name == "group.fx_usd_rmb":
             # A reported quarter without a stated or implied rate is translated at the FX
