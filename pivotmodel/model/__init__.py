@@ -28,6 +28,21 @@ from .projection import HISTORY_START, SERIES, Projection
 __all__ = ["project", "Projection", "SERIES", "SEGMENTS", "base_values", "Values"]
 
 
+_HISTORY_ROWS: dict[tuple[int, str, tuple], tuple[object, np.ndarray]] = {}
+
+
+def _history_row(history, name: str, quarters: tuple) -> np.ndarray:
+    """Reported values of a series over the history quarters (NaN where not reported),
+    built once per loaded history; the history object is kept with its row so its id
+    cannot be reused by another."""
+    key = (id(history), name, quarters)
+    hit = _HISTORY_ROWS.get(key)
+    if hit is None or hit[0] is not history:
+        hit = (history, np.array([history.value(name, q) for q in quarters], dtype=float))
+        _HISTORY_ROWS[key] = hit
+    return hit[1]
+
+
 def _base_quarter_estimates(a: Assumptions, v: Values, base: BaseQuarters) -> dict[str, np.ndarray]:
     """Sub-lines of the four base quarters that Alibaba does not report in RMB, as the model
     reconstructs them from the seed estimates; they fill history gaps so that growth on the
@@ -82,7 +97,7 @@ def project(
     series: dict[str, np.ndarray] = {}
     for name in sorted(wanted):
         full = np.empty((draws, len(timeline)), order="F")
-        full[:, :split] = [assumptions.history.value(name, q) for q in timeline.quarters[:split]]
+        full[:, :split] = _history_row(assumptions.history, name, tuple(timeline.quarters[:split]))
         if name == "group.fx_usd_rmb":
             # A reported quarter without a stated or implied rate is translated at the FX
             # assumption rather than left untranslated.

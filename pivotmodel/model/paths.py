@@ -28,9 +28,10 @@ def converging_path(start: np.ndarray, long_run: np.ndarray, half_life: np.ndarr
     n = max(np.shape(start)[0] if np.ndim(start) else 1, factor.shape[0] if factor.ndim else 1,
             np.shape(long_run)[0] if np.ndim(long_run) else 1)
     decay = np.empty((n, quarters), order="F")  # quarter columns contiguous: faster column ops
-    decay[:, :1] = 1.0
-    decay[:, 1:] = factor.reshape(-1, 1) if factor.ndim else factor
-    np.cumprod(decay, axis=1, out=decay)
+    decay[:, 0] = 1.0
+    step = factor.reshape(-1) if factor.ndim else factor
+    for t in range(1, quarters):
+        np.multiply(decay[:, t - 1], step, out=decay[:, t])
     return long_run + (start - long_run) * decay
 
 
