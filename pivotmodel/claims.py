@@ -14,8 +14,8 @@ Functions (money in RMB bn, US$ bn for ``usd``; ratios and growth as decimals):
 * ``share(a, b, P)`` - sum(a, P) / sum(b, P) (margins too)
 * ``yoy(x, P)`` - growth on the same period a year earlier
 * ``all(cond, P1:P2)``, ``any(cond, P1:P2)`` - cond, written without periods, in each quarter
-* ``first_fy(cond)``, ``first_cy(cond)`` - first complete fiscal / calendar year in which
-  cond holds (written without periods), infinity if none
+* ``first_fy(cond)`` (alias ``first_year``), ``first_cy(cond)`` - first complete fiscal /
+  calendar year in which cond holds (written without periods), infinity if none
 
 Each claim evaluates to a value per draw: the metric (left side of a top-level comparison
 with a constant, when there is one) and whether the claim holds. NaN (a reported figure
@@ -51,6 +51,7 @@ FUNCTIONS = {
     "any": "any(cond, P1:P2): cond in some quarter of the range",
     "first_fy": "first_fy(cond): first fiscal year in which cond holds",
     "first_cy": "first_cy(cond): first calendar year in which cond holds",
+    "first_year": "first_year(cond): same as first_fy (fiscal years)",
 }
 _RANGE_RE = re.compile(r"\b(FY\d{4}Q[1-4])\s*:\s*(FY\d{4}Q[1-4])\b")
 _PERIOD_RE = re.compile(r"^(FY\d{4}(Q[1-4])?|CY\d{4})$")
@@ -269,7 +270,7 @@ class _Evaluator:
     def call(self, fn: str, args: list[ast.AST], ctx: Period | None) -> Any:
         p = self.p
         nargs = {"sum": (1, 2), "cumsum": (1, 2), "usd": (1, 2), "share": (2, 3), "yoy": (1, 2),
-                 "all": (2, 2), "any": (2, 2), "first_fy": (1, 1), "first_cy": (1, 1)}[fn]
+                 "all": (2, 2), "any": (2, 2), "first_fy": (1, 1), "first_cy": (1, 1), "first_year": (1, 1)}[fn]
         if not nargs[0] <= len(args) <= nargs[1]:
             raise TestError(f"{fn}() takes {nargs[0]}-{nargs[1]} arguments: {FUNCTIONS[fn]}")
         if fn in ("sum", "cumsum"):
@@ -290,7 +291,7 @@ class _Evaluator:
             holds = stacked.astype(bool) if fn == "any" else stacked.astype(bool)
             out = holds.all(axis=0) if fn == "all" else holds.any(axis=0)
             return out
-        basis = "fy" if fn == "first_fy" else "cy"
+        basis = "cy" if fn == "first_cy" else "fy"
         years = p.timeline.year_periods(basis)
         out = np.full(p.draws, math.inf)
         for year in reversed(years):

@@ -243,3 +243,10 @@ def test_nan_from_unreported_history_is_not_evaluable(p):
     assert np.isnan(v.holds[0]) and np.isnan(v.metric[0])
     v = value("sum(cloud.ai_revenue, FY2024Q1) > 0 or sum(cloud.revenue, FY2027) > 0", p)
     assert np.isnan(v.holds[0])
+
+
+def test_first_year_is_the_fiscal_reading(p):
+    a = evaluate(claim("first_year(share(cloud.revenue, group.revenue) > 0.15) < 3000"), p)
+    b = evaluate(claim("first_fy(share(cloud.revenue, group.revenue) > 0.15) < 3000"), p)
+    # reported shares: FY2024 11.3%, FY2025 11.8%, FY2026 15.4% -> first fiscal year 2026
+    assert np.array_equal(a.metric, b.metric) and a.metric[0] == 2026
