@@ -60,11 +60,28 @@ def _load(args: argparse.Namespace):
 
 
 def cmd_validate(args: argparse.Namespace) -> int:
+    from .claims import parse_claims
+    from .errors import InputError as _InputError
+    from .model import project
+    from .sampling import parse_correlations, uncertain_inputs
+
     a = _load(args)
     for warning in a.warnings:
         print(f"warning: {warning}", file=sys.stderr)
+    problems = []
+    claims: list = []
+    try:  # claims are checked against a projection, so every period is known to be in range
+        claims = parse_claims(a.claims_raw, f"{a.directory.name}/claims.yaml", projection=project(a))
+    except _InputError as exc:
+        problems += exc.problems
+    try:
+        parse_correlations(a, uncertain_inputs(a))
+    except _InputError as exc:
+        problems += exc.problems
+    if problems:
+        raise _InputError(problems)
     print(
-        f"OK: {len(a.inputs)} inputs ({len(a.uncertain_keys)} uncertain), {len(a.seeds)} seed estimates, "
+        f"OK: {len(a.inputs)} inputs ({len(a.uncertain_keys)} uncertain), {len(a.seeds)} seed estimates, {len(claims)} claims, "
         f"{len(a.history.rows)} history rows to {a.history.last_quarter.label}, {len(a.sources)} sources; "
         f"scenario {a.scenario.name} ({', '.join(a.scenario.chain)})"
     )

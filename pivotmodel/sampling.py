@@ -115,7 +115,7 @@ def _nearest_correlation(matrix: np.ndarray, iterations: int = 200) -> np.ndarra
 def parse_correlations(a: Assumptions, keys: Mapping[str, Distribution], nearest: bool | None = None) -> Correlation | None:
     """Read ``correlations.yaml`` into a copula; every problem is collected."""
     raw = a.correlations_raw
-    label = "assumptions/correlations.yaml"
+    label = f"{a.directory.name}/correlations.yaml"
     if raw is None:
         return None
     problems: list[Problem] = []

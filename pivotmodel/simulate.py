@@ -269,7 +269,7 @@ def simulate(
     jobs = os.cpu_count() or 1 if jobs in (None, 0) else int(jobs)
     started = time.time()
     design = make_design(a, draws, seed, method, nearest_correlation)
-    claims = parse_claims(a.claims_raw, projection=project(a))
+    claims = parse_claims(a.claims_raw, f"{a.directory.name}/claims.yaml", projection=project(a))
     if keep is None:
         keep = SERIES if draws <= FULL_TABLES_UP_TO else HEADLINE_SERIES
     keep = tuple(dict.fromkeys(keep))

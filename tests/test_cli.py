@@ -165,3 +165,21 @@ def test_validate_prints_a_summary(capsys, bundled):
     rc, out, _ = run(capsys, "validate", "--scenario", "bull")
     assert rc == 0
     assert f"OK: {len(bundled.inputs)} inputs" in out and "scenario bull (base, bull)" in out
+
+
+def test_validate_checks_the_claims_and_correlations(capsys, assumptions_copy):
+    replace_once(assumptions_copy / "claims.yaml", 'test: "share(cloud.revenue, group.revenue, CY2026) > 0.30"',
+                 'test: "share(cloud.revnue, group.revenue, CY2026) > 0.30"')
+    replace_once(assumptions_copy / "correlations.yaml", "rho: 0.5", "rho: 1.5")
+    line = next(i for i, text in enumerate((assumptions_copy / "claims.yaml").read_text().splitlines(), 1) if "cloud.revnue" in text)
+    rc, out, err = run(capsys, "validate", "--assumptions", str(assumptions_copy))
+    assert rc == 2 and "Traceback" not in out + err
+    assert f"assumptions/claims.yaml:{line}: claims[0] (cloud_share_30pct_cy2026).test: unknown series 'cloud.revnue'; valid series:" in err
+    assert "assumptions/correlations.yaml" in err and "correlations.pairs[0].rho: must be a number in (-1, 1), got 1.5" in err
+    assert "2 problems" in err
+
+
+def test_validate_reports_claims_count(capsys, bundled):
+    n = len(bundled.claims_raw["claims"])
+    rc, out, _ = run(capsys, "validate")
+    assert rc == 0 and n >= 25 and re.search(rf"\b{n} claims\b", out)
