@@ -153,7 +153,11 @@ def format_claims(table, scenario: str, manifest: dict) -> str:
 def _run_simulation(args: argparse.Namespace, a):
     from .simulate import simulate
 
-    draws = args.draws or a.settings["draws"]
+    draws = a.settings["draws"] if args.draws is None else args.draws
+    if draws < 1:
+        raise InputError.single("--draws", "draws", f"must be at least 1, got {draws}")
+    if args.tolerance is not None and not 0 <= args.tolerance < 1:
+        raise InputError.single("--tolerance", "tolerance", f"is a width of a probability interval, in [0, 1); got {args.tolerance}")
     tolerance = a.settings.get("tolerance", 0.0) if args.tolerance is None else args.tolerance
     cap = max(a.settings.get("max_draws", draws), draws)
     while True:

@@ -183,3 +183,13 @@ def test_validate_reports_claims_count(capsys, bundled):
     n = len(bundled.claims_raw["claims"])
     rc, out, _ = run(capsys, "validate")
     assert rc == 0 and n >= 25 and re.search(rf"\b{n} claims\b", out)
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["--draws", "0"], "--draws: draws: must be at least 1, got 0"),
+    (["--tolerance", "2"], "--tolerance: tolerance: is a width of a probability interval"),
+])
+def test_simulate_rejects_impossible_options(capsys, tmp_path, argv, message):
+    rc, out, err = run(capsys, "simulate", "--out", str(tmp_path / "run"), *argv)
+    assert rc == 2 and message in err and "Traceback" not in out + err
+    assert not (tmp_path / "run").exists()
