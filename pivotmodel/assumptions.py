@@ -455,6 +455,10 @@ def load(directory: str | Path | None = None, scenario: str | None = None) -> As
     scenario, layers = _resolve_scenario(directory, scenario, root, problems)
     for label, layer in layers:
         for key, (spec, line) in layer.items():
+            parts = key.split(".")
+            if len(parts) == 4 and parts[1] == "seed" and (f"{parts[0]}.{parts[2]}", parts[3]) in seeds_raw:
+                seeds_raw[(f"{parts[0]}.{parts[2]}", parts[3])] = (spec, line, label)  # a seed estimate
+                continue
             if key not in raw:
                 problems.append(Problem(label, key, f"overrides a key that the base assumptions lack{_suggest(key, list(raw))}", line))
                 continue

@@ -17,6 +17,7 @@ from pathlib import Path
 import pytest
 
 import pivotmodel.assumptions as assumptions_mod
+from pivotmodel.periods import parse_quarter
 from pivotmodel.cli import main
 from pivotmodel.errors import InputError, Problem
 from pivotmodel.schema import PARAMETERS, UNITS
@@ -506,3 +507,19 @@ def test_scenario_given_as_a_path(tmp_path):
     shutil.copy(FIXTURES / "scenarios" / "empty.yaml", path)
     a = assumptions_mod.load(scenario=str(path))
     assert a.scenario.chain == ("base", str(path)) and a.scenario.changed_keys == ()
+
+
+def test_a_scenario_can_override_a_seed_estimate(tmp_path):
+    from pivotmodel.model import project
+
+    scenario = tmp_path / "seedy.yaml"
+    scenario.write_text(
+        'title: "Higher AI base"\nbaseline: base\nrationale: "FY2026Q1 AI revenue above the estimate."\n'
+        "changes:\n  cloud.seed.ai_revenue.FY2026Q1: {value: 6000, unit: RMB_mn, basis: estimate, source: huatai_sep2025}\n",
+        encoding="utf-8",
+    )
+    a = assumptions_mod.load(None, str(scenario))
+    assert a.scenario.changed_keys == ("cloud.seed.ai_revenue.FY2026Q1",)
+    p = project(a)
+    col = p.timeline.position(parse_quarter("FY2026Q1"))
+    assert p["cloud.ai_revenue"][0, col] == 6000.0
