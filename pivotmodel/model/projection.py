@@ -14,7 +14,7 @@ be rounded or on the earlier perimeter). Ratios of a year are ratios of the year
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Mapping
 
 import numpy as np
@@ -74,6 +74,7 @@ class Projection:
     series: Mapping[str, np.ndarray]
     history: History
     draws: int
+    _totals: dict = field(default_factory=dict, compare=False, repr=False)  # memo of total()
 
     def __getitem__(self, name: str) -> np.ndarray:
         try:
@@ -88,8 +89,18 @@ class Projection:
         return self._period(period).last >= self.first_projected
 
     def total(self, name: str, period: str | Period) -> np.ndarray:
-        """Sum over a period, RMB million, shaped (draws,); reported annual fills gaps."""
+        """Sum over a period, RMB million, shaped (draws,); reported annual fills gaps.
+        Memoised (claims share many totals); the array returned is read-only."""
         p = self._period(period)
+        key = (name, p.label)
+        if key in self._totals:
+            return self._totals[key]
+        out = self._total(name, p)
+        out.setflags(write=False)
+        self._totals[key] = out
+        return out
+
+    def _total(self, name: str, p: Period) -> np.ndarray:
         out = self.timeline.total(self[name], p)
         if p.kind == "fy" and p.last < self.first_projected and name not in NOT_SUMMED:
             # The reported annual figure is authoritative: FY2024-FY2025 segment totals are
