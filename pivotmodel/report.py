@@ -15,8 +15,6 @@ import argparse
 import base64
 import html
 import json
-import shutil
-import tempfile
 import time
 from pathlib import Path
 from typing import Any
@@ -476,7 +474,7 @@ def build_report(a, folder: Path, draws: int, seed: int, compare: list[str] | No
     for label, x in outputs.iterrows():
         lines.append(f"| {label} | {_num(x['P5'])} | {_num(x['P50'])} | {_num(x['P95'])} |")
     if compare:
-        lines += ["", f"Scenarios compared: see tables/compare_claims.csv and charts/compare_claims.png."]
+        lines += ["", "Scenarios compared: see tables/compare_claims.csv and charts/compare_claims.png."]
     lines += ["", "Files: index.html (full report), charts/, data/, tables/, "
               f"pivotmodel_{a.scenario.name}.xlsx, manifest.json.", ""]
     (folder / "summary.md").write_text("\n".join(lines), encoding="utf-8")

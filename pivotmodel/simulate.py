@@ -83,7 +83,7 @@ def _chunk(start: int, stop: int) -> dict[str, Any]:
     for name in keep:
         q = p[name]
         if name in NOT_SUMMED:
-            per_year = lambda y: q[:, tl.columns(y)].mean(axis=1)  # noqa: E731
+            per_year = lambda y, q=q: q[:, tl.columns(y)].mean(axis=1)  # noqa: E731
         else:
             per_year = lambda y, name=name: p.total(name, y)  # noqa: E731
         totals[name] = (

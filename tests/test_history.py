@@ -18,7 +18,7 @@ from pivotmodel.cli import main
 from pivotmodel.model import project
 from pivotmodel.periods import Quarter, parse_quarter
 
-from conftest import BUNDLED, col, copy_assumptions, replace_once, sampled_values, values_with
+from conftest import BUNDLED, col, copy_assumptions, sampled_values, values_with
 
 REVENUE_SEGMENTS = {
     "Consolidated": "group.revenue",
