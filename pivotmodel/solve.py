@@ -26,9 +26,9 @@ import pandas as pd
 from scipy import optimize
 
 from .assumptions import Assumptions
-from .claims import Claim, evaluate, parse_claims
+from .claims import Claim, evaluate, parse_claims, series_in
 from .errors import InputError
-from .model import SERIES, base_values, project
+from .model import base_values, project
 from .sampling import uncertain_inputs
 from .sensitivity import format_value, input_spec, model_unit
 
@@ -38,11 +38,11 @@ GRID = 81  # points over the range that bracket the crossings
 
 
 def find_claim(a: Assumptions, claim_id: str) -> Claim:
-    claims = parse_claims(a.claims_raw)
+    claims = parse_claims(a.claims_raw, f"{a.directory.name}/claims.yaml")
     for c in claims:
         if c.id == claim_id:
             return c
-    raise InputError.single("claims.yaml", "claim", f"unknown claim id {claim_id!r}; valid: {', '.join(c.id for c in claims)}")
+    raise InputError.single(f"{a.directory.name}/claims.yaml", "claim", f"unknown claim id {claim_id!r}; valid: {', '.join(c.id for c in claims)}")
 
 
 def _check_input(a: Assumptions, key: str):
@@ -57,7 +57,7 @@ def _check_input(a: Assumptions, key: str):
 
 
 def _claim_series(claim: Claim) -> list[str]:
-    return sorted({n for n in SERIES if n in claim.test} | {"group.capex", "group.fcf", "group.fx_usd_rmb"})
+    return sorted(series_in(claim.tree) | {"group.fx_usd_rmb"})
 
 
 def _evaluate(a: Assumptions, claim: Claim, changes: dict[str, np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
