@@ -286,11 +286,11 @@ class _Evaluator:
             return p.yoy(self.series(args[0]), period)
         if fn in ("all", "any"):
             span = self.period(args[1])
-            results = [np.asarray(self.eval(args[0], parse_period(q.label)), dtype=float) for q in span.quarters()]
-            stacked = np.stack([np.broadcast_to(r, (p.draws,)) for r in results])
-            holds = stacked.astype(bool) if fn == "any" else stacked.astype(bool)
-            out = holds.all(axis=0) if fn == "all" else holds.any(axis=0)
-            return out
+            holds = np.stack([
+                np.broadcast_to(np.asarray(self.eval(args[0], parse_period(q.label)), dtype=bool), (p.draws,))
+                for q in span.quarters()
+            ])
+            return holds.all(axis=0) if fn == "all" else holds.any(axis=0)
         basis = "cy" if fn == "first_cy" else "fy"
         years = p.timeline.year_periods(basis)
         out = np.full(p.draws, math.inf)
