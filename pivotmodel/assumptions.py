@@ -100,6 +100,7 @@ class Scenario:
     rationale: str
     changed_keys: tuple[str, ...]
     chain: tuple[str, ...]  # the scenario names applied, base first
+    paths: tuple[Path, ...] = ()  # the scenario files read, named first
 
 
 @dataclass(frozen=True)
@@ -332,10 +333,18 @@ def _load_settings(path: Path, label: str, problems: list[Problem]) -> dict[str,
     for key in ("draws", "chunk_size", "max_draws"):
         if key in out and out[key] < 1:
             problems.append(Problem(label, f"simulation.{key}", "must be >= 1", sim.line_of(key)))
+    if "seed" in out and not 0 <= out["seed"] < 2**63:
+        problems.append(Problem(label, "simulation.seed", f"must be a whole number in [0, 2**63), got {out['seed']}", sim.line_of("seed")))
     out.setdefault("chunk_size", 50_000)
     out.setdefault("tolerance", 0.0)
     out.setdefault("max_draws", out.get("draws", 1))
     return out
+
+
+def _scenario_name(spec: str) -> str:
+    """A scenario given as a path is named by its file's stem (``/x/my_bull.yaml`` -> ``my_bull``),
+    so default output folders never point at the file itself."""
+    return Path(spec).stem if spec.endswith((".yaml", ".yml")) else Path(spec).name
 
 
 def _resolve_scenario(
@@ -344,6 +353,7 @@ def _resolve_scenario(
     """Follow ``baseline`` links from the named scenario down to base; detect cycles."""
     if name in (None, "", "base"):
         return Scenario("base", "Base case", "", "The bundled assumptions as they stand.", (), ("base",)), []
+    paths: list[Path] = []
     layers: list[tuple[str, dict[str, tuple[Any, int | None]]]] = []
     meta: dict[str, Any] = {}
     visited: list[str] = []
@@ -357,7 +367,7 @@ def _resolve_scenario(
             problems.append(Problem(where, "baseline", f"inheritance cycle: {' -> '.join(visited + [current])}", line))
             break
         visited.append(current)
-        if not path.exists():
+        if not path.is_file():
             available = sorted(p.stem for p in (directory / "scenarios").glob("*.yaml"))
             valid = f"available: base, {', '.join(available)}"
             if parent is not None:
@@ -365,6 +375,7 @@ def _resolve_scenario(
             else:
                 problems.append(Problem(label, "", f"scenario {current!r} does not exist; {valid}"))
             break
+        paths.append(path)
         try:
             data = read_yaml(path, label)
         except InputError as exc:
@@ -391,10 +402,11 @@ def _resolve_scenario(
             meta = {"title": data.get("title", ""), "rationale": data.get("rationale", "")}
         parent = (label, data.line_of("baseline") if "baseline" in data else None)
         current = str(data.get("baseline") or "base")
-    chain = tuple(["base"] + list(reversed(visited)))
+    chain = tuple(["base"] + [_scenario_name(v) for v in reversed(visited)])
     changed = tuple(sorted({k for _, layer in layers for k in layer}))
+    baseline = _scenario_name(visited[1]) if len(visited) > 1 else "base"
     return (
-        Scenario(name, meta.get("title", name), visited[1] if len(visited) > 1 else "base", meta.get("rationale", ""), changed, chain),
+        Scenario(_scenario_name(name), meta.get("title", name), baseline, meta.get("rationale", ""), changed, chain, tuple(paths)),
         list(reversed(layers)),
     )
 

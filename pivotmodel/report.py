@@ -23,7 +23,9 @@ import numpy as np
 import pandas as pd
 
 from . import assumptions as assumptions_mod
+from .atomic import check_dir_target
 from .errors import InputError
+from .options import SEED, int_at_least
 
 
 class _LazyCharts:
@@ -484,11 +486,13 @@ def build_report(a, folder: Path, draws: int, seed: int, compare: list[str] | No
 def write_report(a, out: Path, draws: int, seed: int, compare: list[str] | None = None,
                  assumptions_dir: Path | None = None) -> dict[str, Any]:
     """Build in a temporary folder beside ``out``, then swap it into place
-    (:func:`pivotmodel.cli.write_dir_atomic`)."""
-    from .cli import write_dir_atomic
+    (:func:`pivotmodel.atomic.write_dir_atomic`: only a folder pivotmodel made is replaced)."""
+    from .atomic import write_dir_atomic
 
     result: dict[str, Any] = {}
-    write_dir_atomic(Path(out), lambda tmp: result.update(build_report(a, tmp, draws, seed, compare, assumptions_dir)))
+    protected = [a.directory, *a.scenario.paths]
+    write_dir_atomic(Path(out), lambda tmp: result.update(build_report(a, tmp, draws, seed, compare, assumptions_dir)),
+                     protected)
     return result
 
 
@@ -502,6 +506,7 @@ def cmd_report(args: argparse.Namespace) -> int:
     for name in compare:  # fail before any work on a bad scenario name
         assumptions_mod.load(args.assumptions, name)
     out = Path(args.out) if args.out else Path("reports") / a.scenario.name
+    check_dir_target(out, [a.directory, *a.scenario.paths])  # before any work
     t0 = time.time()
     write_report(a, out, draws, seed, compare, args.assumptions)
     print(f"wrote {out}/ ({draws:,} draws, seed {seed}, {time.time() - t0:.1f} s)")
@@ -512,6 +517,6 @@ def register(sub, common: argparse.ArgumentParser) -> None:
     p = sub.add_parser("report", parents=[common], help="charts, tables, summary.md and index.html for a scenario")
     p.add_argument("--compare", default=None, metavar="NAME,...", help="other scenarios to set side by side")
     p.add_argument("--out", default=None, metavar="DIR", help="report folder (default reports/<scenario>)")
-    p.add_argument("--draws", type=int, default=None, metavar="N", help="draws (default: simulation.yaml)")
-    p.add_argument("--seed", type=int, default=None, metavar="S", help="seed (default: simulation.yaml)")
+    p.add_argument("--draws", type=int_at_least(2), default=None, metavar="N", help="draws (default: simulation.yaml)")
+    p.add_argument("--seed", type=SEED, default=None, metavar="S", help="seed (default: simulation.yaml)")
     p.set_defaults(handler=cmd_report)

@@ -506,7 +506,8 @@ def test_scenario_given_as_a_path(tmp_path):
     path = tmp_path / "empty.yaml"
     shutil.copy(FIXTURES / "scenarios" / "empty.yaml", path)
     a = assumptions_mod.load(scenario=str(path))
-    assert a.scenario.chain == ("base", str(path)) and a.scenario.changed_keys == ()
+    assert a.scenario.chain == ("base", "empty") and a.scenario.changed_keys == ()
+    assert a.scenario.name == "empty" and a.scenario.paths == (path,)  # outputs are named by the stem
 
 
 def test_a_scenario_can_override_a_seed_estimate(tmp_path):

@@ -186,8 +186,13 @@ def test_validate_reports_claims_count(capsys, bundled):
 
 
 @pytest.mark.parametrize("argv, message", [
-    (["--draws", "0"], "--draws: draws: must be at least 1, got 0"),
-    (["--tolerance", "2"], "--tolerance: tolerance: is a width of a probability interval"),
+    (["--draws", "0"], "argument --draws: must be at least 1, got 0"),
+    (["--tolerance", "2"], "argument --tolerance: must be in [0, 1), got 2"),
+    (["--seed", "-3"], "argument --seed: must be in [0, "),
+    (["--jobs", "0"], "argument --jobs: must be in [1, "),
+    (["--jobs", "4096"], "argument --jobs: must be in [1, "),
+    (["--draws", "ten"], "argument --draws: must be a whole number, got 'ten'"),
+    (["--max-memory", "0"], "argument --max-memory: must be in (0, "),
 ])
 def test_simulate_rejects_impossible_options(capsys, tmp_path, argv, message):
     rc, out, err = run(capsys, "simulate", "--out", str(tmp_path / "run"), *argv)
