@@ -51,15 +51,12 @@ FULL_TABLES_UP_TO = 50_000
 _STATE: dict[str, Any] = {}
 
 
-def wilson(k: float, n: int, z: float = 1.959963984540054) -> tuple[float, float]:
-    """Wilson score interval for k successes in n trials."""
+def wilson(k: float, n: int, confidence: float = 0.95) -> tuple[float, float]:
+    """Wilson score interval for k successes in n trials (scipy's, without continuity correction)."""
     if n == 0:
         return (math.nan, math.nan)
-    phat = k / n
-    den = 1 + z * z / n
-    centre = (phat + z * z / (2 * n)) / den
-    half = z * math.sqrt(phat * (1 - phat) / n + z * z / (4 * n * n)) / den
-    return (max(0.0, centre - half), min(1.0, centre + half))
+    ci = stats.binomtest(int(round(k)), int(n)).proportion_ci(confidence_level=confidence, method="wilson")
+    return (max(0.0, float(ci.low)), min(1.0, float(ci.high)))
 
 
 def _chunk(start: int, stop: int) -> dict[str, Any]:
@@ -94,6 +91,10 @@ def _chunk(start: int, stop: int) -> dict[str, Any]:
         )
     out["totals"] = totals
     return out
+
+
+def _init_worker(state: dict[str, Any]) -> None:
+    _STATE.update(state)
 
 
 class _Sink:
@@ -319,6 +320,7 @@ def simulate(
     keep: Iterable[str] | None = None,
     progress: bool | None = None,
     nearest_correlation: bool | None = None,
+    start_method: str | None = None,
 ) -> Results:
     """Run the model over ``draws`` input draws; defaults come from ``simulation.yaml``."""
     a = assumptions
@@ -345,8 +347,12 @@ def simulate(
     sink = _Sink(draws)
     try:
         if jobs > 1 and len(bounds) > 1:
-            ctx = mp.get_context("fork")
-            with ProcessPoolExecutor(max_workers=min(jobs, len(bounds)), mp_context=ctx) as pool:
+            method_name = start_method or ("fork" if "fork" in mp.get_all_start_methods() else "spawn")
+            ctx = mp.get_context(method_name)
+            # fork: the workers inherit _STATE; spawn: each worker gets it pickled, once
+            init = (None, ()) if method_name == "fork" else (_init_worker, (dict(_STATE),))
+            with ProcessPoolExecutor(max_workers=min(jobs, len(bounds)), mp_context=ctx,
+                                     initializer=init[0], initargs=init[1]) as pool:
                 for (lo, hi), part in zip(bounds, pool.map(_chunk, *zip(*bounds))):
                     sink.put(lo, hi, part)
                     if bar:
