@@ -25,7 +25,7 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any, Mapping
 
-from .distributions import DIST_FIELDS, Distribution, SpecError, build_distribution
+from .distributions import DIST_FIELDS, SCALES_WITH_UNIT, Distribution, SpecError, build_distribution
 from .errors import InputError, Problem
 from .history import History, load_history
 from .periods import PeriodError, Quarter, parse_quarter
@@ -243,7 +243,7 @@ def _parse_spec(
         if factor != 1.0:
             scaled = {
                 k: (v * factor if isinstance(v, (int, float)) and not isinstance(v, bool)
-                    and k not in ("sigma", "lambda", "p", "shape") else v)
+                    and SCALES_WITH_UNIT.get(k, False) else v)
                 for k, v in spec.items()
             }
             dist = build_distribution(kind, scaled)
