@@ -398,6 +398,44 @@ def test_scenario_inheritance_cycle(capsys, assumptions_copy):
     assert problem.endswith("inheritance cycle: loop_a -> loop_b -> loop_a")
 
 
+def test_scenario_with_empty_changes_is_an_error(capsys, assumptions_copy):
+    overlay("scenario_empty_changes", assumptions_copy)
+    line = line_of(assumptions_copy / "scenarios" / "empty.yaml", "changes:")
+    err = validate_fails(capsys, assumptions_copy, "--scenario", "empty")
+    assert f"assumptions/scenarios/empty.yaml:{line}: changes: is empty: a scenario must change at least one input" in err
+
+
+def test_scenario_with_changes_folded_into_the_rationale_is_an_error(capsys, assumptions_copy):
+    overlay("scenario_folded_changes", assumptions_copy)
+    line = line_of(assumptions_copy / "scenarios" / "folded.yaml", "rationale:")
+    err = validate_fails(capsys, assumptions_copy, "--scenario", "folded")
+    assert (
+        f"assumptions/scenarios/folded.yaml:{line}: changes: missing: a scenario must change at least one input "
+        "('changes:' is indented, so it became part of the text above it; start it at column 1)"
+    ) in err
+
+
+def test_scenario_whose_changes_restate_the_baseline_is_an_error(capsys, assumptions_copy):
+    overlay("scenario_restated_changes", assumptions_copy)
+    err = validate_fails(capsys, assumptions_copy, "--scenario", "restated")
+    assert (
+        "assumptions/scenarios/restated.yaml: changes: changes nothing: every change restates the value of its "
+        "baseline (group.tax.cash_tax_rate)"
+    ) in err
+
+
+def test_one_restated_change_among_real_ones_is_a_warning(capsys, assumptions_copy):
+    path = assumptions_copy / "scenarios" / "bear.yaml"
+    restated = (FIXTURES / "bad" / "scenario_restated_changes" / "scenarios" / "restated.yaml").read_text().splitlines()[-1]
+    path.write_text(path.read_text(encoding="utf-8").rstrip("\n") + "\n" + restated + "\n", encoding="utf-8")
+    assert main(["validate", "--assumptions", str(assumptions_copy), "--scenario", "bear"]) == 0
+    out, err = capsys.readouterr()
+    line = line_of(path, "same as base")
+    assert out.startswith("OK: ")
+    assert (f"warning: assumptions/scenarios/bear.yaml:{line}: group.tax.cash_tax_rate: restates the value of the "
+            "baseline (this change does nothing)") in err
+
+
 def test_missing_seed_estimate(capsys, assumptions_copy):
     path = assumptions_copy / "cloud.yaml"
     replace_once(path, "      FY2026Q1: {dist: range, p5: 4400,", "      # FY2026Q1: {dist: range, p5: 4400,")
@@ -503,10 +541,11 @@ def test_scenario_inheritance_applies_the_baseline_first(tmp_path):
 
 
 def test_scenario_given_as_a_path(tmp_path):
-    path = tmp_path / "empty.yaml"
-    shutil.copy(FIXTURES / "scenarios" / "empty.yaml", path)
+    path = tmp_path / "bear_plus.yaml"
+    shutil.copy(FIXTURES / "scenarios" / "bear_plus.yaml", path)
     a = assumptions_mod.load(scenario=str(path))
-    assert a.scenario.chain == ("base", str(path)) and a.scenario.changed_keys == ()
+    assert a.scenario.chain == ("base", "bear", str(path))
+    assert "group.tax.cash_tax_rate" in a.scenario.changed_keys
 
 
 def test_a_scenario_can_override_a_seed_estimate(tmp_path):
