@@ -516,6 +516,8 @@ def load(directory: str | Path | None = None, scenario: str | None = None) -> As
             seeds[(series, q)] = inp
 
     history = guarded(load_history, directory / "history", root)
+    if history is not None:
+        problems.extend(history.warnings)
     claims_raw = correlations_raw = None
     for name in ("claims", "correlations"):
         path = directory / f"{name}.yaml"

@@ -335,7 +335,7 @@ def test_history_csv_non_numeric_value(capsys, assumptions_copy):
     path = assumptions_copy / "history" / "reported.csv"
     line = edit_csv(path, CLOUD_Q4_REVENUE, 'FY2026Q4,Cloud Intelligence Group,revenue,"41,626",')
     err = validate_fails(capsys, assumptions_copy)
-    assert f"assumptions/history/reported.csv:{line}: value: '41,626' is not a number (RMB million, no thousands separators)" in err
+    assert f"assumptions/history/reported.csv:{line}: value: '41,626' is not a finite number (RMB million, no thousands separators)" in err
 
 
 def test_history_csv_duplicate_row(capsys, assumptions_copy):
@@ -488,7 +488,7 @@ def test_several_errors_in_different_files_are_reported_together(capsys, assumpt
         f"assumptions/cloud.yaml:{line_of(cloud, 'unit: ratios')}: {AI_KEY}.unit: unknown unit 'ratios'",
         f"assumptions/group.yaml:{line_of(group, 'high: 0.6,')}: group.elimination.other_share: the distribution's range",
         f"assumptions/simulation.yaml:{line_of(sim, 'drawz')}: simulation.drawz: unknown setting",
-        f"assumptions/history/reported.csv:{csv_line}: value: 'n/a' is not a number",
+        f"assumptions/history/reported.csv:{csv_line}: value: 'n/a' is not a finite number",
         f"assumptions/sources.yaml:{line_of(sources, 'titel:')}: sources.pivotmodel_calibration.titel: unknown field; valid: title, href",
         "assumptions/sources.yaml",  # and the missing title
     ]
