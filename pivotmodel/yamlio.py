@@ -118,8 +118,11 @@ def read_yaml(path: Path, label: str | None = None, expect: str = "it must hold 
         what = exc.problem or str(exc)
         prefix = "" if isinstance(exc, _Refused) else "YAML syntax error: "
         raise InputError.single(name, "", f"{prefix}{what}", line) from None
+    except yaml.reader.ReaderError as exc:  # a control character
+        line = text.count("\n", 0, exc.position) + 1
+        raise InputError.single(name, "", f"holds the control character #x{exc.character:04x}, which YAML does not allow", line) from None
     except yaml.YAMLError as exc:
-        raise InputError.single(name, "", f"YAML error: {exc}") from None
+        raise InputError.single(name, "", "YAML error: " + " ".join(str(exc).split())) from None
     except RecursionError:
         raise InputError.single(name, "", "is nested too deeply to be an assumption file") from None
     except (ValueError, OverflowError) as exc:  # e.g. a date such as 2025-02-30
