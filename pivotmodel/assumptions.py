@@ -46,6 +46,10 @@ __all__ = [
 SEGMENT_FILES = ("china_ecommerce", "cloud", "international", "all_others", "capex", "group")
 BASES = ("reported", "guidance", "estimate")
 META_FIELDS = ("unit", "source", "basis", "note")
+EMPTY_HINT = {
+    "claims": "it must hold 'claims:', a list of at least one claim",
+    "correlations": "to run without correlations, write 'correlations: {pairs: []}' (or delete the file)",
+}
 SOURCE_FIELDS = {"title": True, "href": True, "publisher": False, "date": False, "note": False}
 
 
@@ -279,7 +283,7 @@ def _check_range(inp: Input) -> list[Problem]:
 
 
 def _load_sources(path: Path, label: str, problems: list[Problem]) -> dict[str, Source]:
-    data = read_yaml(path, label)
+    data = read_yaml(path, label, "it must hold 'sources:', a mapping of id -> {title, href, ...}")
     if not isinstance(data, dict) or not isinstance(data.get("sources"), dict):
         problems.append(Problem(label, "sources", "must hold a mapping 'sources:' of id -> {title, href, ...}"))
         return {}
@@ -301,7 +305,7 @@ def _load_sources(path: Path, label: str, problems: list[Problem]) -> dict[str, 
 
 
 def _load_settings(path: Path, label: str, problems: list[Problem]) -> dict[str, Any]:
-    data = read_yaml(path, label)
+    data = read_yaml(path, label, "it must hold 'simulation:' with seed, draws, method and horizon")
     if not isinstance(data, dict) or not isinstance(data.get("simulation"), dict):
         problems.append(Problem(label, "simulation", "must hold a mapping 'simulation:'"))
         return {}
@@ -377,7 +381,7 @@ def _resolve_scenario(
             break
         paths.append(path)
         try:
-            data = read_yaml(path, label)
+            data = read_yaml(path, label, "a scenario holds title, baseline, rationale and changes")
         except InputError as exc:
             problems.extend(exc.problems)
             break
@@ -390,10 +394,20 @@ def _resolve_scenario(
         for key in ("title", "baseline", "rationale"):
             if not isinstance(data.get(key), str) or not data.get(key, "").strip():
                 problems.append(Problem(label, key, "is required (text)", data.line_of(key) if key in data else None))
-        changes = data.get("changes") or {}
-        if not isinstance(changes, dict):
+        changes = data.get("changes")
+        if "changes" not in data:
+            folded = "changes:" in str(data.get("rationale", "")) or "changes:" in str(data.get("title", ""))
+            hint = (" ('changes:' is indented, so it became part of the text above it; start it at column 1)"
+                    if folded else "")
+            problems.append(Problem(label, "changes", f"missing: a scenario must change at least one input{hint}",
+                                    data.line_of("rationale") if folded and "rationale" in data else None))
+            changes = {}
+        elif not isinstance(changes, dict):
             problems.append(Problem(label, "changes", "must map input keys to specs", data.line_of("changes")))
             changes = {}
+        elif not changes:
+            problems.append(Problem(label, "changes", "is empty: a scenario must change at least one input "
+                                    "(use the baseline itself if nothing changes)", data.line_of("changes")))
         flat: dict[str, tuple[Any, int | None]] = {}
         for key, spec in changes.items():
             flat[key] = (spec, changes.line_of(key))
@@ -443,13 +457,18 @@ def load(directory: str | Path | None = None, scenario: str | None = None) -> As
             problems.append(Problem(label, stem, "file is missing"))
             continue
         texts[label] = path.read_text(encoding="utf-8", errors="replace")
-        data = guarded(read_yaml, path, label)
+        data = guarded(read_yaml, path, label, f"it must hold '{stem}:' with the {stem} inputs")
         if data is None:
             unreadable.add(stem)
             continue
         if not isinstance(data, dict) or list(data) != [stem]:
             found = list(data) if isinstance(data, dict) else type(data).__name__
             problems.append(Problem(label, stem, f"must hold exactly one top-level key {stem!r}, found {found}"))
+            unreadable.add(stem)
+            continue
+        if not isinstance(data[stem], dict):
+            problems.append(Problem(label, stem, f"must hold the {stem} inputs as a mapping under '{stem}:', found {data[stem]!r}", data.line_of(stem)))
+            unreadable.add(stem)
             continue
         flat: dict[str, tuple[Any, int | None]] = {}
         _flatten(data[stem], stem, flat, data.line_of(stem))
@@ -465,16 +484,21 @@ def load(directory: str | Path | None = None, scenario: str | None = None) -> As
                 raw[key] = (spec, line, label)
 
     scenario, layers = _resolve_scenario(directory, scenario, root, problems)
+    replaced: list[tuple[str, str, Any, Any, int | None]] = []  # (file, key, spec before, spec after, line)
     for label, layer in layers:
         for key, (spec, line) in layer.items():
             parts = key.split(".")
             if len(parts) == 4 and parts[1] == "seed" and (f"{parts[0]}.{parts[2]}", parts[3]) in seeds_raw:
-                seeds_raw[(f"{parts[0]}.{parts[2]}", parts[3])] = (spec, line, label)  # a seed estimate
+                seed = (f"{parts[0]}.{parts[2]}", parts[3])
+                replaced.append((label, key, seeds_raw[seed][0], spec, line))
+                seeds_raw[seed] = (spec, line, label)  # a seed estimate
                 continue
             if key not in raw:
                 problems.append(Problem(label, key, f"overrides a key that the base assumptions lack{_suggest(key, list(raw))}", line))
                 continue
+            replaced.append((label, key, raw[key][0], spec, line))
             raw[key] = (spec, line, label)
+    problems.extend(_ineffective_changes(replaced, sources))
 
     inputs: dict[str, Input] = {}
     for key, (spec, line, label) in raw.items():
@@ -504,12 +528,14 @@ def load(directory: str | Path | None = None, scenario: str | None = None) -> As
             seeds[(series, q)] = inp
 
     history = guarded(load_history, directory / "history", root)
+    if history is not None:
+        problems.extend(history.warnings)
     claims_raw = correlations_raw = None
     for name in ("claims", "correlations"):
         path = directory / f"{name}.yaml"
         if path.exists():
             texts[label_of(path)] = path.read_text(encoding="utf-8", errors="replace")
-            value = guarded(read_yaml, path, label_of(path))
+            value = guarded(read_yaml, path, label_of(path), EMPTY_HINT[name])
             if name == "claims":
                 claims_raw = value
             else:
@@ -533,6 +559,30 @@ def load(directory: str | Path | None = None, scenario: str | None = None) -> As
         files=MappingProxyType(texts),
         warnings=tuple(p for p in problems if p.level == "warn"),
     )
+
+
+def _ineffective_changes(replaced: list[tuple[str, str, Any, Any, int | None]], sources: Mapping[str, Source]) -> list[Problem]:
+    """A scenario file whose every change restates the value it replaces changes nothing: an
+    error naming the file. A single restated value in a file that changes others: a warning."""
+    def dist(key: str, spec: Any) -> Any:
+        dimension = PARAMETERS[key].dimension if key in PARAMETERS else "money"
+        inp, _ = _parse_spec(key, spec, "", None, sources, dimension)
+        return None if inp is None else (inp.dist, inp.text)
+
+    by_file: dict[str, list[tuple[str, bool, int | None]]] = {}
+    for label, key, before, after, line in replaced:
+        new = dist(key, after)
+        same = new is not None and new == dist(key, before)
+        by_file.setdefault(label, []).append((key, same, line))
+    out = []
+    for label, entries in by_file.items():
+        if all(same for _, same, _ in entries):
+            out.append(Problem(label, "changes", "changes nothing: every change restates the value of its baseline "
+                               f"({', '.join(k for k, _, _ in entries)}); change at least one input"))
+            continue
+        out += [Problem(label, key, "restates the value of the baseline (this change does nothing)", line, level="warn")
+                for key, same, line in entries if same]
+    return out
 
 
 def _stale_seeds(history: History, seeds: Mapping[tuple[str, Quarter], Input]) -> list[Problem]:

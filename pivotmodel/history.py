@@ -20,6 +20,7 @@ from types import MappingProxyType
 from typing import Mapping
 
 from .errors import InputError, Problem
+from .history_checks import check_rows
 from .periods import PeriodError, Quarter, parse_quarter
 
 __all__ = ["History", "Row", "load_history", "SERIES_OF_METRIC", "REPORTED_COLUMNS"]
@@ -76,6 +77,7 @@ class History:
     quarterly: Mapping[str, Mapping[Quarter, Row]]
     annual: Mapping[str, Mapping[int, Row]]
     segment_relation: Mapping[str, tuple[str, str]]  # segment -> (prefix, relation)
+    warnings: tuple[Problem, ...] = ()  # implausible but possible figures (history_checks)
 
     @property
     def last_quarter(self) -> Quarter:
@@ -96,7 +98,7 @@ class History:
 
 def _read_csv(path: Path, columns: tuple[str, ...], label: str) -> list[tuple[int, dict[str, str]]]:
     try:
-        with open(path, newline="", encoding="utf-8") as fh:
+        with open(path, newline="", encoding="utf-8-sig") as fh:  # -sig: Excel's "CSV UTF-8" byte-order mark
             reader = csv.DictReader(fh)
             header = reader.fieldnames or []
             missing = [c for c in columns if c not in header]
@@ -159,7 +161,7 @@ def load_history(directory: Path, root: Path | None = None) -> History:
             if not math.isfinite(value):
                 raise ValueError
         except ValueError:
-            problems.append(Problem(label, "value", f"{rec['value']!r} is not a number (RMB million, no thousands separators)", line))
+            problems.append(Problem(label, "value", f"{rec['value']!r} is not a finite number (RMB million, no thousands separators)", line))
             continue
         if rec["unit"] not in HISTORY_UNITS:
             problems.append(Problem(label, "unit", f"{rec['unit']!r} is not one of {', '.join(HISTORY_UNITS)}", line))
@@ -174,7 +176,8 @@ def load_history(directory: Path, root: Path | None = None) -> History:
             continue
         seen[key] = line
         rows.append(Row(*key, value, rec["unit"], rec["basis"], rec["source"], rec["note"], line))
-    if problems:
+    problems += check_rows(rows, relation, label)
+    if any(p.level == "error" for p in problems):
         raise InputError(problems)
 
     quarterly: dict[str, dict[Quarter, Row]] = {}
@@ -194,4 +197,5 @@ def load_history(directory: Path, root: Path | None = None) -> History:
         quarterly=MappingProxyType({k: MappingProxyType(v) for k, v in quarterly.items()}),
         annual=MappingProxyType({k: MappingProxyType(v) for k, v in annual.items()}),
         segment_relation=MappingProxyType(relation),
+        warnings=tuple(problems),
     )
