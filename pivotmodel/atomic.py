@@ -148,14 +148,15 @@ def _pid_alive(pid: int) -> bool:
 
 
 def _clean_stale(parent: Path, name: str) -> None:
-    """Remove temporaries of ``name`` left by runs that no longer exist (they carry our marker
-    and their writer's pid in their name)."""
+    """Remove temporaries of ``name`` left by runs that no longer exist (their writer's pid is in
+    their name; they carry our marker, or are empty if the writer died as it made them)."""
     for entry in parent.glob(f".{name}.*"):
         rest = entry.name[len(name) + 1:]
         for tag in (_NEW, _OLD):
             if rest.startswith(tag):
                 pid = rest[len(tag):].split(".")[0]
-                if pid.isdigit() and not _pid_alive(int(pid)) and (entry / MARKER).is_file():
+                if pid.isdigit() and not _pid_alive(int(pid)) and entry.is_dir() and (
+                        (entry / MARKER).is_file() or not any(entry.iterdir())):  # ours, or empty
                     shutil.rmtree(entry, ignore_errors=True)
 
 
@@ -186,8 +187,9 @@ def write_dir_atomic(target: Path, write: Callable[[Path], None], protected: Ite
     check_dir_target(target, protected, option)
     parent = target.parent
     parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}{_NEW}{os.getpid()}.", dir=parent))
+    tmp: Path | None = None
     try:
+        tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}{_NEW}{os.getpid()}.", dir=parent))
         (tmp / MARKER).write_text("made by pivotmodel; a folder holding this file may be replaced by the next run\n",
                                   encoding="utf-8")
         write(tmp)
@@ -213,5 +215,6 @@ def write_dir_atomic(target: Path, write: Callable[[Path], None], protected: Ite
                     return
             os.replace(tmp, target)
     except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
+        if tmp is not None:
+            shutil.rmtree(tmp, ignore_errors=True)
         raise

@@ -261,10 +261,13 @@ def test_stale_temporaries_of_dead_runs_are_removed_and_others_left(work, capsys
     dead = runs / ".base.new.999999999.abc"  # no such pid
     dead.mkdir()
     (dead / atomic.MARKER).write_text("x")
-    foreign = runs / ".base.new.999999998.keep"  # no marker: not provably ours
+    foreign = runs / ".base.new.999999998.keep"  # no marker and not empty: not provably ours
     foreign.mkdir()
+    (foreign / "something.txt").write_text("x")
+    half = runs / ".base.new.999999997.xyz"  # empty: its writer died as it made it
+    half.mkdir()
     rc, _, _ = run(capsys, "simulate", "--assumptions", "my_assumptions", *QUICK)
-    assert rc == 0 and not dead.exists() and foreign.exists()
+    assert rc == 0 and not dead.exists() and not half.exists() and foreign.exists()
     assert sorted(p.name for p in runs.iterdir()) == [".base.new.999999998.keep", "base"]
 
 
@@ -305,7 +308,7 @@ def test_sigterm_during_a_report_leaves_the_previous_report_and_no_temporary(wor
     before = tree_digest(work / "rep")
     proc = subprocess.Popen(cmd + ["--draws", "3000"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
     deadline = time.time() + 120
-    while not list(work.glob(".rep.new.*")) and time.time() < deadline and proc.poll() is None:
+    while not list(work.glob(f".rep.new.*/{atomic.MARKER}")) and time.time() < deadline and proc.poll() is None:
         time.sleep(0.05)
     assert proc.poll() is None, "the report finished before it could be stopped"
     proc.send_signal(signal.SIGTERM)
