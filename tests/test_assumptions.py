@@ -199,7 +199,7 @@ def test_unknown_unit_lists_units_and_suggests(capsys, assumptions_copy):
     err = validate_fails(capsys, assumptions_copy)
     assert (
         f"assumptions/cloud.yaml:{line}: {AI_KEY}.unit: unknown unit 'ratios'; "
-        "valid: RMB_mn, RMB_bn, RMB, RMB_per_USD, ratio, quarters, count_mn, period (did you mean 'ratio'?)" in err
+        "valid: RMB_mn, RMB_bn, RMB, RMB_per_USD, ratio, quarters, count_mn, period, USD_mn, USD_bn, USD (did you mean 'ratio'?)" in err
     )
 
 
