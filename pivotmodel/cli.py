@@ -283,6 +283,7 @@ def build_parser() -> argparse.ArgumentParser:
 _EXTRA_COMMANDS: list[Callable[[argparse._SubParsersAction, argparse.ArgumentParser], None]] = []
 _EXTRA_COMMANDS.append(lambda sub, common: __import__("pivotmodel.report", fromlist=["register"]).register(sub, common))  # report: lazy import
 _EXTRA_COMMANDS.append(lambda sub, common: __import__("pivotmodel.sensitivity_cli", fromlist=["register"]).register(sub, common))  # sensitivity, drivers, solve: lazy import
+_EXTRA_COMMANDS.append(lambda sub, common: __import__("pivotmodel.consensus_cli", fromlist=["register"]).register(sub, common))  # consensus: lazy import
 
 
 class Terminated(KeyboardInterrupt):

@@ -11,7 +11,7 @@ from pivotmodel.errors import InputError
 from pivotmodel.model import project
 from pivotmodel.model.earnings import project_earnings
 from pivotmodel.model.inputs import Values
-from pivotmodel.periods import parse_quarter
+from pivotmodel.periods import parse_period, parse_quarter
 
 from conftest import copy_assumptions
 
@@ -176,7 +176,10 @@ def test_non_gaap_net_income_and_eps_are_usable_in_claims(bundled):
     p = project(bundled)
     ni = evaluate(_claim("sum(group.non_gaap_net_income, FY2028)"), p).metric[0]
     eps = evaluate(_claim("sum(group.eps_non_gaap_ads, FY2028)"), p).metric[0]
-    assert ni > 0 and np.isfinite(eps)
+    cols = p.timeline.columns(parse_period("FY2028"))
+    assert ni == pytest.approx(p["group.non_gaap_net_income"][0, cols].sum() / 1000.0)  # RMB bn
+    assert eps == pytest.approx(p["group.eps_non_gaap_ads"][0, cols].sum())  # RMB per ADS, not bn
+    assert 10 < eps < 500
 
 
 def test_a_duplicate_row_across_the_two_history_files_names_both(tmp_path):

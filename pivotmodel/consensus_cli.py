@@ -1,0 +1,100 @@
+"""``pivotmodel consensus``: where the published forecasts sit in the model's distribution.
+
+Prints (or writes as CSV) one row per forecast of ``assumptions/consensus.yaml``: the model's
+P5/P50/P95 of the same metric, the forecast's percentile, ``OUTSIDE`` when it lies outside
+P5-P95 and ``stale`` when it predates the release of the last reported quarter; then, for
+the forecasts furthest from the model's median, which input would have to move to reach
+them (the solve machinery, everything else at base).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from .atomic import write_atomic
+from .errors import InputError
+from .options import SEED, int_at_least
+
+__all__ = ["register", "cmd_consensus", "consensus_report", "format_table"]
+
+
+def _fmt(x: float, unit: str) -> str:
+    if not np.isfinite(x):
+        return "n/a"
+    return f"{x:+.1%}" if unit == "ratio" else f"{x:,.1f}"
+
+
+def format_table(table: pd.DataFrame) -> list[str]:
+    lines = [f"{'forecast':28s} {'date':10s} {'':5s} {'unit':11s} {'forecast':>9s} {'P5':>9s} {'P50':>9s} {'P95':>9s} {'pctile':>7s}"]
+    for fid, r in table.iterrows():
+        flag = "OUTSIDE" if r["outside"] else ""
+        pct = "n/a" if not np.isfinite(r["percentile"]) else f"{100 * r['percentile']:.1f}"
+        lines.append(
+            f"{fid:28s} {r['date']:10s} {'stale' if r['stale'] else '':5s} {r['unit']:11s} "
+            + " ".join(f"{_fmt(r[c], r['unit']):>9s}" for c in ("forecast", "p5", "p50", "p95"))
+            + f" {pct:>7s} {flag}"
+        )
+    return lines
+
+
+def consensus_report(a, draws: int, seed: int, method: str, explain: int = 3):
+    """(table, consensus, explanations {id: [sentences]}) for the CLI and the report."""
+    from .consensus import load_consensus, metric_draws, place, what_would_move
+
+    consensus = load_consensus(a)
+    metrics, inputs = metric_draws(a, consensus, draws, seed, method)
+    table = place(consensus, metrics)
+    # the furthest forecast of each distinct metric, furthest first (ties: file order)
+    far = (table["percentile"] - 0.5).abs().fillna(-1).sort_values(ascending=False, kind="stable")
+    chosen = list(dict.fromkeys(table.loc[far.index, "metric"]).keys())
+    first_of = {m: next(fid for fid in far.index if table.loc[fid, "metric"] == m) for m in chosen}
+    by_id = {f.id: f for f in consensus.forecasts}
+    explanations = {fid: what_would_move(a, by_id[fid], table.loc[fid], inputs, metrics[fid])
+                    for fid in list(first_of.values())[:explain]}
+    return table, consensus, explanations
+
+
+def cmd_consensus(args: argparse.Namespace) -> int:
+    from .cli import _load
+
+    a = _load(args)
+    draws = args.draws or int(a.settings.get("draws", 2000))
+    seed = args.seed if args.seed is not None else int(a.settings.get("seed", 0))
+    method = args.method or str(a.settings.get("method", "lhs"))
+    table, consensus, explanations = consensus_report(a, draws, seed, method, args.explain)
+    if args.format == "csv":
+        if args.out:
+            write_atomic(Path(args.out), lambda tmp: table.to_csv(tmp, float_format="%.6g"))
+            print(f"wrote {args.out}")
+        else:
+            sys.stdout.write(table.to_csv(float_format="%.6g"))
+        return 0
+    if args.out:
+        raise InputError.single("--out", "format", "--format table prints to the terminal; use --format csv with --out")
+    stale = int(table["stale"].sum())
+    print(f"Published forecasts in the model's distribution, scenario {a.scenario.name}: {draws:,} draws, method {method}, seed {seed}")
+    print(f"money in RMB bn, growth as %, EPS in RMB per ADS; pctile: the forecast's percentile among the draws; "
+          f"OUTSIDE: beyond P5-P95; stale: dated before the {consensus.last_quarter} results ({consensus.released}), {stale} of {len(table)}")
+    print("\n".join(format_table(table)))
+    if explanations:
+        print("\nWhat would have to move (the forecasts furthest from the model's median; one input, everything else at base):")
+        for fid, sentences in explanations.items():
+            for s in sentences:
+                print(f"  {fid}: {s}")
+    return 0
+
+
+def register(sub, common) -> None:
+    p = sub.add_parser("consensus", parents=[common], help="place published broker forecasts in the model's distribution")
+    p.add_argument("--draws", type=int_at_least(10), default=None, metavar="N", help="Monte Carlo draws (default: simulation.yaml)")
+    p.add_argument("--seed", type=SEED, default=None, metavar="S")
+    p.add_argument("--method", choices=["mc", "lhs", "sobol"], default=None)
+    p.add_argument("--explain", type=int_at_least(0), default=3, metavar="K", help="say what would move for the K forecasts furthest from the median")
+    p.add_argument("--format", choices=["table", "csv"], default="table")
+    p.add_argument("--out", default=None, metavar="PATH", help="CSV file (with --format csv)")
+    p.set_defaults(handler=cmd_consensus)
