@@ -242,3 +242,63 @@ def what_would_move(a: Assumptions, f: Forecast, row: pd.Series, inputs: pd.Data
         sol = solve(a, f.id, key, claim=claim)
         out.append(f"{sol.sentence} (|Spearman rho| {scores[key]:.2f} across the draws)")
     return out
+
+
+# --- fan charts with the forecasts as dated markers ---------------------------------------
+
+# series -> (panel title, unit, divisor from the engine's unit)
+FAN_PANELS: dict[str, tuple[str, str, float]] = {
+    "group.revenue": ("Group revenue", "RMB bn", 1000.0),
+    "cloud.revenue": ("Cloud revenue", "RMB bn", 1000.0),
+    "group.non_gaap_net_income": ("Non-GAAP net income", "RMB bn", 1000.0),
+    "group.eps_non_gaap_ads": ("Non-GAAP diluted EPS", "RMB per ADS", 1.0),
+    "group.net_income_attributable": ("Net income attributable (GAAP)", "RMB bn", 1000.0),
+    "group.eps_gaap_ads": ("GAAP diluted EPS", "RMB per ADS", 1.0),
+}
+_SUM_RE = re.compile(r"^\s*sum\(\s*([a-z_.]+)\s*,\s*FY(\d{4})\s*\)\s*$")
+_YOY_RE = re.compile(r"^\s*yoy\(\s*([a-z_.]+)\s*,\s*FY(\d{4})\s*\)\s*$")
+
+
+def fan_data(a: Assumptions, consensus: Consensus, table: pd.DataFrame, draws: int, seed: int, method: str) -> pd.DataFrame:
+    """P5/P25/P50/P75/P95 by fiscal year of each panel series (history: reported), with the
+    forecasts on those series in ``attrs['markers']`` (a growth forecast is drawn as the level
+    it implies on the year before, when that year is reported)."""
+    from .sampling import make_design
+
+    design = make_design(a, draws, seed, method)
+    chunk = int(a.settings.get("chunk_size", 25000)) or draws
+    parts: dict[str, list[np.ndarray]] = {s: [] for s in FAN_PANELS}
+    years = None
+    for start in range(0, draws, chunk):
+        p = project(a, design.values(start, min(draws, start + chunk)), keep=list(FAN_PANELS) + ["group.fx_usd_rmb"])
+        years = p.timeline.year_periods("fy")
+        for s, (_, _, div) in FAN_PANELS.items():
+            parts[s].append(np.stack([p.total(s, y) for y in years], axis=1) / div)
+    first = a.history.last_quarter + 1
+    rows = []
+    levels: dict[tuple[str, int], float] = {}
+    for s, (title, unit, _) in FAN_PANELS.items():
+        arr = np.concatenate(parts[s])
+        for i, y in enumerate(years):
+            col = arr[:, i]
+            q = np.quantile(col, [0.05, 0.25, 0.5, 0.75, 0.95]) if np.isfinite(col).all() else [np.nan] * 5
+            status = "P" if y.last >= first else "A"
+            rows.append({"series": s, "panel": title, "unit": unit, "period": y.label, "year": int(y.label[2:]),
+                         "status": status, **dict(zip(("p5", "p25", "p50", "p75", "p95"), map(float, q)))})
+            if status == "A" and np.isfinite(col[0]):
+                levels[(s, int(y.label[2:]))] = float(col[0])
+    markers = []
+    for f in consensus.forecasts:
+        m_sum, m_yoy = _SUM_RE.match(f.metric), _YOY_RE.match(f.metric)
+        if m_sum and m_sum.group(1) in FAN_PANELS:
+            s, year, value = m_sum.group(1), int(m_sum.group(2)), f.value
+        elif m_yoy and m_yoy.group(1) in FAN_PANELS and (m_yoy.group(1), int(m_yoy.group(2)) - 1) in levels:
+            s, year = m_yoy.group(1), int(m_yoy.group(2))
+            value = levels[(s, year - 1)] * (1.0 + f.value)
+        else:
+            continue
+        markers.append({"id": f.id, "series": s, "year": year, "value": value, "date": f.date.isoformat(),
+                        "stale": consensus.stale(f), "outside": bool(table.loc[f.id, "outside"])})
+    out = pd.DataFrame(rows)
+    out.attrs["markers"] = pd.DataFrame(markers, columns=["id", "series", "year", "value", "date", "stale", "outside"])
+    return out
