@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .atomic import write_atomic
+from .atomic import check_file_target, write_atomic
 from .errors import InputError
 from .options import SEED, int_at_least
 
@@ -54,15 +54,31 @@ def consensus_report(a, draws: int, seed: int, method: str, explain: int = 3):
     chosen = list(dict.fromkeys(table.loc[far.index, "metric"]).keys())
     first_of = {m: next(fid for fid in far.index if table.loc[fid, "metric"] == m) for m in chosen}
     by_id = {f.id: f for f in consensus.forecasts}
-    explanations = {fid: what_would_move(a, by_id[fid], table.loc[fid], inputs, metrics[fid])
+    explanations = {fid: what_would_move(a, by_id[fid], table.loc[fid], inputs, metrics[fid], top=2)
                     for fid in list(first_of.values())[:explain]}
     return table, consensus, explanations
 
 
+_HEADER = "id,who,date,stale,metric,"
+
+
+def _is_ours(path: Path) -> bool:
+    """A placement table pivotmodel wrote: a CSV starting with its header."""
+    try:
+        with open(path, encoding="utf-8", errors="replace") as fh:
+            return fh.readline().startswith(_HEADER)
+    except OSError:
+        return False
+
+
 def cmd_consensus(args: argparse.Namespace) -> int:
-    from .cli import _load
+    from .cli import _load, protected_paths
 
     a = _load(args)
+    if args.out:  # checked before any work: never overwrite a file pivotmodel did not write
+        if args.format != "csv":
+            raise InputError.single("--out", "format", "--format table prints to the terminal; use --format csv with --out")
+        check_file_target(Path(args.out), _is_ours, protected_paths(a))
     draws = args.draws or int(a.settings.get("draws", 2000))
     seed = args.seed if args.seed is not None else int(a.settings.get("seed", 0))
     method = args.method or str(a.settings.get("method", "lhs"))
@@ -74,8 +90,6 @@ def cmd_consensus(args: argparse.Namespace) -> int:
         else:
             sys.stdout.write(table.to_csv(float_format="%.6g"))
         return 0
-    if args.out:
-        raise InputError.single("--out", "format", "--format table prints to the terminal; use --format csv with --out")
     stale = int(table["stale"].sum())
     print(f"Published forecasts in the model's distribution, scenario {a.scenario.name}: {draws:,} draws, method {method}, seed {seed}")
     print(f"money in RMB bn, growth as %, EPS in RMB per ADS; pctile: the forecast's percentile among the draws; "

@@ -145,3 +145,16 @@ def test_report_section_writes_the_table_and_the_fan_markers(bundled, tmp_path):
     assert markers.loc["street_fy27_cloud_growth", "value"] == pytest.approx(cloud_fy2026 * 1.40)
     assert markers.loc["cicc_fy27_non_gaap_ni", "value"] == 143.8 and bool(markers.loc["cicc_fy27_non_gaap_ni", "stale"])
     assert any(line.startswith("| street_fy27_cloud_growth |") for line in md)
+
+
+def test_csv_out_never_overwrites_a_file_pivotmodel_did_not_write(tmp_path, capsys):
+    theirs = tmp_path / "notes.csv"
+    theirs.write_text("my own notes\n", encoding="utf-8")
+    assert main(["consensus", "--draws", "20", "--format", "csv", "--out", str(theirs)]) == 2
+    assert "was not written by pivotmodel" in capsys.readouterr().err
+    assert theirs.read_text(encoding="utf-8") == "my own notes\n"
+    ours = tmp_path / "placement.csv"
+    assert main(["consensus", "--draws", "20", "--explain", "0", "--format", "csv", "--out", str(ours)]) == 0
+    assert main(["consensus", "--draws", "20", "--explain", "0", "--format", "csv", "--out", str(ours)]) == 0  # ours: replaced
+    table = pd.read_csv(ours, index_col="id")
+    assert len(table) >= 15 and set(table.columns) >= {"p5", "p50", "p95", "percentile", "outside", "stale", "url"}
