@@ -51,6 +51,12 @@ def cmd_validate(args: argparse.Namespace) -> int:
         parse_correlations(a, uncertain_inputs(a))
     except _InputError as exc:
         problems += exc.problems
+    try:  # published forecasts (consensus.yaml), when the folder has them
+        from .consensus import validate_consensus
+        for warning in validate_consensus(a):
+            print(f"warning: {warning}", file=sys.stderr)
+    except _InputError as exc:
+        problems += exc.problems
     if problems:
         raise _InputError(problems)
     print(

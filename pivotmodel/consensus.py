@@ -29,7 +29,7 @@ from .model import project
 from .periods import PeriodError, parse_quarter
 from .yamlio import read_yaml
 
-__all__ = ["Forecast", "Consensus", "load_consensus", "place", "percentile", "forecast_claim", "what_would_move", "UNITS"]
+__all__ = ["Forecast", "Consensus", "load_consensus", "validate_consensus", "place", "percentile", "forecast_claim", "what_would_move", "UNITS"]
 
 FILE = "consensus.yaml"
 UNITS = ("RMB_bn", "USD_bn", "ratio", "RMB_per_ADS", "USD_per_ADS")
@@ -65,9 +65,40 @@ class Consensus:
     last_quarter: str
     released: dt.date
     label: str
+    warnings: tuple[Problem, ...] = ()
 
     def stale(self, f: Forecast) -> bool:
         return f.date < self.released
+
+
+def _metric_unit(tree) -> str | None:
+    """The unit a metric returns when it is one call (``sum``, ``usd``, ``yoy``, ``share``);
+    None for composite expressions, which are not checked."""
+    import ast
+
+    from .claims import _series_name
+    from .model import SERIES
+
+    node = tree.body
+    if not (isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.args):
+        return None
+    fn = node.func.id
+    if fn in ("yoy", "share"):
+        return "ratio"
+    name = _series_name(node.args[0])
+    unit = SERIES.get(name or "", ("", ""))[0]
+    if fn in ("sum", "cumsum"):
+        return {"RMB_mn": "RMB_bn", "RMB_per_ADS": "RMB_per_ADS", "USD_per_ADS": "USD_per_ADS"}.get(unit)
+    if fn == "usd" and unit == "RMB_mn":
+        return "USD_bn"
+    return None
+
+
+def _quarter_end(q) -> dt.date:
+    """Last day of a fiscal quarter (FY2026Q1 ends 30 June 2025; the year ends 31 March)."""
+    month = {1: 6, 2: 9, 3: 12, 4: 3}[q.q]
+    year = q.fiscal_year - (0 if q.q == 4 else 1)
+    return dt.date(year, month, 30 if month in (6, 9) else 31)
 
 
 def _date(value) -> dt.date:
@@ -91,10 +122,19 @@ def load_consensus(a: Assumptions, path: Path | None = None) -> Consensus:
         released = _date(lr.get("released"))
     except (PeriodError, ValueError, TypeError):
         raise InputError.single(label, "consensus.last_results", "needs quarter (e.g. FY2026Q4) and released (YYYY-MM-DD)", root.line_of("last_results")) from None
-    if last_q != a.history.last_quarter.label:
-        problems.append(Problem(label, "consensus.last_results.quarter",
-                                f"is {last_q} but the last reported quarter in history is {a.history.last_quarter.label}; "
-                                "set it and its release date so stale forecasts are marked", root.line_of("last_results")))
+    warnings: list[Problem] = []
+    last = a.history.last_quarter
+    if last_q != last.label:
+        # a quarter was appended to the history: until last_results follows, every forecast
+        # made before the end of that quarter is stale (its release date is not known here)
+        end = _quarter_end(last)
+        if end > released:
+            released = end + dt.timedelta(days=1)
+            last_q = last.label
+        warnings.append(Problem(label, "consensus.last_results.quarter",
+                                f"is {lr.get('quarter')} but the last reported quarter in history is {last.label}; "
+                                f"forecasts dated up to {last.label}'s end ({end}) are marked stale; set last_results "
+                                "to its quarter and release date", root.line_of("last_results"), "warn"))
     base = project(a)
     forecasts: list[Forecast] = []
     seen: set[str] = set()
@@ -139,6 +179,9 @@ def load_consensus(a: Assumptions, path: Path | None = None) -> Consensus:
                 raise TestError("a forecast's metric is a value, not a comparison; put the forecast in 'value'")
             if not series_in(tree):
                 raise TestError("names no series")
+            returns = _metric_unit(tree)
+            if returns is not None and entry["unit"] in UNITS and returns != entry["unit"]:
+                raise TestError(f"returns {returns}, but the entry's unit is {entry['unit']}")
         except TestError as exc:
             errs.append(Problem(label, f"{where}.metric", f"{exc} (metric: {entry['metric']})", at("metric")))
         if errs:
@@ -155,7 +198,12 @@ def load_consensus(a: Assumptions, path: Path | None = None) -> Consensus:
         forecasts.append(f)
     if problems:
         raise InputError(problems)
-    return Consensus(tuple(forecasts), last_q, released, label)
+    return Consensus(tuple(forecasts), last_q, released, label, tuple(warnings))
+
+
+def validate_consensus(a: Assumptions) -> tuple[Problem, ...]:
+    """For ``pivotmodel validate``: check consensus.yaml if the folder has one; its warnings."""
+    return load_consensus(a).warnings if (a.directory / FILE).exists() else ()
 
 
 def percentile(draws: np.ndarray, value: float) -> float:

@@ -83,6 +83,8 @@ def cmd_consensus(args: argparse.Namespace) -> int:
     seed = args.seed if args.seed is not None else int(a.settings.get("seed", 0))
     method = args.method or str(a.settings.get("method", "lhs"))
     table, consensus, explanations = consensus_report(a, draws, seed, method, args.explain)
+    for warning in consensus.warnings:
+        print(f"warning: {warning}", file=sys.stderr)
     if args.format == "csv":
         if args.out:
             write_atomic(Path(args.out), lambda tmp: table.to_csv(tmp, float_format="%.6g"))

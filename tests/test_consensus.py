@@ -116,11 +116,21 @@ def test_bad_entries_are_refused(tmp_path, old, new, key, message):
     assert f"forecasts[0] (cicc_fy27_non_gaap_ni).{key}: " in text and message in text
 
 
-def test_last_results_must_follow_the_history(tmp_path):
+def test_last_results_behind_the_history_warns_and_marks_by_the_quarter_end(tmp_path):
+    # a quarter was appended (here: last_results left at FY2026Q3, released 2026-03-19) ->
+    # warning, and every forecast dated up to the end of FY2026Q4 (2026-03-31) is stale
     directory = copy_assumptions(tmp_path)
-    replace_once(directory / "consensus.yaml", "quarter: FY2026Q4", "quarter: FY2026Q3")
-    with pytest.raises(InputError, match="last reported quarter in history is FY2026Q4"):
-        load_consensus(assumptions_mod.load(directory))
+    (directory / "consensus.yaml").write_text(
+        HEADER.replace("quarter: FY2026Q4, released: 2026-05-13", "quarter: FY2026Q3, released: 2026-03-19")
+        + _entry("before_end", "sum(group.revenue, FY2027)", 1100, "2026-03-31")
+        + _entry("after_end", "sum(group.revenue, FY2027)", 1100, "2026-04-01"),
+        encoding="utf-8",
+    )
+    c = load_consensus(assumptions_mod.load(directory))
+    assert [c.stale(f) for f in c.forecasts] == [True, False]
+    assert c.released.isoformat() == "2026-04-01" and c.last_quarter == "FY2026Q4"
+    (w,) = c.warnings
+    assert w.level == "warn" and "last reported quarter in history is FY2026Q4" in str(w)
 
 
 def test_the_command_prints_the_placement_table(capsys):
@@ -158,3 +168,21 @@ def test_csv_out_never_overwrites_a_file_pivotmodel_did_not_write(tmp_path, caps
     assert main(["consensus", "--draws", "20", "--explain", "0", "--format", "csv", "--out", str(ours)]) == 0  # ours: replaced
     table = pd.read_csv(ours, index_col="id")
     assert len(table) >= 15 and set(table.columns) >= {"p5", "p50", "p95", "percentile", "outside", "stale", "url"}
+
+
+def test_validate_checks_the_consensus_file_too(tmp_path, capsys):
+    directory = copy_assumptions(tmp_path)
+    path = directory / "consensus.yaml"
+    replace_once(path, "      unit: ratio\n    - id: cms_fy27_non_gaap_ni", "      unit: percent\n    - id: cms_fy27_non_gaap_ni")
+    line = line_of(path, "unit: percent")
+    assert main(["validate", "--assumptions", str(directory)]) == 2
+    err = capsys.readouterr().err
+    assert f"assumptions/consensus.yaml:{line}: forecasts[2] (csc_fy27_revenue_growth).unit: 'percent' is not one of" in err
+
+
+def test_a_unit_that_does_not_match_the_metric_is_refused(tmp_path):
+    directory = copy_assumptions(tmp_path)
+    (directory / "consensus.yaml").write_text(
+        HEADER + _entry("eps_in_usd", "sum(group.eps_non_gaap_ads, FY2027)", 8.0, unit="USD_per_ADS"), encoding="utf-8")
+    with pytest.raises(InputError, match=r"eps_in_usd\)\.metric: returns RMB_per_ADS, but the entry's unit is USD_per_ADS"):
+        load_consensus(assumptions_mod.load(directory))
