@@ -43,7 +43,7 @@ __all__ = ["project_earnings"]
 def project_earnings(v: Values, seg: dict[str, np.ndarray], first: Quarter, quarters: int) -> dict[str, np.ndarray]:
     n = v.draws
     shape = (n, quarters)
-    full = lambda x: np.broadcast_to(x, shape).astype(float)  # noqa: E731
+    full = lambda x: np.broadcast_to(x, shape)  # noqa: E731  (read-only views; project copies them)
     revenue, ebita = seg["group.revenue"], seg["group.adjusted_ebita"]
     fx = full(v("group.fx.usd_rmb"))
 
