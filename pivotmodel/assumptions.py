@@ -2,7 +2,7 @@
 
 Layout of a folder (the bundled one is ``assumptions/``; analysts keep their own copies)::
 
-    china_ecommerce.yaml cloud.yaml international.yaml all_others.yaml capex.yaml group.yaml
+    china_ecommerce.yaml cloud.yaml international.yaml all_others.yaml capex.yaml group.yaml earnings.yaml
     sources.yaml simulation.yaml [correlations.yaml] [claims.yaml]
     history/reported.csv history/segment_map.csv
     scenarios/<name>.yaml
@@ -43,7 +43,7 @@ __all__ = [
     "BASES",
 ]
 
-SEGMENT_FILES = ("china_ecommerce", "cloud", "international", "all_others", "capex", "group")
+SEGMENT_FILES = ("china_ecommerce", "cloud", "international", "all_others", "capex", "group", "earnings")
 BASES = ("reported", "guidance", "estimate")
 META_FIELDS = ("unit", "source", "basis", "note")
 EMPTY_HINT = {

@@ -7,7 +7,8 @@ comparisons and ``and`` / ``or`` / ``not``. Anything else - attribute access out
 names, imports, lambdas, comprehensions, subscripts, dunder names, unknown names - is an
 error naming the claim, the file and what is valid.
 
-Functions (money in RMB bn, US$ bn for ``usd``; ratios and growth as decimals):
+Functions (money in RMB bn, US$ bn for ``usd``; earnings per ADS as is, RMB or US$; ratios and
+growth as decimals):
 
 * ``sum(x, P)``, ``cumsum(x, P)`` - total over P
 * ``usd(x, P)`` - total over P in US$ bn, each quarter at its exchange rate
@@ -412,7 +413,9 @@ class _Evaluator:
             raise TestError(f"{fn}() takes {nargs[0]}-{nargs[1]} arguments: {FUNCTIONS[fn]}")
         node = ast.Call(ast.Name(fn), args, [])
         if fn in ("sum", "cumsum"):
-            out = p.total(self.series(args[0]), self._period_arg(fn, args, 1, ctx)) / 1000.0
+            name = self.series(args[0])
+            per_ads = SERIES[name][0].endswith("_per_ADS")  # EPS: summed as is, not in bn
+            out = p.total(name, self._period_arg(fn, args, 1, ctx)) / (1.0 if per_ads else 1000.0)
             return self._defined(out, node, ctx, _gaps(out))
         if fn == "usd":
             out = p.total_usd(self.series(args[0]), self._period_arg(fn, args, 1, ctx)) / 1000.0

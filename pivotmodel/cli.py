@@ -51,6 +51,12 @@ def cmd_validate(args: argparse.Namespace) -> int:
         parse_correlations(a, uncertain_inputs(a))
     except _InputError as exc:
         problems += exc.problems
+    try:  # published forecasts (consensus.yaml), when the folder has them
+        from .consensus import validate_consensus
+        for warning in validate_consensus(a):
+            print(f"warning: {warning}", file=sys.stderr)
+    except _InputError as exc:
+        problems += exc.problems
     if problems:
         raise _InputError(problems)
     print(
@@ -283,6 +289,7 @@ def build_parser() -> argparse.ArgumentParser:
 _EXTRA_COMMANDS: list[Callable[[argparse._SubParsersAction, argparse.ArgumentParser], None]] = []
 _EXTRA_COMMANDS.append(lambda sub, common: __import__("pivotmodel.report", fromlist=["register"]).register(sub, common))  # report: lazy import
 _EXTRA_COMMANDS.append(lambda sub, common: __import__("pivotmodel.sensitivity_cli", fromlist=["register"]).register(sub, common))  # sensitivity, drivers, solve: lazy import
+_EXTRA_COMMANDS.append(lambda sub, common: __import__("pivotmodel.consensus_cli", fromlist=["register"]).register(sub, common))  # consensus: lazy import
 
 
 class Terminated(KeyboardInterrupt):

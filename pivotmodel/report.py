@@ -420,6 +420,9 @@ def build_report(a, folder: Path, draws: int, seed: int, compare: list[str] | No
                         f"<h3>Claim probabilities</h3>{_frame_html(probs, _pct)}"
                         f"<h3>Key outputs (median)</h3>{_frame_html(outs)}{_img(png, 'Claim probabilities by scenario')}")
 
+    from .consensus_cli import consensus_section  # published forecasts placed in the run (issue 12)
+    consensus_html, consensus_md = consensus_section(a, folder, draws, seed, source)
+
     with pd.ExcelWriter(folder / f"pivotmodel_{a.scenario.name}.xlsx", engine="openpyxl") as xw:
         claims.to_excel(xw, sheet_name="claims")
         q_fy.to_excel(xw, sheet_name="quantiles_fy (RMB bn)")
@@ -446,6 +449,7 @@ def build_report(a, folder: Path, draws: int, seed: int, compare: list[str] | No
     body = [
         f"<h1>{_e(title)}</h1><p>{intro}</p>",
         f"<h2>Claims</h2>{_claims_html(r)}",
+        consensus_html,
         "<h2>Charts</h2>", *[_img(p, cap) for p, cap in figures],
         f'<h2 id="drivers">What drives each claim</h2>{_drivers_html(a, boxes, drv, wwt, m["draws"])}',
         '<h2 id="tornado">What moves the key outputs (tornado)</h2>'
@@ -477,6 +481,7 @@ def build_report(a, folder: Path, draws: int, seed: int, compare: list[str] | No
         lines.append(f"| {label} | {_num(x['P5'])} | {_num(x['P50'])} | {_num(x['P95'])} |")
     if compare:
         lines += ["", "Scenarios compared: see tables/compare_claims.csv and charts/compare_claims.png."]
+    lines += consensus_md
     lines += ["", "Files: index.html (full report), charts/, data/, tables/, "
               f"pivotmodel_{a.scenario.name}.xlsx, manifest.json.", ""]
     (folder / "summary.md").write_text("\n".join(lines), encoding="utf-8")

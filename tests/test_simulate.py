@@ -80,7 +80,10 @@ def test_lhs_estimate_within_stratum_granularity(capex_claim):
     est, lo, hi, n = r.probability("capex_480bn_window")
     assert abs(est - P_480) <= 1 / r.design.replicate_size
     holds = r.claim_holds["capex_480bn_window"].to_numpy().reshape(REPLICATES, -1)
-    assert len(set(holds.sum(axis=1))) == 1  # every replicate has the same count
+    # every replicate has the same count, up to the one draw in the stratum holding the
+    # threshold, which falls on either side (which side depends on the design's other columns)
+    counts = holds.sum(axis=1)
+    assert counts.max() - counts.min() <= 1
 
 
 # --- chunking and processes -----------------------------------------------------------------

@@ -20,6 +20,7 @@ from ..capex import project_capex
 from ..periods import Timeline
 from .china_ecommerce import project_china_ecommerce
 from .cloud import project_cloud
+from .earnings import project_earnings
 from .group import SEGMENTS, project_group
 from .growth_segments import GROWTH_SEGMENTS, project_growth_segment
 from .inputs import BaseQuarters, Values, base_values
@@ -84,6 +85,7 @@ def project(
     for name in GROWTH_SEGMENTS:
         seg.update(project_growth_segment(assumptions, v, base, quarters, name))
     seg.update(project_group(v, seg, capex, quarters))
+    seg.update(project_earnings(v, seg, first, quarters))
     if values_read is not None:
         values_read.update(v.read)
 

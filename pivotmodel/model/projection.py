@@ -19,6 +19,7 @@ from typing import Mapping
 
 import numpy as np
 
+from ..earnings_series import EARNINGS_NOT_SUMMED, EARNINGS_SERIES
 from ..history import History
 from ..periods import Period, Quarter, Timeline, parse_period, ratio_of_sums
 
@@ -62,9 +63,10 @@ SERIES: dict[str, tuple[str, str]] = {
     "group.cash_tax": ("RMB_mn", "cash tax (positive = paid)"),
     "group.fcf": ("RMB_mn", "free cash flow (history: reported; projection: proxy)"),
     "group.fx_usd_rmb": ("RMB_per_USD", "exchange rate, RMB per US$ (reported quarters without a rate: the FX assumption)"),
+    **EARNINGS_SERIES,  # below adjusted EBITA, per share, net cash (pivotmodel.model.earnings)
 }
 
-NOT_SUMMED = {"group.fx_usd_rmb"}
+NOT_SUMMED = {"group.fx_usd_rmb", *EARNINGS_NOT_SUMMED}
 
 
 @dataclass(frozen=True)
