@@ -150,7 +150,7 @@ KINDS = (*HARMLESS, "delete_key", "bad_number", "swap_bounds", "indent", "duplic
 
 
 # No shrinking: a failure is reported as drawn (shrinking a 150 KB input can take minutes).
-@settings(max_examples=int(os.environ.get("PIVOTMODEL_MUTATIONS", "90")), derandomize=True, deadline=20_000, database=None, phases=[Phase.explicit, Phase.generate],
+@settings(max_examples=int(os.environ.get("PIVOTMODEL_MUTATIONS", "90")), derandomize=True, deadline=10_000, database=None, phases=[Phase.explicit, Phase.generate],
           suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 @given(name=st.sampled_from((*YAML_FILES, CSV_FILE)), kind=st.sampled_from(KINDS), data=st.data())
 def test_a_mutated_copy_gives_exit_0_or_a_clean_exit_2(name, kind, data):
