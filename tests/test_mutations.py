@@ -7,7 +7,7 @@ harmless edit such as a comment or trailing spaces) and runs ``pivotmodel valida
 deterministic ``pivotmodel project --format csv`` in process. Every outcome must be
 
 * exit 0 - and, for a harmless edit, the very same projection as the untouched copy; or
-* exit 2 with one problem a line, each naming a file of the folder;
+* exit 2 with one problem a line, each naming a file of the folder, the damaged one among them;
 
 never another exit code or exception (a traceback), and never slower than the deadline.
 Hypothesis runs derandomized (a fixed seed) with a bounded number of examples (90, about 25 s;
@@ -170,6 +170,7 @@ def test_a_mutated_copy_gives_exit_0_or_a_clean_exit_2(name, kind, data):
                 head, *problems = err.splitlines()
                 assert re.fullmatch(r"pivotmodel: \d+ problems? in the inputs:", head), err
                 assert problems, err
+                assert Path(name).name in err, (name, kind, err)  # the damaged file is named
                 for line in problems:
                     assert line.startswith(("  assumptions/", f"  {directory}")), (name, kind, line)
                 break
