@@ -166,8 +166,12 @@ def test_a_mutated_copy_gives_exit_0_or_a_clean_exit_2(name, kind, data):
             rc, out, err = run([*argv, "--assumptions", str(directory), "--scenario", scenario])
             assert "Traceback" not in err
             assert rc in (0, 2), (argv, rc, err)
+            # A comment line can end a YAML block scalar (a folded rationale); the other harmless
+            # edits never change what a file means.
+            if kind in HARMLESS and not (kind == "comment" and name != CSV_FILE):
+                assert rc == 0, (name, kind, err)
             if rc == 2:
-                head, *problems = err.splitlines()
+                head, *problems = [line for line in err.splitlines() if not line.startswith("warning: ")]
                 assert re.fullmatch(r"pivotmodel: \d+ problems? in the inputs:", head), err
                 assert problems, err
                 assert Path(name).name in err, (name, kind, err)  # the damaged file is named
