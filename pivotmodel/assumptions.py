@@ -402,10 +402,11 @@ def _resolve_scenario(
             problems.append(Problem(label, "changes", f"missing: a scenario must change at least one input{hint}",
                                     data.line_of("rationale") if folded and "rationale" in data else None))
             changes = {}
-        elif not isinstance(changes, dict):
+        elif changes is not None and not isinstance(changes, dict):
             problems.append(Problem(label, "changes", "must map input keys to specs", data.line_of("changes")))
             changes = {}
         elif not changes:
+            changes = {}
             problems.append(Problem(label, "changes", "is empty: a scenario must change at least one input "
                                     "(use the baseline itself if nothing changes)", data.line_of("changes")))
         flat: dict[str, tuple[Any, int | None]] = {}

@@ -132,10 +132,11 @@ def _quarters_vs_year(rows: list[_Row], label: str) -> list[Problem]:
             continue
         total = sum(parts)  # type: ignore[arg-type]
         if abs(total - r.value) > max(ANNUAL_TOLERANCE * abs(r.value), 1.0):
+            gap = f"{(total - r.value) / abs(r.value):+.1%}; " if r.value else ""
             out.append(Problem(
                 label, "value",
                 f"{r.period} {r.segment} {r.metric}: the four quarters add up to {total:,.0f}, the year's row says "
-                f"{r.value:,.0f} ({(total - r.value) / abs(r.value or 1):+.1%}; more than {ANNUAL_TOLERANCE:.0%} apart)",
+                f"{r.value:,.0f} ({gap}more than {ANNUAL_TOLERANCE:.0%} apart)",
                 r.line, level="warn",
             ))
     return out

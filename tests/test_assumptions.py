@@ -409,6 +409,15 @@ def test_scenario_with_empty_changes_is_an_error(capsys, assumptions_copy):
     assert f"assumptions/scenarios/empty.yaml:{line}: changes: is empty: a scenario must change at least one input" in err
 
 
+def test_scenario_whose_changes_are_all_commented_out_is_an_error(capsys, assumptions_copy):
+    path = assumptions_copy / "scenarios" / "bear.yaml"
+    text = path.read_text(encoding="utf-8")
+    head, _, changes = text.partition("changes:\n")
+    path.write_text(head + "changes:\n" + "".join(f"# {line}\n" for line in changes.splitlines()), encoding="utf-8")
+    err = validate_fails(capsys, assumptions_copy, "--scenario", "bear")
+    assert f"assumptions/scenarios/bear.yaml:{line_of(path, 'changes:')}: changes: is empty: a scenario must change at least one input" in err
+
+
 def test_scenario_with_changes_folded_into_the_rationale_is_an_error(capsys, assumptions_copy):
     overlay("scenario_folded_changes", assumptions_copy)
     line = line_of(assumptions_copy / "scenarios" / "folded.yaml", "rationale:")

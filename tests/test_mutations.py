@@ -7,7 +7,7 @@ harmless edit such as a comment or trailing spaces) and runs ``pivotmodel valida
 deterministic ``pivotmodel project --format csv`` in process. Every outcome must be
 
 * exit 0 - and, for a harmless edit, the very same projection as the untouched copy; or
-* exit 2 with one problem a line, each naming a file of the folder;
+* exit 2 with one problem a line, each naming a file of the folder, the damaged one among them;
 
 never another exit code or exception (a traceback), and never slower than the deadline.
 Hypothesis runs derandomized (a fixed seed) with a bounded number of examples (90, about 25 s;
@@ -150,7 +150,7 @@ KINDS = (*HARMLESS, "delete_key", "bad_number", "swap_bounds", "indent", "duplic
 
 
 # No shrinking: a failure is reported as drawn (shrinking a 150 KB input can take minutes).
-@settings(max_examples=int(os.environ.get("PIVOTMODEL_MUTATIONS", "90")), derandomize=True, deadline=20_000, database=None, phases=[Phase.explicit, Phase.generate],
+@settings(max_examples=int(os.environ.get("PIVOTMODEL_MUTATIONS", "90")), derandomize=True, deadline=10_000, database=None, phases=[Phase.explicit, Phase.generate],
           suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 @given(name=st.sampled_from((*YAML_FILES, CSV_FILE)), kind=st.sampled_from(KINDS), data=st.data())
 def test_a_mutated_copy_gives_exit_0_or_a_clean_exit_2(name, kind, data):
@@ -166,10 +166,15 @@ def test_a_mutated_copy_gives_exit_0_or_a_clean_exit_2(name, kind, data):
             rc, out, err = run([*argv, "--assumptions", str(directory), "--scenario", scenario])
             assert "Traceback" not in err
             assert rc in (0, 2), (argv, rc, err)
+            # A comment line can end a YAML block scalar (a folded rationale); the other harmless
+            # edits never change what a file means.
+            if kind in HARMLESS and not (kind == "comment" and name != CSV_FILE):
+                assert rc == 0, (name, kind, err)
             if rc == 2:
-                head, *problems = err.splitlines()
+                head, *problems = [line for line in err.splitlines() if not line.startswith("warning: ")]
                 assert re.fullmatch(r"pivotmodel: \d+ problems? in the inputs:", head), err
                 assert problems, err
+                assert Path(name).name in err, (name, kind, err)  # the damaged file is named
                 for line in problems:
                     assert line.startswith(("  assumptions/", f"  {directory}")), (name, kind, line)
                 break
