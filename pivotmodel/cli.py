@@ -24,7 +24,19 @@ __all__ = ["main", "write_atomic", "write_dir_atomic", "format_claims", "protect
 def _load(args: argparse.Namespace):
     from . import assumptions as assumptions_mod
 
-    return assumptions_mod.load(args.assumptions, args.scenario)
+    a = assumptions_mod.load(args.assumptions, args.scenario)
+    if a.warnings and args.command != "validate":
+        n = len(a.warnings)
+        print(f"pivotmodel: {n} warning{'s' if n != 1 else ''} in the inputs; `pivotmodel validate` lists "
+              f"{'them' if n != 1 else 'it'}", file=sys.stderr)
+    return a
+
+
+def _print_problems(problems) -> None:
+    n = len(problems)
+    print(f"pivotmodel: {n} problem{'s' if n != 1 else ''} in the inputs:", file=sys.stderr)
+    for problem in problems:
+        print(f"  {problem}", file=sys.stderr)
 
 
 def protected_paths(a) -> list[Path]:
@@ -39,8 +51,7 @@ def cmd_validate(args: argparse.Namespace) -> int:
     from .sampling import parse_correlations, uncertain_inputs
 
     a = _load(args)
-    for warning in a.warnings:
-        print(f"warning: {warning}", file=sys.stderr)
+    warnings = [str(w) for w in a.warnings]
     problems = []
     claims: list = []
     try:  # claims are checked against a projection, so every period is known to be in range
@@ -53,12 +64,15 @@ def cmd_validate(args: argparse.Namespace) -> int:
         problems += exc.problems
     try:  # published forecasts (consensus.yaml), when the folder has them
         from .consensus import validate_consensus
-        for warning in validate_consensus(a):
-            print(f"warning: {warning}", file=sys.stderr)
+        warnings += [str(w) for w in validate_consensus(a)]
     except _InputError as exc:
         problems += exc.problems
+    if problems:  # the problems first, under their header; then what is worth knowing
+        _print_problems(problems)
+    for warning in warnings:
+        print(f"warning: {warning}", file=sys.stderr)
     if problems:
-        raise _InputError(problems)
+        return 2
     print(
         f"OK: {len(a.inputs)} inputs ({len(a.uncertain_keys)} uncertain), {len(a.seeds)} seed estimates, {len(claims)} claims, "
         f"{len(a.history.rows)} history rows to {a.history.last_quarter.label}, {len(a.sources)} sources; "
@@ -313,10 +327,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             return exc.code if isinstance(exc.code, int) else 2
         return int(args.handler(args))
     except InputError as exc:
-        n = len(exc.problems)
-        print(f"pivotmodel: {n} problem{'s' if n != 1 else ''} in the inputs:", file=sys.stderr)
-        for problem in exc.problems:
-            print(f"  {problem}", file=sys.stderr)
+        _print_problems(exc.problems)
         return 2
     except BrokenPipeError:  # e.g. `pivotmodel project | head`
         sys.stdout = open(os.devnull, "w")  # noqa: SIM115

@@ -60,11 +60,7 @@ def test_bundled_assumptions_validate(capsys):
     assert main(["validate"]) == 0
     out, err = capsys.readouterr()
     assert out.startswith("OK: ") and "history rows to FY2026Q4" in out and "scenario base (base)" in out
-    # the one known warning: FY2025 net income attributable, 130,109 in the FY2026 20-F (secondary
-    # read) against 129,470 from the four quarterly releases (history/README.md, "Restatements")
-    lines = [line for line in err.splitlines() if line]
-    assert all(line.startswith("warning: ") for line in lines), err
-    assert all("FY2025 Consolidated nci_and_mezzanine" in line for line in lines), err
+    assert err == ""
 
 
 def test_bundled_assumptions_hold_every_parameter(bundled):
