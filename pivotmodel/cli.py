@@ -166,6 +166,10 @@ def format_claims(table, scenario: str, manifest: dict) -> str:
         lines.append(
             f"{mark}{cid:45s} {row['probability']:8.3f} [{row['ci_low']:.3f}, {row['ci_high']:.3f}] {int(row['draws']):>7d} {base:>5s}  {metric}"
         )
+    partial = [cid for cid, row in table.iterrows() if 0 < row["draws"] < manifest["draws"]]
+    if partial:
+        lines.append(f"'draws' below {manifest['draws']:,}: draws where the test is not a finite number (e.g. a division by "
+                     f"zero) are left out of the probability ({', '.join(partial)})")
     lines.append("* headline claim; 'base' is the deterministic base case (draw 0). Tests and readings: assumptions/claims.yaml")
     return "\n".join(lines)
 
