@@ -1,9 +1,10 @@
 """``pivotmodel report``: the whole report folder for a scenario, rebuilt in one go.
 
 Contents: every chart as PNG and SVG (``charts/``) with the numbers each draws
-(``data/``); tables as CSV and one XLSX workbook; ``summary.md``; a self-contained
-``index.html`` (claims, charts as embedded PNG, the assumptions used with their sources,
-the run manifest); ``manifest.json`` (the only file with times in it).
+(``data/``); tables as CSV and one XLSX workbook; ``summary.md``; an
+``index.html`` that reads on its own (claims, charts as embedded PNG, the assumptions used
+with their sources, the run manifest; its links to SVG, data and tables need the folder);
+``manifest.json`` (the only file with times in it).
 
 Same inputs and seed give byte-identical PNG, SVG and CSV files. The folder is built
 beside the target and swapped in at the end, so a failure leaves the old report as it was.
@@ -195,12 +196,14 @@ def what_would_have_to_be_true(a, full_drivers: dict[str, pd.DataFrame], claims)
 # --- html -------------------------------------------------------------------------------------
 
 _CSS = """
-body{font-family:-apple-system,Segoe UI,Helvetica,Arial,sans-serif;margin:24px auto;max-width:1200px;color:#202124;font-size:14px}
+body{font-family:-apple-system,Segoe UI,Helvetica,Arial,sans-serif;margin:24px auto;max-width:1200px;padding:0 16px;color:#202124;font-size:14px}
 h1{font-size:22px}h2{font-size:18px;border-bottom:1px solid #dadce0;padding-bottom:4px;margin-top:32px}
-table{border-collapse:collapse;font-size:12px;margin:8px 0}th,td{border:1px solid #dadce0;padding:3px 6px;vertical-align:top}
+.tw{overflow-x:auto;max-width:100%;margin:8px 0}
+table{border-collapse:collapse;font-size:12px}th,td{border:1px solid #dadce0;padding:3px 6px;vertical-align:top;overflow-wrap:break-word}
 th{background:#f1f3f4;text-align:left}td.num{text-align:right;white-space:nowrap}
-figure{margin:16px 0}figure img{max-width:100%;border:1px solid #eee}figcaption{font-size:12px;color:#5f6368}
-td.small{word-break:break-word;min-width:160px;max-width:260px}
+td.text{min-width:220px;max-width:420px}td.small{min-width:140px;max-width:240px}
+code{white-space:pre-wrap;overflow-wrap:anywhere}td.id code{overflow-wrap:normal}
+figure{margin:16px 0}figure img{max-width:100%;height:auto;border:1px solid #eee}figcaption{font-size:12px;color:#5f6368}
 pre{background:#f8f9fa;padding:8px;font-size:12px;overflow:auto}.small{font-size:12px;color:#5f6368}
 """
 
@@ -219,32 +222,47 @@ def _num(x: Any) -> str:
     return f"{x:,.1f}" if abs(x) >= 10 else f"{x:.3f}"
 
 
+def _public_url(url: Any) -> str:
+    """``url`` if it is a web address, else "" (a path inside the project is not shown)."""
+    return str(url) if str(url or "").startswith(("http://", "https://")) else ""
+
+
+def _table(head: str, rows: list[str]) -> str:
+    """A table in a wrapper that scrolls sideways when the page is narrower than the table."""
+    return f"<div class=tw><table>{head}{''.join(rows)}</table></div>"
+
+
 def _source_html(src: dict) -> str:
-    pub, date, url = _e(src.get("publication", "")), _e(src.get("date", "")), src.get("url", "")
-    if str(url).startswith(("http://", "https://")):
-        pub = f'<a href="{_e(url)}">{pub}</a>'
-    elif url:
-        pub = f"{pub} ({_e(url)})"
-    return f"{pub}, {date}" if date else pub
+    """Publication, date and web address of a claim's source (never a file path)."""
+    parts = [_e(src.get("publication", ""))]
+    if src.get("date"):
+        parts.append(_e(src["date"]))
+    url = _public_url(src.get("url"))
+    if url:
+        host = url.split("/")[2]
+        parts.append(f'<a href="{_e(url)}">{_e(host)}</a>')
+    else:
+        parts.append("no public URL")
+    return ", ".join(p for p in parts if p)
 
 
 def _claims_html(r) -> str:
     t = r.claims_table().reset_index()
     t["order"] = range(len(t))
     t = t.sort_values(["headline", "order"], ascending=[False, True], kind="stable")
-    head = ("<tr><th>claim</th><th>headline</th><th>probability</th><th>95% interval</th><th>base case</th>"
+    head = ("<tr><th>claim</th><th title=headline>&#9733;</th><th>probability</th><th>95% interval</th><th>base case</th>"
             "<th>metric P5 / P50 / P95</th><th>threshold</th><th>statement</th><th>source</th></tr>")
     rows = []
     for _, x in t.iterrows():
         metric = "" if pd.isna(x["metric_p50"]) else f"{_num(x['metric_p5'])} / {_num(x['metric_p50'])} / {_num(x['metric_p95'])}"
         base = "n/a" if pd.isna(x["base_case"]) else ("holds" if x["base_case"] == 1 else "fails")
         rows.append(
-            f"<tr><td><code>{_e(x['id'])}</code></td><td>{'&#9733;' if x['headline'] else ''}</td>"
+            f"<tr><td class=id><code>{_e(x['id']).replace('_', '_<wbr>')}</code></td><td>{'&#9733;' if x['headline'] else ''}</td>"
             f"<td class=num>{_pct(x['probability'])}</td><td class=num>{_pct(x['ci_low'])} - {_pct(x['ci_high'])}</td>"
             f"<td>{base}</td><td class=num>{metric}</td>"
-            f"<td class=num>{_num(x['threshold'])}</td><td>{_e(x['words'])}<br><span class=small>Test: <code>{_e(x['test'])}</code></span></td>"
+            f"<td class=num>{_num(x['threshold'])}</td><td class=text>{_e(x['words'])}<br><span class=small>Test: <code>{_e(x['test'])}</code></span></td>"
             f"<td class=small>{_source_html(r.claim(x['id']).source)}</td></tr>")
-    return f"<table>{head}{''.join(rows)}</table><p class=small>Interval: {_e(r.interval_method)}.</p>"
+    return f"{_table(head, rows)}<p class=small>Interval: {_e(r.interval_method)}.</p>"
 
 
 def _drivers_html(a, boxes: pd.DataFrame, drv: pd.DataFrame, wwt: pd.DataFrame, draws: int) -> str:
@@ -280,7 +298,7 @@ def _drivers_html(a, boxes: pd.DataFrame, drv: pd.DataFrame, wwt: pd.DataFrame, 
                             f"<td class=num>{_e(format_value(a, x['input'], x['median_holds']))}</td>"
                             f"<td class=num>{_e(format_value(a, x['input'], x['median_fails']))}</td>"
                             f"<td>{_e(x['direction'])} values</td></tr>")
-            parts.append(f"<table>{head}{''.join(rows)}</table>")
+            parts.append(_table(head, rows))
             parts.append(f"<p><b>Box:</b> {_e(b['box_sentence'])}.</p>")
         if cid in solved.index:
             w = solved.loc[cid]
@@ -290,7 +308,7 @@ def _drivers_html(a, boxes: pd.DataFrame, drv: pd.DataFrame, wwt: pd.DataFrame, 
 
 
 def _frame_html(df: pd.DataFrame, fmt=_num) -> str:
-    return df.to_html(float_format=lambda v: fmt(v), na_rep="", border=0, escape=True)
+    return f"<div class=tw>{df.to_html(float_format=lambda v: fmt(v), na_rep='', border=0, escape=True)}</div>"
 
 
 def _img(path: Path, caption: str) -> str:
@@ -305,11 +323,11 @@ def _assumptions_html(table: pd.DataFrame) -> str:
     rows = []
     for _, x in table.iterrows():
         src = _e(x["source"])
-        if x["href"]:
+        if _public_url(x["href"]):
             src = f'<a href="{_e(x["href"])}">{src}</a>'
         rows.append(f"<tr><td><code>{_e(x['key'])}</code></td><td>{_e(x['distribution'])}</td><td>{_e(x['unit'])}</td>"
-                    f"<td>{_e(x['basis'])}</td><td>{src}</td><td class=small>{_e(x['note'])}</td></tr>")
-    return f"<table>{head}{''.join(rows)}</table>"
+                    f"<td>{_e(x['basis'])}</td><td>{src}</td><td class='small text'>{_e(x['note'])}</td></tr>")
+    return _table(head, rows)
 
 
 # --- build ------------------------------------------------------------------------------------
@@ -440,7 +458,9 @@ def build_report(a, folder: Path, draws: int, seed: int, compare: list[str] | No
     m = r.manifest
     title = f"pivotmodel report: scenario {a.scenario.name}"
     intro = (f"{_e(a.scenario.title)}. {m['draws']:,} draws ({_e(m['method'])}), seed {m['seed']}; reported to "
-             f"{_e(m['last_reported_quarter'])}, projected to {_e(m['horizon'])}. Money in RMB bn unless marked.")
+             f"{_e(m['last_reported_quarter'])}, projected to {_e(m['horizon'])}. Money in RMB bn unless marked.</p>"
+             "<p class=small>The page embeds its charts and reads on its own; the links to SVG charts, chart data "
+             "and tables open the files beside it, so share the whole report folder to keep them working.")
     body = [
         f"<h1>{_e(title)}</h1><p>{intro}</p>",
         f"<h2>Claims</h2>{_claims_html(r)}",

@@ -176,3 +176,19 @@ def test_solve_sentences_for_headline_claims_with_thresholds(built, run):
     if len(d):
         assert first["input"] == d["input"].iloc[0]
     assert "What would have to be true" in summary
+
+
+def test_page_wraps_tables_and_shows_no_file_paths(built):
+    """Every table sits in a sideways-scrolling wrapper (the page reads at 1000 px); claim
+    sources show publication, date and a web address, never a path inside the project."""
+    import re
+
+    html = (built[0] / "index.html").read_text()
+    assert ".tw{overflow-x:auto" in html
+    n_tables = html.count("<table")
+    assert n_tables >= 5 and html.count("<div class=tw><table") == n_tables
+    assert "shared/" not in html and "DESIGN.md" not in html and "reference/articles" not in html
+    hrefs = re.findall(r'href="([^"]+)"', html)
+    assert hrefs and all(h.startswith(("http://", "https://", "charts/", "data/", "tables/")) for h in hrefs)
+    assert "share the whole report folder" in html
+    assert "td.text{" in html and "<td class=text>" in html
