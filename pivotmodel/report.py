@@ -111,13 +111,13 @@ def claim_drivers(r, top: int = TOP_DRIVERS) -> tuple[pd.DataFrame, pd.DataFrame
     claim, rank, input, ks, ...; ``boxes``: one row per claim with its probability, counts,
     the always/never/not-evaluable message and the PRIM-style box sentence; the full
     :func:`pivotmodel.drivers.drivers` table of each claim)."""
-    from .drivers import drivers, prim_box
+    from .drivers import drivers_all, prim_box
 
     probs = r.claims_table()
-    rows, box_rows, full = [], [], {}
+    rows, box_rows = [], []
+    full = drivers_all(r, [c.id for c in _ordered_claims(r)])
     for c in _ordered_claims(r):
-        d = drivers(r, c.id)
-        full[c.id] = d
+        d = full[c.id]
         for i, x in enumerate(d.head(top).itertuples(index=False), start=1):
             rows.append({"claim": c.id, "headline": c.headline, "rank": i, **x._asdict()})
         box = prim_box(r, c.id, inputs=list(d["input"].head(4))) if len(d) else prim_box(r, c.id)
