@@ -64,15 +64,25 @@ def claim_split(results, claim_id: str) -> tuple[pd.DataFrame, np.ndarray, dict]
 _EXACT_MAX = 10_000  # scipy's ks_2samp is exact (mode 'auto') when both samples are at most this big
 
 
-def _ks_p_values(d: np.ndarray, xh: np.ndarray, xf: np.ndarray) -> np.ndarray:
-    """Two-sided p-values of KS distances ``d`` (one per input column), as
-    ``scipy.stats.ks_2samp`` computes them: exact for small samples, else Smirnov's
-    asymptotic distribution."""
+def _ks_tests(d: np.ndarray, xh: np.ndarray, xf: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """KS distances and two-sided p-values (one per input column) as ``scipy.stats.ks_2samp``
+    gives them: for small samples its exact test (which also rounds the distance to its
+    lattice), else ``d`` with Smirnov's asymptotic distribution."""
     n1, n2 = len(xh), len(xf)
     if max(n1, n2) <= _EXACT_MAX:
-        return np.array([stats.ks_2samp(xh[:, j], xf[:, j]).pvalue for j in range(xh.shape[1])])
+        res = [stats.ks_2samp(xh[:, j], xf[:, j]) for j in range(xh.shape[1])]
+        return np.array([t.statistic for t in res], dtype=float), np.array([t.pvalue for t in res], dtype=float)
     m, n = max(n1, n2), min(n1, n2)
-    return np.clip(stats.kstwo.sf(d, np.round(m * n / (m + n))), 0, 1)
+    return d, np.clip(stats.kstwo.sf(d, np.round(m * n / (m + n))), 0, 1)
+
+
+def _sorted_medians(xs: np.ndarray, counts: np.ndarray, n: np.ndarray) -> np.ndarray:
+    """Median of the draws counted in each column of ``counts`` (running counts along the
+    sorted values ``xs``): the middle value, or the mean of the two middle ones (as np.median)."""
+    lo = np.array([np.searchsorted(counts[:, c], (n[c] + 1) // 2) for c in range(counts.shape[1])])
+    hi = np.array([np.searchsorted(counts[:, c], n[c] // 2 + 1) for c in range(counts.shape[1])])
+    a, b = xs[lo], xs[hi]
+    return np.where(n % 2 == 1, a, (a + b) / 2)
 
 
 def drivers_all(results, claim_ids=None) -> dict[str, pd.DataFrame]:
@@ -89,15 +99,19 @@ def drivers_all(results, claim_ids=None) -> dict[str, pd.DataFrame]:
     hold, fail = outcome == 1.0, outcome == 0.0
     nh, nf = hold.sum(axis=0), fail.sum(axis=0)
     ks = np.zeros((len(keys), len(ids)))
+    med_h, med_f = np.full((len(keys), len(ids)), np.nan), np.full((len(keys), len(ids)), np.nan)
     live = (nh > 0) & (nf > 0)
     if live.any() and keys:
-        h, f = hold[:, live].astype(float), fail[:, live].astype(float)
+        h, f = hold[:, live].astype(np.int32), fail[:, live].astype(np.int32)
         for j in range(len(keys)):
             order = np.argsort(x[:, j], kind="stable")
             xs = x[order, j]
+            ch, cf = np.cumsum(h[order], axis=0), np.cumsum(f[order], axis=0)
             last = np.r_[xs[1:] != xs[:-1], True]  # the ECDFs are compared after each distinct value
-            diff = np.cumsum(h[order], axis=0)[last] / nh[live] - np.cumsum(f[order], axis=0)[last] / nf[live]
+            diff = ch[last] / nh[live] - cf[last] / nf[live]
             ks[j, live] = np.abs(diff).max(axis=0)
+            med_h[j, live] = _sorted_medians(xs, ch, nh[live])
+            med_f[j, live] = _sorted_medians(xs, cf, nf[live])
     units = [model_unit(input_spec(a, k)) for k in keys]
     cols = ["input", "ks", "p_value", "median_holds", "median_fails", "direction", "unit"]
     out = {}
@@ -107,10 +121,14 @@ def drivers_all(results, claim_ids=None) -> dict[str, pd.DataFrame]:
             df = pd.DataFrame(columns=cols)
         else:
             xh, xf = x[hold[:, i]], x[fail[:, i]]
-            mh, mf = np.median(xh, axis=0), np.median(xf, axis=0)
-            diff = np.where(mh != mf, mh - mf, xh.mean(axis=0) - xf.mean(axis=0))
+            mh, mf = med_h[:, i], med_f[:, i]
+            diff = mh - mf
+            tied = mh == mf
+            if tied.any():  # equal medians: the means say which way the claim leans
+                diff[tied] = xh[:, tied].mean(axis=0) - xf[:, tied].mean(axis=0)
+            d, p = _ks_tests(ks[:, i], xh, xf)
             df = pd.DataFrame({
-                "input": keys, "ks": ks[:, i], "p_value": _ks_p_values(ks[:, i], xh, xf),
+                "input": keys, "ks": d, "p_value": p,
                 "median_holds": mh, "median_fails": mf,
                 "direction": np.where(diff > 0, "higher", np.where(diff < 0, "lower", "-")), "unit": units,
             }, columns=cols).sort_values("ks", ascending=False, kind="stable").reset_index(drop=True)

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import base64
+import functools
 import html
 import json
 import time
@@ -332,33 +333,48 @@ def _assumptions_html(table: pd.DataFrame) -> str:
 
 # --- build ------------------------------------------------------------------------------------
 
-def _chart(folder: Path, name: str, data: pd.DataFrame, plot, source: str) -> Path:
-    import matplotlib.pyplot as plt
-
-    ax = plot(data)
-    fig = ax.figure
-    try:
-        C.add_source(fig, source)
-        C.save(fig, folder / "charts" / name)
-    finally:
-        plt.close(fig)
-    data.to_csv(folder / "data" / f"{name}.csv", index=False, float_format=FLOAT)
-    return folder / "charts" / f"{name}.png"
+def _memoised(r):
+    """``r`` with its claims table and convergence computed once (the report asks often);
+    callers get copies, so none can change what another sees."""
+    table, conv = r.claims_table(), r.convergence()
+    r.claims_table = lambda: table.copy()
+    r.convergence = lambda points=20: conv.copy() if points == 20 else type(r).convergence(r, points)
+    return r
 
 
 def build_report(a, folder: Path, draws: int, seed: int, compare: list[str] | None = None,
-                 assumptions_dir: Path | None = None) -> dict[str, Any]:
-    """Write every report file into ``folder`` (which must exist and be empty)."""
+                 assumptions_dir: Path | None = None, progress: bool | None = None,
+                 chart_worker: bool | None = None) -> dict[str, Any]:
+    """Write every report file into ``folder`` (which must exist and be empty).
+
+    ``progress``: stages and a bar on stderr (default: when stderr is a terminal);
+    ``chart_worker``: draw the charts in a worker process while the drivers and tables are
+    computed (default: when there is a spare core); the files are the same either way."""
+    from .chartfiles import ChartFiles
+    from .progress import Progress
+
+    started = time.time()
+    compare = [s for s in dict.fromkeys(compare or []) if s != a.scenario.name]
+    with Progress(total=10 + len(compare), enabled=progress) as bar:
+        bar.stage("simulating")
+        from .simulate import simulate
+
+        r = _memoised(simulate(a, draws=draws, seed=seed, jobs=1, progress=False))
+        bar.step()
+        with ChartFiles(folder, C.source_line(r), worker=chart_worker, on_done=bar.step) as cf:
+            return _build(a, r, folder, compare, assumptions_dir, bar, cf, started)
+
+
+def _build(a, r, folder: Path, compare: list[str], assumptions_dir, bar, cf, started: float) -> dict[str, Any]:
     from .model import project
     from .sensitivity import tornado
     from .simulate import manifest_json, simulate
     from .tables import segment_table
 
-    started = time.time()
+    draws, seed = r.manifest["draws"], r.manifest["seed"]
     for sub in ("charts", "data", "tables"):
         (folder / sub).mkdir()
-    r = simulate(a, draws=draws, seed=seed, jobs=1, progress=False)
-    source = C.source_line(r)
+    bar.stage("charts")
     figures: list[tuple[Path, str]] = []
     captions = {
         "revenue_mix": "Revenue mix by segment: reported, then median projection (RMB bn)",
@@ -369,29 +385,40 @@ def build_report(a, folder: Path, draws: int, seed: int, compare: list[str] | No
         "claim_probabilities": "Claim probabilities with 95% intervals (headline first)",
         "convergence": "Convergence of headline claim estimates",
     }
-    for name, (data_fn, plot_fn) in C.CHARTS.items():
-        figures.append((_chart(folder, name, data_fn(r), plot_fn, source), captions.get(name, name)))
-    for c in r.claims:
-        if c.headline and c.threshold is not None and np.isfinite(r.claim_metric[c.id]).any():
-            png = _chart(folder, f"metric_{c.id}", C.claim_metric_data(r, c.id), C.plot_claim_metric, source)
-            figures.append((png, f"Metric distribution: {c.id}"))
+    from .chartfiles import registered_plot
+
+    metric_ids = [c.id for c in r.claims
+                  if c.headline and c.threshold is not None and np.isfinite(r.claim_metric[c.id]).any()]
+    bar.add_total(len(C.CHARTS) + len(metric_ids) + len(TORNADO_OUTPUTS) + (1 if compare else 0))
+    for name, (data_fn, _) in C.CHARTS.items():
+        figures.append((cf.add(name, data_fn(r), registered_plot(name)), captions.get(name, name)))
+    for cid in metric_ids:
+        png = cf.add(f"metric_{cid}", C.claim_metric_data(r, cid), C.plot_claim_metric)
+        figures.append((png, f"Metric distribution: {cid}"))
 
     tornado_frames: dict[str, pd.DataFrame] = {}
     tornado_figures: list[tuple[Path, str]] = []
+    bar.stage("tornado charts")
     for name, spec, caption in TORNADO_OUTPUTS:
         tf = tornado(a, spec)
         tornado_frames[name] = tf
         title = f"What moves {caption[0].lower()}{caption[1:]}"
-        png = _chart(folder, name, tf, lambda d, title=title: C.plot_output_tornado(d, title=title), source)
+        png = cf.add(name, tf, functools.partial(C.plot_output_tornado, title=title))
         tornado_figures.append((png, f"Tornado: {caption}; each input from its P10 to its P90, others at their medians "
                                      f"(base {tf.attrs['base_output']:.4g}); top 12 of {len(tf)} inputs"))
 
+    bar.step()
     t = folder / "tables"
+    bar.stage("drivers of every claim")
     drv, boxes, full_drivers = claim_drivers(r)
+    bar.step()
+    bar.stage("what would have to be true")
     drv.to_csv(t / "claim_drivers.csv", index=False, float_format=FLOAT)
     boxes.to_csv(t / "claim_boxes.csv", index=False, float_format=FLOAT)
     wwt = what_would_have_to_be_true(a, full_drivers, _ordered_claims(r))
     wwt.to_csv(t / "what_would_have_to_be_true.csv", index=False, float_format=FLOAT)
+    bar.step()
+    bar.stage("tables")
     for name, tf in tornado_frames.items():
         tf.to_csv(t / f"{name}.csv", index=False, float_format=FLOAT)
     claims = claims_frame(r)
@@ -413,9 +440,9 @@ def build_report(a, folder: Path, draws: int, seed: int, compare: list[str] | No
     if compare:
         runs = {a.scenario.name: r}
         for name in compare:
-            if name in runs:
-                continue
+            bar.stage(f"simulating {name}")
             runs[name] = simulate(assumptions_mod.load(assumptions_dir, name), draws=draws, seed=seed, jobs=1, progress=False)
+            bar.step()
         comp = C.scenario_compare_data(runs)
         ids = list(dict.fromkeys(comp["id"]))
         wide = pd.DataFrame(index=pd.Index(ids, name="id"))
@@ -428,14 +455,17 @@ def build_report(a, folder: Path, draws: int, seed: int, compare: list[str] | No
         outs.columns = [f"{s} median" for s in outs.columns]
         outs.to_csv(t / "compare_outputs.csv", float_format=FLOAT)
         src = C.source_line(scenario=", ".join(runs), draws=draws, seed=seed).replace("scenario ", "scenarios ")
-        png = _chart(folder, "compare_claims", comp, C.plot_scenario_compare, src)
+        png = cf.add("compare_claims", comp, C.plot_scenario_compare, src)
         comp_frames = {"compare_claims": wide, "compare_outputs": outs}
         probs = wide[[f"{s} probability (ratio)" for s in runs]]
         probs.columns = list(runs)
         compare_html = (f"<h2>Scenarios compared: {_e(', '.join(runs))}</h2>"
                         f"<h3>Claim probabilities</h3>{_frame_html(probs, _pct)}"
-                        f"<h3>Key outputs (median)</h3>{_frame_html(outs)}{_img(png, 'Claim probabilities by scenario')}")
+                        f"<h3>Key outputs (median)</h3>{_frame_html(outs)}")
+        compare_png = png
 
+    bar.step()
+    bar.stage("workbook")
     with pd.ExcelWriter(folder / f"pivotmodel_{a.scenario.name}.xlsx", engine="openpyxl") as xw:
         claims.to_excel(xw, sheet_name="claims")
         q_fy.to_excel(xw, sheet_name="quantiles_fy (RMB bn)")
@@ -451,6 +481,12 @@ def build_report(a, folder: Path, draws: int, seed: int, compare: list[str] | No
         for name, frame in comp_frames.items():
             frame.to_excel(xw, sheet_name=name)
 
+    bar.step()
+    bar.stage("waiting for the charts")
+    cf.finish()
+    bar.stage("page and summary")
+    if compare_html:  # the chart exists only now
+        compare_html += _img(compare_png, "Claim probabilities by scenario")
     mjson = manifest_json(r, deterministic=True)
     manifest = dict(r.manifest, report_seconds=round(time.time() - started, 2), compare=list(compare or []))
     (folder / "manifest.json").write_text(json.dumps(manifest, indent=2, sort_keys=True) + "\n")
@@ -498,17 +534,18 @@ def build_report(a, folder: Path, draws: int, seed: int, compare: list[str] | No
     lines += ["", "Files: index.html (full report), charts/, data/, tables/, "
               f"pivotmodel_{a.scenario.name}.xlsx, manifest.json.", ""]
     (folder / "summary.md").write_text("\n".join(lines), encoding="utf-8")
+    bar.step()
     return manifest
 
 
 def write_report(a, out: Path, draws: int, seed: int, compare: list[str] | None = None,
-                 assumptions_dir: Path | None = None) -> dict[str, Any]:
+                 assumptions_dir: Path | None = None, **options: Any) -> dict[str, Any]:
     """Build in a temporary folder beside ``out``, then swap it into place
     (:func:`pivotmodel.cli.write_dir_atomic`)."""
     from .cli import write_dir_atomic
 
     result: dict[str, Any] = {}
-    write_dir_atomic(Path(out), lambda tmp: result.update(build_report(a, tmp, draws, seed, compare, assumptions_dir)))
+    write_dir_atomic(Path(out), lambda tmp: result.update(build_report(a, tmp, draws, seed, compare, assumptions_dir, **options)))
     return result
 
 

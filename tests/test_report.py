@@ -96,9 +96,10 @@ def test_input_error_returns_2(tmp_path, capsys):
     assert not (tmp_path / "r").exists()
 
 
-def test_compare_and_default_out(tmp_path, monkeypatch):
+def test_compare_and_default_out(tmp_path, monkeypatch, capsys):
     monkeypatch.chdir(tmp_path)
     assert main(["report", "--scenario", "bull", "--draws", "100", "--seed", "2", "--compare", "base,bear"]) == 0
+    assert capsys.readouterr().err == ""  # no progress when stderr is not a terminal
     out = tmp_path / "reports" / "bull"
     for rel in ("tables/compare_claims.csv", "tables/compare_outputs.csv", "charts/compare_claims.png", "charts/compare_claims.svg"):
         assert (out / rel).is_file(), rel
@@ -192,3 +193,11 @@ def test_page_wraps_tables_and_shows_no_file_paths(built):
     assert hrefs and all(h.startswith(("http://", "https://", "charts/", "data/", "tables/")) for h in hrefs)
     assert "share the whole report folder" in html
     assert "td.text{" in html and "<td class=text>" in html
+
+
+def test_progress_names_the_stages_on_a_terminal(tmp_path, capsys):
+    a = assumptions_mod.load()
+    report.write_report(a, tmp_path / "r", 100, 1, progress=True, chart_worker=False)
+    err = capsys.readouterr().err
+    for stage in ("simulating", "charts", "drivers of every claim", "workbook", "page and summary"):
+        assert stage in err, stage
