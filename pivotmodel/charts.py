@@ -109,24 +109,13 @@ _METADATA = {"png": {"Software": None}, "svg": {"Date": None, "Creator": None}}
 
 
 def save(fig: Figure, stem: Path, formats: tuple[str, ...] = ("png", "svg")) -> list[Path]:
-    """Write ``stem.png`` / ``stem.svg`` with no date or software metadata (byte-stable).
-
-    The PNG is encoded from one Agg rendering of the figure (no second draw through
-    ``savefig``); the SVG is written by matplotlib's SVG backend."""
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-    from matplotlib.image import imsave
-
+    """Write ``stem.png`` / ``stem.svg`` with no date or software metadata (byte-stable)."""
     out = []
-    with matplotlib.rc_context(STYLE):
-        for fmt in formats:
-            path = Path(f"{stem}.{fmt}")
-            if fmt == "png":
-                canvas = fig.canvas if isinstance(fig.canvas, FigureCanvasAgg) else FigureCanvasAgg(fig)
-                canvas.draw()
-                imsave(path, np.asarray(canvas.buffer_rgba()), format="png", dpi=fig.dpi, metadata=_METADATA["png"])
-            else:
-                fig.savefig(path, format=fmt, metadata=_METADATA.get(fmt, {}), bbox_inches=None)
-            out.append(path)
+    for fmt in formats:
+        path = Path(f"{stem}.{fmt}")
+        with matplotlib.rc_context(STYLE):
+            fig.savefig(path, format=fmt, metadata=_METADATA.get(fmt, {}), bbox_inches=None)
+        out.append(path)
     return out
 
 

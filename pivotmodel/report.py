@@ -26,6 +26,7 @@ import pandas as pd
 
 from . import assumptions as assumptions_mod
 from .errors import InputError
+from .workbook import Sheet, write_workbook
 
 
 class _LazyCharts:
@@ -152,7 +153,7 @@ def what_would_have_to_be_true(a, full_drivers: dict[str, pd.DataFrame], claims)
     driver (by KS); when the run has no drivers (the claim always or never holds), on the
     input with the largest tornado swing of the claim's metric. Deterministic engine."""
     from .errors import InputError as _InputError
-    from .sensitivity import tornado
+    from .sensitivity import input_spec, tornado
     from .solve import solve
 
     rows = []
@@ -182,15 +183,18 @@ def what_would_have_to_be_true(a, full_drivers: dict[str, pd.DataFrame], claims)
                 sentence = sol.sentence
             except _InputError as exc:
                 sentence = f"{c.id}: cannot solve for {key} ({exc})"
+        scale, unit = 1.0, sol.unit if sol else ""
+        if sol and unit == "RMB_mn" and input_spec(a, key).unit == "RMB_bn":  # the unit the analyst wrote it in
+            scale, unit = 1000.0, "RMB_bn"
         rows.append({
             "claim": c.id, "input": key or "", "basis": basis, "status": sol.status if sol else "",
-            "solved_value": sol.value if sol else np.nan, "direction": sol.direction if sol else "",
-            "base_value": sol.base_value if sol else np.nan, "unit": sol.unit if sol else "",
+            "solved_value": sol.value / scale if sol else np.nan, "direction": sol.direction if sol else "",
+            "base_value": sol.base_value / scale if sol else np.nan, "unit": unit,
             "threshold": c.threshold, "comparison": c.comparison,
-            "base_metric": sol.base_metric if sol else np.nan, "sentence": sentence,
+            "base_metric": sol.base_metric if sol else np.nan, "metric_unit": C.metric_unit(c.test), "sentence": sentence,
         })
     cols = ["claim", "input", "basis", "status", "solved_value", "direction", "base_value", "unit", "threshold",
-            "comparison", "base_metric", "sentence"]
+            "comparison", "base_metric", "metric_unit", "sentence"]
     return pd.DataFrame(rows, columns=cols)
 
 
@@ -466,21 +470,27 @@ def _build(a, r, folder: Path, compare: list[str], assumptions_dir, bar, cf, sta
 
     bar.step()
     bar.stage("workbook")
-    with pd.ExcelWriter(folder / f"pivotmodel_{a.scenario.name}.xlsx", engine="openpyxl") as xw:
-        claims.to_excel(xw, sheet_name="claims")
-        q_fy.to_excel(xw, sheet_name="quantiles_fy (RMB bn)")
-        q_cy.to_excel(xw, sheet_name="quantiles_cy (RMB bn)")
-        seg.to_excel(xw, sheet_name="segments_deterministic")
-        outputs.to_excel(xw, sheet_name="key_outputs")
-        assumptions.to_excel(xw, sheet_name="assumptions", index=False)
-        drv.to_excel(xw, sheet_name="claim_drivers", index=False)
-        boxes.to_excel(xw, sheet_name="claim_boxes", index=False)
-        wwt.to_excel(xw, sheet_name="what_would_have_to_be_true", index=False)
-        for name, tf in tornado_frames.items():
-            tf.to_excel(xw, sheet_name=name, index=False)
-        for name, frame in comp_frames.items():
-            frame.to_excel(xw, sheet_name=name)
-
+    write_workbook(folder / f"pivotmodel_{a.scenario.name}.xlsx", [
+        Sheet("claims", claims, True, {c: "metric_unit" for c in claims.columns if c.endswith("(claim units)")}),
+        Sheet("quantiles_fy", q_fy, True, dict.fromkeys(q_fy.columns, "unit")),
+        Sheet("quantiles_cy", q_cy, True, dict.fromkeys(q_cy.columns, "unit")),
+        Sheet("segments_deterministic", seg, True, dict.fromkeys(seg.columns, "item")),
+        Sheet("key_outputs", outputs, True, dict.fromkeys(outputs.columns, "output")),
+        Sheet("assumptions", assumptions),
+        Sheet("claim_drivers", drv, False, {"rank": "count", "ks": "distance", "p_value": "p",
+                                            "median_holds": "unit", "median_fails": "unit"}),
+        Sheet("claim_boxes", boxes, False, {**dict.fromkeys(("probability", "ci_low", "ci_high", "box_density",
+                                                             "box_coverage", "box_support"), "ratio"),
+                                            **dict.fromkeys(("draws", "evaluable", "holding", "failing"), "count")}),
+        Sheet("what_would_have_to_be_true", wwt, False, {"solved_value": "unit", "base_value": "unit",
+                                                          "threshold": "metric_unit", "base_metric": "metric_unit"}),
+        *[Sheet(name, tf, False, {"low_value": "unit", "high_value": "unit",
+                                  **dict.fromkeys(("output_low", "output_high", "swing", "base_output"),
+                                                  tf.attrs.get("unit") or "")})
+          for name, tf in tornado_frames.items()],
+        *[Sheet(name, frame, True, dict.fromkeys(frame.columns, "output") if name == "compare_outputs" else {})
+          for name, frame in comp_frames.items()],
+    ])
     bar.step()
     bar.stage("waiting for the charts")
     cf.finish()

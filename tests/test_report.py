@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import numpy as np
@@ -66,6 +67,26 @@ def test_regeneration_is_byte_identical(built):
     different = [k for k in a if a[k] != b[k]]
     assert not different
     assert (one / "index.html").read_bytes() == (two / "index.html").read_bytes()
+    assert (one / "pivotmodel_base.xlsx").read_bytes() == (two / "pivotmodel_base.xlsx").read_bytes()
+
+
+def test_workbook_is_formatted(built):
+    from openpyxl import load_workbook
+
+    wb = load_workbook(built[0] / "pivotmodel_base.xlsx")
+    assert all(re.fullmatch(r"[A-Za-z0-9_]{1,31}", n) for n in wb.sheetnames)
+    ws = wb["claims"]
+    header = [c.value for c in ws[1]]
+    assert ws.freeze_panes == "B2" and ws.auto_filter.ref.startswith("A1:")
+    assert ws.cell(2, header.index("probability (ratio)") + 1).number_format == "0.0%"
+    q = wb["quantiles_fy"]
+    assert q.freeze_panes == "C2" and {c.number_format for c in q["D"][1:]} <= {"#,##0.0", "0.0%", "General"}
+    w = wb["what_would_have_to_be_true"]
+    cols = [c.value for c in w[1]]
+    for row in w.iter_rows(min_row=2, values_only=True):
+        x = dict(zip(cols, row))
+        assert x["unit"] != "RMB_mn" or x["input"] not in ("capex.plan.total",)  # shown in the RMB bn it is written in
+        assert x["metric_unit"] in ("ratio", "RMB bn", "US$ bn", "year")
 
 
 def test_failure_midway_leaves_old_folder(built, tmp_path, monkeypatch):
