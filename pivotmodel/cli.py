@@ -217,17 +217,47 @@ def cmd_claims(args: argparse.Namespace) -> int:
 
 
 def _simulation_options(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--draws", type=int, default=None, metavar="N")
-    p.add_argument("--method", choices=["mc", "lhs", "sobol"], default=None)
-    p.add_argument("--seed", type=int, default=None, metavar="S")
+    p.add_argument("--draws", type=int, default=None, metavar="N", help="Monte Carlo draws (default: simulation.yaml)")
+    p.add_argument("--method", choices=["mc", "lhs", "sobol"], default=None,
+                   help="sampling: plain Monte Carlo, Latin hypercube or scrambled Sobol (default: simulation.yaml)")
+    p.add_argument("--seed", type=int, default=None, metavar="S", help="random seed (default: simulation.yaml)")
     p.add_argument("--jobs", type=int, default=None, metavar="J", help="worker processes (default: all cores)")
     p.add_argument("--tolerance", type=float, default=None, metavar="T", help="double the draws until every claim's 95%% interval is narrower than T (up to max_draws)")
     p.add_argument("--nearest-correlation", action="store_true", help="use the nearest valid correlation matrix if the one asked is not PSD")
     p.add_argument("--out", default=None, metavar="DIR", help="run folder (default runs/<scenario>)")
 
 
+class HelpFormatter(argparse.RawDescriptionHelpFormatter, argparse.ArgumentDefaultsHelpFormatter):
+    """Defaults shown after each option's help (unless it says its default itself or has none);
+    the examples in the epilog keep their lines."""
+
+    def _get_help_string(self, action: argparse.Action) -> str:
+        text = action.help or ""
+        if action.default is None or action.default is False or "default" in text:
+            return text
+        return super()._get_help_string(action)
+
+
+# One example per command, shown at the end of its --help.
+EXAMPLES = {
+    "validate": "pivotmodel validate --assumptions my_assumptions/",
+    "project": "pivotmodel project --basis cy --currency usd\n  pivotmodel project --out projection.xlsx",
+    "simulate": "pivotmodel simulate --scenario bull --draws 50000 --method sobol",
+    "claims": "pivotmodel claims --scenario bear",
+    "report": "pivotmodel report --compare bull,bear",
+    "sensitivity": "pivotmodel sensitivity --output 'share(cloud.revenue, group.revenue, CY2026)' --method all",
+    "drivers": "pivotmodel drivers cloud_share_30pct_cy2026 --draws 20000",
+    "solve": "pivotmodel solve capex_380bn_fy2026_fy2028 --input capex.plan.total",
+}
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="pivotmodel", description="Scenario model of Alibaba's pivot to AI and cloud")
+    from . import __version__
+
+    parser = argparse.ArgumentParser(prog="pivotmodel", description="Scenario model of Alibaba's pivot to AI and cloud",
+                                     formatter_class=HelpFormatter,
+                                     epilog="Each command has its own --help, with its defaults and an example.")
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("--assumptions", type=Path, default=None, metavar="DIR", help="assumptions folder (default: the bundled one)")
     common.add_argument("--scenario", default=None, metavar="NAME", help="a scenario in <assumptions>/scenarios, or a path to one")
@@ -237,9 +267,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(handler=cmd_validate)
 
     p = sub.add_parser("project", parents=[common], help="deterministic projection by segment and year")
-    p.add_argument("--format", choices=["table", "csv", "xlsx"], default="table")
-    p.add_argument("--out", default=None, metavar="PATH")
-    p.add_argument("--currency", choices=["rmb", "usd"], default="rmb")
+    p.add_argument("--format", choices=["table", "csv", "xlsx"], default="table", help="output format")
+    p.add_argument("--out", default=None, metavar="PATH", help="write to a file instead of the terminal")
+    p.add_argument("--currency", choices=["rmb", "usd"], default="rmb", help="money in RMB or US$ (at the FX input's median)")
     p.add_argument("--basis", choices=["fy", "cy"], default="fy", help="fiscal (April-March) or calendar years")
     p.set_defaults(handler=cmd_project)
 
@@ -253,6 +283,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     for register in _EXTRA_COMMANDS:
         register(sub, common)
+    for name, p in sub.choices.items():
+        p.formatter_class = HelpFormatter
+        if name in EXAMPLES and not p.epilog:
+            p.epilog = "example:\n  " + EXAMPLES[name]
     return parser
 
 

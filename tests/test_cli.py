@@ -193,3 +193,33 @@ def test_simulate_rejects_impossible_options(capsys, tmp_path, argv, message):
     rc, out, err = run(capsys, "simulate", "--out", str(tmp_path / "run"), *argv)
     assert rc == 2 and message in err and "Traceback" not in out + err
     assert not (tmp_path / "run").exists()
+
+
+def test_every_command_help_shows_defaults_and_an_example(capsys):
+    import pivotmodel
+    from pivotmodel.cli import EXAMPLES, build_parser
+
+    parser = build_parser()
+    commands = parser._subparsers._group_actions[0].choices
+    assert set(commands) == set(EXAMPLES)
+    for name, p in commands.items():
+        text = p.format_help()
+        assert f"example:\n  pivotmodel {name}" in text, name
+        assert "(default: None)" not in text, name
+        for action in p._actions:  # every option and argument says what it is
+            assert action.help, (name, action.dest)
+    assert "(default: 10000)" in commands["drivers"].format_help()
+    assert "(default: table)" in commands["project"].format_help()
+    with pytest.raises(SystemExit) as exc:
+        main(["--version"])
+    assert exc.value.code == 0 and capsys.readouterr().out.strip() == f"pivotmodel {pivotmodel.__version__}"
+
+
+def test_drivers_takes_method_and_the_old_sampling_spelling():
+    from pivotmodel.cli import build_parser
+
+    parser = build_parser()
+    assert parser.parse_args(["drivers", "x", "--method", "lhs"]).method == "lhs"
+    assert parser.parse_args(["drivers", "x", "--sampling", "sobol"]).method == "sobol"
+    assert parser.parse_args(["drivers", "x"]).method == "mc"
+    assert "--sampling" not in parser._subparsers._group_actions[0].choices["drivers"].format_help()
