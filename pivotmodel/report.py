@@ -89,12 +89,39 @@ def key_outputs(r) -> pd.DataFrame:
     return pd.DataFrame(rows).set_index("output")
 
 
+_UNSCALED = ("sigma", "lambda", "p", "shape")  # parameters assumptions.py does not convert with the unit
+
+
+def as_written(inp) -> tuple[str, str]:
+    """(distribution, median) of an input in the unit printed beside it: RMB_bn inputs in RMB bn
+    (the engine holds RMB mn), period inputs as their quarter label."""
+    if inp.text:
+        return inp.text, inp.text
+    from .schema import UNITS
+
+    factor = UNITS[inp.unit][1] if inp.unit in UNITS else 1.0
+
+    def shown(k: str, v: Any) -> str:
+        if isinstance(v, bool) or not isinstance(v, (int, float)):
+            return str(v)
+        return f"{(v if k in _UNSCALED else v / factor):.6g}"
+
+    body = ", ".join(f"{k}={shown(k, v)}" for k, v in inp.dist.params.items())
+    return f"{inp.dist.kind}({body})", shown("median", inp.base_value)
+
+
 def assumptions_frame(a) -> pd.DataFrame:
+    """Every input and seed estimate, its distribution and median in the unit printed beside it."""
+    from .model.inputs import seed_key
+
+    entries = [(key, "input", inp) for key, inp in a.inputs.items()]
+    entries += [(seed_key(series, q), "seed estimate", inp) for (series, q), inp in a.seeds.items()]
     rows = []
-    for key, inp in a.inputs.items():
+    for key, kind, inp in entries:
         src = a.sources.get(inp.source)
+        dist, median = as_written(inp)
         rows.append({
-            "key": key, "distribution": inp.dist.describe(), "unit": inp.unit, "basis": inp.basis,
+            "key": key, "kind": kind, "distribution": dist, "median": median, "unit": inp.unit, "basis": inp.basis,
             "source": src.title if src else (inp.source or ""), "href": src.href if src else "",
             "note": inp.note or "",
         })
@@ -218,7 +245,32 @@ def _e(x: Any) -> str:
 
 
 def _pct(x: float) -> str:
-    return "n/a" if x is None or pd.isna(x) else f"{x:.1%}"
+    """A probability: one decimal, and "< 0.1%" / "> 99.9%" rather than a rounded 0.0% or 100.0%."""
+    if x is None or pd.isna(x):
+        return "n/a"
+    if 0 <= x < 0.0005:
+        return "< 0.1%"
+    if 0.9995 < x <= 1:
+        return "> 99.9%"
+    return f"{x:.1%}"
+
+
+def _interval(lo: float, hi: float) -> str:
+    """A 95% interval of a probability, e.g. "12.3% - 15.0%", "< 0.1%" when all of it rounds to 0."""
+    if pd.isna(lo) or pd.isna(hi):
+        return "n/a"
+    if hi < 0.0005:
+        return "< 0.1%"
+    if lo > 0.9995:
+        return "> 99.9%"
+    return f"{lo:.1%} - {hi:.1%}"
+
+
+def _metric(x: Any, unit: str) -> str:
+    """A claim's metric in its unit: years as integers, ratios to three decimals, money to one."""
+    if x is None or pd.isna(x):
+        return ""
+    return f"{x:.0f}" if unit == "year" else _num(x)
 
 
 def _num(x: Any) -> str:
@@ -259,13 +311,16 @@ def _claims_html(r) -> str:
             "<th>metric P5 / P50 / P95</th><th>threshold</th><th>statement</th><th>source</th></tr>")
     rows = []
     for _, x in t.iterrows():
-        metric = "" if pd.isna(x["metric_p50"]) else f"{_num(x['metric_p5'])} / {_num(x['metric_p50'])} / {_num(x['metric_p95'])}"
+        unit = C.metric_unit(x["test"])
+        metric = "" if pd.isna(x["metric_p50"]) else " / ".join(_metric(x[k], unit) for k in ("metric_p5", "metric_p50", "metric_p95"))
+        if metric and unit == "year":
+            metric += "<br><span class=small>over draws where it happens</span>"
         base = "n/a" if pd.isna(x["base_case"]) else ("holds" if x["base_case"] == 1 else "fails")
         rows.append(
             f"<tr><td class=id><code>{_e(x['id']).replace('_', '_<wbr>')}</code></td><td>{'&#9733;' if x['headline'] else ''}</td>"
-            f"<td class=num>{_pct(x['probability'])}</td><td class=num>{_pct(x['ci_low'])} - {_pct(x['ci_high'])}</td>"
+            f"<td class=num>{_e(_pct(x['probability']))}</td><td class=num>{_e(_interval(x['ci_low'], x['ci_high']))}</td>"
             f"<td>{base}</td><td class=num>{metric}</td>"
-            f"<td class=num>{_num(x['threshold'])}</td><td class=text>{_e(x['words'])}<br><span class=small>Test: <code>{_e(x['test'])}</code></span></td>"
+            f"<td class=num>{_metric(x['threshold'], unit)}</td><td class=text>{_e(x['words'])}<br><span class=small>Test: <code>{_e(x['test'])}</code></span></td>"
             f"<td class=small>{_source_html(r.claim(x['id']).source)}</td></tr>")
     return f"{_table(head, rows)}<p class=small>Interval: {_e(r.interval_method)}.</p>"
 
@@ -290,7 +345,7 @@ def _drivers_html(a, boxes: pd.DataFrame, drv: pd.DataFrame, wwt: pd.DataFrame, 
     for _, b in boxes.iterrows():
         cid = b["claim"]
         parts.append(f'<h3 id="drivers-{_e(cid)}">{"&#9733; " if b["headline"] else ""}<code>{_e(cid)}</code></h3>')
-        parts.append(f"<p>Probability {_pct(b['probability'])} [{_pct(b['ci_low'])} - {_pct(b['ci_high'])}]; "
+        parts.append(f"<p>Probability {_e(_pct(b['probability']))} [{_e(_interval(b['ci_low'], b['ci_high']))}]; "
                      f"holds in {b['holding']:,} of {b['evaluable']:,} evaluable draws"
                      + (f" ({b['draws'] - b['evaluable']:,} not evaluable)" if b["draws"] != b["evaluable"] else "") + ".</p>")
         if b["message"]:
@@ -324,13 +379,16 @@ def _img(path: Path, caption: str) -> str:
 
 
 def _assumptions_html(table: pd.DataFrame) -> str:
-    head = "<tr><th>input</th><th>distribution</th><th>unit</th><th>basis</th><th>source</th><th>note</th></tr>"
+    head = ("<tr><th>input</th><th>distribution</th><th>median</th><th>unit</th><th>basis</th><th>source</th>"
+            "<th>note</th></tr>")
     rows = []
     for _, x in table.iterrows():
         src = _e(x["source"])
         if _public_url(x["href"]):
             src = f'<a href="{_e(x["href"])}">{src}</a>'
-        rows.append(f"<tr><td><code>{_e(x['key'])}</code></td><td>{_e(x['distribution'])}</td><td>{_e(x['unit'])}</td>"
+        seed = " <span class=small>(seed estimate)</span>" if x["kind"] == "seed estimate" else ""
+        rows.append(f"<tr><td><code>{_e(x['key'])}</code>{seed}</td><td>{_e(x['distribution'])}</td>"
+                    f"<td class=num>{_e(x['median'])}</td><td>{_e(x['unit'])}</td>"
                     f"<td>{_e(x['basis'])}</td><td>{src}</td><td class='small text'>{_e(x['note'])}</td></tr>")
     return _table(head, rows)
 
@@ -519,7 +577,10 @@ def _build(a, r, folder: Path, compare: list[str], assumptions_dir, bar, cf, sta
         *[_img(p, cap) for p, cap in tornado_figures],
         f"<h2>Key outputs (P5 / P50 / P95)</h2>{_frame_html(outputs)}",
         compare_html,
-        f"<h2>Assumptions used ({len(assumptions)} inputs)</h2>{_assumptions_html(assumptions)}",
+        f"<h2>Assumptions used ({(assumptions['kind'] == 'input').sum()} inputs, "
+        f"{(assumptions['kind'] != 'input').sum()} seed estimates)</h2>"
+        "<p class=small>Each value in the unit printed beside it; the engine holds money in RMB mn.</p>"
+        f"{_assumptions_html(assumptions)}",
         f"<h2>Run manifest</h2><pre>{_e(mjson)}</pre>",
     ]
     page = (f"<!DOCTYPE html><html lang=en><head><meta charset=utf-8><title>{_e(title)}</title>"
@@ -531,7 +592,7 @@ def _build(a, r, folder: Path, compare: list[str], assumptions_dir, bar, cf, sta
              "## Headline claims", "", "| claim | probability | 95% interval |", "|---|---:|---:|"]
     for cid, x in r.claims_table().iterrows():
         if x["headline"]:
-            lines.append(f"| {cid} | {_pct(x['probability'])} | {_pct(x['ci_low'])} - {_pct(x['ci_high'])} |")
+            lines.append(f"| {cid} | {_pct(x['probability'])} | {_interval(x['ci_low'], x['ci_high'])} |")
     lines += ["", "## What would have to be true (headline claims with a threshold)", ""]
     lines += [f"- {x['sentence']}." for _, x in wwt.iterrows()]
     lines += ["", "Drivers of every claim: index.html (What drives each claim), tables/claim_drivers.csv, "

@@ -108,7 +108,7 @@ def test_calendar_year_columns(capsys):
     rc, out, _ = run(capsys, "project", "--format", "csv", "--basis", "cy")
     assert rc == 0
     header = out.splitlines()[0].split(",")[2:]
-    assert header == ["CY2024 (A)", "CY2025 (A)"] + [f"CY{y} (P)" for y in range(2026, 2031)]
+    assert header == ["CY2024 (A)", "CY2025 (A)", "CY2026 (1A+3P)"] + [f"CY{y} (P)" for y in range(2027, 2031)]
 
 
 def test_project_a_scenario(capsys):
@@ -223,3 +223,14 @@ def test_drivers_takes_method_and_the_old_sampling_spelling():
     assert parser.parse_args(["drivers", "x", "--sampling", "sobol"]).method == "sobol"
     assert parser.parse_args(["drivers", "x"]).method == "mc"
     assert "--sampling" not in parser._subparsers._group_actions[0].choices["drivers"].format_help()
+
+
+def test_part_reported_years_say_how_many_quarters_are_actual():
+    from pivotmodel.periods import parse_period
+    from pivotmodel.tables import actual_tag
+
+    fp = parse_period("FY2027Q2").first  # FY2027Q1 is the last reported quarter
+    assert actual_tag(parse_period("FY2027"), fp) == "1A+3P"
+    assert actual_tag(parse_period("FY2026"), fp) == "A"
+    assert actual_tag(parse_period("FY2028"), fp) == "P"
+    assert actual_tag(parse_period("CY2026"), fp) == "2A+2P"  # CY2026 is FY2026Q4-FY2027Q3

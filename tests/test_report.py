@@ -222,3 +222,27 @@ def test_progress_names_the_stages_on_a_terminal(tmp_path, capsys):
     err = capsys.readouterr().err
     for stage in ("simulating", "charts", "drivers of every claim", "workbook", "page and summary"):
         assert stage in err, stage
+
+
+def test_claims_and_assumptions_read_as_written(built):
+    html = (built[0] / "index.html").read_text()
+    assert "2,03" not in html and "over draws where it happens" in html  # first_fy years as integers
+    assert "0.0% - 0.0%" not in html and not re.search(r">0\.0%<", html) and "&lt; 0.1%" in html
+    assert "(seed estimate)" in html and "<th>median</th>" in html
+    t = pd.read_csv(built[0] / "tables/assumptions.csv", keep_default_na=False).set_index("key")
+    a = assumptions_mod.load()
+    assert set(t.index) >= set(a.inputs) and (t["kind"] == "seed estimate").sum() == len(a.seeds) > 0
+    for key, inp in a.inputs.items():
+        row = t.loc[key]
+        if inp.unit == "RMB_bn":  # shown in RMB bn, as written, not the engine's RMB mn
+            assert float(row["median"]) == pytest.approx(inp.base_value / 1000, rel=1e-5)
+            assert all(float(v) < inp.base_value / 100 for v in re.findall(r"=(-?[\d.]+)", row["distribution"]))
+        if inp.unit == "period":
+            assert re.fullmatch(r"FY\d{4}Q[1-4]", row["median"]) and row["distribution"] == row["median"]
+
+
+def test_probabilities_never_round_to_zero_or_one():
+    assert report._pct(0.0) == "< 0.1%" and report._pct(0.0004) == "< 0.1%" and report._pct(0.0006) == "0.1%"
+    assert report._pct(1.0) == "> 99.9%" and report._pct(float("nan")) == "n/a"
+    assert report._interval(0.0, 0.0002) == "< 0.1%" and report._interval(0.0, 0.0025) == "0.0% - 0.2%"
+    assert report._metric(2031.0, "year") == "2031" and report._metric(455.04, "RMB bn") == "455.0"
