@@ -527,14 +527,17 @@ def plot_scenario_compare(data: pd.DataFrame, ax: Axes | None = None) -> Axes:
         err = np.vstack([d["probability"] - d["ci_low"], d["ci_high"] - d["probability"]])
         ax.errorbar(d["probability"], y, xerr=err, fmt="o", ms=3.5, lw=0.8, capsize=1.5,
                     color=SCENARIO_COLORS[j % len(SCENARIO_COLORS)], label=s)
+    for cid, p in data.groupby("id", sort=False)["probability"]:
+        if p.isna().all():
+            ax.text(0.01, ypos[cid], "not evaluable", va="center", fontsize=6.5, color="#5F6368")
     ax.set_yticks([ypos[i] for i in ids])
     ax.set_yticklabels(ids, fontsize=7)
     ax.set_xlim(-0.02, 1.02)
     ax.set_xlabel("Probability the claim holds (ratio), 95% interval")
     ax.set_ylabel("Claim")
-    ax.set_title("Claim probabilities by scenario")
-    ax.figure.subplots_adjust(left=0.36, right=0.97)
-    ax.legend(loc="lower right")
+    ax.set_title("Claim probabilities by scenario", loc="left", pad=16)
+    ax.figure.subplots_adjust(left=0.36, right=0.97, top=1 - 0.7 / ax.figure.get_figheight())
+    ax.legend(loc="lower right", bbox_to_anchor=(1.0, 1.0), ncol=len(scen), borderaxespad=0.3)  # above the points
     ax.grid(axis="y", visible=False)
     return ax
 

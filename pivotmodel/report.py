@@ -367,6 +367,33 @@ def _drivers_html(a, boxes: pd.DataFrame, drv: pd.DataFrame, wwt: pd.DataFrame, 
     return "".join(parts)
 
 
+def compare_tables(runs: dict) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Text tables of scenarios side by side: each claim's probability with its interval
+    (headline claims first, starred; "n/a" where not evaluable), and each key output's median
+    with its P5-P95 range in the output's unit (ratios as percentages)."""
+    first = next(iter(runs.values()))
+    order = [("★ " if c.headline else "") + c.id for c in _ordered_claims(first)]
+    claims = pd.DataFrame(index=pd.Index(order, name="claim"))
+    outputs = pd.DataFrame(index=pd.Index([k[0] for k in KEY_OUTPUTS], name="output"))
+    for name, run in runs.items():
+        t = run.claims_table()
+        claims[name] = [
+            "n/a" if pd.isna(t.loc[cid, "probability"]) else
+            f"{_pct(t.loc[cid, 'probability'])} [{_interval(t.loc[cid, 'ci_low'], t.loc[cid, 'ci_high'])}]"
+            for cid in (o.removeprefix("★ ") for o in order)]
+        k = key_outputs(run)
+        fmt = {lab: (lambda v: f"{v:.1%}") if lab.endswith("(ratio)") else (lambda v: f"{v:,.1f}") for lab in k.index}
+        outputs[name] = [f"{fmt[lab](x['P50'])} [{fmt[lab](x['P5'])} - {fmt[lab](x['P95'])}]" for lab, x in k.iterrows()]
+    return claims, outputs
+
+
+def _markdown(df: pd.DataFrame) -> str:
+    head = [df.index.name or "", *map(str, df.columns)]
+    lines = ["| " + " | ".join(head) + " |", "|" + "---|" + "---:|" * len(df.columns)]
+    lines += ["| " + " | ".join([str(i), *map(str, row)]) + " |" for i, row in zip(df.index, df.to_numpy())]
+    return "\n".join(lines)
+
+
 def _frame_html(df: pd.DataFrame, fmt=_num) -> str:
     return f"<div class=tw>{df.to_html(float_format=lambda v: fmt(v), na_rep='', border=0, escape=True)}</div>"
 
@@ -498,6 +525,7 @@ def _build(a, r, folder: Path, compare: list[str], assumptions_dir, bar, cf, sta
     conv.to_csv(t / "convergence.csv", index=False, float_format=FLOAT)
 
     compare_html = ""
+    compare_md: list[str] = []
     comp_frames: dict[str, pd.DataFrame] = {}
     if compare:
         runs = {a.scenario.name: r}
@@ -516,14 +544,24 @@ def _build(a, r, folder: Path, compare: list[str], assumptions_dir, bar, cf, sta
         outs = pd.concat({s: key_outputs(x)["P50"] for s, x in runs.items()}, axis=1)
         outs.columns = [f"{s} median" for s in outs.columns]
         outs.to_csv(t / "compare_outputs.csv", float_format=FLOAT)
+        scen = {a.scenario.name: a.scenario} | {s: runs[s].assumptions.scenario for s in compare}
         src = C.source_line(scenario=", ".join(runs), draws=draws, seed=seed).replace("scenario ", "scenarios ")
         png = cf.add("compare_claims", comp, C.plot_scenario_compare, src)
         comp_frames = {"compare_claims": wide, "compare_outputs": outs}
-        probs = wide[[f"{s} probability (ratio)" for s in runs]]
-        probs.columns = list(runs)
+        claims_cmp, outputs_cmp = compare_tables(runs)
         compare_html = (f"<h2>Scenarios compared: {_e(', '.join(runs))}</h2>"
-                        f"<h3>Claim probabilities</h3>{_frame_html(probs, _pct)}"
-                        f"<h3>Key outputs (median)</h3>{_frame_html(outs)}")
+                        "<ul>" + "".join(f"<li><b>{_e(n)}</b>: {_e(x.title)}"
+                                         + (f" (from {_e(x.baseline)})" if x.baseline and x.baseline != n else "")
+                                         + (f". <span class=small>{_e(x.rationale)}</span>" if x.rationale else "")
+                                         + "</li>" for n, x in scen.items()) + "</ul>"
+                        "<h3>Claim probabilities [95% interval], same draws and seed in every scenario</h3>"
+                        f"{_frame_html(claims_cmp)}"
+                        f"<h3>Key outputs, median [P5 - P95]</h3>{_frame_html(outputs_cmp)}")
+        compare_md = ["", f"## Scenarios compared: {', '.join(runs)}", ""]
+        compare_md += [f"- **{n}**: {x.title}" + (f". {x.rationale}" if x.rationale else "") for n, x in scen.items()]
+        compare_md += ["", "Claim probabilities [95% interval] (headline claims):", "",
+                       _markdown(claims_cmp[claims_cmp.index.str.startswith("★")]), "",
+                       "Key outputs, median [P5 - P95]:", "", _markdown(outputs_cmp)]
         compare_png = png
 
     bar.step()
@@ -601,7 +639,8 @@ def _build(a, r, folder: Path, compare: list[str], assumptions_dir, bar, cf, sta
     for label, x in outputs.iterrows():
         lines.append(f"| {label} | {_num(x['P5'])} | {_num(x['P50'])} | {_num(x['P95'])} |")
     if compare:
-        lines += ["", "Scenarios compared: see tables/compare_claims.csv and charts/compare_claims.png."]
+        lines += compare_md + ["", "Tables: tables/compare_claims.csv, tables/compare_outputs.csv; chart: "
+                                   "charts/compare_claims.png."]
     lines += ["", "Files: index.html (full report), charts/, data/, tables/, "
               f"pivotmodel_{a.scenario.name}.xlsx, manifest.json.", ""]
     (folder / "summary.md").write_text("\n".join(lines), encoding="utf-8")
@@ -629,7 +668,9 @@ def cmd_report(args: argparse.Namespace) -> int:
     compare = [s.strip() for s in (args.compare or "").split(",") if s.strip()]
     for name in compare:  # fail before any work on a bad scenario name
         assumptions_mod.load(args.assumptions, name)
-    out = Path(args.out) if args.out else Path("reports") / a.scenario.name
+    others = [n for n in dict.fromkeys(compare) if n != a.scenario.name]
+    default = a.scenario.name + (f"_vs_{'_'.join(others)}" if others else "")  # a comparison has its own folder
+    out = Path(args.out) if args.out else Path("reports") / default
     t0 = time.time()
     write_report(a, out, draws, seed, compare, args.assumptions)
     print(f"wrote {out}/ ({draws:,} draws, seed {seed}, {time.time() - t0:.1f} s)")
@@ -638,8 +679,10 @@ def cmd_report(args: argparse.Namespace) -> int:
 
 def register(sub, common: argparse.ArgumentParser) -> None:
     p = sub.add_parser("report", parents=[common], help="charts, tables, summary.md and index.html for a scenario")
-    p.add_argument("--compare", default=None, metavar="NAME,...", help="other scenarios to set side by side")
-    p.add_argument("--out", default=None, metavar="DIR", help="report folder (default reports/<scenario>)")
+    p.add_argument("--compare", default=None, metavar="NAME,...",
+                   help="other scenarios to set side by side (same draws and seed)")
+    p.add_argument("--out", default=None, metavar="DIR",
+                   help="report folder (default reports/<scenario>, or reports/<scenario>_vs_<others> with --compare)")
     p.add_argument("--draws", type=int, default=None, metavar="N", help="draws (default: simulation.yaml)")
     p.add_argument("--seed", type=int, default=None, metavar="S", help="seed (default: simulation.yaml)")
     p.set_defaults(handler=cmd_report)

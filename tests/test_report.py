@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from html import escape as html_escape
 from pathlib import Path
 
 import numpy as np
@@ -121,12 +122,21 @@ def test_compare_and_default_out(tmp_path, monkeypatch, capsys):
     monkeypatch.chdir(tmp_path)
     assert main(["report", "--scenario", "bull", "--draws", "100", "--seed", "2", "--compare", "base,bear"]) == 0
     assert capsys.readouterr().err == ""  # no progress when stderr is not a terminal
-    out = tmp_path / "reports" / "bull"
+    out = tmp_path / "reports" / "bull_vs_base_bear"  # a comparison does not overwrite reports/bull
+    assert not (tmp_path / "reports" / "bull").exists()
     for rel in ("tables/compare_claims.csv", "tables/compare_outputs.csv", "charts/compare_claims.png", "charts/compare_claims.svg"):
         assert (out / rel).is_file(), rel
     head = (out / "tables/compare_claims.csv").read_text().splitlines()[0]
     assert head.index("bull probability (ratio)") < head.index("base probability (ratio)") < head.index("bear probability (ratio)")
-    assert "Scenarios compared" in (out / "index.html").read_text()
+    html = (out / "index.html").read_text()
+    assert "Scenarios compared" in html
+    a = {n: assumptions_mod.load(None, n).scenario for n in ("bull", "base", "bear")}
+    for n in ("bull", "bear"):
+        assert html_escape(a[n].title) in html and html_escape(a[n].rationale[:60]) in html
+    assert re.search(r"<td>(&lt; 0\.1%|> 99\.9%|&gt; 99\.9%|\d+\.\d%) \[", html)  # probability [interval]
+    summary = (out / "summary.md").read_text()
+    assert "## Scenarios compared: bull, base, bear" in summary and "| claim | bull | base | bear |" in summary
+    assert re.search(r"\| ★ \S+ \| [^|]+ \[[^|]+\] \|", summary)
     assert (out / "pivotmodel_bull.xlsx").is_file()
     assert len(report.KEY_OUTPUTS) == len((out / "tables/compare_outputs.csv").read_text().splitlines()) - 1
 
