@@ -100,7 +100,12 @@ def cmd_project(args: argparse.Namespace) -> int:
         f"pivotmodel deterministic projection, scenario {a.scenario.name}: reported (A) to "
         f"{a.history.last_quarter.label}, projected (P) to {a.horizon.label}; each input at its median"
     )
-    if args.format == "table":
+    fmt = args.format or "table"
+    if args.out and args.format is None:  # --out p.csv / p.xlsx says the format
+        fmt = {".csv": "csv", ".xlsx": "xlsx"}.get(Path(args.out).suffix.lower(), "")
+        if not fmt:
+            raise InputError.single("--out", "format", f"cannot tell the format from {args.out!r}; name a .csv or .xlsx file or give --format")
+    if fmt == "table":
         if args.out:
             raise InputError.single("--out", "format", "--format table prints to the terminal; use csv or xlsx with --out")
         shown = table.copy().astype(object)
@@ -113,16 +118,19 @@ def cmd_project(args: argparse.Namespace) -> int:
             print("n/a: not reported on this basis (see assumptions/history/README.md). Capex is purchase of "
                   "property and equipment; history FCF is Alibaba's, projected FCF is the proxy EBITDA - capex - cash tax.")
         return 0
-    if args.format == "csv" and not args.out:
+    if fmt == "csv" and not args.out:
         sys.stdout.write(table.to_csv(float_format="%.6g"))
         return 0
     if not args.out:
         raise InputError.single("--out", "format", "xlsx needs --out PATH")
     out = Path(args.out)
-    if args.format == "csv":
+    if fmt == "csv":
         write_atomic(out, lambda tmp: table.to_csv(tmp, float_format="%.6g"))
     else:
-        write_atomic(out, lambda tmp: table.to_excel(tmp, sheet_name="projection", engine="openpyxl"))
+        from .workbook import Sheet, write_workbook
+
+        sheet = Sheet("projection", table, True, dict.fromkeys(table.columns, "item"))
+        write_atomic(out, lambda tmp: write_workbook(tmp, [sheet]))
     print(f"wrote {out}")
     return 0
 
@@ -267,7 +275,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(handler=cmd_validate)
 
     p = sub.add_parser("project", parents=[common], help="deterministic projection by segment and year")
-    p.add_argument("--format", choices=["table", "csv", "xlsx"], default="table", help="output format")
+    p.add_argument("--format", choices=["table", "csv", "xlsx"], default=None,
+                   help="output format (default: table, or the suffix of --out)")
     p.add_argument("--out", default=None, metavar="PATH", help="write to a file instead of the terminal")
     p.add_argument("--currency", choices=["rmb", "usd"], default="rmb", help="money in RMB or US$ (at the FX input's median)")
     p.add_argument("--basis", choices=["fy", "cy"], default="fy", help="fiscal (April-March) or calendar years")

@@ -209,7 +209,7 @@ def test_every_command_help_shows_defaults_and_an_example(capsys):
         for action in p._actions:  # every option and argument says what it is
             assert action.help, (name, action.dest)
     assert "(default: 10000)" in commands["drivers"].format_help()
-    assert "(default: table)" in commands["project"].format_help()
+    assert "(default: rmb)" in commands["project"].format_help()
     with pytest.raises(SystemExit) as exc:
         main(["--version"])
     assert exc.value.code == 0 and capsys.readouterr().out.strip() == f"pivotmodel {pivotmodel.__version__}"
@@ -234,3 +234,16 @@ def test_part_reported_years_say_how_many_quarters_are_actual():
     assert actual_tag(parse_period("FY2026"), fp) == "A"
     assert actual_tag(parse_period("FY2028"), fp) == "P"
     assert actual_tag(parse_period("CY2026"), fp) == "2A+2P"  # CY2026 is FY2026Q4-FY2027Q3
+
+
+def test_project_out_suffix_gives_the_format(tmp_path, capsys):
+    from openpyxl import load_workbook
+
+    assert main(["project", "--out", str(tmp_path / "p.csv")]) == 0
+    assert (tmp_path / "p.csv").read_text().startswith("segment,item,FY2024 (A)")
+    assert main(["project", "--out", str(tmp_path / "p.xlsx")]) == 0
+    ws = load_workbook(tmp_path / "p.xlsx")["projection"]
+    assert ws.freeze_panes == "C2" and ws["C2"].number_format == "#,##0.0" and ws["C3"].number_format == "0.0%"
+    capsys.readouterr()
+    assert main(["project", "--out", str(tmp_path / "p.txt")]) == 2
+    assert "cannot tell the format from" in capsys.readouterr().err and not (tmp_path / "p.txt").exists()
