@@ -101,13 +101,13 @@ def as_written(inp) -> tuple[str, str]:
 
     factor = UNITS[inp.unit][1] if inp.unit in UNITS else 1.0
 
-    def shown(k: str, v: Any) -> str:
+    def shown(k: str, v: Any, digits: int = 6) -> str:
         if isinstance(v, bool) or not isinstance(v, (int, float)):
             return str(v)
-        return f"{(v if k in _UNSCALED else v / factor):.6g}"
+        return f"{(v if k in _UNSCALED else v / factor):.{digits}g}"
 
     body = ", ".join(f"{k}={shown(k, v)}" for k, v in inp.dist.params.items())
-    return f"{inp.dist.kind}({body})", shown("median", inp.base_value)
+    return f"{inp.dist.kind}({body})", shown("median", inp.base_value, 4)
 
 
 def assumptions_frame(a) -> pd.DataFrame:
@@ -382,9 +382,19 @@ def compare_tables(runs: dict) -> tuple[pd.DataFrame, pd.DataFrame]:
             f"{_pct(t.loc[cid, 'probability'])} [{_interval(t.loc[cid, 'ci_low'], t.loc[cid, 'ci_high'])}]"
             for cid in (o.removeprefix("★ ") for o in order)]
         k = key_outputs(run)
-        fmt = {lab: (lambda v: f"{v:.1%}") if lab.endswith("(ratio)") else (lambda v: f"{v:,.1f}") for lab in k.index}
-        outputs[name] = [f"{fmt[lab](x['P50'])} [{fmt[lab](x['P5'])} - {fmt[lab](x['P95'])}]" for lab, x in k.iterrows()]
+        outputs[name] = [f"{_output(lab, x['P50'])} [{_output(lab, x['P5'])} - {_output(lab, x['P95'])}]"
+                         for lab, x in k.iterrows()]
     return claims, outputs
+
+
+def _output(label: str, v: float) -> str:
+    """A key output in its unit: ratios as percentages, money in RMB bn to one decimal."""
+    return "n/a" if pd.isna(v) else f"{v:.1%}" if label.endswith("(ratio)") else f"{v:,.1f}"
+
+
+def _outputs_text(outputs: pd.DataFrame) -> pd.DataFrame:
+    return pd.DataFrame({c: [_output(lab, v) for lab, v in outputs[c].items()] for c in outputs.columns},
+                        index=outputs.index)
 
 
 def _markdown(df: pd.DataFrame) -> str:
@@ -414,7 +424,8 @@ def _assumptions_html(table: pd.DataFrame) -> str:
         if _public_url(x["href"]):
             src = f'<a href="{_e(x["href"])}">{src}</a>'
         seed = " <span class=small>(seed estimate)</span>" if x["kind"] == "seed estimate" else ""
-        rows.append(f"<tr><td><code>{_e(x['key'])}</code>{seed}</td><td>{_e(x['distribution'])}</td>"
+        key = _e(x["key"]).replace(".", ".<wbr>").replace("_", "_<wbr>")
+        rows.append(f"<tr><td class=id><code>{key}</code>{seed}</td><td>{_e(x['distribution'])}</td>"
                     f"<td class=num>{_e(x['median'])}</td><td>{_e(x['unit'])}</td>"
                     f"<td>{_e(x['basis'])}</td><td>{src}</td><td class='small text'>{_e(x['note'])}</td></tr>")
     return _table(head, rows)
@@ -613,7 +624,7 @@ def _build(a, r, folder: Path, compare: list[str], assumptions_dir, bar, cf, sta
         "(deterministic engine); the bars show the output at each end. Tables: "
         + ", ".join(f'<a href="tables/{n}.csv">{n}.csv</a>' for n, _, _ in TORNADO_OUTPUTS) + ".</p>",
         *[_img(p, cap) for p, cap in tornado_figures],
-        f"<h2>Key outputs (P5 / P50 / P95)</h2>{_frame_html(outputs)}",
+        f"<h2>Key outputs (P5 / P50 / P95)</h2>{_frame_html(_outputs_text(outputs))}",
         compare_html,
         f"<h2>Assumptions used ({(assumptions['kind'] == 'input').sum()} inputs, "
         f"{(assumptions['kind'] != 'input').sum()} seed estimates)</h2>"
@@ -637,7 +648,7 @@ def _build(a, r, folder: Path, compare: list[str], assumptions_dir, bar, cf, sta
               "tables/claim_boxes.csv."]
     lines += ["", "## Key outputs", "", "| output | P5 | P50 | P95 |", "|---|---:|---:|---:|"]
     for label, x in outputs.iterrows():
-        lines.append(f"| {label} | {_num(x['P5'])} | {_num(x['P50'])} | {_num(x['P95'])} |")
+        lines.append(f"| {label} | {_output(label, x['P5'])} | {_output(label, x['P50'])} | {_output(label, x['P95'])} |")
     if compare:
         lines += compare_md + ["", "Tables: tables/compare_claims.csv, tables/compare_outputs.csv; chart: "
                                    "charts/compare_claims.png."]

@@ -245,7 +245,7 @@ def test_claims_and_assumptions_read_as_written(built):
     for key, inp in a.inputs.items():
         row = t.loc[key]
         if inp.unit == "RMB_bn":  # shown in RMB bn, as written, not the engine's RMB mn
-            assert float(row["median"]) == pytest.approx(inp.base_value / 1000, rel=1e-5)
+            assert float(row["median"]) == pytest.approx(inp.base_value / 1000, rel=1e-3)
             assert all(float(v) < inp.base_value / 100 for v in re.findall(r"=(-?[\d.]+)", row["distribution"]))
         if inp.unit == "period":
             assert re.fullmatch(r"FY\d{4}Q[1-4]", row["median"]) and row["distribution"] == row["median"]
