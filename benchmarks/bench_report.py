@@ -75,12 +75,16 @@ def main() -> None:
     def new(out: Path) -> None:
         new_report.write_report(a_new, out, draws, seed, progress=False)
 
-    for fn in (old, new):  # warm-up: imports, font caches
+    def serial(out: Path) -> None:  # today's code without the chart worker: what one core gains
+        new_report.write_report(a_new, out, draws, seed, progress=False, chart_worker=False)
+
+    for fn in (old, new, serial):  # warm-up: imports, font caches
         timed(fn)
-    olds, news = [], []
+    olds, news, serials = [], [], []
     for _ in range(args.rounds):
         t_old, f_old = timed(old)
         t_new, f_new = timed(new)
+        serials.append(timed(serial)[0])
         olds.append(t_old)
         news.append(t_new)
         for rel in ("tables/claims.csv", "tables/claim_drivers.csv", "tables/claim_boxes.csv",
@@ -89,10 +93,13 @@ def main() -> None:
             if not same:
                 print(f"note: {rel} differs between old and new")
     print(f"pivotmodel report, {draws:,} draws, {args.rounds} rounds (old = {args.baseline}, alternating)")
-    print(f"{'code':<6}{'best s':>8}{'median s':>10}")
-    print(f"{'old':<6}{min(olds):>8.2f}{np.median(olds):>10.2f}")
-    print(f"{'new':<6}{min(news):>8.2f}{np.median(news):>10.2f}")
+    print(f"{'code':<18}{'best s':>8}{'median s':>10}")
+    print(f"{'old':<18}{min(olds):>8.2f}{np.median(olds):>10.2f}")
+    print(f"{'new':<18}{min(news):>8.2f}{np.median(news):>10.2f}")
+    print(f"{'new, one process':<18}{min(serials):>8.2f}{np.median(serials):>10.2f}")
     print(f"speed-up (old / new): best {min(olds) / min(news):.2f}x, median {np.median(olds) / np.median(news):.2f}x")
+    print(f"speed-up (old / new in one process): best {min(olds) / min(serials):.2f}x, "
+          f"median {np.median(olds) / np.median(serials):.2f}x")
 
 
 if __name__ == "__main__":
