@@ -17,6 +17,7 @@ import base64
 import functools
 import html
 import json
+import os
 import time
 from pathlib import Path
 from typing import Any
@@ -454,6 +455,9 @@ def build_report(a, folder: Path, draws: int, seed: int, compare: list[str] | No
     from .progress import Progress
 
     started = time.time()
+    umask = os.umask(0o022)
+    os.umask(umask)
+    folder.chmod(0o777 & ~umask)  # a temporary folder is private to its owner; the report is not
     compare = [s for s in dict.fromkeys(compare or []) if s != a.scenario.name]
     with Progress(total=10 + len(compare), enabled=progress) as bar:
         bar.stage("simulating")

@@ -61,6 +61,15 @@ def test_every_expected_file(built):
         assert "started_utc" not in csv.read_text()
 
 
+def test_report_folder_respects_the_umask(built):
+    import os
+
+    umask = os.umask(0o022)
+    os.umask(umask)
+    assert (built[0].stat().st_mode & 0o777) == 0o777 & ~umask
+    assert ((built[0] / "index.html").stat().st_mode & 0o777) == 0o666 & ~umask
+
+
 def test_regeneration_is_byte_identical(built):
     one, two = built
     a, b = _files(one), _files(two)
