@@ -459,7 +459,7 @@ def build_report(a, folder: Path, draws: int, seed: int, compare: list[str] | No
     os.umask(umask)
     folder.chmod(0o777 & ~umask)  # a temporary folder is private to its owner; the report is not
     compare = [s for s in dict.fromkeys(compare or []) if s != a.scenario.name]
-    with Progress(total=10 + len(compare), enabled=progress) as bar:
+    with Progress(total=7 + len(compare), enabled=progress) as bar:  # + one per chart, added when known
         bar.stage("simulating")
         from .simulate import simulate
 

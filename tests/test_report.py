@@ -241,6 +241,9 @@ def test_progress_names_the_stages_on_a_terminal(tmp_path, capsys):
     err = capsys.readouterr().err
     for stage in ("simulating", "charts", "drivers of every claim", "workbook", "page and summary"):
         assert stage in err, stage
+    counts = [(int(n), int(t)) for n, t in re.findall(r"\| (\d+)/(\d+) \[", err)]
+    total = counts[-1][1]
+    assert total > 7 and all(n <= t for n, t in counts) and max(n for n, _ in counts) >= total - 1
 
 
 def test_claims_and_assumptions_read_as_written(built):
