@@ -85,10 +85,12 @@ def _sorted_medians(xs: np.ndarray, counts: np.ndarray, n: np.ndarray) -> np.nda
     return np.where(n % 2 == 1, a, (a + b) / 2)
 
 
-def drivers_all(results, claim_ids=None) -> dict[str, pd.DataFrame]:
+def drivers_all(results, claim_ids=None, top: int | None = None) -> dict[str, pd.DataFrame]:
     """:func:`drivers` of several claims (all by default) in one pass over the draws: each
     input is sorted once, and the KS distance of every claim is read off cumulative counts of
-    holding and failing draws along that order (the same statistic ``ks_2samp`` computes)."""
+    holding and failing draws along that order (the same statistic ``ks_2samp`` computes).
+    With ``top``, each table holds only the ``top`` inputs with the largest distance (their
+    p-values, the slow part, are the only ones computed)."""
     ids = [c.id for c in results.claims] if claim_ids is None else list(claim_ids)
     for cid in ids:
         check_claim(results, cid)
@@ -102,11 +104,19 @@ def drivers_all(results, claim_ids=None) -> dict[str, pd.DataFrame]:
     med_h, med_f = np.full((len(keys), len(ids)), np.nan), np.full((len(keys), len(ids)), np.nan)
     live = (nh > 0) & (nf > 0)
     if live.any() and keys:
-        h, f = hold[:, live].astype(np.int32), fail[:, live].astype(np.int32)
+        h = hold[:, live].astype(np.int32)
+        # failing draws counted as evaluable draws minus holding ones; evaluable draws need a
+        # running count only for the claims some draws of which are not evaluable
+        partial = np.flatnonzero(~(hold | fail)[:, live].all(axis=0))
+        ok = (hold | fail)[:, live][:, partial].astype(np.int32)
+        rank = np.arange(1, len(x) + 1, dtype=np.int32)[:, None]
         for j in range(len(keys)):
             order = np.argsort(x[:, j], kind="stable")
             xs = x[order, j]
-            ch, cf = np.cumsum(h[order], axis=0), np.cumsum(f[order], axis=0)
+            ch = np.cumsum(h[order], axis=0)
+            cf = rank - ch
+            if len(partial):
+                cf[:, partial] = np.cumsum(ok[order], axis=0) - ch[:, partial]
             last = np.r_[xs[1:] != xs[:-1], True]  # the ECDFs are compared after each distinct value
             diff = ch[last] / nh[live] - cf[last] / nf[live]
             ks[j, live] = np.abs(diff).max(axis=0)
@@ -120,17 +130,19 @@ def drivers_all(results, claim_ids=None) -> dict[str, pd.DataFrame]:
         if info["message"]:
             df = pd.DataFrame(columns=cols)
         else:
-            xh, xf = x[hold[:, i]], x[fail[:, i]]
-            mh, mf = med_h[:, i], med_f[:, i]
+            sel = np.argsort(-ks[:, i], kind="stable")[:top] if top else np.arange(len(keys))
+            xh, xf = x[hold[:, i]][:, sel], x[fail[:, i]][:, sel]
+            mh, mf = med_h[sel, i], med_f[sel, i]
             diff = mh - mf
             tied = mh == mf
             if tied.any():  # equal medians: the means say which way the claim leans
                 diff[tied] = xh[:, tied].mean(axis=0) - xf[:, tied].mean(axis=0)
-            d, p = _ks_tests(ks[:, i], xh, xf)
+            d, p = _ks_tests(ks[sel, i], xh, xf)
             df = pd.DataFrame({
-                "input": keys, "ks": d, "p_value": p,
+                "input": [keys[k] for k in sel], "ks": d, "p_value": p,
                 "median_holds": mh, "median_fails": mf,
-                "direction": np.where(diff > 0, "higher", np.where(diff < 0, "lower", "-")), "unit": units,
+                "direction": np.where(diff > 0, "higher", np.where(diff < 0, "lower", "-")),
+                "unit": [units[k] for k in sel],
             }, columns=cols).sort_values("ks", ascending=False, kind="stable").reset_index(drop=True)
         df.attrs.update(claim=cid, **info)
         out[cid] = df

@@ -139,13 +139,13 @@ def claim_drivers(r, top: int = TOP_DRIVERS) -> tuple[pd.DataFrame, pd.DataFrame
 
     Returns (``drivers``: the top ``top`` inputs by KS distance of each claim, long table with
     claim, rank, input, ks, ...; ``boxes``: one row per claim with its probability, counts,
-    the always/never/not-evaluable message and the PRIM-style box sentence; the full
-    :func:`pivotmodel.drivers.drivers` table of each claim)."""
+    the always/never/not-evaluable message and the PRIM-style box sentence; the
+    :func:`pivotmodel.drivers.drivers` table of each claim, its top ``top`` rows)."""
     from .drivers import drivers_all, prim_box
 
     probs = r.claims_table()
     rows, box_rows = [], []
-    full = drivers_all(r, [c.id for c in _ordered_claims(r)])
+    full = drivers_all(r, [c.id for c in _ordered_claims(r)], top=top)
     for c in _ordered_claims(r):
         d = full[c.id]
         for i, x in enumerate(d.head(top).itertuples(index=False), start=1):

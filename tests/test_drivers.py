@@ -126,3 +126,12 @@ def test_one_pass_drivers_equal_scipy_per_claim(bundled, n):
         assert d.index[0] == ("cloud.ai_revenue.growth.start" if cid == "a" else "group.fx.usd_rmb")
         assert d.loc[d.index[0], "direction"] == "higher"
         pd.testing.assert_frame_equal(drivers(r, cid).set_index("input"), d)
+
+
+def test_top_rows_are_the_head_of_the_full_table(synthetic):
+    from pivotmodel.drivers import drivers_all
+
+    full = drivers(synthetic, "synthetic")
+    top = drivers_all(synthetic, top=2)["synthetic"]
+    pd.testing.assert_frame_equal(top, full.head(2))
+    assert top.attrs["holding"] == full.attrs["holding"]
