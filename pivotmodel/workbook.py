@@ -71,7 +71,6 @@ def _format_sheet(ws, sheet: Sheet, columns: list[str]) -> None:
         per_row = unit in position  # the unit is in another column, row by row
         fixed = number_format(unit if unit is not None else col) if not per_row else None
         width = len(str(col))
-        wrap = False
         for i in range(2, n_rows + 1):
             cell = ws.cell(row=i, column=j)
             v = cell.value
@@ -84,7 +83,6 @@ def _format_sheet(ws, sheet: Sheet, columns: list[str]) -> None:
                 text = str(v)
                 width = max(width, len(text))
                 if len(text) > _WIDE_TEXT:
-                    wrap = True
                     cell.alignment = Alignment(wrap_text=True, vertical="top")
         ws.column_dimensions[get_column_letter(j)].width = min(width + 2, _WIDE_TEXT)
 
