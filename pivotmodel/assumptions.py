@@ -54,8 +54,12 @@ SOURCE_FIELDS = {"title": True, "href": True, "publisher": False, "date": False,
 
 
 def bundled_directory() -> Path:
-    """The assumptions folder shipped with the repository."""
-    return Path(__file__).resolve().parent.parent / "assumptions"
+    """The assumptions folder shipped with pivotmodel: ``assumptions/`` of the repository
+    (a source checkout or an editable install), else the copy a wheel installs as
+    ``pivotmodel/bundled_assumptions``."""
+    here = Path(__file__).resolve().parent
+    repo = here.parent / "assumptions"
+    return repo if (repo / "simulation.yaml").is_file() else here / "bundled_assumptions"
 
 
 @dataclass(frozen=True)

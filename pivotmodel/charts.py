@@ -443,10 +443,13 @@ def plot_claim_metric(data: pd.DataFrame, ax: Axes | None = None) -> Axes:
 
 
 def convergence_data(results, claim_ids=None, points: int = 20) -> pd.DataFrame:
-    """Estimate and interval after growing numbers of draws (headline claims by default)."""
+    """Estimate and interval after growing numbers of draws (headline claims by default);
+    claims never evaluable (no line to draw) are left out."""
     ids = list(claim_ids) if claim_ids is not None else [c.id for c in results.claims if c.headline]
     d = results.convergence(points)
-    return d[d["claim"].isin(ids)].reset_index(drop=True)
+    d = d[d["claim"].isin(ids)]
+    drawn = d.groupby("claim", sort=False)["probability"].transform(lambda p: p.notna().any())
+    return d[drawn.astype(bool)].reset_index(drop=True)
 
 
 _LINE_COLORS = ["#1A73E8", "#E8710A", "#188038", "#D93025", "#A142F4", "#12B5CB", "#F9AB00", "#3C4043", "#9AA0A6", "#B80672"]
@@ -462,8 +465,12 @@ def plot_convergence(data: pd.DataFrame, ax: Axes | None = None) -> Axes:
     ax.set_ylabel("Probability estimate (ratio), 95% interval")
     ax.set_ylim(-0.02, 1.02)
     ax.set_title("Convergence of claim estimates (headline claims)")
-    ax.legend(loc="center left", bbox_to_anchor=(1.0, 0.5), fontsize=7)
-    ax.figure.subplots_adjust(right=0.68)
+    n = data["claim"].nunique()
+    fig = ax.figure
+    rows = (n + 1) // 2
+    fig.set_figheight(STYLE["figure.figsize"][1] + 0.16 * rows)  # room for the legend below the axes
+    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.14), ncol=2, fontsize=7)
+    fig.subplots_adjust(bottom=0.16 + 0.035 * rows, right=0.97, top=0.93)
     return ax
 
 
@@ -520,14 +527,17 @@ def plot_scenario_compare(data: pd.DataFrame, ax: Axes | None = None) -> Axes:
         err = np.vstack([d["probability"] - d["ci_low"], d["ci_high"] - d["probability"]])
         ax.errorbar(d["probability"], y, xerr=err, fmt="o", ms=3.5, lw=0.8, capsize=1.5,
                     color=SCENARIO_COLORS[j % len(SCENARIO_COLORS)], label=s)
+    for cid, p in data.groupby("id", sort=False)["probability"]:
+        if p.isna().all():
+            ax.text(0.01, ypos[cid], "not evaluable", va="center", fontsize=6.5, color="#5F6368")
     ax.set_yticks([ypos[i] for i in ids])
     ax.set_yticklabels(ids, fontsize=7)
     ax.set_xlim(-0.02, 1.02)
     ax.set_xlabel("Probability the claim holds (ratio), 95% interval")
     ax.set_ylabel("Claim")
-    ax.set_title("Claim probabilities by scenario")
-    ax.figure.subplots_adjust(left=0.36, right=0.97)
-    ax.legend(loc="lower right")
+    ax.set_title("Claim probabilities by scenario", loc="left", pad=16)
+    ax.figure.subplots_adjust(left=0.36, right=0.97, top=1 - 0.7 / ax.figure.get_figheight())
+    ax.legend(loc="lower right", bbox_to_anchor=(1.0, 1.0), ncol=len(scen), borderaxespad=0.3)  # above the points
     ax.grid(axis="y", visible=False)
     return ax
 

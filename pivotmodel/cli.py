@@ -95,7 +95,12 @@ def cmd_project(args: argparse.Namespace) -> int:
         f"pivotmodel deterministic projection, scenario {a.scenario.name}: reported (A) to "
         f"{a.history.last_quarter.label}, projected (P) to {a.horizon.label}; each input at its median"
     )
-    if args.format == "table":
+    fmt = args.format or "table"
+    if args.out and args.format is None:  # --out p.csv / p.xlsx says the format
+        fmt = {".csv": "csv", ".xlsx": "xlsx"}.get(Path(args.out).suffix.lower(), "")
+        if not fmt:
+            raise InputError.single("--out", "format", f"cannot tell the format from {args.out!r}; name a .csv or .xlsx file or give --format")
+    if fmt == "table":
         if args.out:
             raise InputError.single("--out", "format", "--format table prints to the terminal; use csv or xlsx with --out")
         shown = table.copy().astype(object)
@@ -108,29 +113,24 @@ def cmd_project(args: argparse.Namespace) -> int:
             print("n/a: not reported on this basis (see assumptions/history/README.md). Capex is purchase of "
                   "property and equipment; history FCF is Alibaba's, projected FCF is the proxy EBITDA - capex - cash tax.")
         return 0
-    if args.format == "csv" and not args.out:
+    if fmt == "csv" and not args.out:
         sys.stdout.write(table.to_csv(float_format="%.6g"))
         return 0
     if not args.out:
         raise InputError.single("--out", "format", "xlsx needs --out PATH")
     out = Path(args.out)
-    if args.format == "csv":
+    if fmt == "csv":
         write_atomic(out, lambda tmp: table.to_csv(tmp, float_format="%.6g"))
     else:
-        write_atomic(out, lambda tmp: _write_projection_xlsx(table, tmp))
+        from .workbook import Sheet, write_workbook
+
+        sheet = Sheet("projection", table, True, dict.fromkeys(table.columns, "item"))
+        write_atomic(out, lambda tmp: write_workbook(tmp, [sheet]))
     print(f"wrote {out}")
     return 0
 
 
 _CREATOR = "pivotmodel"
-
-
-def _write_projection_xlsx(table, path: Path) -> None:
-    import pandas as pd
-
-    with pd.ExcelWriter(path, engine="openpyxl") as xw:
-        table.to_excel(xw, sheet_name="projection")
-        xw.book.properties.creator = _CREATOR
 
 
 def _projection_file_is_ours(path: Path) -> bool:
@@ -262,9 +262,10 @@ def cmd_claims(args: argparse.Namespace) -> int:
 
 
 def _simulation_options(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--draws", type=int_at_least(1), default=None, metavar="N")
-    p.add_argument("--method", choices=["mc", "lhs", "sobol"], default=None)
-    p.add_argument("--seed", type=SEED, default=None, metavar="S")
+    p.add_argument("--draws", type=int_at_least(1), default=None, metavar="N", help="Monte Carlo draws (default: simulation.yaml)")
+    p.add_argument("--method", choices=["mc", "lhs", "sobol"], default=None,
+                   help="sampling: plain Monte Carlo, Latin hypercube or scrambled Sobol (default: simulation.yaml)")
+    p.add_argument("--seed", type=SEED, default=None, metavar="S", help="random seed, 0 or more (default: simulation.yaml)")
     p.add_argument("--jobs", type=JOBS, default=None, metavar="J", help="worker processes, 1 to the number of cores (default: all cores)")
     p.add_argument("--tolerance", type=float_between(0, 1, open_high=True), default=None, metavar="T", help="double the draws until every claim's 95%% interval is narrower than T (up to max_draws)")
     p.add_argument("--nearest-correlation", action="store_true", help="use the nearest valid correlation matrix if the one asked is not PSD")
@@ -273,8 +274,38 @@ def _simulation_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--out", default=None, metavar="DIR", help="run folder (default runs/<scenario>)")
 
 
+class HelpFormatter(argparse.RawDescriptionHelpFormatter, argparse.ArgumentDefaultsHelpFormatter):
+    """Defaults shown after each option's help (unless it says its default itself or has none);
+    the examples in the epilog keep their lines."""
+
+    def _get_help_string(self, action: argparse.Action) -> str:
+        text = action.help or ""
+        if action.default is None or action.default is False or "default" in text:
+            return text
+        return super()._get_help_string(action)
+
+
+# One example per command, shown at the end of its --help.
+EXAMPLES = {
+    "validate": "pivotmodel validate --assumptions my_assumptions/",
+    "project": "pivotmodel project --basis cy --currency usd\n  pivotmodel project --out projection.xlsx",
+    "simulate": "pivotmodel simulate --scenario bull --draws 50000 --method sobol",
+    "claims": "pivotmodel claims --scenario bear",
+    "report": "pivotmodel report --compare bull,bear",
+    "sensitivity": "pivotmodel sensitivity --output 'share(cloud.revenue, group.revenue, CY2026)' --method all",
+    "drivers": "pivotmodel drivers cloud_share_30pct_cy2026 --draws 20000",
+    "solve": "pivotmodel solve capex_380bn_fy2026_fy2028 --input capex.plan.total",
+    "consensus": "pivotmodel consensus --draws 50000 --explain 3",
+}
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="pivotmodel", description="Scenario model of Alibaba's pivot to AI and cloud")
+    from . import __version__
+
+    parser = argparse.ArgumentParser(prog="pivotmodel", description="Scenario model of Alibaba's pivot to AI and cloud",
+                                     formatter_class=HelpFormatter,
+                                     epilog="Each command has its own --help, with its defaults and an example.")
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("--assumptions", type=Path, default=None, metavar="DIR", help="assumptions folder (default: the bundled one)")
     common.add_argument("--scenario", default=None, metavar="NAME", help="a scenario in <assumptions>/scenarios, or a path to one")
@@ -284,9 +315,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(handler=cmd_validate)
 
     p = sub.add_parser("project", parents=[common], help="deterministic projection by segment and year")
-    p.add_argument("--format", choices=["table", "csv", "xlsx"], default="table")
-    p.add_argument("--out", default=None, metavar="PATH")
-    p.add_argument("--currency", choices=["rmb", "usd"], default="rmb")
+    p.add_argument("--format", choices=["table", "csv", "xlsx"], default=None,
+                   help="output format (default: table, or the suffix of --out)")
+    p.add_argument("--out", default=None, metavar="PATH", help="write to a file instead of the terminal")
+    p.add_argument("--currency", choices=["rmb", "usd"], default="rmb", help="money in RMB or US$ (at the FX input's median)")
     p.add_argument("--basis", choices=["fy", "cy"], default="fy", help="fiscal (April-March) or calendar years")
     p.set_defaults(handler=cmd_project)
 
@@ -300,6 +332,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     for register in _EXTRA_COMMANDS:
         register(sub, common)
+    for name, p in sub.choices.items():
+        p.formatter_class = HelpFormatter
+        if name in EXAMPLES and not p.epilog:
+            p.epilog = "example:\n  " + EXAMPLES[name]
     return parser
 
 

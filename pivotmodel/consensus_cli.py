@@ -108,10 +108,11 @@ def cmd_consensus(args: argparse.Namespace) -> int:
 def register(sub, common) -> None:
     p = sub.add_parser("consensus", parents=[common], help="place published broker forecasts in the model's distribution")
     p.add_argument("--draws", type=int_at_least(10), default=None, metavar="N", help="Monte Carlo draws (default: simulation.yaml)")
-    p.add_argument("--seed", type=SEED, default=None, metavar="S")
-    p.add_argument("--method", choices=["mc", "lhs", "sobol"], default=None)
+    p.add_argument("--seed", type=SEED, default=None, metavar="S", help="random seed, 0 or more (default: simulation.yaml)")
+    p.add_argument("--method", choices=["mc", "lhs", "sobol"], default=None,
+                   help="sampling: plain Monte Carlo, Latin hypercube or scrambled Sobol (default: simulation.yaml)")
     p.add_argument("--explain", type=int_at_least(0), default=5, metavar="K", help="say what would move for the K forecasts furthest from the median")
-    p.add_argument("--format", choices=["table", "csv"], default="table")
+    p.add_argument("--format", choices=["table", "csv"], default="table", help="a table on the terminal, or CSV")
     p.add_argument("--out", default=None, metavar="PATH", help="CSV file (with --format csv)")
     p.set_defaults(handler=cmd_consensus)
 
@@ -159,7 +160,7 @@ def consensus_section(a, folder: Path, draws: int, seed: int, source: str) -> tu
         f"{stale} are stale (dated before the {e(consensus.last_quarter)} results of {consensus.released}). "
         "Money in RMB bn, growth in %, EPS in RMB per ADS; percentile: the forecast's place among the draws. "
         'Table: <a href="tables/consensus.csv">consensus.csv</a>.</p>'
-        f"<table><tr>{head}</tr>{''.join(body)}</table>"
+        f"<div class=tw><table><tr>{head}</tr>{''.join(body)}</table></div>"
         f"<h3>What would have to move</h3><p>For the forecasts furthest from the model's median (one per metric), the input most "
         f"rank-correlated with the metric, solved for the value that reaches the forecast with everything else at base.</p><ul>{moves}</ul>"
         '<figure><img src="charts/consensus_fans.png" alt="Model fans with published forecasts" style="max-width:100%">'

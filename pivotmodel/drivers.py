@@ -24,7 +24,7 @@ from scipy import stats
 from .errors import InputError
 from .sensitivity import format_value, input_spec, model_unit
 
-__all__ = ["drivers", "prim_box", "claim_split", "check_claim"]
+__all__ = ["drivers", "drivers_all", "prim_box", "claim_split", "check_claim"]
 
 
 def check_claim(results, claim_id: str) -> None:
@@ -33,12 +33,9 @@ def check_claim(results, claim_id: str) -> None:
         raise InputError.single("claims.yaml", "claim", f"unknown claim id {claim_id!r}; valid: {', '.join(ids)}")
 
 
-def claim_split(results, claim_id: str) -> tuple[pd.DataFrame, np.ndarray, dict]:
-    """(inputs of the evaluable draws, holds as bool, counts and a status message)."""
-    check_claim(results, claim_id)
-    holds = results.claim_holds[claim_id].to_numpy(dtype=float)
+def _split_info(claim_id: str, holds: np.ndarray) -> dict:
+    """Counts of draws (holding, failing, not evaluable) and a message when there is nothing to split."""
     ok = ~np.isnan(holds)
-    x = results.inputs[ok].reset_index(drop=True)
     h = holds[ok] == 1.0
     info = {"draws": int(holds.size), "evaluable": int(ok.sum()), "not_evaluable": int((~ok).sum()),
             "holding": int(h.sum()), "failing": int((~h).sum())}
@@ -53,7 +50,103 @@ def claim_split(results, claim_id: str) -> tuple[pd.DataFrame, np.ndarray, dict]
         message += f"; {info['not_evaluable']} draws were not evaluable"
     info["message"] = message
     info["probability"] = info["holding"] / info["evaluable"] if info["evaluable"] else float("nan")
-    return x, h, info
+    return info
+
+
+def claim_split(results, claim_id: str) -> tuple[pd.DataFrame, np.ndarray, dict]:
+    """(inputs of the evaluable draws, holds as bool, counts and a status message)."""
+    check_claim(results, claim_id)
+    holds = results.claim_holds[claim_id].to_numpy(dtype=float)
+    ok = ~np.isnan(holds)
+    return results.inputs[ok].reset_index(drop=True), holds[ok] == 1.0, _split_info(claim_id, holds)
+
+
+_EXACT_MAX = 10_000  # scipy's ks_2samp is exact (mode 'auto') when both samples are at most this big
+
+
+def _ks_tests(d: np.ndarray, xh: np.ndarray, xf: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """KS distances and two-sided p-values (one per input column) as ``scipy.stats.ks_2samp``
+    gives them: for small samples its exact test (which also rounds the distance to its
+    lattice), else ``d`` with Smirnov's asymptotic distribution."""
+    n1, n2 = len(xh), len(xf)
+    if max(n1, n2) <= _EXACT_MAX:
+        res = [stats.ks_2samp(xh[:, j], xf[:, j]) for j in range(xh.shape[1])]
+        return np.array([t.statistic for t in res], dtype=float), np.array([t.pvalue for t in res], dtype=float)
+    m, n = max(n1, n2), min(n1, n2)
+    return d, np.clip(stats.kstwo.sf(d, np.round(m * n / (m + n))), 0, 1)
+
+
+def _sorted_medians(xs: np.ndarray, counts: np.ndarray, n: np.ndarray) -> np.ndarray:
+    """Median of the draws counted in each column of ``counts`` (running counts along the
+    sorted values ``xs``): the middle value, or the mean of the two middle ones (as np.median)."""
+    lo = np.array([np.searchsorted(counts[:, c], (n[c] + 1) // 2) for c in range(counts.shape[1])])
+    hi = np.array([np.searchsorted(counts[:, c], n[c] // 2 + 1) for c in range(counts.shape[1])])
+    a, b = xs[lo], xs[hi]
+    return np.where(n % 2 == 1, a, (a + b) / 2)
+
+
+def drivers_all(results, claim_ids=None, top: int | None = None) -> dict[str, pd.DataFrame]:
+    """:func:`drivers` of several claims (all by default) in one pass over the draws: each
+    input is sorted once, and the KS distance of every claim is read off cumulative counts of
+    holding and failing draws along that order (the same statistic ``ks_2samp`` computes).
+    With ``top``, each table holds only the ``top`` inputs with the largest distance (their
+    p-values, the slow part, are the only ones computed)."""
+    ids = [c.id for c in results.claims] if claim_ids is None else list(claim_ids)
+    for cid in ids:
+        check_claim(results, cid)
+    a = results.assumptions
+    keys = list(results.inputs.columns)
+    x = results.inputs.to_numpy(dtype=float)
+    outcome = results.claim_holds[ids].to_numpy(dtype=float)
+    hold, fail = outcome == 1.0, outcome == 0.0
+    nh, nf = hold.sum(axis=0), fail.sum(axis=0)
+    ks = np.zeros((len(keys), len(ids)))
+    med_h, med_f = np.full((len(keys), len(ids)), np.nan), np.full((len(keys), len(ids)), np.nan)
+    live = (nh > 0) & (nf > 0)
+    if live.any() and keys:
+        h = hold[:, live].astype(np.int32)
+        # failing draws counted as evaluable draws minus holding ones; evaluable draws need a
+        # running count only for the claims some draws of which are not evaluable
+        partial = np.flatnonzero(~(hold | fail)[:, live].all(axis=0))
+        ok = (hold | fail)[:, live][:, partial].astype(np.int32)
+        rank = np.arange(1, len(x) + 1, dtype=np.int32)[:, None]
+        for j in range(len(keys)):
+            order = np.argsort(x[:, j], kind="stable")
+            xs = x[order, j]
+            ch = np.cumsum(h[order], axis=0)
+            cf = rank - ch
+            if len(partial):
+                cf[:, partial] = np.cumsum(ok[order], axis=0) - ch[:, partial]
+            last = np.r_[xs[1:] != xs[:-1], True]  # the ECDFs are compared after each distinct value
+            diff = ch[last] / nh[live] - cf[last] / nf[live]
+            ks[j, live] = np.abs(diff).max(axis=0)
+            med_h[j, live] = _sorted_medians(xs, ch, nh[live])
+            med_f[j, live] = _sorted_medians(xs, cf, nf[live])
+    units = [model_unit(input_spec(a, k)) for k in keys]
+    cols = ["input", "ks", "p_value", "median_holds", "median_fails", "direction", "unit"]
+    out = {}
+    for i, cid in enumerate(ids):
+        info = _split_info(cid, outcome[:, i])
+        if info["message"]:
+            df = pd.DataFrame(columns=cols)
+        else:
+            sel = np.argsort(-ks[:, i], kind="stable")[:top] if top else np.arange(len(keys))
+            xh, xf = x[hold[:, i]][:, sel], x[fail[:, i]][:, sel]
+            mh, mf = med_h[sel, i], med_f[sel, i]
+            diff = mh - mf
+            tied = mh == mf
+            if tied.any():  # equal medians: the means say which way the claim leans
+                diff[tied] = xh[:, tied].mean(axis=0) - xf[:, tied].mean(axis=0)
+            d, p = _ks_tests(ks[sel, i], xh, xf)
+            df = pd.DataFrame({
+                "input": [keys[k] for k in sel], "ks": d, "p_value": p,
+                "median_holds": mh, "median_fails": mf,
+                "direction": np.where(diff > 0, "higher", np.where(diff < 0, "lower", "-")),
+                "unit": [units[k] for k in sel],
+            }, columns=cols).sort_values("ks", ascending=False, kind="stable").reset_index(drop=True)
+        df.attrs.update(claim=cid, **info)
+        out[cid] = df
+    return out
 
 
 def drivers(results, claim_id: str) -> pd.DataFrame:
@@ -61,26 +154,7 @@ def drivers(results, claim_id: str) -> pd.DataFrame:
     it fails. Columns: input, ks, p_value, median_holds, median_fails, direction (the claim
     favours 'higher' or 'lower' values), unit (model unit). ``attrs``: the counts of draws
     and ``message`` (non-empty when the claim always or never holds)."""
-    x, h, info = claim_split(results, claim_id)
-    cols = ["input", "ks", "p_value", "median_holds", "median_fails", "direction", "unit"]
-    a = results.assumptions
-    if info["message"]:
-        df = pd.DataFrame(columns=cols)
-    else:
-        rows = []
-        for k in x.columns:
-            xs = x[k].to_numpy(dtype=float)
-            res = stats.ks_2samp(xs[h], xs[~h])
-            mh, mf = float(np.median(xs[h])), float(np.median(xs[~h]))
-            mean_h, mean_f = float(xs[h].mean()), float(xs[~h].mean())
-            diff = (mh - mf) if mh != mf else (mean_h - mean_f)
-            rows.append({"input": k, "ks": float(res.statistic), "p_value": float(res.pvalue),
-                         "median_holds": mh, "median_fails": mf,
-                         "direction": "higher" if diff > 0 else ("lower" if diff < 0 else "-"),
-                         "unit": model_unit(input_spec(a, k))})
-        df = pd.DataFrame(rows, columns=cols).sort_values("ks", ascending=False, kind="stable").reset_index(drop=True)
-    df.attrs.update(claim=claim_id, **info)
-    return df
+    return drivers_all(results, [claim_id])[claim_id]
 
 
 def _fmt_pct(x: float) -> str:
@@ -111,39 +185,38 @@ def prim_box(results, claim_id: str, inputs: list[str] | None = None, top: int =
         if bad:
             raise InputError.single("--input", "input", f"{', '.join(bad)} not an uncertain input; valid: {', '.join(x.columns)}")
     n = len(h)
-    data = {k: x[k].to_numpy(dtype=float) for k in inputs}
-    inside = np.ones(n, dtype=bool)
+    data = {k: x[k].to_numpy(dtype=float) for k in inputs}  # the draws inside the box, shrunk at each peel
+    held = h
     bounds: dict[str, list[float]] = {k: [-np.inf, np.inf] for k in inputs}
     density = float(h.mean())
     base_density = density
     steps = 0
     while True:
         best = None
+        size = len(held)
         for k in inputs:
-            xs = data[k][inside]
+            q_low, q_high = np.quantile(data[k], [alpha, 1 - alpha])
             for side in ("low", "high"):
-                if side == "low":  # strict: a point mass at the cut goes whole
-                    keep = inside & (data[k] > float(np.quantile(xs, alpha)))
-                else:
-                    keep = inside & (data[k] < float(np.quantile(xs, 1 - alpha)))
+                # strict: a point mass at the cut goes whole
+                keep = data[k] > float(q_low) if side == "low" else data[k] < float(q_high)
                 m = int(keep.sum())
-                if m == int(inside.sum()) or m < max(1, min_support * n):
+                if m == size or m < max(1, min_support * n):
                     continue
-                d = float(h[keep].mean())
+                d = float(held[keep].mean())
                 if d > density + 1e-12 and (best is None or d > best[0]):
                     best = (d, k, side, keep)
         if best is None:
             break
         density, k, side, keep = best
-        kept = data[k][keep]
+        data = {j: v[keep] for j, v in data.items()}
+        held = held[keep]
         if side == "low":
-            bounds[k][0] = float(kept.min())
+            bounds[k][0] = float(data[k].min())
         else:
-            bounds[k][1] = float(kept.max())
-        inside = keep
+            bounds[k][1] = float(data[k].max())
         steps += 1
-    support = float(inside.mean())
-    coverage = float(h[inside].sum() / h.sum())
+    support = len(held) / n
+    coverage = float(held.sum() / h.sum())
     rows = []
     parts = []
     for k in inputs:

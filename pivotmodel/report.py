@@ -1,9 +1,10 @@
 """``pivotmodel report``: the whole report folder for a scenario, rebuilt in one go.
 
 Contents: every chart as PNG and SVG (``charts/``) with the numbers each draws
-(``data/``); tables as CSV and one XLSX workbook; ``summary.md``; a self-contained
-``index.html`` (claims, charts as embedded PNG, the assumptions used with their sources,
-the run manifest); ``manifest.json`` (the only file with times in it).
+(``data/``); tables as CSV and one XLSX workbook; ``summary.md``; an
+``index.html`` that reads on its own (claims, charts as embedded PNG, the assumptions used
+with their sources, the run manifest; its links to SVG, data and tables need the folder);
+``manifest.json`` (the only file with times in it).
 
 Same inputs and seed give byte-identical PNG, SVG and CSV files. The folder is built
 beside the target and swapped in at the end, so a failure leaves the old report as it was.
@@ -13,8 +14,10 @@ from __future__ import annotations
 
 import argparse
 import base64
+import functools
 import html
 import json
+import os
 import time
 from pathlib import Path
 from typing import Any
@@ -26,6 +29,7 @@ from . import assumptions as assumptions_mod
 from .atomic import check_dir_target
 from .errors import InputError
 from .options import SEED, int_at_least
+from .workbook import Sheet, write_workbook
 
 
 class _LazyCharts:
@@ -88,12 +92,39 @@ def key_outputs(r) -> pd.DataFrame:
     return pd.DataFrame(rows).set_index("output")
 
 
+_UNSCALED = ("sigma", "lambda", "p", "shape")  # parameters assumptions.py does not convert with the unit
+
+
+def as_written(inp) -> tuple[str, str]:
+    """(distribution, median) of an input in the unit printed beside it: RMB_bn inputs in RMB bn
+    (the engine holds RMB mn), period inputs as their quarter label."""
+    if inp.text:
+        return inp.text, inp.text
+    from .schema import UNITS
+
+    factor = UNITS[inp.unit][1] if inp.unit in UNITS else 1.0
+
+    def shown(k: str, v: Any, digits: int = 6) -> str:
+        if isinstance(v, bool) or not isinstance(v, (int, float)):
+            return str(v)
+        return f"{(v if k in _UNSCALED else v / factor):.{digits}g}"
+
+    body = ", ".join(f"{k}={shown(k, v)}" for k, v in inp.dist.params.items())
+    return f"{inp.dist.kind}({body})", shown("median", inp.base_value, 4)
+
+
 def assumptions_frame(a) -> pd.DataFrame:
+    """Every input and seed estimate, its distribution and median in the unit printed beside it."""
+    from .model.inputs import seed_key
+
+    entries = [(key, "input", inp) for key, inp in a.inputs.items()]
+    entries += [(seed_key(series, q), "seed estimate", inp) for (series, q), inp in a.seeds.items()]
     rows = []
-    for key, inp in a.inputs.items():
+    for key, kind, inp in entries:
         src = a.sources.get(inp.source)
+        dist, median = as_written(inp)
         rows.append({
-            "key": key, "distribution": inp.dist.describe(), "unit": inp.unit, "basis": inp.basis,
+            "key": key, "kind": kind, "distribution": dist, "median": median, "unit": inp.unit, "basis": inp.basis,
             "source": src.title if src else (inp.source or ""), "href": src.href if src else "",
             "note": inp.note or "",
         })
@@ -110,15 +141,15 @@ def claim_drivers(r, top: int = TOP_DRIVERS) -> tuple[pd.DataFrame, pd.DataFrame
 
     Returns (``drivers``: the top ``top`` inputs by KS distance of each claim, long table with
     claim, rank, input, ks, ...; ``boxes``: one row per claim with its probability, counts,
-    the always/never/not-evaluable message and the PRIM-style box sentence; the full
-    :func:`pivotmodel.drivers.drivers` table of each claim)."""
-    from .drivers import drivers, prim_box
+    the always/never/not-evaluable message and the PRIM-style box sentence; the
+    :func:`pivotmodel.drivers.drivers` table of each claim, its top ``top`` rows)."""
+    from .drivers import drivers_all, prim_box
 
     probs = r.claims_table()
-    rows, box_rows, full = [], [], {}
+    rows, box_rows = [], []
+    full = drivers_all(r, [c.id for c in _ordered_claims(r)], top=top)
     for c in _ordered_claims(r):
-        d = drivers(r, c.id)
-        full[c.id] = d
+        d = full[c.id]
         for i, x in enumerate(d.head(top).itertuples(index=False), start=1):
             rows.append({"claim": c.id, "headline": c.headline, "rank": i, **x._asdict()})
         box = prim_box(r, c.id, inputs=list(d["input"].head(4))) if len(d) else prim_box(r, c.id)
@@ -152,7 +183,7 @@ def what_would_have_to_be_true(a, full_drivers: dict[str, pd.DataFrame], claims)
     driver (by KS); when the run has no drivers (the claim always or never holds), on the
     input with the largest tornado swing of the claim's metric. Deterministic engine."""
     from .errors import InputError as _InputError
-    from .sensitivity import tornado
+    from .sensitivity import input_spec, tornado
     from .solve import solve
 
     rows = []
@@ -182,27 +213,32 @@ def what_would_have_to_be_true(a, full_drivers: dict[str, pd.DataFrame], claims)
                 sentence = sol.sentence
             except _InputError as exc:
                 sentence = f"{c.id}: cannot solve for {key} ({exc})"
+        scale, unit = 1.0, sol.unit if sol else ""
+        if sol and unit == "RMB_mn" and input_spec(a, key).unit == "RMB_bn":  # the unit the analyst wrote it in
+            scale, unit = 1000.0, "RMB_bn"
         rows.append({
             "claim": c.id, "input": key or "", "basis": basis, "status": sol.status if sol else "",
-            "solved_value": sol.value if sol else np.nan, "direction": sol.direction if sol else "",
-            "base_value": sol.base_value if sol else np.nan, "unit": sol.unit if sol else "",
+            "solved_value": sol.value / scale if sol else np.nan, "direction": sol.direction if sol else "",
+            "base_value": sol.base_value / scale if sol else np.nan, "unit": unit,
             "threshold": c.threshold, "comparison": c.comparison,
-            "base_metric": sol.base_metric if sol else np.nan, "sentence": sentence,
+            "base_metric": sol.base_metric if sol else np.nan, "metric_unit": C.metric_unit(c.test), "sentence": sentence,
         })
     cols = ["claim", "input", "basis", "status", "solved_value", "direction", "base_value", "unit", "threshold",
-            "comparison", "base_metric", "sentence"]
+            "comparison", "base_metric", "metric_unit", "sentence"]
     return pd.DataFrame(rows, columns=cols)
 
 
 # --- html -------------------------------------------------------------------------------------
 
 _CSS = """
-body{font-family:-apple-system,Segoe UI,Helvetica,Arial,sans-serif;margin:24px auto;max-width:1200px;color:#202124;font-size:14px}
+body{font-family:-apple-system,Segoe UI,Helvetica,Arial,sans-serif;margin:24px auto;max-width:1200px;padding:0 16px;color:#202124;font-size:14px}
 h1{font-size:22px}h2{font-size:18px;border-bottom:1px solid #dadce0;padding-bottom:4px;margin-top:32px}
-table{border-collapse:collapse;font-size:12px;margin:8px 0}th,td{border:1px solid #dadce0;padding:3px 6px;vertical-align:top}
+.tw{overflow-x:auto;max-width:100%;margin:8px 0}
+table{border-collapse:collapse;font-size:12px}th,td{border:1px solid #dadce0;padding:3px 6px;vertical-align:top;overflow-wrap:break-word}
 th{background:#f1f3f4;text-align:left}td.num{text-align:right;white-space:nowrap}
-figure{margin:16px 0}figure img{max-width:100%;border:1px solid #eee}figcaption{font-size:12px;color:#5f6368}
-td.small{word-break:break-word;min-width:160px;max-width:260px}
+td.text{min-width:220px;max-width:420px}td.small{min-width:140px;max-width:240px}
+code{white-space:pre-wrap;overflow-wrap:anywhere}td.id code{overflow-wrap:normal}
+figure{margin:16px 0}figure img{max-width:100%;height:auto;border:1px solid #eee}figcaption{font-size:12px;color:#5f6368}
 pre{background:#f8f9fa;padding:8px;font-size:12px;overflow:auto}.small{font-size:12px;color:#5f6368}
 """
 
@@ -212,7 +248,32 @@ def _e(x: Any) -> str:
 
 
 def _pct(x: float) -> str:
-    return "n/a" if x is None or pd.isna(x) else f"{x:.1%}"
+    """A probability: one decimal, and "< 0.1%" / "> 99.9%" rather than a rounded 0.0% or 100.0%."""
+    if x is None or pd.isna(x):
+        return "n/a"
+    if 0 <= x < 0.0005:
+        return "< 0.1%"
+    if 0.9995 < x <= 1:
+        return "> 99.9%"
+    return f"{x:.1%}"
+
+
+def _interval(lo: float, hi: float) -> str:
+    """A 95% interval of a probability, e.g. "12.3% - 15.0%", "< 0.1%" when all of it rounds to 0."""
+    if pd.isna(lo) or pd.isna(hi):
+        return "n/a"
+    if hi < 0.0005:
+        return "< 0.1%"
+    if lo > 0.9995:
+        return "> 99.9%"
+    return f"{lo:.1%} - {hi:.1%}"
+
+
+def _metric(x: Any, unit: str) -> str:
+    """A claim's metric in its unit: years as integers, ratios to three decimals, money to one."""
+    if x is None or pd.isna(x):
+        return ""
+    return f"{x:.0f}" if unit == "year" else _num(x)
 
 
 def _num(x: Any) -> str:
@@ -221,32 +282,50 @@ def _num(x: Any) -> str:
     return f"{x:,.1f}" if abs(x) >= 10 else f"{x:.3f}"
 
 
+def _public_url(url: Any) -> str:
+    """``url`` if it is a web address, else "" (a path inside the project is not shown)."""
+    return str(url) if str(url or "").startswith(("http://", "https://")) else ""
+
+
+def _table(head: str, rows: list[str]) -> str:
+    """A table in a wrapper that scrolls sideways when the page is narrower than the table."""
+    return f"<div class=tw><table>{head}{''.join(rows)}</table></div>"
+
+
 def _source_html(src: dict) -> str:
-    pub, date, url = _e(src.get("publication", "")), _e(src.get("date", "")), src.get("url", "")
-    if str(url).startswith(("http://", "https://")):
-        pub = f'<a href="{_e(url)}">{pub}</a>'
-    elif url:
-        pub = f"{pub} ({_e(url)})"
-    return f"{pub}, {date}" if date else pub
+    """Publication, date and web address of a claim's source (never a file path)."""
+    parts = [_e(src.get("publication", ""))]
+    if src.get("date"):
+        parts.append(_e(src["date"]))
+    url = _public_url(src.get("url"))
+    if url:
+        host = url.split("/")[2]
+        parts.append(f'<a href="{_e(url)}">{_e(host)}</a>')
+    else:
+        parts.append("no public URL")
+    return ", ".join(p for p in parts if p)
 
 
 def _claims_html(r) -> str:
     t = r.claims_table().reset_index()
     t["order"] = range(len(t))
     t = t.sort_values(["headline", "order"], ascending=[False, True], kind="stable")
-    head = ("<tr><th>claim</th><th>headline</th><th>probability</th><th>95% interval</th><th>base case</th>"
+    head = ("<tr><th>claim</th><th title=headline>&#9733;</th><th>probability</th><th>95% interval</th><th>base case</th>"
             "<th>metric P5 / P50 / P95</th><th>threshold</th><th>statement</th><th>source</th></tr>")
     rows = []
     for _, x in t.iterrows():
-        metric = "" if pd.isna(x["metric_p50"]) else f"{_num(x['metric_p5'])} / {_num(x['metric_p50'])} / {_num(x['metric_p95'])}"
+        unit = C.metric_unit(x["test"])
+        metric = "" if pd.isna(x["metric_p50"]) else " / ".join(_metric(x[k], unit) for k in ("metric_p5", "metric_p50", "metric_p95"))
+        if metric and unit == "year":
+            metric += "<br><span class=small>over draws where it happens</span>"
         base = "n/a" if pd.isna(x["base_case"]) else ("holds" if x["base_case"] == 1 else "fails")
         rows.append(
-            f"<tr><td><code>{_e(x['id'])}</code></td><td>{'&#9733;' if x['headline'] else ''}</td>"
-            f"<td class=num>{_pct(x['probability'])}</td><td class=num>{_pct(x['ci_low'])} - {_pct(x['ci_high'])}</td>"
+            f"<tr><td class=id><code>{_e(x['id']).replace('_', '_<wbr>')}</code></td><td>{'&#9733;' if x['headline'] else ''}</td>"
+            f"<td class=num>{_e(_pct(x['probability']))}</td><td class=num>{_e(_interval(x['ci_low'], x['ci_high']))}</td>"
             f"<td>{base}</td><td class=num>{metric}</td>"
-            f"<td class=num>{_num(x['threshold'])}</td><td>{_e(x['words'])}<br><span class=small>Test: <code>{_e(x['test'])}</code></span></td>"
+            f"<td class=num>{_metric(x['threshold'], unit)}</td><td class=text>{_e(x['words'])}<br><span class=small>Test: <code>{_e(x['test'])}</code></span></td>"
             f"<td class=small>{_source_html(r.claim(x['id']).source)}</td></tr>")
-    return f"<table>{head}{''.join(rows)}</table><p class=small>Interval: {_e(r.interval_method)}.</p>"
+    return f"{_table(head, rows)}<p class=small>Interval: {_e(r.interval_method)}.</p>"
 
 
 def _drivers_html(a, boxes: pd.DataFrame, drv: pd.DataFrame, wwt: pd.DataFrame, draws: int) -> str:
@@ -269,7 +348,7 @@ def _drivers_html(a, boxes: pd.DataFrame, drv: pd.DataFrame, wwt: pd.DataFrame, 
     for _, b in boxes.iterrows():
         cid = b["claim"]
         parts.append(f'<h3 id="drivers-{_e(cid)}">{"&#9733; " if b["headline"] else ""}<code>{_e(cid)}</code></h3>')
-        parts.append(f"<p>Probability {_pct(b['probability'])} [{_pct(b['ci_low'])} - {_pct(b['ci_high'])}]; "
+        parts.append(f"<p>Probability {_e(_pct(b['probability']))} [{_e(_interval(b['ci_low'], b['ci_high']))}]; "
                      f"holds in {b['holding']:,} of {b['evaluable']:,} evaluable draws"
                      + (f" ({b['draws'] - b['evaluable']:,} not evaluable)" if b["draws"] != b["evaluable"] else "") + ".</p>")
         if b["message"]:
@@ -282,7 +361,7 @@ def _drivers_html(a, boxes: pd.DataFrame, drv: pd.DataFrame, wwt: pd.DataFrame, 
                             f"<td class=num>{_e(format_value(a, x['input'], x['median_holds']))}</td>"
                             f"<td class=num>{_e(format_value(a, x['input'], x['median_fails']))}</td>"
                             f"<td>{_e(x['direction'])} values</td></tr>")
-            parts.append(f"<table>{head}{''.join(rows)}</table>")
+            parts.append(_table(head, rows))
             parts.append(f"<p><b>Box:</b> {_e(b['box_sentence'])}.</p>")
         if cid in solved.index:
             w = solved.loc[cid]
@@ -291,8 +370,45 @@ def _drivers_html(a, boxes: pd.DataFrame, drv: pd.DataFrame, wwt: pd.DataFrame, 
     return "".join(parts)
 
 
+def compare_tables(runs: dict) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Text tables of scenarios side by side: each claim's probability with its interval
+    (headline claims first, starred; "n/a" where not evaluable), and each key output's median
+    with its P5-P95 range in the output's unit (ratios as percentages)."""
+    first = next(iter(runs.values()))
+    order = [("★ " if c.headline else "") + c.id for c in _ordered_claims(first)]
+    claims = pd.DataFrame(index=pd.Index(order, name="claim"))
+    outputs = pd.DataFrame(index=pd.Index([k[0] for k in KEY_OUTPUTS], name="output"))
+    for name, run in runs.items():
+        t = run.claims_table()
+        claims[name] = [
+            "n/a" if pd.isna(t.loc[cid, "probability"]) else
+            f"{_pct(t.loc[cid, 'probability'])} [{_interval(t.loc[cid, 'ci_low'], t.loc[cid, 'ci_high'])}]"
+            for cid in (o.removeprefix("★ ") for o in order)]
+        k = key_outputs(run)
+        outputs[name] = [f"{_output(lab, x['P50'])} [{_output(lab, x['P5'])} - {_output(lab, x['P95'])}]"
+                         for lab, x in k.iterrows()]
+    return claims, outputs
+
+
+def _output(label: str, v: float) -> str:
+    """A key output in its unit: ratios as percentages, money in RMB bn to one decimal."""
+    return "n/a" if pd.isna(v) else f"{v:.1%}" if label.endswith("(ratio)") else f"{v:,.1f}"
+
+
+def _outputs_text(outputs: pd.DataFrame) -> pd.DataFrame:
+    return pd.DataFrame({c: [_output(lab, v) for lab, v in outputs[c].items()] for c in outputs.columns},
+                        index=outputs.index)
+
+
+def _markdown(df: pd.DataFrame) -> str:
+    head = [df.index.name or "", *map(str, df.columns)]
+    lines = ["| " + " | ".join(head) + " |", "|" + "---|" + "---:|" * len(df.columns)]
+    lines += ["| " + " | ".join([str(i), *map(str, row)]) + " |" for i, row in zip(df.index, df.to_numpy())]
+    return "\n".join(lines)
+
+
 def _frame_html(df: pd.DataFrame, fmt=_num) -> str:
-    return df.to_html(float_format=lambda v: fmt(v), na_rep="", border=0, escape=True)
+    return f"<div class=tw>{df.to_html(float_format=lambda v: fmt(v), na_rep='', border=0, escape=True)}</div>"
 
 
 def _img(path: Path, caption: str) -> str:
@@ -303,46 +419,68 @@ def _img(path: Path, caption: str) -> str:
 
 
 def _assumptions_html(table: pd.DataFrame) -> str:
-    head = "<tr><th>input</th><th>distribution</th><th>unit</th><th>basis</th><th>source</th><th>note</th></tr>"
+    head = ("<tr><th>input</th><th>distribution</th><th>median</th><th>unit</th><th>basis</th><th>source</th>"
+            "<th>note</th></tr>")
     rows = []
     for _, x in table.iterrows():
         src = _e(x["source"])
-        if x["href"]:
+        if _public_url(x["href"]):
             src = f'<a href="{_e(x["href"])}">{src}</a>'
-        rows.append(f"<tr><td><code>{_e(x['key'])}</code></td><td>{_e(x['distribution'])}</td><td>{_e(x['unit'])}</td>"
-                    f"<td>{_e(x['basis'])}</td><td>{src}</td><td class=small>{_e(x['note'])}</td></tr>")
-    return f"<table>{head}{''.join(rows)}</table>"
+        seed = " <span class=small>(seed estimate)</span>" if x["kind"] == "seed estimate" else ""
+        key = _e(x["key"]).replace(".", ".<wbr>").replace("_", "_<wbr>")
+        rows.append(f"<tr><td class=id><code>{key}</code>{seed}</td><td>{_e(x['distribution'])}</td>"
+                    f"<td class=num>{_e(x['median'])}</td><td>{_e(x['unit'])}</td>"
+                    f"<td>{_e(x['basis'])}</td><td>{src}</td><td class='small text'>{_e(x['note'])}</td></tr>")
+    return _table(head, rows)
 
 
 # --- build ------------------------------------------------------------------------------------
 
-def _chart(folder: Path, name: str, data: pd.DataFrame, plot, source: str) -> Path:
-    import matplotlib.pyplot as plt
-
-    ax = plot(data)
-    fig = ax.figure
-    try:
-        C.add_source(fig, source)
-        C.save(fig, folder / "charts" / name)
-    finally:
-        plt.close(fig)
-    data.to_csv(folder / "data" / f"{name}.csv", index=False, float_format=FLOAT)
-    return folder / "charts" / f"{name}.png"
+def _memoised(r):
+    """``r`` with its claims table and convergence computed once (the report asks often);
+    callers get copies, so none can change what another sees."""
+    table, conv = r.claims_table(), r.convergence()
+    r.claims_table = lambda: table.copy()
+    r.convergence = lambda points=20: conv.copy() if points == 20 else type(r).convergence(r, points)
+    return r
 
 
 def build_report(a, folder: Path, draws: int, seed: int, compare: list[str] | None = None,
-                 assumptions_dir: Path | None = None) -> dict[str, Any]:
-    """Write every report file into ``folder`` (which must exist and be empty)."""
+                 assumptions_dir: Path | None = None, progress: bool | None = None,
+                 chart_worker: bool | None = None) -> dict[str, Any]:
+    """Write every report file into ``folder`` (which must exist and be empty).
+
+    ``progress``: stages and a bar on stderr (default: when stderr is a terminal);
+    ``chart_worker``: draw the charts in a worker process while the drivers and tables are
+    computed (default: when there is a spare core); the files are the same either way."""
+    from .chartfiles import ChartFiles
+    from .progress import Progress
+
+    started = time.time()
+    umask = os.umask(0o022)
+    os.umask(umask)
+    folder.chmod(0o777 & ~umask)  # a temporary folder is private to its owner; the report is not
+    compare = [s for s in dict.fromkeys(compare or []) if s != a.scenario.name]
+    with Progress(total=7 + len(compare), enabled=progress) as bar:  # + one per chart, added when known
+        bar.stage("simulating")
+        from .simulate import simulate
+
+        r = _memoised(simulate(a, draws=draws, seed=seed, jobs=1, progress=False))
+        bar.step()
+        with ChartFiles(folder, C.source_line(r), worker=chart_worker, on_done=bar.step) as cf:
+            return _build(a, r, folder, compare, assumptions_dir, bar, cf, started)
+
+
+def _build(a, r, folder: Path, compare: list[str], assumptions_dir, bar, cf, started: float) -> dict[str, Any]:
     from .model import project
     from .sensitivity import tornado
     from .simulate import manifest_json, simulate
     from .tables import segment_table
 
-    started = time.time()
+    draws, seed = r.manifest["draws"], r.manifest["seed"]
     for sub in ("charts", "data", "tables"):
         (folder / sub).mkdir()
-    r = simulate(a, draws=draws, seed=seed, jobs=1, progress=False)
-    source = C.source_line(r)
+    bar.stage("charts")
     figures: list[tuple[Path, str]] = []
     captions = {
         "revenue_mix": "Revenue mix by segment: reported, then median projection (RMB bn)",
@@ -353,29 +491,40 @@ def build_report(a, folder: Path, draws: int, seed: int, compare: list[str] | No
         "claim_probabilities": "Claim probabilities with 95% intervals (headline first)",
         "convergence": "Convergence of headline claim estimates",
     }
-    for name, (data_fn, plot_fn) in C.CHARTS.items():
-        figures.append((_chart(folder, name, data_fn(r), plot_fn, source), captions.get(name, name)))
-    for c in r.claims:
-        if c.headline and c.threshold is not None and np.isfinite(r.claim_metric[c.id]).any():
-            png = _chart(folder, f"metric_{c.id}", C.claim_metric_data(r, c.id), C.plot_claim_metric, source)
-            figures.append((png, f"Metric distribution: {c.id}"))
+    from .chartfiles import registered_plot
+
+    metric_ids = [c.id for c in r.claims
+                  if c.headline and c.threshold is not None and np.isfinite(r.claim_metric[c.id]).any()]
+    bar.add_total(len(C.CHARTS) + len(metric_ids) + len(TORNADO_OUTPUTS) + (1 if compare else 0))
+    for name, (data_fn, _) in C.CHARTS.items():
+        figures.append((cf.add(name, data_fn(r), registered_plot(name)), captions.get(name, name)))
+    for cid in metric_ids:
+        png = cf.add(f"metric_{cid}", C.claim_metric_data(r, cid), C.plot_claim_metric)
+        figures.append((png, f"Metric distribution: {cid}"))
 
     tornado_frames: dict[str, pd.DataFrame] = {}
     tornado_figures: list[tuple[Path, str]] = []
+    bar.stage("tornado charts")
     for name, spec, caption in TORNADO_OUTPUTS:
         tf = tornado(a, spec)
         tornado_frames[name] = tf
         title = f"What moves {caption[0].lower()}{caption[1:]}"
-        png = _chart(folder, name, tf, lambda d, title=title: C.plot_output_tornado(d, title=title), source)
+        png = cf.add(name, tf, functools.partial(C.plot_output_tornado, title=title))
         tornado_figures.append((png, f"Tornado: {caption}; each input from its P10 to its P90, others at their medians "
                                      f"(base {tf.attrs['base_output']:.4g}); top 12 of {len(tf)} inputs"))
 
+    bar.step()
     t = folder / "tables"
+    bar.stage("drivers of every claim")
     drv, boxes, full_drivers = claim_drivers(r)
+    bar.step()
+    bar.stage("what would have to be true")
     drv.to_csv(t / "claim_drivers.csv", index=False, float_format=FLOAT)
     boxes.to_csv(t / "claim_boxes.csv", index=False, float_format=FLOAT)
     wwt = what_would_have_to_be_true(a, full_drivers, _ordered_claims(r))
     wwt.to_csv(t / "what_would_have_to_be_true.csv", index=False, float_format=FLOAT)
+    bar.step()
+    bar.stage("tables")
     for name, tf in tornado_frames.items():
         tf.to_csv(t / f"{name}.csv", index=False, float_format=FLOAT)
     claims = claims_frame(r)
@@ -393,13 +542,14 @@ def build_report(a, folder: Path, draws: int, seed: int, compare: list[str] | No
     conv.to_csv(t / "convergence.csv", index=False, float_format=FLOAT)
 
     compare_html = ""
+    compare_md: list[str] = []
     comp_frames: dict[str, pd.DataFrame] = {}
     if compare:
         runs = {a.scenario.name: r}
         for name in compare:
-            if name in runs:
-                continue
+            bar.stage(f"simulating {name}")
             runs[name] = simulate(assumptions_mod.load(assumptions_dir, name), draws=draws, seed=seed, jobs=1, progress=False)
+            bar.step()
         comp = C.scenario_compare_data(runs)
         ids = list(dict.fromkeys(comp["id"]))
         wide = pd.DataFrame(index=pd.Index(ids, name="id"))
@@ -411,33 +561,58 @@ def build_report(a, folder: Path, draws: int, seed: int, compare: list[str] | No
         outs = pd.concat({s: key_outputs(x)["P50"] for s, x in runs.items()}, axis=1)
         outs.columns = [f"{s} median" for s in outs.columns]
         outs.to_csv(t / "compare_outputs.csv", float_format=FLOAT)
+        scen = {a.scenario.name: a.scenario} | {s: runs[s].assumptions.scenario for s in compare}
         src = C.source_line(scenario=", ".join(runs), draws=draws, seed=seed).replace("scenario ", "scenarios ")
-        png = _chart(folder, "compare_claims", comp, C.plot_scenario_compare, src)
+        png = cf.add("compare_claims", comp, C.plot_scenario_compare, src)
         comp_frames = {"compare_claims": wide, "compare_outputs": outs}
-        probs = wide[[f"{s} probability (ratio)" for s in runs]]
-        probs.columns = list(runs)
+        claims_cmp, outputs_cmp = compare_tables(runs)
         compare_html = (f"<h2>Scenarios compared: {_e(', '.join(runs))}</h2>"
-                        f"<h3>Claim probabilities</h3>{_frame_html(probs, _pct)}"
-                        f"<h3>Key outputs (median)</h3>{_frame_html(outs)}{_img(png, 'Claim probabilities by scenario')}")
+                        "<ul>" + "".join(f"<li><b>{_e(n)}</b>: {_e(x.title)}"
+                                         + (f" (from {_e(x.baseline)})" if x.baseline and x.baseline != n else "")
+                                         + (f". <span class=small>{_e(x.rationale)}</span>" if x.rationale else "")
+                                         + "</li>" for n, x in scen.items()) + "</ul>"
+                        "<h3>Claim probabilities [95% interval], same draws and seed in every scenario</h3>"
+                        f"{_frame_html(claims_cmp)}"
+                        f"<h3>Key outputs, median [P5 - P95]</h3>{_frame_html(outputs_cmp)}")
+        compare_md = ["", f"## Scenarios compared: {', '.join(runs)}", ""]
+        compare_md += [f"- **{n}**: {x.title}" + (f". {x.rationale}" if x.rationale else "") for n, x in scen.items()]
+        compare_md += ["", "Claim probabilities [95% interval] (headline claims):", "",
+                       _markdown(claims_cmp[claims_cmp.index.str.startswith("★")]), "",
+                       "Key outputs, median [P5 - P95]:", "", _markdown(outputs_cmp)]
+        compare_png = png
 
     from .consensus_cli import consensus_section  # published forecasts placed in the run (issue 12)
-    consensus_html, consensus_md = consensus_section(a, folder, draws, seed, source)
+    consensus_html, consensus_md = consensus_section(a, folder, draws, seed, C.source_line(r))
 
-    with pd.ExcelWriter(folder / f"pivotmodel_{a.scenario.name}.xlsx", engine="openpyxl") as xw:
-        claims.to_excel(xw, sheet_name="claims")
-        q_fy.to_excel(xw, sheet_name="quantiles_fy (RMB bn)")
-        q_cy.to_excel(xw, sheet_name="quantiles_cy (RMB bn)")
-        seg.to_excel(xw, sheet_name="segments_deterministic")
-        outputs.to_excel(xw, sheet_name="key_outputs")
-        assumptions.to_excel(xw, sheet_name="assumptions", index=False)
-        drv.to_excel(xw, sheet_name="claim_drivers", index=False)
-        boxes.to_excel(xw, sheet_name="claim_boxes", index=False)
-        wwt.to_excel(xw, sheet_name="what_would_have_to_be_true", index=False)
-        for name, tf in tornado_frames.items():
-            tf.to_excel(xw, sheet_name=name, index=False)
-        for name, frame in comp_frames.items():
-            frame.to_excel(xw, sheet_name=name)
-
+    bar.step()
+    bar.stage("workbook")
+    write_workbook(folder / f"pivotmodel_{a.scenario.name}.xlsx", [
+        Sheet("claims", claims, True, {c: "metric_unit" for c in claims.columns if c.endswith("(claim units)")}),
+        Sheet("quantiles_fy", q_fy, True, dict.fromkeys(q_fy.columns, "unit")),
+        Sheet("quantiles_cy", q_cy, True, dict.fromkeys(q_cy.columns, "unit")),
+        Sheet("segments_deterministic", seg, True, dict.fromkeys(seg.columns, "item")),
+        Sheet("key_outputs", outputs, True, dict.fromkeys(outputs.columns, "output")),
+        Sheet("assumptions", assumptions),
+        Sheet("claim_drivers", drv, False, {"rank": "count", "ks": "distance", "p_value": "p",
+                                            "median_holds": "unit", "median_fails": "unit"}),
+        Sheet("claim_boxes", boxes, False, {**dict.fromkeys(("probability", "ci_low", "ci_high", "box_density",
+                                                             "box_coverage", "box_support"), "ratio"),
+                                            **dict.fromkeys(("draws", "evaluable", "holding", "failing"), "count")}),
+        Sheet("what_would_have_to_be_true", wwt, False, {"solved_value": "unit", "base_value": "unit",
+                                                          "threshold": "metric_unit", "base_metric": "metric_unit"}),
+        *[Sheet(name, tf, False, {"low_value": "unit", "high_value": "unit",
+                                  **dict.fromkeys(("output_low", "output_high", "swing", "base_output"),
+                                                  tf.attrs.get("unit") or "")})
+          for name, tf in tornado_frames.items()],
+        *[Sheet(name, frame, True, dict.fromkeys(frame.columns, "output") if name == "compare_outputs" else {})
+          for name, frame in comp_frames.items()],
+    ])
+    bar.step()
+    bar.stage("waiting for the charts")
+    cf.finish()
+    bar.stage("page and summary")
+    if compare_html:  # the chart exists only now
+        compare_html += _img(compare_png, "Claim probabilities by scenario")
     mjson = manifest_json(r, deterministic=True)
     manifest = dict(r.manifest, report_seconds=round(time.time() - started, 2), compare=list(compare or []))
     (folder / "manifest.json").write_text(json.dumps(manifest, indent=2, sort_keys=True) + "\n")
@@ -445,7 +620,9 @@ def build_report(a, folder: Path, draws: int, seed: int, compare: list[str] | No
     m = r.manifest
     title = f"pivotmodel report: scenario {a.scenario.name}"
     intro = (f"{_e(a.scenario.title)}. {m['draws']:,} draws ({_e(m['method'])}), seed {m['seed']}; reported to "
-             f"{_e(m['last_reported_quarter'])}, projected to {_e(m['horizon'])}. Money in RMB bn unless marked.")
+             f"{_e(m['last_reported_quarter'])}, projected to {_e(m['horizon'])}. Money in RMB bn unless marked.</p>"
+             "<p class=small>The page embeds its charts and reads on its own; the links to SVG charts, chart data "
+             "and tables open the files beside it, so share the whole report folder to keep them working.")
     body = [
         f"<h1>{_e(title)}</h1><p>{intro}</p>",
         f"<h2>Claims</h2>{_claims_html(r)}",
@@ -457,9 +634,12 @@ def build_report(a, folder: Path, draws: int, seed: int, compare: list[str] | No
         "(deterministic engine); the bars show the output at each end. Tables: "
         + ", ".join(f'<a href="tables/{n}.csv">{n}.csv</a>' for n, _, _ in TORNADO_OUTPUTS) + ".</p>",
         *[_img(p, cap) for p, cap in tornado_figures],
-        f"<h2>Key outputs (P5 / P50 / P95)</h2>{_frame_html(outputs)}",
+        f"<h2>Key outputs (P5 / P50 / P95)</h2>{_frame_html(_outputs_text(outputs))}",
         compare_html,
-        f"<h2>Assumptions used ({len(assumptions)} inputs)</h2>{_assumptions_html(assumptions)}",
+        f"<h2>Assumptions used ({(assumptions['kind'] == 'input').sum()} inputs, "
+        f"{(assumptions['kind'] != 'input').sum()} seed estimates)</h2>"
+        "<p class=small>Each value in the unit printed beside it; the engine holds money in RMB mn.</p>"
+        f"{_assumptions_html(assumptions)}",
         f"<h2>Run manifest</h2><pre>{_e(mjson)}</pre>",
     ]
     page = (f"<!DOCTYPE html><html lang=en><head><meta charset=utf-8><title>{_e(title)}</title>"
@@ -471,32 +651,34 @@ def build_report(a, folder: Path, draws: int, seed: int, compare: list[str] | No
              "## Headline claims", "", "| claim | probability | 95% interval |", "|---|---:|---:|"]
     for cid, x in r.claims_table().iterrows():
         if x["headline"]:
-            lines.append(f"| {cid} | {_pct(x['probability'])} | {_pct(x['ci_low'])} - {_pct(x['ci_high'])} |")
+            lines.append(f"| {cid} | {_pct(x['probability'])} | {_interval(x['ci_low'], x['ci_high'])} |")
     lines += ["", "## What would have to be true (headline claims with a threshold)", ""]
     lines += [f"- {x['sentence']}." for _, x in wwt.iterrows()]
     lines += ["", "Drivers of every claim: index.html (What drives each claim), tables/claim_drivers.csv, "
               "tables/claim_boxes.csv."]
     lines += ["", "## Key outputs", "", "| output | P5 | P50 | P95 |", "|---|---:|---:|---:|"]
     for label, x in outputs.iterrows():
-        lines.append(f"| {label} | {_num(x['P5'])} | {_num(x['P50'])} | {_num(x['P95'])} |")
+        lines.append(f"| {label} | {_output(label, x['P5'])} | {_output(label, x['P50'])} | {_output(label, x['P95'])} |")
     if compare:
-        lines += ["", "Scenarios compared: see tables/compare_claims.csv and charts/compare_claims.png."]
+        lines += compare_md + ["", "Tables: tables/compare_claims.csv, tables/compare_outputs.csv; chart: "
+                                   "charts/compare_claims.png."]
     lines += consensus_md
     lines += ["", "Files: index.html (full report), charts/, data/, tables/, "
               f"pivotmodel_{a.scenario.name}.xlsx, manifest.json.", ""]
     (folder / "summary.md").write_text("\n".join(lines), encoding="utf-8")
+    bar.step()
     return manifest
 
 
 def write_report(a, out: Path, draws: int, seed: int, compare: list[str] | None = None,
-                 assumptions_dir: Path | None = None) -> dict[str, Any]:
+                 assumptions_dir: Path | None = None, **options: Any) -> dict[str, Any]:
     """Build in a temporary folder beside ``out``, then swap it into place
     (:func:`pivotmodel.atomic.write_dir_atomic`: only a folder pivotmodel made is replaced)."""
     from .atomic import write_dir_atomic
 
     result: dict[str, Any] = {}
     protected = [a.directory, *a.scenario.paths]
-    write_dir_atomic(Path(out), lambda tmp: result.update(build_report(a, tmp, draws, seed, compare, assumptions_dir)),
+    write_dir_atomic(Path(out), lambda tmp: result.update(build_report(a, tmp, draws, seed, compare, assumptions_dir, **options)),
                      protected)
     return result
 
@@ -510,7 +692,9 @@ def cmd_report(args: argparse.Namespace) -> int:
     compare = [s.strip() for s in (args.compare or "").split(",") if s.strip()]
     for name in compare:  # fail before any work on a bad scenario name
         assumptions_mod.load(args.assumptions, name)
-    out = Path(args.out) if args.out else Path("reports") / a.scenario.name
+    others = [n for n in dict.fromkeys(compare) if n != a.scenario.name]
+    default = a.scenario.name + (f"_vs_{'_'.join(others)}" if others else "")  # a comparison has its own folder
+    out = Path(args.out) if args.out else Path("reports") / default
     check_dir_target(out, [a.directory, *a.scenario.paths])  # before any work
     t0 = time.time()
     write_report(a, out, draws, seed, compare, args.assumptions)
@@ -520,8 +704,10 @@ def cmd_report(args: argparse.Namespace) -> int:
 
 def register(sub, common: argparse.ArgumentParser) -> None:
     p = sub.add_parser("report", parents=[common], help="charts, tables, summary.md and index.html for a scenario")
-    p.add_argument("--compare", default=None, metavar="NAME,...", help="other scenarios to set side by side")
-    p.add_argument("--out", default=None, metavar="DIR", help="report folder (default reports/<scenario>)")
+    p.add_argument("--compare", default=None, metavar="NAME,...",
+                   help="other scenarios to set side by side (same draws and seed)")
+    p.add_argument("--out", default=None, metavar="DIR",
+                   help="report folder (default reports/<scenario>, or reports/<scenario>_vs_<others> with --compare)")
     p.add_argument("--draws", type=int_at_least(2), default=None, metavar="N", help="draws (default: simulation.yaml)")
     p.add_argument("--seed", type=SEED, default=None, metavar="S", help="seed (default: simulation.yaml)")
     p.set_defaults(handler=cmd_report)

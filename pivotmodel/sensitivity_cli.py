@@ -90,7 +90,7 @@ def cmd_drivers(args: argparse.Namespace) -> int:
     ids = [c.id for c in parse_claims(a.claims_raw)]
     if args.claim not in ids:
         raise InputError.single("claims.yaml", "claim", f"unknown claim id {args.claim!r}; valid: {', '.join(ids)}")
-    r = simulate(a, draws=args.draws, seed=args.seed, method=args.sampling, keep=(), progress=False)
+    r = simulate(a, draws=args.draws, seed=args.seed, method=args.method, keep=(), progress=False)
     d = drivers(r, args.claim)
     info = d.attrs
     print(f"Drivers of {args.claim} ({r.claim(args.claim).test}), "
@@ -142,20 +142,23 @@ def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -
     p.add_argument("--output", default=DEFAULT_OUTPUT, metavar="SPEC",
                    help=f"SERIES@PERIOD (RMB bn) or a claim expression without a comparison, e.g. "
                         f"'share(cloud.revenue, group.revenue, CY2026)' (default {DEFAULT_OUTPUT})")
-    p.add_argument("--method", choices=["tornado", "sobol", "rank", "all"], default="tornado")
+    p.add_argument("--method", choices=["tornado", "sobol", "rank", "all"], default="tornado",
+                   help="tornado (P10 to P90 swings), Sobol indices, rank correlations over draws, or all three")
     p.add_argument("--draws", type=int_at_least(2), default=4000, help="Monte Carlo draws for the rank correlations")
     p.add_argument("--low", type=float_between(0, 1, open_low=True, open_high=True), default=0.10, help="low quantile of the tornado swing")
     p.add_argument("--high", type=float_between(0, 1, open_low=True, open_high=True), default=0.90, help="high quantile of the tornado swing")
     p.add_argument("--samples", type=int_at_least(2), default=1024, help="Sobol base samples, a power of two (runs: N x (inputs + 2))")
-    p.add_argument("--seed", type=SEED, default=0)
+    p.add_argument("--seed", type=SEED, default=0, help="seed of the Sobol and rank-correlation samples")
     p.add_argument("--top", type=int_at_least(1), default=25, help="rows shown")
     p.set_defaults(handler=cmd_sensitivity)
 
     p = sub.add_parser("drivers", parents=[common], help="which inputs decide a claim (Monte Carlo filtering, PRIM box)")
-    p.add_argument("claim", metavar="CLAIM_ID")
-    p.add_argument("--draws", type=int_at_least(2), default=10_000)
-    p.add_argument("--seed", type=SEED, default=None)
-    p.add_argument("--sampling", choices=["mc", "lhs", "sobol"], default="mc")
+    p.add_argument("claim", metavar="CLAIM_ID", help="a claim id from claims.yaml (pivotmodel claims lists them)")
+    p.add_argument("--draws", type=int_at_least(2), default=10_000, metavar="N", help="Monte Carlo draws")
+    p.add_argument("--seed", type=SEED, default=None, metavar="S", help="random seed (default: simulation.yaml)")
+    p.add_argument("--method", choices=["mc", "lhs", "sobol"], default="mc", help="sampling method, as in simulate")
+    p.add_argument("--sampling", choices=["mc", "lhs", "sobol"], dest="method", default=argparse.SUPPRESS,
+                   help=argparse.SUPPRESS)  # the old spelling of --method
     p.add_argument("--top", type=int_at_least(1), default=15, help="rows shown")
     p.add_argument("--box-inputs", type=int_at_least(1), default=4, help="inputs the box may restrict (the top by KS)")
     p.add_argument("--alpha", type=float_between(0, 0.5, open_low=True, open_high=True), default=0.05, help="share of the box peeled at each step")
@@ -163,7 +166,7 @@ def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -
     p.set_defaults(handler=cmd_drivers)
 
     p = sub.add_parser("solve", parents=[common], help="the value of an input at which a claim flips")
-    p.add_argument("claim", metavar="CLAIM_ID")
+    p.add_argument("claim", metavar="CLAIM_ID", help="a claim id from claims.yaml")
     p.add_argument("--input", action="append", required=True, metavar="KEY", help="an uncertain input; twice for a grid")
     p.add_argument("--size", type=int_at_least(2, 201), default=25, help="grid points per input with two inputs")
     p.set_defaults(handler=cmd_solve)

@@ -27,12 +27,17 @@ SEGMENT_NAMES = {
 
 
 def year_columns(p: Projection, basis: str = "fy") -> list[tuple[str, Period]]:
-    """(column label, period) for every complete year, ``FY2027 (P)`` style."""
-    out = []
-    for period in p.timeline.year_periods(basis):
-        tag = "P" if p.is_projected(period) else "A"
-        out.append((f"{period.label} ({tag})", period))
-    return out
+    """(column label, period) for every complete year: ``FY2026 (A)`` reported, ``FY2028 (P)``
+    projected, ``CY2026 (1A+3P)`` a year that is part reported, part projected."""
+    return [(f"{period.label} ({actual_tag(period, p.first_projected)})", period) for period in p.timeline.year_periods(basis)]
+
+
+def actual_tag(period: Period, first_projected) -> str:
+    """``A`` (all quarters reported), ``P`` (all projected) or ``1A+3P``."""
+    first, last, fp = period.first.index, period.last.index, first_projected.index
+    projected = max(0, last - max(first, fp) + 1)
+    reported = last - first + 1 - projected
+    return "P" if not reported else "A" if not projected else f"{reported}A+{projected}P"
 
 
 def _money(p: Projection, name: str, period: Period, currency: str) -> float:

@@ -108,7 +108,7 @@ def test_calendar_year_columns(capsys):
     rc, out, _ = run(capsys, "project", "--format", "csv", "--basis", "cy")
     assert rc == 0
     header = out.splitlines()[0].split(",")[2:]
-    assert header == ["CY2024 (A)", "CY2025 (A)"] + [f"CY{y} (P)" for y in range(2026, 2031)]
+    assert header == ["CY2024 (A)", "CY2025 (A)", "CY2026 (1A+3P)"] + [f"CY{y} (P)" for y in range(2027, 2031)]
 
 
 def test_project_a_scenario(capsys):
@@ -198,3 +198,56 @@ def test_simulate_rejects_impossible_options(capsys, tmp_path, argv, message):
     rc, out, err = run(capsys, "simulate", "--out", str(tmp_path / "run"), *argv)
     assert rc == 2 and message in err and "Traceback" not in out + err
     assert not (tmp_path / "run").exists()
+
+
+def test_every_command_help_shows_defaults_and_an_example(capsys):
+    import pivotmodel
+    from pivotmodel.cli import EXAMPLES, build_parser
+
+    parser = build_parser()
+    commands = parser._subparsers._group_actions[0].choices
+    assert set(commands) == set(EXAMPLES)
+    for name, p in commands.items():
+        text = p.format_help()
+        assert f"example:\n  pivotmodel {name}" in text, name
+        assert "(default: None)" not in text, name
+        for action in p._actions:  # every option and argument says what it is
+            assert action.help, (name, action.dest)
+    assert "(default: 10000)" in commands["drivers"].format_help()
+    assert "(default: rmb)" in commands["project"].format_help()
+    assert main(["--version"]) == 0  # argparse's exit is turned into a return code
+    assert capsys.readouterr().out.strip() == f"pivotmodel {pivotmodel.__version__}"
+
+
+def test_drivers_takes_method_and_the_old_sampling_spelling():
+    from pivotmodel.cli import build_parser
+
+    parser = build_parser()
+    assert parser.parse_args(["drivers", "x", "--method", "lhs"]).method == "lhs"
+    assert parser.parse_args(["drivers", "x", "--sampling", "sobol"]).method == "sobol"
+    assert parser.parse_args(["drivers", "x"]).method == "mc"
+    assert "--sampling" not in parser._subparsers._group_actions[0].choices["drivers"].format_help()
+
+
+def test_part_reported_years_say_how_many_quarters_are_actual():
+    from pivotmodel.periods import parse_period
+    from pivotmodel.tables import actual_tag
+
+    fp = parse_period("FY2027Q2").first  # FY2027Q1 is the last reported quarter
+    assert actual_tag(parse_period("FY2027"), fp) == "1A+3P"
+    assert actual_tag(parse_period("FY2026"), fp) == "A"
+    assert actual_tag(parse_period("FY2028"), fp) == "P"
+    assert actual_tag(parse_period("CY2026"), fp) == "2A+2P"  # CY2026 is FY2026Q4-FY2027Q3
+
+
+def test_project_out_suffix_gives_the_format(tmp_path, capsys):
+    from openpyxl import load_workbook
+
+    assert main(["project", "--out", str(tmp_path / "p.csv")]) == 0
+    assert (tmp_path / "p.csv").read_text().startswith("segment,item,FY2024 (A)")
+    assert main(["project", "--out", str(tmp_path / "p.xlsx")]) == 0
+    ws = load_workbook(tmp_path / "p.xlsx")["projection"]
+    assert ws.freeze_panes == "C2" and ws["C2"].number_format == "#,##0.0" and ws["C3"].number_format == "0.0%"
+    capsys.readouterr()
+    assert main(["project", "--out", str(tmp_path / "p.txt")]) == 2
+    assert "cannot tell the format from" in capsys.readouterr().err and not (tmp_path / "p.txt").exists()

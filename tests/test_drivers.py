@@ -91,3 +91,47 @@ def test_capex_claim_is_driven_by_the_plan_total(bundled):
     lower = box.set_index("input").loc["capex.plan.total", "lower"]
     assert 470_000 < lower < 495_000
     assert box.attrs["density"] > 0.95
+
+
+@pytest.mark.parametrize("n", [600, 24_000])  # scipy's exact test below 10,000 draws a side, asymptotic above
+def test_one_pass_drivers_equal_scipy_per_claim(bundled, n):
+    """drivers_all (every claim in one pass, each input sorted once) gives what ks_2samp and
+    np.median give claim by claim, ties and not-evaluable draws included."""
+    from scipy import stats
+
+    from pivotmodel.drivers import drivers_all
+
+    rng = np.random.default_rng(11)
+    x = {k: rng.uniform(0, 1, n) for k in KEYS}
+    x["group.fx.usd_rmb"] = np.round(x["group.fx.usd_rmb"] * 5)  # heavy ties
+    claims = {
+        "a": (x["cloud.ai_revenue.growth.start"] > 0.4).astype(float),
+        "b": (x["group.fx.usd_rmb"] + rng.standard_normal(n) > 2.5).astype(float),
+        "always": np.ones(n),
+    }
+    claims["a"][::7] = np.nan
+    r = SimpleNamespace(assumptions=bundled, claims=[SimpleNamespace(id=c) for c in claims],
+                        inputs=pd.DataFrame(x), claim_holds=pd.DataFrame(claims))
+    got = drivers_all(r)
+    assert list(got) == list(claims) and got["always"].empty and "holds in every" in got["always"].attrs["message"]
+    for cid in ("a", "b"):
+        h = claims[cid]
+        d = got[cid].set_index("input")
+        assert d.attrs["not_evaluable"] == int(np.isnan(h).sum())
+        for k in KEYS:
+            xh, xf = x[k][h == 1], x[k][h == 0]
+            res = stats.ks_2samp(xh, xf)
+            assert d.loc[k, "ks"] == res.statistic and d.loc[k, "p_value"] == pytest.approx(res.pvalue, rel=1e-12, abs=1e-300)
+            assert d.loc[k, "median_holds"] == np.median(xh) and d.loc[k, "median_fails"] == np.median(xf)
+        assert d.index[0] == ("cloud.ai_revenue.growth.start" if cid == "a" else "group.fx.usd_rmb")
+        assert d.loc[d.index[0], "direction"] == "higher"
+        pd.testing.assert_frame_equal(drivers(r, cid).set_index("input"), d)
+
+
+def test_top_rows_are_the_head_of_the_full_table(synthetic):
+    from pivotmodel.drivers import drivers_all
+
+    full = drivers(synthetic, "synthetic")
+    top = drivers_all(synthetic, top=2)["synthetic"]
+    pd.testing.assert_frame_equal(top, full.head(2))
+    assert top.attrs["holding"] == full.attrs["holding"]

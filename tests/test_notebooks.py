@@ -14,7 +14,7 @@ NOTEBOOKS = sorted((Path(__file__).parent.parent / "notebooks").glob("0*.ipynb")
 
 
 def test_notebooks_found():
-    assert [p.name for p in NOTEBOOKS] == ["01_explore.ipynb", "02_claims.ipynb"]
+    assert [p.name for p in NOTEBOOKS] == ["01_explore.ipynb", "02_claims.ipynb", "03_workflow.ipynb"]
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
@@ -34,3 +34,10 @@ def test_notebook_executes(path, tmp_path):
     assert images >= 1
     errors = [o for c in nb.cells if c.cell_type == "code" for o in c.outputs if o.output_type == "error"]
     assert not errors
+    # charts show as images, never as the text of a figure or axes object
+    texts = [o.get("text", "") or o.get("data", {}).get("text/plain", "") for c in nb.cells if c.cell_type == "code"
+             for o in c.outputs if "image/png" not in o.get("data", {})]
+    assert not [t for t in texts if t.lstrip().startswith(("<Figure size", "<Axes", "<matplotlib"))]
+    if path.stem == "03_workflow":  # the workflow's files were written where the notebook ran, and used
+        assert (tmp_path / "my_assumptions" / "scenarios" / "capex_up.yaml").is_file()
+        assert "cloud_share_25pct_fy2029" in (tmp_path / "my_assumptions" / "claims.yaml").read_text()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+from html import escape as html_escape
 from pathlib import Path
 
 import numpy as np
@@ -59,6 +61,15 @@ def test_every_expected_file(built):
         assert "started_utc" not in csv.read_text()
 
 
+def test_report_folder_respects_the_umask(built):
+    import os
+
+    umask = os.umask(0o022)
+    os.umask(umask)
+    assert (built[0].stat().st_mode & 0o777) == 0o777 & ~umask
+    assert ((built[0] / "index.html").stat().st_mode & 0o777) == 0o666 & ~umask
+
+
 def test_regeneration_is_byte_identical(built):
     one, two = built
     a, b = _files(one), _files(two)
@@ -66,6 +77,26 @@ def test_regeneration_is_byte_identical(built):
     different = [k for k in a if a[k] != b[k]]
     assert not different
     assert (one / "index.html").read_bytes() == (two / "index.html").read_bytes()
+    assert (one / "pivotmodel_base.xlsx").read_bytes() == (two / "pivotmodel_base.xlsx").read_bytes()
+
+
+def test_workbook_is_formatted(built):
+    from openpyxl import load_workbook
+
+    wb = load_workbook(built[0] / "pivotmodel_base.xlsx")
+    assert all(re.fullmatch(r"[A-Za-z0-9_]{1,31}", n) for n in wb.sheetnames)
+    ws = wb["claims"]
+    header = [c.value for c in ws[1]]
+    assert ws.freeze_panes == "B2" and ws.auto_filter.ref.startswith("A1:")
+    assert ws.cell(2, header.index("probability (ratio)") + 1).number_format == "0.0%"
+    q = wb["quantiles_fy"]
+    assert q.freeze_panes == "C2" and {c.number_format for c in q["D"][1:]} <= {"#,##0.0", "0.0%", "General"}
+    w = wb["what_would_have_to_be_true"]
+    cols = [c.value for c in w[1]]
+    for row in w.iter_rows(min_row=2, values_only=True):
+        x = dict(zip(cols, row))
+        assert x["unit"] != "RMB_mn" or x["input"] not in ("capex.plan.total",)  # shown in the RMB bn it is written in
+        assert x["metric_unit"] in ("ratio", "RMB bn", "US$ bn", "year")
 
 
 def test_failure_midway_leaves_old_folder(built, tmp_path, monkeypatch):
@@ -97,15 +128,25 @@ def test_input_error_returns_2(tmp_path, capsys):
     assert not (tmp_path / "r").exists()
 
 
-def test_compare_and_default_out(tmp_path, monkeypatch):
+def test_compare_and_default_out(tmp_path, monkeypatch, capsys):
     monkeypatch.chdir(tmp_path)
     assert main(["report", "--scenario", "bull", "--draws", "100", "--seed", "2", "--compare", "base,bear"]) == 0
-    out = tmp_path / "reports" / "bull"
+    assert capsys.readouterr().err == ""  # no progress when stderr is not a terminal
+    out = tmp_path / "reports" / "bull_vs_base_bear"  # a comparison does not overwrite reports/bull
+    assert not (tmp_path / "reports" / "bull").exists()
     for rel in ("tables/compare_claims.csv", "tables/compare_outputs.csv", "charts/compare_claims.png", "charts/compare_claims.svg"):
         assert (out / rel).is_file(), rel
     head = (out / "tables/compare_claims.csv").read_text().splitlines()[0]
     assert head.index("bull probability (ratio)") < head.index("base probability (ratio)") < head.index("bear probability (ratio)")
-    assert "Scenarios compared" in (out / "index.html").read_text()
+    html = (out / "index.html").read_text()
+    assert "Scenarios compared" in html
+    a = {n: assumptions_mod.load(None, n).scenario for n in ("bull", "base", "bear")}
+    for n in ("bull", "bear"):
+        assert html_escape(a[n].title) in html and html_escape(a[n].rationale[:60]) in html
+    assert re.search(r"<td>(&lt; 0\.1%|> 99\.9%|&gt; 99\.9%|\d+\.\d%) \[", html)  # probability [interval]
+    summary = (out / "summary.md").read_text()
+    assert "## Scenarios compared: bull, base, bear" in summary and "| claim | bull | base | bear |" in summary
+    assert re.search(r"\| ★ \S+ \| [^|]+ \[[^|]+\] \|", summary)
     assert (out / "pivotmodel_bull.xlsx").is_file()
     assert len(report.KEY_OUTPUTS) == len((out / "tables/compare_outputs.csv").read_text().splitlines()) - 1
 
@@ -177,3 +218,54 @@ def test_solve_sentences_for_headline_claims_with_thresholds(built, run):
     if len(d):
         assert first["input"] == d["input"].iloc[0]
     assert "What would have to be true" in summary
+
+
+def test_page_wraps_tables_and_shows_no_file_paths(built):
+    """Every table sits in a sideways-scrolling wrapper (the page reads at 1000 px); claim
+    sources show publication, date and a web address, never a path inside the project."""
+    import re
+
+    html = (built[0] / "index.html").read_text()
+    assert ".tw{overflow-x:auto" in html
+    n_tables = html.count("<table")
+    assert n_tables >= 5 and html.count("<div class=tw><table") == n_tables
+    assert "shared/" not in html and "DESIGN.md" not in html and "reference/articles" not in html
+    hrefs = re.findall(r'href="([^"]+)"', html)
+    assert hrefs and all(h.startswith(("http://", "https://", "charts/", "data/", "tables/")) for h in hrefs)
+    assert "share the whole report folder" in html
+    assert "td.text{" in html and "<td class=text>" in html
+
+
+def test_progress_names_the_stages_on_a_terminal(tmp_path, capsys):
+    a = assumptions_mod.load()
+    report.write_report(a, tmp_path / "r", 100, 1, progress=True, chart_worker=False)
+    err = capsys.readouterr().err
+    for stage in ("simulating", "charts", "drivers of every claim", "workbook", "page and summary"):
+        assert stage in err, stage
+    counts = [(int(n), int(t)) for n, t in re.findall(r"\| (\d+)/(\d+) \[", err)]
+    total = counts[-1][1]
+    assert total > 7 and all(n <= t for n, t in counts) and max(n for n, _ in counts) >= total - 1
+
+
+def test_claims_and_assumptions_read_as_written(built):
+    html = (built[0] / "index.html").read_text()
+    assert "2,03" not in html and "over draws where it happens" in html  # first_fy years as integers
+    assert "0.0% - 0.0%" not in html and not re.search(r">0\.0%<", html) and "&lt; 0.1%" in html
+    assert "(seed estimate)" in html and "<th>median</th>" in html
+    t = pd.read_csv(built[0] / "tables/assumptions.csv", keep_default_na=False).set_index("key")
+    a = assumptions_mod.load()
+    assert set(t.index) >= set(a.inputs) and (t["kind"] == "seed estimate").sum() == len(a.seeds) > 0
+    for key, inp in a.inputs.items():
+        row = t.loc[key]
+        if inp.unit == "RMB_bn":  # shown in RMB bn, as written, not the engine's RMB mn
+            assert float(row["median"]) == pytest.approx(inp.base_value / 1000, rel=1e-3)
+            assert all(float(v) < inp.base_value / 100 for v in re.findall(r"=(-?[\d.]+)", row["distribution"]))
+        if inp.unit == "period":
+            assert re.fullmatch(r"FY\d{4}Q[1-4]", row["median"]) and row["distribution"] == row["median"]
+
+
+def test_probabilities_never_round_to_zero_or_one():
+    assert report._pct(0.0) == "< 0.1%" and report._pct(0.0004) == "< 0.1%" and report._pct(0.0006) == "0.1%"
+    assert report._pct(1.0) == "> 99.9%" and report._pct(float("nan")) == "n/a"
+    assert report._interval(0.0, 0.0002) == "< 0.1%" and report._interval(0.0, 0.0025) == "0.0% - 0.2%"
+    assert report._metric(2031.0, "year") == "2031" and report._metric(455.04, "RMB bn") == "455.0"
