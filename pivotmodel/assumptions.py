@@ -25,6 +25,7 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any, Mapping
 
+from .anchors import resolve_anchor
 from .distributions import DIST_FIELDS, Distribution, SpecError, build_distribution
 from .errors import InputError, Problem
 from .history import History, load_history
@@ -81,6 +82,7 @@ class Input:
     line: int | None
     note: str = ""
     text: str | None = None  # for period-valued inputs (a quarter label)
+    anchor: Any = None  # an anchors.Anchor when the start is set by a rule on history
 
     @property
     def uncertain(self) -> bool:
@@ -145,7 +147,7 @@ class Assumptions:
             factor = UNITS[old.unit][1]
             changes[key] = replace(
                 old, dist=build_distribution("fixed", {"value": float(v) * factor}), basis="estimate",
-                note=f"set in code to {v} {old.unit}",
+                note=f"set in code to {v} {old.unit}", anchor=None,
             )
         return self.with_inputs(changes)
 
@@ -465,9 +467,13 @@ def load(directory: str | Path | None = None, scenario: str | None = None) -> As
             raw[key] = (spec, line, label)
 
     inputs: dict[str, Input] = {}
+    anchored: dict[str, tuple[Any, int | None, str]] = {}
     for key, (spec, line, label) in raw.items():
         if key not in PARAMETERS:
             problems.append(Problem(label, key, f"unknown key{_suggest(key, list(PARAMETERS))}; valid keys under {key.split('.')[0]}: " + ", ".join(k for k in PARAMETERS if k.split('.')[0] == key.split('.')[0]), line))
+            continue
+        if isinstance(spec, dict) and "anchor" in spec:
+            anchored[key] = (spec, line, label)  # resolved on history below
             continue
         inp, errs = _parse_spec(key, spec, label, line, sources, PARAMETERS[key].dimension)
         problems.extend(errs)
@@ -502,6 +508,17 @@ def load(directory: str | Path | None = None, scenario: str | None = None) -> As
                 claims_raw = value
             else:
                 correlations_raw = value
+    if history is not None:
+        for key, (spec, line, label) in anchored.items():
+            resolved, anchor, errs = resolve_anchor(key, spec, history, seeds, label, line)
+            problems.extend(errs)
+            if resolved is not None:
+                inp, errs = _parse_spec(key, resolved, label, line, sources, PARAMETERS[key].dimension)
+                problems.extend(errs)
+                if inp is not None:
+                    inp = replace(inp, anchor=anchor)
+                    problems.extend(_check_range(inp))
+                    inputs[key] = inp
     if history is not None and not unreadable:
         problems.extend(_check_seeds(history, seeds, settings, directory.name))
         problems.extend(_stale_seeds(history, seeds))

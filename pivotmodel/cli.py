@@ -80,6 +80,12 @@ def cmd_validate(args: argparse.Namespace) -> int:
         problems += exc.problems
     if problems:
         raise _InputError(problems)
+    from .boundary import boundary_report, boundary_warnings, format_boundary
+
+    rows = boundary_report(a)
+    print("\n".join(format_boundary(rows, a.history.last_quarter.label, (a.history.last_quarter + 1).label)))
+    for warning in boundary_warnings(rows):
+        print(f"warning: {warning}", file=sys.stderr)
     print(
         f"OK: {len(a.inputs)} inputs ({len(a.uncertain_keys)} uncertain), {len(a.seeds)} seed estimates, {len(claims)} claims, "
         f"{len(a.history.rows)} history rows to {a.history.last_quarter.label}, {len(a.sources)} sources; "
@@ -240,7 +246,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--format", choices=["table", "csv", "xlsx"], default="table")
     p.add_argument("--out", default=None, metavar="PATH")
     p.add_argument("--currency", choices=["rmb", "usd"], default="rmb")
-    p.add_argument("--basis", choices=["fy", "cy"], default="fy", help="fiscal (April-March) or calendar years")
+    p.add_argument("--basis", choices=["fy", "cy", "quarter"], default="fy",
+                   help="fiscal (April-March) or calendar years, or quarters (the last 4 reported, then projected)")
     p.set_defaults(handler=cmd_project)
 
     p = sub.add_parser("simulate", parents=[common], help="Monte Carlo run: claims, quantile tables, manifest")

@@ -201,8 +201,8 @@ class Results:
         frames = []
         for name in series or self.totals[basis]:
             arr = self.totals[basis][name].astype(float)
-            scale = 1.0 if SERIES[name][0] in ("count_mn", "RMB_per_USD") else 1000.0
-            unit = {"count_mn": "mn orders", "RMB_per_USD": "RMB per US$"}.get(SERIES[name][0], "RMB bn")
+            scale = 1.0 if SERIES[name][0] in ("count_mn", "RMB_per_USD", "ratio") else 1000.0
+            unit = {"count_mn": "mn orders", "RMB_per_USD": "RMB per US$", "ratio": "ratio"}.get(SERIES[name][0], "RMB bn")
             with np.errstate(all="ignore"):
                 qs = np.quantile(arr, QUANTILES, axis=0) / scale
                 mean = arr.mean(axis=0) / scale

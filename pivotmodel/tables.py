@@ -2,7 +2,8 @@
 
 Money is shown in RMB bn (or US$ bn, each quarter translated at its own rate); shares
 and margins are ratios of the year's sums. A column is marked ``A`` when every quarter
-of the year is reported, ``P`` when any quarter is projected.
+of the year is reported, ``P`` when any quarter is projected. Basis ``quarter`` shows the
+last four reported quarters, then the projected ones (the boundary at a glance).
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ import pandas as pd
 
 from .model import Projection
 from .model.group import SEGMENTS
-from .periods import Period
+from .periods import Period, parse_period
 
 __all__ = ["segment_table", "SEGMENT_NAMES", "year_columns"]
 
@@ -26,8 +27,15 @@ SEGMENT_NAMES = {
 
 
 def year_columns(p: Projection, basis: str = "fy") -> list[tuple[str, Period]]:
-    """(column label, period) for every complete year, ``FY2027 (P)`` style."""
+    """(column label, period) for every complete year, ``FY2027 (P)`` style; with basis
+    ``quarter``, the last four reported quarters and then every projected one."""
     out = []
+    if basis == "quarter":
+        first = p.timeline.position(p.first_projected)
+        for q in p.timeline.quarters[max(first - 4, 0):]:
+            tag = "P" if q >= p.first_projected else "A"
+            out.append((f"{q.label} ({tag})", parse_period(q.label)))
+        return out
     for period in p.timeline.year_periods(basis):
         tag = "P" if p.is_projected(period) else "A"
         out.append((f"{period.label} ({tag})", period))

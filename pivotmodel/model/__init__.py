@@ -19,7 +19,7 @@ from ..assumptions import Assumptions
 from ..capex import project_capex
 from ..periods import Timeline
 from .china_ecommerce import project_china_ecommerce
-from .cloud import project_cloud
+from .cloud import project_cloud, project_cloud_demand
 from .group import SEGMENTS, project_group
 from .growth_segments import GROWTH_SEGMENTS, project_growth_segment
 from .inputs import BaseQuarters, Values, base_values
@@ -77,12 +77,13 @@ def project(
     quarters = assumptions.horizon.index - first.index + 1
     base = BaseQuarters(tuple(last + k for k in (-3, -2, -1, 0)))
 
-    capex = project_capex(assumptions, v, first, quarters)
+    demand = project_cloud_demand(assumptions, v, base, quarters)
+    capex = project_capex(assumptions, v, first, quarters, sum(demand.values()))
     seg: dict[str, np.ndarray] = {}
     seg.update(project_china_ecommerce(assumptions, v, base, quarters))
-    seg.update(project_cloud(assumptions, v, base, quarters, capex))
+    seg.update(project_cloud(assumptions, v, base, quarters, capex, demand))
     for name in GROWTH_SEGMENTS:
-        seg.update(project_growth_segment(assumptions, v, base, quarters, name))
+        seg.update(project_growth_segment(assumptions, v, base, quarters, name, capex))
     seg.update(project_group(v, seg, capex, quarters))
     if values_read is not None:
         values_read.update(v.read)
@@ -102,6 +103,9 @@ def project(
             # A reported quarter without a stated or implied rate is translated at the FX
             # assumption rather than left untranslated.
             full[:, :split] = np.where(np.isnan(full[:, :split]), v("group.fx.usd_rmb"), full[:, :split])
+        if name == "group.capex":  # a quarter without the FCF-table figure: a stated total
+            stated = _history_row(assumptions.history, "group.capex_stated", tuple(timeline.quarters[:split]))
+            full[:, :split] = np.where(np.isnan(full[:, :split]), stated, full[:, :split])
         if name in estimated:
             cols = slice(split - 4, split)
             full[:, cols] = np.where(np.isnan(full[:, cols]), estimated[name], full[:, cols])

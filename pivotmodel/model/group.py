@@ -45,6 +45,7 @@ def project_group(v: Values, seg: dict[str, np.ndarray], capex: CapexResult, qua
         "group.ebita_elimination": ebita_elim,
         "group.adjusted_ebita": adjusted_ebita,
         "group.depreciation": depreciation,
+        "group.depreciation_new": capex.depreciation_new,
         "group.adjusted_ebitda": ebitda,
         "group.capex": capex.capex,
         "group.cash_tax": cash_tax,

@@ -17,7 +17,7 @@ from ..assumptions import Assumptions
 from ..periods import Quarter
 from ..schema import SEEDABLE
 
-__all__ = ["Values", "base_values", "seed_key", "BaseQuarters"]
+__all__ = ["Values", "base_values", "seed_key", "BaseQuarters", "exit_add_back"]
 
 
 def seed_key(series: str, quarter: Quarter) -> str:
@@ -72,3 +72,17 @@ class BaseQuarters:
                 cols.append(np.full((1, 1), reported))
         width = max(c.shape[0] for c in cols)
         return np.concatenate([np.broadcast_to(c, (width, 1)) for c in cols], axis=1)
+
+
+def exit_add_back(a: Assumptions, v: Values, key: str, capex, share: np.ndarray, revenue_series: str) -> np.ndarray | float:
+    """What an anchored margin start with ``add_back: new_depreciation`` adds, per draw: the
+    segment's ``share`` of modelled new-asset depreciation over the anchor's quarters divided
+    by the segment's reported revenue there (0 for an explicit start). ``capex`` is a
+    :class:`pivotmodel.capex.CapexResult`."""
+    anchor = getattr(a.inputs.get(key), "anchor", None)
+    if anchor is None or anchor.add_back != "new_depreciation":
+        return 0.0
+    k = len(anchor.quarters)
+    depreciation = share * capex.depreciation_new_history[:, -k:].sum(axis=1, keepdims=True)
+    revenue = sum(a.history.value(revenue_series, q) for q in anchor.quarters)
+    return depreciation / revenue

@@ -43,12 +43,15 @@ SERIES: dict[str, tuple[str, str]] = {
     "cloud.internal_revenue": ("RMB_mn", "cloud revenue from other Alibaba segments"),
     "cloud.demand": ("RMB_mn", "cloud revenue demanded before the supply limit"),
     "cloud.capacity_revenue": ("RMB_mn", "most revenue the capacity in service can earn"),
+    "cloud.backlog": ("RMB_mn", "demand not yet served at the quarter's end (a stock; years show the average)"),
+    "cloud.utilisation": ("ratio", "served revenue / capacity revenue (years show the average)"),
     "cloud.depreciation": ("RMB_mn", "depreciation of new assets charged to cloud"),
     "cloud.adjusted_ebita": ("RMB_mn", "Cloud adjusted EBITA"),
     "international.revenue": ("RMB_mn", "AIDC revenue"),
     "international.adjusted_ebita": ("RMB_mn", "AIDC adjusted EBITA"),
     "all_others.revenue": ("RMB_mn", "All others revenue"),
     "all_others.adjusted_ebita": ("RMB_mn", "All others adjusted EBITA"),
+    "all_others.ai_depreciation": ("RMB_mn", "depreciation of new assets used for the group's own AI work"),
     "group.segment_revenue": ("RMB_mn", "sum of segment revenue"),
     "group.elimination": ("RMB_mn", "inter-segment revenue elimination (< 0)"),
     "group.revenue": ("RMB_mn", "consolidated revenue"),
@@ -57,6 +60,7 @@ SERIES: dict[str, tuple[str, str]] = {
     "group.ebita_elimination": ("RMB_mn", "inter-segment EBITA elimination"),
     "group.adjusted_ebita": ("RMB_mn", "consolidated adjusted EBITA"),
     "group.depreciation": ("RMB_mn", "depreciation (history: reported D&A)"),
+    "group.depreciation_new": ("RMB_mn", "depreciation of assets since capex.new_assets_from (all uses)"),
     "group.adjusted_ebitda": ("RMB_mn", "adjusted EBITA + depreciation"),
     "group.capex": ("RMB_mn", "capex: purchase of property and equipment"),
     "group.cash_tax": ("RMB_mn", "cash tax (positive = paid)"),
@@ -64,7 +68,7 @@ SERIES: dict[str, tuple[str, str]] = {
     "group.fx_usd_rmb": ("RMB_per_USD", "exchange rate, RMB per US$ (reported quarters without a rate: the FX assumption)"),
 }
 
-NOT_SUMMED = {"group.fx_usd_rmb"}
+NOT_SUMMED = {"group.fx_usd_rmb", "cloud.backlog", "cloud.utilisation"}
 
 
 @dataclass(frozen=True)
@@ -106,6 +110,10 @@ class Projection:
             # The reported annual figure is authoritative: FY2024-FY2025 segment totals are
             # restated on the four-segment basis, and quarterly sums carry rounding.
             annual = self.history.annual_value(name, p.first.fiscal_year)
+            if np.isnan(annual) and name == "group.capex" and np.isnan(out).any():
+                # capex of a year without the FCF-table figure: the 20-F cash-flow line
+                # (purchase of PP&E and land-use rights), footnoted in tables
+                annual = abs(self.history.annual_value("group.capex_cashflow", p.first.fiscal_year))
             if not np.isnan(annual):
                 out = np.full_like(out, annual)
         return out
