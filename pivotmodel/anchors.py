@@ -12,7 +12,9 @@ why). Appending a newly reported quarter therefore moves the start without editi
 An analyst who wants a different start writes an explicit distribution instead (an
 override; the note says why).
 
-Rules, each over the last ``quarters`` reported quarters (1-4):
+Rules, each over the last ``quarters`` reported quarters (1-4) that have every figure the
+rule needs (so a new quarter reported without, say, segment EBITA leaves a margin on the
+quarters before it):
 
 * ``yoy``: growth of ``series`` summed over those quarters against the same quarters a year
   earlier (``sum / sum_year_earlier - 1``);
@@ -111,24 +113,29 @@ def resolve_anchor(
     if problems:
         return None, None, problems
 
+    # the latest ``n`` of the last four reported quarters where every figure the rule needs
+    # is known (a newly reported quarter without segment EBITA leaves the margin on the
+    # quarters before it)
     last = history.last_quarter
-    quarters = tuple(last + k for k in range(-n + 1, 1))
-    missing = []
-
-    def total(name: str, shift: int) -> float:
-        vals = [_figure(history, seeds, name, q + shift) for q in quarters]
-        missing.extend(f"{name} {(q + shift).label}" for q, x in zip(quarters, vals) if math.isnan(x))
-        return sum(vals)
-
+    needs = (series, over) if kind == "margin" else (series,)
+    shifts = (0,) if kind == "margin" else (0, -4)
+    usable = [q for q in (last + k for k in range(-3, 1))
+              if all(not math.isnan(_figure(history, seeds, s, q + d)) for s in needs for d in shifts)]
+    if len(usable) < n:
+        wanted = ", ".join(f"{s} {(last + k + d).label}" for k in range(-n + 1, 1) for s in needs for d in shifts
+                           if math.isnan(_figure(history, seeds, s, last + k + d)))
+        err(f"{key}.anchor", f"needs {wanted} (or {n} of the last four reported quarters with "
+            f"{' and '.join(needs)}), not in history/reported.csv nor a seed estimate: add the rows, or write an "
+            "explicit distribution for this start")
+        return None, None, problems
+    quarters = tuple(usable[-n:])
+    total = lambda name, d=0: sum(_figure(history, seeds, name, q + d) for q in quarters)  # noqa: E731
     if kind == "yoy":
-        num, den = total(series, 0), total(series, -4)
-        value = num / den - 1.0 if den else math.nan
+        value = total(series) / total(series, -4) - 1.0
     else:
-        num, den = total(series, 0), total(over, 0)
-        value = num / den if den else math.nan
-    if missing or not math.isfinite(value):
-        err(f"{key}.anchor", f"needs {', '.join(missing) or 'a non-zero denominator'}, not in history/reported.csv "
-            "(nor a seed estimate): add the row, or write an explicit distribution for this start")
+        value = total(series) / total(over)
+    if not math.isfinite(value):
+        err(f"{key}.anchor", "the rule's denominator is zero in history: write an explicit distribution")
         return None, None, problems
     centre = value + spreads.get("offset", 0.0)
     lo = spreads.get("spread_low", spreads.get("spread", 0.0))

@@ -50,6 +50,7 @@ class CapexResult:
     depreciation_legacy: np.ndarray  # (draws, quarters)
     gross_exit: np.ndarray  # (draws, 1) gross in service in the last reported quarter
     depreciation_new_history: np.ndarray  # (draws, k) new-asset depreciation, new_assets_from..last reported
+    history_first: Quarter  # the quarter of depreciation_new_history's first column (new_assets_from)
 
     @property
     def depreciation(self) -> np.ndarray:
@@ -207,4 +208,5 @@ def project_capex(a: Assumptions, v: Values, first: Quarter, quarters: int, dema
         depreciation_legacy=np.array(legacy),
         gross_exit=gross_all[:, start - 1 : start] if start else np.zeros((n, 1)),
         depreciation_new_history=dep_all[:, :start],
+        history_first=new_from,
     )

@@ -82,7 +82,7 @@ def exit_add_back(a: Assumptions, v: Values, key: str, capex, share: np.ndarray,
     anchor = getattr(a.inputs.get(key), "anchor", None)
     if anchor is None or anchor.add_back != "new_depreciation":
         return 0.0
-    k = len(anchor.quarters)
-    depreciation = share * capex.depreciation_new_history[:, -k:].sum(axis=1, keepdims=True)
+    cols = [q.index - capex.history_first.index for q in anchor.quarters]
+    depreciation = share * sum(capex.depreciation_new_history[:, c : c + 1] for c in cols)
     revenue = sum(a.history.value(revenue_series, q) for q in anchor.quarters)
     return depreciation / revenue
