@@ -30,7 +30,7 @@ from .distributions import DIST_FIELDS, Distribution, SpecError, build_distribut
 from .errors import InputError, Problem
 from .history import History, load_history
 from .periods import PeriodError, Quarter, parse_quarter
-from .schema import PARAMETERS, SEEDABLE, SETTINGS, UNITS
+from .schema import OPTIONAL_SEEDS, PARAMETERS, SEEDABLE, SETTINGS, UNITS
 from .yamlio import LineDict, read_yaml
 
 __all__ = [
@@ -563,6 +563,8 @@ def _check_seeds(history: History, seeds: Mapping[tuple[str, Quarter], Input], s
     last = history.last_quarter
     base = [last + k for k in (-3, -2, -1, 0)]
     for series, segment in SEEDABLE.items():
+        if series in OPTIONAL_SEEDS:
+            continue
         for q in base:
             if math.isnan(history.value(series, q)) and (series, q) not in seeds:
                 problems.append(Problem(

@@ -86,6 +86,12 @@ def cmd_validate(args: argparse.Namespace) -> int:
     print("\n".join(format_boundary(rows, a.history.last_quarter.label, (a.history.last_quarter + 1).label)))
     for warning in boundary_warnings(rows):
         print(f"warning: {warning}", file=sys.stderr)
+    from .claim_status import claim_statuses
+
+    statuses = claim_statuses(a, claims)
+    for c in claims:
+        if statuses[c.id].decided:
+            print(f"warning: claim {c.id}: {statuses[c.id].message(c)}", file=sys.stderr)
     print(
         f"OK: {len(a.inputs)} inputs ({len(a.uncertain_keys)} uncertain), {len(a.seeds)} seed estimates, {len(claims)} claims, "
         f"{len(a.history.rows)} history rows to {a.history.last_quarter.label}, {len(a.sources)} sources; "
@@ -142,8 +148,10 @@ def format_claims(table, scenario: str, manifest: dict) -> str:
     ]
     for cid, row in table.sort_values("headline", ascending=False, kind="stable").iterrows():
         mark = "*" if row["headline"] else " "
+        status = row.get("status", "") or ""
         if row["draws"] == 0:
-            lines.append(f"{mark}{cid:45s} {'n/a':>8s} {'':>15s} {0:>7d} {'':>5s}  not evaluable: the test needs a figure Alibaba did not report")
+            why = status if status.startswith("not evaluable") else "not evaluable: the test needs a figure Alibaba did not report"
+            lines.append(f"{mark}{cid:45s} {'n/a':>8s} {'':>15s} {0:>7d} {'':>5s}  {why}")
             continue
         metric = ""
         if row["threshold"] == row["threshold"] and row["threshold"] is not None:
@@ -151,6 +159,7 @@ def format_claims(table, scenario: str, manifest: dict) -> str:
         base = {1.0: "yes", 0.0: "no"}.get(row["base_case"], "n/a")
         lines.append(
             f"{mark}{cid:45s} {row['probability']:8.3f} [{row['ci_low']:.3f}, {row['ci_high']:.3f}] {int(row['draws']):>7d} {base:>5s}  {metric}"
+            + (f"  [{status}]" if status else "")
         )
     lines.append("* headline claim; 'base' is the deterministic base case (draw 0). Tests and readings: assumptions/claims.yaml")
     return "\n".join(lines)

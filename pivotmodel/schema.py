@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-__all__ = ["Param", "PARAMETERS", "UNITS", "SEEDABLE", "SETTINGS"]
+__all__ = ["Param", "PARAMETERS", "UNITS", "SEEDABLE", "OPTIONAL_SEEDS", "SETTINGS"]
 
 # unit -> (dimension, factor to the model's unit of that dimension)
 UNITS: dict[str, tuple[str, float]] = {
@@ -162,8 +162,12 @@ PARAMETERS: dict[str, Param] = {
 SEEDABLE: dict[str, str] = {
     "china_ecommerce.cmr": "china_ecommerce",
     "china_ecommerce.quick_commerce_revenue": "china_ecommerce",
+    "china_ecommerce.quick_commerce_ebita": "china_ecommerce",  # past quarters' losses: broker estimates
     "cloud.ai_revenue": "cloud",
 }
+# Seedable series the model does not grow from: an estimate is optional (it lets claims about
+# those past quarters be tested "on estimates"); without one the quarter stays n/a.
+OPTIONAL_SEEDS = {"china_ecommerce.quick_commerce_ebita"}
 
 # Simulation settings (assumptions/simulation.yaml): name -> (type, description)
 SETTINGS: dict[str, tuple[type, str]] = {

@@ -175,6 +175,9 @@ class Results:
         return f"t 95% over {REPLICATES} independent {self.design.method} replicates"
 
     def claims_table(self) -> pd.DataFrame:
+        from .claim_status import claim_statuses
+
+        statuses = claim_statuses(self.assumptions, self.claims)
         rows = []
         for c in self.claims:
             est, lo, hi, n = self.probability(c.id)
@@ -187,6 +190,7 @@ class Results:
                 "metric_p5": q[0], "metric_p50": q[1], "metric_p95": q[2], "threshold": c.threshold,
                 "interval": self.interval_method, "words": c.words, "reading": c.reading,
                 "source": f"{c.source['publication']}, {c.source['date']}, {c.source['url']}",
+                "status": f"not evaluable: {c.not_evaluable}" if c.not_evaluable else ", ".join(statuses[c.id].labels),
             })
         return pd.DataFrame(rows).set_index("id")
 

@@ -80,7 +80,11 @@ def test_lhs_estimate_within_stratum_granularity(capex_claim):
     est, lo, hi, n = r.probability("capex_480bn_window")
     assert abs(est - P_480) <= 1 / r.design.replicate_size
     holds = r.claim_holds["capex_480bn_window"].to_numpy().reshape(REPLICATES, -1)
-    assert len(set(holds.sum(axis=1))) == 1  # every replicate has the same count
+    # every replicate has the same count, to one: with pert(320, 450, 560) the 480 threshold sits
+    # at 101.95 strata of 400, so a replicate's jittered point in the boundary stratum may fall
+    # either side of it
+    counts = holds.sum(axis=1)
+    assert counts.max() - counts.min() <= 1
 
 
 # --- chunking and processes -----------------------------------------------------------------

@@ -59,6 +59,7 @@ def _base_quarter_estimates(a: Assumptions, v: Values, base: BaseQuarters) -> di
         "china_ecommerce.cmr": cmr,
         "china_ecommerce.quick_commerce_revenue": qc,
         "china_ecommerce.other_revenue": ecom - cmr - qc,
+        "china_ecommerce.quick_commerce_ebita": s("china_ecommerce.quick_commerce_ebita"),
     }
 
 
@@ -85,8 +86,6 @@ def project(
     for name in GROWTH_SEGMENTS:
         seg.update(project_growth_segment(assumptions, v, base, quarters, name, capex))
     seg.update(project_group(v, seg, capex, quarters))
-    if values_read is not None:
-        values_read.update(v.read)
 
     timeline = Timeline.between(HISTORY_START, assumptions.horizon)
     wanted = set(SERIES) if keep is None else set(keep)
@@ -95,6 +94,8 @@ def project(
         raise KeyError(f"unknown series {sorted(unknown)}; valid: {', '.join(SERIES)}")
     split = timeline.position(first)
     estimated = _base_quarter_estimates(assumptions, v, base)
+    if values_read is not None:
+        values_read.update(v.read)
     series: dict[str, np.ndarray] = {}
     for name in sorted(wanted):
         full = np.empty((draws, len(timeline)), order="F")

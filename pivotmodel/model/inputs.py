@@ -15,7 +15,7 @@ import numpy as np
 
 from ..assumptions import Assumptions
 from ..periods import Quarter
-from ..schema import SEEDABLE
+from ..schema import OPTIONAL_SEEDS, SEEDABLE
 
 __all__ = ["Values", "base_values", "seed_key", "BaseQuarters", "exit_add_back"]
 
@@ -64,7 +64,9 @@ class BaseQuarters:
         cols = []
         for q in self.quarters:
             reported = assumptions.history.value(name, q)
-            if np.isnan(reported):
+            if np.isnan(reported) and name in OPTIONAL_SEEDS and seed_key(name, q) not in v.data:
+                cols.append(np.full((1, 1), np.nan))  # an optional estimate not given: n/a
+            elif np.isnan(reported):
                 if name not in SEEDABLE:
                     raise KeyError(f"{name} has no reported value for {q.label} and cannot be seeded")
                 cols.append(np.broadcast_to(v(seed_key(name, q)), (v.draws, 1)))
