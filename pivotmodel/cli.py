@@ -123,7 +123,10 @@ def cmd_project(args: argparse.Namespace) -> int:
             print(title)
             print(shown.to_string())
             print("n/a: not reported on this basis (see assumptions/history/README.md). Capex is purchase of "
-                  "property and equipment; history FCF is Alibaba's, projected FCF is the proxy EBITDA - capex - cash tax.")
+                  "property and equipment (FCF table); FY2024-FY2025, which lack it, show the 20-F cash-flow line "
+                  "(PP&E and land-use rights). Quarterly capex of FY2025Q1-Q2 (used for depreciation) is that year's "
+                  "remainder spread evenly; FY2025Q3 is the stated 31.8bn. FCF: reported on reported years; projected = the "
+                  "proxy (EBITDA - capex - cash tax) + other cash items calibrated on FY2025-FY2026 (group.other_cash_items).")
         return 0
     if args.format == "csv" and not args.out:
         sys.stdout.write(table.to_csv(float_format="%.6g"))

@@ -152,6 +152,9 @@ PARAMETERS: dict[str, Param] = {
     "group.tax.cash_tax_rate": Param("ratio", 0.0, 1.0, "cash tax as a share of positive adjusted EBITA"),
     "group.unallocated": Param("money", -1e5, 1e5, "unallocated adjusted-EBITA costs a quarter"),
     "group.ebita_elimination": Param("money", -1e5, 1e5, "inter-segment EBITA elimination a quarter"),
+    "group.other_cash_items": Param(
+        "money", -1e5, 1e5, "cash items a quarter outside the proxy (working capital, interest, other), reconciling it to reported FCF"
+    ),
     "group.elimination.other_share": Param(
         "ratio", 0.0, 0.5, "inter-segment revenue other than cloud, as a share of non-cloud revenue"
     ),

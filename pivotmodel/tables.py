@@ -68,7 +68,8 @@ def segment_table(p: Projection, basis: str = "fy", currency: str = "rmb") -> pd
     add("group", f"Inter-segment elimination ({unit})", lambda per: _money(p, "group.elimination", per, currency))
     add("group", f"Capex ({unit})", lambda per: _money(p, "group.capex", per, currency))
     add("group", f"Depreciation ({unit})", lambda per: _money(p, "group.depreciation", per, currency))
-    add("group", f"Free cash flow, reported / proxy ({unit})", lambda per: _money(p, "group.fcf", per, currency))
+    add("group", f"Free cash flow, reported / projected ({unit})", lambda per: _money(p, "group.fcf", per, currency))
+    add("group", f"FCF proxy: EBITDA - capex - cash tax ({unit})", lambda per: _money(p, "group.fcf_proxy", per, currency))
     frame = pd.DataFrame.from_dict(rows, orient="index", columns=[c for c, _ in cols])
     frame.index = pd.MultiIndex.from_tuples(frame.index, names=["segment", "item"])
     return frame

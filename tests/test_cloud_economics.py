@@ -168,3 +168,16 @@ def test_fy2024_and_fy2025_capex_are_shown(bundled):
     assert p.total("group.capex", "FY2024")[0] == 32_087  # 20-F cash flow
     assert p.total("group.capex", "FY2025")[0] == 85_972
     assert p["group.capex"][0, col(p, "FY2025Q3")] == 31_800  # stated Dec-2024 capex
+
+
+def test_fcf_proxy_beside_reported_fcf_on_reported_years(bundled):
+    # FY2026 proxy = EBITA 76,416 + D&A 34,963 - capex 122,021 - 20% x 76,416 (every quarter
+    # positive) = -25,925, beside reported FCF -46,615; the projection adds other cash items
+    p = project(bundled)
+    rate = bundled.inputs["group.tax.cash_tax_rate"].base_value
+    assert rate == pytest.approx(0.20)
+    assert p.total("group.fcf_proxy", "FY2026")[0] == pytest.approx(76_416 + 34_963 - 122_021 - rate * 76_416, rel=1e-9)
+    assert p.total("group.fcf", "FY2026")[0] == -46_615
+    other = bundled.inputs["group.other_cash_items"].base_value
+    q = col(p, "FY2027Q1")
+    assert p["group.fcf"][0, q] - p["group.fcf_proxy"][0, q] == pytest.approx(other, rel=1e-12)

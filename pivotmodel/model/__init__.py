@@ -63,6 +63,27 @@ def _base_quarter_estimates(a: Assumptions, v: Values, base: BaseQuarters) -> di
     }
 
 
+def _history_fcf_proxy(a: Assumptions, v: Values, quarters) -> np.ndarray:
+    """The FCF proxy on reported quarters, so reported years can show it beside reported FCF:
+    reported adjusted EBITA + a quarter of the year's reported D&A - capex (reported, stated,
+    or the year's remainder spread; see capex.capex_history) - cash tax. NaN where a figure
+    is missing."""
+    from ..capex import capex_history
+    from ..errors import InputError
+
+    def capex_of(q) -> float:
+        try:
+            return float(capex_history(a, q, q)[0])
+        except InputError:  # a year without any capex figure: the proxy is n/a there
+            return np.nan
+
+    h = a.history
+    ebita = np.array([h.value("group.adjusted_ebita", q) for q in quarters])
+    da = np.array([h.annual_value("group.depreciation", q.fiscal_year) / 4.0 for q in quarters])
+    capex = np.array([capex_of(q) for q in quarters])
+    return ebita + da - capex - v("group.tax.cash_tax_rate") * np.maximum(ebita, 0.0)
+
+
 def project(
     assumptions: Assumptions,
     values: Mapping[str, np.ndarray] | None = None,
@@ -107,6 +128,8 @@ def project(
         if name == "group.capex":  # a quarter without the FCF-table figure: a stated total
             stated = _history_row(assumptions.history, "group.capex_stated", tuple(timeline.quarters[:split]))
             full[:, :split] = np.where(np.isnan(full[:, :split]), stated, full[:, :split])
+        if name == "group.fcf_proxy":
+            full[:, :split] = _history_fcf_proxy(assumptions, v, timeline.quarters[:split])
         if name in estimated:
             cols = slice(split - 4, split)
             full[:, cols] = np.where(np.isnan(full[:, cols]), estimated[name], full[:, cols])

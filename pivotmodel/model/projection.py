@@ -64,7 +64,8 @@ SERIES: dict[str, tuple[str, str]] = {
     "group.adjusted_ebitda": ("RMB_mn", "adjusted EBITA + depreciation"),
     "group.capex": ("RMB_mn", "capex: purchase of property and equipment"),
     "group.cash_tax": ("RMB_mn", "cash tax (positive = paid)"),
-    "group.fcf": ("RMB_mn", "free cash flow (history: reported; projection: proxy)"),
+    "group.fcf": ("RMB_mn", "free cash flow (history: reported; projection: proxy + other cash items)"),
+    "group.fcf_proxy": ("RMB_mn", "adjusted EBITDA - capex - cash tax (history: from reported EBITA, D&A a quarter of the year's, capex)"),
     "group.fx_usd_rmb": ("RMB_per_USD", "exchange rate, RMB per US$ (reported quarters without a rate: the FX assumption)"),
 }
 
