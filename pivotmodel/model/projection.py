@@ -94,7 +94,8 @@ class Projection:
         return self._period(period).last >= self.first_projected
 
     def total(self, name: str, period: str | Period) -> np.ndarray:
-        """Sum over a period, RMB million, shaped (draws,); reported annual fills gaps.
+        """Sum over a period, RMB million, shaped (draws,); reported annual fills gaps. For
+        rates and stocks (``NOT_SUMMED``: FX, cloud utilisation and backlog) the average.
         Memoised (claims share many totals); the array returned is read-only."""
         p = self._period(period)
         key = (name, p.label)
@@ -106,6 +107,8 @@ class Projection:
         return out
 
     def _total(self, name: str, p: Period) -> np.ndarray:
+        if name in NOT_SUMMED:  # a rate or a stock: the period's average, not a sum
+            return self[name][:, self.timeline.columns(p)].mean(axis=1)
         out = self.timeline.total(self[name], p)
         if p.kind == "fy" and p.last < self.first_projected and name not in NOT_SUMMED:
             # The reported annual figure is authoritative: FY2024-FY2025 segment totals are
