@@ -147,7 +147,7 @@ class Assumptions:
             factor = UNITS[old.unit][1]
             changes[key] = replace(
                 old, dist=build_distribution("fixed", {"value": float(v) * factor}), basis="estimate",
-                note=f"set in code to {v} {old.unit}", anchor=None,
+                note=f"set in code to {v} {old.unit}",  # an anchor's add-back still applies, as to draws
             )
         return self.with_inputs(changes)
 

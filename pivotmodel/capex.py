@@ -186,8 +186,12 @@ def project_capex(a: Assumptions, v: Values, first: Quarter, quarters: int, dema
     lag = v("cloud.supply.deployment_lag")
     servers, life_s, life_b = v("capex.server_share"), v("capex.useful_life"), v("capex.building_life")
     start = new_hist.size
-    gross_s = in_service_gross(capex_all * servers, lag, life_s, 0)
-    gross_b = in_service_gross(capex_all * (1.0 - servers), lag, life_b, 0)
+    # in_service_gross for each class, sharing the cumulative curve and its in-service point
+    cum = np.cumsum(capex_all, axis=1)
+    t = np.arange(capex_all.shape[1], dtype=float)[None, :]
+    on = _cumulative_at(cum, t - lag)
+    gross_s = servers * (on - _cumulative_at(cum, t - lag - life_s))
+    gross_b = (1.0 - servers) * (on - _cumulative_at(cum, t - lag - life_b))
     gross_all = gross_s + gross_b
     dep_all = depreciation(gross_s, life_s) + depreciation(gross_b, life_b)
     # Legacy depreciation: reported D&A of the last complete reported fiscal year less the

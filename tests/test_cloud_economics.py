@@ -182,3 +182,20 @@ def test_fcf_proxy_beside_reported_fcf_on_reported_years(bundled):
     other = bundled.inputs["group.other_cash_items"].base_value
     q = col(p, "FY2027Q1")
     assert p["group.fcf"][0, q] - p["group.fcf_proxy"][0, q] == pytest.approx(other, rel=1e-12)
+
+
+def test_servers_and_buildings_depreciate_over_their_own_lives(bundled):
+    # lag 2: in FY2027Q1 the capex of FY2025Q1-FY2026Q3 (181,405) is in service, half servers
+    # over 20 quarters, half buildings over 100
+    from conftest import values_with as vw
+    from pivotmodel.capex import project_capex
+
+    values = vw(bundled, {"cloud.supply.deployment_lag": 2, "capex.server_share": 0.5,
+                          "capex.useful_life": 20, "capex.building_life": 100})
+    first = bundled.history.last_quarter + 1
+    quarters = bundled.horizon.index - first.index + 1
+    res = project_capex(bundled, Values(values, 1), first, quarters, np.full((1, quarters), 60_000.0))
+    assert res.depreciation_new[0, 0] == pytest.approx(0.5 * 181_405 / 20 + 0.5 * 181_405 / 100, rel=1e-12)
+    assert res.gross_in_service[0, 0] == pytest.approx(181_405, rel=1e-12)
+    # the same gross in service with one life for both would depreciate 181,405 / 20
+    assert res.depreciation_new[0, 0] < 181_405 / 20
