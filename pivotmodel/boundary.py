@@ -5,8 +5,9 @@ reported quarter with the first projected one: YoY growth (each on its quarter a
 earlier), QoQ growth and adjusted-EBITA margin. The first projected YoY is compared with the
 last reported YoY; QoQ with the QoQ that would keep YoY growth at that exit rate (so that
 seasonality is not read as a step; n/a where the year-earlier quarter is not reported on
-the segment's basis); the margin with the exit margin of the last two reported quarters
-(ratio of sums, as the anchored starts read it). A difference beyond the tolerances in ``simulation.yaml``
+the segment's basis); the margin with the nearer of the exit margin of the last two
+reported quarters (ratio of sums, as the anchored starts read it) and the margin of the same
+quarter a year earlier (seasonality: China E-commerce's December quarter). A difference beyond the tolerances in ``simulation.yaml``
 (``boundary_yoy``, ``boundary_qoq``, ``boundary_margin``) is a warning naming the inputs
 that set the segment's first projected quarter, unless one of those inputs' notes declares
 the step (the words "known step", e.g. a one-off the analyst expects).
@@ -82,8 +83,12 @@ def boundary_report(a: Assumptions, p: Projection | None = None) -> list[Boundar
                 ref = lo
             elif metric == "qoq":  # the QoQ that keeps YoY growth at the exit rate (n/a without it)
                 ref = rev(first + (-4)) * (1.0 + growth(last)) / rev(last) - 1.0
-            else:  # the exit margin as the anchors read it: the last two quarters' ratio of sums
-                ref = (ebita(last) + ebita(last + (-1))) / (rev(last) + rev(last + (-1)))
+            else:  # the exit margin as the anchors read it (the last two quarters' ratio of
+                # sums) or, for a seasonal segment, the same quarter a year earlier: a step is
+                # a distance from both, so the nearer one is the reference
+                refs = [(ebita(last) + ebita(last + (-1))) / (rev(last) + rev(last + (-1))), fn(first + (-4))]
+                refs = [r for r in refs if math.isfinite(r)] or [math.nan]
+                ref = min(refs, key=lambda r: abs(hi - r))
             names = tuple(k for k in keys.get(seg, ()) if k in a.inputs)
             declared = any("known step" in a.inputs[k].note.lower() for k in names)
             rows.append(BoundaryRow(seg, metric, lo, hi, ref, hi - ref, tol[metric], names, declared))
@@ -100,7 +105,8 @@ def format_boundary(rows: list[BoundaryRow], last: str, first: str) -> list[str]
         flag = "  (declared)" if r.declared and abs(r.step) > r.tolerance else ("  <- step" if r.flagged else "")
         out.append(f"  {r.segment:16s} {r.metric:6s} {pct(r.last)} {pct(r.first)} {pct(r.reference)} {step}{flag}")
     out.append("  expected: yoy = the last reported YoY; qoq = the QoQ that keeps YoY at that rate; margin = the "
-               "last two reported quarters' margin (n/a: not reported on the segment's basis)")
+               "nearer of the last two reported quarters' margin and the same quarter's a year earlier "
+               "(n/a: not reported on the segment's basis)")
     return out
 
 

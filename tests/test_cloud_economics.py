@@ -199,3 +199,15 @@ def test_servers_and_buildings_depreciate_over_their_own_lives(bundled):
     assert res.gross_in_service[0, 0] == pytest.approx(181_405, rel=1e-12)
     # the same gross in service with one life for both would depreciate 181,405 / 20
     assert res.depreciation_new[0, 0] < 181_405 / 20
+
+
+def test_a_planted_margin_step_is_flagged_against_both_references(tmp_path):
+    directory = copy_assumptions(tmp_path)
+    replace_once(directory / "international.yaml",
+                 "start: {anchor: {rule: margin, series: international.adjusted_ebita, over: international.revenue, quarters: 2}, spread: 0.015,",
+                 "start: {dist: triangular, low: 0.07, mode: 0.08, high: 0.09,")
+    rows = {(r.segment, r.metric): r for r in boundary_report(assumptions_mod.load(directory))}
+    m = rows[("international", "margin")]
+    # exit margin (FY2026Q3-Q4) -2.9%; FY2026Q1 a year earlier -59 / 34,741 = -0.2%: the nearer
+    assert m.reference == pytest.approx(-59 / 34_741, rel=1e-9)
+    assert m.first == pytest.approx(0.08, rel=1e-9) and m.flagged and m.inputs == ("international.margin.start",)
