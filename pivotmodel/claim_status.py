@@ -115,7 +115,8 @@ def _reads_estimates(a: Assumptions, claim: Claim) -> bool:
     if not seeded:
         return False
     series = {ALIASES.get(s, s) for s in series_in(claim.tree)}
-    derived = {"cloud.external_revenue", "cloud.other_external_revenue", "china_ecommerce.other_revenue"}
+    derived = {"cloud.external_revenue", "cloud.other_external_revenue", "china_ecommerce.other_revenue",
+               "china_ecommerce.quick_commerce_orders"}
     periods = []
     for node in ast.walk(claim.tree):
         label = node.value if isinstance(node, ast.Constant) and isinstance(node.value, str) else (
@@ -127,7 +128,7 @@ def _reads_estimates(a: Assumptions, claim: Claim) -> bool:
                 continue
     quarters = {q for p in periods for q in p.quarters()}
     for s, q in seeded:
-        if q in quarters and (s in series or (s == "cloud.ai_revenue" and series & derived)):
+        if q in quarters and (s in series or (s in ("cloud.ai_revenue", "china_ecommerce.quick_commerce_revenue") and series & derived)):
             return True
     return False
 

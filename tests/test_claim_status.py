@@ -95,3 +95,14 @@ def test_a_registered_reading_the_model_cannot_test_is_not_evaluable_with_its_re
     assert {"001", "002", "003", "004"} <= cited
     broken = dataclasses.replace(c, not_evaluable="")
     assert evaluate(broken, project(bundled)).holds.tolist() == [0.0]  # the stand-in test alone: -57%
+
+
+def test_loss_per_order_halved_is_evaluated_on_estimates(bundled):
+    claims = parse_claims(bundled.claims_raw)
+    c = next(c for c in claims if c.id == "qc_loss_per_order_halved_fy2027")
+    p = project(bundled)
+    # FY2026 orders as the engine sizes them: quick-commerce revenue / (RMB30 x 0.10)
+    fy26 = [14_784, 22_906]  # reported FY2026Q1-Q2; Q3-Q4 are seed estimates
+    assert p["china_ecommerce.quick_commerce_orders"][0, 8:10].tolist() == pytest.approx([x / 3.0 for x in fy26])
+    assert np.isfinite(evaluate(c, p).holds).all()
+    assert "on estimates" in claim_statuses(bundled, claims)[c.id].labels

@@ -60,6 +60,9 @@ def _base_quarter_estimates(a: Assumptions, v: Values, base: BaseQuarters) -> di
         "china_ecommerce.quick_commerce_revenue": qc,
         "china_ecommerce.other_revenue": ecom - cmr - qc,
         "china_ecommerce.quick_commerce_ebita": s("china_ecommerce.quick_commerce_ebita"),
+        # orders as the engine sizes them from revenue (order value x starting monetisation)
+        "china_ecommerce.quick_commerce_orders": qc / (
+            v("china_ecommerce.quick_commerce.order_value.base") * v("china_ecommerce.quick_commerce.monetisation.start")),
     }
 
 

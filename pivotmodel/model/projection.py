@@ -4,8 +4,9 @@ Each series is an array (draws, quarters) in RMB million a quarter (orders: mill
 ``group.fx_usd_rmb``: RMB per US$). Quarters before the first projected one hold reported
 values (NaN where a figure was not reported or the segment structure differs), the same in
 every draw. Exception: in the four base quarters, sub-lines Alibaba does not report in RMB
-(cloud AI, internal and external revenue, CMR and quick commerce where missing) hold the
-model's seed estimates (see the segment files' ``seed`` blocks), per draw.
+(cloud AI, internal and external revenue, CMR and quick commerce where missing, and
+quick-commerce EBITA and orders) hold the model's seed estimates (see the segment files'
+``seed`` blocks), per draw: claims on them are labelled "on estimates".
 
 A reported fiscal year with a reported annual total takes that total (FY2024 and FY2025
 segments are restated on the four-segment basis in the FY2026 20-F; quarterly figures may
