@@ -88,7 +88,8 @@ def metric_range(a: Assumptions, claims: list[Claim]) -> dict[str, tuple[float, 
         values[key][1 + i] = lo
         values[key][1 + k + i] = hi
     p = project(a, values)
-    out = {}
+    # one-at-a-time swings per claim, then every claim's two corners in one engine call
+    oat, corners = {}, {key: [] for key in base}
     for c in claims:
         if c.threshold is None:
             continue
@@ -96,15 +97,25 @@ def metric_range(a: Assumptions, claims: list[Claim]) -> dict[str, tuple[float, 
         if not np.isfinite(m).all():
             continue
         low_end, high_end = m[1 : 1 + k], m[1 + k :]
-        up = {key: (values[key][1 + k + i] if high_end[i] >= low_end[i] else values[key][1 + i]) for i, key in enumerate(keys)}
-        down = {key: (values[key][1 + i] if high_end[i] >= low_end[i] else values[key][1 + k + i]) for i, key in enumerate(keys)}
-        corner = {key: np.array([up[key], down[key]]) if key in up else np.repeat(np.asarray(v, dtype=float), 2)
-                  for key, v in base.items()}
-        mc = _metric(c, project(a, corner))
+        rises = high_end >= low_end
+        oat[c.id] = (m, np.abs(high_end - low_end))
+        for key, v in base.items():
+            if key in specs:
+                i = keys.index(key)
+                lo, hi = values[key][1 + i], values[key][1 + k + i]
+                corners[key] += [hi if rises[i] else lo, lo if rises[i] else hi]
+            else:
+                corners[key] += [float(np.asarray(v).reshape(-1)[0])] * 2
+    out: dict[str, tuple[float, float, tuple[str, ...]]] = {}
+    if not oat:
+        return out
+    pc = project(a, {key: np.array(v) for key, v in corners.items()})
+    for j, c in enumerate(c for c in claims if c.id in oat):
+        m, swing = oat[c.id]
+        mc = _metric(c, pc)[2 * j : 2 * j + 2]
         seen = np.concatenate([m, mc])
-        swing = np.abs(high_end - low_end)
         top = tuple(keys[i] for i in np.argsort(-swing)[:3] if swing[i] > 0)
-        out[c.id] = (float(seen.min()), float(seen.max()), top)
+        out[c.id] = (float(np.nanmin(seen)), float(np.nanmax(seen)), top)
     return out
 
 
