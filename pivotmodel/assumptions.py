@@ -2,7 +2,7 @@
 
 Layout of a folder (the bundled one is ``assumptions/``; analysts keep their own copies)::
 
-    china_ecommerce.yaml cloud.yaml international.yaml all_others.yaml capex.yaml group.yaml
+    china_ecommerce.yaml cloud.yaml international.yaml all_others.yaml capex.yaml group.yaml earnings.yaml
     sources.yaml simulation.yaml [correlations.yaml] [claims.yaml]
     history/reported.csv history/segment_map.csv
     scenarios/<name>.yaml
@@ -26,7 +26,7 @@ from types import MappingProxyType
 from typing import Any, Mapping
 
 from .anchors import resolve_anchor
-from .distributions import DIST_FIELDS, Distribution, SpecError, build_distribution
+from .distributions import DIST_FIELDS, SCALES_WITH_UNIT, Distribution, SpecError, build_distribution
 from .errors import InputError, Problem
 from .history import History, load_history
 from .periods import PeriodError, Quarter, parse_quarter
@@ -44,9 +44,13 @@ __all__ = [
     "BASES",
 ]
 
-SEGMENT_FILES = ("china_ecommerce", "cloud", "international", "all_others", "capex", "group")
+SEGMENT_FILES = ("china_ecommerce", "cloud", "international", "all_others", "capex", "group", "earnings")
 BASES = ("reported", "guidance", "estimate")
 META_FIELDS = ("unit", "source", "basis", "note")
+EMPTY_HINT = {
+    "claims": "it must hold 'claims:', a list of at least one claim",
+    "correlations": "to run without correlations, write 'correlations: {pairs: []}' (or delete the file)",
+}
 SOURCE_FIELDS = {"title": True, "href": True, "publisher": False, "date": False, "note": False}
 
 
@@ -102,6 +106,7 @@ class Scenario:
     rationale: str
     changed_keys: tuple[str, ...]
     chain: tuple[str, ...]  # the scenario names applied, base first
+    paths: tuple[Path, ...] = ()  # the scenario files read, named first
 
 
 @dataclass(frozen=True)
@@ -244,7 +249,7 @@ def _parse_spec(
         if factor != 1.0:
             scaled = {
                 k: (v * factor if isinstance(v, (int, float)) and not isinstance(v, bool)
-                    and k not in ("sigma", "lambda", "p", "shape") else v)
+                    and SCALES_WITH_UNIT.get(k, False) else v)
                 for k, v in spec.items()
             }
             dist = build_distribution(kind, scaled)
@@ -280,7 +285,7 @@ def _check_range(inp: Input) -> list[Problem]:
 
 
 def _load_sources(path: Path, label: str, problems: list[Problem]) -> dict[str, Source]:
-    data = read_yaml(path, label)
+    data = read_yaml(path, label, "it must hold 'sources:', a mapping of id -> {title, href, ...}")
     if not isinstance(data, dict) or not isinstance(data.get("sources"), dict):
         problems.append(Problem(label, "sources", "must hold a mapping 'sources:' of id -> {title, href, ...}"))
         return {}
@@ -302,7 +307,7 @@ def _load_sources(path: Path, label: str, problems: list[Problem]) -> dict[str, 
 
 
 def _load_settings(path: Path, label: str, problems: list[Problem]) -> dict[str, Any]:
-    data = read_yaml(path, label)
+    data = read_yaml(path, label, "it must hold 'simulation:' with seed, draws, method and horizon")
     if not isinstance(data, dict) or not isinstance(data.get("simulation"), dict):
         problems.append(Problem(label, "simulation", "must hold a mapping 'simulation:'"))
         return {}
@@ -334,10 +339,18 @@ def _load_settings(path: Path, label: str, problems: list[Problem]) -> dict[str,
     for key in ("draws", "chunk_size", "max_draws"):
         if key in out and out[key] < 1:
             problems.append(Problem(label, f"simulation.{key}", "must be >= 1", sim.line_of(key)))
+    if "seed" in out and not 0 <= out["seed"] < 2**63:
+        problems.append(Problem(label, "simulation.seed", f"must be a whole number in [0, 2**63), got {out['seed']}", sim.line_of("seed")))
     out.setdefault("chunk_size", 50_000)
     out.setdefault("tolerance", 0.0)
     out.setdefault("max_draws", out.get("draws", 1))
     return out
+
+
+def _scenario_name(spec: str) -> str:
+    """A scenario given as a path is named by its file's stem (``/x/my_bull.yaml`` -> ``my_bull``),
+    so default output folders never point at the file itself."""
+    return Path(spec).stem if spec.endswith((".yaml", ".yml")) else Path(spec).name
 
 
 def _resolve_scenario(
@@ -346,6 +359,7 @@ def _resolve_scenario(
     """Follow ``baseline`` links from the named scenario down to base; detect cycles."""
     if name in (None, "", "base"):
         return Scenario("base", "Base case", "", "The bundled assumptions as they stand.", (), ("base",)), []
+    paths: list[Path] = []
     layers: list[tuple[str, dict[str, tuple[Any, int | None]]]] = []
     meta: dict[str, Any] = {}
     visited: list[str] = []
@@ -359,7 +373,7 @@ def _resolve_scenario(
             problems.append(Problem(where, "baseline", f"inheritance cycle: {' -> '.join(visited + [current])}", line))
             break
         visited.append(current)
-        if not path.exists():
+        if not path.is_file():
             available = sorted(p.stem for p in (directory / "scenarios").glob("*.yaml"))
             valid = f"available: base, {', '.join(available)}"
             if parent is not None:
@@ -367,8 +381,9 @@ def _resolve_scenario(
             else:
                 problems.append(Problem(label, "", f"scenario {current!r} does not exist; {valid}"))
             break
+        paths.append(path)
         try:
-            data = read_yaml(path, label)
+            data = read_yaml(path, label, "a scenario holds title, baseline, rationale and changes")
         except InputError as exc:
             problems.extend(exc.problems)
             break
@@ -381,10 +396,21 @@ def _resolve_scenario(
         for key in ("title", "baseline", "rationale"):
             if not isinstance(data.get(key), str) or not data.get(key, "").strip():
                 problems.append(Problem(label, key, "is required (text)", data.line_of(key) if key in data else None))
-        changes = data.get("changes") or {}
-        if not isinstance(changes, dict):
+        changes = data.get("changes")
+        if "changes" not in data:
+            folded = "changes:" in str(data.get("rationale", "")) or "changes:" in str(data.get("title", ""))
+            hint = (" ('changes:' is indented, so it became part of the text above it; start it at column 1)"
+                    if folded else "")
+            problems.append(Problem(label, "changes", f"missing: a scenario must change at least one input{hint}",
+                                    data.line_of("rationale") if folded and "rationale" in data else None))
+            changes = {}
+        elif changes is not None and not isinstance(changes, dict):
             problems.append(Problem(label, "changes", "must map input keys to specs", data.line_of("changes")))
             changes = {}
+        elif not changes:
+            changes = {}
+            problems.append(Problem(label, "changes", "is empty: a scenario must change at least one input "
+                                    "(use the baseline itself if nothing changes)", data.line_of("changes")))
         flat: dict[str, tuple[Any, int | None]] = {}
         for key, spec in changes.items():
             flat[key] = (spec, changes.line_of(key))
@@ -393,10 +419,11 @@ def _resolve_scenario(
             meta = {"title": data.get("title", ""), "rationale": data.get("rationale", "")}
         parent = (label, data.line_of("baseline") if "baseline" in data else None)
         current = str(data.get("baseline") or "base")
-    chain = tuple(["base"] + list(reversed(visited)))
+    chain = tuple(["base"] + [_scenario_name(v) for v in reversed(visited)])
     changed = tuple(sorted({k for _, layer in layers for k in layer}))
+    baseline = _scenario_name(visited[1]) if len(visited) > 1 else "base"
     return (
-        Scenario(name, meta.get("title", name), visited[1] if len(visited) > 1 else "base", meta.get("rationale", ""), changed, chain),
+        Scenario(_scenario_name(name), meta.get("title", name), baseline, meta.get("rationale", ""), changed, chain, tuple(paths)),
         list(reversed(layers)),
     )
 
@@ -433,13 +460,18 @@ def load(directory: str | Path | None = None, scenario: str | None = None) -> As
             problems.append(Problem(label, stem, "file is missing"))
             continue
         texts[label] = path.read_text(encoding="utf-8", errors="replace")
-        data = guarded(read_yaml, path, label)
+        data = guarded(read_yaml, path, label, f"it must hold '{stem}:' with the {stem} inputs")
         if data is None:
             unreadable.add(stem)
             continue
         if not isinstance(data, dict) or list(data) != [stem]:
             found = list(data) if isinstance(data, dict) else type(data).__name__
             problems.append(Problem(label, stem, f"must hold exactly one top-level key {stem!r}, found {found}"))
+            unreadable.add(stem)
+            continue
+        if not isinstance(data[stem], dict):
+            problems.append(Problem(label, stem, f"must hold the {stem} inputs as a mapping under '{stem}:', found {data[stem]!r}", data.line_of(stem)))
+            unreadable.add(stem)
             continue
         flat: dict[str, tuple[Any, int | None]] = {}
         _flatten(data[stem], stem, flat, data.line_of(stem))
@@ -455,16 +487,21 @@ def load(directory: str | Path | None = None, scenario: str | None = None) -> As
                 raw[key] = (spec, line, label)
 
     scenario, layers = _resolve_scenario(directory, scenario, root, problems)
+    replaced: list[tuple[str, str, Any, Any, int | None]] = []  # (file, key, spec before, spec after, line)
     for label, layer in layers:
         for key, (spec, line) in layer.items():
             parts = key.split(".")
             if len(parts) == 4 and parts[1] == "seed" and (f"{parts[0]}.{parts[2]}", parts[3]) in seeds_raw:
-                seeds_raw[(f"{parts[0]}.{parts[2]}", parts[3])] = (spec, line, label)  # a seed estimate
+                seed = (f"{parts[0]}.{parts[2]}", parts[3])
+                replaced.append((label, key, seeds_raw[seed][0], spec, line))
+                seeds_raw[seed] = (spec, line, label)  # a seed estimate
                 continue
             if key not in raw:
                 problems.append(Problem(label, key, f"overrides a key that the base assumptions lack{_suggest(key, list(raw))}", line))
                 continue
+            replaced.append((label, key, raw[key][0], spec, line))
             raw[key] = (spec, line, label)
+    problems.extend(_ineffective_changes(replaced, sources))
 
     inputs: dict[str, Input] = {}
     anchored: dict[str, tuple[Any, int | None, str]] = {}
@@ -498,12 +535,14 @@ def load(directory: str | Path | None = None, scenario: str | None = None) -> As
             seeds[(series, q)] = inp
 
     history = guarded(load_history, directory / "history", root)
+    if history is not None:
+        problems.extend(history.warnings)
     claims_raw = correlations_raw = None
     for name in ("claims", "correlations"):
         path = directory / f"{name}.yaml"
         if path.exists():
             texts[label_of(path)] = path.read_text(encoding="utf-8", errors="replace")
-            value = guarded(read_yaml, path, label_of(path))
+            value = guarded(read_yaml, path, label_of(path), EMPTY_HINT[name])
             if name == "claims":
                 claims_raw = value
             else:
@@ -538,6 +577,30 @@ def load(directory: str | Path | None = None, scenario: str | None = None) -> As
         files=MappingProxyType(texts),
         warnings=tuple(p for p in problems if p.level == "warn"),
     )
+
+
+def _ineffective_changes(replaced: list[tuple[str, str, Any, Any, int | None]], sources: Mapping[str, Source]) -> list[Problem]:
+    """A scenario file whose every change restates the value it replaces changes nothing: an
+    error naming the file. A single restated value in a file that changes others: a warning."""
+    def dist(key: str, spec: Any) -> Any:
+        dimension = PARAMETERS[key].dimension if key in PARAMETERS else "money"
+        inp, _ = _parse_spec(key, spec, "", None, sources, dimension)
+        return None if inp is None else (inp.dist, inp.text)
+
+    by_file: dict[str, list[tuple[str, bool, int | None]]] = {}
+    for label, key, before, after, line in replaced:
+        new = dist(key, after)
+        same = new is not None and new == dist(key, before)
+        by_file.setdefault(label, []).append((key, same, line))
+    out = []
+    for label, entries in by_file.items():
+        if all(same for _, same, _ in entries):
+            out.append(Problem(label, "changes", "changes nothing: every change restates the value of its baseline "
+                               f"({', '.join(k for k, _, _ in entries)}); change at least one input"))
+            continue
+        out += [Problem(label, key, "restates the value of the baseline (this change does nothing)", line, level="warn")
+                for key, same, line in entries if same]
+    return out
 
 
 def _stale_seeds(history: History, seeds: Mapping[tuple[str, Quarter], Input]) -> list[Problem]:

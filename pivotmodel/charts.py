@@ -572,3 +572,35 @@ CHARTS = {
     "claim_probabilities": (claim_probabilities_data, plot_claim_probabilities),
     "convergence": (convergence_data, plot_convergence),
 }
+
+
+# --- published forecasts on the fan charts (pivotmodel.consensus) -------------------------
+
+def plot_consensus_fans(data: pd.DataFrame, ax: Axes | None = None) -> Axes:
+    """Small multiples of :func:`pivotmodel.consensus.fan_data`: each series' fan by fiscal
+    year with the published forecasts as dated markers (hollow: stale; red: outside P5-P95)."""
+    panels = list(dict.fromkeys(data["series"]))
+    fig = plt.figure(figsize=(11, 6.6)) if ax is None else ax.figure
+    if ax is not None:  # reuse the figure; ``ax`` becomes the first panel
+        ax.remove()
+    axes = fig.subplots(2, 3).ravel()
+    markers = data.attrs.get("markers", pd.DataFrame())
+    for a_, s in zip(axes, panels):
+        d = data[data["series"] == s]
+        _fy_axis(a_, d["year"], _boundary(d), d["unit"].iloc[0])
+        a_.set_xticklabels([f"'{str(y)[2:]}" for y in d["year"]])
+        a_.set_xlabel("Fiscal year", fontsize=7)
+        _draw_fan(a_, d.dropna(subset=["p50"]), COLORS["group"])
+        m = markers[markers["series"] == s] if len(markers) else markers
+        for k, (_, r) in enumerate(m.iterrows()):
+            color = "#D93025" if r["outside"] else "#3C4043"
+            x = r["year"] + 0.12 * ((k % 5) - 2)
+            a_.plot([x], [r["value"]], marker="D", ms=4.5, color=color, mfc="white" if r["stale"] else color, zorder=5)
+            a_.annotate(r["date"][2:7], (x, r["value"]), textcoords="offset points", xytext=(3, 2), fontsize=5.5, color=color)
+        a_.set_title(d["panel"].iloc[0], fontsize=9)
+    for a_ in axes[len(panels):]:
+        a_.axis("off")
+    fig.suptitle("Model fans (median, P25-P75, P5-P95) and published forecasts (dated yy-mm; hollow = stale, red = outside P5-P95)",
+                 fontweight="bold", fontsize=9)
+    fig.subplots_adjust(hspace=0.4, wspace=0.3, bottom=0.1)
+    return axes[0]

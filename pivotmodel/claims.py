@@ -7,7 +7,8 @@ comparisons and ``and`` / ``or`` / ``not``. Anything else - attribute access out
 names, imports, lambdas, comprehensions, subscripts, dunder names, unknown names - is an
 error naming the claim, the file and what is valid.
 
-Functions (money in RMB bn, US$ bn for ``usd``; ratios and growth as decimals):
+Functions (money in RMB bn, US$ bn for ``usd``; earnings per ADS as is, RMB or US$; ratios and
+growth as decimals):
 
 * ``sum(x, P)``, ``cumsum(x, P)`` - total over P
 * ``usd(x, P)`` - total over P in US$ bn, each quarter at its exchange rate
@@ -17,9 +18,20 @@ Functions (money in RMB bn, US$ bn for ``usd``; ratios and growth as decimals):
 * ``first_fy(cond)`` (alias ``first_year``), ``first_cy(cond)`` - first complete fiscal /
   calendar year in which cond holds (written without periods), infinity if none
 
+A test must be a condition: a comparison of two numbers, or comparisons joined with
+``and`` / ``or`` / ``not`` (``all``/``any`` are conditions too). A bare number
+(``sum(capex, FY2027)``), a chained comparison (``a <= x <= b``: write two comparisons joined
+by ``and``) and a test longer than :data:`MAX_TEST_CHARS` characters, :data:`MAX_TEST_NODES`
+terms or :data:`MAX_TEST_DEPTH` levels are refused. ``first_fy``/``first_cy`` is infinity in
+a draw where the condition never holds, so it may only be compared directly with a year
+inside the model's timeline (``first_fy(cond) <= 2031``), never used in arithmetic.
+
 Each claim evaluates to a value per draw: the metric (left side of a top-level comparison
-with a constant, when there is one) and whether the claim holds. NaN (a reported figure
-missing for a period the test needs) makes the claim "not evaluable" in that draw.
+with a constant, when there is one) and whether the claim holds. A draw is "not evaluable"
+(NaN, never counted as holding) where the test needs a reported figure that is missing, or
+where any number it computes is not finite (a division by zero, an overflow). Such draws
+are left out of the claim's probability and its ``draws`` count says how many were used;
+a test that is not finite in the base case is refused by ``validate``.
 """
 
 from __future__ import annotations
@@ -36,7 +48,7 @@ from .errors import InputError, Problem
 from .model import SERIES, Projection
 from .periods import Period, PeriodError, parse_period
 
-__all__ = ["Claim", "parse_claims", "parse_test", "evaluate", "ClaimValue", "FUNCTIONS", "ALIASES", "series_in"]
+__all__ = ["Claim", "parse_claims", "parse_test", "parse_condition", "evaluate", "ClaimValue", "FUNCTIONS", "ALIASES", "series_in"]
 
 ALIASES = {"capex": "group.capex", "fcf": "group.fcf"}
 CLAIM_KEYS = {"id": True, "words": True, "source": True, "reading": True, "test": True, "headline": False, "note": False,
@@ -127,54 +139,98 @@ def series_in(tree: ast.AST) -> set[str]:
     return names
 
 
-def _check(node: ast.AST) -> None:
-    """Walk the tree and refuse anything outside the language."""
+_NUMERIC_FNS = ("sum", "cumsum", "usd", "share", "yoy")
+_CONDITION_FNS = ("all", "any")
+_YEAR_FNS = ("first_fy", "first_cy", "first_year")
+MAX_TEST_CHARS = 2000  # the longest bundled test is under 200 characters
+MAX_TEST_NODES = 400  # terms, operators and calls after parsing
+MAX_TEST_DEPTH = 40  # nesting of calls, operators and parentheses
+
+
+def _check(node: ast.AST, inside: str | None = None) -> str:
+    """Walk the tree, refuse anything outside the language, and return what the node is:
+    ``bool`` (a condition), ``num`` (a number), ``year`` (first_fy/first_cy: a year or
+    infinity), ``period`` or ``series``."""
     if isinstance(node, ast.Expression):
-        return _check(node.body)
+        return _check(node.body, inside)
     if isinstance(node, ast.BoolOp):
         for v in node.values:
-            _check(v)
-        return
+            if _check(v, inside) != "bool":
+                raise TestError(f"'{type(node.op).__name__.lower()}' joins conditions (comparisons); {ast.unparse(v)!r} is not one")
+        return "bool"
     if isinstance(node, ast.UnaryOp):
         if not isinstance(node.op, (ast.Not, ast.USub)):
             raise TestError(f"operator {type(node.op).__name__} is not allowed")
-        return _check(node.operand)
+        kind = _check(node.operand, inside)
+        if isinstance(node.op, ast.Not):
+            if kind != "bool":
+                raise TestError(f"'not' applies to a condition; {ast.unparse(node.operand)!r} is not one")
+            return "bool"
+        if kind != "num":
+            raise TestError(f"'-' cannot apply to {ast.unparse(node.operand)!r}; use 'not' for a condition")
+        return "num"
     if isinstance(node, ast.BinOp):
         if type(node.op) not in _BIN:
             raise TestError(f"operator {type(node.op).__name__} is not allowed; use + - * /")
-        _check(node.left)
-        return _check(node.right)
+        for side in (node.left, node.right):
+            kind = _check(side, inside)
+            if kind != "num":
+                what = "first_fy/first_cy can only be compared with a year" if kind == "year" else "arithmetic needs numbers"
+                raise TestError(f"{what}: {ast.unparse(side)!r} in {ast.unparse(node)!r}")
+        return "num"
     if isinstance(node, ast.Compare):
         for op in node.ops:
             if type(op) not in _CMP:
                 raise TestError(f"comparison {type(op).__name__} is not allowed; use > >= < <=")
-        _check(node.left)
-        for c in node.comparators:
-            _check(c)
-        return
+        if len(node.ops) > 1:
+            raise TestError("chained comparisons (a <= x <= b) are not allowed; write a band as two comparisons joined by 'and'")
+        left, right = _check(node.left, inside), _check(node.comparators[0], inside)
+        if "year" in (left, right):
+            other = node.comparators[0] if left == "year" else node.left
+            if {left, right} != {"year", "num"} or not _is_number(other):
+                raise TestError("first_fy/first_cy must be compared with a year, e.g. first_fy(cond) <= 2031")
+        elif left != "num" or right != "num":
+            bad = node.left if left != "num" else node.comparators[0]
+            raise TestError(f"a comparison needs numbers on both sides; {ast.unparse(bad)!r} is not a number")
+        return "bool"
     if isinstance(node, ast.Constant):
         if isinstance(node.value, bool) or not isinstance(node.value, (int, float, str)):
             raise TestError(f"constant {node.value!r} is not allowed")
-        if isinstance(node.value, str) and not _RANGE_RE.fullmatch(node.value):
-            raise TestError(f"text {node.value!r} is not allowed; only numbers, series and periods")
-        return
+        if isinstance(node.value, str):
+            if not _RANGE_RE.fullmatch(node.value):
+                raise TestError(f"text {node.value!r} is not allowed; only numbers, series and periods")
+            return "period"
+        if not math.isfinite(node.value):
+            raise TestError(f"the number {ast.unparse(node)} is not finite")
+        return "num"
     if isinstance(node, ast.Call):
         if not isinstance(node.func, ast.Name) or node.func.id not in FUNCTIONS:
             name = getattr(node.func, "id", None) or ast.unparse(node.func)
             raise TestError(f"unknown function {name!r}; valid: {', '.join(FUNCTIONS)}")
         if node.keywords:
             raise TestError("keyword arguments are not allowed")
-        for a in node.args:
-            _check(a)
-        return
+        fn = node.func.id
+        if fn in _YEAR_FNS and inside is not None:
+            raise TestError(f"{fn}() cannot be used inside {inside}(); use it at the top of the test, compared with a year")
+        kinds = [_check(a, fn if fn not in _NUMERIC_FNS else inside) for a in node.args]
+        if fn in _NUMERIC_FNS:
+            for arg, kind in zip(node.args, kinds):
+                if kind not in ("series", "period"):
+                    raise TestError(f"{fn}() takes series and a period ({FUNCTIONS[fn]}); {ast.unparse(arg)!r} is neither")
+            return "num"
+        if not kinds or kinds[0] != "bool":
+            raise TestError(f"the first argument of {fn}() must be a condition, e.g. {FUNCTIONS[fn]}")
+        return "bool" if fn in _CONDITION_FNS else "year"
     if isinstance(node, (ast.Name, ast.Attribute)):
         name = _series_name(node)
         if name is None:
             raise TestError(f"attribute access {ast.unparse(node)!r} is not allowed; only series names")
         if "__" in name:
             raise TestError(f"dunder name {name!r} is not allowed")
-        if name in SERIES or name in ALIASES or _PERIOD_RE.match(name):
-            return
+        if name in SERIES or name in ALIASES:
+            return "series"
+        if _PERIOD_RE.match(name):
+            return "period"
         if "." in name:
             raise TestError(f"unknown series {name!r}; valid series: {', '.join(list(SERIES) + list(ALIASES))}")
         raise TestError(
@@ -185,23 +241,89 @@ def _check(node: ast.AST) -> None:
     raise TestError(f"{type(node).__name__} ({ast.unparse(node)!r}) is not allowed in a claim test")
 
 
+def _is_number(node: ast.AST) -> bool:
+    try:
+        _const(node)
+    except TestError:
+        return False
+    return True
+
+
+def _size(tree: ast.AST) -> tuple[int, int]:
+    """(nodes, depth) of a parsed expression, without recursion."""
+    nodes, deepest, stack = 0, 0, [(tree, 0)]
+    while stack:
+        node, depth = stack.pop()
+        if isinstance(node, ast.expr):  # terms, calls and operations; not their operator tokens
+            nodes, depth = nodes + 1, depth + 1
+            deepest = max(deepest, depth)
+        stack.extend((child, depth) for child in ast.iter_child_nodes(node))
+    return nodes, deepest
+
+
 def parse_test(text: str) -> ast.Expression:
-    """Parse and check a test expression; raises :class:`TestError` with what is valid."""
+    """Parse and check an expression of the language (a claim's test, or a number such as a
+    sensitivity output); raises :class:`TestError` with what is valid."""
     if not isinstance(text, str) or not text.strip():
         raise TestError("a test must be a non-empty expression")
+    if len(text) > MAX_TEST_CHARS:
+        raise TestError(f"the test is {len(text):,} characters long; the limit is {MAX_TEST_CHARS:,} (split the claim)")
     prepared = _RANGE_RE.sub(lambda m: f'"{m.group(1)}:{m.group(2)}"', text)
     try:
         tree = ast.parse(prepared, mode="eval")
     except SyntaxError as exc:
         raise TestError(f"syntax error at column {exc.offset}: {exc.msg}") from None
+    except (RecursionError, MemoryError):
+        raise TestError(f"the test is nested too deeply (the limit is {MAX_TEST_DEPTH} levels)") from None
+    nodes, depth = _size(tree)
+    if nodes > MAX_TEST_NODES:
+        raise TestError(f"the test has {nodes:,} terms and operators; the limit is {MAX_TEST_NODES} (split the claim)")
+    if depth > MAX_TEST_DEPTH:
+        raise TestError(f"the test is nested {depth} levels deep; the limit is {MAX_TEST_DEPTH}")
     _check(tree)
     return tree
+
+
+def parse_condition(text: str) -> ast.Expression:
+    """Parse a claim's test: an expression (see :func:`parse_test`) that is a condition."""
+    tree = parse_test(text)
+    kind = _check(tree)
+    if kind != "bool":
+        what = "a year (or infinity)" if kind == "year" else "a number" if kind == "num" else f"a {kind}"
+        raise TestError(
+            f"a test must be a condition (a comparison, or comparisons joined with and/or/not); this one is {what}. "
+            + ("Bound it, e.g. first_fy(cond) <= 2031" if kind == "year" else "Compare it with a threshold, e.g. ... > 100")
+        )
+    return tree
+
+
+def _gaps(x: Any) -> np.ndarray:
+    """NaN where ``x`` is NaN (a gap in reported history), 0 elsewhere: an infinite total
+    is then recorded as undefined, a gap is not."""
+    return np.where(np.isnan(x), np.nan, 0.0)
 
 
 class _Evaluator:
     def __init__(self, p: Projection):
         self.p = p
+        # Draws where an operation made a non-finite number out of finite ones (a division by
+        # zero, an overflow): the test is undefined there, so the claim is not evaluable.
+        self.undefined = np.zeros(p.draws, dtype=bool)
+        self.undefined_at = ""  # the first such sub-expression, for messages
         self.missing = np.zeros(p.draws, dtype=bool)  # draws an all()/any() cannot decide
+
+    def _defined(self, out: Any, node: ast.AST, ctx: Period | None, *operands: Any) -> Any:
+        """Record the draws where ``out`` is non-finite although every operand is finite."""
+        created = ~np.isfinite(out)
+        for x in operands:
+            created = created & np.isfinite(x)
+        created = np.broadcast_to(created, (self.p.draws,))
+        if created.any():
+            if not self.undefined.any():
+                where = ast.unparse(node) + (f" in {ctx.label}" if ctx is not None else "")
+                self.undefined_at = f"{where} is not a finite number (a division by zero or an overflow)"
+            self.undefined |= created
+        return out
 
     def _quarter_nan(self, node: ast.AST, q: Period) -> np.ndarray:
         """Draws where a value the condition reads in quarter ``q`` is NaN (not reported)."""
@@ -249,8 +371,9 @@ class _Evaluator:
                 raise TestError(f"'-' cannot apply to a condition ({ast.unparse(node.operand)}); use 'not'")
             return -val
         if isinstance(node, ast.BinOp):
-            with np.errstate(divide="ignore", invalid="ignore"):
-                return _BIN[type(node.op)](self.eval(node.left, ctx), self.eval(node.right, ctx))
+            left, right = self.eval(node.left, ctx), self.eval(node.right, ctx)
+            with np.errstate(all="ignore"):
+                return self._defined(_BIN[type(node.op)](left, right), node, ctx, left, right)
         if isinstance(node, ast.BoolOp):
             vals = [np.asarray(self.eval(v, ctx), dtype=bool) for v in node.values]
             fn = np.logical_and if isinstance(node.op, ast.And) else np.logical_or
@@ -273,6 +396,21 @@ class _Evaluator:
             raise TestError(f"{ast.unparse(node)!r} can only be a function argument, e.g. sum({ast.unparse(node)}, FY2028)")
         raise TestError(f"{ast.unparse(node)!r} is not a value")
 
+    def _check_year_bound(self, node: ast.Compare) -> None:
+        """first_fy/first_cy is compared with a year inside the timeline: beyond it (or
+        before it) the model cannot tell whether the condition first holds there."""
+        for side, other in ((node.left, node.comparators[0]), (node.comparators[0], node.left)):
+            if isinstance(side, ast.Call) and side.func.id in _YEAR_FNS:  # type: ignore[attr-defined]
+                basis = "cy" if side.func.id == "first_cy" else "fy"  # type: ignore[attr-defined]
+                years = [int(y.label[2:]) for y in self.p.timeline.year_periods(basis)]
+                year = _const(other)
+                if not years or not years[0] <= year <= years[-1]:
+                    span = f"{years[0]}-{years[-1]}" if years else "none"
+                    raise TestError(
+                        f"{side.func.id}() is compared with {year:g}, outside the complete {basis.upper()} years of the "  # type: ignore[attr-defined]
+                        f"model's timeline ({span}); the model cannot tell whether the condition first holds there"
+                    )
+
     def _period_arg(self, fn: str, args: list[ast.AST], index: int, ctx: Period | None) -> Period:
         if len(args) > index:
             return self.period(args[index])
@@ -286,17 +424,26 @@ class _Evaluator:
                  "all": (2, 2), "any": (2, 2), "first_fy": (1, 1), "first_cy": (1, 1), "first_year": (1, 1)}[fn]
         if not nargs[0] <= len(args) <= nargs[1]:
             raise TestError(f"{fn}() takes {nargs[0]}-{nargs[1]} arguments: {FUNCTIONS[fn]}")
+        node = ast.Call(ast.Name(fn), args, [])
         if fn in ("sum", "cumsum"):
-            return p.total(self.series(args[0]), self._period_arg(fn, args, 1, ctx)) / 1000.0
+            name = self.series(args[0])
+            per_ads = SERIES[name][0].endswith("_per_ADS")  # EPS: summed as is, not in bn
+            out = p.total(name, self._period_arg(fn, args, 1, ctx)) / (1.0 if per_ads else 1000.0)
+            return self._defined(out, node, ctx, _gaps(out))
         if fn == "usd":
-            return p.total_usd(self.series(args[0]), self._period_arg(fn, args, 1, ctx)) / 1000.0
+            out = p.total_usd(self.series(args[0]), self._period_arg(fn, args, 1, ctx)) / 1000.0
+            return self._defined(out, node, ctx, _gaps(out))
         if fn == "share":
-            return p.share(self.series(args[0]), self.series(args[1]), self._period_arg(fn, args, 2, ctx))
+            a, b = self.series(args[0]), self.series(args[1])
+            period = self._period_arg(fn, args, 2, ctx)
+            return self._defined(p.share(a, b, period), node, ctx, p.total(a, period), p.total(b, period))
         if fn == "yoy":
             period = self._period_arg(fn, args, 1, ctx)
             if not p.timeline.covers(period.shifted_years(-1)):
                 raise TestError(f"yoy needs the year before {period.label}, which is before the timeline starts")
-            return p.yoy(self.series(args[0]), period)
+            name = self.series(args[0])
+            now, before = p.total(name, period), p.total(name, period.shifted_years(-1))
+            return self._defined(p.yoy(name, period), node, ctx, now, before)
         if fn in ("all", "any"):
             span = self.period(args[1])
             quarters = [parse_period(q.label) for q in span.quarters()]
@@ -325,6 +472,7 @@ class _Evaluator:
 class ClaimValue:
     metric: np.ndarray  # (draws,) metric value (or the 0/1 outcome when there is no metric)
     holds: np.ndarray  # (draws,) float: 1 holds, 0 fails, NaN not evaluable
+    undefined: str = ""  # the first sub-expression that was not a finite number, if any
 
 
 def _nan_mask(p: Projection, claim: Claim, ev: _Evaluator) -> np.ndarray:
@@ -345,6 +493,9 @@ def evaluate(claim: Claim, p: Projection) -> ClaimValue:
     if claim.not_evaluable:  # registered, with the reason it cannot be tested yet
         return ClaimValue(np.full(p.draws, np.nan), np.full(p.draws, np.nan))
     ev = _Evaluator(p)
+    for node in ast.walk(claim.tree):
+        if isinstance(node, ast.Compare):
+            ev._check_year_bound(node)
     with np.errstate(all="ignore"):
         body = claim.tree.body
         if claim.threshold is not None:
@@ -353,18 +504,25 @@ def evaluate(claim: Claim, p: Projection) -> ClaimValue:
         else:
             holds = np.broadcast_to(np.asarray(ev.eval(body, None), dtype=float), (p.draws,)).copy()
             metric = holds
-        nan = _nan_mask(p, claim, ev) | np.isnan(metric) | ev.missing
+        # first_fy/first_cy is infinity in a draw where the condition never holds: a defined
+        # value that its comparison reads. Any other non-finite metric is undefined.
+        year_metric = isinstance(body, ast.Compare) and isinstance(body.left, ast.Call) and body.left.func.id in _YEAR_FNS  # type: ignore[attr-defined]
+        bad = np.isnan(metric) if year_metric else ~np.isfinite(metric)
+        nan = _nan_mask(p, claim, ev) | bad | ev.undefined | ev.missing
     holds = np.where(nan, np.nan, holds)
-    return ClaimValue(np.array(metric, dtype=float), holds)
+    return ClaimValue(np.array(metric, dtype=float), holds, ev.undefined_at if ev.undefined.any() else "")
 
 
 def parse_claims(raw: Any, label: str = "assumptions/claims.yaml", projection: Projection | None = None) -> list[Claim]:
     """Validate the register; with a projection, also check every period is in range."""
     problems: list[Problem] = []
     if raw is None:
-        return []
+        raise InputError.single(label, "", "is missing: simulate, claims and report need at least one claim")
     if not isinstance(raw, dict) or not isinstance(raw.get("claims"), list):
         raise InputError.single(label, "claims", "must hold a list 'claims:' of {id, words, source, reading, test}")
+    if not raw["claims"]:
+        raise InputError.single(label, "claims", "is an empty list: simulate, claims and report need at least one claim",
+                                raw.line_of("claims") if hasattr(raw, "line_of") else None)
     claims: list[Claim] = []
     seen: set[str] = set()
     for i, entry in enumerate(raw["claims"]):
@@ -393,14 +551,18 @@ def parse_claims(raw: Any, label: str = "assumptions/claims.yaml", projection: P
             problems.append(Problem(label, f"{where}.source", f"needs {', '.join(SOURCE_KEYS)}", entry.line_of("source")))
             continue
         try:
-            tree = parse_test(entry["test"])
+            tree = parse_condition(entry["test"])
             claim = Claim(cid, str(entry["words"]), {k: str(src[k]) for k in SOURCE_KEYS}, str(entry["reading"]),
                           str(entry["test"]), tree, bool(entry.get("headline", False)), str(entry.get("note", "")),
                           str(entry.get("article", "")), str(entry.get("not_evaluable", "")))
             if projection is not None:
-                evaluate(claim, projection)
+                undefined = evaluate(claim, projection).undefined
+                if undefined:
+                    raise TestError(f"not evaluable in the base case: {undefined}")
         except TestError as exc:
-            problems.append(Problem(label, f"{where}.test", f"{exc} (test: {entry['test']})", entry.line_of("test")))
+            shown = str(entry["test"])
+            shown = shown if len(shown) <= 200 else f"{shown[:200]}... ({len(shown):,} characters)"
+            problems.append(Problem(label, f"{where}.test", f"{exc} (test: {shown})", entry.line_of("test")))
             continue
         claims.append(claim)
     if problems:

@@ -9,54 +9,27 @@ from __future__ import annotations
 
 import argparse
 import os
-import shutil
+import signal
 import sys
-import tempfile
 from pathlib import Path
 from typing import Callable, Sequence
 
-from . import assumptions as assumptions_mod
+from .atomic import check_dir_target, check_file_target, write_atomic, write_dir_atomic
 from .errors import InputError
+from .options import JOBS, SEED, float_between, int_at_least
 
-__all__ = ["main", "write_atomic", "write_dir_atomic", "format_claims"]
-
-
-def write_atomic(path: Path, write: Callable[[Path], None]) -> None:
-    """Call ``write(tmp)`` on a temporary path beside ``path``, then rename it into place."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    os.close(fd)
-    try:
-        write(Path(tmp))
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
-def write_dir_atomic(target: Path, write: Callable[[Path], None]) -> None:
-    """Build a folder with ``write(tmp)`` beside ``target``, then swap it into place; on any
-    failure the previous folder is left exactly as it was."""
-    target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.new.", dir=target.parent))
-    backup = target.parent / f".{target.name}.old"
-    try:
-        write(tmp)
-        if backup.exists():
-            shutil.rmtree(backup)
-        if target.exists():
-            os.replace(target, backup)
-        os.replace(tmp, target)
-        shutil.rmtree(backup, ignore_errors=True)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        if backup.exists() and not target.exists():
-            os.replace(backup, target)
-        raise
+__all__ = ["main", "write_atomic", "write_dir_atomic", "format_claims", "protected_paths"]
 
 
 def _load(args: argparse.Namespace):
+    from . import assumptions as assumptions_mod
+
     return assumptions_mod.load(args.assumptions, args.scenario)
+
+
+def protected_paths(a) -> list[Path]:
+    """The inputs a run read: no output may be, contain or sit inside them."""
+    return [a.directory, *a.scenario.paths]
 
 
 def cmd_validate(args: argparse.Namespace) -> int:
@@ -76,6 +49,12 @@ def cmd_validate(args: argparse.Namespace) -> int:
         problems += exc.problems
     try:
         parse_correlations(a, uncertain_inputs(a))
+    except _InputError as exc:
+        problems += exc.problems
+    try:  # published forecasts (consensus.yaml), when the folder has them
+        from .consensus import validate_consensus
+        for warning in validate_consensus(a):
+            print(f"warning: {warning}", file=sys.stderr)
     except _InputError as exc:
         problems += exc.problems
     if problems:
@@ -107,6 +86,8 @@ def cmd_project(args: argparse.Namespace) -> int:
     from .tables import segment_table
 
     a = _load(args)
+    if args.out and args.format != "table":
+        check_file_target(Path(args.out), _projection_file_is_ours, protected_paths(a))
     table = segment_table(project(a), basis=args.basis, currency=args.currency)
     title = (
         f"pivotmodel deterministic projection, scenario {a.scenario.name}: reported (A) to "
@@ -137,9 +118,34 @@ def cmd_project(args: argparse.Namespace) -> int:
     if args.format == "csv":
         write_atomic(out, lambda tmp: table.to_csv(tmp, float_format="%.6g"))
     else:
-        write_atomic(out, lambda tmp: table.to_excel(tmp, sheet_name="projection", engine="openpyxl"))
+        write_atomic(out, lambda tmp: _write_projection_xlsx(table, tmp))
     print(f"wrote {out}")
     return 0
+
+
+_CREATOR = "pivotmodel"
+
+
+def _write_projection_xlsx(table, path: Path) -> None:
+    import pandas as pd
+
+    with pd.ExcelWriter(path, engine="openpyxl") as xw:
+        table.to_excel(xw, sheet_name="projection")
+        xw.book.properties.creator = _CREATOR
+
+
+def _projection_file_is_ours(path: Path) -> bool:
+    """A projection pivotmodel wrote: a CSV with its header, or a workbook it created."""
+    import zipfile
+
+    try:
+        if zipfile.is_zipfile(path):
+            with zipfile.ZipFile(path) as z:
+                return f"<dc:creator>{_CREATOR}</dc:creator>" in z.read("docProps/core.xml").decode("utf-8", "replace")
+        with open(path, encoding="utf-8", errors="replace") as f:
+            return f.readline().startswith("segment,item,")
+    except (OSError, KeyError, zipfile.BadZipFile):
+        return False
 
 
 def format_claims(table, scenario: str, manifest: dict) -> str:
@@ -168,29 +174,41 @@ def format_claims(table, scenario: str, manifest: dict) -> str:
     return "\n".join(lines)
 
 
-def _run_simulation(args: argparse.Namespace, a):
-    from .simulate import simulate
-
+def run_options(args: argparse.Namespace, a) -> dict:
+    """The options that decide a run's numbers, each resolved against ``simulation.yaml``."""
     draws = a.settings["draws"] if args.draws is None else args.draws
-    if draws < 1:
-        raise InputError.single("--draws", "draws", f"must be at least 1, got {draws}")
-    if args.tolerance is not None and not 0 <= args.tolerance < 1:
-        raise InputError.single("--tolerance", "tolerance", f"is a width of a probability interval, in [0, 1); got {args.tolerance}")
     tolerance = a.settings.get("tolerance", 0.0) if args.tolerance is None else args.tolerance
-    cap = max(a.settings.get("max_draws", draws), draws)
+    return {
+        "draws": int(draws),
+        "seed": int(a.settings["seed"] if args.seed is None else args.seed),
+        "method": args.method or a.settings["method"],
+        "tolerance": float(tolerance),
+        "max_draws": int(max(a.settings.get("max_draws", draws), draws)),
+        "nearest_correlation": bool(args.nearest_correlation),
+    }
+
+
+def _run_simulation(args: argparse.Namespace, a):
+    from .simulate import check_memory, run_key, simulate
+
+    opts = run_options(args, a)
+    draws, tolerance, cap = opts["draws"], opts["tolerance"], opts["max_draws"]
+    check_memory(a, cap if tolerance > 0 else draws, args.max_memory)
     while True:
-        r = simulate(a, draws=draws, seed=args.seed, method=args.method, jobs=args.jobs,
-                     nearest_correlation=args.nearest_correlation or None)
+        r = simulate(a, draws=draws, seed=opts["seed"], method=opts["method"], jobs=args.jobs,
+                     nearest_correlation=opts["nearest_correlation"] or None)
         table = r.claims_table()
         widths = (table["ci_high"] - table["ci_low"]).dropna()
         if tolerance <= 0 or widths.empty or widths.max() <= tolerance or draws >= cap:
             r.manifest["stop_rule"] = {"tolerance": tolerance, "draw_cap": cap, "widest_interval": float(widths.max()) if not widths.empty else None,
                                        "met": bool(tolerance <= 0 or widths.empty or widths.max() <= tolerance)}
+            r.manifest["options"] = opts
+            r.manifest["run_sha256"] = run_key(a, opts)
             return r, table
         draws = min(cap, draws * 2)
 
 
-def _write_run(r, table, out: Path) -> None:
+def _write_run(r, table, out: Path, protected: list[Path]) -> None:
     from .simulate import manifest_json
 
     def write(tmp: Path) -> None:
@@ -200,14 +218,20 @@ def _write_run(r, table, out: Path) -> None:
         r.convergence().to_csv(tmp / "convergence.csv", index=False, float_format="%.6g")
         (tmp / "manifest.json").write_text(manifest_json(r) + "\n", encoding="utf-8")
 
-    write_dir_atomic(out, write)
+    write_dir_atomic(out, write, protected)
+
+
+def _run_folder(args: argparse.Namespace, a) -> Path:
+    out = Path(args.out) if args.out else Path("runs") / a.scenario.name
+    check_dir_target(out, protected_paths(a))  # before any work
+    return out
 
 
 def cmd_simulate(args: argparse.Namespace) -> int:
     a = _load(args)
+    out = _run_folder(args, a)
     r, table = _run_simulation(args, a)
-    out = Path(args.out) if args.out else Path("runs") / a.scenario.name
-    _write_run(r, table, out)
+    _write_run(r, table, out, protected_paths(a))
     print(format_claims(table, a.scenario.name, r.manifest))
     print(f"wrote {out}/ (claims.csv, quantiles_quarter|fy|cy.csv, convergence.csv, manifest.json) in {r.manifest['seconds']} s")
     return 0
@@ -218,29 +242,34 @@ def cmd_claims(args: argparse.Namespace) -> int:
 
     import pandas as pd
 
-    from .simulate import inputs_hash
+    from .simulate import run_key
 
     a = _load(args)
-    out = Path(args.out) if args.out else Path("runs") / a.scenario.name
+    out = _run_folder(args, a)
     manifest_path, claims_path = out / "manifest.json", out / "claims.csv"
     if manifest_path.exists() and claims_path.exists():
-        manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
-        if manifest.get("inputs_sha256") == inputs_hash(a):
+        try:
+            manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
+        except ValueError:
+            manifest = {}
+        if manifest.get("run_sha256") == run_key(a, run_options(args, a)):
             table = pd.read_csv(claims_path, index_col="id")
             print(format_claims(table, a.scenario.name, manifest))
-            print(f"(from the last run in {out}/; the inputs have not changed since)")
+            print(f"(from the last run in {out}/: the same input files and options)")
             return 0
-        print(f"(the inputs changed since the run in {out}/: running again)", file=sys.stderr)
+        print(f"(the inputs or options differ from the run in {out}/: running again)", file=sys.stderr)
     return cmd_simulate(args)
 
 
 def _simulation_options(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--draws", type=int, default=None, metavar="N")
+    p.add_argument("--draws", type=int_at_least(1), default=None, metavar="N")
     p.add_argument("--method", choices=["mc", "lhs", "sobol"], default=None)
-    p.add_argument("--seed", type=int, default=None, metavar="S")
-    p.add_argument("--jobs", type=int, default=None, metavar="J", help="worker processes (default: all cores)")
-    p.add_argument("--tolerance", type=float, default=None, metavar="T", help="double the draws until every claim's 95%% interval is narrower than T (up to max_draws)")
+    p.add_argument("--seed", type=SEED, default=None, metavar="S")
+    p.add_argument("--jobs", type=JOBS, default=None, metavar="J", help="worker processes, 1 to the number of cores (default: all cores)")
+    p.add_argument("--tolerance", type=float_between(0, 1, open_high=True), default=None, metavar="T", help="double the draws until every claim's 95%% interval is narrower than T (up to max_draws)")
     p.add_argument("--nearest-correlation", action="store_true", help="use the nearest valid correlation matrix if the one asked is not PSD")
+    p.add_argument("--max-memory", type=float_between(0, 1e6, open_low=True), default=None, metavar="GB",
+                   help="refuse runs expected to need more memory than this (default: half the machine's RAM)")
     p.add_argument("--out", default=None, metavar="DIR", help="run folder (default runs/<scenario>)")
 
 
@@ -279,12 +308,28 @@ def build_parser() -> argparse.ArgumentParser:
 _EXTRA_COMMANDS: list[Callable[[argparse._SubParsersAction, argparse.ArgumentParser], None]] = []
 _EXTRA_COMMANDS.append(lambda sub, common: __import__("pivotmodel.report", fromlist=["register"]).register(sub, common))  # report: lazy import
 _EXTRA_COMMANDS.append(lambda sub, common: __import__("pivotmodel.sensitivity_cli", fromlist=["register"]).register(sub, common))  # sensitivity, drivers, solve: lazy import
+_EXTRA_COMMANDS.append(lambda sub, common: __import__("pivotmodel.consensus_cli", fromlist=["register"]).register(sub, common))  # consensus: lazy import
+
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM or SIGHUP, raised like Ctrl-C so every writer cleans up its temporaries."""
+
+
+def _on_signal(signum, frame):  # noqa: ARG001
+    raise Terminated(signum)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = build_parser()
-    args = parser.parse_args(argv)
+    previous = {}
+    for sig in (getattr(signal, "SIGTERM", None), getattr(signal, "SIGHUP", None)):
+        if sig is not None:
+            previous[sig] = signal.signal(sig, _on_signal)
     try:
+        parser = build_parser()
+        try:
+            args = parser.parse_args(argv)
+        except SystemExit as exc:  # argparse has printed the usage and the bad option
+            return exc.code if isinstance(exc.code, int) else 2
         return int(args.handler(args))
     except InputError as exc:
         n = len(exc.problems)
@@ -295,9 +340,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     except BrokenPipeError:  # e.g. `pivotmodel project | head`
         sys.stdout = open(os.devnull, "w")  # noqa: SIM115
         return 0
+    except Terminated as exc:
+        print(f"pivotmodel: stopped by signal {exc.args[0]}; outputs left as they were", file=sys.stderr)
+        return 128 + int(exc.args[0])
     except KeyboardInterrupt:
         print("pivotmodel: interrupted; outputs left as they were", file=sys.stderr)
         return 130
+    except OSError as exc:  # a disk or permission failure while writing: earlier outputs are intact
+        print(f"pivotmodel: {exc.strerror or exc} ({exc.filename or ''}); outputs left as they were", file=sys.stderr)
+        return 1
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
 
 
 if __name__ == "__main__":  # pragma: no cover

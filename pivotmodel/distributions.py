@@ -35,7 +35,7 @@ from typing import Any, Mapping
 import numpy as np
 from scipy import special, stats
 
-__all__ = ["Distribution", "DIST_FIELDS", "build_distribution", "SpecError"]
+__all__ = ["Distribution", "DIST_FIELDS", "SCALES_WITH_UNIT", "build_distribution", "SpecError"]
 
 Z95 = stats.norm.ppf(0.95)  # p5/p95 are mean -/+ 1.6449 sd
 
@@ -50,6 +50,16 @@ DIST_FIELDS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     "lognormal": ((), ("median", "sigma", "p5", "p95")),
     "range": (("p5", "p95"), ("shape",)),
     "bernoulli": (("p",), ("value_if_true", "value_if_false")),
+}
+
+
+# Whether each field is a quantity in the input's unit (multiplied when RMB_bn becomes RMB_mn)
+# or unit-free (a log-scale spread, a PERT weight, a probability, a shape name). Every field of
+# every family is declared here; a new family's fields must be too (a test checks).
+SCALES_WITH_UNIT: dict[str, bool] = {
+    "value": True, "low": True, "mode": True, "high": True, "mean": True, "sd": True,
+    "median": True, "p5": True, "p95": True, "value_if_true": True, "value_if_false": True,
+    "sigma": False, "lambda": False, "p": False, "shape": False,
 }
 
 

@@ -35,6 +35,9 @@ class InputError(Exception):
         self.problems = [p for p in problems if p.level == "error"]
         super().__init__("\n".join(str(p) for p in self.problems))
 
+    def __reduce__(self):  # picklable, so errors cross process boundaries (spawn) intact
+        return (type(self), (self.problems,))
+
     @classmethod
     def single(cls, file: str | Path, key: str, message: str, line: int | None = None) -> "InputError":
         return cls([Problem(str(file), key, message, line)])

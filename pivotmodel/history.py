@@ -19,7 +19,9 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Mapping
 
+from .earnings_series import EARNINGS_CSV, EARNINGS_METRICS
 from .errors import InputError, Problem
+from .history_checks import check_rows
 from .periods import PeriodError, Quarter, parse_quarter
 
 __all__ = ["History", "Row", "load_history", "SERIES_OF_METRIC", "REPORTED_COLUMNS"]
@@ -27,7 +29,7 @@ __all__ = ["History", "Row", "load_history", "SERIES_OF_METRIC", "REPORTED_COLUM
 REPORTED_COLUMNS = ("period", "segment", "metric", "value", "unit", "basis", "source", "note")
 MAP_COLUMNS = ("segment", "structure", "model_series_prefix", "relation", "note")
 BASES = ("reported", "derived", "secondary")
-HISTORY_UNITS = ("RMB_mn", "pct", "RMB_per_USD", "count")
+HISTORY_UNITS = ("RMB_mn", "pct", "RMB_per_USD", "count", "count_mn")
 RELATIONS = ("equals", "part_of", "not_comparable")
 STRUCTURES = ("four_segment", "seven_segment", "pre_fy2024", "consolidated")
 
@@ -53,6 +55,8 @@ SERIES_OF_METRIC: dict[tuple[str, str], str] = {
     ("group.unallocated", "adjusted_ebita"): "group.unallocated",
     ("group.elimination", "adjusted_ebita"): "group.ebita_elimination",
     ("group.elimination", "revenue"): "group.elimination",
+    # below adjusted EBITA, per share and net cash (rows in reported.csv or earnings.csv)
+    **EARNINGS_METRICS,
 }
 
 
@@ -77,6 +81,7 @@ class History:
     quarterly: Mapping[str, Mapping[Quarter, Row]]
     annual: Mapping[str, Mapping[int, Row]]
     segment_relation: Mapping[str, tuple[str, str]]  # segment -> (prefix, relation)
+    warnings: tuple[Problem, ...] = ()  # implausible but possible figures (history_checks)
 
     @property
     def last_quarter(self) -> Quarter:
@@ -97,7 +102,7 @@ class History:
 
 def _read_csv(path: Path, columns: tuple[str, ...], label: str) -> list[tuple[int, dict[str, str]]]:
     try:
-        with open(path, newline="", encoding="utf-8") as fh:
+        with open(path, newline="", encoding="utf-8-sig") as fh:  # -sig: Excel's "CSV UTF-8" byte-order mark
             reader = csv.DictReader(fh)
             header = reader.fieldnames or []
             missing = [c for c in columns if c not in header]
@@ -146,9 +151,13 @@ def load_history(directory: Path, root: Path | None = None) -> History:
         relation[rec["segment"]] = (rec["model_series_prefix"].strip(), rec["relation"])
 
     rows: list[Row] = []
-    seen: dict[tuple[str, str, str], int] = {}
-    label = rel(rep_path)
-    for line, rec in _read_csv(rep_path, REPORTED_COLUMNS, label):
+    seen: dict[tuple[str, str, str], tuple[str, int]] = {}
+    # earnings.csv (optional): below-EBITA lines, share counts and net cash, same columns and
+    # rules as reported.csv; a key may not appear in both files.
+    extra = directory / EARNINGS_CSV
+    files = [rep_path] + ([extra] if extra.exists() else [])
+    records = [(rel(f), line, rec) for f in files for line, rec in _read_csv(f, REPORTED_COLUMNS, rel(f))]
+    for label, line, rec in records:
         key = (rec["period"].strip(), rec["segment"].strip(), rec["metric"].strip())
         try:
             _period_key(key[0])
@@ -160,7 +169,7 @@ def load_history(directory: Path, root: Path | None = None) -> History:
             if not math.isfinite(value):
                 raise ValueError
         except ValueError:
-            problems.append(Problem(label, "value", f"{rec['value']!r} is not a number (RMB million, no thousands separators)", line))
+            problems.append(Problem(label, "value", f"{rec['value']!r} is not a finite number (RMB million, no thousands separators)", line))
             continue
         if rec["unit"] not in HISTORY_UNITS:
             problems.append(Problem(label, "unit", f"{rec['unit']!r} is not one of {', '.join(HISTORY_UNITS)}", line))
@@ -171,11 +180,12 @@ def load_history(directory: Path, root: Path | None = None) -> History:
         if key[1] not in relation:
             problems.append(Problem(label, "segment", f"{key[1]!r} is not in segment_map.csv; add it there with its relation", line))
         if key in seen:
-            problems.append(Problem(label, "period,segment,metric", f"duplicate row {key} (first on line {seen[key]})", line))
+            problems.append(Problem(label, "period,segment,metric", f"duplicate row {key} (first on line {seen[key][1]}" + ("" if seen[key][0] == label else f" of {seen[key][0]}") + ")", line))
             continue
-        seen[key] = line
+        seen[key] = (label, line)
         rows.append(Row(*key, value, rec["unit"], rec["basis"], rec["source"], rec["note"], line))
-    if problems:
+    problems += check_rows(rows, relation, label)
+    if any(p.level == "error" for p in problems):
         raise InputError(problems)
 
     quarterly: dict[str, dict[Quarter, Row]] = {}
@@ -189,10 +199,11 @@ def load_history(directory: Path, root: Path | None = None) -> History:
         target = annual if kind == "annual" else quarterly
         target.setdefault(series, {})[when] = row  # type: ignore[index]
     if "group.revenue" not in quarterly:
-        raise InputError.single(label, "Consolidated,revenue", "no quarter of reported group revenue: the model cannot tell where history ends")
+        raise InputError.single(rel(rep_path), "Consolidated,revenue", "no quarter of reported group revenue: the model cannot tell where history ends")
     return History(
         rows=tuple(rows),
         quarterly=MappingProxyType({k: MappingProxyType(v) for k, v in quarterly.items()}),
         annual=MappingProxyType({k: MappingProxyType(v) for k, v in annual.items()}),
         segment_relation=MappingProxyType(relation),
+        warnings=tuple(problems),
     )

@@ -23,7 +23,9 @@ import numpy as np
 import pandas as pd
 
 from . import assumptions as assumptions_mod
+from .atomic import check_dir_target
 from .errors import InputError
+from .options import SEED, int_at_least
 
 
 class _LazyCharts:
@@ -418,6 +420,9 @@ def build_report(a, folder: Path, draws: int, seed: int, compare: list[str] | No
                         f"<h3>Claim probabilities</h3>{_frame_html(probs, _pct)}"
                         f"<h3>Key outputs (median)</h3>{_frame_html(outs)}{_img(png, 'Claim probabilities by scenario')}")
 
+    from .consensus_cli import consensus_section  # published forecasts placed in the run (issue 12)
+    consensus_html, consensus_md = consensus_section(a, folder, draws, seed, source)
+
     with pd.ExcelWriter(folder / f"pivotmodel_{a.scenario.name}.xlsx", engine="openpyxl") as xw:
         claims.to_excel(xw, sheet_name="claims")
         q_fy.to_excel(xw, sheet_name="quantiles_fy (RMB bn)")
@@ -444,6 +449,7 @@ def build_report(a, folder: Path, draws: int, seed: int, compare: list[str] | No
     body = [
         f"<h1>{_e(title)}</h1><p>{intro}</p>",
         f"<h2>Claims</h2>{_claims_html(r)}",
+        consensus_html,
         "<h2>Charts</h2>", *[_img(p, cap) for p, cap in figures],
         f'<h2 id="drivers">What drives each claim</h2>{_drivers_html(a, boxes, drv, wwt, m["draws"])}',
         '<h2 id="tornado">What moves the key outputs (tornado)</h2>'
@@ -475,6 +481,7 @@ def build_report(a, folder: Path, draws: int, seed: int, compare: list[str] | No
         lines.append(f"| {label} | {_num(x['P5'])} | {_num(x['P50'])} | {_num(x['P95'])} |")
     if compare:
         lines += ["", "Scenarios compared: see tables/compare_claims.csv and charts/compare_claims.png."]
+    lines += consensus_md
     lines += ["", "Files: index.html (full report), charts/, data/, tables/, "
               f"pivotmodel_{a.scenario.name}.xlsx, manifest.json.", ""]
     (folder / "summary.md").write_text("\n".join(lines), encoding="utf-8")
@@ -484,11 +491,13 @@ def build_report(a, folder: Path, draws: int, seed: int, compare: list[str] | No
 def write_report(a, out: Path, draws: int, seed: int, compare: list[str] | None = None,
                  assumptions_dir: Path | None = None) -> dict[str, Any]:
     """Build in a temporary folder beside ``out``, then swap it into place
-    (:func:`pivotmodel.cli.write_dir_atomic`)."""
-    from .cli import write_dir_atomic
+    (:func:`pivotmodel.atomic.write_dir_atomic`: only a folder pivotmodel made is replaced)."""
+    from .atomic import write_dir_atomic
 
     result: dict[str, Any] = {}
-    write_dir_atomic(Path(out), lambda tmp: result.update(build_report(a, tmp, draws, seed, compare, assumptions_dir)))
+    protected = [a.directory, *a.scenario.paths]
+    write_dir_atomic(Path(out), lambda tmp: result.update(build_report(a, tmp, draws, seed, compare, assumptions_dir)),
+                     protected)
     return result
 
 
@@ -502,6 +511,7 @@ def cmd_report(args: argparse.Namespace) -> int:
     for name in compare:  # fail before any work on a bad scenario name
         assumptions_mod.load(args.assumptions, name)
     out = Path(args.out) if args.out else Path("reports") / a.scenario.name
+    check_dir_target(out, [a.directory, *a.scenario.paths])  # before any work
     t0 = time.time()
     write_report(a, out, draws, seed, compare, args.assumptions)
     print(f"wrote {out}/ ({draws:,} draws, seed {seed}, {time.time() - t0:.1f} s)")
@@ -512,6 +522,6 @@ def register(sub, common: argparse.ArgumentParser) -> None:
     p = sub.add_parser("report", parents=[common], help="charts, tables, summary.md and index.html for a scenario")
     p.add_argument("--compare", default=None, metavar="NAME,...", help="other scenarios to set side by side")
     p.add_argument("--out", default=None, metavar="DIR", help="report folder (default reports/<scenario>)")
-    p.add_argument("--draws", type=int, default=None, metavar="N", help="draws (default: simulation.yaml)")
-    p.add_argument("--seed", type=int, default=None, metavar="S", help="seed (default: simulation.yaml)")
+    p.add_argument("--draws", type=int_at_least(2), default=None, metavar="N", help="draws (default: simulation.yaml)")
+    p.add_argument("--seed", type=SEED, default=None, metavar="S", help="seed (default: simulation.yaml)")
     p.set_defaults(handler=cmd_report)

@@ -125,10 +125,16 @@ def parse_correlations(a: Assumptions, keys: Mapping[str, Distribution], nearest
     for k in body:
         if k not in ("pairs", "nearest"):
             problems.append(Problem(label, f"correlations.{k}", "unknown key; valid: pairs, nearest", body.line_of(k)))
-    use_nearest = bool(body.get("nearest", False)) if nearest is None else nearest
-    pairs = body.get("pairs") or []
+    if not isinstance(body.get("nearest", False), bool):
+        problems.append(Problem(label, "correlations.nearest", f"must be true or false, got {body['nearest']!r}", body.line_of("nearest")))
+    use_nearest = body.get("nearest") is True if nearest is None else nearest
+    if "pairs" not in body:
+        raise InputError.single(label, "correlations.pairs", "missing: a list of {a, b, rho, source, note} ('pairs: []' for none)", body.line)
+    pairs = body["pairs"]
+    if pairs is None:
+        raise InputError.single(label, "correlations.pairs", "is empty; write 'pairs: []' to run without correlations", body.line_of("pairs"))
     if not isinstance(pairs, list):
-        raise InputError.single(label, "correlations.pairs", "must be a list of {a, b, rho, source, note}")
+        raise InputError.single(label, "correlations.pairs", "must be a list of {a, b, rho, source, note}", body.line_of("pairs"))
     involved: list[str] = []
     entries = []
     for i, pair in enumerate(pairs):
@@ -140,6 +146,11 @@ def parse_correlations(a: Assumptions, keys: Mapping[str, Distribution], nearest
         for k in pair:
             if k not in ("a", "b", "rho", "source", "note"):
                 problems.append(Problem(label, f"{where}.{k}", "unknown key; valid: a, b, rho, source, note", pair.line_of(k)))
+        texts = [k for k in ("a", "b", "source", "note") if k in pair and not isinstance(pair[k], str)]
+        for k in texts:
+            problems.append(Problem(label, f"{where}.{k}", f"must be text, got {pair[k]!r}", pair.line_of(k)))
+        if texts:
+            continue
         rho = pair.get("rho")
         if isinstance(rho, bool) or not isinstance(rho, (int, float)) or not -1 < rho < 1:
             problems.append(Problem(label, f"{where}.rho", f"must be a number in (-1, 1), got {rho!r}", line))

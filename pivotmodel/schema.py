@@ -30,6 +30,10 @@ UNITS: dict[str, tuple[str, float]] = {
     "quarters": ("quarters", 1.0),
     "count_mn": ("count", 1.0),
     "period": ("period", 1.0),
+    # US$ amounts (buyback programme, price and dividend per ADS), never converted to RMB here
+    "USD_mn": ("usd_money", 1.0),
+    "USD_bn": ("usd_money", 1000.0),
+    "USD": ("usd_unit", 1.0),
 }
 
 INF = float("inf")
@@ -158,6 +162,31 @@ PARAMETERS: dict[str, Param] = {
     "group.elimination.other_share": Param(
         "ratio", 0.0, 0.5, "inter-segment revenue other than cloud, as a share of non-cloud revenue"
     ),
+    # --- Below adjusted EBITA, per share, capital return (assumptions/earnings.yaml) ---------
+    "earnings.sbc_share_of_revenue": Param("ratio", 0.0, 0.2, "share-based compensation as a share of group revenue"),
+    "earnings.amortisation": Param("money", -1e5, 0.0, "amortisation and impairment of intangible assets a quarter (< 0)"),
+    "earnings.goodwill_impairment.event": Param("ratio", 0.0, 1.0, "1 if a goodwill impairment is booked (a bernoulli event)"),
+    "earnings.goodwill_impairment.size": Param("money", -1e6, 0.0, "size of the goodwill impairment when it happens (< 0)"),
+    "earnings.goodwill_impairment.quarter": Param("period", doc="quarter in which the impairment event is booked"),
+    "earnings.cash_yield": Param("ratio", 0.0, 0.2, "annual interest yield on cash and liquid investments"),
+    "earnings.investment_gains": Param("money", -1e6, 1e6, "mark-to-market and disposal gains on investments a quarter"),
+    "earnings.cash.base": Param("money", 0.0, 1e7, "cash, short-term and other liquid investments at the last reported quarter"),
+    "earnings.debt": Param("money", 0.0, 1e7, "borrowings, notes and bonds (held constant)"),
+    "earnings.debt_cost": Param("ratio", 0.0, 0.2, "annual interest rate on debt"),
+    "earnings.other_income": Param("money", -1e5, 1e5, "other income (expense), net a quarter"),
+    "earnings.tax_rate": Param("ratio", 0.0, 1.0, "income tax / positive income before tax excluding investment gains"),
+    "earnings.equity_method": Param("money", -1e5, 1e5, "share of results of equity method investees a quarter"),
+    "earnings.nci": Param("money", -1e5, 1e5, "net loss attributable to non-controlling interests a quarter (added)"),
+    "earnings.shares.base": Param("count", 1000.0, 50000.0, "ordinary shares outstanding at the last reported quarter, millions"),
+    "earnings.shares.esop_dilution": Param("ratio", 0.0, 0.2, "shares issued under the ESOP a year, share of shares outstanding"),
+    "earnings.shares.dilution_premium": Param("ratio", 0.0, 0.2, "diluted / outstanding shares - 1 (options, RSUs, convertibles)"),
+    "earnings.buyback.remaining": Param("usd_money", 0.0, 1e6, "buyback authorisation left at the last reported quarter"),
+    "earnings.buyback.pace": Param("usd_money", 0.0, 1e5, "buybacks a quarter while the authorisation lasts"),
+    "earnings.buyback.program_end": Param("period", doc="last quarter of the current buyback authorisation"),
+    "earnings.buyback.after_program": Param("usd_money", 0.0, 1e5, "buybacks a quarter after the programme ends (a renewal)"),
+    "earnings.buyback.price": Param("usd_unit", 1.0, 5000.0, "price per ADS paid for buybacks in the first projected quarter"),
+    "earnings.buyback.price_growth": Param("ratio", -0.9, 5.0, "annual change of the buyback price per ADS"),
+    "earnings.dividend.per_ads": Param("usd_unit", 0.0, 100.0, "annual dividend per ADS, paid in the second fiscal quarter"),
 }
 
 # Base-year series the model grows from; a gap in reported history is filled by an estimate

@@ -11,6 +11,7 @@ import argparse
 import pandas as pd
 
 from .errors import InputError
+from .options import SEED, float_between, int_at_least
 
 __all__ = ["register"]
 
@@ -32,6 +33,10 @@ def _show(df: pd.DataFrame, floatfmt: str = "{:,.4g}") -> str:
 def cmd_sensitivity(args: argparse.Namespace) -> int:
     from . import sensitivity as s
 
+    if args.low >= args.high:
+        raise InputError.single("--low", "low", f"must be below --high ({args.low:g} >= {args.high:g}); both are quantiles in (0, 1)")
+    if args.method in ("sobol", "all") and args.samples & (args.samples - 1):
+        raise InputError.single("--samples", "samples", f"must be a power of two (Sobol' design), got {args.samples}")
     a = _load(args)
     out = s.parse_output(args.output)
     unit = f" ({out.unit})" if out.unit else ""
@@ -67,7 +72,7 @@ def cmd_sensitivity(args: argparse.Namespace) -> int:
     if args.method in ("rank", "all"):
         from .simulate import simulate
 
-        r = simulate(a, draws=args.draws, seed=args.seed or None, keep=(), progress=False)
+        r = simulate(a, draws=args.draws, seed=args.seed, keep=(), progress=False)
         rc = s.rank_correlations(r, [out.spec])
         print(f"Spearman rank correlation of each input with {out.spec} over {args.draws:,} Monte Carlo draws "
               f"({r.manifest['method']}, seed {r.manifest['seed']}; correlations.yaml applied):")
@@ -138,27 +143,27 @@ def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -
                    help=f"SERIES@PERIOD (RMB bn) or a claim expression without a comparison, e.g. "
                         f"'share(cloud.revenue, group.revenue, CY2026)' (default {DEFAULT_OUTPUT})")
     p.add_argument("--method", choices=["tornado", "sobol", "rank", "all"], default="tornado")
-    p.add_argument("--draws", type=int, default=4000, help="Monte Carlo draws for the rank correlations")
-    p.add_argument("--low", type=float, default=0.10, help="low quantile of the tornado swing")
-    p.add_argument("--high", type=float, default=0.90, help="high quantile of the tornado swing")
-    p.add_argument("--samples", type=int, default=1024, help="Sobol base samples, a power of two (runs: N x (inputs + 2))")
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--top", type=int, default=25, help="rows shown")
+    p.add_argument("--draws", type=int_at_least(2), default=4000, help="Monte Carlo draws for the rank correlations")
+    p.add_argument("--low", type=float_between(0, 1, open_low=True, open_high=True), default=0.10, help="low quantile of the tornado swing")
+    p.add_argument("--high", type=float_between(0, 1, open_low=True, open_high=True), default=0.90, help="high quantile of the tornado swing")
+    p.add_argument("--samples", type=int_at_least(2), default=1024, help="Sobol base samples, a power of two (runs: N x (inputs + 2))")
+    p.add_argument("--seed", type=SEED, default=0)
+    p.add_argument("--top", type=int_at_least(1), default=25, help="rows shown")
     p.set_defaults(handler=cmd_sensitivity)
 
     p = sub.add_parser("drivers", parents=[common], help="which inputs decide a claim (Monte Carlo filtering, PRIM box)")
     p.add_argument("claim", metavar="CLAIM_ID")
-    p.add_argument("--draws", type=int, default=10_000)
-    p.add_argument("--seed", type=int, default=None)
+    p.add_argument("--draws", type=int_at_least(2), default=10_000)
+    p.add_argument("--seed", type=SEED, default=None)
     p.add_argument("--sampling", choices=["mc", "lhs", "sobol"], default="mc")
-    p.add_argument("--top", type=int, default=15, help="rows shown")
-    p.add_argument("--box-inputs", type=int, default=4, help="inputs the box may restrict (the top by KS)")
-    p.add_argument("--alpha", type=float, default=0.05, help="share of the box peeled at each step")
-    p.add_argument("--min-support", type=float, default=0.05, help="smallest share of draws the box may hold")
+    p.add_argument("--top", type=int_at_least(1), default=15, help="rows shown")
+    p.add_argument("--box-inputs", type=int_at_least(1), default=4, help="inputs the box may restrict (the top by KS)")
+    p.add_argument("--alpha", type=float_between(0, 0.5, open_low=True, open_high=True), default=0.05, help="share of the box peeled at each step")
+    p.add_argument("--min-support", type=float_between(0, 1, open_low=True, open_high=True), default=0.05, help="smallest share of draws the box may hold")
     p.set_defaults(handler=cmd_drivers)
 
     p = sub.add_parser("solve", parents=[common], help="the value of an input at which a claim flips")
     p.add_argument("claim", metavar="CLAIM_ID")
     p.add_argument("--input", action="append", required=True, metavar="KEY", help="an uncertain input; twice for a grid")
-    p.add_argument("--size", type=int, default=25, help="grid points per input with two inputs")
+    p.add_argument("--size", type=int_at_least(2, 201), default=25, help="grid points per input with two inputs")
     p.set_defaults(handler=cmd_solve)

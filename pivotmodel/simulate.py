@@ -18,6 +18,7 @@ import sys
 import time
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Iterable
 
 import multiprocessing as mp
@@ -50,15 +51,12 @@ FULL_TABLES_UP_TO = 50_000
 _STATE: dict[str, Any] = {}
 
 
-def wilson(k: float, n: int, z: float = 1.959963984540054) -> tuple[float, float]:
-    """Wilson score interval for k successes in n trials."""
+def wilson(k: float, n: int, confidence: float = 0.95) -> tuple[float, float]:
+    """Wilson score interval for k successes in n trials (scipy's, without continuity correction)."""
     if n == 0:
         return (math.nan, math.nan)
-    phat = k / n
-    den = 1 + z * z / n
-    centre = (phat + z * z / (2 * n)) / den
-    half = z * math.sqrt(phat * (1 - phat) / n + z * z / (4 * n * n)) / den
-    return (max(0.0, centre - half), min(1.0, centre + half))
+    ci = stats.binomtest(int(round(k)), int(n)).proportion_ci(confidence_level=confidence, method="wilson")
+    return (max(0.0, float(ci.low)), min(1.0, float(ci.high)))
 
 
 def _chunk(start: int, stop: int) -> dict[str, Any]:
@@ -93,6 +91,10 @@ def _chunk(start: int, stop: int) -> dict[str, Any]:
         )
     out["totals"] = totals
     return out
+
+
+def _init_worker(state: dict[str, Any]) -> None:
+    _STATE.update(state)
 
 
 class _Sink:
@@ -234,14 +236,74 @@ class Results:
         return pd.DataFrame(rows)
 
 
+def input_files(a: Assumptions) -> list[Path]:
+    """Every file a run's numbers can depend on: the folder's YAML files, the history CSVs
+    and each scenario file in the chain (which may live outside the folder)."""
+    files = sorted(a.directory.glob("*.yaml")) + sorted(a.directory.glob("*.yml"))
+    files += sorted((a.directory / "history").glob("*.csv"))
+    return files + [p for p in a.scenario.paths if p not in files]
+
+
 def inputs_hash(a: Assumptions) -> str:
+    """SHA-256 over the names and bytes of :func:`input_files`."""
     h = hashlib.sha256()
-    for label in sorted(a.files):
-        h.update(label.encode())
-        h.update(a.files[label].encode())
-    for path in sorted((a.directory / "history").glob("*.csv")):
-        h.update(path.read_bytes())
+    for path in input_files(a):
+        name = path.relative_to(a.directory) if path.is_relative_to(a.directory) else path.resolve()
+        h.update(str(name).encode() + b"\0")
+        h.update(hashlib.sha256(path.read_bytes()).digest())
     return h.hexdigest()
+
+
+def run_key(a: Assumptions, options: dict[str, Any]) -> str:
+    """What a run's numbers depend on: the input files, every option that changes the numbers
+    (draws, seed, method, stop rule, correlation repair) and the model version. Chunk size and
+    process count are left out: results are bit-identical across them."""
+    h = hashlib.sha256()
+    h.update(inputs_hash(a).encode())
+    h.update(json.dumps(options, sort_keys=True).encode())
+    h.update(__version__.encode())
+    return h.hexdigest()
+
+
+def physical_memory() -> int | None:
+    """Bytes of RAM on this machine, where the OS says."""
+    try:
+        return int(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES"))
+    except (ValueError, OSError, AttributeError):  # pragma: no cover - not POSIX
+        return None
+
+
+def estimate_memory(a: Assumptions, draws: int, claims: int | None = None) -> int:
+    """Peak bytes a run of ``draws`` is expected to hold: the per-draw results it keeps (inputs,
+    claim metrics and outcomes, series totals), about twice over while the output tables are
+    built, plus the whole sampling design (LHS and Sobol build it at once) and one chunk."""
+    n_inputs = len(a.uncertain_keys)
+    raw = a.claims_raw.get("claims") if isinstance(a.claims_raw, dict) else a.claims_raw
+    n_claims = (len(raw) if isinstance(raw, list) else 0) if claims is None else claims
+    years = 2 * (a.horizon.fiscal_year - 2024 + 2)  # fiscal and calendar years kept
+    compact = draws > FULL_TABLES_UP_TO
+    if compact:
+        kept = n_inputs * 4 + n_claims * (4 + 2) + len(HEADLINE_SERIES) * years * 4
+    else:
+        quarters = 4 * (a.horizon.fiscal_year - 2024 + 1)
+        kept = n_inputs * 8 + n_claims * 16 + len(SERIES) * (quarters + years) * 8
+    design = n_inputs * 8
+    chunk = min(draws, int(a.settings.get("chunk_size", 50_000))) * len(SERIES) * 64 * 8
+    return int(draws * (2 * kept + design) + chunk + 300e6)
+
+
+def check_memory(a: Assumptions, draws: int, max_gb: float | None = None) -> None:
+    """Refuse, before any work, a run expected to need more memory than the cap: ``max_gb``
+    when given, else half this machine's RAM."""
+    need = estimate_memory(a, draws)
+    ram = physical_memory()
+    cap = max_gb * 1e9 if max_gb is not None else (ram / 2 if ram else None)
+    if cap is not None and need > cap:
+        from .errors import InputError
+
+        how = f"the cap you set ({max_gb:g} GB)" if max_gb is not None else f"half this machine's RAM ({cap / 1e9:.1f} GB)"
+        raise InputError.single("--draws", "draws", f"{draws:,} draws need about {need / 1e9:.1f} GB, more than {how}; "
+                                "use fewer draws or raise the cap with --max-memory GB")
 
 
 def _progress(total: int, enabled: bool):
@@ -262,6 +324,7 @@ def simulate(
     keep: Iterable[str] | None = None,
     progress: bool | None = None,
     nearest_correlation: bool | None = None,
+    start_method: str | None = None,
 ) -> Results:
     """Run the model over ``draws`` input draws; defaults come from ``simulation.yaml``."""
     a = assumptions
@@ -288,8 +351,12 @@ def simulate(
     sink = _Sink(draws)
     try:
         if jobs > 1 and len(bounds) > 1:
-            ctx = mp.get_context("fork")
-            with ProcessPoolExecutor(max_workers=min(jobs, len(bounds)), mp_context=ctx) as pool:
+            method_name = start_method or ("fork" if "fork" in mp.get_all_start_methods() else "spawn")
+            ctx = mp.get_context(method_name)
+            # fork: the workers inherit _STATE; spawn: each worker gets it pickled, once
+            init = (None, ()) if method_name == "fork" else (_init_worker, (dict(_STATE),))
+            with ProcessPoolExecutor(max_workers=min(jobs, len(bounds)), mp_context=ctx,
+                                     initializer=init[0], initargs=init[1]) as pool:
                 for (lo, hi), part in zip(bounds, pool.map(_chunk, *zip(*bounds))):
                     sink.put(lo, hi, part)
                     if bar:

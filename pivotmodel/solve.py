@@ -100,10 +100,10 @@ class Solution:
 
 
 def solve(a: Assumptions, claim_id: str, input_key: str, low_q: float = 0.001, high_q: float = 0.999,
-          grid: int = GRID, xtol_rel: float = 1e-9) -> Solution:
+          grid: int = GRID, xtol_rel: float = 1e-9, claim: Claim | None = None) -> Solution:
     """The value of ``input_key`` at which ``claim_id`` starts or stops holding, with every
-    other input at base."""
-    claim = find_claim(a, claim_id)
+    other input at base. ``claim`` solves a claim that is not in claims.yaml (a forecast)."""
+    claim = claim or find_claim(a, claim_id)
     dist = _check_input(a, input_key)
     lo, hi = dist.quantile(low_q), dist.quantile(high_q)
     base = float(base_values(a)[input_key][0])

@@ -11,6 +11,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from .earnings_table import earnings_rows
 from .model import Projection
 from .model.group import SEGMENTS
 from .periods import Period, parse_period
@@ -70,6 +71,8 @@ def segment_table(p: Projection, basis: str = "fy", currency: str = "rmb") -> pd
     add("group", f"Depreciation ({unit})", lambda per: _money(p, "group.depreciation", per, currency))
     add("group", f"Free cash flow, reported / projected ({unit})", lambda per: _money(p, "group.fcf", per, currency))
     add("group", f"FCF proxy: EBITDA - capex - cash tax ({unit})", lambda per: _money(p, "group.fcf_proxy", per, currency))
+    for item, fn in earnings_rows(p, currency):  # below adjusted EBITA (pivotmodel.earnings_table)
+        add("group", item, fn)
     frame = pd.DataFrame.from_dict(rows, orient="index", columns=[c for c, _ in cols])
     frame.index = pd.MultiIndex.from_tuples(frame.index, names=["segment", "item"])
     return frame

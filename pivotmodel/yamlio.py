@@ -27,9 +27,24 @@ class LineDict(dict):
         return self.lines.get(key, self.line)
 
 
+class _Refused(yaml.composer.ComposerError):
+    """Valid YAML that assumption files may not use."""
+
+
 class _StrictLoader(yaml.SafeLoader):
-    """SafeLoader that records lines and refuses duplicate keys (found on the node tree,
-    so each is named by its full key path)."""
+    """SafeLoader that records lines, refuses duplicate keys (found on the node tree, so
+    each is named by its full key path) and refuses anchors and aliases: assumption files
+    need neither, and a few hundred bytes of nested aliases expand to billions of nodes."""
+
+    def compose_node(self, parent, index):  # type: ignore[no-untyped-def]
+        event = self.peek_event()
+        if isinstance(event, yaml.AliasEvent) or getattr(event, "anchor", None) is not None:
+            raise _Refused(
+                None, None,
+                "anchors (&name) and aliases (*name) are not allowed in assumption files; write each value out",
+                event.start_mark,
+            )
+        return super().compose_node(parent, index)
 
 
 def _duplicates(node: yaml.Node, path: str, out: list[tuple[str, int, int]]) -> None:
@@ -70,8 +85,10 @@ def _construct_mapping(loader: _StrictLoader, node: yaml.MappingNode, deep: bool
 _StrictLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
 
 
-def read_yaml(path: Path, label: str | None = None) -> Any:
-    """Read one YAML file strictly. Raises :class:`InputError` on syntax or duplicate keys."""
+def read_yaml(path: Path, label: str | None = None, expect: str = "it must hold the keys its comments describe") -> Any:
+    """Read one YAML file strictly. Raises :class:`InputError` on syntax errors, duplicate
+    keys, anchors or aliases, a NUL byte or an empty document (``expect`` says what the file
+    should hold)."""
     name = label or str(path)
     try:
         text = Path(path).read_text(encoding="utf-8")
@@ -79,24 +96,38 @@ def read_yaml(path: Path, label: str | None = None) -> Any:
         raise InputError.single(name, "", f"cannot be read: {exc.strerror or exc}") from None
     except UnicodeDecodeError:
         raise InputError.single(name, "", "is not UTF-8 text") from None
-    loader = _StrictLoader(text)
+    if "\x00" in text:
+        line = text.count("\n", 0, text.index("\x00")) + 1
+        raise InputError.single(name, "", "holds a NUL byte (a binary or damaged file?); assumption files are plain text", line)
     duplicates: list[tuple[str, int, int]] = []
+    loader = None
     try:
+        loader = _StrictLoader(text)
         node = loader.get_single_node()
-        if node is not None:
-            _duplicates(node, "", duplicates)
+        if node is None or (isinstance(node, yaml.ScalarNode) and loader.construct_document(node) is None):
+            raise InputError.single(name, "", f"is empty (nothing but comments, blank lines or '---'); {expect}")
+        _duplicates(node, "", duplicates)
         if duplicates:
             raise InputError(
                 [Problem(name, key, f"duplicate key (first defined on line {first})", line) for key, first, line in duplicates]
             )
-        data = loader.construct_document(node) if node is not None else None
+        data = loader.construct_document(node)
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 if mark is not None else None
         what = exc.problem or str(exc)
-        raise InputError.single(name, "", f"YAML syntax error: {what}", line) from None
+        prefix = "" if isinstance(exc, _Refused) else "YAML syntax error: "
+        raise InputError.single(name, "", f"{prefix}{what}", line) from None
+    except yaml.reader.ReaderError as exc:  # a control character
+        line = text.count("\n", 0, exc.position) + 1
+        raise InputError.single(name, "", f"holds the control character #x{exc.character:04x}, which YAML does not allow", line) from None
     except yaml.YAMLError as exc:
-        raise InputError.single(name, "", f"YAML error: {exc}") from None
+        raise InputError.single(name, "", "YAML error: " + " ".join(str(exc).split())) from None
+    except RecursionError:
+        raise InputError.single(name, "", "is nested too deeply to be an assumption file") from None
+    except (ValueError, OverflowError) as exc:  # e.g. a date such as 2025-02-30
+        raise InputError.single(name, "", f"holds a value that cannot be read: {exc}") from None
     finally:
-        loader.dispose()
+        if loader is not None:
+            loader.dispose()
     return data

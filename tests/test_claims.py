@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 import pivotmodel.assumptions as assumptions_mod
-from pivotmodel.claims import Claim, evaluate, parse_claims, parse_test
+from pivotmodel.claims import Claim, evaluate, parse_claims, parse_condition, parse_test
 from pivotmodel.claims import TestError as ClaimTestError
 from pivotmodel.errors import InputError
 from pivotmodel.model import project
@@ -31,7 +31,7 @@ def p(a):
 
 
 def claim(test: str) -> Claim:
-    return Claim("t", "words", {"publication": "p", "date": "2026", "url": "u"}, "reading", test, parse_test(test))
+    return Claim("t", "words", {"publication": "p", "date": "2026", "url": "u"}, "reading", test, parse_condition(test))
 
 
 def value(test: str, p):
@@ -188,17 +188,20 @@ def test_sum_cumsum_usd_yoy_by_hand(p):
 
 def test_first_fy_and_first_cy(p):
     rev = p["cloud.revenue"][0]
-    assert value("first_fy(sum(cloud.revenue) > 0)", p).metric[0] == 2024.0
-    assert value("first_cy(sum(cloud.revenue) > 0)", p).metric[0] == 2024.0  # CY2023 is incomplete
-    never = value("first_fy(sum(cloud.revenue) > 1000000)", p)
+    assert value("first_fy(sum(cloud.revenue) > 0) <= 2031", p).metric[0] == 2024.0
+    assert value("first_cy(sum(cloud.revenue) > 0) <= 2030", p).metric[0] == 2024.0  # CY2023 is incomplete
+    never = value("first_fy(sum(cloud.revenue) > 1000000) <= 2031", p)
     assert math.isinf(never.metric[0]) and never.metric[0] > 0
+    assert never.holds[0] == 0.0  # "never within the timeline" is a defined outcome: the claim fails
+    assert value("first_fy(sum(cloud.revenue) > 1000000) > 2030", p).holds[0] == 1.0
     # first FY whose cloud revenue exceeds the FY2028 total less 1 (RMB bn): FY2028 by construction
     fy28 = rev[cols(p, "FY2028Q1", "FY2028Q4")].sum() / 1000
     fy27 = rev[cols(p, "FY2027Q1", "FY2027Q4")].sum() / 1000
     assert fy27 < fy28 - 1
-    assert value(f"first_fy(sum(cloud.revenue) > {fy28 - 1})", p).metric[0] == 2028.0
+    assert value(f"first_fy(sum(cloud.revenue) > {fy28 - 1}) <= 2031", p).metric[0] == 2028.0
     assert value(f"first_fy(sum(cloud.revenue) > {fy28 - 1}) <= 2028", p).holds[0] == 1.0
     assert value(f"first_fy(sum(cloud.revenue) > {fy28 - 1}) <= 2027", p).holds[0] == 0.0
+    assert value(f"2028 >= first_fy(sum(cloud.revenue) > {fy28 - 1})", p).holds[0] == 1.0
 
 
 def test_all_and_any_over_quarters(p):
@@ -230,8 +233,8 @@ def test_negative_numbers_and_boolean_operators(p):
     assert value(f"{t} or {f}", p).holds[0] == 1.0
     assert value(f"{t} and not {f}", p).holds[0] == 1.0
     assert value(f"not ({t})", p).holds[0] == 0.0
-    # a chained comparison is a conjunction, and has no single threshold
-    cc = claim("0 < sum(cloud.revenue, FY2027) < 1000000")
+    # a band is two comparisons joined by and (chained comparisons are refused)
+    cc = claim("0 < sum(cloud.revenue, FY2027) and sum(cloud.revenue, FY2027) < 1000000")
     assert cc.threshold is None
     assert evaluate(cc, p).holds[0] == 1.0
 
@@ -246,7 +249,114 @@ def test_nan_from_unreported_history_is_not_evaluable(p):
 
 
 def test_first_year_is_the_fiscal_reading(p):
-    a = evaluate(claim("first_year(share(cloud.revenue, group.revenue) > 0.15) < 3000"), p)
-    b = evaluate(claim("first_fy(share(cloud.revenue, group.revenue) > 0.15) < 3000"), p)
+    a = evaluate(claim("first_year(share(cloud.revenue, group.revenue) > 0.15) < 2031"), p)
+    b = evaluate(claim("first_fy(share(cloud.revenue, group.revenue) > 0.15) < 2031"), p)
     # reported shares: FY2024 11.3%, FY2025 11.8%, FY2026 15.4% -> first fiscal year 2026
     assert np.array_equal(a.metric, b.metric) and a.metric[0] == 2026
+
+
+# --- a test is a bounded condition; a non-finite value is never "holds" (issue 9) -------------
+
+FIXTURES_BAD = Path(__file__).resolve().parent / "fixtures" / "bad"
+
+
+def validate_claims_fixture(capsys, tmp_path, kind: str) -> str:
+    """Lay ``tests/fixtures/bad/<kind>/claims.yaml`` over a copy of the bundled folder, run
+    ``pivotmodel validate`` and return its stderr (exit 2, no traceback)."""
+    import shutil
+
+    from pivotmodel.cli import main
+
+    directory = tmp_path / "assumptions"
+    shutil.copytree(assumptions_mod.bundled_directory(), directory)
+    shutil.copytree(FIXTURES_BAD / kind, directory, dirs_exist_ok=True)
+    rc = main(["validate", "--assumptions", str(directory)])
+    out, err = capsys.readouterr()
+    assert rc == 2 and "Traceback" not in err and "OK:" not in out, (rc, out, err)
+    assert f"assumptions/claims.yaml:7: claims[0] ({kind}).test: " in err
+    return err
+
+
+def test_a_number_is_not_a_test(capsys, tmp_path):
+    err = validate_claims_fixture(capsys, tmp_path, "claim_not_boolean")
+    assert "a test must be a condition (a comparison, or comparisons joined with and/or/not); this one is a number" in err
+
+
+def test_first_fy_compared_beyond_the_timeline(capsys, tmp_path):
+    err = validate_claims_fixture(capsys, tmp_path, "claim_unbounded_first_fy")
+    assert ("first_fy() is compared with 2040, outside the complete FY years of the model's timeline (2024-2031); "
+            "the model cannot tell whether the condition first holds there") in err
+
+
+def test_division_by_zero_in_the_base_case(capsys, tmp_path):
+    err = validate_claims_fixture(capsys, tmp_path, "claim_division_by_zero")
+    assert ("not evaluable in the base case: sum(cloud.revenue, FY2027) / (sum(capex, FY2027) - sum(capex, FY2027)) "
+            "is not a finite number (a division by zero or an overflow)") in err
+
+
+def test_chained_comparison_is_refused(capsys, tmp_path):
+    err = validate_claims_fixture(capsys, tmp_path, "claim_chained_comparison")
+    assert "chained comparisons (a <= x <= b) are not allowed; write a band as two comparisons joined by 'and'" in err
+
+
+def test_a_test_of_1500_terms_is_refused_with_the_limit(capsys, tmp_path):
+    err = validate_claims_fixture(capsys, tmp_path, "claim_too_long")
+    assert "the test is 31,501 characters long; the limit is 2,000 (split the claim)" in err
+    assert len(err) < 1000  # the message does not echo thirty thousand characters
+
+
+@pytest.mark.parametrize("text, words", [
+    ("first_fy(sum(cloud.revenue) > 0)", "this one is a year (or infinity). Bound it, e.g. first_fy(cond) <= 2031"),
+    ("first_fy(sum(cloud.revenue) > 0) + 1 <= 2031", "first_fy/first_cy can only be compared with a year"),
+    ("first_fy(sum(cloud.revenue) > 0) <= first_cy(sum(cloud.revenue) > 0)", "must be compared with a year"),
+    ("all(first_fy(sum(cloud.revenue) > 0) <= 2030, FY2027Q1:FY2027Q4)", "first_fy() cannot be used inside all()"),
+    ("sum(capex, FY2027) > 1 and sum(capex, FY2027)", "'and' joins conditions (comparisons); 'sum(capex, FY2027)' is not one"),
+    ("not sum(capex, FY2027)", "'not' applies to a condition"),
+    ("(sum(capex, FY2027) > 1) > 0", "a comparison needs numbers on both sides"),
+    ("(sum(capex, FY2027) > 1) + 1 > 0", "arithmetic needs numbers"),
+    ("all(sum(capex), FY2027Q1:FY2027Q4)", "the first argument of all() must be a condition"),
+    ("sum(capex, FY2027) > 1e999", "is not finite"),
+    ("sum(sum(capex, FY2027), FY2027) > 1", "sum() takes series and a period"),
+    ("not " * 60 + "sum(capex, FY2027) > 1", "the test is nested 63 levels deep; the limit is 40"),
+    ("1 + " * 300 + "sum(capex, FY2027) > 0", "the test has 606 terms and operators; the limit is 400 (split the claim)"),
+])
+def test_parser_refuses_tests_that_are_not_bounded_conditions(text, words):
+    with pytest.raises(ClaimTestError) as exc:
+        parse_condition(text)
+    assert words in str(exc.value), str(exc.value)
+
+
+def test_a_non_finite_metric_is_not_evaluable_in_that_draw_only(a, p):
+    """A draw where the test divides by zero is "not evaluable" (NaN), never counted as
+    holding; the other draws are evaluated as usual."""
+    from conftest import sampled_values
+
+    pp = project(a, sampled_values(a, 4, seed=5))
+    fy27 = pp.total("group.capex", "FY2027") / 1000
+    assert len(set(fy27)) == 4
+    # zero denominator in draw 2 only
+    c = claim(f"sum(cloud.revenue, FY2027) / (sum(capex, FY2027) - {float(fy27[2])!r}) > 0")
+    with np.errstate(all="ignore"):
+        v = evaluate(c, pp)
+    assert np.isnan(v.holds[2]) and not np.isnan(v.holds[[0, 1, 3]]).any()
+    assert "is not a finite number" in v.undefined
+    # share() and yoy() with a zero denominator: undefined, not "holds" and not a history gap
+    zero = claim("share(cloud.revenue, group.revenue, FY2027) * 0 / 0 < 1")
+    with np.errstate(all="ignore"):
+        assert np.isnan(evaluate(zero, p).holds[0])
+    with np.errstate(all="ignore"):
+        v = evaluate(claim("sum(cloud.revenue, FY2027) / 0 > 1"), p)
+    assert np.isnan(v.holds[0]) and v.undefined.startswith("sum(cloud.revenue, FY2027) / 0 is not a finite number")
+
+
+def test_a_history_gap_is_not_reported_as_a_division_by_zero(p):
+    with np.errstate(all="ignore"):
+        v = evaluate(claim("usd(china_ecommerce.quick_commerce_ebita, FY2025Q3) <= -9.9"), p)
+    assert np.isnan(v.holds[0]) and v.undefined == ""
+
+
+def test_empty_or_missing_claims_register_is_an_error():
+    with pytest.raises(InputError, match="claims.yaml: is missing: simulate, claims and report need at least one claim"):
+        parse_claims(None, "assumptions/claims.yaml")
+    with pytest.raises(InputError, match="claims: is an empty list"):
+        parse_claims({"claims": []}, "assumptions/claims.yaml")

@@ -16,7 +16,7 @@ from pivotmodel.tables import segment_table
 from conftest import replace_once
 
 FY_COLUMNS = ["FY2024 (A)", "FY2025 (A)", "FY2026 (A)", "FY2027 (P)", "FY2028 (P)", "FY2029 (P)", "FY2030 (P)", "FY2031 (P)"]
-UNIT = re.compile(r"\((RMB bn|US\$ bn|ratio)\)")
+UNIT = re.compile(r"\((RMB bn|US\$ bn|ratio|RMB per ADS|US\$ per ADS)\)")
 FX_FY2024 = (7.2512, 7.296, 7.0999, 7.2203)  # implied RMB per US$, FY2024Q1-Q4
 FX_FY2026 = (7.1636, 7.119, 6.9931, 6.8979)
 CLOUD_FY2026 = (33_398, 39_824, 43_284, 41_626)
@@ -49,7 +49,7 @@ def test_project_prints_a_table_with_years_and_units(capsys):
     assert "FY2023" not in header and "FY2032" not in header
     assert lines[2].split() == ["segment", "item"]
     rows = [l for l in lines[3:] if not l.startswith("n/a:")]
-    assert len(rows) == 4 * 4 + 8  # 4 items a segment; group: revenue, EBITA, margin + 5 (FCF and its proxy)
+    assert len(rows) == 4 * 4 + 8 + 5  # 4 items a segment; group: revenue, EBITA, margin + 5 (FCF and its proxy); + 5 below EBITA
     for row in rows:
         assert UNIT.search(row), f"row label without a unit: {row!r}"
     cloud_revenue = next(r for r in rows if r.startswith("Cloud Intelligence") and "Revenue (RMB bn)" in r)
@@ -88,7 +88,7 @@ def test_usd_divides_by_the_exchange_rate(capsys, tmp_path, bundled, rmb_table):
     fx = bundled.inputs["group.fx.usd_rmb"].base_value  # 6.9, the median
     assert fx == pytest.approx(6.9)
     money_rows = [k for k in rmb_table.index if "(RMB bn)" in k[1]]
-    assert len(money_rows) == 4 * 2 + 7
+    assert len(money_rows) == 4 * 2 + 7 + 4  # + FCF proxy; + net income, attributable, non-GAAP, net cash
     for segment, item in money_rows:
         usd_item = item.replace("(RMB bn)", "(US$ bn)")
         for c in FY_COLUMNS[3:]:  # projected years: one rate
@@ -186,8 +186,13 @@ def test_validate_reports_claims_count(capsys, bundled):
 
 
 @pytest.mark.parametrize("argv, message", [
-    (["--draws", "0"], "--draws: draws: must be at least 1, got 0"),
-    (["--tolerance", "2"], "--tolerance: tolerance: is a width of a probability interval"),
+    (["--draws", "0"], "argument --draws: must be at least 1, got 0"),
+    (["--tolerance", "2"], "argument --tolerance: must be in [0, 1), got 2"),
+    (["--seed", "-3"], "argument --seed: must be in [0, "),
+    (["--jobs", "0"], "argument --jobs: must be in [1, "),
+    (["--jobs", "4096"], "argument --jobs: must be in [1, "),
+    (["--draws", "ten"], "argument --draws: must be a whole number, got 'ten'"),
+    (["--max-memory", "0"], "argument --max-memory: must be in (0, "),
 ])
 def test_simulate_rejects_impossible_options(capsys, tmp_path, argv, message):
     rc, out, err = run(capsys, "simulate", "--out", str(tmp_path / "run"), *argv)

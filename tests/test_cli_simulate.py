@@ -15,7 +15,7 @@ import pivotmodel.assumptions as assumptions_mod
 from pivotmodel.cli import main
 from pivotmodel.simulate import inputs_hash
 
-FILES = ["claims.csv", "quantiles_quarter.csv", "quantiles_fy.csv", "quantiles_cy.csv", "convergence.csv", "manifest.json"]
+FILES = [".pivotmodel-output", "claims.csv", "quantiles_quarter.csv", "quantiles_fy.csv", "quantiles_cy.csv", "convergence.csv", "manifest.json"]
 
 
 @pytest.fixture(scope="module")
@@ -74,9 +74,9 @@ def test_simulate_writes_the_run(tmp_path, capsys, claim_ids):
 def test_claims_reuses_the_last_run(run_dir, capsys, claim_ids):
     before = _snapshot(run_dir)
     capsys.readouterr()
-    assert main(["claims", "--out", str(run_dir)]) == 0
+    assert main(["claims", "--draws", "400", "--out", str(run_dir)]) == 0
     printed = capsys.readouterr().out
-    assert f"(from the last run in {run_dir}/; the inputs have not changed since)" in printed
+    assert f"(from the last run in {run_dir}/: the same input files and options)" in printed
     for cid in claim_ids:
         assert cid in printed
     assert _snapshot(run_dir) == before

@@ -298,3 +298,11 @@ def test_other_impossible_fields():
     with pytest.raises(SpecError, match="must be a number") as info:
         build("bernoulli", p=0.5, value_if_true="yes")
     assert info.value.field == "value_if_true"
+
+
+def test_every_field_declares_whether_it_scales_with_the_unit():
+    from pivotmodel.distributions import DIST_FIELDS, SCALES_WITH_UNIT
+
+    fields = {f for required, optional in DIST_FIELDS.values() for f in (*required, *optional)}
+    assert fields == set(SCALES_WITH_UNIT)
+    assert not SCALES_WITH_UNIT["sigma"] and not SCALES_WITH_UNIT["p"] and SCALES_WITH_UNIT["low"]

@@ -16,6 +16,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import pivotmodel.assumptions as assumptions_mod
+from pivotmodel.errors import InputError
 from pivotmodel.model import SEGMENTS, SERIES, base_values, project
 from pivotmodel.model.inputs import seed_key
 from pivotmodel.model.paths import compound_yoy, converging_path
@@ -261,16 +262,12 @@ def test_every_key_in_the_files_is_read_by_the_model(bundled):
     assert expected - read == set(), "keys in the files that the model never reads"
 
 
-def test_an_empty_scenario_changes_nothing(tmp_path):
+def test_an_empty_scenario_is_refused_rather_than_silently_equal_to_base(tmp_path):
     directory = copy_assumptions(tmp_path)
-    shutil.copy(FIXTURES / "scenarios" / "empty.yaml", directory / "scenarios")
-    base = assumptions_mod.load(directory)
-    empty = assumptions_mod.load(directory, "empty")
-    assert empty.scenario.chain == ("base", "empty") and empty.scenario.changed_keys == ()
-    assert {k: v.dist for k, v in empty.inputs.items()} == {k: v.dist for k, v in base.inputs.items()}
-    p0, p1 = project(base), project(empty)
-    for name in SERIES:
-        np.testing.assert_array_equal(p1[name], p0[name])
+    shutil.copy(FIXTURES / "bad" / "scenario_empty_changes" / "scenarios" / "empty.yaml", directory / "scenarios")
+    with pytest.raises(InputError) as exc:
+        assumptions_mod.load(directory, "empty")
+    assert [p.file for p in exc.value.problems] == ["assumptions/scenarios/empty.yaml"]
 
 
 def test_bear_differs_from_base_only_where_bear_yaml_changes(bundled):

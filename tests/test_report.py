@@ -38,8 +38,8 @@ def _files(folder: Path) -> dict[str, bytes]:
 def built(tmp_path_factory):
     root = tmp_path_factory.mktemp("rep")
     out1, out2 = root / "one", root / "two"
-    out1.mkdir()
-    (out1 / "old.txt").write_text("old report")  # replaced by the swap
+    assert main(["report", "--out", str(out1), "--draws", "20", "--seed", "1"]) == 0
+    (out1 / "old.txt").write_text("old report")  # in a folder pivotmodel made: replaced by the swap
     assert main(["report", "--out", str(out1), "--draws", DRAWS, "--seed", "3"]) == 0
     assert main(["report", "--out", str(out2), "--draws", DRAWS, "--seed", "3"]) == 0
     return out1, out2
@@ -71,6 +71,7 @@ def test_regeneration_is_byte_identical(built):
 def test_failure_midway_leaves_old_folder(built, tmp_path, monkeypatch):
     out = tmp_path / "rep"
     out.mkdir()
+    (out / ".pivotmodel-output").write_text("made by pivotmodel")
     (out / "old.txt").write_text("old report")
 
     def boom(data, ax=None):
@@ -79,7 +80,7 @@ def test_failure_midway_leaves_old_folder(built, tmp_path, monkeypatch):
     monkeypatch.setitem(C.CHARTS, "fcf", (C.fcf_data, boom))
     with pytest.raises(RuntimeError):
         main(["report", "--out", str(out), "--draws", "50", "--seed", "1"])
-    assert [p.name for p in out.iterdir()] == ["old.txt"]
+    assert sorted(p.name for p in out.iterdir()) == [".pivotmodel-output", "old.txt"]
     assert sorted(p.name for p in tmp_path.iterdir()) == ["rep"]  # no temporary folder left
 
 

@@ -20,6 +20,7 @@ from ..capex import project_capex
 from ..periods import Timeline
 from .china_ecommerce import project_china_ecommerce
 from .cloud import project_cloud, project_cloud_demand
+from .earnings import project_earnings
 from .group import SEGMENTS, project_group
 from .growth_segments import GROWTH_SEGMENTS, project_growth_segment
 from .inputs import BaseQuarters, Values, base_values
@@ -110,6 +111,7 @@ def project(
     for name in GROWTH_SEGMENTS:
         seg.update(project_growth_segment(assumptions, v, base, quarters, name, capex))
     seg.update(project_group(v, seg, capex, quarters))
+    seg.update(project_earnings(v, seg, first, quarters))
 
     timeline = Timeline.between(HISTORY_START, assumptions.horizon)
     wanted = set(SERIES) if keep is None else set(keep)

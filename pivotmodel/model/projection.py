@@ -20,6 +20,7 @@ from typing import Mapping
 
 import numpy as np
 
+from ..earnings_series import EARNINGS_NOT_SUMMED, EARNINGS_SERIES
 from ..history import History
 from ..periods import Period, Quarter, Timeline, parse_period, ratio_of_sums
 
@@ -68,9 +69,10 @@ SERIES: dict[str, tuple[str, str]] = {
     "group.fcf": ("RMB_mn", "free cash flow (history: reported; projection: proxy + other cash items)"),
     "group.fcf_proxy": ("RMB_mn", "adjusted EBITDA - capex - cash tax (history: from reported EBITA, D&A a quarter of the year's, capex)"),
     "group.fx_usd_rmb": ("RMB_per_USD", "exchange rate, RMB per US$ (reported quarters without a rate: the FX assumption)"),
+    **EARNINGS_SERIES,  # below adjusted EBITA, per share, net cash (pivotmodel.model.earnings)
 }
 
-NOT_SUMMED = {"group.fx_usd_rmb", "cloud.backlog", "cloud.utilisation"}
+NOT_SUMMED = {"group.fx_usd_rmb", "cloud.backlog", "cloud.utilisation", *EARNINGS_NOT_SUMMED}
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,220 @@
+"""Writing outputs so that nothing is lost: atomic, owned, locked.
+
+Rules (README, "Reliability"):
+
+* An output folder is built in a hidden temporary folder beside its target and swapped into
+  place in one step, so a failed or killed run leaves the previous output as it was.
+* A folder is only ever replaced if pivotmodel made it: it carries the marker file
+  :data:`MARKER`. Anything else (a user's folder, an assumptions folder, a file where a folder
+  is asked for) is refused with an :class:`~pivotmodel.errors.InputError` before any work.
+* A single output file is only replaced if pivotmodel wrote it (the caller says how to
+  recognise its own files).
+* Writers to the same target take turns (an advisory lock on the parent folder while
+  swapping), and temporaries left by killed runs are removed by the next run.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import ctypes.util
+import json
+import os
+import shutil
+import tempfile
+from collections.abc import Callable, Iterable
+from contextlib import contextmanager
+from pathlib import Path
+
+from .errors import InputError
+
+__all__ = ["MARKER", "check_dir_target", "check_file_target", "write_atomic", "write_dir_atomic"]
+
+MARKER = ".pivotmodel-output"
+_NEW, _OLD = ".new.", ".old."
+
+
+def _is_ours(folder: Path) -> bool:
+    """A folder pivotmodel made: it holds the marker (or, from before the marker existed, a
+    run manifest naming a pivotmodel version)."""
+    if (folder / MARKER).is_file():
+        return True
+    manifest = folder / "manifest.json"
+    if manifest.is_file():
+        try:
+            return "pivotmodel_version" in json.loads(manifest.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return False
+    return False
+
+
+def _touches(target: Path, protected: Iterable[Path]) -> Path | None:
+    """The protected path that ``target`` is, contains, or lies inside a protected folder of."""
+    t = target.resolve()
+    for p in protected:
+        p = p.resolve()
+        if t == p or p.is_relative_to(t) or (p.is_dir() and t.is_relative_to(p)):
+            return p
+    return None
+
+
+def _writable_ancestor(target: Path, option: str) -> None:
+    """The nearest existing folder above ``target`` must let us create entries."""
+    parent = target.resolve().parent
+    while not parent.exists():
+        parent = parent.parent
+    if not parent.is_dir():
+        raise InputError.single(option, "", f"{parent} is a file, so {target} cannot be created below it")
+    if not os.access(parent, os.W_OK | os.X_OK):
+        raise InputError.single(option, "", f"cannot write in {parent} (permission denied); choose another --out")
+
+
+def check_dir_target(target: Path, protected: Iterable[Path] = (), option: str = "--out") -> None:
+    """Refuse, before any work, an output folder this run must not replace."""
+    hit = _touches(target, protected)
+    if hit is not None:
+        raise InputError.single(option, "", f"{target} would overwrite or contain the inputs ({hit}); "
+                                "choose a folder outside the assumptions")
+    if target.exists() or target.is_symlink():
+        if not target.is_dir() or target.is_symlink():
+            raise InputError.single(option, "", f"{target} exists and is not a folder; pivotmodel writes a folder "
+                                    "there and never replaces a file it did not make: choose another --out")
+        if any(target.iterdir()) and not _is_ours(target):
+            raise InputError.single(option, "", f"{target} exists and was not made by pivotmodel (no {MARKER} "
+                                    "inside); it is never replaced: choose a new or empty folder")
+    _writable_ancestor(target, option)
+
+
+def check_file_target(path: Path, is_ours: Callable[[Path], bool], protected: Iterable[Path] = (),
+                      option: str = "--out") -> None:
+    """Refuse an output file path that is an input, a folder, or a file pivotmodel did not write."""
+    hit = _touches(path, protected)
+    if hit is not None:
+        raise InputError.single(option, "", f"{path} would overwrite or sit inside the inputs ({hit}); "
+                                "choose a path outside the assumptions")
+    if path.is_dir():
+        raise InputError.single(option, "", f"{path} is a folder; give a file name, e.g. {path / 'projection.csv'}")
+    if path.exists() and not is_ours(path):
+        raise InputError.single(option, "", f"{path} exists and was not written by pivotmodel; it is never "
+                                "overwritten: remove it yourself or choose another name")
+    _writable_ancestor(path, option)
+
+
+def write_atomic(path: Path, write: Callable[[Path], None]) -> None:
+    """Call ``write(tmp)`` on a temporary file beside ``path``, then rename it into place."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}{_NEW}", dir=path.parent)
+    os.close(fd)
+    try:
+        write(Path(tmp))
+        _respect_umask(Path(tmp), 0o666)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def _respect_umask(path: Path, full: int) -> None:
+    """mkstemp/mkdtemp create owner-only entries; give the outputs the usual permissions."""
+    mask = os.umask(0)
+    os.umask(mask)
+    os.chmod(path, full & ~mask)
+
+
+@contextmanager
+def _locked(folder: Path):
+    """An exclusive advisory lock on ``folder`` (POSIX); a no-op where flock is unavailable."""
+    try:
+        import fcntl
+    except ImportError:  # pragma: no cover - Windows
+        yield
+        return
+    fd = os.open(folder, os.O_RDONLY)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        fcntl.flock(fd, fcntl.LOCK_UN)
+        os.close(fd)
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def _clean_stale(parent: Path, name: str) -> None:
+    """Remove temporaries of ``name`` left by runs that no longer exist (their writer's pid is in
+    their name; they carry our marker, or are empty if the writer died as it made them)."""
+    for entry in parent.glob(f".{name}.*"):
+        rest = entry.name[len(name) + 1:]
+        for tag in (_NEW, _OLD):
+            if rest.startswith(tag):
+                pid = rest[len(tag):].split(".")[0]
+                if pid.isdigit() and not _pid_alive(int(pid)) and entry.is_dir() and (
+                        (entry / MARKER).is_file() or not any(entry.iterdir())):  # ours, or empty
+                    shutil.rmtree(entry, ignore_errors=True)
+
+
+def _exchange(a: Path, b: Path) -> bool:
+    """Swap two paths in one step (Linux renameat2 RENAME_EXCHANGE); False where unsupported."""
+    libc_name = ctypes.util.find_library("c")
+    if not libc_name:
+        return False
+    try:
+        libc = ctypes.CDLL(libc_name, use_errno=True)
+        renameat2 = libc.renameat2
+    except (OSError, AttributeError):
+        return False
+    at_fdcwd, rename_exchange = -100, 2
+    renameat2.argtypes = [ctypes.c_int, ctypes.c_char_p, ctypes.c_int, ctypes.c_char_p, ctypes.c_uint]
+    return renameat2(at_fdcwd, os.fsencode(a), at_fdcwd, os.fsencode(b), rename_exchange) == 0
+
+
+def write_dir_atomic(target: Path, write: Callable[[Path], None], protected: Iterable[Path] = (),
+                     option: str = "--out") -> None:
+    """Build a folder with ``write(tmp)`` beside ``target``, then swap it into place.
+
+    ``target`` must be new, empty, or a folder pivotmodel made (checked again here, under the
+    lock, in case it changed since :func:`check_dir_target`). On any failure, the previous
+    folder is left exactly as it was and the temporary is removed."""
+    target = Path(target)
+    protected = list(protected)
+    check_dir_target(target, protected, option)
+    parent = target.parent
+    parent.mkdir(parents=True, exist_ok=True)
+    tmp: Path | None = None
+    try:
+        tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}{_NEW}{os.getpid()}.", dir=parent))
+        (tmp / MARKER).write_text("made by pivotmodel; a folder holding this file may be replaced by the next run\n",
+                                  encoding="utf-8")
+        write(tmp)
+        _respect_umask(tmp, 0o777)
+        with _locked(parent):
+            _clean_stale(parent, target.name)
+            check_dir_target(target, protected, option)
+            if target.is_dir() and _exchange(tmp, target):
+                shutil.rmtree(tmp)  # the previous output, now at the temporary's name
+                return
+            if target.is_dir():
+                if not any(target.iterdir()):
+                    target.rmdir()
+                else:
+                    old = parent / f".{target.name}{_OLD}{os.getpid()}"
+                    os.replace(target, old)
+                    try:
+                        os.replace(tmp, target)
+                    except BaseException:
+                        os.replace(old, target)
+                        raise
+                    shutil.rmtree(old, ignore_errors=True)
+                    return
+            os.replace(tmp, target)
+    except BaseException:
+        if tmp is not None:
+            shutil.rmtree(tmp, ignore_errors=True)
+        raise

@@ -1,0 +1,352 @@
+"""The market's published forecasts (``assumptions/consensus.yaml``) placed in the model's
+distribution of the same metric.
+
+Each forecast names a metric in the claims language without a comparison
+(``sum(group.non_gaap_net_income, FY2027)``, in RMB bn; ``yoy(cloud.revenue, FY2027)``, a
+decimal). :func:`load_consensus` checks the file strictly (file, line and key in every error).
+:func:`place` evaluates each metric on a Monte Carlo projection and gives its P5, P50 and
+P95, the forecast's percentile (mid-rank: the share of draws below the forecast plus half
+the share equal to it) and whether it lies outside P5-P95. A forecast dated before the
+release of the last reported quarter is stale. :func:`what_would_move` asks the solve
+machinery which single input, moved with everything else at base, reaches the forecast.
+Nothing here prints; :mod:`pivotmodel.consensus_cli` does.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from .assumptions import Assumptions
+from .claims import Claim, TestError, evaluate, parse_test, series_in
+from .errors import InputError, Problem
+from .model import project
+from .periods import PeriodError, parse_quarter
+from .yamlio import read_yaml
+
+__all__ = ["Forecast", "Consensus", "load_consensus", "validate_consensus", "place", "percentile", "forecast_claim", "what_would_move", "UNITS"]
+
+FILE = "consensus.yaml"
+UNITS = ("RMB_bn", "USD_bn", "ratio", "RMB_per_ADS", "USD_per_ADS")
+REQUIRED = ("id", "who", "date", "date_basis", "words", "url", "metric", "value", "unit")
+OPTIONAL = ("reading", "note")
+DATE_BASES = ("stated", "inferred")
+
+
+@dataclass(frozen=True)
+class Forecast:
+    id: str
+    who: str
+    date: dt.date
+    date_basis: str
+    words: str
+    url: str
+    metric: str
+    value: float
+    unit: str
+    reading: str = ""
+    note: str = ""
+    line: int | None = None
+
+    def claim(self) -> Claim:
+        """The metric as a claim without a threshold (its value per draw is the metric)."""
+        return Claim(self.id, self.words, {"publication": self.who, "date": self.date.isoformat(), "url": self.url},
+                     self.reading, self.metric, parse_test(self.metric))
+
+
+@dataclass(frozen=True)
+class Consensus:
+    forecasts: tuple[Forecast, ...]
+    last_quarter: str
+    released: dt.date
+    label: str
+    warnings: tuple[Problem, ...] = ()
+
+    def stale(self, f: Forecast) -> bool:
+        return f.date < self.released
+
+
+def _metric_unit(tree) -> str | None:
+    """The unit a metric returns when it is one call (``sum``, ``usd``, ``yoy``, ``share``);
+    None for composite expressions, which are not checked."""
+    import ast
+
+    from .claims import _series_name
+    from .model import SERIES
+
+    node = tree.body
+    if not (isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.args):
+        return None
+    fn = node.func.id
+    if fn in ("yoy", "share"):
+        return "ratio"
+    name = _series_name(node.args[0])
+    unit = SERIES.get(name or "", ("", ""))[0]
+    if fn in ("sum", "cumsum"):
+        return {"RMB_mn": "RMB_bn", "RMB_per_ADS": "RMB_per_ADS", "USD_per_ADS": "USD_per_ADS"}.get(unit)
+    if fn == "usd" and unit == "RMB_mn":
+        return "USD_bn"
+    return None
+
+
+def _quarter_end(q) -> dt.date:
+    """Last day of a fiscal quarter (FY2026Q1 ends 30 June 2025; the year ends 31 March)."""
+    month = {1: 6, 2: 9, 3: 12, 4: 3}[q.q]
+    year = q.fiscal_year - (0 if q.q == 4 else 1)
+    return dt.date(year, month, 30 if month in (6, 9) else 31)
+
+
+def _date(value) -> dt.date:
+    if isinstance(value, dt.date):
+        return value
+    return dt.date.fromisoformat(str(value))
+
+
+def load_consensus(a: Assumptions, path: Path | None = None) -> Consensus:
+    """Read and check ``consensus.yaml`` (every problem reported at once, then raised)."""
+    path = path or a.directory / FILE
+    label = f"{a.directory.name}/{path.name}" if path.parent == a.directory else str(path)
+    data = read_yaml(path, label)
+    problems: list[Problem] = []
+    root = data.get("consensus") if isinstance(data, dict) else None
+    if not isinstance(root, dict) or not isinstance(root.get("forecasts"), list) or not isinstance(root.get("last_results"), dict):
+        raise InputError.single(label, "consensus", "must hold 'consensus:' with 'last_results: {quarter, released, url}' and a list 'forecasts:'", 1)
+    lr = root["last_results"]
+    try:
+        last_q = parse_quarter(str(lr.get("quarter"))).label
+        released = _date(lr.get("released"))
+    except (PeriodError, ValueError, TypeError):
+        raise InputError.single(label, "consensus.last_results", "needs quarter (e.g. FY2026Q4) and released (YYYY-MM-DD)", root.line_of("last_results")) from None
+    warnings: list[Problem] = []
+    last = a.history.last_quarter
+    if last_q != last.label:
+        # a quarter was appended to the history: until last_results follows, every forecast
+        # made before the end of that quarter is stale (its release date is not known here)
+        end = _quarter_end(last)
+        if end > released:
+            released = end + dt.timedelta(days=1)
+            last_q = last.label
+        warnings.append(Problem(label, "consensus.last_results.quarter",
+                                f"is {lr.get('quarter')} but the last reported quarter in history is {last.label}; "
+                                f"forecasts dated up to {last.label}'s end ({end}) are marked stale; set last_results "
+                                "to its quarter and release date", root.line_of("last_results"), "warn"))
+    base = project(a)
+    forecasts: list[Forecast] = []
+    seen: set[str] = set()
+    for i, entry in enumerate(root["forecasts"]):
+        line = getattr(entry, "line", None)
+        where = f"forecasts[{i}]"
+        if not isinstance(entry, dict):
+            problems.append(Problem(label, where, f"must be a mapping with {', '.join(REQUIRED)}", line))
+            continue
+        fid = entry.get("id")
+        where += f" ({fid})" if isinstance(fid, str) else ""
+        at = lambda key: entry.line_of(key) if key in entry else line  # noqa: E731
+        bad = [k for k in entry if k not in REQUIRED + OPTIONAL]
+        for k in bad:
+            problems.append(Problem(label, f"{where}.{k}", f"unknown key; valid: {', '.join(REQUIRED + OPTIONAL)}", at(k)))
+        missing = [k for k in REQUIRED if k not in entry]
+        if missing:
+            problems.append(Problem(label, where, f"missing {', '.join(missing)}", line))
+            continue
+        errs: list[Problem] = []
+        if not isinstance(fid, str) or not re.fullmatch(r"[a-z][a-z0-9_]*", fid):
+            errs.append(Problem(label, f"{where}.id", "must be snake_case text", at("id")))
+        elif fid in seen:
+            errs.append(Problem(label, f"{where}.id", f"duplicate forecast id {fid!r}", at("id")))
+        try:
+            date = _date(entry["date"])
+        except (ValueError, TypeError):
+            errs.append(Problem(label, f"{where}.date", f"{entry['date']!r} is not a date YYYY-MM-DD", at("date")))
+        if entry["date_basis"] not in DATE_BASES:
+            errs.append(Problem(label, f"{where}.date_basis", f"{entry['date_basis']!r} is not one of {', '.join(DATE_BASES)}", at("date_basis")))
+        value = entry["value"]
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not np.isfinite(value):
+            errs.append(Problem(label, f"{where}.value", f"{value!r} is not a number (in the entry's unit, e.g. 143.8 for RMB143.8bn)", at("value")))
+        if entry["unit"] not in UNITS:
+            errs.append(Problem(label, f"{where}.unit", f"{entry['unit']!r} is not one of {', '.join(UNITS)}", at("unit")))
+        url = str(entry["url"])
+        if not url.startswith(("http://", "https://")):
+            errs.append(Problem(label, f"{where}.url", "must be the http(s) address the forecast was read at", at("url")))
+        try:
+            tree = parse_test(str(entry["metric"]))
+            if type(tree.body).__name__ in ("Compare", "BoolOp"):
+                raise TestError("a forecast's metric is a value, not a comparison; put the forecast in 'value'")
+            if not series_in(tree):
+                raise TestError("names no series")
+            returns = _metric_unit(tree)
+            if returns is not None and entry["unit"] in UNITS and returns != entry["unit"]:
+                raise TestError(f"returns {returns}, but the entry's unit is {entry['unit']}")
+        except TestError as exc:
+            errs.append(Problem(label, f"{where}.metric", f"{exc} (metric: {entry['metric']})", at("metric")))
+        if errs:
+            problems.extend(errs)
+            continue
+        seen.add(fid)
+        f = Forecast(fid, str(entry["who"]), date, entry["date_basis"], str(entry["words"]), url, str(entry["metric"]),
+                     float(value), entry["unit"], str(entry.get("reading", "")), str(entry.get("note", "")), line)
+        try:
+            evaluate(f.claim(), base)
+        except TestError as exc:
+            problems.append(Problem(label, f"{where}.metric", f"{exc} (metric: {f.metric})", at("metric")))
+            continue
+        forecasts.append(f)
+    if problems:
+        raise InputError(problems)
+    return Consensus(tuple(forecasts), last_q, released, label, tuple(warnings))
+
+
+def validate_consensus(a: Assumptions) -> tuple[Problem, ...]:
+    """For ``pivotmodel validate``: check consensus.yaml if the folder has one; its warnings."""
+    return load_consensus(a).warnings if (a.directory / FILE).exists() else ()
+
+
+def percentile(draws: np.ndarray, value: float) -> float:
+    """Mid-rank percentile of ``value`` among the finite draws, in [0, 1] (NaN if none)."""
+    x = np.asarray(draws, dtype=float)
+    x = x[np.isfinite(x)]
+    if x.size == 0:
+        return float("nan")
+    return float(((x < value).sum() + 0.5 * (x == value).sum()) / x.size)
+
+
+def forecast_series(consensus: Consensus) -> list[str]:
+    names = set()
+    for f in consensus.forecasts:
+        names |= series_in(f.claim().tree)
+    return sorted(names | {"group.fx_usd_rmb"})
+
+
+def metric_draws(a: Assumptions, consensus: Consensus, draws: int, seed: int, method: str,
+                 chunk: int | None = None) -> tuple[dict[str, np.ndarray], pd.DataFrame]:
+    """Each forecast's metric on ``draws`` Monte Carlo draws (draw 0 the base case), and the
+    uncertain inputs of those draws; computed in chunks (the simulation's chunk size by
+    default), with the same numbers whatever the chunk size."""
+    from .sampling import make_design
+
+    design = make_design(a, draws, seed, method)
+    keep = forecast_series(consensus)
+    chunk = chunk or int(a.settings.get("chunk_size", 25000)) or draws
+    out: dict[str, list[np.ndarray]] = {f.id: [] for f in consensus.forecasts}
+    inputs: list[pd.DataFrame] = []
+    for start in range(0, draws, chunk):
+        stop = min(draws, start + chunk)
+        values = design.values(start, stop)
+        inputs.append(pd.DataFrame({k: values[k] for k in design.dists}))
+        p = project(a, values, keep=keep)
+        for f in consensus.forecasts:
+            out[f.id].append(evaluate(f.claim(), p).metric)
+    return {k: np.concatenate(v) for k, v in out.items()}, pd.concat(inputs, ignore_index=True)
+
+
+def place(consensus: Consensus, metrics: dict[str, np.ndarray]) -> pd.DataFrame:
+    """One row per forecast: the model's P5/P50/P95, the forecast's percentile, flags."""
+    rows = []
+    for f in consensus.forecasts:
+        m = metrics[f.id]
+        finite = m[np.isfinite(m)]
+        p5, p50, p95 = (np.quantile(finite, [0.05, 0.5, 0.95]) if finite.size else (np.nan,) * 3)
+        pct = percentile(m, f.value)
+        rows.append({
+            "id": f.id, "who": f.who, "date": f.date.isoformat(), "stale": consensus.stale(f),
+            "metric": f.metric, "unit": f.unit, "forecast": f.value, "p5": p5, "p50": p50, "p95": p95,
+            "percentile": pct, "outside": bool(f.value < p5 or f.value > p95) if finite.size else False,
+            "url": f.url,
+        })
+    return pd.DataFrame(rows).set_index("id")
+
+
+def forecast_claim(f: Forecast, direction: str) -> Claim:
+    """The forecast as a claim ``metric >= value`` (``direction`` "up") or ``<=`` ("down")."""
+    op = ">=" if direction == "up" else "<="
+    test = f"{f.metric} {op} {f.value!r}"
+    return Claim(f.id, f.words, {"publication": f.who, "date": f.date.isoformat(), "url": f.url}, f.reading, test, parse_test(test))
+
+
+def what_would_move(a: Assumptions, f: Forecast, row: pd.Series, inputs: pd.DataFrame, metric: np.ndarray, top: int = 1) -> list[str]:
+    """Sentences: the inputs most rank-correlated with the metric across the draws, each
+    solved for the value that reaches the forecast with everything else at base."""
+    from scipy import stats
+
+    from .solve import solve
+
+    ok = np.isfinite(metric)
+    scores = {}
+    for key in inputs.columns:
+        x = inputs[key].to_numpy(dtype=float)[ok]
+        if np.ptp(x) > 0:
+            rho = stats.spearmanr(x, metric[ok]).statistic
+            if np.isfinite(rho):
+                scores[key] = abs(rho)
+    direction = "up" if f.value > row["p50"] else "down"
+    claim = forecast_claim(f, direction)
+    out = []
+    for key in sorted(scores, key=scores.get, reverse=True)[:top]:
+        sol = solve(a, f.id, key, claim=claim)
+        out.append(f"{sol.sentence} (|Spearman rho| {scores[key]:.2f} across the draws)")
+    return out
+
+
+# --- fan charts with the forecasts as dated markers ---------------------------------------
+
+# series -> (panel title, unit, divisor from the engine's unit)
+FAN_PANELS: dict[str, tuple[str, str, float]] = {
+    "group.revenue": ("Group revenue", "RMB bn", 1000.0),
+    "cloud.revenue": ("Cloud revenue", "RMB bn", 1000.0),
+    "group.non_gaap_net_income": ("Non-GAAP net income", "RMB bn", 1000.0),
+    "group.eps_non_gaap_ads": ("Non-GAAP diluted EPS", "RMB per ADS", 1.0),
+    "group.net_income_attributable": ("Net income attributable (GAAP)", "RMB bn", 1000.0),
+    "group.eps_gaap_ads": ("GAAP diluted EPS", "RMB per ADS", 1.0),
+}
+_SUM_RE = re.compile(r"^\s*sum\(\s*([a-z_.]+)\s*,\s*FY(\d{4})\s*\)\s*$")
+_YOY_RE = re.compile(r"^\s*yoy\(\s*([a-z_.]+)\s*,\s*FY(\d{4})\s*\)\s*$")
+
+
+def fan_data(a: Assumptions, consensus: Consensus, table: pd.DataFrame, draws: int, seed: int, method: str) -> pd.DataFrame:
+    """P5/P25/P50/P75/P95 by fiscal year of each panel series (history: reported), with the
+    forecasts on those series in ``attrs['markers']`` (a growth forecast is drawn as the level
+    it implies on the year before, when that year is reported)."""
+    from .sampling import make_design
+
+    design = make_design(a, draws, seed, method)
+    chunk = int(a.settings.get("chunk_size", 25000)) or draws
+    parts: dict[str, list[np.ndarray]] = {s: [] for s in FAN_PANELS}
+    years = None
+    for start in range(0, draws, chunk):
+        p = project(a, design.values(start, min(draws, start + chunk)), keep=list(FAN_PANELS) + ["group.fx_usd_rmb"])
+        years = p.timeline.year_periods("fy")
+        for s, (_, _, div) in FAN_PANELS.items():
+            parts[s].append(np.stack([p.total(s, y) for y in years], axis=1) / div)
+    first = a.history.last_quarter + 1
+    rows = []
+    levels: dict[tuple[str, int], float] = {}
+    for s, (title, unit, _) in FAN_PANELS.items():
+        arr = np.concatenate(parts[s])
+        for i, y in enumerate(years):
+            col = arr[:, i]
+            q = np.quantile(col, [0.05, 0.25, 0.5, 0.75, 0.95]) if np.isfinite(col).all() else [np.nan] * 5
+            status = "P" if y.last >= first else "A"
+            rows.append({"series": s, "panel": title, "unit": unit, "period": y.label, "year": int(y.label[2:]),
+                         "status": status, **dict(zip(("p5", "p25", "p50", "p75", "p95"), map(float, q)))})
+            if status == "A" and np.isfinite(col[0]):
+                levels[(s, int(y.label[2:]))] = float(col[0])
+    markers = []
+    for f in consensus.forecasts:
+        m_sum, m_yoy = _SUM_RE.match(f.metric), _YOY_RE.match(f.metric)
+        if m_sum and m_sum.group(1) in FAN_PANELS:
+            s, year, value = m_sum.group(1), int(m_sum.group(2)), f.value
+        elif m_yoy and m_yoy.group(1) in FAN_PANELS and (m_yoy.group(1), int(m_yoy.group(2)) - 1) in levels:
+            s, year = m_yoy.group(1), int(m_yoy.group(2))
+            value = levels[(s, year - 1)] * (1.0 + f.value)
+        else:
+            continue
+        markers.append({"id": f.id, "series": s, "year": year, "value": value, "date": f.date.isoformat(),
+                        "stale": consensus.stale(f), "outside": bool(table.loc[f.id, "outside"])})
+    out = pd.DataFrame(rows)
+    out.attrs["markers"] = pd.DataFrame(markers, columns=["id", "series", "year", "value", "date", "stale", "outside"])
+    return out

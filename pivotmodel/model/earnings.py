@@ -1,0 +1,130 @@
+"""Below adjusted EBITA: from group adjusted EBITA to GAAP and non-GAAP net income, earnings
+per ADS, buybacks, dividends and net cash, on the same (draws, quarters) arrays.
+
+Units: RMB million a quarter; share counts in millions of ordinary shares (8 per ADS); EPS
+in RMB or US$ per ADS. Signs: SBC, amortisation, impairment, interest expense and income
+tax are negative; buybacks and dividends are positive cash returned. Inputs are in
+``assumptions/earnings.yaml``, which states the identities and Alibaba's non-GAAP
+reconciliation. Per quarter t:
+
+* SBC = -sbc_share_of_revenue x revenue
+* income from operations = adjusted EBITA + SBC + amortisation + goodwill impairment
+  (impairment = event x size, in the event quarter only)
+* interest and investment income = cash_yield / 4 x cash(t-1) + investment gains,
+  cash(t-1) = net cash(t-1) + debt
+* interest expense = -debt_cost / 4 x debt
+* income before tax = income from operations + interest and investment income
+  + interest expense + other income
+* income tax = -tax_rate x max(income before tax - investment gains, 0)
+* net income = income before tax + income tax + equity method; attributable = + NCI
+* non-GAAP net income = net income - SBC - amortisation - goodwill impairment
+  - investment gains (no tax effects: SBC and gains are untaxed here)
+* buyback (US$) = min(pace, authorisation left) until programme end, then after_program;
+  ADS bought = buyback / price(t), price(t) = price x (1 + price_growth)^(t/4)
+* shares(t) = shares(t-1) x (1 + esop_dilution / 4) - 8 x ADS bought
+* dividends = dividend per ADS x ADS outstanding x FX, in fiscal Q2
+* net cash(t) = net cash(t-1) + FCF proxy + interest income + interest expense
+  - buybacks - dividends
+* EPS per ADS = (net income [+ non-GAAP adjustments] + NCI) / (diluted shares / 8),
+  diluted shares = shares x (1 + dilution_premium)
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..earnings_series import SHARES_PER_ADS
+from ..periods import Quarter
+from .inputs import Values
+
+__all__ = ["project_earnings"]
+
+
+def project_earnings(v: Values, seg: dict[str, np.ndarray], first: Quarter, quarters: int) -> dict[str, np.ndarray]:
+    n = v.draws
+    shape = (n, quarters)
+    full = lambda x: np.broadcast_to(x, shape)  # noqa: E731  (read-only views; project copies them)
+    revenue, ebita = seg["group.revenue"], seg["group.adjusted_ebita"]
+    fx = full(v("group.fx.usd_rmb"))
+
+    sbc = -v("earnings.sbc_share_of_revenue") * revenue
+    amortisation = full(v("earnings.amortisation"))
+    event_q = Quarter.from_index(int(v("earnings.goodwill_impairment.quarter")[0, 0]))
+    in_event = (np.arange(quarters) == event_q.index - first.index)[None, :]
+    goodwill = np.where(in_event, v("earnings.goodwill_impairment.event") * v("earnings.goodwill_impairment.size"), 0.0)
+    goodwill = full(goodwill)
+    operations = ebita + sbc + amortisation + goodwill
+
+    gains = full(v("earnings.investment_gains"))
+    debt = v("earnings.debt")
+    interest_expense = full(-v("earnings.debt_cost") / 4.0 * debt)
+    other = full(v("earnings.other_income"))
+    equity = full(v("earnings.equity_method"))
+    nci = full(v("earnings.nci"))
+    tax_rate, cash_yield = v("earnings.tax_rate"), v("earnings.cash_yield")
+
+    # Capital return and net cash run quarter by quarter (interest depends on last quarter's cash).
+    end_q = Quarter.from_index(int(v("earnings.buyback.program_end")[0, 0])).index - first.index
+    left = v("earnings.buyback.remaining")[:, 0].copy()
+    pace, after = v("earnings.buyback.pace")[:, 0], v("earnings.buyback.after_program")[:, 0]
+    price0, growth = v("earnings.buyback.price")[:, 0], v("earnings.buyback.price_growth")[:, 0]
+    esop = v("earnings.shares.esop_dilution")[:, 0]
+    dps = v("earnings.dividend.per_ads")[:, 0]
+    fcf = seg["group.fcf"]
+    net_cash_prev = np.broadcast_to(v("earnings.cash.base")[:, 0] - debt[:, 0], (n,)).copy()
+    shares_prev = np.broadcast_to(v("earnings.shares.base")[:, 0], (n,)).copy()
+    interest_income = np.empty(shape)
+    buyback, dividends, net_cash, shares = (np.empty(shape) for _ in range(4))
+    for t in range(quarters):
+        interest_income[:, t] = cash_yield[:, 0] / 4.0 * np.maximum(net_cash_prev + debt[:, 0], 0.0)
+        if t <= end_q:
+            usd = np.minimum(pace, left)
+            left = left - usd
+        else:
+            usd = np.broadcast_to(after, (n,))
+        price = price0 * (1.0 + growth) ** (t / 4.0)
+        bought = SHARES_PER_ADS * usd / price
+        shares[:, t] = shares_prev * (1.0 + esop / 4.0) - bought
+        buyback[:, t] = usd * fx[:, t]
+        paid = (first + t).q == 2
+        dividends[:, t] = dps * shares_prev / SHARES_PER_ADS * fx[:, t] if paid else 0.0
+        net_cash[:, t] = (
+            net_cash_prev + fcf[:, t] + interest_income[:, t] + interest_expense[:, t] - buyback[:, t] - dividends[:, t]
+        )
+        net_cash_prev, shares_prev = net_cash[:, t], shares[:, t]
+
+    interest_investment = interest_income + gains
+    before_tax = operations + interest_investment + interest_expense + other
+    tax = -tax_rate * np.maximum(before_tax - gains, 0.0)
+    net_income = before_tax + tax + equity
+    adjustments = -(sbc + amortisation + goodwill) - gains
+    non_gaap = net_income + adjustments
+    diluted = shares * (1.0 + v("earnings.shares.dilution_premium"))
+    ads = diluted / SHARES_PER_ADS
+    eps = (non_gaap + nci) / ads
+    return {
+        "group.sbc": sbc,
+        "group.amortisation": amortisation,
+        "group.goodwill_impairment": goodwill,
+        "group.income_from_operations": operations,
+        "group.interest_investment_income": interest_investment,
+        "group.investment_gains": gains,
+        "group.interest_expense": interest_expense,
+        "group.other_income": other,
+        "group.income_before_tax": before_tax,
+        "group.income_tax": tax,
+        "group.equity_method": equity,
+        "group.net_income": net_income,
+        "group.nci": nci,
+        "group.net_income_attributable": net_income + nci,
+        "group.non_gaap_adjustments": adjustments,
+        "group.non_gaap_net_income": non_gaap,
+        "group.buyback": buyback,
+        "group.dividends": dividends,
+        "group.net_cash": net_cash,
+        "group.shares_outstanding": shares,
+        "group.diluted_shares": diluted,
+        "group.eps_non_gaap_ads": eps,
+        "group.eps_non_gaap_ads_usd": eps / fx,
+        "group.eps_gaap_ads": (net_income + nci) / ads,
+    }

@@ -1,0 +1,195 @@
+"""Below adjusted EBITA: hand-worked lines, reported identities, buybacks, claims on the new series."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import pivotmodel.assumptions as assumptions_mod
+from pivotmodel.claims import Claim, evaluate, parse_test
+from pivotmodel.errors import InputError
+from pivotmodel.model import project
+from pivotmodel.model.earnings import project_earnings
+from pivotmodel.model.inputs import Values
+from pivotmodel.periods import parse_period, parse_quarter
+
+from conftest import copy_assumptions
+
+FIRST = parse_quarter("FY2027Q1")
+
+BASE = {
+    "group.fx.usd_rmb": 7.0,
+    "earnings.sbc_share_of_revenue": 0.01,
+    "earnings.amortisation": -1000.0,
+    "earnings.goodwill_impairment.event": 1.0,
+    "earnings.goodwill_impairment.size": -5000.0,
+    "earnings.goodwill_impairment.quarter": float(parse_quarter("FY2027Q2").index),
+    "earnings.cash_yield": 0.04,
+    "earnings.investment_gains": 2000.0,
+    "earnings.cash.base": 500_000.0,
+    "earnings.debt": 200_000.0,
+    "earnings.debt_cost": 0.05,
+    "earnings.other_income": 300.0,
+    "earnings.tax_rate": 0.2,
+    "earnings.equity_method": 700.0,
+    "earnings.nci": 400.0,
+    "earnings.shares.base": 18_000.0,
+    "earnings.shares.esop_dilution": 0.0,
+    "earnings.shares.dilution_premium": 0.02,
+    "earnings.buyback.remaining": 1000.0,
+    "earnings.buyback.pace": 800.0,
+    "earnings.buyback.program_end": float(parse_quarter("FY2027Q4").index),
+    "earnings.buyback.after_program": 0.0,
+    "earnings.buyback.price": 100.0,
+    "earnings.buyback.price_growth": 0.0,
+    "earnings.dividend.per_ads": 2.0,
+}
+
+
+def _run(quarters=4, **changes):
+    data = {k: np.array([v]) for k, v in {**BASE, **changes}.items()}
+    seg = {
+        "group.revenue": np.full((1, quarters), 250_000.0),
+        "group.adjusted_ebita": np.full((1, quarters), 20_000.0),
+        "group.fcf": np.full((1, quarters), -10_000.0),
+    }
+    return project_earnings(Values(data, 1), seg, FIRST, quarters)
+
+
+def test_each_line_in_the_first_quarter_is_worked_by_hand():
+    out = _run()
+    q = lambda name: float(out[name][0, 0])  # noqa: E731
+    assert q("group.sbc") == pytest.approx(-2500.0)  # 1% of 250,000
+    assert q("group.goodwill_impairment") == 0.0  # the event is in FY2027Q2
+    assert q("group.income_from_operations") == pytest.approx(20_000 - 2500 - 1000)  # 16,500
+    # cash before the quarter = net cash 300,000 + debt 200,000 = 500,000 at 4% / 4 = 5,000; + gains 2,000
+    assert q("group.interest_investment_income") == pytest.approx(7000.0)
+    assert q("group.interest_expense") == pytest.approx(-2500.0)  # 5% / 4 x 200,000
+    assert q("group.income_before_tax") == pytest.approx(16_500 + 7000 - 2500 + 300)  # 21,300
+    assert q("group.income_tax") == pytest.approx(-0.2 * (21_300 - 2000))  # gains untaxed: -3,860
+    assert q("group.net_income") == pytest.approx(21_300 - 3860 + 700)  # 18,140
+    assert q("group.net_income_attributable") == pytest.approx(18_540.0)
+    # non-GAAP adds back SBC and amortisation and removes the investment gains
+    assert q("group.non_gaap_net_income") == pytest.approx(18_140 + 2500 + 1000 - 2000)  # 19,640
+    # buyback US$800m at US$100 per ADS = 8m ADS = 64m shares; diluted x 1.02; EPS per ADS
+    assert q("group.shares_outstanding") == pytest.approx(18_000 - 64)
+    ads = (18_000 - 64) * 1.02 / 8
+    assert q("group.eps_non_gaap_ads") == pytest.approx((19_640 + 400) / ads)
+    assert q("group.eps_non_gaap_ads_usd") == pytest.approx((19_640 + 400) / ads / 7.0)
+    # net cash: 300,000 - 10,000 FCF + 5,000 interest - 2,500 interest expense - 800 x 7 buyback
+    assert q("group.net_cash") == pytest.approx(300_000 - 10_000 + 5000 - 2500 - 5600)
+
+
+def test_impairment_event_dividend_quarter_and_buyback_cap():
+    out = _run()
+    assert out["group.goodwill_impairment"][0].tolist() == [0.0, -5000.0, 0.0, 0.0]
+    # dividend in fiscal Q2 only: US$2 x ADS outstanding at the start of the quarter x 7
+    assert out["group.dividends"][0, 1] == pytest.approx(2.0 * (18_000 - 64) / 8 * 7.0)
+    assert out["group.dividends"][0, [0, 2, 3]].tolist() == [0.0, 0.0, 0.0]
+    # the authorisation of US$1,000m allows 800 then 200, then nothing: 64m then 16m shares
+    assert out["group.shares_outstanding"][0].tolist() == pytest.approx([17_936, 17_920, 17_920, 17_920])
+    assert out["group.buyback"][0].tolist() == pytest.approx([5600, 1400, 0, 0])
+
+
+def test_esop_issuance_and_renewal_after_the_programme():
+    out = _run(quarters=5, **{"earnings.shares.esop_dilution": 0.04, "earnings.buyback.remaining": 0.0,
+                              "earnings.buyback.after_program": 400.0, "earnings.buyback.price": 50.0})
+    shares = out["group.shares_outstanding"][0]
+    assert shares[:4] == pytest.approx([18_000 * 1.01 ** k for k in range(1, 5)])
+    assert shares[4] == pytest.approx(shares[3] * 1.01 - 8 * 400 / 50)
+
+
+def test_tax_is_zero_on_a_loss():
+    out = _run(**{"earnings.investment_gains": 0.0})
+    out_loss = _run(**{"earnings.investment_gains": 0.0, "earnings.amortisation": -60_000.0})
+    assert float(out["group.income_tax"][0, 0]) < 0
+    assert float(out_loss["group.income_tax"][0, 0]) == 0.0
+
+
+# --- reported quarters: segments -> adjusted EBITA -> net income ---------------------------
+
+
+def _h(bundled, name, q):
+    return bundled.history.value(name, parse_quarter(q))
+
+
+def test_dec_2025_quarter_adjusted_ebita_reconciles_to_income_from_operations(bundled):
+    # every term reported (SBC from the secondary extraction of the same release)
+    h = lambda name: _h(bundled, name, "FY2026Q3")  # noqa: E731
+    assert h("group.adjusted_ebita") + h("group.sbc") + h("group.amortisation") + h("group.goodwill_impairment") == h(
+        "group.income_from_operations"
+    ) == 10_645
+
+
+@pytest.mark.parametrize("quarter", ["FY2025Q3", "FY2026Q3"])
+def test_dec_quarters_income_before_tax_is_the_sum_of_its_reported_lines(bundled, quarter):
+    h = lambda name: _h(bundled, name, quarter)  # noqa: E731
+    total = h("group.income_from_operations") + h("group.interest_investment_income") + h("group.interest_expense") + h("group.other_income")
+    assert total == h("group.income_before_tax")
+
+
+def test_reported_quarters_reproduce_net_income_attributable_and_non_gaap(bundled):
+    checked = {"ni": 0, "attr": 0, "non_gaap": 0}
+    for q in bundled.history.quarterly["group.net_income"]:
+        h = lambda name: bundled.history.value(name, q)  # noqa: E731
+        if not np.isnan(h("group.income_before_tax") + h("group.income_tax") + h("group.equity_method")):
+            assert h("group.income_before_tax") + h("group.income_tax") + h("group.equity_method") == h("group.net_income")
+            checked["ni"] += 1
+        if not np.isnan(h("group.nci") + h("group.net_income_attributable")):
+            assert h("group.net_income") + h("group.nci") == h("group.net_income_attributable")
+            checked["attr"] += 1
+        if not np.isnan(h("group.non_gaap_adjustments") + h("group.non_gaap_net_income")):
+            assert h("group.net_income") + h("group.non_gaap_adjustments") == h("group.non_gaap_net_income")
+            checked["non_gaap"] += 1
+    assert checked == {"ni": 6, "attr": 10, "non_gaap": 9}
+
+
+def test_projection_holds_the_reported_quarters_and_the_identities_in_projected_ones(bundled):
+    p = project(bundled)
+    col = p.timeline.position(parse_quarter("FY2026Q4"))
+    assert p["group.net_income"][0, col] == 23_502 and p["group.non_gaap_net_income"][0, col] == 86
+    s = p.timeline.position(p.first_projected)
+    get = lambda name: p[name][:, s:]  # noqa: E731
+    np.testing.assert_allclose(
+        get("group.adjusted_ebita") + get("group.sbc") + get("group.amortisation") + get("group.goodwill_impairment"),
+        get("group.income_from_operations"),
+    )
+    np.testing.assert_allclose(get("group.income_before_tax") + get("group.income_tax") + get("group.equity_method"), get("group.net_income"))
+    np.testing.assert_allclose(get("group.net_income") + get("group.non_gaap_adjustments"), get("group.non_gaap_net_income"))
+
+
+# --- claims on the new series --------------------------------------------------------------
+
+
+def _claim(test: str) -> Claim:
+    return Claim("t", "w", {"publication": "p", "date": "d", "url": "u"}, "r", test, parse_test(test))
+
+
+def test_the_net_profit_reading_of_profits_dropped_60pct_is_evaluable(bundled):
+    p = project(bundled)
+    value = evaluate(_claim("yoy(group.net_income, FY2026Q3) < -0.6"), p)
+    assert value.metric[0] == pytest.approx(15_631 / 46_434 - 1)  # -66.3%
+    assert value.holds[0] == 1.0
+
+
+def test_non_gaap_net_income_and_eps_are_usable_in_claims(bundled):
+    p = project(bundled)
+    ni = evaluate(_claim("sum(group.non_gaap_net_income, FY2028)"), p).metric[0]
+    eps = evaluate(_claim("sum(group.eps_non_gaap_ads, FY2028)"), p).metric[0]
+    cols = p.timeline.columns(parse_period("FY2028"))
+    assert ni == pytest.approx(p["group.non_gaap_net_income"][0, cols].sum() / 1000.0)  # RMB bn
+    assert eps == pytest.approx(p["group.eps_non_gaap_ads"][0, cols].sum())  # RMB per ADS, not bn
+    assert 10 < eps < 500
+
+
+def test_a_duplicate_row_across_the_two_history_files_names_both(tmp_path):
+    directory = copy_assumptions(tmp_path)
+    path = directory / "history" / "earnings.csv"
+    with open(path, "a", encoding="utf-8") as fh:
+        fh.write("FY2026Q4,Consolidated,net_income,1,RMB_mn,reported,http://x,dup\n")
+    lines = path.read_text(encoding="utf-8").splitlines()
+    with pytest.raises(InputError) as exc:
+        assumptions_mod.load(directory)
+    msg = str(exc.value)
+    assert f"assumptions/history/earnings.csv:{len(lines)}: period,segment,metric: duplicate row" in msg
+    assert "of assumptions/history/reported.csv" in msg
