@@ -24,7 +24,19 @@ __all__ = ["main", "write_atomic", "write_dir_atomic", "format_claims", "protect
 def _load(args: argparse.Namespace):
     from . import assumptions as assumptions_mod
 
-    return assumptions_mod.load(args.assumptions, args.scenario)
+    a = assumptions_mod.load(args.assumptions, args.scenario)
+    if a.warnings and args.command != "validate":
+        n = len(a.warnings)
+        print(f"pivotmodel: {n} warning{'s' if n != 1 else ''} in the inputs; `pivotmodel validate` lists "
+              f"{'them' if n != 1 else 'it'}", file=sys.stderr)
+    return a
+
+
+def _print_problems(problems) -> None:
+    n = len(problems)
+    print(f"pivotmodel: {n} problem{'s' if n != 1 else ''} in the inputs:", file=sys.stderr)
+    for problem in problems:
+        print(f"  {problem}", file=sys.stderr)
 
 
 def protected_paths(a) -> list[Path]:
@@ -39,8 +51,7 @@ def cmd_validate(args: argparse.Namespace) -> int:
     from .sampling import parse_correlations, uncertain_inputs
 
     a = _load(args)
-    for warning in a.warnings:
-        print(f"warning: {warning}", file=sys.stderr)
+    warnings = [str(w) for w in a.warnings]
     problems = []
     claims: list = []
     try:  # claims are checked against a projection, so every period is known to be in range
@@ -53,29 +64,31 @@ def cmd_validate(args: argparse.Namespace) -> int:
         problems += exc.problems
     try:  # published forecasts (consensus.yaml), when the folder has them
         from .consensus import validate_consensus
-        for warning in validate_consensus(a):
-            print(f"warning: {warning}", file=sys.stderr)
+        warnings += [str(w) for w in validate_consensus(a)]
     except _InputError as exc:
         problems += exc.problems
-    if problems:
-        raise _InputError(problems)
-    from .boundary import boundary_report, boundary_warnings, format_boundary
+    boundary: list[str] = []
+    if not problems:  # the first projected quarter against the last reported; claims decided by inputs
+        from .boundary import boundary_report, boundary_warnings, format_boundary
+        from .claim_status import claim_statuses
 
-    rows = boundary_report(a)
-    print("\n".join(format_boundary(rows, a.history.last_quarter.label, (a.history.last_quarter + 1).label)))
-    for warning in boundary_warnings(rows):
+        rows = boundary_report(a)
+        boundary = format_boundary(rows, a.history.last_quarter.label, (a.history.last_quarter + 1).label)
+        warnings += boundary_warnings(rows)
+        statuses = claim_statuses(a, claims)
+        warnings += [f"claim {c.id}: {statuses[c.id].message(c)}" for c in claims if statuses[c.id].decided]
+    if problems:  # the problems first, under their header; then what is worth knowing
+        _print_problems(problems)
+    for warning in warnings:
         print(f"warning: {warning}", file=sys.stderr)
-    from .claim_status import claim_statuses
-
-    statuses = claim_statuses(a, claims)
-    for c in claims:
-        if statuses[c.id].decided:
-            print(f"warning: claim {c.id}: {statuses[c.id].message(c)}", file=sys.stderr)
+    if problems:
+        return 2
     print(
         f"OK: {len(a.inputs)} inputs ({len(a.uncertain_keys)} uncertain), {len(a.seeds)} seed estimates, {len(claims)} claims, "
         f"{len(a.history.rows)} history rows to {a.history.last_quarter.label}, {len(a.sources)} sources; "
         f"scenario {a.scenario.name} ({', '.join(a.scenario.chain)})"
     )
+    print("\n".join(boundary))
     return 0
 
 
@@ -170,6 +183,10 @@ def format_claims(table, scenario: str, manifest: dict) -> str:
             f"{mark}{cid:45s} {row['probability']:8.3f} [{row['ci_low']:.3f}, {row['ci_high']:.3f}] {int(row['draws']):>7d} {base:>5s}  {metric}"
             + (f"  [{status}]" if status else "")
         )
+    partial = [cid for cid, row in table.iterrows() if 0 < row["draws"] < manifest["draws"]]
+    if partial:
+        lines.append(f"'draws' below {manifest['draws']:,}: draws where the test is not a finite number (e.g. a division by "
+                     f"zero) are left out of the probability ({', '.join(partial)})")
     lines.append("* headline claim; 'base' is the deterministic base case (draw 0). Tests and readings: assumptions/claims.yaml")
     return "\n".join(lines)
 
@@ -332,10 +349,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             return exc.code if isinstance(exc.code, int) else 2
         return int(args.handler(args))
     except InputError as exc:
-        n = len(exc.problems)
-        print(f"pivotmodel: {n} problem{'s' if n != 1 else ''} in the inputs:", file=sys.stderr)
-        for problem in exc.problems:
-            print(f"  {problem}", file=sys.stderr)
+        _print_problems(exc.problems)
         return 2
     except BrokenPipeError:  # e.g. `pivotmodel project | head`
         sys.stdout = open(os.devnull, "w")  # noqa: SIM115

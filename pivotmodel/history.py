@@ -151,6 +151,7 @@ def load_history(directory: Path, root: Path | None = None) -> History:
         relation[rec["segment"]] = (rec["model_series_prefix"].strip(), rec["relation"])
 
     rows: list[Row] = []
+    row_file: list[str] = []  # the file each row came from
     seen: dict[tuple[str, str, str], tuple[str, int]] = {}
     # earnings.csv (optional): below-EBITA lines, share counts and net cash, same columns and
     # rules as reported.csv; a key may not appear in both files.
@@ -184,7 +185,9 @@ def load_history(directory: Path, root: Path | None = None) -> History:
             continue
         seen[key] = (label, line)
         rows.append(Row(*key, value, rec["unit"], rec["basis"], rec["source"], rec["note"], line))
-    problems += check_rows(rows, relation, label)
+        row_file.append(label)
+    for f in files:  # sign, size and consistency checks, each file's rows under its own name
+        problems += check_rows([r for r, lab in zip(rows, row_file) if lab == rel(f)], relation, rel(f))
     if any(p.level == "error" for p in problems):
         raise InputError(problems)
 

@@ -87,14 +87,22 @@ def test_past_quarter_claims_are_evaluated_on_estimates(bundled):
 
 
 def test_a_registered_reading_the_model_cannot_test_is_not_evaluable_with_its_reason(bundled):
-    claims = parse_claims(bundled.claims_raw)
-    c = next(c for c in claims if c.id == "net_profit_fall_60pct_fy2026q3")
-    assert "net income" in c.not_evaluable
+    raw = {"claims": [{"id": "needs_a_series", "words": "w", "source": {"publication": "p", "date": "2026-01", "url": "u"},
+                       "reading": "r", "test": "yoy(group.adjusted_ebita, FY2026Q3) < -0.60",
+                       "not_evaluable": "needs a figure the model does not carry"}]}
+    (c,) = parse_claims(raw)
     assert np.isnan(evaluate(c, project(bundled)).holds).all()
+    assert evaluate(dataclasses.replace(c, not_evaluable=""), project(bundled)).holds.tolist() == [0.0]  # -57%
+    claims = parse_claims(bundled.claims_raw)
     cited = {c.article.rsplit("/", 1)[-1][:3] for c in claims if c.article}
     assert {"001", "002", "003", "004"} <= cited
-    broken = dataclasses.replace(c, not_evaluable="")
-    assert evaluate(broken, project(bundled)).holds.tolist() == [0.0]  # the stand-in test alone: -57%
+
+
+def test_net_profit_reading_is_settled_by_reported_net_income(bundled):
+    c = next(c for c in parse_claims(bundled.claims_raw) if c.id == "net_profit_fall_60pct_fy2026q3")
+    v = evaluate(c, project(bundled))
+    assert v.metric[0] == pytest.approx(-0.663, abs=0.001) and v.holds.tolist() == [1.0]
+    assert claim_statuses(bundled, [c])[c.id].labels == ("reported",)
 
 
 def test_loss_per_order_halved_is_evaluated_on_estimates(bundled):
