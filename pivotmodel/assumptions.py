@@ -25,11 +25,12 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any, Mapping
 
+from .anchors import resolve_anchor
 from .distributions import DIST_FIELDS, SCALES_WITH_UNIT, Distribution, SpecError, build_distribution
 from .errors import InputError, Problem
 from .history import History, load_history
 from .periods import PeriodError, Quarter, parse_quarter
-from .schema import PARAMETERS, SEEDABLE, SETTINGS, UNITS
+from .schema import OPTIONAL_SEEDS, PARAMETERS, SEEDABLE, SETTINGS, UNITS
 from .yamlio import LineDict, read_yaml
 
 __all__ = [
@@ -89,6 +90,7 @@ class Input:
     line: int | None
     note: str = ""
     text: str | None = None  # for period-valued inputs (a quarter label)
+    anchor: Any = None  # an anchors.Anchor when the start is set by a rule on history
 
     @property
     def uncertain(self) -> bool:
@@ -154,7 +156,7 @@ class Assumptions:
             factor = UNITS[old.unit][1]
             changes[key] = replace(
                 old, dist=build_distribution("fixed", {"value": float(v) * factor}), basis="estimate",
-                note=f"set in code to {v} {old.unit}",
+                note=f"set in code to {v} {old.unit}",  # an anchor's add-back still applies, as to draws
             )
         return self.with_inputs(changes)
 
@@ -506,9 +508,13 @@ def load(directory: str | Path | None = None, scenario: str | None = None) -> As
     problems.extend(_ineffective_changes(replaced, sources))
 
     inputs: dict[str, Input] = {}
+    anchored: dict[str, tuple[Any, int | None, str]] = {}
     for key, (spec, line, label) in raw.items():
         if key not in PARAMETERS:
             problems.append(Problem(label, key, f"unknown key{_suggest(key, list(PARAMETERS))}; valid keys under {key.split('.')[0]}: " + ", ".join(k for k in PARAMETERS if k.split('.')[0] == key.split('.')[0]), line))
+            continue
+        if isinstance(spec, dict) and "anchor" in spec:
+            anchored[key] = (spec, line, label)  # resolved on history below
             continue
         inp, errs = _parse_spec(key, spec, label, line, sources, PARAMETERS[key].dimension)
         problems.extend(errs)
@@ -545,6 +551,17 @@ def load(directory: str | Path | None = None, scenario: str | None = None) -> As
                 claims_raw = value
             else:
                 correlations_raw = value
+    if history is not None:
+        for key, (spec, line, label) in anchored.items():
+            resolved, anchor, errs = resolve_anchor(key, spec, history, seeds, label, line)
+            problems.extend(errs)
+            if resolved is not None:
+                inp, errs = _parse_spec(key, resolved, label, line, sources, PARAMETERS[key].dimension)
+                problems.extend(errs)
+                if inp is not None:
+                    inp = replace(inp, anchor=anchor)
+                    problems.extend(_check_range(inp))
+                    inputs[key] = inp
     if history is not None and not unreadable:
         problems.extend(_check_seeds(history, seeds, settings, directory.name))
         problems.extend(_stale_seeds(history, seeds))
@@ -613,6 +630,8 @@ def _check_seeds(history: History, seeds: Mapping[tuple[str, Quarter], Input], s
     last = history.last_quarter
     base = [last + k for k in (-3, -2, -1, 0)]
     for series, segment in SEEDABLE.items():
+        if series in OPTIONAL_SEEDS:
+            continue
         for q in base:
             if math.isnan(history.value(series, q)) and (series, q) not in seeds:
                 problems.append(Problem(

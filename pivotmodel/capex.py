@@ -9,15 +9,23 @@ Units: RMB million a quarter. Capex, depreciation and gross PP&E are positive am
   window's projected quarters with weights ``(1 + tilt) ** i`` (tilt 0 = even). If reported
   capex already exceeds the plan, the remaining quarters run at the last reported year's
   pace instead (a plan is a floor: "more than RMB 380bn").
-* **After the plan**, capex grows year on year on the same quarter a year earlier along
-  ``capex.after_plan.growth``.
+* **After the plan**, capex follows cloud demand: ``capex.after_plan.intensity`` x cloud
+  revenue demanded in the quarter (demand, not what supply allowed: capex is what relieves
+  the constraint), so capacity keeps pace with orders instead of following a fixed path.
 * **Depreciation.** Capex from ``capex.new_assets_from`` on enters service after
-  ``cloud.supply.deployment_lag`` quarters and is depreciated straight-line over
-  ``capex.useful_life`` quarters, so each RMB is depreciated exactly once. Lag and life may
-  be fractional (sampled); the cumulative-capex curve is interpolated linearly between
-  quarters so results move smoothly with them. Assets bought earlier are "legacy": their
-  depreciation is the reported D&A of the last reported fiscal year less the modelled
-  depreciation of new assets in that year, running off linearly over ``capex.legacy_runoff``.
+  ``cloud.supply.deployment_lag`` quarters. ``capex.server_share`` of it (servers and
+  network) is depreciated straight-line over ``capex.useful_life`` quarters, the rest
+  (buildings, data-centre shells) over ``capex.building_life``, so each RMB is depreciated
+  exactly once. Lag and lives may be fractional (sampled); the cumulative-capex curve is
+  interpolated linearly between quarters so results move smoothly with them. Assets bought
+  earlier are "legacy": their depreciation is the reported D&A of the last reported fiscal
+  year less the modelled depreciation of new assets in that year, running off linearly over
+  ``capex.legacy_runoff``.
+* **Split by use.** Depreciation of new assets is charged by use:
+  ``cloud.supply.capacity_share_of_capex`` to Cloud (capacity sold to external and internal
+  customers), ``capex.own_ai_share`` to All others (the group's own AI work: Qwen training,
+  consumer AI apps), and the rest stays in the other segments' margin paths. The three parts
+  sum to the total (``split_depreciation``).
 """
 
 from __future__ import annotations
@@ -29,10 +37,9 @@ import numpy as np
 from .assumptions import Assumptions
 from .errors import InputError
 from .model.inputs import Values
-from .model.paths import converging_path
 from .periods import Quarter
 
-__all__ = ["CapexResult", "capex_history", "project_capex", "in_service_gross", "depreciation"]
+__all__ = ["CapexResult", "capex_history", "project_capex", "in_service_gross", "depreciation", "split_depreciation", "use_shares", "capex_basis"]
 
 
 @dataclass(frozen=True)
@@ -41,6 +48,9 @@ class CapexResult:
     gross_in_service: np.ndarray  # (draws, quarters) capex in service and within its life
     depreciation_new: np.ndarray  # (draws, quarters) on assets from new_assets_from
     depreciation_legacy: np.ndarray  # (draws, quarters)
+    gross_exit: np.ndarray  # (draws, 1) gross in service in the last reported quarter
+    depreciation_new_history: np.ndarray  # (draws, k) new-asset depreciation, new_assets_from..last reported
+    history_first: Quarter  # the quarter of depreciation_new_history's first column (new_assets_from)
 
     @property
     def depreciation(self) -> np.ndarray:
@@ -50,18 +60,19 @@ class CapexResult:
 def capex_history(a: Assumptions, first: Quarter, last: Quarter) -> np.ndarray:
     """Quarterly capex from ``first`` to ``last`` (reported quarters), RMB million.
 
-    A reported quarter ("purchase of property and equipment", FCF table) is used as is.
-    Quarters of a fiscal year without a quarterly figure share, evenly, what the year's
-    cash-flow capex (land-use rights and PP&E, 20-F) leaves after the reported quarters.
+    A reported quarter ("purchase of property and equipment", FCF table) is used as is, else
+    a total stated for the quarter (``capex_total_stated``, e.g. Dec-2024 RMB 31.8bn).
+    Quarters of a fiscal year with neither share, evenly, what the year's cash-flow capex
+    (land-use rights and PP&E, 20-F) leaves after the known quarters (see :func:`capex_basis`).
     """
     h = a.history
     out = []
     for i in range(last.index - first.index + 1):
         q = first + i
-        v = h.value("group.capex", q)
+        v = _known_capex(h, q)
         if np.isnan(v):
             annual = abs(h.annual_value("group.capex_cashflow", q.fiscal_year))
-            known = [h.value("group.capex", Quarter(q.fiscal_year, k)) for k in range(1, 5)]
+            known = [_known_capex(h, Quarter(q.fiscal_year, k)) for k in range(1, 5)]
             missing = sum(np.isnan(x) for x in known)
             v = (annual - np.nansum(known)) / missing if not np.isnan(annual) else np.nan
         if np.isnan(v):
@@ -72,6 +83,19 @@ def capex_history(a: Assumptions, first: Quarter, last: Quarter) -> np.ndarray:
             )
         out.append(v)
     return np.array(out)
+
+
+def _known_capex(h, q: Quarter) -> float:
+    v = h.value("group.capex", q)
+    return h.value("group.capex_stated", q) if np.isnan(v) else v
+
+
+def capex_basis(a: Assumptions, q: Quarter) -> str:
+    """How a reported quarter's capex is known: ``reported`` (FCF table), ``stated`` (a total
+    quoted for the quarter) or ``spread`` (the year's remainder shared evenly)."""
+    if not np.isnan(a.history.value("group.capex", q)):
+        return "reported"
+    return "stated" if not np.isnan(a.history.value("group.capex_stated", q)) else "spread"
 
 
 def _cumulative_at(cum: np.ndarray, position: np.ndarray) -> np.ndarray:
@@ -104,16 +128,31 @@ def depreciation(gross: np.ndarray, life: np.ndarray) -> np.ndarray:
     return gross / life
 
 
-def _plan_capex(a: Assumptions, v: Values, hist: np.ndarray, hist_first: Quarter, first: Quarter, quarters: int) -> np.ndarray:
-    n = v.draws
+def use_shares(v: Values) -> tuple[np.ndarray, np.ndarray]:
+    """(cloud, own AI) shares of new assets; own AI is capped at what the cloud leaves."""
+    cloud = v("cloud.supply.capacity_share_of_capex")
+    return cloud, np.minimum(v("capex.own_ai_share"), 1.0 - cloud)
+
+
+def split_depreciation(v: Values, depreciation_new: np.ndarray) -> dict[str, np.ndarray]:
+    """New-asset depreciation by use: cloud, the group's own AI work (All others), the rest;
+    the parts always sum to the total."""
+    cloud, own = use_shares(v)
+    return {
+        "cloud": cloud * depreciation_new,
+        "own_ai": own * depreciation_new,
+        "other": (1.0 - cloud - own) * depreciation_new,
+    }
+
+
+def _plan_capex(
+    a: Assumptions, v: Values, hist: np.ndarray, hist_first: Quarter, first: Quarter, quarters: int, demand: np.ndarray
+) -> np.ndarray:
+    n = max(v.draws, demand.shape[0])
     total = v("capex.plan.total")
     p1 = Quarter.from_index(int(v("capex.plan.first_quarter")[0, 0]))
     p2 = Quarter.from_index(int(v("capex.plan.last_quarter")[0, 0]))
     tilt = v("capex.plan.phasing_tilt")
-    growth = converging_path(
-        v("capex.after_plan.growth.start"), v("capex.after_plan.growth.long_run"),
-        v("capex.after_plan.growth.half_life"), quarters,
-    )
     last = first + (-1)
     spent = sum(hist[q.index - hist_first.index] for q in _span(max(p1, hist_first), min(p2, last)))
     remaining_q = [q for q in _span(max(p1, first), p2)][:quarters]
@@ -125,30 +164,36 @@ def _plan_capex(a: Assumptions, v: Values, hist: np.ndarray, hist_first: Quarter
         last_year_pace = hist[-4:].sum() / 4.0
         plan_part = np.where(left > 0, left * weights, last_year_pace)
         out[:, : len(remaining_q)] = plan_part
-    series = np.concatenate([np.broadcast_to(hist[None, -4:], (n, 4)), out], axis=1)
-    after_start = len(remaining_q)
-    for t in range(after_start, quarters):
-        series[:, 4 + t] = series[:, t] * (1.0 + growth[:, t - after_start])
-    return series[:, 4:]
+    after = len(remaining_q)
+    out[:, after:] = v("capex.after_plan.intensity") * np.broadcast_to(demand, (n, quarters))[:, after:]
+    return out
 
 
 def _span(a: Quarter, b: Quarter) -> list[Quarter]:
     return [Quarter.from_index(i) for i in range(a.index, b.index + 1)]
 
 
-def project_capex(a: Assumptions, v: Values, first: Quarter, quarters: int) -> CapexResult:
-    """Capex, gross PP&E in service and depreciation for the projected quarters."""
+def project_capex(a: Assumptions, v: Values, first: Quarter, quarters: int, demand: np.ndarray) -> CapexResult:
+    """Capex, gross PP&E in service and depreciation for the projected quarters; ``demand``
+    is cloud revenue demanded (draws, quarters), which capex follows after the plan."""
     new_from = Quarter.from_index(int(v("capex.new_assets_from")[0, 0]))
     hist_first = min(new_from, a.history.last_quarter + (-3))
     hist = capex_history(a, hist_first, first + (-1))
-    capex = _plan_capex(a, v, hist, hist_first, first, quarters)
+    capex = _plan_capex(a, v, hist, hist_first, first, quarters, demand)
     n = capex.shape[0]
     new_hist = hist[new_from.index - hist_first.index:]
     capex_all = np.concatenate([np.broadcast_to(new_hist, (n, new_hist.size)), capex], axis=1)
-    lag, life = v("cloud.supply.deployment_lag"), v("capex.useful_life")
+    lag = v("cloud.supply.deployment_lag")
+    servers, life_s, life_b = v("capex.server_share"), v("capex.useful_life"), v("capex.building_life")
     start = new_hist.size
-    gross_all = in_service_gross(capex_all, lag, life, 0)
-    dep_all = depreciation(gross_all, life)
+    # in_service_gross for each class, sharing the cumulative curve and its in-service point
+    cum = np.cumsum(capex_all, axis=1)
+    t = np.arange(capex_all.shape[1], dtype=float)[None, :]
+    on = _cumulative_at(cum, t - lag)
+    gross_s = servers * (on - _cumulative_at(cum, t - lag - life_s))
+    gross_b = (1.0 - servers) * (on - _cumulative_at(cum, t - lag - life_b))
+    gross_all = gross_s + gross_b
+    dep_all = depreciation(gross_s, life_s) + depreciation(gross_b, life_b)
     # Legacy depreciation: reported D&A of the last complete reported fiscal year less the
     # modelled depreciation of new assets in that year (never below zero).
     last = a.history.last_quarter
@@ -165,4 +210,7 @@ def project_capex(a: Assumptions, v: Values, first: Quarter, quarters: int) -> C
         gross_in_service=gross_all[:, -quarters:],
         depreciation_new=dep_all[:, -quarters:],
         depreciation_legacy=np.array(legacy),
+        gross_exit=gross_all[:, start - 1 : start] if start else np.zeros((n, 1)),
+        depreciation_new_history=dep_all[:, :start],
+        history_first=new_from,
     )

@@ -51,7 +51,8 @@ from .periods import Period, PeriodError, parse_period
 __all__ = ["Claim", "parse_claims", "parse_test", "parse_condition", "evaluate", "ClaimValue", "FUNCTIONS", "ALIASES", "series_in"]
 
 ALIASES = {"capex": "group.capex", "fcf": "group.fcf"}
-CLAIM_KEYS = {"id": True, "words": True, "source": True, "reading": True, "test": True, "headline": False, "note": False}
+CLAIM_KEYS = {"id": True, "words": True, "source": True, "reading": True, "test": True, "headline": False, "note": False,
+              "article": False, "not_evaluable": False}
 SOURCE_KEYS = ("publication", "date", "url")
 FUNCTIONS = {
     "sum": "sum(x, P): total over P, RMB bn",
@@ -89,6 +90,8 @@ class Claim:
     tree: ast.Expression
     headline: bool = False
     note: str = ""
+    article: str = ""  # the stored article the claim came from (shared/reference/articles/...)
+    not_evaluable: str = ""  # why the model cannot test this reading yet (every draw n/a)
 
     @property
     def threshold(self) -> float | None:
@@ -307,6 +310,7 @@ class _Evaluator:
         # zero, an overflow): the test is undefined there, so the claim is not evaluable.
         self.undefined = np.zeros(p.draws, dtype=bool)
         self.undefined_at = ""  # the first such sub-expression, for messages
+        self.missing = np.zeros(p.draws, dtype=bool)  # draws an all()/any() cannot decide
 
     def _defined(self, out: Any, node: ast.AST, ctx: Period | None, *operands: Any) -> Any:
         """Record the draws where ``out`` is non-finite although every operand is finite."""
@@ -320,6 +324,15 @@ class _Evaluator:
                 self.undefined_at = f"{where} is not a finite number (a division by zero or an overflow)"
             self.undefined |= created
         return out
+
+    def _quarter_nan(self, node: ast.AST, q: Period) -> np.ndarray:
+        """Draws where a value the condition reads in quarter ``q`` is NaN (not reported)."""
+        mask = np.zeros(self.p.draws, dtype=bool)
+        for sub in ast.walk(node):
+            if isinstance(sub, ast.Call) and sub.func.id in ("sum", "cumsum", "usd", "share", "yoy"):  # type: ignore[attr-defined]
+                with np.errstate(all="ignore"):
+                    mask |= np.isnan(np.broadcast_to(np.asarray(self.eval(sub, q), dtype=float), (self.p.draws,)))
+        return mask
 
     def period(self, node: ast.AST) -> Period:
         if isinstance(node, ast.Constant) and isinstance(node.value, str):
@@ -433,11 +446,18 @@ class _Evaluator:
             return self._defined(p.yoy(name, period), node, ctx, now, before)
         if fn in ("all", "any"):
             span = self.period(args[1])
+            quarters = [parse_period(q.label) for q in span.quarters()]
             holds = np.stack([
-                np.broadcast_to(np.asarray(self.eval(args[0], parse_period(q.label)), dtype=bool), (p.draws,))
-                for q in span.quarters()
+                np.broadcast_to(np.asarray(self.eval(args[0], q), dtype=bool), (p.draws,)) for q in quarters
             ])
-            return holds.all(axis=0) if fn == "all" else holds.any(axis=0)
+            # A quarter with a figure missing decides nothing: all() is False only where a
+            # quarter that can be evaluated fails, any() True only where one holds; a draw
+            # left undecided with a quarter missing is "not evaluable", never a silent False.
+            missing = np.stack([self._quarter_nan(args[0], q) for q in quarters])
+            known = holds & ~missing if fn == "any" else ~holds & ~missing
+            decided = known.any(axis=0)
+            self.missing |= ~decided & missing.any(axis=0)
+            return decided if fn == "any" else ~decided
         basis = "cy" if fn == "first_cy" else "fy"
         years = p.timeline.year_periods(basis)
         out = np.full(p.draws, math.inf)
@@ -464,12 +484,14 @@ def _nan_mask(p: Projection, claim: Claim, ev: _Evaluator) -> np.ndarray:
                 try:
                     val = ev.eval(node, None)
                 except TestError:
-                    continue  # period-free call inside all/any/first_*: checked per quarter below
+                    continue  # period-free call inside all/any/first_*: all/any check it per quarter
             mask |= np.isnan(np.broadcast_to(val, (p.draws,)))
     return mask
 
 
 def evaluate(claim: Claim, p: Projection) -> ClaimValue:
+    if claim.not_evaluable:  # registered, with the reason it cannot be tested yet
+        return ClaimValue(np.full(p.draws, np.nan), np.full(p.draws, np.nan))
     ev = _Evaluator(p)
     for node in ast.walk(claim.tree):
         if isinstance(node, ast.Compare):
@@ -486,7 +508,7 @@ def evaluate(claim: Claim, p: Projection) -> ClaimValue:
         # value that its comparison reads. Any other non-finite metric is undefined.
         year_metric = isinstance(body, ast.Compare) and isinstance(body.left, ast.Call) and body.left.func.id in _YEAR_FNS  # type: ignore[attr-defined]
         bad = np.isnan(metric) if year_metric else ~np.isfinite(metric)
-        nan = _nan_mask(p, claim, ev) | bad | ev.undefined
+        nan = _nan_mask(p, claim, ev) | bad | ev.undefined | ev.missing
     holds = np.where(nan, np.nan, holds)
     return ClaimValue(np.array(metric, dtype=float), holds, ev.undefined_at if ev.undefined.any() else "")
 
@@ -531,7 +553,8 @@ def parse_claims(raw: Any, label: str = "assumptions/claims.yaml", projection: P
         try:
             tree = parse_condition(entry["test"])
             claim = Claim(cid, str(entry["words"]), {k: str(src[k]) for k in SOURCE_KEYS}, str(entry["reading"]),
-                          str(entry["test"]), tree, bool(entry.get("headline", False)), str(entry.get("note", "")))
+                          str(entry["test"]), tree, bool(entry.get("headline", False)), str(entry.get("note", "")),
+                          str(entry.get("article", "")), str(entry.get("not_evaluable", "")))
             if projection is not None:
                 undefined = evaluate(claim, projection).undefined
                 if undefined:

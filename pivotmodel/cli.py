@@ -67,6 +67,16 @@ def cmd_validate(args: argparse.Namespace) -> int:
         warnings += [str(w) for w in validate_consensus(a)]
     except _InputError as exc:
         problems += exc.problems
+    boundary: list[str] = []
+    if not problems:  # the first projected quarter against the last reported; claims decided by inputs
+        from .boundary import boundary_report, boundary_warnings, format_boundary
+        from .claim_status import claim_statuses
+
+        rows = boundary_report(a)
+        boundary = format_boundary(rows, a.history.last_quarter.label, (a.history.last_quarter + 1).label)
+        warnings += boundary_warnings(rows)
+        statuses = claim_statuses(a, claims)
+        warnings += [f"claim {c.id}: {statuses[c.id].message(c)}" for c in claims if statuses[c.id].decided]
     if problems:  # the problems first, under their header; then what is worth knowing
         _print_problems(problems)
     for warning in warnings:
@@ -78,6 +88,7 @@ def cmd_validate(args: argparse.Namespace) -> int:
         f"{len(a.history.rows)} history rows to {a.history.last_quarter.label}, {len(a.sources)} sources; "
         f"scenario {a.scenario.name} ({', '.join(a.scenario.chain)})"
     )
+    print("\n".join(boundary))
     return 0
 
 
@@ -111,7 +122,10 @@ def cmd_project(args: argparse.Namespace) -> int:
             print(title)
             print(shown.to_string())
             print("n/a: not reported on this basis (see assumptions/history/README.md). Capex is purchase of "
-                  "property and equipment; history FCF is Alibaba's, projected FCF is the proxy EBITDA - capex - cash tax.")
+                  "property and equipment (FCF table); FY2024-FY2025, which lack it, show the 20-F cash-flow line "
+                  "(PP&E and land-use rights). Quarterly capex of FY2025Q1-Q2 (used for depreciation) is that year's "
+                  "remainder spread evenly; FY2025Q3 is the stated 31.8bn. FCF: reported on reported years; projected = the "
+                  "proxy (EBITDA - capex - cash tax) + other cash items calibrated on FY2025-FY2026 (group.other_cash_items).")
         return 0
     if fmt == "csv" and not args.out:
         sys.stdout.write(table.to_csv(float_format="%.6g"))
@@ -156,8 +170,10 @@ def format_claims(table, scenario: str, manifest: dict) -> str:
     ]
     for cid, row in table.sort_values("headline", ascending=False, kind="stable").iterrows():
         mark = "*" if row["headline"] else " "
+        status = row.get("status", "") or ""
         if row["draws"] == 0:
-            lines.append(f"{mark}{cid:45s} {'n/a':>8s} {'':>15s} {0:>7d} {'':>5s}  not evaluable: the test needs a figure Alibaba did not report")
+            why = status if status.startswith("not evaluable") else "not evaluable: the test needs a figure Alibaba did not report"
+            lines.append(f"{mark}{cid:45s} {'n/a':>8s} {'':>15s} {0:>7d} {'':>5s}  {why}")
             continue
         metric = ""
         if row["threshold"] == row["threshold"] and row["threshold"] is not None:
@@ -165,6 +181,7 @@ def format_claims(table, scenario: str, manifest: dict) -> str:
         base = {1.0: "yes", 0.0: "no"}.get(row["base_case"], "n/a")
         lines.append(
             f"{mark}{cid:45s} {row['probability']:8.3f} [{row['ci_low']:.3f}, {row['ci_high']:.3f}] {int(row['draws']):>7d} {base:>5s}  {metric}"
+            + (f"  [{status}]" if status else "")
         )
     partial = [cid for cid, row in table.iterrows() if 0 < row["draws"] < manifest["draws"]]
     if partial:
@@ -319,7 +336,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="output format (default: table, or the suffix of --out)")
     p.add_argument("--out", default=None, metavar="PATH", help="write to a file instead of the terminal")
     p.add_argument("--currency", choices=["rmb", "usd"], default="rmb", help="money in RMB or US$ (at the FX input's median)")
-    p.add_argument("--basis", choices=["fy", "cy"], default="fy", help="fiscal (April-March) or calendar years")
+    p.add_argument("--basis", choices=["fy", "cy", "quarter"], default="fy",
+                   help="fiscal (April-March) or calendar years, or quarters (the last 4 reported, then projected)")
     p.set_defaults(handler=cmd_project)
 
     p = sub.add_parser("simulate", parents=[common], help="Monte Carlo run: claims, quantile tables, manifest")

@@ -130,7 +130,8 @@ def drivers_all(results, claim_ids=None, top: int | None = None) -> dict[str, pd
         if info["message"]:
             df = pd.DataFrame(columns=cols)
         else:
-            sel = np.argsort(-ks[:, i], kind="stable")[:top] if top else np.arange(len(keys))
+            # the top inputs, kept in key order so that ties rank as they do without ``top``
+            sel = np.sort(np.argsort(-ks[:, i], kind="stable")[:top]) if top else np.arange(len(keys))
             xh, xf = x[hold[:, i]][:, sel], x[fail[:, i]][:, sel]
             mh, mf = med_h[sel, i], med_f[sel, i]
             diff = mh - mf

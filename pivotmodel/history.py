@@ -48,6 +48,7 @@ SERIES_OF_METRIC: dict[tuple[str, str], str] = {
     ("cloud", "ai_related_product_revenue"): "cloud.ai_revenue",
     ("group", "capex_purchase_of_ppe_fcf_table"): "group.capex",
     ("group", "capex_land_use_rights_and_ppe_cashflow"): "group.capex_cashflow",
+    ("group", "capex_total_stated"): "group.capex_stated",
     ("group", "free_cash_flow"): "group.fcf",
     ("group", "depreciation_and_amortization"): "group.depreciation",
     ("group", "usd_rmb_rate_implied"): "group.fx_usd_rmb",

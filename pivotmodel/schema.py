@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-__all__ = ["Param", "PARAMETERS", "UNITS", "SEEDABLE", "SETTINGS"]
+__all__ = ["Param", "PARAMETERS", "UNITS", "SEEDABLE", "OPTIONAL_SEEDS", "SETTINGS"]
 
 # unit -> (dimension, factor to the model's unit of that dimension)
 UNITS: dict[str, tuple[str, float]] = {
@@ -116,10 +116,13 @@ PARAMETERS: dict[str, Param] = {
         "quarters", 0.0, 12.0, "quarters from capex to computing capacity in service"
     ),
     "cloud.supply.revenue_yield": Param(
-        "ratio", 0.0, 2.0, "cloud revenue a quarter per RMB of computing capacity in service"
+        "ratio", 0.0, 2.0, "cloud revenue a quarter per RMB of new capacity put in service after the last reported quarter"
     ),
     "cloud.supply.capacity_share_of_capex": Param(
-        "ratio", 0.0, 1.0, "share of capex that becomes cloud computing capacity"
+        "ratio", 0.0, 1.0, "share of new capex used by Cloud (capacity and depreciation charged to Cloud)"
+    ),
+    "cloud.supply.exit_utilisation": Param(
+        "ratio", 0.5, 1.0, "revenue served / capacity in the last reported quarter (capacity at the boundary)"
     ),
     # --- AIDC and All others ----------------------------------------------------------
     **_path("international.revenue.growth", "YoY revenue growth of AIDC"),
@@ -133,11 +136,18 @@ PARAMETERS: dict[str, Param] = {
     "capex.plan.phasing_tilt": Param(
         "ratio", -0.5, 1.0, "quarter-on-quarter tilt of the remaining plan (0 = even phasing)"
     ),
-    **_path("capex.after_plan.growth", "YoY growth of capex after the plan window"),
+    "capex.after_plan.intensity": Param(
+        "ratio", 0.0, 3.0, "capex after the plan window per RMB of cloud revenue demanded in the quarter"
+    ),
     "capex.new_assets_from": Param(
         "period", doc="first quarter whose capex the model depreciates; earlier assets are legacy"
     ),
-    "capex.useful_life": Param("quarters", 4.0, 160.0, "straight-line depreciation life"),
+    "capex.useful_life": Param("quarters", 4.0, 160.0, "straight-line depreciation life of servers and network equipment"),
+    "capex.building_life": Param("quarters", 4.0, 200.0, "straight-line depreciation life of buildings and data-centre shells"),
+    "capex.server_share": Param("ratio", 0.0, 1.0, "share of new capex that is servers and network (the rest: buildings)"),
+    "capex.own_ai_share": Param(
+        "ratio", 0.0, 1.0, "share of new capex used by the group's own AI work (Qwen training, consumer AI apps), charged to All others"
+    ),
     "capex.legacy_runoff": Param(
         "quarters", 1.0, 160.0, "quarters over which depreciation of pre-history assets runs off"
     ),
@@ -146,6 +156,9 @@ PARAMETERS: dict[str, Param] = {
     "group.tax.cash_tax_rate": Param("ratio", 0.0, 1.0, "cash tax as a share of positive adjusted EBITA"),
     "group.unallocated": Param("money", -1e5, 1e5, "unallocated adjusted-EBITA costs a quarter"),
     "group.ebita_elimination": Param("money", -1e5, 1e5, "inter-segment EBITA elimination a quarter"),
+    "group.other_cash_items": Param(
+        "money", -1e5, 1e5, "cash items a quarter outside the proxy (working capital, interest, other), reconciling it to reported FCF"
+    ),
     "group.elimination.other_share": Param(
         "ratio", 0.0, 0.5, "inter-segment revenue other than cloud, as a share of non-cloud revenue"
     ),
@@ -181,8 +194,12 @@ PARAMETERS: dict[str, Param] = {
 SEEDABLE: dict[str, str] = {
     "china_ecommerce.cmr": "china_ecommerce",
     "china_ecommerce.quick_commerce_revenue": "china_ecommerce",
+    "china_ecommerce.quick_commerce_ebita": "china_ecommerce",  # past quarters' losses: broker estimates
     "cloud.ai_revenue": "cloud",
 }
+# Seedable series the model does not grow from: an estimate is optional (it lets claims about
+# those past quarters be tested "on estimates"); without one the quarter stays n/a.
+OPTIONAL_SEEDS = {"china_ecommerce.quick_commerce_ebita"}
 
 # Simulation settings (assumptions/simulation.yaml): name -> (type, description)
 SETTINGS: dict[str, tuple[type, str]] = {
@@ -193,4 +210,7 @@ SETTINGS: dict[str, tuple[type, str]] = {
     "chunk_size": (int, "draws evaluated at once"),
     "tolerance": (float, "stop when every claim's 95% interval is narrower than this"),
     "max_draws": (int, "draw cap for the stop rule"),
+    "boundary_yoy": (float, "validate warns when first-projected YoY growth steps more than this from the last reported"),
+    "boundary_qoq": (float, "validate warns when first-projected QoQ growth steps more than this from the expected"),
+    "boundary_margin": (float, "validate warns when the first-projected margin steps more than this from the expected"),
 }

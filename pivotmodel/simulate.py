@@ -177,6 +177,9 @@ class Results:
         return f"t 95% over {REPLICATES} independent {self.design.method} replicates"
 
     def claims_table(self) -> pd.DataFrame:
+        from .claim_status import claim_statuses
+
+        statuses = claim_statuses(self.assumptions, self.claims)
         rows = []
         for c in self.claims:
             est, lo, hi, n = self.probability(c.id)
@@ -189,6 +192,7 @@ class Results:
                 "metric_p5": q[0], "metric_p50": q[1], "metric_p95": q[2], "threshold": c.threshold,
                 "interval": self.interval_method, "words": c.words, "reading": c.reading,
                 "source": f"{c.source['publication']}, {c.source['date']}, {c.source['url']}",
+                "status": f"not evaluable: {c.not_evaluable}" if c.not_evaluable else ", ".join(statuses[c.id].labels),
             })
         return pd.DataFrame(rows).set_index("id")
 
@@ -203,8 +207,8 @@ class Results:
         frames = []
         for name in series or self.totals[basis]:
             arr = self.totals[basis][name].astype(float)
-            scale = 1.0 if SERIES[name][0] in ("count_mn", "RMB_per_USD") else 1000.0
-            unit = {"count_mn": "mn orders", "RMB_per_USD": "RMB per US$"}.get(SERIES[name][0], "RMB bn")
+            scale = 1.0 if SERIES[name][0] in ("count_mn", "RMB_per_USD", "ratio") else 1000.0
+            unit = {"count_mn": "mn orders", "RMB_per_USD": "RMB per US$", "ratio": "ratio"}.get(SERIES[name][0], "RMB bn")
             with np.errstate(all="ignore"):
                 qs = np.quantile(arr, QUANTILES, axis=0) / scale
                 mean = arr.mean(axis=0) / scale

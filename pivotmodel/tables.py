@@ -2,7 +2,8 @@
 
 Money is shown in RMB bn (or US$ bn, each quarter translated at its own rate); shares
 and margins are ratios of the year's sums. A column is marked ``A`` when every quarter
-of the year is reported, ``P`` when any quarter is projected.
+of the year is reported, ``P`` when any quarter is projected. Basis ``quarter`` shows the
+last four reported quarters, then the projected ones (the boundary at a glance).
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ import pandas as pd
 from .earnings_table import earnings_rows
 from .model import Projection
 from .model.group import SEGMENTS
-from .periods import Period
+from .periods import Period, parse_period
 
 __all__ = ["segment_table", "SEGMENT_NAMES", "year_columns"]
 
@@ -28,7 +29,12 @@ SEGMENT_NAMES = {
 
 def year_columns(p: Projection, basis: str = "fy") -> list[tuple[str, Period]]:
     """(column label, period) for every complete year: ``FY2026 (A)`` reported, ``FY2028 (P)``
-    projected, ``CY2026 (1A+3P)`` a year that is part reported, part projected."""
+    projected, ``CY2026 (1A+3P)`` a year that is part reported, part projected; with basis
+    ``quarter``, the last four reported quarters and then every projected one."""
+    if basis == "quarter":
+        first = p.timeline.position(p.first_projected)
+        return [(f"{q.label} ({'P' if q >= p.first_projected else 'A'})", parse_period(q.label))
+                for q in p.timeline.quarters[max(first - 4, 0):]]
     return [(f"{period.label} ({actual_tag(period, p.first_projected)})", period) for period in p.timeline.year_periods(basis)]
 
 
@@ -66,7 +72,8 @@ def segment_table(p: Projection, basis: str = "fy", currency: str = "rmb") -> pd
     add("group", f"Inter-segment elimination ({unit})", lambda per: _money(p, "group.elimination", per, currency))
     add("group", f"Capex ({unit})", lambda per: _money(p, "group.capex", per, currency))
     add("group", f"Depreciation ({unit})", lambda per: _money(p, "group.depreciation", per, currency))
-    add("group", f"Free cash flow, reported / proxy ({unit})", lambda per: _money(p, "group.fcf", per, currency))
+    add("group", f"Free cash flow, reported / projected ({unit})", lambda per: _money(p, "group.fcf", per, currency))
+    add("group", f"FCF proxy: EBITDA - capex - cash tax ({unit})", lambda per: _money(p, "group.fcf_proxy", per, currency))
     for item, fn in earnings_rows(p, currency):  # below adjusted EBITA (pivotmodel.earnings_table)
         add("group", item, fn)
     frame = pd.DataFrame.from_dict(rows, orient="index", columns=[c for c, _ in cols])

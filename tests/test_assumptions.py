@@ -60,7 +60,12 @@ def test_bundled_assumptions_validate(capsys):
     assert main(["validate"]) == 0
     out, err = capsys.readouterr()
     assert out.startswith("OK: ") and "history rows to FY2026Q4" in out and "scenario base (base)" in out
-    assert err == ""
+    assert "\nboundary FY2026Q4 (last reported) -> FY2027Q1 (first projected)" in out
+    # no boundary step; the only warnings: claims decided by inputs (cloud share in CY2026, the
+    # cumulative US$100bn reading)
+    lines = [line for line in err.splitlines() if line]
+    assert lines and all(line.startswith("warning: claim ") and "decided by inputs" in line for line in lines), err
+    assert "warning: claim cloud_share_30pct_cy2026:" in err
 
 
 def test_bundled_assumptions_hold_every_parameter(bundled):
@@ -81,8 +86,8 @@ def test_money_in_rmb_bn_is_converted_to_rmb_mn(bundled):
     total = bundled.inputs["capex.plan.total"]
     assert total.unit == "RMB_bn"
     assert total.dist.kind == "pert"
-    assert total.dist.params["low"] == 380_000 and total.dist.params["high"] == 560_000
-    assert total.dist.support == pytest.approx((380_000, 560_000))
+    assert total.dist.params["low"] == 320_000 and total.dist.params["high"] == 560_000
+    assert total.dist.support == pytest.approx((320_000, 560_000))
     # with_values takes the file's unit
     assert bundled.with_values(**{"capex.plan.total": 400}).inputs["capex.plan.total"].base_value == 400_000
 
@@ -245,7 +250,7 @@ def test_unknown_distribution_family(capsys, assumptions_copy):
     assert "(did you mean 'triangular'?)" in err
 
 
-SHARE = "capacity_share_of_capex: {dist: triangular, low: 0.75, mode: 0.85, high: 0.95,"
+SHARE = "capacity_share_of_capex: {dist: triangular, low: 0.60, mode: 0.70, high: 0.80,"
 
 
 @pytest.mark.parametrize(
@@ -263,7 +268,7 @@ def test_share_outside_0_1(capsys, assumptions_copy, spec, shown):
     line = line_of(path, "capacity_share_of_capex:")
     err = validate_fails(capsys, assumptions_copy)
     assert f"assumptions/cloud.yaml:{line}: cloud.supply.capacity_share_of_capex: {shown}" in err
-    assert "leaves the valid range [0, 1] (share of capex that becomes cloud computing capacity); narrow it or use truncnormal" in err
+    assert "leaves the valid range [0, 1] (share of new capex used by Cloud (capacity and depreciation charged to Cloud)); narrow it or use truncnormal" in err
 
 
 def test_truncnormal_inside_the_valid_range_is_accepted(assumptions_copy):

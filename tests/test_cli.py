@@ -49,7 +49,7 @@ def test_project_prints_a_table_with_years_and_units(capsys):
     assert "FY2023" not in header and "FY2032" not in header
     assert lines[2].split() == ["segment", "item"]
     rows = [l for l in lines[3:] if not l.startswith("n/a:")]
-    assert len(rows) == 4 * 4 + 7 + 5  # 4 items a segment; group: revenue, EBITA, margin + 4; + 5 below EBITA
+    assert len(rows) == 4 * 4 + 8 + 5  # 4 items a segment; group: revenue, EBITA, margin + 5 (FCF and its proxy); + 5 below EBITA
     for row in rows:
         assert UNIT.search(row), f"row label without a unit: {row!r}"
     cloud_revenue = next(r for r in rows if r.startswith("Cloud Intelligence") and "Revenue (RMB bn)" in r)
@@ -70,7 +70,7 @@ def test_csv_output_matches_segment_table(capsys, tmp_path, rmb_table):
     assert table.loc[("Cloud Intelligence", "Revenue (RMB bn)"), "FY2026 (A)"] == 158.132
     assert table.loc[("China E-commerce", "Revenue (RMB bn)"), "FY2024 (A)"] == 490.101
     assert table.loc[("Group", "Revenue (RMB bn)"), "FY2026 (A)"] == 1023.67
-    assert np.isnan(table.loc[("Group", "Capex (RMB bn)"), "FY2024 (A)"])  # not reported on this basis
+    assert table.loc[("Group", "Capex (RMB bn)"), "FY2024 (A)"] == 32.087  # 20-F cash-flow capex, footnoted
     assert list(tmp_path.joinpath("out").iterdir()) == [out_file]  # no temporary file left
 
 
@@ -88,7 +88,7 @@ def test_usd_divides_by_the_exchange_rate(capsys, tmp_path, bundled, rmb_table):
     fx = bundled.inputs["group.fx.usd_rmb"].base_value  # 6.9, the median
     assert fx == pytest.approx(6.9)
     money_rows = [k for k in rmb_table.index if "(RMB bn)" in k[1]]
-    assert len(money_rows) == 4 * 2 + 6 + 4  # + net income, attributable, non-GAAP, net cash
+    assert len(money_rows) == 4 * 2 + 7 + 4  # + FCF proxy; + net income, attributable, non-GAAP, net cash
     for segment, item in money_rows:
         usd_item = item.replace("(RMB bn)", "(US$ bn)")
         for c in FY_COLUMNS[3:]:  # projected years: one rate

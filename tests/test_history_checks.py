@@ -47,7 +47,9 @@ def validate_warns(capsys, directory: Path) -> list[str]:
     assert main(["validate", "--assumptions", str(directory)]) == 0
     out, err = capsys.readouterr()
     assert out.startswith("OK: ") and "Traceback" not in err
-    return err.splitlines()
+    # left out: claims decided by inputs (the bundled register has some, warned about on every
+    # run) and boundary steps, which a planted history figure also causes (issue 8)
+    return [line for line in err.splitlines() if not line.startswith(("warning: claim ", "warning: boundary: "))]
 
 
 @pytest.mark.parametrize("kind, message", [
@@ -103,7 +105,8 @@ def test_a_byte_order_mark_is_read_as_normal(capsys, assumptions_copy):
         path.write_bytes(b"\xef\xbb\xbf" + path.read_bytes())
     assert main(["validate", "--assumptions", str(assumptions_copy)]) == 0
     out, err = capsys.readouterr()
-    assert "564 history rows to FY2026Q4" in out and err == ""
+    assert "565 history rows to FY2026Q4" in out  # 564 + All others FY2026Q4 (derived, issue 8)
+    assert all(line.startswith("warning: claim ") for line in err.splitlines())
 
 
 def row(period: str, value: float, metric: str = "revenue", segment: str = "Cloud Intelligence Group", unit: str = "RMB_mn", line: int = 2) -> Row:

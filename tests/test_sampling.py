@@ -88,11 +88,11 @@ def test_bernoulli_defaults_are_one_and_zero():
 
 @pytest.mark.parametrize("method", ["mc", "lhs", "sobol"])
 def test_design_draws_of_capex_plan_follow_its_pert(a, method):
-    assert a.inputs["capex.plan.total"].dist.params == {"low": 380000.0, "mode": 450000.0, "high": 560000.0}
+    assert a.inputs["capex.plan.total"].dist.params == {"low": 320000.0, "mode": 450000.0, "high": 560000.0}
     x = make_design(a, 20_000, SEED, method).values(0, 20_000)["capex.plan.total"]
-    assert x[0] == pytest.approx(_pert(380000, 450000, 560000).median(), rel=1e-12)
-    assert stats.kstest(x[1:], _pert(380000, 450000, 560000).cdf).pvalue > 0.01
-    assert x.min() >= 380000 and x.max() <= 560000
+    assert x[0] == pytest.approx(_pert(320000, 450000, 560000).median(), rel=1e-12)
+    assert stats.kstest(x[1:], _pert(320000, 450000, 560000).cdf).pvalue > 0.01
+    assert x.min() >= 320000 and x.max() <= 560000
 
 
 # --- rank correlations ---------------------------------------------------------------------

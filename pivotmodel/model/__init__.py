@@ -19,7 +19,7 @@ from ..assumptions import Assumptions
 from ..capex import project_capex
 from ..periods import Timeline
 from .china_ecommerce import project_china_ecommerce
-from .cloud import project_cloud
+from .cloud import project_cloud, project_cloud_demand
 from .earnings import project_earnings
 from .group import SEGMENTS, project_group
 from .growth_segments import GROWTH_SEGMENTS, project_growth_segment
@@ -60,7 +60,32 @@ def _base_quarter_estimates(a: Assumptions, v: Values, base: BaseQuarters) -> di
         "china_ecommerce.cmr": cmr,
         "china_ecommerce.quick_commerce_revenue": qc,
         "china_ecommerce.other_revenue": ecom - cmr - qc,
+        "china_ecommerce.quick_commerce_ebita": s("china_ecommerce.quick_commerce_ebita"),
+        # orders as the engine sizes them from revenue (order value x starting monetisation)
+        "china_ecommerce.quick_commerce_orders": qc / (
+            v("china_ecommerce.quick_commerce.order_value.base") * v("china_ecommerce.quick_commerce.monetisation.start")),
     }
+
+
+def _history_fcf_proxy(a: Assumptions, v: Values, quarters) -> np.ndarray:
+    """The FCF proxy on reported quarters, so reported years can show it beside reported FCF:
+    reported adjusted EBITA + a quarter of the year's reported D&A - capex (reported, stated,
+    or the year's remainder spread; see capex.capex_history) - cash tax. NaN where a figure
+    is missing."""
+    from ..capex import capex_history
+    from ..errors import InputError
+
+    def capex_of(q) -> float:
+        try:
+            return float(capex_history(a, q, q)[0])
+        except InputError:  # a year without any capex figure: the proxy is n/a there
+            return np.nan
+
+    h = a.history
+    ebita = np.array([h.value("group.adjusted_ebita", q) for q in quarters])
+    da = np.array([h.annual_value("group.depreciation", q.fiscal_year) / 4.0 for q in quarters])
+    capex = np.array([capex_of(q) for q in quarters])
+    return ebita + da - capex - v("group.tax.cash_tax_rate") * np.maximum(ebita, 0.0)
 
 
 def project(
@@ -78,16 +103,15 @@ def project(
     quarters = assumptions.horizon.index - first.index + 1
     base = BaseQuarters(tuple(last + k for k in (-3, -2, -1, 0)))
 
-    capex = project_capex(assumptions, v, first, quarters)
+    demand = project_cloud_demand(assumptions, v, base, quarters)
+    capex = project_capex(assumptions, v, first, quarters, sum(demand.values()))
     seg: dict[str, np.ndarray] = {}
     seg.update(project_china_ecommerce(assumptions, v, base, quarters))
-    seg.update(project_cloud(assumptions, v, base, quarters, capex))
+    seg.update(project_cloud(assumptions, v, base, quarters, capex, demand))
     for name in GROWTH_SEGMENTS:
-        seg.update(project_growth_segment(assumptions, v, base, quarters, name))
+        seg.update(project_growth_segment(assumptions, v, base, quarters, name, capex))
     seg.update(project_group(v, seg, capex, quarters))
     seg.update(project_earnings(v, seg, first, quarters))
-    if values_read is not None:
-        values_read.update(v.read)
 
     timeline = Timeline.between(HISTORY_START, assumptions.horizon)
     wanted = set(SERIES) if keep is None else set(keep)
@@ -96,6 +120,8 @@ def project(
         raise KeyError(f"unknown series {sorted(unknown)}; valid: {', '.join(SERIES)}")
     split = timeline.position(first)
     estimated = _base_quarter_estimates(assumptions, v, base)
+    if values_read is not None:
+        values_read.update(v.read)
     series: dict[str, np.ndarray] = {}
     for name in sorted(wanted):
         full = np.empty((draws, len(timeline)), order="F")
@@ -104,6 +130,11 @@ def project(
             # A reported quarter without a stated or implied rate is translated at the FX
             # assumption rather than left untranslated.
             full[:, :split] = np.where(np.isnan(full[:, :split]), v("group.fx.usd_rmb"), full[:, :split])
+        if name == "group.capex":  # a quarter without the FCF-table figure: a stated total
+            stated = _history_row(assumptions.history, "group.capex_stated", tuple(timeline.quarters[:split]))
+            full[:, :split] = np.where(np.isnan(full[:, :split]), stated, full[:, :split])
+        if name == "group.fcf_proxy":
+            full[:, :split] = _history_fcf_proxy(assumptions, v, timeline.quarters[:split])
         if name in estimated:
             cols = slice(split - 4, split)
             full[:, cols] = np.where(np.isnan(full[:, cols]), estimated[name], full[:, cols])

@@ -1,70 +1,104 @@
-"""Cloud Intelligence Group: AI, other external and internal revenue under a supply limit.
+"""Cloud Intelligence Group: demand, capacity with a backlog of unserved orders, and EBITA.
 
 Units: RMB million a quarter; losses negative. Segment revenue is before inter-segment
 elimination, as Alibaba reports it.
 
 * Demand: AI-related product revenue, other external revenue and internal (inter-segment)
   revenue each grow YoY along their own path from the base quarters. Internal revenue is
-  never reported: in the base quarters it is ``internal_share`` x segment revenue, so a new
-  quarter of actuals needs no estimate for it. Other external revenue in the base quarters
-  = segment revenue - AI - internal.
-* Supply: computing capacity in service is ``capacity_share_of_capex`` x the capex in
-  service (see :mod:`pivotmodel.capex`: capex enters service after the deployment lag and
-  leaves it at the end of its useful life). It can earn at most ``revenue_yield`` x
-  capacity a quarter. Revenue = min(demand, capacity revenue); when supply binds, each
-  component is scaled down pro rata. Unserved demand is not carried forward: growth
-  compounds on demand, which is what customers ask for, not on what was served.
-* Adjusted EBITA = revenue x margin before new depreciation - the cloud's share of
-  depreciation on new assets (``capacity_share_of_capex`` x new-asset depreciation).
+  never reported: in the base quarters it is ``internal_share`` x segment revenue. Other
+  external revenue in the base quarters = segment revenue - AI - internal.
+* Capacity (revenue the assets in service can earn a quarter) starts from the assets that
+  served the last reported quarter: ``capacity_exit = revenue_exit / exit_utilisation``, and
+  grows by ``revenue_yield`` per RMB of the cloud's share (``capacity_share_of_capex``) of
+  new capex put in service since then (see :mod:`pivotmodel.capex`: capex enters service
+  after the deployment lag and leaves it at the end of its useful life, so capacity can
+  retire). With no new capex it stays at ``capacity_exit``, which is never below the revenue
+  served in the last reported quarter.
+* Backlog: demand not served is carried, per stream, and served first as capacity
+  arrives. Served = min(demand + backlog, capacity), each stream pro rata; the backlog is
+  conserved: demand = served + change in backlog, quarter by quarter. Demand compounds on
+  demand (what customers ask for), not on what was served.
+* Adjusted EBITA = served revenue x margin before new depreciation - the cloud's share of
+  depreciation of new assets (:func:`pivotmodel.capex.split_depreciation`). An anchored
+  margin start adds back that depreciation over the exit quarters (see
+  :func:`~pivotmodel.model.inputs.exit_add_back`), so the first projected margin continues
+  the reported one.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from .inputs import BaseQuarters, Values
+from .inputs import BaseQuarters, Values, exit_add_back
 from .paths import compound_yoy, converging_path
 from ..assumptions import Assumptions
-from ..capex import CapexResult
+from ..capex import CapexResult, split_depreciation
 
-__all__ = ["project_cloud"]
+__all__ = ["project_cloud_demand", "project_cloud"]
 
 P = "cloud"
+STREAMS = ("ai_revenue", "other_external_revenue", "internal_revenue")
 
 
 def _path(v: Values, prefix: str, quarters: int) -> np.ndarray:
     return converging_path(v(f"{prefix}.start"), v(f"{prefix}.long_run"), v(f"{prefix}.half_life"), quarters)
 
 
-def project_cloud(
-    a: Assumptions, v: Values, base: BaseQuarters, quarters: int, capex: CapexResult
-) -> dict[str, np.ndarray]:
+def project_cloud_demand(a: Assumptions, v: Values, base: BaseQuarters, quarters: int) -> dict[str, np.ndarray]:
+    """Revenue demanded by stream, (draws, quarters) each, before any supply limit."""
     total0 = base.series(a, v, f"{P}.revenue")
     ai0 = base.series(a, v, f"{P}.ai_revenue")
     internal0 = v(f"{P}.internal_share") * total0
-    other0 = total0 - ai0 - internal0
+    base0 = {"ai_revenue": ai0, "other_external_revenue": total0 - ai0 - internal0, "internal_revenue": internal0}
+    return {s: compound_yoy(base0[s], _path(v, f"{P}.{s}.growth", quarters)) for s in STREAMS}
 
-    ai = compound_yoy(ai0, _path(v, f"{P}.ai_revenue.growth", quarters))
-    other = compound_yoy(other0, _path(v, f"{P}.other_external_revenue.growth", quarters))
-    internal = compound_yoy(internal0, _path(v, f"{P}.internal_revenue.growth", quarters))
-    demand = ai + other + internal
 
+def serve_with_backlog(demand: dict[str, np.ndarray], capacity: np.ndarray) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
+    """Served revenue and end-of-quarter backlog per stream: each quarter serves the backlog
+    plus new demand up to capacity, every stream cut pro rata."""
+    total = sum(demand.values())
+    n, quarters = np.broadcast_shapes(total.shape, capacity.shape)
+    served = {s: np.empty((n, quarters)) for s in demand}
+    backlog = {s: np.empty((n, quarters)) for s in demand}
+    carried = {s: np.zeros(n) for s in demand}
+    cap = np.broadcast_to(capacity, (n, quarters))
+    for t in range(quarters):
+        wanted = {s: np.broadcast_to(demand[s][:, t], (n,)) + carried[s] for s in demand}
+        asked = sum(wanted.values())
+        scale = np.divide(np.minimum(asked, cap[:, t]), asked, out=np.ones(n), where=asked > 0)
+        for s in demand:
+            served[s][:, t] = wanted[s] * scale
+            carried[s] = wanted[s] - served[s][:, t]
+            backlog[s][:, t] = carried[s]
+    return served, backlog
+
+
+def project_cloud(
+    a: Assumptions, v: Values, base: BaseQuarters, quarters: int, capex: CapexResult, demand: dict[str, np.ndarray]
+) -> dict[str, np.ndarray]:
+    revenue_exit = base.series(a, v, f"{P}.revenue")[:, -1:]
+    capacity_exit = revenue_exit / v(f"{P}.supply.exit_utilisation")
     share = v(f"{P}.supply.capacity_share_of_capex")
-    capacity = v(f"{P}.supply.revenue_yield") * share * capex.gross_in_service
-    served = np.minimum(demand, capacity)
-    scale = np.divide(served, demand, out=np.ones_like(demand), where=demand > 0)
+    added = v(f"{P}.supply.revenue_yield") * share * (capex.gross_in_service - capex.gross_exit)
+    capacity = capacity_exit + added
+    served, backlog = serve_with_backlog(demand, capacity)
+    revenue = sum(served.values())
 
-    margin = _path(v, f"{P}.margin_before_new_depreciation", quarters)
-    depreciation = share * capex.depreciation_new
-    revenue = served
+    m = f"{P}.margin_before_new_depreciation"
+    start = v(f"{m}.start") + exit_add_back(a, v, f"{m}.start", capex, share, f"{P}.revenue")
+    margin = converging_path(start, v(f"{m}.long_run"), v(f"{m}.half_life"), quarters)
+    depreciation = split_depreciation(v, capex.depreciation_new)["cloud"]
+    total_demand = sum(demand.values())
     return {
-        f"{P}.ai_revenue": ai * scale,
-        f"{P}.other_external_revenue": other * scale,
-        f"{P}.internal_revenue": internal * scale,
-        f"{P}.external_revenue": (ai + other) * scale,
+        f"{P}.ai_revenue": served["ai_revenue"],
+        f"{P}.other_external_revenue": served["other_external_revenue"],
+        f"{P}.internal_revenue": served["internal_revenue"],
+        f"{P}.external_revenue": served["ai_revenue"] + served["other_external_revenue"],
         f"{P}.revenue": revenue,
-        f"{P}.demand": demand,
-        f"{P}.capacity_revenue": capacity,
+        f"{P}.demand": total_demand,
+        f"{P}.backlog": sum(backlog.values()),
+        f"{P}.capacity_revenue": np.broadcast_to(capacity, revenue.shape),
+        f"{P}.utilisation": revenue / capacity,
         f"{P}.depreciation": depreciation,
         f"{P}.adjusted_ebita": margin * revenue - depreciation,
     }

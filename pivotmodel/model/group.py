@@ -9,7 +9,10 @@ negative; capex, depreciation and cash tax are positive amounts that reduce cash
 * adjusted EBITDA = adjusted EBITA + depreciation (new assets and legacy)
 * cash tax = cash tax rate x max(adjusted EBITA, 0)
 * FCF proxy = adjusted EBITDA - capex - cash tax (no working capital, interest or
-  investment income: a proxy, not Alibaba's reported free cash flow)
+  investment income)
+* FCF = FCF proxy + ``group.other_cash_items`` (working capital, interest and other cash
+  items, calibrated on the reported years where both are known), so the projection is on
+  the same definition as Alibaba's reported free cash flow
 """
 
 from __future__ import annotations
@@ -45,9 +48,11 @@ def project_group(v: Values, seg: dict[str, np.ndarray], capex: CapexResult, qua
         "group.ebita_elimination": ebita_elim,
         "group.adjusted_ebita": adjusted_ebita,
         "group.depreciation": depreciation,
+        "group.depreciation_new": capex.depreciation_new,
         "group.adjusted_ebitda": ebitda,
         "group.capex": capex.capex,
         "group.cash_tax": cash_tax,
-        "group.fcf": ebitda - capex.capex - cash_tax,
+        "group.fcf_proxy": ebitda - capex.capex - cash_tax,
+        "group.fcf": ebitda - capex.capex - cash_tax + v("group.other_cash_items"),
         "group.fx_usd_rmb": np.broadcast_to(v("group.fx.usd_rmb"), (n, quarters)),
     }

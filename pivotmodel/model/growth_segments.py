@@ -1,16 +1,20 @@
 """AIDC (``international``) and All others: revenue by a growth path, EBITA by a margin path.
 
 Units: RMB million a quarter; losses negative. Revenue grows YoY on the same quarter a
-year earlier; adjusted EBITA = margin path x revenue.
+year earlier; adjusted EBITA = margin path x revenue. All others also bears the depreciation
+of the new assets used for the group's own AI work (``capex.own_ai_share``: Qwen training,
+consumer AI apps): its margin path is before that depreciation, and an anchored start adds
+back that depreciation over the exit quarters.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from .inputs import BaseQuarters, Values
+from .inputs import BaseQuarters, Values, exit_add_back
 from .paths import compound_yoy, converging_path
 from ..assumptions import Assumptions
+from ..capex import use_shares
 
 __all__ = ["project_growth_segment", "GROWTH_SEGMENTS"]
 
@@ -18,14 +22,22 @@ GROWTH_SEGMENTS = ("international", "all_others")
 
 
 def project_growth_segment(
-    a: Assumptions, v: Values, base: BaseQuarters, quarters: int, segment: str
+    a: Assumptions, v: Values, base: BaseQuarters, quarters: int, segment: str, capex=None
 ) -> dict[str, np.ndarray]:
+    """``capex`` (a :class:`pivotmodel.capex.CapexResult`) is needed for All others only."""
     growth = converging_path(
         v(f"{segment}.revenue.growth.start"), v(f"{segment}.revenue.growth.long_run"),
         v(f"{segment}.revenue.growth.half_life"), quarters,
     )
-    margin = converging_path(
-        v(f"{segment}.margin.start"), v(f"{segment}.margin.long_run"), v(f"{segment}.margin.half_life"), quarters
-    )
+    start = v(f"{segment}.margin.start")
+    depreciation = 0.0
+    if segment == "all_others":
+        own = use_shares(v)[1]
+        start = start + exit_add_back(a, v, f"{segment}.margin.start", capex, own, f"{segment}.revenue")
+        depreciation = own * capex.depreciation_new
+    margin = converging_path(start, v(f"{segment}.margin.long_run"), v(f"{segment}.margin.half_life"), quarters)
     revenue = compound_yoy(base.series(a, v, f"{segment}.revenue"), growth)
-    return {f"{segment}.revenue": revenue, f"{segment}.adjusted_ebita": margin * revenue}
+    out = {f"{segment}.revenue": revenue, f"{segment}.adjusted_ebita": margin * revenue - depreciation}
+    if segment == "all_others":
+        out[f"{segment}.ai_depreciation"] = np.broadcast_to(depreciation, revenue.shape)
+    return out

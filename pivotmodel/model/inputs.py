@@ -15,9 +15,9 @@ import numpy as np
 
 from ..assumptions import Assumptions
 from ..periods import Quarter
-from ..schema import SEEDABLE
+from ..schema import OPTIONAL_SEEDS, SEEDABLE
 
-__all__ = ["Values", "base_values", "seed_key", "BaseQuarters"]
+__all__ = ["Values", "base_values", "seed_key", "BaseQuarters", "exit_add_back"]
 
 
 def seed_key(series: str, quarter: Quarter) -> str:
@@ -64,7 +64,9 @@ class BaseQuarters:
         cols = []
         for q in self.quarters:
             reported = assumptions.history.value(name, q)
-            if np.isnan(reported):
+            if np.isnan(reported) and name in OPTIONAL_SEEDS and seed_key(name, q) not in v.data:
+                cols.append(np.full((1, 1), np.nan))  # an optional estimate not given: n/a
+            elif np.isnan(reported):
                 if name not in SEEDABLE:
                     raise KeyError(f"{name} has no reported value for {q.label} and cannot be seeded")
                 cols.append(np.broadcast_to(v(seed_key(name, q)), (v.draws, 1)))
@@ -72,3 +74,17 @@ class BaseQuarters:
                 cols.append(np.full((1, 1), reported))
         width = max(c.shape[0] for c in cols)
         return np.concatenate([np.broadcast_to(c, (width, 1)) for c in cols], axis=1)
+
+
+def exit_add_back(a: Assumptions, v: Values, key: str, capex, share: np.ndarray, revenue_series: str) -> np.ndarray | float:
+    """What an anchored margin start with ``add_back: new_depreciation`` adds, per draw: the
+    segment's ``share`` of modelled new-asset depreciation over the anchor's quarters divided
+    by the segment's reported revenue there (0 for an explicit start). ``capex`` is a
+    :class:`pivotmodel.capex.CapexResult`."""
+    anchor = getattr(a.inputs.get(key), "anchor", None)
+    if anchor is None or anchor.add_back != "new_depreciation":
+        return 0.0
+    cols = [q.index - capex.history_first.index for q in anchor.quarters]
+    depreciation = share * sum(capex.depreciation_new_history[:, c : c + 1] for c in cols)
+    revenue = sum(a.history.value(revenue_series, q) for q in anchor.quarters)
+    return depreciation / revenue

@@ -4,8 +4,9 @@ Each series is an array (draws, quarters) in RMB million a quarter (orders: mill
 ``group.fx_usd_rmb``: RMB per US$). Quarters before the first projected one hold reported
 values (NaN where a figure was not reported or the segment structure differs), the same in
 every draw. Exception: in the four base quarters, sub-lines Alibaba does not report in RMB
-(cloud AI, internal and external revenue, CMR and quick commerce where missing) hold the
-model's seed estimates (see the segment files' ``seed`` blocks), per draw.
+(cloud AI, internal and external revenue, CMR and quick commerce where missing, and
+quick-commerce EBITA and orders) hold the model's seed estimates (see the segment files'
+``seed`` blocks), per draw: claims on them are labelled "on estimates".
 
 A reported fiscal year with a reported annual total takes that total (FY2024 and FY2025
 segments are restated on the four-segment basis in the FY2026 20-F; quarterly figures may
@@ -44,12 +45,15 @@ SERIES: dict[str, tuple[str, str]] = {
     "cloud.internal_revenue": ("RMB_mn", "cloud revenue from other Alibaba segments"),
     "cloud.demand": ("RMB_mn", "cloud revenue demanded before the supply limit"),
     "cloud.capacity_revenue": ("RMB_mn", "most revenue the capacity in service can earn"),
+    "cloud.backlog": ("RMB_mn", "demand not yet served at the quarter's end (a stock; years show the average)"),
+    "cloud.utilisation": ("ratio", "served revenue / capacity revenue (years show the average)"),
     "cloud.depreciation": ("RMB_mn", "depreciation of new assets charged to cloud"),
     "cloud.adjusted_ebita": ("RMB_mn", "Cloud adjusted EBITA"),
     "international.revenue": ("RMB_mn", "AIDC revenue"),
     "international.adjusted_ebita": ("RMB_mn", "AIDC adjusted EBITA"),
     "all_others.revenue": ("RMB_mn", "All others revenue"),
     "all_others.adjusted_ebita": ("RMB_mn", "All others adjusted EBITA"),
+    "all_others.ai_depreciation": ("RMB_mn", "depreciation of new assets used for the group's own AI work"),
     "group.segment_revenue": ("RMB_mn", "sum of segment revenue"),
     "group.elimination": ("RMB_mn", "inter-segment revenue elimination (< 0)"),
     "group.revenue": ("RMB_mn", "consolidated revenue"),
@@ -58,15 +62,17 @@ SERIES: dict[str, tuple[str, str]] = {
     "group.ebita_elimination": ("RMB_mn", "inter-segment EBITA elimination"),
     "group.adjusted_ebita": ("RMB_mn", "consolidated adjusted EBITA"),
     "group.depreciation": ("RMB_mn", "depreciation (history: reported D&A)"),
+    "group.depreciation_new": ("RMB_mn", "depreciation of assets since capex.new_assets_from (all uses)"),
     "group.adjusted_ebitda": ("RMB_mn", "adjusted EBITA + depreciation"),
     "group.capex": ("RMB_mn", "capex: purchase of property and equipment"),
     "group.cash_tax": ("RMB_mn", "cash tax (positive = paid)"),
-    "group.fcf": ("RMB_mn", "free cash flow (history: reported; projection: proxy)"),
+    "group.fcf": ("RMB_mn", "free cash flow (history: reported; projection: proxy + other cash items)"),
+    "group.fcf_proxy": ("RMB_mn", "adjusted EBITDA - capex - cash tax (history: from reported EBITA, D&A a quarter of the year's, capex)"),
     "group.fx_usd_rmb": ("RMB_per_USD", "exchange rate, RMB per US$ (reported quarters without a rate: the FX assumption)"),
     **EARNINGS_SERIES,  # below adjusted EBITA, per share, net cash (pivotmodel.model.earnings)
 }
 
-NOT_SUMMED = {"group.fx_usd_rmb", *EARNINGS_NOT_SUMMED}
+NOT_SUMMED = {"group.fx_usd_rmb", "cloud.backlog", "cloud.utilisation", *EARNINGS_NOT_SUMMED}
 
 
 @dataclass(frozen=True)
@@ -91,7 +97,8 @@ class Projection:
         return self._period(period).last >= self.first_projected
 
     def total(self, name: str, period: str | Period) -> np.ndarray:
-        """Sum over a period, RMB million, shaped (draws,); reported annual fills gaps.
+        """Sum over a period, RMB million, shaped (draws,); reported annual fills gaps. For
+        rates and stocks (``NOT_SUMMED``: FX, cloud utilisation and backlog) the average.
         Memoised (claims share many totals); the array returned is read-only."""
         p = self._period(period)
         key = (name, p.label)
@@ -103,11 +110,17 @@ class Projection:
         return out
 
     def _total(self, name: str, p: Period) -> np.ndarray:
+        if name in NOT_SUMMED:  # a rate or a stock: the period's average, not a sum
+            return self[name][:, self.timeline.columns(p)].mean(axis=1)
         out = self.timeline.total(self[name], p)
         if p.kind == "fy" and p.last < self.first_projected and name not in NOT_SUMMED:
             # The reported annual figure is authoritative: FY2024-FY2025 segment totals are
             # restated on the four-segment basis, and quarterly sums carry rounding.
             annual = self.history.annual_value(name, p.first.fiscal_year)
+            if np.isnan(annual) and name == "group.capex" and np.isnan(out).any():
+                # capex of a year without the FCF-table figure: the 20-F cash-flow line
+                # (purchase of PP&E and land-use rights), footnoted in tables
+                annual = abs(self.history.annual_value("group.capex_cashflow", p.first.fiscal_year))
             if not np.isnan(annual):
                 out = np.full_like(out, annual)
         return out
