@@ -16,7 +16,7 @@ from typing import Iterable, Mapping
 import numpy as np
 
 from ..assumptions import Assumptions
-from ..capex import project_capex
+from .capex import project_capex
 from ..periods import Timeline
 from .china_ecommerce import project_china_ecommerce
 from .cloud import project_cloud, project_cloud_demand
@@ -72,7 +72,7 @@ def _history_fcf_proxy(a: Assumptions, v: Values, quarters) -> np.ndarray:
     reported adjusted EBITA + a quarter of the year's reported D&A - capex (reported, stated,
     or the year's remainder spread; see capex.capex_history) - cash tax. NaN where a figure
     is missing."""
-    from ..capex import capex_history
+    from .capex import capex_history
     from ..errors import InputError
 
     def capex_of(q) -> float:

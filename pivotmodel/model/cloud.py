@@ -10,7 +10,7 @@ elimination, as Alibaba reports it.
 * Capacity (revenue the assets in service can earn a quarter) starts from the assets that
   served the last reported quarter: ``capacity_exit = revenue_exit / exit_utilisation``, and
   grows by ``revenue_yield`` per RMB of the cloud's share (``capacity_share_of_capex``) of
-  new capex put in service since then (see :mod:`pivotmodel.capex`: capex enters service
+  new capex put in service since then (see :mod:`pivotmodel.model.capex`: capex enters service
   after the deployment lag and leaves it at the end of its useful life, so capacity can
   retire). With no new capex it stays at ``capacity_exit``, which is never below the revenue
   served in the last reported quarter.
@@ -19,7 +19,7 @@ elimination, as Alibaba reports it.
   conserved: demand = served + change in backlog, quarter by quarter. Demand compounds on
   demand (what customers ask for), not on what was served.
 * Adjusted EBITA = served revenue x margin before new depreciation - the cloud's share of
-  depreciation of new assets (:func:`pivotmodel.capex.split_depreciation`). An anchored
+  depreciation of new assets (:func:`pivotmodel.model.capex.split_depreciation`). An anchored
   margin start adds back that depreciation over the exit quarters (see
   :func:`~pivotmodel.model.inputs.exit_add_back`), so the first projected margin continues
   the reported one.
@@ -32,7 +32,7 @@ import numpy as np
 from .inputs import BaseQuarters, Values, exit_add_back
 from .paths import compound_yoy, converging_path
 from ..assumptions import Assumptions
-from ..capex import CapexResult, split_depreciation
+from .capex import CapexResult, split_depreciation
 
 __all__ = ["project_cloud_demand", "project_cloud"]
 
