@@ -8,25 +8,22 @@ axis, fiscal-year ticks, and a source line added by :func:`add_source`.
 
 from __future__ import annotations
 
-import os
 import re
 import warnings
 from pathlib import Path
 from typing import Mapping
 
+import functools
+
 import matplotlib
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+from matplotlib.axes import Axes
+from matplotlib.figure import Figure
 
-if "inline" not in os.environ.get("MPLBACKEND", ""):  # Jupyter keeps its inline backend
-    matplotlib.use("Agg")
-
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-import pandas as pd  # noqa: E402
-from matplotlib.axes import Axes  # noqa: E402
-from matplotlib.figure import Figure  # noqa: E402
-
-from .periods import parse_period  # noqa: E402
-from .tables import SEGMENT_NAMES  # noqa: E402
+from .periods import parse_period
+from .tables import SEGMENT_NAMES
 
 __all__ = [
     "COLORS", "STYLE", "SEGMENTS", "apply_style", "source_line", "add_source", "save", "new_axes",
@@ -69,10 +66,18 @@ FAN_ALPHA = (0.18, 0.35)  # P5-P95, P25-P75
 
 
 def apply_style() -> None:
+    """Make the house style the session's default (opt-in, e.g. in a notebook). Importing this
+    module changes nothing global: each plot function applies the style to its own figure."""
     matplotlib.rcParams.update(STYLE)
 
 
-apply_style()
+def _styled(plot):
+    """Draw under the house style without touching the caller's rcParams or backend."""
+    @functools.wraps(plot)
+    def draw(*args, **kwargs):
+        with matplotlib.rc_context(STYLE):
+            return plot(*args, **kwargs)
+    return draw
 
 
 def new_axes(ax: Axes | None = None, figsize: tuple[float, float] | None = None) -> Axes:
@@ -197,6 +202,7 @@ def revenue_mix_data(results) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+@_styled
 def plot_revenue_mix(data: pd.DataFrame, ax: Axes | None = None) -> Axes:
     ax = new_axes(ax)
     d = data.dropna(subset=list(SEGMENTS))
@@ -244,6 +250,7 @@ def cloud_share_data(results) -> pd.DataFrame:
     return d
 
 
+@_styled
 def plot_cloud_share(data: pd.DataFrame, ax: Axes | None = None) -> Axes:
     ax = new_axes(ax)
     _fy_axis(ax, data["year"], _boundary(data), "Cloud revenue / group revenue (ratio)")
@@ -275,15 +282,19 @@ def margin_data(results) -> pd.DataFrame:
     return pd.concat(frames, ignore_index=True)
 
 
+@_styled
 def plot_margins(data: pd.DataFrame, ax: Axes | None = None) -> Axes:
-    """Small multiples; with ``ax`` given, its figure is reused and ``ax`` holds the first panel."""
+    """Small multiples. Without ``ax``, a new figure whose first panel is returned; with ``ax``,
+    the six panels are drawn inside it (it becomes their frame, and is returned; never removed)."""
     segs = list(dict.fromkeys(data["segment"]))
     if ax is None:
         fig = plt.figure(figsize=(10, 6.2))
+        axes = fig.subplots(2, 3, sharex=True).ravel()
     else:
         fig = ax.figure
-        ax.remove()
-    axes = fig.subplots(2, 3, sharex=True).ravel()
+        ax.set_axis_off()
+        w, h, gx, gy = 0.27, 0.38, 0.09, 0.2
+        axes = np.array([ax.inset_axes([c * (w + gx), (1 - r) * (h + gy), w, h]) for r in range(2) for c in range(3)])
     for a_, seg in zip(axes, segs):
         d = data[data["segment"] == seg]
         _fy_axis(a_, d["year"], _boundary(d), "Adj. EBITA margin (ratio)")
@@ -296,8 +307,10 @@ def plot_margins(data: pd.DataFrame, ax: Axes | None = None) -> Axes:
     for a_ in axes[len(segs):]:
         a_.axis("off")
     fig.suptitle("Adjusted EBITA margin: median, P25-P75, P5-P95", fontweight="bold")
-    fig.subplots_adjust(hspace=0.35, wspace=0.35, bottom=0.1)
-    return axes[0]
+    if ax is None:
+        fig.subplots_adjust(hspace=0.35, wspace=0.35, bottom=0.1)
+        return axes[0]
+    return ax
 
 
 # --- capex, depreciation, cloud revenue ------------------------------------------------------
@@ -315,6 +328,7 @@ def capex_data(results) -> pd.DataFrame:
     return pd.concat(frames, ignore_index=True)
 
 
+@_styled
 def plot_capex(data: pd.DataFrame, ax: Axes | None = None) -> Axes:
     ax = new_axes(ax)
     d0 = data[data["series"] == data["series"].iloc[0]]
@@ -336,6 +350,7 @@ def fcf_data(results) -> pd.DataFrame:
     return _fan(results, "group.fcf")
 
 
+@_styled
 def plot_fcf(data: pd.DataFrame, ax: Axes | None = None) -> Axes:
     ax = new_axes(ax)
     _fy_axis(ax, data["year"], _boundary(data), "Free cash flow, RMB bn")
@@ -356,6 +371,7 @@ def claim_probabilities_data(results) -> pd.DataFrame:
     return t[["id", "headline", "probability", "ci_low", "ci_high", "draws"]].reset_index(drop=True)
 
 
+@_styled
 def plot_claim_probabilities(data: pd.DataFrame, ax: Axes | None = None) -> Axes:
     ax = new_axes(ax, figsize=(8.5, 0.26 * len(data) + 1.4))
     y = np.arange(len(data))[::-1]
@@ -425,6 +441,7 @@ def claim_metric_data(results, claim_id: str, bins: int = 40) -> pd.DataFrame:
     return d
 
 
+@_styled
 def plot_claim_metric(data: pd.DataFrame, ax: Axes | None = None) -> Axes:
     ax = new_axes(ax)
     at = data.attrs
@@ -455,6 +472,7 @@ def convergence_data(results, claim_ids=None, points: int = 20) -> pd.DataFrame:
 _LINE_COLORS = ["#1A73E8", "#E8710A", "#188038", "#D93025", "#A142F4", "#12B5CB", "#F9AB00", "#3C4043", "#9AA0A6", "#B80672"]
 
 
+@_styled
 def plot_convergence(data: pd.DataFrame, ax: Axes | None = None) -> Axes:
     ax = new_axes(ax)
     for i, (cid, d) in enumerate(data.groupby("claim", sort=False)):
@@ -490,6 +508,7 @@ def series_compare_data(projections: Mapping[str, object], series: str = "cloud.
     return out
 
 
+@_styled
 def plot_series_compare(data: pd.DataFrame, ax: Axes | None = None) -> Axes:
     ax = new_axes(ax)
     series = data.attrs.get("series", "")
@@ -515,6 +534,7 @@ def scenario_compare_data(results_by_scenario: Mapping[str, object]) -> pd.DataF
     return pd.concat(frames, ignore_index=True)
 
 
+@_styled
 def plot_scenario_compare(data: pd.DataFrame, ax: Axes | None = None) -> Axes:
     ids = list(dict.fromkeys(data["id"]))
     ax = new_axes(ax, figsize=(8.5, 0.3 * len(ids) + 1.4))
@@ -542,11 +562,11 @@ def plot_scenario_compare(data: pd.DataFrame, ax: Axes | None = None) -> Axes:
     return ax
 
 
+@_styled
 def plot_output_tornado(data: pd.DataFrame, ax: Axes | None = None, top: int = 12, title: str | None = None) -> Axes:
     """A :func:`pivotmodel.sensitivity.tornado` table in the house style: the ``top`` inputs
     by swing, each bar from the output with the input at its low quantile to the output with
     it at its high quantile, others at their medians; the base case as a vertical line."""
-    from .sensitivity import plot_tornado
 
     n = min(top, len(data))
     ax = new_axes(ax, figsize=(8.5, 0.32 * (n + 1) + 1.8))
@@ -586,6 +606,7 @@ CHARTS = {
 
 # --- published forecasts on the fan charts (pivotmodel.consensus) -------------------------
 
+@_styled
 def plot_consensus_fans(data: pd.DataFrame, ax: Axes | None = None) -> Axes:
     """Small multiples of :func:`pivotmodel.consensus.fan_data`: each series' fan by fiscal
     year with the published forecasts as dated markers (hollow: stale; red: outside P5-P95)."""
@@ -614,3 +635,60 @@ def plot_consensus_fans(data: pd.DataFrame, ax: Axes | None = None) -> Axes:
                  fontweight="bold", fontsize=9)
     fig.subplots_adjust(hspace=0.4, wspace=0.3, bottom=0.1)
     return axes[0]
+
+
+# --- sensitivity and solve ------------------------------------------------------------
+
+@_styled
+def plot_tornado(data: pd.DataFrame, ax=None, top: int = 15):
+    """Horizontal bars from output_low to output_high around the base output."""
+    ax = new_axes(ax, figsize=(8, 6))
+    d = data.head(top).iloc[::-1]
+    base = float(d["base_output"].iloc[0]) if len(d) else 0.0
+    ys = np.arange(len(d))
+    ax.barh(ys, d["output_low"] - base, left=base, color="tab:red", label="input at low")
+    ax.barh(ys, d["output_high"] - base, left=base, color="tab:blue", label="input at high")
+    ax.axvline(base, color="k", lw=0.8)
+    ax.set_yticks(ys, d["input"])
+    ax.set_xlabel(f"{data.attrs.get('output', 'output')} {data.attrs.get('unit', '')}".strip())
+    ax.legend(loc="lower right")
+    return ax
+
+
+@_styled
+def plot_spider(data: pd.DataFrame, ax=None, top: int = 8):
+    """Output against the percentile of each input (the ``top`` inputs by range)."""
+    ax = new_axes(ax, figsize=(8, 6))
+    rng = data.groupby("input")["output"].agg(lambda s: s.max() - s.min()).sort_values(ascending=False)
+    for k in rng.index[:top]:
+        g = data[data["input"] == k]
+        ax.plot(g["percentile"], g["output"], marker="o", label=k)
+    ax.set_xlabel("input percentile")
+    ax.set_ylabel(f"{data.attrs.get('output', 'output')} {data.attrs.get('unit', '')}".strip())
+    ax.legend(fontsize="small")
+    return ax
+
+
+@_styled
+def plot_contour(grid: pd.DataFrame, ax=None):
+    """Filled contours of the metric over the two inputs, the threshold as a black line
+    and the base case as a dot. Returns the Axes, saves nothing."""
+    ax = new_axes(ax, figsize=(7, 6))
+    kx, ky = grid.attrs["inputs"]
+    wide = grid.pivot(index=ky, columns=kx, values="metric")
+    X, Y = np.meshgrid(wide.columns.to_numpy(), wide.index.to_numpy())
+    Z = wide.to_numpy()
+    cs = ax.contourf(X, Y, Z, levels=15, cmap="viridis")
+    ax.figure.colorbar(cs, ax=ax, label="metric")
+    thr = grid.attrs.get("threshold")
+    level = thr if thr is not None else 0.5
+    if np.nanmin(Z) < level < np.nanmax(Z):
+        ax.contour(X, Y, Z, levels=[level], colors="k", linewidths=2)
+    bx, by = grid.attrs["base"]
+    ax.plot([bx], [by], "wo", mec="k", label="base case")
+    ux, uy = grid.attrs.get("units", ("", ""))
+    ax.set_xlabel(f"{kx} ({ux})")
+    ax.set_ylabel(f"{ky} ({uy})")
+    ax.set_title(f"{grid.attrs['claim']}: {grid.attrs['test']}", fontsize="small")
+    ax.legend(loc="best")
+    return ax

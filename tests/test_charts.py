@@ -193,3 +193,25 @@ def test_output_tornado_in_house_style(a):
         assert len(ax.patches) == 12
     finally:
         plt.close(ax.figure)
+
+
+def test_importing_charts_changes_no_global_matplotlib_state():
+    """No backend switch and no rcParams change on import: a notebook keeps its own settings."""
+    import subprocess
+    import sys
+
+    code = ("import matplotlib; before = dict(matplotlib.rcParams); backend = matplotlib.get_backend(); "
+            "import pivotmodel.charts, pivotmodel.sensitivity, pivotmodel.solve; "
+            "print(dict(matplotlib.rcParams) == before and matplotlib.get_backend() == backend)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
+                         env={**__import__("os").environ, "MPLBACKEND": "svg"}).stdout
+    assert out.strip() == "True"
+
+
+def test_plot_margins_draws_inside_the_axes_it_is_given(r):
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots()
+    out = C.plot_margins(C.margin_data(r), ax=ax)
+    assert out is ax and ax in fig.axes and len(ax.child_axes) == 6
+    plt.close(fig)
