@@ -19,6 +19,7 @@ Every problem found is collected and raised once as :class:`~pivotmodel.errors.I
 from __future__ import annotations
 
 import difflib
+import os
 import math
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -40,6 +41,7 @@ __all__ = [
     "Assumptions",
     "load",
     "bundled_directory",
+    "default_directory",
     "SEGMENT_FILES",
     "BASES",
 ]
@@ -61,6 +63,16 @@ def bundled_directory() -> Path:
     here = Path(__file__).resolve().parent
     repo = here.parent / "assumptions"
     return repo if (repo / "simulation.yaml").is_file() else here / "bundled_assumptions"
+
+
+DEFAULT_ENV = "PIVOTMODEL_ASSUMPTIONS"
+
+
+def default_directory() -> Path:
+    """The folder read when ``--assumptions`` is not given: ``$PIVOTMODEL_ASSUMPTIONS`` if set
+    (e.g. your own copy, or the test suite's frozen fixture tree), else the bundled one."""
+    env = os.environ.get(DEFAULT_ENV, "").strip()
+    return Path(env) if env else bundled_directory()
 
 
 @dataclass(frozen=True)
@@ -434,7 +446,7 @@ def _resolve_scenario(
 
 def load(directory: str | Path | None = None, scenario: str | None = None) -> Assumptions:
     """Load, validate and freeze an assumptions folder, optionally with a scenario applied."""
-    directory = Path(directory) if directory is not None else bundled_directory()
+    directory = Path(directory) if directory is not None else default_directory()
     root = directory.parent
     if not directory.is_dir():
         raise InputError.single(str(directory), "", "is not a folder of assumption files")
