@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 import warnings
 from pathlib import Path
-from typing import Mapping
+from typing import Any, Mapping, cast
 
 import functools
 
@@ -43,7 +43,7 @@ COLORS = {
     "group": "#3C4043",
 }
 SCENARIO_COLORS = ["#3C4043", "#188038", "#D93025", "#A142F4", "#F9AB00"]
-STYLE = {
+STYLE: dict[str, Any] = {
     "figure.figsize": (8.0, 4.8),
     "figure.dpi": 100,
     "savefig.dpi": 100,
@@ -68,14 +68,20 @@ FAN_ALPHA = (0.18, 0.35)  # P5-P95, P25-P75
 def apply_style() -> None:
     """Make the house style the session's default (opt-in, e.g. in a notebook). Importing this
     module changes nothing global: each plot function applies the style to its own figure."""
-    matplotlib.rcParams.update(STYLE)
+    matplotlib.rcParams.update(cast(Any, STYLE))
+
+
+def _height(ax: Axes) -> float:
+    """Height in inches of the figure holding ``ax``."""
+    fig: Any = ax.figure
+    return float(fig.get_figheight())
 
 
 def _styled(plot):
     """Draw under the house style without touching the caller's rcParams or backend."""
     @functools.wraps(plot)
     def draw(*args, **kwargs):
-        with matplotlib.rc_context(STYLE):
+        with matplotlib.rc_context(cast(Any, STYLE)):
             return plot(*args, **kwargs)
     return draw
 
@@ -118,7 +124,7 @@ def save(fig: Figure, stem: Path, formats: tuple[str, ...] = ("png", "svg")) -> 
     out = []
     for fmt in formats:
         path = Path(f"{stem}.{fmt}")
-        with matplotlib.rc_context(STYLE):
+        with matplotlib.rc_context(cast(Any, STYLE)):
             fig.savefig(path, format=fmt, metadata=_METADATA.get(fmt, {}), bbox_inches=None)
         out.append(path)
     return out
@@ -288,13 +294,13 @@ def plot_margins(data: pd.DataFrame, ax: Axes | None = None) -> Axes:
     the six panels are drawn inside it (it becomes their frame, and is returned; never removed)."""
     segs = list(dict.fromkeys(data["segment"]))
     if ax is None:
-        fig = plt.figure(figsize=(10, 6.2))
+        fig: Any = plt.figure(figsize=(10, 6.2))
         axes = fig.subplots(2, 3, sharex=True).ravel()
     else:
         fig = ax.figure
         ax.set_axis_off()
         w, h, gx, gy = 0.27, 0.38, 0.09, 0.2
-        axes = np.array([ax.inset_axes([c * (w + gx), (1 - r) * (h + gy), w, h]) for r in range(2) for c in range(3)])
+        axes = np.array([ax.inset_axes((c * (w + gx), (1 - r) * (h + gy), w, h)) for r in range(2) for c in range(3)])
     for a_, seg in zip(axes, segs):
         d = data[data["segment"] == seg]
         _fy_axis(a_, d["year"], _boundary(d), "Adj. EBITA margin (ratio)")
@@ -484,7 +490,7 @@ def plot_convergence(data: pd.DataFrame, ax: Axes | None = None) -> Axes:
     ax.set_ylim(-0.02, 1.02)
     ax.set_title("Convergence of claim estimates (headline claims)")
     n = data["claim"].nunique()
-    fig = ax.figure
+    fig: Any = ax.figure
     rows = (n + 1) // 2
     fig.set_figheight(STYLE["figure.figsize"][1] + 0.16 * rows)  # room for the legend below the axes
     ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.14), ncol=2, fontsize=7)
@@ -494,14 +500,14 @@ def plot_convergence(data: pd.DataFrame, ax: Axes | None = None) -> Axes:
 
 # --- comparisons ----------------------------------------------------------------------------
 
-def series_compare_data(projections: Mapping[str, object], series: str = "cloud.revenue", basis: str = "fy") -> pd.DataFrame:
+def series_compare_data(projections: Mapping[str, Any], series: str = "cloud.revenue", basis: str = "fy") -> pd.DataFrame:
     """Median of ``series`` by year, RMB bn, for several projections (columns by label)."""
-    out = None
+    out = pd.DataFrame()
     for label, p in projections.items():
         years = p.year_labels(basis)
         vals = [float(np.median(p.total(series, y))) / 1000.0 for y in years]
         status = ["P" if p.is_projected(y) else "A" for y in years]
-        if out is None:
+        if out.empty:
             out = pd.DataFrame({"period": years, "year": [_fy(y) for y in years], "status": status})
         out[label] = vals
     out.attrs["series"] = series
@@ -556,7 +562,7 @@ def plot_scenario_compare(data: pd.DataFrame, ax: Axes | None = None) -> Axes:
     ax.set_xlabel("Probability the claim holds (ratio), 95% interval")
     ax.set_ylabel("Claim")
     ax.set_title("Claim probabilities by scenario", loc="left", pad=16)
-    ax.figure.subplots_adjust(left=0.36, right=0.97, top=1 - 0.7 / ax.figure.get_figheight())
+    ax.figure.subplots_adjust(left=0.36, right=0.97, top=1 - 0.7 / _height(ax))
     ax.legend(loc="lower right", bbox_to_anchor=(1.0, 1.0), ncol=len(scen), borderaxespad=0.3)  # above the points
     ax.grid(axis="y", visible=False)
     return ax
@@ -573,7 +579,7 @@ def plot_output_tornado(data: pd.DataFrame, ax: Axes | None = None, top: int = 1
     plot_tornado(data, ax=ax, top=top)
     at = data.attrs
     lo, hi = at.get("low", 0.1), at.get("high", 0.9)
-    handles = ax.get_legend_handles_labels()[0]
+    handles: list[Any] = list(ax.get_legend_handles_labels()[0])
     for h, color in zip(handles, ("#D93025", COLORS["cloud"])):
         for patch in h:
             patch.set_color(color)
@@ -588,7 +594,7 @@ def plot_output_tornado(data: pd.DataFrame, ax: Axes | None = None, top: int = 1
     if base is not None:
         ax.text(base, 1.0, f" base {base:.4g}", transform=ax.get_xaxis_transform(), va="bottom", fontsize=7)
     ax.set_title(title or f"Tornado: {at.get('output', '')}", pad=14)
-    ax.figure.subplots_adjust(left=0.4, right=0.97, top=1 - 0.75 / ax.figure.get_figheight())
+    ax.figure.subplots_adjust(left=0.4, right=0.97, top=1 - 0.75 / _height(ax))
     return ax
 
 

@@ -45,6 +45,7 @@ from typing import Any, Callable
 import numpy as np
 
 from .errors import InputError, Problem
+from .yamlio import line_of
 from .model import SERIES, Projection
 from .periods import Period, PeriodError, parse_period
 
@@ -522,7 +523,7 @@ def parse_claims(raw: Any, label: str = "assumptions/claims.yaml", projection: P
         raise InputError.single(label, "claims", "must hold a list 'claims:' of {id, words, source, reading, test}")
     if not raw["claims"]:
         raise InputError.single(label, "claims", "is an empty list: simulate, claims and report need at least one claim",
-                                raw.line_of("claims") if hasattr(raw, "line_of") else None)
+                                line_of(raw, "claims") if hasattr(raw, "line_of") else None)
     claims: list[Claim] = []
     seen: set[str] = set()
     for i, entry in enumerate(raw["claims"]):
@@ -534,7 +535,7 @@ def parse_claims(raw: Any, label: str = "assumptions/claims.yaml", projection: P
             continue
         for key in entry:
             if key not in CLAIM_KEYS:
-                problems.append(Problem(label, f"{where}.{key}", f"unknown key; valid: {', '.join(CLAIM_KEYS)}", entry.line_of(key)))
+                problems.append(Problem(label, f"{where}.{key}", f"unknown key; valid: {', '.join(CLAIM_KEYS)}", line_of(entry, key)))
         missing = [k for k, req in CLAIM_KEYS.items() if req and k not in entry]
         if missing:
             problems.append(Problem(label, where, f"missing {', '.join(missing)}", line))
@@ -548,7 +549,7 @@ def parse_claims(raw: Any, label: str = "assumptions/claims.yaml", projection: P
         seen.add(cid)
         src = entry["source"]
         if not isinstance(src, dict) or any(k not in src for k in SOURCE_KEYS):
-            problems.append(Problem(label, f"{where}.source", f"needs {', '.join(SOURCE_KEYS)}", entry.line_of("source")))
+            problems.append(Problem(label, f"{where}.source", f"needs {', '.join(SOURCE_KEYS)}", line_of(entry, "source")))
             continue
         try:
             tree = parse_condition(entry["test"])
@@ -562,7 +563,7 @@ def parse_claims(raw: Any, label: str = "assumptions/claims.yaml", projection: P
         except TestError as exc:
             shown = str(entry["test"])
             shown = shown if len(shown) <= 200 else f"{shown[:200]}... ({len(shown):,} characters)"
-            problems.append(Problem(label, f"{where}.test", f"{exc} (test: {shown})", entry.line_of("test")))
+            problems.append(Problem(label, f"{where}.test", f"{exc} (test: {shown})", line_of(entry, "test")))
             continue
         claims.append(claim)
     if problems:

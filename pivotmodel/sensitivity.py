@@ -294,7 +294,7 @@ def sobol_from_function(dists: Mapping[str, object], f: Callable[[dict[str, np.n
         problem["groups"] = [groups[k] for k in names]
     u = sobol_sample.sample(problem, int(n), calc_second_order=False, scramble=True, seed=seed)
     u = np.clip(u, _U_CLIP, 1 - _U_CLIP)
-    values = {k: np.asarray(dists[k].ppf(u[:, i]), dtype=float) for i, k in enumerate(names)}  # type: ignore[attr-defined]
+    values = {k: np.asarray(dists[k].ppf(u[:, i]), dtype=np.float64) for i, k in enumerate(names)}  # type: ignore[attr-defined]
     ys = f(values)
     if isinstance(ys, np.ndarray):
         ys = [ys]
