@@ -363,7 +363,7 @@ class _Evaluator:
         if isinstance(node, ast.Constant):
             if isinstance(node.value, str):
                 raise TestError(f"the period {node.value} can only be a function's period argument")
-            return float(node.value)
+            return float(node.value)  # type: ignore[arg-type]  # numbers only: the parser admits no other constant
         if isinstance(node, ast.UnaryOp):
             val = self.eval(node.operand, ctx)
             if isinstance(node.op, ast.Not):
@@ -378,7 +378,7 @@ class _Evaluator:
         if isinstance(node, ast.BoolOp):
             vals = [np.asarray(self.eval(v, ctx), dtype=bool) for v in node.values]
             fn = np.logical_and if isinstance(node.op, ast.And) else np.logical_or
-            out = vals[0]
+            out: Any = vals[0]
             for v in vals[1:]:
                 out = fn(out, v)
             return out
@@ -412,14 +412,14 @@ class _Evaluator:
                         f"model's timeline ({span}); the model cannot tell whether the condition first holds there"
                     )
 
-    def _period_arg(self, fn: str, args: list[ast.AST], index: int, ctx: Period | None) -> Period:
+    def _period_arg(self, fn: str, args: list[ast.expr], index: int, ctx: Period | None) -> Period:
         if len(args) > index:
             return self.period(args[index])
         if ctx is None:
             raise TestError(f"{fn}() needs a period here ({FUNCTIONS[fn]}); only inside all/any/first_fy/first_cy may it be left out")
         return ctx
 
-    def call(self, fn: str, args: list[ast.AST], ctx: Period | None) -> Any:
+    def call(self, fn: str, args: list[ast.expr], ctx: Period | None) -> Any:
         p = self.p
         nargs = {"sum": (1, 2), "cumsum": (1, 2), "usd": (1, 2), "share": (2, 3), "yoy": (1, 2),
                  "all": (2, 2), "any": (2, 2), "first_fy": (1, 1), "first_cy": (1, 1), "first_year": (1, 1)}[fn]
@@ -500,7 +500,7 @@ def evaluate(claim: Claim, p: Projection) -> ClaimValue:
     with np.errstate(all="ignore"):
         body = claim.tree.body
         if claim.threshold is not None:
-            metric = np.broadcast_to(np.asarray(ev.eval(body.left, None), dtype=float), (p.draws,))  # type: ignore[attr-defined]
+            metric = np.broadcast_to(np.asarray(ev.eval(body.left, None), dtype=np.float64), (p.draws,))  # type: ignore[attr-defined]
             holds = _CMP[type(body.ops[0])](metric, claim.threshold).astype(float)  # type: ignore[attr-defined]
         else:
             holds = np.broadcast_to(np.asarray(ev.eval(body, None), dtype=float), (p.draws,)).copy()

@@ -187,8 +187,8 @@ def load_consensus(a: Assumptions, path: Path | None = None) -> Consensus:
         if errs:
             problems.extend(errs)
             continue
-        seen.add(fid)
-        f = Forecast(fid, str(entry["who"]), date, entry["date_basis"], str(entry["words"]), url, str(entry["metric"]),
+        seen.add(str(fid))
+        f = Forecast(str(fid), str(entry["who"]), date, entry["date_basis"], str(entry["words"]), url, str(entry["metric"]),
                      float(value), entry["unit"], str(entry.get("reading", "")), str(entry.get("note", "")), line)
         try:
             evaluate(f.claim(), base)
@@ -286,7 +286,7 @@ def what_would_move(a: Assumptions, f: Forecast, row: pd.Series, inputs: pd.Data
     direction = "up" if f.value > row["p50"] else "down"
     claim = forecast_claim(f, direction)
     out = []
-    for key in sorted(scores, key=scores.get, reverse=True)[:top]:
+    for key in sorted(scores, key=lambda k: scores[k], reverse=True)[:top]:
         sol = solve(a, f.id, key, claim=claim)
         out.append(f"{sol.sentence} (|Spearman rho| {scores[key]:.2f} across the draws)")
     return out
@@ -316,7 +316,7 @@ def fan_data(a: Assumptions, consensus: Consensus, table: pd.DataFrame, draws: i
     design = make_design(a, draws, seed, method)
     chunk = int(a.settings.get("chunk_size", 25000)) or draws
     parts: dict[str, list[np.ndarray]] = {s: [] for s in FAN_PANELS}
-    years = None
+    years: list = []
     for start in range(0, draws, chunk):
         p = project(a, design.values(start, min(draws, start + chunk)), keep=list(FAN_PANELS) + ["group.fx_usd_rmb"])
         years = p.timeline.year_periods("fy")
