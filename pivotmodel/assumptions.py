@@ -228,8 +228,8 @@ def _parse_spec(
         err(f"{key}.unit", f"unknown unit {unit!r}; valid: {', '.join(UNITS)}{_suggest(str(unit), list(UNITS))}")
         unit = None
     if unit is not None and UNITS[unit][0] != dimension:
-        valid = [u for u, (d, _) in UNITS.items() if d == dimension]
-        err(f"{key}.unit", f"{unit!r} is a {UNITS[unit][0]} unit; this input needs one of {', '.join(valid)}")
+        fitting = [u for u, (d, _) in UNITS.items() if d == dimension]
+        err(f"{key}.unit", f"{unit!r} is a {UNITS[unit][0]} unit; this input needs one of {', '.join(fitting)}")
         unit = None
     basis = meta.get("basis")
     if basis is not None and basis not in BASES and isinstance(basis, str):
@@ -502,7 +502,7 @@ def load(directory: str | Path | None = None, scenario: str | None = None) -> As
             else:
                 raw[key] = (spec, line, label)
 
-    scenario, layers = _resolve_scenario(directory, scenario, root, problems)
+    chosen, layers = _resolve_scenario(directory, scenario, root, problems)
     replaced: list[tuple[str, str, Any, Any, int | None]] = []  # (file, key, spec before, spec after, line)
     for label, layer in layers:
         for key, (spec, line) in layer.items():
@@ -587,7 +587,7 @@ def load(directory: str | Path | None = None, scenario: str | None = None) -> As
         sources=MappingProxyType(sources),
         settings=MappingProxyType(settings),
         history=history,  # type: ignore[arg-type]
-        scenario=scenario,
+        scenario=chosen,
         claims_raw=claims_raw,
         correlations_raw=correlations_raw,
         files=MappingProxyType(texts),

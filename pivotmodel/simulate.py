@@ -354,9 +354,8 @@ def simulate(
             method_name = start_method or ("fork" if "fork" in mp.get_all_start_methods() else "spawn")
             ctx = mp.get_context(method_name)
             # fork: the workers inherit _STATE; spawn: each worker gets it pickled, once
-            init = (None, ()) if method_name == "fork" else (_init_worker, (dict(_STATE),))
-            with ProcessPoolExecutor(max_workers=min(jobs, len(bounds)), mp_context=ctx,
-                                     initializer=init[0], initargs=init[1]) as pool:
+            init: dict[str, Any] = {} if method_name == "fork" else {"initializer": _init_worker, "initargs": (dict(_STATE),)}
+            with ProcessPoolExecutor(max_workers=min(jobs, len(bounds)), mp_context=ctx, **init) as pool:
                 for (lo, hi), part in zip(bounds, pool.map(_chunk, *zip(*bounds))):
                     sink.put(lo, hi, part)
                     if bar:

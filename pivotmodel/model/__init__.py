@@ -19,7 +19,7 @@ from ..assumptions import Assumptions
 from .capex import project_capex
 from ..periods import Timeline
 from .china_ecommerce import project_china_ecommerce
-from .cloud import project_cloud, project_cloud_demand
+from .cloud import project_cloud, project_cloud_demand, total_of
 from .earnings import project_earnings
 from .group import SEGMENTS, project_group
 from .growth_segments import GROWTH_SEGMENTS, project_growth_segment
@@ -104,7 +104,7 @@ def project(
     base = BaseQuarters(tuple(last + k for k in (-3, -2, -1, 0)))
 
     demand = project_cloud_demand(assumptions, v, base, quarters)
-    capex = project_capex(assumptions, v, first, quarters, sum(demand.values()))
+    capex = project_capex(assumptions, v, first, quarters, total_of(demand))
     seg: dict[str, np.ndarray] = {}
     seg.update(project_china_ecommerce(assumptions, v, base, quarters))
     seg.update(project_cloud(assumptions, v, base, quarters, capex, demand))

@@ -27,6 +27,9 @@ elimination, as Alibaba reports it.
 
 from __future__ import annotations
 
+import functools
+import operator
+
 import numpy as np
 
 from .inputs import BaseQuarters, Values, exit_add_back
@@ -53,10 +56,15 @@ def project_cloud_demand(a: Assumptions, v: Values, base: BaseQuarters, quarters
     return {s: compound_yoy(base0[s], _path(v, f"{P}.{s}.growth", quarters)) for s in STREAMS}
 
 
+def total_of(parts: dict[str, np.ndarray]) -> np.ndarray:
+    """The sum of a few arrays, as an array (the same additions, in order, as ``sum``)."""
+    return functools.reduce(operator.add, parts.values())
+
+
 def serve_with_backlog(demand: dict[str, np.ndarray], capacity: np.ndarray) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
     """Served revenue and end-of-quarter backlog per stream: each quarter serves the backlog
     plus new demand up to capacity, every stream cut pro rata."""
-    total = sum(demand.values())
+    total = total_of(demand)
     n, quarters = np.broadcast_shapes(total.shape, capacity.shape)
     served = {s: np.empty((n, quarters)) for s in demand}
     backlog = {s: np.empty((n, quarters)) for s in demand}
@@ -82,13 +90,13 @@ def project_cloud(
     added = v(f"{P}.supply.revenue_yield") * share * (capex.gross_in_service - capex.gross_exit)
     capacity = capacity_exit + added
     served, backlog = serve_with_backlog(demand, capacity)
-    revenue = sum(served.values())
+    revenue = total_of(served)
 
     m = f"{P}.margin_before_new_depreciation"
     start = v(f"{m}.start") + exit_add_back(a, v, f"{m}.start", capex, share, f"{P}.revenue")
     margin = converging_path(start, v(f"{m}.long_run"), v(f"{m}.half_life"), quarters)
     depreciation = split_depreciation(v, capex.depreciation_new)["cloud"]
-    total_demand = sum(demand.values())
+    total_demand = total_of(demand)
     return {
         f"{P}.ai_revenue": served["ai_revenue"],
         f"{P}.other_external_revenue": served["other_external_revenue"],
@@ -96,7 +104,7 @@ def project_cloud(
         f"{P}.external_revenue": served["ai_revenue"] + served["other_external_revenue"],
         f"{P}.revenue": revenue,
         f"{P}.demand": total_demand,
-        f"{P}.backlog": sum(backlog.values()),
+        f"{P}.backlog": total_of(backlog),
         f"{P}.capacity_revenue": np.broadcast_to(capacity, revenue.shape),
         f"{P}.utilisation": revenue / capacity,
         f"{P}.depreciation": depreciation,
