@@ -28,7 +28,7 @@ from .tables import SEGMENT_NAMES
 __all__ = [
     "COLORS", "STYLE", "SEGMENTS", "apply_style", "source_line", "add_source", "save", "new_axes",
     "revenue_mix_data", "plot_revenue_mix", "cloud_share_data", "plot_cloud_share",
-    "margin_data", "plot_margins", "capex_data", "plot_capex", "fcf_data", "plot_fcf",
+    "margin_data", "plot_margins", "capex_data", "plot_capex", "cloud_supply_data", "plot_cloud_supply", "fcf_data", "plot_fcf",
     "claim_probabilities_data", "plot_claim_probabilities", "claim_metric_data", "plot_claim_metric",
     "convergence_data", "plot_convergence", "series_compare_data", "plot_series_compare",
     "scenario_compare_data", "plot_scenario_compare", "plot_output_tornado", "CHARTS",
@@ -349,6 +349,43 @@ def plot_capex(data: pd.DataFrame, ax: Axes | None = None) -> Axes:
     return ax
 
 
+# --- cloud supply: utilisation and backlog -----------------------------------------------
+
+def cloud_supply_data(results) -> pd.DataFrame:
+    """Cloud utilisation (served revenue / capacity revenue, ratio) and backlog (demand not yet
+    served, RMB bn), each the average of the fiscal year's quarters, P5-P95 by year."""
+    util, backlog = _fan(results, "cloud.utilisation"), _fan(results, "cloud.backlog")
+    for col in ("p5", "p25", "p50", "p75", "p95"):
+        util[col] *= 1000.0  # _fan divides by 1000 (RMB mn -> bn); a ratio is not money
+    util.insert(0, "series", "cloud.utilisation")
+    backlog.insert(0, "series", "cloud.backlog")
+    return pd.concat([util, backlog], ignore_index=True)
+
+
+@_styled
+def plot_cloud_supply(data: pd.DataFrame, ax: Axes | None = None) -> Axes:
+    """Utilisation on the left axis, backlog on the right: a supply-bound cloud shows
+    utilisation near 1 and a growing backlog."""
+    ax = new_axes(ax)
+    util = data[data["series"] == "cloud.utilisation"].dropna(subset=["p50"])
+    back = data[data["series"] == "cloud.backlog"].dropna(subset=["p50"])
+    _fy_axis(ax, data.loc[data["series"] == "cloud.utilisation", "year"], _boundary(data[data["series"] == "cloud.utilisation"]),
+             "Utilisation: served / capacity revenue (ratio)")
+    _draw_fan(ax, util, COLORS["cloud"], "Utilisation (median)")
+    right = ax.twinx()
+    x = back["year"].to_numpy(float)
+    right.fill_between(x, back["p5"], back["p95"], color=COLORS["group"], alpha=0.10, lw=0)
+    right.plot(x, back["p50"], color=COLORS["group"], ls="--", lw=1.6, marker="s", ms=3, label="Backlog (median, P5-P95; right)")
+    right.set_ylabel("Backlog: demand not yet served (RMB bn, average of the year)")
+    right.set_ylim(bottom=0)
+    right.grid(False)
+    lines = ax.get_legend_handles_labels()
+    more = right.get_legend_handles_labels()
+    ax.legend(lines[0] + more[0], lines[1] + more[1], loc="lower left")
+    ax.set_title("Cloud capacity: utilisation and backlog")
+    return ax
+
+
 # --- FCF ------------------------------------------------------------------------------------
 
 def fcf_data(results) -> pd.DataFrame:
@@ -604,6 +641,7 @@ CHARTS = {
     "cloud_share": (cloud_share_data, plot_cloud_share),
     "margins": (margin_data, plot_margins),
     "capex": (capex_data, plot_capex),
+    "cloud_supply": (cloud_supply_data, plot_cloud_supply),
     "fcf": (fcf_data, plot_fcf),
     "claim_probabilities": (claim_probabilities_data, plot_claim_probabilities),
     "convergence": (convergence_data, plot_convergence),

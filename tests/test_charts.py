@@ -215,3 +215,16 @@ def test_plot_margins_draws_inside_the_axes_it_is_given(r):
     out = C.plot_margins(C.margin_data(r), ax=ax)
     assert out is ax and ax in fig.axes and len(ax.child_axes) == 6
     plt.close(fig)
+
+
+def test_cloud_supply_shows_utilisation_as_a_ratio_and_backlog_in_rmb_bn(r):
+    d = C.cloud_supply_data(r)
+    util = d[(d["series"] == "cloud.utilisation") & (d["status"] == "P")]
+    back = d[(d["series"] == "cloud.backlog") & (d["status"] == "P")]
+    fy = r.periods["fy"].index(util["period"].iloc[0])
+    assert util["p50"].iloc[0] == pytest.approx(float(np.quantile(r.totals["fy"]["cloud.utilisation"][:, fy], 0.5)))
+    assert back["p50"].iloc[0] == pytest.approx(float(np.quantile(r.totals["fy"]["cloud.backlog"][:, fy], 0.5)) / 1000)
+    assert ((util[["p5", "p50", "p95"]] > 0) & (util[["p5", "p50", "p95"]] <= 1 + 1e-9)).all().all()
+    assert (back["p5"] >= 0).all()
+    ax = C.plot_cloud_supply(d)
+    assert "Utilisation" in ax.get_ylabel() and len(ax.figure.axes) == 2
