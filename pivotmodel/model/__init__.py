@@ -29,21 +29,6 @@ from .projection import HISTORY_START, SERIES, Projection
 __all__ = ["project", "Projection", "SERIES", "SEGMENTS", "base_values", "Values"]
 
 
-_HISTORY_ROWS: dict[tuple[int, str, tuple], tuple[object, np.ndarray]] = {}
-
-
-def _history_row(history, name: str, quarters: tuple) -> np.ndarray:
-    """Reported values of a series over the history quarters (NaN where not reported),
-    built once per loaded history; the history object is kept with its row so its id
-    cannot be reused by another."""
-    key = (id(history), name, quarters)
-    hit = _HISTORY_ROWS.get(key)
-    if hit is None or hit[0] is not history:
-        hit = (history, np.array([history.value(name, q) for q in quarters], dtype=float))
-        _HISTORY_ROWS[key] = hit
-    return hit[1]
-
-
 def _base_quarter_estimates(a: Assumptions, v: Values, base: BaseQuarters) -> dict[str, np.ndarray]:
     """Sub-lines of the four base quarters that Alibaba does not report in RMB, as the model
     reconstructs them from the seed estimates; they fill history gaps so that growth on the
@@ -125,13 +110,13 @@ def project(
     series: dict[str, np.ndarray] = {}
     for name in sorted(wanted):
         full = np.empty((draws, len(timeline)), order="F")
-        full[:, :split] = _history_row(assumptions.history, name, tuple(timeline.quarters[:split]))
+        full[:, :split] = assumptions.history.row(name, tuple(timeline.quarters[:split]))
         if name == "group.fx_usd_rmb":
             # A reported quarter without a stated or implied rate is translated at the FX
             # assumption rather than left untranslated.
             full[:, :split] = np.where(np.isnan(full[:, :split]), v("group.fx.usd_rmb"), full[:, :split])
         if name == "group.capex":  # a quarter without the FCF-table figure: a stated total
-            stated = _history_row(assumptions.history, "group.capex_stated", tuple(timeline.quarters[:split]))
+            stated = assumptions.history.row("group.capex_stated", tuple(timeline.quarters[:split]))
             full[:, :split] = np.where(np.isnan(full[:, :split]), stated, full[:, :split])
         if name == "group.fcf_proxy":
             full[:, :split] = _history_fcf_proxy(assumptions, v, timeline.quarters[:split])
