@@ -20,14 +20,16 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-import pandas as pd
 
 from .assumptions import Assumptions
 from .claims import Claim, TestError, evaluate, parse_test, series_in
 from .errors import InputError, Problem
+from .lazy import lazy
 from .model import project
 from .periods import PeriodError, parse_quarter
 from .yamlio import read_yaml
+
+pd = lazy("pandas")
 
 __all__ = ["Forecast", "Consensus", "load_consensus", "validate_consensus", "place", "percentile", "forecast_claim", "what_would_move", "UNITS"]
 

@@ -13,12 +13,13 @@ import argparse
 import sys
 from pathlib import Path
 
-import numpy as np
-import pandas as pd
-
 from .atomic import check_file_target, write_atomic
 from .errors import InputError
+from .lazy import lazy
 from .options import SEED, int_at_least
+
+np = lazy("numpy")
+pd = lazy("pandas")
 
 __all__ = ["register", "cmd_consensus", "consensus_report", "format_table"]
 

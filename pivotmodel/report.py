@@ -22,14 +22,14 @@ import time
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-import pandas as pd
-
-from . import assumptions as assumptions_mod
 from .atomic import check_dir_target
 from .errors import InputError
+from .lazy import lazy
 from .options import SEED, int_at_least
-from .workbook import Sheet, write_workbook
+
+np = lazy("numpy")
+pd = lazy("pandas")
+assumptions_mod = lazy("pivotmodel.assumptions")
 
 
 class _LazyCharts:
@@ -586,6 +586,8 @@ def _build(a, r, folder: Path, compare: list[str], assumptions_dir, bar, cf, sta
 
     bar.step()
     bar.stage("workbook")
+    from .workbook import Sheet, write_workbook
+
     write_workbook(folder / f"pivotmodel_{a.scenario.name}.xlsx", [
         Sheet("claims", claims, True, {c: "metric_unit" for c in claims.columns if c.endswith("(claim units)")}),
         Sheet("quantiles_fy", q_fy, True, dict.fromkeys(q_fy.columns, "unit")),

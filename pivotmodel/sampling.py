@@ -29,7 +29,6 @@ from typing import Mapping
 
 import numpy as np
 from scipy import special
-from scipy.stats import qmc
 
 from .assumptions import Assumptions
 from .distributions import Distribution
@@ -244,6 +243,8 @@ def make_design(a: Assumptions, draws: int, seed: int, method: str, nearest: boo
     matrix = None
     d = len(dists)
     if method in ("lhs", "sobol") and d:
+        from scipy.stats import qmc  # here, not at the top: validate need not import scipy.stats
+
         size = -(-draws // REPLICATES)
         parts = []
         for r in range(REPLICATES):

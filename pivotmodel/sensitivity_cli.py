@@ -8,10 +8,11 @@ from __future__ import annotations
 
 import argparse
 
-import pandas as pd
-
 from .errors import InputError
+from .lazy import lazy
 from .options import SEED, float_between, int_at_least
+
+pd = lazy("pandas")
 
 __all__ = ["register"]
 
