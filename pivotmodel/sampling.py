@@ -3,7 +3,7 @@
 Methods (one path for all: a uniform design, an optional Gaussian copula, then ``ppf``):
 
 * ``mc`` - plain Monte Carlo. Each input has its own stream derived from the seed and a hash
-  of the input's key, in fixed blocks of :data:`BLOCK` draws; a draw's value depends only on
+  of the input's key, jumped ahead to each chunk's first draw; a draw's value depends only on
   (seed, key, draw index). Adding an input leaves the other inputs' draws unchanged, and
   any chunking of the draws gives the same numbers.
 * ``lhs`` - Latin hypercube, in :data:`REPLICATES` independent replicates (each stratified
@@ -37,7 +37,6 @@ from .model.inputs import seed_key
 
 __all__ = ["Design", "uncertain_inputs", "make_design", "Correlation", "parse_correlations", "METHODS"]
 
-BLOCK = 4096
 REPLICATES = 10
 METHODS = ("mc", "lhs", "sobol")
 
@@ -64,17 +63,18 @@ def _key_words(key: str) -> list[int]:
     return [int.from_bytes(digest[i : i + 4], "little") for i in range(0, 16, 4)]
 
 
+def _stream(entropy: list[int], start: int, stop: int) -> np.ndarray:
+    """Uniforms number start..stop-1 of the PCG64 stream seeded with ``entropy``: the
+    generator jumps ahead to ``start`` (each double uses one 64-bit step), so a value
+    depends only on its position, never on how the draws are chunked."""
+    bits = np.random.PCG64(np.random.SeedSequence(entropy))
+    bits.advance(start)
+    return np.random.Generator(bits).random(stop - start)
+
+
 def _mc_uniforms(seed: int, key: str, start: int, stop: int) -> np.ndarray:
-    """Uniforms for draws [start, stop) of one input, from per-block streams."""
-    out = np.empty(stop - start)
-    first, last = start // BLOCK, (stop - 1) // BLOCK
-    words = _key_words(key)
-    for block in range(first, last + 1):
-        rng = np.random.Generator(np.random.PCG64(np.random.SeedSequence([seed, *words, block])))
-        u = rng.random(BLOCK)
-        lo, hi = max(start, block * BLOCK), min(stop, (block + 1) * BLOCK)
-        out[lo - start : hi - start] = u[lo - block * BLOCK : hi - block * BLOCK]
-    return out
+    """Uniforms for draws [start, stop) of one input: one stream per (seed, input key)."""
+    return _stream([seed, *_key_words(key)], start, stop)
 
 
 @dataclass(frozen=True)

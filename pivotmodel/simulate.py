@@ -99,13 +99,24 @@ def _init_worker(state: dict[str, Any]) -> None:
 
 class _Sink:
     """Final per-draw arrays, allocated once and filled chunk by chunk as chunks finish, so
-    memory holds the results plus one chunk, never every chunk at once."""
+    memory holds the results plus one chunk, never every chunk at once. Inputs, claim metrics
+    and claim outcomes each go in one (columns, draws) block that the run's tables wrap
+    without a copy."""
 
-    def __init__(self, draws: int):
+    GROUPS = ("inputs", "metric", "holds")
+
+    def __init__(self, draws: int, columns: dict[str, list[str]]):
         self.draws = draws
+        self.columns = columns
+        self.blocks: dict[str, np.ndarray] = {}
         self.arrays: dict[tuple[str, str], np.ndarray] = {}
 
     def _slot(self, key: tuple[str, str], part: np.ndarray) -> np.ndarray:
+        kind, name = key
+        if kind in self.GROUPS:
+            if kind not in self.blocks:
+                self.blocks[kind] = np.empty((len(self.columns[kind]), self.draws), dtype=part.dtype)
+            return self.blocks[kind][self.columns[kind].index(name)]
         if key not in self.arrays:
             self.arrays[key] = np.empty((self.draws, *part.shape[1:]), dtype=part.dtype)
         return self.arrays[key]
@@ -118,6 +129,12 @@ class _Sink:
             items += [((basis, name), arr) for basis, arr in zip(("quarter", "fy", "cy"), per_basis) if arr is not None]
         for key, arr in items:
             self._slot(key, arr)[lo:hi] = arr
+
+    def frame(self, kind: str) -> pd.DataFrame:
+        """One group as a draws x columns table over the block itself (no copy)."""
+        names = self.columns[kind]
+        block = self.blocks.get(kind, np.empty((len(names), self.draws)))
+        return pd.DataFrame(block.T, columns=names, copy=False)
 
 
 @dataclass
@@ -145,23 +162,37 @@ class Results:
                 return c
         raise KeyError(f"unknown claim {claim_id!r}; valid: {', '.join(c.id for c in self.claims)}")
 
+    def _counts(self, claim_id: str) -> tuple[np.ndarray, np.ndarray]:
+        """Running counts of evaluable draws and of draws where the claim holds (outcomes are
+        0, 1 or NaN, so counts are exact and every estimate is k / n whatever the order)."""
+        cache = self.__dict__.setdefault("_count_cache", {})
+        if claim_id not in cache:
+            holds = self.claim_holds[claim_id].to_numpy()
+            ok = ~np.isnan(holds)
+            cache[claim_id] = (np.cumsum(ok, dtype=np.int64), np.cumsum(holds == 1, dtype=np.int64))
+        return cache[claim_id]
+
     def probability(self, claim_id: str, upto: int | None = None) -> tuple[float, float, float, int]:
         """(estimate, low, high, draws used) with a 95% interval: Wilson for plain Monte
         Carlo; for Latin hypercube and Sobol, a t interval over the independent replicates."""
-        holds = self.claim_holds[claim_id].to_numpy(dtype=float)[:upto]
-        ok = ~np.isnan(holds)
-        n = int(ok.sum())
+        cum_ok, cum_hit = self._counts(claim_id)
+        m = len(cum_ok) if upto is None else min(int(upto), len(cum_ok))
+        n = int(cum_ok[m - 1]) if m > 0 else 0
         if n == 0:
             return (math.nan, math.nan, math.nan, 0)
-        est = float(holds[ok].mean())
+        k = int(cum_hit[m - 1])
+        est = k / n
         if self.design.method == "mc":
-            lo, hi = wilson(float(holds[ok].sum()), n)
+            lo, hi = wilson(float(k), n)
             return (est, lo, hi, n)
         size = self.design.replicate_size
-        reps = [holds[i : i + size] for i in range(0, len(holds), size)]
-        means = np.array([np.nanmean(r) for r in reps if np.isfinite(r).sum() > 0 and len(r) == size])
+        # replicates wholly inside the first m draws, each with at least one evaluable draw
+        ends = np.arange(size, m + 1, size) - 1
+        rep_n = np.diff(cum_ok[ends], prepend=0)
+        rep_k = np.diff(cum_hit[ends], prepend=0)
+        means = rep_k[rep_n > 0] / rep_n[rep_n > 0]
         if len(means) < 2:
-            lo, hi = wilson(float(holds[ok].sum()), n)
+            lo, hi = wilson(float(k), n)
             return (est, lo, hi, n)
         half = stats.t.ppf(0.975, len(means) - 1) * means.std(ddof=1) / math.sqrt(len(means))
         # A replicate resolves a probability only to its stratum width: when every replicate
@@ -206,12 +237,19 @@ class Results:
             )
         frames = []
         for name in series or self.totals[basis]:
-            arr = self.totals[basis][name].astype(float)
+            arr = self.totals[basis][name]
             scale = 1.0 if SERIES[name][0] in ("count_mn", "RMB_per_USD", "ratio") else 1000.0
             unit = {"count_mn": "mn orders", "RMB_per_USD": "RMB per US$", "ratio": "ratio"}.get(SERIES[name][0], "RMB bn")
+            # one period at a time: a contiguous float64 copy of one column, partitioned in
+            # place (3x faster than the whole table along axis 0, a column's memory at a time)
+            qs = np.empty((len(QUANTILES), arr.shape[1]))
+            mean = np.empty(arr.shape[1])
             with np.errstate(all="ignore"):
-                qs = np.quantile(arr, QUANTILES, axis=0) / scale
-                mean = arr.mean(axis=0) / scale
+                for j in range(arr.shape[1]):
+                    col = np.array(arr[:, j], dtype=float)
+                    mean[j] = col.mean()
+                    qs[:, j] = np.quantile(col, QUANTILES, overwrite_input=True)
+                qs, mean = qs / scale, mean / scale
             df = pd.DataFrame({f"P{int(q * 100)}": qs[i] for i, q in enumerate(QUANTILES)}, index=self.periods[basis])
             df["mean"] = mean
             df.insert(0, "unit", unit)
@@ -348,7 +386,7 @@ def simulate(
     bounds = [(i, min(i + chunk_size, draws)) for i in range(0, draws, chunk_size)]
     show = (sys.stderr.isatty() if progress is None else progress) and draws >= 20_000
     bar = _progress(draws, show)
-    sink = _Sink(draws)
+    sink = _Sink(draws, {"inputs": list(design.dists), "metric": [c.id for c in claims], "holds": [c.id for c in claims]})
     try:
         if jobs > 1 and len(bounds) > 1:
             method_name = start_method or ("fork" if "fork" in mp.get_all_start_methods() else "spawn")
@@ -370,9 +408,7 @@ def simulate(
         if bar:
             bar.close()
         _STATE.clear()
-    inputs = pd.DataFrame({k: sink.arrays[("inputs", k)] for k in design.dists})
-    metric = pd.DataFrame({c.id: sink.arrays[("metric", c.id)] for c in claims})
-    holds = pd.DataFrame({c.id: sink.arrays[("holds", c.id)] for c in claims})
+    inputs, metric, holds = (sink.frame(kind) for kind in _Sink.GROUPS)
     totals: dict[str, dict[str, np.ndarray]] = {"quarter": {}, "fy": {}, "cy": {}}
     for (kind, name), arr in sink.arrays.items():
         if kind in totals:

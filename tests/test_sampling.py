@@ -15,7 +15,7 @@ from scipy import stats
 import pivotmodel.assumptions as assumptions_mod
 from pivotmodel.distributions import build_distribution
 from pivotmodel.errors import InputError
-from pivotmodel.sampling import BLOCK, Design, _mc_uniforms, make_design, parse_correlations, uncertain_inputs
+from pivotmodel.sampling import Design, _key_words, _mc_uniforms, make_design, parse_correlations, uncertain_inputs
 from pivotmodel.yamlio import read_yaml
 
 MC = Path(__file__).resolve().parent / "fixtures" / "mc"
@@ -139,12 +139,14 @@ def test_adding_an_input_leaves_other_draws_unchanged():
     assert not np.array_equal(other_seed[1:], vs["a.x"][1:])
 
 
-def test_mc_stream_is_chunk_invariant_across_block_boundary():
-    assert BLOCK == 4096
-    full = _mc_uniforms(11, "cloud.x", 0, 3 * BLOCK + 10)
-    for start, stop in [(BLOCK - 5, BLOCK + 5), (4000, 4200), (1, 2 * BLOCK + 3), (2 * BLOCK, 3 * BLOCK + 10), (BLOCK, BLOCK + 1)]:
+def test_mc_stream_jumps_ahead_to_any_start():
+    full = _mc_uniforms(11, "cloud.x", 0, 3 * 4096 + 10)
+    for start, stop in [(4091, 4101), (4000, 4200), (1, 2 * 4096 + 3), (8192, 3 * 4096 + 10), (4096, 4097), (12297, 12298)]:
         assert np.array_equal(_mc_uniforms(11, "cloud.x", start, stop), full[start:stop]), (start, stop)
     assert ((full > 0) & (full < 1)).all()
+    # the same numbers as drawing the whole stream from one generator
+    rng = np.random.Generator(np.random.PCG64(np.random.SeedSequence([11, *_key_words("cloud.x")])))
+    assert np.array_equal(rng.random(len(full)), full)
 
 
 @pytest.mark.parametrize("method", ["mc", "lhs", "sobol"])
