@@ -313,8 +313,9 @@ def physical_memory() -> int | None:
 
 def estimate_memory(a: Assumptions, draws: int, claims: int | None = None) -> int:
     """Peak bytes a run of ``draws`` is expected to hold: the per-draw results it keeps (inputs,
-    claim metrics and outcomes, series totals), about twice over while the output tables are
-    built, plus the whole sampling design (LHS and Sobol build it at once) and one chunk."""
+    claim metrics and outcomes, series totals), counted twice over as a margin for the
+    output tables (which work one column at a time) and the chunks in flight, plus one chunk
+    of the model per worker. Sampling builds nothing for the whole run."""
     n_inputs = len(a.uncertain_keys)
     raw = a.claims_raw.get("claims") if isinstance(a.claims_raw, dict) else a.claims_raw
     n_claims = (len(raw) if isinstance(raw, list) else 0) if claims is None else claims
@@ -325,9 +326,8 @@ def estimate_memory(a: Assumptions, draws: int, claims: int | None = None) -> in
     else:
         quarters = 4 * (a.horizon.fiscal_year - 2024 + 1)
         kept = n_inputs * 8 + n_claims * 16 + len(SERIES) * (quarters + years) * 8
-    design = n_inputs * 8
     chunk = min(draws, int(a.settings.get("chunk_size", 50_000))) * len(SERIES) * 64 * 8
-    return int(draws * (2 * kept + design) + chunk + 300e6)
+    return int(draws * 2 * kept + chunk + 300e6)
 
 
 def check_memory(a: Assumptions, draws: int, max_gb: float | None = None) -> None:
