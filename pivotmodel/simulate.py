@@ -16,6 +16,7 @@ import math
 import os
 import sys
 import time
+from collections import deque
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -393,10 +394,23 @@ def simulate(
             ctx = mp.get_context(method_name)
             # fork: the workers inherit _STATE; spawn: each worker gets it pickled, once
             init = (None, ()) if method_name == "fork" else (_init_worker, (dict(_STATE),))
-            with ProcessPoolExecutor(max_workers=min(jobs, len(bounds)), mp_context=ctx,
+            workers = min(jobs, len(bounds))
+            with ProcessPoolExecutor(max_workers=workers, mp_context=ctx,
                                      initializer=init[0], initargs=init[1]) as pool:
-                for (lo, hi), part in zip(bounds, pool.map(_chunk, *zip(*bounds))):
-                    sink.put(lo, hi, part)
+                # at most two chunks per worker in flight, so finished chunks waiting to be
+                # stored never pile up in memory
+                pending: deque = deque()
+                todo = iter(bounds)
+                for lo, hi in todo:
+                    pending.append((lo, hi, pool.submit(_chunk, lo, hi)))
+                    if len(pending) >= 2 * workers:
+                        break
+                while pending:
+                    lo, hi, future = pending.popleft()
+                    sink.put(lo, hi, future.result())
+                    nxt = next(todo, None)
+                    if nxt is not None:
+                        pending.append((*nxt, pool.submit(_chunk, *nxt)))
                     if bar:
                         bar.update(hi - lo)
         else:
