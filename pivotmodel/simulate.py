@@ -163,34 +163,33 @@ class Results:
                 return c
         raise KeyError(f"unknown claim {claim_id!r}; valid: {', '.join(c.id for c in self.claims)}")
 
-    def _counts(self, claim_id: str) -> tuple[np.ndarray, np.ndarray]:
-        """Running counts of evaluable draws and of draws where the claim holds (outcomes are
-        0, 1 or NaN, so counts are exact and every estimate is k / n whatever the order)."""
-        cache = self.__dict__.setdefault("_count_cache", {})
+    def _outcomes(self, claim_id: str) -> tuple[np.ndarray, np.ndarray]:
+        """Which draws are evaluable and which hold, as booleans (one byte a draw each), kept
+        per claim. Outcomes are 0, 1 or NaN, so every estimate is an exact count k / n."""
+        cache = self.__dict__.setdefault("_outcome_cache", {})
         if claim_id not in cache:
             holds = self.claim_holds[claim_id].to_numpy()
-            ok = ~np.isnan(holds)
-            cache[claim_id] = (np.cumsum(ok, dtype=np.int64), np.cumsum(holds == 1, dtype=np.int64))
+            cache[claim_id] = (~np.isnan(holds), holds == 1)
         return cache[claim_id]
 
     def probability(self, claim_id: str, upto: int | None = None) -> tuple[float, float, float, int]:
         """(estimate, low, high, draws used) with a 95% interval: Wilson for plain Monte
         Carlo; for Latin hypercube and Sobol, a t interval over the independent replicates."""
-        cum_ok, cum_hit = self._counts(claim_id)
-        m = len(cum_ok) if upto is None else min(int(upto), len(cum_ok))
-        n = int(cum_ok[m - 1]) if m > 0 else 0
+        ok, hit = self._outcomes(claim_id)
+        m = len(ok) if upto is None else min(int(upto), len(ok))
+        n = int(np.count_nonzero(ok[:m]))
         if n == 0:
             return (math.nan, math.nan, math.nan, 0)
-        k = int(cum_hit[m - 1])
+        k = int(np.count_nonzero(hit[:m]))
         est = k / n
         if self.design.method == "mc":
             lo, hi = wilson(float(k), n)
             return (est, lo, hi, n)
         size = self.design.replicate_size
         # replicates wholly inside the first m draws, each with at least one evaluable draw
-        ends = np.arange(size, m + 1, size) - 1
-        rep_n = np.diff(cum_ok[ends], prepend=0)
-        rep_k = np.diff(cum_hit[ends], prepend=0)
+        whole = (m // size) * size
+        rep_n = np.count_nonzero(ok[:whole].reshape(-1, size), axis=1)
+        rep_k = np.count_nonzero(hit[:whole].reshape(-1, size), axis=1)
         means = rep_k[rep_n > 0] / rep_n[rep_n > 0]
         if len(means) < 2:
             lo, hi = wilson(float(k), n)
