@@ -1,18 +1,21 @@
 """Speed and memory of a Monte Carlo run, against a numpy floor and a per-draw Python loop.
 
-Everything runs in one process, one after the other, so the ratios compare like with like
-on a noisy machine. Peak memory is measured with tracemalloc (numpy reports its buffers to
-it), separately for each stage; worker processes (``--jobs`` > 1) are not traced, so the
-memory figures use one process.
+Everything runs one after the other in one session, so the ratios compare like with like on
+a noisy machine. ``pivotmodel simulate`` runs as the command line does, in a fresh process
+with every output written; its peak memory is the largest resident size of it and its
+workers. The numpy floor's peak is tracemalloc's (numpy reports its buffers to it).
 
-    python benchmarks/bench_simulate.py            # 10k, 100k, 1M draws
-    python benchmarks/bench_simulate.py --quick    # 10k and 100k only
+    python benchmarks/bench_simulate.py                      # 10k, 100k, 1M draws
+    python benchmarks/bench_simulate.py --sizes 10000,100000 # quicker
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import subprocess
+import sys
+import tempfile
 import time
 import tracemalloc
 
@@ -61,32 +64,67 @@ def python_loop(a, draws: int) -> float:
     return total
 
 
+def cli_run(argv: list[str]) -> tuple[float, float]:
+    """(wall seconds, peak RSS MiB) of one ``pivotmodel`` command in a fresh process; the
+    peak is the largest of the command and its worker processes (``wait4``)."""
+    t0 = time.perf_counter()
+    proc = subprocess.Popen([sys.executable, "-m", "pivotmodel.cli", *argv], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    _, status, usage = os.wait4(proc.pid, 0)
+    seconds = time.perf_counter() - t0
+    if status != 0:
+        raise SystemExit(f"pivotmodel {' '.join(argv)} failed: {proc.stderr.read().decode()[-2000:]}")
+    proc.returncode = 0
+    return seconds, usage.ru_maxrss / 1024
+
+
+def start_time(argv: list[str], repeat: int = 5) -> float:
+    """Best of ``repeat`` wall times of a command, less the best bare ``python -c pass``."""
+    bare = min(cli_time([sys.executable, "-c", "pass"]) for _ in range(repeat))
+    return min(cli_time([sys.executable, "-m", "pivotmodel.cli", *argv]) for _ in range(repeat)) - bare
+
+
+def cli_time(cmd: list[str]) -> float:
+    t0 = time.perf_counter()
+    subprocess.run(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=False)
+    return time.perf_counter() - t0
+
+
+AIMS = {"seconds_1m": 3.0, "vs_floor": 4.0, "peak_mib_1m": 1.5e9 / 2**20, "start": 0.3}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--quick", action="store_true")
-    parser.add_argument("--jobs", type=int, default=os.cpu_count() or 1)
+    parser.add_argument("--sizes", default="10000,100000,1000000",
+                        help="comma-separated draw counts (add 10000000 for the 10M run: minutes and GBs)")
+    parser.add_argument("--jobs", type=int, default=2)
     parser.add_argument("--loop-draws", type=int, default=200)
     args = parser.parse_args()
     a = assumptions_mod.load()
     quarters = len(project(a).timeline)
-    sizes = [10_000, 100_000] if args.quick else [10_000, 100_000, 1_000_000]
+    sizes = [int(x) for x in args.sizes.split(",")]
     chunk = 25_000
-    print(f"machine: {os.cpu_count()} cores; model: {len(SERIES)} series x {quarters} quarters; chunk {chunk:,}")
-    print(f"{'stage':34s} {'draws':>9s} {'seconds':>8s} {'draws/s':>10s} {'peak MiB':>9s} {'vs floor':>9s}")
-    _, loop_s, loop_mem = measure(lambda: python_loop(a, args.loop_draws))
+    print(f"machine: {os.cpu_count()} cores; model: {len(SERIES)} series x {quarters} quarters; chunk {chunk:,}; "
+          f"`pivotmodel simulate --jobs {args.jobs}` in a fresh process, everything it writes included")
+    starts = {" ".join(c): start_time(c) for c in (["--help"], ["validate"])}
+    for cmd, secs in starts.items():
+        print(f"CLI start `pivotmodel {cmd}`: {secs:.2f} s over bare python (aim <= {AIMS['start']} s of imports; "
+              f"{'met' if cmd == '--help' and secs <= AIMS['start'] else 'see README'})")
+    _, loop_s, _ = measure(lambda: python_loop(a, args.loop_draws))
     loop_rate = args.loop_draws / loop_s
-    print(f"{'per-draw Python loop':34s} {args.loop_draws:>9,d} {loop_s:8.2f} {loop_rate:10,.0f} {loop_mem:9.1f} {'':>9s}")
-    for n in sizes:
-        _, floor_s, floor_mem = measure(lambda: numpy_floor(n, quarters, len(SERIES), chunk))
-        print(f"{'numpy floor (alloc, fill, reduce)':34s} {n:>9,d} {floor_s:8.2f} {n / floor_s:10,.0f} {floor_mem:9.1f} {1.0:9.2f}")
-        _, s1, m1 = measure(lambda: simulate(a, draws=n, method="mc", jobs=1, chunk_size=chunk, progress=False))
-        print(f"{'full model, 1 process':34s} {n:>9,d} {s1:8.2f} {n / s1:10,.0f} {m1:9.1f} {s1 / floor_s:9.2f}")
-        if args.jobs > 1:
-            t0 = time.perf_counter()
-            simulate(a, draws=n, method="mc", jobs=args.jobs, chunk_size=chunk, progress=False)
-            sj = time.perf_counter() - t0
-            print(f"{f'full model, {args.jobs} processes':34s} {n:>9,d} {sj:8.2f} {n / sj:10,.0f} {'':>9s} {sj / floor_s:9.2f}")
-        print(f"{'  speed-up per draw vs Python loop':34s} {'':>9s} {'':>8s} {(n / s1) / loop_rate:10,.0f}x")
+    print(f"per-draw Python loop: {loop_rate:,.0f} draws/s")
+    print(f"{'stage':34s} {'draws':>10s} {'seconds':>8s} {'draws/s':>10s} {'peak MiB':>9s} {'vs floor':>9s}")
+    with tempfile.TemporaryDirectory() as tmp:
+        for n in sizes:
+            _, floor_s, floor_mem = measure(lambda: numpy_floor(n, quarters, len(SERIES), chunk))
+            print(f"{'numpy floor (alloc, fill, reduce)':34s} {n:>10,d} {floor_s:8.2f} {n / floor_s:10,.0f} {floor_mem:9.1f} {1.0:9.2f}")
+            secs, peak = cli_run(["simulate", "--draws", str(n), "--jobs", str(args.jobs), "--out", f"{tmp}/run{n}",
+                                  "--max-memory", "1000"])
+            print(f"{'pivotmodel simulate':34s} {n:>10,d} {secs:8.2f} {n / secs:10,.0f} {peak:9.0f} {secs / floor_s:9.2f}"
+                  f"   {n / secs / loop_rate:,.0f}x the per-draw loop")
+            if n == 1_000_000:
+                print(f"  aims at 1M: <= {AIMS['seconds_1m']} s: {'met' if secs <= AIMS['seconds_1m'] else 'NOT met'} ({secs:.1f} s); "
+                      f"<= {AIMS['vs_floor']}x floor: {'met' if secs / floor_s <= AIMS['vs_floor'] else 'NOT met'} ({secs / floor_s:.2f}x); "
+                      f"peak <= 1.5 GB: {'met' if peak <= AIMS['peak_mib_1m'] else 'NOT met'} ({peak * 2**20 / 1e9:.2f} GB)")
 
 
 if __name__ == "__main__":

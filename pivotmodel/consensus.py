@@ -14,20 +14,27 @@ Nothing here prints; :mod:`pivotmodel.consensus_cli` does.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import datetime as dt
 import re
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-import pandas as pd
 
 from .assumptions import Assumptions
 from .claims import Claim, TestError, evaluate, parse_test, series_in
 from .errors import InputError, Problem
+from .lazy import lazy
 from .model import project
 from .periods import PeriodError, parse_quarter
 from .yamlio import line_of, read_yaml
+
+if TYPE_CHECKING:  # the real modules for the type checker; lazy stand-ins at run time
+    import pandas as pd
+else:
+    pd = lazy("pandas")
 
 __all__ = ["Forecast", "Consensus", "load_consensus", "validate_consensus", "place", "percentile", "forecast_claim", "what_would_move", "UNITS"]
 

@@ -9,16 +9,23 @@ them (the solve machinery, everything else at base).
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import argparse
 import sys
 from pathlib import Path
 
-import numpy as np
-import pandas as pd
-
 from .atomic import check_file_target, write_atomic
 from .errors import InputError
+from .lazy import lazy
 from .options import SEED, int_at_least
+
+if TYPE_CHECKING:  # the real modules for the type checker; lazy stand-ins at run time
+    import numpy as np
+    import pandas as pd
+else:
+    np = lazy("numpy")
+    pd = lazy("pandas")
 
 __all__ = ["register", "cmd_consensus", "consensus_report", "format_table"]
 

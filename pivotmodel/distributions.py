@@ -33,11 +33,11 @@ from dataclasses import dataclass, field
 from typing import Any, Mapping
 
 import numpy as np
-from scipy import special, stats
+from scipy import special
 
 __all__ = ["Distribution", "DIST_FIELDS", "SCALES_WITH_UNIT", "build_distribution", "SpecError"]
 
-Z95 = stats.norm.ppf(0.95)  # p5/p95 are mean -/+ 1.6449 sd
+Z95 = 1.6448536269514722  # scipy.stats.norm.ppf(0.95): p5/p95 are mean -/+ 1.6449 sd
 
 DIST_FIELDS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     # family: (required fields, optional fields)
@@ -61,6 +61,57 @@ SCALES_WITH_UNIT: dict[str, bool] = {
     "median": True, "p5": True, "p95": True, "value_if_true": True, "value_if_false": True,
     "sigma": False, "lambda": False, "p": False, "shape": False,
 }
+
+
+class _Frozen:
+    """A scipy.stats distribution built on first use, so loading and validating inputs does
+    not import scipy.stats (about a second); ``args`` and ``kwds`` are known without it."""
+
+    def __init__(self, name: str, *args: float, **kwds: float):
+        self.name, self.args, self.kwds = name, args, kwds
+        self._dist: Any = None
+
+    def support(self) -> tuple[float, float]:
+        """scipy's support, by scipy's formula (standard support * scale + loc), without scipy."""
+        loc, scale = self.kwds.get("loc", 0.0), self.kwds.get("scale", 1.0)
+        if self.name == "norm":
+            return -math.inf, math.inf
+        if self.name == "truncnorm":
+            a, b = self.args
+        else:  # uniform, triang, beta on [0, 1]; lognorm on [0, inf)
+            a, b = 0.0, (math.inf if self.name == "lognorm" else 1.0)
+        return a * scale + loc, b * scale + loc
+
+    def quantile(self, p: float) -> float:
+        """scipy's ``ppf(p)`` for 0 < p < 1, by scipy's formula (standard ppf * scale + loc)
+        where that needs only scipy.special; otherwise scipy.stats itself."""
+        loc, scale = self.kwds.get("loc", 0.0), self.kwds.get("scale", 1.0)
+        std: Any = None
+        if 0.0 < p < 1.0:
+            if self.name == "uniform":
+                std = p
+            elif self.name == "triang":
+                c = self.kwds["c"]
+                std = math.sqrt(c * p) if p < c else 1 - math.sqrt((1 - c) * (1 - p))
+            elif self.name == "norm":
+                loc, scale = self.args
+                std = special.ndtri(p)
+            elif self.name == "lognorm":
+                std = np.exp(self.kwds["s"] * special.ndtri(p))
+            elif self.name == "beta" and hasattr(special, "_ufuncs") and hasattr(special._ufuncs, "_beta_ppf"):
+                std = special._ufuncs._beta_ppf(p, *self.args)  # what scipy.stats.beta.ppf calls
+        if std is None:
+            return float(self.ppf(p))
+        return float(np.float64(std) * scale + loc)
+
+    def __getattr__(self, attr: str) -> Any:
+        if attr.startswith("_"):
+            raise AttributeError(attr)
+        if self._dist is None:
+            from scipy import stats
+
+            self._dist = getattr(stats, self.name)(*self.args, **self.kwds)
+        return getattr(self._dist, attr)
 
 
 class SpecError(ValueError):
@@ -108,7 +159,7 @@ class Distribution:
         """One quantile from scipy's exact inverse CDF (sampling's :meth:`ppf` interpolates a
         table for PERT and uses closed forms elsewhere; they agree to ~1e-5 of the range)."""
         if self._frozen is not None:
-            return float(self._frozen.ppf(p))
+            return self._frozen.quantile(p)
         return float(self.ppf(np.array([p]))[0])
 
     @property
@@ -169,7 +220,7 @@ def _fast_ppf(d: Distribution, u: np.ndarray) -> np.ndarray | None:
         lo, scale = d._frozen.kwds["loc"], d._frozen.kwds["scale"]
         return lo + scale * _beta_ppf(float(a), float(b), np.asarray(u, dtype=float))
     if d.kind == "normal" or (d.kind == "range" and p.get("shape", "normal") == "normal"):
-        mean, sd = d._frozen.mean(), d._frozen.std()
+        mean, sd = d._frozen.args  # scipy's frozen mean() and std() return these exactly
         return mean + sd * special.ndtri(u)
     if d.kind == "lognormal" or (d.kind == "range" and p.get("shape") == "lognormal"):
         sigma, scale = d._frozen.kwds.get("s", d._frozen.args[0] if d._frozen.args else None), d._frozen.kwds["scale"]
@@ -231,43 +282,43 @@ def build_distribution(kind: str, params: Mapping[str, Any]) -> Distribution:
     elif kind == "uniform":
         _ordered(params, "low", "high")
         lo, hi = _num(params, "low"), _num(params, "high")
-        frozen = stats.uniform(loc=lo, scale=hi - lo)
+        frozen = _Frozen("uniform", loc=lo, scale=hi - lo)
     elif kind in ("triangular", "pert"):
         _ordered(params, "low", "high")
         lo, mode, hi = (_num(params, k) for k in ("low", "mode", "high"))
         if not lo <= mode <= hi:
             raise SpecError("mode", f"must lie in [low, high] = [{lo}, {hi}], got {mode}")
         if kind == "triangular":
-            frozen = stats.triang(c=(mode - lo) / (hi - lo), loc=lo, scale=hi - lo)
+            frozen = _Frozen("triang", c=(mode - lo) / (hi - lo), loc=lo, scale=hi - lo)
         else:
             lam = _num(params, "lambda") if "lambda" in params else 4.0
             if lam <= 0:
                 raise SpecError("lambda", f"must be > 0, got {lam}")
             a = 1 + lam * (mode - lo) / (hi - lo)
             b = 1 + lam * (hi - mode) / (hi - lo)
-            frozen = stats.beta(a, b, loc=lo, scale=hi - lo)
+            frozen = _Frozen("beta", a, b, loc=lo, scale=hi - lo)
     elif kind in ("normal", "truncnormal"):
         mean, sd = _num(params, "mean"), _num(params, "sd")
         if sd <= 0:
             raise SpecError("sd", f"must be > 0, got {sd}")
         if kind == "normal":
-            frozen = stats.norm(mean, sd)
+            frozen = _Frozen("norm", mean, sd)
         else:
             _ordered(params, "low", "high")
             lo, hi = _num(params, "low"), _num(params, "high")
-            frozen = stats.truncnorm((lo - mean) / sd, (hi - mean) / sd, loc=mean, scale=sd)
+            frozen = _Frozen("truncnorm", (lo - mean) / sd, (hi - mean) / sd, loc=mean, scale=sd)
     elif kind == "lognormal":
         median, sigma = _lognormal_params(params)
-        frozen = stats.lognorm(s=sigma, scale=median)
+        frozen = _Frozen("lognorm", s=sigma, scale=median)
     elif kind == "range":
         _ordered(params, "p5", "p95")
         p5, p95 = _num(params, "p5"), _num(params, "p95")
         shape = params.get("shape", "normal")
         if shape == "normal":
-            frozen = stats.norm((p5 + p95) / 2, (p95 - p5) / (2 * Z95))
+            frozen = _Frozen("norm", (p5 + p95) / 2, (p95 - p5) / (2 * Z95))
         elif shape == "lognormal":
             median, sigma = _lognormal_params({"p5": p5, "p95": p95})
-            frozen = stats.lognorm(s=sigma, scale=median)
+            frozen = _Frozen("lognorm", s=sigma, scale=median)
         else:
             raise SpecError("shape", f"must be normal or lognormal, got {shape!r}")
     elif kind == "bernoulli":

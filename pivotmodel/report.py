@@ -20,16 +20,21 @@ import json
 import os
 import time
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import numpy as np
-import pandas as pd
-
-from . import assumptions as assumptions_mod
 from .atomic import check_dir_target
 from .errors import InputError
+from .lazy import lazy
 from .options import SEED, int_at_least
-from .workbook import Sheet, write_workbook
+
+if TYPE_CHECKING:  # the real modules for the type checker; lazy stand-ins at run time
+    import numpy as np
+    import pandas as pd
+    from . import assumptions as assumptions_mod
+else:
+    np = lazy("numpy")
+    pd = lazy("pandas")
+    assumptions_mod = lazy("pivotmodel.assumptions")
 
 
 class _LazyCharts:
@@ -586,6 +591,8 @@ def _build(a, r, folder: Path, compare: list[str], assumptions_dir, bar, cf, sta
 
     bar.step()
     bar.stage("workbook")
+    from .workbook import Sheet, write_workbook
+
     write_workbook(folder / f"pivotmodel_{a.scenario.name}.xlsx", [
         Sheet("claims", claims, True, {c: "metric_unit" for c in claims.columns if c.endswith("(claim units)")}),
         Sheet("quantiles_fy", q_fy, True, dict.fromkeys(q_fy.columns, "unit")),

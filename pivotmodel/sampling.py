@@ -3,7 +3,7 @@
 Methods (one path for all: a uniform design, an optional Gaussian copula, then ``ppf``):
 
 * ``mc`` - plain Monte Carlo. Each input has its own stream derived from the seed and a hash
-  of the input's key, in fixed blocks of :data:`BLOCK` draws; a draw's value depends only on
+  of the input's key, jumped ahead to each chunk's first draw; a draw's value depends only on
   (seed, key, draw index). Adding an input leaves the other inputs' draws unchanged, and
   any chunking of the draws gives the same numbers.
 * ``lhs`` - Latin hypercube, in :data:`REPLICATES` independent replicates (each stratified
@@ -29,7 +29,6 @@ from typing import Mapping
 
 import numpy as np
 from scipy import special
-from scipy.stats import qmc
 
 from .assumptions import Assumptions
 from .yamlio import line_of
@@ -39,7 +38,6 @@ from .model.inputs import seed_key
 
 __all__ = ["Design", "uncertain_inputs", "make_design", "Correlation", "parse_correlations", "METHODS"]
 
-BLOCK = 4096
 REPLICATES = 10
 METHODS = ("mc", "lhs", "sobol")
 
@@ -66,17 +64,18 @@ def _key_words(key: str) -> list[int]:
     return [int.from_bytes(digest[i : i + 4], "little") for i in range(0, 16, 4)]
 
 
+def _stream(entropy: list[int], start: int, stop: int) -> np.ndarray:
+    """Uniforms number start..stop-1 of the PCG64 stream seeded with ``entropy``: the
+    generator jumps ahead to ``start`` (each double uses one 64-bit step), so a value
+    depends only on its position, never on how the draws are chunked."""
+    bits = np.random.PCG64(np.random.SeedSequence(entropy))
+    bits.advance(start)
+    return np.random.Generator(bits).random(stop - start)
+
+
 def _mc_uniforms(seed: int, key: str, start: int, stop: int) -> np.ndarray:
-    """Uniforms for draws [start, stop) of one input, from per-block streams."""
-    out = np.empty(stop - start)
-    first, last = start // BLOCK, (stop - 1) // BLOCK
-    words = _key_words(key)
-    for block in range(first, last + 1):
-        rng = np.random.Generator(np.random.PCG64(np.random.SeedSequence([seed, *words, block])))
-        u = rng.random(BLOCK)
-        lo, hi = max(start, block * BLOCK), min(stop, (block + 1) * BLOCK)
-        out[lo - start : hi - start] = u[lo - block * BLOCK : hi - block * BLOCK]
-    return out
+    """Uniforms for draws [start, stop) of one input: one stream per (seed, input key)."""
+    return _stream([seed, *_key_words(key)], start, stop)
 
 
 @dataclass(frozen=True)
@@ -199,9 +198,76 @@ def parse_correlations(a: Assumptions, keys: Mapping[str, Distribution], nearest
     return Correlation(names, chol, spearman, adjusted)
 
 
+_MIX = (np.uint32(0x9E3779B1), np.uint32(0x85EBCA6B))
+
+
+def _feistel(x: np.ndarray, keys: np.ndarray, bits: int) -> np.ndarray:
+    """A keyed bijection of [0, 2**bits) (uint32): four rounds of an unbalanced Feistel
+    network on a left and a right part, each round a murmur-style hash of one part and the
+    round key (numpy uint32 arithmetic wraps). ``keys`` broadcasts against ``x`` with a
+    trailing axis of four round keys."""
+    lw, rw = bits // 2, bits - bits // 2  # widths of the left and right parts
+    left, right = x >> np.uint32(rw), x & np.uint32((1 << rw) - 1)
+    for k in range(4):
+        z = (right + keys[..., k]) * _MIX[0]
+        z ^= z >> np.uint32(15)
+        z *= _MIX[1]
+        z ^= z >> np.uint32(13)
+        # the new right part is the old left part mixed with lw bits of the hash
+        left, right = right, left ^ (z >> np.uint32(32 - lw)) if lw else left
+        lw, rw = rw, lw
+    return (left << np.uint32(rw)) | right
+
+
+def _lhs_uniforms(seed: int, keys: list[str], size: int, start: int, stop: int) -> np.ndarray:
+    """Latin hypercube uniforms for draws [start, stop), shape (inputs, draws), computed draw by
+    draw: in replicate r (draws r*size .. (r+1)*size - 1) draw i of input k falls in stratum
+    perm(i) of ``size`` equal strata, perm a keyed bijection of 0..size-1 (a Feistel cipher with
+    cycle walking) drawn from (seed, r, k), and at a uniform point inside it from a stream of
+    (seed, r, k) jumped ahead to i. Any chunk is computed alone, and every input has its own
+    keys, so adding an input leaves the others' draws unchanged."""
+    out = np.empty((len(keys), stop - start))
+    bits = max(2, (size - 1).bit_length())
+    for r in range(start // size, (stop - 1) // size + 1):
+        lo, hi = max(start, r * size), min(stop, (r + 1) * size)
+        round_keys = np.array([np.random.SeedSequence([seed, 0x1A5, r, *_key_words(k)]).generate_state(4, np.uint32)
+                               for k in keys]).reshape(len(keys), 1, 4)
+        strata = _feistel(np.arange(lo - r * size, hi - r * size, dtype=np.uint32)[None, :], round_keys, bits)
+        outside = np.nonzero(strata >= size)
+        while outside[0].size:  # cycle walking: apply again until inside 0..size-1
+            strata[outside] = _feistel(strata[outside], round_keys[outside[0], 0], bits)
+            outside = tuple(idx[strata[outside] >= size] for idx in outside)
+        for j, k in enumerate(keys):
+            jitter = _stream([seed, 0x1A6, r, *_key_words(k)], lo - r * size, hi - r * size)
+            out[j, lo - start : hi - start] = (strata[j].astype(float) + jitter) / size
+    return out
+
+
+def _sobol_uniforms(seed: int, d: int, size: int, start: int, stop: int) -> np.ndarray:
+    """Scrambled Sobol points for draws [start, stop), shape (draws, inputs): each replicate's
+    engine is scrambled from (seed, replicate) and fast-forwarded to the chunk's first point."""
+    import warnings
+
+    from scipy.stats import qmc  # here, not at the top: validate need not import scipy.stats
+
+    out = np.empty((stop - start, d))
+    for r in range(start // size, (stop - 1) // size + 1):
+        lo, hi = max(start, r * size), min(stop, (r + 1) * size)
+        rng = np.random.Generator(np.random.PCG64(np.random.SeedSequence([seed, 0x5EED, r])))
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", UserWarning)  # non power-of-two sizes
+            engine = qmc.Sobol(d, scramble=True, seed=rng)
+            if lo > r * size:
+                engine.fast_forward(lo - r * size)
+            out[lo - start : hi - start] = engine.random(hi - lo)
+    return out
+
+
 @dataclass(frozen=True)
 class Design:
-    """The uniform design of a run; :meth:`values` turns draws [start, stop) into inputs."""
+    """The uniform design of a run; :meth:`values` turns draws [start, stop) into inputs.
+    Every method computes any chunk of draws on its own (nothing is built for the whole run),
+    with the same numbers whatever the chunking."""
 
     method: str
     seed: int
@@ -209,7 +275,6 @@ class Design:
     dists: Mapping[str, Distribution]
     fixed: Mapping[str, float]
     correlation: Correlation | None
-    matrix: np.ndarray | None  # (draws, inputs) for lhs and sobol; None for mc
 
     @property
     def replicate_size(self) -> int:
@@ -217,10 +282,14 @@ class Design:
 
     def uniforms(self, start: int, stop: int) -> dict[str, np.ndarray]:
         keys = list(self.dists)
-        if self.matrix is None:
+        if self.method == "mc" or not keys:
             cols = {k: _mc_uniforms(self.seed, k, start, stop) for k in keys}
+        elif self.method == "lhs":
+            block = _lhs_uniforms(self.seed, keys, self.replicate_size, start, stop)
+            cols = dict(zip(keys, block))
         else:
-            cols = {k: self.matrix[start:stop, i] for i, k in enumerate(keys)}
+            block = _sobol_uniforms(self.seed, len(keys), self.replicate_size, start, stop)
+            cols = {k: block[:, i] for i, k in enumerate(keys)}
         if start == 0:  # draw 0 is the base case
             cols = {k: np.concatenate([[0.5], c[1:]]) for k, c in cols.items()}
         if self.correlation is not None:
@@ -242,20 +311,4 @@ def make_design(a: Assumptions, draws: int, seed: int, method: str, nearest: boo
         raise InputError.single("--method", "method", f"{method!r} is not one of {', '.join(METHODS)}")
     dists = uncertain_inputs(a)
     correlation = parse_correlations(a, dists, nearest)
-    matrix = None
-    d = len(dists)
-    if method in ("lhs", "sobol") and d:
-        size = -(-draws // REPLICATES)
-        parts = []
-        for r in range(REPLICATES):
-            rng = np.random.Generator(np.random.PCG64(np.random.SeedSequence([seed, 0x5EED, r])))
-            if method == "lhs":
-                parts.append(qmc.LatinHypercube(d, seed=rng).random(size))
-            else:
-                import warnings
-
-                with warnings.catch_warnings():
-                    warnings.simplefilter("ignore", UserWarning)  # non power-of-two sizes
-                    parts.append(qmc.Sobol(d, scramble=True, seed=rng).random(size))
-        matrix = np.concatenate(parts)[:draws]
-    return Design(method, seed, draws, dists, fixed_inputs(a), correlation, matrix)
+    return Design(method, seed, draws, dists, fixed_inputs(a), correlation)

@@ -6,12 +6,18 @@ an :class:`~pivotmodel.errors.InputError`, listed by the CLI with exit code 2.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import argparse
 
-import pandas as pd
-
 from .errors import InputError
+from .lazy import lazy
 from .options import SEED, float_between, int_at_least
+
+if TYPE_CHECKING:  # the real modules for the type checker; lazy stand-ins at run time
+    import pandas as pd
+else:
+    pd = lazy("pandas")
 
 __all__ = ["register"]
 

@@ -251,3 +251,23 @@ def test_project_out_suffix_gives_the_format(tmp_path, capsys):
     capsys.readouterr()
     assert main(["project", "--out", str(tmp_path / "p.txt")]) == 2
     assert "cannot tell the format from" in capsys.readouterr().err and not (tmp_path / "p.txt").exists()
+
+
+def test_help_and_validate_leave_heavy_modules_unimported():
+    """`pivotmodel --help` and `validate` start without scipy.stats, pandas, matplotlib or SALib."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, contextlib, io\n"
+        "from pivotmodel.cli import main\n"
+        "with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):\n"
+        "    for argv in (['--help'], ['validate']):\n"
+        "        try:\n"
+        "            main(argv)\n"
+        "        except SystemExit:\n"
+        "            pass\n"
+        "print(sorted(m for m in ('scipy.stats', 'pandas', 'matplotlib', 'SALib') if m in sys.modules))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]", out.stdout + out.stderr

@@ -211,3 +211,36 @@ def test_a_planted_margin_step_is_flagged_against_both_references(tmp_path):
     # exit margin (FY2026Q3-Q4) -2.9%; FY2026Q1 a year earlier -59 / 34,741 = -0.2%: the nearer
     assert m.reference == pytest.approx(-59 / 34_741, rel=1e-9)
     assert m.first == pytest.approx(0.08, rel=1e-9) and m.flagged and m.inputs == ("international.margin.start",)
+
+
+def test_backlog_kernel_equals_the_column_by_column_reference():
+    """The quarter-major kernel gives exactly the numbers of the plain per-quarter loop
+    (the engine before issue 14), zero demand and broadcast capacity included."""
+    import numpy as np
+
+    from pivotmodel.model.cloud import serve_with_backlog
+
+    rng = np.random.default_rng(3)
+    n, q = 500, 12
+    demand = {s: rng.lognormal(5, 0.5, (n, q)) for s in ("a", "b", "c")}
+    demand["c"][:50] = 0.0
+    demand["a"][:50] = 0.0
+    demand["b"][:50] = 0.0
+    capacity = rng.uniform(50, 600, (n, 1))
+    served_ref = {s: np.empty((n, q)) for s in demand}
+    backlog_ref = {s: np.empty((n, q)) for s in demand}
+    carried = {s: np.zeros(n) for s in demand}
+    cap = np.broadcast_to(capacity, (n, q))
+    for t in range(q):
+        wanted = {s: demand[s][:, t] + carried[s] for s in demand}
+        asked = sum(wanted.values())
+        scale = np.divide(np.minimum(asked, cap[:, t]), asked, out=np.ones(n), where=asked > 0)
+        for s in demand:
+            served_ref[s][:, t] = wanted[s] * scale
+            carried[s] = wanted[s] - served_ref[s][:, t]
+            backlog_ref[s][:, t] = carried[s]
+    served, backlog = serve_with_backlog(demand, capacity)
+    for s in demand:
+        assert np.array_equal(served[s], served_ref[s]) and np.array_equal(backlog[s], backlog_ref[s])
+        assert served[s].flags["C_CONTIGUOUS"]
+    assert (sum(backlog.values())[:, -1] > 0).any()  # capacity binds somewhere

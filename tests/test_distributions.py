@@ -306,3 +306,20 @@ def test_every_field_declares_whether_it_scales_with_the_unit():
     fields = {f for required, optional in DIST_FIELDS.values() for f in (*required, *optional)}
     assert fields == set(SCALES_WITH_UNIT)
     assert not SCALES_WITH_UNIT["sigma"] and not SCALES_WITH_UNIT["p"] and SCALES_WITH_UNIT["low"]
+
+
+def test_lazy_scipy_stand_in_gives_scipys_numbers():
+    """Support and quantiles computed without importing scipy.stats equal scipy's exactly."""
+    from scipy import stats
+
+    from pivotmodel.distributions import _Frozen
+
+    cases = [("beta", (2.2, 3.1), {"loc": 0.1, "scale": 0.3}), ("uniform", (), {"loc": 0.1, "scale": 0.7}),
+             ("triang", (), {"c": 0.3, "loc": 0.1, "scale": 0.7}), ("triang", (), {"c": 0.0, "loc": -0.1, "scale": 0.7}),
+             ("lognorm", (), {"s": 0.3, "scale": 2.2}), ("norm", (0.13, 0.071), {}),
+             ("truncnorm", (-1.3, 2.7), {"loc": 3.3, "scale": 0.7})]
+    for name, args, kwds in cases:
+        lazy, real = _Frozen(name, *args, **kwds), getattr(stats, name)(*args, **kwds)
+        assert lazy.support() == tuple(float(x) for x in real.support()), name
+        for p in (1e-7, 0.05, 0.3, 0.5, 0.95, 1 - 1e-7):
+            assert lazy.quantile(p) == float(real.ppf(p)), (name, p)

@@ -15,7 +15,7 @@ from scipy import stats
 import pivotmodel.assumptions as assumptions_mod
 from pivotmodel.distributions import build_distribution
 from pivotmodel.errors import InputError
-from pivotmodel.sampling import BLOCK, Design, _mc_uniforms, make_design, parse_correlations, uncertain_inputs
+from pivotmodel.sampling import Design, _key_words, _mc_uniforms, make_design, parse_correlations, uncertain_inputs
 from pivotmodel.yamlio import read_yaml
 
 MC = Path(__file__).resolve().parent / "fixtures" / "mc"
@@ -128,23 +128,25 @@ def _dists(*keys):
 
 def test_adding_an_input_leaves_other_draws_unchanged():
     n = 5000
-    small = Design("mc", 7, n, _dists("a.x", "c.z"), {}, None, None)
-    big = Design("mc", 7, n, _dists("a.x", "b.extra", "c.z", "0.first"), {}, None, None)
+    small = Design("mc", 7, n, _dists("a.x", "c.z"), {}, None)
+    big = Design("mc", 7, n, _dists("a.x", "b.extra", "c.z", "0.first"), {}, None)
     vs, vb = small.values(0, n), big.values(0, n)
     for k in ("a.x", "c.z"):
         assert np.array_equal(vs[k], vb[k])
     # the streams are distinct per key and per seed
     assert not np.array_equal(vb["a.x"][1:], vb["c.z"][1:])
-    other_seed = Design("mc", 8, n, _dists("a.x"), {}, None, None).values(0, n)["a.x"]
+    other_seed = Design("mc", 8, n, _dists("a.x"), {}, None).values(0, n)["a.x"]
     assert not np.array_equal(other_seed[1:], vs["a.x"][1:])
 
 
-def test_mc_stream_is_chunk_invariant_across_block_boundary():
-    assert BLOCK == 4096
-    full = _mc_uniforms(11, "cloud.x", 0, 3 * BLOCK + 10)
-    for start, stop in [(BLOCK - 5, BLOCK + 5), (4000, 4200), (1, 2 * BLOCK + 3), (2 * BLOCK, 3 * BLOCK + 10), (BLOCK, BLOCK + 1)]:
+def test_mc_stream_jumps_ahead_to_any_start():
+    full = _mc_uniforms(11, "cloud.x", 0, 3 * 4096 + 10)
+    for start, stop in [(4091, 4101), (4000, 4200), (1, 2 * 4096 + 3), (8192, 3 * 4096 + 10), (4096, 4097), (12297, 12298)]:
         assert np.array_equal(_mc_uniforms(11, "cloud.x", start, stop), full[start:stop]), (start, stop)
     assert ((full > 0) & (full < 1)).all()
+    # the same numbers as drawing the whole stream from one generator
+    rng = np.random.Generator(np.random.PCG64(np.random.SeedSequence([11, *_key_words("cloud.x")])))
+    assert np.array_equal(rng.random(len(full)), full)
 
 
 @pytest.mark.parametrize("method", ["mc", "lhs", "sobol"])
@@ -238,3 +240,21 @@ def test_correlation_with_fixed_or_unknown_input_is_an_error(a, tmp_path):
     assert "'capex.plan.first_quarter' is a fixed input" in msg
     assert "rho: must be a number in (-1, 1), got 1.5" in msg
     assert "'no_such_source' is not an id in sources.yaml" in msg
+
+
+def test_lhs_computed_per_chunk_fills_every_stratum_once_per_replicate():
+    """Each replicate of the Latin hypercube puts exactly one draw of every input in each of
+    its equal strata, and any chunk computed alone equals the same draws of the whole run."""
+    from pivotmodel.sampling import _lhs_uniforms
+
+    keys = ["a.x", "b.y", "c.z"]
+    for size in (1, 2, 7, 1000):
+        whole = _lhs_uniforms(5, keys, size, 0, 10 * size)
+        for r in range(10):
+            strata = np.floor(whole[:, r * size : (r + 1) * size] * size).astype(int)
+            assert all(np.array_equal(np.sort(row), np.arange(size)) for row in strata), size
+        for lo, hi in [(0, 1), (3, 9), (size - 1, 3 * size + 1), (9 * size, 10 * size)]:
+            if lo < hi <= 10 * size:
+                assert np.array_equal(_lhs_uniforms(5, keys, size, lo, hi), whole[:, lo:hi])
+    # inputs are independent: another key set leaves a key's draws unchanged
+    assert np.array_equal(_lhs_uniforms(5, ["b.y"], 1000, 0, 500)[0], _lhs_uniforms(5, keys, 1000, 0, 500)[1])

@@ -210,3 +210,35 @@ def test_worker_processes_give_the_same_numbers_under_fork_and_spawn(bundled):
     for r in runs:
         assert np.array_equal(r.claim_metric.to_numpy(), one.claim_metric.to_numpy(), equal_nan=True)
         assert np.array_equal(r.inputs.to_numpy(), one.inputs.to_numpy())
+
+
+@pytest.mark.parametrize("method", ["mc", "lhs"])
+def test_convergence_from_running_counts_equals_direct_recount(capex_claim, method):
+    """Each mark of the convergence table equals the estimate and interval recomputed by hand
+    from the first m draws (mean of the outcomes; Wilson, or t over whole replicates)."""
+    r = simulate(capex_claim, draws=2000, seed=5, method=method, jobs=1, keep=["group.capex"])
+    holds = r.claim_holds["capex_480bn_window"].to_numpy(dtype=float)
+    size = r.design.replicate_size
+    conv = r.convergence()
+    assert len(conv) > 5
+    for _, row in conv.iterrows():
+        m = int(row["draws"])
+        h = holds[:m]
+        assert row["probability"] == h.mean()
+        if method == "mc":
+            lo, hi = wilson(h.sum(), m)
+        else:
+            means = h[: (m // size) * size].reshape(-1, size).mean(axis=1)
+            half = max(stats.t.ppf(0.975, len(means) - 1) * means.std(ddof=1) / math.sqrt(len(means)), 0.5 / size)
+            lo, hi = max(0.0, h.mean() - half), min(1.0, h.mean() + half)
+        assert row["ci_low"] == pytest.approx(lo, abs=1e-15) and row["ci_high"] == pytest.approx(hi, abs=1e-15)
+
+
+def test_quantiles_one_column_at_a_time_equal_numpy_over_the_table(capex_claim):
+    r = simulate(capex_claim, draws=3000, seed=9, method="lhs", jobs=1, keep=["group.capex", "cloud.revenue"])
+    for name in ("group.capex", "cloud.revenue"):
+        arr = r.totals["cy"][name].astype(float)
+        expected = np.quantile(arr, [0.05, 0.10, 0.50, 0.90, 0.95], axis=0) / 1000
+        got = r.quantiles("cy", [name])[["P5", "P10", "P50", "P90", "P95"]].to_numpy().T
+        assert np.array_equal(got, expected, equal_nan=True) and np.isfinite(got).sum() > 10
+        assert np.allclose(r.quantiles("cy", [name])["mean"].to_numpy(), arr.mean(axis=0) / 1000, rtol=1e-14, atol=0, equal_nan=True)
