@@ -14,6 +14,7 @@ import sys
 from pathlib import Path
 from typing import Callable, Sequence
 
+from .asof import AS_OF, parse_as_of
 from .atomic import check_dir_target, check_file_target, write_atomic, write_dir_atomic
 from .errors import InputError
 from .options import JOBS, SEED, float_between, int_at_least
@@ -25,6 +26,10 @@ def _load(args: argparse.Namespace):
     from . import assumptions as assumptions_mod
 
     a = assumptions_mod.load(args.assumptions, args.scenario)
+    if getattr(args, "as_of", None) is not None:
+        from .asof import format_lookahead
+
+        print("\n".join(format_lookahead(a)), file=sys.stderr)
     if a.warnings and args.command != "validate":
         n = len(a.warnings)
         print(f"pivotmodel: {n} warning{'s' if n != 1 else ''} in the inputs; `pivotmodel validate` lists "
@@ -202,6 +207,7 @@ def run_options(args: argparse.Namespace, a) -> dict:
         "tolerance": float(tolerance),
         "max_draws": int(max(a.settings.get("max_draws", draws), draws)),
         "nearest_correlation": bool(args.nearest_correlation),
+        **({"as_of": args.as_of.label} if getattr(args, "as_of", None) else {}),  # history cut there
     }
 
 
@@ -326,6 +332,8 @@ def build_parser() -> argparse.ArgumentParser:
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("--assumptions", type=Path, default=None, metavar="DIR", help="assumptions folder (default: the bundled one)")
     common.add_argument("--scenario", default=None, metavar="NAME", help="a scenario in <assumptions>/scenarios, or a path to one")
+    common.add_argument("--as-of", type=parse_as_of, default=None, metavar="QUARTER",
+                        help="run as of a reported quarter such as FY2025Q2: later history hidden (default: the last reported)")
     sub = parser.add_subparsers(dest="command", required=True)
 
     p = sub.add_parser("validate", parents=[common], help="check the assumption files and history")
@@ -383,7 +391,11 @@ def main(argv: Sequence[str] | None = None) -> int:
             args = parser.parse_args(argv)
         except SystemExit as exc:  # argparse has printed the usage and the bad option
             return exc.code if isinstance(exc.code, int) else 2
-        return int(args.handler(args))
+        token = AS_OF.set(getattr(args, "as_of", None))
+        try:
+            return int(args.handler(args))
+        finally:
+            AS_OF.reset(token)
     except InputError as exc:
         _print_problems(exc.problems)
         return 2
