@@ -319,6 +319,9 @@ EXAMPLES = {
     "drivers": "pivotmodel drivers cloud_share_30pct_cy2026 --draws 20000",
     "solve": "pivotmodel solve capex_380bn_fy2026_fy2028 --input capex.plan.total",
     "consensus": "pivotmodel consensus --draws 50000 --explain 3",
+    "update": "pivotmodel update fy2027q1.csv --draws 5000",
+    "timeline": "pivotmodel timeline --draws 5000",
+    "backtest": "pivotmodel backtest --from FY2025Q1 --horizon 4",
 }
 
 
@@ -370,6 +373,8 @@ _EXTRA_COMMANDS: list[Callable[[argparse._SubParsersAction, argparse.ArgumentPar
 _EXTRA_COMMANDS.append(lambda sub, common: __import__("pivotmodel.report", fromlist=["register"]).register(sub, common))  # report: lazy import
 _EXTRA_COMMANDS.append(lambda sub, common: __import__("pivotmodel.sensitivity_cli", fromlist=["register"]).register(sub, common))  # sensitivity, drivers, solve: lazy import
 _EXTRA_COMMANDS.append(lambda sub, common: __import__("pivotmodel.consensus_cli", fromlist=["register"]).register(sub, common))  # consensus: lazy import
+_EXTRA_COMMANDS.append(lambda sub, common: __import__("pivotmodel.update", fromlist=["register"]).register(sub, common))  # update: lazy import
+_EXTRA_COMMANDS.append(lambda sub, common: __import__("pivotmodel.backtest", fromlist=["register"]).register(sub, common))  # timeline, backtest: lazy import
 
 
 class Terminated(KeyboardInterrupt):
