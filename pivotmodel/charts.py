@@ -614,3 +614,42 @@ def plot_consensus_fans(data: pd.DataFrame, ax: Axes | None = None) -> Axes:
                  fontweight="bold", fontsize=9)
     fig.subplots_adjust(hspace=0.4, wspace=0.3, bottom=0.1)
     return axes[0]
+
+
+# --- claims over time (pivotmodel.backtest: `pivotmodel timeline`) ------------------------
+
+def claim_timeline_data(table: pd.DataFrame) -> pd.DataFrame:
+    """One row per (claim, as-of quarter): probability, 95% interval and the outcome once
+    known ("true" / "false" / ""), as-of quarters in order."""
+    cols = ["claim", "as_of", "probability", "ci_low", "ci_high", "outcome"]
+    d = table[cols].copy()
+    d["x"] = [parse_period(q).first.index for q in d["as_of"]]
+    return d.sort_values(["claim", "x"], kind="stable").reset_index(drop=True)
+
+
+def plot_claim_timeline(data: pd.DataFrame, ax: Axes | None = None) -> Axes:
+    """Each claim's probability against the quarter it was computed at; a star at 100% or 0%
+    marks the outcome once history decides it."""
+    ax = new_axes(ax, figsize=(8.5, 4.2))
+    palette = list(COLORS.values())
+    quarters = sorted(set(zip(data["x"], data["as_of"])))
+    for k, (cid, d) in enumerate(data.groupby("claim", sort=False)):
+        color = palette[k % len(palette)]
+        ax.plot(d["x"], d["probability"], marker="o", ms=4, lw=1.2, color=color, label=cid)
+        ax.fill_between(d["x"], d["ci_low"], d["ci_high"], color=color, alpha=0.15, lw=0)
+        known = d[d["outcome"] != ""]
+        if len(known):
+            last = known.iloc[-1]
+            ax.plot([last["x"] + 0.25], [1.0 if last["outcome"] == "true" else 0.0], marker="*", ms=11, color=color,
+                    mec="black", mew=0.6, zorder=5)
+    ax.set_xticks([x for x, _ in quarters])
+    ax.set_xticklabels([q for _, q in quarters], fontsize=7, rotation=30)
+    if len(quarters) == 1:
+        ax.set_xlim(quarters[0][0] - 1, quarters[0][0] + 1)
+    ax.set_ylim(-0.05, 1.05)
+    ax.set_xlabel("As of the quarter just reported")
+    ax.set_ylabel("Probability the claim holds (share of draws)")
+    ax.set_title("Claims as each quarter was reported (★ outcome once known)")
+    ax.legend(fontsize=6, loc="upper left", bbox_to_anchor=(1.01, 1.0))
+    ax.figure.subplots_adjust(right=0.62, bottom=0.2)
+    return ax
