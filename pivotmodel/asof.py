@@ -23,22 +23,12 @@ from typing import Any, Iterator
 
 from .errors import InputError
 from .history import History
-from .periods import PeriodError, Quarter, parse_quarter
+from .periods import Quarter, parse_quarter
 
-__all__ = ["AS_OF", "parse_as_of", "cut_history", "known_by", "lookahead", "as_of_quarter"]
+__all__ = ["AS_OF", "cut_history", "known_by", "lookahead", "as_of_quarter"]
 
 # Set by cli.main from ``--as-of``; assumptions.load reads it when not given one explicitly.
 AS_OF: contextvars.ContextVar[Quarter | None] = contextvars.ContextVar("pivotmodel_as_of", default=None)
-
-
-def parse_as_of(label: str) -> Quarter:
-    """``--as-of`` value: a fiscal quarter such as FY2025Q2 (argparse type)."""
-    import argparse
-
-    try:
-        return parse_quarter(label)
-    except PeriodError as exc:
-        raise argparse.ArgumentTypeError(f"{exc}") from None
 
 
 def _period_end(label: str) -> Quarter:

@@ -14,10 +14,9 @@ import sys
 from pathlib import Path
 from typing import Callable, Sequence
 
-from .asof import AS_OF, parse_as_of
 from .atomic import check_dir_target, check_file_target, write_atomic, write_dir_atomic
 from .errors import InputError
-from .options import JOBS, SEED, float_between, int_at_least
+from .options import JOBS, QUARTER, SEED, float_between, int_at_least
 
 __all__ = ["main", "write_atomic", "write_dir_atomic", "format_claims", "protected_paths"]
 
@@ -207,7 +206,7 @@ def run_options(args: argparse.Namespace, a) -> dict:
         "tolerance": float(tolerance),
         "max_draws": int(max(a.settings.get("max_draws", draws), draws)),
         "nearest_correlation": bool(args.nearest_correlation),
-        **({"as_of": args.as_of.label} if getattr(args, "as_of", None) else {}),  # history cut there
+        **({"as_of": args.as_of} if getattr(args, "as_of", None) else {}),  # history cut there
     }
 
 
@@ -335,7 +334,7 @@ def build_parser() -> argparse.ArgumentParser:
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("--assumptions", type=Path, default=None, metavar="DIR", help="assumptions folder (default: the bundled one)")
     common.add_argument("--scenario", default=None, metavar="NAME", help="a scenario in <assumptions>/scenarios, or a path to one")
-    common.add_argument("--as-of", type=parse_as_of, default=None, metavar="QUARTER",
+    common.add_argument("--as-of", type=QUARTER, default=None, metavar="QUARTER",
                         help="run as of a reported quarter such as FY2025Q2: later history hidden (default: the last reported)")
     sub = parser.add_subparsers(dest="command", required=True)
 
@@ -396,7 +395,12 @@ def main(argv: Sequence[str] | None = None) -> int:
             args = parser.parse_args(argv)
         except SystemExit as exc:  # argparse has printed the usage and the bad option
             return exc.code if isinstance(exc.code, int) else 2
-        token = AS_OF.set(getattr(args, "as_of", None))
+        if getattr(args, "as_of", None) is None:
+            return int(args.handler(args))
+        from .asof import AS_OF
+        from .periods import parse_quarter
+
+        token = AS_OF.set(parse_quarter(args.as_of))  # every load in this command is as of it
         try:
             return int(args.handler(args))
         finally:
