@@ -167,3 +167,16 @@ def test_update_checks_period_and_warns_on_implausible_growth(tmp_path):
     _, warnings = check_new_rows(NEXT, h)
     # group adjusted EBITA 5,357 against FY2026Q1's 38,844: -86%, flagged, not changed
     assert any("FY2027Q1,Consolidated,adjusted_ebita" in str(w) and "-86%" in str(w) for w in warnings)
+
+
+def test_as_of_is_part_of_the_run_key(tmp_path, capsys):
+    out = tmp_path / "run"
+    assert main(["simulate", "--as-of", "FY2026Q4", "--draws", "200", "--jobs", "1", "--out", str(out)]) == 0
+    import json
+
+    manifest = json.loads((out / "manifest.json").read_text(encoding="utf-8"))
+    assert manifest["options"]["as_of"] == "FY2026Q4"
+    capsys.readouterr()
+    # the same run without --as-of has another key: `claims` runs again rather than reuse it
+    assert main(["claims", "--draws", "200", "--jobs", "1", "--out", str(out)]) == 0
+    assert "running again" in capsys.readouterr().err
