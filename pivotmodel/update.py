@@ -184,13 +184,16 @@ def _claims(r) -> pd.DataFrame:
 
 def cmd_update(args: argparse.Namespace) -> int:
     from . import assumptions as assumptions_mod
-    from .atomic import write_atomic, write_dir_atomic
+    from .atomic import check_dir_target, write_atomic, write_dir_atomic
     from .cli import protected_paths, run_options
     from .simulate import simulate
 
     if args.as_of is not None:
-        raise InputError.single("--as-of", "--as-of", "update appends to the latest history; leave --as-of out")
+        raise InputError.single(str(args.rows), "--as-of", "update appends to the latest history; leave --as-of out")
     before_a = assumptions_mod.load(args.assumptions, args.scenario)
+    first_new = before_a.history.last_quarter + 1
+    out = Path(args.out) if args.out else Path("runs") / f"update-{first_new.label}"
+    check_dir_target(out, protected_paths(before_a))  # before any work
     rows_path = Path(args.rows)
     rows, warnings = check_new_rows(rows_path, before_a.history, str(rows_path))
     rep = before_a.directory / "history" / "reported.csv"
@@ -219,7 +222,6 @@ def cmd_update(args: argparse.Namespace) -> int:
                      {"values": ["probability", "ci_low", "ci_high"], "split": ["probability"]})
     heads = [headline_outputs(r, years) for r in (r_before, r_mixed, r_after)]
     outputs = compare(heads[0], heads[1], heads[2], {"values": ["base", "P5", "P95"], "split": ["base", "P95", "P5"]})
-    out = Path(args.out) if args.out else Path("runs") / f"update-{first.label}"
     protected = protected_paths(before_a)
 
     def write(folder: Path) -> None:
@@ -254,4 +256,7 @@ def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -
     p = sub.add_parser("update", parents=[common], help="append a newly reported quarter, re-run, show what changed")
     p.add_argument("rows", metavar="ROWS.csv", help="the new quarter's rows, in the columns of history/reported.csv")
     _simulation_options(p)
+    for action in p._actions:
+        if action.dest == "out":
+            action.help = "folder for claims_change.csv and outputs_change.csv (default runs/update-<new quarter>)"
     p.set_defaults(handler=cmd_update)
