@@ -151,7 +151,7 @@ def fill_seeds(full: History, cut: History, seeds: dict, make: Any) -> list[Any]
 MODEL_SEGMENTS = ("china_ecommerce", "cloud", "international", "all_others")
 
 
-def check_base(history: History, label: str) -> list[Any]:
+def check_base(history: History, label: str, hint: str = "is too early") -> list[Any]:
     """Errors for an as-of quarter whose four base quarters lack a segment's revenue (the model
     grows every path from them); e.g. before the June-2025 four-segment structure."""
     import math
@@ -164,5 +164,6 @@ def check_base(history: History, label: str) -> list[Any]:
                if math.isnan(history.value(f"{seg}.revenue", q))]
     if not missing:
         return []
-    return [Problem(label, "--as-of", f"{last.label} is too early: its four base quarters lack {', '.join(missing[:4])}"
-                    f"{' ...' if len(missing) > 4 else ''} on the model's segment basis; use a later quarter")]
+    return [Problem(label, "base quarters", f"{last.label} {hint}: its four base quarters lack {', '.join(missing[:4])}"
+                    f"{' ...' if len(missing) > 4 else ''} on the model's segment basis"
+                    + ("; use a later quarter" if hint == "is too early" else ""))]

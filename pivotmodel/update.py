@@ -74,6 +74,10 @@ def check_new_rows(path: Path, history, label: str | None = None) -> tuple[list[
             problems.append(Problem(label, "period,segment,metric", f"duplicate row {key}", line))
         seen[key] = line
         rows.append({**rec, "value": value, "text": rec["value"], "line": line})
+    quarters = sorted({_quarter_of(r["period"]) for r in rows})
+    if quarters and not problems and quarters != [last + k for k in range(1, len(quarters) + 1)]:
+        problems.append(Problem(label, "period", f"the new quarters must follow {last.label} without a gap, "
+                                f"found {', '.join(q.label for q in quarters)}"))
     problems += _identity(rows, history, label)
     if problems:
         raise InputError(problems)
@@ -184,6 +188,7 @@ def _claims(r) -> pd.DataFrame:
 
 def cmd_update(args: argparse.Namespace) -> int:
     from . import assumptions as assumptions_mod
+    from .asof import check_base
     from .atomic import check_dir_target, write_atomic, write_dir_atomic
     from .cli import protected_paths, run_options
     from .simulate import simulate
@@ -208,6 +213,9 @@ def cmd_update(args: argparse.Namespace) -> int:
                                  nearest_correlation=opts["nearest_correlation"] or None, progress=False)
         try:
             after_a = assumptions_mod.load(trial, args.scenario)
+            missing = check_base(after_a.history, "history/reported.csv", "cannot start the projection")
+            if missing:
+                raise InputError(missing)
             r_after = run(after_a)
         except InputError as exc:
             raise InputError([Problem(str(rows_path), p.key, f"after appending, {p.file}: {p.message}", p.line)

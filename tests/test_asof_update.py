@@ -180,3 +180,19 @@ def test_as_of_is_part_of_the_run_key(tmp_path, capsys):
     # the same run without --as-of has another key: `claims` runs again rather than reuse it
     assert main(["claims", "--draws", "200", "--jobs", "1", "--out", str(out)]) == 0
     assert "running again" in capsys.readouterr().err
+
+
+def test_update_refuses_a_gap_or_a_missing_segment(folder, tmp_path, capsys):
+    rep = folder / "history" / "reported.csv"
+    before = rep.read_bytes()
+    gap = tmp_path / "gap.csv"
+    gap.write_text(NEXT.read_text(encoding="utf-8").replace("FY2027Q1", "FY2027Q2"), encoding="utf-8")
+    assert main(["update", str(gap), "--assumptions", str(folder), "--draws", "200", "--out", str(tmp_path / "o")]) == 2
+    assert "must follow FY2026Q4 without a gap, found FY2027Q2" in capsys.readouterr().err
+    lacking = tmp_path / "lacking.csv"
+    lacking.write_text("".join(line for line in NEXT.read_text(encoding="utf-8").splitlines(keepends=True)
+                               if "All others,revenue" not in line), encoding="utf-8")
+    assert main(["update", str(lacking), "--assumptions", str(folder), "--draws", "200", "--out", str(tmp_path / "o")]) == 2
+    err = capsys.readouterr().err
+    assert "FY2027Q1 cannot start the projection: its four base quarters lack all_others.revenue FY2027Q1" in err
+    assert "Traceback" not in err and rep.read_bytes() == before
