@@ -57,8 +57,10 @@ def _claim_start(date: str, first: Quarter, last: Quarter) -> Quarter:
     return q
 
 
-def timeline_table(directory, scenario, opts: dict, jobs: int | None, claim_ids: list[str] | None = None) -> tuple[pd.DataFrame, dict]:
-    """Rows (claim, as_of, probability, ci_low, ci_high, outcome, note) and the skipped as-of quarters."""
+def timeline_table(directory, scenario, opts: dict, jobs: int | None, claim_ids: list[str] | None = None,
+                   cache: dict | None = None) -> tuple[pd.DataFrame, dict]:
+    """Rows (claim, as_of, probability, ci_low, ci_high, status, outcome) and the skipped as-of
+    quarters; ``cache`` maps an as-of quarter to a run already made, (assumptions, results)."""
     from . import assumptions as assumptions_mod
 
     full = assumptions_mod.load(directory, scenario)
@@ -66,7 +68,7 @@ def timeline_table(directory, scenario, opts: dict, jobs: int | None, claim_ids:
     chosen = [c for c in raw if (c["id"] in claim_ids if claim_ids else c.get("headline"))]
     hist = full.history
     first, last = min(hist.quarterly["group.revenue"]) + 4, hist.last_quarter
-    runs: dict[Quarter, object] = {}
+    runs: dict[Quarter, object] = dict(cache or {})
     skipped: dict[str, str] = {}
     rows = []
     latest = None
@@ -179,6 +181,42 @@ def verdicts(scores: pd.DataFrame) -> list[str]:
             parts.append("model not scored (no as-of quarter it could start from)")
         lines.append(f"{series}: " + "; ".join(parts))
     return lines
+
+
+def over_time_section(a, r, folder: Path, draws: int, seed: int, source: str) -> tuple[str, list[str]]:
+    """The report's sections on claims over time and the backtest: writes tables/timeline.csv,
+    tables/backtest_summary.csv, charts/claim_timeline.(png|svg); returns (HTML, summary.md lines).
+    The report's own run stands for the last quarter; the backtest uses at most 2,000 draws."""
+    import html
+
+    import matplotlib.pyplot as plt
+
+    from . import charts as C
+
+    opts = {"draws": draws, "seed": seed, "method": str(a.settings.get("method", "lhs"))}
+    table, skipped = timeline_table(a.directory, a.scenario.name, opts, 1, cache={a.history.last_quarter: (a, r)})
+    table.to_csv(folder / "tables" / "timeline.csv", index=False, float_format="%.6g")
+    data = C.claim_timeline_data(table)
+    data.to_csv(folder / "data" / "claim_timeline.csv", index=False, float_format="%.6g")
+    ax = C.plot_claim_timeline(data)
+    try:
+        C.add_source(ax.figure, source + "; as of each reported quarter the model can start from")
+        C.save(ax.figure, folder / "charts" / "claim_timeline")
+    finally:
+        plt.close(ax.figure)
+    first = min(a.history.quarterly["group.revenue"]) + 6
+    scores, _ = backtest_scores(a.directory, a.scenario.name, first, 4, {**opts, "draws": min(draws, 2000)}, 1)
+    summarise(scores).to_csv(folder / "tables" / "backtest_summary.csv", float_format="%.6g")
+    lines = verdicts(scores)
+    note = (f"As-of quarters the model cannot start from: {', '.join(sorted(skipped))}." if skipped else "")
+    md = ["", "## Claims over time", "", "| claim | as of | probability | outcome |", "|---|---|---:|---|"]
+    md += [f"| {x.claim} | {x.as_of} | {x.probability:.0%} | {x.outcome} |" for x in table.itertuples()]
+    md += ["", note, "", f"## Backtest (from {first.label}, horizons 1-4)", ""] + [f"- {v}" for v in lines]
+    md += ["", "Tables: tables/timeline.csv, tables/backtest_summary.csv; chart: charts/claim_timeline.png."]
+    e = html.escape
+    page = (f"<h2>Claims over time</h2><p>{e(note)}</p><!--timeline-->"
+            f"<h2>Backtest (from {first.label}, horizons 1-4)</h2><ul>" + "".join(f"<li>{e(v)}</li>" for v in lines) + "</ul>")
+    return page, md
 
 
 def _options(args: argparse.Namespace, a) -> dict:

@@ -67,3 +67,14 @@ def test_timeline_tracks_each_headline_claim_and_charts_it(folder, tmp_path, cap
     assert (out / "timeline.png").stat().st_size > 0 and (out / "timeline.svg").exists()
     err = capsys.readouterr().err
     assert "as of FY2026Q3: model not run" in err
+
+
+def test_report_has_the_over_time_sections(tmp_path):
+    out = tmp_path / "rep"
+    assert main(["report", "--out", str(out), "--draws", "60", "--seed", "2"]) == 0
+    summary = (out / "summary.md").read_text(encoding="utf-8")
+    assert "## Claims over time" in summary and "| cloud_share_30pct_cy2026 | FY2026Q4 |" in summary
+    assert "## Backtest (from FY2024Q3, horizons 1-4)" in summary and "cloud.revenue: naive: " in summary
+    assert (out / "tables" / "timeline.csv").exists() and (out / "charts" / "claim_timeline.png").exists()
+    assert (out / "data" / "claim_timeline.csv").exists()
+    assert "Claims over time" in (out / "index.html").read_text(encoding="utf-8")
