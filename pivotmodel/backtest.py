@@ -194,7 +194,8 @@ def over_time_section(a, r, folder: Path, draws: int, seed: int, source: str) ->
     from . import charts as C
 
     opts = {"draws": draws, "seed": seed, "method": str(a.settings.get("method", "lhs"))}
-    table, skipped = timeline_table(a.directory, a.scenario.name, opts, 1, cache={a.history.last_quarter: (a, r)})
+    scenario = str(a.scenario.paths[0]) if a.scenario.paths else None  # the file named (a path works too)
+    table, skipped = timeline_table(a.directory, scenario, opts, 1, cache={a.history.last_quarter: (a, r)})
     table.to_csv(folder / "tables" / "timeline.csv", index=False, float_format="%.6g")
     data = C.claim_timeline_data(table)
     data.to_csv(folder / "data" / "claim_timeline.csv", index=False, float_format="%.6g")
@@ -205,7 +206,7 @@ def over_time_section(a, r, folder: Path, draws: int, seed: int, source: str) ->
     finally:
         plt.close(ax.figure)
     first = min(a.history.quarterly["group.revenue"]) + 6
-    scores, _ = backtest_scores(a.directory, a.scenario.name, first, 4, {**opts, "draws": min(draws, 2000)}, 1)
+    scores, _ = backtest_scores(a.directory, scenario, first, 4, {**opts, "draws": min(draws, 2000)}, 1)
     summarise(scores).to_csv(folder / "tables" / "backtest_summary.csv", float_format="%.6g")
     lines = verdicts(scores)
     note = (f"As-of quarters the model cannot start from: {', '.join(sorted(skipped))}." if skipped else "")
