@@ -25,7 +25,7 @@ from .errors import InputError
 from .history import History
 from .periods import Quarter, parse_quarter
 
-__all__ = ["AS_OF", "cut_history", "known_by", "lookahead", "as_of_quarter"]
+__all__ = ["AS_OF", "cut_history", "known_by", "lookahead", "format_lookahead", "fill_seeds", "check_base"]
 
 # Set by cli.main from ``--as-of``; assumptions.load reads it when not given one explicitly.
 AS_OF: contextvars.ContextVar[Quarter | None] = contextvars.ContextVar("pivotmodel_as_of", default=None)
@@ -93,10 +93,6 @@ def lookahead(a: Any) -> list[tuple[str, str, str]]:
         else:
             hand.append((key, inp.source, "set by hand"))
     return later + hand
-
-
-def as_of_quarter(a: Any) -> Quarter:
-    return a.history.last_quarter
 
 
 def format_lookahead(a: Any, limit: int = 12) -> Iterator[str]:

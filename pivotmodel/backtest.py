@@ -138,6 +138,7 @@ def backtest_scores(directory, scenario, start: Quarter, horizon: int, opts: dic
                         continue
                     rows.append({"forecaster": who, "series": series, "as_of": q.label, "horizon": h, "target": target.label,
                                  "actual": actual, "median": float(np.median(d)),
+                                 **dict(zip(("p5", "p10", "p90", "p95"), map(float, np.quantile(d, [0.05, 0.10, 0.90, 0.95])))),
                                  **{f"in_{b}": coverage(d, actual, band) for b, band in BANDS.items()},
                                  "pit": pit(d, actual), "crps": crps(d, actual)})
         q = q + 1
@@ -262,6 +263,7 @@ def cmd_timeline(args: argparse.Namespace) -> int:
 
 
 def cmd_backtest(args: argparse.Namespace) -> int:
+    from . import charts
     from .atomic import write_dir_atomic
     from .cli import _load, protected_paths
 
@@ -279,11 +281,17 @@ def cmd_backtest(args: argparse.Namespace) -> int:
         scores.to_csv(folder / "scores.csv", index=False, float_format="%.6g")
         summary.to_csv(folder / "summary.csv", float_format="%.6g")
         (folder / "verdicts.txt").write_text("\n".join(lines) + "\n", encoding="utf-8")
+        data = charts.backtest_fan_data(scores, horizon=1)
+        if len(data):
+            data.to_csv(folder / "backtest_fans.csv", index=False, float_format="%.6g")
+            fig = charts.plot_backtest_fans(data).figure
+            charts.add_source(fig, f"pivotmodel backtest, {args.draws} draws; actuals as reported (history/reported.csv)")
+            charts.save(fig, folder / "backtest_fans")
 
     write_dir_atomic(out, write, protected_paths(a))
     print(f"backtest from {start.label}, horizons 1-{args.horizon}, {args.draws} draws")
     print("\n".join(lines))
-    print(f"wrote {out}/ (scores.csv, summary.csv, verdicts.txt)")
+    print(f"wrote {out}/ (scores.csv, summary.csv, verdicts.txt, backtest_fans.png|svg|csv)")
     return 0
 
 

@@ -53,6 +53,11 @@ def test_backtest_cli_prints_coverage_and_writes_tables(folder, tmp_path, capsys
     assert "backtest from FY2026Q4, horizons 1-2, 300 draws" in text
     summary = pd.read_csv(out / "summary.csv")
     assert {"series", "forecaster", "n", "inside_P10-P90", "inside_P5-P95", "crps_mean", "pit_histogram"} <= set(summary.columns)
+    fans = pd.read_csv(out / "backtest_fans.csv")
+    one = fans[(fans.series == "group.revenue") & (fans.forecaster == "model")]
+    assert list(one.target) == ["FY2027Q1"] and one.actual.iloc[0] == pytest.approx(255.548)
+    assert (one.p5 <= one.p10).all() and (one.p10 <= one["median"]).all() and (one["median"] <= one.p90).all()
+    assert (out / "backtest_fans.png").stat().st_size > 0
 
 
 def test_timeline_tracks_each_headline_claim_and_charts_it(folder, tmp_path, capsys):
