@@ -86,11 +86,11 @@ def resolve_anchor(
     for name in rule:
         if name not in ANCHOR_FIELDS:
             err(f"{key}.anchor.{name}", f"unknown field; valid: {', '.join(ANCHOR_FIELDS)}")
-    kind = rule.get("rule")
+    kind = str(rule.get("rule"))
     if kind not in RULES:
         err(f"{key}.anchor.rule", f"{kind!r} is not a rule; valid: {', '.join(RULES)}")
     known = sorted(set(SERIES_OF_METRIC.values()))
-    series, over = rule.get("series"), rule.get("over")
+    series, over = str(rule.get("series")), str(rule.get("over", ""))
     if series not in known:
         err(f"{key}.anchor.series", f"{series!r} is not a history series; valid: {', '.join(known)}")
     if kind == "margin" and over not in known:
@@ -144,4 +144,4 @@ def resolve_anchor(
         out = {**spec, "value": centre}
     else:
         out = {**spec, "dist": "triangular", "low": centre - lo, "mode": centre, "high": centre + hi}
-    return out, Anchor(kind, series, over or "", quarters, value, rule.get("add_back", "")), problems
+    return out, Anchor(kind, series, over, quarters, value, rule.get("add_back", "")), problems

@@ -17,7 +17,7 @@ the same history as an ordinary run.
 from __future__ import annotations
 
 import contextvars
-from dataclasses import replace
+from dataclasses import fields, replace
 from types import MappingProxyType
 from typing import Any, Iterator
 
@@ -52,8 +52,10 @@ def cut_history(history: History, as_of: Quarter, label: str = "history/reported
         return history
     quarterly = {s: MappingProxyType({q: r for q, r in m.items() if q <= as_of}) for s, m in history.quarterly.items()}
     annual = {s: MappingProxyType({y: r for y, r in m.items() if Quarter(y, 4) <= as_of}) for s, m in history.annual.items()}
+    fresh = {"_rows_cache": {}} if any(f.name == "_rows_cache" for f in fields(history)) else {}  # never share a cache
     return replace(
         history,
+        **fresh,
         rows=tuple(r for r in history.rows if keep(r)),
         quarterly=MappingProxyType({s: m for s, m in quarterly.items() if m}),
         annual=MappingProxyType({s: m for s, m in annual.items() if m}),

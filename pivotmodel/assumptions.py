@@ -19,6 +19,7 @@ Every problem found is collected and raised once as :class:`~pivotmodel.errors.I
 from __future__ import annotations
 
 import difflib
+import os
 import math
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -31,7 +32,7 @@ from .errors import InputError, Problem
 from .history import History, load_history
 from .periods import PeriodError, Quarter, parse_quarter
 from .schema import OPTIONAL_SEEDS, PARAMETERS, SEEDABLE, SETTINGS, UNITS
-from .yamlio import LineDict, read_yaml
+from .yamlio import LineDict, line_of, read_yaml
 
 __all__ = [
     "Input",
@@ -40,6 +41,7 @@ __all__ = [
     "Assumptions",
     "load",
     "bundled_directory",
+    "default_directory",
     "SEGMENT_FILES",
     "BASES",
 ]
@@ -61,6 +63,16 @@ def bundled_directory() -> Path:
     here = Path(__file__).resolve().parent
     repo = here.parent / "assumptions"
     return repo if (repo / "simulation.yaml").is_file() else here / "bundled_assumptions"
+
+
+DEFAULT_ENV = "PIVOTMODEL_ASSUMPTIONS"
+
+
+def default_directory() -> Path:
+    """The folder read when ``--assumptions`` is not given: ``$PIVOTMODEL_ASSUMPTIONS`` if set
+    (e.g. your own copy, or the test suite's frozen fixture tree), else the bundled one."""
+    env = os.environ.get(DEFAULT_ENV, "").strip()
+    return Path(env) if env else bundled_directory()
 
 
 @dataclass(frozen=True)
@@ -188,7 +200,7 @@ def _flatten(node: Any, prefix: str, out: dict[str, tuple[Any, int | None]], lin
         out[prefix] = (node, line)
         return
     for key, child in node.items():
-        child_line = node.line_of(key) if isinstance(node, LineDict) else line
+        child_line = line_of(node, key) if isinstance(node, LineDict) else line
         _flatten(child, f"{prefix}.{key}" if prefix else key, out, child_line)
 
 
@@ -197,7 +209,7 @@ def _parse_spec(
 ) -> tuple[Input | None, list[Problem]]:
     problems: list[Problem] = []
     original = spec
-    field_line = lambda k: original.line_of(k.rsplit(".", 1)[-1]) if isinstance(original, LineDict) else line  # noqa: E731
+    field_line = lambda k: line_of(original, k.rsplit(".", 1)[-1]) if isinstance(original, LineDict) else line  # noqa: E731
     err = lambda k, m: problems.append(Problem(label, k, m, field_line(k)))  # noqa: E731
     if not isinstance(spec, dict):
         err(key, f"must be an input spec such as {{value: 0.3, unit: ratio, basis: estimate, source: <id>}}, got {spec!r}")
@@ -216,8 +228,8 @@ def _parse_spec(
         err(f"{key}.unit", f"unknown unit {unit!r}; valid: {', '.join(UNITS)}{_suggest(str(unit), list(UNITS))}")
         unit = None
     if unit is not None and UNITS[unit][0] != dimension:
-        valid = [u for u, (d, _) in UNITS.items() if d == dimension]
-        err(f"{key}.unit", f"{unit!r} is a {UNITS[unit][0]} unit; this input needs one of {', '.join(valid)}")
+        fitting = [u for u, (d, _) in UNITS.items() if d == dimension]
+        err(f"{key}.unit", f"{unit!r} is a {UNITS[unit][0]} unit; this input needs one of {', '.join(fitting)}")
         unit = None
     basis = meta.get("basis")
     if basis is not None and basis not in BASES and isinstance(basis, str):
@@ -296,13 +308,13 @@ def _load_sources(path: Path, label: str, problems: list[Problem]) -> dict[str, 
     out: dict[str, Source] = {}
     entries: LineDict = data["sources"]
     for sid, entry in entries.items():
-        line = entries.line_of(sid)
+        line = line_of(entries, sid)
         if not isinstance(entry, dict):
             problems.append(Problem(label, f"sources.{sid}", "must be a mapping with title and href", line))
             continue
         for name in entry:
             if name not in SOURCE_FIELDS:
-                problems.append(Problem(label, f"sources.{sid}.{name}", f"unknown field; valid: {', '.join(SOURCE_FIELDS)}{_suggest(name, list(SOURCE_FIELDS))}", entry.line_of(name)))
+                problems.append(Problem(label, f"sources.{sid}.{name}", f"unknown field; valid: {', '.join(SOURCE_FIELDS)}{_suggest(name, list(SOURCE_FIELDS))}", line_of(entry, name)))
         for name, required in SOURCE_FIELDS.items():
             if required and not str(entry.get(name, "")).strip():
                 problems.append(Problem(label, f"sources.{sid}.{name}", "is required", line))
@@ -318,7 +330,7 @@ def _load_settings(path: Path, label: str, problems: list[Problem]) -> dict[str,
     sim: LineDict = data["simulation"]
     out: dict[str, Any] = {}
     for key, value in sim.items():
-        line = sim.line_of(key)
+        line = line_of(sim, key)
         if key not in SETTINGS:
             problems.append(Problem(label, f"simulation.{key}", f"unknown setting; valid: {', '.join(SETTINGS)}{_suggest(key, list(SETTINGS))}", line))
             continue
@@ -334,17 +346,17 @@ def _load_settings(path: Path, label: str, problems: list[Problem]) -> dict[str,
         if key not in out and not any(p.key == f"simulation.{key}" for p in problems):
             problems.append(Problem(label, f"simulation.{key}", f"missing ({SETTINGS[key][1]})"))
     if out.get("method") not in (None, "mc", "lhs", "sobol"):
-        problems.append(Problem(label, "simulation.method", f"must be mc, lhs or sobol, got {out['method']!r}", sim.line_of("method")))
+        problems.append(Problem(label, "simulation.method", f"must be mc, lhs or sobol, got {out['method']!r}", line_of(sim, "method")))
     if "horizon" in out:
         try:
             parse_quarter(out["horizon"])
         except PeriodError as exc:
-            problems.append(Problem(label, "simulation.horizon", str(exc), sim.line_of("horizon")))
+            problems.append(Problem(label, "simulation.horizon", str(exc), line_of(sim, "horizon")))
     for key in ("draws", "chunk_size", "max_draws"):
         if key in out and out[key] < 1:
-            problems.append(Problem(label, f"simulation.{key}", "must be >= 1", sim.line_of(key)))
+            problems.append(Problem(label, f"simulation.{key}", "must be >= 1", line_of(sim, key)))
     if "seed" in out and not 0 <= out["seed"] < 2**63:
-        problems.append(Problem(label, "simulation.seed", f"must be a whole number in [0, 2**63), got {out['seed']}", sim.line_of("seed")))
+        problems.append(Problem(label, "simulation.seed", f"must be a whole number in [0, 2**63), got {out['seed']}", line_of(sim, "seed")))
     out.setdefault("chunk_size", 50_000)
     out.setdefault("tolerance", 0.0)
     out.setdefault("max_draws", out.get("draws", 1))
@@ -396,32 +408,32 @@ def _resolve_scenario(
             break
         for key in data:
             if key not in ("title", "baseline", "rationale", "changes"):
-                problems.append(Problem(label, key, f"unknown key; valid: title, baseline, rationale, changes{_suggest(key, ['title', 'baseline', 'rationale', 'changes'])}", data.line_of(key)))
+                problems.append(Problem(label, key, f"unknown key; valid: title, baseline, rationale, changes{_suggest(key, ['title', 'baseline', 'rationale', 'changes'])}", line_of(data, key)))
         for key in ("title", "baseline", "rationale"):
             if not isinstance(data.get(key), str) or not data.get(key, "").strip():
-                problems.append(Problem(label, key, "is required (text)", data.line_of(key) if key in data else None))
+                problems.append(Problem(label, key, "is required (text)", line_of(data, key) if key in data else None))
         changes = data.get("changes")
         if "changes" not in data:
             folded = "changes:" in str(data.get("rationale", "")) or "changes:" in str(data.get("title", ""))
             hint = (" ('changes:' is indented, so it became part of the text above it; start it at column 1)"
                     if folded else "")
             problems.append(Problem(label, "changes", f"missing: a scenario must change at least one input{hint}",
-                                    data.line_of("rationale") if folded and "rationale" in data else None))
+                                    line_of(data, "rationale") if folded and "rationale" in data else None))
             changes = {}
         elif changes is not None and not isinstance(changes, dict):
-            problems.append(Problem(label, "changes", "must map input keys to specs", data.line_of("changes")))
+            problems.append(Problem(label, "changes", "must map input keys to specs", line_of(data, "changes")))
             changes = {}
         elif not changes:
             changes = {}
             problems.append(Problem(label, "changes", "is empty: a scenario must change at least one input "
-                                    "(use the baseline itself if nothing changes)", data.line_of("changes")))
+                                    "(use the baseline itself if nothing changes)", line_of(data, "changes")))
         flat: dict[str, tuple[Any, int | None]] = {}
         for key, spec in changes.items():
-            flat[key] = (spec, changes.line_of(key))
+            flat[key] = (spec, line_of(changes, key))
         layers.append((label, flat))
         if not meta:
             meta = {"title": data.get("title", ""), "rationale": data.get("rationale", "")}
-        parent = (label, data.line_of("baseline") if "baseline" in data else None)
+        parent = (label, line_of(data, "baseline") if "baseline" in data else None)
         current = str(data.get("baseline") or "base")
     chain = tuple(["base"] + [_scenario_name(v) for v in reversed(visited)])
     changed = tuple(sorted({k for _, layer in layers for k in layer}))
@@ -438,7 +450,7 @@ def load(directory: str | Path | None = None, scenario: str | None = None, as_of
     from .asof import AS_OF, check_base, cut_history, fill_seeds
 
     as_of = as_of if as_of is not None else AS_OF.get()
-    directory = Path(directory) if directory is not None else bundled_directory()
+    directory = Path(directory) if directory is not None else default_directory()
     root = directory.parent
     if not directory.is_dir():
         raise InputError.single(str(directory), "", "is not a folder of assumption files")
@@ -478,11 +490,11 @@ def load(directory: str | Path | None = None, scenario: str | None = None, as_of
             unreadable.add(stem)
             continue
         if not isinstance(data[stem], dict):
-            problems.append(Problem(label, stem, f"must hold the {stem} inputs as a mapping under '{stem}:', found {data[stem]!r}", data.line_of(stem)))
+            problems.append(Problem(label, stem, f"must hold the {stem} inputs as a mapping under '{stem}:', found {data[stem]!r}", line_of(data, stem)))
             unreadable.add(stem)
             continue
         flat: dict[str, tuple[Any, int | None]] = {}
-        _flatten(data[stem], stem, flat, data.line_of(stem))
+        _flatten(data[stem], stem, flat, line_of(data, stem))
         for key, (spec, line) in flat.items():
             if key.startswith(f"{stem}.seed."):
                 parts = key.split(".")
@@ -494,7 +506,7 @@ def load(directory: str | Path | None = None, scenario: str | None = None, as_of
             else:
                 raw[key] = (spec, line, label)
 
-    scenario, layers = _resolve_scenario(directory, scenario, root, problems)
+    chosen, layers = _resolve_scenario(directory, scenario, root, problems)
     replaced: list[tuple[str, str, Any, Any, int | None]] = []  # (file, key, spec before, spec after, line)
     for label, layer in layers:
         for key, (spec, line) in layer.items():
@@ -587,7 +599,7 @@ def load(directory: str | Path | None = None, scenario: str | None = None, as_of
         sources=MappingProxyType(sources),
         settings=MappingProxyType(settings),
         history=history,  # type: ignore[arg-type]
-        scenario=scenario,
+        scenario=chosen,
         claims_raw=claims_raw,
         correlations_raw=correlations_raw,
         files=MappingProxyType(texts),

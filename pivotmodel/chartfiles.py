@@ -60,7 +60,7 @@ class ChartFiles:
         self.worker = _can_fork() if worker is None else worker
         self.on_done = on_done or (lambda: None)
         self._pool: ProcessPoolExecutor | None = None
-        self._futures: list[Future] = []
+        self._futures: list[tuple[Future, tuple]] = []
 
     def add(self, name: str, data: pd.DataFrame, plot: Callable, source: str | None = None) -> Path:
         """Queue one chart; returns the path its PNG will have."""

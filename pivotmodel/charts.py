@@ -8,30 +8,27 @@ axis, fiscal-year ticks, and a source line added by :func:`add_source`.
 
 from __future__ import annotations
 
-import os
 import re
 import warnings
 from pathlib import Path
-from typing import Mapping
+from typing import Any, Mapping, cast
+
+import functools
 
 import matplotlib
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+from matplotlib.axes import Axes
+from matplotlib.figure import Figure
 
-if "inline" not in os.environ.get("MPLBACKEND", ""):  # Jupyter keeps its inline backend
-    matplotlib.use("Agg")
-
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-import pandas as pd  # noqa: E402
-from matplotlib.axes import Axes  # noqa: E402
-from matplotlib.figure import Figure  # noqa: E402
-
-from .periods import parse_period  # noqa: E402
-from .tables import SEGMENT_NAMES  # noqa: E402
+from .periods import parse_period
+from .tables import SEGMENT_NAMES
 
 __all__ = [
     "COLORS", "STYLE", "SEGMENTS", "apply_style", "source_line", "add_source", "save", "new_axes",
     "revenue_mix_data", "plot_revenue_mix", "cloud_share_data", "plot_cloud_share",
-    "margin_data", "plot_margins", "capex_data", "plot_capex", "fcf_data", "plot_fcf",
+    "margin_data", "plot_margins", "capex_data", "plot_capex", "cloud_supply_data", "plot_cloud_supply", "fcf_data", "plot_fcf",
     "claim_probabilities_data", "plot_claim_probabilities", "claim_metric_data", "plot_claim_metric",
     "convergence_data", "plot_convergence", "series_compare_data", "plot_series_compare",
     "scenario_compare_data", "plot_scenario_compare", "plot_output_tornado", "CHARTS",
@@ -47,7 +44,7 @@ COLORS = {
     "group": "#3C4043",
 }
 SCENARIO_COLORS = ["#3C4043", "#188038", "#D93025", "#A142F4", "#F9AB00"]
-STYLE = {
+STYLE: dict[str, Any] = {
     "figure.figsize": (8.0, 4.8),
     "figure.dpi": 100,
     "savefig.dpi": 100,
@@ -70,10 +67,24 @@ FAN_ALPHA = (0.18, 0.35)  # P5-P95, P25-P75
 
 
 def apply_style() -> None:
-    matplotlib.rcParams.update(STYLE)
+    """Make the house style the session's default (opt-in, e.g. in a notebook). Importing this
+    module changes nothing global: each plot function applies the style to its own figure."""
+    matplotlib.rcParams.update(cast(Any, STYLE))
 
 
-apply_style()
+def _height(ax: Axes) -> float:
+    """Height in inches of the figure holding ``ax``."""
+    fig: Any = ax.figure
+    return float(fig.get_figheight())
+
+
+def _styled(plot):
+    """Draw under the house style without touching the caller's rcParams or backend."""
+    @functools.wraps(plot)
+    def draw(*args, **kwargs):
+        with matplotlib.rc_context(cast(Any, STYLE)):
+            return plot(*args, **kwargs)
+    return draw
 
 
 def new_axes(ax: Axes | None = None, figsize: tuple[float, float] | None = None) -> Axes:
@@ -114,7 +125,7 @@ def save(fig: Figure, stem: Path, formats: tuple[str, ...] = ("png", "svg")) -> 
     out = []
     for fmt in formats:
         path = Path(f"{stem}.{fmt}")
-        with matplotlib.rc_context(STYLE):
+        with matplotlib.rc_context(cast(Any, STYLE)):
             fig.savefig(path, format=fmt, metadata=_METADATA.get(fmt, {}), bbox_inches=None)
         out.append(path)
     return out
@@ -198,6 +209,7 @@ def revenue_mix_data(results) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+@_styled
 def plot_revenue_mix(data: pd.DataFrame, ax: Axes | None = None) -> Axes:
     ax = new_axes(ax)
     d = data.dropna(subset=list(SEGMENTS))
@@ -245,6 +257,7 @@ def cloud_share_data(results) -> pd.DataFrame:
     return d
 
 
+@_styled
 def plot_cloud_share(data: pd.DataFrame, ax: Axes | None = None) -> Axes:
     ax = new_axes(ax)
     _fy_axis(ax, data["year"], _boundary(data), "Cloud revenue / group revenue (ratio)")
@@ -276,15 +289,19 @@ def margin_data(results) -> pd.DataFrame:
     return pd.concat(frames, ignore_index=True)
 
 
+@_styled
 def plot_margins(data: pd.DataFrame, ax: Axes | None = None) -> Axes:
-    """Small multiples; with ``ax`` given, its figure is reused and ``ax`` holds the first panel."""
+    """Small multiples. Without ``ax``, a new figure whose first panel is returned; with ``ax``,
+    the six panels are drawn inside it (it becomes their frame, and is returned; never removed)."""
     segs = list(dict.fromkeys(data["segment"]))
     if ax is None:
-        fig = plt.figure(figsize=(10, 6.2))
+        fig: Any = plt.figure(figsize=(10, 6.2))
+        axes = fig.subplots(2, 3, sharex=True).ravel()
     else:
         fig = ax.figure
-        ax.remove()
-    axes = fig.subplots(2, 3, sharex=True).ravel()
+        ax.set_axis_off()
+        w, h, gx, gy = 0.27, 0.38, 0.09, 0.2
+        axes = np.array([ax.inset_axes((c * (w + gx), (1 - r) * (h + gy), w, h)) for r in range(2) for c in range(3)])
     for a_, seg in zip(axes, segs):
         d = data[data["segment"] == seg]
         _fy_axis(a_, d["year"], _boundary(d), "Adj. EBITA margin (ratio)")
@@ -297,8 +314,10 @@ def plot_margins(data: pd.DataFrame, ax: Axes | None = None) -> Axes:
     for a_ in axes[len(segs):]:
         a_.axis("off")
     fig.suptitle("Adjusted EBITA margin: median, P25-P75, P5-P95", fontweight="bold")
-    fig.subplots_adjust(hspace=0.35, wspace=0.35, bottom=0.1)
-    return axes[0]
+    if ax is None:
+        fig.subplots_adjust(hspace=0.35, wspace=0.35, bottom=0.1)
+        return axes[0]
+    return ax
 
 
 # --- capex, depreciation, cloud revenue ------------------------------------------------------
@@ -316,6 +335,7 @@ def capex_data(results) -> pd.DataFrame:
     return pd.concat(frames, ignore_index=True)
 
 
+@_styled
 def plot_capex(data: pd.DataFrame, ax: Axes | None = None) -> Axes:
     ax = new_axes(ax)
     d0 = data[data["series"] == data["series"].iloc[0]]
@@ -330,6 +350,43 @@ def plot_capex(data: pd.DataFrame, ax: Axes | None = None) -> Axes:
     return ax
 
 
+# --- cloud supply: utilisation and backlog -----------------------------------------------
+
+def cloud_supply_data(results) -> pd.DataFrame:
+    """Cloud utilisation (served revenue / capacity revenue, ratio) and backlog (demand not yet
+    served, RMB bn), each the average of the fiscal year's quarters, P5-P95 by year."""
+    util, backlog = _fan(results, "cloud.utilisation"), _fan(results, "cloud.backlog")
+    for col in ("p5", "p25", "p50", "p75", "p95"):
+        util[col] *= 1000.0  # _fan divides by 1000 (RMB mn -> bn); a ratio is not money
+    util.insert(0, "series", "cloud.utilisation")
+    backlog.insert(0, "series", "cloud.backlog")
+    return pd.concat([util, backlog], ignore_index=True)
+
+
+@_styled
+def plot_cloud_supply(data: pd.DataFrame, ax: Axes | None = None) -> Axes:
+    """Utilisation on the left axis, backlog on the right: a supply-bound cloud shows
+    utilisation near 1 and a growing backlog."""
+    ax = new_axes(ax)
+    util = data[data["series"] == "cloud.utilisation"].dropna(subset=["p50"])
+    back = data[data["series"] == "cloud.backlog"].dropna(subset=["p50"])
+    _fy_axis(ax, data.loc[data["series"] == "cloud.utilisation", "year"], _boundary(data[data["series"] == "cloud.utilisation"]),
+             "Utilisation: served / capacity revenue (ratio)")
+    _draw_fan(ax, util, COLORS["cloud"], "Utilisation (median)")
+    right = ax.twinx()
+    x = back["year"].to_numpy(float)
+    right.fill_between(x, back["p5"], back["p95"], color=COLORS["group"], alpha=0.10, lw=0)
+    right.plot(x, back["p50"], color=COLORS["group"], ls="--", lw=1.6, marker="s", ms=3, label="Backlog (median, P5-P95; right)")
+    right.set_ylabel("Backlog: demand not yet served (RMB bn, average of the year)")
+    right.set_ylim(bottom=0)
+    right.grid(False)
+    lines = ax.get_legend_handles_labels()
+    more = right.get_legend_handles_labels()
+    ax.legend(lines[0] + more[0], lines[1] + more[1], loc="lower left")
+    ax.set_title("Cloud capacity: utilisation and backlog")
+    return ax
+
+
 # --- FCF ------------------------------------------------------------------------------------
 
 def fcf_data(results) -> pd.DataFrame:
@@ -337,6 +394,7 @@ def fcf_data(results) -> pd.DataFrame:
     return _fan(results, "group.fcf")
 
 
+@_styled
 def plot_fcf(data: pd.DataFrame, ax: Axes | None = None) -> Axes:
     ax = new_axes(ax)
     _fy_axis(ax, data["year"], _boundary(data), "Free cash flow, RMB bn")
@@ -357,6 +415,7 @@ def claim_probabilities_data(results) -> pd.DataFrame:
     return t[["id", "headline", "probability", "ci_low", "ci_high", "draws"]].reset_index(drop=True)
 
 
+@_styled
 def plot_claim_probabilities(data: pd.DataFrame, ax: Axes | None = None) -> Axes:
     ax = new_axes(ax, figsize=(8.5, 0.26 * len(data) + 1.4))
     y = np.arange(len(data))[::-1]
@@ -426,6 +485,7 @@ def claim_metric_data(results, claim_id: str, bins: int = 40) -> pd.DataFrame:
     return d
 
 
+@_styled
 def plot_claim_metric(data: pd.DataFrame, ax: Axes | None = None) -> Axes:
     ax = new_axes(ax)
     at = data.attrs
@@ -456,6 +516,7 @@ def convergence_data(results, claim_ids=None, points: int = 20) -> pd.DataFrame:
 _LINE_COLORS = ["#1A73E8", "#E8710A", "#188038", "#D93025", "#A142F4", "#12B5CB", "#F9AB00", "#3C4043", "#9AA0A6", "#B80672"]
 
 
+@_styled
 def plot_convergence(data: pd.DataFrame, ax: Axes | None = None) -> Axes:
     ax = new_axes(ax)
     for i, (cid, d) in enumerate(data.groupby("claim", sort=False)):
@@ -467,7 +528,7 @@ def plot_convergence(data: pd.DataFrame, ax: Axes | None = None) -> Axes:
     ax.set_ylim(-0.02, 1.02)
     ax.set_title("Convergence of claim estimates (headline claims)")
     n = data["claim"].nunique()
-    fig = ax.figure
+    fig: Any = ax.figure
     rows = (n + 1) // 2
     fig.set_figheight(STYLE["figure.figsize"][1] + 0.16 * rows)  # room for the legend below the axes
     ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.14), ncol=2, fontsize=7)
@@ -477,20 +538,21 @@ def plot_convergence(data: pd.DataFrame, ax: Axes | None = None) -> Axes:
 
 # --- comparisons ----------------------------------------------------------------------------
 
-def series_compare_data(projections: Mapping[str, object], series: str = "cloud.revenue", basis: str = "fy") -> pd.DataFrame:
+def series_compare_data(projections: Mapping[str, Any], series: str = "cloud.revenue", basis: str = "fy") -> pd.DataFrame:
     """Median of ``series`` by year, RMB bn, for several projections (columns by label)."""
-    out = None
+    out = pd.DataFrame()
     for label, p in projections.items():
         years = p.year_labels(basis)
         vals = [float(np.median(p.total(series, y))) / 1000.0 for y in years]
         status = ["P" if p.is_projected(y) else "A" for y in years]
-        if out is None:
+        if out.empty:
             out = pd.DataFrame({"period": years, "year": [_fy(y) for y in years], "status": status})
         out[label] = vals
     out.attrs["series"] = series
     return out
 
 
+@_styled
 def plot_series_compare(data: pd.DataFrame, ax: Axes | None = None) -> Axes:
     ax = new_axes(ax)
     series = data.attrs.get("series", "")
@@ -516,6 +578,7 @@ def scenario_compare_data(results_by_scenario: Mapping[str, object]) -> pd.DataF
     return pd.concat(frames, ignore_index=True)
 
 
+@_styled
 def plot_scenario_compare(data: pd.DataFrame, ax: Axes | None = None) -> Axes:
     ids = list(dict.fromkeys(data["id"]))
     ax = new_axes(ax, figsize=(8.5, 0.3 * len(ids) + 1.4))
@@ -537,24 +600,24 @@ def plot_scenario_compare(data: pd.DataFrame, ax: Axes | None = None) -> Axes:
     ax.set_xlabel("Probability the claim holds (ratio), 95% interval")
     ax.set_ylabel("Claim")
     ax.set_title("Claim probabilities by scenario", loc="left", pad=16)
-    ax.figure.subplots_adjust(left=0.36, right=0.97, top=1 - 0.7 / ax.figure.get_figheight())
+    ax.figure.subplots_adjust(left=0.36, right=0.97, top=1 - 0.7 / _height(ax))
     ax.legend(loc="lower right", bbox_to_anchor=(1.0, 1.0), ncol=len(scen), borderaxespad=0.3)  # above the points
     ax.grid(axis="y", visible=False)
     return ax
 
 
+@_styled
 def plot_output_tornado(data: pd.DataFrame, ax: Axes | None = None, top: int = 12, title: str | None = None) -> Axes:
     """A :func:`pivotmodel.sensitivity.tornado` table in the house style: the ``top`` inputs
     by swing, each bar from the output with the input at its low quantile to the output with
     it at its high quantile, others at their medians; the base case as a vertical line."""
-    from .sensitivity import plot_tornado
 
     n = min(top, len(data))
     ax = new_axes(ax, figsize=(8.5, 0.32 * (n + 1) + 1.8))
     plot_tornado(data, ax=ax, top=top)
     at = data.attrs
     lo, hi = at.get("low", 0.1), at.get("high", 0.9)
-    handles = ax.get_legend_handles_labels()[0]
+    handles: list[Any] = list(ax.get_legend_handles_labels()[0])
     for h, color in zip(handles, ("#D93025", COLORS["cloud"])):
         for patch in h:
             patch.set_color(color)
@@ -569,7 +632,7 @@ def plot_output_tornado(data: pd.DataFrame, ax: Axes | None = None, top: int = 1
     if base is not None:
         ax.text(base, 1.0, f" base {base:.4g}", transform=ax.get_xaxis_transform(), va="bottom", fontsize=7)
     ax.set_title(title or f"Tornado: {at.get('output', '')}", pad=14)
-    ax.figure.subplots_adjust(left=0.4, right=0.97, top=1 - 0.75 / ax.figure.get_figheight())
+    ax.figure.subplots_adjust(left=0.4, right=0.97, top=1 - 0.75 / _height(ax))
     return ax
 
 
@@ -579,6 +642,7 @@ CHARTS = {
     "cloud_share": (cloud_share_data, plot_cloud_share),
     "margins": (margin_data, plot_margins),
     "capex": (capex_data, plot_capex),
+    "cloud_supply": (cloud_supply_data, plot_cloud_supply),
     "fcf": (fcf_data, plot_fcf),
     "claim_probabilities": (claim_probabilities_data, plot_claim_probabilities),
     "convergence": (convergence_data, plot_convergence),
@@ -587,6 +651,7 @@ CHARTS = {
 
 # --- published forecasts on the fan charts (pivotmodel.consensus) -------------------------
 
+@_styled
 def plot_consensus_fans(data: pd.DataFrame, ax: Axes | None = None) -> Axes:
     """Small multiples of :func:`pivotmodel.consensus.fan_data`: each series' fan by fiscal
     year with the published forecasts as dated markers (hollow: stale; red: outside P5-P95)."""
@@ -615,6 +680,63 @@ def plot_consensus_fans(data: pd.DataFrame, ax: Axes | None = None) -> Axes:
                  fontweight="bold", fontsize=9)
     fig.subplots_adjust(hspace=0.4, wspace=0.3, bottom=0.1)
     return axes[0]
+
+
+# --- sensitivity and solve ------------------------------------------------------------
+
+@_styled
+def plot_tornado(data: pd.DataFrame, ax=None, top: int = 15):
+    """Horizontal bars from output_low to output_high around the base output."""
+    ax = new_axes(ax, figsize=(8, 6))
+    d = data.head(top).iloc[::-1]
+    base = float(d["base_output"].iloc[0]) if len(d) else 0.0
+    ys = np.arange(len(d))
+    ax.barh(ys, d["output_low"] - base, left=base, color="tab:red", label="input at low")
+    ax.barh(ys, d["output_high"] - base, left=base, color="tab:blue", label="input at high")
+    ax.axvline(base, color="k", lw=0.8)
+    ax.set_yticks(ys, d["input"])
+    ax.set_xlabel(f"{data.attrs.get('output', 'output')} {data.attrs.get('unit', '')}".strip())
+    ax.legend(loc="lower right")
+    return ax
+
+
+@_styled
+def plot_spider(data: pd.DataFrame, ax=None, top: int = 8):
+    """Output against the percentile of each input (the ``top`` inputs by range)."""
+    ax = new_axes(ax, figsize=(8, 6))
+    rng = data.groupby("input")["output"].agg(lambda s: s.max() - s.min()).sort_values(ascending=False)
+    for k in rng.index[:top]:
+        g = data[data["input"] == k]
+        ax.plot(g["percentile"], g["output"], marker="o", label=k)
+    ax.set_xlabel("input percentile")
+    ax.set_ylabel(f"{data.attrs.get('output', 'output')} {data.attrs.get('unit', '')}".strip())
+    ax.legend(fontsize="small")
+    return ax
+
+
+@_styled
+def plot_contour(grid: pd.DataFrame, ax=None):
+    """Filled contours of the metric over the two inputs, the threshold as a black line
+    and the base case as a dot. Returns the Axes, saves nothing."""
+    ax = new_axes(ax, figsize=(7, 6))
+    kx, ky = grid.attrs["inputs"]
+    wide = grid.pivot(index=ky, columns=kx, values="metric")
+    X, Y = np.meshgrid(wide.columns.to_numpy(), wide.index.to_numpy())
+    Z = wide.to_numpy()
+    cs = ax.contourf(X, Y, Z, levels=15, cmap="viridis")
+    ax.figure.colorbar(cs, ax=ax, label="metric")
+    thr = grid.attrs.get("threshold")
+    level = thr if thr is not None else 0.5
+    if np.nanmin(Z) < level < np.nanmax(Z):
+        ax.contour(X, Y, Z, levels=[level], colors="k", linewidths=2)
+    bx, by = grid.attrs["base"]
+    ax.plot([bx], [by], "wo", mec="k", label="base case")
+    ux, uy = grid.attrs.get("units", ("", ""))
+    ax.set_xlabel(f"{kx} ({ux})")
+    ax.set_ylabel(f"{ky} ({uy})")
+    ax.set_title(f"{grid.attrs['claim']}: {grid.attrs['test']}", fontsize="small")
+    ax.legend(loc="best")
+    return ax
 
 
 # --- claims over time (pivotmodel.backtest: `pivotmodel timeline`) ------------------------

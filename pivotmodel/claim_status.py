@@ -89,7 +89,8 @@ def metric_range(a: Assumptions, claims: list[Claim]) -> dict[str, tuple[float, 
         values[key][1 + k + i] = hi
     p = project(a, values)
     # one-at-a-time swings per claim, then every claim's two corners in one engine call
-    oat, corners = {}, {key: [] for key in base}
+    oat: dict = {}
+    corners: dict[str, list] = {key: [] for key in base}
     for c in claims:
         if c.threshold is None:
             continue
@@ -151,7 +152,7 @@ def claim_statuses(a: Assumptions, claims: list[Claim]) -> dict[str, ClaimStatus
         labels = []
         lo = hi = math.nan
         drivers: tuple[str, ...] = ()
-        if c.id in ranges:
+        if c.id in ranges and c.threshold is not None:
             lo, hi, drivers = ranges[c.id]
             # "on the bound": within half a percent of the range the inputs allow
             tol = max(1e-9 * max(1.0, abs(c.threshold)), 0.005 * (hi - lo))

@@ -45,6 +45,7 @@ from typing import Any, Callable
 import numpy as np
 
 from .errors import InputError, Problem
+from .yamlio import line_of
 from .model import SERIES, Projection
 from .periods import Period, PeriodError, parse_period
 
@@ -362,7 +363,7 @@ class _Evaluator:
         if isinstance(node, ast.Constant):
             if isinstance(node.value, str):
                 raise TestError(f"the period {node.value} can only be a function's period argument")
-            return float(node.value)
+            return float(node.value)  # type: ignore[arg-type]  # numbers only: the parser admits no other constant
         if isinstance(node, ast.UnaryOp):
             val = self.eval(node.operand, ctx)
             if isinstance(node.op, ast.Not):
@@ -377,7 +378,7 @@ class _Evaluator:
         if isinstance(node, ast.BoolOp):
             vals = [np.asarray(self.eval(v, ctx), dtype=bool) for v in node.values]
             fn = np.logical_and if isinstance(node.op, ast.And) else np.logical_or
-            out = vals[0]
+            out: Any = vals[0]
             for v in vals[1:]:
                 out = fn(out, v)
             return out
@@ -411,14 +412,14 @@ class _Evaluator:
                         f"model's timeline ({span}); the model cannot tell whether the condition first holds there"
                     )
 
-    def _period_arg(self, fn: str, args: list[ast.AST], index: int, ctx: Period | None) -> Period:
+    def _period_arg(self, fn: str, args: list[ast.expr], index: int, ctx: Period | None) -> Period:
         if len(args) > index:
             return self.period(args[index])
         if ctx is None:
             raise TestError(f"{fn}() needs a period here ({FUNCTIONS[fn]}); only inside all/any/first_fy/first_cy may it be left out")
         return ctx
 
-    def call(self, fn: str, args: list[ast.AST], ctx: Period | None) -> Any:
+    def call(self, fn: str, args: list[ast.expr], ctx: Period | None) -> Any:
         p = self.p
         nargs = {"sum": (1, 2), "cumsum": (1, 2), "usd": (1, 2), "share": (2, 3), "yoy": (1, 2),
                  "all": (2, 2), "any": (2, 2), "first_fy": (1, 1), "first_cy": (1, 1), "first_year": (1, 1)}[fn]
@@ -499,7 +500,7 @@ def evaluate(claim: Claim, p: Projection) -> ClaimValue:
     with np.errstate(all="ignore"):
         body = claim.tree.body
         if claim.threshold is not None:
-            metric = np.broadcast_to(np.asarray(ev.eval(body.left, None), dtype=float), (p.draws,))  # type: ignore[attr-defined]
+            metric = np.broadcast_to(np.asarray(ev.eval(body.left, None), dtype=np.float64), (p.draws,))  # type: ignore[attr-defined]
             holds = _CMP[type(body.ops[0])](metric, claim.threshold).astype(float)  # type: ignore[attr-defined]
         else:
             holds = np.broadcast_to(np.asarray(ev.eval(body, None), dtype=float), (p.draws,)).copy()
@@ -522,7 +523,7 @@ def parse_claims(raw: Any, label: str = "assumptions/claims.yaml", projection: P
         raise InputError.single(label, "claims", "must hold a list 'claims:' of {id, words, source, reading, test}")
     if not raw["claims"]:
         raise InputError.single(label, "claims", "is an empty list: simulate, claims and report need at least one claim",
-                                raw.line_of("claims") if hasattr(raw, "line_of") else None)
+                                line_of(raw, "claims") if hasattr(raw, "line_of") else None)
     claims: list[Claim] = []
     seen: set[str] = set()
     for i, entry in enumerate(raw["claims"]):
@@ -534,7 +535,7 @@ def parse_claims(raw: Any, label: str = "assumptions/claims.yaml", projection: P
             continue
         for key in entry:
             if key not in CLAIM_KEYS:
-                problems.append(Problem(label, f"{where}.{key}", f"unknown key; valid: {', '.join(CLAIM_KEYS)}", entry.line_of(key)))
+                problems.append(Problem(label, f"{where}.{key}", f"unknown key; valid: {', '.join(CLAIM_KEYS)}", line_of(entry, key)))
         missing = [k for k, req in CLAIM_KEYS.items() if req and k not in entry]
         if missing:
             problems.append(Problem(label, where, f"missing {', '.join(missing)}", line))
@@ -548,7 +549,7 @@ def parse_claims(raw: Any, label: str = "assumptions/claims.yaml", projection: P
         seen.add(cid)
         src = entry["source"]
         if not isinstance(src, dict) or any(k not in src for k in SOURCE_KEYS):
-            problems.append(Problem(label, f"{where}.source", f"needs {', '.join(SOURCE_KEYS)}", entry.line_of("source")))
+            problems.append(Problem(label, f"{where}.source", f"needs {', '.join(SOURCE_KEYS)}", line_of(entry, "source")))
             continue
         try:
             tree = parse_condition(entry["test"])
@@ -562,7 +563,7 @@ def parse_claims(raw: Any, label: str = "assumptions/claims.yaml", projection: P
         except TestError as exc:
             shown = str(entry["test"])
             shown = shown if len(shown) <= 200 else f"{shown[:200]}... ({len(shown):,} characters)"
-            problems.append(Problem(label, f"{where}.test", f"{exc} (test: {shown})", entry.line_of("test")))
+            problems.append(Problem(label, f"{where}.test", f"{exc} (test: {shown})", line_of(entry, "test")))
             continue
         claims.append(claim)
     if problems:

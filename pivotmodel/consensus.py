@@ -27,7 +27,7 @@ from .claims import Claim, TestError, evaluate, parse_test, series_in
 from .errors import InputError, Problem
 from .model import project
 from .periods import PeriodError, parse_quarter
-from .yamlio import read_yaml
+from .yamlio import line_of, read_yaml
 
 __all__ = ["Forecast", "Consensus", "load_consensus", "validate_consensus", "place", "percentile", "forecast_claim", "what_would_move", "UNITS"]
 
@@ -121,7 +121,7 @@ def load_consensus(a: Assumptions, path: Path | None = None) -> Consensus:
         last_q = parse_quarter(str(lr.get("quarter"))).label
         released = _date(lr.get("released"))
     except (PeriodError, ValueError, TypeError):
-        raise InputError.single(label, "consensus.last_results", "needs quarter (e.g. FY2026Q4) and released (YYYY-MM-DD)", root.line_of("last_results")) from None
+        raise InputError.single(label, "consensus.last_results", "needs quarter (e.g. FY2026Q4) and released (YYYY-MM-DD)", line_of(root, "last_results")) from None
     warnings: list[Problem] = []
     last = a.history.last_quarter
     if last_q != last.label:
@@ -134,7 +134,7 @@ def load_consensus(a: Assumptions, path: Path | None = None) -> Consensus:
         warnings.append(Problem(label, "consensus.last_results.quarter",
                                 f"is {lr.get('quarter')} but the last reported quarter in history is {last.label}; "
                                 f"forecasts dated up to {last.label}'s end ({end}) are marked stale; set last_results "
-                                "to its quarter and release date", root.line_of("last_results"), "warn"))
+                                "to its quarter and release date", line_of(root, "last_results"), "warn"))
     base = project(a)
     forecasts: list[Forecast] = []
     seen: set[str] = set()
@@ -146,7 +146,7 @@ def load_consensus(a: Assumptions, path: Path | None = None) -> Consensus:
             continue
         fid = entry.get("id")
         where += f" ({fid})" if isinstance(fid, str) else ""
-        at = lambda key: entry.line_of(key) if key in entry else line  # noqa: E731
+        at = lambda key: line_of(entry, key) if key in entry else line  # noqa: E731
         bad = [k for k in entry if k not in REQUIRED + OPTIONAL]
         for k in bad:
             problems.append(Problem(label, f"{where}.{k}", f"unknown key; valid: {', '.join(REQUIRED + OPTIONAL)}", at(k)))
@@ -187,8 +187,8 @@ def load_consensus(a: Assumptions, path: Path | None = None) -> Consensus:
         if errs:
             problems.extend(errs)
             continue
-        seen.add(fid)
-        f = Forecast(fid, str(entry["who"]), date, entry["date_basis"], str(entry["words"]), url, str(entry["metric"]),
+        seen.add(str(fid))
+        f = Forecast(str(fid), str(entry["who"]), date, entry["date_basis"], str(entry["words"]), url, str(entry["metric"]),
                      float(value), entry["unit"], str(entry.get("reading", "")), str(entry.get("note", "")), line)
         try:
             evaluate(f.claim(), base)
@@ -286,7 +286,7 @@ def what_would_move(a: Assumptions, f: Forecast, row: pd.Series, inputs: pd.Data
     direction = "up" if f.value > row["p50"] else "down"
     claim = forecast_claim(f, direction)
     out = []
-    for key in sorted(scores, key=scores.get, reverse=True)[:top]:
+    for key in sorted(scores, key=lambda k: scores[k], reverse=True)[:top]:
         sol = solve(a, f.id, key, claim=claim)
         out.append(f"{sol.sentence} (|Spearman rho| {scores[key]:.2f} across the draws)")
     return out
@@ -316,7 +316,7 @@ def fan_data(a: Assumptions, consensus: Consensus, table: pd.DataFrame, draws: i
     design = make_design(a, draws, seed, method)
     chunk = int(a.settings.get("chunk_size", 25000)) or draws
     parts: dict[str, list[np.ndarray]] = {s: [] for s in FAN_PANELS}
-    years = None
+    years: list = []
     for start in range(0, draws, chunk):
         p = project(a, design.values(start, min(draws, start + chunk)), keep=list(FAN_PANELS) + ["group.fx_usd_rmb"])
         years = p.timeline.year_periods("fy")

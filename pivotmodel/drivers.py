@@ -17,6 +17,8 @@ says so plainly. Nothing here prints.
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import pandas as pd
 from scipy import stats
@@ -37,7 +39,7 @@ def _split_info(claim_id: str, holds: np.ndarray) -> dict:
     """Counts of draws (holding, failing, not evaluable) and a message when there is nothing to split."""
     ok = ~np.isnan(holds)
     h = holds[ok] == 1.0
-    info = {"draws": int(holds.size), "evaluable": int(ok.sum()), "not_evaluable": int((~ok).sum()),
+    info: dict[str, Any] = {"draws": int(holds.size), "evaluable": int(ok.sum()), "not_evaluable": int((~ok).sum()),
             "holding": int(h.sum()), "failing": int((~h).sum())}
     message = ""
     if info["evaluable"] == 0:

@@ -14,10 +14,12 @@ from __future__ import annotations
 
 import csv
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from types import MappingProxyType
 from typing import Mapping
+
+import numpy as np
 
 from .earnings_series import EARNINGS_CSV, EARNINGS_METRICS
 from .errors import InputError, Problem
@@ -82,6 +84,18 @@ class History:
     annual: Mapping[str, Mapping[int, Row]]
     segment_relation: Mapping[str, tuple[str, str]]  # segment -> (prefix, relation)
     warnings: tuple[Problem, ...] = ()  # implausible but possible figures (history_checks)
+    _rows_cache: dict = field(default_factory=dict, compare=False, repr=False)
+
+    def row(self, series: str, quarters: tuple[Quarter, ...]) -> np.ndarray:
+        """Reported values of ``series`` over ``quarters`` (NaN where not reported), built once
+        per history and read-only (the engine copies what it writes)."""
+        key = (series, quarters)
+        hit = self._rows_cache.get(key)
+        if hit is None:
+            hit = np.array([self.value(series, q) for q in quarters], dtype=float)
+            hit.setflags(write=False)
+            self._rows_cache[key] = hit
+        return hit
 
     @property
     def last_quarter(self) -> Quarter:

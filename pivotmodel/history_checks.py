@@ -55,12 +55,18 @@ _YEAR = re.compile(r"^FY(\d{4})$")
 
 
 class _Row(Protocol):
-    period: str
-    segment: str
-    metric: str
-    value: float
-    unit: str
-    line: int
+    @property
+    def period(self) -> str: ...
+    @property
+    def segment(self) -> str: ...
+    @property
+    def metric(self) -> str: ...
+    @property
+    def value(self) -> float: ...
+    @property
+    def unit(self) -> str: ...
+    @property
+    def line(self) -> int: ...
 
 
 def _quarter_index(period: str) -> int | None:

@@ -214,7 +214,7 @@ def what_would_have_to_be_true(a, full_drivers: dict[str, pd.DataFrame], claims)
             except _InputError as exc:
                 sentence = f"{c.id}: cannot solve for {key} ({exc})"
         scale, unit = 1.0, sol.unit if sol else ""
-        if sol and unit == "RMB_mn" and input_spec(a, key).unit == "RMB_bn":  # the unit the analyst wrote it in
+        if sol and key and unit == "RMB_mn" and input_spec(a, key).unit == "RMB_bn":  # the unit the analyst wrote it in
             scale, unit = 1000.0, "RMB_bn"
         rows.append({
             "claim": c.id, "input": key or "", "basis": basis, "status": sol.status if sol else "",

@@ -32,6 +32,7 @@ from scipy import special
 from scipy.stats import qmc
 
 from .assumptions import Assumptions
+from .yamlio import line_of
 from .distributions import Distribution
 from .errors import InputError, Problem
 from .model.inputs import seed_key
@@ -124,17 +125,17 @@ def parse_correlations(a: Assumptions, keys: Mapping[str, Distribution], nearest
     body = raw["correlations"]
     for k in body:
         if k not in ("pairs", "nearest"):
-            problems.append(Problem(label, f"correlations.{k}", "unknown key; valid: pairs, nearest", body.line_of(k)))
+            problems.append(Problem(label, f"correlations.{k}", "unknown key; valid: pairs, nearest", line_of(body, k)))
     if not isinstance(body.get("nearest", False), bool):
-        problems.append(Problem(label, "correlations.nearest", f"must be true or false, got {body['nearest']!r}", body.line_of("nearest")))
+        problems.append(Problem(label, "correlations.nearest", f"must be true or false, got {body['nearest']!r}", line_of(body, "nearest")))
     use_nearest = body.get("nearest") is True if nearest is None else nearest
     if "pairs" not in body:
         raise InputError.single(label, "correlations.pairs", "missing: a list of {a, b, rho, source, note} ('pairs: []' for none)", body.line)
     pairs = body["pairs"]
     if pairs is None:
-        raise InputError.single(label, "correlations.pairs", "is empty; write 'pairs: []' to run without correlations", body.line_of("pairs"))
+        raise InputError.single(label, "correlations.pairs", "is empty; write 'pairs: []' to run without correlations", line_of(body, "pairs"))
     if not isinstance(pairs, list):
-        raise InputError.single(label, "correlations.pairs", "must be a list of {a, b, rho, source, note}", body.line_of("pairs"))
+        raise InputError.single(label, "correlations.pairs", "must be a list of {a, b, rho, source, note}", line_of(body, "pairs"))
     involved: list[str] = []
     entries = []
     for i, pair in enumerate(pairs):
@@ -145,10 +146,10 @@ def parse_correlations(a: Assumptions, keys: Mapping[str, Distribution], nearest
             continue
         for k in pair:
             if k not in ("a", "b", "rho", "source", "note"):
-                problems.append(Problem(label, f"{where}.{k}", "unknown key; valid: a, b, rho, source, note", pair.line_of(k)))
+                problems.append(Problem(label, f"{where}.{k}", "unknown key; valid: a, b, rho, source, note", line_of(pair, k)))
         texts = [k for k in ("a", "b", "source", "note") if k in pair and not isinstance(pair[k], str)]
         for k in texts:
-            problems.append(Problem(label, f"{where}.{k}", f"must be text, got {pair[k]!r}", pair.line_of(k)))
+            problems.append(Problem(label, f"{where}.{k}", f"must be text, got {pair[k]!r}", line_of(pair, k)))
         if texts:
             continue
         rho = pair.get("rho")

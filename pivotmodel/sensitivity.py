@@ -18,7 +18,7 @@ FY2031)``), evaluated by :mod:`pivotmodel.claims`. Money is in RMB bn, ratios as
   draws of a Monte Carlo run.
 
 Inputs are in model units: money inputs written in RMB bn are held in RMB million.
-Nothing here prints; plots (matplotlib, Agg) are returned as Axes and never saved.
+Nothing here prints or plots; the tornado and spider charts are in :mod:`pivotmodel.charts`.
 """
 
 from __future__ import annotations
@@ -40,7 +40,7 @@ from .schema import UNITS
 __all__ = [
     "Output", "parse_output", "evaluate_output", "input_spec", "model_unit", "format_value",
     "tornado", "spider", "sobol", "sobol_from_function", "correlation_groups", "rank_correlations",
-    "output_per_draw", "plot_tornado", "plot_spider", "SPIDER_PERCENTILES", "CHUNK",
+    "output_per_draw", "SPIDER_PERCENTILES", "CHUNK",
 ]
 
 SPIDER_PERCENTILES = (5, 10, 25, 50, 75, 90, 95)
@@ -294,7 +294,7 @@ def sobol_from_function(dists: Mapping[str, object], f: Callable[[dict[str, np.n
         problem["groups"] = [groups[k] for k in names]
     u = sobol_sample.sample(problem, int(n), calc_second_order=False, scramble=True, seed=seed)
     u = np.clip(u, _U_CLIP, 1 - _U_CLIP)
-    values = {k: np.asarray(dists[k].ppf(u[:, i]), dtype=float) for i, k in enumerate(names)}  # type: ignore[attr-defined]
+    values = {k: np.asarray(dists[k].ppf(u[:, i]), dtype=np.float64) for i, k in enumerate(names)}  # type: ignore[attr-defined]
     ys = f(values)
     if isinstance(ys, np.ndarray):
         ys = [ys]
@@ -398,47 +398,3 @@ def rank_correlations(results, outputs: Sequence[str]) -> pd.DataFrame:
     df.index.name = "input"
     key = df.abs().max(axis=1).fillna(0)
     return df.loc[key.sort_values(ascending=False, kind="stable").index]
-
-
-# --------------------------------------------------------------------------------------
-# plots (Agg; nothing is saved)
-
-
-def _axes(ax):
-    if ax is not None:
-        return ax
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    _, ax = plt.subplots(figsize=(8, 6))
-    return ax
-
-
-def plot_tornado(data: pd.DataFrame, ax=None, top: int = 15):
-    """Horizontal bars from output_low to output_high around the base output."""
-    ax = _axes(ax)
-    d = data.head(top).iloc[::-1]
-    base = float(d["base_output"].iloc[0]) if len(d) else 0.0
-    ys = np.arange(len(d))
-    ax.barh(ys, d["output_low"] - base, left=base, color="tab:red", label="input at low")
-    ax.barh(ys, d["output_high"] - base, left=base, color="tab:blue", label="input at high")
-    ax.axvline(base, color="k", lw=0.8)
-    ax.set_yticks(ys, d["input"])
-    ax.set_xlabel(f"{data.attrs.get('output', 'output')} {data.attrs.get('unit', '')}".strip())
-    ax.legend(loc="lower right")
-    return ax
-
-
-def plot_spider(data: pd.DataFrame, ax=None, top: int = 8):
-    """Output against the percentile of each input (the ``top`` inputs by range)."""
-    ax = _axes(ax)
-    rng = data.groupby("input")["output"].agg(lambda s: s.max() - s.min()).sort_values(ascending=False)
-    for k in rng.index[:top]:
-        g = data[data["input"] == k]
-        ax.plot(g["percentile"], g["output"], marker="o", label=k)
-    ax.set_xlabel("input percentile")
-    ax.set_ylabel(f"{data.attrs.get('output', 'output')} {data.attrs.get('unit', '')}".strip())
-    ax.legend(fontsize="small")
-    return ax

@@ -109,7 +109,7 @@ def cmd_drivers(args: argparse.Namespace) -> int:
 
 
 def cmd_solve(args: argparse.Namespace) -> int:
-    from .solve import plot_contour, solve, solve_grid  # noqa: F401
+    from .solve import solve, solve_grid
 
     a = _load(args)
     keys = args.input

@@ -40,6 +40,7 @@ QUANTILES = (0.05, 0.10, 0.50, 0.90, 0.95)
 HEADLINE_SERIES = (
     "group.revenue", "group.adjusted_ebita", "group.capex", "group.fcf",
     "cloud.revenue", "cloud.ai_revenue", "cloud.adjusted_ebita", "china_ecommerce.quick_commerce_ebita",
+    "cloud.utilisation", "cloud.backlog",
 )
 # Up to this many draws every series is kept per draw, by quarter, fiscal and calendar year,
 # in float64. Larger runs keep the headline series by fiscal and calendar year only, in
@@ -354,9 +355,8 @@ def simulate(
             method_name = start_method or ("fork" if "fork" in mp.get_all_start_methods() else "spawn")
             ctx = mp.get_context(method_name)
             # fork: the workers inherit _STATE; spawn: each worker gets it pickled, once
-            init = (None, ()) if method_name == "fork" else (_init_worker, (dict(_STATE),))
-            with ProcessPoolExecutor(max_workers=min(jobs, len(bounds)), mp_context=ctx,
-                                     initializer=init[0], initargs=init[1]) as pool:
+            init: dict[str, Any] = {} if method_name == "fork" else {"initializer": _init_worker, "initargs": (dict(_STATE),)}
+            with ProcessPoolExecutor(max_workers=min(jobs, len(bounds)), mp_context=ctx, **init) as pool:
                 for (lo, hi), part in zip(bounds, pool.map(_chunk, *zip(*bounds))):
                     sink.put(lo, hi, part)
                     if bar:

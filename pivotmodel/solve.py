@@ -10,7 +10,7 @@ the range makes the claim true (or false), the answer says so plainly and names 
 of the range that comes closest.
 
 :func:`solve_grid` maps the metric over two inputs (a ``size`` x ``size`` grid in one engine
-call) for :func:`plot_contour`, which draws the threshold contour.
+call) for :func:`pivotmodel.charts.plot_contour`, which draws the threshold contour.
 
 Inputs are in model units (money in RMB million; an input written in RMB bn is reported in
 both). Nothing here prints.
@@ -32,7 +32,7 @@ from .model import base_values, project
 from .sampling import uncertain_inputs
 from .sensitivity import format_value, input_spec, model_unit
 
-__all__ = ["solve", "solve_grid", "Solution", "find_claim", "plot_contour"]
+__all__ = ["solve", "solve_grid", "Solution", "find_claim"]
 
 GRID = 81  # points over the range that bracket the crossings
 
@@ -209,33 +209,3 @@ def solve_grid(a: Assumptions, claim_id: str, key_x: str, key_y: str, size: int 
                     units=(model_unit(input_spec(a, key_x)), model_unit(input_spec(a, key_y))),
                     share_holding=float(np.nanmean(holds)) if np.isfinite(holds).any() else math.nan)
     return df
-
-
-def plot_contour(grid: pd.DataFrame, ax=None):
-    """Filled contours of the metric over the two inputs, the threshold as a black line
-    and the base case as a dot. Matplotlib (Agg); returns the Axes, saves nothing."""
-    if ax is None:
-        import matplotlib
-
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
-
-        _, ax = plt.subplots(figsize=(7, 6))
-    kx, ky = grid.attrs["inputs"]
-    wide = grid.pivot(index=ky, columns=kx, values="metric")
-    X, Y = np.meshgrid(wide.columns.to_numpy(), wide.index.to_numpy())
-    Z = wide.to_numpy()
-    cs = ax.contourf(X, Y, Z, levels=15, cmap="viridis")
-    ax.figure.colorbar(cs, ax=ax, label="metric")
-    thr = grid.attrs.get("threshold")
-    level = thr if thr is not None else 0.5
-    if np.nanmin(Z) < level < np.nanmax(Z):
-        ax.contour(X, Y, Z, levels=[level], colors="k", linewidths=2)
-    bx, by = grid.attrs["base"]
-    ax.plot([bx], [by], "wo", mec="k", label="base case")
-    ux, uy = grid.attrs.get("units", ("", ""))
-    ax.set_xlabel(f"{kx} ({ux})")
-    ax.set_ylabel(f"{ky} ({uy})")
-    ax.set_title(f"{grid.attrs['claim']}: {grid.attrs['test']}", fontsize="small")
-    ax.legend(loc="best")
-    return ax

@@ -75,7 +75,7 @@ def _format_sheet(ws, sheet: Sheet, columns: list[str]) -> None:
             cell = ws.cell(row=i, column=j)
             v = cell.value
             if isinstance(v, (int, float)) and not isinstance(v, bool):
-                fmt = number_format(ws.cell(row=i, column=position[unit]).value) if per_row else fixed
+                fmt = number_format(ws.cell(row=i, column=position[str(unit)]).value) if per_row else fixed
                 if fmt:
                     cell.number_format = fmt
                 width = max(width, 12)

@@ -14,7 +14,7 @@ import yaml
 
 from .errors import InputError, Problem
 
-__all__ = ["LineDict", "read_yaml"]
+__all__ = ["LineDict", "line_of", "read_yaml"]
 
 
 class LineDict(dict):
@@ -25,6 +25,11 @@ class LineDict(dict):
 
     def line_of(self, key: str) -> int | None:
         return self.lines.get(key, self.line)
+
+
+def line_of(mapping: Any, key: Any) -> int | None:
+    """The line of ``key`` in a mapping read from YAML (``None`` for a mapping built in code)."""
+    return mapping.line_of(key) if isinstance(mapping, LineDict) else None
 
 
 class _Refused(yaml.composer.ComposerError):
@@ -114,10 +119,10 @@ def read_yaml(path: Path, label: str | None = None, expect: str = "it must hold 
         data = loader.construct_document(node)
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
-        line = mark.line + 1 if mark is not None else None
+        mark_line: int | None = mark.line + 1 if mark is not None else None
         what = exc.problem or str(exc)
         prefix = "" if isinstance(exc, _Refused) else "YAML syntax error: "
-        raise InputError.single(name, "", f"{prefix}{what}", line) from None
+        raise InputError.single(name, "", f"{prefix}{what}", mark_line) from None
     except yaml.reader.ReaderError as exc:  # a control character
         line = text.count("\n", 0, exc.position) + 1
         raise InputError.single(name, "", f"holds the control character #x{exc.character:04x}, which YAML does not allow", line) from None

@@ -26,8 +26,15 @@ from pivotmodel.model import base_values
 from pivotmodel.model.inputs import seed_key
 from pivotmodel.periods import parse_quarter
 
-BUNDLED = assumptions_mod.bundled_directory()
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
+# Every test reads a frozen copy of the assumptions (tests/fixtures/frozen/assumptions), never
+# the folder analysts edit: recalibrating an input or appending a quarter to assumptions/ breaks
+# no known-answer test. The environment variable reaches subprocesses and notebook kernels too.
+# Only tests/test_bundled.py reads the live bundled folder (it validates, runs, and checks the
+# identities). Refresh the frozen copy deliberately: see tests/golden/README.md.
+FROZEN = FIXTURES / "frozen" / "assumptions"
+os.environ[assumptions_mod.DEFAULT_ENV] = str(FROZEN)
+BUNDLED = FROZEN
 
 # Hypothesis keeps no example database and writes its caches to the temp folder, not to a
 # ``.hypothesis/`` folder in the repository (which .gitignore does not cover).
@@ -47,7 +54,7 @@ def _raise_on_floating_point_errors():
 
 @pytest.fixture(scope="session")
 def bundled() -> assumptions_mod.Assumptions:
-    """The bundled assumptions, base case, loaded once (frozen: tests must not mutate it)."""
+    """The frozen fixture assumptions, base case, loaded once (tests must not mutate it)."""
     with np.errstate(all="raise"):
         return assumptions_mod.load()
 

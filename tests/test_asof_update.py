@@ -21,7 +21,7 @@ from pivotmodel.periods import Quarter
 from pivotmodel.update import append_rows, check_new_rows
 
 NEXT = Path(__file__).parent / "fixtures" / "update" / "next_quarter.csv"
-BUNDLED = assumptions_mod.bundled_directory()
+BUNDLED = assumptions_mod.default_directory()
 
 
 @pytest.fixture
@@ -81,7 +81,9 @@ def test_as_of_too_early_is_a_clear_input_error(capsys):
 
 def test_cut_history_drops_years_that_end_later():
     h = assumptions_mod.load().history
+    assert not np.isnan(h.row("group.revenue", (Quarter(2026, 4),))[0])  # fills the full history's row cache
     cut = cut_history(h, Quarter(2026, 3))
+    assert np.isnan(cut.row("group.revenue", (Quarter(2026, 4),))[0])  # the cut history has its own cache
     assert cut.last_quarter == Quarter(2026, 3)
     assert all(y <= 2025 for m in cut.annual.values() for y in m)
     assert known_by(Quarter(2026, 3)) == "2026-03-31"

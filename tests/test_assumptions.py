@@ -668,7 +668,7 @@ def test_an_impossible_date_and_deep_nesting_are_clean_errors(capsys, assumption
     path.write_text(path.read_text(encoding="utf-8") + "x: " + "[" * 3000 + "]" * 3000 + "\n", encoding="utf-8")
     err = validate_fails(capsys, assumptions_copy)
     assert "assumptions/group.yaml: is nested too deeply to be an assumption file" in err
-    shutil.copy(assumptions_mod.bundled_directory() / "group.yaml", path)
+    shutil.copy(assumptions_mod.default_directory() / "group.yaml", path)
     replace_once(assumptions_copy / "sources.yaml", "sources:", "checked: 2025-02-30\nsources:")
     err = validate_fails(capsys, assumptions_copy)
     assert "assumptions/sources.yaml: holds a value that cannot be read: day is out of range for month" in err

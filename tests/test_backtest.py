@@ -22,7 +22,7 @@ OPTS = {"draws": 400, "seed": 11, "method": "mc"}
 @pytest.fixture(scope="module")
 def folder(tmp_path_factory) -> Path:
     out = tmp_path_factory.mktemp("bt") / "assumptions"
-    shutil.copytree(assumptions_mod.bundled_directory(), out)
+    shutil.copytree(assumptions_mod.default_directory(), out)
     rep = out / "history" / "reported.csv"
     rows, _ = check_new_rows(NEXT, assumptions_mod.load(out).history)
     rep.write_text(append_rows(rep.read_text(encoding="utf-8"), rows), encoding="utf-8")

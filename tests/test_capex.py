@@ -14,7 +14,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from pivotmodel.capex import capex_history, depreciation, in_service_gross, project_capex
+from pivotmodel.model.capex import capex_history, depreciation, in_service_gross, project_capex
 from pivotmodel.model import base_values, project
 from pivotmodel.model.inputs import Values
 from pivotmodel.periods import Quarter

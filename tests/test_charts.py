@@ -193,3 +193,38 @@ def test_output_tornado_in_house_style(a):
         assert len(ax.patches) == 12
     finally:
         plt.close(ax.figure)
+
+
+def test_importing_charts_changes_no_global_matplotlib_state():
+    """No backend switch and no rcParams change on import: a notebook keeps its own settings."""
+    import subprocess
+    import sys
+
+    code = ("import matplotlib; before = dict(matplotlib.rcParams); backend = matplotlib.get_backend(); "
+            "import pivotmodel.charts, pivotmodel.sensitivity, pivotmodel.solve; "
+            "print(dict(matplotlib.rcParams) == before and matplotlib.get_backend() == backend)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
+                         env={**__import__("os").environ, "MPLBACKEND": "svg"}).stdout
+    assert out.strip() == "True"
+
+
+def test_plot_margins_draws_inside_the_axes_it_is_given(r):
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots()
+    out = C.plot_margins(C.margin_data(r), ax=ax)
+    assert out is ax and ax in fig.axes and len(ax.child_axes) == 6
+    plt.close(fig)
+
+
+def test_cloud_supply_shows_utilisation_as_a_ratio_and_backlog_in_rmb_bn(r):
+    d = C.cloud_supply_data(r)
+    util = d[(d["series"] == "cloud.utilisation") & (d["status"] == "P")]
+    back = d[(d["series"] == "cloud.backlog") & (d["status"] == "P")]
+    fy = r.periods["fy"].index(util["period"].iloc[0])
+    assert util["p50"].iloc[0] == pytest.approx(float(np.quantile(r.totals["fy"]["cloud.utilisation"][:, fy], 0.5)))
+    assert back["p50"].iloc[0] == pytest.approx(float(np.quantile(r.totals["fy"]["cloud.backlog"][:, fy], 0.5)) / 1000)
+    assert ((util[["p5", "p50", "p95"]] > 0) & (util[["p5", "p50", "p95"]] <= 1 + 1e-9)).all().all()
+    assert (back["p5"] >= 0).all()
+    ax = C.plot_cloud_supply(d)
+    assert "Utilisation" in ax.get_ylabel() and len(ax.figure.axes) == 2

@@ -268,7 +268,7 @@ def validate_claims_fixture(capsys, tmp_path, kind: str) -> str:
     from pivotmodel.cli import main
 
     directory = tmp_path / "assumptions"
-    shutil.copytree(assumptions_mod.bundled_directory(), directory)
+    shutil.copytree(assumptions_mod.default_directory(), directory)
     shutil.copytree(FIXTURES_BAD / kind, directory, dirs_exist_ok=True)
     rc = main(["validate", "--assumptions", str(directory)])
     out, err = capsys.readouterr()

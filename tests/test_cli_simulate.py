@@ -85,7 +85,7 @@ def test_claims_reuses_the_last_run(run_dir, capsys, claim_ids):
 @pytest.mark.parametrize("command", ["simulate", "claims"])
 def test_bad_correlations_exit_2_and_leave_the_run(run_dir, tmp_path, capsys, command):
     bad = tmp_path / "assumptions"
-    shutil.copytree(assumptions_mod.bundled_directory(), bad)
+    shutil.copytree(assumptions_mod.default_directory(), bad)
     path = bad / "correlations.yaml"
     text = path.read_text(encoding="utf-8")
     assert text.count("rho: 0.5") == 1
@@ -105,7 +105,7 @@ def test_bad_correlations_exit_2_and_leave_the_run(run_dir, tmp_path, capsys, co
 
 def test_non_psd_correlations_via_cli(run_dir, tmp_path, capsys):
     bad = tmp_path / "assumptions"
-    shutil.copytree(assumptions_mod.bundled_directory(), bad)
+    shutil.copytree(assumptions_mod.default_directory(), bad)
     shutil.copy(Path(__file__).resolve().parent / "fixtures" / "mc" / "corr_not_psd.yaml", bad / "correlations.yaml")
     out = tmp_path / "run"
     capsys.readouterr()

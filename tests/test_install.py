@@ -25,6 +25,7 @@ def test_wheel_ships_and_finds_the_bundled_assumptions(tmp_path):
     assert shipped == in_repo
     subprocess.run([*pip, "install", "--no-deps", "--target", str(target), str(wheel)], check=True, capture_output=True)
     env = dict(os.environ, PYTHONPATH=str(target))
+    env.pop("PIVOTMODEL_ASSUMPTIONS", None)  # the installed default, not the tests' frozen tree
     code = "import pivotmodel, pivotmodel.assumptions as a; print(pivotmodel.__file__); print(a.bundled_directory())"
     out = subprocess.run([sys.executable, "-c", code], cwd=elsewhere, env=env, check=True, capture_output=True, text=True).stdout
     module, folder = out.splitlines()

@@ -35,7 +35,7 @@ def tree_digest(folder: Path) -> dict[str, str]:
 @pytest.fixture()
 def work(tmp_path, monkeypatch):
     """A working folder with a copy of the assumptions, as an analyst would have."""
-    shutil.copytree(assumptions_mod.bundled_directory(), tmp_path / "my_assumptions")
+    shutil.copytree(assumptions_mod.default_directory(), tmp_path / "my_assumptions")
     monkeypatch.chdir(tmp_path)
     return tmp_path
 

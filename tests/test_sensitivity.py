@@ -10,7 +10,7 @@ from pivotmodel.errors import InputError
 from pivotmodel.model import project
 from pivotmodel.sampling import uncertain_inputs
 from pivotmodel.sensitivity import (
-    evaluate_output, parse_output, plot_spider, plot_tornado, rank_correlations, sobol,
+    evaluate_output, parse_output, rank_correlations, sobol,
     sobol_from_function, spider, tornado,
 )
 
@@ -73,15 +73,16 @@ def test_spider_flags_monotonic_inputs(bundled):
         spider(bundled, "cloud.ai_revenue@FY2028", inputs=["not.an.input"])
 
 
-def test_plots_return_axes(bundled):
-    import matplotlib
-
-    matplotlib.use("Agg")
+def test_plots_draw_one_bar_pair_per_input_and_one_line_per_input(bundled):
     import matplotlib.pyplot as plt
 
+    from pivotmodel.charts import plot_spider, plot_tornado
+
     t = tornado(bundled, "cloud.revenue@FY2028")
-    assert plot_tornado(t) is not None
-    assert plot_spider(spider(bundled, "cloud.revenue@FY2028", inputs=list(t["input"][:3]))) is not None
+    ax = plot_tornado(t, top=6)
+    assert len(ax.patches) == 2 * 6 and [x.get_text() for x in ax.get_yticklabels()] == list(t["input"][:6])[::-1]
+    ax = plot_spider(spider(bundled, "cloud.revenue@FY2028", inputs=list(t["input"][:3])))
+    assert len(ax.get_lines()) == 3
     plt.close("all")
 
 

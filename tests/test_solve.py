@@ -9,7 +9,8 @@ from pivotmodel.claims import evaluate
 from pivotmodel.cli import main
 from pivotmodel.errors import InputError
 from pivotmodel.model import project
-from pivotmodel.solve import find_claim, plot_contour, solve, solve_grid
+from pivotmodel.charts import plot_contour
+from pivotmodel.solve import find_claim, solve, solve_grid
 
 from conftest import values_with
 

@@ -16,10 +16,10 @@ from typing import Iterable, Mapping
 import numpy as np
 
 from ..assumptions import Assumptions
-from ..capex import project_capex
+from .capex import project_capex
 from ..periods import Timeline
 from .china_ecommerce import project_china_ecommerce
-from .cloud import project_cloud, project_cloud_demand
+from .cloud import project_cloud, project_cloud_demand, total_of
 from .earnings import project_earnings
 from .group import SEGMENTS, project_group
 from .growth_segments import GROWTH_SEGMENTS, project_growth_segment
@@ -27,21 +27,6 @@ from .inputs import BaseQuarters, Values, base_values
 from .projection import HISTORY_START, SERIES, Projection
 
 __all__ = ["project", "Projection", "SERIES", "SEGMENTS", "base_values", "Values"]
-
-
-_HISTORY_ROWS: dict[tuple[int, str, tuple], tuple[object, np.ndarray]] = {}
-
-
-def _history_row(history, name: str, quarters: tuple) -> np.ndarray:
-    """Reported values of a series over the history quarters (NaN where not reported),
-    built once per loaded history; the history object is kept with its row so its id
-    cannot be reused by another."""
-    key = (id(history), name, quarters)
-    hit = _HISTORY_ROWS.get(key)
-    if hit is None or hit[0] is not history:
-        hit = (history, np.array([history.value(name, q) for q in quarters], dtype=float))
-        _HISTORY_ROWS[key] = hit
-    return hit[1]
 
 
 def _base_quarter_estimates(a: Assumptions, v: Values, base: BaseQuarters) -> dict[str, np.ndarray]:
@@ -72,7 +57,7 @@ def _history_fcf_proxy(a: Assumptions, v: Values, quarters) -> np.ndarray:
     reported adjusted EBITA + a quarter of the year's reported D&A - capex (reported, stated,
     or the year's remainder spread; see capex.capex_history) - cash tax. NaN where a figure
     is missing."""
-    from ..capex import capex_history
+    from .capex import capex_history
     from ..errors import InputError
 
     def capex_of(q) -> float:
@@ -104,7 +89,7 @@ def project(
     base = BaseQuarters(tuple(last + k for k in (-3, -2, -1, 0)))
 
     demand = project_cloud_demand(assumptions, v, base, quarters)
-    capex = project_capex(assumptions, v, first, quarters, sum(demand.values()))
+    capex = project_capex(assumptions, v, first, quarters, total_of(demand))
     seg: dict[str, np.ndarray] = {}
     seg.update(project_china_ecommerce(assumptions, v, base, quarters))
     seg.update(project_cloud(assumptions, v, base, quarters, capex, demand))
@@ -125,13 +110,13 @@ def project(
     series: dict[str, np.ndarray] = {}
     for name in sorted(wanted):
         full = np.empty((draws, len(timeline)), order="F")
-        full[:, :split] = _history_row(assumptions.history, name, tuple(timeline.quarters[:split]))
+        full[:, :split] = assumptions.history.row(name, tuple(timeline.quarters[:split]))
         if name == "group.fx_usd_rmb":
             # A reported quarter without a stated or implied rate is translated at the FX
             # assumption rather than left untranslated.
             full[:, :split] = np.where(np.isnan(full[:, :split]), v("group.fx.usd_rmb"), full[:, :split])
         if name == "group.capex":  # a quarter without the FCF-table figure: a stated total
-            stated = _history_row(assumptions.history, "group.capex_stated", tuple(timeline.quarters[:split]))
+            stated = assumptions.history.row("group.capex_stated", tuple(timeline.quarters[:split]))
             full[:, :split] = np.where(np.isnan(full[:, :split]), stated, full[:, :split])
         if name == "group.fcf_proxy":
             full[:, :split] = _history_fcf_proxy(assumptions, v, timeline.quarters[:split])

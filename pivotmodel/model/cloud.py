@@ -10,7 +10,7 @@ elimination, as Alibaba reports it.
 * Capacity (revenue the assets in service can earn a quarter) starts from the assets that
   served the last reported quarter: ``capacity_exit = revenue_exit / exit_utilisation``, and
   grows by ``revenue_yield`` per RMB of the cloud's share (``capacity_share_of_capex``) of
-  new capex put in service since then (see :mod:`pivotmodel.capex`: capex enters service
+  new capex put in service since then (see :mod:`pivotmodel.model.capex`: capex enters service
   after the deployment lag and leaves it at the end of its useful life, so capacity can
   retire). With no new capex it stays at ``capacity_exit``, which is never below the revenue
   served in the last reported quarter.
@@ -19,7 +19,7 @@ elimination, as Alibaba reports it.
   conserved: demand = served + change in backlog, quarter by quarter. Demand compounds on
   demand (what customers ask for), not on what was served.
 * Adjusted EBITA = served revenue x margin before new depreciation - the cloud's share of
-  depreciation of new assets (:func:`pivotmodel.capex.split_depreciation`). An anchored
+  depreciation of new assets (:func:`pivotmodel.model.capex.split_depreciation`). An anchored
   margin start adds back that depreciation over the exit quarters (see
   :func:`~pivotmodel.model.inputs.exit_add_back`), so the first projected margin continues
   the reported one.
@@ -27,12 +27,15 @@ elimination, as Alibaba reports it.
 
 from __future__ import annotations
 
+import functools
+import operator
+
 import numpy as np
 
 from .inputs import BaseQuarters, Values, exit_add_back
 from .paths import compound_yoy, converging_path
 from ..assumptions import Assumptions
-from ..capex import CapexResult, split_depreciation
+from .capex import CapexResult, split_depreciation
 
 __all__ = ["project_cloud_demand", "project_cloud"]
 
@@ -53,10 +56,15 @@ def project_cloud_demand(a: Assumptions, v: Values, base: BaseQuarters, quarters
     return {s: compound_yoy(base0[s], _path(v, f"{P}.{s}.growth", quarters)) for s in STREAMS}
 
 
+def total_of(parts: dict[str, np.ndarray]) -> np.ndarray:
+    """The sum of a few arrays, as an array (the same additions, in order, as ``sum``)."""
+    return functools.reduce(operator.add, parts.values())
+
+
 def serve_with_backlog(demand: dict[str, np.ndarray], capacity: np.ndarray) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
     """Served revenue and end-of-quarter backlog per stream: each quarter serves the backlog
     plus new demand up to capacity, every stream cut pro rata."""
-    total = sum(demand.values())
+    total = total_of(demand)
     n, quarters = np.broadcast_shapes(total.shape, capacity.shape)
     served = {s: np.empty((n, quarters)) for s in demand}
     backlog = {s: np.empty((n, quarters)) for s in demand}
@@ -82,13 +90,13 @@ def project_cloud(
     added = v(f"{P}.supply.revenue_yield") * share * (capex.gross_in_service - capex.gross_exit)
     capacity = capacity_exit + added
     served, backlog = serve_with_backlog(demand, capacity)
-    revenue = sum(served.values())
+    revenue = total_of(served)
 
     m = f"{P}.margin_before_new_depreciation"
     start = v(f"{m}.start") + exit_add_back(a, v, f"{m}.start", capex, share, f"{P}.revenue")
     margin = converging_path(start, v(f"{m}.long_run"), v(f"{m}.half_life"), quarters)
     depreciation = split_depreciation(v, capex.depreciation_new)["cloud"]
-    total_demand = sum(demand.values())
+    total_demand = total_of(demand)
     return {
         f"{P}.ai_revenue": served["ai_revenue"],
         f"{P}.other_external_revenue": served["other_external_revenue"],
@@ -96,7 +104,7 @@ def project_cloud(
         f"{P}.external_revenue": served["ai_revenue"] + served["other_external_revenue"],
         f"{P}.revenue": revenue,
         f"{P}.demand": total_demand,
-        f"{P}.backlog": sum(backlog.values()),
+        f"{P}.backlog": total_of(backlog),
         f"{P}.capacity_revenue": np.broadcast_to(capacity, revenue.shape),
         f"{P}.utilisation": revenue / capacity,
         f"{P}.depreciation": depreciation,

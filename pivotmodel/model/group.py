@@ -20,7 +20,7 @@ from __future__ import annotations
 import numpy as np
 
 from .inputs import Values
-from ..capex import CapexResult
+from .capex import CapexResult
 
 __all__ = ["project_group", "SEGMENTS"]
 

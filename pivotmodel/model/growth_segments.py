@@ -14,7 +14,7 @@ import numpy as np
 from .inputs import BaseQuarters, Values, exit_add_back
 from .paths import compound_yoy, converging_path
 from ..assumptions import Assumptions
-from ..capex import use_shares
+from .capex import use_shares
 
 __all__ = ["project_growth_segment", "GROWTH_SEGMENTS"]
 
@@ -24,7 +24,7 @@ GROWTH_SEGMENTS = ("international", "all_others")
 def project_growth_segment(
     a: Assumptions, v: Values, base: BaseQuarters, quarters: int, segment: str, capex=None
 ) -> dict[str, np.ndarray]:
-    """``capex`` (a :class:`pivotmodel.capex.CapexResult`) is needed for All others only."""
+    """``capex`` (a :class:`pivotmodel.model.capex.CapexResult`) is needed for All others only."""
     growth = converging_path(
         v(f"{segment}.revenue.growth.start"), v(f"{segment}.revenue.growth.long_run"),
         v(f"{segment}.revenue.growth.half_life"), quarters,

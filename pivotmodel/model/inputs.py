@@ -80,7 +80,7 @@ def exit_add_back(a: Assumptions, v: Values, key: str, capex, share: np.ndarray,
     """What an anchored margin start with ``add_back: new_depreciation`` adds, per draw: the
     segment's ``share`` of modelled new-asset depreciation over the anchor's quarters divided
     by the segment's reported revenue there (0 for an explicit start). ``capex`` is a
-    :class:`pivotmodel.capex.CapexResult`."""
+    :class:`pivotmodel.model.capex.CapexResult`."""
     anchor = getattr(a.inputs.get(key), "anchor", None)
     if anchor is None or anchor.add_back != "new_depreciation":
         return 0.0

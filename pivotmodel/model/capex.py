@@ -34,10 +34,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .assumptions import Assumptions
-from .errors import InputError
-from .model.inputs import Values
-from .periods import Quarter
+from ..assumptions import Assumptions
+from ..errors import InputError
+from .inputs import Values
+from ..periods import Quarter
 
 __all__ = ["CapexResult", "capex_history", "project_capex", "in_service_gross", "depreciation", "split_depreciation", "use_shares", "capex_basis"]
 
