@@ -17,9 +17,10 @@ the same history as an ordinary run.
 from __future__ import annotations
 
 import contextvars
+from collections.abc import Iterator
 from dataclasses import fields, replace
 from types import MappingProxyType
-from typing import Any, Iterator
+from typing import Any
 
 from .errors import InputError
 from .history import History
@@ -52,7 +53,7 @@ def cut_history(history: History, as_of: Quarter, label: str = "history/reported
         return history
     quarterly = {s: MappingProxyType({q: r for q, r in m.items() if q <= as_of}) for s, m in history.quarterly.items()}
     annual = {s: MappingProxyType({y: r for y, r in m.items() if Quarter(y, 4) <= as_of}) for s, m in history.annual.items()}
-    fresh = {"_rows_cache": {}} if any(f.name == "_rows_cache" for f in fields(history)) else {}  # never share a cache
+    fresh: dict[str, Any] = {"_rows_cache": {}} if any(f.name == "_rows_cache" for f in fields(history)) else {}  # never share a cache
     return replace(
         history,
         **fresh,
@@ -67,10 +68,8 @@ def _warning_kept(problem: Any, as_of: Quarter) -> bool:
     """History warnings name their period in the key or message; drop those after ``as_of``."""
     import re
 
-    for m in re.finditer(r"FY\d{4}(?:Q[1-4])?", f"{problem.key} {problem.message}"):
-        if _period_end(m.group(0)) > as_of:
-            return False
-    return True
+    found = re.finditer(r"FY\d{4}(?:Q[1-4])?", f"{problem.key} {problem.message}")
+    return all(_period_end(m.group(0)) <= as_of for m in found)
 
 
 def known_by(as_of: Quarter) -> str:

@@ -20,6 +20,7 @@ import argparse
 import math
 import sys
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -68,7 +69,7 @@ def timeline_table(directory, scenario, opts: dict, jobs: int | None, claim_ids:
     chosen = [c for c in raw if (c["id"] in claim_ids if claim_ids else c.get("headline"))]
     hist = full.history
     first, last = min(hist.quarterly["group.revenue"]) + 4, hist.last_quarter
-    runs: dict[Quarter, object] = dict(cache or {})
+    runs: dict[Quarter, tuple[Any, Any]] = dict(cache or {})
     skipped: dict[str, str] = {}
     rows = []
     latest = None
@@ -80,9 +81,9 @@ def timeline_table(directory, scenario, opts: dict, jobs: int | None, claim_ids:
                 runs[q] = run_as_of(directory, scenario, q, opts, jobs)
             a, r = runs[q]
             if a is None:
-                skipped[q.label] = r  # type: ignore[assignment]
+                skipped[q.label] = r
             else:
-                t = r.claims_table()  # type: ignore[union-attr]
+                t = r.claims_table()
                 row = t.loc[c["id"]]
                 rows.append({"claim": c["id"], "as_of": q.label, "probability": row.probability,
                              "ci_low": row.ci_low, "ci_high": row.ci_high, "status": row.status})
@@ -201,11 +202,12 @@ def over_time_section(a, r, folder: Path, draws: int, seed: int, source: str) ->
     data = C.claim_timeline_data(table)
     data.to_csv(folder / "data" / "claim_timeline.csv", index=False, float_format="%.6g")
     ax = C.plot_claim_timeline(data)
+    fig: Any = ax.figure
     try:
-        C.add_source(ax.figure, source + "; as of each reported quarter the model can start from")
-        C.save(ax.figure, folder / "charts" / "claim_timeline")
+        C.add_source(fig, source + "; as of each reported quarter the model can start from")
+        C.save(fig, folder / "charts" / "claim_timeline")
     finally:
-        plt.close(ax.figure)
+        plt.close(fig)
     first = min(a.history.quarterly["group.revenue"]) + 6
     scores, _ = backtest_scores(a.directory, scenario, first, 4, {**opts, "draws": min(draws, 2000)}, 1)
     summarise(scores).to_csv(folder / "tables" / "backtest_summary.csv", float_format="%.6g")
@@ -249,7 +251,7 @@ def cmd_timeline(args: argparse.Namespace) -> int:
 
     def write(folder: Path) -> None:
         table.to_csv(folder / "timeline.csv", index=False, float_format="%.6g")
-        fig = charts.plot_claim_timeline(data).figure
+        fig: Any = charts.plot_claim_timeline(data).figure
         charts.add_source(fig, f"pivotmodel timeline, {args.draws} draws; an as-of quarter the model cannot start from is left out")
         charts.save(fig, folder / "timeline")
 
@@ -284,7 +286,7 @@ def cmd_backtest(args: argparse.Namespace) -> int:
         data = charts.backtest_fan_data(scores, horizon=1)
         if len(data):
             data.to_csv(folder / "backtest_fans.csv", index=False, float_format="%.6g")
-            fig = charts.plot_backtest_fans(data).figure
+            fig: Any = charts.plot_backtest_fans(data).figure
             charts.add_source(fig, f"pivotmodel backtest, {args.draws} draws; actuals as reported (history/reported.csv)")
             charts.save(fig, folder / "backtest_fans")
 

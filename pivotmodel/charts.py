@@ -754,7 +754,7 @@ def plot_claim_timeline(data: pd.DataFrame, ax: Axes | None = None) -> Axes:
     """Each claim's probability against the quarter it was computed at; a star at 100% or 0%
     marks the outcome once history decides it."""
     ax = new_axes(ax, figsize=(8.5, 4.2))
-    palette = list(plt.get_cmap("tab10").colors)  # one distinct colour per claim
+    palette = [plt.get_cmap("tab10")(i) for i in range(10)]  # one distinct colour per claim
     quarters = sorted(set(zip(data["x"], data["as_of"])))
     for k, (cid, d) in enumerate(data.groupby("claim", sort=False)):
         color = palette[k % len(palette)]

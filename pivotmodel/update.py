@@ -39,8 +39,8 @@ HEADLINE = ("group.revenue", "cloud.revenue", "group.adjusted_ebita", "group.cap
 
 
 def _quarter_of(period: str) -> Quarter:
-    kind, when = _period_key(period)
-    return when if kind == "quarter" else Quarter(when, 4)  # type: ignore[return-value]
+    _, when = _period_key(period)
+    return when if isinstance(when, Quarter) else Quarter(when, 4)
 
 
 def check_new_rows(path: Path, history, label: str | None = None) -> tuple[list[dict], list[Problem]]:
@@ -236,7 +236,10 @@ def cmd_update(args: argparse.Namespace) -> int:
         claims.to_csv(folder / "claims_change.csv", float_format="%.6g")
         outputs.to_csv(folder / "outputs_change.csv", float_format="%.6g")
 
-    write_atomic(rep, lambda tmp: tmp.write_bytes(new_text.encode("utf-8")))
+    def write_history(tmp: Path) -> None:
+        tmp.write_bytes(new_text.encode("utf-8"))
+
+    write_atomic(rep, write_history)
     write_dir_atomic(out, write, protected)
     print(format_change(claims, outputs, before_a.history.last_quarter, first, len(rows)))
     print(f"appended {len(rows)} rows to {rep}; wrote {out}/ (claims_change.csv, outputs_change.csv)")
