@@ -444,8 +444,12 @@ def _resolve_scenario(
     )
 
 
-def load(directory: str | Path | None = None, scenario: str | None = None) -> Assumptions:
-    """Load, validate and freeze an assumptions folder, optionally with a scenario applied."""
+def load(directory: str | Path | None = None, scenario: str | None = None, as_of: Quarter | None = None) -> Assumptions:
+    """Load, validate and freeze an assumptions folder, optionally with a scenario applied and
+    as of a past quarter (:mod:`pivotmodel.asof`; default: ``--as-of`` if given, else the last)."""
+    from .asof import AS_OF, check_base, cut_history, fill_seeds
+
+    as_of = as_of if as_of is not None else AS_OF.get()
     directory = Path(directory) if directory is not None else default_directory()
     root = directory.parent
     if not directory.is_dir():
@@ -551,6 +555,14 @@ def load(directory: str | Path | None = None, scenario: str | None = None) -> As
             seeds[(series, q)] = inp
 
     history = guarded(load_history, directory / "history", root)
+    if history is not None and as_of is not None:
+        full, history = history, guarded(cut_history, history, as_of, label_of(directory / "history" / "reported.csv"))
+        if history is not None and history is not full:
+            make = lambda series, q, value, src: _parse_spec(  # noqa: E731
+                f"{series}.seed.{q.label}", {"value": value, "unit": "RMB_mn", "basis": "estimate", "source": src},
+                "--as-of", None, sources, "money")[0]
+            problems.extend(fill_seeds(full, history, seeds, make))
+            problems.extend(check_base(history, label_of(directory / "history" / "reported.csv")))
     if history is not None:
         problems.extend(history.warnings)
     claims_raw = correlations_raw = None

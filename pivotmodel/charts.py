@@ -32,6 +32,7 @@ __all__ = [
     "claim_probabilities_data", "plot_claim_probabilities", "claim_metric_data", "plot_claim_metric",
     "convergence_data", "plot_convergence", "series_compare_data", "plot_series_compare",
     "scenario_compare_data", "plot_scenario_compare", "plot_output_tornado", "CHARTS",
+    "claim_timeline_data", "plot_claim_timeline", "backtest_fan_data", "plot_backtest_fans",
 ]
 
 SEGMENTS = ("china_ecommerce", "cloud", "international", "all_others")
@@ -736,3 +737,90 @@ def plot_contour(grid: pd.DataFrame, ax=None):
     ax.set_title(f"{grid.attrs['claim']}: {grid.attrs['test']}", fontsize="small")
     ax.legend(loc="best")
     return ax
+
+
+# --- claims over time (pivotmodel.backtest: `pivotmodel timeline`) ------------------------
+
+def claim_timeline_data(table: pd.DataFrame) -> pd.DataFrame:
+    """One row per (claim, as-of quarter): probability, 95% interval and the outcome once
+    known ("true" / "false" / ""), as-of quarters in order."""
+    cols = ["claim", "as_of", "probability", "ci_low", "ci_high", "outcome"]
+    d = table[cols].copy()
+    d["x"] = [parse_period(q).first.index for q in d["as_of"]]
+    return d.sort_values(["claim", "x"], kind="stable").reset_index(drop=True)
+
+
+def plot_claim_timeline(data: pd.DataFrame, ax: Axes | None = None) -> Axes:
+    """Each claim's probability against the quarter it was computed at; a star at 100% or 0%
+    marks the outcome once history decides it."""
+    ax = new_axes(ax, figsize=(8.5, 4.2))
+    palette = [plt.get_cmap("tab10")(i) for i in range(10)]  # one distinct colour per claim
+    quarters = sorted(set(zip(data["x"], data["as_of"])))
+    for k, (cid, d) in enumerate(data.groupby("claim", sort=False)):
+        color = palette[k % len(palette)]
+        ax.plot(d["x"], d["probability"], marker="o", ms=4, lw=1.2, color=color, label=cid)
+        ax.fill_between(d["x"], d["ci_low"], d["ci_high"], color=color, alpha=0.15, lw=0)
+        known = d[d["outcome"] != ""]
+        if len(known):
+            last = known.iloc[-1]
+            ax.plot([last["x"] + 0.25], [1.0 if last["outcome"] == "true" else 0.0], marker="*", ms=11, color=color,
+                    mec="black", mew=0.6, zorder=5)
+    ax.set_xticks([x for x, _ in quarters])
+    ax.set_xticklabels([q for _, q in quarters], fontsize=7, rotation=30)
+    if len(quarters) == 1:
+        ax.set_xlim(quarters[0][0] - 1, quarters[0][0] + 1)
+    ax.set_ylim(-0.05, 1.05)
+    ax.set_xlabel("As of the quarter just reported")
+    ax.set_ylabel("Probability the claim holds (share of draws)")
+    ax.set_title("Claims as each quarter was reported (★ outcome once known)")
+    ax.legend(fontsize=6, loc="upper left", bbox_to_anchor=(1.01, 1.0))
+    ax.figure.subplots_adjust(right=0.62, bottom=0.2)
+    return ax
+
+
+def backtest_fan_data(scores: pd.DataFrame, horizon: int = 1) -> pd.DataFrame:
+    """The backtest's forecasts ``horizon`` quarters ahead (P5, P10, median, P90, P95) and the
+    actual that followed, per series, forecaster and target quarter (RMB bn)."""
+    if scores.empty:
+        return pd.DataFrame(columns=["series", "forecaster", "target", "x", "p5", "p10", "median", "p90", "p95", "actual"])
+    d = scores[scores["horizon"] == horizon].copy()
+    for col in ("p5", "p10", "median", "p90", "p95", "actual"):
+        d[col] = d[col] / 1000.0
+    d["x"] = [parse_period(q).first.index for q in d["target"]]
+    cols = ["series", "forecaster", "target", "x", "p5", "p10", "median", "p90", "p95", "actual"]
+    return d[cols].sort_values(["series", "forecaster", "x"], kind="stable").reset_index(drop=True)
+
+
+def plot_backtest_fans(data: pd.DataFrame, ax: Axes | None = None) -> Axes:
+    """Small multiples, one per scored series: each forecaster's P5-P95 and P10-P90 bars and
+    median against the actual (black dot) for each target quarter."""
+    panels = list(dict.fromkeys(data["series"]))
+    cols = min(3, len(panels))
+    rows = -(-len(panels) // cols)
+    fig = plt.figure(figsize=(3.6 * cols + 0.6, 2.8 * rows + 0.8)) if ax is None else ax.figure
+    if ax is not None:
+        ax.remove()
+    axes = np.atleast_1d(fig.subplots(rows, cols)).ravel()
+    offsets = {"model": 0.15, "naive": -0.15}
+    colors = {"model": COLORS.get("cloud", "#1f77b4"), "naive": COLORS.get("all_others", "#7f7f7f")}
+    for a_, s in zip(axes, panels):
+        d = data[data["series"] == s]
+        for who, g in d.groupby("forecaster", sort=True):
+            x = g["x"] + offsets.get(who, 0.0)
+            a_.vlines(x, g["p5"], g["p95"], color=colors.get(who, "grey"), lw=1, alpha=0.6)
+            a_.vlines(x, g["p10"], g["p90"], color=colors.get(who, "grey"), lw=3, alpha=0.8, label=f"{who} P10-P90 (thin: P5-P95)")
+            a_.plot(x, g["median"], "_", color="white", ms=6)
+        actual = d.drop_duplicates("target")
+        a_.plot(actual["x"], actual["actual"], "o", color="black", ms=3.5, label="actual", zorder=5)
+        ticks = actual[["x", "target"]].drop_duplicates().sort_values("x")
+        a_.set_xticks(ticks["x"])
+        a_.set_xticklabels(ticks["target"], fontsize=6, rotation=45)
+        a_.set_title(s, fontsize=8)
+        a_.set_ylabel("RMB bn", fontsize=7)
+    for a_ in axes[len(panels):]:
+        a_.axis("off")
+    if panels:
+        axes[0].legend(fontsize=6, loc="best")
+    fig.suptitle("Backtest: forecasts one quarter ahead against what was then reported", fontweight="bold", fontsize=9)
+    fig.subplots_adjust(hspace=0.7, wspace=0.35, bottom=0.15)
+    return axes[0]

@@ -16,7 +16,7 @@ from typing import Callable, Sequence
 
 from .atomic import check_dir_target, check_file_target, write_atomic, write_dir_atomic
 from .errors import InputError
-from .options import JOBS, SEED, float_between, int_at_least
+from .options import JOBS, QUARTER, SEED, float_between, int_at_least
 
 __all__ = ["main", "write_atomic", "write_dir_atomic", "format_claims", "protected_paths"]
 
@@ -25,6 +25,10 @@ def _load(args: argparse.Namespace):
     from . import assumptions as assumptions_mod
 
     a = assumptions_mod.load(args.assumptions, args.scenario)
+    if getattr(args, "as_of", None) is not None:
+        from .asof import format_lookahead
+
+        print("\n".join(format_lookahead(a)), file=sys.stderr)
     if a.warnings and args.command != "validate":
         n = len(a.warnings)
         print(f"pivotmodel: {n} warning{'s' if n != 1 else ''} in the inputs; `pivotmodel validate` lists "
@@ -202,6 +206,7 @@ def run_options(args: argparse.Namespace, a) -> dict:
         "tolerance": float(tolerance),
         "max_draws": int(max(a.settings.get("max_draws", draws), draws)),
         "nearest_correlation": bool(args.nearest_correlation),
+        **({"as_of": args.as_of} if getattr(args, "as_of", None) else {}),  # history cut there
     }
 
 
@@ -313,6 +318,9 @@ EXAMPLES = {
     "drivers": "pivotmodel drivers cloud_share_30pct_cy2026 --draws 20000",
     "solve": "pivotmodel solve capex_380bn_fy2026_fy2028 --input capex.plan.total",
     "consensus": "pivotmodel consensus --draws 50000 --explain 3",
+    "update": "pivotmodel update fy2027q1.csv --draws 5000",
+    "timeline": "pivotmodel timeline --draws 5000",
+    "backtest": "pivotmodel backtest --from FY2025Q1 --horizon 4",
 }
 
 
@@ -326,6 +334,8 @@ def build_parser() -> argparse.ArgumentParser:
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("--assumptions", type=Path, default=None, metavar="DIR", help="assumptions folder (default: the bundled one)")
     common.add_argument("--scenario", default=None, metavar="NAME", help="a scenario in <assumptions>/scenarios, or a path to one")
+    common.add_argument("--as-of", type=QUARTER, default=None, metavar="QUARTER",
+                        help="run as of a reported quarter such as FY2025Q2: later history hidden (default: the last reported)")
     sub = parser.add_subparsers(dest="command", required=True)
 
     p = sub.add_parser("validate", parents=[common], help="check the assumption files and history")
@@ -362,6 +372,8 @@ _EXTRA_COMMANDS: list[Callable[[argparse._SubParsersAction, argparse.ArgumentPar
 _EXTRA_COMMANDS.append(lambda sub, common: __import__("pivotmodel.report", fromlist=["register"]).register(sub, common))  # report: lazy import
 _EXTRA_COMMANDS.append(lambda sub, common: __import__("pivotmodel.sensitivity_cli", fromlist=["register"]).register(sub, common))  # sensitivity, drivers, solve: lazy import
 _EXTRA_COMMANDS.append(lambda sub, common: __import__("pivotmodel.consensus_cli", fromlist=["register"]).register(sub, common))  # consensus: lazy import
+_EXTRA_COMMANDS.append(lambda sub, common: __import__("pivotmodel.update", fromlist=["register"]).register(sub, common))  # update: lazy import
+_EXTRA_COMMANDS.append(lambda sub, common: __import__("pivotmodel.backtest", fromlist=["register"]).register(sub, common))  # timeline, backtest: lazy import
 
 
 class Terminated(KeyboardInterrupt):
@@ -383,7 +395,16 @@ def main(argv: Sequence[str] | None = None) -> int:
             args = parser.parse_args(argv)
         except SystemExit as exc:  # argparse has printed the usage and the bad option
             return exc.code if isinstance(exc.code, int) else 2
-        return int(args.handler(args))
+        if getattr(args, "as_of", None) is None:
+            return int(args.handler(args))
+        from .asof import AS_OF
+        from .periods import parse_quarter
+
+        token = AS_OF.set(parse_quarter(args.as_of))  # every load in this command is as of it
+        try:
+            return int(args.handler(args))
+        finally:
+            AS_OF.reset(token)
     except InputError as exc:
         _print_problems(exc.problems)
         return 2

@@ -147,6 +147,27 @@ def _period_key(label: str) -> tuple[str, int | Quarter]:
     return "quarter", parse_quarter(label)
 
 
+def check_fields(rec: Mapping[str, str], label: str, line: int, relation: Mapping[str, tuple[str, str]]) -> tuple[float | None, list[Problem]]:
+    """A row's value (None if not a finite number) and the problems of its value, unit, basis,
+    source and segment."""
+    problems: list[Problem] = []
+    try:
+        value: float | None = float(rec["value"])
+        if not math.isfinite(value):  # type: ignore[arg-type]
+            raise ValueError
+    except ValueError:
+        return None, [Problem(label, "value", f"{rec['value']!r} is not a finite number (RMB million, no thousands separators)", line)]
+    if rec["unit"] not in HISTORY_UNITS:
+        problems.append(Problem(label, "unit", f"{rec['unit']!r} is not one of {', '.join(HISTORY_UNITS)}", line))
+    if rec["basis"] not in BASES:
+        problems.append(Problem(label, "basis", f"{rec['basis']!r} is not one of {', '.join(BASES)}", line))
+    if not rec["source"].strip():
+        problems.append(Problem(label, "source", "every row needs a source", line))
+    if rec["segment"].strip() not in relation:
+        problems.append(Problem(label, "segment", f"{rec['segment'].strip()!r} is not in segment_map.csv; add it there with its relation", line))
+    return value, problems
+
+
 def load_history(directory: Path, root: Path | None = None) -> History:
     """Read and validate ``reported.csv`` and ``segment_map.csv`` in ``directory``."""
     root = root or directory.parent
@@ -179,21 +200,10 @@ def load_history(directory: Path, root: Path | None = None) -> History:
         except PeriodError:
             problems.append(Problem(label, "period", f"{key[0]!r} is not a period like FY2026Q2 or FY2026", line))
             continue
-        try:
-            value = float(rec["value"])
-            if not math.isfinite(value):
-                raise ValueError
-        except ValueError:
-            problems.append(Problem(label, "value", f"{rec['value']!r} is not a finite number (RMB million, no thousands separators)", line))
+        value, errs = check_fields(rec, label, line, relation)
+        problems += errs
+        if value is None:
             continue
-        if rec["unit"] not in HISTORY_UNITS:
-            problems.append(Problem(label, "unit", f"{rec['unit']!r} is not one of {', '.join(HISTORY_UNITS)}", line))
-        if rec["basis"] not in BASES:
-            problems.append(Problem(label, "basis", f"{rec['basis']!r} is not one of {', '.join(BASES)}", line))
-        if not rec["source"].strip():
-            problems.append(Problem(label, "source", "every row needs a source", line))
-        if key[1] not in relation:
-            problems.append(Problem(label, "segment", f"{key[1]!r} is not in segment_map.csv; add it there with its relation", line))
         if key in seen:
             problems.append(Problem(label, "period,segment,metric", f"duplicate row {key} (first on line {seen[key][1]}" + ("" if seen[key][0] == label else f" of {seen[key][0]}") + ")", line))
             continue

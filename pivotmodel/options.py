@@ -7,7 +7,7 @@ import argparse
 import os
 from collections.abc import Callable
 
-__all__ = ["JOBS", "SEED", "float_between", "int_at_least"]
+__all__ = ["JOBS", "SEED", "QUARTER", "float_between", "int_at_least"]
 
 
 def int_at_least(low: int, high: int | None = None) -> Callable[[str], int]:
@@ -42,3 +42,13 @@ def float_between(low: float, high: float, open_low: bool = False, open_high: bo
 
 SEED = int_at_least(0, 2**63 - 1)
 JOBS = int_at_least(1, max(os.cpu_count() or 1, 1))
+
+
+def QUARTER(text: str) -> str:  # noqa: N802 - an argparse type, named like JOBS and SEED
+    """An argparse type: a fiscal quarter label such as FY2025Q2 (checked without importing
+    the period module, which loads numpy)."""
+    import re
+
+    if not re.fullmatch(r"FY\d{4}Q[1-4]", text.strip()):
+        raise argparse.ArgumentTypeError(f"must be a fiscal quarter like FY2025Q2, got {text!r}")
+    return text.strip()

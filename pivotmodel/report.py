@@ -586,8 +586,10 @@ def _build(a, r, folder: Path, compare: list[str], assumptions_dir, bar, cf, sta
                        "Key outputs, median [P5 - P95]:", "", _markdown(outputs_cmp)]
         compare_png = png
 
+    from .backtest import over_time_section  # claims over time and the backtest (issue 11)
     from .consensus_cli import consensus_section  # published forecasts placed in the run (issue 12)
     consensus_html, consensus_md = consensus_section(a, folder, draws, seed, C.source_line(r))
+    over_time_html, over_time_md = over_time_section(a, r, folder, draws, seed, C.source_line(r))  # pivotmodel.backtest
 
     bar.step()
     bar.stage("workbook")
@@ -634,6 +636,7 @@ def _build(a, r, folder: Path, compare: list[str], assumptions_dir, bar, cf, sta
         f"<h1>{_e(title)}</h1><p>{intro}</p>",
         f"<h2>Claims</h2>{_claims_html(r)}",
         consensus_html,
+        over_time_html.replace("<!--timeline-->", _img(folder / "charts" / "claim_timeline.png", "Claims as each quarter was reported (star: the outcome once known)")),
         "<h2>Charts</h2>", *[_img(p, cap) for p, cap in figures],
         f'<h2 id="drivers">What drives each claim</h2>{_drivers_html(a, boxes, drv, wwt, m["draws"])}',
         '<h2 id="tornado">What moves the key outputs (tornado)</h2>'
@@ -670,6 +673,7 @@ def _build(a, r, folder: Path, compare: list[str], assumptions_dir, bar, cf, sta
         lines += compare_md + ["", "Tables: tables/compare_claims.csv, tables/compare_outputs.csv; chart: "
                                    "charts/compare_claims.png."]
     lines += consensus_md
+    lines += over_time_md
     lines += ["", "Files: index.html (full report), charts/, data/, tables/, "
               f"pivotmodel_{a.scenario.name}.xlsx, manifest.json.", ""]
     (folder / "summary.md").write_text("\n".join(lines), encoding="utf-8")

@@ -1,0 +1,321 @@
+"""``pivotmodel timeline`` and ``pivotmodel backtest``: the model run as of past quarters.
+
+*Timeline*: each headline claim's probability as of every reported quarter since the claim
+was made (the quarters that had ended before its source date, then each one after), with the
+outcome once history decides it (the claim's status is ``reported`` in the latest run).
+
+*Backtest*: for each as-of quarter from ``--from``, the model's draws for each series that was
+later reported, at horizons 1 to ``--horizon`` quarters, scored on the reported figure:
+coverage of the P10-P90 and P5-P95 bands with counts, PIT, CRPS (:mod:`pivotmodel.scoring`),
+and the same for the naive baseline on the same cut history. Series are read on the model's
+basis only (``segment_map.csv`` rows marked ``equals``), so a segment is scored only from the
+quarters it has a comparable history (the June-2025 four-segment change); an as-of quarter
+the model cannot start from (fewer than four base quarters on that basis) is listed with the
+reason, and the naive baseline is still scored there.
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import sys
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from .errors import InputError
+from .periods import Quarter, parse_quarter
+from .scoring import BANDS, coverage, crps, naive_draws, pit
+
+__all__ = ["SCORED", "run_as_of", "timeline_table", "backtest_scores", "summarise", "verdicts", "register"]
+
+SCORED = (
+    "group.revenue", "china_ecommerce.revenue", "cloud.revenue", "international.revenue", "all_others.revenue",
+    "china_ecommerce.adjusted_ebita", "cloud.adjusted_ebita", "international.adjusted_ebita",
+    "all_others.adjusted_ebita", "china_ecommerce.cmr", "group.capex", "group.fcf",
+)
+
+
+def run_as_of(directory, scenario, q: Quarter, opts: dict, jobs: int | None):
+    """(assumptions, results) as of ``q``, or (None, reason) when the model cannot start there."""
+    from . import assumptions as assumptions_mod
+    from .simulate import simulate
+
+    try:
+        a = assumptions_mod.load(directory, scenario, as_of=q)
+        return a, simulate(a, draws=opts["draws"], seed=opts["seed"], method=opts["method"], jobs=jobs, progress=False)
+    except InputError as exc:
+        return None, exc.problems[0].message
+
+
+def _claim_start(date: str, first: Quarter, last: Quarter) -> Quarter:
+    """The last quarter that had ended before ``date`` (``YYYY-MM[-DD]``), within history."""
+    q = first
+    while q + 1 <= last and (q + 1).quarter_end < date:
+        q = q + 1
+    return q
+
+
+def timeline_table(directory, scenario, opts: dict, jobs: int | None, claim_ids: list[str] | None = None,
+                   cache: dict | None = None) -> tuple[pd.DataFrame, dict]:
+    """Rows (claim, as_of, probability, ci_low, ci_high, status, outcome) and the skipped as-of
+    quarters; ``cache`` maps an as-of quarter to a run already made, (assumptions, results)."""
+    from . import assumptions as assumptions_mod
+
+    full = assumptions_mod.load(directory, scenario)
+    raw = full.claims_raw.get("claims", []) if isinstance(full.claims_raw, dict) else (full.claims_raw or [])
+    chosen = [c for c in raw if (c["id"] in claim_ids if claim_ids else c.get("headline"))]
+    hist = full.history
+    first, last = min(hist.quarterly["group.revenue"]) + 4, hist.last_quarter
+    runs: dict[Quarter, tuple[Any, Any]] = dict(cache or {})
+    skipped: dict[str, str] = {}
+    rows = []
+    latest = None
+    for c in chosen:
+        date = str((c.get("source") or {}).get("date", "")) or first.quarter_end
+        q = _claim_start(date, first, last)
+        while q <= last:
+            if q not in runs:
+                runs[q] = run_as_of(directory, scenario, q, opts, jobs)
+            a, r = runs[q]
+            if a is None:
+                skipped[q.label] = r
+            else:
+                t = r.claims_table()
+                row = t.loc[c["id"]]
+                rows.append({"claim": c["id"], "as_of": q.label, "probability": row.probability,
+                             "ci_low": row.ci_low, "ci_high": row.ci_high, "status": row.status})
+                if q == last:
+                    latest = t
+            q = q + 1
+    table = pd.DataFrame(rows, columns=["claim", "as_of", "probability", "ci_low", "ci_high", "status"])
+    outcome = {}
+    if latest is not None:
+        for cid in table["claim"].unique():
+            if latest.loc[cid, "status"] == "reported":  # decided by history: the outcome is known
+                outcome[cid] = bool(latest.loc[cid, "base_case"])
+    table["outcome"] = table["claim"].map(lambda cid: "" if cid not in outcome else ("true" if outcome[cid] else "false"))
+    return table, skipped
+
+
+def _consecutive(hist, series: str, q: Quarter) -> list[float]:
+    """Reported values of ``series`` in consecutive quarters ending at ``q`` (oldest first)."""
+    values = []
+    while not math.isnan(hist.value(series, q)):
+        values.append(hist.value(series, q))
+        q = q + -1
+    return values[::-1]
+
+
+def backtest_scores(directory, scenario, start: Quarter, horizon: int, opts: dict, jobs: int | None) -> tuple[pd.DataFrame, dict]:
+    """One row per (forecaster, series, as-of, horizon) with an outcome; and the as-of quarters
+    the model skipped, with the reason."""
+    from . import assumptions as assumptions_mod
+
+    full = assumptions_mod.load(directory, scenario).history
+    last = full.last_quarter
+    rows, skipped = [], {}
+    q = start
+    while q < last:
+        a, r = run_as_of(directory, scenario, q, opts, jobs)
+        if a is None:
+            skipped[q.label] = r
+        for h in range(1, horizon + 1):
+            target = q + h
+            if target > last:
+                break
+            for series in SCORED:
+                actual = full.value(series, target)
+                if math.isnan(actual):
+                    continue
+                forecasts = {"naive": naive_draws(_consecutive(full, series, q), h, opts["draws"], opts["seed"])}
+                if a is not None and series in r.totals["quarter"] and target.label in list(r.periods["quarter"]):
+                    col = list(r.periods["quarter"]).index(target.label)
+                    forecasts["model"] = np.asarray(r.totals["quarter"][series], dtype=float)[:, col]
+                for who, d in forecasts.items():
+                    if d is None or not np.all(np.isfinite(d)):
+                        continue
+                    rows.append({"forecaster": who, "series": series, "as_of": q.label, "horizon": h, "target": target.label,
+                                 "actual": actual, "median": float(np.median(d)),
+                                 **dict(zip(("p5", "p10", "p90", "p95"), map(float, np.quantile(d, [0.05, 0.10, 0.90, 0.95])))),
+                                 **{f"in_{b}": coverage(d, actual, band) for b, band in BANDS.items()},
+                                 "pit": pit(d, actual), "crps": crps(d, actual)})
+        q = q + 1
+    return pd.DataFrame(rows), skipped
+
+
+def summarise(scores: pd.DataFrame) -> pd.DataFrame:
+    """Per series and forecaster: n, counts inside each band, mean CRPS, PIT histogram (5 bins)."""
+    out = []
+    if scores.empty:
+        return pd.DataFrame(columns=["series", "forecaster", "n"])
+    for (series, who), g in scores.groupby(["series", "forecaster"], sort=True):
+        hist, _ = np.histogram(g["pit"], bins=5, range=(0, 1))
+        out.append({"series": series, "forecaster": who, "n": len(g),
+                    **{f"inside_{b}": int(g[f"in_{b}"].sum()) for b in BANDS},
+                    "crps_mean": g["crps"].mean(), "pit_histogram": " ".join(str(int(x)) for x in hist)})
+    return pd.DataFrame(out).set_index(["series", "forecaster"])
+
+
+def verdicts(scores: pd.DataFrame) -> list[str]:
+    """A plain sentence per series (RMB bn for CRPS)."""
+    lines = []
+    summary = summarise(scores)
+    for series in SCORED:
+        parts = []
+        for who in ("model", "naive"):
+            if (series, who) in summary.index:
+                s = summary.loc[(series, who)]
+                parts.append(f"{who}: {s['inside_P10-P90']} of {s.n} actuals inside the 80% band, "
+                             f"{s['inside_P5-P95']} inside the 90% band, CRPS {s.crps_mean / 1000:.2f} bn, PIT {s.pit_histogram}")
+        if not parts:
+            lines.append(f"{series}: not scored (no comparable history on the model's basis before a later actual)")
+            continue
+        both = scores[scores.series == series].pivot_table(index=["as_of", "horizon"], columns="forecaster", values="crps")
+        if {"model", "naive"} <= set(both.columns):
+            common = both.dropna()
+            if len(common):
+                ratio = common["model"].mean() / common["naive"].mean() - 1.0
+                parts.append(f"model CRPS {abs(ratio):.0%} {'below' if ratio < 0 else 'above'} naive on {len(common)} common points")
+        else:
+            parts.append("model not scored (no as-of quarter it could start from)")
+        lines.append(f"{series}: " + "; ".join(parts))
+    return lines
+
+
+def over_time_section(a, r, folder: Path, draws: int, seed: int, source: str) -> tuple[str, list[str]]:
+    """The report's sections on claims over time and the backtest: writes tables/timeline.csv,
+    tables/backtest_summary.csv, charts/claim_timeline.(png|svg); returns (HTML, summary.md lines).
+    The report's own run stands for the last quarter; the backtest uses at most 2,000 draws."""
+    import html
+
+    import matplotlib.pyplot as plt
+
+    from . import charts as C
+
+    opts = {"draws": draws, "seed": seed, "method": str(a.settings.get("method", "lhs"))}
+    scenario = str(a.scenario.paths[0]) if a.scenario.paths else None  # the file named (a path works too)
+    table, skipped = timeline_table(a.directory, scenario, opts, 1, cache={a.history.last_quarter: (a, r)})
+    table.to_csv(folder / "tables" / "timeline.csv", index=False, float_format="%.6g")
+    data = C.claim_timeline_data(table)
+    data.to_csv(folder / "data" / "claim_timeline.csv", index=False, float_format="%.6g")
+    ax = C.plot_claim_timeline(data)
+    fig: Any = ax.figure
+    try:
+        C.add_source(fig, source + "; as of each reported quarter the model can start from")
+        C.save(fig, folder / "charts" / "claim_timeline")
+    finally:
+        plt.close(fig)
+    first = min(a.history.quarterly["group.revenue"]) + 6
+    scores, _ = backtest_scores(a.directory, scenario, first, 4, {**opts, "draws": min(draws, 2000)}, 1)
+    summarise(scores).to_csv(folder / "tables" / "backtest_summary.csv", float_format="%.6g")
+    lines = verdicts(scores)
+    note = (f"As-of quarters the model cannot start from: {', '.join(sorted(skipped))}." if skipped else "")
+    md = ["", "## Claims over time", "", "| claim | as of | probability | outcome |", "|---|---|---:|---|"]
+    md += [f"| {x.claim} | {x.as_of} | {x.probability:.0%} | {x.outcome} |" for x in table.itertuples()]
+    md += ["", note, "", f"## Backtest (from {first.label}, horizons 1-4)", ""] + [f"- {v}" for v in lines]
+    md += ["", "Tables: tables/timeline.csv, tables/backtest_summary.csv; chart: charts/claim_timeline.png."]
+    e = html.escape
+    page = (f"<h2>Claims over time</h2><p>{e(note)}</p><!--timeline-->"
+            f"<h2>Backtest (from {first.label}, horizons 1-4)</h2><ul>" + "".join(f"<li>{e(v)}</li>" for v in lines) + "</ul>")
+    return page, md
+
+
+def _options(args: argparse.Namespace, a) -> dict:
+    seed = a.settings["seed"] if args.seed is None else args.seed
+    return {"draws": int(args.draws), "seed": int(seed), "method": args.method or a.settings["method"]}
+
+
+def _out(args, name: str, a) -> Path:
+    from .atomic import check_dir_target
+    from .cli import protected_paths
+
+    out = Path(args.out) if args.out else Path("runs") / name
+    check_dir_target(out, protected_paths(a))
+    return out
+
+
+def cmd_timeline(args: argparse.Namespace) -> int:
+    from . import charts
+    from .atomic import write_dir_atomic
+    from .cli import _load, protected_paths
+
+    a = _load(args)
+    out = _out(args, "timeline", a)
+    table, skipped = timeline_table(args.assumptions, args.scenario, _options(args, a), args.jobs, args.claim or None)
+    for q, why in sorted(skipped.items()):
+        print(f"as of {q}: model not run ({why})", file=sys.stderr)
+    data = charts.claim_timeline_data(table)
+
+    def write(folder: Path) -> None:
+        table.to_csv(folder / "timeline.csv", index=False, float_format="%.6g")
+        fig: Any = charts.plot_claim_timeline(data).figure
+        charts.add_source(fig, f"pivotmodel timeline, {args.draws} draws; an as-of quarter the model cannot start from is left out")
+        charts.save(fig, folder / "timeline")
+
+    write_dir_atomic(out, write, protected_paths(a))
+    for cid, g in table.groupby("claim", sort=False):
+        points = ", ".join(f"{r.as_of} {r.probability:.0%}" for r in g.itertuples())
+        known = g["outcome"].iloc[0]
+        print(f"{cid}: {points}" + (f"; outcome: {known}" if known else ""))
+    print(f"wrote {out}/ (timeline.csv, timeline.png, timeline.svg)")
+    return 0
+
+
+def cmd_backtest(args: argparse.Namespace) -> int:
+    from . import charts
+    from .atomic import write_dir_atomic
+    from .cli import _load, protected_paths
+
+    a = _load(args)
+    out = _out(args, "backtest", a)
+    start = args.start or (min(a.history.quarterly["group.revenue"]) + 6)
+    scores, skipped = backtest_scores(args.assumptions, args.scenario, start, args.horizon, _options(args, a), args.jobs)
+    if skipped:
+        print(f"model not run as of {len(skipped)} quarters ({', '.join(sorted(skipped))}): e.g. {next(iter(skipped.values()))}",
+              file=sys.stderr)
+    summary = summarise(scores)
+    lines = verdicts(scores)
+
+    def write(folder: Path) -> None:
+        scores.to_csv(folder / "scores.csv", index=False, float_format="%.6g")
+        summary.to_csv(folder / "summary.csv", float_format="%.6g")
+        (folder / "verdicts.txt").write_text("\n".join(lines) + "\n", encoding="utf-8")
+        data = charts.backtest_fan_data(scores, horizon=1)
+        if len(data):
+            data.to_csv(folder / "backtest_fans.csv", index=False, float_format="%.6g")
+            fig: Any = charts.plot_backtest_fans(data).figure
+            charts.add_source(fig, f"pivotmodel backtest, {args.draws} draws; actuals as reported (history/reported.csv)")
+            charts.save(fig, folder / "backtest_fans")
+
+    write_dir_atomic(out, write, protected_paths(a))
+    print(f"backtest from {start.label}, horizons 1-{args.horizon}, {args.draws} draws")
+    print("\n".join(lines))
+    print(f"wrote {out}/ (scores.csv, summary.csv, verdicts.txt, backtest_fans.png|svg|csv)")
+    return 0
+
+
+def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
+    from .options import JOBS, SEED, int_at_least
+
+    def shared(p):
+        p.add_argument("--draws", type=int_at_least(100), default=2000, metavar="N", help="draws per as-of run")
+        p.add_argument("--method", choices=["mc", "lhs", "sobol"], default=None, help="sampling (default: simulation.yaml)")
+        p.add_argument("--seed", type=SEED, default=None, metavar="S", help="random seed (default: simulation.yaml)")
+        p.add_argument("--jobs", type=JOBS, default=1, metavar="J", help="worker processes per run")
+
+    p = sub.add_parser("timeline", parents=[common], help="each headline claim's probability as of each reported quarter")
+    shared(p)
+    p.add_argument("--claim", action="append", metavar="ID", help="a claim id (repeatable; default: the headline claims)")
+    p.add_argument("--out", default=None, metavar="DIR", help="output folder (default runs/timeline)")
+    p.set_defaults(handler=cmd_timeline)
+
+    p = sub.add_parser("backtest", parents=[common], help="score the bands, run as of past quarters, on what was then reported")
+    shared(p)
+    p.add_argument("--from", dest="start", type=parse_quarter, default=None, metavar="QUARTER",
+                   help="first as-of quarter (default: six quarters after the first of group revenue)")
+    p.add_argument("--horizon", type=int_at_least(1), default=4, metavar="H", help="quarters ahead to score")
+    p.add_argument("--out", default=None, metavar="DIR", help="output folder (default runs/backtest)")
+    p.set_defaults(handler=cmd_backtest)

@@ -1,0 +1,273 @@
+"""``pivotmodel update ROWS.csv``: a newly reported quarter in one step.
+
+The rows (the columns of ``history/reported.csv``) are checked on their own (schema, units,
+periods after the last reported quarter, segments + elimination = group, YoY growth against
+the row a year earlier within a plausibility band: a warning, never a change), then with the
+whole folder: a copy of the assumptions with the rows appended must load. Only then is
+``history/reported.csv`` rewritten (its bytes kept, the new rows appended in sorted order) and
+the change written: per claim the probability and 95% interval before and after, per headline
+output the base case, P5 and P95 before and after, and each change split into the part the
+new actuals make (the old starts kept) and the part the re-anchored starts make. A rejected
+file changes nothing.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import io
+import math
+import shutil
+import sys
+import tempfile
+from dataclasses import replace
+from pathlib import Path
+from types import MappingProxyType
+
+import numpy as np
+import pandas as pd
+
+from .errors import InputError, Problem
+from .history import REPORTED_COLUMNS, _period_key, _read_csv, check_fields
+from .periods import PeriodError, Quarter
+
+__all__ = ["check_new_rows", "append_rows", "headline_outputs", "compare", "register", "YOY_BAND", "HEADLINE"]
+
+YOY_BAND = 0.6  # |YoY growth| above this is flagged as implausible (a warning)
+IDENTITY_TOLERANCE = 0.002  # of group revenue: rounding in the releases
+HEADLINE = ("group.revenue", "cloud.revenue", "group.adjusted_ebita", "group.capex", "group.fcf")
+
+
+def _quarter_of(period: str) -> Quarter:
+    _, when = _period_key(period)
+    return when if isinstance(when, Quarter) else Quarter(when, 4)
+
+
+def check_new_rows(path: Path, history, label: str | None = None) -> tuple[list[dict], list[Problem]]:
+    """The rows of ``path`` and the warnings; errors (file, line, key) raise InputError."""
+    label = label or str(path)
+    records = _read_csv(path, REPORTED_COLUMNS, label)
+    problems: list[Problem] = []
+    warnings: list[Problem] = []
+    rows: list[dict] = []
+    last = history.last_quarter
+    existing = {(r.period, r.segment, r.metric) for r in history.rows}
+    seen: dict[tuple[str, str, str], int] = {}
+    if not records:
+        problems.append(Problem(label, "", "holds no rows"))
+    for line, rec in records:
+        rec = {k: (rec[k] or "").strip() for k in REPORTED_COLUMNS}
+        key = (rec["period"], rec["segment"], rec["metric"])
+        try:
+            q = _quarter_of(rec["period"])
+        except PeriodError:
+            problems.append(Problem(label, "period", f"{rec['period']!r} is not a period like FY2027Q1", line))
+            continue
+        if q <= last:
+            problems.append(Problem(label, "period", f"{rec['period']} is not after the last reported quarter {last.label}: "
+                                    "update appends new quarters; correct past rows in history/reported.csv", line))
+        value, errs = check_fields(rec, label, line, history.segment_relation)
+        problems += errs
+        if value is None:
+            continue
+        if key in existing or key in seen:
+            problems.append(Problem(label, "period,segment,metric", f"duplicate row {key}", line))
+        seen[key] = line
+        rows.append({**rec, "value": value, "text": rec["value"], "line": line})
+    quarters = sorted({_quarter_of(r["period"]) for r in rows})
+    if quarters and not problems and quarters != [last + k for k in range(1, len(quarters) + 1)]:
+        problems.append(Problem(label, "period", f"the new quarters must follow {last.label} without a gap, "
+                                f"found {', '.join(q.label for q in quarters)}"))
+    problems += _identity(rows, history, label)
+    if problems:
+        raise InputError(problems)
+    warnings += _plausibility(rows, history, label)
+    return rows, warnings
+
+
+def _identity(rows: list[dict], history, label: str) -> list[Problem]:
+    """Per new quarter and metric (revenue, adjusted EBITA): the four segments, unallocated and
+    elimination add up to the group, where the file gives every part."""
+    out = []
+    rel = history.segment_relation
+    parts_of = {"revenue": ("china_ecommerce", "cloud", "international", "all_others", "group.elimination"),
+                "adjusted_ebita": ("china_ecommerce", "cloud", "international", "all_others", "group.unallocated", "group.elimination")}
+    for metric, parts in parts_of.items():
+        for period in sorted({r["period"] for r in rows if r["metric"] == metric}):
+            got = {rel[r["segment"]][0]: r for r in rows if r["period"] == period and r["metric"] == metric
+                   and r["segment"] in rel and rel[r["segment"]][1] == "equals"}
+            group = got.get("group")
+            if group is None or not all(p in got for p in parts if p != "group.unallocated"):
+                continue  # not every part given: nothing to check
+            total = sum(got[p]["value"] for p in parts if p in got)
+            if abs(total - group["value"]) > max(2.0, IDENTITY_TOLERANCE * abs(group["value"])):
+                names = " + ".join(got[p]["segment"] for p in parts if p in got)
+                out.append(Problem(label, f"{period},{group['segment']},{metric}",
+                                   f"{group['value']:,.0f} but {names} = {total:,.0f}: segments + elimination must equal "
+                                   "the group (within rounding); check the rows", group["line"]))
+    return out
+
+
+def _plausibility(rows: list[dict], history, label: str) -> list[Problem]:
+    """YoY growth against the row a year earlier outside +/- YOY_BAND: a warning."""
+    from .history import SERIES_OF_METRIC
+
+    out = []
+    for r in rows:
+        kind, _ = _period_key(r["period"])
+        prefix, relation = history.segment_relation.get(r["segment"], ("", ""))
+        series = SERIES_OF_METRIC.get((prefix, r["metric"]))
+        if kind != "quarter" or relation != "equals" or series is None or r["unit"] != "RMB_mn":
+            continue
+        before = history.value(series, _quarter_of(r["period"]) + -4)
+        if math.isnan(before) or before <= 0 or r["value"] <= 0:
+            continue
+        growth = r["value"] / before - 1.0
+        if abs(growth) > YOY_BAND:
+            out.append(Problem(label, f"{r['period']},{r['segment']},{r['metric']}",
+                               f"YoY growth {growth:+.0%} against {before:,.0f} a year earlier is outside +/-{YOY_BAND:.0%}: "
+                               "check the figure and its unit (appended as given)", r["line"], level="warn"))
+    return out
+
+
+def append_rows(text: str, rows: list[dict]) -> str:
+    """``reported.csv``'s text with ``rows`` appended, sorted by period, segment and metric;
+    the existing bytes and line endings are kept."""
+    newline = "\r\n" if "\r\n" in text else "\n"
+    buf = io.StringIO()
+    writer = csv.writer(buf, lineterminator=newline)
+    for r in sorted(rows, key=lambda r: (_quarter_of(r["period"]), r["period"], r["segment"], r["metric"])):
+        writer.writerow([r["period"], r["segment"], r["metric"], r["text"], r["unit"], r["basis"], r["source"], r["note"]])
+    if text and not text.endswith(("\n", "\r")):
+        text += newline
+    return text + buf.getvalue()
+
+
+def headline_outputs(r, fiscal_years: list[int]) -> pd.DataFrame:
+    """Base case (draw 0), P5 and P95 of the headline series by fiscal year (RMB bn)."""
+    rows = []
+    periods = list(r.periods["fy"])
+    for name in HEADLINE:
+        arr = r.totals["fy"].get(name)
+        if arr is None:
+            continue
+        for fy in fiscal_years:
+            label = f"FY{fy}"
+            if label not in [str(p) for p in periods]:
+                continue
+            col = np.asarray(arr, dtype=float)[:, [str(p) for p in periods].index(label)] / 1000.0
+            finite = col[np.isfinite(col)]  # n/a where a quarter's figure is neither reported nor modelled
+            p5, p95 = np.quantile(finite, [0.05, 0.95]) if finite.size else (math.nan, math.nan)
+            rows.append({"output": name, "period": label, "base": col[0], "P5": p5, "P95": p95})
+    return pd.DataFrame(rows).set_index(["output", "period"])
+
+
+def compare(before, mixed, after, column_sets: dict[str, list[str]]) -> pd.DataFrame:
+    """``before`` and ``after`` side by side; each change split into new actuals (``mixed`` -
+    ``before``: new history, old starts) and re-anchored starts (``after`` - ``mixed``)."""
+    out = pd.DataFrame(index=after.index.union(before.index))
+    for col in column_sets["values"]:
+        out[f"{col}_before"] = before[col]
+        out[f"{col}_after"] = after[col]
+    for col in column_sets["split"]:
+        out[f"{col}_change"] = after[col] - before[col]
+        out[f"{col}_from_actuals"] = mixed[col] - before[col]
+        out[f"{col}_from_anchors"] = after[col] - mixed[col]
+    return out
+
+
+def _frozen_starts(after, before):
+    """``after`` with every anchored start as it was ``before`` (the new history kept)."""
+    inputs = {k: (before.inputs[k] if v.anchor is not None and k in before.inputs else v) for k, v in after.inputs.items()}
+    return replace(after, inputs=MappingProxyType(inputs))
+
+
+def _claims(r) -> pd.DataFrame:
+    return r.claims_table()[["probability", "ci_low", "ci_high"]]
+
+
+def cmd_update(args: argparse.Namespace) -> int:
+    from . import assumptions as assumptions_mod
+    from .asof import check_base
+    from .atomic import check_dir_target, write_atomic, write_dir_atomic
+    from .cli import protected_paths, run_options
+    from .simulate import simulate
+
+    if args.as_of is not None:
+        raise InputError.single(str(args.rows), "--as-of", "update appends to the latest history; leave --as-of out")
+    before_a = assumptions_mod.load(args.assumptions, args.scenario)
+    first_new = before_a.history.last_quarter + 1
+    out = Path(args.out) if args.out else Path("runs") / f"update-{first_new.label}"
+    check_dir_target(out, protected_paths(before_a))  # before any work
+    rows_path = Path(args.rows)
+    rows, warnings = check_new_rows(rows_path, before_a.history, str(rows_path))
+    rep = before_a.directory / "history" / "reported.csv"
+    text = rep.read_bytes().decode("utf-8")
+    new_text = append_rows(text, rows)
+    with tempfile.TemporaryDirectory(prefix="pivotmodel-update-") as tmp:  # the whole folder must load
+        trial = Path(tmp) / before_a.directory.name
+        shutil.copytree(before_a.directory, trial)
+        (trial / "history" / "reported.csv").write_bytes(new_text.encode("utf-8"))
+        opts = run_options(args, before_a)
+        run = lambda a: simulate(a, draws=opts["draws"], seed=opts["seed"], method=opts["method"], jobs=args.jobs,  # noqa: E731
+                                 nearest_correlation=opts["nearest_correlation"] or None, progress=False)
+        try:
+            after_a = assumptions_mod.load(trial, args.scenario)
+            missing = check_base(after_a.history, "history/reported.csv", "cannot start the projection")
+            if missing:
+                raise InputError(missing)
+            r_after = run(after_a)
+        except InputError as exc:
+            raise InputError([Problem(str(rows_path), p.key, f"after appending, {p.file}: {p.message}", p.line)
+                              for p in exc.problems]) from None
+        r_before = run(before_a)
+        r_mixed = run(_frozen_starts(after_a, before_a))
+    for w in warnings:
+        print(f"warning: {w}", file=sys.stderr)
+    first = after_a.history.last_quarter
+    years = [first.fiscal_year + k for k in (0, 1, 2)]
+    claims = compare(_claims(r_before), _claims(r_mixed), _claims(r_after),
+                     {"values": ["probability", "ci_low", "ci_high"], "split": ["probability"]})
+    heads = [headline_outputs(r, years) for r in (r_before, r_mixed, r_after)]
+    outputs = compare(heads[0], heads[1], heads[2], {"values": ["base", "P5", "P95"], "split": ["base", "P95", "P5"]})
+    protected = protected_paths(before_a)
+
+    def write(folder: Path) -> None:
+        claims.to_csv(folder / "claims_change.csv", float_format="%.6g")
+        outputs.to_csv(folder / "outputs_change.csv", float_format="%.6g")
+
+    def write_history(tmp: Path) -> None:
+        tmp.write_bytes(new_text.encode("utf-8"))
+
+    write_atomic(rep, write_history)
+    write_dir_atomic(out, write, protected)
+    print(format_change(claims, outputs, before_a.history.last_quarter, first, len(rows)))
+    print(f"appended {len(rows)} rows to {rep}; wrote {out}/ (claims_change.csv, outputs_change.csv)")
+    return 0
+
+
+def format_change(claims: pd.DataFrame, outputs: pd.DataFrame, old: Quarter, new: Quarter, n: int) -> str:
+    pct = lambda x: "n/a" if pd.isna(x) else f"{x:.0%}"  # noqa: E731
+    lines = [f"update: {n} rows, history {old.label} -> {new.label}; change = from new actuals + from re-anchored starts",
+             "claim                                        P before [95% CI]     P after [95% CI]      change (actuals + anchors)"]
+    for cid, r in claims.iterrows():
+        lines.append(f"  {str(cid)[:42]:42} {pct(r.probability_before):>4} [{pct(r.ci_low_before)}-{pct(r.ci_high_before)}]"
+                     f"  {pct(r.probability_after):>4} [{pct(r.ci_low_after)}-{pct(r.ci_high_after)}]"
+                     f"  {r.probability_change:+.1%} ({r.probability_from_actuals:+.1%} {r.probability_from_anchors:+.1%})")
+    lines.append("output (RMB bn)                  base before -> after (actuals + anchors)    P5 before -> after   P95 before -> after")
+    for (name, period), r in outputs.iterrows():
+        lines.append(f"  {name:22} {period:7} {r.base_before:9,.1f} -> {r.base_after:9,.1f} ({r.base_from_actuals:+.1f} {r.base_from_anchors:+.1f})"
+                     f"  {r.P5_before:9,.1f} -> {r.P5_after:9,.1f}  {r.P95_before:9,.1f} -> {r.P95_after:9,.1f}")
+    return "\n".join(lines)
+
+
+def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
+    from .cli import _simulation_options
+
+    p = sub.add_parser("update", parents=[common], help="append a newly reported quarter, re-run, show what changed")
+    p.add_argument("rows", metavar="ROWS.csv", help="the new quarter's rows, in the columns of history/reported.csv")
+    _simulation_options(p)
+    for action in p._actions:
+        if action.dest == "out":
+            action.help = "folder for claims_change.csv and outputs_change.csv (default runs/update-<new quarter>)"
+    p.set_defaults(handler=cmd_update)
