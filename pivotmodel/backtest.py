@@ -20,14 +20,22 @@ import argparse
 import math
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import numpy as np
-import pandas as pd
+from .lazy import lazy
+
+if TYPE_CHECKING:  # the real modules for the type checker; lazy stand-ins at run time
+    import numpy as np
+    import pandas as pd
+
+    from . import scoring
+else:
+    np = lazy("numpy")
+    pd = lazy("pandas")
+    scoring = lazy("pivotmodel.scoring")
 
 from .errors import InputError
 from .periods import Quarter, parse_quarter
-from .scoring import BANDS, coverage, crps, naive_draws, pit
 
 __all__ = ["SCORED", "run_as_of", "timeline_table", "backtest_scores", "summarise", "verdicts", "register"]
 
@@ -130,7 +138,7 @@ def backtest_scores(directory, scenario, start: Quarter, horizon: int, opts: dic
                 actual = full.value(series, target)
                 if math.isnan(actual):
                     continue
-                forecasts = {"naive": naive_draws(_consecutive(full, series, q), h, opts["draws"], opts["seed"])}
+                forecasts = {"naive": scoring.naive_draws(_consecutive(full, series, q), h, opts["draws"], opts["seed"])}
                 if a is not None and series in r.totals["quarter"] and target.label in list(r.periods["quarter"]):
                     col = list(r.periods["quarter"]).index(target.label)
                     forecasts["model"] = np.asarray(r.totals["quarter"][series], dtype=float)[:, col]
@@ -140,8 +148,8 @@ def backtest_scores(directory, scenario, start: Quarter, horizon: int, opts: dic
                     rows.append({"forecaster": who, "series": series, "as_of": q.label, "horizon": h, "target": target.label,
                                  "actual": actual, "median": float(np.median(d)),
                                  **dict(zip(("p5", "p10", "p90", "p95"), map(float, np.quantile(d, [0.05, 0.10, 0.90, 0.95])))),
-                                 **{f"in_{b}": coverage(d, actual, band) for b, band in BANDS.items()},
-                                 "pit": pit(d, actual), "crps": crps(d, actual)})
+                                 **{f"in_{b}": scoring.coverage(d, actual, band) for b, band in scoring.BANDS.items()},
+                                 "pit": scoring.pit(d, actual), "crps": scoring.crps(d, actual)})
         q = q + 1
     return pd.DataFrame(rows), skipped
 
@@ -154,7 +162,7 @@ def summarise(scores: pd.DataFrame) -> pd.DataFrame:
     for (series, who), g in scores.groupby(["series", "forecaster"], sort=True):
         hist, _ = np.histogram(g["pit"], bins=5, range=(0, 1))
         out.append({"series": series, "forecaster": who, "n": len(g),
-                    **{f"inside_{b}": int(g[f"in_{b}"].sum()) for b in BANDS},
+                    **{f"inside_{b}": int(g[f"in_{b}"].sum()) for b in scoring.BANDS},
                     "crps_mean": g["crps"].mean(), "pit_histogram": " ".join(str(int(x)) for x in hist)})
     return pd.DataFrame(out).set_index(["series", "forecaster"])
 

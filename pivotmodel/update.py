@@ -22,10 +22,17 @@ import sys
 import tempfile
 from dataclasses import replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 from types import MappingProxyType
 
-import numpy as np
-import pandas as pd
+from .lazy import lazy
+
+if TYPE_CHECKING:  # the real modules for the type checker; lazy stand-ins at run time
+    import numpy as np
+    import pandas as pd
+else:
+    np = lazy("numpy")
+    pd = lazy("pandas")
 
 from .errors import InputError, Problem
 from .history import REPORTED_COLUMNS, _period_key, _read_csv, check_fields
