@@ -23,7 +23,6 @@ import numpy as np
 
 import pivotmodel.assumptions as assumptions_mod
 from pivotmodel.model import SERIES, base_values, project
-from pivotmodel.simulate import simulate
 
 
 def measure(fn):
@@ -115,7 +114,7 @@ def main() -> None:
     print(f"{'stage':34s} {'draws':>10s} {'seconds':>8s} {'draws/s':>10s} {'peak MiB':>9s} {'vs floor':>9s}")
     with tempfile.TemporaryDirectory() as tmp:
         for n in sizes:
-            _, floor_s, floor_mem = measure(lambda: numpy_floor(n, quarters, len(SERIES), chunk))
+            _, floor_s, floor_mem = measure(lambda n=n: numpy_floor(n, quarters, len(SERIES), chunk))
             print(f"{'numpy floor (alloc, fill, reduce)':34s} {n:>10,d} {floor_s:8.2f} {n / floor_s:10,.0f} {floor_mem:9.1f} {1.0:9.2f}")
             secs, peak = cli_run(["simulate", "--draws", str(n), "--jobs", str(args.jobs), "--out", f"{tmp}/run{n}",
                                   "--max-memory", "1000"])

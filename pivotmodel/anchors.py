@@ -30,8 +30,9 @@ median), as the engine does; any other missing figure is an input error naming t
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, Mapping
+from typing import Any
 
 from .errors import Problem
 from .history import SERIES_OF_METRIC, History

@@ -19,12 +19,13 @@ Every problem found is collected and raised once as :class:`~pivotmodel.errors.I
 from __future__ import annotations
 
 import difflib
-import os
 import math
+import os
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from types import MappingProxyType
-from typing import Any, Mapping
+from typing import Any
 
 from .anchors import resolve_anchor
 from .distributions import DIST_FIELDS, SCALES_WITH_UNIT, Distribution, SpecError, build_distribution
@@ -149,7 +150,7 @@ class Assumptions:
     def horizon(self) -> Quarter:
         return parse_quarter(self.settings["horizon"])
 
-    def with_inputs(self, changes: Mapping[str, Input]) -> "Assumptions":
+    def with_inputs(self, changes: Mapping[str, Input]) -> Assumptions:
         """A copy with some inputs replaced (notebooks use this to try a value)."""
         merged = dict(self.inputs)
         for key, value in changes.items():
@@ -158,7 +159,7 @@ class Assumptions:
             merged[key] = value
         return replace(self, inputs=MappingProxyType(merged))
 
-    def with_values(self, **values: float) -> "Assumptions":
+    def with_values(self, **values: float) -> Assumptions:
         """A copy with inputs set to point values: ``a.with_values(**{"cloud.x": 0.3})``."""
         changes = {}
         for key, v in values.items():
@@ -314,7 +315,9 @@ def _load_sources(path: Path, label: str, problems: list[Problem]) -> dict[str, 
             continue
         for name in entry:
             if name not in SOURCE_FIELDS:
-                problems.append(Problem(label, f"sources.{sid}.{name}", f"unknown field; valid: {', '.join(SOURCE_FIELDS)}{_suggest(name, list(SOURCE_FIELDS))}", line_of(entry, name)))
+                problems.append(Problem(label, f"sources.{sid}.{name}",
+                                        f"unknown field; valid: {', '.join(SOURCE_FIELDS)}{_suggest(name, list(SOURCE_FIELDS))}",
+                                        line_of(entry, name)))
         for name, required in SOURCE_FIELDS.items():
             if required and not str(entry.get(name, "")).strip():
                 problems.append(Problem(label, f"sources.{sid}.{name}", "is required", line))
@@ -408,7 +411,9 @@ def _resolve_scenario(
             break
         for key in data:
             if key not in ("title", "baseline", "rationale", "changes"):
-                problems.append(Problem(label, key, f"unknown key; valid: title, baseline, rationale, changes{_suggest(key, ['title', 'baseline', 'rationale', 'changes'])}", line_of(data, key)))
+                valid_keys = ["title", "baseline", "rationale", "changes"]
+                problems.append(Problem(label, key, f"unknown key; valid: {', '.join(valid_keys)}{_suggest(key, valid_keys)}",
+                                        line_of(data, key)))
         for key in ("title", "baseline", "rationale"):
             if not isinstance(data.get(key), str) or not data.get(key, "").strip():
                 problems.append(Problem(label, key, "is required (text)", line_of(data, key) if key in data else None))
@@ -527,7 +532,9 @@ def load(directory: str | Path | None = None, scenario: str | None = None, as_of
     anchored: dict[str, tuple[Any, int | None, str]] = {}
     for key, (spec, line, label) in raw.items():
         if key not in PARAMETERS:
-            problems.append(Problem(label, key, f"unknown key{_suggest(key, list(PARAMETERS))}; valid keys under {key.split('.')[0]}: " + ", ".join(k for k in PARAMETERS if k.split('.')[0] == key.split('.')[0]), line))
+            top = key.split(".")[0]
+            valid_here = ", ".join(k for k in PARAMETERS if k.split(".")[0] == top)
+            problems.append(Problem(label, key, f"unknown key{_suggest(key, list(PARAMETERS))}; valid keys under {top}: {valid_here}", line))
             continue
         if isinstance(spec, dict) and "anchor" in spec:
             anchored[key] = (spec, line, label)  # resolved on history below

@@ -74,9 +74,9 @@ def boundary_report(a: Assumptions, p: Projection | None = None) -> list[Boundar
     for seg in (*SEGMENTS, "group"):
         rev = lambda q, s=seg: _at(p, f"{s}.revenue", q)  # noqa: E731
         ebita = lambda q, s=seg: _at(p, f"{s}.adjusted_ebita", q)  # noqa: E731
-        growth = lambda q: rev(q) / rev(q + (-4)) - 1.0  # noqa: E731
-        qoq = lambda q: rev(q) / rev(q + (-1)) - 1.0  # noqa: E731
-        margin = lambda q: ebita(q) / rev(q)  # noqa: E731
+        growth = lambda q, rev=rev: rev(q) / rev(q + (-4)) - 1.0  # noqa: E731
+        qoq = lambda q, rev=rev: rev(q) / rev(q + (-1)) - 1.0  # noqa: E731
+        margin = lambda q, rev=rev, ebita=ebita: ebita(q) / rev(q)  # noqa: E731
         for metric, fn, keys in (("yoy", growth, _GROWTH), ("qoq", qoq, _GROWTH), ("margin", margin, _MARGIN)):
             lo, hi = fn(last), fn(first)
             if metric == "yoy":

@@ -12,9 +12,9 @@ from __future__ import annotations
 
 import multiprocessing as mp
 import os
+from collections.abc import Callable
 from concurrent.futures import Future, ProcessPoolExecutor
 from pathlib import Path
-from typing import Callable
 
 import pandas as pd
 
@@ -95,7 +95,7 @@ class ChartFiles:
             self._pool.shutdown(wait=True)
             self._pool = None
 
-    def __enter__(self) -> "ChartFiles":
+    def __enter__(self) -> ChartFiles:
         return self
 
     def __exit__(self, *exc) -> None:

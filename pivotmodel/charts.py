@@ -8,12 +8,12 @@ axis, fiscal-year ticks, and a source line added by :func:`add_source`.
 
 from __future__ import annotations
 
+import functools
 import re
 import warnings
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Mapping, cast
-
-import functools
+from typing import Any, cast
 
 import matplotlib
 import matplotlib.pyplot as plt

@@ -139,10 +139,7 @@ def _reads_estimates(a: Assumptions, claim: Claim) -> bool:
             except PeriodError:
                 continue
     quarters = {q for p in periods for q in p.quarters()}
-    for s, q in seeded:
-        if q in quarters and (s in series or (s in ("cloud.ai_revenue", "china_ecommerce.quick_commerce_revenue") and series & derived)):
-            return True
-    return False
+    return any(q in quarters and (s in series or s in ("cloud.ai_revenue", "china_ecommerce.quick_commerce_revenue") and series & derived) for s, q in seeded)
 
 
 def claim_statuses(a: Assumptions, claims: list[Claim]) -> dict[str, ClaimStatus]:

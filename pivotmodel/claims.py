@@ -39,15 +39,16 @@ from __future__ import annotations
 import ast
 import math
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 
 from .errors import InputError, Problem
-from .yamlio import line_of
 from .model import SERIES, Projection
 from .periods import Period, PeriodError, parse_period
+from .yamlio import line_of
 
 __all__ = ["Claim", "parse_claims", "parse_test", "parse_condition", "evaluate", "ClaimValue", "FUNCTIONS", "ALIASES", "series_in"]
 

@@ -11,8 +11,8 @@ import argparse
 import os
 import signal
 import sys
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Callable, Sequence
 
 from .atomic import check_dir_target, check_file_target, write_atomic, write_dir_atomic
 from .errors import InputError
@@ -289,7 +289,8 @@ def _simulation_options(p: argparse.ArgumentParser) -> None:
                    help="sampling: plain Monte Carlo, Latin hypercube or scrambled Sobol (default: simulation.yaml)")
     p.add_argument("--seed", type=SEED, default=None, metavar="S", help="random seed, 0 or more (default: simulation.yaml)")
     p.add_argument("--jobs", type=JOBS, default=None, metavar="J", help="worker processes, 1 to the number of cores (default: all cores)")
-    p.add_argument("--tolerance", type=float_between(0, 1, open_high=True), default=None, metavar="T", help="double the draws until every claim's 95%% interval is narrower than T (up to max_draws)")
+    p.add_argument("--tolerance", type=float_between(0, 1, open_high=True), default=None, metavar="T",
+                   help="double the draws until every claim's 95%% interval is narrower than T (up to max_draws)")
     p.add_argument("--nearest-correlation", action="store_true", help="use the nearest valid correlation matrix if the one asked is not PSD")
     p.add_argument("--max-memory", type=float_between(0, 1e6, open_low=True), default=None, metavar="GB",
                    help="refuse runs expected to need more memory than this (default: half the machine's RAM)")
@@ -370,7 +371,8 @@ def build_parser() -> argparse.ArgumentParser:
 # Later modules add their subcommands here (simulate, report, sensitivity, ...).
 _EXTRA_COMMANDS: list[Callable[[argparse._SubParsersAction, argparse.ArgumentParser], None]] = []
 _EXTRA_COMMANDS.append(lambda sub, common: __import__("pivotmodel.report", fromlist=["register"]).register(sub, common))  # report: lazy import
-_EXTRA_COMMANDS.append(lambda sub, common: __import__("pivotmodel.sensitivity_cli", fromlist=["register"]).register(sub, common))  # sensitivity, drivers, solve: lazy import
+_EXTRA_COMMANDS.append(  # sensitivity, drivers, solve: lazy import
+    lambda sub, common: __import__("pivotmodel.sensitivity_cli", fromlist=["register"]).register(sub, common))
 _EXTRA_COMMANDS.append(lambda sub, common: __import__("pivotmodel.consensus_cli", fromlist=["register"]).register(sub, common))  # consensus: lazy import
 _EXTRA_COMMANDS.append(lambda sub, common: __import__("pivotmodel.update", fromlist=["register"]).register(sub, common))  # update: lazy import
 _EXTRA_COMMANDS.append(lambda sub, common: __import__("pivotmodel.backtest", fromlist=["register"]).register(sub, common))  # timeline, backtest: lazy import

@@ -14,12 +14,11 @@ Nothing here prints; :mod:`pivotmodel.consensus_cli` does.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 import datetime as dt
 import re
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -128,7 +127,8 @@ def load_consensus(a: Assumptions, path: Path | None = None) -> Consensus:
         last_q = parse_quarter(str(lr.get("quarter"))).label
         released = _date(lr.get("released"))
     except (PeriodError, ValueError, TypeError):
-        raise InputError.single(label, "consensus.last_results", "needs quarter (e.g. FY2026Q4) and released (YYYY-MM-DD)", line_of(root, "last_results")) from None
+        raise InputError.single(label, "consensus.last_results", "needs quarter (e.g. FY2026Q4) and released (YYYY-MM-DD)",
+                                line_of(root, "last_results")) from None
     warnings: list[Problem] = []
     last = a.history.last_quarter
     if last_q != last.label:
@@ -153,7 +153,7 @@ def load_consensus(a: Assumptions, path: Path | None = None) -> Consensus:
             continue
         fid = entry.get("id")
         where += f" ({fid})" if isinstance(fid, str) else ""
-        at = lambda key: line_of(entry, key) if key in entry else line  # noqa: E731
+        at = lambda key, entry=entry, line=line: line_of(entry, key) if key in entry else line  # noqa: E731
         bad = [k for k in entry if k not in REQUIRED + OPTIONAL]
         for k in bad:
             problems.append(Problem(label, f"{where}.{k}", f"unknown key; valid: {', '.join(REQUIRED + OPTIONAL)}", at(k)))

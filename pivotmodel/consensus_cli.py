@@ -9,11 +9,10 @@ them (the solve machinery, everything else at base).
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 import argparse
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from .atomic import check_file_target, write_atomic
 from .errors import InputError

@@ -29,8 +29,9 @@ bernoulli  p [, value_if_true=1, value_if_false=0]     a discrete event
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, Mapping
+from typing import Any
 
 import numpy as np
 from scipy import special

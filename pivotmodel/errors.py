@@ -39,5 +39,5 @@ class InputError(Exception):
         return (type(self), (self.problems,))
 
     @classmethod
-    def single(cls, file: str | Path, key: str, message: str, line: int | None = None) -> "InputError":
+    def single(cls, file: str | Path, key: str, message: str, line: int | None = None) -> InputError:
         return cls([Problem(str(file), key, message, line)])

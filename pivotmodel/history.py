@@ -14,10 +14,10 @@ from __future__ import annotations
 
 import csv
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import MappingProxyType
-from typing import Mapping
 
 import numpy as np
 
@@ -205,7 +205,8 @@ def load_history(directory: Path, root: Path | None = None) -> History:
         if value is None:
             continue
         if key in seen:
-            problems.append(Problem(label, "period,segment,metric", f"duplicate row {key} (first on line {seen[key][1]}" + ("" if seen[key][0] == label else f" of {seen[key][0]}") + ")", line))
+            where = "" if seen[key][0] == label else f" of {seen[key][0]}"
+            problems.append(Problem(label, "period,segment,metric", f"duplicate row {key} (first on line {seen[key][1]}{where})", line))
             continue
         seen[key] = (label, line)
         rows.append(Row(*key, value, rec["unit"], rec["basis"], rec["source"], rec["note"], line))

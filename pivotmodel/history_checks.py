@@ -19,7 +19,8 @@ Costs are not sign-checked: the file keeps each source's own sign convention for
 from __future__ import annotations
 
 import re
-from typing import Iterable, Mapping, Protocol
+from collections.abc import Iterable, Mapping
+from typing import Protocol
 
 from .errors import Problem
 

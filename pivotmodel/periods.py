@@ -12,8 +12,8 @@ the ratio of the year's sums (:func:`ratio_of_sums`), never an average of quarte
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Iterable
 
 import numpy as np
 
@@ -48,7 +48,7 @@ class Quarter:
         return self.fiscal_year * 4 + (self.q - 1)
 
     @classmethod
-    def from_index(cls, index: int) -> "Quarter":
+    def from_index(cls, index: int) -> Quarter:
         return cls(index // 4, index % 4 + 1)
 
     @property
@@ -65,7 +65,7 @@ class Quarter:
         month_day = {1: "06-30", 2: "09-30", 3: "12-31", 4: "03-31"}[self.q]
         return f"{self.calendar_year}-{month_day}"
 
-    def __add__(self, n: int) -> "Quarter":
+    def __add__(self, n: int) -> Quarter:
         return Quarter.from_index(self.index + n)
 
     def __str__(self) -> str:
@@ -92,7 +92,7 @@ class Period:
     def quarters(self) -> list[Quarter]:
         return [Quarter.from_index(i) for i in range(self.first.index, self.last.index + 1)]
 
-    def shifted_years(self, years: int) -> "Period":
+    def shifted_years(self, years: int) -> Period:
         """The same span ``years`` fiscal years later (negative: earlier)."""
         return parse_period(_shift_label(self, years))
 
@@ -141,7 +141,7 @@ class Timeline:
     last: Quarter
 
     @classmethod
-    def between(cls, first: str | Quarter, last: str | Quarter) -> "Timeline":
+    def between(cls, first: str | Quarter, last: str | Quarter) -> Timeline:
         a = first if isinstance(first, Quarter) else parse_quarter(first)
         b = last if isinstance(last, Quarter) else parse_quarter(last)
         if b < a:

@@ -30,6 +30,7 @@ from .options import SEED, int_at_least
 if TYPE_CHECKING:  # the real modules for the type checker; lazy stand-ins at run time
     import numpy as np
     import pandas as pd
+
     from . import assumptions as assumptions_mod
 else:
     np = lazy("numpy")
@@ -328,7 +329,8 @@ def _claims_html(r) -> str:
             f"<tr><td class=id><code>{_e(x['id']).replace('_', '_<wbr>')}</code></td><td>{'&#9733;' if x['headline'] else ''}</td>"
             f"<td class=num>{_e(_pct(x['probability']))}</td><td class=num>{_e(_interval(x['ci_low'], x['ci_high']))}</td>"
             f"<td>{base}</td><td class=num>{metric}</td>"
-            f"<td class=num>{_metric(x['threshold'], unit)}</td><td class=text>{_e(x['words'])}<br><span class=small>Test: <code>{_e(x['test'])}</code></span></td>"
+            f"<td class=num>{_metric(x['threshold'], unit)}</td><td class=text>{_e(x['words'])}<br>"
+            f"<span class=small>Test: <code>{_e(x['test'])}</code></span></td>"
             f"<td class=small>{_source_html(r.claim(x['id']).source)}</td></tr>")
     return f"{_table(head, rows)}<p class=small>Interval: {_e(r.interval_method)}.</p>"
 
@@ -636,7 +638,8 @@ def _build(a, r, folder: Path, compare: list[str], assumptions_dir, bar, cf, sta
         f"<h1>{_e(title)}</h1><p>{intro}</p>",
         f"<h2>Claims</h2>{_claims_html(r)}",
         consensus_html,
-        over_time_html.replace("<!--timeline-->", _img(folder / "charts" / "claim_timeline.png", "Claims as each quarter was reported (star: the outcome once known)")),
+        over_time_html.replace("<!--timeline-->", _img(folder / "charts" / "claim_timeline.png",
+                                                       "Claims as each quarter was reported (star: the outcome once known)")),
         "<h2>Charts</h2>", *[_img(p, cap) for p, cap in figures],
         f'<h2 id="drivers">What drives each claim</h2>{_drivers_html(a, boxes, drv, wwt, m["draws"])}',
         '<h2 id="tornado">What moves the key outputs (tornado)</h2>'

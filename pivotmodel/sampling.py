@@ -24,17 +24,17 @@ nearest valid correlation matrix (Higham's alternating projections), which is th
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Mapping
 
 import numpy as np
 from scipy import special
 
 from .assumptions import Assumptions
-from .yamlio import line_of
 from .distributions import Distribution
 from .errors import InputError, Problem
 from .model.inputs import seed_key
+from .yamlio import line_of
 
 __all__ = ["Design", "uncertain_inputs", "make_design", "Correlation", "parse_correlations", "METHODS"]
 

@@ -24,7 +24,7 @@ Nothing here prints or plots; the tornado and spider charts are in :mod:`pivotmo
 from __future__ import annotations
 
 import ast
-from typing import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 
 import numpy as np
 import pandas as pd
@@ -88,7 +88,8 @@ def parse_output(spec: str | Output) -> Output:
     try:
         tree = parse_test(expression)
     except TestError as exc:
-        raise InputError.single(where, "output", f"{exc} (output: {text!r}); write SERIES@PERIOD or an expression such as share(cloud.revenue, group.revenue, CY2026)") from None
+        raise InputError.single(where, "output", f"{exc} (output: {text!r}); write SERIES@PERIOD or an expression such as "
+                                "share(cloud.revenue, group.revenue, CY2026)") from None
     if isinstance(tree.body, (ast.Compare, ast.BoolOp)) or (isinstance(tree.body, ast.UnaryOp) and isinstance(tree.body.op, ast.Not)):
         raise InputError.single(where, "output", f"{text!r} is a test (it has a comparison); an output is a number - drop the comparison")
     return Output(text, expression, tree)

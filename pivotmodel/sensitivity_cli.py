@@ -6,9 +6,8 @@ an :class:`~pivotmodel.errors.InputError`, listed by the CLI with exit code 2.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 import argparse
+from typing import TYPE_CHECKING
 
 from .errors import InputError
 from .lazy import lazy
@@ -132,7 +131,8 @@ def cmd_solve(args: argparse.Namespace) -> int:
     thr = g.attrs["threshold"]
     print(f"{args.claim} ({g.attrs['test']}) on a {args.size} x {args.size} grid of {kx} (columns) and {ky} (rows), "
           f"each over its P0.1-P99.9 range, everything else at base; cells: "
-          + (f"the metric (threshold {g.attrs['comparison']} {thr:g}); '*' marks cells where the claim holds" if thr is not None else "1 where the claim holds"))
+          + (f"the metric (threshold {g.attrs['comparison']} {thr:g}); '*' marks cells where the claim holds"
+             if thr is not None else "1 where the claim holds"))
     holds = g.pivot(index=ky, columns=kx, values="holds").iloc[::-1]
     cells = wide.map(lambda v: f"{v:.4g}") + holds.map(lambda h: "*" if h == 1 else " ")
     cells.columns = [f"{c:.4g}" for c in cells.columns]

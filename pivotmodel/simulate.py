@@ -13,16 +13,17 @@ from __future__ import annotations
 import hashlib
 import json
 import math
+import multiprocessing as mp
 import os
 import sys
 import time
 from collections import deque
+from collections.abc import Iterable
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any
 
-import multiprocessing as mp
 import numpy as np
 import pandas as pd
 from scipy import stats

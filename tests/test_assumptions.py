@@ -15,14 +15,13 @@ import shutil
 from pathlib import Path
 
 import pytest
+from conftest import FIXTURES, copy_assumptions, line_of, replace_once
 
 import pivotmodel.assumptions as assumptions_mod
-from pivotmodel.periods import parse_quarter
 from pivotmodel.cli import main
 from pivotmodel.errors import InputError, Problem
+from pivotmodel.periods import parse_quarter
 from pivotmodel.schema import PARAMETERS, UNITS
-
-from conftest import FIXTURES, copy_assumptions, line_of, replace_once
 
 # The ai_revenue long-run growth line of cloud.yaml, a one-line (flow) spec:
 AI_LONG_RUN = "long_run: {dist: triangular, low: 0.12, mode: 0.25, high: 0.40, unit: ratio, basis: estimate, source: pivotmodel_calibration"
@@ -257,7 +256,8 @@ SHARE = "capacity_share_of_capex: {dist: triangular, low: 0.60, mode: 0.70, high
     "spec, shown",
     [
         ("capacity_share_of_capex: {value: 1.2,", "the value [1.2, 1.2] ratio"),
-        ("capacity_share_of_capex: {dist: triangular, low: 0.75, mode: 0.85, high: 1.05,", "the distribution's range (P0.00001-P99.99999 if unbounded) [0.75, 1.05] ratio"),
+        ("capacity_share_of_capex: {dist: triangular, low: 0.75, mode: 0.85, high: 1.05,",
+         "the distribution's range (P0.00001-P99.99999 if unbounded) [0.75, 1.05] ratio"),
         # unbounded: the normal's P99.99999 (0.85 + 5.2 x 0.05 = 1.11) leaves [0, 1]
         ("capacity_share_of_capex: {dist: normal, mean: 0.85, sd: 0.05,", "the distribution's range (P0.00001-P99.99999 if unbounded) [0.590"),
     ],
@@ -301,7 +301,7 @@ def test_missing_basis_lists_the_valid_bases(capsys, assumptions_copy):
     path = assumptions_copy / "cloud.yaml"
     replace_once(path, AI_LONG_RUN, AI_LONG_RUN.replace("basis: estimate, ", ""))
     err = validate_fails(capsys, assumptions_copy)
-    problem = [l for l in err.splitlines() if f"{AI_KEY}.basis" in l]
+    problem = [ln for ln in err.splitlines() if f"{AI_KEY}.basis" in ln]
     assert problem and "reported" in problem[0] and "guidance" in problem[0]
 
 
@@ -347,7 +347,7 @@ def test_history_csv_duplicate_row(capsys, assumptions_copy):
     path = assumptions_copy / "history" / "reported.csv"
     first = line_of(path, CLOUD_Q4_REVENUE)
     text = path.read_text(encoding="utf-8")
-    row = next(l for l in text.splitlines() if l.startswith(CLOUD_Q4_REVENUE))
+    row = next(ln for ln in text.splitlines() if ln.startswith(CLOUD_Q4_REVENUE))
     path.write_text(text + row.replace("41626", "41627") + "\n", encoding="utf-8")
     last = len(path.read_text(encoding="utf-8").splitlines())
     err = validate_fails(capsys, assumptions_copy)
@@ -398,7 +398,7 @@ def test_scenario_naming_a_missing_baseline_points_at_the_line_to_fix(capsys, as
 def test_scenario_inheritance_cycle(capsys, assumptions_copy):
     overlay("scenario_cycle", assumptions_copy)
     err = validate_fails(capsys, assumptions_copy, "--scenario", "loop_a")
-    problem = next(l for l in err.splitlines() if "inheritance cycle" in l)
+    problem = next(ln for ln in err.splitlines() if "inheritance cycle" in ln)
     assert "assumptions/scenarios/loop_" in problem and ": baseline: " in problem
     assert problem.endswith("inheritance cycle: loop_a -> loop_b -> loop_a")
 
@@ -470,7 +470,9 @@ def test_missing_seed_names_the_folder_actually_loaded(capsys, tmp_path):
 
 def test_seed_for_a_series_that_cannot_be_seeded(capsys, assumptions_copy):
     path = assumptions_copy / "cloud.yaml"
-    replace_once(path, "    ai_revenue:\n      FY2026Q1:", "    revenue:\n      FY2026Q1: {value: 1, unit: RMB_mn, basis: estimate, source: pivotmodel_calibration}\n    ai_revenue:\n      FY2026Q1:")
+    replace_once(path, "    ai_revenue:\n      FY2026Q1:",
+                 "    revenue:\n      FY2026Q1: {value: 1, unit: RMB_mn, basis: estimate, source: pivotmodel_calibration}\n"
+                 "    ai_revenue:\n      FY2026Q1:")
     line = line_of(path, "FY2026Q1: {value: 1, unit: RMB_mn")
     err = validate_fails(capsys, assumptions_copy)
     assert (
@@ -489,7 +491,8 @@ def test_several_errors_in_different_files_are_reported_together(capsys, assumpt
     cloud = assumptions_copy / "cloud.yaml"
     replace_once(cloud, AI_LONG_RUN, AI_LONG_RUN.replace("unit: ratio", "unit: ratios"))
     group = assumptions_copy / "group.yaml"
-    replace_once(group, "other_share: {dist: triangular, low: 0.040, mode: 0.048, high: 0.056,", "other_share: {dist: triangular, low: 0.040, mode: 0.048, high: 0.6,")
+    replace_once(group, "other_share: {dist: triangular, low: 0.040, mode: 0.048, high: 0.056,",
+                 "other_share: {dist: triangular, low: 0.040, mode: 0.048, high: 0.6,")
     sim = assumptions_copy / "simulation.yaml"
     replace_once(sim, "  draws: ", "  drawz: ")
     reported = assumptions_copy / "history" / "reported.csv"

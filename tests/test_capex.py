@@ -8,18 +8,16 @@ quarter: they share what the FY2025 cash-flow capex (85,972) leaves after Q4, 61
 from __future__ import annotations
 
 import numpy as np
-
-from pivotmodel.errors import InputError
 import pytest
+from conftest import col, sampled_values, values_with
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from pivotmodel.model.capex import capex_history, depreciation, in_service_gross, project_capex
+from pivotmodel.errors import InputError
 from pivotmodel.model import base_values, project
+from pivotmodel.model.capex import capex_history, depreciation, in_service_gross, project_capex
 from pivotmodel.model.inputs import Values
 from pivotmodel.periods import Quarter
-
-from conftest import col, sampled_values, values_with
 
 FY2026 = (38_629, 31_428, 25_376, 26_588)
 

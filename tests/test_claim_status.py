@@ -7,12 +7,11 @@ import dataclasses
 
 import numpy as np
 import pytest
+from conftest import sampled_values
 
 from pivotmodel.claim_status import claim_statuses
 from pivotmodel.claims import evaluate, parse_claims
 from pivotmodel.model import project
-
-from conftest import sampled_values
 
 
 def claims_of(a, *entries):

@@ -108,10 +108,10 @@ def test_parse_claims_names_id_file_and_line(p):
     bad_series, bad_period = probs
     assert bad_series.file == str(path)
     assert bad_series.key == "claims[1] (misspelt_series).test"
-    assert bad_series.line == next(i for i, l in enumerate(lines, 1) if "cloud.revnue" in l)
+    assert bad_series.line == next(i for i, ln in enumerate(lines, 1) if "cloud.revnue" in ln)
     assert "unknown series 'cloud.revnue'" in bad_series.message and "cloud.revenue" in bad_series.message
     assert bad_period.key == "claims[2] (far_future).test"
-    assert bad_period.line == next(i for i, l in enumerate(lines, 1) if "FY2040" in l)
+    assert bad_period.line == next(i for i, ln in enumerate(lines, 1) if "FY2040" in ln)
     assert "FY2040 is outside the model's timeline" in bad_period.message
     assert f"{path}:{bad_series.line}: claims[1] (misspelt_series).test:" in str(exc.value)
     # without a projection the period is not checked, the series is

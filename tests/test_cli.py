@@ -8,12 +8,11 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from conftest import replace_once
 
 from pivotmodel.cli import main, write_atomic
 from pivotmodel.model import project
 from pivotmodel.tables import segment_table
-
-from conftest import replace_once
 
 FY_COLUMNS = ["FY2024 (A)", "FY2025 (A)", "FY2026 (A)", "FY2027 (P)", "FY2028 (P)", "FY2029 (P)", "FY2030 (P)", "FY2031 (P)"]
 UNIT = re.compile(r"\((RMB bn|US\$ bn|ratio|RMB per ADS|US\$ per ADS)\)")
@@ -48,7 +47,7 @@ def test_project_prints_a_table_with_years_and_units(capsys):
     assert positions == sorted(positions)
     assert "FY2023" not in header and "FY2032" not in header
     assert lines[2].split() == ["segment", "item"]
-    rows = [l for l in lines[3:] if not l.startswith("n/a:")]
+    rows = [ln for ln in lines[3:] if not ln.startswith("n/a:")]
     assert len(rows) == 4 * 4 + 8 + 5  # 4 items a segment; group: revenue, EBITA, margin + 5 (FCF and its proxy); + 5 below EBITA
     for row in rows:
         assert UNIT.search(row), f"row label without a unit: {row!r}"

@@ -7,16 +7,15 @@ import csv
 
 import numpy as np
 import pytest
+from conftest import col, copy_assumptions, replace_once, values_with
 
 import pivotmodel.assumptions as assumptions_mod
 from pivotmodel.boundary import boundary_report, boundary_warnings
-from pivotmodel.model.capex import split_depreciation
 from pivotmodel.cli import main
 from pivotmodel.model import project
+from pivotmodel.model.capex import split_depreciation
 from pivotmodel.model.cloud import serve_with_backlog
 from pivotmodel.model.inputs import Values
-
-from conftest import col, copy_assumptions, replace_once, values_with
 
 SOURCE = "https://example.com/synthetic-test-quarter"
 
@@ -188,6 +187,7 @@ def test_servers_and_buildings_depreciate_over_their_own_lives(bundled):
     # lag 2: in FY2027Q1 the capex of FY2025Q1-FY2026Q3 (181,405) is in service, half servers
     # over 20 quarters, half buildings over 100
     from conftest import values_with as vw
+
     from pivotmodel.model.capex import project_capex
 
     values = vw(bundled, {"cloud.supply.deployment_lag": 2, "capex.server_share": 0.5,

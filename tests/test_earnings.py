@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from conftest import copy_assumptions
 
 import pivotmodel.assumptions as assumptions_mod
 from pivotmodel.claims import Claim, evaluate, parse_test
@@ -12,8 +13,6 @@ from pivotmodel.model import project
 from pivotmodel.model.earnings import project_earnings
 from pivotmodel.model.inputs import Values
 from pivotmodel.periods import parse_period, parse_quarter
-
-from conftest import copy_assumptions
 
 FIRST = parse_quarter("FY2027Q1")
 
@@ -131,7 +130,7 @@ def test_dec_quarters_income_before_tax_is_the_sum_of_its_reported_lines(bundled
 def test_reported_quarters_reproduce_net_income_attributable_and_non_gaap(bundled):
     checked = {"ni": 0, "attr": 0, "non_gaap": 0}
     for q in bundled.history.quarterly["group.net_income"]:
-        h = lambda name: bundled.history.value(name, q)  # noqa: E731
+        h = lambda name, q=q: bundled.history.value(name, q)  # noqa: E731
         if not np.isnan(h("group.income_before_tax") + h("group.income_tax") + h("group.equity_method")):
             assert h("group.income_before_tax") + h("group.income_tax") + h("group.equity_method") == h("group.net_income")
             checked["ni"] += 1

@@ -5,9 +5,8 @@ from __future__ import annotations
 
 import shutil
 
-import pytest
-
 import golden
+import pytest
 
 
 @pytest.mark.parametrize("basis", golden.BASES)

@@ -12,13 +12,12 @@ import math
 
 import numpy as np
 import pytest
+from conftest import BUNDLED, col, copy_assumptions, sampled_values, values_with
 
 import pivotmodel.assumptions as assumptions_mod
 from pivotmodel.cli import main
 from pivotmodel.model import project
 from pivotmodel.periods import Quarter, parse_quarter
-
-from conftest import BUNDLED, col, copy_assumptions, sampled_values, values_with
 
 REVENUE_SEGMENTS = {
     "Consolidated": "group.revenue",
@@ -104,10 +103,9 @@ def annual_rows():
     """(series, year, value) of every FY2024/FY2025 revenue and EBITA row of the five segments."""
     out = []
     for row in read_csv(BUNDLED / "history" / "reported.csv"):
-        if row["period"] in ("FY2024", "FY2025") and row["segment"] in REVENUE_SEGMENTS:
-            if row["metric"] in ("revenue", "adjusted_ebita"):
-                prefix = REVENUE_SEGMENTS[row["segment"]].split(".")[0]
-                out.append((f"{prefix}.{row['metric']}", row["period"], float(row["value"])))
+        if row["period"] in ("FY2024", "FY2025") and row["segment"] in REVENUE_SEGMENTS and row["metric"] in ("revenue", "adjusted_ebita"):
+            prefix = REVENUE_SEGMENTS[row["segment"]].split(".")[0]
+            out.append((f"{prefix}.{row['metric']}", row["period"], float(row["value"])))
     return sorted(out)
 
 

@@ -12,14 +12,13 @@ import csv
 from pathlib import Path
 
 import pytest
+from conftest import FIXTURES, line_of
+from test_assumptions import validate_fails
 
 from pivotmodel.cli import main
 from pivotmodel.errors import Problem
-from pivotmodel.history_checks import check_rows
 from pivotmodel.history import Row
-
-from conftest import FIXTURES, line_of
-from test_assumptions import validate_fails
+from pivotmodel.history_checks import check_rows
 
 CLOUD_Q4 = "FY2026Q4,Cloud Intelligence Group,revenue,"
 REPORTED = "assumptions/history/reported.csv"

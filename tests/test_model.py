@@ -12,6 +12,7 @@ import shutil
 
 import numpy as np
 import pytest
+from conftest import FIXTURES, col, copy_assumptions, sampled_values, values_with
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -20,8 +21,6 @@ from pivotmodel.errors import InputError
 from pivotmodel.model import SEGMENTS, SERIES, base_values, project
 from pivotmodel.model.inputs import seed_key
 from pivotmodel.model.paths import compound_yoy, converging_path
-
-from conftest import FIXTURES, col, copy_assumptions, sampled_values, values_with
 
 CLOUD_STREAMS = ("ai_revenue", "other_external_revenue", "internal_revenue")
 

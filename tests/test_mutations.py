@@ -26,12 +26,11 @@ import tempfile
 from pathlib import Path
 
 import numpy as np
+from conftest import BUNDLED
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
 from pivotmodel.cli import main
-
-from conftest import BUNDLED
 
 YAML_FILES = (
     "china_ecommerce.yaml", "cloud.yaml", "international.yaml", "all_others.yaml", "capex.yaml", "group.yaml",
@@ -150,7 +149,8 @@ KINDS = (*HARMLESS, "delete_key", "bad_number", "swap_bounds", "indent", "duplic
 
 
 # No shrinking: a failure is reported as drawn (shrinking a 150 KB input can take minutes).
-@settings(max_examples=int(os.environ.get("PIVOTMODEL_MUTATIONS", "90")), derandomize=True, deadline=10_000, database=None, phases=[Phase.explicit, Phase.generate],
+@settings(max_examples=int(os.environ.get("PIVOTMODEL_MUTATIONS", "90")), derandomize=True, deadline=10_000, database=None,
+          phases=[Phase.explicit, Phase.generate],
           suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 @given(name=st.sampled_from((*YAML_FILES, CSV_FILE)), kind=st.sampled_from(KINDS), data=st.data())
 def test_a_mutated_copy_gives_exit_0_or_a_clean_exit_2(name, kind, data):

@@ -4,17 +4,21 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from conftest import values_with
 from scipy import stats
 
 from pivotmodel.errors import InputError
 from pivotmodel.model import project
 from pivotmodel.sampling import uncertain_inputs
 from pivotmodel.sensitivity import (
-    evaluate_output, parse_output, rank_correlations, sobol,
-    sobol_from_function, spider, tornado,
+    evaluate_output,
+    parse_output,
+    rank_correlations,
+    sobol,
+    sobol_from_function,
+    spider,
+    tornado,
 )
-
-from conftest import values_with
 
 
 def test_tornado_has_a_row_per_uncertain_input_sorted_by_swing(bundled):

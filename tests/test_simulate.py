@@ -54,7 +54,7 @@ P_480 = 1 - stats.beta(1 + 4 * 130 / 240, 1 + 4 * 110 / 240).cdf(160 / 240)
 
 @pytest.mark.parametrize("method", ["mc", "lhs", "sobol"])
 def test_closed_form_probability_inside_interval(capex_claim, method):
-    assert P_480 == pytest.approx(0.25487, abs=1e-5)  # 1 - F_pert(480) for pert(320, 450, 560)
+    assert pytest.approx(0.25487, abs=1e-5) == P_480  # 1 - F_pert(480) for pert(320, 450, 560)
     r = simulate(capex_claim, draws=4000, seed=SEED, method=method, jobs=1, keep=["group.capex"])
     plan = r.inputs["capex.plan.total"].to_numpy()
     metric = r.claim_metric["capex_480bn_window"].to_numpy()

@@ -4,15 +4,14 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from conftest import values_with
 
+from pivotmodel.charts import plot_contour
 from pivotmodel.claims import evaluate
 from pivotmodel.cli import main
 from pivotmodel.errors import InputError
 from pivotmodel.model import project
-from pivotmodel.charts import plot_contour
 from pivotmodel.solve import find_claim, solve, solve_grid
-
-from conftest import values_with
 
 CAPEX = "capex_480bn_fy2026_fy2028"
 

@@ -11,13 +11,13 @@ Units: RMB million a quarter inside the engine; tables convert to RMB bn or US$ 
 
 from __future__ import annotations
 
-from typing import Iterable, Mapping
+from collections.abc import Iterable, Mapping
 
 import numpy as np
 
 from ..assumptions import Assumptions
-from .capex import project_capex
 from ..periods import Timeline
+from .capex import project_capex
 from .china_ecommerce import project_china_ecommerce
 from .cloud import project_cloud, project_cloud_demand, total_of
 from .earnings import project_earnings
@@ -57,8 +57,8 @@ def _history_fcf_proxy(a: Assumptions, v: Values, quarters) -> np.ndarray:
     reported adjusted EBITA + a quarter of the year's reported D&A - capex (reported, stated,
     or the year's remainder spread; see capex.capex_history) - cash tax. NaN where a figure
     is missing."""
-    from .capex import capex_history
     from ..errors import InputError
+    from .capex import capex_history
 
     def capex_of(q) -> float:
         try:

@@ -36,8 +36,8 @@ import numpy as np
 
 from ..assumptions import Assumptions
 from ..errors import InputError
-from .inputs import Values
 from ..periods import Quarter
+from .inputs import Values
 
 __all__ = ["CapexResult", "capex_history", "project_capex", "in_service_gross", "depreciation", "split_depreciation", "use_shares", "capex_basis"]
 

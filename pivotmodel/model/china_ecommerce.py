@@ -21,9 +21,9 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..assumptions import Assumptions
 from .inputs import BaseQuarters, Values
 from .paths import compound_yoy, converging_path, quarter_steps
-from ..assumptions import Assumptions
 
 __all__ = ["project_china_ecommerce"]
 

@@ -32,10 +32,10 @@ import operator
 
 import numpy as np
 
-from .inputs import BaseQuarters, Values, exit_add_back
-from .paths import compound_yoy, converging_path
 from ..assumptions import Assumptions
 from .capex import CapexResult, split_depreciation
+from .inputs import BaseQuarters, Values, exit_add_back
+from .paths import compound_yoy, converging_path
 
 __all__ = ["project_cloud_demand", "project_cloud"]
 

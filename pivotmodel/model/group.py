@@ -19,8 +19,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from .inputs import Values
 from .capex import CapexResult
+from .inputs import Values
 
 __all__ = ["project_group", "SEGMENTS"]
 

@@ -11,10 +11,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from .inputs import BaseQuarters, Values, exit_add_back
-from .paths import compound_yoy, converging_path
 from ..assumptions import Assumptions
 from .capex import use_shares
+from .inputs import BaseQuarters, Values, exit_add_back
+from .paths import compound_yoy, converging_path
 
 __all__ = ["project_growth_segment", "GROWTH_SEGMENTS"]
 

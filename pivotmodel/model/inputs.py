@@ -8,8 +8,8 @@ keys were read (a test checks that the model reads every key in the files).
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Mapping
 
 import numpy as np
 

@@ -15,8 +15,8 @@ be rounded or on the earlier perimeter). Ratios of a year are ratios of the year
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Mapping
 
 import numpy as np
 
