@@ -54,7 +54,7 @@ EMPTY_HINT = {
     "claims": "it must hold 'claims:', a list of at least one claim",
     "correlations": "to run without correlations, write 'correlations: {pairs: []}' (or delete the file)",
 }
-SOURCE_FIELDS = {"title": True, "href": True, "publisher": False, "date": False, "note": False}
+SOURCE_FIELDS = {"title": True, "href": True, "publisher": False, "date": False, "note": False, "notes_required": False}
 
 
 def bundled_directory() -> Path:
@@ -84,6 +84,7 @@ class Source:
     publisher: str = ""
     date: str = ""
     note: str = ""
+    notes_required: bool = False  # every input citing it must say its arithmetic in its note
 
 
 @dataclass(frozen=True)
@@ -238,6 +239,10 @@ def _parse_spec(
     src = meta.get("source")
     if src is not None and src not in sources:
         err(f"{key}.source", f"{src!r} is not an id in sources.yaml{_suggest(str(src), list(sources))}")
+    elif isinstance(src, str) and isinstance(sources.get(src), Source) and sources[src].notes_required \
+            and not str(meta.get("note", "")).strip():
+        err(f"{key}.note", f"is required: source {src!r} says the arithmetic is in the input's note; write it there, "
+                           "or cite a source that does not (e.g. pivotmodel_judgement for a judgement call)")
     if kind is None:
         err(key, f"needs 'value' or 'dist' (one of {', '.join(DIST_FIELDS)})")
         return None, problems
@@ -321,7 +326,13 @@ def _load_sources(path: Path, label: str, problems: list[Problem]) -> dict[str, 
         for name, required in SOURCE_FIELDS.items():
             if required and not str(entry.get(name, "")).strip():
                 problems.append(Problem(label, f"sources.{sid}.{name}", "is required", line))
-        out[sid] = Source(sid, **{k: str(entry.get(k, "")) for k in SOURCE_FIELDS})
+        flag = entry.get("notes_required", False)
+        if not isinstance(flag, bool):
+            problems.append(Problem(label, f"sources.{sid}.notes_required", f"must be true or false, got {flag!r}",
+                                    line_of(entry, "notes_required")))
+            flag = False
+        out[sid] = Source(sid, **{k: str(entry.get(k, "")) for k in SOURCE_FIELDS if k != "notes_required"},
+                          notes_required=flag)
     return out
 
 

@@ -675,3 +675,22 @@ def test_an_impossible_date_and_deep_nesting_are_clean_errors(capsys, assumption
     replace_once(assumptions_copy / "sources.yaml", "sources:", "checked: 2025-02-30\nsources:")
     err = validate_fails(capsys, assumptions_copy)
     assert "assumptions/sources.yaml: holds a value that cannot be read: day is out of range for month" in err
+
+
+def test_a_note_is_required_where_the_source_says_the_arithmetic_is_in_it(capsys, assumptions_copy):
+    """sources.yaml marks pivotmodel_calibration notes_required: an input citing it without a
+    note is an error naming the file, line and key; citing pivotmodel_judgement is fine."""
+    path = assumptions_copy / "cloud.yaml"
+    old = "half_life: {dist: triangular, low: 3, mode: 6, high: 10, unit: quarters, basis: estimate, source: pivotmodel_judgement}"
+    replace_once(path, old, old.replace("pivotmodel_judgement", "pivotmodel_calibration"))
+    err = validate_fails(capsys, assumptions_copy)
+    line = line_of(path, old.replace("pivotmodel_judgement", "pivotmodel_calibration"))
+    assert (f"assumptions/cloud.yaml:{line}: cloud.ai_revenue.growth.half_life.note: is required: source "
+            "'pivotmodel_calibration' says the arithmetic is in the input's note") in err
+
+
+def test_every_input_citing_a_notes_required_source_has_a_note(bundled):
+    needs = {sid for sid, s in bundled.sources.items() if s.notes_required}
+    assert needs == {"pivotmodel_calibration"}
+    cited = [i for i in [*bundled.inputs.values(), *bundled.seeds.values()] if i.source in needs]
+    assert cited and all(i.note.strip() for i in cited)
