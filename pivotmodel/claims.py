@@ -438,7 +438,7 @@ class _Evaluator:
         if fn == "share":
             a, b = self.series(args[0]), self.series(args[1])
             period = self._period_arg(fn, args, 2, ctx)
-            return self._defined(p.share(a, b, period), node, ctx, p.total(a, period), p.total(b, period))
+            return self._defined(p.share_draws(a, b, period), node, ctx, p.total(a, period), p.total(b, period))
         if fn == "yoy":
             period = self._period_arg(fn, args, 1, ctx)
             if not p.timeline.covers(period.shifted_years(-1)):

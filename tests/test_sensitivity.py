@@ -57,7 +57,8 @@ def test_output_forms(bundled):
     short = evaluate_output("cloud.revenue@FY2028", p)
     assert short[0] == pytest.approx(p.total("cloud.revenue", "FY2028")[0] / 1000)
     share = evaluate_output("share(cloud.revenue, group.revenue, CY2026)", p)
-    assert share[0] == pytest.approx(p.share("cloud.revenue", "group.revenue", "CY2026")[0])
+    assert share[0] == pytest.approx(p.share("cloud.revenue", "group.revenue", "CY2026"))
+    assert isinstance(p.share("cloud.revenue", "group.revenue", "CY2026"), float)  # one draw: a float
     assert evaluate_output("capex@FY2027", p)[0] == pytest.approx(p.total("group.capex", "FY2027")[0] / 1000)
     assert parse_output("share(cloud.revenue, group.revenue, CY2026)").unit == "ratio"
     for bad in ("cloud.revenue@FY2028 > 3", "share(cloud.revenue, group.revenue, CY2026) > 0.3", "nope@FY2028", "sum(cloud.revenue, FY1990)", "import os"):

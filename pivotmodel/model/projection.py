@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
@@ -136,7 +137,14 @@ class Projection:
             out = np.where(np.isnan(out), annual, out)
         return out
 
-    def share(self, numerator: str, denominator: str, period: str | Period) -> np.ndarray:
+    def share(self, numerator: str, denominator: str, period: str | Period) -> Any:
+        """``numerator / denominator`` over the period (ratio of sums): a float for a
+        deterministic projection (one draw), else one value a draw (see :meth:`share_draws`)."""
+        out = self.share_draws(numerator, denominator, period)
+        return float(out[0]) if self.draws == 1 else out
+
+    def share_draws(self, numerator: str, denominator: str, period: str | Period) -> np.ndarray:
+        """The share, always an array shaped (draws,) (what the claims engine reads)."""
         return ratio_of_sums(self.total(numerator, period), self.total(denominator, period))
 
     def yoy(self, name: str, period: str | Period) -> np.ndarray:
