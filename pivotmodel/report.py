@@ -325,9 +325,11 @@ def _claims_html(r) -> str:
         if metric and unit == "year":
             metric += "<br><span class=small>over draws where it happens</span>"
         base = "n/a" if pd.isna(x["base_case"]) else ("holds" if x["base_case"] == 1 else "fails")
+        status = x.get("status", "")
+        label = f"<br><span class=small>{_e(status)}</span>" if isinstance(status, str) and status else ""
         rows.append(
             f"<tr><td class=id><code>{_e(x['id']).replace('_', '_<wbr>')}</code></td><td>{'&#9733;' if x['headline'] else ''}</td>"
-            f"<td class=num>{_e(_pct(x['probability']))}</td><td class=num>{_e(_interval(x['ci_low'], x['ci_high']))}</td>"
+            f"<td class=num>{_e(_pct(x['probability']))}{label}</td><td class=num>{_e(_interval(x['ci_low'], x['ci_high']))}</td>"
             f"<td>{base}</td><td class=num>{metric}</td>"
             f"<td class=num>{_metric(x['threshold'], unit)}</td><td class=text>{_e(x['words'])}<br>"
             f"<span class=small>Test: <code>{_e(x['test'])}</code></span></td>"
@@ -661,10 +663,12 @@ def _build(a, r, folder: Path, compare: list[str], assumptions_dir, bar, cf, sta
 
     lines = [f"# {title}", "", f"{a.scenario.title}. {m['draws']:,} draws ({m['method']}), seed {m['seed']}; "
              f"reported to {m['last_reported_quarter']}, projected to {m['horizon']}.", "",
-             "## Headline claims", "", "| claim | probability | 95% interval |", "|---|---:|---:|"]
+             "## Headline claims", "", "| claim | probability | 95% interval | status |", "|---|---:|---:|---|"]
     for cid, x in r.claims_table().iterrows():
         if x["headline"]:
-            lines.append(f"| {cid} | {_pct(x['probability'])} | {_interval(x['ci_low'], x['ci_high'])} |")
+            status = x.get("status", "")
+            lines.append(f"| {cid} | {_pct(x['probability'])} | {_interval(x['ci_low'], x['ci_high'])} | "
+                         f"{status if isinstance(status, str) else ''} |")
     lines += ["", "## What would have to be true (headline claims with a threshold)", ""]
     lines += [f"- {x['sentence']}." for _, x in wwt.iterrows()]
     lines += ["", "Drivers of every claim: index.html (What drives each claim), tables/claim_drivers.csv, "

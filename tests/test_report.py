@@ -269,3 +269,20 @@ def test_probabilities_never_round_to_zero_or_one():
     assert report._pct(1.0) == "> 99.9%" and report._pct(float("nan")) == "n/a"
     assert report._interval(0.0, 0.0002) == "< 0.1%" and report._interval(0.0, 0.0025) == "0.0% - 0.2%"
     assert report._metric(2031.0, "year") == "2031" and report._metric(455.04, "RMB bn") == "455.0"
+
+
+def test_claims_decided_by_inputs_or_on_estimates_say_so_in_the_page_and_summary(built, run):
+    """A 0% decided by an input's range is labelled, never shown bare (issue 8)."""
+    out, _ = built
+    _, r = run
+    table = r.claims_table()
+    labelled = table[table["status"].fillna("").str.len() > 0]
+    assert len(labelled)
+    html = (out / "index.html").read_text()
+    summary = (out / "summary.md").read_text()
+    for cid, x in labelled.iterrows():
+        row = html[html.index(f"<code>{cid.replace('_', '_<wbr>')}</code>"):]
+        row = row[:row.index("</tr>")]
+        assert x["status"].replace("'", "&#x27;") in row, cid
+        if x["headline"]:
+            assert f"| {x['status']} |" in summary, cid
