@@ -607,6 +607,7 @@ def load(directory: str | Path | None = None, scenario: str | None = None, as_of
     if history is not None and not unreadable:
         problems.extend(_check_seeds(history, seeds, settings, directory.name))
         problems.extend(_stale_seeds(history, seeds))
+        problems.extend(_check_capex_history(history, inputs.get("capex.new_assets_from"), directory.name))
     errors = [p for p in problems if p.level == "error"]
     if errors:
         raise InputError(errors)
@@ -646,6 +647,27 @@ def _ineffective_changes(replaced: list[tuple[str, str, Any, Any, int | None]], 
             continue
         out += [Problem(label, key, "restates the value of the baseline (this change does nothing)", line, level="warn")
                 for key, same, line in entries if same]
+    return out
+
+
+def _check_capex_history(history: History, new_from: Input | None, folder: str) -> list[Problem]:
+    """Every reported quarter the capex plan and new-asset depreciation read (from
+    ``capex.new_assets_from``, or the four base quarters if earlier, to the last reported one)
+    needs a capex figure: reported, stated, or the fiscal year's cash-flow remainder. Checked
+    here so the engine never meets a missing figure."""
+    if new_from is None:
+        return []
+    last = history.last_quarter
+    first = min(Quarter.from_index(int(new_from.base_value)), last + (-3))
+    out = []
+    for i in range(last.index - first.index + 1):
+        q = first + i
+        if math.isnan(history.capex(q)):
+            out.append(Problem(
+                f"{folder}/history/reported.csv", "Consolidated,capex_purchase_of_ppe_fcf_table",
+                f"no capex for {q.label} (needed for depreciation and the plan's spend so far, from capex.new_assets_from): "
+                "add the quarter's row, or the fiscal year's capex_land_use_rights_and_ppe_cashflow",
+            ))
     return out
 
 

@@ -110,6 +110,29 @@ class History:
         row = self.annual.get(series, {}).get(fiscal_year)
         return math.nan if row is None else row.value
 
+    def capex(self, q: Quarter) -> float:
+        """Quarterly capex, RMB million: reported ("purchase of property and equipment", FCF
+        table), else a total stated for the quarter (e.g. Dec-2024 RMB 31.8bn), else an even share
+        of what the fiscal year's cash-flow capex (land-use rights and PP&E, 20-F) leaves after
+        the known quarters; NaN when none of these exists (the loader refuses a run that needs it)."""
+        v = self._known_capex(q)
+        if not math.isnan(v):
+            return v
+        annual = abs(self.annual_value("group.capex_cashflow", q.fiscal_year))
+        known = [self._known_capex(Quarter(q.fiscal_year, k)) for k in range(1, 5)]
+        missing = sum(math.isnan(x) for x in known)
+        return (annual - sum(x for x in known if not math.isnan(x))) / missing if not math.isnan(annual) else math.nan
+
+    def capex_basis(self, q: Quarter) -> str:
+        """How a quarter's capex is known: ``reported``, ``stated`` or ``spread`` (see :meth:`capex`)."""
+        if not math.isnan(self.value("group.capex", q)):
+            return "reported"
+        return "stated" if not math.isnan(self.value("group.capex_stated", q)) else "spread"
+
+    def _known_capex(self, q: Quarter) -> float:
+        v = self.value("group.capex", q)
+        return self.value("group.capex_stated", q) if math.isnan(v) else v
+
     def series_names(self) -> list[str]:
         return sorted(set(self.quarterly) | set(self.annual))
 

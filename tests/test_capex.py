@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from conftest import col, sampled_values, values_with
+from conftest import col, copy_assumptions, sampled_values, values_with
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+import pivotmodel.assumptions as assumptions_mod
 from pivotmodel.errors import InputError
 from pivotmodel.model import base_values, project
 from pivotmodel.model.capex import capex_history, depreciation, in_service_gross, project_capex
@@ -40,10 +41,26 @@ def test_capex_history_fills_unreported_quarters_from_the_annual_cash_flow(bundl
     np.testing.assert_array_equal(hist[8:], FY2026)
 
 
-def test_capex_history_without_a_figure_raises(bundled):
+def test_capex_history_without_a_figure_is_nan_and_the_engine_raises_nothing(bundled):
     np.testing.assert_allclose(capex_history(bundled, Quarter(2023, 1), Quarter(2023, 4)), 34_330 / 4)
-    with pytest.raises(InputError, match="no capex for FY2021Q1"):
-        capex_history(bundled, Quarter(2021, 1), Quarter(2021, 1))
+    assert np.isnan(capex_history(bundled, Quarter(2021, 1), Quarter(2021, 1))[0])
+
+
+def test_a_capex_quarter_the_plan_needs_is_checked_at_load(tmp_path):
+    """Without FY2026Q2's reported or stated capex and without the year's cash-flow total,
+    the loader (not the engine) refuses, naming the file and the quarter."""
+    folder = copy_assumptions(tmp_path)
+    path = folder / "history" / "reported.csv"
+    lines = path.read_text(encoding="utf-8").splitlines(keepends=True)
+    drop = ("FY2026Q2,Consolidated,capex_purchase_of_ppe_fcf_table,", "FY2026Q2,Consolidated,capex_total_stated,",
+            "FY2026,Consolidated,capex_land_use_rights_and_ppe_cashflow,")
+    kept = [ln for ln in lines if not ln.startswith(drop)]
+    assert len(kept) == len(lines) - 3
+    path.write_text("".join(kept), encoding="utf-8")
+    with pytest.raises(InputError) as exc:
+        assumptions_mod.load(folder)
+    assert any(p.file == "assumptions/history/reported.csv" and "no capex for FY2026Q2" in p.message
+               for p in exc.value.problems)
 
 
 def plan_case(a, total_rmb_mn, tilt, **more):

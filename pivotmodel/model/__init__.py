@@ -57,19 +57,10 @@ def _history_fcf_proxy(a: Assumptions, v: Values, quarters) -> np.ndarray:
     reported adjusted EBITA + a quarter of the year's reported D&A - capex (reported, stated,
     or the year's remainder spread; see capex.capex_history) - cash tax. NaN where a figure
     is missing."""
-    from ..errors import InputError
-    from .capex import capex_history
-
-    def capex_of(q) -> float:
-        try:
-            return float(capex_history(a, q, q)[0])
-        except InputError:  # a year without any capex figure: the proxy is n/a there
-            return np.nan
-
     h = a.history
     ebita = np.array([h.value("group.adjusted_ebita", q) for q in quarters])
     da = np.array([h.annual_value("group.depreciation", q.fiscal_year) / 4.0 for q in quarters])
-    capex = np.array([capex_of(q) for q in quarters])
+    capex = np.array([h.capex(q) for q in quarters])  # NaN in a year without any capex figure: n/a there
     return ebita + da - capex - v("group.tax.cash_tax_rate") * np.maximum(ebita, 0.0)
 
 

@@ -35,7 +35,6 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..assumptions import Assumptions
-from ..errors import InputError
 from ..periods import Quarter
 from .inputs import Values
 
@@ -58,44 +57,15 @@ class CapexResult:
 
 
 def capex_history(a: Assumptions, first: Quarter, last: Quarter) -> np.ndarray:
-    """Quarterly capex from ``first`` to ``last`` (reported quarters), RMB million.
-
-    A reported quarter ("purchase of property and equipment", FCF table) is used as is, else
-    a total stated for the quarter (``capex_total_stated``, e.g. Dec-2024 RMB 31.8bn).
-    Quarters of a fiscal year with neither share, evenly, what the year's cash-flow capex
-    (land-use rights and PP&E, 20-F) leaves after the known quarters (see :func:`capex_basis`).
-    """
-    h = a.history
-    out = []
-    for i in range(last.index - first.index + 1):
-        q = first + i
-        v = _known_capex(h, q)
-        if np.isnan(v):
-            annual = abs(h.annual_value("group.capex_cashflow", q.fiscal_year))
-            known = [_known_capex(h, Quarter(q.fiscal_year, k)) for k in range(1, 5)]
-            missing = sum(np.isnan(x) for x in known)
-            v = (annual - np.nansum(known)) / missing if not np.isnan(annual) else np.nan
-        if np.isnan(v):
-            raise InputError.single(
-                "assumptions/history/reported.csv", "Consolidated,capex_purchase_of_ppe_fcf_table",
-                f"no capex for {q.label} (needed for depreciation and the plan's spend so far): add the quarter's "
-                "row, or the fiscal year's capex_land_use_rights_and_ppe_cashflow",
-            )
-        out.append(v)
-    return np.array(out)
-
-
-def _known_capex(h, q: Quarter) -> float:
-    v = h.value("group.capex", q)
-    return h.value("group.capex_stated", q) if np.isnan(v) else v
+    """Quarterly capex from ``first`` to ``last`` (reported quarters), RMB million, as
+    :meth:`pivotmodel.history.History.capex` prepares it at load (NaN where unknown; the loader
+    refuses a run whose plan or depreciation needs such a quarter)."""
+    return np.array([a.history.capex(first + i) for i in range(last.index - first.index + 1)])
 
 
 def capex_basis(a: Assumptions, q: Quarter) -> str:
-    """How a reported quarter's capex is known: ``reported`` (FCF table), ``stated`` (a total
-    quoted for the quarter) or ``spread`` (the year's remainder shared evenly)."""
-    if not np.isnan(a.history.value("group.capex", q)):
-        return "reported"
-    return "stated" if not np.isnan(a.history.value("group.capex_stated", q)) else "spread"
+    """How a reported quarter's capex is known: ``reported``, ``stated`` or ``spread``."""
+    return a.history.capex_basis(q)
 
 
 def _cumulative_at(cum: np.ndarray, position: np.ndarray) -> np.ndarray:
