@@ -148,6 +148,12 @@ class Assumptions:
         return sorted(k for k, v in self.inputs.items() if v.uncertain)
 
     @property
+    def input_paths(self) -> list[Path]:
+        """The folder and scenario files this was read from: no output may be, contain or sit
+        inside them (:mod:`pivotmodel.atomic`)."""
+        return [self.directory, *self.scenario.paths]
+
+    @property
     def horizon(self) -> Quarter:
         return parse_quarter(self.settings["horizon"])
 

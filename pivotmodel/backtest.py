@@ -238,17 +238,15 @@ def _options(args: argparse.Namespace, a) -> dict:
 
 def _out(args, name: str, a) -> Path:
     from .atomic import check_dir_target
-    from .cli import protected_paths
-
     out = Path(args.out) if args.out else Path("runs") / name
-    check_dir_target(out, protected_paths(a))
+    check_dir_target(out, a.input_paths)
     return out
 
 
 def cmd_timeline(args: argparse.Namespace) -> int:
     from . import charts
     from .atomic import write_dir_atomic
-    from .cli import _load, protected_paths
+    from .cli import _load
 
     a = _load(args)
     out = _out(args, "timeline", a)
@@ -263,7 +261,7 @@ def cmd_timeline(args: argparse.Namespace) -> int:
         charts.add_source(fig, f"pivotmodel timeline, {args.draws} draws; an as-of quarter the model cannot start from is left out")
         charts.save(fig, folder / "timeline")
 
-    write_dir_atomic(out, write, protected_paths(a))
+    write_dir_atomic(out, write, a.input_paths)
     for cid, g in table.groupby("claim", sort=False):
         points = ", ".join(f"{r.as_of} {r.probability:.0%}" for r in g.itertuples())
         known = g["outcome"].iloc[0]
@@ -275,7 +273,7 @@ def cmd_timeline(args: argparse.Namespace) -> int:
 def cmd_backtest(args: argparse.Namespace) -> int:
     from . import charts
     from .atomic import write_dir_atomic
-    from .cli import _load, protected_paths
+    from .cli import _load
 
     a = _load(args)
     out = _out(args, "backtest", a)
@@ -298,7 +296,7 @@ def cmd_backtest(args: argparse.Namespace) -> int:
             charts.add_source(fig, f"pivotmodel backtest, {args.draws} draws; actuals as reported (history/reported.csv)")
             charts.save(fig, folder / "backtest_fans")
 
-    write_dir_atomic(out, write, protected_paths(a))
+    write_dir_atomic(out, write, a.input_paths)
     print(f"backtest from {start.label}, horizons 1-{args.horizon}, {args.draws} draws")
     print("\n".join(lines))
     print(f"wrote {out}/ (scores.csv, summary.csv, verdicts.txt, backtest_fans.png|svg|csv)")

@@ -18,7 +18,7 @@ from .atomic import check_dir_target, check_file_target, write_atomic, write_dir
 from .errors import InputError
 from .options import JOBS, QUARTER, SEED, float_between, int_at_least
 
-__all__ = ["main", "write_atomic", "write_dir_atomic", "format_claims", "protected_paths"]
+__all__ = ["main", "write_atomic", "write_dir_atomic", "format_claims"]
 
 
 def _load(args: argparse.Namespace):
@@ -41,11 +41,6 @@ def _print_problems(problems) -> None:
     print(f"pivotmodel: {n} problem{'s' if n != 1 else ''} in the inputs:", file=sys.stderr)
     for problem in problems:
         print(f"  {problem}", file=sys.stderr)
-
-
-def protected_paths(a) -> list[Path]:
-    """The inputs a run read: no output may be, contain or sit inside them."""
-    return [a.directory, *a.scenario.paths]
 
 
 def cmd_validate(args: argparse.Namespace) -> int:
@@ -104,7 +99,7 @@ def cmd_project(args: argparse.Namespace) -> int:
 
     a = _load(args)
     if args.out and args.format != "table":
-        check_file_target(Path(args.out), _projection_file_is_ours, protected_paths(a))
+        check_file_target(Path(args.out), _projection_file_is_ours, a.input_paths)
     table = segment_table(project(a), basis=args.basis, currency=args.currency)
     title = (
         f"pivotmodel deterministic projection, scenario {a.scenario.name}: reported (A) to "
@@ -148,17 +143,16 @@ def cmd_project(args: argparse.Namespace) -> int:
     return 0
 
 
-_CREATOR = "pivotmodel"
-
-
 def _projection_file_is_ours(path: Path) -> bool:
     """A projection pivotmodel wrote: a CSV with its header, or a workbook it created."""
     import zipfile
 
+    from .workbook import CREATOR
+
     try:
         if zipfile.is_zipfile(path):
             with zipfile.ZipFile(path) as z:
-                return f"<dc:creator>{_CREATOR}</dc:creator>" in z.read("docProps/core.xml").decode("utf-8", "replace")
+                return f"<dc:creator>{CREATOR}</dc:creator>" in z.read("docProps/core.xml").decode("utf-8", "replace")
         with open(path, encoding="utf-8", errors="replace") as f:
             return f.readline().startswith("segment,item,")
     except (OSError, KeyError, zipfile.BadZipFile):
@@ -245,7 +239,7 @@ def _write_run(r, table, out: Path, protected: list[Path]) -> None:
 
 def _run_folder(args: argparse.Namespace, a) -> Path:
     out = Path(args.out) if args.out else Path("runs") / a.scenario.name
-    check_dir_target(out, protected_paths(a))  # before any work
+    check_dir_target(out, a.input_paths)  # before any work
     return out
 
 
@@ -253,7 +247,7 @@ def cmd_simulate(args: argparse.Namespace) -> int:
     a = _load(args)
     out = _run_folder(args, a)
     r, table = _run_simulation(args, a)
-    _write_run(r, table, out, protected_paths(a))
+    _write_run(r, table, out, a.input_paths)
     print(format_claims(table, a.scenario.name, r.manifest))
     print(f"wrote {out}/ (claims.csv, quantiles_quarter|fy|cy.csv, convergence.csv, manifest.json) in {r.manifest['seconds']} s")
     return 0

@@ -78,13 +78,13 @@ def _is_ours(path: Path) -> bool:
 
 
 def cmd_consensus(args: argparse.Namespace) -> int:
-    from .cli import _load, protected_paths
+    from .cli import _load
 
     a = _load(args)
     if args.out:  # checked before any work: never overwrite a file pivotmodel did not write
         if args.format != "csv":
             raise InputError.single("--out", "format", "--format table prints to the terminal; use --format csv with --out")
-        check_file_target(Path(args.out), _is_ours, protected_paths(a))
+        check_file_target(Path(args.out), _is_ours, a.input_paths)
     draws = args.draws or int(a.settings.get("draws", 2000))
     seed = args.seed if args.seed is not None else int(a.settings.get("seed", 0))
     method = args.method or str(a.settings.get("method", "lhs"))

@@ -695,9 +695,8 @@ def write_report(a, out: Path, draws: int, seed: int, compare: list[str] | None 
     from .atomic import write_dir_atomic
 
     result: dict[str, Any] = {}
-    protected = [a.directory, *a.scenario.paths]
     write_dir_atomic(Path(out), lambda tmp: result.update(build_report(a, tmp, draws, seed, compare, assumptions_dir, **options)),
-                     protected)
+                     a.input_paths)
     return result
 
 
@@ -713,7 +712,7 @@ def cmd_report(args: argparse.Namespace) -> int:
     others = [n for n in dict.fromkeys(compare) if n != a.scenario.name]
     default = a.scenario.name + (f"_vs_{'_'.join(others)}" if others else "")  # a comparison has its own folder
     out = Path(args.out) if args.out else Path("reports") / default
-    check_dir_target(out, [a.directory, *a.scenario.paths])  # before any work
+    check_dir_target(out, a.input_paths)  # before any work
     t0 = time.time()
     write_report(a, out, draws, seed, compare, args.assumptions)
     print(f"wrote {out}/ ({draws:,} draws, seed {seed}, {time.time() - t0:.1f} s)")

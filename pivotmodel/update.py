@@ -197,7 +197,7 @@ def cmd_update(args: argparse.Namespace) -> int:
     from . import assumptions as assumptions_mod
     from .asof import check_base
     from .atomic import check_dir_target, write_atomic, write_dir_atomic
-    from .cli import protected_paths, run_options
+    from .cli import run_options
     from .simulate import simulate
 
     if args.as_of is not None:
@@ -205,7 +205,7 @@ def cmd_update(args: argparse.Namespace) -> int:
     before_a = assumptions_mod.load(args.assumptions, args.scenario)
     first_new = before_a.history.last_quarter + 1
     out = Path(args.out) if args.out else Path("runs") / f"update-{first_new.label}"
-    check_dir_target(out, protected_paths(before_a))  # before any work
+    check_dir_target(out, before_a.input_paths)  # before any work
     rows_path = Path(args.rows)
     rows, warnings = check_new_rows(rows_path, before_a.history, str(rows_path))
     rep = before_a.directory / "history" / "reported.csv"
@@ -237,7 +237,7 @@ def cmd_update(args: argparse.Namespace) -> int:
                      {"values": ["probability", "ci_low", "ci_high"], "split": ["probability"]})
     heads = [headline_outputs(r, years) for r in (r_before, r_mixed, r_after)]
     outputs = compare(heads[0], heads[1], heads[2], {"values": ["base", "P5", "P95"], "split": ["base", "P95", "P5"]})
-    protected = protected_paths(before_a)
+    protected = before_a.input_paths
 
     def write(folder: Path) -> None:
         claims.to_csv(folder / "claims_change.csv", float_format="%.6g")

@@ -17,7 +17,10 @@ from pathlib import Path
 
 import pandas as pd
 
-__all__ = ["Sheet", "write_workbook", "number_format", "sheet_name", "FIXED_TIME"]
+# the workbook author, by which `project --out` recognises a file pivotmodel wrote (and may replace)
+CREATOR = "pivotmodel"
+
+__all__ = ["CREATOR", "Sheet", "write_workbook", "number_format", "sheet_name", "FIXED_TIME"]
 
 FIXED_TIME = "2000-01-01T00:00:00Z"  # written as the document's created/modified time
 _ZIP_TIME = (1980, 1, 1, 0, 0, 0)
@@ -108,7 +111,7 @@ def write_workbook(path: Path, sheets: list[Sheet]) -> None:
     if len(set(names)) != len(names):
         raise ValueError(f"sheet names clash after cleaning: {names}")
     with pd.ExcelWriter(path, engine="openpyxl") as xw:
-        xw.book.properties.creator = "pivotmodel"
+        xw.book.properties.creator = CREATOR
         for s, name in zip(sheets, names):
             s.frame.to_excel(xw, sheet_name=name, index=s.index, merge_cells=False)
             cols = ([str(n) for n in s.frame.index.names] if s.index else []) + [str(c) for c in s.frame.columns]

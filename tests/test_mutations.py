@@ -101,15 +101,19 @@ def mutate_yaml(text: str, kind: str, data: st.DataObject) -> str:
     if kind == "duplicate_key" and keyed:
         i = pick(keyed)
         return "".join(lines[: i + 1] + [lines[i]] + lines[i + 1:])
-    if kind == "truncate":
-        return text[: data.draw(st.integers(0, len(text)))]
-    if kind == "unicode":
-        i = data.draw(st.integers(0, len(text)))
-        return text[:i] + data.draw(st.text(min_size=1, max_size=8)) + text[i:]
-    if kind == "nul":
-        i = data.draw(st.integers(0, len(text)))
-        return text[:i] + "\x00" + text[i:]
+    if kind in ("truncate", "unicode", "nul"):
+        return damage_bytes(text, kind, data)
     return text + "# unchanged\n"
+
+
+def damage_bytes(text: str, kind: str, data: st.DataObject) -> str:
+    """Damage any text file alike: cut it short, insert random unicode, or insert a NUL byte."""
+    i = data.draw(st.integers(0, len(text)))
+    if kind == "truncate":
+        return text[:i]
+    if kind == "unicode":
+        return text[:i] + data.draw(st.text(min_size=1, max_size=8)) + text[i:]
+    return text[:i] + "\x00" + text[i:]
 
 
 def mutate_csv(text: str, kind: str, data: st.DataObject) -> str:
@@ -136,13 +140,7 @@ def mutate_csv(text: str, kind: str, data: st.DataObject) -> str:
     if kind == "duplicate_key":
         i = data.draw(st.sampled_from(body))
         return "".join(lines[: i + 1] + [lines[i]] + lines[i + 1:])
-    if kind == "truncate":
-        return text[: data.draw(st.integers(0, len(text)))]
-    if kind == "unicode":
-        i = data.draw(st.integers(0, len(text)))
-        return text[:i] + data.draw(st.text(min_size=1, max_size=8)) + text[i:]
-    i = data.draw(st.integers(0, len(text)))
-    return text[:i] + "\x00" + text[i:]
+    return damage_bytes(text, kind, data)  # truncate, unicode, nul
 
 
 KINDS = (*HARMLESS, "delete_key", "bad_number", "swap_bounds", "indent", "duplicate_key", "truncate", "unicode", "nul")
