@@ -25,6 +25,7 @@ from typing import Any
 from .errors import InputError
 from .history import History
 from .periods import Quarter, parse_quarter
+from .schema import SEGMENT_IDS
 
 __all__ = ["AS_OF", "cut_history", "known_by", "lookahead", "format_lookahead", "fill_seeds", "check_base"]
 
@@ -145,7 +146,7 @@ def fill_seeds(full: History, cut: History, seeds: dict, make: Any) -> list[Any]
     return warnings
 
 
-MODEL_SEGMENTS = ("china_ecommerce", "cloud", "international", "all_others")
+MODEL_SEGMENTS = SEGMENT_IDS
 
 
 def check_base(history: History, label: str, hint: str = "is too early") -> list[Any]:

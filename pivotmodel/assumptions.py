@@ -32,7 +32,7 @@ from .distributions import DIST_FIELDS, SCALES_WITH_UNIT, Distribution, SpecErro
 from .errors import InputError, Problem
 from .history import History, load_history
 from .periods import PeriodError, Quarter, parse_quarter
-from .schema import OPTIONAL_SEEDS, PARAMETERS, SEEDABLE, SETTINGS, UNITS
+from .schema import INPUT_FILES, OPTIONAL_SEEDS, PARAMETERS, SEEDABLE, SETTINGS, UNITS, parse_seed_file_key, seed_file_key, seed_key
 from .yamlio import LineDict, line_of, read_yaml
 
 __all__ = [
@@ -47,7 +47,7 @@ __all__ = [
     "BASES",
 ]
 
-SEGMENT_FILES = ("china_ecommerce", "cloud", "international", "all_others", "capex", "group", "earnings")
+SEGMENT_FILES = INPUT_FILES  # every file of inputs, from the registry
 BASES = ("reported", "guidance", "estimate")
 META_FIELDS = ("unit", "source", "basis", "note")
 EMPTY_HINT = {
@@ -518,13 +518,13 @@ def load(directory: str | Path | None = None, scenario: str | None = None, as_of
         flat: dict[str, tuple[Any, int | None]] = {}
         _flatten(data[stem], stem, flat, line_of(data, stem))
         for key, (spec, line) in flat.items():
-            if key.startswith(f"{stem}.seed."):
-                parts = key.split(".")
-                if len(parts) != 4 or f"{stem}.{parts[2]}" not in SEEDABLE:
+            seed = parse_seed_file_key(key)
+            if seed is not None:
+                if SEEDABLE.get(seed[0]) != stem:
                     valid = [s for s, seg in SEEDABLE.items() if seg == stem]
                     problems.append(Problem(label, key, f"seed estimates are '{stem}.seed.<series>.<quarter>' for series {', '.join(valid) or '(none)'}", line))
                     continue
-                seeds_raw[(f"{stem}.{parts[2]}", parts[3])] = (spec, line, label)
+                seeds_raw[seed] = (spec, line, label)
             else:
                 raw[key] = (spec, line, label)
 
@@ -532,9 +532,8 @@ def load(directory: str | Path | None = None, scenario: str | None = None, as_of
     replaced: list[tuple[str, str, Any, Any, int | None]] = []  # (file, key, spec before, spec after, line)
     for label, layer in layers:
         for key, (spec, line) in layer.items():
-            parts = key.split(".")
-            if len(parts) == 4 and parts[1] == "seed" and (f"{parts[0]}.{parts[2]}", parts[3]) in seeds_raw:
-                seed = (f"{parts[0]}.{parts[2]}", parts[3])
+            seed = parse_seed_file_key(key)
+            if seed is not None and seed in seeds_raw:
                 replaced.append((label, key, seeds_raw[seed][0], spec, line))
                 seeds_raw[seed] = (spec, line, label)  # a seed estimate
                 continue
@@ -571,9 +570,9 @@ def load(directory: str | Path | None = None, scenario: str | None = None, as_of
         try:
             q = parse_quarter(qlabel)
         except PeriodError as exc:
-            problems.append(Problem(label, f"{series.split('.')[0]}.seed.{series.split('.', 1)[1]}.{qlabel}", str(exc), line))
+            problems.append(Problem(label, seed_file_key(series, qlabel), str(exc), line))
             continue
-        inp, errs = _parse_spec(f"{series}.seed.{qlabel}", spec, label, line, sources, "money")
+        inp, errs = _parse_spec(seed_key(series, qlabel), spec, label, line, sources, "money")
         problems.extend(errs)
         if inp is not None:
             seeds[(series, q)] = inp
@@ -583,7 +582,7 @@ def load(directory: str | Path | None = None, scenario: str | None = None, as_of
         full, history = history, guarded(cut_history, history, as_of, label_of(directory / "history" / "reported.csv"))
         if history is not None and history is not full:
             make = lambda series, q, value, src: _parse_spec(  # noqa: E731
-                f"{series}.seed.{q.label}", {"value": value, "unit": "RMB_mn", "basis": "estimate", "source": src},
+                seed_key(series, q), {"value": value, "unit": "RMB_mn", "basis": "estimate", "source": src},
                 "--as-of", None, sources, "money")[0]
             problems.extend(fill_seeds(full, history, seeds, make))
             problems.extend(check_base(history, label_of(directory / "history" / "reported.csv")))
@@ -705,7 +704,7 @@ def _check_seeds(history: History, seeds: Mapping[tuple[str, Quarter], Input], s
         for q in base:
             if math.isnan(history.value(series, q)) and (series, q) not in seeds:
                 problems.append(Problem(
-                    f"{folder}/{segment}.yaml", f"{segment}.seed.{series.split('.', 1)[1]}.{q.label}",
+                    f"{folder}/{segment}.yaml", seed_file_key(series, q),
                     f"{series} has no reported value for {q.label} (one of the four base quarters before the "
                     "projection starts): add the row to history/reported.csv or an estimate here",
                 ))

@@ -19,29 +19,16 @@ import math
 from dataclasses import dataclass
 
 from .assumptions import Assumptions
-from .model import SEGMENTS, Projection, project
+from .model import Projection, project
+from .schema import SEGMENTS
 
 __all__ = ["BoundaryRow", "boundary_report", "format_boundary", "boundary_warnings", "DEFAULT_TOLERANCE"]
 
 DEFAULT_TOLERANCE = {"yoy": 0.05, "qoq": 0.05, "margin": 0.03}
 
-# inputs that set each segment's first projected quarter, by metric (prefixes of input keys)
-_GROWTH = {
-    "china_ecommerce": ("china_ecommerce.gmv.growth.start", "china_ecommerce.take_rate.growth.start",
-                        "china_ecommerce.regulatory_shock", "china_ecommerce.quick_commerce.orders.growth.start",
-                        "china_ecommerce.quick_commerce.monetisation.start", "china_ecommerce.other_revenue.growth.start"),
-    "cloud": ("cloud.ai_revenue.growth.start", "cloud.other_external_revenue.growth.start",
-              "cloud.internal_revenue.growth.start", "cloud.internal_share", "cloud.supply.exit_utilisation",
-              "cloud.supply.revenue_yield"),
-    "international": ("international.revenue.growth.start",),
-    "all_others": ("all_others.revenue.growth.start",),
-}
-_MARGIN = {
-    "china_ecommerce": ("china_ecommerce.core_margin.start", "china_ecommerce.quick_commerce.loss_per_order.start"),
-    "cloud": ("cloud.margin_before_new_depreciation.start", "cloud.supply.capacity_share_of_capex", "capex.useful_life"),
-    "international": ("international.margin.start",),
-    "all_others": ("all_others.margin.start", "capex.own_ai_share", "capex.useful_life"),
-}
+# inputs that set each segment's first projected quarter, by metric (the registry's segments)
+_GROWTH = {s.id: s.growth_inputs for s in SEGMENTS}
+_MARGIN = {s.id: s.margin_inputs for s in SEGMENTS}
 
 
 @dataclass(frozen=True)
@@ -71,7 +58,7 @@ def boundary_report(a: Assumptions, p: Projection | None = None) -> list[Boundar
     first = p.first_projected
     last = first + (-1)
     rows = []
-    for seg in (*SEGMENTS, "group"):
+    for seg in (*_GROWTH, "group"):
         rev = lambda q, s=seg: _at(p, f"{s}.revenue", q)  # noqa: E731
         ebita = lambda q, s=seg: _at(p, f"{s}.adjusted_ebita", q)  # noqa: E731
         growth = lambda q, rev=rev: rev(q) / rev(q + (-4)) - 1.0  # noqa: E731

@@ -23,6 +23,7 @@ from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
 from .periods import parse_period
+from .schema import SEGMENT_COLOURS, SEGMENT_IDS
 from .tables import SEGMENT_NAMES
 
 __all__ = [
@@ -35,14 +36,8 @@ __all__ = [
     "claim_timeline_data", "plot_claim_timeline", "backtest_fan_data", "plot_backtest_fans",
 ]
 
-SEGMENTS = ("china_ecommerce", "cloud", "international", "all_others")
-COLORS = {
-    "china_ecommerce": "#E8710A",
-    "cloud": "#1A73E8",
-    "international": "#12B5CB",
-    "all_others": "#9AA0A6",
-    "group": "#3C4043",
-}
+SEGMENTS = SEGMENT_IDS  # ids, labels and colours from the registry (pivotmodel.schema.SEGMENTS)
+COLORS = dict(SEGMENT_COLOURS)
 SCENARIO_COLORS = ["#3C4043", "#188038", "#D93025", "#A142F4", "#F9AB00"]
 STYLE: dict[str, Any] = {
     "figure.figsize": (8.0, 4.8),

@@ -28,8 +28,8 @@ import numpy as np
 from .assumptions import Assumptions
 from .claims import ALIASES, Claim, evaluate, series_in
 from .model import base_values, project
-from .model.inputs import seed_key
 from .periods import PeriodError, parse_period
+from .schema import seed_key
 
 __all__ = ["ClaimStatus", "claim_statuses", "metric_range"]
 

@@ -25,6 +25,7 @@ from .earnings_series import EARNINGS_CSV, EARNINGS_METRICS
 from .errors import InputError, Problem
 from .history_checks import check_rows
 from .periods import PeriodError, Quarter, parse_quarter
+from .schema import GROUP, SEGMENTS
 
 __all__ = ["History", "Row", "load_history", "SERIES_OF_METRIC", "REPORTED_COLUMNS"]
 
@@ -37,14 +38,8 @@ STRUCTURES = ("four_segment", "seven_segment", "pre_fy2024", "consolidated")
 
 # (model segment prefix, reported metric) -> model series. Only these rows feed the model.
 SERIES_OF_METRIC: dict[tuple[str, str], str] = {
-    **{
-        (seg, "revenue"): f"{seg}.revenue"
-        for seg in ("china_ecommerce", "cloud", "international", "all_others", "group")
-    },
-    **{
-        (seg, "adjusted_ebita"): f"{seg}.adjusted_ebita"
-        for seg in ("china_ecommerce", "cloud", "international", "all_others", "group")
-    },
+    **{(seg.history_prefix, "revenue"): f"{seg.id}.revenue" for seg in (*SEGMENTS, GROUP)},
+    **{(seg.history_prefix, "adjusted_ebita"): f"{seg.id}.adjusted_ebita" for seg in (*SEGMENTS, GROUP)},
     ("china_ecommerce", "customer_management_revenue"): "china_ecommerce.cmr",
     ("china_ecommerce", "quick_commerce_revenue"): "china_ecommerce.quick_commerce_revenue",
     ("cloud", "ai_related_product_revenue"): "cloud.ai_revenue",

@@ -121,7 +121,7 @@ def as_written(inp) -> tuple[str, str]:
 
 def assumptions_frame(a) -> pd.DataFrame:
     """Every input and seed estimate, its distribution and median in the unit printed beside it."""
-    from .model.inputs import seed_key
+    from .schema import seed_key
 
     entries = [(key, "input", inp) for key, inp in a.inputs.items()]
     entries += [(seed_key(series, q), "seed estimate", inp) for (series, q), inp in a.seeds.items()]

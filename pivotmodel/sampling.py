@@ -33,7 +33,7 @@ from scipy import special
 from .assumptions import Assumptions
 from .distributions import Distribution
 from .errors import InputError, Problem
-from .model.inputs import seed_key
+from .schema import seed_key
 from .yamlio import line_of
 
 __all__ = ["Design", "uncertain_inputs", "make_design", "Correlation", "parse_correlations", "METHODS"]

@@ -17,8 +17,12 @@ Units (closed list) and their dimension; the model works in the first unit of ea
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
-__all__ = ["Param", "PARAMETERS", "UNITS", "SEEDABLE", "OPTIONAL_SEEDS", "SETTINGS"]
+__all__ = [
+    "Param", "PARAMETERS", "UNITS", "SEEDABLE", "OPTIONAL_SEEDS", "SETTINGS", "seed_key", "seed_file_key", "parse_seed_file_key",
+    "Segment", "SEGMENTS", "GROUP", "SEGMENT_IDS", "SEGMENT_LABELS", "SEGMENT_COLOURS", "INPUT_FILES", "segment", "SERIES",
+]
 
 # unit -> (dimension, factor to the model's unit of that dimension)
 UNITS: dict[str, tuple[str, float]] = {
@@ -49,28 +53,42 @@ class Param:
     doc: str = ""
 
 
-def _path(prefix: str, what: str, low: float = -0.9, high: float = 10.0) -> dict[str, Param]:
-    """A growth or margin path: start rate, long-run rate and the half-life between them."""
+def _path(keys: tuple[str, str, str], what: str, low: float = -0.9, high: float = 10.0) -> dict[str, Param]:
+    """A growth or margin path, its three keys written out in full (``<path>.start``,
+    ``<path>.long_run``, ``<path>.half_life``): start rate, long-run rate and the half-life
+    between them."""
+    start, long_run, half_life = keys
     return {
-        f"{prefix}.start": Param("ratio", low, high, f"{what}: rate in the first projected quarter"),
-        f"{prefix}.long_run": Param("ratio", low, high, f"{what}: rate the path converges to"),
-        f"{prefix}.half_life": Param(
-            "quarters", 0.25, 80, f"{what}: quarters for the gap to the long-run rate to halve"
-        ),
+        start: Param("ratio", low, high, f"{what}: rate in the first projected quarter"),
+        long_run: Param("ratio", low, high, f"{what}: rate the path converges to"),
+        half_life: Param("quarters", 0.25, 80, f"{what}: quarters for the gap to the long-run rate to halve"),
     }
 
 
 PARAMETERS: dict[str, Param] = {
     # --- China e-commerce -------------------------------------------------------------
-    **_path("china_ecommerce.gmv.growth", "YoY growth of GMV behind CMR"),
-    **_path("china_ecommerce.take_rate.growth", "YoY change of the CMR take rate", -0.5, 1.0),
+    **_path(
+        ("china_ecommerce.gmv.growth.start", "china_ecommerce.gmv.growth.long_run", "china_ecommerce.gmv.growth.half_life"),
+        "YoY growth of GMV behind CMR",
+    ),
+    **_path(
+        ("china_ecommerce.take_rate.growth.start", "china_ecommerce.take_rate.growth.long_run", "china_ecommerce.take_rate.growth.half_life"),
+        "YoY change of the CMR take rate", -0.5, 1.0,
+    ),
     "china_ecommerce.regulatory_shock": Param(
         "ratio", -0.5, 0.5, "a discrete event: change to take-rate growth in the first projected year"
     ),
     "china_ecommerce.take_rate.base": Param(
         "ratio", 0.0001, 1.0, "CMR / GMV in the base year (GMV is not reported)"
     ),
-    **_path("china_ecommerce.quick_commerce.orders.growth", "YoY growth of quick-commerce orders"),
+    **_path(
+        (
+            "china_ecommerce.quick_commerce.orders.growth.start",
+            "china_ecommerce.quick_commerce.orders.growth.long_run",
+            "china_ecommerce.quick_commerce.orders.growth.half_life",
+        ),
+        "YoY growth of quick-commerce orders",
+    ),
     "china_ecommerce.quick_commerce.order_value.base": Param(
         "unit_money", 1.0, 1000.0, "average order value in the base year"
     ),
@@ -78,10 +96,12 @@ PARAMETERS: dict[str, Param] = {
         "ratio", -0.5, 1.0, "YoY growth of average order value"
     ),
     **_path(
-        "china_ecommerce.quick_commerce.monetisation",
-        "quick-commerce revenue / order value (level path)",
-        0.0,
-        1.0,
+        (
+            "china_ecommerce.quick_commerce.monetisation.start",
+            "china_ecommerce.quick_commerce.monetisation.long_run",
+            "china_ecommerce.quick_commerce.monetisation.half_life",
+        ),
+        "quick-commerce revenue / order value (level path)", 0.0, 1.0,
     ),
     "china_ecommerce.quick_commerce.loss_per_order.start": Param(
         "unit_money", -100.0, 0.0, "adjusted-EBITA per order in the first projected quarter"
@@ -92,25 +112,45 @@ PARAMETERS: dict[str, Param] = {
     "china_ecommerce.quick_commerce.long_run_margin": Param(
         "ratio", -1.0, 1.0, "adjusted-EBITA margin on quick-commerce revenue after breakeven (cap)"
     ),
-    **_path("china_ecommerce.other_revenue.growth", "YoY growth of other China e-commerce revenue"),
     **_path(
-        "china_ecommerce.core_margin",
-        "adjusted-EBITA margin on CMR + other revenue (ex quick commerce)",
-        -1.0,
-        1.0,
+        (
+            "china_ecommerce.other_revenue.growth.start",
+            "china_ecommerce.other_revenue.growth.long_run",
+            "china_ecommerce.other_revenue.growth.half_life",
+        ),
+        "YoY growth of other China e-commerce revenue",
+    ),
+    **_path(
+        ("china_ecommerce.core_margin.start", "china_ecommerce.core_margin.long_run", "china_ecommerce.core_margin.half_life"),
+        "adjusted-EBITA margin on CMR + other revenue (ex quick commerce)", -1.0, 1.0,
     ),
     # --- Cloud ------------------------------------------------------------------------
-    **_path("cloud.ai_revenue.growth", "YoY growth of AI-related product revenue (demand)"),
-    **_path("cloud.other_external_revenue.growth", "YoY growth of other external cloud revenue"),
-    **_path("cloud.internal_revenue.growth", "YoY growth of inter-segment cloud revenue"),
+    **_path(
+        ("cloud.ai_revenue.growth.start", "cloud.ai_revenue.growth.long_run", "cloud.ai_revenue.growth.half_life"),
+        "YoY growth of AI-related product revenue (demand)",
+    ),
+    **_path(
+        (
+            "cloud.other_external_revenue.growth.start",
+            "cloud.other_external_revenue.growth.long_run",
+            "cloud.other_external_revenue.growth.half_life",
+        ),
+        "YoY growth of other external cloud revenue",
+    ),
+    **_path(
+        ("cloud.internal_revenue.growth.start", "cloud.internal_revenue.growth.long_run", "cloud.internal_revenue.growth.half_life"),
+        "YoY growth of inter-segment cloud revenue",
+    ),
     "cloud.internal_share": Param(
         "ratio", 0.0, 0.6, "inter-segment share of cloud segment revenue in the base quarters (never reported)"
     ),
     **_path(
-        "cloud.margin_before_new_depreciation",
-        "cloud adjusted-EBITA margin before depreciation of capex since capex.new_assets_from",
-        -1.0,
-        1.0,
+        (
+            "cloud.margin_before_new_depreciation.start",
+            "cloud.margin_before_new_depreciation.long_run",
+            "cloud.margin_before_new_depreciation.half_life",
+        ),
+        "cloud adjusted-EBITA margin before depreciation of capex since capex.new_assets_from", -1.0, 1.0,
     ),
     "cloud.supply.deployment_lag": Param(
         "quarters", 0.0, 12.0, "quarters from capex to computing capacity in service"
@@ -125,10 +165,22 @@ PARAMETERS: dict[str, Param] = {
         "ratio", 0.5, 1.0, "revenue served / capacity in the last reported quarter (capacity at the boundary)"
     ),
     # --- AIDC and All others ----------------------------------------------------------
-    **_path("international.revenue.growth", "YoY revenue growth of AIDC"),
-    **_path("international.margin", "adjusted-EBITA margin of AIDC", -1.0, 1.0),
-    **_path("all_others.revenue.growth", "YoY revenue growth of All others"),
-    **_path("all_others.margin", "adjusted-EBITA margin of All others", -1.0, 1.0),
+    **_path(
+        ("international.revenue.growth.start", "international.revenue.growth.long_run", "international.revenue.growth.half_life"),
+        "YoY revenue growth of AIDC",
+    ),
+    **_path(
+        ("international.margin.start", "international.margin.long_run", "international.margin.half_life"),
+        "adjusted-EBITA margin of AIDC", -1.0, 1.0,
+    ),
+    **_path(
+        ("all_others.revenue.growth.start", "all_others.revenue.growth.long_run", "all_others.revenue.growth.half_life"),
+        "YoY revenue growth of All others",
+    ),
+    **_path(
+        ("all_others.margin.start", "all_others.margin.long_run", "all_others.margin.half_life"),
+        "adjusted-EBITA margin of All others", -1.0, 1.0,
+    ),
     # --- Capex ------------------------------------------------------------------------
     "capex.plan.total": Param("money", 0.0, 5e6, "capex over the plan window, reported part included"),
     "capex.plan.first_quarter": Param("period", doc="first quarter of the plan window"),
@@ -189,8 +241,18 @@ PARAMETERS: dict[str, Param] = {
     "earnings.dividend.per_ads": Param("usd_unit", 0.0, 100.0, "annual dividend per ADS, paid in the second fiscal quarter"),
 }
 
-# Base-year series the model grows from; a gap in reported history is filled by an estimate
-# under ``<segment>.seed.<series>.<quarter>`` in that segment's file.
+# --------------------------------------------------------------------------------------
+# Seed estimates: base-quarter values of sub-lines Alibaba does not report (a gap in
+# history), one estimate per (series, quarter).
+#
+# ONE spelling inside pivotmodel: ``<series>.seed.<quarter>`` (``cloud.ai_revenue.seed.FY2026Q1``),
+# the key of the Input, of its random stream, of correlations.yaml pairs and of every output
+# (sensitivity tables, the inputs sheet). The segment files nest estimates under a ``seed:``
+# block, so their path reads ``<segment>.seed.<name>.<quarter>`` (``cloud.seed.ai_revenue.FY2026Q1``);
+# analysts' files keep that layout, and the two functions below are the only place the file
+# path is mapped to the key and back.
+
+# seed series -> the segment file holding its estimates
 SEEDABLE: dict[str, str] = {
     "china_ecommerce.cmr": "china_ecommerce",
     "china_ecommerce.quick_commerce_revenue": "china_ecommerce",
@@ -200,6 +262,30 @@ SEEDABLE: dict[str, str] = {
 # Seedable series the model does not grow from: an estimate is optional (it lets claims about
 # those past quarters be tested "on estimates"); without one the quarter stays n/a.
 OPTIONAL_SEEDS = {"china_ecommerce.quick_commerce_ebita"}
+
+
+def seed_key(series: str, quarter: Any) -> str:
+    """The key of a seed estimate: ``cloud.ai_revenue.seed.FY2026Q1`` (``quarter``: a
+    :class:`~pivotmodel.periods.Quarter` or its label)."""
+    return f"{series}.seed.{getattr(quarter, 'label', quarter)}"
+
+
+def seed_file_key(series: str, quarter: Any) -> str:
+    """Where a seed estimate sits in its segment file: ``cloud.seed.ai_revenue.FY2026Q1``."""
+    segment, name = series.split(".", 1)
+    return f"{segment}.seed.{name}.{getattr(quarter, 'label', quarter)}"
+
+
+def parse_seed_file_key(path: str) -> tuple[str, str] | None:
+    """``cloud.seed.ai_revenue.FY2026Q1`` -> (``cloud.ai_revenue``, ``FY2026Q1``); None if the
+    path is not under a ``seed:`` block; the series may be unknown (the caller says so)."""
+    parts = path.split(".")
+    if len(parts) < 2 or parts[1] != "seed":
+        return None
+    if len(parts) != 4:
+        return ("", "")
+    return f"{parts[0]}.{parts[2]}", parts[3]
+
 
 # Simulation settings (assumptions/simulation.yaml): name -> (type, description)
 SETTINGS: dict[str, tuple[type, str]] = {
@@ -213,4 +299,144 @@ SETTINGS: dict[str, tuple[type, str]] = {
     "boundary_yoy": (float, "validate warns when first-projected YoY growth steps more than this from the last reported"),
     "boundary_qoq": (float, "validate warns when first-projected QoQ growth steps more than this from the expected"),
     "boundary_margin": (float, "validate warns when the first-projected margin steps more than this from the expected"),
+}
+
+
+# --------------------------------------------------------------------------------------
+# Segments: every per-segment list in pivotmodel (engine, tables, charts, history, as-of,
+# boundary check) reads this tuple, in this order.
+
+
+@dataclass(frozen=True)
+class Segment:
+    """A reportable segment the model projects.
+
+    ``file``: the assumption file stem holding its inputs (``<file>.yaml``, top key ``<file>:``);
+    ``history_prefix``: its ``model_series_prefix`` in history/segment_map.csv, under which
+    reported rows become ``<prefix>.revenue`` and ``<prefix>.adjusted_ebita``;
+    ``driver``: the module under ``pivotmodel/model/`` that projects it (``growth_segments``
+    serves any segment with a revenue growth path and a margin path);
+    ``growth_inputs`` / ``margin_inputs``: the inputs that set its first projected quarter's
+    growth and margin (``validate``'s boundary check names them).
+    """
+
+    id: str
+    label: str
+    colour: str
+    file: str
+    history_prefix: str
+    driver: str
+    growth_inputs: tuple[str, ...] = ()
+    margin_inputs: tuple[str, ...] = ()
+
+
+SEGMENTS: tuple[Segment, ...] = (
+    Segment(
+        "china_ecommerce", "China E-commerce", "#E8710A", "china_ecommerce", "china_ecommerce", "china_ecommerce",
+        ("china_ecommerce.gmv.growth.start", "china_ecommerce.take_rate.growth.start", "china_ecommerce.regulatory_shock",
+         "china_ecommerce.quick_commerce.orders.growth.start", "china_ecommerce.quick_commerce.monetisation.start",
+         "china_ecommerce.other_revenue.growth.start"),
+        ("china_ecommerce.core_margin.start", "china_ecommerce.quick_commerce.loss_per_order.start"),
+    ),
+    Segment(
+        "cloud", "Cloud Intelligence", "#1A73E8", "cloud", "cloud", "cloud",
+        ("cloud.ai_revenue.growth.start", "cloud.other_external_revenue.growth.start", "cloud.internal_revenue.growth.start",
+         "cloud.internal_share", "cloud.supply.exit_utilisation", "cloud.supply.revenue_yield"),
+        ("cloud.margin_before_new_depreciation.start", "cloud.supply.capacity_share_of_capex", "capex.useful_life"),
+    ),
+    Segment(
+        "international", "AIDC", "#12B5CB", "international", "international", "growth_segments",
+        ("international.revenue.growth.start",), ("international.margin.start",),
+    ),
+    Segment(
+        "all_others", "All others", "#9AA0A6", "all_others", "all_others", "growth_segments",
+        ("all_others.revenue.growth.start",), ("all_others.margin.start", "capex.own_ai_share", "capex.useful_life"),
+    ),
+)
+# The consolidated group: not a segment, but shown beside them (label, colour, history prefix).
+GROUP = Segment("group", "Group", "#3C4043", "group", "group", "group")
+SEGMENT_IDS: tuple[str, ...] = tuple(s.id for s in SEGMENTS)
+SEGMENT_LABELS: dict[str, str] = {s.id: s.label for s in (*SEGMENTS, GROUP)}
+SEGMENT_COLOURS: dict[str, str] = {s.id: s.colour for s in (*SEGMENTS, GROUP)}
+# Every assumption file of inputs (a file per segment, then the group-wide ones), in load order.
+INPUT_FILES: tuple[str, ...] = (*(s.file for s in SEGMENTS), "capex", "group", "earnings")
+
+
+def segment(segment_id: str) -> Segment:
+    """The registered segment ``segment_id`` (group included)."""
+    for s in (*SEGMENTS, GROUP):
+        if s.id == segment_id:
+            return s
+    raise KeyError(f"{segment_id!r} is not a segment; segments: {', '.join(SEGMENT_IDS)}")
+
+
+# --------------------------------------------------------------------------------------
+# Output series: every series the engine returns (a test checks both ways). Name ->
+# (unit inside the engine, description). Money is RMB million a quarter, summed over periods.
+
+SERIES: dict[str, tuple[str, str]] = {
+    "china_ecommerce.revenue": ("RMB_mn", "Alibaba China E-commerce Group revenue"),
+    "china_ecommerce.cmr": ("RMB_mn", "customer management revenue = GMV x take rate"),
+    "china_ecommerce.gmv": ("RMB_mn", "GMV behind CMR (model estimate; not reported)"),
+    "china_ecommerce.quick_commerce_revenue": ("RMB_mn", "quick commerce revenue"),
+    "china_ecommerce.quick_commerce_ebita": ("RMB_mn", "quick commerce adjusted EBITA (loss < 0)"),
+    "china_ecommerce.quick_commerce_orders": ("count_mn", "quick commerce orders, millions"),
+    "china_ecommerce.other_revenue": ("RMB_mn", "other China e-commerce revenue"),
+    "china_ecommerce.adjusted_ebita": ("RMB_mn", "China E-commerce adjusted EBITA"),
+    "cloud.revenue": ("RMB_mn", "Cloud Intelligence Group revenue (before elimination)"),
+    "cloud.external_revenue": ("RMB_mn", "cloud revenue from external customers"),
+    "cloud.ai_revenue": ("RMB_mn", "AI-related product revenue"),
+    "cloud.other_external_revenue": ("RMB_mn", "external cloud revenue other than AI"),
+    "cloud.internal_revenue": ("RMB_mn", "cloud revenue from other Alibaba segments"),
+    "cloud.demand": ("RMB_mn", "cloud revenue demanded before the supply limit"),
+    "cloud.capacity_revenue": ("RMB_mn", "most revenue the capacity in service can earn"),
+    "cloud.backlog": ("RMB_mn", "demand not yet served at the quarter's end (a stock; years show the average)"),
+    "cloud.utilisation": ("ratio", "served revenue / capacity revenue (years show the average)"),
+    "cloud.depreciation": ("RMB_mn", "depreciation of new assets charged to cloud"),
+    "cloud.adjusted_ebita": ("RMB_mn", "Cloud adjusted EBITA"),
+    "international.revenue": ("RMB_mn", "AIDC revenue"),
+    "international.adjusted_ebita": ("RMB_mn", "AIDC adjusted EBITA"),
+    "all_others.revenue": ("RMB_mn", "All others revenue"),
+    "all_others.adjusted_ebita": ("RMB_mn", "All others adjusted EBITA"),
+    "all_others.ai_depreciation": ("RMB_mn", "depreciation of new assets used for the group's own AI work"),
+    "group.segment_revenue": ("RMB_mn", "sum of segment revenue"),
+    "group.elimination": ("RMB_mn", "inter-segment revenue elimination (< 0)"),
+    "group.revenue": ("RMB_mn", "consolidated revenue"),
+    "group.segment_ebita": ("RMB_mn", "sum of segment adjusted EBITA"),
+    "group.unallocated": ("RMB_mn", "unallocated adjusted EBITA (< 0)"),
+    "group.ebita_elimination": ("RMB_mn", "inter-segment EBITA elimination"),
+    "group.adjusted_ebita": ("RMB_mn", "consolidated adjusted EBITA"),
+    "group.depreciation": ("RMB_mn", "depreciation (history: reported D&A)"),
+    "group.depreciation_new": ("RMB_mn", "depreciation of assets since capex.new_assets_from (all uses)"),
+    "group.adjusted_ebitda": ("RMB_mn", "adjusted EBITA + depreciation"),
+    "group.capex": ("RMB_mn", "capex: purchase of property and equipment"),
+    "group.cash_tax": ("RMB_mn", "cash tax (positive = paid)"),
+    "group.fcf": ("RMB_mn", "free cash flow (history: reported; projection: proxy + other cash items)"),
+    "group.fcf_proxy": ("RMB_mn", "adjusted EBITDA - capex - cash tax (history: from reported EBITA, D&A a quarter of the year's, capex)"),
+    "group.fx_usd_rmb": ("RMB_per_USD", "exchange rate, RMB per US$ (reported quarters without a rate: the FX assumption)"),
+    # below adjusted EBITA, per share, net cash (pivotmodel.model.earnings; signs in pivotmodel.earnings_series)
+    "group.sbc": ("RMB_mn", "share-based compensation (< 0)"),
+    "group.amortisation": ("RMB_mn", "amortisation and impairment of intangible assets (< 0)"),
+    "group.goodwill_impairment": ("RMB_mn", "impairment of goodwill (< 0; an event input)"),
+    "group.income_from_operations": ("RMB_mn", "income from operations = adjusted EBITA + SBC + amortisation + goodwill impairment"),
+    "group.interest_investment_income": ("RMB_mn", "interest and investment income, net (yield on cash + mark-to-market gains)"),
+    "group.investment_gains": ("RMB_mn", "mark-to-market and disposal gains inside interest and investment income (excluded from non-GAAP)"),
+    "group.interest_expense": ("RMB_mn", "interest expense (< 0)"),
+    "group.other_income": ("RMB_mn", "other income (expense), net"),
+    "group.income_before_tax": ("RMB_mn", "income before income tax and share of results of equity method investees"),
+    "group.income_tax": ("RMB_mn", "income tax expenses (< 0)"),
+    "group.equity_method": ("RMB_mn", "share of results of equity method investees (Ant Group and others)"),
+    "group.net_income": ("RMB_mn", "net income (GAAP)"),
+    "group.nci": ("RMB_mn", "net loss (+) / income (-) attributable to non-controlling interests and mezzanine equity"),
+    "group.net_income_attributable": ("RMB_mn", "net income attributable to ordinary shareholders (GAAP)"),
+    "group.non_gaap_adjustments": ("RMB_mn", "non-GAAP adjustments: SBC, amortisation, impairments, investment gains/losses, tax effects"),
+    "group.non_gaap_net_income": ("RMB_mn", "non-GAAP net income = net income + non-GAAP adjustments"),
+    "group.buyback": ("RMB_mn", "share repurchases (cash paid, > 0)"),
+    "group.dividends": ("RMB_mn", "dividends paid (> 0)"),
+    "group.net_cash": ("RMB_mn", "net cash at quarter end: cash and liquid investments - debt (a level, not a flow)"),
+    "group.shares_outstanding": ("count_mn", "ordinary shares outstanding at quarter end, millions (a level)"),
+    "group.diluted_shares": ("count_mn", "diluted ordinary shares for EPS, millions (a level)"),
+    "group.eps_non_gaap_ads": ("RMB_per_ADS", "non-GAAP diluted earnings per ADS, RMB (sum of quarters = year)"),
+    "group.eps_non_gaap_ads_usd": ("USD_per_ADS", "non-GAAP diluted earnings per ADS, US$"),
+    "group.eps_gaap_ads": ("RMB_per_ADS", "GAAP diluted earnings per ADS, RMB"),
 }

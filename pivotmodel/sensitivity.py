@@ -33,9 +33,8 @@ from .assumptions import Assumptions, Input
 from .claims import ALIASES, TestError, _Evaluator, parse_test, series_in
 from .errors import InputError
 from .model import SERIES, Projection, base_values, project
-from .model.inputs import seed_key
 from .sampling import parse_correlations, uncertain_inputs
-from .schema import UNITS
+from .schema import UNITS, seed_key
 
 __all__ = [
     "Output", "parse_output", "evaluate_output", "input_spec", "model_unit", "format_value",

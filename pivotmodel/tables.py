@@ -13,18 +13,12 @@ import pandas as pd
 
 from .earnings_table import earnings_rows
 from .model import Projection
-from .model.group import SEGMENTS
 from .periods import Period, parse_period
+from .schema import SEGMENT_IDS, SEGMENT_LABELS
 
 __all__ = ["segment_table", "SEGMENT_NAMES", "year_columns"]
 
-SEGMENT_NAMES = {
-    "china_ecommerce": "China E-commerce",
-    "cloud": "Cloud Intelligence",
-    "international": "AIDC",
-    "all_others": "All others",
-    "group": "Group",
-}
+SEGMENT_NAMES = SEGMENT_LABELS  # segment id (and "group") -> label, from the registry
 
 
 def year_columns(p: Projection, basis: str = "fy") -> list[tuple[str, Period]]:
@@ -63,7 +57,7 @@ def segment_table(p: Projection, basis: str = "fy", currency: str = "rmb") -> pd
         rows[(SEGMENT_NAMES[segment], item)] = [fn(period) for _, period in cols]
 
     med = lambda x: float(np.median(x))  # noqa: E731
-    for seg in (*SEGMENTS, "group"):
+    for seg in (*SEGMENT_IDS, "group"):
         add(seg, f"Revenue ({unit})", lambda per, s=seg: _money(p, f"{s}.revenue", per, currency))
         if seg != "group":
             add(seg, "Share of group revenue (ratio)", lambda per, s=seg: med(p.share(f"{s}.revenue", "group.revenue", per)))

@@ -37,6 +37,7 @@ else:
 from .errors import InputError, Problem
 from .history import REPORTED_COLUMNS, _period_key, _read_csv, check_fields
 from .periods import PeriodError, Quarter
+from .schema import SEGMENT_IDS
 
 __all__ = ["check_new_rows", "append_rows", "headline_outputs", "compare", "register", "YOY_BAND", "HEADLINE"]
 
@@ -97,8 +98,7 @@ def _identity(rows: list[dict], history, label: str) -> list[Problem]:
     elimination add up to the group, where the file gives every part."""
     out = []
     rel = history.segment_relation
-    parts_of = {"revenue": ("china_ecommerce", "cloud", "international", "all_others", "group.elimination"),
-                "adjusted_ebita": ("china_ecommerce", "cloud", "international", "all_others", "group.unallocated", "group.elimination")}
+    parts_of = {"revenue": (*SEGMENT_IDS, "group.elimination"), "adjusted_ebita": (*SEGMENT_IDS, "group.unallocated", "group.elimination")}
     for metric, parts in parts_of.items():
         for period in sorted({r["period"] for r in rows if r["metric"] == metric}):
             got = {rel[r["segment"]][0]: r for r in rows if r["period"] == period and r["metric"] == metric

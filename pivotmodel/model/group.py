@@ -19,12 +19,13 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..schema import SEGMENT_IDS
 from .capex import CapexResult
 from .inputs import Values
 
 __all__ = ["project_group", "SEGMENTS"]
 
-SEGMENTS = ("china_ecommerce", "cloud", "international", "all_others")
+SEGMENTS = SEGMENT_IDS  # the registry (pivotmodel.schema.SEGMENTS), in order
 
 
 def project_group(v: Values, seg: dict[str, np.ndarray], capex: CapexResult, quarters: int) -> dict[str, np.ndarray]:

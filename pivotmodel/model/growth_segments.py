@@ -12,13 +12,14 @@ from __future__ import annotations
 import numpy as np
 
 from ..assumptions import Assumptions
+from ..schema import SEGMENTS
 from .capex import use_shares
 from .inputs import BaseQuarters, Values, exit_add_back
 from .paths import compound_yoy, converging_path
 
 __all__ = ["project_growth_segment", "GROWTH_SEGMENTS"]
 
-GROWTH_SEGMENTS = ("international", "all_others")
+GROWTH_SEGMENTS = tuple(s.id for s in SEGMENTS if s.driver == "growth_segments")  # the registry says which
 
 
 def project_growth_segment(

@@ -15,14 +15,9 @@ import numpy as np
 
 from ..assumptions import Assumptions
 from ..periods import Quarter
-from ..schema import OPTIONAL_SEEDS, SEEDABLE
+from ..schema import OPTIONAL_SEEDS, SEEDABLE, seed_key
 
 __all__ = ["Values", "base_values", "seed_key", "BaseQuarters", "exit_add_back"]
-
-
-def seed_key(series: str, quarter: Quarter) -> str:
-    """Input key of a seed estimate: ``cloud.ai_revenue.seed.FY2026Q1``."""
-    return f"{series}.seed.{quarter.label}"
 
 
 @dataclass

@@ -21,57 +21,14 @@ from typing import Any
 
 import numpy as np
 
-from ..earnings_series import EARNINGS_NOT_SUMMED, EARNINGS_SERIES
+from ..earnings_series import EARNINGS_NOT_SUMMED
 from ..history import History
 from ..periods import Period, Quarter, Timeline, parse_period, ratio_of_sums
+from ..schema import SERIES  # every output series, in the registry
 
 __all__ = ["Projection", "SERIES", "HISTORY_START"]
 
 HISTORY_START = "FY2024Q1"
-
-# name -> (unit inside the engine, description). Money is summed over periods.
-SERIES: dict[str, tuple[str, str]] = {
-    "china_ecommerce.revenue": ("RMB_mn", "Alibaba China E-commerce Group revenue"),
-    "china_ecommerce.cmr": ("RMB_mn", "customer management revenue = GMV x take rate"),
-    "china_ecommerce.gmv": ("RMB_mn", "GMV behind CMR (model estimate; not reported)"),
-    "china_ecommerce.quick_commerce_revenue": ("RMB_mn", "quick commerce revenue"),
-    "china_ecommerce.quick_commerce_ebita": ("RMB_mn", "quick commerce adjusted EBITA (loss < 0)"),
-    "china_ecommerce.quick_commerce_orders": ("count_mn", "quick commerce orders, millions"),
-    "china_ecommerce.other_revenue": ("RMB_mn", "other China e-commerce revenue"),
-    "china_ecommerce.adjusted_ebita": ("RMB_mn", "China E-commerce adjusted EBITA"),
-    "cloud.revenue": ("RMB_mn", "Cloud Intelligence Group revenue (before elimination)"),
-    "cloud.external_revenue": ("RMB_mn", "cloud revenue from external customers"),
-    "cloud.ai_revenue": ("RMB_mn", "AI-related product revenue"),
-    "cloud.other_external_revenue": ("RMB_mn", "external cloud revenue other than AI"),
-    "cloud.internal_revenue": ("RMB_mn", "cloud revenue from other Alibaba segments"),
-    "cloud.demand": ("RMB_mn", "cloud revenue demanded before the supply limit"),
-    "cloud.capacity_revenue": ("RMB_mn", "most revenue the capacity in service can earn"),
-    "cloud.backlog": ("RMB_mn", "demand not yet served at the quarter's end (a stock; years show the average)"),
-    "cloud.utilisation": ("ratio", "served revenue / capacity revenue (years show the average)"),
-    "cloud.depreciation": ("RMB_mn", "depreciation of new assets charged to cloud"),
-    "cloud.adjusted_ebita": ("RMB_mn", "Cloud adjusted EBITA"),
-    "international.revenue": ("RMB_mn", "AIDC revenue"),
-    "international.adjusted_ebita": ("RMB_mn", "AIDC adjusted EBITA"),
-    "all_others.revenue": ("RMB_mn", "All others revenue"),
-    "all_others.adjusted_ebita": ("RMB_mn", "All others adjusted EBITA"),
-    "all_others.ai_depreciation": ("RMB_mn", "depreciation of new assets used for the group's own AI work"),
-    "group.segment_revenue": ("RMB_mn", "sum of segment revenue"),
-    "group.elimination": ("RMB_mn", "inter-segment revenue elimination (< 0)"),
-    "group.revenue": ("RMB_mn", "consolidated revenue"),
-    "group.segment_ebita": ("RMB_mn", "sum of segment adjusted EBITA"),
-    "group.unallocated": ("RMB_mn", "unallocated adjusted EBITA (< 0)"),
-    "group.ebita_elimination": ("RMB_mn", "inter-segment EBITA elimination"),
-    "group.adjusted_ebita": ("RMB_mn", "consolidated adjusted EBITA"),
-    "group.depreciation": ("RMB_mn", "depreciation (history: reported D&A)"),
-    "group.depreciation_new": ("RMB_mn", "depreciation of assets since capex.new_assets_from (all uses)"),
-    "group.adjusted_ebitda": ("RMB_mn", "adjusted EBITA + depreciation"),
-    "group.capex": ("RMB_mn", "capex: purchase of property and equipment"),
-    "group.cash_tax": ("RMB_mn", "cash tax (positive = paid)"),
-    "group.fcf": ("RMB_mn", "free cash flow (history: reported; projection: proxy + other cash items)"),
-    "group.fcf_proxy": ("RMB_mn", "adjusted EBITDA - capex - cash tax (history: from reported EBITA, D&A a quarter of the year's, capex)"),
-    "group.fx_usd_rmb": ("RMB_per_USD", "exchange rate, RMB per US$ (reported quarters without a rate: the FX assumption)"),
-    **EARNINGS_SERIES,  # below adjusted EBITA, per share, net cash (pivotmodel.model.earnings)
-}
 
 NOT_SUMMED = {"group.fx_usd_rmb", "cloud.backlog", "cloud.utilisation", *EARNINGS_NOT_SUMMED}
 
