@@ -28,6 +28,8 @@ from types import MappingProxyType
 from typing import Any
 
 from .anchors import resolve_anchor
+from .claims import MISSING, Claim, parse_claims
+from .correlations import Correlations, parse_correlations, uncertain_keys
 from .distributions import DIST_FIELDS, SCALES_WITH_UNIT, Distribution, SpecError, build_distribution
 from .errors import InputError, Problem
 from .history import History, load_history
@@ -138,8 +140,8 @@ class Assumptions:
     settings: Mapping[str, Any]
     history: History
     scenario: Scenario
-    claims_raw: Any = None
-    correlations_raw: Any = None
+    claims: tuple[Claim, ...] = ()  # claims.yaml, parsed and validated (empty without the file)
+    correlations: Correlations = Correlations("assumptions/correlations.yaml")  # correlations.yaml, validated
     files: Mapping[str, str] = field(default_factory=dict)  # file label -> text, for hashing
     warnings: tuple[Problem, ...] = ()  # things worth knowing that do not stop a run
 
@@ -152,6 +154,19 @@ class Assumptions:
         """The folder and scenario files this was read from: no output may be, contain or sit
         inside them (:mod:`pivotmodel.atomic`)."""
         return [self.directory, *self.scenario.paths]
+
+    @property
+    def claims_label(self) -> str:
+        """How messages name the claims file: ``assumptions/claims.yaml``."""
+        return f"{self.directory.name}/claims.yaml"
+
+    def claim(self, claim_id: str) -> Claim:
+        """The claim with this id; an unknown id is an :class:`InputError` listing the valid ones."""
+        for c in self.claims:
+            if c.id == claim_id:
+                return c
+        valid = ", ".join(c.id for c in self.claims) or f"none ({self.claims_label} {MISSING})"
+        raise InputError.single(self.claims_label, "claim", f"unknown claim id {claim_id!r}; valid: {valid}")
 
     @property
     def horizon(self) -> Quarter:
@@ -588,16 +603,12 @@ def load(directory: str | Path | None = None, scenario: str | None = None, as_of
             problems.extend(check_base(history, label_of(directory / "history" / "reported.csv")))
     if history is not None:
         problems.extend(history.warnings)
-    claims_raw = correlations_raw = None
+    raw_files: dict[str, Any] = {}  # claims.yaml and correlations.yaml, parsed below
     for name in ("claims", "correlations"):
         path = directory / f"{name}.yaml"
         if path.exists():
             texts[label_of(path)] = path.read_text(encoding="utf-8", errors="replace")
-            value = guarded(read_yaml, path, label_of(path), EMPTY_HINT[name])
-            if name == "claims":
-                claims_raw = value
-            else:
-                correlations_raw = value
+            raw_files[name] = guarded(read_yaml, path, label_of(path), EMPTY_HINT[name])
     if history is not None:
         for key, (spec, line, label) in anchored.items():
             resolved, anchor, errs = resolve_anchor(key, spec, history, seeds, label, line)
@@ -613,6 +624,12 @@ def load(directory: str | Path | None = None, scenario: str | None = None, as_of
         problems.extend(_check_seeds(history, seeds, settings, directory.name))
         problems.extend(_stale_seeds(history, seeds))
         problems.extend(_check_capex_history(history, inputs.get("capex.new_assets_from"), directory.name))
+    claims_label = label_of(directory / "claims.yaml")
+    claims = guarded(parse_claims, raw_files["claims"], claims_label) if raw_files.get("claims") is not None else []
+    inputs_ok = not any(p.level == "error" for p in problems)  # else "not an input" would echo those errors
+    corr_label = label_of(directory / "correlations.yaml")
+    correlations = guarded(parse_correlations, raw_files.get("correlations"), corr_label, sources,
+                           uncertain_keys(inputs, seeds) if inputs_ok else None, inputs)
     errors = [p for p in problems if p.level == "error"]
     if errors:
         raise InputError(errors)
@@ -624,8 +641,8 @@ def load(directory: str | Path | None = None, scenario: str | None = None, as_of
         settings=MappingProxyType(settings),
         history=history,  # type: ignore[arg-type]
         scenario=chosen,
-        claims_raw=claims_raw,
-        correlations_raw=correlations_raw,
+        claims=tuple(claims or ()),
+        correlations=correlations if correlations is not None else Correlations(corr_label),
         files=MappingProxyType(texts),
         warnings=tuple(p for p in problems if p.level == "warn"),
     )

@@ -73,8 +73,7 @@ def timeline_table(directory, scenario, opts: dict, jobs: int | None, claim_ids:
     from . import assumptions as assumptions_mod
 
     full = assumptions_mod.load(directory, scenario)
-    raw = full.claims_raw.get("claims", []) if isinstance(full.claims_raw, dict) else (full.claims_raw or [])
-    chosen = [c for c in raw if (c["id"] in claim_ids if claim_ids else c.get("headline"))]
+    chosen = [c for c in full.claims if (c.id in claim_ids if claim_ids else c.headline)]
     hist = full.history
     first, last = min(hist.quarterly["group.revenue"]) + 4, hist.last_quarter
     runs: dict[Quarter, tuple[Any, Any]] = dict(cache or {})
@@ -82,7 +81,7 @@ def timeline_table(directory, scenario, opts: dict, jobs: int | None, claim_ids:
     rows = []
     latest = None
     for c in chosen:
-        date = str((c.get("source") or {}).get("date", "")) or first.quarter_end
+        date = c.source.get("date", "") or first.quarter_end
         q = _claim_start(date, first, last)
         while q <= last:
             if q not in runs:
@@ -92,8 +91,8 @@ def timeline_table(directory, scenario, opts: dict, jobs: int | None, claim_ids:
                 skipped[q.label] = r
             else:
                 t = r.claims_table()
-                row = t.loc[c["id"]]
-                rows.append({"claim": c["id"], "as_of": q.label, "probability": row.probability,
+                row = t.loc[c.id]
+                rows.append({"claim": c.id, "as_of": q.label, "probability": row.probability,
                              "ci_low": row.ci_low, "ci_high": row.ci_high, "status": row.status})
                 if q == last:
                     latest = t

@@ -39,18 +39,21 @@ from __future__ import annotations
 import ast
 import math
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from .errors import InputError, Problem
-from .model import SERIES, Projection
 from .periods import Period, PeriodError, parse_period
-from .yamlio import line_of
+from .schema import SERIES
+from .yamlio import line_of, unknown_keys
 
-__all__ = ["Claim", "parse_claims", "parse_test", "parse_condition", "evaluate", "ClaimValue", "FUNCTIONS", "ALIASES", "series_in"]
+if TYPE_CHECKING:  # the engine's output; claims are parsed at load, before any projection
+    from .model import Projection
+
+__all__ = ["Claim", "parse_claims", "check_claims", "parse_test", "parse_condition", "evaluate", "ClaimValue", "FUNCTIONS", "ALIASES", "series_in"]
 
 ALIASES = {"capex": "group.capex", "fcf": "group.fcf"}
 CLAIM_KEYS = {"id": True, "words": True, "source": True, "reading": True, "test": True, "headline": False, "note": False,
@@ -94,6 +97,13 @@ class Claim:
     note: str = ""
     article: str = ""  # the stored article the claim came from (shared/reference/articles/...)
     not_evaluable: str = ""  # why the model cannot test this reading yet (every draw n/a)
+    index: int = 0  # position in the register
+    test_line: int | None = None  # line of ``test:`` in claims.yaml
+
+    @property
+    def where(self) -> str:
+        """How messages name the claim: ``claims[3] (cloud_share_30pct_cy2026)``."""
+        return f"claims[{self.index}] ({self.id})"
 
     @property
     def threshold(self) -> float | None:
@@ -515,11 +525,44 @@ def evaluate(claim: Claim, p: Projection) -> ClaimValue:
     return ClaimValue(np.array(metric, dtype=float), holds, ev.undefined_at if ev.undefined.any() else "")
 
 
+MISSING = "is missing: simulate, claims and report need at least one claim"
+
+
+def _test_problem(label: str, where: str, test: str, exc: TestError, line: int | None) -> Problem:
+    shown = test if len(test) <= 200 else f"{test[:200]}... ({len(test):,} characters)"
+    return Problem(label, f"{where}.test", f"{exc} (test: {shown})", line)
+
+
+def _base_case_error(claim: Claim, projection: Projection) -> None:
+    """Raise :class:`TestError` if the claim cannot be evaluated on the projection: a period
+    outside its timeline, or a value that is not finite in the base case."""
+    undefined = evaluate(claim, projection).undefined
+    if undefined:
+        raise TestError(f"not evaluable in the base case: {undefined}")
+
+
+def check_claims(claims: Sequence[Claim], projection: Projection, label: str) -> None:
+    """The checks that need the engine's output (run by validate and simulate, never by the
+    loader): every claim's periods lie in the timeline and its test is finite in the base
+    case. An empty register is refused here too: these commands need a claim."""
+    if not claims:
+        raise InputError.single(label, "", MISSING)
+    problems = []
+    for claim in claims:
+        try:
+            _base_case_error(claim, projection)
+        except TestError as exc:
+            problems.append(_test_problem(label, claim.where, claim.test, exc, claim.test_line))
+    if problems:
+        raise InputError(problems)
+
+
 def parse_claims(raw: Any, label: str = "assumptions/claims.yaml", projection: Projection | None = None) -> list[Claim]:
-    """Validate the register; with a projection, also check every period is in range."""
+    """Validate the register (the loader does, once: :attr:`Assumptions.claims`); with a
+    projection, also the checks of :func:`check_claims`."""
     problems: list[Problem] = []
     if raw is None:
-        raise InputError.single(label, "", "is missing: simulate, claims and report need at least one claim")
+        raise InputError.single(label, "", MISSING)
     if not isinstance(raw, dict) or not isinstance(raw.get("claims"), list):
         raise InputError.single(label, "claims", "must hold a list 'claims:' of {id, words, source, reading, test}")
     if not raw["claims"]:
@@ -534,9 +577,7 @@ def parse_claims(raw: Any, label: str = "assumptions/claims.yaml", projection: P
         if not isinstance(entry, dict):
             problems.append(Problem(label, where, "must be a mapping with id, words, source, reading, test", line))
             continue
-        for key in entry:
-            if key not in CLAIM_KEYS:
-                problems.append(Problem(label, f"{where}.{key}", f"unknown key; valid: {', '.join(CLAIM_KEYS)}", line_of(entry, key)))
+        problems += unknown_keys(label, where, entry, CLAIM_KEYS)
         missing = [k for k, req in CLAIM_KEYS.items() if req and k not in entry]
         if missing:
             problems.append(Problem(label, where, f"missing {', '.join(missing)}", line))
@@ -556,15 +597,11 @@ def parse_claims(raw: Any, label: str = "assumptions/claims.yaml", projection: P
             tree = parse_condition(entry["test"])
             claim = Claim(cid, str(entry["words"]), {k: str(src[k]) for k in SOURCE_KEYS}, str(entry["reading"]),
                           str(entry["test"]), tree, bool(entry.get("headline", False)), str(entry.get("note", "")),
-                          str(entry.get("article", "")), str(entry.get("not_evaluable", "")))
+                          str(entry.get("article", "")), str(entry.get("not_evaluable", "")), i, line_of(entry, "test"))
             if projection is not None:
-                undefined = evaluate(claim, projection).undefined
-                if undefined:
-                    raise TestError(f"not evaluable in the base case: {undefined}")
+                _base_case_error(claim, projection)
         except TestError as exc:
-            shown = str(entry["test"])
-            shown = shown if len(shown) <= 200 else f"{shown[:200]}... ({len(shown):,} characters)"
-            problems.append(Problem(label, f"{where}.test", f"{exc} (test: {shown})", line_of(entry, "test")))
+            problems.append(_test_problem(label, where, str(entry["test"]), exc, line_of(entry, "test")))
             continue
         claims.append(claim)
     if problems:

@@ -44,21 +44,21 @@ def _print_problems(problems) -> None:
 
 
 def cmd_validate(args: argparse.Namespace) -> int:
-    from .claims import parse_claims
+    from .claims import check_claims
     from .errors import InputError as _InputError
     from .model import project
-    from .sampling import parse_correlations, uncertain_inputs
+    from .sampling import correlation_copula, uncertain_inputs
 
     a = _load(args)
     warnings = [str(w) for w in a.warnings]
     problems = []
-    claims: list = []
-    try:  # claims are checked against a projection, so every period is known to be in range
-        claims = parse_claims(a.claims_raw, f"{a.directory.name}/claims.yaml", projection=project(a))
+    claims = list(a.claims)  # parsed at load; here checked against a projection (periods in range, finite)
+    try:
+        check_claims(claims, project(a), a.claims_label)
     except _InputError as exc:
         problems += exc.problems
-    try:
-        parse_correlations(a, uncertain_inputs(a))
+    try:  # the pairs were checked at load; here that they make a valid matrix
+        correlation_copula(a, uncertain_inputs(a))
     except _InputError as exc:
         problems += exc.problems
     try:  # published forecasts (consensus.yaml), when the folder has them

@@ -31,12 +31,12 @@ import numpy as np
 from scipy import special
 
 from .assumptions import Assumptions
+from .correlations import pair_problems
 from .distributions import Distribution
-from .errors import InputError, Problem
+from .errors import InputError
 from .schema import seed_key
-from .yamlio import line_of
 
-__all__ = ["Design", "uncertain_inputs", "make_design", "Correlation", "parse_correlations", "METHODS"]
+__all__ = ["Design", "uncertain_inputs", "make_design", "Correlation", "correlation_copula", "METHODS"]
 
 REPLICATES = 10
 METHODS = ("mc", "lhs", "sobol")
@@ -112,73 +112,21 @@ def _nearest_correlation(matrix: np.ndarray, iterations: int = 200) -> np.ndarra
     return y
 
 
-def parse_correlations(a: Assumptions, keys: Mapping[str, Distribution], nearest: bool | None = None) -> Correlation | None:
-    """Read ``correlations.yaml`` into a copula; every problem is collected."""
-    raw = a.correlations_raw
-    label = f"{a.directory.name}/correlations.yaml"
-    if raw is None:
-        return None
-    problems: list[Problem] = []
-    if not isinstance(raw, dict) or not isinstance(raw.get("correlations"), dict):
-        raise InputError.single(label, "correlations", "must hold a mapping 'correlations:' with 'pairs:'")
-    body = raw["correlations"]
-    for k in body:
-        if k not in ("pairs", "nearest"):
-            problems.append(Problem(label, f"correlations.{k}", "unknown key; valid: pairs, nearest", line_of(body, k)))
-    if not isinstance(body.get("nearest", False), bool):
-        problems.append(Problem(label, "correlations.nearest", f"must be true or false, got {body['nearest']!r}", line_of(body, "nearest")))
-    use_nearest = body.get("nearest") is True if nearest is None else nearest
-    if "pairs" not in body:
-        raise InputError.single(label, "correlations.pairs", "missing: a list of {a, b, rho, source, note} ('pairs: []' for none)", body.line)
-    pairs = body["pairs"]
-    if pairs is None:
-        raise InputError.single(label, "correlations.pairs", "is empty; write 'pairs: []' to run without correlations", line_of(body, "pairs"))
-    if not isinstance(pairs, list):
-        raise InputError.single(label, "correlations.pairs", "must be a list of {a, b, rho, source, note}", line_of(body, "pairs"))
-    involved: list[str] = []
-    entries = []
-    for i, pair in enumerate(pairs):
-        where = f"correlations.pairs[{i}]"
-        line = pair.line if hasattr(pair, "line") else None
-        if not isinstance(pair, dict):
-            problems.append(Problem(label, where, "must be a mapping {a, b, rho, source, note}", line))
-            continue
-        for k in pair:
-            if k not in ("a", "b", "rho", "source", "note"):
-                problems.append(Problem(label, f"{where}.{k}", "unknown key; valid: a, b, rho, source, note", line_of(pair, k)))
-        texts = [k for k in ("a", "b", "source", "note") if k in pair and not isinstance(pair[k], str)]
-        for k in texts:
-            problems.append(Problem(label, f"{where}.{k}", f"must be text, got {pair[k]!r}", line_of(pair, k)))
-        if texts:
-            continue
-        rho = pair.get("rho")
-        if isinstance(rho, bool) or not isinstance(rho, (int, float)) or not -1 < rho < 1:
-            problems.append(Problem(label, f"{where}.rho", f"must be a number in (-1, 1), got {rho!r}", line))
-            continue
-        if pair.get("source") not in a.sources:
-            problems.append(Problem(label, f"{where}.source", f"{pair.get('source')!r} is not an id in sources.yaml", line))
-        ok = True
-        for side in ("a", "b"):
-            key = pair.get(side)
-            if key not in keys:
-                what = "a fixed input (a point value cannot be correlated)" if key in a.inputs else "not an input"
-                problems.append(Problem(label, f"{where}.{side}", f"{key!r} is {what}; uncertain inputs: {', '.join(keys)}", line))
-                ok = False
-        if ok and pair["a"] == pair["b"]:
-            problems.append(Problem(label, where, "a and b are the same input", line))
-            ok = False
-        if ok:
-            entries.append((pair["a"], pair["b"], float(rho)))
-            involved += [pair["a"], pair["b"]]
-    if problems:
+def correlation_copula(a: Assumptions, keys: Mapping[str, Distribution], nearest: bool | None = None) -> Correlation | None:
+    """The copula of the loaded ``correlations.yaml`` (:attr:`Assumptions.correlations`) over
+    the uncertain inputs ``keys``; ``nearest`` overrides the file's ``nearest``."""
+    corr = a.correlations
+    problems = pair_problems(corr, list(keys), a.inputs)
+    if problems:  # an input made fixed in code since the files were loaded
         raise InputError(problems)
-    if not entries:
+    use_nearest = corr.nearest if nearest is None else nearest
+    if not corr.pairs:
         return None
-    names = tuple(dict.fromkeys(sorted(involved)))
+    names = corr.keys
     idx = {k: i for i, k in enumerate(names)}
     spearman = np.eye(len(names))
-    for x, y, rho in entries:
-        spearman[idx[x], idx[y]] = spearman[idx[y], idx[x]] = rho
+    for pair in corr.pairs:
+        spearman[idx[pair.a], idx[pair.b]] = spearman[idx[pair.b], idx[pair.a]] = pair.rho
     normal = 2.0 * np.sin(np.pi * spearman / 6.0)
     eigval, eigvec = np.linalg.eigh(normal)
     adjusted = False
@@ -187,7 +135,7 @@ def parse_correlations(a: Assumptions, keys: Mapping[str, Distribution], nearest
             weights = np.abs(eigvec[:, 0])
             culprits = [names[i] for i in np.argsort(-weights)[:3] if weights[i] > 0.2]
             raise InputError.single(
-                label, "correlations.pairs",
+                corr.label, "correlations.pairs",
                 f"the correlation matrix is not positive semi-definite (smallest eigenvalue {eigval[0]:.3f}); "
                 f"the inconsistent correlations involve {', '.join(culprits)}. Loosen them, or set "
                 "'nearest: true' (or --nearest-correlation) to use the nearest valid matrix",
@@ -310,5 +258,5 @@ def make_design(a: Assumptions, draws: int, seed: int, method: str, nearest: boo
     if method not in METHODS:
         raise InputError.single("--method", "method", f"{method!r} is not one of {', '.join(METHODS)}")
     dists = uncertain_inputs(a)
-    correlation = parse_correlations(a, dists, nearest)
+    correlation = correlation_copula(a, dists, nearest)
     return Design(method, seed, draws, dists, fixed_inputs(a), correlation)

@@ -33,7 +33,7 @@ from .assumptions import Assumptions, Input
 from .claims import ALIASES, TestError, _Evaluator, parse_test, series_in
 from .errors import InputError
 from .model import SERIES, Projection, base_values, project
-from .sampling import parse_correlations, uncertain_inputs
+from .sampling import correlation_copula, uncertain_inputs
 from .schema import UNITS, seed_key
 
 __all__ = [
@@ -253,7 +253,7 @@ def correlation_groups(a: Assumptions) -> dict[str, str]:
     """Input -> group name, with correlated inputs (connected through correlations.yaml)
     in one group named after its members; an uncorrelated input is its own group."""
     dists = uncertain_inputs(a)
-    corr = parse_correlations(a, dists)
+    corr = correlation_copula(a, dists)
     parent = {k: k for k in dists}
 
     def find(k: str) -> str:

@@ -87,14 +87,11 @@ def cmd_sensitivity(args: argparse.Namespace) -> int:
 
 
 def cmd_drivers(args: argparse.Namespace) -> int:
-    from .claims import parse_claims
     from .drivers import drivers, prim_box
     from .simulate import simulate
 
     a = _load(args)
-    ids = [c.id for c in parse_claims(a.claims_raw)]
-    if args.claim not in ids:
-        raise InputError.single("claims.yaml", "claim", f"unknown claim id {args.claim!r}; valid: {', '.join(ids)}")
+    a.claim(args.claim)  # an unknown id: the valid ones, before any simulation
     r = simulate(a, draws=args.draws, seed=args.seed, method=args.method, keep=(), progress=False)
     d = drivers(r, args.claim)
     info = d.attrs

@@ -30,7 +30,7 @@ from scipy import stats
 
 from . import __version__
 from .assumptions import Assumptions
-from .claims import Claim, evaluate, parse_claims, series_in
+from .claims import Claim, check_claims, evaluate, series_in
 from .model import SERIES, project
 from .model.projection import NOT_SUMMED
 from .periods import Timeline
@@ -319,8 +319,7 @@ def estimate_memory(a: Assumptions, draws: int, claims: int | None = None) -> in
     output tables (which work one column at a time) and the chunks in flight, plus one chunk
     of the model per worker. Sampling builds nothing for the whole run."""
     n_inputs = len(a.uncertain_keys)
-    raw = a.claims_raw.get("claims") if isinstance(a.claims_raw, dict) else a.claims_raw
-    n_claims = (len(raw) if isinstance(raw, list) else 0) if claims is None else claims
+    n_claims = len(a.claims) if claims is None else claims
     years = 2 * (a.horizon.fiscal_year - 2024 + 2)  # fiscal and calendar years kept
     compact = draws > FULL_TABLES_UP_TO
     if compact:
@@ -376,7 +375,8 @@ def simulate(
     jobs = os.cpu_count() or 1 if jobs in (None, 0) else int(jobs)
     started = time.time()
     design = make_design(a, draws, seed, method, nearest_correlation)
-    claims = parse_claims(a.claims_raw, f"{a.directory.name}/claims.yaml", projection=project(a))
+    claims = list(a.claims)
+    check_claims(claims, project(a), a.claims_label)
     if keep is None:
         keep = SERIES if draws <= FULL_TABLES_UP_TO else HEADLINE_SERIES
     keep = tuple(dict.fromkeys(keep))

@@ -26,7 +26,7 @@ import pandas as pd
 from scipy import optimize
 
 from .assumptions import Assumptions
-from .claims import Claim, evaluate, parse_claims, series_in
+from .claims import Claim, evaluate, series_in
 from .errors import InputError
 from .model import base_values, project
 from .sampling import uncertain_inputs
@@ -38,11 +38,7 @@ GRID = 81  # points over the range that bracket the crossings
 
 
 def find_claim(a: Assumptions, claim_id: str) -> Claim:
-    claims = parse_claims(a.claims_raw, f"{a.directory.name}/claims.yaml")
-    for c in claims:
-        if c.id == claim_id:
-            return c
-    raise InputError.single(f"{a.directory.name}/claims.yaml", "claim", f"unknown claim id {claim_id!r}; valid: {', '.join(c.id for c in claims)}")
+    return a.claim(claim_id)
 
 
 def _check_input(a: Assumptions, key: str):

@@ -14,7 +14,7 @@ import yaml
 
 from .errors import InputError, Problem
 
-__all__ = ["LineDict", "line_of", "read_yaml"]
+__all__ = ["LineDict", "line_of", "read_yaml", "unknown_keys"]
 
 
 class LineDict(dict):
@@ -50,6 +50,11 @@ class _StrictLoader(yaml.SafeLoader):
                 event.start_mark,
             )
         return super().compose_node(parent, index)
+
+
+def unknown_keys(label: str, where: str, entry: Any, valid: Any) -> list[Problem]:
+    """A problem for each key of the mapping ``entry`` that is not in ``valid``, at its line."""
+    return [Problem(label, f"{where}.{k}", f"unknown key; valid: {', '.join(valid)}", line_of(entry, k)) for k in entry if k not in valid]
 
 
 def _duplicates(node: yaml.Node, path: str, out: list[tuple[str, int, int]]) -> None:

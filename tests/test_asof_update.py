@@ -113,7 +113,7 @@ def test_update_rebases_and_reports_each_claim(folder, tmp_path, capsys):
     import pandas as pd
 
     claims = pd.read_csv(out / "claims_change.csv", index_col=0)
-    ids = [c["id"] for c in assumptions_mod.load(folder).claims_raw["claims"]]
+    ids = [c.id for c in assumptions_mod.load(folder).claims]
     assert sorted(claims.index) == sorted(ids)
     ok = claims.dropna()
     assert np.allclose(ok.probability_change, ok.probability_from_actuals + ok.probability_from_anchors)

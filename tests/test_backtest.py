@@ -64,7 +64,7 @@ def test_timeline_tracks_each_headline_claim_and_charts_it(folder, tmp_path, cap
     out = tmp_path / "tl"
     assert main(["timeline", "--assumptions", str(folder), "--draws", "300", "--out", str(out)]) == 0
     table = pd.read_csv(out / "timeline.csv", keep_default_na=False)
-    headline = [c["id"] for c in assumptions_mod.load(folder).claims_raw["claims"] if c.get("headline")]
+    headline = [c.id for c in assumptions_mod.load(folder).claims if c.headline]
     assert set(table.claim) == set(headline)
     # every claim made before FY2027Q1 was reported has a point as of FY2026Q4 and FY2027Q1
     assert set(table[table.claim == "cloud_share_30pct_cy2026"].as_of) == {"FY2026Q4", "FY2027Q1"}

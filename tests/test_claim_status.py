@@ -57,7 +57,7 @@ def test_a_threshold_on_an_inputs_bound_is_decided_by_inputs(bundled):
 
 
 def test_bundled_capex_plan_claim_is_no_longer_decided_by_its_input(bundled):
-    claims = parse_claims(bundled.claims_raw)
+    claims = bundled.claims
     st = claim_statuses(bundled, claims)
     assert not st["capex_380bn_fy2026_fy2028"].decided  # the plan range includes under-spending
     p = project(bundled, sampled_values(bundled, 2000, 3))
@@ -66,7 +66,7 @@ def test_bundled_capex_plan_claim_is_no_longer_decided_by_its_input(bundled):
 
 
 def test_cfo_trailing_capex_is_evaluated_from_the_stated_quarter(bundled):
-    c = next(c for c in parse_claims(bundled.claims_raw) if c.id == "cfo_capex_120bn_trailing_fy2026q2")
+    c = next(c for c in bundled.claims if c.id == "cfo_capex_120bn_trailing_fy2026q2")
     v = evaluate(c, project(bundled))
     # FY2025Q3 stated 31,800 + FY2025Q4 23,993 + FY2026Q1 38,629 + FY2026Q2 31,428 = 125,850
     assert v.holds.tolist() == [1.0]
@@ -75,7 +75,7 @@ def test_cfo_trailing_capex_is_evaluated_from_the_stated_quarter(bundled):
 
 
 def test_past_quarter_claims_are_evaluated_on_estimates(bundled):
-    claims = parse_claims(bundled.claims_raw)
+    claims = bundled.claims
     st = claim_statuses(bundled, claims)
     for cid in ("burn_usd11bn_qc_losses_fy2026q3", "burn_usd11bn_qc_losses_cumulative_fy2026", "qc_sep2025_peak_loss_quarter"):
         assert "on estimates" in st[cid].labels, cid
@@ -92,20 +92,20 @@ def test_a_registered_reading_the_model_cannot_test_is_not_evaluable_with_its_re
     (c,) = parse_claims(raw)
     assert np.isnan(evaluate(c, project(bundled)).holds).all()
     assert evaluate(dataclasses.replace(c, not_evaluable=""), project(bundled)).holds.tolist() == [0.0]  # -57%
-    claims = parse_claims(bundled.claims_raw)
+    claims = bundled.claims
     cited = {c.article.rsplit("/", 1)[-1][:3] for c in claims if c.article}
     assert {"001", "002", "003", "004"} <= cited
 
 
 def test_net_profit_reading_is_settled_by_reported_net_income(bundled):
-    c = next(c for c in parse_claims(bundled.claims_raw) if c.id == "net_profit_fall_60pct_fy2026q3")
+    c = next(c for c in bundled.claims if c.id == "net_profit_fall_60pct_fy2026q3")
     v = evaluate(c, project(bundled))
     assert v.metric[0] == pytest.approx(-0.663, abs=0.001) and v.holds.tolist() == [1.0]
     assert claim_statuses(bundled, [c])[c.id].labels == ("reported",)
 
 
 def test_loss_per_order_halved_is_evaluated_on_estimates(bundled):
-    claims = parse_claims(bundled.claims_raw)
+    claims = bundled.claims
     c = next(c for c in claims if c.id == "qc_loss_per_order_halved_fy2027")
     p = project(bundled)
     # FY2026 orders as the engine sizes them: quick-commerce revenue / (RMB30 x 0.10)

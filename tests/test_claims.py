@@ -139,7 +139,8 @@ def test_parse_claims_duplicate_and_missing_keys(tmp_path):
 
 
 def test_bundled_register_parses_and_evaluates(a, p):
-    claims = parse_claims(a.claims_raw, projection=p)
+    claims = parse_claims(read_yaml(a.directory / "claims.yaml"), projection=p)  # the loader's parse, plus the base case
+    assert [(c.id, c.test, c.index) for c in claims] == [(c.id, c.test, c.index) for c in a.claims]
     assert len(claims) >= 10
     assert len({c.id for c in claims}) == len(claims)
 

@@ -179,7 +179,7 @@ def test_validate_checks_the_claims_and_correlations(capsys, assumptions_copy):
 
 
 def test_validate_reports_claims_count(capsys, bundled):
-    n = len(bundled.claims_raw["claims"])
+    n = len(bundled.claims)
     rc, out, _ = run(capsys, "validate")
     assert rc == 0 and n >= 25 and re.search(rf"\b{n} claims\b", out)
 

@@ -21,7 +21,7 @@ FILES = [".pivotmodel-output", "claims.csv", "quantiles_quarter.csv", "quantiles
 @pytest.fixture(scope="module")
 def claim_ids():
     a = assumptions_mod.load()
-    ids = [c["id"] for c in a.claims_raw["claims"]]
+    ids = [c.id for c in a.claims]
     assert len(ids) >= 10
     return ids
 

@@ -13,9 +13,10 @@ import pytest
 from scipy import stats
 
 import pivotmodel.assumptions as assumptions_mod
+from pivotmodel.correlations import parse_correlations, uncertain_keys
 from pivotmodel.distributions import build_distribution
 from pivotmodel.errors import InputError
-from pivotmodel.sampling import Design, _key_words, _mc_uniforms, make_design, parse_correlations, uncertain_inputs
+from pivotmodel.sampling import Design, _key_words, _mc_uniforms, correlation_copula, make_design, uncertain_inputs
 from pivotmodel.yamlio import read_yaml
 
 MC = Path(__file__).resolve().parent / "fixtures" / "mc"
@@ -98,9 +99,15 @@ def test_design_draws_of_capex_plan_follow_its_pert(a, method):
 # --- rank correlations ---------------------------------------------------------------------
 
 
+def with_correlations(a, path: Path):
+    """``a`` with the correlations of the file at ``path`` instead, validated as the loader does."""
+    corr = parse_correlations(read_yaml(path), "assumptions/correlations.yaml", a.sources, uncertain_keys(a.inputs, a.seeds), a.inputs)
+    return dataclasses.replace(a, correlations=corr)
+
+
 @pytest.fixture(scope="module")
 def correlation_pairs(a):
-    pairs = [(p["a"], p["b"], float(p["rho"])) for p in a.correlations_raw["correlations"]["pairs"]]
+    pairs = [(p.a, p.b, p.rho) for p in a.correlations.pairs]
     assert len(pairs) == 4
     return pairs
 
@@ -185,7 +192,7 @@ def test_draw_zero_is_every_median(a, method):
 
 
 def test_non_psd_correlations_name_the_inputs(a):
-    bad = dataclasses.replace(a, correlations_raw=read_yaml(MC / "corr_not_psd.yaml"))
+    bad = with_correlations(a, MC / "corr_not_psd.yaml")
     with pytest.raises(InputError) as exc:
         make_design(bad, 100, SEED, "mc")
     msg = str(exc.value)
@@ -199,7 +206,7 @@ def test_non_psd_correlations_name_the_inputs(a):
 @pytest.mark.parametrize("how", ["yaml", "argument"])
 def test_non_psd_with_nearest_passes_and_is_reported(a, how):
     name = "corr_not_psd_nearest.yaml" if how == "yaml" else "corr_not_psd.yaml"
-    variant = dataclasses.replace(a, correlations_raw=read_yaml(MC / name))
+    variant = with_correlations(a, MC / name)
     design = make_design(variant, 20_000, SEED, "mc", nearest=True if how == "argument" else None)
     corr = design.correlation
     assert corr.adjusted is True
@@ -214,7 +221,7 @@ def test_non_psd_with_nearest_passes_and_is_reported(a, how):
 
 
 def test_valid_bundled_correlations_are_not_adjusted(a):
-    corr = parse_correlations(a, uncertain_inputs(a))
+    corr = correlation_copula(a, uncertain_inputs(a))
     assert corr is not None and corr.adjusted is False
     assert len(corr.keys) == 7
     # requested Spearman -> normal via 2 sin(pi rho / 6)
@@ -232,9 +239,8 @@ def test_correlation_with_fixed_or_unknown_input_is_an_error(a, tmp_path):
     )
     path = tmp_path / "c.yaml"
     path.write_text(raw_text, encoding="utf-8")
-    bad = dataclasses.replace(a, correlations_raw=read_yaml(path))
-    with pytest.raises(InputError) as exc:
-        make_design(bad, 10, 1, "mc")
+    with pytest.raises(InputError) as exc:  # at load: the pairs are validated with the files
+        with_correlations(a, path)
     msg = str(exc.value)
     assert len(exc.value.problems) == 3
     assert "'capex.plan.first_quarter' is a fixed input" in msg

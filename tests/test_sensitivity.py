@@ -128,7 +128,7 @@ def test_sobol_on_the_model_notes_correlations_and_groups(bundled):
     assert list(df.columns) == ["S1", "S1_conf", "ST", "ST_conf", "note"]
     assert df["ST"].idxmax() == "cloud.ai_revenue.growth.start"
     assert abs(df.loc["capex.plan.phasing_tilt", "ST"]) < 0.01
-    if bundled.correlations_raw:
+    if bundled.correlations:
         assert "independence" in df.attrs["note"]
         assert df.loc["capex.plan.total", "note"] != ""
         g = sobol(bundled, "cloud.ai_revenue@FY2028", n=256, inputs=keys, grouped=True)

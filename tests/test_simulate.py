@@ -31,7 +31,7 @@ def a():
 
 @pytest.fixture(scope="module")
 def capex_claim(a):
-    return dataclasses.replace(a, claims_raw=read_yaml(MC / "claim_capex_480.yaml"))
+    return dataclasses.replace(a, claims=tuple(parse_claims(read_yaml(MC / "claim_capex_480.yaml"))))
 
 
 # --- a claim with a closed form -------------------------------------------------------------
@@ -118,7 +118,7 @@ def test_draw_zero_is_the_deterministic_base_case(a, method):
         if inp.uncertain:
             assert r.inputs[key].iloc[0] == inp.dist.median(), key
     p = project(a)
-    claims = parse_claims(a.claims_raw, projection=p)
+    claims = a.claims
     assert [c.id for c in claims] == list(r.claim_holds.columns)
     for c in claims:
         det = evaluate(c, p)
