@@ -36,13 +36,13 @@ else:
 
 from .errors import InputError
 from .periods import Quarter, parse_quarter
+from .schema import SEGMENT_IDS
 
 __all__ = ["SCORED", "run_as_of", "timeline_table", "backtest_scores", "summarise", "verdicts", "register"]
 
-SCORED = (
-    "group.revenue", "china_ecommerce.revenue", "cloud.revenue", "international.revenue", "all_others.revenue",
-    "china_ecommerce.adjusted_ebita", "cloud.adjusted_ebita", "international.adjusted_ebita",
-    "all_others.adjusted_ebita", "china_ecommerce.cmr", "group.capex", "group.fcf",
+SCORED = (  # each registered segment's revenue and adjusted EBITA, and a few group lines
+    "group.revenue", *(f"{s}.revenue" for s in SEGMENT_IDS), *(f"{s}.adjusted_ebita" for s in SEGMENT_IDS),
+    "china_ecommerce.cmr", "group.capex", "group.fcf",
 )
 
 
