@@ -1,4 +1,11 @@
-"""The one table of model inputs: every key the assumption files must hold, its unit and range.
+"""The registry: every input key (written out in full), output series, segment and seed key.
+
+Sections: units; ``PARAMETERS`` (every key the assumption files must hold, its dimension,
+valid range and meaning); seed estimates (``SEEDABLE`` and the one key spelling);
+simulation ``SETTINGS``; ``SEGMENTS`` (id, label, colour, file, history prefix, driver);
+``SERIES`` (every series the engine returns). Every per-segment list in pivotmodel reads
+``SEGMENTS``; ``tests/test_registry.py`` checks the registry against the files and the engine.
+See the README's contributor section for what to touch when adding to it.
 
 The loader checks the files against this table (unknown keys are typos, missing keys are
 errors), converts units within a dimension (``RMB_bn`` to ``RMB_mn``), and checks that the
