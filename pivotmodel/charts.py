@@ -223,24 +223,25 @@ def plot_revenue_mix(data: pd.DataFrame, ax: Axes | None = None) -> Axes:
 
 # --- cloud share fan ----------------------------------------------------------------------
 
-_SHARE_RE = re.compile(r"share\(cloud\.revenue,\s*group\.revenue(?:,\s*(FY\d{4}|CY\d{4}))?\)\s*(>=|>)\s*([0-9.]+)")
+_CLOUD_SHARE = ("cloud.revenue", "group.revenue")
 
 
 def cloud_share_claims(claims) -> pd.DataFrame:
-    """Cloud-share claims as (id, year position on the fiscal axis, threshold, kind)."""
+    """Cloud-share claims as (id, year position on the fiscal axis, threshold, kind), read off
+    each parsed claim's :class:`~pivotmodel.claims.Measure`: ``share(cloud.revenue,
+    group.revenue, FYyyyy|CYyyyy) > x`` is a point, ``first_fy(share(...) > x) <= yyyy`` a line."""
     rows = []
     for c in claims:
-        m = _SHARE_RE.search(c.test)
-        if not m:
-            continue
-        period, thr = m.group(1), float(m.group(3))
-        if period is None:  # first_fy(...) <= YEAR
-            by = re.search(r"<=\s*(\d{4})", c.test)
-            rows.append({"id": c.id, "x": float(by.group(1)) if by else np.nan, "threshold": thr, "kind": "by"})
-        elif period.startswith("CY"):
-            rows.append({"id": c.id, "x": int(period[2:]) + 0.75, "threshold": thr, "kind": "cy"})
-        else:
-            rows.append({"id": c.id, "x": float(period[2:]), "threshold": thr, "kind": "fy"})
+        m = c.measure
+        if m.function in ("first_fy", "first_year") and m.condition is not None and m.comparison in ("<", "<="):
+            inner = m.condition
+            if inner.function == "share" and inner.series == _CLOUD_SHARE and inner.comparison in (">", ">="):
+                rows.append({"id": c.id, "x": m.threshold, "threshold": inner.threshold, "kind": "by"})
+        elif m.function == "share" and m.series == _CLOUD_SHARE and m.comparison in (">", ">=") and m.period:
+            if re.fullmatch(r"CY\d{4}", m.period):
+                rows.append({"id": c.id, "x": int(m.period[2:]) + 0.75, "threshold": m.threshold, "kind": "cy"})
+            elif re.fullmatch(r"FY\d{4}", m.period):
+                rows.append({"id": c.id, "x": float(m.period[2:]), "threshold": m.threshold, "kind": "fy"})
     return pd.DataFrame(rows, columns=["id", "x", "threshold", "kind"])
 
 
@@ -433,17 +434,6 @@ def plot_claim_probabilities(data: pd.DataFrame, ax: Axes | None = None) -> Axes
     return ax
 
 
-def metric_unit(test: str) -> str:
-    head = test.strip()
-    if head.startswith("usd("):
-        return "US$ bn"
-    if head.startswith(("sum(", "cumsum(")):
-        return "RMB bn"
-    if head.startswith(("first_fy(", "first_cy(")):
-        return "year"
-    return "ratio"
-
-
 def claim_metric_data(results, claim_id: str, bins: int = 40) -> pd.DataFrame:
     """Histogram of a claim's metric across draws, with bins split at the threshold.
     Columns: left, right, count, share, side (holds / fails). ``attrs``: id, threshold,
@@ -472,7 +462,7 @@ def claim_metric_data(results, claim_id: str, bins: int = 40) -> pd.DataFrame:
     d = pd.DataFrame({"left": edges[:-1], "right": edges[1:], "count": counts, "share": counts / n if n else counts, "side": side})
     ok = np.isfinite(holds)
     d.attrs.update(
-        id=claim_id, threshold=thr, comparison=c.comparison, unit=metric_unit(c.test), draws=n,
+        id=claim_id, threshold=thr, comparison=c.comparison, unit=c.measure.unit, draws=n,
         share_holds=float((holds[ok] == 1).sum() / n) if n else np.nan,
         share_fails=float((holds[ok] == 0).sum() / n) if n else np.nan,
         share_not_evaluable=float((~ok).sum() / n) if n else np.nan,

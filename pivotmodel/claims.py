@@ -53,7 +53,10 @@ from .yamlio import line_of, unknown_keys
 if TYPE_CHECKING:  # the engine's output; claims are parsed at load, before any projection
     from .model import Projection
 
-__all__ = ["Claim", "parse_claims", "check_claims", "parse_test", "parse_condition", "evaluate", "ClaimValue", "FUNCTIONS", "ALIASES", "series_in"]
+__all__ = [
+    "Claim", "Measure", "measure_of", "parse_claims", "check_claims", "parse_test", "parse_condition", "evaluate", "ClaimValue",
+    "FUNCTIONS", "ALIASES", "series_in",
+]
 
 ALIASES = {"capex": "group.capex", "fcf": "group.fcf"}
 CLAIM_KEYS = {"id": True, "words": True, "source": True, "reading": True, "test": True, "headline": False, "note": False,
@@ -107,17 +110,106 @@ class Claim:
 
     @property
     def threshold(self) -> float | None:
-        node = self.tree.body
-        if isinstance(node, ast.Compare) and len(node.ops) == 1 and isinstance(node.comparators[0], (ast.Constant, ast.UnaryOp)):
-            return float(_const(node.comparators[0]))
-        return None
+        """The constant the metric is compared with (None when the test has no metric)."""
+        return self.measure.threshold
 
     @property
     def comparison(self) -> str | None:
-        node = self.tree.body
-        if self.threshold is None:
-            return None
-        return {ast.Gt: ">", ast.GtE: ">=", ast.Lt: "<", ast.LtE: "<="}[type(node.ops[0])]  # type: ignore[attr-defined]
+        return self.measure.comparison
+
+    @property
+    def measure(self) -> Measure:
+        """What the claim's metric is (function, series, period, unit), read off the parsed test."""
+        return measure_of(self.tree.body)
+
+
+@dataclass(frozen=True)
+class Measure:
+    """What a test measures, read off its parsed tree (never its text): the metric side of a
+    comparison with a constant. ``function`` is the metric's outer call (``sum``, ``usd``,
+    ``share``, ``yoy``, ``first_fy``...; None for arithmetic of several calls, and for a test
+    without a metric, whose per-draw value is the 0/1 outcome); ``series`` the series it reads
+    in order (aliases resolved); ``period`` its period label (None when it has none);
+    ``unit`` the unit the evaluator returns it in. For ``first_fy(cond) <= 2031``,
+    ``condition`` is what ``cond`` measures (its own comparison and threshold) and
+    ``threshold`` is the year. A bare metric (a forecast's ``sum(x, FY2027)``) has no
+    comparison."""
+
+    function: str | None
+    series: tuple[str, ...]
+    period: str | None
+    unit: str
+    comparison: str | None = None
+    threshold: float | None = None
+    condition: Measure | None = None
+
+
+def _unit(node: ast.AST) -> str | None:
+    """The unit the evaluator returns ``node`` in; None for a plain number."""
+    if isinstance(node, ast.Constant) or (isinstance(node, ast.UnaryOp) and isinstance(node.operand, ast.Constant)):
+        return None
+    if isinstance(node, ast.UnaryOp):
+        return _unit(node.operand)
+    if isinstance(node, ast.BinOp):
+        a, b = _unit(node.left), _unit(node.right)
+        if isinstance(node.op, ast.Div):
+            return a if b is None else ("ratio" if a == b else f"{a} / {b}")
+        if isinstance(node.op, ast.Mult):
+            return b if a is None else a if b is None else f"{a} x {b}"
+        return a if a == b or b is None else b if a is None else "mixed units"
+    if isinstance(node, ast.Call) and isinstance(node.func, ast.Name):
+        fn = node.func.id
+        if fn in _YEAR_FNS:
+            return "year"
+        if fn in ("share", "yoy"):
+            return "ratio"
+        if fn in _CONDITION_FNS:
+            return "outcome"
+        name = _series_name(node.args[0]) if node.args else None
+        unit = SERIES.get(ALIASES.get(name or "", name or ""), ("", ""))[0]
+        if fn == "usd":
+            return "US$ bn"
+        if unit.endswith("_per_ADS"):  # earnings per ADS are summed as they are
+            return unit.replace("USD", "US$").replace("_per_", " per ")
+        return {"RMB_mn": "RMB bn", "count_mn": "bn (count)"}.get(unit, f"{unit} / 1000")
+    return "outcome"  # a comparison, and/or/not: a condition
+
+
+def _period_label(node: ast.AST) -> str | None:
+    if isinstance(node, ast.Constant) and isinstance(node.value, str):  # a range, quoted by parse_test
+        return node.value
+    name = _series_name(node)
+    return name if name and _PERIOD_RE.match(name) else None
+
+
+def measure_of(node: ast.AST) -> Measure:
+    """:class:`Measure` of a test's body (or of any condition inside it)."""
+    threshold = comparison = None
+    if isinstance(node, ast.Compare) and len(node.ops) == 1 and _is_number(node.comparators[0]):
+        threshold = float(_const(node.comparators[0]))
+        comparison = {ast.Gt: ">", ast.GtE: ">=", ast.Lt: "<", ast.LtE: "<="}[type(node.ops[0])]
+        node = node.left
+    elif _unit(node) == "outcome":  # a condition without a metric: its value is the 0/1 outcome
+        return Measure(None, tuple(_ordered_series(node)), None, "outcome")
+    function = node.func.id if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) else None
+    period = None
+    if function in _NUMERIC_FNS:
+        n_series = 2 if function == "share" else 1
+        args = node.args  # type: ignore[attr-defined]
+        period = _period_label(args[n_series]) if len(args) > n_series else None
+    condition = measure_of(node.args[0]) if function in _YEAR_FNS else None  # type: ignore[attr-defined]
+    return Measure(function, tuple(_ordered_series(node)), period, _unit(node) or "number", comparison, threshold, condition)
+
+
+def _ordered_series(node: ast.AST) -> list[str]:
+    """Series names in the order they are written (aliases resolved), each once."""
+    out: list[str] = []
+    for sub in ast.walk(node):
+        name = _series_name(sub) if isinstance(sub, (ast.Name, ast.Attribute)) else None
+        name = ALIASES.get(name, name) if name else None
+        if name in SERIES and name not in out:
+            out.append(name)
+    return out
 
 
 def _const(node: ast.AST) -> float:

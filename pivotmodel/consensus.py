@@ -78,26 +78,15 @@ class Consensus:
 
 
 def _metric_unit(tree) -> str | None:
-    """The unit a metric returns when it is one call (``sum``, ``usd``, ``yoy``, ``share``);
-    None for composite expressions, which are not checked."""
-    import ast
+    """The unit a metric returns when it is one call (``sum``, ``usd``, ``yoy``, ``share``), in
+    the forecast file's spelling; None for composite expressions, which are not checked."""
+    from .claims import measure_of
 
-    from .claims import _series_name
-    from .model import SERIES
-
-    node = tree.body
-    if not (isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.args):
+    m = measure_of(tree.body)
+    if m.function is None or m.condition is not None:
         return None
-    fn = node.func.id
-    if fn in ("yoy", "share"):
-        return "ratio"
-    name = _series_name(node.args[0])
-    unit = SERIES.get(name or "", ("", ""))[0]
-    if fn in ("sum", "cumsum"):
-        return {"RMB_mn": "RMB_bn", "RMB_per_ADS": "RMB_per_ADS", "USD_per_ADS": "USD_per_ADS"}.get(unit)
-    if fn == "usd" and unit == "RMB_mn":
-        return "USD_bn"
-    return None
+    return {"RMB bn": "RMB_bn", "US$ bn": "USD_bn", "ratio": "ratio", "RMB per ADS": "RMB_per_ADS",
+            "US$ per ADS": "USD_per_ADS"}.get(m.unit)
 
 
 def _quarter_end(q) -> dt.date:

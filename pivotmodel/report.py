@@ -83,7 +83,7 @@ CLAIM_COLUMNS = {
 
 def claims_frame(r) -> pd.DataFrame:
     t = r.claims_table()
-    t.insert(list(t.columns).index("threshold") + 1, "metric_unit", [C.metric_unit(c.test) for c in r.claims])
+    t.insert(list(t.columns).index("threshold") + 1, "metric_unit", [c.measure.unit for c in r.claims])
     return t.rename(columns=CLAIM_COLUMNS)
 
 
@@ -227,7 +227,7 @@ def what_would_have_to_be_true(a, full_drivers: dict[str, pd.DataFrame], claims)
             "solved_value": sol.value / scale if sol else np.nan, "direction": sol.direction if sol else "",
             "base_value": sol.base_value / scale if sol else np.nan, "unit": unit,
             "threshold": c.threshold, "comparison": c.comparison,
-            "base_metric": sol.base_metric if sol else np.nan, "metric_unit": C.metric_unit(c.test), "sentence": sentence,
+            "base_metric": sol.base_metric if sol else np.nan, "metric_unit": c.measure.unit, "sentence": sentence,
         })
     cols = ["claim", "input", "basis", "status", "solved_value", "direction", "base_value", "unit", "threshold",
             "comparison", "base_metric", "metric_unit", "sentence"]
@@ -320,7 +320,7 @@ def _claims_html(r) -> str:
             "<th>metric P5 / P50 / P95</th><th>threshold</th><th>statement</th><th>source</th></tr>")
     rows = []
     for _, x in t.iterrows():
-        unit = C.metric_unit(x["test"])
+        unit = r.claim(x["id"]).measure.unit
         metric = "" if pd.isna(x["metric_p50"]) else " / ".join(_metric(x[k], unit) for k in ("metric_p5", "metric_p50", "metric_p95"))
         if metric and unit == "year":
             metric += "<br><span class=small>over draws where it happens</span>"

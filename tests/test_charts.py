@@ -62,6 +62,28 @@ def test_cloud_share_quantiles(r):
     assert marks.loc["cloud_share_30pct_cy2026", "threshold"] == pytest.approx(0.30)
     assert marks.loc["cloud_share_30pct_cy2026", "x"] == pytest.approx(2026.75)
     assert marks.loc["cloud_share_30pct_fy2026", "x"] == 2026
+    # first_fy(share(...) > 0.30) <= 2031: a line up to FY2031 at the inner threshold
+    assert marks.loc["cloud_share_30pct_first_fy_by_fy2031", ["x", "threshold", "kind"]].tolist() == [2031.0, 0.30, "by"]
+    # other shares (AI / external cloud) are not cloud-share marks
+    assert set(marks.index) == {"cloud_share_30pct_cy2026", "cloud_share_30pct_fy2026", "cloud_share_30pct_first_fy_by_fy2031"}
+
+
+def test_cloud_share_marks_come_from_the_parsed_claim_not_its_spelling():
+    """Spacing, a negated threshold's form or a quarter period do not fool the marks: they are
+    read off the parsed test."""
+    from pivotmodel.claims import Claim, parse_test
+
+    def claim(cid, test):
+        return Claim(cid, "w", {}, "r", test, parse_test(test))
+
+    marks = C.cloud_share_claims([
+        claim("spaced", "share( cloud.revenue ,group.revenue,CY2027 )>=0.25"),
+        claim("quarter", "share(cloud.revenue, group.revenue, FY2027Q3) > 0.2"),  # not a year: no mark
+        claim("reversed", "share(group.revenue, cloud.revenue, FY2027) > 3"),  # the inverse ratio: no mark
+        claim("below", "share(cloud.revenue, group.revenue, FY2027) < 0.5"),  # a ceiling, not a claim to reach
+    ]).set_index("id")
+    assert list(marks.index) == ["spaced"]
+    assert marks.loc["spaced", ["x", "threshold", "kind"]].tolist() == [2027.75, 0.25, "cy"]
 
 
 def test_margins_every_segment_and_group(r):

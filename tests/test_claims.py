@@ -361,3 +361,34 @@ def test_empty_or_missing_claims_register_is_an_error():
         parse_claims(None, "assumptions/claims.yaml")
     with pytest.raises(InputError, match="claims: is an empty list"):
         parse_claims({"claims": []}, "assumptions/claims.yaml")
+
+
+@pytest.mark.parametrize("test, expected", [
+    ("usd(cloud.revenue, FY2031) > 100", ("usd", ("cloud.revenue",), "FY2031", "US$ bn", ">", 100.0)),
+    ("cumsum(capex, FY2026Q1:FY2028Q4) > 380", ("cumsum", ("group.capex",), "FY2026Q1:FY2028Q4", "RMB bn", ">", 380.0)),
+    ("yoy(group.adjusted_ebita, FY2026Q3) < -0.60", ("yoy", ("group.adjusted_ebita",), "FY2026Q3", "ratio", "<", -0.6)),
+    ("share(cloud.adjusted_ebita, cloud.revenue, FY2027) >= 0.09",
+     ("share", ("cloud.adjusted_ebita", "cloud.revenue"), "FY2027", "ratio", ">=", 0.09)),
+    ("sum(group.eps_non_gaap_ads_usd, FY2027) > 9", ("sum", ("group.eps_non_gaap_ads_usd",), "FY2027", "US$ per ADS", ">", 9.0)),
+    # a difference of RMB totals stays RMB bn; a quotient of two RMB amounts is a ratio
+    ("sum(capex, FY2027) - sum(capex, FY2026) > 10", (None, ("group.capex",), None, "RMB bn", ">", 10.0)),
+    ("(sum(cloud.ai_revenue, FY2027) - sum(cloud.ai_revenue, FY2026)) / (sum(cloud.revenue, FY2027) - sum(cloud.revenue, FY2026)) > 0.5",
+     (None, ("cloud.ai_revenue", "cloud.revenue"), None, "ratio", ">", 0.5)),
+    # no metric: the per-draw value is the 0/1 outcome
+    ("all(yoy(cloud.revenue) >= 0.26, FY2027Q1:FY2027Q4)", (None, ("cloud.revenue",), None, "outcome", None, None)),
+    ("sum(capex, FY2027) >= 108 and sum(capex, FY2027) <= 132", (None, ("group.capex",), None, "outcome", None, None)),
+])
+def test_measure_read_off_the_parsed_test(test, expected):
+    from pivotmodel.claims import measure_of
+
+    m = measure_of(parse_test(test).body)
+    assert (m.function, m.series, m.period, m.unit, m.comparison, m.threshold) == expected
+
+
+def test_measure_of_first_fy_holds_the_year_and_the_condition():
+    c = Claim("x", "w", {}, "r", "first_fy(share(cloud.revenue, group.revenue) > 0.30) <= 2031",
+              parse_test("first_fy(share(cloud.revenue, group.revenue) > 0.30) <= 2031"))
+    m = c.measure
+    assert (m.function, m.unit, m.comparison, m.threshold) == ("first_fy", "year", "<=", 2031.0)
+    assert (m.condition.function, m.condition.series, m.condition.threshold) == ("share", ("cloud.revenue", "group.revenue"), 0.30)
+    assert (c.threshold, c.comparison) == (2031.0, "<=")
