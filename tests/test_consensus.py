@@ -142,7 +142,7 @@ def test_the_command_prints_the_placement_table(capsys):
 
 
 def test_report_section_writes_the_table_and_the_fan_markers(bundled, tmp_path):
-    from pivotmodel.consensus_cli import consensus_section
+    from pivotmodel.report_consensus import consensus_section
 
     for sub in ("charts", "data", "tables"):
         (tmp_path / sub).mkdir()
