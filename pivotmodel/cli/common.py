@@ -36,7 +36,8 @@ def print_problems(problems) -> None:
 def run_options(args: argparse.Namespace, a) -> dict:
     """The options that decide a run's numbers, each resolved against ``simulation.yaml``."""
     draws = a.settings["draws"] if args.draws is None else args.draws
-    tolerance = a.settings.get("tolerance", 0.0) if args.tolerance is None else args.tolerance
+    given = getattr(args, "tolerance", None)  # update has no --tolerance: it compares runs of fixed draws
+    tolerance = a.settings.get("tolerance", 0.0) if given is None else given
     return {
         "draws": int(draws),
         "seed": int(a.settings["seed"] if args.seed is None else args.seed),
@@ -48,16 +49,17 @@ def run_options(args: argparse.Namespace, a) -> dict:
     }
 
 
-
-def simulation_options(p: argparse.ArgumentParser) -> None:
+def simulation_options(p: argparse.ArgumentParser, tolerance: bool = True, out: str = "run folder (default runs/<scenario>)") -> None:
+    """The options of a Monte Carlo run (``tolerance``: with ``--tolerance``; ``out``: the help of ``--out``)."""
     p.add_argument("--draws", type=int_at_least(1), default=None, metavar="N", help="Monte Carlo draws (default: simulation.yaml)")
     p.add_argument("--method", choices=["mc", "lhs", "sobol"], default=None,
                    help="sampling: plain Monte Carlo, Latin hypercube or scrambled Sobol (default: simulation.yaml)")
     p.add_argument("--seed", type=SEED, default=None, metavar="S", help="random seed, 0 or more (default: simulation.yaml)")
     p.add_argument("--jobs", type=JOBS, default=None, metavar="J", help="worker processes, 1 to the number of cores (default: all cores)")
-    p.add_argument("--tolerance", type=float_between(0, 1, open_high=True), default=None, metavar="T",
-                   help="double the draws until every claim's 95%% interval is narrower than T (up to max_draws)")
+    if tolerance:
+        p.add_argument("--tolerance", type=float_between(0, 1, open_high=True), default=None, metavar="T",
+                       help="double the draws until every claim's 95%% interval is narrower than T (up to max_draws)")
     p.add_argument("--nearest-correlation", action="store_true", help="use the nearest valid correlation matrix if the one asked is not PSD")
     p.add_argument("--max-memory", type=float_between(0, 1e6, open_low=True), default=None, metavar="GB",
                    help="refuse runs expected to need more memory than this (default: half the machine's RAM)")
-    p.add_argument("--out", default=None, metavar="DIR", help="run folder (default runs/<scenario>)")
+    p.add_argument("--out", default=None, metavar="DIR", help=out)

@@ -19,7 +19,7 @@ __all__ = ["cmd_update", "register"]
 def cmd_update(args: argparse.Namespace) -> int:
     from .. import assumptions as assumptions_mod
     from ..asof import check_base
-    from ..simulate import simulate
+    from ..simulate import check_memory, simulate
     from ..update import append_rows, check_new_rows, claim_probabilities, compare, format_change, frozen_starts, headline_outputs
 
     if args.as_of is not None:
@@ -28,6 +28,8 @@ def cmd_update(args: argparse.Namespace) -> int:
     first_new = before_a.history.last_quarter + 1
     out = Path(args.out) if args.out else Path("runs") / f"update-{first_new.label}"
     check_dir_target(out, before_a.input_paths)  # before any work
+    opts = run_options(args, before_a)
+    check_memory(before_a, opts["draws"], args.max_memory)  # each of the three runs, as simulate checks its one
     rows_path = Path(args.rows)
     rows, warnings = check_new_rows(rows_path, before_a.history, str(rows_path))
     rep = before_a.directory / "history" / "reported.csv"
@@ -37,7 +39,6 @@ def cmd_update(args: argparse.Namespace) -> int:
         trial = Path(tmp) / before_a.directory.name
         shutil.copytree(before_a.directory, trial)
         (trial / "history" / "reported.csv").write_bytes(new_text.encode("utf-8"))
-        opts = run_options(args, before_a)
         run = lambda a: simulate(a, draws=opts["draws"], seed=opts["seed"], method=opts["method"], jobs=args.jobs,  # noqa: E731
                                  nearest_correlation=opts["nearest_correlation"] or None, progress=False)
         try:
@@ -78,8 +79,7 @@ def cmd_update(args: argparse.Namespace) -> int:
 def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
     p = sub.add_parser("update", parents=[common], help="append a newly reported quarter, re-run, show what changed")
     p.add_argument("rows", metavar="ROWS.csv", help="the new quarter's rows, in the columns of history/reported.csv")
-    simulation_options(p)
-    for action in p._actions:
-        if action.dest == "out":
-            action.help = "folder for claims_change.csv and outputs_change.csv (default runs/update-<new quarter>)"
+    # no --tolerance: the runs before and after are compared at the same draws
+    simulation_options(p, tolerance=False,
+                       out="folder for claims_change.csv and outputs_change.csv (default runs/update-<new quarter>)")
     p.set_defaults(handler=cmd_update)
