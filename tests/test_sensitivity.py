@@ -151,11 +151,12 @@ def test_sobol_on_the_model_notes_correlations_and_groups(bundled):
     assert list(df.columns) == ["S1", "S1_conf", "ST", "ST_conf", "note"]
     assert df["ST"].idxmax() == "cloud.ai_revenue.growth.start"
     assert abs(df.loc["capex.plan.phasing_tilt", "ST"]) < 0.01
-    if bundled.correlations_raw:
-        assert "independence" in df.attrs["note"]
-        assert df.loc["capex.plan.total", "note"] != ""
-        g = sobol(bundled, "cloud.ai_revenue@FY2028", n=256, inputs=keys, grouped=True)
-        assert any(" + " in k for k in g["input"])
+    # the frozen correlations.yaml links capex.plan.total - cloud.ai_revenue.growth.start (0.5) -
+    # cloud.other_external_revenue.growth.start (0.3): one group, the tilt alone
+    assert "independence" in df.attrs["note"]
+    assert df.loc["capex.plan.total", "note"] != "" and df.loc["capex.plan.phasing_tilt", "note"] == ""
+    g = sobol(bundled, "cloud.ai_revenue@FY2028", n=256, inputs=keys, grouped=True)
+    assert [k for k in g["input"] if " + " in k] == ["capex.plan.total + cloud.ai_revenue.growth.start + cloud.other_external_revenue.growth.start"]
 
 
 def test_rank_correlations_from_a_run(bundled):
