@@ -4,6 +4,7 @@ image comparisons of two charts against committed baselines."""
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 
 import matplotlib
@@ -133,7 +134,8 @@ def test_series_compare_uses_projection_totals(a):
 def test_every_chart_draws_with_units_and_source(r, tmp_path):
     for name, (data_fn, plot_fn) in C.CHARTS.items():
         ax = plot_fn(data_fn(r))
-        assert ax.get_ylabel(), name
+        labels = f"{ax.get_ylabel()} | {ax.get_xlabel()}"
+        assert ax.get_ylabel() and re.search(r"RMB bn|\(ratio\)|share of draws", labels), (name, labels)  # a unit on an axis
         C.add_source(ax.figure, C.source_line(r))
         assert any("seed 7" in t.get_text() for t in ax.figure.texts), name
         C.save(ax.figure, tmp_path / name)
