@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
+from ..errors import InputError
 from .common import load_assumptions, print_problems
 
 __all__ = ["cmd_validate", "register"]
@@ -12,7 +13,6 @@ __all__ = ["cmd_validate", "register"]
 
 def cmd_validate(args: argparse.Namespace) -> int:
     from ..claims import parse_claims
-    from ..errors import InputError as _InputError
     from ..model import project
     from ..sampling import parse_correlations, uncertain_inputs
 
@@ -22,16 +22,16 @@ def cmd_validate(args: argparse.Namespace) -> int:
     claims: list = []
     try:  # claims are checked against a projection, so every period is known to be in range
         claims = parse_claims(a.claims_raw, f"{a.directory.name}/claims.yaml", projection=project(a))
-    except _InputError as exc:
+    except InputError as exc:
         problems += exc.problems
     try:
         parse_correlations(a, uncertain_inputs(a))
-    except _InputError as exc:
+    except InputError as exc:
         problems += exc.problems
     try:  # published forecasts (consensus.yaml), when the folder has them
         from ..consensus import validate_consensus
         warnings += [str(w) for w in validate_consensus(a)]
-    except _InputError as exc:
+    except InputError as exc:
         problems += exc.problems
     boundary: list[str] = []
     if not problems:  # the first projected quarter against the last reported; claims decided by inputs
