@@ -261,7 +261,7 @@ def test_project_out_suffix_gives_the_format(tmp_path, capsys):
 
 
 def test_help_and_validate_leave_heavy_modules_unimported():
-    """`pivotmodel --help` and `validate` start without scipy.stats, pandas, matplotlib or SALib."""
+    """`pivotmodel --help` and `validate` start without scipy.stats, pandas, matplotlib, SALib or openpyxl."""
     import subprocess
     import sys
 
@@ -274,7 +274,7 @@ def test_help_and_validate_leave_heavy_modules_unimported():
         "            main(argv)\n"
         "        except SystemExit:\n"
         "            pass\n"
-        "print(sorted(m for m in ('scipy.stats', 'pandas', 'matplotlib', 'SALib') if m in sys.modules))\n"
+        "print(sorted(m for m in ('scipy.stats', 'pandas', 'matplotlib', 'SALib', 'openpyxl') if m in sys.modules))\n"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]", out.stdout + out.stderr
