@@ -11,14 +11,12 @@ and the same for the naive baseline on the same cut history. Series are read on 
 basis only (``segment_map.csv`` rows marked ``equals``), so a segment is scored only from the
 quarters it has a comparable history (the June-2025 four-segment change); an as-of quarter
 the model cannot start from (fewer than four base quarters on that basis) is listed with the
-reason, and the naive baseline is still scored there.
+reason, and the naive baseline is still scored there. The commands are :mod:`pivotmodel.cli.backtest`.
 """
 
 from __future__ import annotations
 
-import argparse
 import math
-import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -35,10 +33,10 @@ else:
     scoring = lazy("pivotmodel.scoring")
 
 from .errors import InputError
-from .periods import Quarter, parse_quarter
+from .periods import Quarter
 from .schema import SEGMENT_IDS
 
-__all__ = ["SCORED", "run_as_of", "timeline_table", "backtest_scores", "summarise", "verdicts", "register"]
+__all__ = ["SCORED", "run_as_of", "timeline_table", "backtest_scores", "summarise", "verdicts"]
 
 SCORED = (  # each registered segment's revenue and adjusted EBITA, and a few group lines
     "group.revenue", *(f"{s}.revenue" for s in SEGMENT_IDS), *(f"{s}.adjusted_ebita" for s in SEGMENT_IDS),
@@ -228,99 +226,3 @@ def over_time_section(a, r, folder: Path, draws: int, seed: int, source: str) ->
     page = (f"<h2>Claims over time</h2><p>{e(note)}</p><!--timeline-->"
             f"<h2>Backtest (from {first.label}, horizons 1-4)</h2><ul>" + "".join(f"<li>{e(v)}</li>" for v in lines) + "</ul>")
     return page, md
-
-
-def _options(args: argparse.Namespace, a) -> dict:
-    seed = a.settings["seed"] if args.seed is None else args.seed
-    return {"draws": int(args.draws), "seed": int(seed), "method": args.method or a.settings["method"]}
-
-
-def _out(args, name: str, a) -> Path:
-    from .atomic import check_dir_target
-    out = Path(args.out) if args.out else Path("runs") / name
-    check_dir_target(out, a.input_paths)
-    return out
-
-
-def cmd_timeline(args: argparse.Namespace) -> int:
-    from . import charts
-    from .atomic import write_dir_atomic
-    from .cli import _load
-
-    a = _load(args)
-    out = _out(args, "timeline", a)
-    table, skipped = timeline_table(args.assumptions, args.scenario, _options(args, a), args.jobs, args.claim or None)
-    for q, why in sorted(skipped.items()):
-        print(f"as of {q}: model not run ({why})", file=sys.stderr)
-    data = charts.claim_timeline_data(table)
-
-    def write(folder: Path) -> None:
-        table.to_csv(folder / "timeline.csv", index=False, float_format="%.6g")
-        fig: Any = charts.plot_claim_timeline(data).figure
-        charts.add_source(fig, f"pivotmodel timeline, {args.draws} draws; an as-of quarter the model cannot start from is left out")
-        charts.save(fig, folder / "timeline")
-
-    write_dir_atomic(out, write, a.input_paths)
-    for cid, g in table.groupby("claim", sort=False):
-        points = ", ".join(f"{r.as_of} {r.probability:.0%}" for r in g.itertuples())
-        known = g["outcome"].iloc[0]
-        print(f"{cid}: {points}" + (f"; outcome: {known}" if known else ""))
-    print(f"wrote {out}/ (timeline.csv, timeline.png, timeline.svg)")
-    return 0
-
-
-def cmd_backtest(args: argparse.Namespace) -> int:
-    from . import charts
-    from .atomic import write_dir_atomic
-    from .cli import _load
-
-    a = _load(args)
-    out = _out(args, "backtest", a)
-    start = args.start or (min(a.history.quarterly["group.revenue"]) + 6)
-    scores, skipped = backtest_scores(args.assumptions, args.scenario, start, args.horizon, _options(args, a), args.jobs)
-    if skipped:
-        print(f"model not run as of {len(skipped)} quarters ({', '.join(sorted(skipped))}): e.g. {next(iter(skipped.values()))}",
-              file=sys.stderr)
-    summary = summarise(scores)
-    lines = verdicts(scores)
-
-    def write(folder: Path) -> None:
-        scores.to_csv(folder / "scores.csv", index=False, float_format="%.6g")
-        summary.to_csv(folder / "summary.csv", float_format="%.6g")
-        (folder / "verdicts.txt").write_text("\n".join(lines) + "\n", encoding="utf-8")
-        data = charts.backtest_fan_data(scores, horizon=1)
-        if len(data):
-            data.to_csv(folder / "backtest_fans.csv", index=False, float_format="%.6g")
-            fig: Any = charts.plot_backtest_fans(data).figure
-            charts.add_source(fig, f"pivotmodel backtest, {args.draws} draws; actuals as reported (history/reported.csv)")
-            charts.save(fig, folder / "backtest_fans")
-
-    write_dir_atomic(out, write, a.input_paths)
-    print(f"backtest from {start.label}, horizons 1-{args.horizon}, {args.draws} draws")
-    print("\n".join(lines))
-    print(f"wrote {out}/ (scores.csv, summary.csv, verdicts.txt, backtest_fans.png|svg|csv)")
-    return 0
-
-
-def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
-    from .options import JOBS, SEED, int_at_least
-
-    def shared(p):
-        p.add_argument("--draws", type=int_at_least(100), default=2000, metavar="N", help="draws per as-of run")
-        p.add_argument("--method", choices=["mc", "lhs", "sobol"], default=None, help="sampling (default: simulation.yaml)")
-        p.add_argument("--seed", type=SEED, default=None, metavar="S", help="random seed (default: simulation.yaml)")
-        p.add_argument("--jobs", type=JOBS, default=1, metavar="J", help="worker processes per run")
-
-    p = sub.add_parser("timeline", parents=[common], help="each headline claim's probability as of each reported quarter")
-    shared(p)
-    p.add_argument("--claim", action="append", metavar="ID", help="a claim id (repeatable; default: the headline claims)")
-    p.add_argument("--out", default=None, metavar="DIR", help="output folder (default runs/timeline)")
-    p.set_defaults(handler=cmd_timeline)
-
-    p = sub.add_parser("backtest", parents=[common], help="score the bands, run as of past quarters, on what was then reported")
-    shared(p)
-    p.add_argument("--from", dest="start", type=parse_quarter, default=None, metavar="QUARTER",
-                   help="first as-of quarter (default: six quarters after the first of group revenue)")
-    p.add_argument("--horizon", type=int_at_least(1), default=4, metavar="H", help="quarters ahead to score")
-    p.add_argument("--out", default=None, metavar="DIR", help="output folder (default runs/backtest)")
-    p.set_defaults(handler=cmd_backtest)

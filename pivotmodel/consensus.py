@@ -9,7 +9,8 @@ P95, the forecast's percentile (mid-rank: the share of draws below the forecast 
 the share equal to it) and whether it lies outside P5-P95. A forecast dated before the
 release of the last reported quarter is stale. :func:`what_would_move` asks the solve
 machinery which single input, moved with everything else at base, reaches the forecast.
-Nothing here prints; :mod:`pivotmodel.consensus_cli` does.
+Nothing here prints; :mod:`pivotmodel.cli.consensus` does, and :mod:`pivotmodel.report_consensus`
+writes the report's section.
 """
 
 from __future__ import annotations
@@ -35,7 +36,8 @@ if TYPE_CHECKING:  # the real modules for the type checker; lazy stand-ins at ru
 else:
     pd = lazy("pandas")
 
-__all__ = ["Forecast", "Consensus", "load_consensus", "validate_consensus", "place", "percentile", "forecast_claim", "what_would_move", "UNITS"]
+__all__ = ["Forecast", "Consensus", "load_consensus", "validate_consensus", "place", "percentile", "forecast_claim", "what_would_move", "UNITS",
+           "consensus_report", "format_value"]
 
 FILE = "consensus.yaml"
 UNITS = ("RMB_bn", "USD_bn", "ratio", "RMB_per_ADS", "USD_per_ADS")
@@ -346,3 +348,26 @@ def fan_data(a: Assumptions, consensus: Consensus, table: pd.DataFrame, draws: i
     out = pd.DataFrame(rows)
     out.attrs["markers"] = pd.DataFrame(markers, columns=["id", "series", "year", "value", "date", "stale", "outside"])
     return out
+
+
+def consensus_report(a, draws: int, seed: int, method: str, explain: int = 3):
+    """(table, consensus, explanations {id: [sentences]}) for the CLI and the report."""
+    consensus = load_consensus(a)
+    metrics, inputs = metric_draws(a, consensus, draws, seed, method)
+    table = place(consensus, metrics)
+    # the furthest forecast of each distinct metric, furthest first (ties: file order)
+    far = (table["percentile"] - 0.5).abs().fillna(-1).sort_values(ascending=False, kind="stable")
+    chosen = list(dict.fromkeys(table.loc[far.index, "metric"]).keys())
+    first_of = {m: next(fid for fid in far.index if table.loc[fid, "metric"] == m) for m in chosen}
+    by_id = {f.id: f for f in consensus.forecasts}
+    explanations = {fid: what_would_move(a, by_id[fid], table.loc[fid], inputs, metrics[fid], top=2)
+                    for fid in list(first_of.values())[:explain]}
+    return table, consensus, explanations
+
+
+def format_value(x: float, unit: str) -> str:
+    """A forecast or quantile as printed: a signed percentage for a ratio, else to one decimal
+    with thousands separators (RMB bn, or per ADS)."""
+    if not np.isfinite(x):
+        return "n/a"
+    return f"{x:+.1%}" if unit == "ratio" else f"{x:,.1f}"

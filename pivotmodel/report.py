@@ -4,7 +4,7 @@ Contents: every chart as PNG and SVG (``charts/``) with the numbers each draws
 (``data/``); tables as CSV and one XLSX workbook; ``summary.md``; an
 ``index.html`` that reads on its own (claims, charts as embedded PNG, the assumptions used
 with their sources, the run manifest; its links to SVG, data and tables need the folder);
-``manifest.json`` (the only file with times in it).
+``manifest.json`` (the only file with times in it). The command is :mod:`pivotmodel.cli.report`.
 
 Same inputs and seed give byte-identical PNG, SVG and CSV files. The folder is built
 beside the target and swapped in at the end, so a failure leaves the old report as it was.
@@ -12,7 +12,6 @@ beside the target and swapped in at the end, so a failure leaves the old report 
 
 from __future__ import annotations
 
-import argparse
 import base64
 import functools
 import html
@@ -22,10 +21,7 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from .atomic import check_dir_target
-from .errors import InputError
 from .lazy import lazy
-from .options import SEED, int_at_least
 
 if TYPE_CHECKING:  # the real modules for the type checker; lazy stand-ins at run time
     import numpy as np
@@ -49,7 +45,7 @@ class _LazyCharts:
 
 C = _LazyCharts()
 
-__all__ = ["build_report", "write_report", "cmd_report", "register", "KEY_OUTPUTS", "TORNADO_OUTPUTS",
+__all__ = ["build_report", "write_report", "KEY_OUTPUTS", "TORNADO_OUTPUTS",
            "claim_drivers", "what_would_have_to_be_true", "TOP_DRIVERS"]
 
 FLOAT = "%.6g"
@@ -591,7 +587,7 @@ def _build(a, r, folder: Path, compare: list[str], assumptions_dir, bar, cf, sta
         compare_png = png
 
     from .backtest import over_time_section  # claims over time and the backtest (issue 11)
-    from .consensus_cli import consensus_section  # published forecasts placed in the run (issue 12)
+    from .report_consensus import consensus_section  # published forecasts placed in the run (issue 12)
     consensus_html, consensus_md = consensus_section(a, folder, draws, seed, C.source_line(r))
     over_time_html, over_time_md = over_time_section(a, r, folder, draws, seed, C.source_line(r))  # pivotmodel.backtest
 
@@ -698,33 +694,3 @@ def write_report(a, out: Path, draws: int, seed: int, compare: list[str] | None 
     write_dir_atomic(Path(out), lambda tmp: result.update(build_report(a, tmp, draws, seed, compare, assumptions_dir, **options)),
                      a.input_paths)
     return result
-
-
-def cmd_report(args: argparse.Namespace) -> int:
-    a = assumptions_mod.load(args.assumptions, args.scenario)
-    draws = int(args.draws if args.draws is not None else a.settings["draws"])
-    seed = int(args.seed if args.seed is not None else a.settings["seed"])
-    if draws < 2:
-        raise InputError.single("--draws", "draws", f"needs at least 2 draws, got {draws}")
-    compare = [s.strip() for s in (args.compare or "").split(",") if s.strip()]
-    for name in compare:  # fail before any work on a bad scenario name
-        assumptions_mod.load(args.assumptions, name)
-    others = [n for n in dict.fromkeys(compare) if n != a.scenario.name]
-    default = a.scenario.name + (f"_vs_{'_'.join(others)}" if others else "")  # a comparison has its own folder
-    out = Path(args.out) if args.out else Path("reports") / default
-    check_dir_target(out, a.input_paths)  # before any work
-    t0 = time.time()
-    write_report(a, out, draws, seed, compare, args.assumptions)
-    print(f"wrote {out}/ ({draws:,} draws, seed {seed}, {time.time() - t0:.1f} s)")
-    return 0
-
-
-def register(sub, common: argparse.ArgumentParser) -> None:
-    p = sub.add_parser("report", parents=[common], help="charts, tables, summary.md and index.html for a scenario")
-    p.add_argument("--compare", default=None, metavar="NAME,...",
-                   help="other scenarios to set side by side (same draws and seed)")
-    p.add_argument("--out", default=None, metavar="DIR",
-                   help="report folder (default reports/<scenario>, or reports/<scenario>_vs_<others> with --compare)")
-    p.add_argument("--draws", type=int_at_least(2), default=None, metavar="N", help="draws (default: simulation.yaml)")
-    p.add_argument("--seed", type=SEED, default=None, metavar="S", help="seed (default: simulation.yaml)")
-    p.set_defaults(handler=cmd_report)

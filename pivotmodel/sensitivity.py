@@ -24,6 +24,7 @@ Nothing here prints or plots; the tornado and spider charts are in :mod:`pivotmo
 from __future__ import annotations
 
 import ast
+import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 
 import numpy as np
@@ -74,6 +75,10 @@ def parse_output(spec: str | Output) -> Output:
         return spec
     text = str(spec).strip()
     where = "--output"
+    year_fn = re.match(r"(first_fy|first_cy|first_year)\s*\(", text)
+    if year_fn:  # a year, infinite in draws where the condition never holds: nothing to swing or rank
+        raise InputError.single(where, "output", f"{year_fn.group(1)}(...) is a year (infinite where the condition never holds), not an output; "
+                                "give the number inside the condition instead, e.g. share(cloud.revenue, group.revenue, CY2026)")
     if any(c in text for c in "<>") or " and " in f" {text} " or " or " in f" {text} ":
         raise InputError.single(where, "output", f"{text!r} is a test (it has a comparison); an output is a number - drop the comparison")
     if "@" in text and "(" not in text:

@@ -5,7 +5,7 @@ periods after the last reported quarter, segments + elimination = group, YoY gro
 the row a year earlier within a plausibility band: a warning, never a change), then with the
 whole folder: a copy of the assumptions with the rows appended must load. Only then is
 ``history/reported.csv`` rewritten (its bytes kept, the new rows appended in sorted order) and
-the change written: per claim the probability and 95% interval before and after, per headline
+the change written (:mod:`pivotmodel.cli.update`): per claim the probability and 95% interval before and after, per headline
 output the base case, P5 and P95 before and after, and each change split into the part the
 new actuals make (the old starts kept) and the part the re-anchored starts make. A rejected
 file changes nothing.
@@ -13,13 +13,9 @@ file changes nothing.
 
 from __future__ import annotations
 
-import argparse
 import csv
 import io
 import math
-import shutil
-import sys
-import tempfile
 from dataclasses import replace
 from pathlib import Path
 from types import MappingProxyType
@@ -39,7 +35,8 @@ from .history import REPORTED_COLUMNS, _period_key, _read_csv, check_fields
 from .periods import PeriodError, Quarter
 from .schema import SEGMENT_IDS
 
-__all__ = ["check_new_rows", "append_rows", "headline_outputs", "compare", "register", "YOY_BAND", "HEADLINE"]
+__all__ = ["check_new_rows", "append_rows", "headline_outputs", "compare", "frozen_starts", "claim_probabilities", "format_change",
+           "YOY_BAND", "HEADLINE"]
 
 YOY_BAND = 0.6  # |YoY growth| above this is flagged as implausible (a warning)
 IDENTITY_TOLERANCE = 0.002  # of group revenue: rounding in the releases
@@ -183,74 +180,14 @@ def compare(before, mixed, after, column_sets: dict[str, list[str]]) -> pd.DataF
     return out
 
 
-def _frozen_starts(after, before):
+def frozen_starts(after, before):
     """``after`` with every anchored start as it was ``before`` (the new history kept)."""
     inputs = {k: (before.inputs[k] if v.anchor is not None and k in before.inputs else v) for k, v in after.inputs.items()}
     return replace(after, inputs=MappingProxyType(inputs))
 
 
-def _claims(r) -> pd.DataFrame:
+def claim_probabilities(r) -> pd.DataFrame:
     return r.claims_table()[["probability", "ci_low", "ci_high"]]
-
-
-def cmd_update(args: argparse.Namespace) -> int:
-    from . import assumptions as assumptions_mod
-    from .asof import check_base
-    from .atomic import check_dir_target, write_atomic, write_dir_atomic
-    from .cli import run_options
-    from .simulate import simulate
-
-    if args.as_of is not None:
-        raise InputError.single(str(args.rows), "--as-of", "update appends to the latest history; leave --as-of out")
-    before_a = assumptions_mod.load(args.assumptions, args.scenario)
-    first_new = before_a.history.last_quarter + 1
-    out = Path(args.out) if args.out else Path("runs") / f"update-{first_new.label}"
-    check_dir_target(out, before_a.input_paths)  # before any work
-    rows_path = Path(args.rows)
-    rows, warnings = check_new_rows(rows_path, before_a.history, str(rows_path))
-    rep = before_a.directory / "history" / "reported.csv"
-    text = rep.read_bytes().decode("utf-8")
-    new_text = append_rows(text, rows)
-    with tempfile.TemporaryDirectory(prefix="pivotmodel-update-") as tmp:  # the whole folder must load
-        trial = Path(tmp) / before_a.directory.name
-        shutil.copytree(before_a.directory, trial)
-        (trial / "history" / "reported.csv").write_bytes(new_text.encode("utf-8"))
-        opts = run_options(args, before_a)
-        run = lambda a: simulate(a, draws=opts["draws"], seed=opts["seed"], method=opts["method"], jobs=args.jobs,  # noqa: E731
-                                 nearest_correlation=opts["nearest_correlation"] or None, progress=False)
-        try:
-            after_a = assumptions_mod.load(trial, args.scenario)
-            missing = check_base(after_a.history, "history/reported.csv", "cannot start the projection")
-            if missing:
-                raise InputError(missing)
-            r_after = run(after_a)
-        except InputError as exc:
-            raise InputError([Problem(str(rows_path), p.key, f"after appending, {p.file}: {p.message}", p.line)
-                              for p in exc.problems]) from None
-        r_before = run(before_a)
-        r_mixed = run(_frozen_starts(after_a, before_a))
-    for w in warnings:
-        print(f"warning: {w}", file=sys.stderr)
-    first = after_a.history.last_quarter
-    years = [first.fiscal_year + k for k in (0, 1, 2)]
-    claims = compare(_claims(r_before), _claims(r_mixed), _claims(r_after),
-                     {"values": ["probability", "ci_low", "ci_high"], "split": ["probability"]})
-    heads = [headline_outputs(r, years) for r in (r_before, r_mixed, r_after)]
-    outputs = compare(heads[0], heads[1], heads[2], {"values": ["base", "P5", "P95"], "split": ["base", "P95", "P5"]})
-    protected = before_a.input_paths
-
-    def write(folder: Path) -> None:
-        claims.to_csv(folder / "claims_change.csv", float_format="%.6g")
-        outputs.to_csv(folder / "outputs_change.csv", float_format="%.6g")
-
-    def write_history(tmp: Path) -> None:
-        tmp.write_bytes(new_text.encode("utf-8"))
-
-    write_atomic(rep, write_history)
-    write_dir_atomic(out, write, protected)
-    print(format_change(claims, outputs, before_a.history.last_quarter, first, len(rows)))
-    print(f"appended {len(rows)} rows to {rep}; wrote {out}/ (claims_change.csv, outputs_change.csv)")
-    return 0
 
 
 def format_change(claims: pd.DataFrame, outputs: pd.DataFrame, old: Quarter, new: Quarter, n: int) -> str:
@@ -266,15 +203,3 @@ def format_change(claims: pd.DataFrame, outputs: pd.DataFrame, old: Quarter, new
         lines.append(f"  {name:22} {period:7} {r.base_before:9,.1f} -> {r.base_after:9,.1f} ({r.base_from_actuals:+.1f} {r.base_from_anchors:+.1f})"
                      f"  {r.P5_before:9,.1f} -> {r.P5_after:9,.1f}  {r.P95_before:9,.1f} -> {r.P95_after:9,.1f}")
     return "\n".join(lines)
-
-
-def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
-    from .cli import _simulation_options
-
-    p = sub.add_parser("update", parents=[common], help="append a newly reported quarter, re-run, show what changed")
-    p.add_argument("rows", metavar="ROWS.csv", help="the new quarter's rows, in the columns of history/reported.csv")
-    _simulation_options(p)
-    for action in p._actions:
-        if action.dest == "out":
-            action.help = "folder for claims_change.csv and outputs_change.csv (default runs/update-<new quarter>)"
-    p.set_defaults(handler=cmd_update)

@@ -148,6 +148,20 @@ def test_update_rejects_a_broken_identity_and_changes_nothing(folder, tmp_path, 
     assert not (tmp_path / "o").exists()
 
 
+def test_update_takes_no_tolerance_and_honours_max_memory(folder, tmp_path, capsys):
+    """The runs before and after are compared at the same draws, so update has no --tolerance;
+    --max-memory refuses, before any work, runs expected to need more."""
+    rep = folder / "history" / "reported.csv"
+    before = rep.read_bytes()
+    out = tmp_path / "o"
+    assert main(["update", str(NEXT), "--assumptions", str(folder), "--tolerance", "0.1", "--out", str(out)]) == 2
+    assert "unrecognized arguments: --tolerance 0.1" in capsys.readouterr().err
+    assert main(["update", str(NEXT), "--assumptions", str(folder), "--draws", "200", "--max-memory", "0.000001", "--out", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert "--draws: draws: 200 draws need about " in err and "more than the cap you set (1e-06 GB)" in err
+    assert rep.read_bytes() == before and not out.exists()
+
+
 def test_update_rejects_rows_the_folder_cannot_use(folder, tmp_path, capsys):
     """Without the capex row the folder cannot project: rejected, history byte-identical."""
     rows = [line for line in NEXT.read_text(encoding="utf-8").splitlines() if "capex" not in line]

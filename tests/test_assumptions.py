@@ -78,7 +78,11 @@ def test_bundled_assumptions_hold_every_parameter(bundled):
 
 
 def test_a_copy_validates_like_the_original(capsys, assumptions_copy):
+    assert main(["validate"]) == 0
+    original = capsys.readouterr()
     assert main(["validate", "--assumptions", str(assumptions_copy)]) == 0
+    copy = capsys.readouterr()
+    assert original.out.startswith("OK: ") and (copy.out, copy.err) == (original.out, original.err)
 
 
 def test_money_in_rmb_bn_is_converted_to_rmb_mn(bundled):

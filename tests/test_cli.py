@@ -113,6 +113,14 @@ def test_calendar_year_columns(capsys):
 def test_project_a_scenario(capsys):
     rc, out, _ = run(capsys, "project", "--scenario", "bear")
     assert rc == 0 and "scenario bear:" in out.splitlines()[0]
+    rows = {}
+    for scenario in ("base", "bear"):
+        rc, out, _ = run(capsys, "project", "--format", "csv", "--scenario", scenario)
+        row = next(line for line in out.splitlines() if line.startswith("Cloud Intelligence,Revenue (RMB bn),"))
+        rows[scenario] = [float(x) for x in row.split(",")[2:]]
+    # reported years FY2024-FY2026 alike; bear's slower AI growth lowers every projected year
+    assert rows["bear"][:3] == rows["base"][:3] == [106.374, 118.028, 158.132]
+    assert all(b < m for b, m in zip(rows["bear"][3:], rows["base"][3:], strict=True)) and len(rows["bear"]) == 8
 
 
 def test_project_with_bad_input_exits_2(capsys, assumptions_copy):
@@ -253,7 +261,7 @@ def test_project_out_suffix_gives_the_format(tmp_path, capsys):
 
 
 def test_help_and_validate_leave_heavy_modules_unimported():
-    """`pivotmodel --help` and `validate` start without scipy.stats, pandas, matplotlib or SALib."""
+    """`pivotmodel --help` and `validate` start without scipy.stats, pandas, matplotlib, SALib or openpyxl."""
     import subprocess
     import sys
 
@@ -266,7 +274,7 @@ def test_help_and_validate_leave_heavy_modules_unimported():
         "            main(argv)\n"
         "        except SystemExit:\n"
         "            pass\n"
-        "print(sorted(m for m in ('scipy.stats', 'pandas', 'matplotlib', 'SALib') if m in sys.modules))\n"
+        "print(sorted(m for m in ('scipy.stats', 'pandas', 'matplotlib', 'SALib', 'openpyxl') if m in sys.modules))\n"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]", out.stdout + out.stderr

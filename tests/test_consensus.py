@@ -139,10 +139,21 @@ def test_the_command_prints_the_placement_table(capsys):
     assert "P5" in out and "pctile" in out
     assert "street_fy27_cloud_growth" in out and "stale" in out and "OUTSIDE" in out
     assert "What would have to move" in out
+    lines = out.splitlines()
+    forecasts = load_consensus(assumptions_mod.load()).forecasts
+    assert lines[2].split() == ["forecast", "date", "unit", "forecast", "P5", "P50", "P95", "pctile"]
+    rows = lines[3:3 + len(forecasts)]
+    assert [r.split()[0] for r in rows] == [f.id for f in forecasts] and lines[3 + len(forecasts)] == ""
+    money = [r.split() for r in rows if " RMB_bn " in r]
+    assert len(money) >= 5
+    for cells in money:  # OUTSIDE exactly when the forecast lies beyond the printed P5-P95
+        i = cells.index("RMB_bn")
+        fc, p5, p95 = (float(cells[i + k].replace(",", "")) for k in (1, 2, 4))
+        assert (cells[-1] == "OUTSIDE") == (fc < p5 or fc > p95), cells
 
 
 def test_report_section_writes_the_table_and_the_fan_markers(bundled, tmp_path):
-    from pivotmodel.consensus_cli import consensus_section
+    from pivotmodel.report_consensus import consensus_section
 
     for sub in ("charts", "data", "tables"):
         (tmp_path / sub).mkdir()

@@ -61,9 +61,32 @@ def test_output_forms(bundled):
     assert isinstance(p.share("cloud.revenue", "group.revenue", "CY2026"), float)  # one draw: a float
     assert evaluate_output("capex@FY2027", p)[0] == pytest.approx(p.total("group.capex", "FY2027")[0] / 1000)
     assert parse_output("share(cloud.revenue, group.revenue, CY2026)").unit == "ratio"
-    for bad in ("cloud.revenue@FY2028 > 3", "share(cloud.revenue, group.revenue, CY2026) > 0.3", "nope@FY2028", "sum(cloud.revenue, FY1990)", "import os"):
-        with pytest.raises(InputError):
+    for bad, message in (
+        ("cloud.revenue@FY2028 > 3", "'cloud.revenue@FY2028 > 3' is a test (it has a comparison); an output is a number - drop the comparison"),
+        ("share(cloud.revenue, group.revenue, CY2026) > 0.3", "is a test (it has a comparison)"),
+        ("nope@FY2028", "unknown series 'nope'; valid: "),
+        ("sum(cloud.revenue, FY1990)", "(output: 'sum(cloud.revenue, FY1990)')"),
+        ("import os", "(output: 'import os'); write SERIES@PERIOD or an expression such as"),
+    ):
+        with pytest.raises(InputError) as info:
             evaluate_output(bad, p)
+        assert str(info.value).startswith("--output: output: ") and message in str(info.value), (bad, str(info.value))
+
+
+def test_a_first_year_is_refused_as_an_output(capsys):
+    """first_fy/first_cy is a year, infinite where the condition never holds: sensitivity refuses it
+    (exit 2, one message) instead of ranking infinities."""
+    from pivotmodel.cli import main
+
+    spec = "first_fy(share(cloud.revenue, group.revenue, FY2027) > 0.3)"
+    assert main(["sensitivity", "--output", spec]) == 2
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    assert captured.err == ("pivotmodel: 1 problem in the inputs:\n  --output: output: first_fy(...) is a year (infinite where the condition "
+                            "never holds), not an output; give the number inside the condition instead, e.g. "
+                            "share(cloud.revenue, group.revenue, CY2026)\n")
+    with pytest.raises(InputError, match=r"first_cy\(\.\.\.\) is a year"):
+        parse_output("first_cy (all(cloud.revenue > 0, FY2027Q1:FY2027Q4))")
 
 
 def test_spider_flags_monotonic_inputs(bundled):
@@ -128,11 +151,12 @@ def test_sobol_on_the_model_notes_correlations_and_groups(bundled):
     assert list(df.columns) == ["S1", "S1_conf", "ST", "ST_conf", "note"]
     assert df["ST"].idxmax() == "cloud.ai_revenue.growth.start"
     assert abs(df.loc["capex.plan.phasing_tilt", "ST"]) < 0.01
-    if bundled.correlations:
-        assert "independence" in df.attrs["note"]
-        assert df.loc["capex.plan.total", "note"] != ""
-        g = sobol(bundled, "cloud.ai_revenue@FY2028", n=256, inputs=keys, grouped=True)
-        assert any(" + " in k for k in g["input"])
+    # the frozen correlations.yaml links capex.plan.total - cloud.ai_revenue.growth.start (0.5) -
+    # cloud.other_external_revenue.growth.start (0.3): one group, the tilt alone
+    assert "independence" in df.attrs["note"]
+    assert df.loc["capex.plan.total", "note"] != "" and df.loc["capex.plan.phasing_tilt", "note"] == ""
+    g = sobol(bundled, "cloud.ai_revenue@FY2028", n=256, inputs=keys, grouped=True)
+    assert [k for k in g["input"] if " + " in k] == ["capex.plan.total + cloud.ai_revenue.growth.start + cloud.other_external_revenue.growth.start"]
 
 
 def test_rank_correlations_from_a_run(bundled):

@@ -169,16 +169,46 @@ def test_replicate_interval(capex_claim, method):
     assert r.interval_method == f"t 95% over {REPLICATES} independent {method} replicates"
     assert r.design.replicate_size == 200
     holds = r.claim_holds["capex_480bn_window"].to_numpy()
-    means = holds.reshape(REPLICATES, 200).mean(axis=1)
-    half = stats.t.ppf(0.975, REPLICATES - 1) * means.std(ddof=1) / math.sqrt(REPLICATES)
-    half = max(half, 0.5 / 200)  # a replicate resolves a probability only to half a stratum
     est, lo, hi, n = r.probability("capex_480bn_window")
-    assert est == pytest.approx(holds.mean(), rel=1e-12)
-    assert lo == pytest.approx(est - half, rel=1e-12) and hi == pytest.approx(est + half, rel=1e-12)
-    # stratification: the replicate spread is well below what independent draws would give
+    assert est == holds.mean() and n == 2000 and 0 < lo < est < hi < 1
+    assert hi - est == pytest.approx(est - lo, rel=1e-9)  # symmetric about the estimate
+    # stratification: the replicate spread is below what independent draws would give
     w_lo, w_hi = wilson(holds.sum(), 2000)
-    assert half < (w_hi - w_lo) / 2
+    assert hi - lo < w_hi - w_lo
     assert r.claims_table().loc["capex_480bn_window", "interval"] == r.interval_method
+
+
+def _set_outcomes(r, claim_id: str, counts: list[int]) -> None:
+    """Replace a claim's outcomes in a run: replicate i's first counts[i] draws of 200 hold, the
+    rest fail (written where the run keeps outcomes: a per-draw table, or one byte a draw)."""
+    holds = np.concatenate([np.r_[np.ones(k), np.zeros(200 - k)] for k in counts])
+    if hasattr(r, "outcomes"):
+        r.outcomes[[c.id for c in r.claims].index(claim_id)] = holds.astype(np.int8)
+    else:
+        r.claim_holds[claim_id] = holds
+        r.__dict__.pop("_outcome_cache", None)
+
+
+def test_replicate_interval_known_values(capex_claim):
+    """The t interval over replicates, worked by hand on outcomes set per replicate."""
+    r = simulate(capex_claim, draws=2000, seed=5, method="lhs", jobs=1, keep=["group.capex"])
+    assert r.design.replicate_size == 200 and REPLICATES == 10
+    cid = "capex_480bn_window"
+    _set_outcomes(r, cid, [60, 62, 58, 61, 59, 60, 63, 57, 60, 60])
+    # 600 / 2000 = 0.3; replicate means 0.3 + (0, 1, -1, 0.5, -0.5, 0, 1.5, -1.5, 0, 0)%:
+    # sd = sqrt(0.0007 / 9) = 0.00881917, t(0.975, 9) = 2.26215716,
+    # half = 2.26215716 * 0.00881917 / sqrt(10) = 0.00630885
+    est, lo, hi, n = r.probability(cid)
+    assert (est, n) == (0.3, 2000)
+    assert lo == pytest.approx(0.29369115, abs=1e-8) and hi == pytest.approx(0.30630885, abs=1e-8)
+    # every replicate at 60 of 200: no spread, but a replicate resolves only half a stratum, 0.5 / 200
+    _set_outcomes(r, cid, [60] * 10)
+    assert r.probability(cid) == (0.3, pytest.approx(0.2975, abs=1e-12), pytest.approx(0.3025, abs=1e-12), 2000)
+    # 2 holding draws, both in one replicate: means (0.01, 0 x 9), sd = sqrt(9e-5 / 9) = 0.00316228,
+    # t half = 2.26215716 * 0.00316228 / sqrt(10) = 0.00226 < the half-stratum floor 0.0025;
+    # the low end is cut at 0
+    _set_outcomes(r, cid, [2] + [0] * 9)
+    assert r.probability(cid) == (0.001, 0.0, pytest.approx(0.0035, abs=1e-12), 2000)
 
 
 def test_convergence_table_ends_at_the_full_run(capex_claim):

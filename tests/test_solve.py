@@ -74,8 +74,15 @@ def test_grid_of_two_inputs(bundled):
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    assert plot_contour(g) is not None
-    plt.close("all")
+    ax = plot_contour(g)
+    try:  # axes named with units, the claim's test as title, the threshold drawn once, the base case marked
+        assert (ax.get_xlabel(), ax.get_ylabel()) == ("capex.plan.total (RMB_mn)", "capex.plan.phasing_tilt (ratio)")
+        assert ax.get_title() == f"{CAPEX}: cumsum(capex, FY2026Q1:FY2028Q4) > 480"
+        assert [list(c.levels) for c in ax.collections if len(c.levels) == 1] == [[480.0]]  # metric spans 334-551
+        (base,) = [line for line in ax.get_lines() if line.get_label() == "base case"]
+        assert (base.get_xdata()[0], base.get_ydata()[0]) == g.attrs["base"]
+    finally:
+        plt.close(ax.figure)
 
 
 def test_cli_solve_and_errors(capsys):

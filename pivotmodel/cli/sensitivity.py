@@ -1,4 +1,5 @@
-"""Subcommands ``sensitivity``, ``drivers`` and ``solve`` (registered by :mod:`pivotmodel.cli`).
+"""Subcommands ``sensitivity``, ``drivers`` and ``solve`` (the analysis: :mod:`pivotmodel.sensitivity`,
+:mod:`pivotmodel.drivers`, :mod:`pivotmodel.solve`).
 
 Each prints a readable table or sentence; bad input (an unknown claim, input or output) is
 an :class:`~pivotmodel.errors.InputError`, listed by the CLI with exit code 2.
@@ -9,22 +10,22 @@ from __future__ import annotations
 import argparse
 from typing import TYPE_CHECKING
 
-from .errors import InputError
-from .lazy import lazy
-from .options import SEED, float_between, int_at_least
+from ..errors import InputError
+from ..lazy import lazy
+from ..options import SEED, float_between, int_at_least
 
 if TYPE_CHECKING:  # the real modules for the type checker; lazy stand-ins at run time
     import pandas as pd
 else:
     pd = lazy("pandas")
 
-__all__ = ["register"]
+__all__ = ["cmd_sensitivity", "cmd_drivers", "cmd_solve", "register"]
 
 DEFAULT_OUTPUT = "cloud.revenue@FY2028"
 
 
 def _load(args):
-    from .assumptions import load
+    from ..assumptions import load
 
     return load(args.assumptions, args.scenario)
 
@@ -36,7 +37,7 @@ def _show(df: pd.DataFrame, floatfmt: str = "{:,.4g}") -> str:
 
 
 def cmd_sensitivity(args: argparse.Namespace) -> int:
-    from . import sensitivity as s
+    from .. import sensitivity as s
 
     if args.low >= args.high:
         raise InputError.single("--low", "low", f"must be below --high ({args.low:g} >= {args.high:g}); both are quantiles in (0, 1)")
@@ -75,7 +76,7 @@ def cmd_sensitivity(args: argparse.Namespace) -> int:
             print(_show(grouped, "{:.3f}"))
         print()
     if args.method in ("rank", "all"):
-        from .simulate import simulate
+        from ..simulate import simulate
 
         r = simulate(a, draws=args.draws, seed=args.seed, keep=(), progress=False)
         rc = s.rank_correlations(r, [out.spec])
@@ -87,8 +88,8 @@ def cmd_sensitivity(args: argparse.Namespace) -> int:
 
 
 def cmd_drivers(args: argparse.Namespace) -> int:
-    from .drivers import drivers, prim_box
-    from .simulate import simulate
+    from ..drivers import drivers, prim_box
+    from ..simulate import simulate
 
     a = _load(args)
     a.claim(args.claim)  # an unknown id: the valid ones, before any simulation
@@ -111,7 +112,7 @@ def cmd_drivers(args: argparse.Namespace) -> int:
 
 
 def cmd_solve(args: argparse.Namespace) -> int:
-    from .solve import solve, solve_grid
+    from ..solve import solve, solve_grid
 
     a = _load(args)
     keys = args.input

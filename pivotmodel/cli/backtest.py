@@ -1,0 +1,115 @@
+"""``pivotmodel timeline`` and ``pivotmodel backtest``: the model run as of past quarters
+(the runs and scores: :mod:`pivotmodel.backtest`)."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+from typing import Any
+
+from ..atomic import check_dir_target, write_dir_atomic
+from ..options import JOBS, SEED, int_at_least
+from .common import load_assumptions
+
+__all__ = ["cmd_timeline", "cmd_backtest", "register"]
+
+
+def parse_quarter(text: str):
+    """The argparse type of ``--from``: a Quarter (the period module, which loads numpy, is
+    imported only when the option is given; named as the function it calls, so argparse's
+    message is unchanged)."""
+    from ..periods import parse_quarter as parse
+
+    return parse(text)
+
+
+def _options(args: argparse.Namespace, a) -> dict:
+    seed = a.settings["seed"] if args.seed is None else args.seed
+    return {"draws": int(args.draws), "seed": int(seed), "method": args.method or a.settings["method"]}
+
+
+def _out(args, name: str, a) -> Path:
+    out = Path(args.out) if args.out else Path("runs") / name
+    check_dir_target(out, a.input_paths)
+    return out
+
+
+def cmd_timeline(args: argparse.Namespace) -> int:
+    from .. import charts
+    from ..backtest import timeline_table
+
+    a = load_assumptions(args)
+    out = _out(args, "timeline", a)
+    table, skipped = timeline_table(args.assumptions, args.scenario, _options(args, a), args.jobs, args.claim or None)
+    for q, why in sorted(skipped.items()):
+        print(f"as of {q}: model not run ({why})", file=sys.stderr)
+    data = charts.claim_timeline_data(table)
+
+    def write(folder: Path) -> None:
+        table.to_csv(folder / "timeline.csv", index=False, float_format="%.6g")
+        fig: Any = charts.plot_claim_timeline(data).figure
+        charts.add_source(fig, f"pivotmodel timeline, {args.draws} draws; an as-of quarter the model cannot start from is left out")
+        charts.save(fig, folder / "timeline")
+
+    write_dir_atomic(out, write, a.input_paths)
+    for cid, g in table.groupby("claim", sort=False):
+        points = ", ".join(f"{r.as_of} {r.probability:.0%}" for r in g.itertuples())
+        known = g["outcome"].iloc[0]
+        print(f"{cid}: {points}" + (f"; outcome: {known}" if known else ""))
+    print(f"wrote {out}/ (timeline.csv, timeline.png, timeline.svg)")
+    return 0
+
+
+def cmd_backtest(args: argparse.Namespace) -> int:
+    from .. import charts
+    from ..backtest import backtest_scores, summarise, verdicts
+
+    a = load_assumptions(args)
+    out = _out(args, "backtest", a)
+    start = args.start or (min(a.history.quarterly["group.revenue"]) + 6)
+    scores, skipped = backtest_scores(args.assumptions, args.scenario, start, args.horizon, _options(args, a), args.jobs)
+    if skipped:
+        print(f"model not run as of {len(skipped)} quarters ({', '.join(sorted(skipped))}): e.g. {next(iter(skipped.values()))}",
+              file=sys.stderr)
+    summary = summarise(scores)
+    lines = verdicts(scores)
+
+    def write(folder: Path) -> None:
+        scores.to_csv(folder / "scores.csv", index=False, float_format="%.6g")
+        summary.to_csv(folder / "summary.csv", float_format="%.6g")
+        (folder / "verdicts.txt").write_text("\n".join(lines) + "\n", encoding="utf-8")
+        data = charts.backtest_fan_data(scores, horizon=1)
+        if len(data):
+            data.to_csv(folder / "backtest_fans.csv", index=False, float_format="%.6g")
+            fig: Any = charts.plot_backtest_fans(data).figure
+            charts.add_source(fig, f"pivotmodel backtest, {args.draws} draws; actuals as reported (history/reported.csv)")
+            charts.save(fig, folder / "backtest_fans")
+
+    write_dir_atomic(out, write, a.input_paths)
+    print(f"backtest from {start.label}, horizons 1-{args.horizon}, {args.draws} draws")
+    print("\n".join(lines))
+    print(f"wrote {out}/ (scores.csv, summary.csv, verdicts.txt, backtest_fans.png|svg|csv)")
+    return 0
+
+
+def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
+    def shared(p):
+        p.add_argument("--draws", type=int_at_least(100), default=2000, metavar="N", help="draws per as-of run")
+        p.add_argument("--method", choices=["mc", "lhs", "sobol"], default=None, help="sampling (default: simulation.yaml)")
+        p.add_argument("--seed", type=SEED, default=None, metavar="S", help="random seed (default: simulation.yaml)")
+        p.add_argument("--jobs", type=JOBS, default=1, metavar="J", help="worker processes per run")
+
+    p = sub.add_parser("timeline", parents=[common], help="each headline claim's probability as of each reported quarter")
+    shared(p)
+    p.add_argument("--claim", action="append", metavar="ID", help="a claim id (repeatable; default: the headline claims)")
+    p.add_argument("--out", default=None, metavar="DIR", help="output folder (default runs/timeline)")
+    p.set_defaults(handler=cmd_timeline)
+
+    p = sub.add_parser("backtest", parents=[common], help="score the bands, run as of past quarters, on what was then reported")
+    shared(p)
+    p.add_argument("--from", dest="start", type=parse_quarter, default=None, metavar="QUARTER",
+                   help="first as-of quarter (default: six quarters after the first of group revenue)")
+    p.add_argument("--horizon", type=int_at_least(1), default=4, metavar="H", help="quarters ahead to score")
+    p.add_argument("--out", default=None, metavar="DIR", help="output folder (default runs/backtest)")
+    p.set_defaults(handler=cmd_backtest)

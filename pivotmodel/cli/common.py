@@ -1,0 +1,65 @@
+"""What the commands share: loading the inputs (with the warnings line), listing problems,
+the simulation options and their values resolved against ``simulation.yaml``."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from ..options import JOBS, SEED, float_between, int_at_least
+
+__all__ = ["load_assumptions", "print_problems", "run_options", "simulation_options"]
+
+
+def load_assumptions(args: argparse.Namespace):
+    from .. import assumptions as assumptions_mod
+
+    a = assumptions_mod.load(args.assumptions, args.scenario)
+    if getattr(args, "as_of", None) is not None:
+        from ..asof import format_lookahead
+
+        print("\n".join(format_lookahead(a)), file=sys.stderr)
+    if a.warnings and args.command != "validate":
+        n = len(a.warnings)
+        print(f"pivotmodel: {n} warning{'s' if n != 1 else ''} in the inputs; `pivotmodel validate` lists "
+              f"{'them' if n != 1 else 'it'}", file=sys.stderr)
+    return a
+
+
+def print_problems(problems) -> None:
+    n = len(problems)
+    print(f"pivotmodel: {n} problem{'s' if n != 1 else ''} in the inputs:", file=sys.stderr)
+    for problem in problems:
+        print(f"  {problem}", file=sys.stderr)
+
+
+def run_options(args: argparse.Namespace, a) -> dict:
+    """The options that decide a run's numbers, each resolved against ``simulation.yaml``."""
+    draws = a.settings["draws"] if args.draws is None else args.draws
+    given = getattr(args, "tolerance", None)  # update has no --tolerance: it compares runs of fixed draws
+    tolerance = a.settings.get("tolerance", 0.0) if given is None else given
+    return {
+        "draws": int(draws),
+        "seed": int(a.settings["seed"] if args.seed is None else args.seed),
+        "method": args.method or a.settings["method"],
+        "tolerance": float(tolerance),
+        "max_draws": int(max(a.settings.get("max_draws", draws), draws)),
+        "nearest_correlation": bool(args.nearest_correlation),
+        **({"as_of": args.as_of} if getattr(args, "as_of", None) else {}),  # history cut there
+    }
+
+
+def simulation_options(p: argparse.ArgumentParser, tolerance: bool = True, out: str = "run folder (default runs/<scenario>)") -> None:
+    """The options of a Monte Carlo run (``tolerance``: with ``--tolerance``; ``out``: the help of ``--out``)."""
+    p.add_argument("--draws", type=int_at_least(1), default=None, metavar="N", help="Monte Carlo draws (default: simulation.yaml)")
+    p.add_argument("--method", choices=["mc", "lhs", "sobol"], default=None,
+                   help="sampling: plain Monte Carlo, Latin hypercube or scrambled Sobol (default: simulation.yaml)")
+    p.add_argument("--seed", type=SEED, default=None, metavar="S", help="random seed, 0 or more (default: simulation.yaml)")
+    p.add_argument("--jobs", type=JOBS, default=None, metavar="J", help="worker processes, 1 to the number of cores (default: all cores)")
+    if tolerance:
+        p.add_argument("--tolerance", type=float_between(0, 1, open_high=True), default=None, metavar="T",
+                       help="double the draws until every claim's 95%% interval is narrower than T (up to max_draws)")
+    p.add_argument("--nearest-correlation", action="store_true", help="use the nearest valid correlation matrix if the one asked is not PSD")
+    p.add_argument("--max-memory", type=float_between(0, 1e6, open_low=True), default=None, metavar="GB",
+                   help="refuse runs expected to need more memory than this (default: half the machine's RAM)")
+    p.add_argument("--out", default=None, metavar="DIR", help=out)

@@ -1,0 +1,104 @@
+"""``pivotmodel consensus``: where the published forecasts sit in the model's distribution.
+
+Prints (or writes as CSV) one row per forecast of ``assumptions/consensus.yaml``: the model's
+P5/P50/P95 of the same metric, the forecast's percentile, ``OUTSIDE`` when it lies outside
+P5-P95 and ``stale`` when it predates the release of the last reported quarter; then, for
+the forecasts furthest from the model's median, which input would have to move to reach
+them (the solve machinery, everything else at base). The analysis is :mod:`pivotmodel.consensus`;
+the report's section :mod:`pivotmodel.report_consensus`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from ..atomic import check_file_target, write_atomic
+from ..errors import InputError
+from ..lazy import lazy
+from ..options import SEED, int_at_least
+from .common import load_assumptions
+
+if TYPE_CHECKING:  # the real modules for the type checker; lazy stand-ins at run time
+    import numpy as np
+    import pandas as pd
+else:
+    np = lazy("numpy")
+    pd = lazy("pandas")
+
+__all__ = ["register", "cmd_consensus", "format_table"]
+
+
+def format_table(table: pd.DataFrame) -> list[str]:
+    from ..consensus import format_value
+
+    lines = [f"{'forecast':28s} {'date':10s} {'':5s} {'unit':11s} {'forecast':>9s} {'P5':>9s} {'P50':>9s} {'P95':>9s} {'pctile':>7s}"]
+    for fid, r in table.iterrows():
+        flag = "OUTSIDE" if r["outside"] else ""
+        pct = "n/a" if not np.isfinite(r["percentile"]) else f"{100 * r['percentile']:.1f}"
+        lines.append(
+            f"{fid:28s} {r['date']:10s} {'stale' if r['stale'] else '':5s} {r['unit']:11s} "
+            + " ".join(f"{format_value(r[c], r['unit']):>9s}" for c in ("forecast", "p5", "p50", "p95"))
+            + f" {pct:>7s} {flag}"
+        )
+    return lines
+
+
+_HEADER = "id,who,date,stale,metric,"
+
+
+def _is_ours(path: Path) -> bool:
+    """A placement table pivotmodel wrote: a CSV starting with its header."""
+    try:
+        with open(path, encoding="utf-8", errors="replace") as fh:
+            return fh.readline().startswith(_HEADER)
+    except OSError:
+        return False
+
+
+def cmd_consensus(args: argparse.Namespace) -> int:
+    from ..consensus import consensus_report
+
+    a = load_assumptions(args)
+    if args.out:  # checked before any work: never overwrite a file pivotmodel did not write
+        if args.format != "csv":
+            raise InputError.single("--out", "format", "--format table prints to the terminal; use --format csv with --out")
+        check_file_target(Path(args.out), _is_ours, a.input_paths)
+    draws = args.draws or int(a.settings.get("draws", 2000))
+    seed = args.seed if args.seed is not None else int(a.settings.get("seed", 0))
+    method = args.method or str(a.settings.get("method", "lhs"))
+    table, consensus, explanations = consensus_report(a, draws, seed, method, args.explain)
+    for warning in consensus.warnings:
+        print(f"warning: {warning}", file=sys.stderr)
+    if args.format == "csv":
+        if args.out:
+            write_atomic(Path(args.out), lambda tmp: table.to_csv(tmp, float_format="%.6g"))
+            print(f"wrote {args.out}")
+        else:
+            sys.stdout.write(table.to_csv(float_format="%.6g"))
+        return 0
+    stale = int(table["stale"].sum())
+    print(f"Published forecasts in the model's distribution, scenario {a.scenario.name}: {draws:,} draws, method {method}, seed {seed}")
+    print(f"money in RMB bn, growth as %, EPS in RMB per ADS; pctile: the forecast's percentile among the draws; "
+          f"OUTSIDE: beyond P5-P95; stale: dated before the {consensus.last_quarter} results ({consensus.released}), {stale} of {len(table)}")
+    print("\n".join(format_table(table)))
+    if explanations:
+        print("\nWhat would have to move (the forecasts furthest from the model's median; one input, everything else at base):")
+        for fid, sentences in explanations.items():
+            for s in sentences:
+                print(f"  {fid}: {s}")
+    return 0
+
+
+def register(sub, common) -> None:
+    p = sub.add_parser("consensus", parents=[common], help="place published broker forecasts in the model's distribution")
+    p.add_argument("--draws", type=int_at_least(10), default=None, metavar="N", help="Monte Carlo draws (default: simulation.yaml)")
+    p.add_argument("--seed", type=SEED, default=None, metavar="S", help="random seed, 0 or more (default: simulation.yaml)")
+    p.add_argument("--method", choices=["mc", "lhs", "sobol"], default=None,
+                   help="sampling: plain Monte Carlo, Latin hypercube or scrambled Sobol (default: simulation.yaml)")
+    p.add_argument("--explain", type=int_at_least(0), default=5, metavar="K", help="say what would move for the K forecasts furthest from the median")
+    p.add_argument("--format", choices=["table", "csv"], default="table", help="a table on the terminal, or CSV")
+    p.add_argument("--out", default=None, metavar="PATH", help="CSV file (with --format csv)")
+    p.set_defaults(handler=cmd_consensus)

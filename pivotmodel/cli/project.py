@@ -1,0 +1,93 @@
+"""``pivotmodel project``: the deterministic projection (each input at its median) as a table,
+CSV or workbook."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from ..atomic import check_file_target, write_atomic
+from ..errors import InputError
+from .common import load_assumptions
+
+__all__ = ["cmd_project", "register"]
+
+
+def cmd_project(args: argparse.Namespace) -> int:
+    import pandas as pd
+
+    from ..model import project
+    from ..tables import segment_table
+
+    a = load_assumptions(args)
+    if args.out and args.format != "table":
+        check_file_target(Path(args.out), _projection_file_is_ours, a.input_paths)
+    table = segment_table(project(a), basis=args.basis, currency=args.currency)
+    title = (
+        f"pivotmodel deterministic projection, scenario {a.scenario.name}: reported (A) to "
+        f"{a.history.last_quarter.label}, projected (P) to {a.horizon.label}; each input at its median"
+    )
+    fmt = args.format or "table"
+    if args.out and args.format is None:  # --out p.csv / p.xlsx says the format
+        fmt = {".csv": "csv", ".xlsx": "xlsx"}.get(Path(args.out).suffix.lower(), "")
+        if not fmt:
+            raise InputError.single("--out", "format", f"cannot tell the format from {args.out!r}; name a .csv or .xlsx file or give --format")
+    if fmt == "table":
+        if args.out:
+            raise InputError.single("--out", "format", "--format table prints to the terminal; use csv or xlsx with --out")
+        shown = table.copy().astype(object)
+        for key, row in table.iterrows():
+            fmt = "{:.3f}" if key[1].endswith("(ratio)") else "{:,.1f}"
+            shown.loc[key] = [("n/a" if pd.isna(x) else fmt.format(x)) for x in row]
+        with pd.option_context("display.width", 250, "display.max_columns", 20, "display.max_rows", 200):
+            print(title)
+            print(shown.to_string())
+            print("n/a: not reported on this basis (see assumptions/history/README.md). Capex is purchase of "
+                  "property and equipment (FCF table); FY2024-FY2025, which lack it, show the 20-F cash-flow line "
+                  "(PP&E and land-use rights). Quarterly capex of FY2025Q1-Q2 (used for depreciation) is that year's "
+                  "remainder spread evenly; FY2025Q3 is the stated 31.8bn. FCF: reported on reported years; projected = the "
+                  "proxy (EBITDA - capex - cash tax) + other cash items calibrated on FY2025-FY2026 (group.other_cash_items).")
+        return 0
+    if fmt == "csv" and not args.out:
+        sys.stdout.write(table.to_csv(float_format="%.6g"))
+        return 0
+    if not args.out:
+        raise InputError.single("--out", "format", "xlsx needs --out PATH")
+    out = Path(args.out)
+    if fmt == "csv":
+        write_atomic(out, lambda tmp: table.to_csv(tmp, float_format="%.6g"))
+    else:
+        from ..workbook import Sheet, write_workbook
+
+        sheet = Sheet("projection", table, True, dict.fromkeys(table.columns, "item"))
+        write_atomic(out, lambda tmp: write_workbook(tmp, [sheet]))
+    print(f"wrote {out}")
+    return 0
+
+
+def _projection_file_is_ours(path: Path) -> bool:
+    """A projection pivotmodel wrote: a CSV with its header, or a workbook it created."""
+    import zipfile
+
+    from ..workbook import CREATOR
+
+    try:
+        if zipfile.is_zipfile(path):
+            with zipfile.ZipFile(path) as z:
+                return f"<dc:creator>{CREATOR}</dc:creator>" in z.read("docProps/core.xml").decode("utf-8", "replace")
+        with open(path, encoding="utf-8", errors="replace") as f:
+            return f.readline().startswith("segment,item,")
+    except (OSError, KeyError, zipfile.BadZipFile):
+        return False
+
+
+def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
+    p = sub.add_parser("project", parents=[common], help="deterministic projection by segment and year")
+    p.add_argument("--format", choices=["table", "csv", "xlsx"], default=None,
+                   help="output format (default: table, or the suffix of --out)")
+    p.add_argument("--out", default=None, metavar="PATH", help="write to a file instead of the terminal")
+    p.add_argument("--currency", choices=["rmb", "usd"], default="rmb", help="money in RMB or US$ (at the FX input's median)")
+    p.add_argument("--basis", choices=["fy", "cy", "quarter"], default="fy",
+                   help="fiscal (April-March) or calendar years, or quarters (the last 4 reported, then projected)")
+    p.set_defaults(handler=cmd_project)

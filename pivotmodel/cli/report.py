@@ -1,0 +1,47 @@
+"""``pivotmodel report``: the report folder for a scenario (the page is built by
+:mod:`pivotmodel.report`)."""
+
+from __future__ import annotations
+
+import argparse
+import time
+from pathlib import Path
+
+from ..atomic import check_dir_target
+from ..errors import InputError
+from ..options import SEED, int_at_least
+
+__all__ = ["cmd_report", "register"]
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    from ..assumptions import load
+    from ..report import write_report
+
+    a = load(args.assumptions, args.scenario)
+    draws = int(args.draws if args.draws is not None else a.settings["draws"])
+    seed = int(args.seed if args.seed is not None else a.settings["seed"])
+    if draws < 2:
+        raise InputError.single("--draws", "draws", f"needs at least 2 draws, got {draws}")
+    compare = [s.strip() for s in (args.compare or "").split(",") if s.strip()]
+    for name in compare:  # fail before any work on a bad scenario name
+        load(args.assumptions, name)
+    others = [n for n in dict.fromkeys(compare) if n != a.scenario.name]
+    default = a.scenario.name + (f"_vs_{'_'.join(others)}" if others else "")  # a comparison has its own folder
+    out = Path(args.out) if args.out else Path("reports") / default
+    check_dir_target(out, a.input_paths)  # before any work
+    t0 = time.time()
+    write_report(a, out, draws, seed, compare, args.assumptions)
+    print(f"wrote {out}/ ({draws:,} draws, seed {seed}, {time.time() - t0:.1f} s)")
+    return 0
+
+
+def register(sub, common: argparse.ArgumentParser) -> None:
+    p = sub.add_parser("report", parents=[common], help="charts, tables, summary.md and index.html for a scenario")
+    p.add_argument("--compare", default=None, metavar="NAME,...",
+                   help="other scenarios to set side by side (same draws and seed)")
+    p.add_argument("--out", default=None, metavar="DIR",
+                   help="report folder (default reports/<scenario>, or reports/<scenario>_vs_<others> with --compare)")
+    p.add_argument("--draws", type=int_at_least(2), default=None, metavar="N", help="draws (default: simulation.yaml)")
+    p.add_argument("--seed", type=SEED, default=None, metavar="S", help="seed (default: simulation.yaml)")
+    p.set_defaults(handler=cmd_report)

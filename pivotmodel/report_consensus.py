@@ -1,0 +1,78 @@
+"""The report's section on published forecasts (``assumptions/consensus.yaml``): where each
+forecast sits in the run's distribution, the fans chart and what would have to move.
+Called by :mod:`pivotmodel.report`; the analysis is :mod:`pivotmodel.consensus`."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from .lazy import lazy
+
+if TYPE_CHECKING:  # the real module for the type checker; a lazy stand-in at run time
+    import numpy as np
+else:
+    np = lazy("numpy")
+
+__all__ = ["consensus_section"]
+
+
+def consensus_section(a, folder: Path, draws: int, seed: int, source: str) -> tuple[str, list[str]]:
+    """The report's section on published forecasts: writes tables/consensus.csv,
+    data/consensus_fans.csv and charts/consensus_fans.(png|svg); returns (HTML, summary.md lines).
+    Without a consensus.yaml the section says so and writes nothing."""
+    import html
+
+    import matplotlib.pyplot as plt
+
+    from . import charts as C
+    from .consensus import FILE, consensus_report, fan_data, format_value
+
+    if not (a.directory / FILE).exists():
+        return f"<h2>Published forecasts</h2><p>No {FILE} in the assumptions folder.</p>", []
+    method = str(a.settings.get("method", "lhs"))
+    table, consensus, explanations = consensus_report(a, draws, seed, method)
+    table.to_csv(folder / "tables" / "consensus.csv", float_format="%.6g")
+    fans = fan_data(a, consensus, table, draws, seed, method)
+    ax = C.plot_consensus_fans(fans)
+    try:
+        C.add_source(ax.figure, source + f"; forecasts: {consensus.label}")
+        C.save(ax.figure, folder / "charts" / "consensus_fans")
+    finally:
+        plt.close(ax.figure)
+    fans.to_csv(folder / "data" / "consensus_fans.csv", index=False, float_format="%.6g")
+    fans.attrs["markers"].to_csv(folder / "data" / "consensus_markers.csv", index=False, float_format="%.6g")
+
+    e = html.escape
+    head = "".join(f"<th>{h}</th>" for h in ("forecast", "who", "date", "metric", "unit", "forecast", "P5", "P50", "P95", "percentile", ""))
+    body = []
+    for fid, r in table.iterrows():
+        flags = " ".join(x for x, on in (("OUTSIDE P5-P95", r["outside"]), ("stale", r["stale"])) if on)
+        cells = [f'<a href="{e(r["url"])}">{e(fid)}</a>', e(r["who"]), e(r["date"]), f"<code>{e(r['metric'])}</code>", e(r["unit"])]
+        cells += [format_value(r[c], r["unit"]) for c in ("forecast", "p5", "p50", "p95")]
+        cells += ["n/a" if not np.isfinite(r["percentile"]) else f"{100 * r['percentile']:.1f}", e(flags)]
+        body.append("<tr>" + "".join(f"<td>{c}</td>" for c in cells) + "</tr>")
+    moves = "".join(f"<li><b>{e(fid)}</b>: {e(s)}</li>" for fid, ss in explanations.items() for s in ss)
+    stale = int(table["stale"].sum())
+    section = (
+        '<h2 id="consensus">Published forecasts in the model\'s distribution</h2>'
+        f"<p>{len(table)} forecasts from {e(consensus.label)}; {int(table['outside'].sum())} lie outside the model's P5-P95. "
+        f"{stale} are stale (dated before the {e(consensus.last_quarter)} results of {consensus.released}). "
+        "Money in RMB bn, growth in %, EPS in RMB per ADS; percentile: the forecast's place among the draws. "
+        'Table: <a href="tables/consensus.csv">consensus.csv</a>.</p>'
+        f"<div class=tw><table><tr>{head}</tr>{''.join(body)}</table></div>"
+        f"<h3>What would have to move</h3><p>For the forecasts furthest from the model's median (one per metric), the input most "
+        f"rank-correlated with the metric, solved for the value that reaches the forecast with everything else at base.</p><ul>{moves}</ul>"
+        '<figure><img src="charts/consensus_fans.png" alt="Model fans with published forecasts" style="max-width:100%">'
+        "<figcaption>Model fans with the published forecasts as dated markers (hollow: stale; red: outside P5-P95)</figcaption></figure>"
+    )
+    md = ["", "## Published forecasts (assumptions/consensus.yaml)", "",
+          f"{len(table)} forecasts, {int(table['outside'].sum())} outside the model's P5-P95, {stale} stale "
+          f"(before the {consensus.last_quarter} results of {consensus.released}).", "",
+          "| forecast | date | forecast | P5 | P50 | P95 | percentile | flags |", "|---|---|---:|---:|---:|---:|---:|---|"]
+    for fid, r in table.iterrows():
+        flags = ", ".join(x for x, on in (("outside", r["outside"]), ("stale", r["stale"])) if on)
+        md.append(f"| {fid} | {r['date']} | " + " | ".join(format_value(r[c], r["unit"]) for c in ("forecast", "p5", "p50", "p95"))
+                  + f" | {100 * r['percentile']:.1f} | {flags} |")
+    md += [""] + [f"- {fid}: {s}" for fid, ss in explanations.items() for s in ss]
+    return section, md
