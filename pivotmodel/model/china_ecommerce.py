@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..assumptions import Assumptions
 from .inputs import BaseQuarters, Values
 from .paths import compound_yoy, converging_path, quarter_steps
 
@@ -34,10 +33,10 @@ def _path(v: Values, prefix: str, quarters: int) -> np.ndarray:
     return converging_path(v(f"{prefix}.start"), v(f"{prefix}.long_run"), v(f"{prefix}.half_life"), quarters)
 
 
-def project_china_ecommerce(a: Assumptions, v: Values, base: BaseQuarters, quarters: int) -> dict[str, np.ndarray]:
-    cmr0 = base.series(a, v, f"{P}.cmr")
-    qc0 = base.series(a, v, f"{P}.quick_commerce_revenue")
-    seg0 = base.series(a, v, f"{P}.revenue")
+def project_china_ecommerce(v: Values, base: BaseQuarters, quarters: int) -> dict[str, np.ndarray]:
+    cmr0 = base.series(v, f"{P}.cmr")
+    qc0 = base.series(v, f"{P}.quick_commerce_revenue")
+    seg0 = base.series(v, f"{P}.revenue")
     other0 = seg0 - cmr0 - qc0
 
     take0 = v(f"{P}.take_rate.base")

@@ -73,8 +73,9 @@ def project_earnings(v: Values, seg: dict[str, np.ndarray], first: Quarter, quar
     fcf = seg["group.fcf"]
     net_cash_prev = np.broadcast_to(v("earnings.cash.base")[:, 0] - debt[:, 0], (n,)).copy()
     shares_prev = np.broadcast_to(v("earnings.shares.base")[:, 0], (n,)).copy()
-    interest_income = np.empty(shape)
-    buyback, dividends, net_cash, shares = (np.empty(shape) for _ in range(4))
+    # quarter columns contiguous (order F): the loop writes one column a quarter
+    interest_income = np.empty(shape, order="F")
+    buyback, dividends, net_cash, shares = (np.empty(shape, order="F") for _ in range(4))
     for t in range(quarters):
         interest_income[:, t] = cash_yield[:, 0] / 4.0 * np.maximum(net_cash_prev + debt[:, 0], 0.0)
         if t <= end_q:
