@@ -36,6 +36,7 @@ import numpy as np
 
 from ..periods import Quarter
 from .inputs import EngineInputs, Values
+from .paths import by_quarter
 
 __all__ = ["CapexResult", "project_capex", "in_service_gross", "depreciation", "split_depreciation", "cloud_depreciation", "use_shares"]
 
@@ -135,7 +136,7 @@ def _plan_capex(
     last = first + (-1)
     spent = sum(hist[q.index - hist_first.index] for q in _span(max(p1, hist_first), min(p2, last)))
     remaining_q = [q for q in _span(max(p1, first), p2)][:quarters]
-    out = np.empty((n, quarters))
+    out = np.empty((n, quarters), order="F")  # quarter columns contiguous, like every engine array
     if remaining_q:
         weights = (1.0 + tilt) ** np.arange(len(remaining_q))[None, :]
         weights = weights / weights.sum(axis=1, keepdims=True)
@@ -193,12 +194,12 @@ def project_capex(e: EngineInputs, v: Values, first: Quarter, quarters: int, dem
     legacy_q = np.maximum((reported_da - new_dep) / 4.0, 0.0) if not np.isnan(reported_da) else np.zeros((1, 1))
     runoff = v("capex.legacy_runoff")
     t = np.arange(quarters, dtype=float)[None, :]
-    legacy = np.broadcast_to(legacy_q * np.clip(1.0 - (t + 1.0) / runoff, 0.0, 1.0), (n, quarters))
+    legacy = np.broadcast_to(by_quarter(lambda q, t, r: q * np.clip(1.0 - (t + 1.0) / r, 0.0, 1.0), legacy_q, t, runoff), (n, quarters))
     return CapexResult(
         capex=capex,
         gross_in_service=gross_all[:, -quarters:],
         depreciation_new=dep_all[:, -quarters:],
-        depreciation_legacy=np.array(legacy),
+        depreciation_legacy=np.array(legacy, order="F"),
         gross_exit=gross_all[:, start - 1 : start] if start else np.zeros((n, 1)),
         depreciation_new_history=dep_all[:, :start],
         history_first=new_from,

@@ -36,6 +36,7 @@ import numpy as np
 from ..earnings_series import SHARES_PER_ADS
 from ..periods import Quarter
 from .inputs import Values
+from .paths import by_quarter
 
 __all__ = ["project_earnings"]
 
@@ -51,7 +52,8 @@ def project_earnings(v: Values, seg: dict[str, np.ndarray], first: Quarter, quar
     amortisation = full(v("earnings.amortisation"))
     event_q = Quarter.from_index(int(v("earnings.goodwill_impairment.quarter")[0, 0]))
     in_event = (np.arange(quarters) == event_q.index - first.index)[None, :]
-    goodwill = np.where(in_event, v("earnings.goodwill_impairment.event") * v("earnings.goodwill_impairment.size"), 0.0)
+    impairment = v("earnings.goodwill_impairment.event") * v("earnings.goodwill_impairment.size")
+    goodwill = by_quarter(lambda hit, x: np.where(hit, x, 0.0), in_event, impairment)
     goodwill = full(goodwill)
     operations = ebita + sbc + amortisation + goodwill
 
