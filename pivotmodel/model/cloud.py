@@ -74,18 +74,18 @@ def serve_stacked(demand: dict[str, np.ndarray], capacity: np.ndarray) -> tuple[
     arrays; benchmarks/bench_engine.py). ``served[i].T`` is stream i as (draws, quarters)."""
     names = list(demand)
     n, quarters = np.broadcast_shapes(*(d.shape for d in demand.values()), capacity.shape)
-    wanted_all = np.empty((len(names), quarters, n))
-    for i, s in enumerate(names):
-        wanted_all[i] = np.broadcast_to(demand[s], (n, quarters)).T
+    # (quarters, draws) views: rows contiguous when the engine's arrays are (quarter columns contiguous)
+    rows = [np.broadcast_to(demand[s], (n, quarters)).T for s in names]
     cap = np.broadcast_to(capacity, (n, quarters)).T
-    served = np.empty_like(wanted_all)
-    backlog = np.empty_like(wanted_all)
+    served = np.empty((len(names), quarters, n))
+    backlog = np.empty_like(served)
     carried = np.zeros((len(names), n))
+    wanted = np.empty((len(names), n))
     asked, scale = np.empty(n), np.empty(n)
     positive = np.empty(n, dtype=bool)
     for t in range(quarters):
-        wanted = wanted_all[:, t]
-        wanted += carried
+        for i, row in enumerate(rows):
+            np.add(row[t], carried[i], out=wanted[i])
         asked[:] = wanted[0]
         for i in range(1, len(names)):
             asked += wanted[i]
