@@ -40,7 +40,9 @@ def converging_path(start: np.ndarray, long_run: np.ndarray, half_life: np.ndarr
     step = factor.reshape(-1) if factor.ndim else factor
     for t in range(1, quarters):
         np.multiply(decay[:, t - 1], step, out=decay[:, t])
-    return long_run + (start - long_run) * decay
+    decay *= start - long_run  # in place: long_run + (start - long_run) * decay
+    decay += long_run
+    return decay
 
 
 def compound_yoy(base: np.ndarray, growth: np.ndarray) -> np.ndarray:
@@ -58,6 +60,8 @@ def compound_yoy(base: np.ndarray, growth: np.ndarray) -> np.ndarray:
     previous = np.broadcast_to(base, (n, 4))
     for first in range(0, quarters, 4):  # one year of quarters at a time
         width = min(4, quarters - first)
-        out[:, first : first + width] = previous[:, :width] * (1.0 + growth[:, first : first + width])
-        previous = out[:, first : first + width]
+        block = out[:, first : first + width]
+        np.add(growth[:, first : first + width], 1.0, out=block)  # previous x (1 + growth), in place
+        block *= previous[:, :width]
+        previous = block
     return out
