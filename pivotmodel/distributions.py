@@ -194,9 +194,15 @@ def _beta_ppf(a: float, b: float, u: np.ndarray) -> np.ndarray:
         table = special.betaincinv(a, b, np.linspace(0.0, 1.0, _BETA_GRID + 1))
         _BETA_TABLES[(a, b)] = table
     x = u * _BETA_GRID
-    k = np.clip(np.floor(x).astype(np.int64), 0, _BETA_GRID - 1)
-    w = x - k
-    out = table[k] * (1.0 - w) + table[k + 1] * w
+    k = np.floor(x).astype(np.int64)
+    np.clip(k, 0, _BETA_GRID - 1, out=k)
+    w = np.subtract(x, k, out=x)  # the weight of the upper grid point (in place of x)
+    out = np.take(table, k)  # table[k] * (1 - w) + table[k + 1] * w, in place
+    out *= 1.0 - w
+    k += 1
+    upper = np.take(table, k)
+    upper *= w
+    out += upper
     tail = (u < 16.0 / _BETA_GRID) | (u > 1.0 - 16.0 / _BETA_GRID)
     if tail.any():
         out[tail] = special.betaincinv(a, b, u[tail])

@@ -23,6 +23,7 @@ nearest valid correlation matrix (Higham's alternating projections), which is th
 
 from __future__ import annotations
 
+import functools
 import hashlib
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -59,9 +60,11 @@ def fixed_inputs(a: Assumptions) -> dict[str, float]:
     return out
 
 
-def _key_words(key: str) -> list[int]:
+@functools.lru_cache(maxsize=4096)
+def _key_words(key: str) -> tuple[int, ...]:
+    """Four 32-bit words of the key's SHA-256 (memoised: every chunk asks for the same keys)."""
     digest = hashlib.sha256(key.encode("utf-8")).digest()
-    return [int.from_bytes(digest[i : i + 4], "little") for i in range(0, 16, 4)]
+    return tuple(int.from_bytes(digest[i : i + 4], "little") for i in range(0, 16, 4))
 
 
 def _stream(entropy: list[int], start: int, stop: int) -> np.ndarray:
@@ -153,18 +156,41 @@ def _feistel(x: np.ndarray, keys: np.ndarray, bits: int) -> np.ndarray:
     """A keyed bijection of [0, 2**bits) (uint32): four rounds of an unbalanced Feistel
     network on a left and a right part, each round a murmur-style hash of one part and the
     round key (numpy uint32 arithmetic wraps). ``keys`` broadcasts against ``x`` with a
-    trailing axis of four round keys."""
+    trailing axis of four round keys. Works in three buffers of the result's shape, in place."""
+    shape = np.broadcast_shapes(x.shape, keys.shape[:-1])
     lw, rw = bits // 2, bits - bits // 2  # widths of the left and right parts
-    left, right = x >> np.uint32(rw), x & np.uint32((1 << rw) - 1)
+    left = np.empty(shape, dtype=np.uint32)
+    right = np.empty(shape, dtype=np.uint32)
+    np.right_shift(x, np.uint32(rw), out=left)
+    np.bitwise_and(x, np.uint32((1 << rw) - 1), out=right)
+    z, tmp = np.empty(shape, dtype=np.uint32), np.empty(shape, dtype=np.uint32)
     for k in range(4):
-        z = (right + keys[..., k]) * _MIX[0]
-        z ^= z >> np.uint32(15)
+        np.add(right, keys[..., k], out=z)
+        z *= _MIX[0]
+        np.right_shift(z, np.uint32(15), out=tmp)
+        z ^= tmp
         z *= _MIX[1]
-        z ^= z >> np.uint32(13)
+        np.right_shift(z, np.uint32(13), out=tmp)
+        z ^= tmp
         # the new right part is the old left part mixed with lw bits of the hash
-        left, right = right, left ^ (z >> np.uint32(32 - lw)) if lw else left
+        if lw:
+            np.right_shift(z, np.uint32(32 - lw), out=z)
+            left ^= z
+        left, right = right, left
         lw, rw = rw, lw
-    return (left << np.uint32(rw)) | right
+    left <<= np.uint32(rw)
+    left |= right
+    return left
+
+
+@functools.lru_cache(maxsize=64)
+def _round_keys(seed: int, replicate: int, keys: tuple[str, ...]) -> np.ndarray:
+    """Feistel round keys of every input in one replicate, (inputs, 1, 4) uint32; memoised, as
+    the chunks of a replicate share them (read-only)."""
+    out = np.array([np.random.SeedSequence([seed, 0x1A5, replicate, *_key_words(k)]).generate_state(4, np.uint32)
+                    for k in keys]).reshape(len(keys), 1, 4)
+    out.setflags(write=False)
+    return out
 
 
 def _lhs_uniforms(seed: int, keys: list[str], size: int, start: int, stop: int) -> np.ndarray:
@@ -178,16 +204,21 @@ def _lhs_uniforms(seed: int, keys: list[str], size: int, start: int, stop: int) 
     bits = max(2, (size - 1).bit_length())
     for r in range(start // size, (stop - 1) // size + 1):
         lo, hi = max(start, r * size), min(stop, (r + 1) * size)
-        round_keys = np.array([np.random.SeedSequence([seed, 0x1A5, r, *_key_words(k)]).generate_state(4, np.uint32)
-                               for k in keys]).reshape(len(keys), 1, 4)
+        round_keys = _round_keys(seed, r, tuple(keys))
         strata = _feistel(np.arange(lo - r * size, hi - r * size, dtype=np.uint32)[None, :], round_keys, bits)
-        outside = np.nonzero(strata >= size)
-        while outside[0].size:  # cycle walking: apply again until inside 0..size-1
-            strata[outside] = _feistel(strata[outside], round_keys[outside[0], 0], bits)
-            outside = tuple(idx[strata[outside] >= size] for idx in outside)
+        flat, width = strata.reshape(-1), strata.shape[1]
+        outside = np.flatnonzero(flat >= size)
+        rows = outside // width
+        while outside.size:  # cycle walking: apply again until inside 0..size-1
+            walked = _feistel(flat[outside], round_keys[rows, 0], bits)
+            flat[outside] = walked
+            still = walked >= size
+            outside, rows = outside[still], rows[still]
+        block = out[:, lo - start : hi - start]
+        block[...] = strata
         for j, k in enumerate(keys):
-            jitter = _stream([seed, 0x1A6, r, *_key_words(k)], lo - r * size, hi - r * size)
-            out[j, lo - start : hi - start] = (strata[j].astype(float) + jitter) / size
+            block[j] += _stream([seed, 0x1A6, r, *_key_words(k)], lo - r * size, hi - r * size)
+        block /= size
     return out
 
 

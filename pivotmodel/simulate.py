@@ -31,7 +31,7 @@ from scipy import stats
 from . import __version__
 from .assumptions import Assumptions
 from .claims import Claim, check_claims, evaluate, series_in
-from .model import SERIES, project
+from .model import SERIES, prepare, run
 from .model.projection import NOT_SUMMED
 from .periods import Timeline
 from .sampling import REPLICATES, Design, make_design
@@ -63,13 +63,12 @@ def wilson(k: float, n: int, confidence: float = 0.95) -> tuple[float, float]:
 
 
 def _chunk(start: int, stop: int) -> dict[str, Any]:
-    a: Assumptions = _STATE["assumptions"]
     design: Design = _STATE["design"]
     claims: list[Claim] = _STATE["claims"]
     keep: tuple[str, ...] = _STATE["keep"]
     values = design.values(start, stop)
     needed = set(keep) | {"group.fx_usd_rmb"} | _STATE["claim_series"]
-    p = project(a, values, keep=needed)
+    p = run(_STATE["engine"], values, keep=needed)
     compact = _STATE["compact"]
     small = (lambda x: x.astype(np.float32)) if compact else (lambda x: x)  # noqa: E731
     out: dict[str, Any] = {"inputs": {k: small(values[k]) for k in design.dists}}
@@ -375,8 +374,9 @@ def simulate(
     jobs = os.cpu_count() or 1 if jobs in (None, 0) else int(jobs)
     started = time.time()
     design = make_design(a, draws, seed, method, nearest_correlation)
+    engine = prepare(a)  # the engine's inputs, built once for every chunk (and pickled once to spawned workers)
     claims = list(a.claims)
-    check_claims(claims, project(a), a.claims_label)
+    check_claims(claims, run(engine), a.claims_label)
     if keep is None:
         keep = SERIES if draws <= FULL_TABLES_UP_TO else HEADLINE_SERIES
     keep = tuple(dict.fromkeys(keep))
@@ -384,7 +384,7 @@ def simulate(
     for c in claims:
         claim_series |= series_in(c.tree)
     compact = draws > FULL_TABLES_UP_TO
-    _STATE.update(assumptions=a, design=design, claims=claims, keep=keep, claim_series=claim_series, compact=compact)
+    _STATE.update(engine=engine, design=design, claims=claims, keep=keep, claim_series=claim_series, compact=compact)
     bounds = [(i, min(i + chunk_size, draws)) for i in range(0, draws, chunk_size)]
     show = (sys.stderr.isatty() if progress is None else progress) and draws >= 20_000
     bar = _progress(draws, show)

@@ -15,9 +15,10 @@ from hypothesis import strategies as st
 
 import pivotmodel.assumptions as assumptions_mod
 from pivotmodel.errors import InputError
-from pivotmodel.model import base_values, project
-from pivotmodel.model.capex import capex_history, depreciation, in_service_gross, project_capex
+from pivotmodel.model import base_values, prepare, project
+from pivotmodel.model.capex import depreciation, in_service_gross, project_capex
 from pivotmodel.model.inputs import Values
+from pivotmodel.model.prepare import capex_history
 from pivotmodel.periods import Quarter
 
 FY2026 = (38_629, 31_428, 25_376, 26_588)
@@ -28,11 +29,11 @@ def capex_result(a, values):
     quarters = a.horizon.index - first.index + 1
     draws = max(np.asarray(x).size for x in values.values())
     demand = np.full((draws, quarters), 60_000.0)  # cloud revenue demanded: capex follows it after the plan
-    return project_capex(a, Values(values, draws), first, quarters, demand)
+    return project_capex(prepare(a), Values(values, draws), first, quarters, demand)
 
 
 def test_capex_history_fills_unreported_quarters_from_the_annual_cash_flow(bundled):
-    hist = capex_history(bundled, Quarter(2024, 1), Quarter(2026, 4))
+    hist = capex_history(bundled.history, Quarter(2024, 1), Quarter(2026, 4))
     np.testing.assert_allclose(hist[:4], 32_087 / 4)  # FY2024: annual only
     # FY2025Q3 is the stated 31,800 (Dec-2024); only Q1-Q2 share what the year leaves
     np.testing.assert_allclose(hist[4:6], (85_972 - 23_993 - 31_800) / 2)  # 15,089.5
@@ -42,8 +43,8 @@ def test_capex_history_fills_unreported_quarters_from_the_annual_cash_flow(bundl
 
 
 def test_capex_history_without_a_figure_is_nan_and_the_engine_raises_nothing(bundled):
-    np.testing.assert_allclose(capex_history(bundled, Quarter(2023, 1), Quarter(2023, 4)), 34_330 / 4)
-    assert np.isnan(capex_history(bundled, Quarter(2021, 1), Quarter(2021, 1))[0])
+    np.testing.assert_allclose(capex_history(bundled.history, Quarter(2023, 1), Quarter(2023, 4)), 34_330 / 4)
+    assert np.isnan(capex_history(bundled.history, Quarter(2021, 1), Quarter(2021, 1))[0])
 
 
 def test_a_capex_quarter_the_plan_needs_is_checked_at_load(tmp_path):
@@ -161,7 +162,7 @@ def test_depreciation_by_hand_new_assets_and_legacy_runoff(bundled):
 def test_cumulative_depreciation_of_new_assets_never_exceeds_their_capex(bundled, draws, seed):
     values = base_values(bundled) if seed is None else sampled_values(bundled, draws, seed)
     res = capex_result(bundled, values)
-    new_hist = capex_history(bundled, Quarter(2025, 1), Quarter(2026, 4))  # new assets from FY2025Q1
+    new_hist = capex_history(bundled.history, Quarter(2025, 1), Quarter(2026, 4))  # new assets from FY2025Q1
     assert bundled.inputs["capex.new_assets_from"].text == "FY2025Q1"
     cum_capex = new_hist.sum() + np.cumsum(res.capex, axis=1)
     cum_dep = np.cumsum(res.depreciation_new, axis=1)

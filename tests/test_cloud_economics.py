@@ -188,13 +188,14 @@ def test_servers_and_buildings_depreciate_over_their_own_lives(bundled):
     # over 20 quarters, half buildings over 100
     from conftest import values_with as vw
 
+    from pivotmodel.model import prepare
     from pivotmodel.model.capex import project_capex
 
     values = vw(bundled, {"cloud.supply.deployment_lag": 2, "capex.server_share": 0.5,
                           "capex.useful_life": 20, "capex.building_life": 100})
     first = bundled.history.last_quarter + 1
     quarters = bundled.horizon.index - first.index + 1
-    res = project_capex(bundled, Values(values, 1), first, quarters, np.full((1, quarters), 60_000.0))
+    res = project_capex(prepare(bundled), Values(values, 1), first, quarters, np.full((1, quarters), 60_000.0))
     assert res.depreciation_new[0, 0] == pytest.approx(0.5 * 181_405 / 20 + 0.5 * 181_405 / 100, rel=1e-12)
     assert res.gross_in_service[0, 0] == pytest.approx(181_405, rel=1e-12)
     # the same gross in service with one life for both would depreciate 181,405 / 20
@@ -242,5 +243,6 @@ def test_backlog_kernel_equals_the_column_by_column_reference():
     served, backlog = serve_with_backlog(demand, capacity)
     for s in demand:
         assert np.array_equal(served[s], served_ref[s]) and np.array_equal(backlog[s], backlog_ref[s])
-        assert served[s].flags["C_CONTIGUOUS"]
+        # a view of the quarter-major buffer, not a copy: each quarter's draws contiguous
+        assert served[s].flags["F_CONTIGUOUS"] and not served[s].flags["OWNDATA"]
     assert (sum(backlog.values())[:, -1] > 0).any()  # capacity binds somewhere

@@ -1,10 +1,11 @@
 """The engine: every segment driver composed into the group, on arrays (draws, quarters).
 
-:func:`project` is the only entry point. It takes validated assumptions and, optionally,
-input draws (key -> array of draws); without draws it runs the deterministic base case as
+:func:`run` is the engine: it takes the run's prepared :class:`~pivotmodel.model.inputs.EngineInputs`
+(:func:`prepare`, once per run) and, optionally, input draws (key -> array of draws); without draws it runs the deterministic base case as
 one draw at each input's median. It returns a :class:`~pivotmodel.model.projection.Projection`
 whose series hold reported history where it exists, then the projection from the quarter
-after the last reported one. Nothing here reads files, prints or plots.
+after the last reported one. Nothing here reads files, prints or plots. :func:`project`
+takes loaded assumptions and prepares them first (one projection).
 
 Units: RMB million a quarter inside the engine; tables convert to RMB bn or US$ bn.
 """
@@ -12,28 +13,31 @@ Units: RMB million a quarter inside the engine; tables convert to RMB bn or US$ 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
+from typing import TYPE_CHECKING
 
 import numpy as np
 
-from ..assumptions import Assumptions
-from ..periods import Timeline
 from .capex import project_capex
 from .china_ecommerce import project_china_ecommerce
 from .cloud import project_cloud, project_cloud_demand, total_of
 from .earnings import project_earnings
 from .group import SEGMENTS, project_group
 from .growth_segments import GROWTH_SEGMENTS, project_growth_segment
-from .inputs import BaseQuarters, Values, base_values
-from .projection import HISTORY_START, SERIES, Projection
+from .inputs import EngineInputs, Values
+from .prepare import base_values, prepare
+from .projection import SERIES, Projection
 
-__all__ = ["project", "Projection", "SERIES", "SEGMENTS", "base_values", "Values"]
+if TYPE_CHECKING:
+    from ..assumptions import Assumptions
+
+__all__ = ["project", "run", "prepare", "EngineInputs", "Projection", "SERIES", "SEGMENTS", "base_values", "Values"]
 
 
-def _base_quarter_estimates(a: Assumptions, v: Values, base: BaseQuarters) -> dict[str, np.ndarray]:
+def _base_quarter_estimates(e: EngineInputs, v: Values) -> dict[str, np.ndarray]:
     """Sub-lines of the four base quarters that Alibaba does not report in RMB, as the model
     reconstructs them from the seed estimates; they fill history gaps so that growth on the
     base year (e.g. AI revenue in FY2027Q1 on FY2026Q1) can be tested. (draws or 1, 4) each."""
-    s = lambda name: base.series(a, v, name)  # noqa: E731
+    s = lambda name: e.base.series(v, name)  # noqa: E731
     cloud, ai = s("cloud.revenue"), s("cloud.ai_revenue")
     internal = v("cloud.internal_share") * cloud
     ecom, cmr, qc = s("china_ecommerce.revenue"), s("china_ecommerce.cmr"), s("china_ecommerce.quick_commerce_revenue")
@@ -52,15 +56,12 @@ def _base_quarter_estimates(a: Assumptions, v: Values, base: BaseQuarters) -> di
     }
 
 
-def _history_fcf_proxy(a: Assumptions, v: Values, quarters) -> np.ndarray:
+def _history_fcf_proxy(e: EngineInputs, v: Values) -> np.ndarray:
     """The FCF proxy on reported quarters, so reported years can show it beside reported FCF:
     reported adjusted EBITA + a quarter of the year's reported D&A - capex (reported, stated,
-    or the year's remainder spread; see capex.capex_history) - cash tax. NaN where a figure
-    is missing."""
-    h = a.history
-    ebita = np.array([h.value("group.adjusted_ebita", q) for q in quarters])
-    da = np.array([h.annual_value("group.depreciation", q.fiscal_year) / 4.0 for q in quarters])
-    capex = np.array([h.capex(q) for q in quarters])  # NaN in a year without any capex figure: n/a there
+    or the year's remainder spread; see :meth:`pivotmodel.history.History.capex`) - cash tax.
+    NaN where a figure is missing."""
+    ebita, da, capex = e.fcf_proxy_parts
     return ebita + da - capex - v("group.tax.cash_tax_rate") * np.maximum(ebita, 0.0)
 
 
@@ -70,50 +71,60 @@ def project(
     keep: Iterable[str] | None = None,
     values_read: set[str] | None = None,
 ) -> Projection:
+    """:func:`run` on freshly prepared inputs: a convenience for one projection. A loop over
+    many value sets should :func:`prepare` once and call :func:`run`."""
+    return run(prepare(assumptions), values, keep, values_read)
+
+
+def run(
+    inputs: EngineInputs,
+    values: Mapping[str, np.ndarray] | None = None,
+    keep: Iterable[str] | None = None,
+    values_read: set[str] | None = None,
+) -> Projection:
     """Project every series; ``keep`` limits the series returned (to save memory)."""
-    data = base_values(assumptions) if values is None else values
+    e = inputs
+    data = {k: np.array([x]) for k, x in e.base_values.items()} if values is None else values
     draws = max(np.asarray(x).size for x in data.values())
     v = Values(data, draws)
-    last = assumptions.history.last_quarter
-    first = last + 1
-    quarters = assumptions.horizon.index - first.index + 1
-    base = BaseQuarters(tuple(last + k for k in (-3, -2, -1, 0)))
+    first, quarters, base = e.first_projected, e.quarters, e.base
 
-    demand = project_cloud_demand(assumptions, v, base, quarters)
-    capex = project_capex(assumptions, v, first, quarters, total_of(demand))
+    demand = project_cloud_demand(v, base, quarters)
+    demand_total = total_of(demand)
+    capex = project_capex(e, v, first, quarters, demand_total)
     seg: dict[str, np.ndarray] = {}
-    seg.update(project_china_ecommerce(assumptions, v, base, quarters))
-    seg.update(project_cloud(assumptions, v, base, quarters, capex, demand))
+    seg.update(project_china_ecommerce(v, base, quarters))
+    seg.update(project_cloud(e, v, base, quarters, capex, demand, demand_total))
     for name in GROWTH_SEGMENTS:
-        seg.update(project_growth_segment(assumptions, v, base, quarters, name, capex))
+        seg.update(project_growth_segment(e, v, base, quarters, name, capex))
     seg.update(project_group(v, seg, capex, quarters))
     seg.update(project_earnings(v, seg, first, quarters))
 
-    timeline = Timeline.between(HISTORY_START, assumptions.horizon)
+    timeline = e.timeline
     wanted = set(SERIES) if keep is None else set(keep)
     unknown = wanted - set(SERIES)
     if unknown:
         raise KeyError(f"unknown series {sorted(unknown)}; valid: {', '.join(SERIES)}")
     split = timeline.position(first)
-    estimated = _base_quarter_estimates(assumptions, v, base)
+    estimated = _base_quarter_estimates(e, v)
     if values_read is not None:
         values_read.update(v.read)
     series: dict[str, np.ndarray] = {}
     for name in sorted(wanted):
         full = np.empty((draws, len(timeline)), order="F")
-        full[:, :split] = assumptions.history.row(name, tuple(timeline.quarters[:split]))
+        full[:, :split] = e.history_rows[name]
         if name == "group.fx_usd_rmb":
             # A reported quarter without a stated or implied rate is translated at the FX
             # assumption rather than left untranslated.
             full[:, :split] = np.where(np.isnan(full[:, :split]), v("group.fx.usd_rmb"), full[:, :split])
         if name == "group.capex":  # a quarter without the FCF-table figure: a stated total
-            stated = assumptions.history.row("group.capex_stated", tuple(timeline.quarters[:split]))
+            stated = e.history_rows["group.capex_stated"]
             full[:, :split] = np.where(np.isnan(full[:, :split]), stated, full[:, :split])
         if name == "group.fcf_proxy":
-            full[:, :split] = _history_fcf_proxy(assumptions, v, timeline.quarters[:split])
+            full[:, :split] = _history_fcf_proxy(e, v)
         if name in estimated:
             cols = slice(split - 4, split)
             full[:, cols] = np.where(np.isnan(full[:, cols]), estimated[name], full[:, cols])
         full[:, split:] = seg[name]
         series[name] = full
-    return Projection(timeline=timeline, first_projected=first, series=series, history=assumptions.history, draws=draws)
+    return Projection(timeline=timeline, first_projected=first, series=series, history=e.history, draws=draws)

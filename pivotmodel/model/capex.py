@@ -34,11 +34,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..assumptions import Assumptions
 from ..periods import Quarter
-from .inputs import Values
+from .inputs import EngineInputs, Values
+from .paths import by_quarter
 
-__all__ = ["CapexResult", "capex_history", "project_capex", "in_service_gross", "depreciation", "split_depreciation", "use_shares", "capex_basis"]
+__all__ = ["CapexResult", "project_capex", "in_service_gross", "depreciation", "split_depreciation", "cloud_depreciation", "use_shares"]
 
 
 @dataclass(frozen=True)
@@ -56,28 +56,33 @@ class CapexResult:
         return self.depreciation_new + self.depreciation_legacy
 
 
-def capex_history(a: Assumptions, first: Quarter, last: Quarter) -> np.ndarray:
-    """Quarterly capex from ``first`` to ``last`` (reported quarters), RMB million, as
-    :meth:`pivotmodel.history.History.capex` prepares it at load (NaN where unknown; the loader
-    refuses a run whose plan or depreciation needs such a quarter)."""
-    return np.array([a.history.capex(first + i) for i in range(last.index - first.index + 1)])
-
-
-def capex_basis(a: Assumptions, q: Quarter) -> str:
-    """How a reported quarter's capex is known: ``reported``, ``stated`` or ``spread``."""
-    return a.history.capex_basis(q)
-
-
 def _cumulative_at(cum: np.ndarray, position: np.ndarray) -> np.ndarray:
-    """Cumulative capex at fractional positions (linear between quarters, 0 before start)."""
+    """Cumulative capex at fractional positions (linear between quarters, 0 before start).
+    ``cum`` is (draws, K), ``position`` (draws or 1, m); the result is (draws, m)."""
     n, width = cum.shape
-    padded = np.concatenate([np.zeros((n, 1)), cum], axis=1)  # padded[:, k] = sum of first k
+    padded = np.zeros((width + 1, n))  # padded[k] = sum of the first k quarters, quarter-major
+    padded[1:] = cum.T
+    return _interpolate(padded, np.broadcast_to(position, (n, position.shape[-1])).T).T
+
+
+def _interpolate(padded: np.ndarray, position: np.ndarray) -> np.ndarray:
+    """Quarter-major core of :func:`_cumulative_at`: ``padded`` (K + 1, draws) with a zero first
+    row, ``position`` (m, draws) -> (m, draws), linear between whole quarters and clipped to
+    0 .. K. Gathers from the flattened curve (one index per element) instead of building
+    broadcast index arrays; the arithmetic is the same, element by element."""
+    width, n = padded.shape[0] - 1, padded.shape[1]
     x = np.clip(position + 1.0, 0.0, float(width))
-    lo = np.floor(x).astype(int)
-    hi = np.minimum(lo + 1, width)
+    lo = x.astype(np.intp)  # floor: x >= 0
     w = x - lo
-    take = lambda idx: np.take_along_axis(padded, np.broadcast_to(idx, (n, idx.shape[-1])), axis=1)  # noqa: E731
-    return take(lo) * (1 - w) + take(hi) * w
+    lo *= n
+    lo += np.arange(n)
+    flat = padded.reshape(-1)
+    out = np.take(flat, lo)
+    out *= 1 - w
+    np.minimum(lo + n, width * n + np.arange(n), out=lo)  # the next quarter, capped at K
+    w *= np.take(flat, lo)
+    out += w
+    return out
 
 
 def in_service_gross(capex_all: np.ndarray, lag: np.ndarray, life: np.ndarray, start: int) -> np.ndarray:
@@ -104,6 +109,11 @@ def use_shares(v: Values) -> tuple[np.ndarray, np.ndarray]:
     return cloud, np.minimum(v("capex.own_ai_share"), 1.0 - cloud)
 
 
+def cloud_depreciation(v: Values, depreciation_new: np.ndarray) -> np.ndarray:
+    """The cloud's part of :func:`split_depreciation` alone (the same product)."""
+    return v("cloud.supply.capacity_share_of_capex") * depreciation_new
+
+
 def split_depreciation(v: Values, depreciation_new: np.ndarray) -> dict[str, np.ndarray]:
     """New-asset depreciation by use: cloud, the group's own AI work (All others), the rest;
     the parts always sum to the total."""
@@ -116,7 +126,7 @@ def split_depreciation(v: Values, depreciation_new: np.ndarray) -> dict[str, np.
 
 
 def _plan_capex(
-    a: Assumptions, v: Values, hist: np.ndarray, hist_first: Quarter, first: Quarter, quarters: int, demand: np.ndarray
+    v: Values, hist: np.ndarray, hist_first: Quarter, first: Quarter, quarters: int, demand: np.ndarray
 ) -> np.ndarray:
     n = max(v.draws, demand.shape[0])
     total = v("capex.plan.total")
@@ -126,7 +136,7 @@ def _plan_capex(
     last = first + (-1)
     spent = sum(hist[q.index - hist_first.index] for q in _span(max(p1, hist_first), min(p2, last)))
     remaining_q = [q for q in _span(max(p1, first), p2)][:quarters]
-    out = np.empty((n, quarters))
+    out = np.empty((n, quarters), order="F")  # quarter columns contiguous, like every engine array
     if remaining_q:
         weights = (1.0 + tilt) ** np.arange(len(remaining_q))[None, :]
         weights = weights / weights.sum(axis=1, keepdims=True)
@@ -143,43 +153,53 @@ def _span(a: Quarter, b: Quarter) -> list[Quarter]:
     return [Quarter.from_index(i) for i in range(a.index, b.index + 1)]
 
 
-def project_capex(a: Assumptions, v: Values, first: Quarter, quarters: int, demand: np.ndarray) -> CapexResult:
+def project_capex(e: EngineInputs, v: Values, first: Quarter, quarters: int, demand: np.ndarray) -> CapexResult:
     """Capex, gross PP&E in service and depreciation for the projected quarters; ``demand``
     is cloud revenue demanded (draws, quarters), which capex follows after the plan."""
     new_from = Quarter.from_index(int(v("capex.new_assets_from")[0, 0]))
-    hist_first = min(new_from, a.history.last_quarter + (-3))
-    hist = capex_history(a, hist_first, first + (-1))
-    capex = _plan_capex(a, v, hist, hist_first, first, quarters, demand)
+    hist_first = min(new_from, e.last_reported + (-3))
+    hist = e.capex_between(hist_first, first + (-1))
+    capex = _plan_capex(v, hist, hist_first, first, quarters, demand)
     n = capex.shape[0]
     new_hist = hist[new_from.index - hist_first.index:]
     capex_all = np.concatenate([np.broadcast_to(new_hist, (n, new_hist.size)), capex], axis=1)
     lag = v("cloud.supply.deployment_lag")
     servers, life_s, life_b = v("capex.server_share"), v("capex.useful_life"), v("capex.building_life")
     start = new_hist.size
-    # in_service_gross for each class, sharing the cumulative curve and its in-service point
-    cum = np.cumsum(capex_all, axis=1)
-    t = np.arange(capex_all.shape[1], dtype=float)[None, :]
-    on = _cumulative_at(cum, t - lag)
-    gross_s = servers * (on - _cumulative_at(cum, t - lag - life_s))
-    gross_b = (1.0 - servers) * (on - _cumulative_at(cum, t - lag - life_b))
-    gross_all = gross_s + gross_b
-    dep_all = depreciation(gross_s, life_s) + depreciation(gross_b, life_b)
+    # in_service_gross for each class, sharing the cumulative curve and its in-service point,
+    # quarter-major (each quarter's draws contiguous); results are handed back as
+    # (draws, quarters) views of these buffers, without a copy
+    k = capex_all.shape[1]
+    padded = np.zeros((k + 1, n))
+    np.cumsum(capex_all.T, axis=0, out=padded[1:])
+    t = np.arange(k, dtype=float)[:, None]
+    in_service = t - lag.T  # (k, draws or 1)
+    on = _interpolate(padded, np.broadcast_to(in_service, (k, n)))
+    gross_s = _interpolate(padded, np.broadcast_to(in_service - life_s.T, (k, n)))
+    np.subtract(on, gross_s, out=gross_s)
+    gross_s *= servers.T
+    gross_b = _interpolate(padded, np.broadcast_to(in_service - life_b.T, (k, n)))
+    np.subtract(on, gross_b, out=gross_b)
+    gross_b *= 1.0 - servers.T
+    gross_all = np.add(gross_s, gross_b, out=on).T
+    gross_s /= life_s.T
+    gross_b /= life_b.T
+    dep_all = np.add(gross_s, gross_b, out=gross_s).T
     # Legacy depreciation: reported D&A of the last complete reported fiscal year less the
     # modelled depreciation of new assets in that year (never below zero).
-    last = a.history.last_quarter
-    last_fy = last.fiscal_year if last.q == 4 else last.fiscal_year - 1
+    last_fy = e.legacy_fy
     cols = [Quarter(last_fy, k).index - new_from.index for k in range(1, 5)]
     new_dep = sum(dep_all[:, c : c + 1] for c in cols if 0 <= c < start) if any(0 <= c < start for c in cols) else 0.0
-    reported_da = a.history.annual_value("group.depreciation", last_fy)
+    reported_da = e.legacy_da
     legacy_q = np.maximum((reported_da - new_dep) / 4.0, 0.0) if not np.isnan(reported_da) else np.zeros((1, 1))
     runoff = v("capex.legacy_runoff")
     t = np.arange(quarters, dtype=float)[None, :]
-    legacy = np.broadcast_to(legacy_q * np.clip(1.0 - (t + 1.0) / runoff, 0.0, 1.0), (n, quarters))
+    legacy = np.broadcast_to(by_quarter(lambda q, t, r: q * np.clip(1.0 - (t + 1.0) / r, 0.0, 1.0), legacy_q, t, runoff), (n, quarters))
     return CapexResult(
         capex=capex,
         gross_in_service=gross_all[:, -quarters:],
         depreciation_new=dep_all[:, -quarters:],
-        depreciation_legacy=np.array(legacy),
+        depreciation_legacy=np.array(legacy, order="F"),
         gross_exit=gross_all[:, start - 1 : start] if start else np.zeros((n, 1)),
         depreciation_new_history=dep_all[:, :start],
         history_first=new_from,

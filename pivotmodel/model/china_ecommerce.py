@@ -21,9 +21,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..assumptions import Assumptions
 from .inputs import BaseQuarters, Values
-from .paths import compound_yoy, converging_path, quarter_steps
+from .paths import by_quarter, compound_yoy, converging_path, quarter_steps
 
 __all__ = ["project_china_ecommerce"]
 
@@ -34,17 +33,17 @@ def _path(v: Values, prefix: str, quarters: int) -> np.ndarray:
     return converging_path(v(f"{prefix}.start"), v(f"{prefix}.long_run"), v(f"{prefix}.half_life"), quarters)
 
 
-def project_china_ecommerce(a: Assumptions, v: Values, base: BaseQuarters, quarters: int) -> dict[str, np.ndarray]:
-    cmr0 = base.series(a, v, f"{P}.cmr")
-    qc0 = base.series(a, v, f"{P}.quick_commerce_revenue")
-    seg0 = base.series(a, v, f"{P}.revenue")
+def project_china_ecommerce(v: Values, base: BaseQuarters, quarters: int) -> dict[str, np.ndarray]:
+    cmr0 = base.series(v, f"{P}.cmr")
+    qc0 = base.series(v, f"{P}.quick_commerce_revenue")
+    seg0 = base.series(v, f"{P}.revenue")
     other0 = seg0 - cmr0 - qc0
 
     take0 = v(f"{P}.take_rate.base")
     gmv = compound_yoy(cmr0 / take0, _path(v, f"{P}.gmv.growth", quarters))
     take_growth = _path(v, f"{P}.take_rate.growth", quarters)
     first_year = (np.arange(quarters) < 4)[None, :]
-    take_growth = take_growth + v(f"{P}.regulatory_shock") * first_year  # the lower level persists
+    take_growth = take_growth + by_quarter(np.multiply, v(f"{P}.regulatory_shock"), first_year)  # the lower level persists
     take = compound_yoy(np.broadcast_to(take0, (v.draws, 4)), take_growth)
     cmr = gmv * take
 
@@ -54,13 +53,15 @@ def project_china_ecommerce(a: Assumptions, v: Values, base: BaseQuarters, quart
     orders0 = qc0 / (aov0 * monetisation[:, :1])
     orders = compound_yoy(orders0, _path(v, f"{q}.orders.growth", quarters))
     year = np.floor(quarter_steps(quarters) / 4.0) + 1.0
-    order_value = aov0 * (1.0 + v(f"{q}.order_value.growth")) ** year
+    # the power in its original layout (numpy's pow may round differently by memory layout);
+    # one copy to quarter columns contiguous keeps the rest of the block in one layout
+    order_value = aov0 * np.asfortranarray((1.0 + v(f"{q}.order_value.growth")) ** year)
     revenue_per_order = order_value * monetisation
     qc_revenue = orders * revenue_per_order
 
     start = v(f"{q}.loss_per_order.start")
     to_breakeven = v(f"{q}.quarters_to_breakeven")
-    per_order = start * (1.0 - quarter_steps(quarters) / to_breakeven)
+    per_order = by_quarter(lambda s, t, b: s * (1.0 - t / b), start, quarter_steps(quarters), to_breakeven)
     per_order = np.minimum(per_order, v(f"{q}.long_run_margin") * revenue_per_order)
     qc_ebita = per_order * orders
 

@@ -32,9 +32,8 @@ import operator
 
 import numpy as np
 
-from ..assumptions import Assumptions
-from .capex import CapexResult, split_depreciation
-from .inputs import BaseQuarters, Values, exit_add_back
+from .capex import CapexResult, cloud_depreciation
+from .inputs import BaseQuarters, EngineInputs, Values, exit_add_back
 from .paths import compound_yoy, converging_path
 
 __all__ = ["project_cloud_demand", "project_cloud"]
@@ -47,10 +46,10 @@ def _path(v: Values, prefix: str, quarters: int) -> np.ndarray:
     return converging_path(v(f"{prefix}.start"), v(f"{prefix}.long_run"), v(f"{prefix}.half_life"), quarters)
 
 
-def project_cloud_demand(a: Assumptions, v: Values, base: BaseQuarters, quarters: int) -> dict[str, np.ndarray]:
+def project_cloud_demand(v: Values, base: BaseQuarters, quarters: int) -> dict[str, np.ndarray]:
     """Revenue demanded by stream, (draws, quarters) each, before any supply limit."""
-    total0 = base.series(a, v, f"{P}.revenue")
-    ai0 = base.series(a, v, f"{P}.ai_revenue")
+    total0 = base.series(v, f"{P}.revenue")
+    ai0 = base.series(v, f"{P}.ai_revenue")
     internal0 = v(f"{P}.internal_share") * total0
     base0 = {"ai_revenue": ai0, "other_external_revenue": total0 - ai0 - internal0, "internal_revenue": internal0}
     return {s: compound_yoy(base0[s], _path(v, f"{P}.{s}.growth", quarters)) for s in STREAMS}
@@ -62,51 +61,70 @@ def total_of(parts: dict[str, np.ndarray]) -> np.ndarray:
 
 
 def serve_with_backlog(demand: dict[str, np.ndarray], capacity: np.ndarray) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
-    """Served revenue and end-of-quarter backlog per stream: each quarter serves the backlog
-    plus new demand up to capacity, every stream cut pro rata. Works quarter-major (each
-    quarter's draws contiguous) in preallocated buffers; ~9x faster than column slices of
-    draws-major arrays (benchmarks/bench_engine.py), same arithmetic in the same order."""
+    """Served revenue and end-of-quarter backlog per stream, (draws, quarters) each: each
+    quarter serves the backlog plus new demand up to capacity, every stream cut pro rata."""
+    served, backlog = serve_stacked(demand, capacity)
+    return ({s: served[i].T for i, s in enumerate(demand)}, {s: backlog[i].T for i, s in enumerate(demand)})
+
+
+def serve_stacked(demand: dict[str, np.ndarray], capacity: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`serve_with_backlog` on stacked quarter-major arrays (streams, quarters, draws):
+    each quarter's draws are contiguous and every buffer is allocated once, so the loop over
+    quarters runs on whole contiguous rows (~9x faster than column slices of draws-major
+    arrays; benchmarks/bench_engine.py). ``served[i].T`` is stream i as (draws, quarters)."""
     names = list(demand)
     n, quarters = np.broadcast_shapes(*(d.shape for d in demand.values()), capacity.shape)
-    wanted_all = np.empty((len(names), quarters, n))
-    for i, s in enumerate(names):
-        wanted_all[i] = np.broadcast_to(demand[s], (n, quarters)).T
-    cap = np.ascontiguousarray(np.broadcast_to(capacity, (n, quarters)).T)
-    served = np.empty_like(wanted_all)
-    backlog = np.empty_like(wanted_all)
+    # (quarters, draws) views: rows contiguous when the engine's arrays are (quarter columns contiguous)
+    rows = [np.broadcast_to(demand[s], (n, quarters)).T for s in names]
+    cap = np.broadcast_to(capacity, (n, quarters)).T
+    served = np.empty((len(names), quarters, n))
+    backlog = np.empty_like(served)
     carried = np.zeros((len(names), n))
+    wanted = np.empty((len(names), n))
     asked, scale = np.empty(n), np.empty(n)
+    positive = np.empty(n, dtype=bool)
     for t in range(quarters):
-        wanted = wanted_all[:, t]
-        wanted += carried
+        for i, row in enumerate(rows):
+            np.add(row[t], carried[i], out=wanted[i])
         asked[:] = wanted[0]
         for i in range(1, len(names)):
             asked += wanted[i]
         scale.fill(1.0)
-        np.divide(np.minimum(asked, cap[t]), asked, out=scale, where=asked > 0)
+        np.greater(asked, 0, out=positive)
+        np.minimum(asked, cap[t], out=served[0, t])  # scratch: the first stream is written below
+        np.divide(served[0, t], asked, out=scale, where=positive)
         np.multiply(wanted, scale, out=served[:, t])
         np.subtract(wanted, served[:, t], out=carried)
         backlog[:, t] = carried
-    return ({s: np.ascontiguousarray(served[i].T) for i, s in enumerate(names)},
-            {s: np.ascontiguousarray(backlog[i].T) for i, s in enumerate(names)})
+    return served, backlog
+
+
+def _sum_rows(stack: np.ndarray) -> np.ndarray:
+    """stack[0] + stack[1] + ... in that order (as :func:`total_of`), into a new array."""
+    out = stack[0] + stack[1]
+    for i in range(2, stack.shape[0]):
+        out += stack[i]
+    return out
 
 
 def project_cloud(
-    a: Assumptions, v: Values, base: BaseQuarters, quarters: int, capex: CapexResult, demand: dict[str, np.ndarray]
+    e: EngineInputs, v: Values, base: BaseQuarters, quarters: int, capex: CapexResult, demand: dict[str, np.ndarray],
+    demand_total: np.ndarray | None = None,
 ) -> dict[str, np.ndarray]:
-    revenue_exit = base.series(a, v, f"{P}.revenue")[:, -1:]
+    revenue_exit = base.series(v, f"{P}.revenue")[:, -1:]
     capacity_exit = revenue_exit / v(f"{P}.supply.exit_utilisation")
     share = v(f"{P}.supply.capacity_share_of_capex")
     added = v(f"{P}.supply.revenue_yield") * share * (capex.gross_in_service - capex.gross_exit)
     capacity = capacity_exit + added
-    served, backlog = serve_with_backlog(demand, capacity)
-    revenue = total_of(served)
+    served_qm, backlog_qm = serve_stacked(demand, capacity)
+    served = {st: served_qm[i].T for i, st in enumerate(demand)}
+    revenue = _sum_rows(served_qm).T
 
     m = f"{P}.margin_before_new_depreciation"
-    start = v(f"{m}.start") + exit_add_back(a, v, f"{m}.start", capex, share, f"{P}.revenue")
+    start = v(f"{m}.start") + exit_add_back(e, v, f"{m}.start", capex, share)
     margin = converging_path(start, v(f"{m}.long_run"), v(f"{m}.half_life"), quarters)
-    depreciation = split_depreciation(v, capex.depreciation_new)["cloud"]
-    total_demand = total_of(demand)
+    depreciation = cloud_depreciation(v, capex.depreciation_new)
+    total_demand = total_of(demand) if demand_total is None else demand_total
     return {
         f"{P}.ai_revenue": served["ai_revenue"],
         f"{P}.other_external_revenue": served["other_external_revenue"],
@@ -114,7 +132,7 @@ def project_cloud(
         f"{P}.external_revenue": served["ai_revenue"] + served["other_external_revenue"],
         f"{P}.revenue": revenue,
         f"{P}.demand": total_demand,
-        f"{P}.backlog": total_of(backlog),
+        f"{P}.backlog": _sum_rows(backlog_qm).T,
         f"{P}.capacity_revenue": np.broadcast_to(capacity, revenue.shape),
         f"{P}.utilisation": revenue / capacity,
         f"{P}.depreciation": depreciation,

@@ -36,6 +36,7 @@ import numpy as np
 from ..earnings_series import SHARES_PER_ADS
 from ..periods import Quarter
 from .inputs import Values
+from .paths import by_quarter
 
 __all__ = ["project_earnings"]
 
@@ -51,9 +52,12 @@ def project_earnings(v: Values, seg: dict[str, np.ndarray], first: Quarter, quar
     amortisation = full(v("earnings.amortisation"))
     event_q = Quarter.from_index(int(v("earnings.goodwill_impairment.quarter")[0, 0]))
     in_event = (np.arange(quarters) == event_q.index - first.index)[None, :]
-    goodwill = np.where(in_event, v("earnings.goodwill_impairment.event") * v("earnings.goodwill_impairment.size"), 0.0)
+    impairment = v("earnings.goodwill_impairment.event") * v("earnings.goodwill_impairment.size")
+    goodwill = by_quarter(lambda hit, x: np.where(hit, x, 0.0), in_event, impairment)
     goodwill = full(goodwill)
-    operations = ebita + sbc + amortisation + goodwill
+    operations = ebita + sbc  # sums in place, in the order written in the docstring
+    operations += amortisation
+    operations += goodwill
 
     gains = full(v("earnings.investment_gains"))
     debt = v("earnings.debt")
@@ -73,18 +77,20 @@ def project_earnings(v: Values, seg: dict[str, np.ndarray], first: Quarter, quar
     fcf = seg["group.fcf"]
     net_cash_prev = np.broadcast_to(v("earnings.cash.base")[:, 0] - debt[:, 0], (n,)).copy()
     shares_prev = np.broadcast_to(v("earnings.shares.base")[:, 0], (n,)).copy()
-    interest_income = np.empty(shape)
-    buyback, dividends, net_cash, shares = (np.empty(shape) for _ in range(4))
+    # quarter columns contiguous (order F): the loop writes one column a quarter
+    interest_income = np.empty(shape, order="F")
+    buyback, dividends, net_cash, shares = (np.empty(shape, order="F") for _ in range(4))
+    quarter_yield, debt0, growth1, esop_q = cash_yield[:, 0] / 4.0, debt[:, 0], 1.0 + growth, 1.0 + esop / 4.0
     for t in range(quarters):
-        interest_income[:, t] = cash_yield[:, 0] / 4.0 * np.maximum(net_cash_prev + debt[:, 0], 0.0)
+        interest_income[:, t] = quarter_yield * np.maximum(net_cash_prev + debt0, 0.0)
         if t <= end_q:
             usd = np.minimum(pace, left)
             left = left - usd
         else:
             usd = np.broadcast_to(after, (n,))
-        price = price0 * (1.0 + growth) ** (t / 4.0)
+        price = price0 * growth1 ** (t / 4.0)
         bought = SHARES_PER_ADS * usd / price
-        shares[:, t] = shares_prev * (1.0 + esop / 4.0) - bought
+        shares[:, t] = shares_prev * esop_q - bought
         buyback[:, t] = usd * fx[:, t]
         paid = (first + t).q == 2
         dividends[:, t] = dps * shares_prev / SHARES_PER_ADS * fx[:, t] if paid else 0.0
@@ -93,15 +99,28 @@ def project_earnings(v: Values, seg: dict[str, np.ndarray], first: Quarter, quar
         )
         net_cash_prev, shares_prev = net_cash[:, t], shares[:, t]
 
-    interest_investment = interest_income + gains
-    before_tax = operations + interest_investment + interest_expense + other
-    tax = -tax_rate * np.maximum(before_tax - gains, 0.0)
-    net_income = before_tax + tax + equity
-    adjustments = -(sbc + amortisation + goodwill) - gains
+    # in place where a temporary would only be read once (same operations, same order)
+    interest_investment = interest_income
+    interest_investment += gains
+    before_tax = operations + interest_investment
+    before_tax += interest_expense
+    before_tax += other
+    tax = before_tax - gains
+    np.maximum(tax, 0.0, out=tax)
+    tax *= -tax_rate
+    net_income = before_tax + tax
+    net_income += equity
+    adjustments = sbc + amortisation
+    adjustments += goodwill
+    np.negative(adjustments, out=adjustments)
+    adjustments -= gains
     non_gaap = net_income + adjustments
     diluted = shares * (1.0 + v("earnings.shares.dilution_premium"))
     ads = diluted / SHARES_PER_ADS
-    eps = (non_gaap + nci) / ads
+    eps = non_gaap + nci
+    eps /= ads
+    gaap_eps = net_income + nci
+    gaap_eps /= ads
     return {
         "group.sbc": sbc,
         "group.amortisation": amortisation,
@@ -126,5 +145,5 @@ def project_earnings(v: Values, seg: dict[str, np.ndarray], first: Quarter, quar
         "group.diluted_shares": diluted,
         "group.eps_non_gaap_ads": eps,
         "group.eps_non_gaap_ads_usd": eps / fx,
-        "group.eps_gaap_ads": (net_income + nci) / ads,
+        "group.eps_gaap_ads": gaap_eps,
     }

@@ -11,10 +11,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..assumptions import Assumptions
 from ..schema import SEGMENTS
 from .capex import use_shares
-from .inputs import BaseQuarters, Values, exit_add_back
+from .inputs import BaseQuarters, EngineInputs, Values, exit_add_back
 from .paths import compound_yoy, converging_path
 
 __all__ = ["project_growth_segment", "GROWTH_SEGMENTS"]
@@ -23,7 +22,7 @@ GROWTH_SEGMENTS = tuple(s.id for s in SEGMENTS if s.driver == "growth_segments")
 
 
 def project_growth_segment(
-    a: Assumptions, v: Values, base: BaseQuarters, quarters: int, segment: str, capex=None
+    e: EngineInputs, v: Values, base: BaseQuarters, quarters: int, segment: str, capex=None
 ) -> dict[str, np.ndarray]:
     """``capex`` (a :class:`pivotmodel.model.capex.CapexResult`) is needed for All others only."""
     growth = converging_path(
@@ -34,10 +33,10 @@ def project_growth_segment(
     depreciation = 0.0
     if segment == "all_others":
         own = use_shares(v)[1]
-        start = start + exit_add_back(a, v, f"{segment}.margin.start", capex, own, f"{segment}.revenue")
+        start = start + exit_add_back(e, v, f"{segment}.margin.start", capex, own)
         depreciation = own * capex.depreciation_new
     margin = converging_path(start, v(f"{segment}.margin.long_run"), v(f"{segment}.margin.half_life"), quarters)
-    revenue = compound_yoy(base.series(a, v, f"{segment}.revenue"), growth)
+    revenue = compound_yoy(base.series(v, f"{segment}.revenue"), growth)
     out = {f"{segment}.revenue": revenue, f"{segment}.adjusted_ebita": margin * revenue - depreciation}
     if segment == "all_others":
         out[f"{segment}.ai_depreciation"] = np.broadcast_to(depreciation, revenue.shape)

@@ -17,14 +17,16 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from ..earnings_series import EARNINGS_NOT_SUMMED
-from ..history import History
 from ..periods import Period, Quarter, Timeline, parse_period, ratio_of_sums
 from ..schema import SERIES  # every output series, in the registry
+
+if TYPE_CHECKING:  # read for reported annual totals; the engine hands it through
+    from ..history import History
 
 __all__ = ["Projection", "SERIES", "HISTORY_START"]
 

@@ -1,0 +1,86 @@
+"""The engine's edge: :func:`prepare` turns loaded assumptions into the frozen
+:class:`~pivotmodel.model.inputs.EngineInputs` the engine runs on, once per run.
+
+This is the only module under ``model/`` that reads the loader's objects (duck-typed:
+``Assumptions`` and ``History`` are imported for type checking only). Everything the drivers
+need from history (base-quarter figures, capex history, the reported rows spliced in before
+the first projected quarter, anchored starts' revenue) is read here, so the drivers work on
+plain arrays and the prepared object pickles cheaply to spawned workers.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from ..periods import Quarter, Timeline
+from .inputs import BaseQuarters, EngineInputs, ExitAnchor, seed_key
+from .projection import HISTORY_START, SERIES
+
+if TYPE_CHECKING:
+    from ..assumptions import Assumptions
+    from ..history import History
+
+__all__ = ["prepare", "base_values", "capex_history"]
+
+# Reported figures the engine reads besides SERIES: stated capex fills a quarter without the
+# FCF-table figure.
+_EXTRA_ROWS = ("group.capex_stated",)
+
+
+def base_values(assumptions: Assumptions) -> dict[str, np.ndarray]:
+    """Every input (and seed estimate) at its median: the deterministic base case."""
+    out = {key: np.array([inp.base_value]) for key, inp in assumptions.inputs.items()}
+    for (series, q), inp in assumptions.seeds.items():
+        out[seed_key(series, q)] = np.array([inp.base_value])
+    return out
+
+
+def capex_history(history: History, first: Quarter, last: Quarter) -> np.ndarray:
+    """Quarterly capex from ``first`` to ``last`` (reported quarters), RMB million, as
+    :meth:`pivotmodel.history.History.capex` prepares it at load (NaN where unknown; the loader
+    refuses a run whose plan or depreciation needs such a quarter)."""
+    return np.array([history.capex(first + i) for i in range(last.index - first.index + 1)])
+
+
+def _frozen(x: Any) -> np.ndarray:
+    x = np.array(x, dtype=float)
+    x.setflags(write=False)
+    return x
+
+
+def prepare(assumptions: Assumptions) -> EngineInputs:
+    """The engine's inputs for a run on ``assumptions`` (validated at load: nothing here
+    raises an input error)."""
+    a = assumptions
+    h = a.history
+    last = h.last_quarter
+    first = last + 1
+    timeline = Timeline.between(HISTORY_START, a.horizon)
+    reported_quarters = tuple(timeline.quarters[: timeline.position(first)])
+    names = (*SERIES, *_EXTRA_ROWS)
+    base_q = tuple(last + k for k in (-3, -2, -1, 0))
+    base = BaseQuarters(base_q, {n: _frozen([h.value(n, q) for q in base_q]) for n in names})
+    rows = {n: _frozen(h.row(n, reported_quarters)) for n in names}
+    ebita = _frozen([h.value("group.adjusted_ebita", q) for q in reported_quarters])
+    da = _frozen([h.annual_value("group.depreciation", q.fiscal_year) / 4.0 for q in reported_quarters])
+    capex = _frozen([h.capex(q) for q in reported_quarters])  # NaN in a year without any capex figure
+    new_from = a.inputs.get("capex.new_assets_from")
+    starts = [timeline.first, last + (-3)] + ([Quarter.from_index(int(new_from.base_value))] if new_from else [])
+    capex_first = min(starts)
+    anchors = {}
+    for key, inp in a.inputs.items():
+        anchor = getattr(inp, "anchor", None)
+        if anchor is not None and anchor.add_back == "new_depreciation":
+            revenue_series = f"{key.split('.')[0]}.revenue"
+            anchors[key] = ExitAnchor(tuple(anchor.quarters), sum(h.value(revenue_series, q) for q in anchor.quarters))
+    legacy_fy = last.fiscal_year if last.q == 4 else last.fiscal_year - 1
+    fixed = {k: float(v[0]) for k, v in base_values(a).items()}
+    return EngineInputs(
+        horizon=a.horizon, last_reported=last, timeline=timeline, base=base, history_rows=rows,
+        fcf_proxy_parts=(ebita, da, capex), capex_first=capex_first,
+        capex_history=_frozen(capex_history(h, capex_first, last)),
+        legacy_da=h.annual_value("group.depreciation", legacy_fy), legacy_fy=legacy_fy,
+        anchors=anchors, base_values=fixed, history=h,
+    )
