@@ -150,3 +150,21 @@ def test_a_correlated_input_made_fixed_in_code_is_refused_by_the_design():
     with pytest.raises(InputError) as exc:
         make_design(fixed, 10, 1, "mc")
     assert f"correlations.pairs[{pair.index}].a: {pair.a!r} is a fixed input (a point value cannot be correlated)" in str(exc.value)
+
+
+def test_the_engine_runs_each_segment_by_the_driver_the_registry_names(monkeypatch):
+    """project() loops over the registry's segments and calls the driver each names: a
+    growth-path segment added to the registry is projected with no engine change."""
+    import pivotmodel.model as model
+
+    assert {s.driver for s in schema.SEGMENTS} <= set(model.DRIVERS)
+    called: list[tuple[str, str]] = []
+    for name, fn in list(model.DRIVERS.items()):
+        monkeypatch.setitem(model.DRIVERS, name, lambda step, seg_id, fn=fn, name=name: called.append((name, seg_id)) or fn(step, seg_id))
+    a = assumptions_mod.load(assumptions_mod.default_directory())
+    p = project(a)
+    assert called == [(s.driver, s.id) for s in schema.SEGMENTS]
+    # every registered segment's revenue reaches the projection and the group sum before elimination
+    first = p.timeline.position(p.first_projected)
+    seg_sum = sum(p[f"{s.id}.revenue"][:, first:] for s in schema.SEGMENTS)
+    assert (seg_sum > p["group.revenue"][:, first:]).all()  # elimination is negative

@@ -12,25 +12,27 @@ Units: RMB million a quarter inside the engine; tables convert to RMB bn or US$ 
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import numpy as np
 
-from .capex import project_capex
+from ..schema import SEGMENTS as REGISTERED
+from .capex import CapexResult, project_capex
 from .china_ecommerce import project_china_ecommerce
 from .cloud import project_cloud, project_cloud_demand, total_of
 from .earnings import project_earnings
 from .group import SEGMENTS, project_group
-from .growth_segments import GROWTH_SEGMENTS, project_growth_segment
-from .inputs import EngineInputs, Values
+from .growth_segments import project_growth_segment
+from .inputs import BaseQuarters, EngineInputs, Values
 from .prepare import base_values, prepare
 from .projection import SERIES, Projection
 
 if TYPE_CHECKING:
     from ..assumptions import Assumptions
 
-__all__ = ["project", "run", "prepare", "EngineInputs", "Projection", "SERIES", "SEGMENTS", "base_values", "Values"]
+__all__ = ["project", "run", "prepare", "EngineInputs", "Projection", "SERIES", "SEGMENTS", "DRIVERS", "base_values", "Values"]
 
 
 def _base_quarter_estimates(e: EngineInputs, v: Values) -> dict[str, np.ndarray]:
@@ -65,6 +67,29 @@ def _history_fcf_proxy(e: EngineInputs, v: Values) -> np.ndarray:
     return ebita + da - capex - v("group.tax.cash_tax_rate") * np.maximum(ebita, 0.0)
 
 
+@dataclass(frozen=True)
+class _Step:
+    """What a segment driver may read in one run: prepared inputs, draws, base quarters, the
+    number of projected quarters, and the group blocks computed before the segments (capex
+    and its depreciation; cloud demand)."""
+
+    e: EngineInputs
+    v: Values
+    base: BaseQuarters
+    quarters: int
+    capex: CapexResult
+    demand: dict[str, np.ndarray]
+    demand_total: np.ndarray
+
+
+# driver named in the registry (schema.Segment.driver) -> how the engine calls it
+DRIVERS: dict[str, Callable[[_Step, str], dict[str, np.ndarray]]] = {
+    "china_ecommerce": lambda s, _id: project_china_ecommerce(s.v, s.base, s.quarters),
+    "cloud": lambda s, _id: project_cloud(s.e, s.v, s.base, s.quarters, s.capex, s.demand, s.demand_total),
+    "growth_segments": lambda s, seg_id: project_growth_segment(s.e, s.v, s.base, s.quarters, seg_id, s.capex),
+}
+
+
 def project(
     assumptions: Assumptions,
     values: Mapping[str, np.ndarray] | None = None,
@@ -93,10 +118,9 @@ def run(
     demand_total = total_of(demand)
     capex = project_capex(e, v, first, quarters, demand_total)
     seg: dict[str, np.ndarray] = {}
-    seg.update(project_china_ecommerce(v, base, quarters))
-    seg.update(project_cloud(e, v, base, quarters, capex, demand, demand_total))
-    for name in GROWTH_SEGMENTS:
-        seg.update(project_growth_segment(e, v, base, quarters, name, capex))
+    step = _Step(e, v, base, quarters, capex, demand, demand_total)
+    for segment in REGISTERED:  # the registry's segments, each by the driver it names
+        seg.update(DRIVERS[segment.driver](step, segment.id))
     seg.update(project_group(v, seg, capex, quarters))
     seg.update(project_earnings(v, seg, first, quarters))
 
