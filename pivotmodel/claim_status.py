@@ -27,7 +27,7 @@ import numpy as np
 
 from .assumptions import Assumptions
 from .claims import ALIASES, Claim, evaluate, series_in
-from .model import base_values, project
+from .model import base_values, prepare, run
 from .periods import PeriodError, parse_period
 from .schema import seed_key
 
@@ -87,7 +87,8 @@ def metric_range(a: Assumptions, claims: list[Claim]) -> dict[str, tuple[float, 
         lo, hi = _support(specs[key])
         values[key][1 + i] = lo
         values[key][1 + k + i] = hi
-    p = project(a, values)
+    e = prepare(a)  # once: both engine calls below share it
+    p = run(e, values)
     # one-at-a-time swings per claim, then every claim's two corners in one engine call
     oat: dict = {}
     corners: dict[str, list] = {key: [] for key in base}
@@ -110,7 +111,7 @@ def metric_range(a: Assumptions, claims: list[Claim]) -> dict[str, tuple[float, 
     out: dict[str, tuple[float, float, tuple[str, ...]]] = {}
     if not oat:
         return out
-    pc = project(a, {key: np.array(v) for key, v in corners.items()})
+    pc = run(e, {key: np.array(v) for key, v in corners.items()})
     for j, c in enumerate(c for c in claims if c.id in oat):
         m, swing = oat[c.id]
         mc = _metric(c, pc)[2 * j : 2 * j + 2]

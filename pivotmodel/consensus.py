@@ -27,7 +27,7 @@ from .assumptions import Assumptions
 from .claims import Claim, TestError, evaluate, parse_test, series_in
 from .errors import InputError, Problem
 from .lazy import lazy
-from .model import project
+from .model import prepare, project, run
 from .periods import PeriodError, parse_quarter
 from .yamlio import line_of, read_yaml
 
@@ -232,11 +232,12 @@ def metric_draws(a: Assumptions, consensus: Consensus, draws: int, seed: int, me
     chunk = chunk or int(a.settings.get("chunk_size", 25000)) or draws
     out: dict[str, list[np.ndarray]] = {f.id: [] for f in consensus.forecasts}
     inputs: list[pd.DataFrame] = []
+    engine = prepare(a)
     for start in range(0, draws, chunk):
         stop = min(draws, start + chunk)
         values = design.values(start, stop)
         inputs.append(pd.DataFrame({k: values[k] for k in design.dists}))
-        p = project(a, values, keep=keep)
+        p = run(engine, values, keep=keep)
         for f in consensus.forecasts:
             out[f.id].append(evaluate(f.claim(), p).metric)
     return {k: np.concatenate(v) for k, v in out.items()}, pd.concat(inputs, ignore_index=True)
@@ -315,8 +316,9 @@ def fan_data(a: Assumptions, consensus: Consensus, table: pd.DataFrame, draws: i
     chunk = int(a.settings.get("chunk_size", 25000)) or draws
     parts: dict[str, list[np.ndarray]] = {s: [] for s in FAN_PANELS}
     years: list = []
+    engine = prepare(a)
     for start in range(0, draws, chunk):
-        p = project(a, design.values(start, min(draws, start + chunk)), keep=list(FAN_PANELS) + ["group.fx_usd_rmb"])
+        p = run(engine, design.values(start, min(draws, start + chunk)), keep=list(FAN_PANELS) + ["group.fx_usd_rmb"])
         years = p.timeline.year_periods("fy")
         for s, (_, _, div) in FAN_PANELS.items():
             parts[s].append(np.stack([p.total(s, y) for y in years], axis=1) / div)

@@ -33,7 +33,7 @@ import pandas as pd
 from .assumptions import Assumptions, Input
 from .claims import ALIASES, TestError, _Evaluator, parse_test, series_in
 from .errors import InputError
-from .model import SERIES, Projection, base_values, project
+from .model import SERIES, Projection, base_values, prepare, run
 from .sampling import correlation_copula, uncertain_inputs
 from .schema import UNITS, seed_key
 
@@ -115,10 +115,11 @@ def _run(a: Assumptions, values: Mapping[str, np.ndarray], outputs: Sequence[Out
     n = max(np.asarray(v).size for v in values.values())
     keep = sorted({s for o in outputs for s in o.series})
     parts: list[list[np.ndarray]] = [[] for _ in outputs]
+    engine = prepare(a)
     for lo in range(0, n, chunk):
         hi = min(n, lo + chunk)
         sl = {k: (np.asarray(v)[lo:hi] if np.asarray(v).size == n else np.asarray(v)) for k, v in values.items()}
-        p = project(a, sl, keep=keep)
+        p = run(engine, sl, keep=keep)
         for i, o in enumerate(outputs):
             parts[i].append(evaluate_output(o, p))
     return [np.concatenate(x) for x in parts]

@@ -28,7 +28,7 @@ from scipy import optimize
 from .assumptions import Assumptions
 from .claims import Claim, evaluate, series_in
 from .errors import InputError
-from .model import base_values, project
+from .model import EngineInputs, base_values, prepare, run
 from .sampling import uncertain_inputs
 from .sensitivity import format_value, input_spec, model_unit
 
@@ -56,13 +56,14 @@ def _claim_series(claim: Claim) -> list[str]:
     return sorted(series_in(claim.tree) | {"group.fx_usd_rmb"})
 
 
-def _evaluate(a: Assumptions, claim: Claim, changes: dict[str, np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
-    """(metric, holds) with the given inputs set (arrays of one length), others at base."""
+def _evaluate(e: EngineInputs, claim: Claim, changes: dict[str, np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+    """(metric, holds) with the given inputs set (arrays of one length), others at base; ``e``
+    prepared once per solve (preparing costs several engine runs of one draw)."""
     n = max(np.asarray(v).size for v in changes.values())
-    values = {k: np.repeat(np.asarray(v, dtype=float), n) for k, v in base_values(a).items()}
+    values = {k: np.full(n, float(v)) for k, v in e.base_values.items()}
     for k, v in changes.items():
         values[k] = np.broadcast_to(np.asarray(v, dtype=float), (n,)).copy()
-    cv = evaluate(claim, project(a, values, keep=_claim_series(claim)))
+    cv = evaluate(claim, run(e, values, keep=_claim_series(claim)))
     return cv.metric, cv.holds
 
 
@@ -101,10 +102,11 @@ def solve(a: Assumptions, claim_id: str, input_key: str, low_q: float = 0.001, h
     other input at base. ``claim`` solves a claim that is not in claims.yaml (a forecast)."""
     claim = claim or find_claim(a, claim_id)
     dist = _check_input(a, input_key)
+    e = prepare(a)
     lo, hi = dist.quantile(low_q), dist.quantile(high_q)
     base = float(base_values(a)[input_key][0])
     xs = np.unique(np.concatenate([dist.ppf(np.linspace(low_q, high_q, grid)), [base]]))
-    metric, holds = _evaluate(a, claim, {input_key: xs})
+    metric, holds = _evaluate(e, claim, {input_key: xs})
     thr, cmp = claim.threshold, claim.comparison
     b_idx = int(np.searchsorted(xs, base))
     base_metric, base_holds = float(metric[b_idx]), holds[b_idx]
@@ -138,13 +140,13 @@ def solve(a: Assumptions, claim_id: str, input_key: str, low_q: float = 0.001, h
         x0, x1 = xs[i], xs[i + 1]
         tol = xtol_rel * max(1.0, abs(x0), abs(x1))
         if thr is not None and finite[i] and finite[i + 1] and sign[i] * sign[i + 1] < 0:
-            f = lambda x: float(_evaluate(a, claim, {input_key: np.array([x])})[0][0] - thr)  # noqa: E731
+            f = lambda x: float(_evaluate(e, claim, {input_key: np.array([x])})[0][0] - thr)  # noqa: E731
             root = optimize.brentq(f, x0, x1, xtol=tol)
         else:  # bisection on holds (also where the metric touches the threshold exactly)
             hold0 = bool(h[i])
             while x1 - x0 > tol:
                 mid = 0.5 * (x0 + x1)
-                hm = _evaluate(a, claim, {input_key: np.array([mid])})[1][0] == 1.0
+                hm = _evaluate(e, claim, {input_key: np.array([mid])})[1][0] == 1.0
                 if hm == hold0:
                     x0 = mid
                 else:
@@ -195,9 +197,10 @@ def solve_grid(a: Assumptions, claim_id: str, key_x: str, key_y: str, size: int 
     if key_x == key_y:
         raise InputError.single("--input", "input", "give two different inputs")
     dx, dy = _check_input(a, key_x), _check_input(a, key_y)
+    e = prepare(a)
     q = np.linspace(low_q, high_q, size)
     gx, gy = np.meshgrid(dx.ppf(q), dy.ppf(q), indexing="xy")
-    metric, holds = _evaluate(a, claim, {key_x: gx.ravel(), key_y: gy.ravel()})
+    metric, holds = _evaluate(e, claim, {key_x: gx.ravel(), key_y: gy.ravel()})
     df = pd.DataFrame({key_x: gx.ravel(), key_y: gy.ravel(), "metric": metric, "holds": holds})
     base = base_values(a)
     df.attrs.update(claim=claim_id, test=claim.test, threshold=claim.threshold, comparison=claim.comparison,
