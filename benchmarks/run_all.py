@@ -87,7 +87,7 @@ def main() -> None:
     parser.add_argument("--jobs", type=int, default=2)
     parser.add_argument("--loop-draws", type=int, default=200)
     parser.add_argument("--squigglepy-draws", type=int, default=200_000)
-    parser.add_argument("--method-seeds", type=int, default=10)
+    parser.add_argument("--method-seeds", type=int, default=20)
     args = parser.parse_args()
     sizes = [10_000, 100_000, 1_000_000] + ([] if args.quick else [10_000_000])
     a = assumptions_mod.load()
@@ -130,9 +130,9 @@ def main() -> None:
     print(f"\n{sq_text}\npivotmodel at 1M (every output written): {pm_rate:,.0f} draw-quarter-lines/s"
           + (f", {pm_rate / sq_rate:.2f}x squigglepy" if sq_rate else ""))
 
-    rows = bench_methods.measure(a, bench_methods.CLAIM, [20_000], args.method_seeds, args.jobs)
+    rows = bench_methods.measure(a, bench_methods.CLAIM, [5_000, 20_000], args.method_seeds, args.jobs)
     print(f"\nclaim {bench_methods.CLAIM}, draws to +/-0.5pp:\n{bench_methods.table(rows, args.method_seeds)}")
-    need = {r["method"]: r["needed_reported"] for r in rows}
+    need = {r["method"]: r["needed_reported"] for r in rows if r["draws"] == 20_000}
 
     print("\n| aim (issue 14) | measured | status |\n| --- | --- | --- |")
     floor_ratio = secs_1m / floors[1_000_000]
