@@ -1,11 +1,13 @@
 """Monte Carlo runs: the engine, unchanged, over chunks of draws, reduced as chunks finish.
 
 Each chunk of draws is sampled (:mod:`pivotmodel.sampling`), projected
-(:func:`pivotmodel.model.project`), and reduced to what outputs need: each claim's metric and
-outcome per draw, and the totals of the kept series by quarter, fiscal year and calendar
-year. Chunks may run in worker processes (``jobs``); every per-draw number depends only
-on the seed, the inputs and the draw index, so results are bit-identical whatever the
-chunk size or the number of processes.
+(:func:`pivotmodel.model.project`), and reduced to what outputs need: every draw's claim
+outcomes (one byte a claim), block sums of the kept series' totals (exact means), and, for the
+draws of a fixed sample (all draws up to :data:`SAMPLE_DRAWS`), inputs, claim metrics and the
+totals by quarter, fiscal and calendar year. Chunks may run in worker processes (``jobs``);
+every per-draw number depends only on the seed, the inputs and the draw index, and every sum
+on fixed blocks of draws, so results are bit-identical whatever the chunk size or the number
+of processes, and memory stays flat however many draws a run makes.
 """
 
 from __future__ import annotations
@@ -278,7 +280,7 @@ class Results:
         """(estimate, low, high, draws used) over the first m draws for each m in ``marks``
         (increasing), from one pass over the claim's outcomes: counts per stretch between
         marks, summed, and for replicated designs the counts of each replicate."""
-        codes = self.outcomes[[c.id for c in self.claims].index(claim_id)]
+        codes = self.outcomes[self.claims.index(self.claim(claim_id))]
         starts = np.array([0, *marks[:-1]])
         seg = np.diff([*starts, marks[-1]])
         bounded = codes[: marks[-1]]
