@@ -151,7 +151,8 @@ def _chunk(start: int, stop: int) -> dict[str, Any]:
             arrays["quarter"] = q
         for basis, arr in arrays.items():
             totals[basis, name] = small(arr[rows])
-            sums[basis, name] = _block_parts(arr, start, stop, design.draws)
+            if _STATE["stream_means"]:
+                sums[basis, name] = _block_parts(arr, start, stop, design.draws)
     out["totals"], out["sums"] = totals, sums
     return out
 
@@ -233,10 +234,12 @@ class _Sink:
         return pd.DataFrame(table.T, columns=self.columns["metric"], index=self._index(), copy=False)
 
     def means(self) -> dict[str, dict[str, np.ndarray]]:
-        """Exact means over every draw, from the block sums summed in block order."""
+        """Means over every draw: from the block sums summed in block order when they were
+        streamed, else (every draw kept in float64) from the kept totals themselves."""
         out: dict[str, dict[str, np.ndarray]] = {b: {} for b in _BASES}
-        for (basis, name), sums in self.sums.items():
-            out[basis][name] = _block_sum(sums) / self.draws
+        for (basis, name), arr in self.arrays.items():
+            sums = self.sums.get((basis, name))
+            out[basis][name] = _block_sum(sums) / self.draws if sums is not None else arr.mean(axis=0, dtype=np.float64)
         return out
 
 
@@ -508,7 +511,10 @@ def simulate(
         claim_series |= series_in(c.tree)
     compact = draws > FULL_TABLES_UP_TO
     sample = sample_draws(draws, seed, SAMPLE_DRAWS if sample_size is None else int(sample_size))
-    _STATE.update(assumptions=a, design=design, claims=claims, keep=keep, claim_series=claim_series, compact=compact, sample=sample)
+    # means from block sums whenever the kept totals are not every draw in float64
+    stream_means = compact or len(sample) < draws
+    _STATE.update(assumptions=a, design=design, claims=claims, keep=keep, claim_series=claim_series, compact=compact, sample=sample,
+                  stream_means=stream_means)
     bounds = [(i, min(i + chunk_size, draws)) for i in range(0, draws, chunk_size)]
     show = (sys.stderr.isatty() if progress is None else progress) and draws >= 20_000
     bar = _progress(draws, show)

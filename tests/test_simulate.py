@@ -294,14 +294,19 @@ def test_sampled_run_equals_the_full_run_on_its_draws(a, method):
 
 
 def test_means_are_exact_over_every_draw_whatever_the_chunking(a):
-    """Block sums assembled from partial blocks give the same bits as blocks that came whole."""
-    runs = [simulate(a, draws=9000, seed=3, method="mc", chunk_size=cs, jobs=1, keep=["group.revenue"]) for cs in (9000, 1000, 4096, 333)]
-    for r in runs[1:]:
-        for basis in ("quarter", "fy", "cy"):
-            assert np.array_equal(r.means[basis]["group.revenue"], runs[0].means[basis]["group.revenue"])
-    arr = runs[0].totals["quarter"]["group.revenue"]
-    blocks = [arr[i : i + MEAN_BLOCK].sum(axis=0) for i in range(0, 9000, MEAN_BLOCK)]
-    assert np.array_equal(runs[0].means["quarter"]["group.revenue"], np.sum(blocks, axis=0) / 9000)
+    """Streamed means (a sampled run): block sums assembled from partial blocks give the same
+    bits as blocks that came whole, and equal the blocks of the full run summed in order."""
+    runs = [simulate(a, draws=9000, seed=3, method="mc", chunk_size=cs, jobs=j, keep=["group.revenue"], sample_size=500)
+            for cs, j in ((9000, 1), (1000, 1), (4096, 2), (333, 2))]
+    full = simulate(a, draws=9000, seed=3, method="mc", jobs=1, keep=["group.revenue"])
+    for basis in ("quarter", "fy", "cy"):
+        for r in runs[1:]:
+            assert np.array_equal(r.means[basis]["group.revenue"], runs[0].means[basis]["group.revenue"], equal_nan=True)
+        arr = full.totals[basis]["group.revenue"]
+        blocks = [arr[i : i + MEAN_BLOCK].sum(axis=0) for i in range(0, 9000, MEAN_BLOCK)]
+        assert np.array_equal(runs[0].means[basis]["group.revenue"], np.sum(blocks, axis=0) / 9000, equal_nan=True)
+        # a run that keeps every draw in float64 takes the mean of its totals
+        assert np.array_equal(full.means[basis]["group.revenue"], arr.mean(axis=0), equal_nan=True)
 
 
 def test_outcomes_are_one_byte_codes_and_give_the_probability(capex_claim):
