@@ -7,6 +7,9 @@ workers. The numpy floor's peak is tracemalloc's (numpy reports its buffers to i
 
     python benchmarks/bench_simulate.py                      # 10k, 100k, 1M draws
     python benchmarks/bench_simulate.py --sizes 10000,100000 # quicker
+
+``run_all.py`` uses its functions, with 10M draws, the engine, squigglepy and the sampling
+methods, and judges every aim.
 """
 
 from __future__ import annotations

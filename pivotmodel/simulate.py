@@ -2,9 +2,10 @@
 
 Each chunk of draws is sampled (:mod:`pivotmodel.sampling`), projected
 (:func:`pivotmodel.model.project`), and reduced to what outputs need: every draw's claim
-outcomes (one byte a claim), block sums of the kept series' totals (exact means), and, for the
-draws of a fixed sample (all draws up to :data:`SAMPLE_DRAWS`), inputs, claim metrics and the
-totals by quarter, fiscal and calendar year. Chunks may run in worker processes (``jobs``);
+outcomes (one byte a claim); for the draws of a fixed sample (all draws up to
+:data:`SAMPLE_DRAWS`), inputs, claim metrics and the kept series' totals by quarter, fiscal and
+calendar year; and, when those totals are not every draw in float64, block sums of the totals
+for exact means over every draw. Chunks may run in worker processes (``jobs``);
 every per-draw number depends only on the seed, the inputs and the draw index, and every sum
 on fixed blocks of draws, so results are bit-identical whatever the chunk size or the number
 of processes, and memory stays flat however many draws a run makes.
@@ -53,8 +54,8 @@ FULL_TABLES_UP_TO = 50_000
 # Per-draw inputs, claim metrics and series totals are kept for at most this many draws: all
 # of them up to here, above it a fixed sample of draws (draw 0, the base case, and draws
 # chosen from the seed alone, whatever the chunking). Claim outcomes are kept for every draw
-# (one byte a claim) and the means of the series are summed over every draw as chunks finish,
-# so memory stays flat however many draws a run makes.
+# (one byte a claim) and, in large runs, the series are summed over every draw as chunks
+# finish (exact means), so memory stays flat however many draws a run makes.
 SAMPLE_DRAWS = 200_000
 # Means are sums over fixed blocks of draws, each summed whole, then summed in block order:
 # the same numbers whatever the chunk size or number of processes.
