@@ -13,6 +13,7 @@ import pytest
 from scipy import stats
 
 import pivotmodel.assumptions as assumptions_mod
+import pivotmodel.simulate as simulate_mod
 from pivotmodel.claims import evaluate, parse_claims
 from pivotmodel.model import project
 from pivotmodel.periods import parse_quarter
@@ -319,3 +320,22 @@ def test_outcomes_are_one_byte_codes_and_give_the_probability(capex_claim):
     est, _, _, n = r.probability("capex_480bn_window", upto=900)
     assert n == np.count_nonzero(codes[:900] >= 0) and est == np.count_nonzero(codes[:900] == 1) / n
     assert r.probability("capex_480bn_window", upto=0)[3] == 0
+
+
+def test_large_run_storage_float32_quantiles_and_streamed_means(a, monkeypatch):
+    """Runs over FULL_TABLES_UP_TO keep totals, inputs and metrics in float32 and stream the
+    means: quantiles within float32 rounding (rtol 1e-6) of a float64 run, means within 1e-13,
+    probabilities identical."""
+    full = simulate(a, draws=3000, seed=SEED, method="sobol", jobs=1, keep=["group.revenue", "cloud.utilisation"])
+    monkeypatch.setattr(simulate_mod, "FULL_TABLES_UP_TO", 1000)
+    small = simulate(a, draws=3000, seed=SEED, method="sobol", chunk_size=700, jobs=2, keep=["group.revenue", "cloud.utilisation"])
+    assert small.totals["fy"]["group.revenue"].dtype == np.float32 and not small.totals["quarter"]
+    assert small.inputs.to_numpy().dtype == np.float32
+    np.testing.assert_allclose(small.inputs.to_numpy(), full.inputs.to_numpy(), rtol=1e-6)
+    assert np.array_equal(small.outcomes, full.outcomes)
+    for basis in ("fy", "cy"):
+        got, ref = small.quantiles(basis), full.quantiles(basis)
+        cols = ["P5", "P10", "P50", "P90", "P95"]
+        np.testing.assert_allclose(got[cols].to_numpy(), ref[cols].to_numpy(), rtol=1e-6, atol=0)
+        np.testing.assert_allclose(got["mean"].to_numpy(), ref["mean"].to_numpy(), rtol=1e-13, atol=0)
+        assert np.isfinite(got[cols].to_numpy()).sum() > 10
