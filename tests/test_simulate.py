@@ -103,10 +103,12 @@ def test_results_bit_identical_across_chunks_and_jobs(a, method):
         assert list(other.claim_holds.columns) == list(ref.claim_holds.columns)
         assert np.array_equal(other.claim_holds.to_numpy(), ref.claim_holds.to_numpy(), equal_nan=True)
         assert np.array_equal(other.claim_metric.to_numpy(), ref.claim_metric.to_numpy(), equal_nan=True)
+        assert np.array_equal(other.outcomes, ref.outcomes)
         for basis in ("quarter", "fy", "cy"):
             assert set(other.totals[basis]) == set(ref.totals[basis])
             for name, arr in ref.totals[basis].items():
                 assert np.array_equal(other.totals[basis][name], arr, equal_nan=True), (basis, name)
+                assert np.array_equal(other.means[basis][name], ref.means[basis][name], equal_nan=True), (basis, name)
     assert runs[1].manifest["jobs"] == 2 and runs[1].manifest["chunk_size"] == 777
 
 
