@@ -1,11 +1,14 @@
 """Monte Carlo runs: the engine, unchanged, over chunks of draws, reduced as chunks finish.
 
 Each chunk of draws is sampled (:mod:`pivotmodel.sampling`), projected
-(:func:`pivotmodel.model.project`), and reduced to what outputs need: each claim's metric and
-outcome per draw, and the totals of the kept series by quarter, fiscal year and calendar
-year. Chunks may run in worker processes (``jobs``); every per-draw number depends only
-on the seed, the inputs and the draw index, so results are bit-identical whatever the
-chunk size or the number of processes.
+(:func:`pivotmodel.model.project`), and reduced to what outputs need: every draw's claim
+outcomes (one byte a claim); for the draws of a fixed sample (all draws up to
+:data:`SAMPLE_DRAWS`), inputs, claim metrics and the kept series' totals by quarter, fiscal and
+calendar year; and, when those totals are not every draw in float64, block sums of the totals
+for exact means over every draw. Chunks may run in worker processes (``jobs``);
+every per-draw number depends only on the seed, the inputs and the draw index, and every sum
+on fixed blocks of draws, so results are bit-identical whatever the chunk size or the number
+of processes, and memory stays flat however many draws a run makes.
 """
 
 from __future__ import annotations
@@ -26,7 +29,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from scipy import stats
+from scipy import special, stats
 
 from . import __version__
 from .assumptions import Assumptions
@@ -46,52 +49,111 @@ HEADLINE_SERIES = (
 )
 # Up to this many draws every series is kept per draw, by quarter, fiscal and calendar year,
 # in float64. Larger runs keep the headline series by fiscal and calendar year only, in
-# float32 (quantiles to ~7 significant digits), and inputs and claim metrics in float32,
-# so a million draws stay well under 2 GB.
+# float32 (quantiles to ~7 significant digits), and inputs and claim metrics in float32.
 FULL_TABLES_UP_TO = 50_000
+# Per-draw inputs, claim metrics and series totals are kept for at most this many draws: all
+# of them up to here, above it a fixed sample of draws (draw 0, the base case, and draws
+# chosen from the seed alone, whatever the chunking). Claim outcomes are kept for every draw
+# (one byte a claim) and, in large runs, the series are summed over every draw as chunks
+# finish (exact means), so memory stays flat however many draws a run makes.
+SAMPLE_DRAWS = 200_000
+# Means are sums over fixed blocks of draws, each summed whole, then summed in block order:
+# the same numbers whatever the chunk size or number of processes.
+MEAN_BLOCK = 4096
+_BASES = ("quarter", "fy", "cy")
 
 # Worker state, set before a fork so the children see it without pickling.
 _STATE: dict[str, Any] = {}
 
 
 def wilson(k: float, n: int, confidence: float = 0.95) -> tuple[float, float]:
-    """Wilson score interval for k successes in n trials (scipy's, without continuity correction)."""
+    """Wilson score interval for k successes in n trials, without continuity correction
+    (Newcombe 1998, method 3; the arithmetic of scipy's ``binomtest(...).proportion_ci``, without
+    the p-value it also computes). The bounds are 0 and 1 exactly when k is 0 or n."""
     if n == 0:
         return (math.nan, math.nan)
-    ci = stats.binomtest(int(round(k)), int(n)).proportion_ci(confidence_level=confidence, method="wilson")
-    return (max(0.0, float(ci.low)), min(1.0, float(ci.high)))
+    k, n = int(round(k)), int(n)
+    z = float(special.ndtri(0.5 + 0.5 * confidence))
+    p = k / n
+    denom = 2 * (n + z**2)
+    center = (2 * n * p + z**2) / denom
+    delta = z / denom * math.sqrt(4 * n * p * (1 - p) + z**2)
+    lo = 0.0 if k == 0 else center - delta
+    hi = 1.0 if k == n else center + delta
+    return (max(0.0, lo), min(1.0, hi))
+
+
+def sample_draws(draws: int, seed: int, size: int = SAMPLE_DRAWS) -> np.ndarray:
+    """Sorted draw indices whose per-draw values a run keeps: every draw when ``draws <= size``,
+    else draw 0 and ``size - 1`` others chosen without replacement from a stream of the seed
+    (independent of chunk size and process count)."""
+    if draws <= size:
+        return np.arange(draws)
+    rng = np.random.Generator(np.random.PCG64(np.random.SeedSequence([seed, 0x5A3B1E])))
+    picked = np.sort(rng.choice(draws - 1, size - 1, replace=False, shuffle=False)) + 1
+    return np.concatenate([[0], picked])
+
+
+def _block_sum(rows: np.ndarray) -> np.ndarray:
+    """Column sums of one whole block of draws (a C-contiguous float64 array): the one
+    reduction every block goes through, so its rounding never depends on the chunking."""
+    return rows.sum(axis=0)
+
+
+def _block_parts(arr: np.ndarray, start: int, stop: int, draws: int) -> list[tuple[int, int, np.ndarray, bool]]:
+    """Draws [start, stop) of ``arr`` cut at :data:`MEAN_BLOCK` boundaries: (block, offset,
+    sums of a block wholly inside the chunk or the rows of a partial one, whole?)."""
+    arr = np.ascontiguousarray(arr, dtype=np.float64)
+    out = []
+    for b in range(start // MEAN_BLOCK, (stop - 1) // MEAN_BLOCK + 1):
+        blo, bhi = b * MEAN_BLOCK, min((b + 1) * MEAN_BLOCK, draws)
+        lo, hi = max(start, blo), min(stop, bhi)
+        rows = arr[lo - start : hi - start]
+        whole = lo == blo and hi == bhi
+        out.append((b, lo - blo, _block_sum(rows) if whole else rows.copy(), whole))
+    return out
+
+
+def _outcome_codes(holds: np.ndarray) -> np.ndarray:
+    """Claim outcomes as one byte a draw: 1 holds, 0 fails, -1 not evaluable."""
+    return np.where(np.isnan(holds), -1, holds).astype(np.int8)
 
 
 def _chunk(start: int, stop: int) -> dict[str, Any]:
     design: Design = _STATE["design"]
     claims: list[Claim] = _STATE["claims"]
     keep: tuple[str, ...] = _STATE["keep"]
+    sample: np.ndarray = _STATE["sample"]
     values = design.values(start, stop)
     needed = set(keep) | {"group.fx_usd_rmb"} | _STATE["claim_series"]
     p = run(_STATE["engine"], values, keep=needed)
     compact = _STATE["compact"]
     small = (lambda x: x.astype(np.float32)) if compact else (lambda x: x)  # noqa: E731
-    out: dict[str, Any] = {"inputs": {k: small(values[k]) for k in design.dists}}
+    # the kept draws of this chunk, as positions in the chunk and in the run's sample
+    first, last = (int(i) for i in np.searchsorted(sample, [start, stop]))
+    rows = slice(None) if last - first == stop - start else sample[first:last] - start
+    out: dict[str, Any] = {"sample": (first, last), "inputs": {k: small(values[k][rows]) for k in design.dists}}
     out["claims"] = {}
     for c in claims:
         cv = evaluate(c, p)
-        # 0/1/NaN are exact in float16
-        out["claims"][c.id] = (small(cv.metric), cv.holds.astype(np.float16) if compact else cv.holds)
+        out["claims"][c.id] = (small(cv.metric[rows]), _outcome_codes(cv.holds))
     tl = p.timeline
     fy, cy = tl.year_periods("fy"), tl.year_periods("cy")
-    totals = {}
+    totals, sums = {}, {}
     for name in keep:
         q = p[name]
         if name in NOT_SUMMED:
             per_year = lambda y, q=q: q[:, tl.columns(y)].mean(axis=1)  # noqa: E731
         else:
             per_year = lambda y, name=name: p.total(name, y)  # noqa: E731
-        totals[name] = (
-            None if compact else q,
-            small(np.stack([per_year(y) for y in fy], 1)),
-            small(np.stack([per_year(y) for y in cy], 1)),
-        )
-    out["totals"] = totals
+        arrays = {"fy": np.stack([per_year(y) for y in fy], 1), "cy": np.stack([per_year(y) for y in cy], 1)}
+        if not compact:
+            arrays["quarter"] = q
+        for basis, arr in arrays.items():
+            totals[basis, name] = small(arr[rows])
+            if _STATE["stream_means"]:
+                sums[basis, name] = _block_parts(arr, start, stop, design.draws)
+    out["totals"], out["sums"] = totals, sums
     return out
 
 
@@ -100,63 +162,116 @@ def _init_worker(state: dict[str, Any]) -> None:
 
 
 class _Sink:
-    """Final per-draw arrays, allocated once and filled chunk by chunk as chunks finish, so
-    memory holds the results plus one chunk, never every chunk at once. Inputs, claim metrics
-    and claim outcomes each go in one (columns, draws) block that the run's tables wrap
-    without a copy."""
+    """What a run keeps, allocated once and filled chunk by chunk as chunks finish, so memory
+    holds the results plus the chunks in flight: every draw's claim outcomes (one byte a
+    claim), the sampled draws' inputs, claim metrics and series totals, and block sums of the
+    totals for exact means. Inputs and claim metrics each go in one (columns, sampled draws)
+    block that the run's tables wrap without a copy."""
 
-    GROUPS = ("inputs", "metric", "holds")
+    GROUPS = ("inputs", "metric")
 
-    def __init__(self, draws: int, columns: dict[str, list[str]]):
+    def __init__(self, draws: int, sample: np.ndarray, columns: dict[str, list[str]]):
         self.draws = draws
+        self.sample = sample
         self.columns = columns
+        self.outcomes = np.empty((len(columns["metric"]), draws), dtype=np.int8)
         self.blocks: dict[str, np.ndarray] = {}
         self.arrays: dict[tuple[str, str], np.ndarray] = {}
+        self.sums: dict[tuple[str, str], np.ndarray] = {}
+        self.partial: dict[tuple[str, str, int], tuple[np.ndarray, int]] = {}
+        self.blocks_n = -(-draws // MEAN_BLOCK)
 
-    def _slot(self, key: tuple[str, str], part: np.ndarray) -> np.ndarray:
-        kind, name = key
-        if kind in self.GROUPS:
-            if kind not in self.blocks:
-                self.blocks[kind] = np.empty((len(self.columns[kind]), self.draws), dtype=part.dtype)
-            return self.blocks[kind][self.columns[kind].index(name)]
-        if key not in self.arrays:
-            self.arrays[key] = np.empty((self.draws, *part.shape[1:]), dtype=part.dtype)
-        return self.arrays[key]
+    def _group(self, kind: str, name: str, part: np.ndarray) -> np.ndarray:
+        if kind not in self.blocks:
+            self.blocks[kind] = np.empty((len(self.columns[kind]), len(self.sample)), dtype=part.dtype)
+        return self.blocks[kind][self.columns[kind].index(name)]
+
+    def _add_sums(self, key: tuple[str, str], parts: list[tuple[int, int, np.ndarray, bool]]) -> None:
+        for b, offset, arr, whole in parts:
+            if key not in self.sums:
+                self.sums[key] = np.empty((self.blocks_n, *(arr.shape if whole else arr.shape[1:])))
+            if whole:
+                self.sums[key][b] = arr
+                continue
+            length = min(MEAN_BLOCK, self.draws - b * MEAN_BLOCK)
+            buf, filled = self.partial.get((*key, b)) or (np.empty((length, *arr.shape[1:])), 0)
+            buf[offset : offset + len(arr)] = arr
+            filled += len(arr)
+            if filled == length:  # the block is complete: sum it as if it had come whole
+                self.sums[key][b] = _block_sum(buf)
+                self.partial.pop((*key, b), None)
+            else:
+                self.partial[(*key, b)] = (buf, filled)
 
     def put(self, lo: int, hi: int, part: dict[str, Any]) -> None:
-        items = [(("inputs", k), v) for k, v in part["inputs"].items()]
-        items += [(("metric", k), v[0]) for k, v in part["claims"].items()]
-        items += [(("holds", k), v[1]) for k, v in part["claims"].items()]
-        for name, per_basis in part["totals"].items():
-            items += [((basis, name), arr) for basis, arr in zip(("quarter", "fy", "cy"), per_basis) if arr is not None]
-        for key, arr in items:
-            self._slot(key, arr)[lo:hi] = arr
+        first, last = part["sample"]
+        for k, v in part["inputs"].items():
+            self._group("inputs", k, v)[first:last] = v
+        for i, (k, (metric, codes)) in enumerate(part["claims"].items()):
+            self._group("metric", k, metric)[first:last] = metric
+            self.outcomes[i, lo:hi] = codes
+        for key, arr in part["totals"].items():
+            if key not in self.arrays:
+                self.arrays[key] = np.empty((len(self.sample), *arr.shape[1:]), dtype=arr.dtype)
+            self.arrays[key][first:last] = arr
+        for key, parts in part["sums"].items():
+            self._add_sums(key, parts)
 
     def frame(self, kind: str) -> pd.DataFrame:
-        """One group as a draws x columns table over the block itself (no copy)."""
+        """One group as a sampled draws x columns table over the block itself (no copy),
+        indexed by draw number."""
         names = self.columns[kind]
-        block = self.blocks.get(kind, np.empty((len(names), self.draws)))
-        return pd.DataFrame(block.T, columns=names, copy=False)
+        block = self.blocks.get(kind, np.empty((len(names), len(self.sample))))
+        return pd.DataFrame(block.T, columns=names, index=self._index(), copy=False)
+
+    def _index(self) -> pd.Index:
+        return pd.RangeIndex(self.draws) if len(self.sample) == self.draws else pd.Index(self.sample, name="draw")
+
+    def holds(self) -> pd.DataFrame:
+        """The sampled draws' outcomes as 1.0, 0.0 or NaN (not evaluable)."""
+        codes = self.outcomes if len(self.sample) == self.draws else self.outcomes[:, self.sample]
+        table = np.where(codes < 0, np.nan, codes.astype(np.float64))
+        return pd.DataFrame(table.T, columns=self.columns["metric"], index=self._index(), copy=False)
+
+    def means(self) -> dict[str, dict[str, np.ndarray]]:
+        """Means over every draw: from the block sums summed in block order when they were
+        streamed, else (every draw kept in float64) from the kept totals themselves."""
+        out: dict[str, dict[str, np.ndarray]] = {b: {} for b in _BASES}
+        for (basis, name), arr in self.arrays.items():
+            sums = self.sums.get((basis, name))
+            out[basis][name] = _block_sum(sums) / self.draws if sums is not None else arr.mean(axis=0, dtype=np.float64)
+        return out
 
 
 @dataclass
 class Results:
-    """A run: per-draw inputs, claim outcomes and series totals, aligned on one draw index."""
+    """A run. Per draw: every claim's outcome (``outcomes``). Per sampled draw (every draw up to
+    :data:`SAMPLE_DRAWS`, else a fixed sample that includes draw 0, see :func:`sample_draws`):
+    inputs, claim metrics and outcomes and series totals, aligned on one draw index. Series
+    means are over every draw."""
 
     assumptions: Assumptions
     design: Design
     claims: list[Claim]
-    inputs: pd.DataFrame  # draws x uncertain inputs (model units)
-    claim_metric: pd.DataFrame  # draws x claim id
-    claim_holds: pd.DataFrame  # draws x claim id: 1, 0 or NaN (not evaluable)
-    totals: dict[str, dict[str, np.ndarray]]  # basis -> series -> (draws, periods)
+    inputs: pd.DataFrame  # sampled draws x uncertain inputs (model units)
+    claim_metric: pd.DataFrame  # sampled draws x claim id
+    claim_holds: pd.DataFrame  # sampled draws x claim id: 1, 0 or NaN (not evaluable)
+    totals: dict[str, dict[str, np.ndarray]]  # basis -> series -> (sampled draws, periods)
     periods: dict[str, list[str]]  # basis -> period labels
     first_projected: str
+    outcomes: np.ndarray  # claims x every draw, int8: 1 holds, 0 fails, -1 not evaluable
+    means: dict[str, dict[str, np.ndarray]]  # basis -> series -> (periods,), over every draw
+    sample: np.ndarray  # the draw numbers of the sampled rows, sorted (0 first)
     manifest: dict[str, Any] = field(default_factory=dict)
 
     @property
     def draws(self) -> int:
-        return len(self.inputs)
+        return int(self.outcomes.shape[1])
+
+    @property
+    def sampled(self) -> bool:
+        """True when per-draw tables hold a sample of the draws rather than all of them."""
+        return len(self.sample) < self.draws
 
     def claim(self, claim_id: str) -> Claim:
         for c in self.claims:
@@ -164,43 +279,51 @@ class Results:
                 return c
         raise KeyError(f"unknown claim {claim_id!r}; valid: {', '.join(c.id for c in self.claims)}")
 
-    def _outcomes(self, claim_id: str) -> tuple[np.ndarray, np.ndarray]:
-        """Which draws are evaluable and which hold, as booleans (one byte a draw each), kept
-        per claim. Outcomes are 0, 1 or NaN, so every estimate is an exact count k / n."""
-        cache = self.__dict__.setdefault("_outcome_cache", {})
-        if claim_id not in cache:
-            holds = self.claim_holds[claim_id].to_numpy()
-            cache[claim_id] = (~np.isnan(holds), holds == 1)
-        return cache[claim_id]
+    def _estimates(self, claim_id: str, marks: list[int]) -> list[tuple[float, float, float, int]]:
+        """(estimate, low, high, draws used) over the first m draws for each m in ``marks``
+        (increasing), from one pass over the claim's outcomes: counts per stretch between
+        marks, summed, and for replicated designs the counts of each replicate."""
+        codes = self.outcomes[self.claims.index(self.claim(claim_id))]
+        starts = np.array([0, *marks[:-1]])
+        seg = np.diff([*starts, marks[-1]])
+        bounded = codes[: marks[-1]]
+        n_at = np.cumsum(seg - np.add.reduceat(bounded < 0, starts, dtype=np.int64)) if len(bounded) else np.zeros(len(marks), int)
+        k_at = np.cumsum(np.add.reduceat(bounded == 1, starts, dtype=np.int64)) if len(bounded) else np.zeros(len(marks), int)
+        size = self.design.replicate_size
+        if self.design.method != "mc":
+            rep_starts = np.arange(0, len(codes), size)
+            rep_n = size - np.add.reduceat(codes < 0, rep_starts, dtype=np.int64)
+            rep_k = np.add.reduceat(codes == 1, rep_starts, dtype=np.int64)
+        out = []
+        for m, n, k in zip(marks, n_at, k_at):
+            n, k = int(n), int(k)
+            if n == 0:
+                out.append((math.nan, math.nan, math.nan, 0))
+                continue
+            est = k / n
+            if self.design.method == "mc":
+                out.append((est, *wilson(float(k), n), n))
+                continue
+            # replicates wholly inside the first m draws, each with at least one evaluable draw
+            whole = m // size
+            rn, rk = rep_n[:whole], rep_k[:whole]
+            means = rk[rn > 0] / rn[rn > 0]
+            if len(means) < 2:
+                out.append((est, *wilson(float(k), n), n))
+                continue
+            half = stats.t.ppf(0.975, len(means) - 1) * means.std(ddof=1) / math.sqrt(len(means))
+            # A replicate resolves a probability only to its stratum width: when every replicate
+            # lands on the same count (a threshold on one stratified input) the spread is zero,
+            # yet the estimate is still only known to within half a stratum.
+            half = max(half, 0.5 / size)
+            out.append((est, max(0.0, est - half), min(1.0, est + half), n))
+        return out
 
     def probability(self, claim_id: str, upto: int | None = None) -> tuple[float, float, float, int]:
         """(estimate, low, high, draws used) with a 95% interval: Wilson for plain Monte
         Carlo; for Latin hypercube and Sobol, a t interval over the independent replicates."""
-        ok, hit = self._outcomes(claim_id)
-        m = len(ok) if upto is None else min(int(upto), len(ok))
-        n = int(np.count_nonzero(ok[:m]))
-        if n == 0:
-            return (math.nan, math.nan, math.nan, 0)
-        k = int(np.count_nonzero(hit[:m]))
-        est = k / n
-        if self.design.method == "mc":
-            lo, hi = wilson(float(k), n)
-            return (est, lo, hi, n)
-        size = self.design.replicate_size
-        # replicates wholly inside the first m draws, each with at least one evaluable draw
-        whole = (m // size) * size
-        rep_n = np.count_nonzero(ok[:whole].reshape(-1, size), axis=1)
-        rep_k = np.count_nonzero(hit[:whole].reshape(-1, size), axis=1)
-        means = rep_k[rep_n > 0] / rep_n[rep_n > 0]
-        if len(means) < 2:
-            lo, hi = wilson(float(k), n)
-            return (est, lo, hi, n)
-        half = stats.t.ppf(0.975, len(means) - 1) * means.std(ddof=1) / math.sqrt(len(means))
-        # A replicate resolves a probability only to its stratum width: when every replicate
-        # lands on the same count (a threshold on one stratified input) the spread is zero,
-        # yet the estimate is still only known to within half a stratum.
-        half = max(half, 0.5 / size)
-        return (est, max(0.0, est - half), min(1.0, est + half), n)
+        m = self.draws if upto is None else max(0, min(int(upto), self.draws))
+        return self._estimates(claim_id, [m])[0]
 
     @property
     def interval_method(self) -> str:
@@ -230,49 +353,51 @@ class Results:
 
     def quantiles(self, basis: str = "fy", series: Iterable[str] | None = None) -> pd.DataFrame:
         """P5, P10, P50, P90, P95 and mean of every kept series by period (RMB bn; orders in
-        millions; FX in RMB per US$). ``basis``: quarter | fy | cy."""
+        millions; FX in RMB per US$). ``basis``: quarter | fy | cy. Quantiles are exact over
+        the sampled draws (every draw up to :data:`SAMPLE_DRAWS`); means over every draw."""
         if not self.totals[basis]:
             raise ValueError(
                 f"no {basis} totals were kept: runs over {FULL_TABLES_UP_TO:,} draws keep fiscal and "
                 "calendar years of the headline series only"
             )
-        frames = []
-        for name in series or self.totals[basis]:
-            arr = self.totals[basis][name]
-            scale = 1.0 if SERIES[name][0] in ("count_mn", "RMB_per_USD", "ratio") else 1000.0
-            unit = {"count_mn": "mn orders", "RMB_per_USD": "RMB per US$", "ratio": "ratio"}.get(SERIES[name][0], "RMB bn")
-            # one period at a time: a contiguous float64 copy of one column, partitioned in
-            # place (3x faster than the whole table along axis 0, a column's memory at a time)
-            qs = np.empty((len(QUANTILES), arr.shape[1]))
-            mean = np.empty(arr.shape[1])
-            with np.errstate(all="ignore"):
+        names = list(series or self.totals[basis])
+        labels = self.periods[basis]
+        qs = np.empty((len(names) * len(labels), len(QUANTILES)))
+        buf = np.empty(len(self.sample))
+        with np.errstate(all="ignore"):
+            for i, name in enumerate(names):
+                arr = self.totals[basis][name]
+                # one column at a time into one reused contiguous float64 buffer, partitioned
+                # in place (np.quantile partitions once for all the quantiles)
                 for j in range(arr.shape[1]):
-                    col = np.array(arr[:, j], dtype=float)
-                    mean[j] = col.mean()
-                    qs[:, j] = np.quantile(col, QUANTILES, overwrite_input=True)
-                qs, mean = qs / scale, mean / scale
-            df = pd.DataFrame({f"P{int(q * 100)}": qs[i] for i, q in enumerate(QUANTILES)}, index=self.periods[basis])
-            df["mean"] = mean
-            df.insert(0, "unit", unit)
-            df.insert(0, "series", name)
-            frames.append(df.rename_axis("period").reset_index())
-        return pd.concat(frames).set_index(["series", "period"])
+                    np.copyto(buf, arr[:, j], casting="unsafe")
+                    qs[i * len(labels) + j] = np.quantile(buf, QUANTILES, overwrite_input=True)
+        scale = np.repeat([1.0 if SERIES[n][0] in ("count_mn", "RMB_per_USD", "ratio") else 1000.0 for n in names], len(labels))
+        units = {"count_mn": "mn orders", "RMB_per_USD": "RMB per US$", "ratio": "ratio"}
+        index = pd.MultiIndex.from_product([names, labels], names=["series", "period"])
+        df = pd.DataFrame({"unit": np.repeat([units.get(SERIES[n][0], "RMB bn") for n in names], len(labels))}, index=index)
+        for k, q in enumerate(QUANTILES):
+            df[f"P{int(q * 100)}"] = qs[:, k] / scale
+        df["mean"] = np.concatenate([self.means[basis][n] for n in names]) / scale
+        return df
 
     def available_bases(self) -> list[str]:
-        return [b for b in ("quarter", "fy", "cy") if self.totals[b]]
+        return [b for b in _BASES if self.totals[b]]
 
     def convergence(self, points: int = 20) -> pd.DataFrame:
-        """Each claim's estimate and interval after growing numbers of draws."""
+        """Each claim's estimate and interval after growing numbers of draws (every draw
+        counts, sampled or not)."""
         n = self.draws
         size = self.design.replicate_size if self.design.method != "mc" else 1
         marks = sorted({max(size * 2, int(n * k / points)) for k in range(1, points + 1)} | {n})
         marks = [m for m in marks if m <= n]
-        rows = []
+        frames = []
         for c in self.claims:
-            for m in marks:
-                est, lo, hi, used = self.probability(c.id, upto=m)
-                rows.append({"claim": c.id, "draws": m, "probability": est, "ci_low": lo, "ci_high": hi})
-        return pd.DataFrame(rows)
+            est = np.array(self._estimates(c.id, marks), dtype=float).reshape(len(marks), 4)
+            frames.append(pd.DataFrame({"claim": c.id, "draws": marks, "probability": est[:, 0], "ci_low": est[:, 1], "ci_high": est[:, 2]}))
+        if not frames:
+            return pd.DataFrame(columns=["claim", "draws", "probability", "ci_low", "ci_high"])
+        return pd.concat(frames, ignore_index=True)
 
 
 def input_files(a: Assumptions) -> list[Path]:
@@ -313,21 +438,21 @@ def physical_memory() -> int | None:
 
 
 def estimate_memory(a: Assumptions, draws: int, claims: int | None = None) -> int:
-    """Peak bytes a run of ``draws`` is expected to hold: the per-draw results it keeps (inputs,
-    claim metrics and outcomes, series totals), counted twice over as a margin for the
-    output tables (which work one column at a time) and the chunks in flight, plus one chunk
-    of the model per worker. Sampling builds nothing for the whole run."""
+    """Peak bytes a run of ``draws`` is expected to hold: every draw's claim outcomes (one byte
+    a claim, plus two one-byte masks while counting), the sampled draws' inputs, claim metrics
+    and outcomes and series totals counted twice over (a margin for the output tables, which
+    work one column at a time, and the chunks in flight), plus one chunk of the model per
+    worker. Beyond :data:`SAMPLE_DRAWS` draws only the outcomes grow."""
     n_inputs = len(a.uncertain_keys)
     n_claims = len(a.claims) if claims is None else claims
     years = 2 * (a.horizon.fiscal_year - 2024 + 2)  # fiscal and calendar years kept
-    compact = draws > FULL_TABLES_UP_TO
-    if compact:
-        kept = n_inputs * 4 + n_claims * (4 + 2) + len(HEADLINE_SERIES) * years * 4
+    if draws > FULL_TABLES_UP_TO:
+        kept = n_inputs * 4 + n_claims * (4 + 8) + len(HEADLINE_SERIES) * years * 4
     else:
         quarters = 4 * (a.horizon.fiscal_year - 2024 + 1)
         kept = n_inputs * 8 + n_claims * 16 + len(SERIES) * (quarters + years) * 8
     chunk = min(draws, int(a.settings.get("chunk_size", 50_000))) * len(SERIES) * 64 * 8
-    return int(draws * 2 * kept + chunk + 300e6)
+    return int(draws * (n_claims + 2) + 2 * min(draws, SAMPLE_DRAWS) * kept + chunk + 300e6)
 
 
 def check_memory(a: Assumptions, draws: int, max_gb: float | None = None) -> None:
@@ -363,8 +488,10 @@ def simulate(
     progress: bool | None = None,
     nearest_correlation: bool | None = None,
     start_method: str | None = None,
+    sample_size: int | None = None,
 ) -> Results:
-    """Run the model over ``draws`` input draws; defaults come from ``simulation.yaml``."""
+    """Run the model over ``draws`` input draws; defaults come from ``simulation.yaml``.
+    ``sample_size``: how many draws keep their per-draw values (default :data:`SAMPLE_DRAWS`)."""
     a = assumptions
     s = a.settings
     draws = int(draws or s["draws"])
@@ -384,11 +511,15 @@ def simulate(
     for c in claims:
         claim_series |= series_in(c.tree)
     compact = draws > FULL_TABLES_UP_TO
-    _STATE.update(engine=engine, design=design, claims=claims, keep=keep, claim_series=claim_series, compact=compact)
+    sample = sample_draws(draws, seed, SAMPLE_DRAWS if sample_size is None else int(sample_size))
+    # means from block sums whenever the kept totals are not every draw in float64
+    stream_means = compact or len(sample) < draws
+    _STATE.update(engine=engine, design=design, claims=claims, keep=keep, claim_series=claim_series, compact=compact, sample=sample,
+                  stream_means=stream_means)
     bounds = [(i, min(i + chunk_size, draws)) for i in range(0, draws, chunk_size)]
     show = (sys.stderr.isatty() if progress is None else progress) and draws >= 20_000
     bar = _progress(draws, show)
-    sink = _Sink(draws, {"inputs": list(design.dists), "metric": [c.id for c in claims], "holds": [c.id for c in claims]})
+    sink = _Sink(draws, sample, {"inputs": list(design.dists), "metric": [c.id for c in claims]})
     try:
         if jobs > 1 and len(bounds) > 1:
             method_name = start_method or ("fork" if "fork" in mp.get_all_start_methods() else "spawn")
@@ -422,8 +553,9 @@ def simulate(
         if bar:
             bar.close()
         _STATE.clear()
-    inputs, metric, holds = (sink.frame(kind) for kind in _Sink.GROUPS)
-    totals: dict[str, dict[str, np.ndarray]] = {"quarter": {}, "fy": {}, "cy": {}}
+    inputs, metric = (sink.frame(kind) for kind in _Sink.GROUPS)
+    holds = sink.holds()
+    totals: dict[str, dict[str, np.ndarray]] = {b: {} for b in _BASES}
     for (kind, name), arr in sink.arrays.items():
         if kind in totals:
             totals[kind][name] = arr
@@ -435,11 +567,12 @@ def simulate(
         "uncertain_inputs": len(design.dists), "correlated_inputs": list(design.correlation.keys) if design.correlation else [],
         "correlation_adjusted_to_nearest": bool(design.correlation and design.correlation.adjusted),
         "last_reported_quarter": a.history.last_quarter.label, "horizon": a.horizon.label,
-        "chunk_size": chunk_size, "jobs": jobs,
+        "chunk_size": chunk_size, "jobs": jobs, "sampled_draws": len(sample),
         "started_utc": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(started)),
         "seconds": round(time.time() - started, 2),
     }
-    return Results(a, design, claims, inputs, metric, holds, totals, periods, (a.history.last_quarter + 1).label, manifest)
+    return Results(a, design, claims, inputs, metric, holds, totals, periods, (a.history.last_quarter + 1).label,
+                   sink.outcomes, sink.means(), sample, manifest)
 
 
 def manifest_json(results: Results, deterministic: bool = False) -> str:

@@ -8,15 +8,17 @@ import math
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 from scipy import stats
 
 import pivotmodel.assumptions as assumptions_mod
+import pivotmodel.simulate as simulate_mod
 from pivotmodel.claims import evaluate, parse_claims
 from pivotmodel.model import project
 from pivotmodel.periods import parse_quarter
 from pivotmodel.sampling import REPLICATES
-from pivotmodel.simulate import simulate, wilson
+from pivotmodel.simulate import MEAN_BLOCK, sample_draws, simulate, wilson
 from pivotmodel.yamlio import read_yaml
 
 MC = Path(__file__).resolve().parent / "fixtures" / "mc"
@@ -101,10 +103,12 @@ def test_results_bit_identical_across_chunks_and_jobs(a, method):
         assert list(other.claim_holds.columns) == list(ref.claim_holds.columns)
         assert np.array_equal(other.claim_holds.to_numpy(), ref.claim_holds.to_numpy(), equal_nan=True)
         assert np.array_equal(other.claim_metric.to_numpy(), ref.claim_metric.to_numpy(), equal_nan=True)
+        assert np.array_equal(other.outcomes, ref.outcomes)
         for basis in ("quarter", "fy", "cy"):
             assert set(other.totals[basis]) == set(ref.totals[basis])
             for name, arr in ref.totals[basis].items():
                 assert np.array_equal(other.totals[basis][name], arr, equal_nan=True), (basis, name)
+                assert np.array_equal(other.means[basis][name], ref.means[basis][name], equal_nan=True), (basis, name)
     assert runs[1].manifest["jobs"] == 2 and runs[1].manifest["chunk_size"] == 777
 
 
@@ -272,3 +276,98 @@ def test_quantiles_one_column_at_a_time_equal_numpy_over_the_table(capex_claim):
         got = r.quantiles("cy", [name])[["P5", "P10", "P50", "P90", "P95"]].to_numpy().T
         assert np.array_equal(got, expected, equal_nan=True) and np.isfinite(got).sum() > 10
         assert np.allclose(r.quantiles("cy", [name])["mean"].to_numpy(), arr.mean(axis=0) / 1000, rtol=1e-14, atol=0, equal_nan=True)
+
+
+# --- bounded memory: a fixed sample of per-draw values, outcomes and means over every draw ----
+
+
+def test_sample_of_draws_is_fixed_by_the_seed_and_holds_draw_zero():
+    assert np.array_equal(sample_draws(500, 1, size=500), np.arange(500))
+    s = sample_draws(10_000, 1, size=300)
+    assert len(s) == len(np.unique(s)) == 300 and s[0] == 0 and np.all(np.diff(s) > 0) and s[-1] < 10_000
+    assert np.array_equal(s, sample_draws(10_000, 1, size=300))
+    assert not np.array_equal(s, sample_draws(10_000, 2, size=300))
+    # spread over the run, not bunched at its start: every tenth of the draws holds some
+    assert len(np.unique(s // 1000)) == 10
+
+
+@pytest.mark.parametrize("method", ["mc", "lhs"])
+def test_sampled_run_equals_the_full_run_on_its_draws(a, method):
+    """A run keeping 700 of 3,000 draws: outcomes, probabilities and convergence over every
+    draw as in the full run; inputs, metrics and totals those of the sampled draws; quantiles
+    exact over the sample; means over every draw, bit-identical across chunks and jobs."""
+    full = simulate(a, draws=3000, seed=SEED, method=method, chunk_size=1000, jobs=1, keep=["group.capex", "cloud.revenue"])
+    runs = [simulate(a, draws=3000, seed=SEED, method=method, chunk_size=cs, jobs=j, sample_size=700,
+                     keep=["group.capex", "cloud.revenue"]) for cs, j in [(1000, 1), (777, 2), (5000, 1), (4096, 1)]]
+    ref = runs[0]
+    s = ref.sample
+    assert ref.sampled and not full.sampled and len(s) == 700 and ref.manifest["sampled_draws"] == 700
+    assert list(ref.inputs.index) == list(s) and list(ref.claim_holds.index) == list(s)
+    assert np.array_equal(ref.outcomes, full.outcomes)
+    assert np.array_equal(ref.inputs.to_numpy(), full.inputs.to_numpy()[s])
+    assert np.array_equal(ref.claim_metric.to_numpy(), full.claim_metric.to_numpy()[s], equal_nan=True)
+    assert np.array_equal(ref.claim_holds.to_numpy(), full.claim_holds.to_numpy()[s], equal_nan=True)
+    for c in ref.claims:
+        assert ref.probability(c.id) == full.probability(c.id)
+    pd.testing.assert_frame_equal(ref.convergence(), full.convergence())
+    for basis in ("fy", "cy"):
+        for name in ("group.capex", "cloud.revenue"):
+            assert np.array_equal(ref.totals[basis][name], full.totals[basis][name][s], equal_nan=True)
+            got = ref.quantiles(basis, [name])
+            exact = np.quantile(full.totals[basis][name][s], [0.05, 0.10, 0.50, 0.90, 0.95], axis=0).T / 1000
+            assert np.array_equal(got[["P5", "P10", "P50", "P90", "P95"]].to_numpy(), exact, equal_nan=True)
+            np.testing.assert_allclose(got["mean"].to_numpy(), full.totals[basis][name].mean(axis=0) / 1000, rtol=1e-13)
+    for other in runs[1:]:
+        assert np.array_equal(other.sample, s) and np.array_equal(other.outcomes, ref.outcomes)
+        assert np.array_equal(other.inputs.to_numpy(), ref.inputs.to_numpy())
+        for basis in ("fy", "cy"):
+            pd.testing.assert_frame_equal(other.quantiles(basis), ref.quantiles(basis), check_exact=True)
+            for name, arr in ref.totals[basis].items():
+                assert np.array_equal(other.totals[basis][name], arr, equal_nan=True)
+
+
+def test_means_are_exact_over_every_draw_whatever_the_chunking(a):
+    """Streamed means (a sampled run): block sums assembled from partial blocks give the same
+    bits as blocks that came whole, and equal the blocks of the full run summed in order."""
+    runs = [simulate(a, draws=9000, seed=3, method="mc", chunk_size=cs, jobs=j, keep=["group.revenue"], sample_size=500)
+            for cs, j in ((9000, 1), (1000, 1), (4096, 2), (333, 2))]
+    full = simulate(a, draws=9000, seed=3, method="mc", jobs=1, keep=["group.revenue"])
+    for basis in ("quarter", "fy", "cy"):
+        for r in runs[1:]:
+            assert np.array_equal(r.means[basis]["group.revenue"], runs[0].means[basis]["group.revenue"], equal_nan=True)
+        arr = full.totals[basis]["group.revenue"]
+        blocks = [arr[i : i + MEAN_BLOCK].sum(axis=0) for i in range(0, 9000, MEAN_BLOCK)]
+        assert np.array_equal(runs[0].means[basis]["group.revenue"], np.sum(blocks, axis=0) / 9000, equal_nan=True)
+        # a run that keeps every draw in float64 takes the mean of its totals
+        assert np.array_equal(full.means[basis]["group.revenue"], arr.mean(axis=0), equal_nan=True)
+
+
+def test_outcomes_are_one_byte_codes_and_give_the_probability(capex_claim):
+    r = simulate(capex_claim, draws=1500, seed=4, method="mc", jobs=1, keep=[])
+    i = [c.id for c in r.claims].index("capex_480bn_window")
+    codes = r.outcomes[i]
+    assert r.outcomes.dtype == np.int8 and set(np.unique(codes)) <= {-1, 0, 1}
+    holds = r.claim_holds["capex_480bn_window"].to_numpy()
+    assert np.array_equal(np.where(codes < 0, np.nan, codes), holds, equal_nan=True)
+    est, _, _, n = r.probability("capex_480bn_window", upto=900)
+    assert n == np.count_nonzero(codes[:900] >= 0) and est == np.count_nonzero(codes[:900] == 1) / n
+    assert r.probability("capex_480bn_window", upto=0)[3] == 0
+
+
+def test_large_run_storage_float32_quantiles_and_streamed_means(a, monkeypatch):
+    """Runs over FULL_TABLES_UP_TO keep totals, inputs and metrics in float32 and stream the
+    means: quantiles within float32 rounding (rtol 1e-6) of a float64 run, means within 1e-13,
+    probabilities identical."""
+    full = simulate(a, draws=3000, seed=SEED, method="sobol", jobs=1, keep=["group.revenue", "cloud.utilisation"])
+    monkeypatch.setattr(simulate_mod, "FULL_TABLES_UP_TO", 1000)
+    small = simulate(a, draws=3000, seed=SEED, method="sobol", chunk_size=700, jobs=2, keep=["group.revenue", "cloud.utilisation"])
+    assert small.totals["fy"]["group.revenue"].dtype == np.float32 and not small.totals["quarter"]
+    assert small.inputs.to_numpy().dtype == np.float32
+    np.testing.assert_allclose(small.inputs.to_numpy(), full.inputs.to_numpy(), rtol=1e-6)
+    assert np.array_equal(small.outcomes, full.outcomes)
+    for basis in ("fy", "cy"):
+        got, ref = small.quantiles(basis), full.quantiles(basis)
+        cols = ["P5", "P10", "P50", "P90", "P95"]
+        np.testing.assert_allclose(got[cols].to_numpy(), ref[cols].to_numpy(), rtol=1e-6, atol=0)
+        np.testing.assert_allclose(got["mean"].to_numpy(), ref["mean"].to_numpy(), rtol=1e-13, atol=0)
+        assert np.isfinite(got[cols].to_numpy()).sum() > 10

@@ -1,0 +1,167 @@
+"""Every issue-14 measurement in one run, one after the other in one session (ratios compare
+like with like on a noisy machine), then each aim with MET / NOT MET.
+
+* ``pivotmodel simulate --jobs 2`` at 10k, 100k, 1M and 10M draws as the command line runs it
+  (fresh process, every output written): wall time, peak memory (the largest resident size of
+  it or a worker, from ``wait4``, and the largest total of the process tree, summed proportional
+  set sizes sampled every 0.1 s), draws/s; beside it the bare-numpy floor of the same array
+  work (``bench_simulate.numpy_floor``, up to 1M draws);
+* the per-draw Python loop through the same model;
+* CLI start time (``pivotmodel --help``, ``pivotmodel validate``) over a bare ``python -c pass``;
+* the engine against its hand-written version (``bench_engine.py``);
+* squigglepy on the reference model (``bench_squigglepy.py``; the ``benchmark`` extra),
+  per draw x quarter x revenue line against pivotmodel's full model at 1M draws;
+* draws to +/-0.5pp on a ~25% claim per sampling method (``bench_methods.py``).
+
+    pip install -e ".[benchmark]"
+    python benchmarks/run_all.py            # minutes: the 10M run alone takes a few
+    python benchmarks/run_all.py --quick    # without 10M
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import io
+import os
+import re
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import bench_methods  # noqa: E402
+import bench_simulate as bs  # noqa: E402
+
+import pivotmodel.assumptions as assumptions_mod  # noqa: E402
+from pivotmodel.model import SERIES, project  # noqa: E402
+from pivotmodel.periods import Timeline  # noqa: E402
+
+GB = 1e9
+# leaf revenue lines the model projects per draw (the totals are their sums)
+REVENUE_LINES = ("china_ecommerce.quick_commerce_revenue", "china_ecommerce.other_revenue", "cloud.ai_revenue",
+                 "cloud.other_external_revenue", "cloud.internal_revenue", "international.revenue", "all_others.revenue")
+
+
+def verdict(ok: bool | None) -> str:
+    return "n/a" if ok is None else ("MET" if ok else "NOT MET")
+
+
+def engine_section() -> tuple[str, float | None]:
+    """bench_engine's own report (its defaults) and the first 'ratio N.NNx' in it."""
+    try:
+        import bench_engine
+    except ImportError as e:  # pragma: no cover - depends on the checkout
+        return f"bench_engine.py not importable ({e})", None
+    out = io.StringIO()
+    argv = sys.argv
+    sys.argv = ["bench_engine.py"]
+    try:
+        with contextlib.redirect_stdout(out):
+            bench_engine.main()
+    finally:
+        sys.argv = argv
+    text = out.getvalue().strip()
+    ratios = [float(x) for x in re.findall(r"ratio ([0-9.]+)x", text)]
+    return text, (max(ratios) if ratios else None)
+
+
+def squigglepy_section(draws: int) -> tuple[str, float | None]:
+    try:
+        import bench_squigglepy
+        import squigglepy  # noqa: F401
+    except ImportError:
+        return 'squigglepy not installed: pip install -e ".[benchmark]"', None
+    r = bench_squigglepy.run(draws)
+    seconds = r["sample_s"] + r["model_s"]
+    rate = draws * bench_squigglepy.QUARTERS * bench_squigglepy.LINES / seconds
+    return (f"squigglepy reference model ({bench_squigglepy.QUARTERS} quarters x {bench_squigglepy.LINES} revenue lines, "
+            f"11 drivers, rank correlation, capex depreciation), {draws:,} draws: {seconds:.2f} s "
+            f"(sampling {r['sample_s']:.2f} s, arithmetic {r['model_s']:.2f} s), {rate:,.0f} draw-quarter-lines/s"), rate
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--quick", action="store_true", help="skip the 10M-draw run")
+    parser.add_argument("--jobs", type=int, default=2)
+    parser.add_argument("--loop-draws", type=int, default=200)
+    parser.add_argument("--squigglepy-draws", type=int, default=200_000)
+    parser.add_argument("--method-seeds", type=int, default=20)
+    args = parser.parse_args()
+    sizes = [10_000, 100_000, 1_000_000] + ([] if args.quick else [10_000_000])
+    a = assumptions_mod.load()
+    tl = Timeline.between("FY2024Q1", a.horizon)
+    quarters = len(project(a).timeline)
+    projected = len(tl.labels) - tl.labels.index((a.history.last_quarter + 1).label)
+    chunk = int(a.settings.get("chunk_size", 25_000))
+    print(f"run_all {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}; {os.cpu_count()} cores, load average "
+          f"{', '.join(f'{x:.1f}' for x in os.getloadavg())}; model {len(SERIES)} series x {quarters} quarters "
+          f"({projected} projected), {len(REVENUE_LINES)} revenue lines; chunk {chunk:,}")
+
+    starts = {cmd: bs.start_time([cmd]) for cmd in ("--help", "validate")}
+    for cmd, secs in starts.items():
+        print(f"CLI start `pivotmodel {cmd}`: {secs:.2f} s over bare python")
+    _, loop_s, _ = bs.measure(lambda: bs.python_loop(a, args.loop_draws))
+    loop_rate = args.loop_draws / loop_s
+    print(f"per-draw Python loop: {loop_rate:,.0f} draws/s")
+
+    print("\n| stage | draws | seconds | draws/s | peak MiB, largest process | peak MiB, all processes | vs floor |\n"
+          "| --- | ---: | ---: | ---: | ---: | ---: | ---: |")
+    runs: dict[int, tuple[float, float, float]] = {}
+    floors: dict[int, float] = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        for n in sizes:
+            if n <= 1_000_000:
+                _, floor_s, floor_mem = bs.measure(lambda n=n: bs.numpy_floor(n, quarters, len(SERIES), chunk))
+                floors[n] = floor_s
+                print(f"| numpy floor | {n:,} | {floor_s:.2f} | {n / floor_s:,.0f} | {floor_mem:,.0f} | | 1.00 |", flush=True)
+            secs, peak, tree = bs.cli_run(["simulate", "--draws", str(n), "--jobs", str(args.jobs), "--out", f"{tmp}/run{n}",
+                                     "--max-memory", "1000"])
+            runs[n] = (secs, peak, tree)
+            vs = f"{secs / floors[n]:.2f}" if n in floors else ""
+            print(f"| `pivotmodel simulate --jobs {args.jobs}` | {n:,} | {secs:.2f} | {n / secs:,.0f} | {peak:,.0f} | {tree:,.0f} | {vs} |",
+                  flush=True)
+    secs_1m, _, peak_1m = runs[1_000_000]
+    print(f"\nper-draw loop vs simulate at 1M: {1_000_000 / secs_1m / loop_rate:,.0f}x")
+
+    engine_text, engine_ratio = engine_section()
+    print(f"\nengine vs hand-written:\n{engine_text}")
+    sq_text, sq_rate = squigglepy_section(args.squigglepy_draws)
+    pm_rate = 1_000_000 * projected * len(REVENUE_LINES) / secs_1m
+    print(f"\n{sq_text}\npivotmodel at 1M (every output written): {pm_rate:,.0f} draw-quarter-lines/s"
+          + (f", {pm_rate / sq_rate:.2f}x squigglepy" if sq_rate else ""))
+
+    rows = bench_methods.measure(a, bench_methods.CLAIM, [5_000, 20_000], args.method_seeds, args.jobs)
+    print(f"\nclaim {bench_methods.CLAIM}, draws to +/-0.5pp:\n{bench_methods.table(rows, args.method_seeds)}")
+    need = {r["method"]: r["needed_reported"] for r in rows if r["draws"] == 20_000}
+
+    print("\n| aim (issue 14) | measured | status |\n| --- | --- | --- |")
+    floor_ratio = secs_1m / floors[1_000_000]
+    print(f"| 1M draws, everything written, <= 3 s | {secs_1m:.1f} s | {verdict(secs_1m <= 3.0)} |")
+    print(f"| <= 4x the same-window numpy floor at 1M | {floor_ratio:.2f}x | {verdict(floor_ratio <= 4.0)} |")
+    print(f"| peak <= 1.5 GB at 1M (all processes) | {peak_1m * 2**20 / GB:.2f} GB | {verdict(peak_1m * 2**20 <= 1.5 * GB)} |")
+    if 10_000_000 in runs:
+        s10, _, p10 = runs[10_000_000]
+        claims = len(a.claims_raw["claims"])
+        per_claim = (p10 - peak_1m) * 2**20 / 9e6 / claims  # bytes a draw a claim from 1M to 10M
+        print(f"| 10M completes; beyond 1M memory grows only by the claim outcomes (<= 4 bytes a claim a draw) | {s10:.0f} s, "
+              f"{p10 * 2**20 / GB:.2f} GB ({per_claim:.1f} bytes a claim a draw over 1M) | {verdict(per_claim <= 4)} |")
+    else:
+        print("| 10M completes in bounded memory | skipped (--quick) | n/a |")
+    print(f"| engine within 1.5x of hand-written | {f'{engine_ratio:.2f}x' if engine_ratio else 'see above'} | "
+          f"{verdict(None if engine_ratio is None else engine_ratio <= 1.5)} |")
+    sq_ratio = pm_rate / sq_rate if sq_rate else None
+    print(f"| >= 6x squigglepy per draw x quarter x line | {f'{sq_ratio:.2f}x' if sq_ratio else 'not run'} | "
+          f"{verdict(None if sq_ratio is None else sq_ratio >= 6.0)} |")
+    for cmd, secs in starts.items():
+        print(f"| CLI start `pivotmodel {cmd}` <= 0.3 s | {secs:.2f} s | {verdict(secs <= 0.3)} |")
+    best = min(need, key=lambda m: need[m])
+    print(f"| LHS pays, or Sobol the default where it wins | draws to +/-0.5pp: "
+          f"{', '.join(f'{m} {need[m]:,.0f}' for m in need)}; default {a.settings['method']} | "
+          f"{verdict(a.settings['method'] == best or need[a.settings['method']] <= 1.1 * need[best])} |")
+
+
+if __name__ == "__main__":
+    main()
