@@ -202,7 +202,7 @@ def test_a_run_too_big_for_memory_is_refused_at_once(work, capsys):
 
 def test_memory_estimate_is_flat_beyond_the_sample_but_for_a_byte_a_claim():
     a = assumptions_mod.load()
-    claims = len(a.claims_raw["claims"])
+    claims = len(a.claims)
     per_draw = (estimate_memory(a, 2_000_000) - estimate_memory(a, 1_000_000)) / 1_000_000
     assert per_draw == claims + 2  # outcomes (one byte a claim) and two masks while counting
     # below the sample every kept draw costs its inputs, metrics and totals (about 2.5 kB, with the margin)
