@@ -37,8 +37,6 @@ class registered_plot:  # noqa: N801 (used like a function)
 
 def draw_and_save(folder: Path, name: str, data: pd.DataFrame, plot: Callable, source: str) -> None:
     """Draw ``plot(data)``, add the source line, save ``charts/<name>.png`` and ``.svg``."""
-    import matplotlib.pyplot as plt
-
     from . import charts
 
     ax = plot(data)
@@ -47,7 +45,7 @@ def draw_and_save(folder: Path, name: str, data: pd.DataFrame, plot: Callable, s
         charts.add_source(fig, source)
         charts.save(fig, folder / "charts" / name)
     finally:
-        plt.close(fig)
+        charts.close(fig)
 
 
 def _can_fork() -> bool:

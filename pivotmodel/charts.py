@@ -27,7 +27,7 @@ from .schema import SEGMENT_COLOURS, SEGMENT_IDS
 from .tables import SEGMENT_NAMES
 
 __all__ = [
-    "COLORS", "STYLE", "SEGMENTS", "apply_style", "source_line", "add_source", "save", "new_axes",
+    "COLORS", "STYLE", "SEGMENTS", "apply_style", "source_line", "add_source", "save", "close", "new_axes",
     "revenue_mix_data", "plot_revenue_mix", "cloud_share_data", "plot_cloud_share",
     "margin_data", "plot_margins", "capex_data", "plot_capex", "cloud_supply_data", "plot_cloud_supply", "fcf_data", "plot_fcf",
     "claim_probabilities_data", "plot_claim_probabilities", "claim_metric_data", "plot_claim_metric",
@@ -113,6 +113,11 @@ def add_source(fig: Figure, text: str) -> None:
 
 
 _METADATA = {"png": {"Software": None}, "svg": {"Date": None, "Creator": None}}
+
+
+def close(fig: Figure) -> None:
+    """Release a figure drawn here (pyplot keeps every figure it made until closed)."""
+    plt.close(fig)
 
 
 def save(fig: Figure, stem: Path, formats: tuple[str, ...] = ("png", "svg")) -> list[Path]:

@@ -586,10 +586,10 @@ def _build(a, r, folder: Path, compare: list[str], assumptions_dir, bar, cf, sta
                        "Key outputs, median [P5 - P95]:", "", _markdown(outputs_cmp)]
         compare_png = png
 
-    from .backtest import over_time_section  # claims over time and the backtest (issue 11)
     from .report_consensus import consensus_section  # published forecasts placed in the run (issue 12)
+    from .report_over_time import over_time_section  # claims over time and the backtest (issue 11)
     consensus_html, consensus_md = consensus_section(a, folder, draws, seed, C.source_line(r))
-    over_time_html, over_time_md = over_time_section(a, r, folder, draws, seed, C.source_line(r))  # pivotmodel.backtest
+    over_time_html, over_time_md = over_time_section(a, r, folder, draws, seed, C.source_line(r))  # pivotmodel.report_over_time
 
     bar.step()
     bar.stage("workbook")

@@ -23,8 +23,6 @@ def consensus_section(a, folder: Path, draws: int, seed: int, source: str) -> tu
     Without a consensus.yaml the section says so and writes nothing."""
     import html
 
-    import matplotlib.pyplot as plt
-
     from . import charts as C
     from .consensus import FILE, consensus_report, fan_data, format_value
 
@@ -39,7 +37,7 @@ def consensus_section(a, folder: Path, draws: int, seed: int, source: str) -> tu
         C.add_source(ax.figure, source + f"; forecasts: {consensus.label}")
         C.save(ax.figure, folder / "charts" / "consensus_fans")
     finally:
-        plt.close(ax.figure)
+        C.close(ax.figure)
     fans.to_csv(folder / "data" / "consensus_fans.csv", index=False, float_format="%.6g")
     fans.attrs["markers"].to_csv(folder / "data" / "consensus_markers.csv", index=False, float_format="%.6g")
 

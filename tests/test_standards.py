@@ -90,3 +90,19 @@ def test_only_the_cli_package_imports_the_cli():
             if any(t == "pivotmodel.cli" or t.startswith("pivotmodel.cli.") for t in targets):
                 offenders.append(f"{rel}:{node.lineno}")
     assert offenders == []
+
+
+def test_only_the_charts_module_imports_matplotlib():
+    """Presentation in one place: every figure is drawn, saved and closed by
+    :mod:`pivotmodel.charts`; no other module imports matplotlib (at any depth of a function)."""
+    offenders = []
+    for path in sorted((ROOT / "pivotmodel").rglob("*.py")):
+        rel = path.relative_to(ROOT)
+        if rel == Path("pivotmodel/charts.py"):
+            continue
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            names = [a.name for a in node.names] if isinstance(node, ast.Import) else \
+                [node.module or ""] if isinstance(node, ast.ImportFrom) else []
+            if any(n == "matplotlib" or n.startswith("matplotlib.") for n in names):
+                offenders.append(f"{rel}:{node.lineno}")
+    assert offenders == []
