@@ -30,6 +30,7 @@ Needs the benchmark extra: ``pip install -e ".[benchmark]"``.
 from __future__ import annotations
 
 import argparse
+import math
 import time
 from collections.abc import Callable, Mapping
 from types import SimpleNamespace
@@ -38,7 +39,7 @@ from typing import Any
 import numpy as np
 
 from pivotmodel.correlations import CorrelationPair, Correlations
-from pivotmodel.distributions import build_distribution
+from pivotmodel.distributions import Distribution, build_distribution
 from pivotmodel.sampling import Design, correlation_copula
 
 QUARTERS = 12
@@ -230,6 +231,97 @@ def comparison_table(results: list[dict[str, Any]]) -> str:
     return "\n".join(lines)
 
 
+def squigglepy_of(d: Distribution) -> Any:
+    """A pivotmodel distribution as the squigglepy one with the same family and parameters
+    (a Bernoulli's values are mapped after sampling, see :func:`sample_inputs_squigglepy`).
+    truncnormal has none: squigglepy clips (mass piles up at the bounds) where it truncates."""
+    import squigglepy as sq
+
+    p = d.params
+    if d.kind == "triangular":
+        return sq.triangular(p["low"], p["mode"], p["high"])
+    if d.kind == "pert":
+        return sq.pert(p["low"], p["mode"], p["high"], lam=p.get("lambda", 4.0))
+    if d.kind == "uniform":
+        return sq.uniform(p["low"], p["high"])
+    if d.kind == "normal":
+        return sq.norm(mean=p["mean"], sd=p["sd"])
+    if d.kind == "range" and p.get("shape", "normal") == "normal":
+        return sq.norm(p["p5"], p["p95"])
+    if d.kind in ("range", "lognormal") and "p5" in p:
+        return sq.lognorm(p["p5"], p["p95"])
+    if d.kind == "lognormal":
+        return sq.lognorm(norm_mean=math.log(p["median"]), norm_sd=p["sigma"])
+    if d.kind == "bernoulli":
+        return sq.bernoulli(p["p"])
+    raise ValueError(f"no squigglepy counterpart for {d.describe()}")
+
+
+def sample_inputs_squigglepy(a: Any, draws: int, seed: int = 1) -> dict[str, np.ndarray]:
+    """pivotmodel's uncertain inputs (``a``: loaded assumptions) sampled by squigglepy, the
+    correlated ones through one ``sq.correlate`` group with the Spearman pairs of correlations.yaml."""
+    import squigglepy as sq
+
+    from pivotmodel.sampling import uncertain_inputs
+
+    sq.set_seed(seed)
+    dists = uncertain_inputs(a)
+    made = {k: squigglepy_of(d) for k, d in dists.items()}
+    keys = a.correlations.keys
+    if keys:
+        matrix = np.eye(len(keys))
+        for pair in a.correlations.pairs:
+            i, j = keys.index(pair.a), keys.index(pair.b)
+            matrix[i, j] = matrix[j, i] = pair.rho
+        made.update(zip(keys, sq.correlate(tuple(made[k] for k in keys), matrix)))
+    out = {k: np.asarray(sq.sample(x, draws), dtype=float) for k, x in made.items()}
+    for k, d in dists.items():
+        if d.kind == "bernoulli":
+            out[k] = np.where(out[k] > 0.5, float(d.params.get("value_if_true", 1.0)), float(d.params.get("value_if_false", 0.0)))
+    return out
+
+
+def inputs_comparison(draws: int, repeat: int = 3, folder: str | None = None) -> dict[str, Any]:
+    """Sampling pivotmodel's own uncertain inputs (the bundled assumptions, or ``folder``), as
+    ``simulate`` samples them (its default method, chunk by chunk) and with squigglepy (whole
+    vectors): best CPU seconds of ``repeat``, alternating, after a warm-up; and the largest
+    difference of the inputs' means in standard errors."""
+    from pivotmodel.assumptions import load
+    from pivotmodel.sampling import make_design
+
+    a = load(folder)
+    method, chunk, seed = a.settings["method"], int(a.settings.get("chunk_size", 25_000)), int(a.settings["seed"])
+
+    def pivotmodel_side(n: int) -> dict[str, np.ndarray]:
+        design = make_design(a, n, seed, method)
+        out = {k: np.empty(n) for k in design.dists}
+        for lo in range(0, n, chunk):
+            values = design.values(lo, min(lo + chunk, n))
+            for k in out:
+                out[k][lo : lo + chunk] = values[k]
+        return out
+
+    pivotmodel_side(1_000)
+    sample_inputs_squigglepy(a, 1_000)
+    sq_s, pm_s = [], []
+    for r in range(repeat):
+        c0 = time.process_time()
+        sq_v = sample_inputs_squigglepy(a, draws, r + 1)
+        c1 = time.process_time()
+        pm_v = pivotmodel_side(draws)
+        sq_s.append(c1 - c0)
+        pm_s.append(time.process_time() - c1)
+    z = max(abs(sq_v[k].mean() - pm_v[k].mean()) / np.sqrt((sq_v[k].var() + pm_v[k].var()) / draws) for k in pm_v)
+    return {"draws": draws, "inputs": len(pm_v), "correlated": len(a.correlations.keys), "method": method,
+            "squigglepy_s": min(sq_s), "pivotmodel_s": min(pm_s), "ratio": min(sq_s) / min(pm_s), "max_z": float(z)}
+
+
+def inputs_line(r: Mapping[str, Any]) -> str:
+    return (f"pivotmodel's own {r['inputs']} uncertain inputs ({r['correlated']} correlated), {r['draws']:,} draws, sampling alone: "
+            f"squigglepy {r['squigglepy_s']:.2f} s CPU, pivotmodel ({r['method']}, chunked) {r['pivotmodel_s']:.2f} s, "
+            f"{r['ratio']:.2f}x; means agree within {r['max_z']:.1f} standard errors")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--draws", type=int, nargs="+", default=[200_000, 1_000_000])
@@ -244,6 +336,7 @@ def main() -> None:
           f"pivotmodel: {method} design, chunks of {chunk:,}; CPU seconds, best of {args.repeat}, alternating\n")
     print(comparison_table(results))
     print(f"\nagreement at {results[-1]['draws']:,} draws:\n{agreement_table(results[-1]['agreement'])}")
+    print("\n" + inputs_line(inputs_comparison(args.draws[0], args.repeat)))
 
 
 if __name__ == "__main__":

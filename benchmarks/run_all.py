@@ -73,7 +73,8 @@ def squigglepy_section(draws: list[int], repeat: int, method: str, chunk: int) -
     text = (f"reference model ({bench_squigglepy.QUARTERS} quarters x {bench_squigglepy.LINES} revenue lines, 11 drivers, "
             f"4 rank-correlated, capex depreciation), the same model function on both sides; pivotmodel samples with its "
             f"{method} design; CPU seconds, best of {repeat}, alternating\n{bench_squigglepy.comparison_table(results)}\n\n"
-            f"agreement at {results[-1]['draws']:,} draws:\n{bench_squigglepy.agreement_table(results[-1]['agreement'])}")
+            f"agreement at {results[-1]['draws']:,} draws:\n{bench_squigglepy.agreement_table(results[-1]['agreement'])}\n\n"
+            f"{bench_squigglepy.inputs_line(bench_squigglepy.inputs_comparison(min(draws), repeat))}")
     return text, results[-1]["ratio"]
 
 

@@ -72,3 +72,12 @@ def test_both_sides_agree_within_monte_carlo_error(bench):
             assert r["squigglepy"][1] == pytest.approx(r["pivotmodel"][1], rel=0.05), r
         else:  # Spearman: Iman-Conover reaches about (6/pi) asin(rho/2), the copula rho
             assert r["squigglepy"][0] == pytest.approx(r["pivotmodel"][0], abs=0.04), r
+
+
+def test_pivotmodels_own_inputs_sampled_by_squigglepy_agree(bench):
+    pytest.importorskip("squigglepy")
+    from conftest import FROZEN
+
+    r = bench.inputs_comparison(20_000, repeat=1, folder=str(FROZEN))
+    assert r["inputs"] > 50 and r["correlated"] >= 2
+    assert r["max_z"] < 4.5, r  # every input's mean, over ~100 inputs
