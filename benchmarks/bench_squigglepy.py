@@ -18,6 +18,9 @@ interval is [a, b], pivotmodel's ``lognormal`` with p5, p95 (the same sigma, log
 [0, 1] with mode 7/8 and lambda 8, whose shape parameters are exactly 8 and 2 (1 + 8 x 7/8 and
 1 + 8 x 1/8); its inverse CDF interpolates a table (error below 1e-5).
 
+Beside it, sampling alone on pivotmodel's own uncertain inputs (the bundled assumptions and
+correlations.yaml) by both (:func:`inputs_comparison`).
+
 The correlations differ slightly by method: Iman-Conover uses the Spearman matrix as the
 correlation of normal scores (Spearman reached about (6/pi) asin(rho/2), 0.483 for 0.5), the
 copula converts it first (2 sin(pi rho/6)) and reaches rho.

@@ -61,21 +61,21 @@ def engine_section() -> tuple[str, float | None]:
     return text, max(r["ratio"] for r in rows) if rows else None
 
 
-def squigglepy_section(draws: list[int], repeat: int, method: str, chunk: int) -> tuple[str, float | None]:
-    """bench_squigglepy's same-work comparison as text, and pivotmodel's ratio (chunked, as
-    simulate runs) at the largest size."""
+def squigglepy_section(draws: list[int], repeat: int, method: str, chunk: int) -> tuple[str, dict[int, float]]:
+    """bench_squigglepy's same-work comparison as text, and pivotmodel's ratio to squigglepy
+    (chunked, as simulate runs) at each size."""
     try:
         import bench_squigglepy
         import squigglepy  # noqa: F401
     except ImportError:
-        return 'squigglepy not installed: pip install -e ".[benchmark]"', None
+        return 'squigglepy not installed: pip install -e ".[benchmark]"', {}
     results = [bench_squigglepy.compare(n, repeat, method, chunk) for n in draws]
     text = (f"reference model ({bench_squigglepy.QUARTERS} quarters x {bench_squigglepy.LINES} revenue lines, 11 drivers, "
             f"4 rank-correlated, capex depreciation), the same model function on both sides; pivotmodel samples with its "
             f"{method} design; CPU seconds, best of {repeat}, alternating\n{bench_squigglepy.comparison_table(results)}\n\n"
             f"agreement at {results[-1]['draws']:,} draws:\n{bench_squigglepy.agreement_table(results[-1]['agreement'])}\n\n"
             f"{bench_squigglepy.inputs_line(bench_squigglepy.inputs_comparison(min(draws), repeat))}")
-    return text, results[-1]["ratio"]
+    return text, {r["draws"]: r["ratio"] for r in results}
 
 
 def main() -> None:
@@ -125,7 +125,7 @@ def main() -> None:
 
     engine_text, engine_ratio = engine_section()
     print(f"\nengine vs hand-written:\n{engine_text}")
-    sq_text, sq_ratio = squigglepy_section(args.squigglepy_draws, args.squigglepy_repeat, a.settings["method"], chunk)
+    sq_text, sq_ratios = squigglepy_section(args.squigglepy_draws, args.squigglepy_repeat, a.settings["method"], chunk)
     print(f"\nsquigglepy, the same work:\n{sq_text}")
 
     rows = bench_methods.measure(a, bench_methods.CLAIM, [5_000, 20_000], args.method_seeds, args.jobs)
@@ -147,9 +147,9 @@ def main() -> None:
         print("| 10M completes in bounded memory | skipped (--quick) | n/a |")
     print(f"| engine within 1.5x of hand-written | {f'{engine_ratio:.2f}x' if engine_ratio else 'see above'} | "
           f"{verdict(None if engine_ratio is None else engine_ratio <= 1.5)} |")
-    print(f"| >= 6x squigglepy per draw x quarter x line (same work, {max(args.squigglepy_draws):,} draws) | "
-          f"{f'{sq_ratio:.2f}x' if sq_ratio else 'not run'} | "
-          f"{verdict(None if sq_ratio is None else sq_ratio >= 6.0)} |")
+    sq_measured = ", ".join(f"{r:.2f}x at {n:,} draws" for n, r in sq_ratios.items()) or "not run"
+    print(f"| >= 6x squigglepy per draw x quarter x line (same work; met when met at every size) | {sq_measured} | "
+          f"{verdict(min(sq_ratios.values()) >= 6.0 if sq_ratios else None)} |")
     for cmd, secs in starts.items():
         print(f"| CLI start `pivotmodel {cmd}` <= 0.3 s | {secs:.2f} s | {verdict(secs <= 0.3)} |")
     best = min(need, key=lambda m: need[m])
