@@ -158,6 +158,9 @@ def _chunk(start: int, stop: int) -> dict[str, Any]:
 
 
 def _init_worker(state: dict[str, Any]) -> None:
+    from .allocator import retain_freed_memory
+
+    retain_freed_memory()  # a worker only runs chunks: keep freed arrays for the next one
     _STATE.update(state)
 
 
@@ -525,9 +528,9 @@ def simulate(
             method_name = start_method or ("fork" if "fork" in mp.get_all_start_methods() else "spawn")
             ctx = mp.get_context(method_name)
             # fork: the workers inherit _STATE; spawn: each worker gets it pickled, once
-            init: dict[str, Any] = {} if method_name == "fork" else {"initializer": _init_worker, "initargs": (dict(_STATE),)}
+            state: dict[str, Any] = {} if method_name == "fork" else dict(_STATE)
             workers = min(jobs, len(bounds))
-            with ProcessPoolExecutor(max_workers=workers, mp_context=ctx, **init) as pool:
+            with ProcessPoolExecutor(max_workers=workers, mp_context=ctx, initializer=_init_worker, initargs=(state,)) as pool:
                 # at most two chunks per worker in flight, so finished chunks waiting to be
                 # stored never pile up in memory
                 pending: deque = deque()
