@@ -35,8 +35,8 @@ from . import __version__
 from .assumptions import Assumptions
 from .claims import Claim, check_claims, evaluate, series_in
 from .model import SERIES, prepare, run
-from .model.projection import NOT_SUMMED
-from .periods import Timeline
+from .model.projection import NOT_SUMMED, Projection
+from .periods import Period, Timeline
 from .sampling import REPLICATES, Design, make_design
 
 __all__ = ["simulate", "Results", "HEADLINE_SERIES", "wilson"]
@@ -141,19 +141,41 @@ def _chunk(start: int, stop: int) -> dict[str, Any]:
     fy, cy = tl.year_periods("fy"), tl.year_periods("cy")
     totals, sums = {}, {}
     for name in keep:
-        q = p[name]
-        if name in NOT_SUMMED:
-            per_year = lambda y, q=q: q[:, tl.columns(y)].mean(axis=1)  # noqa: E731
-        else:
-            per_year = lambda y, name=name: p.total(name, y)  # noqa: E731
-        arrays = {"fy": np.stack([per_year(y) for y in fy], 1), "cy": np.stack([per_year(y) for y in cy], 1)}
+        arrays = {"fy": _year_totals(p, name, fy), "cy": _year_totals(p, name, cy)}
         if not compact:
-            arrays["quarter"] = q
+            arrays["quarter"] = p[name]
         for basis, arr in arrays.items():
             totals[basis, name] = small(arr[rows])
             if _STATE["stream_means"]:
                 sums[basis, name] = _block_parts(arr, start, stop, design.draws)
     out["totals"], out["sums"] = totals, sums
+    return out
+
+
+def _year_totals(p: Projection, name: str, periods: list[Period]) -> np.ndarray:
+    """(draws, periods), C order: each period's :meth:`Projection.total` of ``name`` (for a
+    rate or stock, :data:`NOT_SUMMED`, its quarters' mean). Consecutive four-quarter periods
+    are summed all at once, quarter by quarter in quarter order (the additions ``total`` makes
+    one period at a time, so the same numbers); reported fiscal years, where the annual figure
+    may replace the sum, and any other periods come from ``total`` itself."""
+    q, tl = p[name], p.timeline
+    cols = [tl.columns(y) for y in periods]
+    out = np.empty((p.draws, len(periods)))
+    start = cols[0].start if cols else 0
+    if not all(c.start == start + 4 * j and c.stop == c.start + 4 for j, c in enumerate(cols)):
+        for j, y in enumerate(periods):
+            out[:, j] = q[:, tl.columns(y)].mean(axis=1) if name in NOT_SUMMED else p.total(name, y)
+        return out
+    span = q[:, start : start + 4 * len(cols)]
+    np.copyto(out, span[:, 0::4])
+    for k in (1, 2, 3):
+        out += span[:, k::4]
+    if name in NOT_SUMMED:
+        out /= 4.0  # the mean over the four quarters (numpy's mean: the sum, then / count)
+        return out
+    for j, y in enumerate(periods):
+        if y.kind == "fy" and y.last < p.first_projected:
+            out[:, j] = p.total(name, y)
     return out
 
 
