@@ -541,6 +541,10 @@ def simulate(
     stream_means = compact or len(sample) < draws
     _STATE.update(engine=engine, design=design, claims=claims, keep=keep, claim_series=claim_series, compact=compact, sample=sample,
                   stream_means=stream_means)
+    if chunk_size >= MEAN_BLOCK:
+        # chunks of whole mean blocks: a worker then sends each block's sums, never the rows
+        # of a block split with the next chunk (half of what it sent at 25,000)
+        chunk_size -= chunk_size % MEAN_BLOCK
     bounds = [(i, min(i + chunk_size, draws)) for i in range(0, draws, chunk_size)]
     show = (sys.stderr.isatty() if progress is None else progress) and draws >= 20_000
     bar = _progress(draws, show)

@@ -54,3 +54,17 @@ def test_claims_memo_gives_the_values_of_an_evaluation_without_it(bundled, monke
         assert np.array_equal(fast.metric, plain.metric, equal_nan=True), c.id
         assert np.array_equal(fast.holds, plain.holds, equal_nan=True), c.id
         assert fast.undefined == plain.undefined
+
+
+def test_chunks_of_whole_mean_blocks_same_numbers(bundled):
+    """A chunk size of at least MEAN_BLOCK is cut down to whole blocks (what the manifest
+    records), and the run's numbers are those of one chunk."""
+    draws = 2 * sim.MEAN_BLOCK + 500
+    cut = sim.simulate(bundled, draws=draws, seed=5, chunk_size=sim.MEAN_BLOCK + 1000, jobs=1, progress=False, sample_size=900)
+    whole = sim.simulate(bundled, draws=draws, seed=5, chunk_size=draws, jobs=1, progress=False, sample_size=900)
+    assert cut.manifest["chunk_size"] == sim.MEAN_BLOCK
+    assert whole.manifest["chunk_size"] == 2 * sim.MEAN_BLOCK  # draws rounded down to whole blocks
+    assert np.array_equal(cut.outcomes, whole.outcomes)
+    for basis in cut.means:
+        for name, mean in cut.means[basis].items():
+            assert mean.tobytes() == whole.means[basis][name].tobytes(), (basis, name)
