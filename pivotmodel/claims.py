@@ -37,6 +37,7 @@ a test that is not finite in the base case is refused by ``validate``.
 from __future__ import annotations
 
 import ast
+import functools
 import math
 import re
 from collections.abc import Callable, Sequence
@@ -182,8 +183,10 @@ def _period_label(node: ast.AST) -> str | None:
     return name if name and _PERIOD_RE.match(name) else None
 
 
+@functools.lru_cache(maxsize=4096)
 def measure_of(node: ast.AST) -> Measure:
-    """:class:`Measure` of a test's body (or of any condition inside it)."""
+    """:class:`Measure` of a test's body (or of any condition inside it); memoised by node
+    (a parsed tree is never changed, and every chunk of a run asks for the same ones)."""
     threshold = comparison = None
     if isinstance(node, ast.Compare) and len(node.ops) == 1 and _is_number(node.comparators[0]):
         threshold = float(_const(node.comparators[0]))
@@ -407,6 +410,16 @@ def _gaps(x: Any) -> np.ndarray:
     return np.where(np.isnan(x), np.nan, 0.0)
 
 
+@functools.lru_cache(maxsize=4096)
+def _nodes(tree: ast.AST) -> tuple[ast.AST, ...]:
+    """``ast.walk(tree)`` once per parsed test (every chunk of a run walks the same trees)."""
+    return tuple(ast.walk(tree))
+
+
+# functions whose value depends only on the call and its period (no per-quarter state)
+_MEMO_FNS = frozenset({"sum", "cumsum", "usd", "share", "yoy"})
+
+
 class _Evaluator:
     def __init__(self, p: Projection):
         self.p = p
@@ -415,6 +428,9 @@ class _Evaluator:
         self.undefined = np.zeros(p.draws, dtype=bool)
         self.undefined_at = ""  # the first such sub-expression, for messages
         self.missing = np.zeros(p.draws, dtype=bool)  # draws an all()/any() cannot decide
+        # values of the period functions (sum, share, yoy, ...) by (node, period): the NaN
+        # masks read every such call again, all()/any() once a quarter; read-only
+        self.memo: dict[tuple[int, str | None], np.ndarray] = {}
 
     def _defined(self, out: Any, node: ast.AST, ctx: Period | None, *operands: Any) -> Any:
         """Record the draws where ``out`` is non-finite although every operand is finite."""
@@ -432,7 +448,7 @@ class _Evaluator:
     def _quarter_nan(self, node: ast.AST, q: Period) -> np.ndarray:
         """Draws where a value the condition reads in quarter ``q`` is NaN (not reported)."""
         mask = np.zeros(self.p.draws, dtype=bool)
-        for sub in ast.walk(node):
+        for sub in _nodes(node):
             if isinstance(sub, ast.Call) and sub.func.id in ("sum", "cumsum", "usd", "share", "yoy"):  # type: ignore[attr-defined]
                 with np.errstate(all="ignore"):
                     mask |= np.isnan(np.broadcast_to(np.asarray(self.eval(sub, q), dtype=float), (self.p.draws,)))
@@ -495,7 +511,15 @@ class _Evaluator:
                 left = right
             return out
         if isinstance(node, ast.Call):
-            return self.call(node.func.id, node.args, ctx)  # type: ignore[attr-defined]
+            fn = node.func.id  # type: ignore[attr-defined]
+            if fn not in _MEMO_FNS:
+                return self.call(fn, node.args, ctx)
+            key = (id(node), ctx.label if ctx is not None else None)
+            if key not in self.memo:
+                value = np.asarray(self.call(fn, node.args, ctx))
+                value.setflags(write=False)
+                self.memo[key] = value
+            return self.memo[key]
         if isinstance(node, (ast.Name, ast.Attribute)):
             raise TestError(f"{ast.unparse(node)!r} can only be a function argument, e.g. sum({ast.unparse(node)}, FY2028)")
         raise TestError(f"{ast.unparse(node)!r} is not a value")
@@ -582,7 +606,7 @@ class ClaimValue:
 def _nan_mask(p: Projection, claim: Claim, ev: _Evaluator) -> np.ndarray:
     """Draws where any total the test reads is NaN (a gap in reported history)."""
     mask = np.zeros(p.draws, dtype=bool)
-    for node in ast.walk(claim.tree):
+    for node in _nodes(claim.tree):
         if isinstance(node, ast.Call) and node.func.id in ("sum", "cumsum", "usd", "share", "yoy"):  # type: ignore[attr-defined]
             with np.errstate(all="ignore"):
                 try:
@@ -597,7 +621,7 @@ def evaluate(claim: Claim, p: Projection) -> ClaimValue:
     if claim.not_evaluable:  # registered, with the reason it cannot be tested yet
         return ClaimValue(np.full(p.draws, np.nan), np.full(p.draws, np.nan))
     ev = _Evaluator(p)
-    for node in ast.walk(claim.tree):
+    for node in _nodes(claim.tree):
         if isinstance(node, ast.Compare):
             ev._check_year_bound(node)
     with np.errstate(all="ignore"):

@@ -223,13 +223,14 @@ def _lhs_uniforms(seed: int, keys: list[str], size: int, start: int, stop: int) 
 
 
 def _sobol_uniforms(seed: int, d: int, size: int, start: int, stop: int) -> np.ndarray:
-    """Scrambled Sobol points for draws [start, stop), shape (draws, inputs): each replicate's
-    engine is scrambled from (seed, replicate) and fast-forwarded to the chunk's first point."""
+    """Scrambled Sobol points for draws [start, stop), shape (inputs, draws) (each input's
+    draws contiguous, as its inverse CDF reads them): each replicate's engine is scrambled
+    from (seed, replicate) and fast-forwarded to the chunk's first point."""
     import warnings
 
     from scipy.stats import qmc  # here, not at the top: validate need not import scipy.stats
 
-    out = np.empty((stop - start, d))
+    out = np.empty((d, stop - start))
     for r in range(start // size, (stop - 1) // size + 1):
         lo, hi = max(start, r * size), min(stop, (r + 1) * size)
         rng = np.random.Generator(np.random.PCG64(np.random.SeedSequence([seed, 0x5EED, r])))
@@ -238,7 +239,7 @@ def _sobol_uniforms(seed: int, d: int, size: int, start: int, stop: int) -> np.n
             engine = qmc.Sobol(d, scramble=True, seed=rng)
             if lo > r * size:
                 engine.fast_forward(lo - r * size)
-            out[lo - start : hi - start] = engine.random(hi - lo)
+            out[:, lo - start : hi - start] = engine.random(hi - lo).T
     return out
 
 
@@ -268,7 +269,7 @@ class Design:
             cols = dict(zip(keys, block))
         else:
             block = _sobol_uniforms(self.seed, len(keys), self.replicate_size, start, stop)
-            cols = {k: block[:, i] for i, k in enumerate(keys)}
+            cols = dict(zip(keys, block))
         if start == 0:  # draw 0 is the base case
             cols = {k: np.concatenate([[0.5], c[1:]]) for k, c in cols.items()}
         if self.correlation is not None:

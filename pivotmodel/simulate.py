@@ -35,8 +35,8 @@ from . import __version__
 from .assumptions import Assumptions
 from .claims import Claim, check_claims, evaluate, series_in
 from .model import SERIES, prepare, run
-from .model.projection import NOT_SUMMED
-from .periods import Timeline
+from .model.projection import NOT_SUMMED, Projection
+from .periods import Period, Timeline
 from .sampling import REPLICATES, Design, make_design
 
 __all__ = ["simulate", "Results", "HEADLINE_SERIES", "wilson"]
@@ -141,14 +141,9 @@ def _chunk(start: int, stop: int) -> dict[str, Any]:
     fy, cy = tl.year_periods("fy"), tl.year_periods("cy")
     totals, sums = {}, {}
     for name in keep:
-        q = p[name]
-        if name in NOT_SUMMED:
-            per_year = lambda y, q=q: q[:, tl.columns(y)].mean(axis=1)  # noqa: E731
-        else:
-            per_year = lambda y, name=name: p.total(name, y)  # noqa: E731
-        arrays = {"fy": np.stack([per_year(y) for y in fy], 1), "cy": np.stack([per_year(y) for y in cy], 1)}
+        arrays = {"fy": _year_totals(p, name, fy), "cy": _year_totals(p, name, cy)}
         if not compact:
-            arrays["quarter"] = q
+            arrays["quarter"] = p[name]
         for basis, arr in arrays.items():
             totals[basis, name] = small(arr[rows])
             if _STATE["stream_means"]:
@@ -157,7 +152,37 @@ def _chunk(start: int, stop: int) -> dict[str, Any]:
     return out
 
 
+def _year_totals(p: Projection, name: str, periods: list[Period]) -> np.ndarray:
+    """(draws, periods), C order: each period's :meth:`Projection.total` of ``name`` (for a
+    rate or stock, :data:`NOT_SUMMED`, its quarters' mean). Consecutive four-quarter periods
+    are summed all at once, quarter by quarter in quarter order (the additions ``total`` makes
+    one period at a time, so the same numbers); reported fiscal years, where the annual figure
+    may replace the sum, and any other periods come from ``total`` itself."""
+    q, tl = p[name], p.timeline
+    cols = [tl.columns(y) for y in periods]
+    out = np.empty((p.draws, len(periods)))
+    start = cols[0].start if cols else 0
+    if not all(c.start == start + 4 * j and c.stop == c.start + 4 for j, c in enumerate(cols)):
+        for j, y in enumerate(periods):
+            out[:, j] = q[:, tl.columns(y)].mean(axis=1) if name in NOT_SUMMED else p.total(name, y)
+        return out
+    span = q[:, start : start + 4 * len(cols)]
+    np.copyto(out, span[:, 0::4])
+    for k in (1, 2, 3):
+        out += span[:, k::4]
+    if name in NOT_SUMMED:
+        out /= 4.0  # the mean over the four quarters (numpy's mean: the sum, then / count)
+        return out
+    for j, y in enumerate(periods):
+        if y.kind == "fy" and y.last < p.first_projected:
+            out[:, j] = p.total(name, y)
+    return out
+
+
 def _init_worker(state: dict[str, Any]) -> None:
+    from .allocator import retain_freed_memory
+
+    retain_freed_memory()  # a worker only runs chunks: keep freed arrays for the next one
     _STATE.update(state)
 
 
@@ -516,6 +541,10 @@ def simulate(
     stream_means = compact or len(sample) < draws
     _STATE.update(engine=engine, design=design, claims=claims, keep=keep, claim_series=claim_series, compact=compact, sample=sample,
                   stream_means=stream_means)
+    if chunk_size >= MEAN_BLOCK:
+        # chunks of whole mean blocks: a worker then sends each block's sums, never the rows
+        # of a block split with the next chunk (half of what it sent at 25,000)
+        chunk_size -= chunk_size % MEAN_BLOCK
     bounds = [(i, min(i + chunk_size, draws)) for i in range(0, draws, chunk_size)]
     show = (sys.stderr.isatty() if progress is None else progress) and draws >= 20_000
     bar = _progress(draws, show)
@@ -525,9 +554,9 @@ def simulate(
             method_name = start_method or ("fork" if "fork" in mp.get_all_start_methods() else "spawn")
             ctx = mp.get_context(method_name)
             # fork: the workers inherit _STATE; spawn: each worker gets it pickled, once
-            init: dict[str, Any] = {} if method_name == "fork" else {"initializer": _init_worker, "initargs": (dict(_STATE),)}
+            state: dict[str, Any] = {} if method_name == "fork" else dict(_STATE)
             workers = min(jobs, len(bounds))
-            with ProcessPoolExecutor(max_workers=workers, mp_context=ctx, **init) as pool:
+            with ProcessPoolExecutor(max_workers=workers, mp_context=ctx, initializer=_init_worker, initargs=(state,)) as pool:
                 # at most two chunks per worker in flight, so finished chunks waiting to be
                 # stored never pile up in memory
                 pending: deque = deque()

@@ -83,6 +83,9 @@ def _run_folder(args: argparse.Namespace, a) -> Path:
 
 
 def cmd_simulate(args: argparse.Namespace) -> int:
+    from ..allocator import retain_freed_memory
+
+    retain_freed_memory()  # this process ends with the run: keep freed arrays for reuse
     a = load_assumptions(args)
     out = _run_folder(args, a)
     r, table = _run_simulation(args, a)

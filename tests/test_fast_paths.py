@@ -1,0 +1,70 @@
+"""The faster paths of a run give exactly the numbers of the plain ones they replace."""
+
+from __future__ import annotations
+
+import numpy as np
+
+import pivotmodel.simulate as sim
+from pivotmodel.claims import evaluate
+from pivotmodel.model import SERIES, prepare, run
+from pivotmodel.model.projection import NOT_SUMMED
+from pivotmodel.sampling import make_design
+
+
+def _projection(a, draws=3000):
+    design = make_design(a, draws, 7, "sobol")
+    return run(prepare(a), design.values(0, draws))
+
+
+def test_year_totals_equal_total_period_by_period(bundled):
+    p = _projection(bundled)
+    tl = p.timeline
+    for basis in ("fy", "cy"):
+        periods = tl.year_periods(basis)
+        for name in SERIES:
+            fast = sim._year_totals(p, name, periods)
+            assert fast.flags.c_contiguous and fast.shape == (p.draws, len(periods))
+            for j, y in enumerate(periods):
+                plain = p[name][:, tl.columns(y)].mean(axis=1) if name in NOT_SUMMED else p.total(name, y)
+                # bit for bit, NaN where the plain total is NaN
+                assert np.array_equal(fast[:, j], plain, equal_nan=True), (name, y.label)
+
+
+def test_year_totals_keep_reported_annual_figures(bundled):
+    """A reported fiscal year takes the reported annual figure, as total() does, not the
+    sum of its quarters (which carries rounding)."""
+    p = _projection(bundled, 10)
+    fy = p.timeline.year_periods("fy")
+    j = next(i for i, y in enumerate(fy) if y.last < p.first_projected)
+    annual = p.history.annual_value("group.revenue", fy[j].first.fiscal_year)
+    assert not np.isnan(annual)
+    assert np.all(sim._year_totals(p, "group.revenue", fy)[:, j] == annual)
+
+
+def test_claims_memo_gives_the_values_of_an_evaluation_without_it(bundled, monkeypatch):
+    """The per-evaluation memo of period functions changes no metric, outcome or message."""
+    import pivotmodel.claims as claims_mod
+
+    p = _projection(bundled, 2000)
+    memo = [evaluate(c, p) for c in bundled.claims]
+    monkeypatch.setattr(claims_mod, "_MEMO_FNS", frozenset())
+    p = _projection(bundled, 2000)
+    for c, fast in zip(bundled.claims, memo, strict=True):
+        plain = evaluate(c, p)
+        assert np.array_equal(fast.metric, plain.metric, equal_nan=True), c.id
+        assert np.array_equal(fast.holds, plain.holds, equal_nan=True), c.id
+        assert fast.undefined == plain.undefined
+
+
+def test_chunks_of_whole_mean_blocks_same_numbers(bundled):
+    """A chunk size of at least MEAN_BLOCK is cut down to whole blocks (what the manifest
+    records), and the run's numbers are those of one chunk."""
+    draws = 2 * sim.MEAN_BLOCK + 500
+    cut = sim.simulate(bundled, draws=draws, seed=5, chunk_size=sim.MEAN_BLOCK + 1000, jobs=1, progress=False, sample_size=900)
+    whole = sim.simulate(bundled, draws=draws, seed=5, chunk_size=draws, jobs=1, progress=False, sample_size=900)
+    assert cut.manifest["chunk_size"] == sim.MEAN_BLOCK
+    assert whole.manifest["chunk_size"] == 2 * sim.MEAN_BLOCK  # draws rounded down to whole blocks
+    assert np.array_equal(cut.outcomes, whole.outcomes)
+    for basis in cut.means:
+        for name, mean in cut.means[basis].items():
+            assert mean.tobytes() == whole.means[basis][name].tobytes(), (basis, name)
