@@ -28,7 +28,7 @@ from types import MappingProxyType
 from typing import Any
 
 from .anchors import resolve_anchor
-from .claims import MISSING, Claim, parse_claims
+from .claims import Claim, find_claim, parse_claims
 from .correlations import Correlations, parse_correlations, uncertain_keys
 from .distributions import DIST_FIELDS, SCALES_WITH_UNIT, Distribution, SpecError, build_distribution
 from .errors import InputError, Problem
@@ -162,11 +162,7 @@ class Assumptions:
 
     def claim(self, claim_id: str) -> Claim:
         """The claim with this id; an unknown id is an :class:`InputError` listing the valid ones."""
-        for c in self.claims:
-            if c.id == claim_id:
-                return c
-        valid = ", ".join(c.id for c in self.claims) or f"none ({self.claims_label} {MISSING})"
-        raise InputError.single(self.claims_label, "claim", f"unknown claim id {claim_id!r}; valid: {valid}")
+        return find_claim(self.claims, claim_id, self.claims_label)
 
     @property
     def horizon(self) -> Quarter:

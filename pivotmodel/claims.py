@@ -56,7 +56,7 @@ if TYPE_CHECKING:  # the engine's output; claims are parsed at load, before any 
 
 __all__ = [
     "Claim", "Measure", "measure_of", "parse_claims", "check_claims", "parse_test", "parse_condition", "evaluate", "ClaimValue",
-    "FUNCTIONS", "ALIASES", "series_in",
+    "FUNCTIONS", "ALIASES", "series_in", "find_claim",
 ]
 
 ALIASES = {"capex": "group.capex", "fcf": "group.fcf"}
@@ -671,6 +671,16 @@ def check_claims(claims: Sequence[Claim], projection: Projection, label: str) ->
             problems.append(_test_problem(label, claim.where, claim.test, exc, claim.test_line))
     if problems:
         raise InputError(problems)
+
+
+def find_claim(claims: Sequence[Claim], claim_id: str, label: str) -> Claim:
+    """The claim with this id among ``claims`` (read from ``label``); an unknown id is an
+    :class:`InputError` listing the valid ones. The loader and a run's results both look up here."""
+    for c in claims:
+        if c.id == claim_id:
+            return c
+    valid = ", ".join(c.id for c in claims) or f"none ({label} {MISSING})"
+    raise InputError.single(label, "claim", f"unknown claim id {claim_id!r}; valid: {valid}")
 
 
 def parse_claims(raw: Any, label: str = "assumptions/claims.yaml", projection: Projection | None = None) -> list[Claim]:

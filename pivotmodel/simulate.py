@@ -29,11 +29,11 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from scipy import special, stats
+from scipy import special
 
 from . import __version__
 from .assumptions import Assumptions
-from .claims import Claim, check_claims, evaluate, series_in
+from .claims import Claim, check_claims, evaluate, find_claim, series_in
 from .model import SERIES, prepare, run
 from .model.projection import NOT_SUMMED, Projection
 from .periods import Period, Timeline
@@ -299,10 +299,8 @@ class Results:
         return len(self.sample) < self.draws
 
     def claim(self, claim_id: str) -> Claim:
-        for c in self.claims:
-            if c.id == claim_id:
-                return c
-        raise KeyError(f"unknown claim {claim_id!r}; valid: {', '.join(c.id for c in self.claims)}")
+        """The run's claim with this id (an unknown id: an input error listing the valid ones)."""
+        return find_claim(self.claims, claim_id, self.assumptions.claims_label)
 
     def _estimates(self, claim_id: str, marks: list[int]) -> list[tuple[float, float, float, int]]:
         """(estimate, low, high, draws used) over the first m draws for each m in ``marks``
@@ -336,7 +334,8 @@ class Results:
             if len(means) < 2:
                 out.append((est, *wilson(float(k), n), n))
                 continue
-            half = stats.t.ppf(0.975, len(means) - 1) * means.std(ddof=1) / math.sqrt(len(means))
+            # the t quantile by the function scipy.stats.t.ppf calls (importing scipy.stats costs ~0.5 s)
+            half = special.stdtrit(len(means) - 1, 0.975) * means.std(ddof=1) / math.sqrt(len(means))
             # A replicate resolves a probability only to its stratum width: when every replicate
             # lands on the same count (a threshold on one stratified input) the spread is zero,
             # yet the estimate is still only known to within half a stratum.

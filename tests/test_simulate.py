@@ -15,6 +15,7 @@ from scipy import stats
 import pivotmodel.assumptions as assumptions_mod
 import pivotmodel.simulate as simulate_mod
 from pivotmodel.claims import evaluate, parse_claims
+from pivotmodel.errors import InputError
 from pivotmodel.model import project
 from pivotmodel.periods import parse_quarter
 from pivotmodel.sampling import REPLICATES
@@ -371,3 +372,15 @@ def test_large_run_storage_float32_quantiles_and_streamed_means(a, monkeypatch):
         np.testing.assert_allclose(got[cols].to_numpy(), ref[cols].to_numpy(), rtol=1e-6, atol=0)
         np.testing.assert_allclose(got["mean"].to_numpy(), ref["mean"].to_numpy(), rtol=1e-13, atol=0)
         assert np.isfinite(got[cols].to_numpy()).sum() > 10
+
+
+def test_a_run_finds_its_claims_where_the_loader_does(capex_claim):
+    """Results.claim and Assumptions.claim share one lookup: an unknown id names the claims
+    file and lists the run's claims."""
+    r = simulate(capex_claim, draws=200, seed=SEED, method="mc", jobs=1)
+    (only,) = capex_claim.claims
+    assert r.claim(only.id) is only
+    with pytest.raises(InputError) as exc:
+        r.claim("capex_380")
+    (problem,) = exc.value.problems
+    assert (problem.key, problem.message) == ("claim", f"unknown claim id 'capex_380'; valid: {only.id}")
