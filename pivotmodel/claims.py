@@ -236,14 +236,7 @@ def _series_name(node: ast.AST) -> str | None:
 
 def series_in(tree: ast.AST) -> set[str]:
     """The model series a parsed expression reads (aliases resolved)."""
-    names = set()
-    for node in ast.walk(tree):
-        name = _series_name(node) if isinstance(node, (ast.Name, ast.Attribute)) else None
-        if name is not None:
-            name = ALIASES.get(name, name)
-            if name in SERIES:
-                names.add(name)
-    return names
+    return set(_ordered_series(tree))
 
 
 _NUMERIC_FNS = ("sum", "cumsum", "usd", "share", "yoy")
@@ -417,7 +410,7 @@ def _nodes(tree: ast.AST) -> tuple[ast.AST, ...]:
 
 
 # functions whose value depends only on the call and its period (no per-quarter state)
-_MEMO_FNS = frozenset({"sum", "cumsum", "usd", "share", "yoy"})
+_MEMO_FNS = frozenset(_NUMERIC_FNS)
 
 
 class _Evaluator:

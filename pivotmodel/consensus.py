@@ -302,8 +302,6 @@ FAN_PANELS: dict[str, tuple[str, str, float]] = {
     "group.net_income_attributable": ("Net income attributable (GAAP)", "RMB bn", 1000.0),
     "group.eps_gaap_ads": ("GAAP diluted EPS", "RMB per ADS", 1.0),
 }
-_SUM_RE = re.compile(r"^\s*sum\(\s*([a-z_.]+)\s*,\s*FY(\d{4})\s*\)\s*$")
-_YOY_RE = re.compile(r"^\s*yoy\(\s*([a-z_.]+)\s*,\s*FY(\d{4})\s*\)\s*$")
 
 
 def fan_data(a: Assumptions, consensus: Consensus, table: pd.DataFrame, draws: int, seed: int, method: str) -> pd.DataFrame:
@@ -337,11 +335,13 @@ def fan_data(a: Assumptions, consensus: Consensus, table: pd.DataFrame, draws: i
                 levels[(s, int(y.label[2:]))] = float(col[0])
     markers = []
     for f in consensus.forecasts:
-        m_sum, m_yoy = _SUM_RE.match(f.metric), _YOY_RE.match(f.metric)
-        if m_sum and m_sum.group(1) in FAN_PANELS:
-            s, year, value = m_sum.group(1), int(m_sum.group(2)), f.value
-        elif m_yoy and m_yoy.group(1) in FAN_PANELS and (m_yoy.group(1), int(m_yoy.group(2)) - 1) in levels:
-            s, year = m_yoy.group(1), int(m_yoy.group(2))
+        m = f.claim().measure  # a single sum(x, FYyyyy) or yoy(x, FYyyyy) on a panel series is drawn
+        if m.function not in ("sum", "yoy") or m.series[0] not in FAN_PANELS or not re.fullmatch(r"FY\d{4}", m.period or ""):
+            continue
+        s, year = m.series[0], int(m.period[2:])  # type: ignore[index]
+        if m.function == "sum":
+            value = f.value
+        elif (s, year - 1) in levels:
             value = levels[(s, year - 1)] * (1.0 + f.value)
         else:
             continue

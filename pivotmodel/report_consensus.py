@@ -28,7 +28,7 @@ def consensus_section(a, folder: Path, draws: int, seed: int, source: str) -> tu
 
     if not (a.directory / FILE).exists():
         return f"<h2>Published forecasts</h2><p>No {FILE} in the assumptions folder.</p>", []
-    method = str(a.settings.get("method", "lhs"))
+    method = str(a.settings["method"])
     table, consensus, explanations = consensus_report(a, draws, seed, method)
     table.to_csv(folder / "tables" / "consensus.csv", float_format="%.6g")
     fans = fan_data(a, consensus, table, draws, seed, method)

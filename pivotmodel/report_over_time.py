@@ -18,7 +18,7 @@ def over_time_section(a, r, folder: Path, draws: int, seed: int, source: str) ->
     from . import charts as C
     from .backtest import backtest_scores, summarise, timeline_table, verdicts
 
-    opts = {"draws": draws, "seed": seed, "method": str(a.settings.get("method", "lhs"))}
+    opts = {"draws": draws, "seed": seed, "method": str(a.settings["method"])}
     scenario = str(a.scenario.paths[0]) if a.scenario.paths else None  # the file named (a path works too)
     table, skipped = timeline_table(a.directory, scenario, opts, 1, cache={a.history.last_quarter: (a, r)})
     table.to_csv(folder / "tables" / "timeline.csv", index=False, float_format="%.6g")

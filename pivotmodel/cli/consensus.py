@@ -68,7 +68,7 @@ def cmd_consensus(args: argparse.Namespace) -> int:
         check_file_target(Path(args.out), _is_ours, a.input_paths)
     draws = args.draws or int(a.settings.get("draws", 2000))
     seed = args.seed if args.seed is not None else int(a.settings.get("seed", 0))
-    method = args.method or str(a.settings.get("method", "lhs"))
+    method = args.method or str(a.settings["method"])
     table, consensus, explanations = consensus_report(a, draws, seed, method, args.explain)
     for warning in consensus.warnings:
         print(f"warning: {warning}", file=sys.stderr)
