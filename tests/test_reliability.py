@@ -317,18 +317,44 @@ def test_concurrent_writers_take_turns_and_the_target_is_never_missing(tmp_path)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["out"]  # no temporaries left
 
 
+# Runs the CLI with every folder write held open after its files are written and before the swap,
+# so the signal always lands while a complete temporary folder exists (the hardest case to clean
+# up), whatever the speed of the machine. "ready" beside the run says the hold has begun.
+_HELD_WRITE = """
+import sys, time
+from pathlib import Path
+from pivotmodel import atomic
+from pivotmodel.cli import main
+
+plain = atomic.write_dir_atomic
+
+def held(target, write, *args, **kwargs):
+    def write_then_wait(tmp):
+        write(tmp)
+        Path("ready").write_text(str(tmp))
+        time.sleep(120)
+    return plain(target, write_then_wait, *args, **kwargs)
+
+atomic.write_dir_atomic = held
+sys.exit(main(sys.argv[1:]))
+"""
+
+
 def test_sigterm_during_a_report_leaves_the_previous_report_and_no_temporary(work):
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
-    cmd = [sys.executable, "-m", "pivotmodel.cli", "report", "--assumptions", "my_assumptions", "--out", "rep"]
-    subprocess.run(cmd + ["--draws", "20"], check=True, capture_output=True, env=env)
+    args = ["report", "--assumptions", "my_assumptions", "--out", "rep", "--draws", "20"]
+    subprocess.run([sys.executable, "-m", "pivotmodel.cli", *args], check=True, capture_output=True, env=env)
     before = tree_digest(work / "rep")
-    proc = subprocess.Popen(cmd + ["--draws", "3000"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
+    proc = subprocess.Popen([sys.executable, "-c", _HELD_WRITE, *args[:-1], "30"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
     deadline = time.time() + 120
-    while not list(work.glob(f".rep.new.*/{atomic.MARKER}")) and time.time() < deadline and proc.poll() is None:
+    while not (work / "ready").exists() and time.time() < deadline and proc.poll() is None:
         time.sleep(0.05)
-    assert proc.poll() is None, "the report finished before it could be stopped"
+    assert proc.poll() is None, "the report ended before it could be stopped"
+    held = Path((work / "ready").read_text())
+    assert held.name.startswith(".rep.new.") and (held / atomic.MARKER).is_file()  # a full temporary exists
     proc.send_signal(signal.SIGTERM)
     _, err = proc.communicate(timeout=120)
     assert proc.returncode == 128 + signal.SIGTERM and b"Traceback" not in err and b"stopped by signal" in err
     assert tree_digest(work / "rep") == before
-    assert not list(work.glob(".rep.*"))
+    assert not held.exists() and not list(work.glob(".rep.*"))
