@@ -23,7 +23,7 @@ from .capex import CapexResult, project_capex
 from .china_ecommerce import project_china_ecommerce
 from .cloud import project_cloud, project_cloud_demand, total_of
 from .earnings import project_earnings
-from .group import SEGMENTS, project_group
+from .group import GROUP_READS, SEGMENTS, project_group
 from .growth_segments import project_growth_segment
 from .inputs import BaseQuarters, EngineInputs, Values
 from .prepare import base_values, prepare
@@ -35,36 +35,28 @@ if TYPE_CHECKING:
 __all__ = ["project", "run", "prepare", "EngineInputs", "Projection", "SERIES", "SEGMENTS", "DRIVERS", "base_values", "Values"]
 
 
-def _base_quarter_estimates(e: EngineInputs, v: Values) -> dict[str, np.ndarray]:
+def _base_quarter_estimates(e: EngineInputs, v: Values, names: Iterable[str]) -> dict[str, np.ndarray]:
     """Sub-lines of the four base quarters that Alibaba does not report in RMB, as the model
     reconstructs them from the seed estimates; they fill history gaps so that growth on the
-    base year (e.g. AI revenue in FY2027Q1 on FY2026Q1) can be tested. (draws or 1, 4) each."""
+    base year (e.g. AI revenue in FY2027Q1 on FY2026Q1) can be tested. (draws or 1, 4) each,
+    for those of ``names`` that have an estimate (only those are computed)."""
     s = lambda name: e.base.series(v, name)  # noqa: E731
-    cloud, ai = s("cloud.revenue"), s("cloud.ai_revenue")
-    internal = v("cloud.internal_share") * cloud
-    ecom, cmr, qc = s("china_ecommerce.revenue"), s("china_ecommerce.cmr"), s("china_ecommerce.quick_commerce_revenue")
-    return {
+    internal = lambda: v("cloud.internal_share") * s("cloud.revenue")  # noqa: E731
+    estimates: dict[str, Callable[[], np.ndarray]] = {
         "cloud.internal_revenue": internal,
-        "cloud.ai_revenue": ai,
-        "cloud.external_revenue": cloud - internal,
-        "cloud.other_external_revenue": cloud - internal - ai,
-        "china_ecommerce.cmr": cmr,
-        "china_ecommerce.quick_commerce_revenue": qc,
-        "china_ecommerce.other_revenue": ecom - cmr - qc,
-        "china_ecommerce.quick_commerce_ebita": s("china_ecommerce.quick_commerce_ebita"),
+        "cloud.ai_revenue": lambda: s("cloud.ai_revenue"),
+        "cloud.external_revenue": lambda: s("cloud.revenue") - internal(),
+        "cloud.other_external_revenue": lambda: s("cloud.revenue") - internal() - s("cloud.ai_revenue"),
+        "china_ecommerce.cmr": lambda: s("china_ecommerce.cmr"),
+        "china_ecommerce.quick_commerce_revenue": lambda: s("china_ecommerce.quick_commerce_revenue"),
+        "china_ecommerce.other_revenue": lambda: (
+            s("china_ecommerce.revenue") - s("china_ecommerce.cmr") - s("china_ecommerce.quick_commerce_revenue")),
+        "china_ecommerce.quick_commerce_ebita": lambda: s("china_ecommerce.quick_commerce_ebita"),
         # orders as the engine sizes them from revenue (order value x starting monetisation)
-        "china_ecommerce.quick_commerce_orders": qc / (
+        "china_ecommerce.quick_commerce_orders": lambda: s("china_ecommerce.quick_commerce_revenue") / (
             v("china_ecommerce.quick_commerce.order_value.base") * v("china_ecommerce.quick_commerce.monetisation.start")),
     }
-
-
-def _history_fcf_proxy(e: EngineInputs, v: Values) -> np.ndarray:
-    """The FCF proxy on reported quarters, so reported years can show it beside reported FCF:
-    reported adjusted EBITA + a quarter of the year's reported D&A - capex (reported, stated,
-    or the year's remainder spread; see :meth:`pivotmodel.history.History.capex`) - cash tax.
-    NaN where a figure is missing."""
-    ebita, da, capex = e.fcf_proxy_parts
-    return ebita + da - capex - v("group.tax.cash_tax_rate") * np.maximum(ebita, 0.0)
+    return {name: estimates[name]() for name in names if name in estimates}
 
 
 @dataclass(frozen=True)
@@ -107,48 +99,90 @@ def run(
     keep: Iterable[str] | None = None,
     values_read: set[str] | None = None,
 ) -> Projection:
-    """Project every series; ``keep`` limits the series returned (to save memory)."""
+    """Project every series; ``keep`` limits the series returned (to save memory and time:
+    series nobody kept and no later block reads are dropped as soon as their block has run)."""
     e = inputs
-    data = {k: np.array([x]) for k, x in e.base_values.items()} if values is None else values
-    draws = max(np.asarray(x).size for x in data.values())
-    v = Values(data, draws)
-    first, quarters, base = e.first_projected, e.quarters, e.base
-
-    demand = project_cloud_demand(v, base, quarters)
-    demand_total = total_of(demand)
-    capex = project_capex(e, v, first, quarters, demand_total)
-    seg: dict[str, np.ndarray] = {}
-    step = _Step(e, v, base, quarters, capex, demand, demand_total)
-    for segment in REGISTERED:  # the registry's segments, each by the driver it names
-        seg.update(DRIVERS[segment.driver](step, segment.id))
-    seg.update(project_group(v, seg, capex, quarters))
-    seg.update(project_earnings(v, seg, first, quarters))
-
-    timeline = e.timeline
-    wanted = set(SERIES) if keep is None else set(keep)
+    wanted = frozenset(SERIES) if keep is None else frozenset(keep)
     unknown = wanted - set(SERIES)
     if unknown:
         raise KeyError(f"unknown series {sorted(unknown)}; valid: {', '.join(SERIES)}")
-    split = timeline.position(first)
-    estimated = _base_quarter_estimates(e, v)
+    data = {k: np.array([x]) for k, x in e.base_values.items()} if values is None else values
+    draws = max(np.asarray(x).size for x in data.values())
+    v = Values(data, draws)
+    seg = _project(e, v, wanted)
+    series = _assemble(e, v, seg, wanted)
     if values_read is not None:
         values_read.update(v.read)
+    return Projection(timeline=e.timeline, first_projected=e.first_projected, series=series, history=e.history, draws=draws)
+
+
+# The series the earnings block reads (a test checks it reads no other).
+_EARNINGS_READS = frozenset({"group.revenue", "group.adjusted_ebita", "group.fcf"})
+
+
+def _kept(results: dict[str, np.ndarray], names: frozenset[str]) -> dict[str, np.ndarray]:
+    return {k: x for k, x in results.items() if k in names}
+
+
+def _project(e: EngineInputs, v: Values, keep: frozenset[str]) -> dict[str, np.ndarray]:
+    """The projected quarters of the series in ``keep``, (draws, quarters) each. Each block's
+    results that neither ``keep`` nor a later block needs are dropped when the block returns,
+    so the next block reuses their memory rather than touching fresh pages."""
+    first, quarters, base = e.first_projected, e.quarters, e.base
+    demand = project_cloud_demand(v, base, quarters)
+    demand_total = total_of(demand)
+    capex = project_capex(e, v, first, quarters, demand_total)
+    step = _Step(e, v, base, quarters, capex, demand, demand_total)
+    later = keep | GROUP_READS | _EARNINGS_READS
+    seg: dict[str, np.ndarray] = {}
+    for segment in REGISTERED:  # the registry's segments, each by the driver it names
+        seg.update(_kept(DRIVERS[segment.driver](step, segment.id), later))
+    del step, demand, demand_total
+    seg.update(project_group(v, seg, capex, quarters))
+    del capex
+    seg = _kept(seg, keep | _EARNINGS_READS)
+    seg.update(project_earnings(v, seg, first, quarters))
+    return _kept(seg, keep)
+
+
+def _history_fcf_proxy(e: EngineInputs, v: Values, out: np.ndarray) -> None:
+    """The FCF proxy on reported quarters, into ``out`` (draws, reported quarters), so
+    reported years can show it beside reported FCF: reported adjusted EBITA + a quarter of
+    the year's reported D&A - capex (reported, stated, or the year's remainder spread; see
+    :meth:`pivotmodel.history.History.capex`) - cash tax. NaN where a figure is missing."""
+    before_tax, taxed = e.fcf_proxy_parts
+    np.multiply(v("group.tax.cash_tax_rate"), taxed, out=out)
+    np.subtract(before_tax, out, out=out)
+
+
+def _assemble(e: EngineInputs, v: Values, seg: Mapping[str, np.ndarray], names: frozenset[str]) -> dict[str, np.ndarray]:
+    """Each series of ``names`` over the whole timeline, (draws, quarters) with quarter
+    columns contiguous: the prepared reported row in every draw, its gaps filled where the
+    model has a per-draw figure (the FX assumption; the base quarters' estimates), then the
+    projected quarters."""
+    split, width = e.timeline.position(e.first_projected), len(e.timeline)
+    base_first = split - len(e.base.quarters)
+    estimates = _base_quarter_estimates(e, v, names)
     series: dict[str, np.ndarray] = {}
-    for name in sorted(wanted):
-        full = np.empty((draws, len(timeline)), order="F")
-        full[:, :split] = e.history_rows[name]
-        if name == "group.fx_usd_rmb":
-            # A reported quarter without a stated or implied rate is translated at the FX
-            # assumption rather than left untranslated.
-            full[:, :split] = np.where(np.isnan(full[:, :split]), v("group.fx.usd_rmb"), full[:, :split])
-        if name == "group.capex":  # a quarter without the FCF-table figure: a stated total
-            stated = e.history_rows["group.capex_stated"]
-            full[:, :split] = np.where(np.isnan(full[:, :split]), stated, full[:, :split])
+    for name in sorted(names):
+        full = np.empty((v.draws, width), order="F")
+        history = full[:, :split]
         if name == "group.fcf_proxy":
-            full[:, :split] = _history_fcf_proxy(e, v)
-        if name in estimated:
-            cols = slice(split - 4, split)
-            full[:, cols] = np.where(np.isnan(full[:, cols]), estimated[name], full[:, cols])
+            _history_fcf_proxy(e, v, history)
+        else:
+            history[...] = e.history_rows[name]
+            gaps = e.history_gaps[name]
+            if name == "group.fx_usd_rmb" and gaps:
+                # A reported quarter without a stated or implied rate is translated at the FX
+                # assumption rather than left untranslated.
+                fx = v("group.fx.usd_rmb")[:, 0]
+                for c in gaps:
+                    history[:, c] = fx
+            if name in estimates:
+                estimate = estimates[name]
+                for c in gaps:
+                    if c >= base_first:
+                        history[:, c] = estimate[:, c - base_first]
         full[:, split:] = seg[name]
         series[name] = full
-    return Projection(timeline=timeline, first_projected=first, series=series, history=e.history, draws=draws)
+    return series
