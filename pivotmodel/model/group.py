@@ -33,7 +33,7 @@ GROUP_READS = frozenset({*(f"{s}.revenue" for s in SEGMENTS), *(f"{s}.adjusted_e
 def _sum(parts: list[np.ndarray]) -> np.ndarray:
     """``sum(parts)`` into one new array: 0 + parts[0] + parts[1] + ..., left to right, in place."""
     out = np.empty(np.broadcast_shapes(*(p.shape for p in parts)), order="F")
-    np.add(parts[0], 0.0, out=out)  # sum() starts from 0: -0.0 becomes 0.0 as there
+    np.add(0.0, parts[0], out=out)  # sum() starts from 0: -0.0 becomes 0.0, as there
     for p in parts[1:]:
         out += p
     return out
@@ -43,8 +43,8 @@ def project_group(v: Values, seg: dict[str, np.ndarray], capex: CapexResult, qua
     n = v.draws
     segment_revenue = _sum([seg[f"{s}.revenue"] for s in SEGMENTS])
     # elimination = -(internal + other_share x non-cloud), in one buffer
-    elimination = np.subtract(segment_revenue, seg["cloud.revenue"], order="F")
-    elimination *= v("group.elimination.other_share")
+    elimination = np.subtract(segment_revenue, seg["cloud.revenue"], out=np.empty((n, quarters), order="F"))
+    np.multiply(v("group.elimination.other_share"), elimination, out=elimination)
     np.add(seg["cloud.internal_revenue"], elimination, out=elimination)
     np.negative(elimination, out=elimination)
     segment_ebita = _sum([seg[f"{s}.adjusted_ebita"] for s in SEGMENTS])
@@ -55,7 +55,7 @@ def project_group(v: Values, seg: dict[str, np.ndarray], capex: CapexResult, qua
     depreciation = capex.depreciation
     ebitda = np.add(adjusted_ebita, depreciation, order="F")
     cash_tax = np.maximum(adjusted_ebita, 0.0, order="F")
-    cash_tax *= v("group.tax.cash_tax_rate")
+    np.multiply(v("group.tax.cash_tax_rate"), cash_tax, out=cash_tax)
     fcf_proxy = np.subtract(ebitda, capex.capex, order="F")
     fcf_proxy -= cash_tax
     return {
