@@ -12,7 +12,7 @@ Units: RMB million a quarter inside the engine; tables convert to RMB bn or US$ 
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -72,11 +72,12 @@ class _Step:
     capex: CapexResult
     demand: dict[str, np.ndarray]
     demand_total: np.ndarray
+    into: Mapping[str, np.ndarray]  # kept series -> where their projected quarters go (see _Outputs)
 
 
 # driver named in the registry (schema.Segment.driver) -> how the engine calls it
 DRIVERS: dict[str, Callable[[_Step, str], dict[str, np.ndarray]]] = {
-    "china_ecommerce": lambda s, _id: project_china_ecommerce(s.v, s.base, s.quarters),
+    "china_ecommerce": lambda s, _id: project_china_ecommerce(s.v, s.base, s.quarters, s.into),
     "cloud": lambda s, _id: project_cloud(s.e, s.v, s.base, s.quarters, s.capex, s.demand, s.demand_total),
     "growth_segments": lambda s, seg_id: project_growth_segment(s.e, s.v, s.base, s.quarters, seg_id, s.capex),
 }
@@ -109,8 +110,9 @@ def run(
     data = {k: np.array([x]) for k, x in e.base_values.items()} if values is None else values
     draws = max(np.asarray(x).size for x in data.values())
     v = Values(data, draws)
-    seg = _project(e, v, wanted)
-    series = _assemble(e, v, seg, wanted)
+    outputs = _Outputs(draws, len(e.timeline), e.timeline.position(e.first_projected), wanted)
+    seg = _project(e, v, outputs)
+    series = _assemble(e, v, seg, outputs)
     if values_read is not None:
         values_read.update(v.read)
     return Projection(timeline=e.timeline, first_projected=e.first_projected, series=series, history=e.history, draws=draws)
@@ -124,21 +126,56 @@ def _kept(results: dict[str, np.ndarray], names: frozenset[str]) -> dict[str, np
     return {k: x for k, x in results.items() if k in names}
 
 
-def _project(e: EngineInputs, v: Values, keep: frozenset[str]) -> dict[str, np.ndarray]:
-    """The projected quarters of the series in ``keep``, (draws, quarters) each. Each block's
-    results that neither ``keep`` nor a later block needs are dropped when the block returns,
-    so the next block reuses their memory rather than touching fresh pages."""
+class _Outputs(Mapping[str, np.ndarray]):
+    """The arrays :func:`run` returns, (draws, timeline) each with quarter columns contiguous,
+    each made when first asked for. As a mapping: kept series -> the (draws, quarters) view of
+    its array where the projected quarters go, so a block can write a kept series there
+    directly rather than into an array that would then be copied."""
+
+    def __init__(self, draws: int, width: int, split: int, names: frozenset[str]):
+        self.draws, self.width, self.split, self.names = draws, width, split, names
+        self.arrays: dict[str, np.ndarray] = {}
+        self._projected: dict[str, np.ndarray] = {}
+
+    def full(self, name: str) -> np.ndarray:
+        if name not in self.arrays:
+            self.arrays[name] = np.empty((self.draws, self.width), order="F")
+        return self.arrays[name]
+
+    def __getitem__(self, name: str) -> np.ndarray:
+        if name not in self.names:
+            raise KeyError(name)
+        if name not in self._projected:
+            self._projected[name] = self.full(name)[:, self.split :]
+        return self._projected[name]
+
+    def written(self, name: str, result: np.ndarray) -> bool:
+        """Whether ``result`` is the view a block wrote series ``name`` into."""
+        return self._projected.get(name) is result
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.names)
+
+    def __len__(self) -> int:
+        return len(self.names)
+
+
+def _project(e: EngineInputs, v: Values, outputs: _Outputs) -> dict[str, np.ndarray]:
+    """The projected quarters of the kept series (``outputs.names``), (draws, quarters) each.
+    Each block's results that no later block reads and nobody kept are dropped when the
+    block returns, so the next block reuses their memory rather than touching fresh pages."""
+    keep = outputs.names
     first, quarters, base = e.first_projected, e.quarters, e.base
     demand = project_cloud_demand(v, base, quarters)
     demand_total = total_of(demand)
     capex = project_capex(e, v, first, quarters, demand_total)
-    step = _Step(e, v, base, quarters, capex, demand, demand_total)
+    step = _Step(e, v, base, quarters, capex, demand, demand_total, outputs)
     later = keep | GROUP_READS | _EARNINGS_READS
     seg: dict[str, np.ndarray] = {}
     for segment in REGISTERED:  # the registry's segments, each by the driver it names
         seg.update(_kept(DRIVERS[segment.driver](step, segment.id), later))
     del step, demand, demand_total
-    seg.update(project_group(v, seg, capex, quarters))
+    seg.update(project_group(v, seg, capex, quarters, outputs))
     del capex
     seg = _kept(seg, keep | _EARNINGS_READS)
     seg.update(project_earnings(v, seg, first, quarters))
@@ -155,17 +192,16 @@ def _history_fcf_proxy(e: EngineInputs, v: Values, out: np.ndarray) -> None:
     np.subtract(before_tax, out, out=out)
 
 
-def _assemble(e: EngineInputs, v: Values, seg: Mapping[str, np.ndarray], names: frozenset[str]) -> dict[str, np.ndarray]:
-    """Each series of ``names`` over the whole timeline, (draws, quarters) with quarter
-    columns contiguous: the prepared reported row in every draw, its gaps filled where the
-    model has a per-draw figure (the FX assumption; the base quarters' estimates), then the
-    projected quarters."""
-    split, width = e.timeline.position(e.first_projected), len(e.timeline)
+def _assemble(e: EngineInputs, v: Values, seg: Mapping[str, np.ndarray], outputs: _Outputs) -> dict[str, np.ndarray]:
+    """Each kept series over the whole timeline: the prepared reported row in every draw, its
+    gaps filled where the model has a per-draw figure (the FX assumption; the base quarters'
+    estimates), then the projected quarters (unless a block wrote them there already)."""
+    split = outputs.split
     base_first = split - len(e.base.quarters)
-    estimates = _base_quarter_estimates(e, v, names)
+    estimates = _base_quarter_estimates(e, v, outputs.names)
     series: dict[str, np.ndarray] = {}
-    for name in sorted(names):
-        full = np.empty((v.draws, width), order="F")
+    for name in sorted(outputs.names):
+        full = outputs.full(name)
         history = full[:, :split]
         if name == "group.fcf_proxy":
             _history_fcf_proxy(e, v, history)
@@ -183,6 +219,7 @@ def _assemble(e: EngineInputs, v: Values, seg: Mapping[str, np.ndarray], names: 
                 for c in gaps:
                     if c >= base_first:
                         history[:, c] = estimate[:, c - base_first]
-        full[:, split:] = seg[name]
+        if not outputs.written(name, seg[name]):
+            full[:, split:] = seg[name]
         series[name] = full
     return series

@@ -19,6 +19,8 @@ order in RMB. Losses are negative.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 import numpy as np
 
 from .inputs import BaseQuarters, Values
@@ -55,7 +57,11 @@ def _order_value_times(aov0: np.ndarray, growth: np.ndarray, monetisation: np.nd
     return out
 
 
-def project_china_ecommerce(v: Values, base: BaseQuarters, quarters: int) -> dict[str, np.ndarray]:
+def project_china_ecommerce(
+    v: Values, base: BaseQuarters, quarters: int, into: Mapping[str, np.ndarray] | None = None,
+) -> dict[str, np.ndarray]:
+    """``into`` (optional): series -> an array (draws, quarters) to write that series into."""
+    into = into or {}
     n = v.draws
     cmr0 = base.series(v, f"{P}.cmr")
     qc0 = base.series(v, f"{P}.quick_commerce_revenue")
@@ -71,7 +77,7 @@ def project_china_ecommerce(v: Values, base: BaseQuarters, quarters: int) -> dic
     take_growth[:, :4] += shock * 1.0
     take_growth[:, 4:] += shock * 0.0
     take = compound_yoy(np.broadcast_to(take0, (n, 4)), take_growth)
-    cmr = np.multiply(gmv, take, out=take)  # gmv x take rate
+    cmr = np.multiply(gmv, take, out=into.get(f"{P}.cmr", take))  # gmv x take rate
 
     q = f"{P}.quick_commerce"
     monetisation = _path(v, f"{q}.monetisation", quarters)
@@ -88,7 +94,7 @@ def project_china_ecommerce(v: Values, base: BaseQuarters, quarters: int) -> dic
     np.subtract(1.0, per_order, out=per_order)
     np.multiply(start, per_order, out=per_order)
     cap = v(f"{q}.long_run_margin") * revenue_per_order
-    qc_ebita = np.minimum(per_order, cap, out=per_order)
+    qc_ebita = np.minimum(per_order, cap, out=into.get(f"{q}_ebita", per_order))
     qc_ebita *= orders
 
     other = compound_yoy(other0, _path(v, f"{P}.other_revenue.growth", quarters))

@@ -17,6 +17,8 @@ negative; capex, depreciation and cash tax are positive amounts that reduce cash
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 import numpy as np
 
 from ..schema import SEGMENT_IDS
@@ -39,7 +41,11 @@ def _sum(parts: list[np.ndarray]) -> np.ndarray:
     return out
 
 
-def project_group(v: Values, seg: dict[str, np.ndarray], capex: CapexResult, quarters: int) -> dict[str, np.ndarray]:
+def project_group(
+    v: Values, seg: dict[str, np.ndarray], capex: CapexResult, quarters: int, into: Mapping[str, np.ndarray] | None = None,
+) -> dict[str, np.ndarray]:
+    """``into`` (optional): series -> an array (draws, quarters) to write that series into."""
+    into = into or {}
     n = v.draws
     segment_revenue = _sum([seg[f"{s}.revenue"] for s in SEGMENTS])
     # elimination = -(internal + other_share x non-cloud), in one buffer
@@ -50,7 +56,7 @@ def project_group(v: Values, seg: dict[str, np.ndarray], capex: CapexResult, qua
     segment_ebita = _sum([seg[f"{s}.adjusted_ebita"] for s in SEGMENTS])
     unallocated = np.broadcast_to(v("group.unallocated"), (n, quarters))
     ebita_elim = np.broadcast_to(v("group.ebita_elimination"), (n, quarters))
-    adjusted_ebita = np.add(segment_ebita, unallocated, order="F")
+    adjusted_ebita = np.add(segment_ebita, unallocated, out=into.get("group.adjusted_ebita"), order="F")
     adjusted_ebita += ebita_elim
     depreciation = capex.depreciation
     ebitda = np.add(adjusted_ebita, depreciation, order="F")
@@ -61,7 +67,7 @@ def project_group(v: Values, seg: dict[str, np.ndarray], capex: CapexResult, qua
     return {
         "group.segment_revenue": segment_revenue,
         "group.elimination": elimination,
-        "group.revenue": np.add(segment_revenue, elimination, order="F"),
+        "group.revenue": np.add(segment_revenue, elimination, out=into.get("group.revenue"), order="F"),
         "group.segment_ebita": segment_ebita,
         "group.unallocated": unallocated,
         "group.ebita_elimination": ebita_elim,
@@ -72,6 +78,6 @@ def project_group(v: Values, seg: dict[str, np.ndarray], capex: CapexResult, qua
         "group.capex": capex.capex,
         "group.cash_tax": cash_tax,
         "group.fcf_proxy": fcf_proxy,
-        "group.fcf": np.add(fcf_proxy, v("group.other_cash_items"), order="F"),  # ebitda - capex - cash tax + other
+        "group.fcf": np.add(fcf_proxy, v("group.other_cash_items"), out=into.get("group.fcf"), order="F"),  # ebitda - capex - cash tax + other
         "group.fx_usd_rmb": np.broadcast_to(v("group.fx.usd_rmb"), (n, quarters)),
     }
