@@ -13,6 +13,12 @@ composition and assembly itself (own time of the functions in ``model/__init__.p
 it exists, ``model/assembly.py``: cProfile), as against the blocks.
 
     python benchmarks/bench_run.py /tmp/pivot_main [--draws 24576] [--repeat 9] [--keep simulate|all] [--profile]
+                                   [--allocator retain|default]
+
+``--allocator retain`` (the default) keeps freed memory in the process as ``simulate``'s
+workers and the command line do (:func:`pivotmodel.allocator.retain_freed_memory`);
+``default`` leaves glibc's thresholds, as a notebook's own process runs, where every chunk maps
+its large arrays afresh.
 
 ``keep simulate`` is what ``pivotmodel simulate`` keeps above 50,000 draws (the headline series,
 the FX rate and the series the claims read).
@@ -38,6 +44,7 @@ import numpy as np
 
 import pivotmodel.assumptions as assumptions_mod
 import pivotmodel.model as new_engine
+from pivotmodel.allocator import retain_freed_memory
 from pivotmodel.claims import series_in
 from pivotmodel.sampling import make_design
 from pivotmodel.simulate import HEADLINE_SERIES
@@ -105,7 +112,9 @@ def main() -> None:
     ap.add_argument("--keep", choices=("simulate", "all"), default="simulate")
     ap.add_argument("--method", default="sobol")
     ap.add_argument("--profile", action="store_true")
+    ap.add_argument("--allocator", choices=("retain", "default"), default="retain")
     args = ap.parse_args()
+    retained = args.allocator == "retain" and retain_freed_memory()
     a = assumptions_mod.load()
     old_engine = load_engine(args.old.resolve())
     keep = simulate_keep(a) if args.keep == "simulate" else None
@@ -118,7 +127,8 @@ def main() -> None:
             times[name].append(_one(engine, inputs, values, keep))
     malloc = {k: v for k, v in os.environ.items() if k.startswith("MALLOC_")}
     print(f"run() on {args.draws:,} draws ({args.method}), keep {args.keep} "
-          f"({len(keep) if keep else 'every'} series), {args.repeat} alternating runs each"
+          f"({len(keep) if keep else 'every'} series), {args.repeat} alternating runs each, "
+          f"freed memory {'retained' if retained else 'returned to the system'}"
           + (f"; {malloc}" if malloc else ""))
     med = {}
     for name, rows in times.items():
