@@ -8,12 +8,14 @@ engines read the same loaded assumptions. Runs alternate old, new, old, new... s
 same load; the report gives each side's best and median wall and CPU time per chunk, the
 memory the kernel had to map afresh per chunk (minor page faults x 4 KB: arrays on pages freed
 back to the system after the previous chunk), and the ratio of medians, and checks that every
-kept series is bit-identical. ``--profile`` adds each side's share of run() spent in the
+kept series is bit-identical. ``--memory`` adds each side's peak resident size over a chunk,
+above what the process held before its first run() (each side alone in a fresh process, three
+runs; with memory retained this is what a worker keeps). ``--profile`` adds each side's share of run() spent in the
 composition and assembly itself (own time of the functions in ``model/__init__.py`` and, where
 it exists, ``model/assembly.py``: cProfile), as against the blocks.
 
     python benchmarks/bench_run.py /tmp/pivot_main [--draws 24576] [--repeat 9] [--keep simulate|all] [--profile]
-                                   [--allocator retain|default]
+                                   [--memory] [--allocator retain|default]
 
 ``--allocator retain`` (the default) keeps freed memory in the process as ``simulate``'s
 workers and the command line do (:func:`pivotmodel.allocator.retain_freed_memory`);
@@ -34,6 +36,7 @@ import pstats
 import re
 import resource
 import statistics
+import subprocess
 import sys
 import time
 import types
@@ -100,6 +103,24 @@ def _assembly_share(engine: Any, inputs: Any, values: dict[str, np.ndarray], kee
     return own / total
 
 
+def _peak_resident_mb() -> float:
+    """This process's peak resident size: VmHWM (reset by exec, unlike ru_maxrss, which a
+    child started from a large parent inherits), else ru_maxrss."""
+    try:
+        with open("/proc/self/status", encoding="ascii") as f:
+            return next(int(line.split()[1]) for line in f if line.startswith("VmHWM:")) / 1024
+    except (OSError, StopIteration):
+        return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def _peak_growth(engine: Any, inputs: Any, values: dict[str, np.ndarray], keep: set[str] | None) -> float:
+    """MB by which the process's peak resident size grows over three runs."""
+    before = _peak_resident_mb()
+    for _ in range(3):
+        engine.run(inputs, values, keep=keep)
+    return _peak_resident_mb() - before
+
+
 def _identical(old: Any, new: Any) -> bool:
     return set(old.series) == set(new.series) and all(old[k].tobytes() == new[k].tobytes() for k in new.series)
 
@@ -113,6 +134,8 @@ def main() -> None:
     ap.add_argument("--method", default="sobol")
     ap.add_argument("--profile", action="store_true")
     ap.add_argument("--allocator", choices=("retain", "default"), default="retain")
+    ap.add_argument("--memory", action="store_true")
+    ap.add_argument("--side", choices=("old", "new"), help=argparse.SUPPRESS)  # one side's peak memory alone
     args = ap.parse_args()
     retained = args.allocator == "retain" and retain_freed_memory()
     a = assumptions_mod.load()
@@ -120,6 +143,9 @@ def main() -> None:
     keep = simulate_keep(a) if args.keep == "simulate" else None
     values = make_design(a, 1_000_000, 1, args.method).values(0, args.draws)
     sides = {"old": (old_engine, old_engine.prepare(a)), "new": (new_engine, new_engine.prepare(a))}
+    if args.side:
+        print(_peak_growth(*sides[args.side], values, keep))
+        return
     same = _identical(*(engine.run(inputs, values, keep=keep) for engine, inputs in sides.values()))
     times: dict[str, list[tuple[float, float, float]]] = {k: [] for k in sides}
     for _ in range(args.repeat):
@@ -139,6 +165,12 @@ def main() -> None:
               f"mapped afresh {statistics.median(mapped):.0f} MB a chunk")
     print(f"  old/new, medians: wall {med['old'][0] / med['new'][0]:.2f}x, CPU {med['old'][1] / med['new'][1]:.2f}x; "
           f"every kept series bit-identical: {'yes' if same else 'NO'}")
+    if args.memory:
+        for name in sides:
+            argv = [sys.executable, __file__, str(args.old), "--side", name, "--draws", str(args.draws), "--keep", args.keep,
+                    "--method", args.method, "--allocator", args.allocator]
+            grown = float(subprocess.run(argv, capture_output=True, text=True, check=True).stdout.split()[-1])
+            print(f"  {name}: peak resident size grows {grown:.0f} MB over a chunk's run() (alone in a fresh process)")
     if args.profile:
         for name, (engine, inputs) in sides.items():
             share = _assembly_share(engine, inputs, values, keep, max(3, args.repeat // 3))
