@@ -33,6 +33,7 @@ import operator
 import numpy as np
 
 from .capex import CapexResult, cloud_depreciation
+from .engine_choice import kernels_for
 from .inputs import BaseQuarters, EngineInputs, Values, exit_add_back
 from .paths import compound_yoy, converging_path
 
@@ -79,6 +80,11 @@ def serve_stacked(demand: dict[str, np.ndarray], capacity: np.ndarray) -> tuple[
     cap = np.broadcast_to(capacity, (n, quarters)).T
     served = np.empty((len(names), quarters, n))
     backlog = np.empty_like(served)
+    kernels = kernels_for(n) if len(names) == 3 else None  # the kernel is written for the cloud's three streams
+    if kernels is not None:
+        as_rows = lambda x: np.ascontiguousarray(x, dtype=float)  # noqa: E731  (no copy for the engine's own arrays)
+        kernels.serve3(tuple(as_rows(r) for r in rows), as_rows(cap), served, backlog)
+        return served, backlog
     carried = np.zeros((len(names), n))
     wanted = np.empty((len(names), n))
     asked, scale = np.empty(n), np.empty(n)

@@ -1,0 +1,253 @@
+"""Compiled kernels (numba) for the engine's hot loops, each the same arithmetic as its numpy
+reference, in the same order, so the results are equal bit for bit.
+
+The numpy functions stay the reference: :func:`pivotmodel.model.paths.converging_path` and
+``compound_yoy``, :func:`pivotmodel.model.cloud.serve_stacked`, the in-service gross and
+depreciation of :func:`pivotmodel.model.capex.project_capex` and the quarter recursion of
+:func:`pivotmodel.model.earnings.project_earnings`. Each of those calls its kernel here when
+:func:`pivotmodel.model.engine_choice.kernels_for` says so; tests/test_compiled_engine.py checks
+every series for equality.
+
+Rules that keep the numbers equal:
+
+* no ``fastmath`` (it would reassociate sums and contract ``a * b + c`` into one rounding);
+  every expression is written with the reference's operands in the reference's order;
+* nothing from libm inside a kernel: ``exp2`` and ``**`` with a fractional exponent (which
+  numpy may compute with its own SIMD routines) are computed in numpy by the caller and passed
+  in (the converging path's one-quarter factor, the buyback share price);
+* ``np.minimum`` / ``np.maximum`` / ``np.clip`` are reproduced with numpy's NaN and tie rules
+  (:func:`_minimum`, :func:`_maximum`);
+* ``error_model="numpy"``: a division by zero gives inf or NaN as in numpy, not an exception.
+  (Numpy's floating-point error reporting, ``np.seterr``, does not reach compiled code.)
+
+Arrays are quarter-major, (quarters, draws) C-contiguous (the transpose of the engine's
+(draws, quarters) arrays with quarter columns contiguous), and per-draw inputs are (draws,)
+vectors already broadcast to every draw. Signatures are explicit, so importing this module
+compiles every kernel (or, with ``cache=True``, loads it from numba's cache: see
+:func:`warm` and the README).
+"""
+
+from __future__ import annotations
+
+import numba
+import numpy as np
+from numba import float64, int64, types, void
+
+__all__ = ["converging", "compound", "serve3", "capex_in_service", "earnings_recursion", "EARNINGS_PER_DRAW", "EARNINGS_OUT", "warm"]
+
+# inputs are typed read-only (numba then accepts writable arrays and read-only views alike);
+# outputs are writable
+_R1 = types.Array(float64, 1, "C", readonly=True)
+_R2 = types.Array(float64, 2, "C", readonly=True)
+_RB = types.Array(types.boolean, 1, "C", readonly=True)
+_F2 = float64[:, ::1]
+_F3 = float64[:, :, ::1]
+
+
+def _jit(signature):
+    return numba.njit(signature, cache=True, error_model="numpy")
+
+
+@numba.njit(cache=True, inline="always")
+def _minimum(a, b):
+    """``np.minimum`` on two floats: NaN if either is NaN; on a tie, the second."""
+    if a != a:
+        return a
+    return a if a < b else b
+
+
+@numba.njit(cache=True, inline="always")
+def _maximum(a, b):
+    """``np.maximum`` on two floats: NaN if either is NaN; on a tie, the second."""
+    if a != a:
+        return a
+    return a if a > b else b
+
+
+@_jit(void(_R1, _R1, _R1, _F2))
+def converging(start, long_run, step, out):
+    """out[t] = long_run + (start - long_run) x step^t, the power as a running product (rows t)."""
+    quarters, n = out.shape
+    decay = np.ones(n)
+    for t in range(quarters):
+        row = out[t]
+        for i in range(n):
+            if t:
+                decay[i] = decay[i] * step[i]
+            row[i] = decay[i] * (start[i] - long_run[i]) + long_run[i]
+
+
+@_jit(void(_R2, _R2, _F2))
+def compound(base, growth, out):
+    """out[t] = (growth[t] + 1) x (base[t] for t < 4, else out[t - 4]); base is (4, draws)."""
+    quarters, n = out.shape
+    for t in range(quarters):
+        previous = base[t] if t < 4 else out[t - 4]
+        row, g = out[t], growth[t]
+        for i in range(n):
+            row[i] = (g[i] + 1.0) * previous[i]
+
+
+@_jit(void(types.UniTuple(_R2, 3), _R2, _F3, _F3))
+def serve3(demand, capacity, served, backlog):
+    """Three demand streams (quarters, draws) each served up to capacity, the backlog carried;
+    every stream is cut by the same scale (min(asked, capacity) / asked, 1 when nothing is asked)."""
+    quarters, n = capacity.shape
+    carried = np.zeros((3, n))
+    for t in range(quarters):
+        d0, d1, d2 = demand[0][t], demand[1][t], demand[2][t]
+        cap = capacity[t]
+        for i in range(n):
+            w0 = d0[i] + carried[0, i]
+            w1 = d1[i] + carried[1, i]
+            w2 = d2[i] + carried[2, i]
+            asked = w0
+            asked += w1
+            asked += w2
+            scale = 1.0
+            if asked > 0:
+                scale = _minimum(asked, cap[i]) / asked
+            s0, s1, s2 = w0 * scale, w1 * scale, w2 * scale
+            served[0, t, i], served[1, t, i], served[2, t, i] = s0, s1, s2
+            carried[0, i], carried[1, i], carried[2, i] = w0 - s0, w1 - s1, w2 - s2
+            backlog[0, t, i], backlog[1, t, i], backlog[2, t, i] = carried[0, i], carried[1, i], carried[2, i]
+
+
+@numba.njit(cache=True, inline="always")
+def _curve_at(padded, x, i, width):
+    """Cumulative capex at position x - 1 of draw i: clip to 0 .. width, linear between rows."""
+    x = _minimum(_maximum(x, 0.0), width)
+    lo = int(x)
+    w = x - lo
+    nxt = lo + 1 if lo < width else lo
+    return padded[lo, i] * (1.0 - w) + w * padded[nxt, i]
+
+
+@_jit(void(_R1, _R2, _R1, _R1, _R1, _R1, _F2, _F2))
+def capex_in_service(history, capex, lag, life_s, life_b, servers, gross, dep):
+    """Gross PP&E in service and its depreciation, rows = history quarters then projected ones
+    (``history`` (h,) shared by every draw, ``capex`` (quarters, draws)): cumulative capex, its
+    value at the in-service point and at the end of each class's life, by class."""
+    h = history.shape[0]
+    k, n = gross.shape
+    padded = np.empty((k + 1, n))  # padded[j] = capex of the first j quarters
+    padded[0] = 0.0
+    for j in range(k):
+        row = padded[j + 1]
+        if j == 0:
+            for i in range(n):
+                row[i] = history[0] if h else capex[0, i]
+        elif j < h:
+            for i in range(n):
+                row[i] = padded[j, i] + history[j]
+        else:
+            c = capex[j - h]
+            for i in range(n):
+                row[i] = padded[j, i] + c[i]
+    width = float(k)
+    for t in range(k):
+        for i in range(n):
+            in_service = t - lag[i]
+            on = _curve_at(padded, in_service + 1.0, i, width)
+            g_s = (on - _curve_at(padded, (in_service - life_s[i]) + 1.0, i, width)) * servers[i]
+            g_b = (on - _curve_at(padded, (in_service - life_b[i]) + 1.0, i, width)) * (1.0 - servers[i])
+            gross[t, i] = g_s + g_b
+            dep[t, i] = g_s / life_s[i] + g_b / life_b[i]
+
+
+_BLOCK = 256  # draws a block in earnings_recursion
+
+# per-draw inputs of the earnings recursion, rows of one (len, draws) array
+EARNINGS_PER_DRAW = (
+    "earnings.sbc_share_of_revenue", "earnings.amortisation", "impairment", "earnings.investment_gains", "earnings.debt",
+    "earnings.debt_cost", "earnings.other_income", "earnings.equity_method", "earnings.nci", "earnings.tax_rate",
+    "earnings.cash_yield", "earnings.buyback.remaining", "earnings.buyback.pace", "earnings.buyback.after_program",
+    "earnings.shares.esop_dilution", "earnings.dividend.per_ads", "earnings.cash.base", "earnings.shares.base",
+    "earnings.shares.dilution_premium", "group.fx.usd_rmb",
+)
+# the recursion's outputs, planes of one (len, quarters, draws) array
+EARNINGS_OUT = (
+    "group.sbc", "group.income_from_operations", "group.interest_investment_income", "group.income_before_tax",
+    "group.income_tax", "group.net_income", "group.net_income_attributable", "group.non_gaap_adjustments",
+    "group.non_gaap_net_income", "group.buyback", "group.dividends", "group.net_cash", "group.shares_outstanding",
+    "group.diluted_shares", "group.eps_non_gaap_ads", "group.eps_non_gaap_ads_usd", "group.eps_gaap_ads",
+)
+
+
+@_jit(void(_R2, _R2, _R2, _R2, _R2, _RB, int64, int64, float64, _F3))
+def earnings_recursion(p, revenue, ebita, fcf, price, paid, event, end, per_ads, out):
+    """Everything below adjusted EBITA in one pass a quarter (see pivotmodel.model.earnings):
+    ``p`` holds :data:`EARNINGS_PER_DRAW`, ``price`` the buyback share price (quarters, draws),
+    ``paid`` the quarters that pay the dividend, ``event`` the impairment's quarter, ``end`` the
+    buyback programme's last quarter; ``out`` receives :data:`EARNINGS_OUT`."""
+    quarters, n = revenue.shape
+    # Blocks of draws, computed in small local buffers and copied out plane by plane: one pass
+    # over every draw writing the 17 output planes at once would keep 17 streams open whose
+    # addresses (quarters x draws x 8 bytes apart) fall in the same cache sets at the usual
+    # chunk sizes, several times slower. Per-draw inputs are copied into a block likewise.
+    block = np.empty((p.shape[0], _BLOCK))
+    sbc_share, amort, impairment, gains, debt, debt_cost, other = block[0], block[1], block[2], block[3], block[4], block[5], block[6]
+    equity, nci, tax_rate, cash_yield, remaining, pace, after = block[7], block[8], block[9], block[10], block[11], block[12], block[13]
+    esop, dps, cash_base, shares_base, premium, fx = block[14], block[15], block[16], block[17], block[18], block[19]
+    net_cash_prev, shares_prev, left = np.empty(_BLOCK), np.empty(_BLOCK), np.empty(_BLOCK)
+    r = np.empty((out.shape[0], _BLOCK))  # one quarter's results for the block, copied out plane by plane
+    for b0 in range(0, n, _BLOCK):
+        m = min(_BLOCK, n - b0)
+        for j in range(p.shape[0]):
+            for k in range(m):
+                block[j, k] = p[j, b0 + k]
+        for k in range(m):
+            net_cash_prev[k] = cash_base[k] - debt[k]
+            shares_prev[k] = shares_base[k]
+            left[k] = remaining[k]
+        for t in range(quarters):
+            in_programme, pays, in_event = t <= end, paid[t], t == event
+            for k in range(m):
+                i = b0 + k
+                interest_income = cash_yield[k] / 4.0 * _maximum(net_cash_prev[k] + debt[k], 0.0)
+                if in_programme:
+                    usd = _minimum(pace[k], left[k])
+                    left[k] = left[k] - usd
+                else:
+                    usd = after[k]
+                shares = shares_prev[k] * (1.0 + esop[k] / 4.0) - per_ads * usd / price[t, i]
+                buyback = usd * fx[k]
+                dividends = dps[k] * shares_prev[k] / per_ads * fx[k] if pays else 0.0
+                interest_expense = -debt_cost[k] / 4.0 * debt[k]
+                net_cash = net_cash_prev[k] + fcf[t, i] + interest_income + interest_expense - buyback - dividends
+                net_cash_prev[k], shares_prev[k] = net_cash, shares
+
+                goodwill = impairment[k] if in_event else 0.0
+                sbc = -sbc_share[k] * revenue[t, i]
+                operations = ebita[t, i] + sbc + amort[k] + goodwill
+                interest_investment = interest_income + gains[k]
+                before_tax = operations + interest_investment + interest_expense + other[k]
+                tax = _maximum(before_tax - gains[k], 0.0) * -tax_rate[k]
+                net_income = before_tax + tax + equity[k]
+                adjustments = -(sbc + amort[k] + goodwill) - gains[k]
+                non_gaap = net_income + adjustments
+                diluted = shares * (1.0 + premium[k])
+                ads = diluted / per_ads
+                eps = (non_gaap + nci[k]) / ads
+                r[0, k], r[1, k], r[2, k], r[3, k] = sbc, operations, interest_investment, before_tax
+                r[4, k], r[5, k], r[6, k], r[7, k] = tax, net_income, net_income + nci[k], adjustments
+                r[8, k], r[9, k], r[10, k], r[11, k] = non_gaap, buyback, dividends, net_cash
+                r[12, k], r[13, k], r[14, k], r[15, k] = shares, diluted, eps, eps / fx[k]
+                r[16, k] = (net_income + nci[k]) / ads
+            for j in range(out.shape[0]):
+                for k in range(m):
+                    out[j, t, b0 + k] = r[j, k]
+
+
+def warm() -> None:
+    """Run every kernel once on a tiny input. Importing this module has already compiled them
+    (or loaded them from the cache); a process pool forked after this call inherits them."""
+    n, q = 2, 6
+    one = np.ones(n)
+    rows = np.ones((q, n))
+    converging(one, one, one, np.empty((q, n)))
+    compound(np.ones((4, n)), rows, np.empty((q, n)))
+    serve3((rows, rows, rows), rows, np.empty((3, q, n)), np.empty((3, q, n)))
+    capex_in_service(np.ones(2), rows, one, one, one, one, np.empty((q + 2, n)), np.empty((q + 2, n)))
+    earnings_recursion(np.ones((len(EARNINGS_PER_DRAW), n)), rows, rows, rows, rows, np.zeros(q, dtype=np.bool_), -1, 2, 8.0,
+                       np.empty((len(EARNINGS_OUT), q, n)))
