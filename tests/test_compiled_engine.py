@@ -5,6 +5,7 @@ commands that must not import numba)."""
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import subprocess
 import sys
@@ -12,14 +13,16 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import copy_assumptions, replace_once
+from conftest import FROZEN, copy_assumptions, replace_once
 
 from pivotmodel.cli import main
 from pivotmodel.model import SERIES, prepare, run
-from pivotmodel.model.engine_choice import COMPILED_FROM_DRAWS, ENGINE_ENV, kernels_for
+from pivotmodel.model.engine_choice import COMPILED_FROM_DRAWS, ENGINE_ENV, kernels_for, warm_for
 from pivotmodel.sampling import make_design
 
 pytest.importorskip("numba")
+
+BENCH = Path(__file__).resolve().parents[1] / "benchmarks" / "bench_compiled.py"
 
 
 def _bits(x: np.ndarray) -> np.ndarray:
@@ -146,7 +149,16 @@ def test_help_validate_and_project_do_not_import_numba():
     assert env_free.stdout.strip() == "[]", env_free.stdout + env_free.stderr
 
 
-def test_warm_runs_every_kernel():
-    from pivotmodel.model import kernels
+def test_warm_runs_every_kernel(monkeypatch):
+    monkeypatch.setenv(ENGINE_ENV, "compiled")
+    warm_for(1)
 
-    kernels.warm()
+
+def test_the_benchmark_finds_both_engines_identical():
+    spec = importlib.util.spec_from_file_location("bench_compiled", BENCH)
+    assert spec is not None and spec.loader is not None
+    bench = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(bench)
+    rows = bench.compiled_rows(draws=300, repeat=1, folder=str(FROZEN))
+    assert [r["block"] for r in rows] == ["run()", "cloud demand", "capex", "cloud", "earnings"]
+    assert all(r["identical"] and r["numpy_ms"] > 0 and r["compiled_ms"] > 0 for r in rows)

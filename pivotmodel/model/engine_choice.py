@@ -21,7 +21,7 @@ from types import ModuleType
 
 from ..errors import InputError
 
-__all__ = ["ENGINE_ENV", "ENGINES", "COMPILED_FROM_DRAWS", "engine_setting", "kernels_for"]
+__all__ = ["ENGINE_ENV", "ENGINES", "COMPILED_FROM_DRAWS", "engine_setting", "kernels_for", "warm_for"]
 
 ENGINE_ENV = "PIVOTMODEL_ENGINE"
 ENGINES = ("auto", "numpy", "compiled")
@@ -53,3 +53,12 @@ def kernels_for(draws: int) -> ModuleType | None:
                                     "install it (pip install numba) or use numpy or auto") from exc
         return None
     return kernels
+
+
+def warm_for(draws: int) -> None:
+    """Load (or, the first time on a machine, compile) the kernels now if blocks of ``draws``
+    draws will run compiled. Called before a process pool forks, the workers inherit them
+    instead of each importing numba and loading them (or compiling them side by side)."""
+    kernels = kernels_for(draws)
+    if kernels is not None:
+        kernels.warm()

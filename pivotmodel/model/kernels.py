@@ -33,7 +33,8 @@ import numba
 import numpy as np
 from numba import float64, int64, types, void
 
-__all__ = ["converging", "compound", "serve3", "capex_in_service", "earnings_recursion", "EARNINGS_PER_DRAW", "EARNINGS_OUT", "warm"]
+__all__ = ["converging", "compound", "serve3", "cloud_supply", "CLOUD_OUT", "capex_in_service", "earnings_recursion", "EARNINGS_PER_DRAW",
+           "EARNINGS_OUT", "warm"]
 
 # inputs are typed read-only (numba then accepts writable arrays and read-only views alike);
 # outputs are writable
@@ -42,6 +43,11 @@ _R2 = types.Array(float64, 2, "C", readonly=True)
 _RB = types.Array(types.boolean, 1, "C", readonly=True)
 _F2 = float64[:, ::1]
 _F3 = float64[:, :, ::1]
+
+
+# draws a block: small buffers of a block stay in the first-level cache (see the kernels)
+_CURVE_BLOCK = 64  # capex_in_service
+_BLOCK = 256  # earnings_recursion, cloud_supply
 
 
 def _jit(signature):
@@ -88,29 +94,77 @@ def compound(base, growth, out):
             row[i] = (g[i] + 1.0) * previous[i]
 
 
+@numba.njit(cache=True, inline="always")
+def _serve(w0, w1, w2, capacity):
+    """One quarter of one draw: what is wanted of three streams (demand + backlog) served up to
+    capacity, each cut by the same scale (min(asked, capacity) / asked; 1 when nothing is asked)."""
+    asked = w0
+    asked += w1
+    asked += w2
+    scale = 1.0
+    if asked > 0:
+        scale = _minimum(asked, capacity) / asked
+    return w0 * scale, w1 * scale, w2 * scale
+
+
 @_jit(void(types.UniTuple(_R2, 3), _R2, _F3, _F3))
 def serve3(demand, capacity, served, backlog):
-    """Three demand streams (quarters, draws) each served up to capacity, the backlog carried;
-    every stream is cut by the same scale (min(asked, capacity) / asked, 1 when nothing is asked)."""
+    """Three demand streams (quarters, draws) served quarter by quarter (:func:`_serve`), the
+    backlog carried to the next quarter."""
     quarters, n = capacity.shape
     carried = np.zeros((3, n))
     for t in range(quarters):
         d0, d1, d2 = demand[0][t], demand[1][t], demand[2][t]
         cap = capacity[t]
         for i in range(n):
-            w0 = d0[i] + carried[0, i]
-            w1 = d1[i] + carried[1, i]
-            w2 = d2[i] + carried[2, i]
-            asked = w0
-            asked += w1
-            asked += w2
-            scale = 1.0
-            if asked > 0:
-                scale = _minimum(asked, cap[i]) / asked
-            s0, s1, s2 = w0 * scale, w1 * scale, w2 * scale
+            w0, w1, w2 = d0[i] + carried[0, i], d1[i] + carried[1, i], d2[i] + carried[2, i]
+            s0, s1, s2 = _serve(w0, w1, w2, cap[i])
             served[0, t, i], served[1, t, i], served[2, t, i] = s0, s1, s2
             carried[0, i], carried[1, i], carried[2, i] = w0 - s0, w1 - s1, w2 - s2
             backlog[0, t, i], backlog[1, t, i], backlog[2, t, i] = carried[0, i], carried[1, i], carried[2, i]
+
+
+# the cloud's supply-side series, planes of cloud_supply's output (the served streams first)
+CLOUD_OUT = (
+    "cloud.ai_revenue", "cloud.other_external_revenue", "cloud.internal_revenue", "cloud.external_revenue", "cloud.revenue",
+    "cloud.backlog", "cloud.capacity_revenue", "cloud.utilisation", "cloud.depreciation", "cloud.adjusted_ebita",
+)
+
+
+@_jit(void(types.UniTuple(_R2, 3), _R2, _R2, _R2, _R2, _F3))
+def cloud_supply(demand, gross, p, margin, depreciation_new, out):
+    """The cloud after demand (see pivotmodel.model.cloud.project_cloud): capacity from capex in
+    service, the three streams served with their backlog, revenue, utilisation, the cloud's
+    depreciation and adjusted EBITA. ``p`` holds per draw: capacity at exit, revenue yield,
+    capacity share of capex, gross in service at exit. ``out`` receives :data:`CLOUD_OUT`."""
+    quarters, n = gross.shape
+    block = np.empty((p.shape[0], _BLOCK))
+    capacity_exit, revenue_yield, share, gross_exit = block[0], block[1], block[2], block[3]
+    carried = np.empty((3, _BLOCK))
+    r = np.empty((out.shape[0], _BLOCK))  # one quarter's results for the block, copied out plane by plane (see earnings_recursion)
+    for b0 in range(0, n, _BLOCK):
+        m = min(_BLOCK, n - b0)
+        for j in range(p.shape[0]):
+            for k in range(m):
+                block[j, k] = p[j, b0 + k]
+        for k in range(m):
+            carried[0, k], carried[1, k], carried[2, k] = 0.0, 0.0, 0.0
+        for t in range(quarters):
+            for k in range(m):
+                i = b0 + k
+                capacity = capacity_exit[k] + revenue_yield[k] * share[k] * (gross[t, i] - gross_exit[k])
+                w0, w1, w2 = demand[0][t, i] + carried[0, k], demand[1][t, i] + carried[1, k], demand[2][t, i] + carried[2, k]
+                s0, s1, s2 = _serve(w0, w1, w2, capacity)
+                c0, c1, c2 = w0 - s0, w1 - s1, w2 - s2
+                carried[0, k], carried[1, k], carried[2, k] = c0, c1, c2
+                revenue = s0 + s1 + s2
+                depreciation = share[k] * depreciation_new[t, i]
+                r[0, k], r[1, k], r[2, k], r[3, k], r[4, k] = s0, s1, s2, s0 + s1, revenue
+                r[5, k], r[6, k], r[7, k] = c0 + c1 + c2, capacity, revenue / capacity
+                r[8, k], r[9, k] = depreciation, margin[t, i] * revenue - depreciation
+            for j in range(out.shape[0]):
+                for k in range(m):
+                    out[j, t, b0 + k] = r[j, k]
 
 
 @numba.njit(cache=True, inline="always")
@@ -130,32 +184,32 @@ def capex_in_service(history, capex, lag, life_s, life_b, servers, gross, dep):
     value at the in-service point and at the end of each class's life, by class."""
     h = history.shape[0]
     k, n = gross.shape
-    padded = np.empty((k + 1, n))  # padded[j] = capex of the first j quarters
-    padded[0] = 0.0
-    for j in range(k):
-        row = padded[j + 1]
-        if j == 0:
-            for i in range(n):
-                row[i] = history[0] if h else capex[0, i]
-        elif j < h:
-            for i in range(n):
-                row[i] = padded[j, i] + history[j]
-        else:
-            c = capex[j - h]
-            for i in range(n):
-                row[i] = padded[j, i] + c[i]
     width = float(k)
-    for t in range(k):
-        for i in range(n):
-            in_service = t - lag[i]
-            on = _curve_at(padded, in_service + 1.0, i, width)
-            g_s = (on - _curve_at(padded, (in_service - life_s[i]) + 1.0, i, width)) * servers[i]
-            g_b = (on - _curve_at(padded, (in_service - life_b[i]) + 1.0, i, width)) * (1.0 - servers[i])
-            gross[t, i] = g_s + g_b
-            dep[t, i] = g_s / life_s[i] + g_b / life_b[i]
-
-
-_BLOCK = 256  # draws a block in earnings_recursion
+    # Blocks of draws with their cumulative curve in a small local buffer: the lookups land at
+    # a different quarter for every draw, and rows of a full-width curve (draws x 8 bytes
+    # apart) would all fall in the same cache sets.
+    padded = np.empty((k + 1, _CURVE_BLOCK))  # padded[j] = capex of the first j quarters
+    for b0 in range(0, n, _CURVE_BLOCK):
+        m = min(_CURVE_BLOCK, n - b0)
+        for i in range(m):
+            padded[0, i] = 0.0
+        for j in range(k):
+            for i in range(m):
+                if j == 0:
+                    padded[1, i] = history[0] if h else capex[0, b0 + i]
+                elif j < h:
+                    padded[j + 1, i] = padded[j, i] + history[j]
+                else:
+                    padded[j + 1, i] = padded[j, i] + capex[j - h, b0 + i]
+        for t in range(k):
+            for i in range(m):
+                d = b0 + i
+                in_service = t - lag[d]
+                on = _curve_at(padded, in_service + 1.0, i, width)
+                g_s = (on - _curve_at(padded, (in_service - life_s[d]) + 1.0, i, width)) * servers[d]
+                g_b = (on - _curve_at(padded, (in_service - life_b[d]) + 1.0, i, width)) * (1.0 - servers[d])
+                gross[t, d] = g_s + g_b
+                dep[t, d] = g_s / life_s[d] + g_b / life_b[d]
 
 # per-draw inputs of the earnings recursion, rows of one (len, draws) array
 EARNINGS_PER_DRAW = (
@@ -248,6 +302,7 @@ def warm() -> None:
     converging(one, one, one, np.empty((q, n)))
     compound(np.ones((4, n)), rows, np.empty((q, n)))
     serve3((rows, rows, rows), rows, np.empty((3, q, n)), np.empty((3, q, n)))
+    cloud_supply((rows, rows, rows), rows, np.ones((4, n)), rows, rows, np.empty((len(CLOUD_OUT), q, n)))
     capex_in_service(np.ones(2), rows, one, one, one, one, np.empty((q + 2, n)), np.empty((q + 2, n)))
     earnings_recursion(np.ones((len(EARNINGS_PER_DRAW), n)), rows, rows, rows, rows, np.zeros(q, dtype=np.bool_), -1, 2, 8.0,
                        np.empty((len(EARNINGS_OUT), q, n)))
