@@ -95,6 +95,22 @@ def compound(base, growth, out):
 
 
 @numba.njit(cache=True, inline="always")
+def _take_block(p, b0, m, block):
+    """block[:, :m] = p[:, b0 : b0 + m]: per-draw inputs of a block of draws, one contiguous buffer."""
+    for j in range(p.shape[0]):
+        for k in range(m):
+            block[j, k] = p[j, b0 + k]
+
+
+@numba.njit(cache=True, inline="always")
+def _put_block(r, out, t, b0, m):
+    """out[:, t, b0 : b0 + m] = r[:, :m]: one quarter's results of a block, plane by plane."""
+    for j in range(out.shape[0]):
+        for k in range(m):
+            out[j, t, b0 + k] = r[j, k]
+
+
+@numba.njit(cache=True, inline="always")
 def _serve(w0, w1, w2, capacity):
     """One quarter of one draw: what is wanted of three streams (demand + backlog) served up to
     capacity, each cut by the same scale (min(asked, capacity) / asked; 1 when nothing is asked)."""
@@ -144,9 +160,7 @@ def cloud_supply(demand, gross, p, margin, depreciation_new, out):
     r = np.empty((out.shape[0], _BLOCK))  # one quarter's results for the block, copied out plane by plane (see earnings_recursion)
     for b0 in range(0, n, _BLOCK):
         m = min(_BLOCK, n - b0)
-        for j in range(p.shape[0]):
-            for k in range(m):
-                block[j, k] = p[j, b0 + k]
+        _take_block(p, b0, m, block)
         for k in range(m):
             carried[0, k], carried[1, k], carried[2, k] = 0.0, 0.0, 0.0
         for t in range(quarters):
@@ -162,9 +176,7 @@ def cloud_supply(demand, gross, p, margin, depreciation_new, out):
                 r[0, k], r[1, k], r[2, k], r[3, k], r[4, k] = s0, s1, s2, s0 + s1, revenue
                 r[5, k], r[6, k], r[7, k] = c0 + c1 + c2, capacity, revenue / capacity
                 r[8, k], r[9, k] = depreciation, margin[t, i] * revenue - depreciation
-            for j in range(out.shape[0]):
-                for k in range(m):
-                    out[j, t, b0 + k] = r[j, k]
+            _put_block(r, out, t, b0, m)
 
 
 @numba.njit(cache=True, inline="always")
@@ -247,9 +259,7 @@ def earnings_recursion(p, revenue, ebita, fcf, price, paid, event, end, per_ads,
     r = np.empty((out.shape[0], _BLOCK))  # one quarter's results for the block, copied out plane by plane
     for b0 in range(0, n, _BLOCK):
         m = min(_BLOCK, n - b0)
-        for j in range(p.shape[0]):
-            for k in range(m):
-                block[j, k] = p[j, b0 + k]
+        _take_block(p, b0, m, block)
         for k in range(m):
             net_cash_prev[k] = cash_base[k] - debt[k]
             shares_prev[k] = shares_base[k]
@@ -288,9 +298,7 @@ def earnings_recursion(p, revenue, ebita, fcf, price, paid, event, end, per_ads,
                 r[8, k], r[9, k], r[10, k], r[11, k] = non_gaap, buyback, dividends, net_cash
                 r[12, k], r[13, k], r[14, k], r[15, k] = shares, diluted, eps, eps / fx[k]
                 r[16, k] = (net_income + nci[k]) / ads
-            for j in range(out.shape[0]):
-                for k in range(m):
-                    out[j, t, b0 + k] = r[j, k]
+            _put_block(r, out, t, b0, m)
 
 
 def warm() -> None:
