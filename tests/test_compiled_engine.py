@@ -96,6 +96,24 @@ def test_every_series_is_identical_on_edge_cases(bundled, engine, monkeypatch):
     assert (shares[2::4, split + 3:split + 12] == 0).all()  # authorisation used up, programme not over
 
 
+def test_nan_and_infinite_inputs_propagate_alike(bundled, engine, monkeypatch):
+    """NaN through np.minimum / np.maximum / np.clip (the kernels' _minimum, _maximum) and
+    divisions by zero: the same NaN and inf in the same places."""
+    values = {k: np.array(x, dtype=float) for k, x in make_design(bundled, 4000, 3, bundled.settings["method"]).values(0, 2100).items()}
+    for key, rows in (("earnings.buyback.pace", slice(0, None, 7)), ("cloud.supply.exit_utilisation", slice(1, None, 7)),
+                      ("cloud.supply.deployment_lag", slice(2, None, 7)), ("earnings.cash.base", slice(3, None, 7)),
+                      ("cloud.ai_revenue.growth.start", slice(4, None, 7))):
+        values[key][rows] = np.nan
+    values["capex.useful_life"][5::7] = 0.0  # depreciation over no life: inf or NaN
+    values["earnings.shares.base"][6::7] = 0.0  # EPS over no shares
+    with np.errstate(all="ignore"):
+        reference, compiled = _both(monkeypatch, engine, values)
+    _assert_identical(reference, compiled)
+    split = reference.timeline.position(reference.first_projected)
+    assert np.isnan(reference.series["group.buyback"][0::7, split]).all()  # within the programme: min(NaN pace, left)
+    assert np.isnan(reference.series["cloud.revenue"][1::7, split]).all()
+
+
 @pytest.mark.parametrize("jobs", [1, 2])
 def test_simulate_writes_the_same_bytes_with_either_engine(tmp_path, monkeypatch, jobs):
     """A run of two chunks: every output file equal byte for byte (the manifest's clock aside)."""
