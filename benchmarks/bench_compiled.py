@@ -3,11 +3,11 @@ side by side in this process, and the time a fresh process takes to load the ker
 
 * ``run()`` on one chunk of draws as ``simulate`` evaluates it (Sobol draws of the bundled
   assumptions, keeping the series simulate keeps: the headline series and those the claims
-  read), and each block the kernels serve (cloud demand, capex, the cloud, the earnings below
-  EBITA), numpy and compiled alternately, ``--repeat`` times, with freed memory kept for reuse as
-  in a simulate worker (pivotmodel.allocator); CPU time of this process (steadier
-  than wall time on a shared machine), best and median, their ratio, and each block's share of
-  ``run()`` under either engine. Every output is checked to be identical bit for bit.
+  read), and each block the kernels serve (cloud demand, capex, the cloud), numpy and compiled
+  alternately, ``--repeat`` times, with freed memory kept for reuse as in a simulate worker
+  (pivotmodel.allocator); CPU time of this process (steadier than wall time on a shared
+  machine), best and median, their ratio, and each block's share of ``run()`` under either
+  engine. Every output is checked to be identical bit for bit.
 * The kernels' load time: ``import numba`` and ``import pivotmodel.model.kernels`` (+ ``warm()``)
   in a fresh interpreter, wall time, ``--loads`` times (after the first run on a machine the
   kernels load from numba's cache; the first compiles them and takes several seconds).
@@ -33,16 +33,12 @@ import numpy as np
 from pivotmodel.allocator import retain_freed_memory
 from pivotmodel.assumptions import load
 from pivotmodel.claims import series_in
-from pivotmodel.model import DRIVERS, prepare, run
-from pivotmodel.model import _Step as Step
+from pivotmodel.model import prepare, run
 from pivotmodel.model.capex import project_capex
 from pivotmodel.model.cloud import project_cloud, project_cloud_demand, total_of
-from pivotmodel.model.earnings import project_earnings
 from pivotmodel.model.engine_choice import ENGINE_ENV
-from pivotmodel.model.group import project_group
 from pivotmodel.model.inputs import Values
 from pivotmodel.sampling import make_design
-from pivotmodel.schema import SEGMENTS
 from pivotmodel.simulate import HEADLINE_SERIES
 
 ENGINES = ("numpy", "compiled")
@@ -75,17 +71,11 @@ def compiled_rows(draws: int = 24_576, repeat: int = 9, folder: str | None = Non
     demand = project_cloud_demand(v, base, quarters)
     demand_total = total_of(demand)
     capex = project_capex(e, v, first, quarters, demand_total)
-    step = Step(e, v, base, quarters, capex, demand, demand_total)
-    seg: dict[str, np.ndarray] = {}
-    for segment in SEGMENTS:
-        seg.update(DRIVERS[segment.driver](step, segment.id))
-    seg.update(project_group(v, seg, capex, quarters))
     blocks: dict[str, Callable[[], Any]] = {
         "run()": lambda: run(e, values, keep=keep),
         "cloud demand": lambda: project_cloud_demand(Values(values, draws), base, quarters),
         "capex": lambda: project_capex(e, Values(values, draws), first, quarters, demand_total),
         "cloud": lambda: project_cloud(e, Values(values, draws), base, quarters, capex, demand, demand_total),
-        "earnings": lambda: project_earnings(Values(values, draws), seg, first, quarters),
     }
     before = os.environ.get(ENGINE_ENV)
     rows = []

@@ -174,5 +174,5 @@ def test_warm_runs_every_kernel(monkeypatch):
 
 def test_the_benchmark_finds_both_engines_identical():
     rows = runpy.run_path(str(BENCH))["compiled_rows"](draws=300, repeat=1, folder=str(FROZEN))
-    assert [r["block"] for r in rows] == ["run()", "cloud demand", "capex", "cloud", "earnings"]
+    assert [r["block"] for r in rows] == ["run()", "cloud demand", "capex", "cloud"]
     assert all(r["identical"] and r["numpy_ms"] > 0 and r["compiled_ms"] > 0 for r in rows)

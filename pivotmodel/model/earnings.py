@@ -35,20 +35,10 @@ import numpy as np
 
 from ..earnings_series import SHARES_PER_ADS
 from ..periods import Quarter
-from .engine_choice import kernels_for
 from .inputs import Values
-from .paths import by_quarter, per_draw
+from .paths import by_quarter
 
-__all__ = ["project_earnings", "SERIES_ORDER"]
-
-# the series project_earnings returns, in its order
-SERIES_ORDER = (
-    "group.sbc", "group.amortisation", "group.goodwill_impairment", "group.income_from_operations", "group.interest_investment_income",
-    "group.investment_gains", "group.interest_expense", "group.other_income", "group.income_before_tax", "group.income_tax",
-    "group.equity_method", "group.net_income", "group.nci", "group.net_income_attributable", "group.non_gaap_adjustments",
-    "group.non_gaap_net_income", "group.buyback", "group.dividends", "group.net_cash", "group.shares_outstanding", "group.diluted_shares",
-    "group.eps_non_gaap_ads", "group.eps_non_gaap_ads_usd", "group.eps_gaap_ads",
-)
+__all__ = ["project_earnings"]
 
 
 def project_earnings(v: Values, seg: dict[str, np.ndarray], first: Quarter, quarters: int) -> dict[str, np.ndarray]:
@@ -58,12 +48,17 @@ def project_earnings(v: Values, seg: dict[str, np.ndarray], first: Quarter, quar
     revenue, ebita = seg["group.revenue"], seg["group.adjusted_ebita"]
     fx = full(v("group.fx.usd_rmb"))
 
+    sbc = -v("earnings.sbc_share_of_revenue") * revenue
     amortisation = full(v("earnings.amortisation"))
     event_q = Quarter.from_index(int(v("earnings.goodwill_impairment.quarter")[0, 0]))
     in_event = (np.arange(quarters) == event_q.index - first.index)[None, :]
     impairment = v("earnings.goodwill_impairment.event") * v("earnings.goodwill_impairment.size")
     goodwill = by_quarter(lambda hit, x: np.where(hit, x, 0.0), in_event, impairment)
     goodwill = full(goodwill)
+    operations = ebita + sbc  # sums in place, in the order written in the docstring
+    operations += amortisation
+    operations += goodwill
+
     gains = full(v("earnings.investment_gains"))
     debt = v("earnings.debt")
     interest_expense = full(-v("earnings.debt_cost") / 4.0 * debt)
@@ -72,20 +67,8 @@ def project_earnings(v: Values, seg: dict[str, np.ndarray], first: Quarter, quar
     nci = full(v("earnings.nci"))
     tax_rate, cash_yield = v("earnings.tax_rate"), v("earnings.cash_yield")
 
-    end_q = Quarter.from_index(int(v("earnings.buyback.program_end")[0, 0])).index - first.index
-    kernels = kernels_for(n)
-    if kernels is not None:
-        out = _recursion_compiled(kernels, v, seg, first, quarters, event_q.index - first.index, end_q, impairment)
-        out.update({"group.amortisation": amortisation, "group.goodwill_impairment": goodwill, "group.interest_expense": interest_expense,
-                    "group.investment_gains": gains, "group.other_income": other, "group.equity_method": equity, "group.nci": nci})
-        return {name: out[name] for name in SERIES_ORDER}
-
-    sbc = -v("earnings.sbc_share_of_revenue") * revenue
-    operations = ebita + sbc  # sums in place, in the order written in the docstring
-    operations += amortisation
-    operations += goodwill
-
     # Capital return and net cash run quarter by quarter (interest depends on last quarter's cash).
+    end_q = Quarter.from_index(int(v("earnings.buyback.program_end")[0, 0])).index - first.index
     left = v("earnings.buyback.remaining")[:, 0].copy()
     pace, after = v("earnings.buyback.pace")[:, 0], v("earnings.buyback.after_program")[:, 0]
     price0, growth = v("earnings.buyback.price")[:, 0], v("earnings.buyback.price_growth")[:, 0]
@@ -164,24 +147,3 @@ def project_earnings(v: Values, seg: dict[str, np.ndarray], first: Quarter, quar
         "group.eps_non_gaap_ads_usd": eps / fx,
         "group.eps_gaap_ads": gaap_eps,
     }
-
-
-def _recursion_compiled(kernels, v: Values, seg: dict[str, np.ndarray], first: Quarter, quarters: int, event: int, end: int,
-                        impairment: np.ndarray) -> dict[str, np.ndarray]:
-    """The series :func:`project_earnings` computes draw by draw (all but the per-draw inputs
-    broadcast over quarters), by :func:`pivotmodel.model.kernels.earnings_recursion`: the same
-    arithmetic in one pass, into one quarter-major buffer handed back as (draws, quarters) views."""
-    n = v.draws
-    p = np.empty((len(kernels.EARNINGS_PER_DRAW), n))
-    for j, key in enumerate(kernels.EARNINGS_PER_DRAW):
-        p[j] = per_draw(impairment if key == "impairment" else v(key), n)
-    price0, growth1 = v("earnings.buyback.price")[:, 0], 1.0 + v("earnings.buyback.price_growth")[:, 0]
-    price = np.empty((quarters, n))
-    for t in range(quarters):  # numpy's power on the reference's operands (libm or numpy's SIMD routine alike)
-        price[t] = price0 * growth1 ** (t / 4.0)
-    rows = lambda name: np.ascontiguousarray(np.broadcast_to(seg[name], (n, quarters)).T, dtype=float)  # noqa: E731
-    paid = np.array([(first + t).q == 2 for t in range(quarters)], dtype=np.bool_)
-    out = np.empty((len(kernels.EARNINGS_OUT), quarters, n))
-    kernels.earnings_recursion(p, rows("group.revenue"), rows("group.adjusted_ebita"), rows("group.fcf"), price, paid, event, end,
-                               SHARES_PER_ADS, out)
-    return {name: out[j].T for j, name in enumerate(kernels.EARNINGS_OUT)}

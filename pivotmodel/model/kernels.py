@@ -2,11 +2,12 @@
 reference, in the same order, so the results are equal bit for bit.
 
 The numpy functions stay the reference: :func:`pivotmodel.model.paths.converging_path` and
-``compound_yoy``, :func:`pivotmodel.model.cloud.serve_stacked`, the in-service gross and
-depreciation of :func:`pivotmodel.model.capex.project_capex` and the quarter recursion of
-:func:`pivotmodel.model.earnings.project_earnings`. Each of those calls its kernel here when
+``compound_yoy``, :func:`pivotmodel.model.cloud.serve_stacked` and the cloud's supply side in
+:func:`~pivotmodel.model.cloud.project_cloud`, the in-service gross and depreciation of
+:func:`pivotmodel.model.capex.project_capex`. Each of those calls its kernel here when
 :func:`pivotmodel.model.engine_choice.kernels_for` says so; tests/test_compiled_engine.py checks
-every series for equality.
+every series for equality. (The earnings block below EBITA stays numpy: fused into one pass it
+measured no faster, as both are bound by writing its 17 full-size output arrays.)
 
 Rules that keep the numbers equal:
 
@@ -14,7 +15,7 @@ Rules that keep the numbers equal:
   every expression is written with the reference's operands in the reference's order;
 * nothing from libm inside a kernel: ``exp2`` and ``**`` with a fractional exponent (which
   numpy may compute with its own SIMD routines) are computed in numpy by the caller and passed
-  in (the converging path's one-quarter factor, the buyback share price);
+  in (the converging path's one-quarter factor);
 * ``np.minimum`` / ``np.maximum`` / ``np.clip`` are reproduced with numpy's NaN and tie rules
   (:func:`_minimum`, :func:`_maximum`);
 * ``error_model="numpy"``: a division by zero gives inf or NaN as in numpy, not an exception.
@@ -31,23 +32,21 @@ from __future__ import annotations
 
 import numba
 import numpy as np
-from numba import float64, int64, types, void
+from numba import float64, types, void
 
-__all__ = ["converging", "compound", "serve3", "cloud_supply", "CLOUD_OUT", "capex_in_service", "earnings_recursion", "EARNINGS_PER_DRAW",
-           "EARNINGS_OUT", "warm"]
+__all__ = ["converging", "compound", "serve3", "cloud_supply", "CLOUD_OUT", "capex_in_service", "warm"]
 
 # inputs are typed read-only (numba then accepts writable arrays and read-only views alike);
 # outputs are writable
 _R1 = types.Array(float64, 1, "C", readonly=True)
 _R2 = types.Array(float64, 2, "C", readonly=True)
-_RB = types.Array(types.boolean, 1, "C", readonly=True)
 _F2 = float64[:, ::1]
 _F3 = float64[:, :, ::1]
 
 
 # draws a block: small buffers of a block stay in the first-level cache (see the kernels)
 _CURVE_BLOCK = 64  # capex_in_service
-_BLOCK = 256  # earnings_recursion, cloud_supply
+_BLOCK = 256  # cloud_supply
 
 
 def _jit(signature):
@@ -157,7 +156,11 @@ def cloud_supply(demand, gross, p, margin, depreciation_new, out):
     block = np.empty((p.shape[0], _BLOCK))
     capacity_exit, revenue_yield, share, gross_exit = block[0], block[1], block[2], block[3]
     carried = np.empty((3, _BLOCK))
-    r = np.empty((out.shape[0], _BLOCK))  # one quarter's results for the block, copied out plane by plane (see earnings_recursion)
+    # Blocks of draws, computed in small local buffers and copied out plane by plane: one pass
+    # over every draw writing the output planes at once would keep ten streams open whose
+    # addresses (quarters x draws x 8 bytes apart) fall in the same cache sets at the usual
+    # chunk sizes, several times slower. Per-draw inputs are copied into a block likewise.
+    r = np.empty((out.shape[0], _BLOCK))  # one quarter's results for the block
     for b0 in range(0, n, _BLOCK):
         m = min(_BLOCK, n - b0)
         _take_block(p, b0, m, block)
@@ -223,83 +226,6 @@ def capex_in_service(history, capex, lag, life_s, life_b, servers, gross, dep):
                 gross[t, d] = g_s + g_b
                 dep[t, d] = g_s / life_s[d] + g_b / life_b[d]
 
-# per-draw inputs of the earnings recursion, rows of one (len, draws) array
-EARNINGS_PER_DRAW = (
-    "earnings.sbc_share_of_revenue", "earnings.amortisation", "impairment", "earnings.investment_gains", "earnings.debt",
-    "earnings.debt_cost", "earnings.other_income", "earnings.equity_method", "earnings.nci", "earnings.tax_rate",
-    "earnings.cash_yield", "earnings.buyback.remaining", "earnings.buyback.pace", "earnings.buyback.after_program",
-    "earnings.shares.esop_dilution", "earnings.dividend.per_ads", "earnings.cash.base", "earnings.shares.base",
-    "earnings.shares.dilution_premium", "group.fx.usd_rmb",
-)
-# the recursion's outputs, planes of one (len, quarters, draws) array
-EARNINGS_OUT = (
-    "group.sbc", "group.income_from_operations", "group.interest_investment_income", "group.income_before_tax",
-    "group.income_tax", "group.net_income", "group.net_income_attributable", "group.non_gaap_adjustments",
-    "group.non_gaap_net_income", "group.buyback", "group.dividends", "group.net_cash", "group.shares_outstanding",
-    "group.diluted_shares", "group.eps_non_gaap_ads", "group.eps_non_gaap_ads_usd", "group.eps_gaap_ads",
-)
-
-
-@_jit(void(_R2, _R2, _R2, _R2, _R2, _RB, int64, int64, float64, _F3))
-def earnings_recursion(p, revenue, ebita, fcf, price, paid, event, end, per_ads, out):
-    """Everything below adjusted EBITA in one pass a quarter (see pivotmodel.model.earnings):
-    ``p`` holds :data:`EARNINGS_PER_DRAW`, ``price`` the buyback share price (quarters, draws),
-    ``paid`` the quarters that pay the dividend, ``event`` the impairment's quarter, ``end`` the
-    buyback programme's last quarter; ``out`` receives :data:`EARNINGS_OUT`."""
-    quarters, n = revenue.shape
-    # Blocks of draws, computed in small local buffers and copied out plane by plane: one pass
-    # over every draw writing the 17 output planes at once would keep 17 streams open whose
-    # addresses (quarters x draws x 8 bytes apart) fall in the same cache sets at the usual
-    # chunk sizes, several times slower. Per-draw inputs are copied into a block likewise.
-    block = np.empty((p.shape[0], _BLOCK))
-    sbc_share, amort, impairment, gains, debt, debt_cost, other = block[0], block[1], block[2], block[3], block[4], block[5], block[6]
-    equity, nci, tax_rate, cash_yield, remaining, pace, after = block[7], block[8], block[9], block[10], block[11], block[12], block[13]
-    esop, dps, cash_base, shares_base, premium, fx = block[14], block[15], block[16], block[17], block[18], block[19]
-    net_cash_prev, shares_prev, left = np.empty(_BLOCK), np.empty(_BLOCK), np.empty(_BLOCK)
-    r = np.empty((out.shape[0], _BLOCK))  # one quarter's results for the block, copied out plane by plane
-    for b0 in range(0, n, _BLOCK):
-        m = min(_BLOCK, n - b0)
-        _take_block(p, b0, m, block)
-        for k in range(m):
-            net_cash_prev[k] = cash_base[k] - debt[k]
-            shares_prev[k] = shares_base[k]
-            left[k] = remaining[k]
-        for t in range(quarters):
-            in_programme, pays, in_event = t <= end, paid[t], t == event
-            for k in range(m):
-                i = b0 + k
-                interest_income = cash_yield[k] / 4.0 * _maximum(net_cash_prev[k] + debt[k], 0.0)
-                if in_programme:
-                    usd = _minimum(pace[k], left[k])
-                    left[k] = left[k] - usd
-                else:
-                    usd = after[k]
-                shares = shares_prev[k] * (1.0 + esop[k] / 4.0) - per_ads * usd / price[t, i]
-                buyback = usd * fx[k]
-                dividends = dps[k] * shares_prev[k] / per_ads * fx[k] if pays else 0.0
-                interest_expense = -debt_cost[k] / 4.0 * debt[k]
-                net_cash = net_cash_prev[k] + fcf[t, i] + interest_income + interest_expense - buyback - dividends
-                net_cash_prev[k], shares_prev[k] = net_cash, shares
-
-                goodwill = impairment[k] if in_event else 0.0
-                sbc = -sbc_share[k] * revenue[t, i]
-                operations = ebita[t, i] + sbc + amort[k] + goodwill
-                interest_investment = interest_income + gains[k]
-                before_tax = operations + interest_investment + interest_expense + other[k]
-                tax = _maximum(before_tax - gains[k], 0.0) * -tax_rate[k]
-                net_income = before_tax + tax + equity[k]
-                adjustments = -(sbc + amort[k] + goodwill) - gains[k]
-                non_gaap = net_income + adjustments
-                diluted = shares * (1.0 + premium[k])
-                ads = diluted / per_ads
-                eps = (non_gaap + nci[k]) / ads
-                r[0, k], r[1, k], r[2, k], r[3, k] = sbc, operations, interest_investment, before_tax
-                r[4, k], r[5, k], r[6, k], r[7, k] = tax, net_income, net_income + nci[k], adjustments
-                r[8, k], r[9, k], r[10, k], r[11, k] = non_gaap, buyback, dividends, net_cash
-                r[12, k], r[13, k], r[14, k], r[15, k] = shares, diluted, eps, eps / fx[k]
-                r[16, k] = (net_income + nci[k]) / ads
-            _put_block(r, out, t, b0, m)
-
 
 def warm() -> None:
     """Run every kernel once on a tiny input. Importing this module has already compiled them
@@ -312,5 +238,3 @@ def warm() -> None:
     serve3((rows, rows, rows), rows, np.empty((3, q, n)), np.empty((3, q, n)))
     cloud_supply((rows, rows, rows), rows, np.ones((4, n)), rows, rows, np.empty((len(CLOUD_OUT), q, n)))
     capex_in_service(np.ones(2), rows, one, one, one, one, np.empty((q + 2, n)), np.empty((q + 2, n)))
-    earnings_recursion(np.ones((len(EARNINGS_PER_DRAW), n)), rows, rows, rows, rows, np.zeros(q, dtype=np.bool_), -1, 2, 8.0,
-                       np.empty((len(EARNINGS_OUT), q, n)))
