@@ -176,3 +176,18 @@ def test_the_benchmark_finds_both_engines_identical():
     rows = runpy.run_path(str(BENCH))["compiled_rows"](draws=300, repeat=1, folder=str(FROZEN))
     assert [r["block"] for r in rows] == ["run()", "cloud demand", "capex", "cloud"]
     assert all(r["identical"] and r["numpy_ms"] > 0 and r["compiled_ms"] > 0 for r in rows)
+
+
+def test_a_kernel_compiles_without_a_cache_folder():
+    """Code numba cannot cache (here: defined in a string, as code in a read-only install
+    without a writable cache folder) still compiles, in memory."""
+    from numba import float64, void
+
+    from pivotmodel.model import kernels
+
+    scope: dict = {}
+    exec("def double(x, out):\n    for i in range(x.shape[0]):\n        out[i] = 2.0 * x[i]\n", scope)
+    double = kernels._jit(void(float64[::1], float64[::1]))(scope["double"])
+    out = np.empty(3)
+    double(np.arange(3.0), out)
+    assert out.tolist() == [0.0, 2.0, 4.0]

@@ -50,10 +50,18 @@ _BLOCK = 256  # cloud_supply
 
 
 def _jit(signature):
-    return numba.njit(signature, cache=True, error_model="numpy")
+    """Compile eagerly for ``signature``, cached on disk; where numba finds no writable cache
+    folder (a read-only install without NUMBA_CACHE_DIR) it raises, and the kernel is then
+    compiled in memory in each process instead."""
+    def compile_(f):
+        try:
+            return numba.njit(signature, cache=True, error_model="numpy")(f)
+        except RuntimeError:  # "cannot cache function ...: no locator available"
+            return numba.njit(signature, error_model="numpy")(f)
+    return compile_
 
 
-@numba.njit(cache=True, inline="always")
+@numba.njit(inline="always")  # inlined into the kernels (and cached with them)
 def _minimum(a, b):
     """``np.minimum`` on two floats: NaN if either is NaN; on a tie, the second."""
     if a != a:
@@ -61,7 +69,7 @@ def _minimum(a, b):
     return a if a < b else b
 
 
-@numba.njit(cache=True, inline="always")
+@numba.njit(inline="always")  # inlined into the kernels (and cached with them)
 def _maximum(a, b):
     """``np.maximum`` on two floats: NaN if either is NaN; on a tie, the second."""
     if a != a:
@@ -93,7 +101,7 @@ def compound(base, growth, out):
             row[i] = (g[i] + 1.0) * previous[i]
 
 
-@numba.njit(cache=True, inline="always")
+@numba.njit(inline="always")  # inlined into the kernels (and cached with them)
 def _take_block(p, b0, m, block):
     """block[:, :m] = p[:, b0 : b0 + m]: per-draw inputs of a block of draws, one contiguous buffer."""
     for j in range(p.shape[0]):
@@ -101,7 +109,7 @@ def _take_block(p, b0, m, block):
             block[j, k] = p[j, b0 + k]
 
 
-@numba.njit(cache=True, inline="always")
+@numba.njit(inline="always")  # inlined into the kernels (and cached with them)
 def _put_block(r, out, t, b0, m):
     """out[:, t, b0 : b0 + m] = r[:, :m]: one quarter's results of a block, plane by plane."""
     for j in range(out.shape[0]):
@@ -109,7 +117,7 @@ def _put_block(r, out, t, b0, m):
             out[j, t, b0 + k] = r[j, k]
 
 
-@numba.njit(cache=True, inline="always")
+@numba.njit(inline="always")  # inlined into the kernels (and cached with them)
 def _serve(w0, w1, w2, capacity):
     """One quarter of one draw: what is wanted of three streams (demand + backlog) served up to
     capacity, each cut by the same scale (min(asked, capacity) / asked; 1 when nothing is asked)."""
@@ -182,7 +190,7 @@ def cloud_supply(demand, gross, p, margin, depreciation_new, out):
             _put_block(r, out, t, b0, m)
 
 
-@numba.njit(cache=True, inline="always")
+@numba.njit(inline="always")  # inlined into the kernels (and cached with them)
 def _curve_at(padded, x, i, width):
     """Cumulative capex at position x - 1 of draw i: clip to 0 .. width, linear between rows."""
     x = _minimum(_maximum(x, 0.0), width)
