@@ -35,8 +35,9 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..periods import Quarter
+from .engine_choice import kernels_for
 from .inputs import EngineInputs, Values
-from .paths import by_quarter
+from .paths import by_quarter, per_draw
 
 __all__ = ["CapexResult", "project_capex", "in_service_gross", "depreciation", "split_depreciation", "cloud_depreciation", "use_shares"]
 
@@ -153,19 +154,13 @@ def _span(a: Quarter, b: Quarter) -> list[Quarter]:
     return [Quarter.from_index(i) for i in range(a.index, b.index + 1)]
 
 
-def project_capex(e: EngineInputs, v: Values, first: Quarter, quarters: int, demand: np.ndarray) -> CapexResult:
-    """Capex, gross PP&E in service and depreciation for the projected quarters; ``demand``
-    is cloud revenue demanded (draws, quarters), which capex follows after the plan."""
-    new_from = Quarter.from_index(int(v("capex.new_assets_from")[0, 0]))
-    hist_first = min(new_from, e.last_reported + (-3))
-    hist = e.capex_between(hist_first, first + (-1))
-    capex = _plan_capex(v, hist, hist_first, first, quarters, demand)
+def _in_service_numpy(
+    new_hist: np.ndarray, capex: np.ndarray, lag: np.ndarray, life_s: np.ndarray, life_b: np.ndarray, servers: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """Gross PP&E in service and new-asset depreciation, (draws, history + projected quarters)
+    each: the numpy reference of :func:`pivotmodel.model.kernels.capex_in_service`."""
     n = capex.shape[0]
-    new_hist = hist[new_from.index - hist_first.index:]
     capex_all = np.concatenate([np.broadcast_to(new_hist, (n, new_hist.size)), capex], axis=1)
-    lag = v("cloud.supply.deployment_lag")
-    servers, life_s, life_b = v("capex.server_share"), v("capex.useful_life"), v("capex.building_life")
-    start = new_hist.size
     # in_service_gross for each class, sharing the cumulative curve and its in-service point,
     # quarter-major (each quarter's draws contiguous); results are handed back as
     # (draws, quarters) views of these buffers, without a copy
@@ -185,6 +180,38 @@ def project_capex(e: EngineInputs, v: Values, first: Quarter, quarters: int, dem
     gross_s /= life_s.T
     gross_b /= life_b.T
     dep_all = np.add(gross_s, gross_b, out=gross_s).T
+    return gross_all, dep_all
+
+
+def _in_service_compiled(
+    kernels, new_hist: np.ndarray, capex: np.ndarray, lag: np.ndarray, life_s: np.ndarray, life_b: np.ndarray, servers: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`_in_service_numpy` by the compiled kernel: the same numbers, in buffers of the same layout."""
+    n, quarters = capex.shape
+    k = new_hist.size + quarters
+    gross, dep = np.empty((k, n)), np.empty((k, n))
+    kernels.capex_in_service(np.ascontiguousarray(new_hist, dtype=float), np.ascontiguousarray(capex.T, dtype=float),
+                             per_draw(lag, n), per_draw(life_s, n), per_draw(life_b, n), per_draw(servers, n), gross, dep)
+    return gross.T, dep.T
+
+
+def project_capex(e: EngineInputs, v: Values, first: Quarter, quarters: int, demand: np.ndarray) -> CapexResult:
+    """Capex, gross PP&E in service and depreciation for the projected quarters; ``demand``
+    is cloud revenue demanded (draws, quarters), which capex follows after the plan."""
+    new_from = Quarter.from_index(int(v("capex.new_assets_from")[0, 0]))
+    hist_first = min(new_from, e.last_reported + (-3))
+    hist = e.capex_between(hist_first, first + (-1))
+    capex = _plan_capex(v, hist, hist_first, first, quarters, demand)
+    n = capex.shape[0]
+    new_hist = hist[new_from.index - hist_first.index:]
+    lag = v("cloud.supply.deployment_lag")
+    servers, life_s, life_b = v("capex.server_share"), v("capex.useful_life"), v("capex.building_life")
+    start = new_hist.size
+    kernels = kernels_for(n)
+    if kernels is not None:
+        gross_all, dep_all = _in_service_compiled(kernels, new_hist, capex, lag, life_s, life_b, servers)
+    else:
+        gross_all, dep_all = _in_service_numpy(new_hist, capex, lag, life_s, life_b, servers)
     # Legacy depreciation: reported D&A of the last complete reported fiscal year less the
     # modelled depreciation of new assets in that year (never below zero).
     last_fy = e.legacy_fy

@@ -33,13 +33,17 @@ import operator
 import numpy as np
 
 from .capex import CapexResult, cloud_depreciation
+from .engine_choice import kernels_for
 from .inputs import BaseQuarters, EngineInputs, Values, exit_add_back
-from .paths import compound_yoy, converging_path
+from .paths import compound_yoy, converging_path, per_draw
 
 __all__ = ["project_cloud_demand", "project_cloud"]
 
 P = "cloud"
 STREAMS = ("ai_revenue", "other_external_revenue", "internal_revenue")
+# the series project_cloud returns, in its order
+SERIES_ORDER = tuple(f"{P}.{s}" for s in (*STREAMS, "external_revenue", "revenue", "demand", "backlog", "capacity_revenue", "utilisation",
+                                         "depreciation", "adjusted_ebita"))
 
 
 def _path(v: Values, prefix: str, quarters: int) -> np.ndarray:
@@ -79,6 +83,11 @@ def serve_stacked(demand: dict[str, np.ndarray], capacity: np.ndarray) -> tuple[
     cap = np.broadcast_to(capacity, (n, quarters)).T
     served = np.empty((len(names), quarters, n))
     backlog = np.empty_like(served)
+    kernels = kernels_for(n) if len(names) == 3 else None  # the kernel is written for the cloud's three streams
+    if kernels is not None:
+        as_rows = lambda x: np.ascontiguousarray(x, dtype=float)  # noqa: E731  (no copy for the engine's own arrays)
+        kernels.serve3(tuple(as_rows(r) for r in rows), as_rows(cap), served, backlog)
+        return served, backlog
     carried = np.zeros((len(names), n))
     wanted = np.empty((len(names), n))
     asked, scale = np.empty(n), np.empty(n)
@@ -114,17 +123,21 @@ def project_cloud(
     revenue_exit = base.series(v, f"{P}.revenue")[:, -1:]
     capacity_exit = revenue_exit / v(f"{P}.supply.exit_utilisation")
     share = v(f"{P}.supply.capacity_share_of_capex")
+    m = f"{P}.margin_before_new_depreciation"
+    start = v(f"{m}.start") + exit_add_back(e, v, f"{m}.start", capex, share)
+    margin = converging_path(start, v(f"{m}.long_run"), v(f"{m}.half_life"), quarters)
+    total_demand = total_of(demand) if demand_total is None else demand_total
+    n = np.broadcast_shapes(*(d.shape for d in demand.values()), capex.gross_in_service.shape, margin.shape)[0]
+    kernels = kernels_for(n) if tuple(demand) == STREAMS else None  # the kernel's planes are the three streams, in order
+    if kernels is not None:
+        out = {f"{P}.demand": total_demand, **_supply_compiled(kernels, v, n, quarters, capex, demand, capacity_exit, share, margin)}
+        return {name: out[name] for name in SERIES_ORDER}
     added = v(f"{P}.supply.revenue_yield") * share * (capex.gross_in_service - capex.gross_exit)
     capacity = capacity_exit + added
     served_qm, backlog_qm = serve_stacked(demand, capacity)
     served = {st: served_qm[i].T for i, st in enumerate(demand)}
     revenue = _sum_rows(served_qm).T
-
-    m = f"{P}.margin_before_new_depreciation"
-    start = v(f"{m}.start") + exit_add_back(e, v, f"{m}.start", capex, share)
-    margin = converging_path(start, v(f"{m}.long_run"), v(f"{m}.half_life"), quarters)
     depreciation = cloud_depreciation(v, capex.depreciation_new)
-    total_demand = total_of(demand) if demand_total is None else demand_total
     return {
         f"{P}.ai_revenue": served["ai_revenue"],
         f"{P}.other_external_revenue": served["other_external_revenue"],
@@ -138,3 +151,16 @@ def project_cloud(
         f"{P}.depreciation": depreciation,
         f"{P}.adjusted_ebita": margin * revenue - depreciation,
     }
+
+
+def _supply_compiled(kernels, v: Values, n: int, quarters: int, capex: CapexResult, demand: dict[str, np.ndarray],
+                     capacity_exit: np.ndarray, share: np.ndarray, margin: np.ndarray) -> dict[str, np.ndarray]:
+    """:func:`project_cloud`'s series after demand by :func:`pivotmodel.model.kernels.cloud_supply`
+    (the same arithmetic, one pass a quarter), as (draws, quarters) views of one buffer."""
+    rows = lambda x: np.ascontiguousarray(np.broadcast_to(x, (n, quarters)).T, dtype=float)  # noqa: E731  (no copy for engine arrays)
+    p = np.stack([per_draw(capacity_exit, n), per_draw(v(f"{P}.supply.revenue_yield"), n), per_draw(share, n),
+                  per_draw(capex.gross_exit, n)])
+    out = np.empty((len(kernels.CLOUD_OUT), quarters, n))
+    kernels.cloud_supply(tuple(rows(d) for d in demand.values()), rows(capex.gross_in_service), p, rows(margin),
+                         rows(capex.depreciation_new), out)
+    return {name: out[j].T for j, name in enumerate(kernels.CLOUD_OUT)}

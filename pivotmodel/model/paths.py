@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["converging_path", "compound_yoy", "quarter_steps", "by_quarter"]
+from .engine_choice import kernels_for
+
+__all__ = ["converging_path", "compound_yoy", "quarter_steps", "by_quarter", "per_draw"]
 
 
 def quarter_steps(quarters: int) -> np.ndarray:
@@ -22,6 +24,12 @@ def by_quarter(f, *args: np.ndarray | float) -> np.ndarray:
     every other engine array: elementwise arithmetic between arrays of one layout runs several
     times faster than between mixed layouts. The same operations on the same numbers."""
     return f(*(np.asarray(a).T for a in args)).T
+
+
+def per_draw(x: np.ndarray | float, n: int) -> np.ndarray:
+    """A per-draw input (a scalar, or shaped (draws or 1,) or (draws or 1, 1)) as a contiguous
+    (n,) float vector, for the compiled kernels."""
+    return np.ascontiguousarray(np.broadcast_to(np.asarray(x, dtype=float).reshape(-1), (n,)))
 
 
 def converging_path(start: np.ndarray, long_run: np.ndarray, half_life: np.ndarray, quarters: int) -> np.ndarray:
@@ -38,6 +46,10 @@ def converging_path(start: np.ndarray, long_run: np.ndarray, half_life: np.ndarr
     decay = np.empty((n, quarters), order="F")  # quarter columns contiguous: faster column ops
     decay[:, 0] = 1.0
     step = factor.reshape(-1) if factor.ndim else factor
+    kernels = kernels_for(n)
+    if kernels is not None:
+        kernels.converging(per_draw(start, n), per_draw(long_run, n), per_draw(step, n), decay.T)
+        return decay
     for t in range(1, quarters):
         np.multiply(decay[:, t - 1], step, out=decay[:, t])
     decay *= start - long_run  # in place: long_run + (start - long_run) * decay
@@ -58,6 +70,10 @@ def compound_yoy(base: np.ndarray, growth: np.ndarray) -> np.ndarray:
     growth = np.broadcast_to(growth, (n, quarters))
     out = np.empty((n, quarters), order="F")
     previous = np.broadcast_to(base, (n, 4))
+    kernels = kernels_for(n)
+    if kernels is not None:
+        kernels.compound(np.ascontiguousarray(previous.T, dtype=float), np.ascontiguousarray(growth.T, dtype=float), out.T)
+        return out
     for first in range(0, quarters, 4):  # one year of quarters at a time
         width = min(4, quarters - first)
         block = out[:, first : first + width]
