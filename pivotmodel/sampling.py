@@ -34,10 +34,10 @@ from scipy import special
 
 from .assumptions import Assumptions
 from .correlations import pair_problems
-from .distributions import Distribution
+from .distributions import Distribution, build_tables
 from .errors import InputError
 from .schema import seed_key
-from .sobol_points import scrambled_points
+from .sobol_points import direction_numbers, scrambled_points
 
 __all__ = ["Design", "uncertain_inputs", "make_design", "Correlation", "correlation_copula", "METHODS"]
 
@@ -270,6 +270,14 @@ class Design:
             if start == 0:
                 cols = {k: np.concatenate([[0.5], c[1:]]) for k, c in cols.items()}
         return cols
+
+    def build_tables(self) -> None:
+        """Build what sampling looks up (PERT tables, Sobol direction numbers) in this process:
+        a run calls it before forking workers, which inherit the tables (a spawned worker
+        builds them itself on first use)."""
+        build_tables(self.dists.values())
+        if self.method == "sobol" and self.dists:
+            direction_numbers(len(self.dists))
 
     def values(self, start: int, stop: int) -> dict[str, np.ndarray]:
         cols = self.uniforms(start, stop)

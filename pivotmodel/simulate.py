@@ -525,6 +525,7 @@ def simulate(
     jobs = os.cpu_count() or 1 if jobs in (None, 0) else int(jobs)
     started = time.time()
     design = make_design(a, draws, seed, method, nearest_correlation)
+    design.build_tables()  # once, here: forked workers inherit the tables
     engine = prepare(a)  # the engine's inputs, built once for every chunk (and pickled once to spawned workers)
     claims = list(a.claims)
     check_claims(claims, run(engine), a.claims_label)
