@@ -137,30 +137,65 @@ def _chunk(start: int, stop: int) -> dict[str, Any]:
     for c in claims:
         cv = evaluate(c, p)
         out["claims"][c.id] = (small(cv.metric[rows]), _outcome_codes(cv.holds))
-    tl = p.timeline
-    fy, cy = tl.year_periods("fy"), tl.year_periods("cy")
-    totals, sums = {}, {}
-    for name in keep:
-        arrays = {"fy": _year_totals(p, name, fy), "cy": _year_totals(p, name, cy)}
-        if not compact:
-            arrays["quarter"] = p[name]
-        for basis, arr in arrays.items():
-            totals[basis, name] = small(arr[rows])
-            if _STATE["stream_means"]:
-                sums[basis, name] = _block_parts(arr, start, stop, design.draws)
-    out["totals"], out["sums"] = totals, sums
+    out["totals"], out["sums"] = _kept_totals(p, keep, compact, rows, start, stop, design.draws)
     return out
 
 
+def _kept_totals(p: Projection, keep: tuple[str, ...], compact: bool, rows: slice | np.ndarray, start: int, stop: int,
+                 draws: int) -> tuple[dict, dict]:
+    """The kept series' totals of a chunk (draws [start, stop) of a run of ``draws``): for each
+    (basis, name), the sampled ``rows`` (float32 when ``compact``) and, when means are
+    streamed, the block parts of :func:`_block_parts`. Fiscal and calendar years of every
+    kept series are copied side by side into one wide C-ordered (draws, columns) array, so
+    sampling its rows, converting them and summing its blocks are one pass each rather than
+    one short-rowed pass per series. A column's block sum is the same row-by-row addition
+    whatever the width of a C-ordered array of two or more columns; numpy sums a one-column
+    array pairwise, so such a total is summed on its own, as it always was."""
+    tl = p.timeline
+    bases = {"fy": tl.year_periods("fy"), "cy": tl.year_periods("cy")}
+    spans, width = {}, 0
+    for name in keep:
+        for basis, periods in bases.items():
+            spans[basis, name] = (width, width + len(periods))
+            width += len(periods)
+    wide = np.empty((p.draws, width))
+    alone = {}
+    for (basis, name), (a, b) in spans.items():
+        arr = _year_totals(p, name, bases[basis])
+        wide[:, a:b] = arr
+        if b - a == 1:
+            alone[basis, name] = arr
+    kept = wide[rows].astype(np.float32) if compact else wide[rows]
+    totals: dict[tuple[str, str], np.ndarray] = {key: kept[:, a:b] for key, (a, b) in spans.items()}
+    sums: dict[tuple[str, str], list] = {}
+    stream = _STATE["stream_means"]
+    if stream:
+        parts = _block_parts(wide, start, stop, draws)
+        for key, (a, b) in spans.items():
+            if key in alone:
+                sums[key] = _block_parts(alone[key], start, stop, draws)
+            else:
+                sums[key] = [(blk, offset, arr[..., a:b], whole) for blk, offset, arr, whole in parts]
+    if not compact:
+        for name in keep:
+            totals["quarter", name] = p[name][rows]
+            if stream:
+                sums["quarter", name] = _block_parts(p[name], start, stop, draws)
+    return totals, sums
+
+
 def _year_totals(p: Projection, name: str, periods: list[Period]) -> np.ndarray:
-    """(draws, periods), C order: each period's :meth:`Projection.total` of ``name`` (for a
-    rate or stock, :data:`NOT_SUMMED`, its quarters' mean). Consecutive four-quarter periods
-    are summed all at once, quarter by quarter in quarter order (the additions ``total`` makes
-    one period at a time, so the same numbers); reported fiscal years, where the annual figure
-    may replace the sum, and any other periods come from ``total`` itself."""
+    """(draws, periods), laid out as the series is (each period's draws contiguous when each
+    quarter's are, so every addition runs along contiguous draws): each period's
+    :meth:`Projection.total` of ``name`` (for a rate or stock, :data:`NOT_SUMMED`, its
+    quarters' mean). Consecutive four-quarter periods are summed all at once, quarter by
+    quarter in quarter order (the additions ``total`` makes one period at a time, so the same
+    numbers); reported fiscal years, where the annual figure may replace the sum, and any
+    other periods come from ``total`` itself."""
     q, tl = p[name], p.timeline
     cols = [tl.columns(y) for y in periods]
-    out = np.empty((p.draws, len(periods)))
+    draws_major = q.ndim == 2 and q.shape[1] > 1 and q.strides[0] < q.strides[1]
+    out = np.empty((len(periods), p.draws)).T if draws_major else np.empty((p.draws, len(periods)))
     start = cols[0].start if cols else 0
     if not all(c.start == start + 4 * j and c.stop == c.start + 4 for j, c in enumerate(cols)):
         for j, y in enumerate(periods):

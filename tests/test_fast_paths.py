@@ -23,7 +23,9 @@ def test_year_totals_equal_total_period_by_period(bundled):
         periods = tl.year_periods(basis)
         for name in SERIES:
             fast = sim._year_totals(p, name, periods)
-            assert fast.flags.c_contiguous and fast.shape == (p.draws, len(periods))
+            assert fast.shape == (p.draws, len(periods))
+            # laid out as the series: each period's draws contiguous when each quarter's are
+            assert (fast.T if p[name].T.flags.c_contiguous else fast).flags.c_contiguous
             for j, y in enumerate(periods):
                 plain = p[name][:, tl.columns(y)].mean(axis=1) if name in NOT_SUMMED else p.total(name, y)
                 # bit for bit, NaN where the plain total is NaN
@@ -68,3 +70,34 @@ def test_chunks_of_whole_mean_blocks_same_numbers(bundled):
     for basis in cut.means:
         for name, mean in cut.means[basis].items():
             assert mean.tobytes() == whole.means[basis][name].tobytes(), (basis, name)
+
+
+def test_kept_totals_equal_each_series_totals_and_block_sums(bundled):
+    """The wide pass of _kept_totals gives, per (basis, series), what each series' own
+    totals, sampled rows and row-by-row block sums were (numpy's reduce over a C-ordered
+    block, written here as the plain loop it performs)."""
+    block = sim.MEAN_BLOCK
+    p = _projection(bundled, draws=3 * block)
+    start = 2 * block - 100  # the chunk: the last 100 draws of block 1, block 2 whole, the start of block 3
+    rows = np.arange(3, p.draws, 7)
+    keep = ("group.revenue", "cloud.utilisation", "group.capex")
+    sim._STATE["stream_means"] = True
+    try:
+        totals, sums = sim._kept_totals(p, keep, True, rows, start, start + p.draws, 10 * block)
+    finally:
+        sim._STATE.clear()
+    for basis in ("fy", "cy"):
+        periods = p.timeline.year_periods(basis)
+        for name in keep:
+            own = np.ascontiguousarray(sim._year_totals(p, name, periods))
+            assert np.array_equal(totals[basis, name], own[rows].astype(np.float32), equal_nan=True)
+            parts = sums[basis, name]
+            assert [(b, off, whole) for b, off, _, whole in parts] == [(1, block - 100, False), (2, 0, True), (3, 0, True), (4, 0, False)]
+            assert np.array_equal(parts[0][2], own[:100], equal_nan=True)
+            assert np.array_equal(parts[3][2], own[100 + 2 * block :], equal_nan=True)
+            for k, part in ((1, parts[1][2]), (2, parts[2][2])):
+                rows_k = own[100 + (k - 1) * block : 100 + k * block]
+                plain = rows_k[0].copy()
+                for row in rows_k[1:]:
+                    plain += row
+                assert np.array_equal(part, plain, equal_nan=True), (basis, name, k)
