@@ -101,3 +101,14 @@ def test_kept_totals_equal_each_series_totals_and_block_sums(bundled):
                 for row in rows_k[1:]:
                     plain += row
                 assert np.array_equal(part, plain, equal_nan=True), (basis, name, k)
+
+
+def test_column_quantiles_in_threads_equal_one_np_quantile_per_column():
+    rng = np.random.default_rng(3)
+    data = rng.lognormal(size=(5000, 9)).astype(np.float32)
+    data[:, 4] = np.nan  # a period without figures
+    data[::3, 5] = 1.0  # ties
+    columns = [data[:, j] for j in range(data.shape[1])] + [rng.standard_normal(777)]
+    plain = np.array([np.quantile(np.asarray(c, dtype=np.float64), sim.QUANTILES) for c in columns])
+    for threads in (1, 2, 3):
+        assert np.array_equal(sim.column_quantiles(columns, threads=threads), plain, equal_nan=True)
