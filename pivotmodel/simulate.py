@@ -25,19 +25,24 @@ from collections.abc import Iterable
 from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import pandas as pd
 from scipy import special
 
 from . import __version__
 from .assumptions import Assumptions
 from .claims import Claim, check_claims, evaluate, find_claim, series_in
+from .lazy import lazy
 from .model import SERIES, prepare, run
 from .model.projection import NOT_SUMMED, Projection
 from .periods import Period, Timeline
 from .sampling import REPLICATES, Design, make_design
+
+if TYPE_CHECKING:  # the real module for the type checker; a lazy stand-in at run time
+    import pandas as pd
+else:
+    pd = lazy("pandas")  # for the output tables only: imported while the workers run the first chunks
 
 __all__ = ["simulate", "Results", "HEADLINE_SERIES", "wilson", "column_quantiles"]
 
@@ -627,6 +632,7 @@ def simulate(
                     pending.append((lo, hi, pool.submit(_chunk, lo, hi)))
                     if len(pending) >= 2 * workers:
                         break
+                import pandas  # noqa: F401  # the output tables' library, loaded while the workers compute
                 while pending:
                     lo, hi, future = pending.popleft()
                     sink.put(lo, hi, future.result())
