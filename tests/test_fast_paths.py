@@ -112,3 +112,24 @@ def test_column_quantiles_in_threads_equal_one_np_quantile_per_column():
     plain = np.array([np.quantile(np.asarray(c, dtype=np.float64), sim.QUANTILES) for c in columns])
     for threads in (1, 2, 3):
         assert np.array_equal(sim.column_quantiles(columns, threads=threads), plain, equal_nan=True)
+
+
+def test_sorted_quantiles_equal_np_quantile_on_the_values_as_given():
+    """Sorting first changes nothing: ties, NaN, float32 in and float64 out, and zeros of both
+    signs (which take numpy's own path, the sign of a zero included)."""
+    rng = np.random.default_rng(5)
+    probs = [0.05, 0.1, 0.5, 0.9, 0.95]
+    cases = [rng.lognormal(size=4001), np.round(rng.normal(size=3000), 1), rng.normal(size=999).astype(np.float32)]
+    with_nan = rng.normal(size=500)
+    with_nan[17] = np.nan
+    zeros = np.zeros(1000)
+    zeros[rng.random(1000) < 0.5] = -0.0
+    cases += [with_nan, zeros, np.concatenate([zeros, rng.normal(size=10)])]
+    for values in cases:
+        for dtype in {np.dtype(np.float64), values.dtype}:
+            with np.errstate(all="ignore"):
+                plain = np.quantile(values.astype(dtype), probs)
+            got = sim.sorted_quantiles(values, probs, dtype)
+            assert got.dtype == plain.dtype
+            assert np.array_equal(got, plain, equal_nan=True)
+            assert np.array_equal(np.signbit(got), np.signbit(plain))
