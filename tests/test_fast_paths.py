@@ -133,3 +133,11 @@ def test_sorted_quantiles_equal_np_quantile_on_the_values_as_given():
             assert got.dtype == plain.dtype
             assert np.array_equal(got, plain, equal_nan=True)
             assert np.array_equal(np.signbit(got), np.signbit(plain))
+
+
+def test_segment_counts_equal_add_reduceat():
+    rng = np.random.default_rng(11)
+    mask = rng.random(10_000) < 0.3
+    for starts in ([0], [0, 1, 2], [0, 5000, 9999], [0, 17, 17, 400, 399, 9000], list(range(0, 10_000, 1000))):
+        starts = np.array(starts)
+        assert np.array_equal(sim.segment_counts(mask, starts), np.add.reduceat(mask, starts, dtype=np.int64))
