@@ -236,8 +236,19 @@ def _fast_ppf(d: Distribution, u: np.ndarray) -> np.ndarray | None:
         u = np.asarray(u, dtype=float)
         lo, mode, hi = float(p["low"]), float(p["mode"]), float(p["high"])
         c = (mode - lo) / (hi - lo)
-        left = lo + np.sqrt(u * (hi - lo) * (mode - lo))
-        right = hi - np.sqrt((1.0 - u) * (hi - lo) * (hi - mode))
+        # lo + sqrt(u (hi - lo) (mode - lo)) below the mode's quantile c, hi - sqrt((1 - u)
+        # (hi - lo) (hi - mode)) above, each in two buffers worked in place. Both branches for
+        # every draw, then a select: computing each draw's own branch only (a boolean gather and
+        # scatter) measured three times slower in numpy than the second square root it saves.
+        left = u * (hi - lo)
+        left *= mode - lo
+        np.sqrt(left, out=left)
+        left += lo
+        right = np.subtract(1.0, u)
+        right *= hi - lo
+        right *= hi - mode
+        np.sqrt(right, out=right)
+        np.subtract(hi, right, out=right)
         return np.where(u < c, left, right)
     if d.kind == "pert":
         a, b = d._frozen.args

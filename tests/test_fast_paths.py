@@ -141,3 +141,17 @@ def test_segment_counts_equal_add_reduceat():
     for starts in ([0], [0, 1, 2], [0, 5000, 9999], [0, 17, 17, 400, 399, 9000], list(range(0, 10_000, 1000))):
         starts = np.array(starts)
         assert np.array_equal(sim.segment_counts(mask, starts), np.add.reduceat(mask, starts, dtype=np.int64))
+
+
+def test_triangular_inverse_cdf_equals_the_plain_formula():
+    from pivotmodel.distributions import build_distribution
+
+    rng = np.random.default_rng(2)
+    u = np.concatenate([rng.random(20_000), [0.0, 0.5, 1.0 - 1e-16, 1e-300]])
+    for lo, mode, hi in ((2.0, 3.3, 7.1), (-5.0, -5.0, 1.0), (0.1, 0.9, 0.9), (100.0, 130.0, 131.0)):
+        d = build_distribution("triangular", {"low": lo, "mode": mode, "high": hi})
+        c = (mode - lo) / (hi - lo)
+        with np.errstate(under="ignore"):
+            u_c = np.concatenate([u, [c, np.nextafter(c, 0.0), np.nextafter(c, 1.0)]])
+            plain = np.where(u_c < c, lo + np.sqrt(u_c * (hi - lo) * (mode - lo)), hi - np.sqrt((1.0 - u_c) * (hi - lo) * (hi - mode)))
+        assert np.array_equal(d.ppf(u_c), plain)
