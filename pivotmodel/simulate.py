@@ -181,7 +181,8 @@ def _kept_totals(p: Projection, keep: tuple[str, ...], compact: bool, rows: slic
         if b - a == 1:
             alone[basis, name] = arr
     kept = wide[rows].astype(np.float32) if compact else wide[rows]
-    totals: dict[tuple[str, str], np.ndarray] = {key: kept[:, a:b] for key, (a, b) in spans.items()}
+    # each piece contiguous: a worker pickles a contiguous array several times faster than a view
+    totals: dict[tuple[str, str], np.ndarray] = {key: np.ascontiguousarray(kept[:, a:b]) for key, (a, b) in spans.items()}
     sums: dict[tuple[str, str], list] = {}
     stream = _STATE["stream_means"]
     if stream:
@@ -190,7 +191,7 @@ def _kept_totals(p: Projection, keep: tuple[str, ...], compact: bool, rows: slic
             if key in alone:
                 sums[key] = _block_parts(alone[key], start, stop, draws)
             else:
-                sums[key] = [(blk, offset, arr[..., a:b], whole) for blk, offset, arr, whole in parts]
+                sums[key] = [(blk, offset, np.ascontiguousarray(arr[..., a:b]), whole) for blk, offset, arr, whole in parts]
     if not compact:
         for name in keep:
             totals["quarter", name] = p[name][rows]
