@@ -19,10 +19,12 @@ order in RMB. Losses are negative.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 import numpy as np
 
 from .inputs import BaseQuarters, Values
-from .paths import by_quarter, compound_yoy, converging_path, quarter_steps
+from .paths import compound_yoy, converging_path, quarter_steps
 
 __all__ = ["project_china_ecommerce"]
 
@@ -33,7 +35,34 @@ def _path(v: Values, prefix: str, quarters: int) -> np.ndarray:
     return converging_path(v(f"{prefix}.start"), v(f"{prefix}.long_run"), v(f"{prefix}.half_life"), quarters)
 
 
-def project_china_ecommerce(v: Values, base: BaseQuarters, quarters: int) -> dict[str, np.ndarray]:
+def _own(x: np.ndarray, n: int) -> np.ndarray:
+    """``x`` (a new array from a path) with ``n`` rows, to write into: itself when it has them,
+    else its rows repeated (a path of fixed inputs has one row)."""
+    return x if x.shape[0] == n else np.array(np.broadcast_to(x, (n, x.shape[1])), order="F")
+
+
+def _order_value_times(aov0: np.ndarray, growth: np.ndarray, monetisation: np.ndarray, n: int) -> np.ndarray:
+    """Order value x monetisation rate, (n, quarters), where order value in quarter t is
+    ``aov0 x (1 + growth) ** (t // 4 + 1)``. The power is taken once per year rather than per
+    quarter, on the same broadcast of (draws, 1) against a row of exponents as a power over
+    every quarter (numpy's pow may round differently by memory layout), then each quarter
+    multiplies its year's column: the same operations on the same numbers, a quarter of the
+    powers."""
+    quarters = monetisation.shape[1]
+    years = np.arange(1.0, (quarters + 3) // 4 + 1.0)[None, :]
+    by_year = np.asfortranarray(aov0 * (1.0 + growth) ** years)
+    out = np.empty((n, quarters), order="F")
+    for t in range(quarters):
+        np.multiply(by_year[:, t // 4], monetisation[:, t], out=out[:, t])
+    return out
+
+
+def project_china_ecommerce(
+    v: Values, base: BaseQuarters, quarters: int, into: Mapping[str, np.ndarray] | None = None,
+) -> dict[str, np.ndarray]:
+    """``into`` (optional): series -> an array (draws, quarters) to write that series into."""
+    into = into or {}
+    n = v.draws
     cmr0 = base.series(v, f"{P}.cmr")
     qc0 = base.series(v, f"{P}.quick_commerce_revenue")
     seg0 = base.series(v, f"{P}.revenue")
@@ -41,32 +70,40 @@ def project_china_ecommerce(v: Values, base: BaseQuarters, quarters: int) -> dic
 
     take0 = v(f"{P}.take_rate.base")
     gmv = compound_yoy(cmr0 / take0, _path(v, f"{P}.gmv.growth", quarters))
-    take_growth = _path(v, f"{P}.take_rate.growth", quarters)
-    first_year = (np.arange(quarters) < 4)[None, :]
-    take_growth = take_growth + by_quarter(np.multiply, v(f"{P}.regulatory_shock"), first_year)  # the lower level persists
-    take = compound_yoy(np.broadcast_to(take0, (v.draws, 4)), take_growth)
-    cmr = gmv * take
+    take_growth = _own(_path(v, f"{P}.take_rate.growth", quarters), n)
+    # the shock in the first projected year (shock x 1, then shock x 0, as the product with a
+    # first-year mask adds it): the lower level persists
+    shock = v(f"{P}.regulatory_shock")
+    take_growth[:, :4] += shock * 1.0
+    take_growth[:, 4:] += shock * 0.0
+    take = compound_yoy(np.broadcast_to(take0, (n, 4)), take_growth)
+    cmr = np.multiply(gmv, take, out=into.get(f"{P}.cmr", take))  # gmv x take rate
 
     q = f"{P}.quick_commerce"
     monetisation = _path(v, f"{q}.monetisation", quarters)
     aov0 = v(f"{q}.order_value.base")
     orders0 = qc0 / (aov0 * monetisation[:, :1])
     orders = compound_yoy(orders0, _path(v, f"{q}.orders.growth", quarters))
-    year = np.floor(quarter_steps(quarters) / 4.0) + 1.0
-    # the power in its original layout (numpy's pow may round differently by memory layout);
-    # one copy to quarter columns contiguous keeps the rest of the block in one layout
-    order_value = aov0 * np.asfortranarray((1.0 + v(f"{q}.order_value.growth")) ** year)
-    revenue_per_order = order_value * monetisation
+    revenue_per_order = _order_value_times(aov0, v(f"{q}.order_value.growth"), monetisation, n)
     qc_revenue = orders * revenue_per_order
 
     start = v(f"{q}.loss_per_order.start")
     to_breakeven = v(f"{q}.quarters_to_breakeven")
-    per_order = by_quarter(lambda s, t, b: s * (1.0 - t / b), start, quarter_steps(quarters), to_breakeven)
-    per_order = np.minimum(per_order, v(f"{q}.long_run_margin") * revenue_per_order)
-    qc_ebita = per_order * orders
+    # start x (1 - t / breakeven), on transposes (quarter columns contiguous), in one buffer
+    per_order = np.divide(quarter_steps(quarters).T, to_breakeven.T, out=np.empty((quarters, n))).T
+    np.subtract(1.0, per_order, out=per_order)
+    np.multiply(start, per_order, out=per_order)
+    cap = v(f"{q}.long_run_margin") * revenue_per_order
+    qc_ebita = np.minimum(per_order, cap, out=into.get(f"{q}_ebita", per_order))
+    qc_ebita *= orders
 
     other = compound_yoy(other0, _path(v, f"{P}.other_revenue.growth", quarters))
     core_margin = _path(v, f"{P}.core_margin", quarters)
+    revenue = cmr + qc_revenue
+    revenue += other
+    ebita = np.add(cmr, other, out=cap)  # core margin x (CMR + other revenue) + quick-commerce EBITA
+    np.multiply(core_margin, ebita, out=ebita)
+    ebita += qc_ebita
     return {
         f"{P}.gmv": gmv,
         f"{P}.cmr": cmr,
@@ -74,6 +111,6 @@ def project_china_ecommerce(v: Values, base: BaseQuarters, quarters: int) -> dic
         f"{P}.quick_commerce_revenue": qc_revenue,
         f"{P}.quick_commerce_ebita": qc_ebita,
         f"{P}.other_revenue": other,
-        f"{P}.revenue": cmr + qc_revenue + other,
-        f"{P}.adjusted_ebita": core_margin * (cmr + other) + qc_ebita,
+        f"{P}.revenue": revenue,
+        f"{P}.adjusted_ebita": ebita,
     }

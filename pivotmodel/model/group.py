@@ -17,33 +17,57 @@ negative; capex, depreciation and cash tax are positive amounts that reduce cash
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 import numpy as np
 
 from ..schema import SEGMENT_IDS
 from .capex import CapexResult
 from .inputs import Values
 
-__all__ = ["project_group", "SEGMENTS"]
+__all__ = ["project_group", "SEGMENTS", "GROUP_READS"]
 
 SEGMENTS = SEGMENT_IDS  # the registry (pivotmodel.schema.SEGMENTS), in order
+# the segment drivers' series that the group reads
+GROUP_READS = frozenset({*(f"{s}.revenue" for s in SEGMENTS), *(f"{s}.adjusted_ebita" for s in SEGMENTS), "cloud.internal_revenue"})
 
 
-def project_group(v: Values, seg: dict[str, np.ndarray], capex: CapexResult, quarters: int) -> dict[str, np.ndarray]:
+def _sum(parts: list[np.ndarray]) -> np.ndarray:
+    """``sum(parts)`` into one new array: 0 + parts[0] + parts[1] + ..., left to right, in place."""
+    out = np.empty(np.broadcast_shapes(*(p.shape for p in parts)), order="F")
+    np.add(0.0, parts[0], out=out)  # sum() starts from 0: -0.0 becomes 0.0, as there
+    for p in parts[1:]:
+        out += p
+    return out
+
+
+def project_group(
+    v: Values, seg: dict[str, np.ndarray], capex: CapexResult, quarters: int, into: Mapping[str, np.ndarray] | None = None,
+) -> dict[str, np.ndarray]:
+    """``into`` (optional): series -> an array (draws, quarters) to write that series into."""
+    into = into or {}
     n = v.draws
-    segment_revenue = sum(seg[f"{s}.revenue"] for s in SEGMENTS)
-    non_cloud = segment_revenue - seg["cloud.revenue"]
-    elimination = -(seg["cloud.internal_revenue"] + v("group.elimination.other_share") * non_cloud)
-    segment_ebita = sum(seg[f"{s}.adjusted_ebita"] for s in SEGMENTS)
+    segment_revenue = _sum([seg[f"{s}.revenue"] for s in SEGMENTS])
+    # elimination = -(internal + other_share x non-cloud), in one buffer
+    elimination = np.subtract(segment_revenue, seg["cloud.revenue"], out=np.empty((n, quarters), order="F"))
+    np.multiply(v("group.elimination.other_share"), elimination, out=elimination)
+    np.add(seg["cloud.internal_revenue"], elimination, out=elimination)
+    np.negative(elimination, out=elimination)
+    segment_ebita = _sum([seg[f"{s}.adjusted_ebita"] for s in SEGMENTS])
     unallocated = np.broadcast_to(v("group.unallocated"), (n, quarters))
     ebita_elim = np.broadcast_to(v("group.ebita_elimination"), (n, quarters))
-    adjusted_ebita = segment_ebita + unallocated + ebita_elim
+    adjusted_ebita = np.add(segment_ebita, unallocated, out=into.get("group.adjusted_ebita"), order="F")
+    adjusted_ebita += ebita_elim
     depreciation = capex.depreciation
-    ebitda = adjusted_ebita + depreciation
-    cash_tax = v("group.tax.cash_tax_rate") * np.maximum(adjusted_ebita, 0.0)
+    ebitda = np.add(adjusted_ebita, depreciation, order="F")
+    cash_tax = np.maximum(adjusted_ebita, 0.0, order="F")
+    np.multiply(v("group.tax.cash_tax_rate"), cash_tax, out=cash_tax)
+    fcf_proxy = np.subtract(ebitda, capex.capex, order="F")
+    fcf_proxy -= cash_tax
     return {
         "group.segment_revenue": segment_revenue,
         "group.elimination": elimination,
-        "group.revenue": segment_revenue + elimination,
+        "group.revenue": np.add(segment_revenue, elimination, out=into.get("group.revenue"), order="F"),
         "group.segment_ebita": segment_ebita,
         "group.unallocated": unallocated,
         "group.ebita_elimination": ebita_elim,
@@ -53,7 +77,7 @@ def project_group(v: Values, seg: dict[str, np.ndarray], capex: CapexResult, qua
         "group.adjusted_ebitda": ebitda,
         "group.capex": capex.capex,
         "group.cash_tax": cash_tax,
-        "group.fcf_proxy": ebitda - capex.capex - cash_tax,
-        "group.fcf": ebitda - capex.capex - cash_tax + v("group.other_cash_items"),
+        "group.fcf_proxy": fcf_proxy,
+        "group.fcf": np.add(fcf_proxy, v("group.other_cash_items"), out=into.get("group.fcf"), order="F"),  # ebitda - capex - cash tax + other
         "group.fx_usd_rmb": np.broadcast_to(v("group.fx.usd_rmb"), (n, quarters)),
     }

@@ -37,7 +37,9 @@ def project_growth_segment(
         depreciation = own * capex.depreciation_new
     margin = converging_path(start, v(f"{segment}.margin.long_run"), v(f"{segment}.margin.half_life"), quarters)
     revenue = compound_yoy(base.series(v, f"{segment}.revenue"), growth)
-    out = {f"{segment}.revenue": revenue, f"{segment}.adjusted_ebita": margin * revenue - depreciation}
+    ebita = np.multiply(margin, revenue, out=np.empty(np.broadcast_shapes(margin.shape, revenue.shape, np.shape(depreciation)), order="F"))
+    ebita -= depreciation
+    out = {f"{segment}.revenue": revenue, f"{segment}.adjusted_ebita": ebita}
     if segment == "all_others":
         out[f"{segment}.ai_depreciation"] = np.broadcast_to(depreciation, revenue.shape)
     return out

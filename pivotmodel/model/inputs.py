@@ -92,8 +92,10 @@ class EngineInputs:
     last_reported: Quarter
     timeline: Timeline  # HISTORY_START .. horizon: the quarter axis of every series
     base: BaseQuarters
-    history_rows: Mapping[str, np.ndarray]  # series -> reported values before the first projected quarter
-    fcf_proxy_parts: tuple[np.ndarray, np.ndarray, np.ndarray]  # reported EBITA, a quarter of the year's D&A, capex
+    history_rows: Mapping[str, np.ndarray]  # series -> reported values before the first projected quarter (capex gaps: stated)
+    history_gaps: Mapping[str, tuple[int, ...]]  # series -> the columns of its row that are NaN
+    # on reported quarters: EBITA + a quarter of the year's D&A - capex, and max(EBITA, 0) (what cash tax is on)
+    fcf_proxy_parts: tuple[np.ndarray, np.ndarray]
     capex_first: Quarter  # first quarter of capex_history
     capex_history: np.ndarray  # capex_first .. last reported (reported, stated or the year's remainder; NaN unknown)
     legacy_da: float  # reported D&A of the last complete reported fiscal year (NaN if not reported)

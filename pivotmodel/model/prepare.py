@@ -24,10 +24,6 @@ if TYPE_CHECKING:
 
 __all__ = ["prepare", "base_values", "capex_history"]
 
-# Reported figures the engine reads besides SERIES: stated capex fills a quarter without the
-# FCF-table figure.
-_EXTRA_ROWS = ("group.capex_stated",)
-
 
 def base_values(assumptions: Assumptions) -> dict[str, np.ndarray]:
     """Every input (and seed estimate) at its median: the deterministic base case."""
@@ -50,6 +46,15 @@ def _frozen(x: Any) -> np.ndarray:
     return x
 
 
+def _history_rows(history: History, quarters: tuple[Quarter, ...]) -> dict[str, np.ndarray]:
+    """Each series' reported values in ``quarters``, as every draw shows them; group capex in a
+    quarter without the FCF-table figure takes the stated total."""
+    rows = {n: np.array(history.row(n, quarters), dtype=float) for n in SERIES}
+    capex, stated = rows["group.capex"], np.array(history.row("group.capex_stated", quarters), dtype=float)
+    rows["group.capex"] = np.where(np.isnan(capex), stated, capex)
+    return {n: _frozen(row) for n, row in rows.items()}
+
+
 def prepare(assumptions: Assumptions) -> EngineInputs:
     """The engine's inputs for a run on ``assumptions`` (validated at load: nothing here
     raises an input error)."""
@@ -59,13 +64,12 @@ def prepare(assumptions: Assumptions) -> EngineInputs:
     first = last + 1
     timeline = Timeline.between(HISTORY_START, a.horizon)
     reported_quarters = tuple(timeline.quarters[: timeline.position(first)])
-    names = (*SERIES, *_EXTRA_ROWS)
     base_q = tuple(last + k for k in (-3, -2, -1, 0))
-    base = BaseQuarters(base_q, {n: _frozen([h.value(n, q) for q in base_q]) for n in names})
-    rows = {n: _frozen(h.row(n, reported_quarters)) for n in names}
-    ebita = _frozen([h.value("group.adjusted_ebita", q) for q in reported_quarters])
-    da = _frozen([h.annual_value("group.depreciation", q.fiscal_year) / 4.0 for q in reported_quarters])
-    capex = _frozen([h.capex(q) for q in reported_quarters])  # NaN in a year without any capex figure
+    base = BaseQuarters(base_q, {n: _frozen([h.value(n, q) for q in base_q]) for n in SERIES})
+    rows = _history_rows(h, reported_quarters)
+    ebita = np.array([h.value("group.adjusted_ebita", q) for q in reported_quarters], dtype=float)
+    da = np.array([h.annual_value("group.depreciation", q.fiscal_year) / 4.0 for q in reported_quarters], dtype=float)
+    capex = np.array([h.capex(q) for q in reported_quarters], dtype=float)  # NaN in a year without any capex figure
     new_from = a.inputs.get("capex.new_assets_from")
     starts = [timeline.first, last + (-3)] + ([Quarter.from_index(int(new_from.base_value))] if new_from else [])
     capex_first = min(starts)
@@ -79,7 +83,8 @@ def prepare(assumptions: Assumptions) -> EngineInputs:
     fixed = {k: float(v[0]) for k, v in base_values(a).items()}
     return EngineInputs(
         horizon=a.horizon, last_reported=last, timeline=timeline, base=base, history_rows=rows,
-        fcf_proxy_parts=(ebita, da, capex), capex_first=capex_first,
+        history_gaps={n: tuple(int(c) for c in np.flatnonzero(np.isnan(row))) for n, row in rows.items()},
+        fcf_proxy_parts=(_frozen(ebita + da - capex), _frozen(np.maximum(ebita, 0.0))), capex_first=capex_first,
         capex_history=_frozen(capex_history(h, capex_first, last)),
         legacy_da=h.annual_value("group.depreciation", legacy_fy), legacy_fy=legacy_fy,
         anchors=anchors, base_values=fixed, history=h,
