@@ -6,9 +6,10 @@ read from its file), a left linear matrix scramble of every dimension's directio
 a digital shift, both from the generator scipy would use (a child spawned from the one
 given), then points by Gray code, point t being the shift XOR the direction numbers of the
 bits set in ``t ^ (t >> 1)``. Points are integers below 2**30 scaled by 2**-30, so every value
-is exact and equal to scipy's (scipy 1.15 and later, where the engine spawns its generator; a
-test checks against the installed scipy). Any stretch of points is computed on its own, laid
-out dimension by dimension (each input's draws contiguous).
+is exact and equal to scipy's as of the scipy this was written against (1.17, whose engine
+spawns a child of the generator it is given; tests/test_sobol_points.py checks the installed
+scipy point for point). Any stretch of points is computed on its own, laid out dimension by
+dimension (each input's draws contiguous).
 """
 
 from __future__ import annotations
