@@ -40,6 +40,8 @@ def direction_numbers(d: int) -> np.ndarray:
     the Bratley-Fox recurrence v[j] = v[j-m] ^ sum over k < m with coefficient bit m-1-k set of
     v[j-k-1] << (k+1). Read-only (memoised)."""
     poly_all, vinit = _table()
+    if d > len(poly_all):
+        raise ValueError(f"Sobol points have at most {len(poly_all)} dimensions, not {d}")
     poly = poly_all[:d]
     m = np.array([int(p).bit_length() - 1 for p in poly], dtype=np.int64)
     v = np.zeros((d, BITS), dtype=np.uint64)
@@ -100,6 +102,8 @@ def scrambled_points(d: int, entropy: tuple[int, ...], start: int, stop: int, ou
     ``scipy.stats.qmc.Sobol(d, scramble=True, seed=Generator(PCG64(SeedSequence(entropy))))``
     generates, as (d, stop - start) float64 (into ``out`` when given): point t of dimension i
     in row i, column t - start."""
+    if not 0 <= start <= stop <= 1 << BITS:
+        raise ValueError(f"Sobol points {start}..{stop - 1} are not within 0..2**{BITS} - 1")
     sv, shift = _scrambled(d, tuple(entropy))
     n = stop - start
     t = np.arange(start, stop, dtype=np.int64)
@@ -112,7 +116,7 @@ def scrambled_points(d: int, entropy: tuple[int, ...], start: int, stop: int, ou
     low = np.zeros(n, dtype=np.intp)
     if n > 1:
         tt = t[1:]
-        low[1:] = np.log2((tt & -tt).astype(np.float64)).astype(np.intp)  # exact: powers of two
+        low[1:] = np.frexp((tt & -tt).astype(np.float64))[1] - 1  # 2**k = 0.5 * 2**(k+1), exactly
     q = np.take(sv, low, axis=1)
     q[:, 0] = first
     np.bitwise_xor.accumulate(q, axis=1, out=q)

@@ -65,3 +65,10 @@ def test_sampling_a_sobol_chunk_leaves_scipy_stats_unimported():
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False", out.stdout + out.stderr
+
+
+def test_points_beyond_what_scipy_generates_are_refused():
+    with pytest.raises(ValueError, match="dimensions"):
+        direction_numbers(30_000)
+    with pytest.raises(ValueError, match="within"):
+        scrambled_points(2, (1, 2), 5, (1 << BITS) + 1)
