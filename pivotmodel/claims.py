@@ -397,12 +397,6 @@ def parse_condition(text: str) -> ast.Expression:
     return tree
 
 
-def _gaps(x: Any) -> np.ndarray:
-    """NaN where ``x`` is NaN (a gap in reported history), 0 elsewhere: an infinite total
-    is then recorded as undefined, a gap is not."""
-    return np.where(np.isnan(x), np.nan, 0.0)
-
-
 @functools.lru_cache(maxsize=4096)
 def _nodes(tree: ast.AST) -> tuple[ast.AST, ...]:
     """``ast.walk(tree)`` once per parsed test (every chunk of a run walks the same trees)."""
@@ -427,16 +421,31 @@ class _Evaluator:
 
     def _defined(self, out: Any, node: ast.AST, ctx: Period | None, *operands: Any) -> Any:
         """Record the draws where ``out`` is non-finite although every operand is finite."""
-        created = ~np.isfinite(out)
+        finite = np.isfinite(out)
+        if finite.all():  # the usual case: nothing to record
+            return out
+        created = ~finite
         for x in operands:
             created = created & np.isfinite(x)
+        self._record(created, node, ctx)
+        return out
+
+    def _total_defined(self, out: np.ndarray, node: ast.AST, ctx: Period | None) -> np.ndarray:
+        """A total is undefined where it is infinite (an overflow); a NaN total is a gap in
+        reported history, which the NaN masks record, not this."""
+        infinite = np.isinf(out)
+        if infinite.any():
+            self._record(infinite, node, ctx)
+        return out
+
+    def _record(self, created: Any, node: ast.AST, ctx: Period | None) -> None:
+        """Mark ``created`` draws undefined, naming the first sub-expression that made one."""
         created = np.broadcast_to(created, (self.p.draws,))
         if created.any():
             if not self.undefined.any():
                 where = ast.unparse(node) + (f" in {ctx.label}" if ctx is not None else "")
                 self.undefined_at = f"{where} is not a finite number (a division by zero or an overflow)"
             self.undefined |= created
-        return out
 
     def _quarter_nan(self, node: ast.AST, q: Period) -> np.ndarray:
         """Draws where a value the condition reads in quarter ``q`` is NaN (not reported)."""
@@ -550,10 +559,10 @@ class _Evaluator:
             name = self.series(args[0])
             per_ads = SERIES[name][0].endswith("_per_ADS")  # EPS: summed as is, not in bn
             out = p.total(name, self._period_arg(fn, args, 1, ctx)) / (1.0 if per_ads else 1000.0)
-            return self._defined(out, node, ctx, _gaps(out))
+            return self._total_defined(out, node, ctx)
         if fn == "usd":
             out = p.total_usd(self.series(args[0]), self._period_arg(fn, args, 1, ctx)) / 1000.0
-            return self._defined(out, node, ctx, _gaps(out))
+            return self._total_defined(out, node, ctx)
         if fn == "share":
             a, b = self.series(args[0]), self.series(args[1])
             period = self._period_arg(fn, args, 2, ctx)

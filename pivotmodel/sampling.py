@@ -8,7 +8,8 @@ Methods (one path for all: a uniform design, an optional Gaussian copula, then `
   any chunking of the draws gives the same numbers.
 * ``lhs`` - Latin hypercube, in :data:`REPLICATES` independent replicates (each stratified
   on its own), so a claim's interval comes from the spread between replicates.
-* ``sobol`` - scrambled Sobol points (``scipy.stats.qmc``), also in independent replicates.
+* ``sobol`` - scrambled Sobol points (those of ``scipy.stats.qmc.Sobol``, computed by
+  :mod:`pivotmodel.sobol_points`), also in independent replicates.
   Its dimensions follow the sorted input keys, so adding an input changes the design.
 
 Draw 0 is the base case: every input at its median (uniform 0.5).
@@ -33,9 +34,10 @@ from scipy import special
 
 from .assumptions import Assumptions
 from .correlations import pair_problems
-from .distributions import Distribution
+from .distributions import Distribution, build_tables
 from .errors import InputError
 from .schema import seed_key
+from .sobol_points import direction_numbers, scrambled_points
 
 __all__ = ["Design", "uncertain_inputs", "make_design", "Correlation", "correlation_copula", "METHODS"]
 
@@ -224,22 +226,13 @@ def _lhs_uniforms(seed: int, keys: list[str], size: int, start: int, stop: int) 
 
 def _sobol_uniforms(seed: int, d: int, size: int, start: int, stop: int) -> np.ndarray:
     """Scrambled Sobol points for draws [start, stop), shape (inputs, draws) (each input's
-    draws contiguous, as its inverse CDF reads them): each replicate's engine is scrambled
-    from (seed, replicate) and fast-forwarded to the chunk's first point."""
-    import warnings
-
-    from scipy.stats import qmc  # here, not at the top: validate need not import scipy.stats
-
+    draws contiguous, as its inverse CDF reads them): each replicate's points are scrambled
+    from (seed, replicate), the numbers of ``scipy.stats.qmc.Sobol`` with that seed
+    (:mod:`pivotmodel.sobol_points`)."""
     out = np.empty((d, stop - start))
     for r in range(start // size, (stop - 1) // size + 1):
         lo, hi = max(start, r * size), min(stop, (r + 1) * size)
-        rng = np.random.Generator(np.random.PCG64(np.random.SeedSequence([seed, 0x5EED, r])))
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", UserWarning)  # non power-of-two sizes
-            engine = qmc.Sobol(d, scramble=True, seed=rng)
-            if lo > r * size:
-                engine.fast_forward(lo - r * size)
-            out[:, lo - start : hi - start] = engine.random(hi - lo).T
+        scrambled_points(d, (seed, 0x5EED, r), lo - r * size, hi - r * size, out=out[:, lo - start : hi - start])
     return out
 
 
@@ -277,6 +270,14 @@ class Design:
             if start == 0:
                 cols = {k: np.concatenate([[0.5], c[1:]]) for k, c in cols.items()}
         return cols
+
+    def build_tables(self) -> None:
+        """Build what sampling looks up (PERT tables, Sobol direction numbers) in this process:
+        a run calls it before forking workers, which inherit the tables (a spawned worker
+        builds them itself on first use)."""
+        build_tables(self.dists.values())
+        if self.method == "sobol" and self.dists:
+            direction_numbers(len(self.dists))
 
     def values(self, start: int, stop: int) -> dict[str, np.ndarray]:
         cols = self.uniforms(start, stop)

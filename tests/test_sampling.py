@@ -263,3 +263,35 @@ def test_lhs_computed_per_chunk_fills_every_stratum_once_per_replicate():
             assert np.array_equal(_lhs_uniforms(5, keys, size, lo, hi), whole[:, lo:hi]), (size, lo, hi)
     # inputs are independent: another key set leaves a key's draws unchanged
     assert np.array_equal(_lhs_uniforms(5, ["b.y"], 1000, 0, 500)[0], _lhs_uniforms(5, keys, 1000, 0, 500)[1])
+
+
+def _tables_in_worker(dists: list) -> dict:
+    """In a worker: the PERT tables it already holds (inherited from a fork), else those it
+    builds itself (spawn)."""
+    from pivotmodel import distributions
+
+    inherited = bool(distributions._BETA_TABLES)
+    distributions.build_tables(dists)
+    return {"inherited": inherited, "tables": dict(distributions._BETA_TABLES)}
+
+
+@pytest.mark.parametrize("start_method", ["fork", "spawn"])
+def test_tables_built_before_the_fork_equal_a_workers_own(a, start_method):
+    import multiprocessing as mp
+    from concurrent.futures import ProcessPoolExecutor
+
+    from pivotmodel import distributions
+
+    design = make_design(a, 1000, 7, "sobol")
+    pert = [d for d in design.dists.values() if d.kind == "pert"]
+    assert pert
+    distributions._BETA_TABLES.clear()
+    design.build_tables()  # what simulate does before its pool starts
+    parent = dict(distributions._BETA_TABLES)
+    assert len(parent) == len({d._frozen.args for d in pert})
+    with ProcessPoolExecutor(1, mp_context=mp.get_context(start_method)) as pool:
+        got = pool.submit(_tables_in_worker, pert).result()
+    assert got["inherited"] == (start_method == "fork")
+    assert got["tables"].keys() == parent.keys()
+    for key, table in parent.items():
+        assert np.array_equal(got["tables"][key], table)

@@ -384,3 +384,14 @@ def test_a_run_finds_its_claims_where_the_loader_does(capex_claim):
         r.claim("capex_380")
     (problem,) = exc.value.problems
     assert (problem.key, problem.message) == ("claim", f"unknown claim id 'capex_380'; valid: {only.id}")
+
+
+def test_importing_simulate_leaves_pandas_for_the_output_tables():
+    """pandas (the output tables) is not imported before a run's pool starts: the parent
+    loads it while the workers compute the first chunks."""
+    import subprocess
+    import sys
+
+    code = "import sys, pivotmodel.simulate, pivotmodel.cli.run\nprint('pandas' in sys.modules)\n"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False", out.stdout + out.stderr
