@@ -35,6 +35,7 @@ from .assumptions import Assumptions
 from .claims import Claim, check_claims, evaluate, find_claim, series_in
 from .lazy import lazy
 from .model import SERIES, prepare, run
+from .model.engine_choice import warm_for
 from .model.projection import NOT_SUMMED, Projection
 from .periods import Period, Timeline
 from .sampling import REPLICATES, Design, make_design
@@ -235,6 +236,7 @@ def _init_worker(state: dict[str, Any]) -> None:
 
     retain_freed_memory()  # a worker only runs chunks: keep freed arrays for the next one
     _STATE.update(state)
+    warm_for(_STATE["design"].draws)  # spawned: load the kernels if the run uses them (forked: inherited)
 
 
 class _Sink:
@@ -620,6 +622,7 @@ def simulate(
     started = time.time()
     design = make_design(a, draws, seed, method, nearest_correlation)
     design.build_tables()  # once, here: forked workers inherit the tables
+    warm_for(draws)  # the compiled kernels, if a run this size uses them (model.engine_choice); inherited as the tables
     engine = prepare(a)  # the engine's inputs, built once for every chunk (and pickled once to spawned workers)
     claims = list(a.claims)
     check_claims(claims, run(engine), a.claims_label)

@@ -16,8 +16,8 @@ import pytest
 from conftest import FROZEN, copy_assumptions, replace_once
 
 from pivotmodel.cli import main
-from pivotmodel.model import SERIES, prepare, run
-from pivotmodel.model.engine_choice import COMPILED_FROM_DRAWS, ENGINE_ENV, kernels_for, warm_for
+from pivotmodel.model import SERIES, engine_choice, prepare, run
+from pivotmodel.model.engine_choice import COMPILED_FROM_RUN_DRAWS, ENGINE_ENV, kernels_for, warm_for
 from pivotmodel.sampling import make_design
 
 pytest.importorskip("numba")
@@ -141,13 +141,42 @@ def test_a_bad_engine_name_is_one_clear_message(monkeypatch, capsys):
     assert "Traceback" not in err
 
 
-def test_auto_compiles_only_from_the_threshold(monkeypatch):
+def test_auto_uses_the_kernels_only_once_a_large_run_loaded_them(monkeypatch):
+    monkeypatch.setattr(engine_choice, "_loaded", None)  # as a fresh process; restored after the test
     monkeypatch.setenv(ENGINE_ENV, "auto")
-    assert kernels_for(COMPILED_FROM_DRAWS - 1) is None and kernels_for(COMPILED_FROM_DRAWS) is not None
+    assert kernels_for() is None
+    assert warm_for(COMPILED_FROM_RUN_DRAWS - 1) is False and kernels_for() is None
+    assert warm_for(COMPILED_FROM_RUN_DRAWS) is True and kernels_for() is not None
     monkeypatch.setenv(ENGINE_ENV, "numpy")
-    assert kernels_for(10**6) is None
+    assert kernels_for() is None and warm_for(10**9) is False
+
+
+def test_compiled_loads_the_kernels_for_any_run_and_warm_runs_each(monkeypatch):
+    monkeypatch.setattr(engine_choice, "_loaded", None)
     monkeypatch.setenv(ENGINE_ENV, "compiled")
-    assert kernels_for(1) is not None
+    assert warm_for(1) is True
+    kernels = kernels_for()
+    assert kernels is not None and kernels is engine_choice._loaded
+    compiled = [name for name in ("converging", "compound", "serve3", "cloud_supply", "capex_in_service")
+                if getattr(kernels, name).signatures]
+    assert len(compiled) == 5  # every kernel has its compiled signature
+
+
+@pytest.mark.parametrize("start_method", ["fork", "spawn"])
+def test_a_large_run_under_auto_loads_the_kernels_before_its_workers_and_changes_no_number(tmp_path, monkeypatch, start_method):
+    from pivotmodel.assumptions import load
+    from pivotmodel.simulate import simulate
+
+    a = load(FROZEN)
+    monkeypatch.setenv(ENGINE_ENV, "numpy")
+    reference = simulate(a, draws=600, seed=3, jobs=2, chunk_size=200, start_method=start_method)
+    monkeypatch.setattr(engine_choice, "_loaded", None)
+    monkeypatch.setattr(engine_choice, "COMPILED_FROM_RUN_DRAWS", 500)  # 600 draws count as large
+    monkeypatch.setenv(ENGINE_ENV, "auto")
+    compiled = simulate(a, draws=600, seed=3, jobs=2, chunk_size=200, start_method=start_method)
+    assert engine_choice._loaded is not None  # the parent loaded them; forked workers inherit them
+    assert compiled.claims_table().equals(reference.claims_table())
+    assert compiled.quantiles("fy").equals(reference.quantiles("fy"))
 
 
 def test_help_validate_and_project_do_not_import_numba():
@@ -165,11 +194,6 @@ def test_help_validate_and_project_do_not_import_numba():
     env_free = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
                               cwd=Path(__file__).resolve().parent)
     assert env_free.stdout.strip() == "[]", env_free.stdout + env_free.stderr
-
-
-def test_warm_runs_every_kernel(monkeypatch):
-    monkeypatch.setenv(ENGINE_ENV, "compiled")
-    warm_for(1)
 
 
 def test_the_benchmark_finds_both_engines_identical():

@@ -207,7 +207,7 @@ def project_capex(e: EngineInputs, v: Values, first: Quarter, quarters: int, dem
     lag = v("cloud.supply.deployment_lag")
     servers, life_s, life_b = v("capex.server_share"), v("capex.useful_life"), v("capex.building_life")
     start = new_hist.size
-    kernels = kernels_for(n)
+    kernels = kernels_for()
     if kernels is not None:
         gross_all, dep_all = _in_service_compiled(kernels, new_hist, capex, lag, life_s, life_b, servers)
     else:

@@ -83,7 +83,7 @@ def serve_stacked(demand: dict[str, np.ndarray], capacity: np.ndarray) -> tuple[
     cap = np.broadcast_to(capacity, (n, quarters)).T
     served = np.empty((len(names), quarters, n))
     backlog = np.empty_like(served)
-    kernels = kernels_for(n) if len(names) == 3 else None  # the kernel is written for the cloud's three streams
+    kernels = kernels_for() if len(names) == 3 else None  # the kernel is written for the cloud's three streams
     if kernels is not None:
         as_rows = lambda x: np.ascontiguousarray(x, dtype=float)  # noqa: E731  (no copy for the engine's own arrays)
         kernels.serve3(tuple(as_rows(r) for r in rows), as_rows(cap), served, backlog)
@@ -128,7 +128,7 @@ def project_cloud(
     margin = converging_path(start, v(f"{m}.long_run"), v(f"{m}.half_life"), quarters)
     total_demand = total_of(demand) if demand_total is None else demand_total
     n = np.broadcast_shapes(*(d.shape for d in demand.values()), capex.gross_in_service.shape, margin.shape)[0]
-    kernels = kernels_for(n) if tuple(demand) == STREAMS else None  # the kernel's planes are the three streams, in order
+    kernels = kernels_for() if tuple(demand) == STREAMS else None  # the kernel's planes are the three streams, in order
     if kernels is not None:
         out = {f"{P}.demand": total_demand, **_supply_compiled(kernels, v, n, quarters, capex, demand, capacity_exit, share, margin)}
         return {name: out[name] for name in SERIES_ORDER}

@@ -46,7 +46,7 @@ def converging_path(start: np.ndarray, long_run: np.ndarray, half_life: np.ndarr
     decay = np.empty((n, quarters), order="F")  # quarter columns contiguous: faster column ops
     decay[:, 0] = 1.0
     step = factor.reshape(-1) if factor.ndim else factor
-    kernels = kernels_for(n)
+    kernels = kernels_for()
     if kernels is not None:
         kernels.converging(per_draw(start, n), per_draw(long_run, n), per_draw(step, n), decay.T)
         return decay
@@ -70,7 +70,7 @@ def compound_yoy(base: np.ndarray, growth: np.ndarray) -> np.ndarray:
     growth = np.broadcast_to(growth, (n, quarters))
     out = np.empty((n, quarters), order="F")
     previous = np.broadcast_to(base, (n, 4))
-    kernels = kernels_for(n)
+    kernels = kernels_for()
     if kernels is not None:
         kernels.compound(np.ascontiguousarray(previous.T, dtype=float), np.ascontiguousarray(growth.T, dtype=float), out.T)
         return out
