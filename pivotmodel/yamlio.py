@@ -36,22 +36,6 @@ class _Refused(yaml.composer.ComposerError):
     """Valid YAML that assumption files may not use."""
 
 
-class _StrictLoader(yaml.SafeLoader):
-    """SafeLoader that records lines, refuses duplicate keys (found on the node tree, so
-    each is named by its full key path) and refuses anchors and aliases: assumption files
-    need neither, and a few hundred bytes of nested aliases expand to billions of nodes."""
-
-    def compose_node(self, parent, index):  # type: ignore[no-untyped-def]
-        event = self.peek_event()
-        if isinstance(event, yaml.AliasEvent) or getattr(event, "anchor", None) is not None:
-            raise _Refused(
-                None, None,
-                "anchors (&name) and aliases (*name) are not allowed in assumption files; write each value out",
-                event.start_mark,
-            )
-        return super().compose_node(parent, index)
-
-
 def unknown_keys(label: str, where: str, entry: Any, valid: Any) -> list[Problem]:
     """A problem for each key of the mapping ``entry`` that is not in ``valid``, at its line."""
     return [Problem(label, f"{where}.{k}", f"unknown key; valid: {', '.join(valid)}", line_of(entry, k)) for k in entry if k not in valid]
@@ -74,7 +58,7 @@ def _duplicates(node: yaml.Node, path: str, out: list[tuple[str, int, int]]) -> 
             _duplicates(item, f"{path}[{i}]", out)
 
 
-def _construct_mapping(loader: _StrictLoader, node: yaml.MappingNode, deep: bool = False) -> LineDict:
+def _construct_mapping(loader: Any, node: yaml.MappingNode, deep: bool = False) -> LineDict:
     loader.flatten_mapping(node)
     out = LineDict()
     out.lines = {}
@@ -92,7 +76,48 @@ def _construct_mapping(loader: _StrictLoader, node: yaml.MappingNode, deep: bool
     return out
 
 
-_StrictLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
+def _strict_loader(parser: type) -> type:
+    """A safe loader (safe constructor, no Python objects) on ``parser`` that records lines,
+    refuses duplicate keys (found on the node tree, so each is named by its full key path) and
+    refuses anchors and aliases: assumption files need neither, and a few hundred bytes of
+    nested aliases expand to billions of nodes. ``parser`` is libyaml's (``yaml.cyaml.CParser``,
+    C) or PyYAML's own (``yaml.parser.Parser``, Python, on its reader and scanner): the events,
+    their marks and the errors are of the same kinds either way. The composer above it is
+    always PyYAML's, so the checks here see every event."""
+    python = parser is yaml.parser.Parser
+    bases = (yaml.composer.Composer, parser, *((yaml.reader.Reader, yaml.scanner.Scanner) if python else ()),
+             yaml.constructor.SafeConstructor, yaml.resolver.Resolver)
+
+    def __init__(self, stream: str) -> None:
+        if python:
+            yaml.reader.Reader.__init__(self, stream)
+            yaml.scanner.Scanner.__init__(self)
+            yaml.parser.Parser.__init__(self)
+        else:
+            parser.__init__(self, stream)  # type: ignore[misc]
+        yaml.composer.Composer.__init__(self)
+        yaml.constructor.SafeConstructor.__init__(self)
+        yaml.resolver.Resolver.__init__(self)
+
+    def compose_node(self, parent, index):  # type: ignore[no-untyped-def]
+        event = self.peek_event()
+        if isinstance(event, yaml.AliasEvent) or getattr(event, "anchor", None) is not None:
+            raise _Refused(
+                None, None,
+                "anchors (&name) and aliases (*name) are not allowed in assumption files; write each value out",
+                event.start_mark,
+            )
+        return yaml.composer.Composer.compose_node(self, parent, index)
+
+    loader = type("_StrictLoader", bases, {"__init__": __init__, "compose_node": compose_node,
+                                           "yaml_constructors": dict(yaml.constructor.SafeConstructor.yaml_constructors)})
+    loader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)  # type: ignore[attr-defined]
+    return loader
+
+
+# libyaml's parser where PyYAML was built with it: ~5x faster on the bundled files, where
+# scanning in Python was most of the load
+_StrictLoader = _strict_loader(getattr(getattr(yaml, "cyaml", None), "CParser", None) or yaml.parser.Parser)
 
 
 def read_yaml(path: Path, label: str | None = None, expect: str = "it must hold the keys its comments describe") -> Any:
@@ -126,6 +151,8 @@ def read_yaml(path: Path, label: str | None = None, expect: str = "it must hold 
         mark = exc.problem_mark or exc.context_mark
         mark_line: int | None = mark.line + 1 if mark is not None else None
         what = exc.problem or str(exc)
+        if "maximum nesting depth" in what:  # libyaml's limit; PyYAML's own parser recurses instead (below)
+            raise InputError.single(name, "", "is nested too deeply to be an assumption file", mark_line) from None
         prefix = "" if isinstance(exc, _Refused) else "YAML syntax error: "
         raise InputError.single(name, "", f"{prefix}{what}", mark_line) from None
     except yaml.reader.ReaderError as exc:  # a control character

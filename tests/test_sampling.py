@@ -13,6 +13,7 @@ import pytest
 from scipy import stats
 
 import pivotmodel.assumptions as assumptions_mod
+from pivotmodel import distributions
 from pivotmodel.correlations import parse_correlations, uncertain_keys
 from pivotmodel.distributions import build_distribution
 from pivotmodel.errors import InputError
@@ -295,3 +296,21 @@ def test_tables_built_before_the_fork_equal_a_workers_own(a, start_method):
     assert got["tables"].keys() == parent.keys()
     for key, table in parent.items():
         assert np.array_equal(got["tables"][key], table)
+
+
+def test_beta_points_on_the_grid_skip_the_table_and_equal_its_entries(monkeypatch):
+    """A few points all on the table's grid (a base case's medians) are computed directly; they
+    must be the table's own entries bit for bit, or the base case and draw 0 would differ."""
+    monkeypatch.setattr(distributions, "_BETA_TABLES", {})
+    rng = np.random.default_rng(7)
+    for _ in range(50):
+        a, b = 1.0 + 6.0 * rng.random(2)
+        u = np.array([0.5, 0.25, 0.0, 1.0, 17 / 65536, 1 - 17 / 65536, 12345 / 65536])
+        direct = distributions._beta_ppf(a, b, u)
+        assert (a, b) not in distributions._BETA_TABLES  # no table was built
+        through_table = distributions._beta_ppf(a, b, np.concatenate([u, np.full(20, 0.3)]))[: u.size]
+        assert (a, b) in distributions._BETA_TABLES
+        assert np.array_equal(direct.view(np.int64), through_table.view(np.int64))
+    off_grid = np.array([0.5 + 1e-9])
+    distributions._beta_ppf(2.0, 3.0, off_grid)  # off the grid: the table, as in every run
+    assert (2.0, 3.0) in distributions._BETA_TABLES
