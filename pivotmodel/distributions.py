@@ -211,12 +211,10 @@ def _beta_ppf(a: float, b: float, u: np.ndarray) -> np.ndarray:
     million draws. Grid points, 0.5 among them, are exact, so the median and draw 0 agree.
     A few points all on the grid (the median of a one-draw base case) are the table's exact
     entries, so they are computed directly without building the table (~0.1 s each)."""
-    if u.size <= 16:
-        x = u * _BETA_GRID
-        if np.all(x == np.floor(x)):
-            return special.betaincinv(a, b, u)
-    table = _beta_table(a, b)
     x = u * _BETA_GRID
+    if u.size <= 16 and np.all(x == np.floor(x)):
+        return special.betaincinv(a, b, u)
+    table = _beta_table(a, b)
     k = np.floor(x).astype(np.int64)
     np.clip(k, 0, _BETA_GRID - 1, out=k)
     w = np.subtract(x, k, out=x)  # the weight of the upper grid point (in place of x)
