@@ -195,13 +195,33 @@ def _beta_table(a: float, b: float) -> np.ndarray:
     return table
 
 
-def build_tables(dists: Iterable[Distribution]) -> None:
+_TABLE_PIECES = 4  # each table is computed in this many slices of its grid, shared among threads
+
+
+def build_tables(dists: Iterable[Distribution], threads: int | None = None) -> None:
     """Build the lookup tables sampling these distributions reads (PERT's beta tables), so a
-    parent process can build them once before it forks workers, which then inherit them."""
-    for d in dists:
-        if d.kind == "pert":
-            a, b = d._frozen.args
-            _beta_table(float(a), float(b))
+    parent process can build them once before it forks workers, which then inherit them.
+    The missing tables are computed in slices of the grid on up to two threads
+    (:func:`pivotmodel.threads.in_threads`; ``betaincinv`` releases the GIL): the same values
+    as :func:`_beta_table`'s one call, element by element, in about half the time."""
+    from .threads import in_threads
+
+    wanted = sorted({(float(a), float(b)) for d in dists if d.kind == "pert" for a, b in [d._frozen.args]} - set(_BETA_TABLES))
+    if not wanted:
+        return
+    grid = np.linspace(0.0, 1.0, _BETA_GRID + 1)
+    tables = {key: np.empty_like(grid) for key in wanted}
+    edges = np.linspace(0, grid.size, _TABLE_PIECES + 1).astype(int)
+    pieces = [(key, slice(lo, hi)) for key in wanted for lo, hi in zip(edges[:-1], edges[1:])]
+
+    def one(i: int) -> None:
+        (a, b), part = pieces[i]
+        tables[a, b][part] = special.betaincinv(a, b, grid[part])
+
+    in_threads(len(pieces), one, threads)
+    for key, table in tables.items():
+        table.setflags(write=False)
+        _BETA_TABLES[key] = table
 
 
 def _beta_ppf(a: float, b: float, u: np.ndarray) -> np.ndarray:

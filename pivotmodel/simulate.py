@@ -22,7 +22,7 @@ import sys
 import time
 from collections import deque
 from collections.abc import Iterable
-from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -39,6 +39,7 @@ from .model.engine_choice import warm_for
 from .model.projection import NOT_SUMMED, Projection
 from .periods import Period, Timeline
 from .sampling import REPLICATES, Design, make_design
+from .threads import in_threads
 
 if TYPE_CHECKING:  # the real module for the type checker; a lazy stand-in at run time
     import pandas as pd
@@ -66,6 +67,10 @@ SAMPLE_DRAWS = 200_000
 # Means are sums over fixed blocks of draws, each summed whole, then summed in block order:
 # the same numbers whatever the chunk size or number of processes.
 MEAN_BLOCK = 4096
+# Bytes a draw of heap a chunk's first run writes fresh (the bundled model: ~28,000 pages at
+# 24,576 draws, ~4.6 KB a draw, over a heap that grows to ~8 KB a draw with its
+# fragmentation); a process that runs chunks populates this much before its first chunk.
+PREFAULT_PER_DRAW = 8 * 1024
 _BASES = ("quarter", "fy", "cy")
 
 # Worker state, set before a fork so the children see it without pickling.
@@ -236,7 +241,25 @@ def _init_worker(state: dict[str, Any]) -> None:
 
     retain_freed_memory()  # a worker only runs chunks: keep freed arrays for the next one
     _STATE.update(state)
+    _prefault_chunk()
     warm_for(_STATE["design"].draws)  # spawned: load the kernels if the run uses them (forked: inherited)
+
+
+def _prefault_chunk() -> None:
+    """Make a chunk's working memory resident before the first chunk (see
+    :mod:`pivotmodel.allocator`): :data:`PREFAULT_PER_DRAW` bytes a draw of the run's chunk."""
+    from .allocator import prefault_heap
+
+    prefault_heap(PREFAULT_PER_DRAW * int(_STATE["chunk"]))
+
+
+def _resident(arr: np.ndarray) -> np.ndarray:
+    """``arr`` with its pages populated (:func:`pivotmodel.allocator.populate`): the sink's
+    arrays are written bit by bit as chunks arrive, each page a fault otherwise."""
+    from .allocator import populate
+
+    populate(arr.ctypes.data, arr.nbytes)
+    return arr
 
 
 class _Sink:
@@ -252,7 +275,7 @@ class _Sink:
         self.draws = draws
         self.sample = sample
         self.columns = columns
-        self.outcomes = np.empty((len(columns["metric"]), draws), dtype=np.int8)
+        self.outcomes = _resident(np.empty((len(columns["metric"]), draws), dtype=np.int8))
         self.blocks: dict[str, np.ndarray] = {}
         self.arrays: dict[tuple[str, str], np.ndarray] = {}
         self.sums: dict[tuple[str, str], np.ndarray] = {}
@@ -261,7 +284,7 @@ class _Sink:
 
     def _group(self, kind: str, name: str, part: np.ndarray) -> np.ndarray:
         if kind not in self.blocks:
-            self.blocks[kind] = np.empty((len(self.columns[kind]), len(self.sample)), dtype=part.dtype)
+            self.blocks[kind] = _resident(np.empty((len(self.columns[kind]), len(self.sample)), dtype=part.dtype))
         return self.blocks[kind][self.columns[kind].index(name)]
 
     def _add_sums(self, key: tuple[str, str], parts: list[tuple[int, int, np.ndarray, bool]]) -> None:
@@ -290,7 +313,7 @@ class _Sink:
             self.outcomes[i, lo:hi] = codes
         for key, arr in part["totals"].items():
             if key not in self.arrays:
-                self.arrays[key] = np.empty((len(self.sample), *arr.shape[1:]), dtype=arr.dtype)
+                self.arrays[key] = _resident(np.empty((len(self.sample), *arr.shape[1:]), dtype=arr.dtype))
             self.arrays[key][first:last] = arr
         for key, parts in part["sums"].items():
             self._add_sums(key, parts)
@@ -423,7 +446,7 @@ class Results:
             if finite.size and self.claims[i].threshold is not None:
                 spreads[i] = sorted_quantiles(finite, [0.05, 0.5, 0.95], finite.dtype)
 
-        _in_threads(len(self.claims), spread)
+        in_threads(len(self.claims), spread)
         rows = []
         for c, q in zip(self.claims, spreads):
             est, lo, hi, n = self.probability(c.id)
@@ -477,20 +500,6 @@ class Results:
         return pd.concat(frames, ignore_index=True)
 
 
-def _in_threads(count: int, work: Any, threads: int | None = None) -> None:
-    """Call ``work(i)`` for i in 0..count-1, shared among up to two threads (numpy's sort and
-    partition release the GIL: the output tables' partitions of 200,000-draw columns run side
-    by side). Each call writes only its own results, so the numbers never depend on threads."""
-    workers = max(1, min(count, threads if threads is not None else min(2, os.cpu_count() or 1)))
-    if workers == 1:
-        for i in range(count):
-            work(i)
-        return
-    with ThreadPoolExecutor(workers) as pool:
-        for done in [pool.submit(lambda k: [work(i) for i in range(k, count, workers)], k) for k in range(workers)]:
-            done.result()
-
-
 def sorted_quantiles(values: np.ndarray, probs: Any, dtype: Any) -> np.ndarray:
     """``np.quantile(values.astype(dtype), probs)``, computed on a sorted copy: numpy's
     vectorised sort (float32 above all) then leaves np.quantile nothing to search, two to
@@ -510,13 +519,13 @@ def sorted_quantiles(values: np.ndarray, probs: Any, dtype: Any) -> np.ndarray:
 
 def column_quantiles(columns: list[np.ndarray], threads: int | None = None) -> np.ndarray:
     """:data:`QUANTILES` of each column as float64, (columns, quantiles), by
-    :func:`sorted_quantiles`, columns in threads (:func:`_in_threads`)."""
+    :func:`sorted_quantiles`, columns in threads (:func:`pivotmodel.threads.in_threads`)."""
     out = np.empty((len(columns), len(QUANTILES)))
 
     def one(i: int) -> None:
         out[i] = sorted_quantiles(columns[i], QUANTILES, np.float64)
 
-    _in_threads(len(columns), one, threads)
+    in_threads(len(columns), one, threads)
     return out
 
 
@@ -642,6 +651,7 @@ def simulate(
         # chunks of whole mean blocks: a worker then sends each block's sums, never the rows
         # of a block split with the next chunk (half of what it sent at 25,000)
         chunk_size -= chunk_size % MEAN_BLOCK
+    _STATE["chunk"] = min(chunk_size, draws)
     bounds = [(i, min(i + chunk_size, draws)) for i in range(0, draws, chunk_size)]
     show = (sys.stderr.isatty() if progress is None else progress) and draws >= 20_000
     bar = _progress(draws, show)
@@ -672,6 +682,7 @@ def simulate(
                     if bar:
                         bar.update(hi - lo)
         else:
+            _prefault_chunk()
             for lo, hi in bounds:
                 sink.put(lo, hi, _chunk(lo, hi))
                 if bar:

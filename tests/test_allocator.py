@@ -26,3 +26,34 @@ def test_applied_on_glibc_unless_switched_off():
     assert _run("1") == "True"
     assert _run("0") == "False"
     assert _run(" 0 ") == "False"
+
+
+POPULATE = """
+import numpy as np
+from pivotmodel.allocator import populate, prefault_heap, retain_freed_memory
+values = np.arange(3 * 1024 * 1024 + 5, dtype=np.float64)[3:]  # ~24 MB starting inside a page
+before = values.copy()
+done = populate(values.ctypes.data, values.nbytes)
+print(done, np.array_equal(values, before), populate(values.ctypes.data, 100))
+print(prefault_heap(64 << 20), retain_freed_memory(), prefault_heap(64 << 20), prefault_heap(0))
+"""
+
+
+def _kernel_populates() -> bool:
+    """MADV_POPULATE_WRITE exists from Linux 5.14."""
+    release = os.uname().release.split("-")[0].split(".")
+    return sys.platform.startswith("linux") and tuple(int(x) for x in release[:2] if x.isdigit()) >= (5, 14)
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux") or os.confstr("CS_GNU_LIBC_VERSION") is None, reason="glibc only")
+def test_populate_keeps_every_value_and_prefault_waits_for_the_retained_heap():
+    env = {k: v for k, v in os.environ.items() if k != "PIVOTMODEL_MALLOC"}
+    out = subprocess.run([sys.executable, "-c", POPULATE], env=env, capture_output=True, text=True, check=True).stdout.split("\n")
+    kernel = _kernel_populates()
+    # populated where the kernel can; the values are untouched either way; less than a page: nothing to do
+    assert out[0] == f"{kernel} True False"
+    # before the thresholds are raised a freed block would go back to the kernel: no prefault
+    assert out[1] == f"False True {kernel} False"
+    off = subprocess.run([sys.executable, "-c", POPULATE], env={**env, "PIVOTMODEL_MALLOC": "0"}, capture_output=True, text=True,
+                         check=True).stdout.split("\n")
+    assert off[:2] == ["False True False", "False False False False"]

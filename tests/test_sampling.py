@@ -10,7 +10,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from scipy import stats
+from scipy import special, stats
 
 import pivotmodel.assumptions as assumptions_mod
 from pivotmodel import distributions
@@ -314,3 +314,25 @@ def test_beta_points_on_the_grid_skip_the_table_and_equal_its_entries(monkeypatc
     off_grid = np.array([0.5 + 1e-9])
     distributions._beta_ppf(2.0, 3.0, off_grid)  # off the grid: the table, as in every run
     assert (2.0, 3.0) in distributions._BETA_TABLES
+
+
+@pytest.mark.parametrize("threads", [1, 2, 3])
+def test_tables_built_in_slices_on_threads_equal_one_call_bit_for_bit(monkeypatch, threads):
+    """build_tables computes each missing table in slices of its grid shared among threads;
+    every entry must be the one call's (``_beta_table``), bit for bit, and read-only, and a
+    table already held is not built again."""
+    from pivotmodel.distributions import build_distribution
+
+    monkeypatch.setattr(distributions, "_BETA_TABLES", {})
+    dists = [build_distribution("pert", {"low": 0.0, "mode": m, "high": 1.0}) for m in (0.2, 0.5, 0.9, 0.2)]
+    keys = {tuple(float(x) for x in d._frozen.args) for d in dists}
+    assert len(keys) == 3
+    distributions.build_tables(dists, threads=threads)
+    assert set(distributions._BETA_TABLES) == keys
+    built = dict(distributions._BETA_TABLES)
+    grid = np.linspace(0.0, 1.0, distributions._BETA_GRID + 1)
+    for (a, b), table in built.items():
+        assert not table.flags.writeable
+        assert np.array_equal(table.view(np.int64), special.betaincinv(a, b, grid).view(np.int64))
+    distributions.build_tables(dists, threads=threads)
+    assert all(distributions._BETA_TABLES[k] is built[k] for k in keys)  # kept, not rebuilt
