@@ -28,7 +28,7 @@ from pivotmodel.claims import series_in
 from pivotmodel.model import prepare, run
 
 
-def _setup(a, draws: int, method: str):
+def _setup(a, draws: int, method: str, chunk: int = 24_576):
     """The run state simulate() builds before its pool starts, for chunks run here."""
     design = sim.make_design(a, draws, 20260522, method)
     if hasattr(design, "build_tables"):
@@ -41,7 +41,7 @@ def _setup(a, draws: int, method: str):
         claim_series |= series_in(c.tree)
     sample = sim.sample_draws(draws, 20260522)
     sim._STATE.update(engine=engine, design=design, claims=claims, keep=keep, claim_series=claim_series,
-                      compact=draws > sim.FULL_TABLES_UP_TO, sample=sample, stream_means=True)
+                      compact=draws > sim.FULL_TABLES_UP_TO, sample=sample, stream_means=True, chunk=min(chunk, draws))
     return design, engine, claims, keep, claim_series
 
 
@@ -109,27 +109,30 @@ def stage_times(a, draws: int, method: str, chunk: int, chunks: int) -> dict[str
     return {k: t[k] / len(starts) for k in order if k in t}
 
 
-def first_chunk_in_a_fork(a, draws: int, method: str, chunk: int) -> tuple[float, float]:
-    """Seconds of a forked worker's first chunk and of its second, the state built in a parent
+def first_chunk_in_a_fork(a, draws: int, method: str, chunk: int) -> tuple[float, float, float]:
+    """Seconds of a forked worker's start, its first chunk and its second, the state built in a parent
     that has run no chunk itself (as simulate() does; call it in a fresh process): what the
-    first chunk pays beyond a later one (imports, tables, fresh memory)."""
-    _setup(a, draws, method)
+    first chunk pays beyond a later one (imports, tables, fresh memory). The worker starts as a pool
+    worker does (``_init_worker``: the allocator settings and the prefaulted heap), timed apart."""
+    _setup(a, draws, method, chunk)
     read, write = os.pipe()
     pid = os.fork()
-    if pid == 0:  # the worker: two chunks, their times back through the pipe
+    if pid == 0:  # the worker: its start, then two chunks, their times back through the pipe
         os.close(read)
+        ts = time.perf_counter()
+        sim._init_worker({})
         t0 = time.perf_counter()
         sim._chunk(chunk, 2 * chunk)
         t1 = time.perf_counter()
         sim._chunk(2 * chunk, 3 * chunk)
         t2 = time.perf_counter()
-        os.write(write, f"{t1 - t0} {t2 - t1}".encode())
+        os.write(write, f"{t0 - ts} {t1 - t0} {t2 - t1}".encode())
         os._exit(0)
     os.close(write)
-    first, second = (float(x) for x in os.read(read, 100).split())
+    start, first, second = (float(x) for x in os.read(read, 100).split())
     os.waitpid(pid, 0)
     sim._STATE.clear()
-    return first, second
+    return start, first, second
 
 
 def import_seconds() -> float:
@@ -174,8 +177,9 @@ def main() -> None:
     print("   totals are the parts of _chunk total)")
     fresh = subprocess.run([sys.executable, __file__, "--draws", str(args.draws), "--method", args.method, "--chunk",
                             str(args.chunk), "--first-chunk"], check=True, capture_output=True, text=True)
-    first, second = (float(x) for x in fresh.stdout.split())
-    print(f"  first chunk in a forked worker {first * 1e3:6.0f} ms, its second {second * 1e3:6.0f} ms")
+    start, first, second = (float(x) for x in fresh.stdout.split())
+    print(f"  forked worker: its start (allocator, prefaulted heap) {start * 1e3:4.0f} ms, first chunk {first * 1e3:4.0f} ms, "
+          f"its second {second * 1e3:4.0f} ms")
     print(f"main process: imports before the pool {import_seconds():.2f} s")
     if args.outputs:
         from pivotmodel.cli.run import _write_run
