@@ -5,14 +5,21 @@ outcome, less half the mean distance between two forecast draws; lower is better
 series' unit) comes from the ``scoringrules`` package, a maintained implementation of
 proper scoring rules, rather than being written here. The naive baseline the model is
 scored against: the last YoY growth persists, with the spread of past changes in YoY growth.
+
+scoringrules computes with its numpy backend, named in every call, so a score is the same
+number whether or not numba is installed (its numba estimators differ in the last bits, up to
+~4e-15 relative). Where numba is installed but not yet loaded, scoringrules is imported with
+numba kept out of sight: otherwise its import compiles its numba estimators, 4-5 s on every
+``report`` and ``backtest`` (numba comes with pivotmodel's ``compiled`` and ``test`` extras).
 """
 
 from __future__ import annotations
 
 import math
+import sys
+from typing import Any
 
 import numpy as np
-import scoringrules
 
 __all__ = ["BANDS", "coverage", "pit", "crps", "naive_draws"]
 
@@ -31,9 +38,24 @@ def pit(draws: np.ndarray, actual: float) -> float:
     return float((np.sum(d < actual) + 0.5 * np.sum(d == actual)) / d.size)
 
 
+def _scoringrules() -> Any:
+    """The scoringrules module, imported without its numba estimators unless this process
+    already loaded numba (then imported as it is: the numpy backend is named in each call)."""
+    if "scoringrules" in sys.modules or "numba" in sys.modules:
+        import scoringrules
+
+        return scoringrules
+    sys.modules["numba"] = None  # type: ignore[assignment]  # `import numba` raises ImportError meanwhile
+    try:
+        import scoringrules
+    finally:
+        del sys.modules["numba"]
+    return scoringrules
+
+
 def crps(draws: np.ndarray, actual: float) -> float:
-    """CRPS of an ensemble forecast (``scoringrules.crps_ensemble``)."""
-    return float(scoringrules.crps_ensemble(actual, np.asarray(draws, dtype=float)))
+    """CRPS of an ensemble forecast (``scoringrules.crps_ensemble``, numpy backend)."""
+    return float(_scoringrules().crps_ensemble(actual, np.asarray(draws, dtype=float), backend="numpy"))
 
 
 def naive_draws(values: list[float], horizon: int, n: int, seed: int = 0) -> np.ndarray | None:

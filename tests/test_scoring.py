@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import importlib.util
 import math
+import subprocess
+import sys
 
 import numpy as np
 import pytest
@@ -51,3 +54,30 @@ def test_naive_persists_the_last_yoy_growth():
     d5 = naive_draws(v, 5, 50)
     assert np.allclose(d5, v[-4] * 1.1 ** 2)
     assert naive_draws(v[:6], 1, 10) is None  # too short a history
+
+
+SCORE = """
+import sys
+import numpy as np
+if sys.argv[1] == "numba first":
+    import numba  # noqa: F401  # e.g. a notebook that ran a large simulation first
+from pivotmodel.scoring import crps
+draws = np.random.default_rng(11).lognormal(3.0, 0.4, size=4000)
+value = crps(draws, 21.5)
+loaded = "numba" in sys.modules
+import numba  # noqa: F401,F811  # importable afterwards either way
+import scoringrules
+print(value.hex(), loaded, scoringrules.crps_ensemble(21.5, draws, backend="numpy") == value)
+"""
+
+
+@pytest.mark.skipif(importlib.util.find_spec("numba") is None, reason="needs numba installed (test or compiled extra)")
+def test_crps_is_the_numpy_backends_number_with_or_without_numba_loaded_and_skips_compiling_it():
+    """With numba installed, scoringrules' import would compile its numba estimators (seconds
+    on every report) and its default backend would be numba, whose CRPS differs in the last
+    bits: scoring imports it with numba out of sight and names the numpy backend, so the score
+    is the same number whether numba is absent, installed, or already loaded."""
+    runs = {how: subprocess.run([sys.executable, "-c", SCORE, how], capture_output=True, text=True, check=True).stdout.split()
+            for how in ("fresh", "numba first")}
+    assert runs["fresh"] == [runs["numba first"][0], "False", "True"]  # numba never loaded for the score
+    assert runs["numba first"][1:] == ["True", "True"]
