@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import json
 import os
 import subprocess
 import sys
@@ -123,6 +124,33 @@ def start_time(argv: list[str], repeat: int = 5) -> float:
     """Best of ``repeat`` wall times of a command, less the best bare ``python -c pass``."""
     bare = min(cli_time([sys.executable, "-c", "pass"]) for _ in range(repeat))
     return min(cli_time([sys.executable, "-m", "pivotmodel.cli", *argv]) for _ in range(repeat)) - bare
+
+
+_MODULES_OF = """
+import json, sys
+from pivotmodel.cli import main
+try:
+    main(sys.argv[1:])
+except SystemExit:
+    pass
+print(json.dumps(sorted(m for m in sys.modules if m != "__main__")))
+"""
+_IMPORT = "import importlib, json, sys\nfor m in json.loads(sys.argv[1]):\n    try:\n        importlib.import_module(m)\n    except Exception:\n        pass"
+
+
+def import_time(argv: list[str], repeat: int = 5) -> tuple[float, list[str]]:
+    """Best of ``repeat`` wall times of a fresh process importing every module that the
+    command ``argv`` leaves loaded (found by running it once), less the best of the same
+    process importing nothing; and the third-party packages among them."""
+    out = subprocess.run([sys.executable, "-c", _MODULES_OF, *argv], capture_output=True, text=True, check=True).stdout
+    modules = out.strip().splitlines()[-1]
+    loaded = min(cli_time([sys.executable, "-c", _IMPORT, modules]) for _ in range(repeat))
+    bare = min(cli_time([sys.executable, "-c", _IMPORT, "[]"]) for _ in range(repeat))
+    from importlib.metadata import packages_distributions
+
+    installed = packages_distributions()
+    third = sorted(m for m in {n.split(".")[0] for n in json.loads(modules)} & set(installed) if m != "pivotmodel" and not m.startswith("_"))
+    return loaded - bare, third
 
 
 def cli_time(cmd: list[str]) -> float:
