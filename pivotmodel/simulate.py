@@ -253,15 +253,6 @@ def _prefault_chunk() -> None:
     prefault_heap(PREFAULT_PER_DRAW * int(_STATE["chunk"]))
 
 
-def _resident(arr: np.ndarray) -> np.ndarray:
-    """``arr`` with its pages populated (:func:`pivotmodel.allocator.populate`): the sink's
-    arrays are written bit by bit as chunks arrive, each page a fault otherwise."""
-    from .allocator import populate
-
-    populate(arr.ctypes.data, arr.nbytes)
-    return arr
-
-
 class _Sink:
     """What a run keeps, allocated once and filled chunk by chunk as chunks finish, so memory
     holds the results plus the chunks in flight: every draw's claim outcomes (one byte a
@@ -275,7 +266,7 @@ class _Sink:
         self.draws = draws
         self.sample = sample
         self.columns = columns
-        self.outcomes = _resident(np.empty((len(columns["metric"]), draws), dtype=np.int8))
+        self.outcomes = np.empty((len(columns["metric"]), draws), dtype=np.int8)
         self.blocks: dict[str, np.ndarray] = {}
         self.arrays: dict[tuple[str, str], np.ndarray] = {}
         self.sums: dict[tuple[str, str], np.ndarray] = {}
@@ -284,7 +275,7 @@ class _Sink:
 
     def _group(self, kind: str, name: str, part: np.ndarray) -> np.ndarray:
         if kind not in self.blocks:
-            self.blocks[kind] = _resident(np.empty((len(self.columns[kind]), len(self.sample)), dtype=part.dtype))
+            self.blocks[kind] = np.empty((len(self.columns[kind]), len(self.sample)), dtype=part.dtype)
         return self.blocks[kind][self.columns[kind].index(name)]
 
     def _add_sums(self, key: tuple[str, str], parts: list[tuple[int, int, np.ndarray, bool]]) -> None:
@@ -313,7 +304,7 @@ class _Sink:
             self.outcomes[i, lo:hi] = codes
         for key, arr in part["totals"].items():
             if key not in self.arrays:
-                self.arrays[key] = _resident(np.empty((len(self.sample), *arr.shape[1:]), dtype=arr.dtype))
+                self.arrays[key] = np.empty((len(self.sample), *arr.shape[1:]), dtype=arr.dtype)
             self.arrays[key][first:last] = arr
         for key, parts in part["sums"].items():
             self._add_sums(key, parts)
