@@ -135,6 +135,21 @@ def first_chunk_in_a_fork(a, draws: int, method: str, chunk: int) -> tuple[float
     return start, first, second
 
 
+def table_seconds(a, draws: int, method: str) -> tuple[float, float]:
+    """Seconds to build the run's PERT lookup tables on one thread and on two (as simulate
+    does before its pool), each from none held."""
+    from pivotmodel import distributions
+
+    dists = list(sim.make_design(a, draws, 20260522, method).dists.values())
+    out = []
+    for threads in (1, 2):
+        distributions._BETA_TABLES.clear()
+        t0 = time.perf_counter()
+        distributions.build_tables(dists, threads=threads)
+        out.append(time.perf_counter() - t0)
+    return out[0], out[1]
+
+
 def import_seconds() -> float:
     """Wall seconds of a fresh process importing what ``pivotmodel simulate`` imports before
     its pool starts (minus a bare interpreter's start)."""
@@ -181,6 +196,8 @@ def main() -> None:
     print(f"  forked worker: its start (allocator, prefaulted heap) {start * 1e3:4.0f} ms, first chunk {first * 1e3:4.0f} ms, "
           f"its second {second * 1e3:4.0f} ms")
     print(f"main process: imports before the pool {import_seconds():.2f} s")
+    one, two = table_seconds(a, args.draws, args.method)
+    print(f"main process: PERT lookup tables {one:.2f} s on one thread, {two:.2f} s on two")
     if args.outputs:
         from pivotmodel.cli.run import _write_run
 

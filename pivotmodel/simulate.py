@@ -67,9 +67,9 @@ SAMPLE_DRAWS = 200_000
 # Means are sums over fixed blocks of draws, each summed whole, then summed in block order:
 # the same numbers whatever the chunk size or number of processes.
 MEAN_BLOCK = 4096
-# Bytes a draw of heap a chunk's first run writes fresh (the bundled model: ~28,000 pages at
-# 24,576 draws, ~4.6 KB a draw, over a heap that grows to ~8 KB a draw with its
-# fragmentation); a process that runs chunks populates this much before its first chunk.
+# Bytes a draw of heap a process populates before its first chunk. The bundled model's first
+# 24,576-draw chunk faulted ~28,000 fresh pages (~4.6 KB a draw); with 160 MB populated first
+# ~5,600 pages still faulted, with 256 MB ~2,300, so the heap a chunk reuses is ~7-8 KB a draw.
 PREFAULT_PER_DRAW = 8 * 1024
 _BASES = ("quarter", "fy", "cy")
 
@@ -636,13 +636,12 @@ def simulate(
     sample = sample_draws(draws, seed, SAMPLE_DRAWS if sample_size is None else int(sample_size))
     # means from block sums whenever the kept totals are not every draw in float64
     stream_means = compact or len(sample) < draws
-    _STATE.update(engine=engine, design=design, claims=claims, keep=keep, claim_series=claim_series, compact=compact, sample=sample,
-                  stream_means=stream_means)
     if chunk_size >= MEAN_BLOCK:
         # chunks of whole mean blocks: a worker then sends each block's sums, never the rows
         # of a block split with the next chunk (half of what it sent at 25,000)
         chunk_size -= chunk_size % MEAN_BLOCK
-    _STATE["chunk"] = min(chunk_size, draws)
+    _STATE.update(engine=engine, design=design, claims=claims, keep=keep, claim_series=claim_series, compact=compact, sample=sample,
+                  stream_means=stream_means, chunk=min(chunk_size, draws))
     bounds = [(i, min(i + chunk_size, draws)) for i in range(0, draws, chunk_size)]
     show = (sys.stderr.isatty() if progress is None else progress) and draws >= 20_000
     bar = _progress(draws, show)
