@@ -188,11 +188,30 @@ def prim_box(results, claim_id: str, inputs: list[str] | None = None, top: int =
         if bad:
             raise InputError.single("--input", "input", f"{', '.join(bad)} not an uncertain input; valid: {', '.join(x.columns)}")
     n = len(h)
+    density, held, bounds, steps = _peel(x, h, inputs, alpha, min_support * n)
+    base_density = float(h.mean())
+    support = len(held) / n
+    coverage = float(held.sum() / h.sum())
+    rows, parts = _box_rows(a, inputs, bounds)
+    overall = f"overall it holds in {_fmt_pct(base_density)} of {n} evaluable draws"
+    if not parts:
+        sentence = f"no box over {', '.join(inputs)} raises the share of draws where {claim_id} holds; {overall}"
+    else:
+        sentence = (f"{claim_id} holds in {_fmt_pct(density)} of draws where " + " and ".join(parts)
+                    + f" (density {_fmt_pct(density)}, coverage {_fmt_pct(coverage)} of the holding draws, "
+                    f"support {_fmt_pct(support)} of draws); {overall}")
+    df = pd.DataFrame(rows, columns=cols)
+    df.attrs.update(claim=claim_id, sentence=sentence, density=density, coverage=coverage, support=support,
+                    base_density=base_density, steps=steps, inputs=list(inputs), **info)
+    return df
+
+
+def _peel(x: pd.DataFrame, h: np.ndarray, inputs: list[str], alpha: float, min_count: float):
+    """:func:`prim_box`'s greedy peeling: (density, outcomes held in the box, bounds per input, steps)."""
     data = {k: x[k].to_numpy(dtype=float) for k in inputs}  # the draws inside the box, shrunk at each peel
     held = h
     bounds: dict[str, list[float]] = {k: [-np.inf, np.inf] for k in inputs}
     density = float(h.mean())
-    base_density = density
     steps = 0
     while True:
         best = None
@@ -203,13 +222,13 @@ def prim_box(results, claim_id: str, inputs: list[str] | None = None, top: int =
                 # strict: a point mass at the cut goes whole
                 keep = data[k] > float(q_low) if side == "low" else data[k] < float(q_high)
                 m = int(keep.sum())
-                if m == size or m < max(1, min_support * n):
+                if m == size or m < max(1, min_count):
                     continue
                 d = float(held[keep].mean())
                 if d > density + 1e-12 and (best is None or d > best[0]):
                     best = (d, k, side, keep)
         if best is None:
-            break
+            return density, held, bounds, steps
         density, k, side, keep = best
         data = {j: v[keep] for j, v in data.items()}
         held = held[keep]
@@ -218,10 +237,11 @@ def prim_box(results, claim_id: str, inputs: list[str] | None = None, top: int =
         else:
             bounds[k][1] = float(data[k].max())
         steps += 1
-    support = len(held) / n
-    coverage = float(held.sum() / h.sum())
-    rows = []
-    parts = []
+
+
+def _box_rows(a, inputs: list[str], bounds: dict[str, list[float]]) -> tuple[list[dict], list[str]]:
+    """The restricted inputs of a PRIM box as table rows and as phrases for its sentence."""
+    rows, parts = [], []
     for k in inputs:
         lo, hi = bounds[k]
         if np.isinf(lo) and np.isinf(hi):
@@ -234,14 +254,4 @@ def prim_box(results, claim_id: str, inputs: list[str] | None = None, top: int =
             parts.append(f"{k} >= {format_value(a, k, lo)}")
         else:
             parts.append(f"{k} <= {format_value(a, k, hi)}")
-    overall = f"overall it holds in {_fmt_pct(base_density)} of {n} evaluable draws"
-    if not parts:
-        sentence = f"no box over {', '.join(inputs)} raises the share of draws where {claim_id} holds; {overall}"
-    else:
-        sentence = (f"{claim_id} holds in {_fmt_pct(density)} of draws where " + " and ".join(parts)
-                    + f" (density {_fmt_pct(density)}, coverage {_fmt_pct(coverage)} of the holding draws, "
-                    f"support {_fmt_pct(support)} of draws); {overall}")
-    df = pd.DataFrame(rows, columns=cols)
-    df.attrs.update(claim=claim_id, sentence=sentence, density=density, coverage=coverage, support=support,
-                    base_density=base_density, steps=steps, inputs=list(inputs), **info)
-    return df
+    return rows, parts

@@ -132,7 +132,27 @@ def solve(a: Assumptions, claim_id: str, input_key: str, low_q: float = 0.001, h
         sign = np.where(h, 1.0, -1.0)
         finite = ok
 
-    # Crossings: adjacent grid points where the claim flips.
+    roots = _crossings(e, claim, input_key, xs, ok, h, sign, finite, xtol_rel)
+    sol.crossings = [r for r, _ in roots]
+    if roots:
+        root, direction = min(roots, key=lambda r: abs(r[0] - base))
+        sol.value, sol.direction, sol.status = root, direction, "solved"
+        base_txt = f"base {fmt(base)}, where it {'holds' if sol.holds_at_base else 'fails'}"
+        sol.sentence = f"{what} needs {input_key} {direction} {fmt(root)} ({base_txt}) {tail}"
+        if len(roots) > 1:
+            others = ", ".join(f"{d} {fmt(r)}" for r, d in roots if r != root)
+            sol.sentence += f"; the claim also flips at {others} in {rng}"
+        return sol
+
+    _no_crossing(sol, h, ok, xs, metric, what, input_key, rng, tail, fmt)
+    return sol
+
+
+def _crossings(e, claim: Claim, input_key: str, xs: np.ndarray, ok: np.ndarray, h: np.ndarray, sign: np.ndarray,
+               finite: np.ndarray, xtol_rel: float) -> list[tuple[float, str]]:
+    """Where the claim flips between adjacent grid points: (value, "at least" | "at most") each,
+    by Brent's method on metric - threshold where it changes sign, else by bisection on holds."""
+    thr = claim.threshold
     roots = []
     for i in range(len(xs) - 1):
         if not (ok[i] and ok[i + 1]) or h[i] == h[i + 1]:
@@ -153,26 +173,22 @@ def solve(a: Assumptions, claim_id: str, input_key: str, low_q: float = 0.001, h
                     x1 = mid
             root = 0.5 * (x0 + x1)
         roots.append((float(root), "at least" if h[i + 1] else "at most"))
-    sol.crossings = [r for r, _ in roots]
-    if roots:
-        root, direction = min(roots, key=lambda r: abs(r[0] - base))
-        sol.value, sol.direction, sol.status = root, direction, "solved"
-        base_txt = f"base {fmt(base)}, where it {'holds' if sol.holds_at_base else 'fails'}"
-        sol.sentence = f"{what} needs {input_key} {direction} {fmt(root)} ({base_txt}) {tail}"
-        if len(roots) > 1:
-            others = ", ".join(f"{d} {fmt(r)}" for r, d in roots if r != root)
-            sol.sentence += f"; the claim also flips at {others} in {rng}"
-        return sol
+    return roots
 
+
+def _no_crossing(sol: Solution, h: np.ndarray, ok: np.ndarray, xs: np.ndarray, metric: np.ndarray, what: str,
+                 input_key: str, rng: str, tail: str, fmt) -> None:
+    """Status and sentence of a solution where the claim never flips over the grid."""
+    thr, cmp = sol.threshold, sol.comparison
     if h[ok].all():
         sol.status = "always"
         sol.sentence = f"{what} holds for every value of {input_key} in {rng} {tail}; it does not depend on this input there"
-        return sol
+        return
     if h[ok].any():  # flips only next to draws that cannot be evaluated
         sol.status = "mixed"
         sol.sentence = (f"{what} holds for some values of {input_key} in {rng} {tail}, but where it flips "
                         "the claim cannot be evaluated")
-        return sol
+        return
     sol.status = "never"
     if thr is not None:
         ends = [(xs[0], metric[0]), (xs[-1], metric[-1])]
@@ -185,7 +201,6 @@ def solve(a: Assumptions, claim_id: str, input_key: str, low_q: float = 0.001, h
                         f"({fmt(x_best)}) comes closest, with the metric at {m_best:.4g} against the threshold {cmp} {thr:g}")
     else:
         sol.sentence = f"no value of {input_key} in {rng} makes {what} true {tail}"
-    return sol
 
 
 def solve_grid(a: Assumptions, claim_id: str, key_x: str, key_y: str, size: int = 25,
