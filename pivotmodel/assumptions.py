@@ -481,6 +481,7 @@ def load(directory: str | Path | None = None, scenario: str | None = None, as_of
     """Load, validate and freeze an assumptions folder, optionally with a scenario applied and
     as of a past quarter (:mod:`pivotmodel.asof`; default: ``--as-of`` if given, else the last)."""
     from .asof import AS_OF, check_base, cut_history, fill_seeds
+    from .base_quarters import missing_base_rows
 
     as_of = as_of if as_of is not None else AS_OF.get()
     directory = Path(directory) if directory is not None else default_directory()
@@ -597,6 +598,10 @@ def load(directory: str | Path | None = None, scenario: str | None = None, as_of
                 "--as-of", None, sources, "money")[0]
             problems.extend(fill_seeds(full, history, seeds, make))
             problems.extend(check_base(history, label_of(directory / "history" / "reported.csv")))
+    if history is not None and not (as_of is not None and history is not full):  # as of a past quarter: check_base above
+        base_missing = missing_base_rows(history, directory / "history" / "reported.csv", label_of(directory / "history" / "reported.csv"))
+        problems.extend(base_missing)
+        history = None if base_missing else history  # nothing downstream can grow from it
     if history is not None:
         problems.extend(history.warnings)
     raw_files: dict[str, Any] = {}  # claims.yaml and correlations.yaml, parsed below

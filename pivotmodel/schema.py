@@ -29,6 +29,7 @@ from typing import Any
 __all__ = [
     "Param", "PARAMETERS", "UNITS", "SEEDABLE", "OPTIONAL_SEEDS", "SETTINGS", "seed_key", "seed_file_key", "parse_seed_file_key",
     "Segment", "SEGMENTS", "GROUP", "SEGMENT_IDS", "SEGMENT_LABELS", "SEGMENT_COLOURS", "INPUT_FILES", "segment", "SERIES",
+    "base_lines",
 ]
 
 # unit -> (dimension, factor to the model's unit of that dimension)
@@ -367,6 +368,12 @@ SEGMENT_LABELS: dict[str, str] = {s.id: s.label for s in (*SEGMENTS, GROUP)}
 SEGMENT_COLOURS: dict[str, str] = {s.id: s.colour for s in (*SEGMENTS, GROUP)}
 # Every assumption file of inputs (a file per segment, then the group-wide ones), in load order.
 INPUT_FILES: tuple[str, ...] = (*(s.file for s in SEGMENTS), "capex", "group", "earnings")
+
+
+def base_lines() -> tuple[str, ...]:
+    """The reported lines the model grows from: each must have a row in every base quarter
+    (checked on every load, :mod:`pivotmodel.base_quarters`)."""
+    return (*(f"{s.id}.revenue" for s in SEGMENTS), "group.revenue")
 
 
 def segment(segment_id: str) -> Segment:
