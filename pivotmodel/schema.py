@@ -29,7 +29,7 @@ from typing import Any
 __all__ = [
     "Param", "PARAMETERS", "UNITS", "SEEDABLE", "OPTIONAL_SEEDS", "SETTINGS", "seed_key", "seed_file_key", "parse_seed_file_key",
     "Segment", "SEGMENTS", "GROUP", "SEGMENT_IDS", "SEGMENT_LABELS", "SEGMENT_COLOURS", "INPUT_FILES", "segment", "SERIES",
-    "base_lines",
+    "base_lines", "base_estimated_lines", "Line", "LINE_KINDS", "DERIVED_FROM_SEEDS", "OWN_AI_SEGMENTS",
 ]
 
 # unit -> (dimension, factor to the model's unit of that dimension)
@@ -260,16 +260,7 @@ PARAMETERS: dict[str, Param] = {
 # analysts' files keep that layout, and the two functions below are the only place the file
 # path is mapped to the key and back.
 
-# seed series -> the segment file holding its estimates
-SEEDABLE: dict[str, str] = {
-    "china_ecommerce.cmr": "china_ecommerce",
-    "china_ecommerce.quick_commerce_revenue": "china_ecommerce",
-    "china_ecommerce.quick_commerce_ebita": "china_ecommerce",  # past quarters' losses: broker estimates
-    "cloud.ai_revenue": "cloud",
-}
-# Seedable series the model does not grow from: an estimate is optional (it lets claims about
-# those past quarters be tested "on estimates"); without one the quarter stays n/a.
-OPTIONAL_SEEDS = {"china_ecommerce.quick_commerce_ebita"}
+# SEEDABLE and OPTIONAL_SEEDS are derived from the segments' declared lines (below).
 
 
 def seed_key(series: str, quarter: Any) -> str:
@@ -315,6 +306,29 @@ SETTINGS: dict[str, tuple[type, str]] = {
 # boundary check) reads this tuple, in this order.
 
 
+LINE_KINDS = ("reported", "seeded", "derived")
+
+
+@dataclass(frozen=True)
+class Line:
+    """A line of a segment with history: ``reported`` (a row of history/reported.csv in every
+    base quarter: the model grows from it), ``seeded`` (a sub-line Alibaba does not report in
+    RMB: an estimate in the segment file's ``seed:`` block fills each base quarter without a
+    row; ``optional``: the model does not grow from it, so the estimate may be left out) or
+    ``derived`` from other lines and inputs (``reads``: the lines its base-quarter value is
+    computed from, in :func:`pivotmodel.model.assembly.base_quarter_estimates`)."""
+
+    name: str
+    kind: str
+    reads: tuple[str, ...] = ()
+    optional: bool = False
+
+
+def _lines(*extra: Line) -> tuple[Line, ...]:
+    """Revenue and adjusted EBITA, reported, then the segment's sub-lines."""
+    return (Line("revenue", "reported"), Line("adjusted_ebita", "reported"), *extra)
+
+
 @dataclass(frozen=True)
 class Segment:
     """A reportable segment the model projects.
@@ -325,7 +339,12 @@ class Segment:
     ``driver``: the module under ``pivotmodel/model/`` that projects it (``growth_segments``
     serves any segment with a revenue growth path and a margin path);
     ``growth_inputs`` / ``margin_inputs``: the inputs that set its first projected quarter's
-    growth and margin (``validate``'s boundary check names them).
+    growth and margin (``validate``'s boundary check names them);
+    ``lines``: its lines with history (:class:`Line`), from which the seedable series, the
+    base-quarter check and the base-quarter estimates are derived;
+    ``parent``: the node it adds up into (``group`` for the reportable segments);
+    ``charges_own_ai``: whether it bears the depreciation of new assets used for the group's own
+    AI work (``<id>.ai_depreciation``).
     """
 
     id: str
@@ -336,6 +355,9 @@ class Segment:
     driver: str
     growth_inputs: tuple[str, ...] = ()
     margin_inputs: tuple[str, ...] = ()
+    lines: tuple[Line, ...] = ()
+    parent: str = "group"  # the node its revenue and EBITA add up into
+    charges_own_ai: bool = False  # bears the depreciation of capex.own_ai_share (at most one segment)
 
 
 SEGMENTS: tuple[Segment, ...] = (
@@ -345,20 +367,33 @@ SEGMENTS: tuple[Segment, ...] = (
          "china_ecommerce.quick_commerce.orders.growth.start", "china_ecommerce.quick_commerce.monetisation.start",
          "china_ecommerce.other_revenue.growth.start"),
         ("china_ecommerce.core_margin.start", "china_ecommerce.quick_commerce.loss_per_order.start"),
+        _lines(
+            Line("cmr", "seeded"), Line("quick_commerce_revenue", "seeded"),
+            Line("quick_commerce_ebita", "seeded", optional=True),  # past quarters' losses: broker estimates
+            Line("other_revenue", "derived", ("revenue", "cmr", "quick_commerce_revenue")),
+            Line("quick_commerce_orders", "derived", ("quick_commerce_revenue",)),
+        ),
     ),
     Segment(
         "cloud", "Cloud Intelligence", "#1A73E8", "cloud", "cloud", "cloud",
         ("cloud.ai_revenue.growth.start", "cloud.other_external_revenue.growth.start", "cloud.internal_revenue.growth.start",
          "cloud.internal_share", "cloud.supply.exit_utilisation", "cloud.supply.revenue_yield"),
         ("cloud.margin_before_new_depreciation.start", "cloud.supply.capacity_share_of_capex", "capex.useful_life"),
+        _lines(
+            Line("ai_revenue", "seeded"),
+            Line("internal_revenue", "derived", ("revenue",)),
+            Line("external_revenue", "derived", ("revenue",)),
+            Line("other_external_revenue", "derived", ("revenue", "ai_revenue")),
+        ),
     ),
     Segment(
         "international", "AIDC", "#12B5CB", "international", "international", "growth_segments",
-        ("international.revenue.growth.start",), ("international.margin.start",),
+        ("international.revenue.growth.start",), ("international.margin.start",), _lines(),
     ),
     Segment(
         "all_others", "All others", "#9AA0A6", "all_others", "all_others", "growth_segments",
         ("all_others.revenue.growth.start",), ("all_others.margin.start", "capex.own_ai_share", "capex.useful_life"),
+        _lines(), charges_own_ai=True,
     ),
 )
 # The consolidated group: not a segment, but shown beside them (label, colour, history prefix).
@@ -370,10 +405,31 @@ SEGMENT_COLOURS: dict[str, str] = {s.id: s.colour for s in (*SEGMENTS, GROUP)}
 INPUT_FILES: tuple[str, ...] = (*(s.file for s in SEGMENTS), "capex", "group", "earnings")
 
 
+# Derived from the segments' lines: seed series -> the segment file holding its estimates, and
+# those the model does not grow from (an estimate is optional: it lets claims about those past
+# quarters be tested "on estimates"; without one the quarter stays n/a).
+SEEDABLE: dict[str, str] = {f"{s.id}.{ln.name}": s.file for s in SEGMENTS for ln in s.lines if ln.kind == "seeded"}
+OPTIONAL_SEEDS: frozenset[str] = frozenset(f"{s.id}.{ln.name}" for s in SEGMENTS for ln in s.lines if ln.optional)
+# derived line -> the seeded lines it reads (its base-quarter value is an estimate when they are)
+DERIVED_FROM_SEEDS: dict[str, frozenset[str]] = {
+    f"{s.id}.{ln.name}": frozenset(f"{s.id}.{r}" for r in ln.reads if f"{s.id}.{r}" in SEEDABLE)
+    for s in SEGMENTS for ln in s.lines if ln.kind == "derived"
+}
+# the segment bearing the own-AI depreciation (capex.own_ai_share)
+OWN_AI_SEGMENTS: tuple[str, ...] = tuple(s.id for s in SEGMENTS if s.charges_own_ai)
+
+
 def base_lines() -> tuple[str, ...]:
     """The reported lines the model grows from: each must have a row in every base quarter
-    (checked on every load, :mod:`pivotmodel.base_quarters`)."""
-    return (*(f"{s.id}.revenue" for s in SEGMENTS), "group.revenue")
+    (checked on every load, :mod:`pivotmodel.base_quarters`): every top-level segment's
+    reported revenue, and group revenue (where history ends)."""
+    return (*(f"{s.id}.{ln.name}" for s in SEGMENTS if s.parent == "group" for ln in s.lines
+              if ln.kind == "reported" and ln.name == "revenue"), "group.revenue")
+
+
+def base_estimated_lines() -> tuple[str, ...]:
+    """Lines whose base-quarter gaps the model fills per draw: seeded and derived."""
+    return tuple(f"{s.id}.{ln.name}" for s in SEGMENTS for ln in s.lines if ln.kind in ("seeded", "derived"))
 
 
 def segment(segment_id: str) -> Segment:

@@ -1,7 +1,8 @@
 """AIDC (``international``) and All others: revenue by a growth path, EBITA by a margin path.
 
 Units: RMB million a quarter; losses negative. Revenue grows YoY on the same quarter a
-year earlier; adjusted EBITA = margin path x revenue. All others also bears the depreciation
+year earlier; adjusted EBITA = margin path x revenue. The segment the registry charges with it
+(``Segment.charges_own_ai``: All others) also bears the depreciation
 of the new assets used for the group's own AI work (``capex.own_ai_share``: Qwen training,
 consumer AI apps): its margin path is before that depreciation, and an anchored start adds
 back that depreciation over the exit quarters.
@@ -11,7 +12,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..schema import SEGMENTS
+from ..schema import OWN_AI_SEGMENTS, SEGMENTS
 from .capex import use_shares
 from .inputs import BaseQuarters, EngineInputs, Values, exit_add_back
 from .paths import compound_yoy, converging_path
@@ -24,14 +25,16 @@ GROWTH_SEGMENTS = tuple(s.id for s in SEGMENTS if s.driver == "growth_segments")
 def project_growth_segment(
     e: EngineInputs, v: Values, base: BaseQuarters, quarters: int, segment: str, capex=None
 ) -> dict[str, np.ndarray]:
-    """``capex`` (a :class:`pivotmodel.model.capex.CapexResult`) is needed for All others only."""
+    """``capex`` (a :class:`pivotmodel.model.capex.CapexResult`) is needed only by the segment the
+    registry charges with the own-AI depreciation (``Segment.charges_own_ai``)."""
     growth = converging_path(
         v(f"{segment}.revenue.growth.start"), v(f"{segment}.revenue.growth.long_run"),
         v(f"{segment}.revenue.growth.half_life"), quarters,
     )
     start = v(f"{segment}.margin.start")
     depreciation = 0.0
-    if segment == "all_others":
+    own_ai = segment in OWN_AI_SEGMENTS
+    if own_ai:
         own = use_shares(v)[1]
         start = start + exit_add_back(e, v, f"{segment}.margin.start", capex, own)
         depreciation = own * capex.depreciation_new
@@ -40,6 +43,6 @@ def project_growth_segment(
     ebita = np.multiply(margin, revenue, out=np.empty(np.broadcast_shapes(margin.shape, revenue.shape, np.shape(depreciation)), order="F"))
     ebita -= depreciation
     out = {f"{segment}.revenue": revenue, f"{segment}.adjusted_ebita": ebita}
-    if segment == "all_others":
+    if own_ai:
         out[f"{segment}.ai_depreciation"] = np.broadcast_to(depreciation, revenue.shape)
     return out
