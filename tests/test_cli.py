@@ -10,9 +10,9 @@ import pandas as pd
 import pytest
 from conftest import replace_once
 
-from pivotmodel.schema import SEGMENTS
 from pivotmodel.cli import main, write_atomic
 from pivotmodel.model import project
+from pivotmodel.schema import SEGMENTS
 from pivotmodel.tables import segment_table
 
 FY_COLUMNS = ["FY2024 (A)", "FY2025 (A)", "FY2026 (A)", "FY2027 (P)", "FY2028 (P)", "FY2029 (P)", "FY2030 (P)", "FY2031 (P)"]
