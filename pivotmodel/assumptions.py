@@ -142,7 +142,9 @@ class Assumptions:
     scenario: Scenario
     claims: tuple[Claim, ...] = ()  # claims.yaml, parsed and validated (empty without the file)
     correlations: Correlations = Correlations("assumptions/correlations.yaml")  # correlations.yaml, validated
-    files: Mapping[str, str] = field(default_factory=dict)  # file label -> text, for hashing
+    # every file a run's numbers can depend on, as the loader read it: name -> SHA-256 of its
+    # bytes (the folder's YAML, the history CSVs, each scenario file of the chain), for the run's hash
+    files: Mapping[str, bytes] = field(default_factory=dict)
     warnings: tuple[Problem, ...] = ()  # things worth knowing that do not stop a run
 
     @property
@@ -477,6 +479,24 @@ def _resolve_scenario(
     )
 
 
+def _file_digests(directory: Path, scenario_paths: tuple[Path, ...]) -> dict[str, bytes]:
+    """Name -> SHA-256 of the bytes of every file a run's numbers can depend on: the folder's
+    YAML files, the history CSVs and each scenario file in the chain (which may live outside the
+    folder), in that order; named relative to the folder, else by the resolved path."""
+    import hashlib
+
+    paths = sorted(directory.glob("*.yaml")) + sorted(directory.glob("*.yml")) + sorted((directory / "history").glob("*.csv"))
+    paths += [p for p in scenario_paths if p not in paths]
+    out = {}
+    for path in paths:
+        name = path.relative_to(directory) if path.is_relative_to(directory) else path.resolve()
+        try:
+            out[str(name)] = hashlib.sha256(path.read_bytes()).digest()
+        except OSError:  # unreadable: the step that parses it reports it
+            continue
+    return out
+
+
 def load(directory: str | Path | None = None, scenario: str | None = None, as_of: Quarter | None = None) -> Assumptions:
     """Load, validate and freeze an assumptions folder, optionally with a scenario applied and
     as of a past quarter (:mod:`pivotmodel.asof`; default: ``--as-of`` if given, else the last)."""
@@ -490,7 +510,6 @@ def load(directory: str | Path | None = None, scenario: str | None = None, as_of
         raise InputError.single(str(directory), "", "is not a folder of assumption files")
     label_of = lambda p: str(p.relative_to(root))  # noqa: E731
     problems: list[Problem] = []
-    texts: dict[str, str] = {}
 
     def guarded(fn, *args):
         try:
@@ -513,7 +532,6 @@ def load(directory: str | Path | None = None, scenario: str | None = None, as_of
         if not path.exists():
             problems.append(Problem(label, stem, "file is missing"))
             continue
-        texts[label] = path.read_text(encoding="utf-8", errors="replace")
         data = guarded(read_yaml, path, label, f"it must hold '{stem}:' with the {stem} inputs")
         if data is None:
             unreadable.add(stem)
@@ -541,6 +559,7 @@ def load(directory: str | Path | None = None, scenario: str | None = None, as_of
                 raw[key] = (spec, line, label)
 
     chosen, layers = _resolve_scenario(directory, scenario, root, problems)
+    digests = _file_digests(directory, chosen.paths)
     replaced: list[tuple[str, str, Any, Any, int | None]] = []  # (file, key, spec before, spec after, line)
     for label, layer in layers:
         for key, (spec, line) in layer.items():
@@ -608,7 +627,6 @@ def load(directory: str | Path | None = None, scenario: str | None = None, as_of
     for name in ("claims", "correlations"):
         path = directory / f"{name}.yaml"
         if path.exists():
-            texts[label_of(path)] = path.read_text(encoding="utf-8", errors="replace")
             raw_files[name] = guarded(read_yaml, path, label_of(path), EMPTY_HINT[name])
     if history is not None:
         for key, (spec, line, label) in anchored.items():
@@ -644,7 +662,7 @@ def load(directory: str | Path | None = None, scenario: str | None = None, as_of
         scenario=chosen,
         claims=tuple(claims or ()),
         correlations=correlations if correlations is not None else Correlations(corr_label),
-        files=MappingProxyType(texts),
+        files=MappingProxyType(digests),
         warnings=tuple(p for p in problems if p.level == "warn"),
     )
 

@@ -55,6 +55,22 @@ def _history_rows(history: History, quarters: tuple[Quarter, ...]) -> dict[str, 
     return {n: _frozen(row) for n, row in rows.items()}
 
 
+def _annual_totals(history: History, rows: dict[str, np.ndarray], quarters: tuple[Quarter, ...]) -> dict[tuple[str, int], float]:
+    """(series, fiscal year) -> the reported annual total a reported year shows instead of the sum
+    of its quarters (segment years restated on the four-segment basis; quarterly rounding). Capex
+    of a year with a quarter lacking the FCF-table figure and no annual one: the 20-F cash-flow
+    line (purchase of PP&E and land-use rights), footnoted in tables."""
+    last_fy = max((q.fiscal_year for q in quarters if q.q == 4), default=0)
+    out = {(name, y): row.value for name in SERIES for y, row in history.annual.get(name, {}).items() if y <= last_fy}
+    capex = rows["group.capex"]
+    for y in sorted({q.fiscal_year for q in quarters if q.fiscal_year <= last_fy}):
+        cols = [i for i, q in enumerate(quarters) if q.fiscal_year == y]
+        cashflow = history.annual_value("group.capex_cashflow", y)
+        if ("group.capex", y) not in out and np.isnan(capex[cols]).any() and not np.isnan(cashflow):
+            out[("group.capex", y)] = abs(cashflow)
+    return out
+
+
 def prepare(assumptions: Assumptions) -> EngineInputs:
     """The engine's inputs for a run on ``assumptions`` (validated at load: nothing here
     raises an input error)."""
@@ -87,5 +103,5 @@ def prepare(assumptions: Assumptions) -> EngineInputs:
         fcf_proxy_parts=(_frozen(ebita + da - capex), _frozen(np.maximum(ebita, 0.0))), capex_first=capex_first,
         capex_history=_frozen(capex_history(h, capex_first, last)),
         legacy_da=h.annual_value("group.depreciation", legacy_fy), legacy_fy=legacy_fy,
-        anchors=anchors, base_values=fixed, history=h,
+        anchors=anchors, base_values=fixed, annual=_annual_totals(h, rows, reported_quarters),
     )
