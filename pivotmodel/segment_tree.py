@@ -164,6 +164,7 @@ def read_estimates(directory: Path, children: tuple[Child, ...], history: Histor
         rows, problems = _rows(path, label, children)
     except InputError as exc:
         return {}, list(exc.problems)
+    rows = {k: x for k, x in rows.items() if k[1] <= history.last_quarter}  # as of a past quarter: later ones hidden
     problems += _identity(rows, children, history, base, label)
     out: dict[str, dict[Quarter, float]] = {}
     for (series, q), (value, _) in rows.items():

@@ -142,3 +142,14 @@ def test_a_bad_declaration_is_one_located_message(tmp_path, declaration, message
         assumptions_mod.load(folder)
     assert "assumptions/segments.yaml:2:" in str(exc.value) and message in str(exc.value), str(exc.value)
     assert segment(PARENT).charges_own_ai
+
+
+def test_as_of_a_past_quarter_hides_later_estimates_like_later_history(child_folder, capsys):
+    # as of FY2026Q4 (the last reported) nothing is hidden; the FY2026Q4 estimate is read
+    a = assumptions_mod.load(child_folder, as_of=assumptions_mod.parse_quarter("FY2026Q4"))
+    assert assumptions_mod.parse_quarter("FY2026Q4") in a.estimates[f"{CHILD_ID}.revenue"]
+    # as of FY2026Q3 the base quarters start in FY2025Q4, before the four-segment All others:
+    # refused as too early (the reported segments' check), never for the hidden FY2026Q4 estimate
+    assert main(["validate", "--assumptions", str(child_folder), "--as-of", "FY2026Q3"]) == 2
+    err = capsys.readouterr().err
+    assert "is too early" in err and "FY2026Q4,toy_logistics" not in err
