@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import subprocess
 import sys
 import time
@@ -36,7 +35,7 @@ from pivotmodel.claims import series_in
 from pivotmodel.model import prepare, run
 from pivotmodel.model.capex import project_capex
 from pivotmodel.model.cloud import project_cloud, project_cloud_demand, total_of
-from pivotmodel.model.engine_choice import ENGINE_ENV
+from pivotmodel.model.engine_choice import kernels_for, load_kernels, running_with
 from pivotmodel.model.inputs import Values
 from pivotmodel.sampling import make_design
 from pivotmodel.simulate import HEADLINE_SERIES
@@ -72,35 +71,29 @@ def compiled_rows(draws: int = 24_576, repeat: int = 9, folder: str | None = Non
     demand_total = total_of(demand)
     capex = project_capex(e, v, first, quarters, demand_total)
     blocks: dict[str, Callable[[], Any]] = {
-        "run()": lambda: run(e, values, keep=keep),
+        "run()": lambda: run(e, values, keep=keep, kernels=kernels_for()),  # the engine of the block's run
         "cloud demand": lambda: project_cloud_demand(Values(values, draws), base, quarters),
         "capex": lambda: project_capex(e, Values(values, draws), first, quarters, demand_total),
         "cloud": lambda: project_cloud(e, Values(values, draws), base, quarters, capex, demand, demand_total),
     }
-    before = os.environ.get(ENGINE_ENV)
+    kernels = {"numpy": None, "compiled": load_kernels()}
     rows = []
-    try:
-        for name, fn in blocks.items():
-            times: dict[str, list[float]] = {k: [] for k in ENGINES}
-            outs: dict[str, Any] = {}
-            for engine in ENGINES:  # once untimed: the kernels load, first-touch effects settle
-                os.environ[ENGINE_ENV] = engine
+    for name, fn in blocks.items():
+        times: dict[str, list[float]] = {k: [] for k in ENGINES}
+        outs: dict[str, Any] = {}
+        for engine in ENGINES:  # once untimed: the kernels load, first-touch effects settle
+            with running_with(kernels[engine]):
                 outs[engine] = fn()
-            for _ in range(repeat):
-                for engine in ENGINES:
-                    os.environ[ENGINE_ENV] = engine
+        for _ in range(repeat):
+            for engine in ENGINES:
+                with running_with(kernels[engine]):
                     t0 = time.process_time()
                     fn()
                     times[engine].append((time.process_time() - t0) * 1e3)
-            best = {k: min(t) for k, t in times.items()}
-            rows.append({"block": name, "draws": draws, "quarters": quarters, "repeat": repeat,
-                         **{f"{k}_ms": best[k] for k in ENGINES}, **{f"{k}_median_ms": float(np.median(t)) for k, t in times.items()},
-                         "ratio": best["numpy"] / best["compiled"], "identical": _same(outs["numpy"], outs["compiled"])})
-    finally:
-        if before is None:
-            os.environ.pop(ENGINE_ENV, None)
-        else:
-            os.environ[ENGINE_ENV] = before
+        best = {k: min(t) for k, t in times.items()}
+        rows.append({"block": name, "draws": draws, "quarters": quarters, "repeat": repeat,
+                     **{f"{k}_ms": best[k] for k in ENGINES}, **{f"{k}_median_ms": float(np.median(t)) for k, t in times.items()},
+                     "ratio": best["numpy"] / best["compiled"], "identical": _same(outs["numpy"], outs["compiled"])})
     total = rows[0]
     for r in rows:
         for k in ENGINES:

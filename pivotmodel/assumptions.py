@@ -34,7 +34,7 @@ from .distributions import DIST_FIELDS, SCALES_WITH_UNIT, Distribution, SpecErro
 from .errors import InputError, Problem
 from .history import History, load_history
 from .periods import PeriodError, Quarter, parse_quarter
-from .schema import INPUT_FILES, OPTIONAL_SEEDS, PARAMETERS, SEEDABLE, SETTINGS, UNITS, parse_seed_file_key, seed_file_key, seed_key
+from .schema import INPUT_FILES, OPTIONAL_SEEDS, PARAMETERS, SEEDABLE, SETTINGS, UNITS, Child, child_parameters, parse_seed_file_key, seed_file_key, seed_key
 from .yamlio import LineDict, line_of, read_yaml
 
 __all__ = [
@@ -142,7 +142,11 @@ class Assumptions:
     scenario: Scenario
     claims: tuple[Claim, ...] = ()  # claims.yaml, parsed and validated (empty without the file)
     correlations: Correlations = Correlations("assumptions/correlations.yaml")  # correlations.yaml, validated
-    files: Mapping[str, str] = field(default_factory=dict)  # file label -> text, for hashing
+    # every file a run's numbers can depend on, as the loader read it: name -> SHA-256 of its
+    # bytes (the folder's YAML, the history CSVs, each scenario file of the chain), for the run's hash
+    files: Mapping[str, bytes] = field(default_factory=dict)
+    children: tuple[Child, ...] = ()  # child segments declared in segments.yaml (pivotmodel.segment_tree)
+    estimates: Mapping[str, Mapping[Quarter, float]] = field(default_factory=dict)  # their estimated history
     warnings: tuple[Problem, ...] = ()  # things worth knowing that do not stop a run
 
     @property
@@ -300,8 +304,8 @@ def _parse_spec(
     )
 
 
-def _check_range(inp: Input) -> list[Problem]:
-    param = PARAMETERS[inp.key]
+def _check_range(inp: Input, params: Mapping[str, Any] = PARAMETERS) -> list[Problem]:
+    param = params[inp.key]
     if param.dimension == "period":
         return []
     lo, hi = inp.dist.support
@@ -477,10 +481,30 @@ def _resolve_scenario(
     )
 
 
+def _file_digests(directory: Path, scenario_paths: tuple[Path, ...]) -> dict[str, bytes]:
+    """Name -> SHA-256 of the bytes of every file a run's numbers can depend on: the folder's
+    YAML files, the history CSVs and each scenario file in the chain (which may live outside the
+    folder), in that order; named relative to the folder, else by the resolved path."""
+    import hashlib
+
+    paths = sorted(directory.glob("*.yaml")) + sorted(directory.glob("*.yml")) + sorted((directory / "history").glob("*.csv"))
+    paths += [p for p in scenario_paths if p not in paths]
+    out = {}
+    for path in paths:
+        name = path.relative_to(directory) if path.is_relative_to(directory) else path.resolve()
+        try:
+            out[str(name)] = hashlib.sha256(path.read_bytes()).digest()
+        except OSError:  # unreadable: the step that parses it reports it
+            continue
+    return out
+
+
 def load(directory: str | Path | None = None, scenario: str | None = None, as_of: Quarter | None = None) -> Assumptions:
     """Load, validate and freeze an assumptions folder, optionally with a scenario applied and
     as of a past quarter (:mod:`pivotmodel.asof`; default: ``--as-of`` if given, else the last)."""
     from .asof import AS_OF, check_base, cut_history, fill_seeds
+    from .base_quarters import base_quarters, missing_base_rows
+    from .segment_tree import SEGMENTS_YAML, read_children, read_estimates
 
     as_of = as_of if as_of is not None else AS_OF.get()
     directory = Path(directory) if directory is not None else default_directory()
@@ -489,7 +513,6 @@ def load(directory: str | Path | None = None, scenario: str | None = None, as_of
         raise InputError.single(str(directory), "", "is not a folder of assumption files")
     label_of = lambda p: str(p.relative_to(root))  # noqa: E731
     problems: list[Problem] = []
-    texts: dict[str, str] = {}
 
     def guarded(fn, *args):
         try:
@@ -503,16 +526,18 @@ def load(directory: str | Path | None = None, scenario: str | None = None, as_of
         sources = _AnySource()
     settings = guarded(_load_settings, directory / "simulation.yaml", label_of(directory / "simulation.yaml"), problems) or {}
 
+    children, errs = read_children(directory, label_of(directory / SEGMENTS_YAML))
+    problems.extend(errs)
+    params = {**PARAMETERS, **{k: p for c in children for k, p in child_parameters(c).items()}}
     raw: dict[str, tuple[Any, int | None, str]] = {}
     unreadable: set[str] = set()  # files that failed to parse: no "missing key" noise for them
     seeds_raw: dict[tuple[str, str], tuple[Any, int | None, str]] = {}
-    for stem in SEGMENT_FILES:
+    for stem in (*SEGMENT_FILES, *(c.id for c in children)):
         path = directory / f"{stem}.yaml"
         label = label_of(path)
         if not path.exists():
             problems.append(Problem(label, stem, "file is missing"))
             continue
-        texts[label] = path.read_text(encoding="utf-8", errors="replace")
         data = guarded(read_yaml, path, label, f"it must hold '{stem}:' with the {stem} inputs")
         if data is None:
             unreadable.add(stem)
@@ -540,6 +565,7 @@ def load(directory: str | Path | None = None, scenario: str | None = None, as_of
                 raw[key] = (spec, line, label)
 
     chosen, layers = _resolve_scenario(directory, scenario, root, problems)
+    digests = _file_digests(directory, chosen.paths)
     replaced: list[tuple[str, str, Any, Any, int | None]] = []  # (file, key, spec before, spec after, line)
     for label, layer in layers:
         for key, (spec, line) in layer.items():
@@ -558,23 +584,23 @@ def load(directory: str | Path | None = None, scenario: str | None = None, as_of
     inputs: dict[str, Input] = {}
     anchored: dict[str, tuple[Any, int | None, str]] = {}
     for key, (spec, line, label) in raw.items():
-        if key not in PARAMETERS:
+        if key not in params:
             top = key.split(".")[0]
-            valid_here = ", ".join(k for k in PARAMETERS if k.split(".")[0] == top)
-            problems.append(Problem(label, key, f"unknown key{_suggest(key, list(PARAMETERS))}; valid keys under {top}: {valid_here}", line))
+            valid_here = ", ".join(k for k in params if k.split(".")[0] == top)
+            problems.append(Problem(label, key, f"unknown key{_suggest(key, list(params))}; valid keys under {top}: {valid_here}", line))
             continue
         if isinstance(spec, dict) and "anchor" in spec:
             anchored[key] = (spec, line, label)  # resolved on history below
             continue
-        inp, errs = _parse_spec(key, spec, label, line, sources, PARAMETERS[key].dimension)
+        inp, errs = _parse_spec(key, spec, label, line, sources, params[key].dimension)
         problems.extend(errs)
         if inp is not None:
-            problems.extend(_check_range(inp))
+            problems.extend(_check_range(inp, params))
             inputs[key] = inp
-    for key in PARAMETERS:
+    for key in params:
         if key not in raw and key.split(".")[0] not in unreadable:
             stem = key.split(".")[0]
-            problems.append(Problem(f"{directory.name}/{stem}.yaml", key, f"missing input ({PARAMETERS[key].doc})"))
+            problems.append(Problem(f"{directory.name}/{stem}.yaml", key, f"missing input ({params[key].doc})"))
 
     seeds: dict[tuple[str, Quarter], Input] = {}
     for (series, qlabel), (spec, line, label) in seeds_raw.items():
@@ -597,24 +623,30 @@ def load(directory: str | Path | None = None, scenario: str | None = None, as_of
                 "--as-of", None, sources, "money")[0]
             problems.extend(fill_seeds(full, history, seeds, make))
             problems.extend(check_base(history, label_of(directory / "history" / "reported.csv")))
+    if history is not None and not (as_of is not None and history is not full):  # as of a past quarter: check_base above
+        base_missing = missing_base_rows(history, directory / "history" / "reported.csv", label_of(directory / "history" / "reported.csv"))
+        problems.extend(base_missing)
+        history = None if base_missing else history  # nothing downstream can grow from it
+    estimates: dict[str, dict[Quarter, float]] = {}
     if history is not None:
         problems.extend(history.warnings)
+        estimates, errs = read_estimates(directory, children, history, base_quarters(history), label_of)
+        problems.extend(errs)
     raw_files: dict[str, Any] = {}  # claims.yaml and correlations.yaml, parsed below
     for name in ("claims", "correlations"):
         path = directory / f"{name}.yaml"
         if path.exists():
-            texts[label_of(path)] = path.read_text(encoding="utf-8", errors="replace")
             raw_files[name] = guarded(read_yaml, path, label_of(path), EMPTY_HINT[name])
     if history is not None:
         for key, (spec, line, label) in anchored.items():
             resolved, anchor, errs = resolve_anchor(key, spec, history, seeds, label, line)
             problems.extend(errs)
             if resolved is not None:
-                inp, errs = _parse_spec(key, resolved, label, line, sources, PARAMETERS[key].dimension)
+                inp, errs = _parse_spec(key, resolved, label, line, sources, params[key].dimension)
                 problems.extend(errs)
                 if inp is not None:
                     inp = replace(inp, anchor=anchor)
-                    problems.extend(_check_range(inp))
+                    problems.extend(_check_range(inp, params))
                     inputs[key] = inp
     if history is not None and not unreadable:
         problems.extend(_check_seeds(history, seeds, settings, directory.name))
@@ -639,7 +671,9 @@ def load(directory: str | Path | None = None, scenario: str | None = None, as_of
         scenario=chosen,
         claims=tuple(claims or ()),
         correlations=correlations if correlations is not None else Correlations(corr_label),
-        files=MappingProxyType(texts),
+        files=MappingProxyType(digests),
+        children=children,
+        estimates=MappingProxyType({k: MappingProxyType(x) for k, x in estimates.items()}),
         warnings=tuple(p for p in problems if p.level == "warn"),
     )
 

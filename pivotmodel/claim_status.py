@@ -29,7 +29,7 @@ from .assumptions import Assumptions
 from .claims import ALIASES, Claim, evaluate, series_in
 from .model import base_values, prepare, run
 from .periods import PeriodError, parse_period
-from .schema import seed_key
+from .schema import DERIVED_FROM_SEEDS, seed_key
 
 __all__ = ["ClaimStatus", "claim_statuses", "metric_range"]
 
@@ -128,8 +128,6 @@ def _reads_estimates(a: Assumptions, claim: Claim) -> bool:
     if not seeded:
         return False
     series = {ALIASES.get(s, s) for s in series_in(claim.tree)}
-    derived = {"cloud.external_revenue", "cloud.other_external_revenue", "china_ecommerce.other_revenue",
-               "china_ecommerce.quick_commerce_orders"}
     periods = []
     for node in ast.walk(claim.tree):
         label = node.value if isinstance(node, ast.Constant) and isinstance(node.value, str) else (
@@ -140,7 +138,8 @@ def _reads_estimates(a: Assumptions, claim: Claim) -> bool:
             except PeriodError:
                 continue
     quarters = {q for p in periods for q in p.quarters()}
-    return any(q in quarters and (s in series or s in ("cloud.ai_revenue", "china_ecommerce.quick_commerce_revenue") and series & derived) for s, q in seeded)
+    return any(q in quarters and (s in series or any(s in DERIVED_FROM_SEEDS[d] for d in series & set(DERIVED_FROM_SEEDS)))
+               for s, q in seeded)
 
 
 def claim_statuses(a: Assumptions, claims: list[Claim]) -> dict[str, ClaimStatus]:

@@ -29,6 +29,7 @@ bernoulli  p [, value_if_true=1, value_if_false=0]     a discrete event
 from __future__ import annotations
 
 import math
+from collections import OrderedDict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -181,17 +182,34 @@ class Distribution:
 
 
 _BETA_GRID = 1 << 16
-_BETA_TABLES: dict[tuple[float, float], np.ndarray] = {}
+# PERT shape -> its table (513 KB each), least recently used first; at most _BETA_TABLES_MAX are
+# kept (a process that samples many different PERT modes, as a sensitivity sweep does, held
+# 105 MB for 200 modes), except that the tables one build_tables() call makes for a run are all
+# kept whatever their number.
+_BETA_TABLES: OrderedDict[tuple[float, float], np.ndarray] = OrderedDict()
+_BETA_TABLES_MAX = 32
+
+
+def _remember(key: tuple[float, float], table: np.ndarray, keep: int = 0) -> None:
+    """Keep ``table`` as the most recently used; drop the least recently used beyond the bound
+    (or beyond ``keep``, the tables a run needs, if more)."""
+    _BETA_TABLES[key] = table
+    _BETA_TABLES.move_to_end(key)
+    while len(_BETA_TABLES) > max(keep, _BETA_TABLES_MAX):
+        _BETA_TABLES.popitem(last=False)
 
 
 def _beta_table(a: float, b: float) -> np.ndarray:
     """The exact beta inverse CDF at 2**16 + 1 equally spaced points, built once a process
-    (about 70 ms) and kept, read-only, in :data:`_BETA_TABLES`."""
+    (about 70 ms) and kept, read-only, in :data:`_BETA_TABLES` (bounded, least recently used
+    dropped first)."""
     table = _BETA_TABLES.get((a, b))
     if table is None:
         table = special.betaincinv(a, b, np.linspace(0.0, 1.0, _BETA_GRID + 1))
         table.setflags(write=False)
-        _BETA_TABLES[(a, b)] = table
+        _remember((a, b), table)
+    else:
+        _BETA_TABLES.move_to_end((a, b))
     return table
 
 
@@ -206,7 +224,10 @@ def build_tables(dists: Iterable[Distribution], threads: int | None = None) -> N
     as :func:`_beta_table`'s one call, element by element, in about half the time."""
     from .threads import in_threads
 
-    wanted = sorted({(float(a), float(b)) for d in dists if d.kind == "pert" for a, b in [d._frozen.args]} - set(_BETA_TABLES))
+    needed = {(float(a), float(b)) for d in dists if d.kind == "pert" for a, b in [d._frozen.args]}
+    for key in sorted(needed & set(_BETA_TABLES)):
+        _BETA_TABLES.move_to_end(key)  # used by this run: the last to go
+    wanted = sorted(needed - set(_BETA_TABLES))
     if not wanted:
         return
     grid = np.linspace(0.0, 1.0, _BETA_GRID + 1)
@@ -221,7 +242,7 @@ def build_tables(dists: Iterable[Distribution], threads: int | None = None) -> N
     in_threads(len(pieces), one, threads)
     for key, table in tables.items():
         table.setflags(write=False)
-        _BETA_TABLES[key] = table
+        _remember(key, table, keep=len(needed))
 
 
 def _beta_ppf(a: float, b: float, u: np.ndarray) -> np.ndarray:

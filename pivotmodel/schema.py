@@ -2,10 +2,14 @@
 
 Sections: units; ``PARAMETERS`` (every key the assumption files must hold, its dimension,
 valid range and meaning); seed estimates (``SEEDABLE`` and the one key spelling);
-simulation ``SETTINGS``; ``SEGMENTS`` (id, label, colour, file, history prefix, driver);
+simulation ``SETTINGS``; ``SEGMENTS`` (id, label, colour, file, history prefix, driver, its
+lines - reported, seeded or derived - its parent and whether it bears own-AI depreciation; the
+seedable series, the base-quarter check and the base-quarter estimates derive from them);
+child segments declared as data (:class:`Child`, ``segments.yaml``) and the keys and series
+generated from a declaration;
 ``SERIES`` (every series the engine returns). Every per-segment list in pivotmodel reads
 ``SEGMENTS``; ``tests/test_registry.py`` checks the registry against the files and the engine.
-See the README's contributor section for what to touch when adding to it.
+See docs/contributing.md for what to touch when adding to it.
 
 The loader checks the files against this table (unknown keys are typos, missing keys are
 errors), converts units within a dimension (``RMB_bn`` to ``RMB_mn``), and checks that the
@@ -29,6 +33,8 @@ from typing import Any
 __all__ = [
     "Param", "PARAMETERS", "UNITS", "SEEDABLE", "OPTIONAL_SEEDS", "SETTINGS", "seed_key", "seed_file_key", "parse_seed_file_key",
     "Segment", "SEGMENTS", "GROUP", "SEGMENT_IDS", "SEGMENT_LABELS", "SEGMENT_COLOURS", "INPUT_FILES", "segment", "SERIES",
+    "base_lines", "base_estimated_lines", "Child", "CHILD_DRIVERS", "CHILD_PARENT_DRIVERS", "child_parameters",
+    "child_series", "Line", "LINE_KINDS", "DERIVED_FROM_SEEDS", "OWN_AI_SEGMENTS",
 ]
 
 # unit -> (dimension, factor to the model's unit of that dimension)
@@ -259,16 +265,7 @@ PARAMETERS: dict[str, Param] = {
 # analysts' files keep that layout, and the two functions below are the only place the file
 # path is mapped to the key and back.
 
-# seed series -> the segment file holding its estimates
-SEEDABLE: dict[str, str] = {
-    "china_ecommerce.cmr": "china_ecommerce",
-    "china_ecommerce.quick_commerce_revenue": "china_ecommerce",
-    "china_ecommerce.quick_commerce_ebita": "china_ecommerce",  # past quarters' losses: broker estimates
-    "cloud.ai_revenue": "cloud",
-}
-# Seedable series the model does not grow from: an estimate is optional (it lets claims about
-# those past quarters be tested "on estimates"); without one the quarter stays n/a.
-OPTIONAL_SEEDS = {"china_ecommerce.quick_commerce_ebita"}
+# SEEDABLE and OPTIONAL_SEEDS are derived from the segments' declared lines (below).
 
 
 def seed_key(series: str, quarter: Any) -> str:
@@ -314,6 +311,29 @@ SETTINGS: dict[str, tuple[type, str]] = {
 # boundary check) reads this tuple, in this order.
 
 
+LINE_KINDS = ("reported", "seeded", "derived")
+
+
+@dataclass(frozen=True)
+class Line:
+    """A line of a segment with history: ``reported`` (a row of history/reported.csv in every
+    base quarter: the model grows from it), ``seeded`` (a sub-line Alibaba does not report in
+    RMB: an estimate in the segment file's ``seed:`` block fills each base quarter without a
+    row; ``optional``: the model does not grow from it, so the estimate may be left out) or
+    ``derived`` from other lines and inputs (``reads``: the lines its base-quarter value is
+    computed from, in :func:`pivotmodel.model.assembly.base_quarter_estimates`)."""
+
+    name: str
+    kind: str
+    reads: tuple[str, ...] = ()
+    optional: bool = False
+
+
+def _lines(*extra: Line) -> tuple[Line, ...]:
+    """Revenue and adjusted EBITA, reported, then the segment's sub-lines."""
+    return (Line("revenue", "reported"), Line("adjusted_ebita", "reported"), *extra)
+
+
 @dataclass(frozen=True)
 class Segment:
     """A reportable segment the model projects.
@@ -324,7 +344,12 @@ class Segment:
     ``driver``: the module under ``pivotmodel/model/`` that projects it (``growth_segments``
     serves any segment with a revenue growth path and a margin path);
     ``growth_inputs`` / ``margin_inputs``: the inputs that set its first projected quarter's
-    growth and margin (``validate``'s boundary check names them).
+    growth and margin (``validate``'s boundary check names them);
+    ``lines``: its lines with history (:class:`Line`), from which the seedable series, the
+    base-quarter check and the base-quarter estimates are derived;
+    ``parent``: the node it adds up into (``group`` for the reportable segments);
+    ``charges_own_ai``: whether it bears the depreciation of new assets used for the group's own
+    AI work (``<id>.ai_depreciation``).
     """
 
     id: str
@@ -335,6 +360,9 @@ class Segment:
     driver: str
     growth_inputs: tuple[str, ...] = ()
     margin_inputs: tuple[str, ...] = ()
+    lines: tuple[Line, ...] = ()
+    parent: str = "group"  # the node its revenue and EBITA add up into
+    charges_own_ai: bool = False  # bears the depreciation of capex.own_ai_share (at most one segment)
 
 
 SEGMENTS: tuple[Segment, ...] = (
@@ -344,20 +372,33 @@ SEGMENTS: tuple[Segment, ...] = (
          "china_ecommerce.quick_commerce.orders.growth.start", "china_ecommerce.quick_commerce.monetisation.start",
          "china_ecommerce.other_revenue.growth.start"),
         ("china_ecommerce.core_margin.start", "china_ecommerce.quick_commerce.loss_per_order.start"),
+        _lines(
+            Line("cmr", "seeded"), Line("quick_commerce_revenue", "seeded"),
+            Line("quick_commerce_ebita", "seeded", optional=True),  # past quarters' losses: broker estimates
+            Line("other_revenue", "derived", ("revenue", "cmr", "quick_commerce_revenue")),
+            Line("quick_commerce_orders", "derived", ("quick_commerce_revenue",)),
+        ),
     ),
     Segment(
         "cloud", "Cloud Intelligence", "#1A73E8", "cloud", "cloud", "cloud",
         ("cloud.ai_revenue.growth.start", "cloud.other_external_revenue.growth.start", "cloud.internal_revenue.growth.start",
          "cloud.internal_share", "cloud.supply.exit_utilisation", "cloud.supply.revenue_yield"),
         ("cloud.margin_before_new_depreciation.start", "cloud.supply.capacity_share_of_capex", "capex.useful_life"),
+        _lines(
+            Line("ai_revenue", "seeded"),
+            Line("internal_revenue", "derived", ("revenue",)),
+            Line("external_revenue", "derived", ("revenue",)),
+            Line("other_external_revenue", "derived", ("revenue", "ai_revenue")),
+        ),
     ),
     Segment(
         "international", "AIDC", "#12B5CB", "international", "international", "growth_segments",
-        ("international.revenue.growth.start",), ("international.margin.start",),
+        ("international.revenue.growth.start",), ("international.margin.start",), _lines(),
     ),
     Segment(
         "all_others", "All others", "#9AA0A6", "all_others", "all_others", "growth_segments",
         ("all_others.revenue.growth.start",), ("all_others.margin.start", "capex.own_ai_share", "capex.useful_life"),
+        _lines(), charges_own_ai=True,
     ),
 )
 # The consolidated group: not a segment, but shown beside them (label, colour, history prefix).
@@ -367,6 +408,82 @@ SEGMENT_LABELS: dict[str, str] = {s.id: s.label for s in (*SEGMENTS, GROUP)}
 SEGMENT_COLOURS: dict[str, str] = {s.id: s.colour for s in (*SEGMENTS, GROUP)}
 # Every assumption file of inputs (a file per segment, then the group-wide ones), in load order.
 INPUT_FILES: tuple[str, ...] = (*(s.file for s in SEGMENTS), "capex", "group", "earnings")
+
+
+# Derived from the segments' lines: seed series -> the segment file holding its estimates, and
+# those the model does not grow from (an estimate is optional: it lets claims about those past
+# quarters be tested "on estimates"; without one the quarter stays n/a).
+SEEDABLE: dict[str, str] = {f"{s.id}.{ln.name}": s.file for s in SEGMENTS for ln in s.lines if ln.kind == "seeded"}
+OPTIONAL_SEEDS: frozenset[str] = frozenset(f"{s.id}.{ln.name}" for s in SEGMENTS for ln in s.lines if ln.optional)
+# derived line -> the seeded lines it reads (its base-quarter value is an estimate when they are)
+DERIVED_FROM_SEEDS: dict[str, frozenset[str]] = {
+    f"{s.id}.{ln.name}": frozenset(f"{s.id}.{r}" for r in ln.reads if f"{s.id}.{r}" in SEEDABLE)
+    for s in SEGMENTS for ln in s.lines if ln.kind == "derived"
+}
+# the segment bearing the own-AI depreciation (capex.own_ai_share)
+OWN_AI_SEGMENTS: tuple[str, ...] = tuple(s.id for s in SEGMENTS if s.charges_own_ai)
+
+
+def base_lines() -> tuple[str, ...]:
+    """The reported lines the model grows from: each must have a row in every base quarter
+    (checked on every load, :mod:`pivotmodel.base_quarters`): every top-level segment's
+    reported revenue, and group revenue (where history ends)."""
+    return (*(f"{s.id}.{ln.name}" for s in SEGMENTS if s.parent == "group" for ln in s.lines
+              if ln.kind == "reported" and ln.name == "revenue"), "group.revenue")
+
+
+def base_estimated_lines() -> tuple[str, ...]:
+    """Lines whose base-quarter gaps the model fills per draw: seeded and derived."""
+    return tuple(f"{s.id}.{ln.name}" for s in SEGMENTS for ln in s.lines if ln.kind in ("seeded", "derived"))
+
+
+# --------------------------------------------------------------------------------------
+# Child segments: nodes under a registered segment whose history is *estimated* (sourced
+# estimates or an allocation), declared as data in the assumptions folder's ``segments.yaml``
+# (no Python): Cainiao, Amap, consumer AI ... under All others. A child is projected by the
+# driver it names; its parent then becomes the sum of its children and a *residual* (the
+# parent's reported history less the children's, shown as ``<parent>.residual_revenue`` and
+# ``<parent>.residual_ebita``), which the parent's own inputs project. In every reported quarter
+# the children plus the residual equal the parent by construction; the loader refuses
+# estimates that would leave a negative residual revenue.
+
+CHILD_DRIVERS = ("growth_segments",)  # the drivers a child may name (generic: growth and margin paths)
+CHILD_PARENT_DRIVERS = ("growth_segments",)  # the parents' drivers that project a residual
+
+
+@dataclass(frozen=True)
+class Child:
+    """A child segment declared in ``segments.yaml``: ``id`` (its key prefix, file stem and
+    series prefix), ``label``, ``parent`` (a registered segment), ``driver``."""
+
+    id: str
+    label: str
+    parent: str
+    driver: str = "growth_segments"
+
+
+def child_parameters(child: Child) -> dict[str, Param]:
+    """The keys a child's driver reads, written out in full from the declaration (growth_segments:
+    a revenue growth path and a margin path, as for AIDC)."""
+    i = child.id
+    return {
+        **_path((f"{i}.revenue.growth.start", f"{i}.revenue.growth.long_run", f"{i}.revenue.growth.half_life"),
+                f"YoY revenue growth of {child.label}"),
+        **_path((f"{i}.margin.start", f"{i}.margin.long_run", f"{i}.margin.half_life"),
+                f"adjusted-EBITA margin of {child.label}", -1.0, 1.0),
+    }
+
+
+def child_series(children: tuple[Child, ...]) -> dict[str, tuple[str, str]]:
+    """The series the engine returns for declared children: each child's revenue and EBITA, and
+    each parent's residual."""
+    out: dict[str, tuple[str, str]] = {}
+    for c in children:
+        out[f"{c.id}.revenue"] = ("RMB_mn", f"{c.label} revenue (history: estimates)")
+        out[f"{c.id}.adjusted_ebita"] = ("RMB_mn", f"{c.label} adjusted EBITA (history: estimates)")
+        out[f"{c.parent}.residual_revenue"] = ("RMB_mn", f"{segment(c.parent).label} revenue outside its declared children")
+        out[f"{c.parent}.residual_ebita"] = ("RMB_mn", f"{segment(c.parent).label} adjusted EBITA outside its declared children")
+    return out
 
 
 def segment(segment_id: str) -> Segment:

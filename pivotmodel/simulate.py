@@ -24,7 +24,6 @@ from collections import deque
 from collections.abc import Iterable
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -33,12 +32,13 @@ from scipy import special
 from . import __version__
 from .assumptions import Assumptions
 from .claims import Claim, check_claims, evaluate, find_claim, series_in
+from .engine_setting import engine_setting, kernels_for_run
 from .lazy import lazy
 from .model import SERIES, prepare, run
-from .model.engine_choice import warm_for
-from .model.projection import NOT_SUMMED, Projection
+from .model.projection import HISTORY_START, NOT_SUMMED, Projection
 from .periods import Period, Timeline
 from .sampling import REPLICATES, Design, make_design
+from .schema import child_series
 from .threads import in_threads
 
 if TYPE_CHECKING:  # the real module for the type checker; a lazy stand-in at run time
@@ -147,7 +147,7 @@ def _chunk(start: int, stop: int) -> dict[str, Any]:
     sample: np.ndarray = _STATE["sample"]
     values = design.values(start, stop)
     needed = set(keep) | {"group.fx_usd_rmb"} | _STATE["claim_series"]
-    p = run(_STATE["engine"], values, keep=needed)
+    p = run(_STATE["engine"], values, keep=needed, kernels=_STATE.get("kernels"))
     compact = _STATE["compact"]
     small = (lambda x: x.astype(np.float32)) if compact else (lambda x: x)  # noqa: E731
     # the kept draws of this chunk, as positions in the chunk and in the run's sample
@@ -242,7 +242,8 @@ def _init_worker(state: dict[str, Any]) -> None:
     retain_freed_memory()  # a worker only runs chunks: keep freed arrays for the next one
     _STATE.update(state)
     _prefault_chunk()
-    warm_for(_STATE["design"].draws)  # spawned: load the kernels if the run uses them (forked: inherited)
+    if _STATE.get("engine_setting") is not None and "kernels" not in _STATE:  # spawned: load the kernels if the run uses them
+        _STATE["kernels"] = kernels_for_run(_STATE["design"].draws, _STATE["engine_setting"])  # (forked: inherited)
 
 
 def _prefault_chunk() -> None:
@@ -463,10 +464,11 @@ class Results:
         names = list(series or self.totals[basis])
         labels = self.periods[basis]
         qs = column_quantiles([self.totals[basis][name][:, j] for name in names for j in range(len(labels))])
-        scale = np.repeat([1.0 if SERIES[n][0] in ("count_mn", "RMB_per_USD", "ratio") else 1000.0 for n in names], len(labels))
+        known = {**SERIES, **child_series(tuple(self.assumptions.children))}  # the registry's, and declared children's
+        scale = np.repeat([1.0 if known[n][0] in ("count_mn", "RMB_per_USD", "ratio") else 1000.0 for n in names], len(labels))
         units = {"count_mn": "mn orders", "RMB_per_USD": "RMB per US$", "ratio": "ratio"}
         index = pd.MultiIndex.from_product([names, labels], names=["series", "period"])
-        df = pd.DataFrame({"unit": np.repeat([units.get(SERIES[n][0], "RMB bn") for n in names], len(labels))}, index=index)
+        df = pd.DataFrame({"unit": np.repeat([units.get(known[n][0], "RMB bn") for n in names], len(labels))}, index=index)
         for k, q in enumerate(QUANTILES):
             df[f"P{int(q * 100)}"] = qs[:, k] / scale
         df["mean"] = np.concatenate([self.means[basis][n] for n in names]) / scale
@@ -520,21 +522,14 @@ def column_quantiles(columns: list[np.ndarray], threads: int | None = None) -> n
     return out
 
 
-def input_files(a: Assumptions) -> list[Path]:
-    """Every file a run's numbers can depend on: the folder's YAML files, the history CSVs
-    and each scenario file in the chain (which may live outside the folder)."""
-    files = sorted(a.directory.glob("*.yaml")) + sorted(a.directory.glob("*.yml"))
-    files += sorted((a.directory / "history").glob("*.csv"))
-    return files + [p for p in a.scenario.paths if p not in files]
-
-
 def inputs_hash(a: Assumptions) -> str:
-    """SHA-256 over the names and bytes of :func:`input_files`."""
+    """SHA-256 over the names and digests of every file the loader read (``Assumptions.files``:
+    the folder's YAML, the history CSVs, the scenario chain), as they were when loaded: a file
+    edited during a run does not change the hash the run reports."""
     h = hashlib.sha256()
-    for path in input_files(a):
-        name = path.relative_to(a.directory) if path.is_relative_to(a.directory) else path.resolve()
-        h.update(str(name).encode() + b"\0")
-        h.update(hashlib.sha256(path.read_bytes()).digest())
+    for name, digest in a.files.items():
+        h.update(name.encode() + b"\0")
+        h.update(digest)
     return h.hexdigest()
 
 
@@ -622,7 +617,8 @@ def simulate(
     started = time.time()
     design = make_design(a, draws, seed, method, nearest_correlation)
     design.build_tables()  # once, here: forked workers inherit the tables
-    warm_for(draws)  # the compiled kernels, if a run this size uses them (model.engine_choice); inherited as the tables
+    setting = engine_setting()  # PIVOTMODEL_ENGINE, read once a run
+    kernels = kernels_for_run(draws, setting)  # the compiled kernels, if a run this size uses them; inherited as the tables
     engine = prepare(a)  # the engine's inputs, built once for every chunk (and pickled once to spawned workers)
     claims = list(a.claims)
     check_claims(claims, run(engine), a.claims_label)
@@ -641,7 +637,7 @@ def simulate(
         # of a block split with the next chunk (half of what it sent at 25,000)
         chunk_size -= chunk_size % MEAN_BLOCK
     _STATE.update(engine=engine, design=design, claims=claims, keep=keep, claim_series=claim_series, compact=compact, sample=sample,
-                  stream_means=stream_means, chunk=min(chunk_size, draws))
+                  stream_means=stream_means, chunk=min(chunk_size, draws), engine_setting=setting, kernels=kernels)
     bounds = [(i, min(i + chunk_size, draws)) for i in range(0, draws, chunk_size)]
     show = (sys.stderr.isatty() if progress is None else progress) and draws >= 20_000
     bar = _progress(draws, show)
@@ -651,7 +647,8 @@ def simulate(
             method_name = start_method or ("fork" if "fork" in mp.get_all_start_methods() else "spawn")
             ctx = mp.get_context(method_name)
             # fork: the workers inherit _STATE; spawn: each worker gets it pickled, once
-            state: dict[str, Any] = {} if method_name == "fork" else dict(_STATE)
+            # (a module does not pickle: spawned workers load the kernels themselves)
+            state: dict[str, Any] = {} if method_name == "fork" else {k: x for k, x in _STATE.items() if k != "kernels"}
             workers = min(jobs, len(bounds))
             with ProcessPoolExecutor(max_workers=workers, mp_context=ctx, initializer=_init_worker, initargs=(state,)) as pool:
                 # at most two chunks per worker in flight, so finished chunks waiting to be
@@ -687,7 +684,7 @@ def simulate(
     for (kind, name), arr in sink.arrays.items():
         if kind in totals:
             totals[kind][name] = arr
-    tl = Timeline.between("FY2024Q1", a.horizon)
+    tl = Timeline.between(HISTORY_START, a.horizon)  # the engine's quarter axis
     periods = {"quarter": tl.labels, "fy": [p.label for p in tl.year_periods("fy")], "cy": [p.label for p in tl.year_periods("cy")]}
     manifest = {
         "pivotmodel_version": __version__, "scenario": a.scenario.name, "scenario_chain": list(a.scenario.chain),

@@ -1,5 +1,6 @@
-"""Golden base-case tables: the deterministic projection of the frozen fixture tree by fiscal
-year, calendar year and quarter, compared within a stated tolerance.
+"""Golden tables: the deterministic projection of the frozen fixture tree by fiscal year,
+calendar year and quarter (base case), and by fiscal year for the bull and bear scenarios
+(``bull_fy.csv``, ``bear_fy.csv``), compared within a stated tolerance.
 
 Refresh them (after a deliberate change to the engine or the frozen fixture) with
 ``python tests/golden.py``; review the diff of ``tests/golden/*.csv`` before committing."""
@@ -16,15 +17,16 @@ HERE = Path(__file__).resolve().parent
 GOLDEN = HERE / "golden"
 FROZEN = HERE / "fixtures" / "frozen" / "assumptions"
 BASES = ("fy", "cy", "quarter")
+SCENARIOS = ("bull", "bear")  # golden by fiscal year, as <scenario>_fy.csv
 RTOL, ATOL = 1e-9, 1e-9  # relative, and absolute for values near zero (RMB bn, ratios)
 
 
-def table(basis: str, directory: Path = FROZEN) -> pd.DataFrame:
+def table(basis: str, directory: Path = FROZEN, scenario: str | None = None) -> pd.DataFrame:
     from pivotmodel.assumptions import load
     from pivotmodel.model import project
     from pivotmodel.tables import segment_table
 
-    return segment_table(project(load(directory)), basis=basis)
+    return segment_table(project(load(directory, scenario)), basis=basis)
 
 
 def compare(actual: pd.DataFrame, name: str, folder: Path = GOLDEN) -> list[str]:
@@ -61,6 +63,9 @@ def refresh() -> None:
     for basis in BASES:
         table(basis).to_csv(GOLDEN / f"{basis}.csv", float_format="%.17g")
         print(f"wrote {GOLDEN / f'{basis}.csv'}")
+    for scenario in SCENARIOS:
+        table("fy", scenario=scenario).to_csv(GOLDEN / f"{scenario}_fy.csv", float_format="%.17g")
+        print(f"wrote {GOLDEN / f'{scenario}_fy.csv'}")
 
 
 if __name__ == "__main__":

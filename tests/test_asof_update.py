@@ -210,5 +210,8 @@ def test_update_refuses_a_gap_or_a_missing_segment(folder, tmp_path, capsys):
                                if "All others,revenue" not in line), encoding="utf-8")
     assert main(["update", str(lacking), "--assumptions", str(folder), "--draws", "200", "--out", str(tmp_path / "o")]) == 2
     err = capsys.readouterr().err
-    assert "FY2027Q1 cannot start the projection: its four base quarters lack all_others.revenue FY2027Q1" in err
+    # the loader's base-quarter check (every load) names the row to add to reported.csv
+    assert "FY2027Q1,All others,revenue: after appending, " in err
+    assert "history/reported.csv: missing row: the model grows " \
+        "all_others.revenue from its reported values in the four base quarters FY2026Q2..FY2027Q1, and FY2027Q1 has none" in err
     assert "Traceback" not in err and rep.read_bytes() == before

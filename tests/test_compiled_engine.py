@@ -16,8 +16,9 @@ import pytest
 from conftest import FROZEN, copy_assumptions, replace_once
 
 from pivotmodel.cli import main
+from pivotmodel.engine_setting import ENGINE_ENV, kernels_for_run
 from pivotmodel.model import SERIES, engine_choice, prepare, run
-from pivotmodel.model.engine_choice import COMPILED_FROM_RUN_DRAWS, ENGINE_ENV, kernels_for, warm_for
+from pivotmodel.model.engine_choice import COMPILED_FROM_RUN_DRAWS, kernels_for, load_kernels, running_with
 from pivotmodel.sampling import make_design
 
 pytest.importorskip("numba")
@@ -32,10 +33,8 @@ def _bits(x: np.ndarray) -> np.ndarray:
 
 
 def _both(monkeypatch, engine, values) -> tuple:
-    monkeypatch.setenv(ENGINE_ENV, "numpy")
     reference = run(engine, values)
-    monkeypatch.setenv(ENGINE_ENV, "compiled")
-    compiled = run(engine, values)
+    compiled = run(engine, values, kernels=load_kernels())
     return reference, compiled
 
 
@@ -141,22 +140,25 @@ def test_a_bad_engine_name_is_one_clear_message(monkeypatch, capsys):
     assert "Traceback" not in err
 
 
-def test_auto_uses_the_kernels_only_once_a_large_run_loaded_them(monkeypatch):
-    monkeypatch.setattr(engine_choice, "_loaded", None)  # as a fresh process; restored after the test
-    monkeypatch.setenv(ENGINE_ENV, "auto")
-    assert kernels_for() is None
-    assert warm_for(COMPILED_FROM_RUN_DRAWS - 1) is False and kernels_for() is None
-    assert warm_for(COMPILED_FROM_RUN_DRAWS) is True and kernels_for() is not None
-    monkeypatch.setenv(ENGINE_ENV, "numpy")
-    assert kernels_for() is None and warm_for(10**9) is False
+def test_auto_uses_the_kernels_only_for_a_large_run_and_the_choice_lasts_one_run():
+    assert kernels_for_run(COMPILED_FROM_RUN_DRAWS - 1, "auto") is None
+    kernels = kernels_for_run(COMPILED_FROM_RUN_DRAWS, "auto")
+    assert kernels is load_kernels() and kernels_for_run(10**9, "numpy") is None
+    assert kernels_for() is None  # outside a run: numpy
+    with running_with(kernels):
+        assert kernels_for() is kernels
+    assert kernels_for() is None  # nothing lingers after the run
 
 
-def test_compiled_loads_the_kernels_for_any_run_and_warm_runs_each(monkeypatch):
-    monkeypatch.setattr(engine_choice, "_loaded", None)
+def test_the_environment_is_read_by_the_caller_not_the_engine(monkeypatch):
     monkeypatch.setenv(ENGINE_ENV, "compiled")
-    assert warm_for(1) is True
-    kernels = kernels_for()
-    assert kernels is not None and kernels is engine_choice._loaded
+    assert kernels_for_run(1) is load_kernels()
+    assert kernels_for() is None  # setting the variable alone changes nothing inside model/
+
+
+def test_compiled_loads_the_kernels_for_any_run_and_warm_runs_each():
+    kernels = kernels_for_run(1, "compiled")
+    assert kernels is not None
     compiled = [name for name in ("converging", "compound", "serve3", "cloud_supply", "capex_in_service")
                 if getattr(kernels, name).signatures]
     assert len(compiled) == 5  # every kernel has its compiled signature
@@ -164,17 +166,20 @@ def test_compiled_loads_the_kernels_for_any_run_and_warm_runs_each(monkeypatch):
 
 @pytest.mark.parametrize("start_method", ["fork", "spawn"])
 def test_a_large_run_under_auto_loads_the_kernels_before_its_workers_and_changes_no_number(tmp_path, monkeypatch, start_method):
+    import pivotmodel.simulate as simulate_mod
     from pivotmodel.assumptions import load
     from pivotmodel.simulate import simulate
 
     a = load(FROZEN)
     monkeypatch.setenv(ENGINE_ENV, "numpy")
     reference = simulate(a, draws=600, seed=3, jobs=2, chunk_size=200, start_method=start_method)
-    monkeypatch.setattr(engine_choice, "_loaded", None)
     monkeypatch.setattr(engine_choice, "COMPILED_FROM_RUN_DRAWS", 500)  # 600 draws count as large
     monkeypatch.setenv(ENGINE_ENV, "auto")
+    chosen = []
+    real = simulate_mod.kernels_for_run
+    monkeypatch.setattr(simulate_mod, "kernels_for_run", lambda *args: chosen.append(real(*args)) or chosen[-1])
     compiled = simulate(a, draws=600, seed=3, jobs=2, chunk_size=200, start_method=start_method)
-    assert engine_choice._loaded is not None  # the parent loaded them; forked workers inherit them
+    assert chosen[0] is load_kernels()  # the parent chose them once, from the environment, before its workers
     assert compiled.claims_table().equals(reference.claims_table())
     assert compiled.quantiles("fy").equals(reference.quantiles("fy"))
 

@@ -3,7 +3,7 @@
 Each example copies ``assumptions/``, applies one mutation to one YAML file or to
 ``history/reported.csv`` (a deleted key, a wrong type, NaN/inf/huge/negative numbers,
 swapped bounds, broken indentation, a duplicated key, truncation, unicode, a NUL byte, or a
-harmless edit such as a comment or trailing spaces) and runs ``pivotmodel validate`` and a
+harmless edit such as a comment or trailing spaces; in the CSV also a deleted or duplicated row) and runs ``pivotmodel validate`` and a
 deterministic ``pivotmodel project --format csv`` in process. Every outcome must be
 
 * exit 0 - and, for a harmless edit, the very same projection as the untouched copy; or
@@ -73,7 +73,7 @@ def mutate_yaml(text: str, kind: str, data: st.DataObject) -> str:
     if kind == "blank_line":
         i = data.draw(st.integers(0, len(lines)))
         return "".join(lines[:i] + ["\n"] + lines[i:])
-    if kind == "delete_key" and keyed:
+    if kind in ("delete_key", "delete_row") and keyed:
         i = pick(keyed)
         return "".join(lines[:i] + lines[i + 1:])
     if kind == "bad_number" and numbered:
@@ -140,10 +140,14 @@ def mutate_csv(text: str, kind: str, data: st.DataObject) -> str:
     if kind == "duplicate_key":
         i = data.draw(st.sampled_from(body))
         return "".join(lines[: i + 1] + [lines[i]] + lines[i + 1:])
+    if kind == "delete_row":  # a whole row gone, a revenue row half the time (the base quarters' are checked)
+        revenue = [i for i in body if lines[i].split(",")[2:3] == ["revenue"]]
+        i = data.draw(st.sampled_from(revenue if data.draw(st.booleans()) else list(body)))
+        return "".join(lines[:i] + lines[i + 1:])
     return damage_bytes(text, kind, data)  # truncate, unicode, nul
 
 
-KINDS = (*HARMLESS, "delete_key", "bad_number", "swap_bounds", "indent", "duplicate_key", "truncate", "unicode", "nul")
+KINDS = (*HARMLESS, "delete_key", "delete_row", "bad_number", "swap_bounds", "indent", "duplicate_key", "truncate", "unicode", "nul")
 
 
 # No shrinking: a failure is reported as drawn (shrinking a 150 KB input can take minutes).

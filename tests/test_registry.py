@@ -168,3 +168,56 @@ def test_the_engine_runs_each_segment_by_the_driver_the_registry_names(monkeypat
     first = p.timeline.position(p.first_projected)
     seg_sum = sum(p[f"{s.id}.revenue"][:, first:] for s in schema.SEGMENTS)
     assert (seg_sum > p["group.revenue"][:, first:]).all()  # elimination is negative
+
+
+def test_the_segment_tree_is_well_formed():
+    ids = {s.id for s in schema.SEGMENTS}
+    for s in schema.SEGMENTS:
+        assert s.parent == "group" or s.parent in ids - {s.id}, s.id
+        names = [ln.name for ln in s.lines]
+        assert len(set(names)) == len(names) and {"revenue", "adjusted_ebita"} <= set(names), s.id
+        for ln in s.lines:
+            assert ln.kind in schema.LINE_KINDS and f"{s.id}.{ln.name}" in schema.SERIES, (s.id, ln)
+            assert set(ln.reads) <= set(names) - {ln.name} and (ln.kind == "derived") == bool(ln.reads), (s.id, ln)
+            assert not ln.optional or ln.kind == "seeded"
+    # one segment bears the own-AI depreciation, and only it has the series
+    assert len(schema.OWN_AI_SEGMENTS) == 1
+    assert {k for k in schema.SERIES if k.endswith(".ai_depreciation")} == {f"{s}.ai_depreciation" for s in schema.OWN_AI_SEGMENTS}
+
+
+def test_seedable_series_and_estimates_come_from_the_declared_lines(bundled):
+    from pivotmodel.model import prepare
+    from pivotmodel.model.assembly import base_quarter_estimates
+    from pivotmodel.model.prepare import base_values
+
+    seeded = {f"{s.id}.{ln.name}" for s in schema.SEGMENTS for ln in s.lines if ln.kind == "seeded"}
+    assert set(schema.SEEDABLE) == seeded and seeded >= schema.OPTIONAL_SEEDS
+    assert set(schema.SEEDABLE.values()) <= {s.file for s in schema.SEGMENTS}
+    # the engine fills exactly the registry's seeded and derived lines in the base quarters
+    from pivotmodel.model.inputs import Values
+
+    values = Values(base_values(bundled), 1)
+    got = base_quarter_estimates(prepare(bundled), values, set(schema.SERIES))
+    assert set(got) == set(schema.base_estimated_lines())
+    # a derived line reads the seeded lines it is computed from
+    assert schema.DERIVED_FROM_SEEDS["cloud.other_external_revenue"] == {"cloud.ai_revenue"}
+    assert schema.DERIVED_FROM_SEEDS["china_ecommerce.other_revenue"] == {"china_ecommerce.cmr", "china_ecommerce.quick_commerce_revenue"}
+    assert schema.DERIVED_FROM_SEEDS["cloud.internal_revenue"] == frozenset()
+
+
+def test_every_key_spelled_under_model_is_registered():
+    """Every string under pivotmodel/model/ that looks like an input key or a series (a dotted
+    name under a registered prefix) is registered, so a misspelt key fails here, not at run
+    time; the history-only series prepare() reads are the exceptions, named."""
+    import ast
+
+    known = set(schema.PARAMETERS) | set(schema.SERIES) | {"group.capex_stated", "group.capex_cashflow"}
+    tops = {k.split(".")[0] for k in known}
+    dotted = re.compile(r"[a-z_]+(\.[a-z_0-9]+)+")
+    unknown = []
+    for path in sorted((ROOT / "pivotmodel" / "model").glob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Constant) and isinstance(node.value, str) and dotted.fullmatch(node.value) \
+                    and node.value.split(".")[0] in tops and node.value not in known:
+                unknown.append(f"{path.name}:{node.lineno}: {node.value}")
+    assert unknown == []

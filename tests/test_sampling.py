@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+from collections import OrderedDict
 from pathlib import Path
 
 import numpy as np
@@ -301,7 +302,7 @@ def test_tables_built_before_the_fork_equal_a_workers_own(a, start_method):
 def test_beta_points_on_the_grid_skip_the_table_and_equal_its_entries(monkeypatch):
     """A few points all on the table's grid (a base case's medians) are computed directly; they
     must be the table's own entries bit for bit, or the base case and draw 0 would differ."""
-    monkeypatch.setattr(distributions, "_BETA_TABLES", {})
+    monkeypatch.setattr(distributions, "_BETA_TABLES", OrderedDict())
     rng = np.random.default_rng(7)
     for _ in range(50):
         a, b = 1.0 + 6.0 * rng.random(2)
@@ -316,6 +317,24 @@ def test_beta_points_on_the_grid_skip_the_table_and_equal_its_entries(monkeypatc
     assert (2.0, 3.0) in distributions._BETA_TABLES
 
 
+def test_the_beta_tables_are_bounded_dropping_the_least_recently_used(monkeypatch):
+    from pivotmodel.distributions import build_distribution
+
+    monkeypatch.setattr(distributions, "_BETA_TABLES", OrderedDict())
+    monkeypatch.setattr(distributions, "_BETA_TABLES_MAX", 3)
+    u = np.full(20, 0.3)  # off the grid: through a table
+    for a in (2.0, 3.0, 4.0):
+        distributions._beta_ppf(a, 2.0, u)
+    distributions._beta_ppf(2.0, 2.0, u)  # used again: now the most recent
+    distributions._beta_ppf(5.0, 2.0, u)  # a fourth shape: the least recently used (3, 2) goes
+    assert list(distributions._BETA_TABLES) == [(4.0, 2.0), (2.0, 2.0), (5.0, 2.0)]
+    # a run that needs more tables than the bound keeps them all while it runs
+    dists = [build_distribution("pert", {"low": 0.0, "mode": m, "high": 1.0}) for m in (0.1, 0.3, 0.5, 0.7, 0.9)]
+    distributions.build_tables(dists, threads=1)
+    assert {tuple(float(x) for x in d._frozen.args) for d in dists} <= set(distributions._BETA_TABLES)
+    assert len(distributions._BETA_TABLES) == 5
+
+
 @pytest.mark.parametrize("threads", [1, 2, 3])
 def test_tables_built_in_slices_on_threads_equal_one_call_bit_for_bit(monkeypatch, threads):
     """build_tables computes each missing table in slices of its grid shared among threads;
@@ -323,7 +342,7 @@ def test_tables_built_in_slices_on_threads_equal_one_call_bit_for_bit(monkeypatc
     table already held is not built again."""
     from pivotmodel.distributions import build_distribution
 
-    monkeypatch.setattr(distributions, "_BETA_TABLES", {})
+    monkeypatch.setattr(distributions, "_BETA_TABLES", OrderedDict())
     dists = [build_distribution("pert", {"low": 0.0, "mode": m, "high": 1.0}) for m in (0.2, 0.5, 0.9, 0.2)]
     keys = {tuple(float(x) for x in d._frozen.args) for d in dists}
     assert len(keys) == 3

@@ -104,6 +104,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             args = parser.parse_args(argv)
         except SystemExit as exc:  # argparse has printed the usage and the bad option
             return exc.code if isinstance(exc.code, int) else 2
+        from ..engine_setting import engine_setting
+
+        engine_setting()  # PIVOTMODEL_ENGINE checked before any work: a bad value is one message, exit 2
         if getattr(args, "as_of", None) is None:
             return int(args.handler(args))
         from ..asof import AS_OF

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
+from types import ModuleType
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -24,6 +25,7 @@ from .capex import CapexResult, project_capex
 from .china_ecommerce import project_china_ecommerce
 from .cloud import project_cloud, project_cloud_demand, total_of
 from .earnings import project_earnings
+from .engine_choice import running_with
 from .group import GROUP_READS, SEGMENTS, project_group
 from .growth_segments import project_growth_segment
 from .inputs import BaseQuarters, EngineInputs, Values
@@ -65,10 +67,11 @@ def project(
     values: Mapping[str, np.ndarray] | None = None,
     keep: Iterable[str] | None = None,
     values_read: set[str] | None = None,
+    kernels: ModuleType | None = None,
 ) -> Projection:
     """:func:`run` on freshly prepared inputs: a convenience for one projection. A loop over
     many value sets should :func:`prepare` once and call :func:`run`."""
-    return run(prepare(assumptions), values, keep, values_read)
+    return run(prepare(assumptions), values, keep, values_read, kernels)
 
 
 def run(
@@ -76,23 +79,28 @@ def run(
     values: Mapping[str, np.ndarray] | None = None,
     keep: Iterable[str] | None = None,
     values_read: set[str] | None = None,
+    kernels: ModuleType | None = None,
 ) -> Projection:
     """Project every series; ``keep`` limits the series returned (to save memory and time:
-    series nobody kept and no later block reads are dropped as soon as their block has run)."""
+    series nobody kept and no later block reads are dropped as soon as their block has run).
+    ``kernels``: the compiled kernels the blocks use in this run (None: numpy), chosen by the
+    caller (:mod:`pivotmodel.engine_setting`); the numbers are the same either way."""
     e = inputs
-    wanted = frozenset(SERIES) if keep is None else frozenset(keep)
-    unknown = wanted - set(SERIES)
+    known = (*SERIES, *e.extra_series)  # the registry's series and those of declared children
+    wanted = frozenset(known) if keep is None else frozenset(keep)
+    unknown = wanted - set(known)
     if unknown:
-        raise KeyError(f"unknown series {sorted(unknown)}; valid: {', '.join(SERIES)}")
+        raise KeyError(f"unknown series {sorted(unknown)}; valid: {', '.join(known)}")
     data = {k: np.array([x]) for k, x in e.base_values.items()} if values is None else values
     draws = max(np.asarray(x).size for x in data.values())
     v = Values(data, draws)
     outputs = Outputs(draws, len(e.timeline), e.timeline.position(e.first_projected), wanted)
-    seg = _project(e, v, outputs)
+    with running_with(kernels):
+        seg = _project(e, v, outputs)
     series = assemble(e, v, seg, outputs)
     if values_read is not None:
         values_read.update(v.read)
-    return Projection(timeline=e.timeline, first_projected=e.first_projected, series=series, history=e.history, draws=draws)
+    return Projection(timeline=e.timeline, first_projected=e.first_projected, series=series, annual=e.annual, draws=draws)
 
 
 # The series the earnings block reads (a test checks it reads no other).

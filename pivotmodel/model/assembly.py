@@ -14,16 +14,21 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 
 import numpy as np
 
+from ..schema import base_estimated_lines
 from .inputs import EngineInputs, Values
 
 __all__ = ["Outputs", "assemble"]
+
+ESTIMATED = frozenset(base_estimated_lines())  # the registry's seeded and derived lines
 
 
 def base_quarter_estimates(e: EngineInputs, v: Values, names: Iterable[str]) -> dict[str, np.ndarray]:
     """Sub-lines of the four base quarters that Alibaba does not report in RMB, as the model
     reconstructs them from the seed estimates; they fill history gaps so that growth on the
     base year (e.g. AI revenue in FY2027Q1 on FY2026Q1) can be tested. (draws or 1, 4) each,
-    for those of ``names`` that have an estimate (only those are computed)."""
+    for those of ``names`` that have an estimate (only those are computed). The lines are the
+    registry's seeded and derived lines (:func:`pivotmodel.schema.base_estimated_lines`; a test
+    checks this table holds exactly those)."""
     s = lambda name: e.base.series(v, name)  # noqa: E731
     internal = lambda: v("cloud.internal_share") * s("cloud.revenue")  # noqa: E731
     estimates: dict[str, Callable[[], np.ndarray]] = {
@@ -40,7 +45,7 @@ def base_quarter_estimates(e: EngineInputs, v: Values, names: Iterable[str]) -> 
         "china_ecommerce.quick_commerce_orders": lambda: s("china_ecommerce.quick_commerce_revenue") / (
             v("china_ecommerce.quick_commerce.order_value.base") * v("china_ecommerce.quick_commerce.monetisation.start")),
     }
-    return {name: estimates[name]() for name in names if name in estimates}
+    return {name: estimates[name]() for name in names if name in ESTIMATED and name in estimates}
 
 
 class Outputs(Mapping[str, np.ndarray]):

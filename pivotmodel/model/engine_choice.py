@@ -1,17 +1,12 @@
 """Which implementation of the engine's hot loops runs: the numpy reference or the compiled
 kernels (:mod:`pivotmodel.model.kernels`, numba, from the ``compiled`` extra).
 
-The environment variable ``PIVOTMODEL_ENGINE`` chooses:
-
-* ``numpy``: always the numpy functions (the reference);
-* ``compiled``: always the kernels (an error if numba cannot be imported);
-* ``auto`` (the default): the kernels once a run of at least :data:`COMPILED_FROM_RUN_DRAWS`
-  draws has loaded them (:func:`warm_for`, which ``simulate`` calls before its workers start)
-  and numba is installed; numpy otherwise. Loading numba and the kernels costs about 0.5-0.7 s
-  a process and the kernels save about a quarter of the engine's time (~34 ms of CPU a
-  24,576-draw chunk, benchmarks/bench_compiled.py), so they pay only on runs of a few million
-  draws; every smaller run, and every one-draw command (``validate``, ``project``), stays on
-  numpy and never imports numba.
+The engine never chooses: the caller passes the kernels module (or None, numpy) to
+:func:`pivotmodel.model.run`, which makes it the choice of the blocks for that run only
+(:func:`running_with`; the drivers ask :func:`kernels_for`). The setting (``PIVOTMODEL_ENGINE``)
+is read once, outside ``model/``, by :mod:`pivotmodel.engine_setting`; this module reads no
+environment and raises no input error. :func:`wants_kernels` says whether a run of so many
+draws should use them under a setting; :func:`load_kernels` imports them.
 
 Both give the same numbers, bit for bit (tests/test_compiled_engine.py), so the choice and the
 threshold change only the time a run takes. This module imports nothing heavy; the kernels
@@ -20,68 +15,47 @@ module is imported only when it is chosen.
 
 from __future__ import annotations
 
-import os
+import contextlib
+import contextvars
+from collections.abc import Iterator
 from types import ModuleType
 
-from ..errors import InputError
+__all__ = ["ENGINES", "COMPILED_FROM_RUN_DRAWS", "wants_kernels", "load_kernels", "kernels_for", "running_with"]
 
-__all__ = ["ENGINE_ENV", "ENGINES", "COMPILED_FROM_RUN_DRAWS", "engine_setting", "compiled_for_run", "kernels_for",
-           "warm_for"]
-
-ENGINE_ENV = "PIVOTMODEL_ENGINE"
 ENGINES = ("auto", "numpy", "compiled")
+# ``auto`` uses the kernels from this many draws a run: loading numba and the kernels costs about
+# 0.5-0.7 s a process and the kernels save about a quarter of the engine's time (~34 ms of CPU a
+# 24,576-draw chunk, benchmarks/bench_compiled.py), so they pay only on runs of a few million draws.
 COMPILED_FROM_RUN_DRAWS = 2_000_000
 
-_loaded: ModuleType | None = None  # the kernels, once a run (or the compiled setting) loaded them
+# The kernels of the run in progress (None: numpy); set by run() for its duration only.
+_RUNNING: contextvars.ContextVar[ModuleType | None] = contextvars.ContextVar("pivotmodel_kernels", default=None)
 
 
-def engine_setting() -> str:
-    """``PIVOTMODEL_ENGINE`` as one of :data:`ENGINES` (``auto`` when unset or empty)."""
-    value = os.environ.get(ENGINE_ENV, "").strip().lower() or "auto"
-    if value not in ENGINES:
-        raise InputError.single("environment", ENGINE_ENV, f"{os.environ[ENGINE_ENV]!r} is not an engine; use one of: {', '.join(ENGINES)}")
-    return value
-
-
-def _load(required: bool) -> ModuleType | None:
-    """The kernels module, imported (compiled or loaded from numba's cache) the first time."""
-    global _loaded
-    if _loaded is None:
-        try:
-            from . import kernels
-        except ImportError as exc:
-            if required:
-                raise InputError.single("environment", ENGINE_ENV, f"'compiled' needs numba, which cannot be imported here ({exc}); "
-                                        "install it (pip install -e \".[compiled]\") or use numpy or auto") from exc
-            return None
-        _loaded = kernels
-    return _loaded
-
-
-def compiled_for_run(draws: int) -> bool:
-    """Whether a run of ``draws`` draws should use the kernels (before knowing numba is installed)."""
-    setting = engine_setting()
+def wants_kernels(setting: str, draws: int) -> bool:
+    """Whether a run of ``draws`` draws should use the kernels under ``setting`` (one of
+    :data:`ENGINES`), before knowing numba is installed."""
     return setting == "compiled" or (setting == "auto" and draws >= COMPILED_FROM_RUN_DRAWS)
 
 
+def load_kernels() -> ModuleType:
+    """The kernels module, imported (compiled, or loaded from numba's cache); ImportError
+    without numba."""
+    from . import kernels
+
+    return kernels
+
+
 def kernels_for() -> ModuleType | None:
-    """The kernels module when the engine's blocks should run compiled now, else None (numpy)."""
-    setting = engine_setting()
-    if setting == "numpy":
-        return None
-    if setting == "compiled":
-        return _load(required=True)
-    return _loaded  # auto: only once a large run has loaded them
+    """The kernels module when the engine's blocks run compiled in this run, else None (numpy)."""
+    return _RUNNING.get()
 
 
-def warm_for(draws: int) -> bool:
-    """Load the kernels now (compiling them, the first time on a machine) if a run of ``draws``
-    draws should use them, and run each once on a tiny input; True if it did. Called before a
-    process pool forks, the workers inherit them instead of each loading numba."""
-    if not compiled_for_run(draws):
-        return False
-    kernels = _load(required=engine_setting() == "compiled")
-    if kernels is None:
-        return False
-    kernels.warm()
-    return True
+@contextlib.contextmanager
+def running_with(kernels: ModuleType | None) -> Iterator[None]:
+    """The blocks called inside use ``kernels`` (None: numpy)."""
+    token = _RUNNING.set(kernels)
+    try:
+        yield
+    finally:
+        _RUNNING.reset(token)

@@ -9,7 +9,7 @@ keys were read (a test checks that the model reads every key in the files).
 :class:`EngineInputs` holds everything else the drivers need from the loaded assumptions and
 history, as plain numbers and arrays: the timeline, the base quarters' reported figures, the
 capex history, the reported rows spliced in before the first projected quarter and the
-anchored starts' add-back facts. It is frozen and picklable (spawned workers receive it), and
+anchored starts' add-back facts and the reported annual totals a projection's years take. It is frozen and picklable (spawned workers receive it), and
 the drivers never see the loader's objects.
 """
 
@@ -17,15 +17,11 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from ..periods import Quarter, Timeline
-from ..schema import OPTIONAL_SEEDS, SEEDABLE, seed_key
-
-if TYPE_CHECKING:  # the engine only hands the history to the Projection it returns
-    pass
+from ..schema import OPTIONAL_SEEDS, SEEDABLE, Child, seed_key
 
 __all__ = ["Values", "seed_key", "BaseQuarters", "ExitAnchor", "EngineInputs", "exit_add_back"]
 
@@ -102,7 +98,9 @@ class EngineInputs:
     legacy_fy: int  # that fiscal year
     anchors: Mapping[str, ExitAnchor]  # input key -> anchored start that adds back new depreciation
     base_values: Mapping[str, float]  # every input and seed estimate at its median (the base case)
-    history: Any = field(default=None, compare=False, repr=False)  # History, handed to the Projection only
+    annual: Mapping[tuple[str, int], float]  # (series, fiscal year) -> reported annual total, handed to the Projection
+    children: tuple[Child, ...] = ()  # child segments declared as data (schema.Child), projected by their parent's driver
+    extra_series: tuple[str, ...] = ()  # the series the children add (schema.child_series)
 
     @property
     def first_projected(self) -> Quarter:

@@ -17,16 +17,13 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 
 from ..earnings_series import EARNINGS_NOT_SUMMED
 from ..periods import Period, Quarter, Timeline, parse_period, ratio_of_sums
 from ..schema import SERIES  # every output series, in the registry
-
-if TYPE_CHECKING:  # read for reported annual totals; the engine hands it through
-    from ..history import History
 
 __all__ = ["Projection", "SERIES", "HISTORY_START"]
 
@@ -40,7 +37,7 @@ class Projection:
     timeline: Timeline
     first_projected: Quarter
     series: Mapping[str, np.ndarray]
-    history: History
+    annual: Mapping[tuple[str, int], float]  # (series, fiscal year) -> reported annual total (prepare())
     draws: int
     _totals: dict = field(default_factory=dict, compare=False, repr=False)  # memo of total()
 
@@ -75,13 +72,10 @@ class Projection:
         out = self.timeline.total(self[name], p)
         if p.kind == "fy" and p.last < self.first_projected and name not in NOT_SUMMED:
             # The reported annual figure is authoritative: FY2024-FY2025 segment totals are
-            # restated on the four-segment basis, and quarterly sums carry rounding.
-            annual = self.history.annual_value(name, p.first.fiscal_year)
-            if np.isnan(annual) and name == "group.capex" and np.isnan(out).any():
-                # capex of a year without the FCF-table figure: the 20-F cash-flow line
-                # (purchase of PP&E and land-use rights), footnoted in tables
-                annual = abs(self.history.annual_value("group.capex_cashflow", p.first.fiscal_year))
-            if not np.isnan(annual):
+            # restated on the four-segment basis, and quarterly sums carry rounding; capex of a
+            # year without the FCF-table figure is the 20-F cash-flow line (prepare() says which).
+            annual = self.annual.get((name, p.first.fiscal_year))
+            if annual is not None:
                 out = np.full_like(out, annual)
         return out
 
