@@ -1,5 +1,5 @@
 """Child segments declared as data: ``segments.yaml`` (the declarations) and
-``history/estimates.csv`` (their estimated history), read and checked for the loader.
+``history/children.csv`` (their estimated history), read and checked for the loader.
 
 ``segments.yaml`` (optional)::
 
@@ -8,7 +8,7 @@
 
 Each child then has its own input file ``<id>.yaml`` (top key ``<id>:``) holding the keys
 :func:`pivotmodel.schema.child_parameters` spells out for its driver, and rows in
-``history/estimates.csv`` (the columns of ``reported.csv``; ``segment`` is the child's id,
+``history/children.csv`` (the columns of ``reported.csv``; ``segment`` is the child's id,
 ``metric`` ``revenue`` or ``adjusted_ebita``, ``basis`` ``estimate``, a source on every row):
 revenue in each of the four base quarters (the model grows from it; EBITA rows are optional,
 as EBITA follows the margin path), and only in quarters where the parent's line is reported.
@@ -37,7 +37,7 @@ from .yamlio import line_of, read_yaml
 __all__ = ["read_children", "read_estimates", "ESTIMATES_CSV", "SEGMENTS_YAML"]
 
 SEGMENTS_YAML = "segments.yaml"
-ESTIMATES_CSV = "estimates.csv"
+ESTIMATES_CSV = "children.csv"
 _ID = re.compile(r"[a-z][a-z0-9_]*")
 _FIELDS = ("label", "parent", "basis", "driver")
 
@@ -91,7 +91,7 @@ def read_children(directory: Path, label: str) -> tuple[tuple[Child, ...], list[
 
 
 def _rows(path: Path, label: str, children: tuple[Child, ...]) -> tuple[dict[tuple[str, Quarter], tuple[float, int]], list[Problem]]:
-    """(series, quarter) -> (value, line) from estimates.csv, with the problems of its rows."""
+    """(series, quarter) -> (value, line) from children.csv, with the problems of its rows."""
     ids = {c.id for c in children}
     out: dict[tuple[str, Quarter], tuple[float, int]] = {}
     problems = []
@@ -151,7 +151,7 @@ def _identity(rows: Mapping[tuple[str, Quarter], tuple[float, int]], children: t
 def read_estimates(directory: Path, children: tuple[Child, ...], history: History, base: tuple[Quarter, ...],
                    label_of: Callable[[Path], str]) -> tuple[dict[str, dict[Quarter, float]], list[Problem]]:
     """The children's estimated history (series -> quarter -> RMB million) from
-    ``history/estimates.csv``, and its problems (see the module's rules)."""
+    ``history/children.csv``, and its problems (see the module's rules)."""
     path = directory / "history" / ESTIMATES_CSV
     label = label_of(path)
     if not children:

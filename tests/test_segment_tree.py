@@ -1,5 +1,5 @@
 """A child segment under All others, declared as data only (in a copy of the frozen fixture):
-``segments.yaml`` (the declaration), ``<id>.yaml`` (its inputs) and ``history/estimates.csv``
+``segments.yaml`` (the declaration), ``<id>.yaml`` (its inputs) and ``history/children.csv``
 (its estimated history). No Python changes: validate, project and simulate run; the children
 plus the residual equal the parent in every reported and projected quarter; the group's
 identities hold; estimates that break the parent identity are refused with a located message.
@@ -52,7 +52,7 @@ def _child_folder(tmp_path, estimates=ESTIMATES):
         f"    start: {spec % (0.0, 0.02, 0.04, 'ratio')}\n"
         f"    long_run: {spec % (0.02, 0.05, 0.08, 'ratio')}\n"
         f"    half_life: {spec % (2, 4, 8, 'quarters')}\n", encoding="utf-8")
-    (folder / "history" / "estimates.csv").write_text(_rows(estimates), encoding="utf-8")
+    (folder / "history" / "children.csv").write_text(_rows(estimates), encoding="utf-8")
     return folder
 
 
@@ -127,7 +127,7 @@ def test_estimates_that_break_the_parent_identity_are_refused_with_a_located_mes
     with pytest.raises(InputError) as exc:
         assumptions_mod.load(folder)
     text = str(exc.value)
-    assert f"assumptions/history/estimates.csv{where} {message}" in text, text
+    assert f"assumptions/history/children.csv{where} {message}" in text, text
 
 
 @pytest.mark.parametrize(("declaration", "message"), [
