@@ -27,7 +27,7 @@ from .history import History
 from .periods import Quarter, parse_quarter
 from .schema import SEGMENT_IDS
 
-__all__ = ["AS_OF", "cut_history", "known_by", "lookahead", "format_lookahead", "fill_seeds", "check_base"]
+__all__ = ["AS_OF", "cut_history", "fill_estimates", "known_by", "lookahead", "format_lookahead", "fill_seeds", "check_base"]
 
 # Set by cli.main from ``--as-of``; assumptions.load reads it when not given one explicitly.
 AS_OF: contextvars.ContextVar[Quarter | None] = contextvars.ContextVar("pivotmodel_as_of", default=None)
@@ -63,6 +63,34 @@ def cut_history(history: History, as_of: Quarter, label: str = "history/reported
         annual=MappingProxyType({s: m for s, m in annual.items() if m}),
         warnings=tuple(w for w in history.warnings if _warning_kept(w, as_of)),
     )
+
+
+def fill_estimates(history: History, as_of: Quarter) -> tuple[History, list[Any]]:
+    """``history`` (already cut at ``as_of``) with each unreported base quarter (the four to ``as_of``) taken from
+    ``history/estimates.csv`` (basis ``estimate``), e.g. the four-segment FY2025 quarters that Alibaba
+    printed only as annual totals; and a warning per filled row, naming it look-ahead when its
+    ``valid_from`` is after the as-of quarter's results were known (:func:`known_by`)."""
+    from .errors import Problem
+
+    cutoff = known_by(as_of)
+    add: dict[str, dict[Quarter, Any]] = {}
+    warnings = []
+    for series, rows in sorted(history.estimates.items()):
+        for q, row in sorted(rows.items()):
+            if not as_of + -3 <= q <= as_of or q in history.quarterly.get(series, {}):
+                continue  # base quarters only: the rule an ordinary run follows too (its base is reported)
+            add.setdefault(series, {})[q] = row
+            later = f"; look-ahead: written from figures published {row.valid_from}, after {cutoff}" if row.valid_from > cutoff else ""
+            warnings.append(Problem("history/estimates.csv", f"{series}.{q.label}", f"not reported: on estimates "
+                                    f"({row.value:,.0f} +- {row.spread:,.0f}){later}", row.line, level="warn"))
+    if not add:
+        return history, []
+    quarterly = dict(history.quarterly)
+    for series, rows in add.items():
+        quarterly[series] = MappingProxyType({**quarterly.get(series, {}), **rows})
+    filled = tuple((s, r) for s, rows in add.items() for r in rows.values())
+    fresh: dict[str, Any] = {"_rows_cache": {}} if any(f.name == "_rows_cache" for f in fields(history)) else {}
+    return replace(history, **fresh, quarterly=MappingProxyType(quarterly), on_estimates=history.on_estimates + filled), warnings
 
 
 def _warning_kept(problem: Any, as_of: Quarter) -> bool:
@@ -140,7 +168,10 @@ def fill_seeds(full: History, cut: History, seeds: dict, make: Any) -> list[Any]
                 continue
             near = min(usable, key=lambda k: (abs(k.index - q.index), k.index))
             value = known[near] / full.value(parent, near) * cut.value(parent, q)
-            seeds[(series, q)] = make(series, q, value, sources[0])
+            made = make(series, q, value, sources[0])
+            if made is None:  # the segment file's seed spec cannot be reused: leave the gap to check_base/validate
+                continue
+            seeds[(series, q)] = made
             warnings.append(Problem("--as-of", f"{series}.{q.label}", f"not reported and no seed estimate: {value:,.0f} "
                                     f"(its share of {parent} in {near.label}, a later quarter: look-ahead)", level="warn"))
     return warnings

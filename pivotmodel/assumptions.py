@@ -480,7 +480,7 @@ def _resolve_scenario(
 def load(directory: str | Path | None = None, scenario: str | None = None, as_of: Quarter | None = None) -> Assumptions:
     """Load, validate and freeze an assumptions folder, optionally with a scenario applied and
     as of a past quarter (:mod:`pivotmodel.asof`; default: ``--as-of`` if given, else the last)."""
-    from .asof import AS_OF, check_base, cut_history, fill_seeds
+    from .asof import AS_OF, check_base, cut_history, fill_estimates, fill_seeds
 
     as_of = as_of if as_of is not None else AS_OF.get()
     directory = Path(directory) if directory is not None else default_directory()
@@ -592,8 +592,12 @@ def load(directory: str | Path | None = None, scenario: str | None = None, as_of
     if history is not None and as_of is not None:
         full, history = history, guarded(cut_history, history, as_of, label_of(directory / "history" / "reported.csv"))
         if history is not None and history is not full:
+            history, filled = fill_estimates(history, as_of)
+            problems.extend(filled)
             make = lambda series, q, value, src: _parse_spec(  # noqa: E731
-                seed_key(series, q), {"value": value, "unit": "RMB_mn", "basis": "estimate", "source": src},
+                seed_key(series, q), {"value": value, "unit": "RMB_mn", "basis": "estimate", "source": src,
+                                     "note": "--as-of fill: the series' share of its parent's revenue at the nearest quarter "
+                                             "where it is known, times this quarter's revenue (asof.fill_seeds)"},
                 "--as-of", None, sources, "money")[0]
             problems.extend(fill_seeds(full, history, seeds, make))
             problems.extend(check_base(history, label_of(directory / "history" / "reported.csv")))

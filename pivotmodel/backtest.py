@@ -113,19 +113,49 @@ def _consecutive(hist, series: str, q: Quarter) -> list[float]:
     return values[::-1]
 
 
+def _as_of_inputs(a) -> dict:
+    """What an as-of run took that was not in its cut history: base quarters on estimates
+    (history/estimates.csv) and hand-set inputs whose source is dated after its results were known."""
+    from .asof import lookahead
+
+    est = [f"{series}.{row.period}" + (" (look-ahead)" if row.valid_from > known_by_of(a) else "")
+           for series, row in a.history.on_estimates]
+    later = [f"{key} ({src}: {why})" for key, src, why in lookahead(a) if why != "set by hand"]
+    return {"on_estimates": est, "later_inputs": later}
+
+
+def known_by_of(a) -> str:
+    from .asof import known_by
+
+    return known_by(a.history.last_quarter)
+
+
+def _score_row(who: str, series: str, q: Quarter, h: int, target: Quarter, actual: float, d) -> dict:
+    qs = np.quantile(d, [0.05, 0.10, 0.25, 0.75, 0.90, 0.95])
+    return {"forecaster": who, "series": series, "as_of": q.label, "horizon": h, "target": target.label,
+            "actual": actual, "median": float(np.median(d)),
+            **dict(zip(("p5", "p10", "p25", "p75", "p90", "p95"), map(float, qs))),
+            **{f"in_{b}": scoring.coverage(d, actual, band) for b, band in scoring.BANDS.items()},
+            "pit": scoring.pit(d, actual), "crps": scoring.crps(d, actual)}
+
+
 def backtest_scores(directory, scenario, start: Quarter, horizon: int, opts: dict, jobs: int | None) -> tuple[pd.DataFrame, dict]:
-    """One row per (forecaster, series, as-of, horizon) with an outcome; and the as-of quarters
-    the model skipped, with the reason."""
+    """One row per (forecaster, series, as-of, horizon) with a reported outcome; and the as-of
+    quarters the model skipped, with the reason. The targets are reported rows only (never an
+    estimate); ``scores.attrs["as_of_inputs"]`` names, per as-of run, the base quarters it took
+    from history/estimates.csv and the hand-set inputs sourced after its results were known."""
     from . import assumptions as assumptions_mod
 
     full = assumptions_mod.load(directory, scenario).history
     last = full.last_quarter
-    rows, skipped = [], {}
+    rows, skipped, notes = [], {}, {}
     q = start
     while q < last:
         a, r = run_as_of(directory, scenario, q, opts, jobs)
         if a is None:
             skipped[q.label] = r
+        else:
+            notes[q.label] = _as_of_inputs(a)
         for h in range(1, horizon + 1):
             target = q + h
             if target > last:
@@ -139,32 +169,55 @@ def backtest_scores(directory, scenario, start: Quarter, horizon: int, opts: dic
                     col = list(r.periods["quarter"]).index(target.label)
                     forecasts["model"] = np.asarray(r.totals["quarter"][series], dtype=float)[:, col]
                 for who, d in forecasts.items():
-                    if d is None or not np.all(np.isfinite(d)):
-                        continue
-                    rows.append({"forecaster": who, "series": series, "as_of": q.label, "horizon": h, "target": target.label,
-                                 "actual": actual, "median": float(np.median(d)),
-                                 **dict(zip(("p5", "p10", "p90", "p95"), map(float, np.quantile(d, [0.05, 0.10, 0.90, 0.95])))),
-                                 **{f"in_{b}": scoring.coverage(d, actual, band) for b, band in scoring.BANDS.items()},
-                                 "pit": scoring.pit(d, actual), "crps": scoring.crps(d, actual)})
+                    if d is not None and np.all(np.isfinite(d)):
+                        rows.append(_score_row(who, series, q, h, target, actual, d))
         q = q + 1
-    return pd.DataFrame(rows), skipped
+    scores = pd.DataFrame(rows)
+    scores.attrs["as_of_inputs"] = notes
+    return scores, skipped
 
 
-def summarise(scores: pd.DataFrame) -> pd.DataFrame:
-    """Per series and forecaster: n, counts inside each band, mean CRPS, PIT histogram (5 bins)."""
+def summarise(scores: pd.DataFrame, by: tuple[str, ...] = ("series", "forecaster")) -> pd.DataFrame:
+    """Per ``by`` (default series and forecaster; add "horizon" for the per-horizon table): n,
+    counts inside the 50/80/90% bands, mean CRPS, mean PIT and the PIT histogram (5 bins)."""
     out = []
     if scores.empty:
-        return pd.DataFrame(columns=["series", "forecaster", "n"])
-    for (series, who), g in scores.groupby(["series", "forecaster"], sort=True):
+        return pd.DataFrame(columns=[*by, "n"])
+    for keys, g in scores.groupby(list(by), sort=True):
         hist, _ = np.histogram(g["pit"], bins=5, range=(0, 1))
-        out.append({"series": series, "forecaster": who, "n": len(g),
+        out.append({**dict(zip(by, keys)), "n": len(g),
                     **{f"inside_{b}": int(g[f"in_{b}"].sum()) for b in scoring.BANDS},
-                    "crps_mean": g["crps"].mean(), "pit_histogram": " ".join(str(int(x)) for x in hist)})
-    return pd.DataFrame(out).set_index(["series", "forecaster"])
+                    "crps_mean": g["crps"].mean(), "pit_mean": g["pit"].mean(),
+                    "pit_histogram": " ".join(str(int(x)) for x in hist)})
+    return pd.DataFrame(out).set_index(list(by))
+
+
+def _reading(s) -> str:
+    """Words for one forecaster's record on one series: calibration and bias from the PIT."""
+    cover = {b: s[f"inside_{b}"] / s.n for b in scoring.BANDS}
+    low, high = (int(x) for x in s.pit_histogram.split()[::4])
+    if s.n < 3:
+        return "too few outcomes to judge"
+    if low >= 0.7 * s.n:
+        bias = "actuals fell below its lower tail: it forecast too high"
+    elif high >= 0.7 * s.n:
+        bias = "actuals came in above its upper tail: it forecast too low"
+    elif s.pit_mean < 0.35 or s.pit_mean > 0.65:
+        bias = f"leaning {'high' if s.pit_mean < 0.5 else 'low'} (mean PIT {s.pit_mean:.2f})"
+    else:
+        bias = f"no clear bias (mean PIT {s.pit_mean:.2f})"
+    if cover["P10-P90"] < scoring.NOMINAL["P10-P90"] - 0.25:
+        width = "bands too narrow"
+    elif cover["P25-P75"] > 0.9 and s.n >= 5:
+        width = "bands wide"
+    else:
+        width = "coverage near nominal"
+    return f"{width}; {bias}"
 
 
 def verdicts(scores: pd.DataFrame) -> list[str]:
-    """A plain sentence per series (RMB bn for CRPS)."""
+    """A sentence per series: each forecaster's coverage, CRPS (RMB bn) and PIT, a reading in
+    words, and the model's CRPS against the naive baseline's on the points both scored."""
     lines = []
     summary = summarise(scores)
     for series in SCORED:
@@ -172,18 +225,22 @@ def verdicts(scores: pd.DataFrame) -> list[str]:
         for who in ("model", "naive"):
             if (series, who) in summary.index:
                 s = summary.loc[(series, who)]
-                parts.append(f"{who}: {s['inside_P10-P90']} of {s.n} actuals inside the 80% band, "
-                             f"{s['inside_P5-P95']} inside the 90% band, CRPS {s.crps_mean / 1000:.2f} bn, PIT {s.pit_histogram}")
-        if not parts:
-            lines.append(f"{series}: not scored (no comparable history on the model's basis before a later actual)")
+                parts.append(f"{who}: {s['inside_P25-P75']}/{s['inside_P10-P90']}/{s['inside_P5-P95']} of {s.n} actuals "
+                             f"inside the 50/80/90% bands, CRPS {s.crps_mean / 1000:.2f} bn, PIT {s.pit_histogram} "
+                             f"({_reading(s)})")
+            elif who == "naive":
+                parts.append("naive: not scored (it needs seven consecutive reported quarters before the as-of quarter)")
+            else:
+                parts.append("model: not scored (no as-of quarter it could start from with this series reported after it)")
+        if not any(p.startswith(("model: ", "naive: ")) and "not scored" not in p for p in parts):
+            lines.append(f"{series}: not scored (no reported outcome after an as-of quarter)")
             continue
         both = scores[scores.series == series].pivot_table(index=["as_of", "horizon"], columns="forecaster", values="crps")
         if {"model", "naive"} <= set(both.columns):
             common = both.dropna()
             if len(common):
                 ratio = common["model"].mean() / common["naive"].mean() - 1.0
-                parts.append(f"model CRPS {abs(ratio):.0%} {'below' if ratio < 0 else 'above'} naive on {len(common)} common points")
-        else:
-            parts.append("model not scored (no as-of quarter it could start from)")
+                parts.append(f"model CRPS {abs(ratio):.0%} {'below' if ratio < 0 else 'above'} naive on {len(common)} common points"
+                             f" ({'model better' if ratio < 0 else 'naive better'})")
         lines.append(f"{series}: " + "; ".join(parts))
     return lines

@@ -27,9 +27,13 @@ from .history_checks import check_rows
 from .periods import PeriodError, Quarter, parse_quarter
 from .schema import GROUP, SEGMENTS
 
-__all__ = ["History", "Row", "load_history", "SERIES_OF_METRIC", "REPORTED_COLUMNS"]
+__all__ = ["History", "Row", "load_history", "SERIES_OF_METRIC", "REPORTED_COLUMNS", "ESTIMATE_COLUMNS"]
 
 REPORTED_COLUMNS = ("period", "segment", "metric", "value", "unit", "basis", "source", "note")
+# history/estimates.csv (optional): unreported past figures, estimated by a written rule from reported
+# ones; they stand only where a run needs a quarter that is not reported (an as-of run's base quarters)
+ESTIMATES_CSV = "estimates.csv"
+ESTIMATE_COLUMNS = (*REPORTED_COLUMNS, "spread", "valid_from")
 MAP_COLUMNS = ("segment", "structure", "model_series_prefix", "relation", "note")
 BASES = ("reported", "derived", "secondary")
 HISTORY_UNITS = ("RMB_mn", "pct", "RMB_per_USD", "count", "count_mn")
@@ -68,6 +72,8 @@ class Row:
     source: str
     note: str
     line: int
+    spread: float = math.nan  # estimates: the +- half-width, in the row's unit
+    valid_from: str = ""  # estimates: the date (ISO) from which the estimate could have been written
 
 
 @dataclass(frozen=True)
@@ -79,6 +85,8 @@ class History:
     annual: Mapping[str, Mapping[int, Row]]
     segment_relation: Mapping[str, tuple[str, str]]  # segment -> (prefix, relation)
     warnings: tuple[Problem, ...] = ()  # implausible but possible figures (history_checks)
+    estimates: Mapping[str, Mapping[Quarter, Row]] = field(default_factory=lambda: MappingProxyType({}))
+    on_estimates: tuple[tuple[str, Row], ...] = ()  # (series, row) an as-of run took from estimates.csv
     _rows_cache: dict = field(default_factory=dict, compare=False, repr=False)
 
     def row(self, series: str, quarters: tuple[Quarter, ...]) -> np.ndarray:
@@ -244,6 +252,10 @@ def load_history(directory: Path, root: Path | None = None) -> History:
         kind, when = _period_key(row.period)
         target = annual if kind == "annual" else quarterly
         target.setdefault(series, {})[when] = row  # type: ignore[index]
+    estimates, errs = _load_estimates(directory / ESTIMATES_CSV, rel, relation, seen)
+    problems += errs
+    if any(p.level == "error" for p in problems):
+        raise InputError(problems)
     if "group.revenue" not in quarterly:
         raise InputError.single(rel(rep_path), "Consolidated,revenue", "no quarter of reported group revenue: the model cannot tell where history ends")
     return History(
@@ -252,4 +264,63 @@ def load_history(directory: Path, root: Path | None = None) -> History:
         annual=MappingProxyType({k: MappingProxyType(v) for k, v in annual.items()}),
         segment_relation=MappingProxyType(relation),
         warnings=tuple(problems),
+        estimates=MappingProxyType({k: MappingProxyType(v) for k, v in estimates.items()}),
     )
+
+
+def _load_estimates(path: Path, rel, relation: Mapping[str, tuple[str, str]],
+                    reported: Mapping[tuple[str, str, str], tuple[str, int]]) -> tuple[dict, list[Problem]]:
+    """``estimates.csv`` by model series and quarter: every row needs basis ``estimate``, a source,
+    a spread >= 0 and a ``valid_from`` date, and may not repeat a reported key (the reported row wins:
+    the estimate must be removed when the figure is reported)."""
+    import datetime
+
+    if not path.exists():
+        return {}, []
+    label = rel(path)
+    out: dict[str, dict[Quarter, Row]] = {}
+    problems: list[Problem] = []
+    seen: set[tuple[str, str, str]] = set()
+    for line, rec in _read_csv(path, ESTIMATE_COLUMNS, label):
+        rec = {k: (v or "").strip() for k, v in rec.items()}
+        key = (rec["period"], rec["segment"], rec["metric"])
+        value, errs = check_fields({**rec, "basis": "reported" if rec["basis"] == "estimate" else rec["basis"]},
+                                   label, line, relation)
+        if rec["basis"] != "estimate":
+            errs.append(Problem(label, "basis", f"{rec['basis']!r}: every row of {ESTIMATES_CSV} has basis estimate "
+                                "(reported, derived and secondary rows go in reported.csv)", line))
+        try:
+            kind, when = _period_key(key[0])
+            if kind != "quarter":
+                raise PeriodError("annual")
+        except PeriodError:
+            errs.append(Problem(label, "period", f"{key[0]!r} is not a quarter like FY2025Q3", line))
+        try:
+            spread = float(rec["spread"])
+            if not math.isfinite(spread) or spread < 0:
+                raise ValueError
+        except ValueError:
+            errs.append(Problem(label, "spread", f"{rec['spread']!r} is not a number >= 0 (the +- half-width, in the row's unit)", line))
+        try:
+            datetime.date.fromisoformat(rec["valid_from"])
+        except ValueError:
+            errs.append(Problem(label, "valid_from", f"{rec['valid_from']!r} is not a date like 2026-05-20 (when the "
+                                "estimate could first have been written)", line))
+        if key in reported:
+            errs.append(Problem(label, "period,segment,metric", f"{key} is reported ({reported[key][0]} line "
+                                f"{reported[key][1]}): remove the estimate", line))
+        if key in seen:
+            errs.append(Problem(label, "period,segment,metric", f"duplicate row {key}", line))
+        seen.add(key)
+        problems += errs
+        if errs or value is None:
+            continue
+        prefix, kind_rel = relation[key[1]]
+        series = SERIES_OF_METRIC.get((prefix, key[2]))
+        if kind_rel != "equals" or series is None:
+            problems.append(Problem(label, "segment,metric", f"{key[1]} {key[2]} is not a model series "
+                                    "(segment_map.csv relation equals, and a metric the model reads)", line))
+            continue
+        row = Row(*key, value, rec["unit"], "estimate", rec["source"], rec["note"], line, spread, rec["valid_from"])
+        out.setdefault(series, {})[when] = row  # type: ignore[index]
+    return out, problems
