@@ -27,7 +27,7 @@ from .history import History
 from .periods import Quarter, parse_quarter
 from .schema import SEGMENT_IDS
 
-__all__ = ["AS_OF", "cut_history", "fill_estimates", "known_by", "lookahead", "format_lookahead", "fill_seeds", "check_base"]
+__all__ = ["AS_OF", "cut_history", "fill_estimates", "pick_version", "known_by", "lookahead", "format_lookahead", "fill_seeds", "check_base"]
 
 # Set by cli.main from ``--as-of``; assumptions.load reads it when not given one explicitly.
 AS_OF: contextvars.ContextVar[Quarter | None] = contextvars.ContextVar("pivotmodel_as_of", default=None)
@@ -63,6 +63,61 @@ def cut_history(history: History, as_of: Quarter, label: str = "history/reported
         annual=MappingProxyType({s: m for s, m in annual.items() if m}),
         warnings=tuple(w for w in history.warnings if _warning_kept(w, as_of)),
     )
+
+
+def _date_text(value: Any) -> str | None:
+    """An ISO date (YYYY-MM-DD) as text, from YAML's date or a string; None if it is not one."""
+    import datetime
+
+    text = value.isoformat() if isinstance(value, datetime.date) else str(value)
+    try:
+        datetime.date.fromisoformat(text)
+    except ValueError:
+        return None
+    return text
+
+
+def pick_version(key: str, spec: Any, as_of: Quarter | None, label: str, line: int | None) -> tuple[Any, list[Any]]:
+    """The version of a hand-set input an as-of run may use. A spec may carry ``valid_from``
+    (the date its figures could first be written) and ``versions:``, a list of earlier specs
+    each with its own ``valid_from`` (unit inherited from the current one). As of a quarter the
+    run takes the latest version valid by :func:`known_by`; when none is, it takes the current
+    one and says so (look-ahead). Without ``--as-of`` the current version is used. Returns the
+    spec without these keys, and problems (errors for a malformed version, a warning per choice)."""
+    from .errors import Problem
+
+    if not isinstance(spec, dict) or not ({"versions", "valid_from"} & set(spec)):
+        return spec, []
+    current = {k: v for k, v in spec.items() if k not in ("versions", "valid_from")}
+    problems = []
+    dated = []
+    if "valid_from" in spec:
+        if _date_text(spec["valid_from"]) is None:
+            problems.append(Problem(label, f"{key}.valid_from", f"{spec['valid_from']!r} is not a date like 2025-08-29", line))
+        dated.append((_date_text(spec["valid_from"]) or "", current))
+    versions = spec.get("versions", [])
+    if not isinstance(versions, list) or not all(isinstance(v, dict) for v in versions):
+        problems.append(Problem(label, f"{key}.versions", "must be a list of earlier input specs, each with valid_from", line))
+        versions = []
+    for i, v in enumerate(versions):
+        when = _date_text(v.get("valid_from", ""))
+        if when is None:
+            problems.append(Problem(label, f"{key}.versions[{i}].valid_from", f"{v.get('valid_from')!r} is not a date like "
+                                    "2025-08-29 (every earlier version needs the date from which it held)", line))
+            continue
+        dated.append((when, {"unit": current.get("unit"), **{k: x for k, x in v.items() if k != "valid_from"}}))
+    if problems or as_of is None:
+        return current, problems
+    cutoff = known_by(as_of)
+    valid = [(when, v) for when, v in dated if when and when <= cutoff]
+    if not valid:
+        first = min((w for w, _ in dated if w), default="?")
+        return current, [Problem(label, key, f"as of {as_of.label} (results known by {cutoff}) no version was valid yet "
+                                 f"(the first from {first}): the current one is used (look-ahead)", line, level="warn")]
+    when, chosen = max(valid, key=lambda wv: wv[0])
+    note = [] if chosen is current else [Problem(label, key, f"as of {as_of.label}: the version valid from {when} is used",
+                                                 line, level="warn")]
+    return chosen, note
 
 
 def fill_estimates(history: History, as_of: Quarter) -> tuple[History, list[Any]]:

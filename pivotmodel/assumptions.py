@@ -480,7 +480,7 @@ def _resolve_scenario(
 def load(directory: str | Path | None = None, scenario: str | None = None, as_of: Quarter | None = None) -> Assumptions:
     """Load, validate and freeze an assumptions folder, optionally with a scenario applied and
     as of a past quarter (:mod:`pivotmodel.asof`; default: ``--as-of`` if given, else the last)."""
-    from .asof import AS_OF, check_base, cut_history, fill_estimates, fill_seeds
+    from .asof import AS_OF, check_base, cut_history, fill_estimates, fill_seeds, pick_version
 
     as_of = as_of if as_of is not None else AS_OF.get()
     directory = Path(directory) if directory is not None else default_directory()
@@ -558,6 +558,8 @@ def load(directory: str | Path | None = None, scenario: str | None = None, as_of
     inputs: dict[str, Input] = {}
     anchored: dict[str, tuple[Any, int | None, str]] = {}
     for key, (spec, line, label) in raw.items():
+        spec, errs = pick_version(key, spec, as_of, label, line)  # dated versions of a hand-set input
+        problems.extend(errs)
         if key not in PARAMETERS:
             top = key.split(".")[0]
             valid_here = ", ".join(k for k in PARAMETERS if k.split(".")[0] == top)

@@ -1,8 +1,9 @@
 """``pivotmodel timeline`` and ``pivotmodel backtest``: the model run as of past quarters.
 
-*Timeline*: each headline claim's probability as of every reported quarter since the claim
-was made (the quarters that had ended before its source date, then each one after), with the
-outcome once history decides it (the claim's status is ``reported`` in the latest run).
+*Timeline*: each headline claim's probability as of every reported quarter the model can start
+from (``before_claim`` marks the as-of quarters whose results came before the claim was made:
+what the model would have said then), with the outcome once history decides it (the claim's
+status is ``reported`` in the latest run).
 
 *Backtest*: for each as-of quarter from ``--from``, the model's draws for each series that was
 later reported, at horizons 1 to ``--horizon`` quarters, scored on the reported figure:
@@ -79,7 +80,8 @@ def timeline_table(directory, scenario, opts: dict, jobs: int | None, claim_ids:
     latest = None
     for c in chosen:
         date = c.source.get("date", "") or first.quarter_end
-        q = _claim_start(date, first, last)
+        made = _claim_start(date, first, last)
+        q = first  # every quarter the model can start from, those before the claim was made marked so
         while q <= last:
             if q not in runs:
                 runs[q] = run_as_of(directory, scenario, q, opts, jobs)
@@ -90,11 +92,12 @@ def timeline_table(directory, scenario, opts: dict, jobs: int | None, claim_ids:
                 t = r.claims_table()
                 row = t.loc[c.id]
                 rows.append({"claim": c.id, "as_of": q.label, "probability": row.probability,
-                             "ci_low": row.ci_low, "ci_high": row.ci_high, "status": row.status})
+                             "ci_low": row.ci_low, "ci_high": row.ci_high, "status": row.status,
+                             "before_claim": q < made})
                 if q == last:
                     latest = t
             q = q + 1
-    table = pd.DataFrame(rows, columns=["claim", "as_of", "probability", "ci_low", "ci_high", "status"])
+    table = pd.DataFrame(rows, columns=["claim", "as_of", "probability", "ci_low", "ci_high", "status", "before_claim"])
     outcome = {}
     if latest is not None:
         for cid in table["claim"].unique():

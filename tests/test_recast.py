@@ -123,3 +123,62 @@ def test_backtest_scores_the_model_from_fy2025q4_beside_the_naive():
     text = "\n".join(verdicts(scores))
     assert "cloud.revenue: model: " in text and "inside the 50/80/90% bands" in text
     assert "china_ecommerce.revenue: model: " in text and "naive: not scored (it needs seven consecutive" in text
+
+
+FROZEN = Path(__file__).parent / "fixtures" / "frozen" / "assumptions"
+
+
+def _versioned(tmp_path, current_from: str, earlier_from: str) -> Path:
+    out = tmp_path / "assumptions"
+    shutil.copytree(FROZEN, out)
+    path = out / "capex.yaml"
+    text = path.read_text(encoding="utf-8")
+    old = 'source: fy2026_20f, note: "servers and network equipment'
+    assert text.count(old) == 1
+    path.write_text(text.replace(old, f'valid_from: "{current_from}", versions: [{{value: 18, basis: estimate, '
+                                      f'source: fy2026_20f, note: "the view before the 20-F", valid_from: "{earlier_from}"}}], '
+                                      + old), encoding="utf-8")
+    return out
+
+
+def test_an_as_of_run_uses_the_input_version_valid_then(tmp_path):
+    folder = _versioned(tmp_path, "2026-07-01", "2025-05-15")
+    # ordinary run: the current version (triangular 16/20/24 quarters)
+    assert assumptions_mod.load(folder).inputs["capex.useful_life"].dist.kind == "triangular"
+    # as of FY2026Q4 (results known by 2026-06-30): the current version (from 2026-07-01) did not exist yet
+    a = assumptions_mod.load(folder, as_of=Q(2026, 4))
+    inp = a.inputs["capex.useful_life"]
+    assert inp.dist.kind == "fixed" and inp.base_value == 18 and inp.note == "the view before the 20-F"
+    [w] = [p for p in a.warnings if p.key == "capex.useful_life"]
+    assert w.message == "as of FY2026Q4: the version valid from 2025-05-15 is used"
+
+
+def test_an_as_of_run_without_a_valid_version_says_it_looks_ahead(tmp_path):
+    folder = _versioned(tmp_path, "2026-07-01", "2026-07-02")
+    a = assumptions_mod.load(folder, as_of=Q(2026, 4))
+    assert a.inputs["capex.useful_life"].dist.kind == "triangular"
+    [w] = [p for p in a.warnings if p.key == "capex.useful_life"]
+    assert w.message == ("as of FY2026Q4 (results known by 2026-06-30) no version was valid yet (the first from "
+                         "2026-07-01): the current one is used (look-ahead)")
+
+
+def test_a_version_without_a_date_is_refused(tmp_path):
+    folder = _versioned(tmp_path, "2026-07-01", "later")
+    with pytest.raises(InputError) as exc:
+        assumptions_mod.load(folder)
+    [p] = [p for p in exc.value.problems if p.level == "error"]
+    assert (p.file, p.key) == ("assumptions/capex.yaml", "capex.useful_life.versions[0].valid_from")
+    assert p.message == "'later' is not a date like 2025-08-29 (every earlier version needs the date from which it held)"
+
+
+def test_timeline_shows_each_headline_claim_at_four_or_more_as_of_quarters():
+    from pivotmodel.backtest import timeline_table
+
+    table, skipped = timeline_table(BUNDLED, None, {"draws": 120, "seed": 5, "method": "mc"}, 1)
+    counts = table.groupby("claim").as_of.nunique()
+    headline = [c.id for c in assumptions_mod.load(BUNDLED).claims if c.headline]
+    assert set(counts.index) == set(headline) and (counts >= 4).all()
+    assert "FY2025Q4" in set(table.as_of) and "FY2025Q3" in skipped  # FY2024 has no four-segment quarters
+    # a claim made in 2026 is shown before it was made, marked so
+    early = table[(table.claim == "cloud_share_30pct_cy2026") & (table.as_of == "FY2025Q4")]
+    assert bool(early.before_claim.iloc[0])

@@ -54,9 +54,11 @@ def cmd_timeline(args: argparse.Namespace) -> int:
 
     write_dir_atomic(out, write, a.input_paths)
     for cid, g in table.groupby("claim", sort=False):
-        points = ", ".join(f"{r.as_of} {r.probability:.0%}" for r in g.itertuples())
+        points = ", ".join(f"{r.as_of}{'*' if r.before_claim else ''} {r.probability:.0%}" for r in g.itertuples())
         known = g["outcome"].iloc[0]
         print(f"{cid}: {points}" + (f"; outcome: {known}" if known else ""))
+    if table["before_claim"].any():
+        print("* as of a quarter whose results came before the claim was made (what the model would have said then)")
     print(f"wrote {out}/ (timeline.csv, timeline.png, timeline.svg)")
     return 0
 
