@@ -27,7 +27,8 @@ from .history import History
 from .periods import Quarter, parse_quarter
 from .schema import SEGMENT_IDS
 
-__all__ = ["AS_OF", "cut_history", "fill_estimates", "pick_version", "known_by", "lookahead", "format_lookahead", "fill_seeds", "check_base"]
+__all__ = ["AS_OF", "cut_history", "fill_estimates", "pick_version", "known_by", "lookahead", "format_lookahead",
+           "fill_seeds", "check_base"]
 
 # Set by cli.main from ``--as-of``; assumptions.load reads it when not given one explicitly.
 AS_OF: contextvars.ContextVar[Quarter | None] = contextvars.ContextVar("pivotmodel_as_of", default=None)
@@ -93,17 +94,19 @@ def pick_version(key: str, spec: Any, as_of: Quarter | None, label: str, line: i
     dated = []
     if "valid_from" in spec:
         if _date_text(spec["valid_from"]) is None:
-            problems.append(Problem(label, f"{key}.valid_from", f"{spec['valid_from']!r} is not a date like 2025-08-29", line))
+            problems.append(Problem(label, f"{key}.valid_from", f"{spec['valid_from']!r} is not a date like 2025-08-29",
+                                    line))
         dated.append((_date_text(spec["valid_from"]) or "", current))
     versions = spec.get("versions", [])
     if not isinstance(versions, list) or not all(isinstance(v, dict) for v in versions):
-        problems.append(Problem(label, f"{key}.versions", "must be a list of earlier input specs, each with valid_from", line))
+        problems.append(Problem(label, f"{key}.versions", "must be a list of earlier input specs, each with valid_from",
+                                line))
         versions = []
     for i, v in enumerate(versions):
         when = _date_text(v.get("valid_from", ""))
         if when is None:
-            problems.append(Problem(label, f"{key}.versions[{i}].valid_from", f"{v.get('valid_from')!r} is not a date like "
-                                    "2025-08-29 (every earlier version needs the date from which it held)", line))
+            problems.append(Problem(label, f"{key}.versions[{i}].valid_from", f"{v.get('valid_from')!r} is not a date "
+                                    "like 2025-08-29 (every earlier version needs the date from which it held)", line))
             continue
         dated.append((when, {"unit": current.get("unit"), **{k: x for k, x in v.items() if k != "valid_from"}}))
     if problems or as_of is None:
@@ -112,11 +115,12 @@ def pick_version(key: str, spec: Any, as_of: Quarter | None, label: str, line: i
     valid = [(when, v) for when, v in dated if when and when <= cutoff]
     if not valid:
         first = min((w for w, _ in dated if w), default="?")
-        return current, [Problem(label, key, f"as of {as_of.label} (results known by {cutoff}) no version was valid yet "
-                                 f"(the first from {first}): the current one is used (look-ahead)", line, level="warn")]
+        return current, [Problem(label, key, f"as of {as_of.label} (results known by {cutoff}) no version was valid "
+                                 f"yet (the first from {first}): the current one is used (look-ahead)", line,
+                                 level="warn")]
     when, chosen = max(valid, key=lambda wv: wv[0])
-    note = [] if chosen is current else [Problem(label, key, f"as of {as_of.label}: the version valid from {when} is used",
-                                                 line, level="warn")]
+    note = [] if chosen is current else [Problem(label, key, f"as of {as_of.label}: the version valid from {when} is "
+                                                 "used", line, level="warn")]
     return chosen, note
 
 
@@ -135,7 +139,8 @@ def fill_estimates(history: History, as_of: Quarter) -> tuple[History, list[Any]
             if not as_of + -3 <= q <= as_of or q in history.quarterly.get(series, {}):
                 continue  # base quarters only: the rule an ordinary run follows too (its base is reported)
             add.setdefault(series, {})[q] = row
-            later = f"; look-ahead: written from figures published {row.valid_from}, after {cutoff}" if row.valid_from > cutoff else ""
+            later = (f"; look-ahead: written from figures published {row.valid_from}, after {cutoff}"
+                     if row.valid_from > cutoff else "")
             warnings.append(Problem("history/estimates.csv", f"{series}.{q.label}", f"not reported: on estimates "
                                     f"({row.value:,.0f} +- {row.spread:,.0f}){later}", row.line, level="warn"))
     if not add:
@@ -145,7 +150,8 @@ def fill_estimates(history: History, as_of: Quarter) -> tuple[History, list[Any]
         quarterly[series] = MappingProxyType({**quarterly.get(series, {}), **rows})
     filled = tuple((s, r) for s, rows in add.items() for r in rows.values())
     fresh: dict[str, Any] = {"_rows_cache": {}} if any(f.name == "_rows_cache" for f in fields(history)) else {}
-    return replace(history, **fresh, quarterly=MappingProxyType(quarterly), on_estimates=history.on_estimates + filled), warnings
+    out = replace(history, **fresh, quarterly=MappingProxyType(quarterly), on_estimates=history.on_estimates + filled)
+    return out, warnings
 
 
 def _warning_kept(problem: Any, as_of: Quarter) -> bool:

@@ -228,13 +228,15 @@ def verdicts(scores: pd.DataFrame) -> list[str]:
         for who in ("model", "naive"):
             if (series, who) in summary.index:
                 s = summary.loc[(series, who)]
-                parts.append(f"{who}: {s['inside_P25-P75']}/{s['inside_P10-P90']}/{s['inside_P5-P95']} of {s.n} actuals "
-                             f"inside the 50/80/90% bands, CRPS {s.crps_mean / 1000:.2f} bn, PIT {s.pit_histogram} "
-                             f"({_reading(s)})")
+                inside = f"{s['inside_P25-P75']}/{s['inside_P10-P90']}/{s['inside_P5-P95']}"
+                parts.append(f"{who}: {inside} of {s.n} actuals inside the 50/80/90% bands, CRPS "
+                             f"{s.crps_mean / 1000:.2f} bn, PIT {s.pit_histogram} ({_reading(s)})")
             elif who == "naive":
-                parts.append("naive: not scored (it needs seven consecutive reported quarters before the as-of quarter)")
+                parts.append("naive: not scored (it needs seven consecutive reported quarters before the as-of "
+                             "quarter)")
             else:
-                parts.append("model: not scored (no as-of quarter it could start from with this series reported after it)")
+                parts.append("model: not scored (no as-of quarter it could start from with this series reported "
+                             "after it)")
         if not any(p.startswith(("model: ", "naive: ")) and "not scored" not in p for p in parts):
             lines.append(f"{series}: not scored (no reported outcome after an as-of quarter)")
             continue
@@ -243,7 +245,7 @@ def verdicts(scores: pd.DataFrame) -> list[str]:
             common = both.dropna()
             if len(common):
                 ratio = common["model"].mean() / common["naive"].mean() - 1.0
-                parts.append(f"model CRPS {abs(ratio):.0%} {'below' if ratio < 0 else 'above'} naive on {len(common)} common points"
-                             f" ({'model better' if ratio < 0 else 'naive better'})")
+                parts.append(f"model CRPS {abs(ratio):.0%} {'below' if ratio < 0 else 'above'} naive on "
+                             f"{len(common)} common points ({'model better' if ratio < 0 else 'naive better'})")
         lines.append(f"{series}: " + "; ".join(parts))
     return lines

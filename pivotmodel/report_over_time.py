@@ -51,7 +51,8 @@ def over_time_section(a, r, folder: Path, draws: int, seed: int, source: str) ->
                                           "the actuals)." if fans else ".")]
     e = html.escape
     page = (f"<h2>Claims over time</h2><p>{e(note)}</p><!--timeline-->"
-            f"<h2>Backtest (from {first.label}, horizons 1-4)</h2><ul>" + "".join(f"<li>{e(v)}</li>" for v in lines) + "</ul>"
+            f"<h2>Backtest (from {first.label}, horizons 1-4)</h2><ul>"
+            + "".join(f"<li>{e(v)}</li>" for v in lines) + "</ul>"
             + "<ul>" + "".join(f"<li>{e(v)}</li>" for v in inputs) + "</ul>"
             + ('<img src="charts/backtest_fans.svg" alt="model and naive fans against the actuals">' if fans else ""))
     return page, md

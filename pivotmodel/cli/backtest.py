@@ -68,7 +68,8 @@ def _horizon_lines(by_h) -> list[str]:
     lines = [f"{'series':30} {'h':>2} {'who':6} {'n':>3} {'in 50/80/90%':>13} {'CRPS bn':>8} {'PIT mean':>8}  PIT hist"]
     for (series, h, who), s in by_h.iterrows():
         cover = f"{s['inside_P25-P75']}/{s['inside_P10-P90']}/{s['inside_P5-P95']}"
-        lines.append(f"{series:30} {h:>2} {who:6} {s.n:>3} {cover:>13} {s.crps_mean / 1000:>8.2f} {s.pit_mean:>8.2f}  {s.pit_histogram}")
+        lines.append(f"{series:30} {h:>2} {who:6} {s.n:>3} {cover:>13} {s.crps_mean / 1000:>8.2f} {s.pit_mean:>8.2f}  "
+                     f"{s.pit_histogram}")
     return lines
 
 
