@@ -17,6 +17,7 @@ the same history as an ordinary run.
 from __future__ import annotations
 
 import contextvars
+import math
 from collections.abc import Iterator
 from dataclasses import fields, replace
 from types import MappingProxyType
@@ -27,8 +28,8 @@ from .history import History
 from .periods import Quarter, parse_quarter
 from .schema import SEGMENT_IDS
 
-__all__ = ["AS_OF", "cut_history", "fill_estimates", "pick_version", "known_by", "lookahead", "format_lookahead",
-           "fill_seeds", "check_base"]
+__all__ = ["AS_OF", "PER_SEGMENT", "fill_placeholders", "cut_history", "fill_estimates", "pick_version", "known_by",
+           "lookahead", "format_lookahead", "fill_seeds", "check_base"]
 
 # Set by cli.main from ``--as-of``; assumptions.load reads it when not given one explicitly.
 AS_OF: contextvars.ContextVar[Quarter | None] = contextvars.ContextVar("pivotmodel_as_of", default=None)
@@ -64,6 +65,46 @@ def cut_history(history: History, as_of: Quarter, label: str = "history/reported
         annual=MappingProxyType({s: m for s, m in annual.items() if m}),
         warnings=tuple(w for w in history.warnings if _warning_kept(w, as_of)),
     )
+
+
+# Set by the backtest for a per-segment run: base quarters a segment lacks take placeholders.
+PER_SEGMENT: contextvars.ContextVar[bool] = contextvars.ContextVar("pivotmodel_per_segment", default=False)
+
+
+def fill_placeholders(full: History, history: History, as_of: Quarter) -> History:
+    """For a per-segment backtest run as of a quarter before the four-segment history: each
+    segment whose revenue is missing in a base quarter gets, for revenue and adjusted EBITA in
+    every base quarter it lacks, a quarter of its fiscal year's restated total (from the full
+    history: later information). Such a segment is named in ``placeholders`` and not scored;
+    the segments whose base quarters are all reported (cloud, AIDC from FY2024) are."""
+    base = [as_of + k for k in (-3, -2, -1, 0)]
+    quarterly = dict(history.quarterly)
+    filled = []
+    for seg in MODEL_SEGMENTS:
+        if all(not math.isnan(history.value(f"{seg}.revenue", q)) for q in base):
+            continue
+        for metric in ("revenue", "adjusted_ebita"):
+            series = f"{seg}.{metric}"
+            rows = dict(quarterly.get(series, {}))
+            for q in base:
+                year = full.annual.get(series, {}).get(q.fiscal_year)
+                if q not in rows and year is not None:
+                    rows[q] = replace(year, period=q.label, value=year.value / 4, basis="estimate",
+                                      note=f"placeholder for a per-segment backtest: FY{q.fiscal_year} / 4")
+            quarterly[series] = MappingProxyType(rows)
+        filled.append(seg)
+    if not filled:
+        return history
+    capex = dict(quarterly.get("group.capex", {}))
+    for q in (as_of + k for k in range(-7, 1)):  # the capex plan reads the year before the base too
+        if math.isnan(history.capex(q)) and not math.isnan(full.capex(q)):
+            row = (full.quarterly.get("group.capex_stated", {}).get(q)
+                   or full.annual["group.capex_cashflow"][q.fiscal_year])
+            capex[q] = replace(row, period=q.label, value=full.capex(q), basis="estimate",
+                               note="placeholder for a per-segment backtest: capex as the full history spreads it")
+    quarterly["group.capex"] = MappingProxyType(capex)
+    fresh: dict[str, Any] = {"_rows_cache": {}} if any(f.name == "_rows_cache" for f in fields(history)) else {}
+    return replace(history, **fresh, quarterly=MappingProxyType(quarterly), placeholders=tuple(filled))
 
 
 def _date_text(value: Any) -> str | None:

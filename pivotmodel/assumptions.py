@@ -480,7 +480,8 @@ def _resolve_scenario(
 def load(directory: str | Path | None = None, scenario: str | None = None, as_of: Quarter | None = None) -> Assumptions:
     """Load, validate and freeze an assumptions folder, optionally with a scenario applied and
     as of a past quarter (:mod:`pivotmodel.asof`; default: ``--as-of`` if given, else the last)."""
-    from .asof import AS_OF, check_base, cut_history, fill_estimates, fill_seeds, pick_version
+    from .asof import (AS_OF, PER_SEGMENT, check_base, cut_history, fill_estimates, fill_placeholders, fill_seeds,
+                       pick_version)
 
     as_of = as_of if as_of is not None else AS_OF.get()
     directory = Path(directory) if directory is not None else default_directory()
@@ -596,6 +597,8 @@ def load(directory: str | Path | None = None, scenario: str | None = None, as_of
         if history is not None and history is not full:
             history, filled = fill_estimates(history, as_of)
             problems.extend(filled)
+            if PER_SEGMENT.get():  # a per-segment backtest run: segments without base quarters get placeholders
+                history = fill_placeholders(full, history, as_of)
             make = lambda series, q, value, src: _parse_spec(  # noqa: E731
                 seed_key(series, q), {"value": value, "unit": "RMB_mn", "basis": "estimate", "source": src,
                                      "note": "--as-of fill: the series' share of its parent's revenue at the "

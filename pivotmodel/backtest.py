@@ -44,16 +44,35 @@ SCORED = (  # each registered segment's revenue and adjusted EBITA, and a few gr
 )
 
 
-def run_as_of(directory, scenario, q: Quarter, opts: dict, jobs: int | None):
-    """(assumptions, results) as of ``q``, or (None, reason) when the model cannot start there."""
+def run_as_of(directory, scenario, q: Quarter, opts: dict, jobs: int | None, per_segment: bool = False):
+    """(assumptions, results) as of ``q``, or (None, reason) when the model cannot start there.
+    ``per_segment``: segments without four reported base quarters get placeholders
+    (:func:`pivotmodel.asof.fill_placeholders`), so the others can be scored from there."""
     from . import assumptions as assumptions_mod
+    from .asof import PER_SEGMENT
     from .simulate import simulate
 
+    token = PER_SEGMENT.set(per_segment)
     try:
         a = assumptions_mod.load(directory, scenario, as_of=q)
         return a, simulate(a, draws=opts["draws"], seed=opts["seed"], method=opts["method"], jobs=jobs, progress=False)
     except InputError as exc:
         return None, exc.problems[0].message
+    except ValueError as exc:  # placeholders can leave an anchored start empty (e.g. cloud's margin before FY2025)
+        if not per_segment:
+            raise
+        return None, f"the per-segment run could not start: {exc}"
+    finally:
+        PER_SEGMENT.reset(token)
+
+
+def _scored_here(a, series: str) -> bool:
+    """Whether a run's forecast of ``series`` is scored: every series in a full run; in a
+    per-segment run only the series of segments whose base quarters were all reported."""
+    if not a.history.placeholders:
+        return True
+    seg = series.split(".")[0]
+    return seg in SEGMENT_IDS and seg not in a.history.placeholders
 
 
 def _claim_start(date: str, first: Quarter, last: Quarter) -> Quarter:
@@ -157,7 +176,10 @@ def backtest_scores(directory, scenario, start: Quarter, horizon: int, opts: dic
         a, r = run_as_of(directory, scenario, q, opts, jobs)
         if a is None:
             skipped[q.label] = r
-        else:
+            a, r = run_as_of(directory, scenario, q, opts, jobs, per_segment=True)
+            if a is not None:
+                skipped[q.label] += f" (scored per segment: {', '.join(s for s in SEGMENT_IDS if _scored_here(a, s))})"
+        if a is not None:
             notes[q.label] = _as_of_inputs(a)
         for h in range(1, horizon + 1):
             target = q + h
@@ -168,12 +190,14 @@ def backtest_scores(directory, scenario, start: Quarter, horizon: int, opts: dic
                 if math.isnan(actual):
                     continue
                 forecasts = {"naive": scoring.naive_draws(_consecutive(full, series, q), h, opts["draws"], opts["seed"])}
-                if a is not None and series in r.totals["quarter"] and target.label in list(r.periods["quarter"]):
+                if (a is not None and _scored_here(a, series) and series in r.totals["quarter"]
+                        and target.label in list(r.periods["quarter"])):
                     col = list(r.periods["quarter"]).index(target.label)
                     forecasts["model"] = np.asarray(r.totals["quarter"][series], dtype=float)[:, col]
                 for who, d in forecasts.items():
                     if d is not None and np.all(np.isfinite(d)):
-                        rows.append(_score_row(who, series, q, h, target, actual, d))
+                        run = "per segment" if who == "model" and a is not None and a.history.placeholders else "full"
+                        rows.append({**_score_row(who, series, q, h, target, actual, d), "run": run})
         q = q + 1
     scores = pd.DataFrame(rows)
     scores.attrs["as_of_inputs"] = notes

@@ -99,6 +99,7 @@ class History:
     warnings: tuple[Problem, ...] = ()  # implausible but possible figures (history_checks)
     estimates: Mapping[str, Mapping[Quarter, Row]] = field(default_factory=lambda: MappingProxyType({}))
     on_estimates: tuple[tuple[str, Row], ...] = ()  # (series, row) an as-of run took from estimates.csv
+    placeholders: tuple[str, ...] = ()  # segments a per-segment backtest run filled with placeholders (not scored)
     _rows_cache: dict = field(default_factory=dict, compare=False, repr=False)
 
     def row(self, series: str, quarters: tuple[Quarter, ...]) -> np.ndarray:

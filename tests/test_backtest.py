@@ -79,7 +79,7 @@ def test_report_has_the_over_time_sections(tmp_path):
     assert main(["report", "--out", str(out), "--draws", "60", "--seed", "2"]) == 0
     summary = (out / "summary.md").read_text(encoding="utf-8")
     assert "## Claims over time" in summary and "| cloud_share_30pct_cy2026 | FY2026Q4 |" in summary
-    assert "## Backtest (from FY2024Q3, horizons 1-4)" in summary and "cloud.revenue: model: not scored" in summary
+    assert "## Backtest (from FY2024Q3, horizons 1-4)" in summary and "cloud.revenue: model: " in summary
     assert "; naive: 2/3/4 of 14 actuals" in summary.split("cloud.revenue: ")[1].split("\n")[0]
     assert (out / "tables" / "timeline.csv").exists() and (out / "charts" / "claim_timeline.png").exists()
     assert (out / "data" / "claim_timeline.csv").exists()

@@ -187,3 +187,17 @@ def test_timeline_shows_each_headline_claim_at_four_or_more_as_of_quarters():
     # a claim made in 2026 is shown before it was made, marked so
     early = table[(table.claim == "cloud_share_30pct_cy2026") & (table.as_of == "FY2025Q4")]
     assert bool(early.before_claim.iloc[0])
+
+
+def test_cloud_and_aidc_are_scored_per_segment_before_the_model_can_start_in_full():
+    scores, skipped = backtest_scores(BUNDLED, None, Q(2025, 2), 1, {"draws": 120, "seed": 3, "method": "mc"}, 1)
+    # as of FY2025Q2 and Q3 China E-commerce and All others lack four reported (or estimated) base
+    # quarters: the run fills them with placeholders and scores only cloud and AIDC
+    for q in ("FY2025Q2", "FY2025Q3"):
+        assert skipped[q].endswith("(scored per segment: cloud, international)")
+        model = scores[(scores.forecaster == "model") & (scores.as_of == q)]
+        assert set(model.series) <= {"cloud.revenue", "cloud.adjusted_ebita", "international.revenue",
+                                     "international.adjusted_ebita"}
+        assert "cloud.revenue" in set(model.series) and set(model.run) == {"per segment"}
+    full = scores[(scores.forecaster == "model") & (scores.as_of == "FY2025Q4")]
+    assert set(full.run) == {"full"} and "group.revenue" in set(full.series)
