@@ -480,8 +480,16 @@ def _resolve_scenario(
 def load(directory: str | Path | None = None, scenario: str | None = None, as_of: Quarter | None = None) -> Assumptions:
     """Load, validate and freeze an assumptions folder, optionally with a scenario applied and
     as of a past quarter (:mod:`pivotmodel.asof`; default: ``--as-of`` if given, else the last)."""
-    from .asof import (AS_OF, PER_SEGMENT, check_base, cut_history, fill_estimates, fill_placeholders, fill_seeds,
-                       pick_version)
+    from .asof import (
+        AS_OF,
+        PER_SEGMENT,
+        check_base,
+        cut_history,
+        fill_estimates,
+        fill_placeholders,
+        fill_seeds,
+        pick_version,
+    )
 
     as_of = as_of if as_of is not None else AS_OF.get()
     directory = Path(directory) if directory is not None else default_directory()
