@@ -32,7 +32,7 @@ from .claims import Claim, find_claim, parse_claims
 from .correlations import Correlations, parse_correlations, uncertain_keys
 from .distributions import DIST_FIELDS, SCALES_WITH_UNIT, Distribution, SpecError, build_distribution
 from .errors import InputError, Problem
-from .history import History, load_history
+from .history import History, load_history, seed_estimate_rows, with_estimates
 from .periods import PeriodError, Quarter, parse_quarter
 from .schema import INPUT_FILES, OPTIONAL_SEEDS, PARAMETERS, SEEDABLE, SETTINGS, UNITS, Child, child_parameters, parse_seed_file_key, seed_file_key, seed_key
 from .yamlio import LineDict, line_of, read_yaml
@@ -502,7 +502,7 @@ def _file_digests(directory: Path, scenario_paths: tuple[Path, ...]) -> dict[str
 def load(directory: str | Path | None = None, scenario: str | None = None, as_of: Quarter | None = None) -> Assumptions:
     """Load, validate and freeze an assumptions folder, optionally with a scenario applied and
     as of a past quarter (:mod:`pivotmodel.asof`; default: ``--as-of`` if given, else the last)."""
-    from .asof import AS_OF, check_base, cut_history, fill_seeds
+    from .asof import AS_OF, PER_SEGMENT, check_base, cut_history, fill_estimates, fill_placeholders, fill_seeds, pick_version
     from .base_quarters import base_quarters, missing_base_rows
     from .segment_tree import SEGMENTS_YAML, read_children, read_estimates
 
@@ -584,6 +584,8 @@ def load(directory: str | Path | None = None, scenario: str | None = None, as_of
     inputs: dict[str, Input] = {}
     anchored: dict[str, tuple[Any, int | None, str]] = {}
     for key, (spec, line, label) in raw.items():
+        spec, errs = pick_version(key, spec, as_of, label, line)  # dated versions of a hand-set input
+        problems.extend(errs)
         if key not in params:
             top = key.split(".")[0]
             valid_here = ", ".join(k for k in params if k.split(".")[0] == top)
@@ -618,8 +620,15 @@ def load(directory: str | Path | None = None, scenario: str | None = None, as_of
     if history is not None and as_of is not None:
         full, history = history, guarded(cut_history, history, as_of, label_of(directory / "history" / "reported.csv"))
         if history is not None and history is not full:
+            history, filled = fill_estimates(history, as_of)
+            problems.extend(filled)
+            if PER_SEGMENT.get():  # a per-segment backtest run: segments without base quarters get placeholders
+                history = fill_placeholders(full, history, as_of)
             make = lambda series, q, value, src: _parse_spec(  # noqa: E731
-                seed_key(series, q), {"value": value, "unit": "RMB_mn", "basis": "estimate", "source": src},
+                seed_key(series, q), {"value": value, "unit": "RMB_mn", "basis": "estimate", "source": src,
+                                     "note": "--as-of fill: the series' share of its parent's revenue at the "
+                                             "nearest quarter where it is known, times this quarter's revenue "
+                                             "(asof.fill_seeds)"},
                 "--as-of", None, sources, "money")[0]
             problems.extend(fill_seeds(full, history, seeds, make))
             problems.extend(check_base(history, label_of(directory / "history" / "reported.csv")))
@@ -630,6 +639,8 @@ def load(directory: str | Path | None = None, scenario: str | None = None, as_of
     estimates: dict[str, dict[Quarter, float]] = {}
     if history is not None:
         problems.extend(history.warnings)
+        history = with_estimates(history, seed_estimate_rows(history, seeds))  # past quarters' seeds stay history
+        seeds.update(_seeds_from_estimates(history, seeds, sources))  # base quarters estimated in estimates.csv
         estimates, errs = read_estimates(directory, children, history, base_quarters(history), label_of)
         problems.extend(errs)
     raw_files: dict[str, Any] = {}  # claims.yaml and correlations.yaml, parsed below
@@ -723,6 +734,29 @@ def _check_capex_history(history: History, new_from: Input | None, folder: str) 
     return out
 
 
+def _seeds_from_estimates(history: History, seeds: Mapping[tuple[str, Quarter], Input],
+                          sources: Mapping[str, Source]) -> dict[tuple[str, Quarter], Input]:
+    """Seed inputs for base quarters a segment file does not seed but ``history/estimates.csv``
+    estimates (e.g. the lines ``pivotmodel update`` carried on to an appended quarter): a range
+    with the row's value +- its spread as P5-P95 (fixed when the spread is 0)."""
+    out = {}
+    last = history.last_quarter
+    for series in SEEDABLE:
+        for q in (last + k for k in (-3, -2, -1, 0)):
+            row = history.estimates.get(series, {}).get(q)
+            if row is None or (series, q) in seeds or not math.isnan(history.value(series, q)):
+                continue
+            spec: dict[str, Any] = ({"value": row.value} if row.spread == 0 else
+                                    {"dist": "range", "p5": row.value - row.spread, "p95": row.value + row.spread})
+            spec |= {"unit": "RMB_mn", "basis": "estimate", "source": "pivotmodel_calibration",
+                     "note": f"history/estimates.csv line {row.line}: {row.note} ({row.source})"}
+            label = "assumptions/history/estimates.csv"
+            inp, _ = _parse_spec(seed_key(series, q), spec, label, row.line, sources, "money")
+            if inp is not None:
+                out[(series, q)] = inp
+    return out
+
+
 def _stale_seeds(history: History, seeds: Mapping[tuple[str, Quarter], Input]) -> list[Problem]:
     """Seed estimates the model will not read: their quarter is reported now, or is no longer
     one of the four base quarters (after new actuals were appended). Warnings, not errors."""
@@ -730,9 +764,11 @@ def _stale_seeds(history: History, seeds: Mapping[tuple[str, Quarter], Input]) -
     base = {last + k for k in (-3, -2, -1, 0)}
     out = []
     for (series, q), inp in sorted(seeds.items(), key=lambda kv: (kv[0][0], kv[0][1].index)):
-        if q not in base:
-            why = f"{q.label} is no longer one of the four base quarters ({(last + -3).label}-{last.label})"
-        elif not math.isnan(history.value(series, q)):
+        if q > last:
+            why = f"{q.label} is after the last reported quarter {last.label}"
+        elif q not in base and math.isnan(history.value(series, q)):
+            continue  # a past quarter's estimate: it stays in the model's history (History.value_or_estimate)
+        elif q not in base or not math.isnan(history.value(series, q)):
             why = f"{q.label} is now reported ({history.value(series, q):,.0f})"
         else:
             continue

@@ -1,8 +1,9 @@
 """``pivotmodel timeline`` and ``pivotmodel backtest``: the model run as of past quarters.
 
-*Timeline*: each headline claim's probability as of every reported quarter since the claim
-was made (the quarters that had ended before its source date, then each one after), with the
-outcome once history decides it (the claim's status is ``reported`` in the latest run).
+*Timeline*: each headline claim's probability as of every reported quarter the model can start
+from (``before_claim`` marks the as-of quarters whose results came before the claim was made:
+what the model would have said then), with the outcome once history decides it (the claim's
+status is ``reported`` in the latest run).
 
 *Backtest*: for each as-of quarter from ``--from``, the model's draws for each series that was
 later reported, at horizons 1 to ``--horizon`` quarters, scored on the reported figure:
@@ -43,16 +44,35 @@ SCORED = (  # each registered segment's revenue and adjusted EBITA, and a few gr
 )
 
 
-def run_as_of(directory, scenario, q: Quarter, opts: dict, jobs: int | None):
-    """(assumptions, results) as of ``q``, or (None, reason) when the model cannot start there."""
+def run_as_of(directory, scenario, q: Quarter, opts: dict, jobs: int | None, per_segment: bool = False):
+    """(assumptions, results) as of ``q``, or (None, reason) when the model cannot start there.
+    ``per_segment``: segments without four reported base quarters get placeholders
+    (:func:`pivotmodel.asof.fill_placeholders`), so the others can be scored from there."""
     from . import assumptions as assumptions_mod
+    from .asof import PER_SEGMENT
     from .simulate import simulate
 
+    token = PER_SEGMENT.set(per_segment)
     try:
         a = assumptions_mod.load(directory, scenario, as_of=q)
         return a, simulate(a, draws=opts["draws"], seed=opts["seed"], method=opts["method"], jobs=jobs, progress=False)
     except InputError as exc:
         return None, exc.problems[0].message
+    except ValueError as exc:  # placeholders can leave an anchored start empty (e.g. cloud's margin before FY2025)
+        if not per_segment:
+            raise
+        return None, f"the per-segment run could not start: {exc}"
+    finally:
+        PER_SEGMENT.reset(token)
+
+
+def _scored_here(a, series: str) -> bool:
+    """Whether a run's forecast of ``series`` is scored: every series in a full run; in a
+    per-segment run only the series of segments whose base quarters were all reported."""
+    if not a.history.placeholders:
+        return True
+    seg = series.split(".")[0]
+    return seg in SEGMENT_IDS and seg not in a.history.placeholders
 
 
 def _claim_start(date: str, first: Quarter, last: Quarter) -> Quarter:
@@ -79,7 +99,8 @@ def timeline_table(directory, scenario, opts: dict, jobs: int | None, claim_ids:
     latest = None
     for c in chosen:
         date = c.source.get("date", "") or first.quarter_end
-        q = _claim_start(date, first, last)
+        made = _claim_start(date, first, last)
+        q = first  # every quarter the model can start from, those before the claim was made marked so
         while q <= last:
             if q not in runs:
                 runs[q] = run_as_of(directory, scenario, q, opts, jobs)
@@ -90,11 +111,12 @@ def timeline_table(directory, scenario, opts: dict, jobs: int | None, claim_ids:
                 t = r.claims_table()
                 row = t.loc[c.id]
                 rows.append({"claim": c.id, "as_of": q.label, "probability": row.probability,
-                             "ci_low": row.ci_low, "ci_high": row.ci_high, "status": row.status})
+                             "ci_low": row.ci_low, "ci_high": row.ci_high, "status": row.status,
+                             "before_claim": q < made})
                 if q == last:
                     latest = t
             q = q + 1
-    table = pd.DataFrame(rows, columns=["claim", "as_of", "probability", "ci_low", "ci_high", "status"])
+    table = pd.DataFrame(rows, columns=["claim", "as_of", "probability", "ci_low", "ci_high", "status", "before_claim"])
     outcome = {}
     if latest is not None:
         for cid in table["claim"].unique():
@@ -113,19 +135,52 @@ def _consecutive(hist, series: str, q: Quarter) -> list[float]:
     return values[::-1]
 
 
+def _as_of_inputs(a) -> dict:
+    """What an as-of run took that was not in its cut history: base quarters on estimates
+    (history/estimates.csv) and hand-set inputs whose source is dated after its results were known."""
+    from .asof import lookahead
+
+    est = [f"{series}.{row.period}" + (" (look-ahead)" if row.valid_from > known_by_of(a) else "")
+           for series, row in a.history.on_estimates]
+    later = [f"{key} ({src}: {why})" for key, src, why in lookahead(a) if why != "set by hand"]
+    return {"on_estimates": est, "later_inputs": later}
+
+
+def known_by_of(a) -> str:
+    from .asof import known_by
+
+    return known_by(a.history.last_quarter)
+
+
+def _score_row(who: str, series: str, q: Quarter, h: int, target: Quarter, actual: float, d) -> dict:
+    qs = np.quantile(d, [0.05, 0.10, 0.25, 0.75, 0.90, 0.95])
+    return {"forecaster": who, "series": series, "as_of": q.label, "horizon": h, "target": target.label,
+            "actual": actual, "median": float(np.median(d)),
+            **dict(zip(("p5", "p10", "p25", "p75", "p90", "p95"), map(float, qs))),
+            **{f"in_{b}": scoring.coverage(d, actual, band) for b, band in scoring.BANDS.items()},
+            "pit": scoring.pit(d, actual), "crps": scoring.crps(d, actual)}
+
+
 def backtest_scores(directory, scenario, start: Quarter, horizon: int, opts: dict, jobs: int | None) -> tuple[pd.DataFrame, dict]:
-    """One row per (forecaster, series, as-of, horizon) with an outcome; and the as-of quarters
-    the model skipped, with the reason."""
+    """One row per (forecaster, series, as-of, horizon) with a reported outcome; and the as-of
+    quarters the model skipped, with the reason. The targets are reported rows only (never an
+    estimate); ``scores.attrs["as_of_inputs"]`` names, per as-of run, the base quarters it took
+    from history/estimates.csv and the hand-set inputs sourced after its results were known."""
     from . import assumptions as assumptions_mod
 
     full = assumptions_mod.load(directory, scenario).history
     last = full.last_quarter
-    rows, skipped = [], {}
+    rows, skipped, notes = [], {}, {}
     q = start
     while q < last:
         a, r = run_as_of(directory, scenario, q, opts, jobs)
         if a is None:
             skipped[q.label] = r
+            a, r = run_as_of(directory, scenario, q, opts, jobs, per_segment=True)
+            if a is not None:
+                skipped[q.label] += f" (scored per segment: {', '.join(s for s in SEGMENT_IDS if _scored_here(a, s))})"
+        if a is not None:
+            notes[q.label] = _as_of_inputs(a)
         for h in range(1, horizon + 1):
             target = q + h
             if target > last:
@@ -135,36 +190,61 @@ def backtest_scores(directory, scenario, start: Quarter, horizon: int, opts: dic
                 if math.isnan(actual):
                     continue
                 forecasts = {"naive": scoring.naive_draws(_consecutive(full, series, q), h, opts["draws"], opts["seed"])}
-                if a is not None and series in r.totals["quarter"] and target.label in list(r.periods["quarter"]):
+                if (a is not None and _scored_here(a, series) and series in r.totals["quarter"]
+                        and target.label in list(r.periods["quarter"])):
                     col = list(r.periods["quarter"]).index(target.label)
                     forecasts["model"] = np.asarray(r.totals["quarter"][series], dtype=float)[:, col]
                 for who, d in forecasts.items():
-                    if d is None or not np.all(np.isfinite(d)):
-                        continue
-                    rows.append({"forecaster": who, "series": series, "as_of": q.label, "horizon": h, "target": target.label,
-                                 "actual": actual, "median": float(np.median(d)),
-                                 **dict(zip(("p5", "p10", "p90", "p95"), map(float, np.quantile(d, [0.05, 0.10, 0.90, 0.95])))),
-                                 **{f"in_{b}": scoring.coverage(d, actual, band) for b, band in scoring.BANDS.items()},
-                                 "pit": scoring.pit(d, actual), "crps": scoring.crps(d, actual)})
+                    if d is not None and np.all(np.isfinite(d)):
+                        run = "per segment" if who == "model" and a is not None and a.history.placeholders else "full"
+                        rows.append({**_score_row(who, series, q, h, target, actual, d), "run": run})
         q = q + 1
-    return pd.DataFrame(rows), skipped
+    scores = pd.DataFrame(rows)
+    scores.attrs["as_of_inputs"] = notes
+    return scores, skipped
 
 
-def summarise(scores: pd.DataFrame) -> pd.DataFrame:
-    """Per series and forecaster: n, counts inside each band, mean CRPS, PIT histogram (5 bins)."""
+def summarise(scores: pd.DataFrame, by: tuple[str, ...] = ("series", "forecaster")) -> pd.DataFrame:
+    """Per ``by`` (default series and forecaster; add "horizon" for the per-horizon table): n,
+    counts inside the 50/80/90% bands, mean CRPS, mean PIT and the PIT histogram (5 bins)."""
     out = []
     if scores.empty:
-        return pd.DataFrame(columns=["series", "forecaster", "n"])
-    for (series, who), g in scores.groupby(["series", "forecaster"], sort=True):
+        return pd.DataFrame(columns=[*by, "n"])
+    for keys, g in scores.groupby(list(by), sort=True):
         hist, _ = np.histogram(g["pit"], bins=5, range=(0, 1))
-        out.append({"series": series, "forecaster": who, "n": len(g),
+        out.append({**dict(zip(by, keys)), "n": len(g),
                     **{f"inside_{b}": int(g[f"in_{b}"].sum()) for b in scoring.BANDS},
-                    "crps_mean": g["crps"].mean(), "pit_histogram": " ".join(str(int(x)) for x in hist)})
-    return pd.DataFrame(out).set_index(["series", "forecaster"])
+                    "crps_mean": g["crps"].mean(), "pit_mean": g["pit"].mean(),
+                    "pit_histogram": " ".join(str(int(x)) for x in hist)})
+    return pd.DataFrame(out).set_index(list(by))
+
+
+def _reading(s) -> str:
+    """Words for one forecaster's record on one series: calibration and bias from the PIT."""
+    cover = {b: s[f"inside_{b}"] / s.n for b in scoring.BANDS}
+    low, high = (int(x) for x in s.pit_histogram.split()[::4])
+    if s.n < 3:
+        return "too few outcomes to judge"
+    if low >= 0.7 * s.n:
+        bias = "actuals fell below its lower tail: it forecast too high"
+    elif high >= 0.7 * s.n:
+        bias = "actuals came in above its upper tail: it forecast too low"
+    elif s.pit_mean < 0.35 or s.pit_mean > 0.65:
+        bias = f"leaning {'high' if s.pit_mean < 0.5 else 'low'} (mean PIT {s.pit_mean:.2f})"
+    else:
+        bias = f"no clear bias (mean PIT {s.pit_mean:.2f})"
+    if cover["P10-P90"] < scoring.NOMINAL["P10-P90"] - 0.25:
+        width = "bands too narrow"
+    elif cover["P25-P75"] > 0.9 and s.n >= 5:
+        width = "bands wide"
+    else:
+        width = "coverage near nominal"
+    return f"{width}; {bias}"
 
 
 def verdicts(scores: pd.DataFrame) -> list[str]:
-    """A plain sentence per series (RMB bn for CRPS)."""
+    """A sentence per series: each forecaster's coverage, CRPS (RMB bn) and PIT, a reading in
+    words, and the model's CRPS against the naive baseline's on the points both scored."""
     lines = []
     summary = summarise(scores)
     for series in SCORED:
@@ -172,18 +252,24 @@ def verdicts(scores: pd.DataFrame) -> list[str]:
         for who in ("model", "naive"):
             if (series, who) in summary.index:
                 s = summary.loc[(series, who)]
-                parts.append(f"{who}: {s['inside_P10-P90']} of {s.n} actuals inside the 80% band, "
-                             f"{s['inside_P5-P95']} inside the 90% band, CRPS {s.crps_mean / 1000:.2f} bn, PIT {s.pit_histogram}")
-        if not parts:
-            lines.append(f"{series}: not scored (no comparable history on the model's basis before a later actual)")
+                inside = f"{s['inside_P25-P75']}/{s['inside_P10-P90']}/{s['inside_P5-P95']}"
+                parts.append(f"{who}: {inside} of {s.n} actuals inside the 50/80/90% bands, CRPS "
+                             f"{s.crps_mean / 1000:.2f} bn, PIT {s.pit_histogram} ({_reading(s)})")
+            elif who == "naive":
+                parts.append("naive: not scored (it needs seven consecutive reported quarters before the as-of "
+                             "quarter)")
+            else:
+                parts.append("model: not scored (no as-of quarter it could start from with this series reported "
+                             "after it)")
+        if not any(p.startswith(("model: ", "naive: ")) and "not scored" not in p for p in parts):
+            lines.append(f"{series}: not scored (no reported outcome after an as-of quarter)")
             continue
         both = scores[scores.series == series].pivot_table(index=["as_of", "horizon"], columns="forecaster", values="crps")
         if {"model", "naive"} <= set(both.columns):
             common = both.dropna()
             if len(common):
                 ratio = common["model"].mean() / common["naive"].mean() - 1.0
-                parts.append(f"model CRPS {abs(ratio):.0%} {'below' if ratio < 0 else 'above'} naive on {len(common)} common points")
-        else:
-            parts.append("model not scored (no as-of quarter it could start from)")
+                parts.append(f"model CRPS {abs(ratio):.0%} {'below' if ratio < 0 else 'above'} naive on "
+                             f"{len(common)} common points ({'model better' if ratio < 0 else 'naive better'})")
         lines.append(f"{series}: " + "; ".join(parts))
     return lines

@@ -25,13 +25,22 @@ from .earnings_series import EARNINGS_CSV, EARNINGS_METRICS
 from .errors import InputError, Problem
 from .history_checks import check_rows
 from .periods import PeriodError, Quarter, parse_quarter
-from .schema import GROUP, SEGMENTS
+from .schema import GROUP, SEEDABLE, SEGMENTS
 
-__all__ = ["History", "Row", "load_history", "SERIES_OF_METRIC", "REPORTED_COLUMNS"]
+__all__ = ["History", "Row", "load_history", "with_estimates", "seed_estimate_rows", "SERIES_OF_METRIC",
+           "REPORTED_COLUMNS", "ESTIMATE_COLUMNS"]
 
 REPORTED_COLUMNS = ("period", "segment", "metric", "value", "unit", "basis", "source", "note")
+# history/estimates.csv (optional): unreported past figures, estimated by a written rule from reported
+# ones; they stand only where a run needs a quarter that is not reported (an as-of run's base quarters)
+ESTIMATES_CSV = "estimates.csv"
+ESTIMATE_COLUMNS = (*REPORTED_COLUMNS, "spread", "valid_from")
 MAP_COLUMNS = ("segment", "structure", "model_series_prefix", "relation", "note")
 BASES = ("reported", "derived", "secondary")
+# series whose unreported past quarters take the estimate (History.value_or_estimate): the seedable
+# sub-lines and those the model derives from them in its base quarters
+ESTIMATED_SERIES = frozenset({*SEEDABLE, "china_ecommerce.quick_commerce_orders", "china_ecommerce.other_revenue",
+                              "cloud.external_revenue", "cloud.internal_revenue", "cloud.other_external_revenue"})
 HISTORY_UNITS = ("RMB_mn", "pct", "RMB_per_USD", "count", "count_mn")
 RELATIONS = ("equals", "part_of", "not_comparable")
 STRUCTURES = ("four_segment", "seven_segment", "pre_fy2024", "consolidated")
@@ -52,6 +61,13 @@ SERIES_OF_METRIC: dict[tuple[str, str], str] = {
     ("group.unallocated", "adjusted_ebita"): "group.unallocated",
     ("group.elimination", "adjusted_ebita"): "group.ebita_elimination",
     ("group.elimination", "revenue"): "group.elimination",
+    # sub-lines Alibaba does not report in RMB: rows of estimates.csv (pivotmodel update carries them on)
+    ("china_ecommerce", "quick_commerce_adjusted_ebita"): "china_ecommerce.quick_commerce_ebita",
+    ("china_ecommerce", "quick_commerce_orders"): "china_ecommerce.quick_commerce_orders",
+    ("china_ecommerce", "other_revenue"): "china_ecommerce.other_revenue",
+    ("cloud", "external_customer_revenue"): "cloud.external_revenue",
+    ("cloud", "internal_customer_revenue"): "cloud.internal_revenue",
+    ("cloud", "other_external_revenue"): "cloud.other_external_revenue",
     # below adjusted EBITA, per share and net cash (rows in reported.csv or earnings.csv)
     **EARNINGS_METRICS,
 }
@@ -68,6 +84,8 @@ class Row:
     source: str
     note: str
     line: int
+    spread: float = math.nan  # estimates: the +- half-width, in the row's unit
+    valid_from: str = ""  # estimates: the date (ISO) from which the estimate could have been written
 
 
 @dataclass(frozen=True)
@@ -79,6 +97,9 @@ class History:
     annual: Mapping[str, Mapping[int, Row]]
     segment_relation: Mapping[str, tuple[str, str]]  # segment -> (prefix, relation)
     warnings: tuple[Problem, ...] = ()  # implausible but possible figures (history_checks)
+    estimates: Mapping[str, Mapping[Quarter, Row]] = field(default_factory=lambda: MappingProxyType({}))
+    on_estimates: tuple[tuple[str, Row], ...] = ()  # (series, row) an as-of run took from estimates.csv
+    placeholders: tuple[str, ...] = ()  # segments a per-segment backtest run filled with placeholders (not scored)
     _rows_cache: dict = field(default_factory=dict, compare=False, repr=False)
 
     def row(self, series: str, quarters: tuple[Quarter, ...]) -> np.ndarray:
@@ -87,7 +108,7 @@ class History:
         key = (series, quarters)
         hit = self._rows_cache.get(key)
         if hit is None:
-            hit = np.array([self.value(series, q) for q in quarters], dtype=float)
+            hit = np.array([self.value_or_estimate(series, q) for q in quarters], dtype=float)
             hit.setflags(write=False)
             self._rows_cache[key] = hit
         return hit
@@ -100,6 +121,17 @@ class History:
     def value(self, series: str, quarter: Quarter) -> float:
         row = self.quarterly.get(series, {}).get(quarter)
         return math.nan if row is None else row.value
+
+    def value_or_estimate(self, series: str, quarter: Quarter) -> float:
+        """The reported value; for a sub-line Alibaba does not report in RMB (quick-commerce
+        EBITA, CMR, AI revenue, external cloud revenue: ``ESTIMATED_SERIES``) the estimate where
+        it is not reported, so a past quarter's estimate stays in the model's history when the
+        base window moves on."""
+        v = self.value(series, quarter)
+        if math.isnan(v) and series in ESTIMATED_SERIES:
+            row = self.estimates.get(series, {}).get(quarter)
+            return math.nan if row is None else row.value
+        return v
 
     def annual_value(self, series: str, fiscal_year: int) -> float:
         row = self.annual.get(series, {}).get(fiscal_year)
@@ -244,6 +276,10 @@ def load_history(directory: Path, root: Path | None = None) -> History:
         kind, when = _period_key(row.period)
         target = annual if kind == "annual" else quarterly
         target.setdefault(series, {})[when] = row  # type: ignore[index]
+    estimates, errs = _load_estimates(directory / ESTIMATES_CSV, rel, relation, seen)
+    problems += errs
+    if any(p.level == "error" for p in problems):
+        raise InputError(problems)
     if "group.revenue" not in quarterly:
         raise InputError.single(rel(rep_path), "Consolidated,revenue", "no quarter of reported group revenue: the model cannot tell where history ends")
     return History(
@@ -252,4 +288,95 @@ def load_history(directory: Path, root: Path | None = None) -> History:
         annual=MappingProxyType({k: MappingProxyType(v) for k, v in annual.items()}),
         segment_relation=MappingProxyType(relation),
         warnings=tuple(problems),
+        estimates=MappingProxyType({k: MappingProxyType(v) for k, v in estimates.items()}),
     )
+
+
+def _load_estimates(path: Path, rel, relation: Mapping[str, tuple[str, str]],
+                    reported: Mapping[tuple[str, str, str], tuple[str, int]]) -> tuple[dict, list[Problem]]:
+    """``estimates.csv`` by model series and quarter: every row needs basis ``estimate``, a source,
+    a spread >= 0 and a ``valid_from`` date, and may not repeat a reported key (the reported row wins:
+    the estimate must be removed when the figure is reported)."""
+    import datetime
+
+    if not path.exists():
+        return {}, []
+    label = rel(path)
+    out: dict[str, dict[Quarter, Row]] = {}
+    problems: list[Problem] = []
+    seen: set[tuple[str, str, str]] = set()
+    for line, rec in _read_csv(path, ESTIMATE_COLUMNS, label):
+        rec = {k: (v or "").strip() for k, v in rec.items()}
+        key = (rec["period"], rec["segment"], rec["metric"])
+        value, errs = check_fields({**rec, "basis": "reported" if rec["basis"] == "estimate" else rec["basis"]},
+                                   label, line, relation)
+        if rec["basis"] != "estimate":
+            errs.append(Problem(label, "basis", f"{rec['basis']!r}: every row of {ESTIMATES_CSV} has basis estimate "
+                                "(reported, derived and secondary rows go in reported.csv)", line))
+        try:
+            kind, when = _period_key(key[0])
+            if kind != "quarter":
+                raise PeriodError("annual")
+        except PeriodError:
+            errs.append(Problem(label, "period", f"{key[0]!r} is not a quarter like FY2025Q3", line))
+        try:
+            spread = float(rec["spread"])
+            if not math.isfinite(spread) or spread < 0:
+                raise ValueError
+        except ValueError:
+            errs.append(Problem(label, "spread", f"{rec['spread']!r} is not a number >= 0 (the +- half-width, "
+                                "in the row's unit)", line))
+        try:
+            datetime.date.fromisoformat(rec["valid_from"])
+        except ValueError:
+            errs.append(Problem(label, "valid_from", f"{rec['valid_from']!r} is not a date like 2026-05-20 (when the "
+                                "estimate could first have been written)", line))
+        if key in reported:
+            errs.append(Problem(label, "period,segment,metric", f"{key} is reported ({reported[key][0]} line "
+                                f"{reported[key][1]}): remove the estimate", line))
+        if key in seen:
+            errs.append(Problem(label, "period,segment,metric", f"duplicate row {key}", line))
+        seen.add(key)
+        problems += errs
+        if errs or value is None:
+            continue
+        prefix, kind_rel = relation[key[1]]
+        series = SERIES_OF_METRIC.get((prefix, key[2]))
+        if kind_rel != "equals" or series is None:
+            problems.append(Problem(label, "segment,metric", f"{key[1]} {key[2]} is not a model series "
+                                    "(segment_map.csv relation equals, and a metric the model reads)", line))
+            continue
+        row = Row(*key, value, rec["unit"], "estimate", rec["source"], rec["note"], line, spread, rec["valid_from"])
+        out.setdefault(series, {})[when] = row  # type: ignore[index]
+    return out, problems
+
+
+def with_estimates(history: History, rows: dict[str, dict[Quarter, Row]]) -> History:
+    """``history`` with more estimate rows (series -> quarter -> Row); an estimate already in
+    ``estimates.csv`` or a reported quarter wins over one given here."""
+    from dataclasses import replace
+
+    merged = {s: dict(m) for s, m in history.estimates.items()}
+    for series, by_q in rows.items():
+        for q, row in by_q.items():
+            if q not in merged.get(series, {}) and math.isnan(history.value(series, q)):
+                merged.setdefault(series, {})[q] = row
+    frozen = MappingProxyType({k: MappingProxyType(v) for k, v in merged.items()})
+    return replace(history, _rows_cache={}, estimates=frozen)
+
+
+def seed_estimate_rows(history: History, seeds: Mapping[tuple[str, Quarter], object]) -> dict[str, dict[Quarter, Row]]:
+    """Seed estimates (``<segment>.seed.<series>.<quarter>`` in the segment files) of quarters
+    before the four base quarters, as estimate rows (their median; spread half the P5-P95
+    width): a past quarter's estimate keeps standing for it after the window moved on."""
+    first_base = history.last_quarter + -3
+    out: dict[str, dict[Quarter, Row]] = {}
+    for (series, q), inp in seeds.items():
+        if q >= first_base or not math.isnan(history.value(series, q)):
+            continue
+        dist = inp.dist  # type: ignore[attr-defined]
+        spread = 0.0 if dist.is_fixed else (dist.quantile(0.95) - dist.quantile(0.05)) / 2
+        value, source, note, line = inp.base_value, inp.source, inp.note, inp.line or 0  # type: ignore[attr-defined]
+        out.setdefault(series, {})[q] = Row(q.label, series, "seed estimate", value, "RMB_mn", "estimate", source, note,
+                                            line, spread, "")
+    return out

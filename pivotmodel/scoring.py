@@ -21,9 +21,10 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["BANDS", "coverage", "pit", "crps", "naive_draws"]
+__all__ = ["BANDS", "NOMINAL", "coverage", "pit", "crps", "naive_draws"]
 
-BANDS = {"P10-P90": (0.10, 0.90), "P5-P95": (0.05, 0.95)}
+BANDS = {"P25-P75": (0.25, 0.75), "P10-P90": (0.10, 0.90), "P5-P95": (0.05, 0.95)}  # 50%, 80%, 90%
+NOMINAL = {"P25-P75": 0.50, "P10-P90": 0.80, "P5-P95": 0.90}
 
 
 def coverage(draws: np.ndarray, actual: float, band: tuple[float, float]) -> bool:

@@ -19,7 +19,7 @@ import math
 from dataclasses import replace
 from pathlib import Path
 from types import MappingProxyType
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from .lazy import lazy
 
@@ -203,3 +203,174 @@ def format_change(claims: pd.DataFrame, outputs: pd.DataFrame, old: Quarter, new
         lines.append(f"  {name:22} {period:7} {r.base_before:9,.1f} -> {r.base_after:9,.1f} ({r.base_from_actuals:+.1f} {r.base_from_anchors:+.1f})"
                      f"  {r.P5_before:9,.1f} -> {r.P5_after:9,.1f}  {r.P95_before:9,.1f} -> {r.P95_after:9,.1f}")
     return "\n".join(lines)
+
+
+# --- unreported lines carried on (history/estimates.csv) -----------------------------------------
+
+# model series -> (segment, metric, unit) of its estimate rows
+CARRIED = {
+    "china_ecommerce.quick_commerce_ebita": ("Alibaba China E-commerce Group", "quick_commerce_adjusted_ebita",
+                                             "RMB_mn"),
+    "china_ecommerce.quick_commerce_orders": ("Alibaba China E-commerce Group", "quick_commerce_orders", "count_mn"),
+    "china_ecommerce.other_revenue": ("Alibaba China E-commerce Group", "other_revenue", "RMB_mn"),
+    "china_ecommerce.cmr": ("Alibaba China E-commerce Group", "customer_management_revenue", "RMB_mn"),
+    "china_ecommerce.quick_commerce_revenue": ("Alibaba China E-commerce Group", "quick_commerce_revenue", "RMB_mn"),
+    "cloud.ai_revenue": ("Cloud Intelligence Group", "ai_related_product_revenue", "RMB_mn"),
+    "cloud.external_revenue": ("Cloud Intelligence Group", "external_customer_revenue", "RMB_mn"),
+    "cloud.internal_revenue": ("Cloud Intelligence Group", "internal_customer_revenue", "RMB_mn"),
+    "cloud.other_external_revenue": ("Cloud Intelligence Group", "other_external_revenue", "RMB_mn"),
+}
+CORE_EBITA_GROWTH = 0.05  # China E-commerce EBITA ex quick commerce, YoY: "mid-single digit" (CFO, Sep-2025 call)
+ESTIMATE_SOURCE = "pivotmodel update (rule in pivotmodel/update.py)"
+
+
+def _model_quantiles(r, series: str, q: Quarter) -> tuple[float, float, float] | None:
+    """(P5, median, P95) of ``series`` in quarter ``q`` of run ``r``; None where it is n/a."""
+    arr = r.totals["quarter"].get(series)
+    labels = [str(p) for p in r.periods["quarter"]]
+    if arr is None or q.label not in labels:
+        return None
+    col = np.asarray(arr, dtype=float)[:, labels.index(q.label)]
+    if not np.all(np.isfinite(col)):
+        return None
+    p5, p50, p95 = np.quantile(col, [0.05, 0.5, 0.95])
+    return float(p5), float(p50), float(p95)
+
+
+def _estimate_row(series: str, q: Quarter, value: float, spread: float, note: str, valid_from: str) -> dict:
+    segment, metric, unit = CARRIED[series]
+    return {"period": q.label, "segment": segment, "metric": metric, "value": round(value), "unit": unit,
+            "basis": "estimate", "source": ESTIMATE_SOURCE, "note": note, "spread": round(abs(spread)),
+            "valid_from": valid_from, "series": series}
+
+
+def leaving_estimates(before_a, r_before, new_last: Quarter) -> list[dict]:
+    """Estimate rows for the base quarters that the appended quarters push out of the window:
+    each unreported sub-line the model derived there keeps the value the run before the update
+    gave it (median; spread half its P5-P95), so a claim reading that quarter stays evaluable."""
+    from .asof import known_by
+
+    h = before_a.history
+    out = []
+    for q in (h.last_quarter + k for k in (-3, -2, -1, 0)):
+        if q >= new_last + -3:
+            continue  # still a base quarter after the update
+        for series in CARRIED:
+            if not math.isnan(h.value_or_estimate(series, q)) or (series, q) in before_a.seeds and not _derived(series):
+                continue  # reported, estimated already, or a seed estimate (kept: History.value_or_estimate)
+            got = _model_quantiles(r_before, series, q)
+            if got is not None:
+                note = (f"rule: the model's base case for {q.label} as of {h.last_quarter.label}, when it was a base "
+                        f"quarter (median; spread half the P5-P95 width {got[0]:,.0f}-{got[2]:,.0f})")
+                out.append(_estimate_row(series, q, got[1], (got[2] - got[0]) / 2, note, known_by(new_last)))
+    return out
+
+
+def _derived(series: str) -> bool:
+    from .schema import SEEDABLE
+
+    return series not in SEEDABLE
+
+
+def new_quarter_estimates(rows: list[dict], before_a, r_before) -> tuple[list[dict], list[str]]:
+    """Estimate rows for the appended quarters' seedable sub-lines Alibaba did not report, each
+    by a written rule from what it did report, and the rows a person must add where a rule
+    lacks its inputs (``update`` then refuses, listing them). Rules (q the new quarter):
+
+    * quick-commerce adjusted EBITA = China E-commerce adjusted EBITA(q) - core(q), core(q) =
+      (segment EBITA - quick-commerce EBITA) a year earlier x (1 + CORE_EBITA_GROWTH); spread 20%;
+    * CMR and quick-commerce revenue = a year earlier x (1 + the reported YoY %) (rows
+      ``cmr_yoy_pct`` / ``quick_commerce_yoy_pct``); spread 1% of the value (the rounding of the %);
+    * AI-related revenue = its share of cloud revenue the quarter before x cloud revenue(q); spread 10%.
+    The year-earlier and prior-quarter values are as before the update: reported, else the
+    estimate or seed estimate (median), else the model's base case."""
+    from .asof import known_by
+    from .history import SERIES_OF_METRIC
+
+    rel = before_a.history.segment_relation
+    got: dict[tuple[str, Quarter], float] = {}
+    for r in rows:
+        prefix, relation = rel.get(r["segment"], ("", ""))
+        key = SERIES_OF_METRIC.get((prefix, r["metric"])) if relation == "equals" else f"{prefix}.{r['metric']}"
+        got[(key or f"{prefix}.{r['metric']}", _quarter_of(r["period"]))] = r["value"]
+    prior = lambda s, q: _prior_value(before_a, r_before, s, q)  # noqa: E731
+    out, missing = [], []
+    for q in sorted({_quarter_of(r["period"]) for r in rows}):
+        valid = known_by(q)
+        rules: dict[str, tuple[Any, tuple[str, ...]]] = {
+            "china_ecommerce.quick_commerce_ebita": (_qc_ebita, ()),
+            "china_ecommerce.cmr": (_by_yoy, ("china_ecommerce.cmr", "china_ecommerce.cmr_yoy_pct")),
+            "china_ecommerce.quick_commerce_revenue": (_by_yoy, ("china_ecommerce.quick_commerce_revenue",
+                                                                 "china_ecommerce.quick_commerce_yoy_pct")),
+            "cloud.ai_revenue": (_ai_share, ()),
+        }
+        for series, (rule, extra) in rules.items():
+            if (series, q) in got:
+                continue
+            value, spread, note = rule(got, prior, q, *extra)
+            if math.isfinite(value):
+                out.append(_estimate_row(series, q, value, spread, note, valid))
+            else:
+                seg, metric, unit = CARRIED[series]
+                missing.append(f"{q.label},{seg},{metric},<value>,{unit},estimate,<source>,<how it was estimated>,"
+                               f"<spread>,<valid_from> ({note})")
+    return out, missing
+
+
+def _prior_value(a, r, series: str, q: Quarter) -> float:
+    """A past quarter's value before the update: reported, else its estimate or seed estimate
+    (the median of the input), else the model's base case (median over the draws)."""
+    v = a.history.value_or_estimate(series, q)
+    if math.isnan(v) and (series, q) in a.seeds:
+        v = a.seeds[(series, q)].base_value
+    if math.isnan(v):
+        v = (_model_quantiles(r, series, q) or (math.nan, math.nan, math.nan))[1]
+    return v
+
+
+def _qc_ebita(got, prior, q: Quarter) -> tuple[float, float, str]:
+    seg = got.get(("china_ecommerce.adjusted_ebita", q), math.nan)
+    qc_then = prior("china_ecommerce.quick_commerce_ebita", q + -4)
+    seg_then = prior("china_ecommerce.adjusted_ebita", q + -4)
+    value = seg - (seg_then - qc_then) * (1 + CORE_EBITA_GROWTH)
+    if not math.isfinite(value):
+        return value, math.nan, "needs the segment's adjusted EBITA for the quarter"
+    return value, 0.2 * abs(value), (f"rule: China E-commerce adj. EBITA {seg:,.0f} less core EBITA ex quick "
+                                     f"commerce ({seg_then:,.0f} - {qc_then:,.0f} a year earlier, x "
+                                     f"{1 + CORE_EBITA_GROWTH:.2f}) = {value:,.0f}; spread 20% (the broker range)")
+
+
+def _by_yoy(got, prior, q: Quarter, series: str, pct_key: str) -> tuple[float, float, str]:
+    then, pct = prior(series, q + -4), got.get((pct_key, q), math.nan)
+    value = then * (1 + pct / 100)
+    if not math.isfinite(value):
+        return value, math.nan, f"needs the reported YoY % ({pct_key.split('.')[-1]} row)"
+    return value, 0.01 * abs(value), (f"rule: a year earlier {then:,.0f} x (1 + the reported {pct:+.0f}%) = "
+                                      f"{value:,.0f}; spread 1% (the rounding of the percent)")
+
+
+def _ai_share(got, prior, q: Quarter) -> tuple[float, float, str]:
+    cloud = got.get(("cloud.revenue", q), math.nan)
+    ai_then, cloud_then = prior("cloud.ai_revenue", q + -1), prior("cloud.revenue", q + -1)
+    value = ai_then / cloud_then * cloud
+    if not math.isfinite(value):
+        return value, math.nan, "needs cloud revenue for the quarter"
+    return value, 0.1 * abs(value), (f"rule: AI-related revenue's share of cloud revenue the quarter before "
+                                     f"({ai_then:,.0f} / {cloud_then:,.0f}) x cloud revenue {cloud:,.0f} = "
+                                     f"{value:,.0f}; spread 10%")
+
+
+def append_estimates(text: str, rows: list[dict]) -> str:
+    """``estimates.csv``'s text (header only when new) with ``rows`` appended in sorted order."""
+    from .history import ESTIMATE_COLUMNS
+
+    newline = "\r\n" if "\r\n" in text else "\n"
+    buf = io.StringIO()
+    writer = csv.writer(buf, lineterminator=newline)
+    if not text:
+        writer.writerow(ESTIMATE_COLUMNS)
+    for r in sorted(rows, key=lambda r: (_quarter_of(r["period"]), r["segment"], r["metric"])):
+        writer.writerow([r[c] for c in ESTIMATE_COLUMNS])
+    if text and not text.endswith(("\n", "\r")):
+        text += newline
+    return text + buf.getvalue()

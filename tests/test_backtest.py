@@ -40,7 +40,7 @@ def test_backtest_scores_the_model_on_the_quarter_that_followed(folder):
     naive = scores[(scores.forecaster == "naive") & (scores.series == "group.revenue")]
     assert set(naive.as_of) == {"FY2026Q3", "FY2026Q4"}
     text = "\n".join(verdicts(scores))
-    assert "group.revenue: model: " in text and "of 1 actuals inside the 80% band" in text
+    assert "group.revenue: model: " in text and "of 1 actuals inside the 50/80/90% bands" in text
     assert "CRPS" in text and "naive on 1 common points" in text
     assert "china_ecommerce.cmr: " in text
 
@@ -79,7 +79,8 @@ def test_report_has_the_over_time_sections(tmp_path):
     assert main(["report", "--out", str(out), "--draws", "60", "--seed", "2"]) == 0
     summary = (out / "summary.md").read_text(encoding="utf-8")
     assert "## Claims over time" in summary and "| cloud_share_30pct_cy2026 | FY2026Q4 |" in summary
-    assert "## Backtest (from FY2024Q3, horizons 1-4)" in summary and "cloud.revenue: naive: " in summary
+    assert "## Backtest (from FY2024Q3, horizons 1-4)" in summary and "cloud.revenue: model: " in summary
+    assert "; naive: 2/3/4 of 14 actuals" in summary.split("cloud.revenue: ")[1].split("\n")[0]
     assert (out / "tables" / "timeline.csv").exists() and (out / "charts" / "claim_timeline.png").exists()
     assert (out / "data" / "claim_timeline.csv").exists()
     assert "Claims over time" in (out / "index.html").read_text(encoding="utf-8")

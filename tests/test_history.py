@@ -167,9 +167,12 @@ def test_appending_a_quarter_moves_the_projection_on(tmp_path):
     append_quarter(directory, FY2027Q1_REVENUE + FY2027Q1_SEED_ROWS + FY2027Q1_CAPEX)
     a = assumptions_mod.load(directory)  # rows only: no edit of any other file
     assert a.history.last_quarter == Quarter(2027, 1)
-    # the FY2026Q1 AI seed is now outside the base quarters: a warning, not an error
-    assert any(w.key == "cloud.ai_revenue.seed.FY2026Q1" and "no longer one of the four base quarters" in w.message
-               for w in a.warnings)
+    # the FY2026Q1 AI seed is now outside the base quarters: it keeps standing for that past quarter
+    # (an estimate row of the history, its median), with no warning to delete it
+    assert not any(w.key == "cloud.ai_revenue.seed.FY2026Q1" for w in a.warnings)
+    seed = a.seeds[("cloud.ai_revenue", Quarter(2026, 1))]
+    assert a.history.value_or_estimate("cloud.ai_revenue", Quarter(2026, 1)) == seed.base_value
+    assert math.isnan(a.history.value("cloud.ai_revenue", Quarter(2026, 1)))  # still not reported
 
     growth = {f"cloud.{s}.growth.{k}": 0.10 for s in ("ai_revenue", "other_external_revenue", "internal_revenue") for k in ("start", "long_run")}
     p = project(a, values_with(a, {**growth, "cloud.supply.revenue_yield": 1e6}))

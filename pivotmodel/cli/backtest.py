@@ -54,11 +54,35 @@ def cmd_timeline(args: argparse.Namespace) -> int:
 
     write_dir_atomic(out, write, a.input_paths)
     for cid, g in table.groupby("claim", sort=False):
-        points = ", ".join(f"{r.as_of} {r.probability:.0%}" for r in g.itertuples())
+        points = ", ".join(f"{r.as_of}{'*' if r.before_claim else ''} {r.probability:.0%}" for r in g.itertuples())
         known = g["outcome"].iloc[0]
         print(f"{cid}: {points}" + (f"; outcome: {known}" if known else ""))
+    if table["before_claim"].any():
+        print("* as of a quarter whose results came before the claim was made (what the model would have said then)")
     print(f"wrote {out}/ (timeline.csv, timeline.png, timeline.svg)")
     return 0
+
+
+def _horizon_lines(by_h) -> list[str]:
+    """The per-horizon table for the terminal: model beside naive on each series and horizon."""
+    lines = [f"{'series':30} {'h':>2} {'who':6} {'n':>3} {'in 50/80/90%':>13} {'CRPS bn':>8} {'PIT mean':>8}  PIT hist"]
+    for (series, h, who), s in by_h.iterrows():
+        cover = f"{s['inside_P25-P75']}/{s['inside_P10-P90']}/{s['inside_P5-P95']}"
+        lines.append(f"{series:30} {h:>2} {who:6} {s.n:>3} {cover:>13} {s.crps_mean / 1000:>8.2f} {s.pit_mean:>8.2f}  "
+                     f"{s.pit_histogram}")
+    return lines
+
+
+def _input_lines(notes: dict) -> list[str]:
+    """Per as-of run: the base quarters it took on estimates and the inputs it took from later."""
+    lines = []
+    for q, n in sorted(notes.items()):
+        est = n["on_estimates"]
+        lines.append(f"as of {q}: {len(est)} base-quarter figures on estimates (history/estimates.csv)"
+                     + (f": {', '.join(est)}" if est else "") + f"; {len(n['later_inputs'])} hand-set inputs "
+                     "with a source dated after its results were known (look-ahead)"
+                     + (f": {', '.join(x.split(' (')[0] for x in n['later_inputs'])}" if n["later_inputs"] else ""))
+    return lines
 
 
 def cmd_backtest(args: argparse.Namespace) -> int:
@@ -73,12 +97,15 @@ def cmd_backtest(args: argparse.Namespace) -> int:
         print(f"model not run as of {len(skipped)} quarters ({', '.join(sorted(skipped))}): e.g. {next(iter(skipped.values()))}",
               file=sys.stderr)
     summary = summarise(scores)
+    by_h = summarise(scores, ("series", "horizon", "forecaster"))
     lines = verdicts(scores)
+    inputs = _input_lines(scores.attrs.get("as_of_inputs", {}))
 
     def write(folder: Path) -> None:
         scores.to_csv(folder / "scores.csv", index=False, float_format="%.6g")
         summary.to_csv(folder / "summary.csv", float_format="%.6g")
-        (folder / "verdicts.txt").write_text("\n".join(lines) + "\n", encoding="utf-8")
+        by_h.to_csv(folder / "summary_by_horizon.csv", float_format="%.6g")
+        (folder / "verdicts.txt").write_text("\n".join(lines + [""] + inputs) + "\n", encoding="utf-8")
         data = charts.backtest_fan_data(scores, horizon=1)
         if len(data):
             data.to_csv(folder / "backtest_fans.csv", index=False, float_format="%.6g")
@@ -88,8 +115,10 @@ def cmd_backtest(args: argparse.Namespace) -> int:
 
     write_dir_atomic(out, write, a.input_paths)
     print(f"backtest from {start.label}, horizons 1-{args.horizon}, {args.draws} draws")
+    print("\n".join(_horizon_lines(by_h)))
     print("\n".join(lines))
-    print(f"wrote {out}/ (scores.csv, summary.csv, verdicts.txt, backtest_fans.png|svg|csv)")
+    print("\n".join(inputs))
+    print(f"wrote {out}/ (scores.csv, summary.csv, summary_by_horizon.csv, verdicts.txt, backtest_fans.png|svg|csv)")
     return 0
 
 

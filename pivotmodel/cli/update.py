@@ -35,12 +35,16 @@ def cmd_update(args: argparse.Namespace) -> int:
     rep = before_a.directory / "history" / "reported.csv"
     text = rep.read_bytes().decode("utf-8")
     new_text = append_rows(text, rows)
+    run = lambda a: simulate(a, draws=opts["draws"], seed=opts["seed"], method=opts["method"],  # noqa: E731
+                             jobs=args.jobs, nearest_correlation=opts["nearest_correlation"] or None, progress=False)
+    r_before = run(before_a)
+    est_path, est_text, carried = _carry_on(rows, before_a, r_before, rows_path)  # refuses before any file is written
     with tempfile.TemporaryDirectory(prefix="pivotmodel-update-") as tmp:  # the whole folder must load
         trial = Path(tmp) / before_a.directory.name
         shutil.copytree(before_a.directory, trial)
         (trial / "history" / "reported.csv").write_bytes(new_text.encode("utf-8"))
-        run = lambda a: simulate(a, draws=opts["draws"], seed=opts["seed"], method=opts["method"], jobs=args.jobs,  # noqa: E731
-                                 nearest_correlation=opts["nearest_correlation"] or None, progress=False)
+        if carried:
+            (trial / "history" / est_path.name).write_bytes(est_text.encode("utf-8"))
         try:
             after_a = assumptions_mod.load(trial, args.scenario)
             missing = check_base(after_a.history, "history/reported.csv", "cannot start the projection")
@@ -50,7 +54,6 @@ def cmd_update(args: argparse.Namespace) -> int:
         except InputError as exc:
             raise InputError([Problem(str(rows_path), p.key, f"after appending, {p.file}: {p.message}", p.line)
                               for p in exc.problems]) from None
-        r_before = run(before_a)
         r_mixed = run(frozen_starts(after_a, before_a))
     for w in warnings:
         print(f"warning: {w}", file=sys.stderr)
@@ -70,10 +73,41 @@ def cmd_update(args: argparse.Namespace) -> int:
         tmp.write_bytes(new_text.encode("utf-8"))
 
     write_atomic(rep, write_history)
+    if carried:
+        def write_estimates(tmp: Path) -> None:
+            tmp.write_bytes(est_text.encode("utf-8"))
+
+        write_atomic(est_path, write_estimates)
+        print(f"on estimates: {len(carried)} unreported lines carried on in {est_path} "
+              f"({', '.join(sorted({r['series'] + '.' + r['period'] for r in carried}))})")
     write_dir_atomic(out, write, protected)
     print(format_change(claims, outputs, before_a.history.last_quarter, first, len(rows)))
     print(f"appended {len(rows)} rows to {rep}; wrote {out}/ (claims_change.csv, outputs_change.csv)")
     return 0
+
+
+def _carry_on(rows, before_a, r_before, rows_path: Path):
+    """(estimates.csv path, its new text, the rows added): the unreported lines of the quarters
+    leaving the base window and of the appended ones, estimated by the rules of
+    :mod:`pivotmodel.update`; an InputError listing the rows to add where a rule cannot run."""
+    from ..update import append_estimates, leaving_estimates, new_quarter_estimates
+
+    new_last = max(_quarter(r["period"]) for r in rows)
+    added, missing = new_quarter_estimates(rows, before_a, r_before)
+    if missing:
+        raise InputError([Problem(str(rows_path), "estimates", "not reported and no rule can estimate it; add this "
+                                  f"row to history/estimates.csv (or report the figure in {rows_path.name}): {m}")
+                          for m in missing])
+    added += leaving_estimates(before_a, r_before, new_last)
+    path = before_a.directory / "history" / "estimates.csv"
+    text = path.read_bytes().decode("utf-8") if path.exists() else ""
+    return path, append_estimates(text, added), added
+
+
+def _quarter(period: str):
+    from ..periods import parse_quarter
+
+    return parse_quarter(period)
 
 
 def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
