@@ -53,7 +53,9 @@ def test_a_threshold_on_an_inputs_bound_is_decided_by_inputs(bundled):
     assert (st["on_bound"].low, st["on_bound"].high) == pytest.approx((320.0, 560.0))
     assert st["on_bound"].drivers[0] == "capex.plan.total"
     assert st["history"].labels == ("reported",)
-    assert "decided by inputs" in st["outside"].message(claims[1])
+    assert st["outside"].message(claims[1]) == (
+        "decided by input capex.plan.total: threshold 600 lies outside or on the bound of [320, 560], the range of its "
+        "metric the inputs allow (largest swing: capex.plan.total, capex.plan.phasing_tilt)")
 
 
 def test_bundled_capex_plan_claim_is_no_longer_decided_by_its_input(bundled):
