@@ -31,9 +31,10 @@ def _metric_text(row) -> str:
 
 
 def _status_text(row) -> str:
-    label = _text(row.get("status", "")) or "model"
+    """The status with the probability on demand beside it, "" for a run written without statuses."""
+    label = _text(row.get("status", ""))
     demand = row.get("probability_on_demand", float("nan"))
-    return label + (f" (on demand {demand:.3f})" if demand == demand and demand is not None else "")
+    return label + (f" (on demand {demand:.3f})" if label and demand == demand and demand is not None else "")
 
 
 def format_claims(table, scenario: str, manifest: dict) -> str:
@@ -56,14 +57,14 @@ def format_claims(table, scenario: str, manifest: dict) -> str:
         metric = _metric_text(row)
         lines.append(
             f"{mark}{cid:45s} {row['probability']:8.3f} [{row['ci_low']:.3f}, {row['ci_high']:.3f}] {int(row['draws']):>7d} {base:>5s}  "
-            + (f"{metric}  " if metric else "") + f"[{_status_text(row)}]"
+            + (f"{metric}  " if metric else "") + (f"[{_status_text(row)}]" if _status_text(row) else "")
         )
     partial = [cid for cid, row in table.iterrows() if 0 < row["draws"] < manifest["draws"]]
     if partial:
         lines.append(f"'draws' below {manifest['draws']:,}: draws where the test is not a finite number (e.g. a division by "
                      f"zero) are left out of the probability ({', '.join(partial)})")
     lines.append("* headline claim; 'base' is the deterministic base case (draw 0). Tests and readings: assumptions/claims.yaml")
-    if "status_reason" in table.columns:
+    if "status_reason" in table.columns and table["status_reason"].map(_text).map(bool).any():
         lines.append("What decides each claim (README, 'Claims: what decides each'):")
         lines += [f"  {cid}: {_status_text(row)}: {_text(row['status_reason'])}"
                   for cid, row in ordered.iterrows() if _text(row["status_reason"])]
