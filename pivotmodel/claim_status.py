@@ -312,41 +312,48 @@ def _dependence(r, claims: list[Claim], rho_min: float, ks_min: float) -> dict[s
     if x.shape[1] == 0 or len(x) < 3:
         return out
     keys = list(r.inputs.columns)
-    zx = _centred(average_ranks(x))
-    outcome = r.claim_holds[[c.id for c in claims]].to_numpy(dtype=float)
-    hold, fail = outcome == 1.0, outcome == 0.0
-    # a few holding (or failing) draws can sit at one end of some input by chance
-    ks = np.where(np.minimum(hold.sum(axis=0), fail.sum(axis=0)) >= MIN_SPLIT, ks_matrix(x, hold, fail)[0], 0.0)
+    order = np.argsort(x, axis=0, kind="stable")  # once, for the ranks and the KS distances
+    zx = _centred(average_ranks(x, order))
+    norms = np.einsum("ij,ij->j", zx, zx)
     n = f"{len(x):,} draws"
-    for i, c in enumerate(claims):
-        links, finding = [], None
+    links: dict[str, list[str]] = {c.id: [] for c in claims}
+    found: dict[str, Finding | None] = dict.fromkeys(links)
+    for c in claims:
         m = r.claim_metric[c.id].to_numpy(dtype=float)
         ok = ~np.isnan(m)
         if c.threshold is not None and ok.sum() > 2 and np.nanmin(m) != np.nanmax(m):
-            rho = _spearman(zx if ok.all() else _centred(average_ranks(x[ok])), _centred(average_ranks(m[ok])))
+            zs = zx if ok.all() else _centred(average_ranks(x[ok]))
+            rho = _spearman(zs, norms if ok.all() else np.einsum("ij,ij->j", zs, zs), _centred(average_ranks(m[ok])))
             j = int(np.nanargmax(np.abs(rho)))
-            links.append(f"rank correlation {rho[j]:+.3f} with {keys[j]}")
+            links[c.id].append(f"rank correlation {rho[j]:+.3f} with {keys[j]}")
             if abs(rho[j]) >= rho_min:
-                finding = (INPUT, keys[j], f"its metric moves with {keys[j]} alone (rank correlation {rho[j]:+.3f} "
-                                           f"over {n}; threshold {rho_min:g})")
-        j = int(np.argmax(ks[:, i]))
-        if ks[j, i] > 0:
-            links.append(f"KS {ks[j, i]:.3f} on {keys[j]}")
-            if finding is None and ks[j, i] >= ks_min:
-                finding = (INPUT, keys[j], f"a cut on {keys[j]} separates the draws where it holds from those where it "
-                                           f"fails (KS distance {ks[j, i]:.3f} over {n}; threshold {ks_min:g})")
-        out[c.id] = (finding, "; ".join(links))
-    return out
+                found[c.id] = (INPUT, keys[j], f"its metric moves with {keys[j]} alone (rank correlation {rho[j]:+.3f} "
+                                               f"over {n}; threshold {rho_min:g})")
+    # the KS test for the rest, when each side has MIN_SPLIT draws: a few holding (or failing)
+    # draws can sit at one end of some input by chance
+    outcome = r.claim_holds[[c.id for c in claims]].to_numpy(dtype=float)
+    hold, fail = outcome == 1.0, outcome == 0.0
+    rest = [i for i, c in enumerate(claims)
+            if found[c.id] is None and min(hold[:, i].sum(), fail[:, i].sum()) >= MIN_SPLIT]
+    ks = ks_matrix(x, hold[:, rest], fail[:, rest], order=order)[0]
+    for col, i in enumerate(rest):
+        cid, j = claims[i].id, int(np.argmax(ks[:, col]))
+        links[cid].append(f"KS {ks[j, col]:.3f} on {keys[j]}")
+        if ks[j, col] >= ks_min:
+            found[cid] = (INPUT, keys[j], f"a cut on {keys[j]} separates the draws where it holds from those where it "
+                                          f"fails (KS distance {ks[j, col]:.3f} over {n}; threshold {ks_min:g})")
+    return {cid: (found[cid], "; ".join(links[cid])) for cid in links}
 
 
 def _centred(ranks: np.ndarray) -> np.ndarray:
     return ranks - ranks.mean(axis=0)
 
 
-def _spearman(zx: np.ndarray, zm: np.ndarray) -> np.ndarray:
-    """Correlation of centred metric ranks with each column of centred input ranks (NaN for a constant input)."""
+def _spearman(zx: np.ndarray, norms: np.ndarray, zm: np.ndarray) -> np.ndarray:
+    """Correlation of centred metric ranks with each column of centred input ranks (their
+    squared norms ``norms``; NaN for a constant input)."""
     with np.errstate(invalid="ignore", divide="ignore"):
-        return (zx.T @ zm) / np.sqrt(np.einsum("ij,ij->j", zx, zx) * (zm @ zm))
+        return (zm @ zx) / np.sqrt(norms * (zm @ zm))
 
 
 def _kept_projection(r, ctx: _Context, names: set[str]) -> Projection:

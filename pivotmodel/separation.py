@@ -27,12 +27,13 @@ def _sorted_medians(xs: np.ndarray, counts: np.ndarray, n: np.ndarray) -> np.nda
     return np.where(n % 2 == 1, a, (a + b) / 2)
 
 
-def ks_matrix(x: np.ndarray, hold: np.ndarray, fail: np.ndarray, medians: bool = False
+def ks_matrix(x: np.ndarray, hold: np.ndarray, fail: np.ndarray, medians: bool = False, order: np.ndarray | None = None
               ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(KS distance, median where it holds, median where it fails), each (inputs, claims), for
     inputs ``x`` (draws, inputs) and outcomes ``hold``/``fail`` (draws, claims, bool; a draw
     neither is not evaluable). Claims that never hold or never fail get 0 and NaN medians;
-    medians are NaN unless asked for."""
+    medians are NaN unless asked for. ``order``: ``np.argsort(x, axis=0, kind="stable")`` if
+    the caller has it."""
     nh, nf = hold.sum(axis=0), fail.sum(axis=0)
     k, c = x.shape[1], hold.shape[1]
     ks = np.zeros((k, c))
@@ -47,12 +48,12 @@ def ks_matrix(x: np.ndarray, hold: np.ndarray, fail: np.ndarray, medians: bool =
     ok = (hold | fail)[:, live][:, partial].astype(np.int32)
     rank = np.arange(1, len(x) + 1, dtype=np.int32)[:, None]
     for j in range(k):
-        order = np.argsort(x[:, j], kind="stable")
-        xs = x[order, j]
-        ch = np.cumsum(h[order], axis=0)
+        o = np.argsort(x[:, j], kind="stable") if order is None else order[:, j]
+        xs = x[o, j]
+        ch = np.cumsum(h[o], axis=0)
         cf = rank - ch
         if len(partial):
-            cf[:, partial] = np.cumsum(ok[order], axis=0) - ch[:, partial]
+            cf[:, partial] = np.cumsum(ok[o], axis=0) - ch[:, partial]
         last = np.r_[xs[1:] != xs[:-1], True]  # the ECDFs are compared after each distinct value
         diff = ch[last] / nh[live] - cf[last] / nf[live]
         ks[j, live] = np.abs(diff).max(axis=0)
@@ -62,18 +63,19 @@ def ks_matrix(x: np.ndarray, hold: np.ndarray, fail: np.ndarray, medians: bool =
     return ks, med_h, med_f
 
 
-def average_ranks(x: np.ndarray) -> np.ndarray:
-    """Ranks 1..n of each column of ``x`` (or of a vector), ties at their mean rank; +inf ranks last."""
+def average_ranks(x: np.ndarray, order: np.ndarray | None = None) -> np.ndarray:
+    """Ranks 1..n of each column of ``x`` (or of a vector), ties at their mean rank; +inf ranks
+    last. ``order``: the columns' stable argsort, if the caller has it."""
     a = np.asarray(x, dtype=float)
     flat = a.ndim == 1
     cols = a[:, None] if flat else a
     out = np.empty(cols.shape)
     for j in range(cols.shape[1]):
-        order = np.argsort(cols[:, j], kind="stable")
-        xs = cols[order, j]
+        o = np.argsort(cols[:, j], kind="stable") if order is None else order[:, j]
+        xs = cols[o, j]
         starts = np.r_[True, xs[1:] != xs[:-1]]
         group = np.cumsum(starts) - 1
         first = np.flatnonzero(starts)
         size = np.diff(np.r_[first, len(xs)])
-        out[order, j] = (first + (size + 1) / 2.0)[group]
+        out[o, j] = (first + (size + 1) / 2.0)[group]
     return out[:, 0] if flat else out
