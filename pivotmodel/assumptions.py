@@ -388,8 +388,9 @@ def _load_settings(path: Path, label: str, problems: list[Problem]) -> dict[str,
             problems.append(Problem(label, f"simulation.{key}", "must be >= 1", line_of(sim, key)))
     for key, (lo, hi, closed) in STATUS_RANGES.items():
         if key in out and not ((lo <= out[key] if closed else lo < out[key]) and out[key] <= hi):
-            problems.append(Problem(label, f"simulation.{key}", f"must lie in {'[' if closed else '('}{lo:g}, {hi:g}], got "
-                                    f"{out[key]:g} ({SETTINGS[key][1]})", line_of(sim, key)))
+            bounds = f"{'[' if closed else '('}{lo:g}, {hi:g}]"
+            problems.append(Problem(label, f"simulation.{key}", f"must lie in {bounds}, got {out[key]:g} "
+                                    f"({SETTINGS[key][1]})", line_of(sim, key)))
     if "seed" in out and not 0 <= out["seed"] < 2**63:
         problems.append(Problem(label, "simulation.seed", f"must be a whole number in [0, 2**63), got {out['seed']}", line_of(sim, "seed")))
     out.setdefault("chunk_size", 50_000)

@@ -328,7 +328,8 @@ def _claims_html(r) -> str:
     t["order"] = range(len(t))
     t = t.sort_values(["headline", "order"], ascending=[False, True], kind="stable")
     head = ("<tr><th>claim</th><th title=headline>&#9733;</th><th>probability</th><th>95% interval</th><th>base case</th>"
-            "<th>metric P5 / P50 / P95</th><th>threshold</th><th>what decides it</th><th>statement</th><th>source</th></tr>")
+            "<th>metric P5 / P50 / P95</th><th>threshold</th><th>what decides it</th><th>statement</th>"
+            "<th>source</th></tr>")
     rows = []
     for _, x in t.iterrows():
         unit = r.claim(x["id"]).measure.unit
@@ -338,9 +339,11 @@ def _claims_html(r) -> str:
         base = "n/a" if pd.isna(x["base_case"]) else ("holds" if x["base_case"] == 1 else "fails")
         rows.append(
             f"<tr id=\"claim-{_e(x['id'])}\"><td class=id><code>{_e(x['id']).replace('_', '_<wbr>')}</code></td>"
-            f"<td>{'&#9733;' if x['headline'] else ''}</td><td class=num>{_e(_pct(x['probability']))}</td><td class=num>{_e(_interval(x['ci_low'], x['ci_high']))}</td>"
+            f"<td>{'&#9733;' if x['headline'] else ''}</td><td class=num>{_e(_pct(x['probability']))}</td>"
+            f"<td class=num>{_e(_interval(x['ci_low'], x['ci_high']))}</td>"
             f"<td>{base}</td><td class=num>{metric}</td>"
-            f"<td class=num>{_metric(x['threshold'], unit)}</td><td class=small>{_status_html(x)}</td><td class=text>{_e(x['words'])}<br>"
+            f"<td class=num>{_metric(x['threshold'], unit)}</td><td class=small>{_status_html(x)}</td>"
+            f"<td class=text>{_e(x['words'])}<br>"
             f"<span class=small>Test: <code>{_e(x['test'])}</code></span></td>"
             f"<td class=small>{_source_html(r.claim(x['id']).source)}</td></tr>")
     return f"{_table(head, rows)}<p class=small>Interval: {_e(r.interval_method)}.</p>"
@@ -711,7 +714,8 @@ def _build(a, r, folder: Path, compare: list[str], assumptions_dir, bar, cf, sta
     lines = [f"# {title}", "", f"{a.scenario.title}. {m['draws']:,} draws ({m['method']}), seed {m['seed']}; "
              f"reported to {m['last_reported_quarter']}, projected to {m['horizon']}.", "",
              f"Boundary: {verdict}.", "",
-             "## Headline claims", "", "| claim | probability | 95% interval | status | reason |", "|---|---:|---:|---|---|"]
+             "## Headline claims", "", "| claim | probability | 95% interval | status | reason |",
+             "|---|---:|---:|---|---|"]
     table = r.claims_table()
     for cid, x in table[table["headline"].astype(bool)].iterrows():
         lines.append(_summary_row(cid, x))

@@ -458,7 +458,8 @@ class Results:
             rows.append({
                 "id": c.id, "headline": c.headline, "test": c.test, "probability": est,
                 "ci_low": lo, "ci_high": hi, "draws": n, "base_case": self.claim_holds[c.id].iloc[0],
-                "metric_p5": q[0], "metric_p50": q[1], "metric_p95": q[2], "metric_never": q[3], "threshold": c.threshold,
+                "metric_p5": q[0], "metric_p50": q[1], "metric_p95": q[2], "metric_never": q[3],
+                "threshold": c.threshold,
                 "interval": self.interval_method, "words": c.words, "reading": c.reading,
                 "source": f"{c.source['publication']}, {c.source['date']}, {c.source['url']}",
                 "status": st.label, "status_reason": st.full_reason, "probability_on_demand": st.on_demand,

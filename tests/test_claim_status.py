@@ -246,3 +246,26 @@ def test_a_table_read_back_without_a_status_prints_no_nan_label(bundled):
     text = format_claims(table, "base", {"draws": 400, "method": "mc", "seed": 1})
     line = next(x for x in text.splitlines() if x.startswith("*unlabelled"))
     assert line.rstrip().endswith("yes") and "nan" not in text and "[]" not in text
+
+
+def test_a_test_on_a_gap_in_history_is_not_evaluable_not_reported(bundled):
+    # FY2025Q3-Q4 quick-commerce EBITA is neither reported nor estimated (see the all() test above)
+    (c,) = claims_of(bundled, ("gap", "all(sum(china_ecommerce.quick_commerce_ebita) > -40, FY2025Q3:FY2025Q4)"))
+    st = claim_statuses(bundled, [c])["gap"]
+    assert (st.label, st.reason) == ("not evaluable", "the test needs a figure Alibaba did not report")
+
+
+def test_a_run_without_kept_quarters_projects_its_kept_draws_again(bundled):
+    # a run over 50,000 draws keeps no quarterly series: the mechanism re-projects the kept
+    # draws from their inputs, which must give the very quarters a smaller run keeps
+    from types import SimpleNamespace
+
+    from pivotmodel.claim_status import _Context, _kept_projection
+
+    r = run_with(bundled, ("fcf", "sum(fcf, FY2027) < 0"), draws=64)
+    ctx = _Context.build(bundled)
+    names = {"cloud.revenue", "cloud.utilisation", "cloud.backlog"}
+    again = _kept_projection(SimpleNamespace(totals={"quarter": {}}, inputs=r.inputs), ctx, names)
+    kept = _kept_projection(r, ctx, names)
+    for name in names:
+        np.testing.assert_array_equal(again[name], kept[name])

@@ -19,14 +19,16 @@ def _text(x) -> str:
 
 
 def _metric_text(row) -> str:
-    """P50 [P5, P95] vs threshold; a year metric (first_fy) with "never" as a value and the share of draws that never reach it."""
-    if not (row["threshold"] == row["threshold"] and row["threshold"] is not None) or row["metric_p50"] != row["metric_p50"]:
+    """P50 [P5, P95] vs threshold; a year metric (first_fy) with "never" as a value and the
+    share of draws that never reach it."""
+    threshold = row["threshold"]
+    if threshold is None or threshold != threshold or row["metric_p50"] != row["metric_p50"]:
         return ""
     never = row.get("metric_never", float("nan"))
     if never == never:  # a year: +inf where the condition never holds
         year = lambda v: "never" if v == float("inf") else f"{v:.0f}"  # noqa: E731
-        return (f"{year(row['metric_p50'])} [{year(row['metric_p5'])}, {year(row['metric_p95'])}] vs {row['threshold']:g}; "
-                f"never in {never:.1%} of draws")
+        return (f"{year(row['metric_p50'])} [{year(row['metric_p5'])}, {year(row['metric_p95'])}] "
+                f"vs {threshold:g}; never in {never:.1%} of draws")
     return f"{row['metric_p50']:.4g} [{row['metric_p5']:.4g}, {row['metric_p95']:.4g}] vs {row['threshold']:g}"
 
 
@@ -43,7 +45,8 @@ def format_claims(table, scenario: str, manifest: dict) -> str:
     lines = [
         f"Claims, scenario {scenario}: {manifest['draws']:,} draws, method {manifest['method']}, "
         f"seed {manifest['seed']} (interval: {table['interval'].iloc[0] if len(table) else ''})",
-        f"{'claim':46s} {'P(holds)':>8s} {'95% interval':>15s} {'draws':>7s} {'base':>5s}  metric P50 [P5, P95] vs threshold  [status]",
+        f"{'claim':46s} {'P(holds)':>8s} {'95% interval':>15s} {'draws':>7s} {'base':>5s}  "
+        "metric P50 [P5, P95] vs threshold  [status]",
     ]
     ordered = table.sort_values("headline", ascending=False, kind="stable")
     for cid, row in ordered.iterrows():
@@ -54,10 +57,11 @@ def format_claims(table, scenario: str, manifest: dict) -> str:
                          + (why or "the test needs a figure Alibaba did not report"))
             continue
         base = {1.0: "yes", 0.0: "no"}.get(row["base_case"], "n/a")
-        metric = _metric_text(row)
+        metric, status = _metric_text(row), _status_text(row)
         lines.append(
-            f"{mark}{cid:45s} {row['probability']:8.3f} [{row['ci_low']:.3f}, {row['ci_high']:.3f}] {int(row['draws']):>7d} {base:>5s}  "
-            + (f"{metric}  " if metric else "") + (f"[{_status_text(row)}]" if _status_text(row) else "")
+            f"{mark}{cid:45s} {row['probability']:8.3f} [{row['ci_low']:.3f}, {row['ci_high']:.3f}] "
+            f"{int(row['draws']):>7d} {base:>5s}  "
+            + (f"{metric}  " if metric else "") + (f"[{status}]" if status else "")
         )
     partial = [cid for cid, row in table.iterrows() if 0 < row["draws"] < manifest["draws"]]
     if partial:
@@ -128,7 +132,8 @@ def cmd_simulate(args: argparse.Namespace) -> int:
     out = _run_folder(args, a)
     r, table = _run_simulation(args, a)
     _write_run(r, table, out, a.input_paths)
-    print(format_claims_markdown(table) if getattr(args, "markdown", False) else format_claims(table, a.scenario.name, r.manifest))
+    markdown = getattr(args, "markdown", False)
+    print(format_claims_markdown(table) if markdown else format_claims(table, a.scenario.name, r.manifest))
     print(f"wrote {out}/ (claims.csv, quantiles_quarter|fy|cy.csv, convergence.csv, manifest.json) in {r.manifest['seconds']} s")
     return 0
 
@@ -164,5 +169,6 @@ def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -
 
     p = sub.add_parser("claims", parents=[common], help="the claims table from the last run, or a new run")
     simulation_options(p)
-    p.add_argument("--markdown", action="store_true", help="print claims, probability, status and reason as a markdown table")
+    p.add_argument("--markdown", action="store_true",
+                   help="print claims, probability, status and reason as a markdown table")
     p.set_defaults(handler=cmd_claims)
