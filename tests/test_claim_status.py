@@ -269,3 +269,23 @@ def test_a_run_without_kept_quarters_projects_its_kept_draws_again(bundled):
     kept = _kept_projection(r, ctx, names)
     for name in names:
         np.testing.assert_array_equal(again[name], kept[name])
+
+
+@pytest.mark.parametrize("setting, value, message", [
+    ("status_rank_correlation", "1.5", "must lie in (0.5, 1], got 1.5 (decided by an input: its metric's |rank "
+                                       "correlation| with it is at least this)"),
+    ("status_binding_share", "0.4", "must lie in [0.5, 1], got 0.4 (decided by construction: cloud capacity binds in "
+                                    "at least this share of draws)"),
+])
+def test_a_status_threshold_outside_its_range_is_refused_with_the_file_key_and_line(assumptions_copy, capsys, setting,
+                                                                                    value, message):
+    from conftest import replace_once
+
+    from pivotmodel.cli import main
+
+    sim = assumptions_copy / "simulation.yaml"
+    replace_once(sim, "  boundary_margin:", f"  {setting}: {value}\n  boundary_margin:")
+    assert main(["validate", "--assumptions", str(assumptions_copy)]) == 2
+    err = capsys.readouterr().err
+    line = next(i for i, x in enumerate(sim.read_text().splitlines(), 1) if x.startswith(f"  {setting}:"))
+    assert f"simulation.yaml:{line}: simulation.{setting}: {message}" in err and "Traceback" not in err
