@@ -424,18 +424,18 @@ def _construction(r, claims: list[Claim], ctx: _Context, cells: dict, s: dict[st
         share = float(binding[[tl.position(q) for q in quarters]].mean())
         if share < s["status_binding_share"]:
             continue
-        where = (f"cloud capacity binds ({what}) in {share:.0%} of draws on average over the projected quarters it "
-                 f"reads ({quarters[0].label}-{quarters[-1].label}; threshold {s['status_binding_share']:g})")
+        where = (f"served cloud revenue is capped by capacity: it binds ({what}) in {share:.0%} of draws over the "
+                 f"projected quarters read ({quarters[0].label}-{quarters[-1].label}; threshold "
+                 f"{s['status_binding_share']:g})")
         p_demand = math.nan
         if demand_p is not None and all(_revenue_stream(n) for n in read):
             p_served, p_demand = _probability(evaluate(c, kp).holds), _probability(evaluate(c, demand_p).holds)
             if abs(p_demand - p_served) < s["status_demand_shift"]:
                 out[c.id] = (None, p_demand)  # the limit binds, but the answer is the same on demand
                 continue
-            where += (f", and on demand it holds with probability {p_demand:.3f} against {p_served:.3f} served "
-                      f"(shift threshold {s['status_demand_shift']:g})")
-        out[c.id] = ((CONSTRUCTION, "", f"{where}: served revenue is what the capacity allows, not what customers "
-                                        "demand"), p_demand)
+            where += (f"; on demand P = {p_demand:.3f} against {p_served:.3f} served (shift threshold "
+                      f"{s['status_demand_shift']:g})")
+        out[c.id] = ((CONSTRUCTION, "", where), p_demand)
     return out
 
 

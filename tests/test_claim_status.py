@@ -210,11 +210,10 @@ def test_capacity_binding_in_most_draws_is_decided_by_construction_with_the_prob
         assert on_demand == pytest.approx(0.8)  # the 8 binding draws hold on demand
         status, key, reason = finding
         assert (status, key) == ("decided by construction", "")
-        assert reason.startswith("cloud capacity binds (utilisation >= 99.9%, a backlog")
+        assert reason.startswith("served cloud revenue is capped by capacity: it binds (utilisation >= 99.9%, a backlog")
         assert reason.endswith(
-            ") in 80% of draws on average over the projected quarters it reads (FY2031Q1-FY2031Q4; threshold 0.5), and "
-            "on demand it holds with probability 0.800 against 0.000 served (shift threshold 0.02): served revenue is "
-            "what the capacity allows, not what customers demand")
+            ") in 80% of draws over the projected quarters read (FY2031Q1-FY2031Q4; threshold 0.5); on demand "
+            "P = 0.800 against 0.000 served (shift threshold 0.02)")
 
 
 def test_first_fy_shows_the_share_of_draws_that_never_get_there_and_never_as_a_value(bundled):

@@ -134,7 +134,8 @@ def cmd_simulate(args: argparse.Namespace) -> int:
     _write_run(r, table, out, a.input_paths)
     markdown = getattr(args, "markdown", False)
     print(format_claims_markdown(table) if markdown else format_claims(table, a.scenario.name, r.manifest))
-    print(f"wrote {out}/ (claims.csv, quantiles_quarter|fy|cy.csv, convergence.csv, manifest.json) in {r.manifest['seconds']} s")
+    print(f"wrote {out}/ (claims.csv, quantiles_quarter|fy|cy.csv, convergence.csv, manifest.json) in {r.manifest['seconds']} s",
+          file=sys.stderr if markdown else sys.stdout)
     return 0
 
 
@@ -156,7 +157,8 @@ def cmd_claims(args: argparse.Namespace) -> int:
         if manifest.get("run_sha256") == run_key(a, run_options(args, a)):
             table = pd.read_csv(claims_path, index_col="id")
             print(format_claims_markdown(table) if args.markdown else format_claims(table, a.scenario.name, manifest))
-            print(f"(from the last run in {out}/: the same input files and options)")
+            print(f"(from the last run in {out}/: the same input files and options)",
+                  file=sys.stderr if args.markdown else sys.stdout)
             return 0
         print(f"(the inputs or options differ from the run in {out}/: running again)", file=sys.stderr)
     return cmd_simulate(args)
