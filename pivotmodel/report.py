@@ -72,6 +72,8 @@ CLAIM_COLUMNS = {
     "ci_high": "ci_high (ratio)", "draws": "draws (count)", "base_case": "base_case (1 holds, 0 fails)",
     "metric_p5": "metric_p5 (claim units)", "metric_p50": "metric_p50 (claim units)",
     "metric_p95": "metric_p95 (claim units)", "threshold": "threshold (claim units)",
+    "metric_never": "metric_never (ratio of draws; year metrics, where 'never' is +inf)",
+    "probability_on_demand": "probability_on_demand (ratio)",
 }
 
 
