@@ -34,7 +34,20 @@ from .distributions import DIST_FIELDS, SCALES_WITH_UNIT, Distribution, SpecErro
 from .errors import InputError, Problem
 from .history import History, load_history, seed_estimate_rows, with_estimates
 from .periods import PeriodError, Quarter, parse_quarter
-from .schema import INPUT_FILES, OPTIONAL_SEEDS, PARAMETERS, SEEDABLE, SETTINGS, UNITS, Child, child_parameters, parse_seed_file_key, seed_file_key, seed_key
+from .schema import (
+    INPUT_FILES,
+    OPTIONAL_SEEDS,
+    PARAMETERS,
+    SEEDABLE,
+    SETTINGS,
+    STATUS_RANGES,
+    UNITS,
+    Child,
+    child_parameters,
+    parse_seed_file_key,
+    seed_file_key,
+    seed_key,
+)
 from .yamlio import LineDict, line_of, read_yaml
 
 __all__ = [
@@ -390,6 +403,11 @@ def _load_settings(path: Path, label: str, problems: list[Problem]) -> dict[str,
     for key in ("draws", "chunk_size", "max_draws"):
         if key in out and out[key] < 1:
             problems.append(Problem(label, f"simulation.{key}", "must be >= 1", line_of(sim, key)))
+    for key, (lo, hi, closed) in STATUS_RANGES.items():
+        if key in out and not ((lo <= out[key] if closed else lo < out[key]) and out[key] <= hi):
+            bounds = f"{'[' if closed else '('}{lo:g}, {hi:g}]"
+            problems.append(Problem(label, f"simulation.{key}", f"must lie in {bounds}, got {out[key]:g} "
+                                    f"({SETTINGS[key][1]})", line_of(sim, key)))
     if "seed" in out and not 0 <= out["seed"] < 2**63:
         problems.append(Problem(label, "simulation.seed", f"must be a whole number in [0, 2**63), got {out['seed']}", line_of(sim, "seed")))
     out.setdefault("chunk_size", 50_000)

@@ -25,6 +25,7 @@ from scipy import stats
 
 from .errors import InputError
 from .sensitivity import format_value, input_spec, model_unit
+from .separation import ks_matrix
 
 __all__ = ["drivers", "drivers_all", "prim_box", "claim_split", "check_claim"]
 
@@ -78,15 +79,6 @@ def _ks_tests(d: np.ndarray, xh: np.ndarray, xf: np.ndarray) -> tuple[np.ndarray
     return d, np.clip(stats.kstwo.sf(d, np.round(m * n / (m + n))), 0, 1)
 
 
-def _sorted_medians(xs: np.ndarray, counts: np.ndarray, n: np.ndarray) -> np.ndarray:
-    """Median of the draws counted in each column of ``counts`` (running counts along the
-    sorted values ``xs``): the middle value, or the mean of the two middle ones (as np.median)."""
-    lo = np.array([np.searchsorted(counts[:, c], (n[c] + 1) // 2) for c in range(counts.shape[1])])
-    hi = np.array([np.searchsorted(counts[:, c], n[c] // 2 + 1) for c in range(counts.shape[1])])
-    a, b = xs[lo], xs[hi]
-    return np.where(n % 2 == 1, a, (a + b) / 2)
-
-
 def drivers_all(results, claim_ids=None, top: int | None = None) -> dict[str, pd.DataFrame]:
     """:func:`drivers` of several claims (all by default) in one pass over the draws: each
     input is sorted once, and the KS distance of every claim is read off cumulative counts of
@@ -101,29 +93,7 @@ def drivers_all(results, claim_ids=None, top: int | None = None) -> dict[str, pd
     x = results.inputs.to_numpy(dtype=float)
     outcome = results.claim_holds[ids].to_numpy(dtype=float)
     hold, fail = outcome == 1.0, outcome == 0.0
-    nh, nf = hold.sum(axis=0), fail.sum(axis=0)
-    ks = np.zeros((len(keys), len(ids)))
-    med_h, med_f = np.full((len(keys), len(ids)), np.nan), np.full((len(keys), len(ids)), np.nan)
-    live = (nh > 0) & (nf > 0)
-    if live.any() and keys:
-        h = hold[:, live].astype(np.int32)
-        # failing draws counted as evaluable draws minus holding ones; evaluable draws need a
-        # running count only for the claims some draws of which are not evaluable
-        partial = np.flatnonzero(~(hold | fail)[:, live].all(axis=0))
-        ok = (hold | fail)[:, live][:, partial].astype(np.int32)
-        rank = np.arange(1, len(x) + 1, dtype=np.int32)[:, None]
-        for j in range(len(keys)):
-            order = np.argsort(x[:, j], kind="stable")
-            xs = x[order, j]
-            ch = np.cumsum(h[order], axis=0)
-            cf = rank - ch
-            if len(partial):
-                cf[:, partial] = np.cumsum(ok[order], axis=0) - ch[:, partial]
-            last = np.r_[xs[1:] != xs[:-1], True]  # the ECDFs are compared after each distinct value
-            diff = ch[last] / nh[live] - cf[last] / nf[live]
-            ks[j, live] = np.abs(diff).max(axis=0)
-            med_h[j, live] = _sorted_medians(xs, ch, nh[live])
-            med_f[j, live] = _sorted_medians(xs, cf, nf[live])
+    ks, med_h, med_f = ks_matrix(x, hold, fail, medians=True)
     units = [model_unit(input_spec(a, k)) for k in keys]
     cols = ["input", "ks", "p_value", "median_holds", "median_fails", "direction", "unit"]
     out = {}

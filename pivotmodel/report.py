@@ -72,6 +72,8 @@ CLAIM_COLUMNS = {
     "ci_high": "ci_high (ratio)", "draws": "draws (count)", "base_case": "base_case (1 holds, 0 fails)",
     "metric_p5": "metric_p5 (claim units)", "metric_p50": "metric_p50 (claim units)",
     "metric_p95": "metric_p95 (claim units)", "threshold": "threshold (claim units)",
+    "metric_never": "metric_never (ratio of draws; year metrics, where 'never' is +inf)",
+    "probability_on_demand": "probability_on_demand (ratio)",
 }
 
 
@@ -272,10 +274,25 @@ def _interval(lo: float, hi: float) -> str:
 
 
 def _metric(x: Any, unit: str) -> str:
-    """A claim's metric in its unit: years as integers, ratios to three decimals, money to one."""
+    """A claim's metric in its unit: years as integers ("never" where the condition never
+    holds), ratios to three decimals, money to one."""
     if x is None or pd.isna(x):
         return ""
-    return f"{x:.0f}" if unit == "year" else _num(x)
+    if unit == "year":
+        return "never" if x == np.inf else f"{x:.0f}"
+    return _num(x)
+
+
+def _status_html(x) -> str:
+    """A claim's status (bold), its probability on demand where capacity binds, and its reason."""
+    status = x.get("status", "")
+    if not isinstance(status, str) or not status:
+        return ""
+    demand = x.get("probability_on_demand", np.nan)
+    on_demand = f" (on demand {_pct(demand)})" if pd.notna(demand) else ""
+    reason = x.get("status_reason", "")
+    return (f"<b>{_e(status)}</b>{_e(on_demand)}"
+            + (f"<br><span class=small>{_e(reason)}</span>" if isinstance(reason, str) and reason else ""))
 
 
 def _num(x: Any) -> str:
@@ -313,24 +330,58 @@ def _claims_html(r) -> str:
     t["order"] = range(len(t))
     t = t.sort_values(["headline", "order"], ascending=[False, True], kind="stable")
     head = ("<tr><th>claim</th><th title=headline>&#9733;</th><th>probability</th><th>95% interval</th><th>base case</th>"
-            "<th>metric P5 / P50 / P95</th><th>threshold</th><th>statement</th><th>source</th></tr>")
+            "<th>metric P5 / P50 / P95</th><th>threshold</th><th>what decides it</th><th>statement</th>"
+            "<th>source</th></tr>")
     rows = []
     for _, x in t.iterrows():
         unit = r.claim(x["id"]).measure.unit
         metric = "" if pd.isna(x["metric_p50"]) else " / ".join(_metric(x[k], unit) for k in ("metric_p5", "metric_p50", "metric_p95"))
         if metric and unit == "year":
-            metric += "<br><span class=small>over draws where it happens</span>"
+            metric += f"<br><span class=small>over all draws; never in {_pct(x['metric_never'])}</span>"
         base = "n/a" if pd.isna(x["base_case"]) else ("holds" if x["base_case"] == 1 else "fails")
-        status = x.get("status", "")
-        label = f"<br><span class=small>{_e(status)}</span>" if isinstance(status, str) and status else ""
         rows.append(
-            f"<tr><td class=id><code>{_e(x['id']).replace('_', '_<wbr>')}</code></td><td>{'&#9733;' if x['headline'] else ''}</td>"
-            f"<td class=num>{_e(_pct(x['probability']))}{label}</td><td class=num>{_e(_interval(x['ci_low'], x['ci_high']))}</td>"
+            f"<tr id=\"claim-{_e(x['id'])}\"><td class=id><code>{_e(x['id']).replace('_', '_<wbr>')}</code></td>"
+            f"<td>{'&#9733;' if x['headline'] else ''}</td><td class=num>{_e(_pct(x['probability']))}</td>"
+            f"<td class=num>{_e(_interval(x['ci_low'], x['ci_high']))}</td>"
             f"<td>{base}</td><td class=num>{metric}</td>"
-            f"<td class=num>{_metric(x['threshold'], unit)}</td><td class=text>{_e(x['words'])}<br>"
+            f"<td class=num>{_metric(x['threshold'], unit)}</td><td class=small>{_status_html(x)}</td>"
+            f"<td class=text>{_e(x['words'])}<br>"
             f"<span class=small>Test: <code>{_e(x['test'])}</code></span></td>"
             f"<td class=small>{_source_html(r.claim(x['id']).source)}</td></tr>")
     return f"{_table(head, rows)}<p class=small>Interval: {_e(r.interval_method)}.</p>"
+
+
+def _boundary(a) -> tuple[str, list[str], list[str]]:
+    """(verdict sentence, the boundary table's lines, its warnings) in the base case."""
+    from .boundary import boundary_report, boundary_warnings, format_boundary
+
+    rows = boundary_report(a)
+    last, first = a.history.last_quarter.label, (a.history.last_quarter + 1).label
+    warnings = boundary_warnings(rows)
+    verdict = (f"the projection continues {last} within tolerance" if not warnings else
+               f"{len(warnings)} step{'s' if len(warnings) > 1 else ''} beyond tolerance at the boundary")
+    return verdict, format_boundary(rows, last, first), warnings
+
+
+def _findings_html(r, verdict: str, warnings: list[str]) -> str:
+    """The first screen: headline claims with probability, status and reason; how many
+    claims each status has; the boundary verdict; where the evidence is."""
+    t = r.claims_table()
+    counts = t["status"].fillna("").map(lambda s: "decided by input" if s.startswith("decided by input") else s)
+    tally = ", ".join(f"{n} {s}" for s, n in counts.value_counts().sort_index().items())
+    head = "<tr><th>headline claim</th><th>probability [95% interval]</th><th>what decides it</th></tr>"
+    rows = [f"<tr><td class=id><a href=\"#claim-{_e(cid)}\"><code>{_e(cid).replace('_', '_<wbr>')}</code></a></td>"
+            f"<td class=num>{_e(_pct(x['probability']))} [{_e(_interval(x['ci_low'], x['ci_high']))}]</td>"
+            f"<td class=text>{_status_html(x)}</td></tr>" for cid, x in t[t["headline"].astype(bool)].iterrows()]
+    steps = "".join(f"<li class=small>{_e(w)}</li>" for w in warnings)
+    return ("<h2 id=\"findings\">Findings</h2>" + _table(head, rows)
+            + f"<p>Statuses of all {len(t)} claims: {_e(tally)} (how each is decided: README, "
+              "'Claims: what decides each'). "
+            + f"<a href=\"#boundary\">Boundary</a>: {_e(verdict)}.</p>" + (f"<ul>{steps}</ul>" if steps else "")
+            + "<p>Evidence: <a href=\"#claims\">every claim</a> with its metric, status and source; "
+              "<a href=\"#drivers\">what drives each claim</a> (inputs ranked by KS, boxes, what would have to be "
+              "true); <a href=\"#tornado\">what moves the key outputs</a>; <a href=\"#charts\">charts</a>; "
+              "<a href=\"#assumptions\">the assumptions used</a> with their sources.</p>")
 
 
 def _drivers_html(a, boxes: pd.DataFrame, drv: pd.DataFrame, wwt: pd.DataFrame, draws: int) -> str:
@@ -632,13 +683,15 @@ def _build(a, r, folder: Path, compare: list[str], assumptions_dir, bar, cf, sta
              f"{_e(m['last_reported_quarter'])}, projected to {_e(m['horizon'])}. Money in RMB bn unless marked.</p>"
              "<p class=small>The page embeds its charts and reads on its own; the links to SVG charts, chart data "
              "and tables open the files beside it, so share the whole report folder to keep them working.")
+    verdict, boundary_lines, boundary_steps = _boundary(a)
     body = [
         f"<h1>{_e(title)}</h1><p>{intro}</p>",
-        f"<h2>Claims</h2>{_claims_html(r)}",
+        _findings_html(r, verdict, boundary_steps),
+        f"<h2 id=\"claims\">Claims</h2>{_claims_html(r)}",
         consensus_html,
         over_time_html.replace("<!--timeline-->", _img(folder / "charts" / "claim_timeline.png",
                                                        "Claims as each quarter was reported (star: the outcome once known)")),
-        "<h2>Charts</h2>", *[_img(p, cap) for p, cap in figures],
+        "<h2 id=\"charts\">Charts</h2>", *[_img(p, cap) for p, cap in figures],
         f'<h2 id="drivers">What drives each claim</h2>{_drivers_html(a, boxes, drv, wwt, m["draws"])}',
         '<h2 id="tornado">What moves the key outputs (tornado)</h2>'
         "<p>Each uncertain input is swung from its P10 to its P90 with every other input at its median "
@@ -647,7 +700,10 @@ def _build(a, r, folder: Path, compare: list[str], assumptions_dir, bar, cf, sta
         *[_img(p, cap) for p, cap in tornado_figures],
         f"<h2>Key outputs (P5 / P50 / P95)</h2>{_frame_html(_outputs_text(outputs))}",
         compare_html,
-        f"<h2>Assumptions used ({(assumptions['kind'] == 'input').sum()} inputs, "
+        "<h2 id=\"boundary\">Boundary: the first projected quarter against the last reported</h2>"
+        f"<p>{_e(verdict[0].upper() + verdict[1:])} (base case; tolerances in simulation.yaml).</p>"
+        f"<pre>{_e(chr(10).join(boundary_lines + ['warning: ' + w for w in boundary_steps]))}</pre>",
+        f"<h2 id=\"assumptions\">Assumptions used ({(assumptions['kind'] == 'input').sum()} inputs, "
         f"{(assumptions['kind'] != 'input').sum()} seed estimates)</h2>"
         "<p class=small>Each value in the unit printed beside it; the engine holds money in RMB mn.</p>"
         f"{_assumptions_html(assumptions)}",
@@ -659,12 +715,15 @@ def _build(a, r, folder: Path, compare: list[str], assumptions_dir, bar, cf, sta
 
     lines = [f"# {title}", "", f"{a.scenario.title}. {m['draws']:,} draws ({m['method']}), seed {m['seed']}; "
              f"reported to {m['last_reported_quarter']}, projected to {m['horizon']}.", "",
-             "## Headline claims", "", "| claim | probability | 95% interval | status |", "|---|---:|---:|---|"]
-    for cid, x in r.claims_table().iterrows():
-        if x["headline"]:
-            status = x.get("status", "")
-            lines.append(f"| {cid} | {_pct(x['probability'])} | {_interval(x['ci_low'], x['ci_high'])} | "
-                         f"{status if isinstance(status, str) else ''} |")
+             f"Boundary: {verdict}.", "",
+             "## Headline claims", "", "| claim | probability | 95% interval | status | reason |",
+             "|---|---:|---:|---|---|"]
+    table = r.claims_table()
+    for cid, x in table[table["headline"].astype(bool)].iterrows():
+        lines.append(_summary_row(cid, x))
+    lines += ["", "## Every claim: what decides it", "", "| claim | probability | 95% interval | status | reason |",
+              "|---|---:|---:|---|---|"]
+    lines += [_summary_row(cid, x) for cid, x in table.iterrows()]
     lines += ["", "## What would have to be true (headline claims with a threshold)", ""]
     lines += [f"- {x['sentence']}." for _, x in wwt.iterrows()]
     lines += ["", "Drivers of every claim: index.html (What drives each claim), tables/claim_drivers.csv, "
@@ -682,6 +741,15 @@ def _build(a, r, folder: Path, compare: list[str], assumptions_dir, bar, cf, sta
     (folder / "summary.md").write_text("\n".join(lines), encoding="utf-8")
     bar.step()
     return manifest
+
+
+def _summary_row(cid: str, x) -> str:
+    status = x["status"] if isinstance(x.get("status"), str) else ""
+    reason = x["status_reason"] if isinstance(x.get("status_reason"), str) else ""
+    if pd.notna(x.get("probability_on_demand", np.nan)):
+        reason = f"on demand {_pct(x['probability_on_demand'])}; {reason}"
+    return (f"| {cid} | {_pct(x['probability'])} | {_interval(x['ci_low'], x['ci_high'])} | {status} | "
+            f"{reason.replace('|', '/')} |")
 
 
 def write_report(a, out: Path, draws: int, seed: int, compare: list[str] | None = None,

@@ -303,6 +303,16 @@ SETTINGS: dict[str, tuple[type, str]] = {
     "boundary_yoy": (float, "validate warns when first-projected YoY growth steps more than this from the last reported"),
     "boundary_qoq": (float, "validate warns when first-projected QoQ growth steps more than this from the expected"),
     "boundary_margin": (float, "validate warns when the first-projected margin steps more than this from the expected"),
+    # what decides each claim (pivotmodel.claim_status), each checked against STATUS_RANGES
+    "status_rank_correlation": (float, "decided by an input: its metric's |rank correlation| with it is at least this"),
+    "status_separation": (float, "decided by an input: a cut on it separates holding and failing draws (KS) this well"),
+    "status_binding_share": (float, "decided by construction: cloud capacity binds in at least this share of draws"),
+    "status_demand_shift": (float, "...unless its probability on demand moves less than this from the served one"),
+}
+# (lowest, highest, whether the lowest is allowed) of each status setting
+STATUS_RANGES: dict[str, tuple[float, float, bool]] = {
+    "status_rank_correlation": (0.5, 1.0, False), "status_separation": (0.5, 1.0, False),
+    "status_binding_share": (0.5, 1.0, True), "status_demand_shift": (0.0, 0.5, True),
 }
 
 

@@ -427,28 +427,43 @@ class Results:
         return f"t 95% over {REPLICATES} independent {self.design.method} replicates"
 
     def claims_table(self) -> pd.DataFrame:
-        from .claim_status import claim_statuses
+        """One row a claim: probability with its interval, the metric's spread (a year metric,
+        ``first_fy``: quantiles over every evaluable draw with "never" as +inf, and the share
+        of draws that never reach it) and its status with the reason
+        (:func:`pivotmodel.claim_status.run_statuses`)."""
+        from .claim_status import run_statuses
 
-        statuses = claim_statuses(self.assumptions, self.claims)
-        spreads: list[Any] = [[math.nan] * 3] * len(self.claims)
+        statuses = run_statuses(self)
+        spreads: list[Any] = [[math.nan] * 4] * len(self.claims)
 
-        def spread(i: int) -> None:  # the metric's P5, P50, P95 over its finite draws
-            metric = self.claim_metric[self.claims[i].id].to_numpy()
+        def spread(i: int) -> None:  # the metric's P5, P50, P95 (and share never reached) over its draws
+            c = self.claims[i]
+            metric = self.claim_metric[c.id].to_numpy()
+            if c.threshold is None:
+                return
+            if c.measure.unit == "year":  # +inf: the condition never holds; a value like any other
+                years = np.sort(metric[~np.isnan(metric)])
+                if years.size:
+                    q = np.quantile(years, [0.05, 0.5, 0.95], method="inverted_cdf")
+                    spreads[i] = [*q, float(np.isinf(years).mean())]
+                return
             finite = metric[np.isfinite(metric)]
-            if finite.size and self.claims[i].threshold is not None:
-                spreads[i] = sorted_quantiles(finite, [0.05, 0.5, 0.95], finite.dtype)
+            if finite.size:
+                spreads[i] = [*sorted_quantiles(finite, [0.05, 0.5, 0.95], finite.dtype), math.nan]
 
         in_threads(len(self.claims), spread)
         rows = []
         for c, q in zip(self.claims, spreads):
             est, lo, hi, n = self.probability(c.id)
+            st = statuses[c.id]
             rows.append({
                 "id": c.id, "headline": c.headline, "test": c.test, "probability": est,
                 "ci_low": lo, "ci_high": hi, "draws": n, "base_case": self.claim_holds[c.id].iloc[0],
-                "metric_p5": q[0], "metric_p50": q[1], "metric_p95": q[2], "threshold": c.threshold,
+                "metric_p5": q[0], "metric_p50": q[1], "metric_p95": q[2], "metric_never": q[3],
+                "threshold": c.threshold,
                 "interval": self.interval_method, "words": c.words, "reading": c.reading,
                 "source": f"{c.source['publication']}, {c.source['date']}, {c.source['url']}",
-                "status": f"not evaluable: {c.not_evaluable}" if c.not_evaluable else ", ".join(statuses[c.id].labels),
+                "status": st.label, "status_reason": st.full_reason, "probability_on_demand": st.on_demand,
             })
         return pd.DataFrame(rows).set_index("id")
 

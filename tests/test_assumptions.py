@@ -63,7 +63,7 @@ def test_bundled_assumptions_validate(capsys):
     # no boundary step; the only warnings: claims decided by inputs (cloud share in CY2026, the
     # cumulative US$100bn reading)
     lines = [line for line in err.splitlines() if line]
-    assert lines and all(line.startswith("warning: claim ") and "decided by inputs" in line for line in lines), err
+    assert lines and all(line.startswith("warning: claim ") and "decided by input " in line for line in lines), err
     assert "warning: claim cloud_share_30pct_cy2026:" in err
 
 

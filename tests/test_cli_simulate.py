@@ -80,6 +80,17 @@ def test_claims_reuses_the_last_run(run_dir, capsys, claim_ids):
     for cid in claim_ids:
         assert cid in printed
     assert _snapshot(run_dir) == before
+    # read back from claims.csv: every claim with one status and its reason, never a "[nan]" label
+    assert "[nan]" not in printed and "nan" not in printed.split("What decides each claim")[0]
+    reasons = printed.split("What decides each claim (README, 'Claims: what decides each'):\n")[1].splitlines()
+    statuses = ("model", "decided by input ", "decided by construction", "reported", "on estimates", "not evaluable")
+    table = pd.read_csv(run_dir / "claims.csv", index_col="id")
+    in_order = table.sort_values("headline", ascending=False, kind="stable").index
+    assert [line.split(":")[0].strip() for line in reasons[:len(claim_ids)]] == list(in_order)
+    assert all(line.split(": ", 1)[1].startswith(statuses) for line in reasons[:len(claim_ids)]), reasons
+    assert main(["claims", "--draws", "400", "--out", str(run_dir), "--markdown"]) == 0
+    md = capsys.readouterr().out.splitlines()
+    assert md[:2] == ["| claim | P(holds) | status | reason |", "|---|---:|---|---|"] and len(md) >= len(claim_ids) + 2
 
 
 @pytest.mark.parametrize("command", ["simulate", "claims"])

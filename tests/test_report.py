@@ -53,8 +53,10 @@ def test_every_expected_file(built):
         assert (out / rel).is_file(), rel
     assert any(p.name.startswith("metric_") for p in (out / "charts").glob("*.png"))
     html = (out / "index.html").read_text()
-    assert (html.index("<h2>Claims") < html.index("<h2>Charts") < html.index('<h2 id="drivers">What drives each claim')
-            < html.index('<h2 id="tornado">') < html.index("<h2>Assumptions") < html.index("<h2>Run manifest"))
+    heads = ['<h2 id="findings">Findings', '<h2 id="claims">Claims', '<h2 id="charts">Charts',
+             '<h2 id="drivers">What drives each claim', '<h2 id="tornado">', '<h2 id="boundary">',
+             '<h2 id="assumptions">Assumptions', "<h2>Run manifest"]
+    assert [html.index(h) for h in heads] == sorted(html.index(h) for h in heads)
     assert html.count("data:image/png;base64,") >= len(C.CHARTS) + len(report.TORNADO_OUTPUTS)
     assert "started_utc" not in html and "cloud.ai_revenue.growth.start" in html
     for csv in (out / "tables").glob("*.csv"):
@@ -235,7 +237,8 @@ def test_page_wraps_tables_and_shows_no_file_paths(built):
     assert n_tables >= 5 and html.count("<div class=tw><table") == n_tables
     assert "shared/" not in html and "DESIGN.md" not in html and "reference/articles" not in html
     hrefs = re.findall(r'href="([^"]+)"', html)
-    assert hrefs and all(h.startswith(("http://", "https://", "charts/", "data/", "tables/")) for h in hrefs)
+    # "#": the page's own sections
+    assert hrefs and all(h.startswith(("http://", "https://", "charts/", "data/", "tables/", "#")) for h in hrefs)
     assert "share the whole report folder" in html
     assert "td.text{" in html and "<td class=text>" in html
 
@@ -253,7 +256,7 @@ def test_progress_names_the_stages_on_a_terminal(tmp_path, capsys):
 
 def test_claims_and_assumptions_read_as_written(built):
     html = (built[0] / "index.html").read_text()
-    assert "2,03" not in html and "over draws where it happens" in html  # first_fy years as integers
+    assert "2,03" not in html and "over all draws; never in " in html  # first_fy years as integers, "never" a value
     assert "0.0% - 0.0%" not in html and not re.search(r">0\.0%<", html) and "&lt; 0.1%" in html
     assert "(seed estimate)" in html and "<th>median</th>" in html
     t = pd.read_csv(built[0] / "tables/assumptions.csv", keep_default_na=False).set_index("key")

@@ -10,36 +10,78 @@ from pathlib import Path
 from ..atomic import check_dir_target, write_dir_atomic
 from .common import load_assumptions, run_options, simulation_options
 
-__all__ = ["cmd_simulate", "cmd_claims", "format_claims", "register"]
+__all__ = ["cmd_simulate", "cmd_claims", "format_claims", "format_claims_markdown", "register"]
+
+
+def _text(x) -> str:
+    """A cell read back from claims.csv: "" for an empty one (NaN), never "nan"."""
+    return x if isinstance(x, str) else ""
+
+
+def _metric_text(row) -> str:
+    """P50 [P5, P95] vs threshold; a year metric (first_fy) with "never" as a value and the
+    share of draws that never reach it."""
+    threshold = row["threshold"]
+    if threshold is None or threshold != threshold or row["metric_p50"] != row["metric_p50"]:
+        return ""
+    never = row.get("metric_never", float("nan"))
+    if never == never:  # a year: +inf where the condition never holds
+        year = lambda v: "never" if v == float("inf") else f"{v:.0f}"  # noqa: E731
+        return (f"{year(row['metric_p50'])} [{year(row['metric_p5'])}, {year(row['metric_p95'])}] "
+                f"vs {threshold:g}; never in {never:.1%} of draws")
+    return f"{row['metric_p50']:.4g} [{row['metric_p5']:.4g}, {row['metric_p95']:.4g}] vs {row['threshold']:g}"
+
+
+def _status_text(row) -> str:
+    """The status with the probability on demand beside it, "" for a run written without statuses."""
+    label = _text(row.get("status", ""))
+    demand = row.get("probability_on_demand", float("nan"))
+    return label + (f" (on demand {demand:.3f})" if label and demand == demand and demand is not None else "")
 
 
 def format_claims(table, scenario: str, manifest: dict) -> str:
-    """The claims table for a terminal: probability, interval, draws, metric vs threshold."""
+    """The claims table for a terminal: probability, interval, draws, metric vs threshold and
+    status; then each claim's status with its reason."""
     lines = [
         f"Claims, scenario {scenario}: {manifest['draws']:,} draws, method {manifest['method']}, "
         f"seed {manifest['seed']} (interval: {table['interval'].iloc[0] if len(table) else ''})",
-        f"{'claim':46s} {'P(holds)':>8s} {'95% interval':>15s} {'draws':>7s} {'base':>5s}  metric P50 [P5, P95] vs threshold",
+        f"{'claim':46s} {'P(holds)':>8s} {'95% interval':>15s} {'draws':>7s} {'base':>5s}  "
+        "metric P50 [P5, P95] vs threshold  [status]",
     ]
-    for cid, row in table.sort_values("headline", ascending=False, kind="stable").iterrows():
+    ordered = table.sort_values("headline", ascending=False, kind="stable")
+    for cid, row in ordered.iterrows():
         mark = "*" if row["headline"] else " "
-        status = row.get("status", "") or ""
         if row["draws"] == 0:
-            why = status if status.startswith("not evaluable") else "not evaluable: the test needs a figure Alibaba did not report"
-            lines.append(f"{mark}{cid:45s} {'n/a':>8s} {'':>15s} {0:>7d} {'':>5s}  {why}")
+            why = _text(row.get("status_reason", "")) if _text(row.get("status", "")) == "not evaluable" else ""
+            lines.append(f"{mark}{cid:45s} {'n/a':>8s} {'':>15s} {0:>7d} {'':>5s}  not evaluable: "
+                         + (why or "the test needs a figure Alibaba did not report"))
             continue
-        metric = ""
-        if row["threshold"] == row["threshold"] and row["threshold"] is not None:
-            metric = f"{row['metric_p50']:.4g} [{row['metric_p5']:.4g}, {row['metric_p95']:.4g}] vs {row['threshold']:g}"
         base = {1.0: "yes", 0.0: "no"}.get(row["base_case"], "n/a")
+        metric, status = _metric_text(row), _status_text(row)
         lines.append(
-            f"{mark}{cid:45s} {row['probability']:8.3f} [{row['ci_low']:.3f}, {row['ci_high']:.3f}] {int(row['draws']):>7d} {base:>5s}  {metric}"
-            + (f"  [{status}]" if status else "")
+            f"{mark}{cid:45s} {row['probability']:8.3f} [{row['ci_low']:.3f}, {row['ci_high']:.3f}] "
+            f"{int(row['draws']):>7d} {base:>5s}  "
+            + (f"{metric}  " if metric else "") + (f"[{status}]" if status else "")
         )
     partial = [cid for cid, row in table.iterrows() if 0 < row["draws"] < manifest["draws"]]
     if partial:
         lines.append(f"'draws' below {manifest['draws']:,}: draws where the test is not a finite number (e.g. a division by "
                      f"zero) are left out of the probability ({', '.join(partial)})")
     lines.append("* headline claim; 'base' is the deterministic base case (draw 0). Tests and readings: assumptions/claims.yaml")
+    if "status_reason" in table.columns and table["status_reason"].map(_text).map(bool).any():
+        lines.append("What decides each claim (README, 'Claims: what decides each'):")
+        lines += [f"  {cid}: {_status_text(row)}: {_text(row['status_reason'])}"
+                  for cid, row in ordered.iterrows() if _text(row["status_reason"])]
+    return "\n".join(lines)
+
+
+def format_claims_markdown(table) -> str:
+    """The claims with probability, status and reason as a markdown table (for the README)."""
+    lines = ["| claim | P(holds) | status | reason |", "|---|---:|---|---|"]
+    for cid, row in table.sort_values("headline", ascending=False, kind="stable").iterrows():
+        p = "n/a" if row["draws"] == 0 else f"{row['probability']:.3f}"
+        reason = _text(row.get("status_reason", "")).replace("|", "/")
+        lines.append(f"| {'**' + cid + '**' if row['headline'] else cid} | {p} | {_status_text(row)} | {reason} |")
     return "\n".join(lines)
 
 
@@ -90,8 +132,10 @@ def cmd_simulate(args: argparse.Namespace) -> int:
     out = _run_folder(args, a)
     r, table = _run_simulation(args, a)
     _write_run(r, table, out, a.input_paths)
-    print(format_claims(table, a.scenario.name, r.manifest))
-    print(f"wrote {out}/ (claims.csv, quantiles_quarter|fy|cy.csv, convergence.csv, manifest.json) in {r.manifest['seconds']} s")
+    markdown = getattr(args, "markdown", False)
+    print(format_claims_markdown(table) if markdown else format_claims(table, a.scenario.name, r.manifest))
+    print(f"wrote {out}/ (claims.csv, quantiles_quarter|fy|cy.csv, convergence.csv, manifest.json) in {r.manifest['seconds']} s",
+          file=sys.stderr if markdown else sys.stdout)
     return 0
 
 
@@ -112,8 +156,9 @@ def cmd_claims(args: argparse.Namespace) -> int:
             manifest = {}
         if manifest.get("run_sha256") == run_key(a, run_options(args, a)):
             table = pd.read_csv(claims_path, index_col="id")
-            print(format_claims(table, a.scenario.name, manifest))
-            print(f"(from the last run in {out}/: the same input files and options)")
+            print(format_claims_markdown(table) if args.markdown else format_claims(table, a.scenario.name, manifest))
+            print(f"(from the last run in {out}/: the same input files and options)",
+                  file=sys.stderr if args.markdown else sys.stdout)
             return 0
         print(f"(the inputs or options differ from the run in {out}/: running again)", file=sys.stderr)
     return cmd_simulate(args)
@@ -126,4 +171,6 @@ def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -
 
     p = sub.add_parser("claims", parents=[common], help="the claims table from the last run, or a new run")
     simulation_options(p)
+    p.add_argument("--markdown", action="store_true",
+                   help="print claims, probability, status and reason as a markdown table")
     p.set_defaults(handler=cmd_claims)
