@@ -14,15 +14,13 @@ of processes, and memory stays flat however many draws a run makes.
 from __future__ import annotations
 
 import hashlib
+import importlib
 import json
 import math
-import multiprocessing as mp
 import os
 import sys
 import time
-from collections import deque
 from collections.abc import Iterable
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -38,6 +36,7 @@ from .model import SERIES, prepare, run
 from .model.engine_choice import warm_for
 from .model.projection import NOT_SUMMED, Projection
 from .periods import Period, Timeline
+from .runner import run_chunks
 from .sampling import REPLICATES, Design, make_design
 from .threads import in_threads
 
@@ -243,6 +242,14 @@ def _init_worker(state: dict[str, Any]) -> None:
     _STATE.update(state)
     _prefault_chunk()
     warm_for(_STATE["design"].draws)  # spawned: load the kernels if the run uses them (forked: inherited)
+
+
+def _install_remote(state: dict[str, Any]) -> None:
+    """A run's state on an executor's worker (:mod:`pivotmodel.runner`), which may serve other
+    work between runs: no allocator tuning, the previous run's state replaced."""
+    _STATE.clear()
+    _STATE.update(state)
+    warm_for(_STATE["design"].draws)
 
 
 def _prefault_chunk() -> None:
@@ -609,9 +616,13 @@ def simulate(
     nearest_correlation: bool | None = None,
     start_method: str | None = None,
     sample_size: int | None = None,
+    executor: Any = None,
 ) -> Results:
     """Run the model over ``draws`` input draws; defaults come from ``simulation.yaml``.
-    ``sample_size``: how many draws keep their per-draw values (default :data:`SAMPLE_DRAWS`)."""
+    ``sample_size``: how many draws keep their per-draw values (default :data:`SAMPLE_DRAWS`).
+    ``executor``: run the chunks on this ``concurrent.futures``-style executor (a
+    ``dask.distributed`` Client included; see :mod:`pivotmodel.runner`) instead of a local
+    pool of ``jobs`` processes; the numbers are the same bits either way."""
     a = assumptions
     s = a.settings
     draws = int(draws or s["draws"])
@@ -646,37 +657,17 @@ def simulate(
     show = (sys.stderr.isatty() if progress is None else progress) and draws >= 20_000
     bar = _progress(draws, show)
     sink = _Sink(draws, sample, {"inputs": list(design.dists), "metric": [c.id for c in claims]})
+
+    def store(lo: int, hi: int, part: dict[str, Any]) -> None:
+        sink.put(lo, hi, part)
+        if bar:
+            bar.update(hi - lo)
+
     try:
-        if jobs > 1 and len(bounds) > 1:
-            method_name = start_method or ("fork" if "fork" in mp.get_all_start_methods() else "spawn")
-            ctx = mp.get_context(method_name)
-            # fork: the workers inherit _STATE; spawn: each worker gets it pickled, once
-            state: dict[str, Any] = {} if method_name == "fork" else dict(_STATE)
-            workers = min(jobs, len(bounds))
-            with ProcessPoolExecutor(max_workers=workers, mp_context=ctx, initializer=_init_worker, initargs=(state,)) as pool:
-                # at most two chunks per worker in flight, so finished chunks waiting to be
-                # stored never pile up in memory
-                pending: deque = deque()
-                todo = iter(bounds)
-                for lo, hi in todo:
-                    pending.append((lo, hi, pool.submit(_chunk, lo, hi)))
-                    if len(pending) >= 2 * workers:
-                        break
-                import pandas  # noqa: F401  # the output tables' library, loaded while the workers compute
-                while pending:
-                    lo, hi, future = pending.popleft()
-                    sink.put(lo, hi, future.result())
-                    nxt = next(todo, None)
-                    if nxt is not None:
-                        pending.append((*nxt, pool.submit(_chunk, *nxt)))
-                    if bar:
-                        bar.update(hi - lo)
-        else:
-            _prefault_chunk()
-            for lo, hi in bounds:
-                sink.put(lo, hi, _chunk(lo, hi))
-                if bar:
-                    bar.update(hi - lo)
+        # the output tables' library, loaded while the workers compute the first chunks
+        ran_on = run_chunks(bounds, _chunk, _install_remote, dict(_STATE), store, jobs=jobs, executor=executor,
+                            start_method=start_method, local_install=_init_worker, serial_setup=_prefault_chunk,
+                            after_submit=lambda: importlib.import_module("pandas"))
     finally:
         if bar:
             bar.close()
@@ -695,7 +686,7 @@ def simulate(
         "uncertain_inputs": len(design.dists), "correlated_inputs": list(design.correlation.keys) if design.correlation else [],
         "correlation_adjusted_to_nearest": bool(design.correlation and design.correlation.adjusted),
         "last_reported_quarter": a.history.last_quarter.label, "horizon": a.horizon.label,
-        "chunk_size": chunk_size, "jobs": jobs, "sampled_draws": len(sample),
+        "chunk_size": chunk_size, "jobs": jobs, "executor": ran_on, "sampled_draws": len(sample),
         "started_utc": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(started)),
         "seconds": round(time.time() - started, 2),
     }
@@ -707,6 +698,6 @@ def manifest_json(results: Results, deterministic: bool = False) -> str:
     """The run manifest as JSON; ``deterministic`` drops time and machine fields."""
     m = dict(results.manifest)
     if deterministic:
-        for k in ("started_utc", "seconds", "jobs", "chunk_size"):
+        for k in ("started_utc", "seconds", "jobs", "chunk_size", "executor"):
             m.pop(k, None)
     return json.dumps(m, indent=2, sort_keys=True)
