@@ -111,3 +111,37 @@ def test_cli_executor_dask_without_dask_installed_is_an_input_error(tmp_path, mo
     err = capsys.readouterr().err
     assert "--executor: executor: dask is not installed: pip install 'pivotmodel[distributed]'" in err
     assert "Traceback" not in err and not Path(out).exists()
+
+
+SOBOL_KEYS = ["cloud.ai_revenue.growth.start", "capex.plan.total", "capex.plan.phasing_tilt"]
+
+
+def test_model_runs_in_chunks_on_a_pool_or_an_executor_equal_one_pass(a):
+    """The sensitivity batch (sensitivity._run): 1,000 rows in chunks of 300 on a local pool of
+    two and on threads give the bits of one pass here."""
+    from pivotmodel import sensitivity
+
+    rng = np.random.default_rng(4)
+    values = {k: np.repeat(np.asarray(v, dtype=float), 1000) for k, v in sensitivity.base_values(a).items()}
+    values["capex.plan.total"] = rng.uniform(380_000, 560_000, 1000)
+    outs = [sensitivity.parse_output("group.capex@FY2027"), sensitivity.parse_output("cloud.revenue@FY2028")]
+    one = sensitivity._run(a, values, outs)
+    assert one[0].shape == (1000,) and np.ptp(one[0]) > 0
+    pooled = sensitivity._run(a, values, outs, chunk=300, jobs=2)
+    with ThreadPoolExecutor(2) as pool:
+        threaded = sensitivity._run(a, values, outs, chunk=300, executor=pool)
+    for got in (pooled, threaded):
+        for x, y in zip(got, one):
+            assert np.array_equal(x, y)
+
+
+def test_sobol_on_dask_equals_sobol_here(a, cluster):
+    from dask.distributed import Client
+
+    from pivotmodel.sensitivity import sobol
+
+    here = sobol(a, "cloud.revenue@FY2028", n=64, inputs=SOBOL_KEYS)
+    with Client(cluster) as client:
+        there = sobol(a, "cloud.revenue@FY2028", n=64, inputs=SOBOL_KEYS, executor=client)
+    pd.testing.assert_frame_equal(there, here, check_exact=True)
+    assert there.attrs["evaluations"] == 64 * (3 + 2)
