@@ -16,7 +16,10 @@ reason, and the naive baseline is still scored there. The commands are :mod:`piv
 
 from __future__ import annotations
 
+import hashlib
 import math
+from collections import OrderedDict
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from .lazy import lazy
@@ -43,13 +46,56 @@ SCORED = (  # each registered segment's revenue and adjusted EBITA, and a few gr
 )
 
 
+# Assumptions already parsed, by (folder's files, scenario, as-of quarter): the timeline and the
+# backtest load the same folder as of the same quarters; a changed file is a new key.
+_PARSED: OrderedDict[tuple, Any] = OrderedDict()
+_PARSED_MAX = 48
+
+
+def _files_digest(directory, scenario) -> str:
+    """SHA-256 over the names and bytes of every file a load of ``directory`` may read (its YAML
+    files, history and scenarios, and ``scenario`` when that is a file elsewhere)."""
+    from .assumptions import default_directory
+
+    folder = Path(directory) if directory is not None else default_directory()
+    files = sorted(p for pattern in ("*.yaml", "*.yml", "history/*", "scenarios/*") for p in folder.glob(pattern) if p.is_file())
+    if scenario is not None and Path(str(scenario)).is_file():
+        files.append(Path(str(scenario)))
+    h = hashlib.sha256(str(folder.resolve()).encode())
+    for path in files:
+        h.update(str(path).encode() + b"\0" + hashlib.sha256(path.read_bytes()).digest())
+    return h.hexdigest()
+
+
+def load_parsed(directory, scenario, as_of: Quarter | None = None):
+    """``assumptions.load(directory, scenario, as_of=...)``, parsed once per process while the
+    files are unchanged (the loaded assumptions are frozen, so sharing them is safe); an input
+    error is raised again, as the load raised it."""
+    from . import assumptions as assumptions_mod
+    from .asof import AS_OF
+
+    when = as_of if as_of is not None else AS_OF.get()
+    key = (_files_digest(directory, scenario), str(scenario), when.label if when is not None else None)
+    if key not in _PARSED:
+        try:
+            _PARSED[key] = assumptions_mod.load(directory, scenario, as_of=as_of)
+        except InputError as exc:  # a quarter the model cannot start from: the same answer next time
+            _PARSED[key] = exc
+        while len(_PARSED) > _PARSED_MAX:
+            _PARSED.popitem(last=False)
+    _PARSED.move_to_end(key)
+    found = _PARSED[key]
+    if isinstance(found, InputError):
+        raise InputError(found.problems)
+    return found
+
+
 def run_as_of(directory, scenario, q: Quarter, opts: dict, jobs: int | None):
     """(assumptions, results) as of ``q``, or (None, reason) when the model cannot start there."""
-    from . import assumptions as assumptions_mod
     from .simulate import simulate
 
     try:
-        a = assumptions_mod.load(directory, scenario, as_of=q)
+        a = load_parsed(directory, scenario, as_of=q)
         return a, simulate(a, draws=opts["draws"], seed=opts["seed"], method=opts["method"], jobs=jobs, progress=False)
     except InputError as exc:
         return None, exc.problems[0].message
@@ -67,9 +113,7 @@ def timeline_table(directory, scenario, opts: dict, jobs: int | None, claim_ids:
                    cache: dict | None = None) -> tuple[pd.DataFrame, dict]:
     """Rows (claim, as_of, probability, ci_low, ci_high, status, outcome) and the skipped as-of
     quarters; ``cache`` maps an as-of quarter to a run already made, (assumptions, results)."""
-    from . import assumptions as assumptions_mod
-
-    full = assumptions_mod.load(directory, scenario)
+    full = load_parsed(directory, scenario)
     chosen = [c for c in full.claims if (c.id in claim_ids if claim_ids else c.headline)]
     hist = full.history
     first, last = min(hist.quarterly["group.revenue"]) + 4, hist.last_quarter
@@ -116,9 +160,7 @@ def _consecutive(hist, series: str, q: Quarter) -> list[float]:
 def backtest_scores(directory, scenario, start: Quarter, horizon: int, opts: dict, jobs: int | None) -> tuple[pd.DataFrame, dict]:
     """One row per (forecaster, series, as-of, horizon) with an outcome; and the as-of quarters
     the model skipped, with the reason."""
-    from . import assumptions as assumptions_mod
-
-    full = assumptions_mod.load(directory, scenario).history
+    full = load_parsed(directory, scenario).history
     last = full.last_quarter
     rows, skipped = [], {}
     q = start
