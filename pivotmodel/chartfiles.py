@@ -62,11 +62,9 @@ def draw_and_save(folder: Path, name: str, data: pd.DataFrame, plot: Callable, s
 def _code_fingerprint() -> bytes:
     """What draws every chart besides its data: pivotmodel's version and the bytes of the
     modules that draw (charts.py and this one), matplotlib's version."""
-    import matplotlib
+    from . import __version__, charts
 
-    from . import __version__
-
-    h = hashlib.sha256(f"{__version__}\0{matplotlib.__version__}\0".encode())
+    h = hashlib.sha256(f"{__version__}\0{charts.matplotlib.__version__}\0".encode())
     here = Path(__file__).resolve().parent
     for module in ("charts.py", "chartfiles.py"):
         h.update(hashlib.sha256((here / module).read_bytes()).digest())

@@ -240,8 +240,14 @@ def _init_worker(state: dict[str, Any]) -> None:
 
 
 def _install_remote(state: dict[str, Any]) -> None:
-    """A run's state on an executor's worker (:mod:`pivotmodel.runner`), which may serve other
-    work between runs: no allocator tuning, the previous run's state replaced."""
+    """A run's state on an executor's worker process (:mod:`pivotmodel.runner`), the previous
+    run's state replaced. The worker keeps freed arrays for the next chunk as a pool worker does
+    (:mod:`pivotmodel.allocator`; dask's nanny starts workers with ``MALLOC_TRIM_THRESHOLD_``
+    at 64 KiB, which hands every chunk's arrays back to the kernel); no heap is prefaulted, as
+    the worker may serve other work."""
+    from .allocator import retain_freed_memory
+
+    retain_freed_memory()
     _STATE.clear()
     _STATE.update(state)
     warm_for(_STATE["design"].draws)
