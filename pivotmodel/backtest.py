@@ -90,13 +90,15 @@ def load_parsed(directory, scenario, as_of: Quarter | None = None):
     return found
 
 
-def run_as_of(directory, scenario, q: Quarter, opts: dict, jobs: int | None):
-    """(assumptions, results) as of ``q``, or (None, reason) when the model cannot start there."""
+def run_as_of(directory, scenario, q: Quarter, opts: dict, jobs: int | None, executor: Any = None):
+    """(assumptions, results) as of ``q``, or (None, reason) when the model cannot start there;
+    the run's chunks on a local pool of ``jobs`` or on ``executor`` (:mod:`pivotmodel.runner`)."""
     from .simulate import simulate
 
     try:
         a = load_parsed(directory, scenario, as_of=q)
-        return a, simulate(a, draws=opts["draws"], seed=opts["seed"], method=opts["method"], jobs=jobs, progress=False)
+        return a, simulate(a, draws=opts["draws"], seed=opts["seed"], method=opts["method"], jobs=jobs, progress=False,
+                           executor=executor)
     except InputError as exc:
         return None, exc.problems[0].message
 
@@ -110,7 +112,7 @@ def _claim_start(date: str, first: Quarter, last: Quarter) -> Quarter:
 
 
 def timeline_table(directory, scenario, opts: dict, jobs: int | None, claim_ids: list[str] | None = None,
-                   cache: dict | None = None) -> tuple[pd.DataFrame, dict]:
+                   cache: dict | None = None, executor: Any = None) -> tuple[pd.DataFrame, dict]:
     """Rows (claim, as_of, probability, ci_low, ci_high, status, outcome) and the skipped as-of
     quarters; ``cache`` maps an as-of quarter to a run already made, (assumptions, results)."""
     full = load_parsed(directory, scenario)
@@ -126,7 +128,7 @@ def timeline_table(directory, scenario, opts: dict, jobs: int | None, claim_ids:
         q = _claim_start(date, first, last)
         while q <= last:
             if q not in runs:
-                runs[q] = run_as_of(directory, scenario, q, opts, jobs)
+                runs[q] = run_as_of(directory, scenario, q, opts, jobs, executor)
             a, r = runs[q]
             if a is None:
                 skipped[q.label] = r
@@ -157,7 +159,8 @@ def _consecutive(hist, series: str, q: Quarter) -> list[float]:
     return values[::-1]
 
 
-def backtest_scores(directory, scenario, start: Quarter, horizon: int, opts: dict, jobs: int | None) -> tuple[pd.DataFrame, dict]:
+def backtest_scores(directory, scenario, start: Quarter, horizon: int, opts: dict, jobs: int | None,
+                    executor: Any = None) -> tuple[pd.DataFrame, dict]:
     """One row per (forecaster, series, as-of, horizon) with an outcome; and the as-of quarters
     the model skipped, with the reason."""
     full = load_parsed(directory, scenario).history
@@ -165,7 +168,7 @@ def backtest_scores(directory, scenario, start: Quarter, horizon: int, opts: dic
     rows, skipped = [], {}
     q = start
     while q < last:
-        a, r = run_as_of(directory, scenario, q, opts, jobs)
+        a, r = run_as_of(directory, scenario, q, opts, jobs, executor)
         if a is None:
             skipped[q.label] = r
         for h in range(1, horizon + 1):

@@ -104,6 +104,14 @@ def test_cli_scheduler_writes_the_same_files_as_the_local_pool(tmp_path, cluster
     assert '"executor": "dask"' in (dask / "manifest.json").read_text(encoding="utf-8")
 
 
+def test_cli_backtest_on_the_scheduler_writes_the_same_files(tmp_path, cluster):
+    local, dask = tmp_path / "local", tmp_path / "dask"
+    assert main(["backtest", "--draws", "200", "--horizon", "1", "--out", str(local)]) == 0
+    assert main(["backtest", "--draws", "200", "--horizon", "1", "--scheduler", cluster.scheduler_address, "--out", str(dask)]) == 0
+    for name in ("scores.csv", "summary.csv", "verdicts.txt"):
+        assert (dask / name).read_bytes() == (local / name).read_bytes(), name
+
+
 def test_cli_executor_dask_without_dask_installed_is_an_input_error(tmp_path, monkeypatch, capsys):
     monkeypatch.setitem(sys.modules, "dask.distributed", None)  # import dask.distributed -> ImportError
     out = tmp_path / "run"
