@@ -31,6 +31,7 @@ Bounds = tuple[int, int]
 # The run key whose state this process holds (set in the parent while its run is in flight,
 # so an executor whose workers are threads of this process uses the parent's state as is).
 _installed: dict[str, str | None] = {"key": None}
+_CONNECT_TIMEOUT = "20s"  # how long to wait for a scheduler to answer
 _lock = threading.Lock()
 
 
@@ -137,7 +138,13 @@ def dask_executor(address: str | None = None, workers: int | None = None) -> Ite
         raise InputError.single("--executor", "executor", "dask is not installed: pip install 'pivotmodel[distributed]' "
                                 "(or run with the local pool: --executor local)") from None
     if address:
-        client = Client(address)
+        try:
+            client = Client(address, timeout=_CONNECT_TIMEOUT)
+        except (OSError, ValueError, TimeoutError) as exc:
+            from .errors import InputError
+
+            raise InputError.single("--scheduler", "scheduler", f"cannot connect to a dask scheduler at {address!r} ({exc}); "
+                                    "give the address `dask scheduler` prints, e.g. tcp://10.0.0.5:8786") from None
         try:
             yield client
         finally:

@@ -153,3 +153,12 @@ def test_sobol_on_dask_equals_sobol_here(a, cluster):
         there = sobol(a, "cloud.revenue@FY2028", n=64, inputs=SOBOL_KEYS, executor=client)
     pd.testing.assert_frame_equal(there, here, check_exact=True)
     assert there.attrs["evaluations"] == 64 * (3 + 2)
+
+
+def test_cli_a_scheduler_that_cannot_be_reached_is_an_input_error(tmp_path, capsys):
+    pytest.importorskip("dask.distributed")
+    out = tmp_path / "run"
+    assert main(["simulate", "--draws", "100", "--scheduler", "bogus://x", "--out", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert "--scheduler: scheduler: cannot connect to a dask scheduler at 'bogus://x' (unknown address scheme 'bogus'" in err
+    assert "Traceback" not in err and not out.exists()
