@@ -13,17 +13,26 @@ like with like on a noisy machine), then each aim with MET / NOT MET.
 * the reference model in squigglepy and in pivotmodel's sampling (``bench_squigglepy.py``; the
   ``benchmark`` extra): the same model function on both sides, at 200k and 1M draws, best CPU
   time of three, alternating;
-* draws to +/-0.5pp on a ~25% claim per sampling method (``bench_methods.py``).
+* draws to +/-0.5pp on a ~25% claim per sampling method (``bench_methods.py``);
+* issue 25: a 20k run; the main process's own peak memory (``RUSAGE_SELF`` in the command's
+  process, workers left out) at 1M, 10M and, with ``--huge``, 1e8 draws; ``pivotmodel report``
+  cold (every chart drawn, ``--redraw``) and again (charts unchanged: copied), CPU seconds of the
+  whole process tree and its stages; the Dask path (``--executor dask``, a LocalCluster of
+  ``--jobs`` workers started by the command) at 1M, its files compared byte for byte with the
+  local pool's; then each aim of issue 25 with MET / NOT MET and the load average.
 
-    pip install -e ".[benchmark]"
+    pip install -e ".[benchmark,distributed]"
     python benchmarks/run_all.py            # minutes: the 10M run alone takes a few
     python benchmarks/run_all.py --quick    # without 10M
+    python benchmarks/run_all.py --huge     # also 1e8 draws (tens of minutes on two cores)
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import re
+import subprocess
 import sys
 import tempfile
 import time
@@ -79,9 +88,89 @@ def squigglepy_section(draws: list[int], repeat: int, method: str, chunk: int) -
     return text, {r["draws"]: r["ratio"] for r in results}
 
 
+# Runs a pivotmodel command in this fresh process and reports its own peak resident size
+# (RUSAGE_SELF: the main process alone, not its workers) on the last line of stderr.
+_MAIN_PEAK = ("import resource, sys\nfrom pivotmodel.cli import main\nrc = main(sys.argv[1:])\n"
+              "print(f'main-peak-kib {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss}', file=sys.stderr)\n"
+              "sys.exit(rc)")
+OUTPUT_FILES = ("claims.csv", "quantiles_fy.csv", "quantiles_cy.csv", "convergence.csv")
+
+
+def command_run(argv: list[str]) -> dict[str, float]:
+    """One ``pivotmodel`` command in a fresh process: wall seconds, CPU seconds of the process
+    tree (it and every worker it waited for), the main process's own peak MiB, and its stderr."""
+    t0 = time.perf_counter()
+    proc = subprocess.Popen([sys.executable, "-c", _MAIN_PEAK, *argv], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    _, status, usage = os.wait4(proc.pid, 0)
+    seconds = time.perf_counter() - t0
+    out, err = proc.stdout.read() if proc.stdout else "", proc.stderr.read() if proc.stderr else ""
+    if status != 0:
+        raise SystemExit(f"pivotmodel {' '.join(argv)} failed: {err[-2000:]}")
+    peak = re.findall(r"main-peak-kib (\d+)", err)
+    return {"seconds": seconds, "cpu": usage.ru_utime + usage.ru_stime, "main_mib": int(peak[-1]) / 1024 if peak else float("nan"),
+            "stdout": out, "stderr": err}
+
+
+def issue25_runs(tmp: str, jobs: int, sizes: list[int]) -> dict[str, dict]:
+    """The issue-25 measurements: a 20k run, the main process's peak at each size, the report
+    cold and warm, and the Dask path at 1M with its files compared with the local pool's."""
+    out: dict[str, dict] = {"20k": command_run(["simulate", "--draws", "20000", "--jobs", str(jobs), "--out", f"{tmp}/r20k"])}
+    for n in sizes:
+        out[f"main {n}"] = command_run(["simulate", "--draws", str(n), "--jobs", str(jobs), "--out", f"{tmp}/m{n}",
+                                        "--max-memory", "1000"])
+    out["report cold"] = command_run(["report", "--out", f"{tmp}/report", "--redraw", "--profile"])
+    out["report warm"] = command_run(["report", "--out", f"{tmp}/report", "--profile"])
+    try:
+        import dask.distributed  # noqa: F401
+    except ImportError:
+        return out
+    out["dask"] = command_run(["simulate", "--draws", "1000000", "--jobs", str(jobs), "--executor", "dask", "--out", f"{tmp}/dask"])
+    same = all(Path(f"{tmp}/dask/{f}").read_bytes() == Path(f"{tmp}/m1000000/{f}").read_bytes() for f in OUTPUT_FILES)
+    out["dask"]["identical"] = same
+    return out
+
+
+def print_issue25(runs: dict[str, dict], secs_1m: float, loop_rate: float, sq_ratios: dict[int, float], jobs: int) -> None:
+    """The report's stages, the Dask path, and each aim of issue 25 with MET / NOT MET."""
+    stages = runs["report cold"]["stderr"]
+    print("\n`pivotmodel report` cold (every chart drawn), the main process's stages:\n"
+          + "\n".join(line for line in stages.splitlines() if not line.startswith("main-peak")))
+    warm = runs["report warm"]
+    print(f"again, inputs unchanged: {warm['seconds']:.1f} s wall, {warm['cpu']:.1f} CPU s; {warm['stdout'].strip()}")
+    dask = runs.get("dask")
+    if dask:
+        print(f"\nDask path, `simulate --draws 1000000 --executor dask --jobs {jobs}` (a LocalCluster started by the command): "
+              f"{dask['seconds']:.1f} s wall against {secs_1m:.1f} s on the local pool; files "
+              f"{'byte-identical' if dask['identical'] else 'DIFFERENT'} ({', '.join(OUTPUT_FILES)})")
+    mains = {int(k.split()[1]): v["main_mib"] for k, v in runs.items() if k.startswith("main ")}
+    largest = max(mains)
+    growth = mains[largest] / mains[1_000_000] - 1
+    load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
+    print(f"\n| aim (issue 25; load average now {load}) | measured | status |\n| --- | --- | --- |")
+    print(f"| `simulate --draws 1000000 --jobs 2` <= 3 s wall | {secs_1m:.1f} s | {verdict(secs_1m <= 3.0)} |")
+    s20 = runs["20k"]["seconds"]
+    print(f"| a 20k run <= 1.5 s | {s20:.2f} s | {verdict(s20 <= 1.5)} |")
+    cold = runs["report cold"]["cpu"]
+    print(f"| `pivotmodel report` (20k draws) <= 5 CPU s cold | {cold:.1f} CPU s ({runs['report cold']['seconds']:.1f} s wall); "
+          f"unchanged inputs {warm['cpu']:.1f} CPU s | {verdict(cold <= 5.0)} |")
+    sq = ", ".join(f"{r:.2f}x at {n:,}" for n, r in sq_ratios.items()) or "not run"
+    print(f"| >= 6x squigglepy at 200k and 1M | {sq} | {verdict(min(sq_ratios.values()) >= 6.0 if sq_ratios else None)} |")
+    loop = 1_000_000 / secs_1m / loop_rate
+    print(f"| >= 1,000x the per-draw loop | {loop:,.0f}x | {verdict(loop >= 1000)} |")
+    flat = ", ".join(f"{n:,}: {m:,.0f} MiB" for n, m in sorted(mains.items()))
+    print(f"| main-process memory flat from 1M to 1e8 (within 10%) | {flat} ({growth:+.0%} at {largest:,}) | "
+          f"{verdict(growth <= 0.10) if largest >= 100_000_000 else 'not measured at 1e8 (--huge)'} |")
+    tree_1m = runs["main 1000000"]
+    print(f"| main process peak <= 1.5 GB at 1M | {tree_1m['main_mib'] * 2**20 / GB:.2f} GB (workers: table above) | "
+          f"{verdict(tree_1m['main_mib'] * 2**20 <= 1.5 * GB)} |")
+    if dask:
+        print(f"| Dask path byte-identical to the local pool | 1M draws, {dask['seconds']:.1f} s | {verdict(dask['identical'])} |")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--quick", action="store_true", help="skip the 10M-draw run")
+    parser.add_argument("--huge", action="store_true", help="also a 1e8-draw run (the main process's memory)")
     parser.add_argument("--jobs", type=int, default=2)
     parser.add_argument("--loop-draws", type=int, default=200)
     parser.add_argument("--squigglepy-draws", type=int, nargs="+", default=[200_000, 1_000_000])
@@ -162,6 +251,9 @@ def main() -> None:
     print(f"| LHS pays, or Sobol the default where it wins | draws to +/-0.5pp: "
           f"{', '.join(f'{m} {need[m]:,.0f}' for m in need)}; default {a.settings['method']} | "
           f"{verdict(a.settings['method'] == best or need[a.settings['method']] <= 1.1 * need[best])} |")
+    with tempfile.TemporaryDirectory() as tmp:
+        main_sizes = [1_000_000] + ([] if args.quick else [10_000_000]) + ([100_000_000] if args.huge else [])
+        print_issue25(issue25_runs(tmp, args.jobs, main_sizes), secs_1m, loop_rate, sq_ratios, args.jobs)
 
 
 if __name__ == "__main__":

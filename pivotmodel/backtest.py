@@ -17,7 +17,10 @@ reason, and the naive baseline is still scored there. The commands are :mod:`piv
 
 from __future__ import annotations
 
+import hashlib
 import math
+from collections import OrderedDict
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from .lazy import lazy
@@ -44,18 +47,64 @@ SCORED = (  # each registered segment's revenue and adjusted EBITA, and a few gr
 )
 
 
-def run_as_of(directory, scenario, q: Quarter, opts: dict, jobs: int | None, per_segment: bool = False):
-    """(assumptions, results) as of ``q``, or (None, reason) when the model cannot start there.
+# Assumptions already parsed, by (folder's files, scenario, as-of quarter): the timeline and the
+# backtest load the same folder as of the same quarters; a changed file is a new key.
+_PARSED: OrderedDict[tuple, Any] = OrderedDict()
+_PARSED_MAX = 48
+
+
+def _files_digest(directory, scenario) -> str:
+    """SHA-256 over the names and bytes of every file a load of ``directory`` may read (its YAML
+    files, history and scenarios, and ``scenario`` when that is a file elsewhere)."""
+    from .assumptions import default_directory
+
+    folder = Path(directory) if directory is not None else default_directory()
+    files = sorted(p for pattern in ("*.yaml", "*.yml", "history/*", "scenarios/*") for p in folder.glob(pattern) if p.is_file())
+    if scenario is not None and Path(str(scenario)).is_file():
+        files.append(Path(str(scenario)))
+    h = hashlib.sha256(str(folder.resolve()).encode())
+    for path in files:
+        h.update(str(path).encode() + b"\0" + hashlib.sha256(path.read_bytes()).digest())
+    return h.hexdigest()
+
+
+def load_parsed(directory, scenario, as_of: Quarter | None = None):
+    """``assumptions.load(directory, scenario, as_of=...)``, parsed once per process while the
+    files are unchanged (the loaded assumptions are frozen, so sharing them is safe); an input
+    error is raised again, as the load raised it."""
+    from . import assumptions as assumptions_mod
+    from .asof import AS_OF, PER_SEGMENT
+
+    when = as_of if as_of is not None else AS_OF.get()
+    key = (_files_digest(directory, scenario), str(scenario), when.label if when is not None else None, PER_SEGMENT.get())
+    if key not in _PARSED:
+        try:
+            _PARSED[key] = assumptions_mod.load(directory, scenario, as_of=as_of)
+        except InputError as exc:  # a quarter the model cannot start from: the same answer next time
+            _PARSED[key] = exc
+        while len(_PARSED) > _PARSED_MAX:
+            _PARSED.popitem(last=False)
+    _PARSED.move_to_end(key)
+    found = _PARSED[key]
+    if isinstance(found, InputError):
+        raise InputError(found.problems)
+    return found
+
+
+def run_as_of(directory, scenario, q: Quarter, opts: dict, jobs: int | None, executor: Any = None,
+              per_segment: bool = False):
+    """(assumptions, results) as of ``q``, or (None, reason) when the model cannot start there;
+    the run's chunks on a local pool of ``jobs`` or on ``executor`` (:mod:`pivotmodel.runner`).
     ``per_segment``: segments without four reported base quarters get placeholders
     (:func:`pivotmodel.asof.fill_placeholders`), so the others can be scored from there."""
-    from . import assumptions as assumptions_mod
     from .asof import PER_SEGMENT
     from .simulate import simulate
 
     token = PER_SEGMENT.set(per_segment)
     try:
-        a = assumptions_mod.load(directory, scenario, as_of=q)
-        return a, simulate(a, draws=opts["draws"], seed=opts["seed"], method=opts["method"], jobs=jobs, progress=False)
+        a = load_parsed(directory, scenario, as_of=q)
+        return a, simulate(a, draws=opts["draws"], seed=opts["seed"], method=opts["method"], jobs=jobs, progress=False,
+                           executor=executor)
     except InputError as exc:
         return None, exc.problems[0].message
     except ValueError as exc:  # placeholders can leave an anchored start empty (e.g. cloud's margin before FY2025)
@@ -84,12 +133,10 @@ def _claim_start(date: str, first: Quarter, last: Quarter) -> Quarter:
 
 
 def timeline_table(directory, scenario, opts: dict, jobs: int | None, claim_ids: list[str] | None = None,
-                   cache: dict | None = None) -> tuple[pd.DataFrame, dict]:
+                   cache: dict | None = None, executor: Any = None) -> tuple[pd.DataFrame, dict]:
     """Rows (claim, as_of, probability, ci_low, ci_high, status, outcome) and the skipped as-of
     quarters; ``cache`` maps an as-of quarter to a run already made, (assumptions, results)."""
-    from . import assumptions as assumptions_mod
-
-    full = assumptions_mod.load(directory, scenario)
+    full = load_parsed(directory, scenario)
     chosen = [c for c in full.claims if (c.id in claim_ids if claim_ids else c.headline)]
     hist = full.history
     first, last = min(hist.quarterly["group.revenue"]) + 4, hist.last_quarter
@@ -103,7 +150,7 @@ def timeline_table(directory, scenario, opts: dict, jobs: int | None, claim_ids:
         q = first  # every quarter the model can start from, those before the claim was made marked so
         while q <= last:
             if q not in runs:
-                runs[q] = run_as_of(directory, scenario, q, opts, jobs)
+                runs[q] = run_as_of(directory, scenario, q, opts, jobs, executor)
             a, r = runs[q]
             if a is None:
                 skipped[q.label] = r
@@ -161,22 +208,21 @@ def _score_row(who: str, series: str, q: Quarter, h: int, target: Quarter, actua
             "pit": scoring.pit(d, actual), "crps": scoring.crps(d, actual)}
 
 
-def backtest_scores(directory, scenario, start: Quarter, horizon: int, opts: dict, jobs: int | None) -> tuple[pd.DataFrame, dict]:
+def backtest_scores(directory, scenario, start: Quarter, horizon: int, opts: dict, jobs: int | None,
+                    executor: Any = None) -> tuple[pd.DataFrame, dict]:
     """One row per (forecaster, series, as-of, horizon) with a reported outcome; and the as-of
     quarters the model skipped, with the reason. The targets are reported rows only (never an
     estimate); ``scores.attrs["as_of_inputs"]`` names, per as-of run, the base quarters it took
     from history/estimates.csv and the hand-set inputs sourced after its results were known."""
-    from . import assumptions as assumptions_mod
-
-    full = assumptions_mod.load(directory, scenario).history
+    full = load_parsed(directory, scenario).history
     last = full.last_quarter
     rows, skipped, notes = [], {}, {}
     q = start
     while q < last:
-        a, r = run_as_of(directory, scenario, q, opts, jobs)
+        a, r = run_as_of(directory, scenario, q, opts, jobs, executor)
         if a is None:
             skipped[q.label] = r
-            a, r = run_as_of(directory, scenario, q, opts, jobs, per_segment=True)
+            a, r = run_as_of(directory, scenario, q, opts, jobs, executor, per_segment=True)
             if a is not None:
                 skipped[q.label] += f" (scored per segment: {', '.join(s for s in SEGMENT_IDS if _scored_here(a, s))})"
         if a is not None:

@@ -503,12 +503,16 @@ def _memoised(r):
 
 def build_report(a, folder: Path, draws: int, seed: int, compare: list[str] | None = None,
                  assumptions_dir: Path | None = None, progress: bool | None = None,
-                 chart_worker: bool | None = None) -> dict[str, Any]:
+                 chart_worker: bool | None = None, previous: Path | None = None) -> dict[str, Any]:
     """Write every report file into ``folder`` (which must exist and be empty).
 
     ``progress``: stages and a bar on stderr (default: when stderr is a terminal);
     ``chart_worker``: draw the charts in a worker process while the drivers and tables are
-    computed (default: when there is a spare core); the files are the same either way."""
+    computed (default: when there is a spare core); ``previous``: a report folder this one
+    replaces, whose charts are copied where nothing they depend on changed
+    (:class:`pivotmodel.chartfiles.ChartFiles`); the files are the same either way. The
+    manifest returned also holds the stages' timings (``stages``: name, wall s, CPU s) and
+    the charts copied (``charts_reused``)."""
     from .chartfiles import ChartFiles
     from .progress import Progress
 
@@ -523,8 +527,9 @@ def build_report(a, folder: Path, draws: int, seed: int, compare: list[str] | No
 
         r = _memoised(simulate(a, draws=draws, seed=seed, jobs=1, progress=False))
         bar.step()
-        with ChartFiles(folder, C.source_line(r), worker=chart_worker, on_done=bar.step) as cf:
-            return _build(a, r, folder, compare, assumptions_dir, bar, cf, started)
+        with ChartFiles(folder, C.source_line(r), worker=chart_worker, on_done=bar.step, previous=previous) as cf:
+            manifest = _build(a, r, folder, compare, assumptions_dir, bar, cf, started)
+    return dict(manifest, stages=bar.timings, charts_reused=list(cf.reused))
 
 
 def _build(a, r, folder: Path, compare: list[str], assumptions_dir, bar, cf, started: float) -> dict[str, Any]:
@@ -639,7 +644,9 @@ def _build(a, r, folder: Path, compare: list[str], assumptions_dir, bar, cf, sta
 
     from .report_consensus import consensus_section  # published forecasts placed in the run (issue 12)
     from .report_over_time import over_time_section  # claims over time and the backtest (issue 11)
+    bar.stage("published forecasts")
     consensus_html, consensus_md = consensus_section(a, folder, draws, seed, C.source_line(r))
+    bar.stage("claims over time and backtest")
     over_time_html, over_time_md = over_time_section(a, r, folder, draws, seed, C.source_line(r))  # pivotmodel.report_over_time
 
     bar.step()
@@ -674,7 +681,7 @@ def _build(a, r, folder: Path, compare: list[str], assumptions_dir, bar, cf, sta
     if compare_html:  # the chart exists only now
         compare_html += _img(compare_png, "Claim probabilities by scenario")
     mjson = manifest_json(r, deterministic=True)
-    manifest = dict(r.manifest, report_seconds=round(time.time() - started, 2), compare=list(compare or []))
+    manifest = dict(r.manifest, report_seconds=round(time.time() - started, 2), compare=list(compare or []), charts=cf.record())
     (folder / "manifest.json").write_text(json.dumps(manifest, indent=2, sort_keys=True) + "\n")
 
     m = r.manifest
@@ -755,10 +762,12 @@ def _summary_row(cid: str, x) -> str:
 def write_report(a, out: Path, draws: int, seed: int, compare: list[str] | None = None,
                  assumptions_dir: Path | None = None, **options: Any) -> dict[str, Any]:
     """Build in a temporary folder beside ``out``, then swap it into place
-    (:func:`pivotmodel.atomic.write_dir_atomic`: only a folder pivotmodel made is replaced)."""
+    (:func:`pivotmodel.atomic.write_dir_atomic`: only a folder pivotmodel made is replaced);
+    the charts of the report being replaced are reused where unchanged (``previous=None``: none)."""
     from .atomic import write_dir_atomic
 
     result: dict[str, Any] = {}
+    options.setdefault("previous", Path(out))
     write_dir_atomic(Path(out), lambda tmp: result.update(build_report(a, tmp, draws, seed, compare, assumptions_dir, **options)),
                      a.input_paths)
     return result

@@ -26,6 +26,7 @@ from __future__ import annotations
 import ast
 import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -110,19 +111,46 @@ def evaluate_output(output: str | Output, p: Projection) -> np.ndarray:
     return np.array(np.broadcast_to(np.asarray(val, dtype=float), (p.draws,)), dtype=float)
 
 
-def _run(a: Assumptions, values: Mapping[str, np.ndarray], outputs: Sequence[Output], chunk: int = CHUNK) -> list[np.ndarray]:
-    """Evaluate outputs for a batch of input rows, in chunks of ``chunk`` rows."""
+def _run(a: Assumptions, values: Mapping[str, np.ndarray], outputs: Sequence[Output], chunk: int = CHUNK,
+         jobs: int = 1, executor: Any = None) -> list[np.ndarray]:
+    """Evaluate outputs for a batch of input rows, in chunks of ``chunk`` rows: here, on a
+    local pool of ``jobs`` processes or on ``executor`` (:func:`pivotmodel.runner.run_chunks`;
+    each row's outputs depend on its inputs alone, so the same numbers on every path)."""
+    from .runner import run_chunks
+
     n = max(np.asarray(v).size for v in values.values())
-    keep = sorted({s for o in outputs for s in o.series})
     parts: list[list[np.ndarray]] = [[] for _ in outputs]
-    engine = prepare(a)
-    for lo in range(0, n, chunk):
-        hi = min(n, lo + chunk)
-        sl = {k: (np.asarray(v)[lo:hi] if np.asarray(v).size == n else np.asarray(v)) for k, v in values.items()}
-        p = run(engine, sl, keep=keep)
-        for i, o in enumerate(outputs):
-            parts[i].append(evaluate_output(o, p))
+
+    def store(lo: int, hi: int, ys: list[np.ndarray]) -> None:
+        for i, y in enumerate(ys):
+            parts[i].append(y)
+
+    _EVAL.update(engine=prepare(a), values={k: np.asarray(v) for k, v in values.items()}, rows=n, outputs=list(outputs),
+                 keep=sorted({s for o in outputs for s in o.series}))
+    try:
+        run_chunks([(lo, min(n, lo + chunk)) for lo in range(0, n, chunk)], _eval_chunk, _install_eval, dict(_EVAL), store,
+                   jobs=jobs, executor=executor)
+    finally:
+        _EVAL.clear()
     return [np.concatenate(x) for x in parts]
+
+
+# The state of a batch of evaluations (:func:`_run`), set before a pool forks or sent to an executor's workers.
+_EVAL: dict[str, Any] = {}
+
+
+def _install_eval(state: dict[str, Any]) -> None:
+    if state:  # a forked worker inherits the state, a spawned one or an executor's worker gets it here
+        _EVAL.clear()
+        _EVAL.update(state)
+
+
+def _eval_chunk(lo: int, hi: int) -> list[np.ndarray]:
+    """The outputs of rows [lo, hi) of the batch in :data:`_EVAL`."""
+    n = _EVAL["rows"]
+    sl = {k: (v[lo:hi] if v.size == n else v) for k, v in _EVAL["values"].items()}
+    p = run(_EVAL["engine"], sl, keep=_EVAL["keep"])
+    return [evaluate_output(o, p) for o in _EVAL["outputs"]]
 
 
 # --------------------------------------------------------------------------------------
@@ -315,7 +343,10 @@ def sobol_from_function(dists: Mapping[str, object], f: Callable[[dict[str, np.n
         if np.var(y) == 0:
             res = {"S1": np.zeros(len(labels)), "S1_conf": np.zeros(len(labels)), "ST": np.zeros(len(labels)), "ST_conf": np.zeros(len(labels))}
         else:
-            res = sobol_analyze.analyze(problem, y, calc_second_order=False, num_resamples=num_resamples, seed=seed, print_to_console=False)
+            # SALib seeds its bootstrap only when ``seed`` is truthy (seed 0 drew from numpy's global
+            # state: other intervals on every call); a generator of the seed is the same stream as the seed
+            res = sobol_analyze.analyze(problem, y, calc_second_order=False, num_resamples=num_resamples,
+                                        seed=np.random.default_rng(seed), print_to_console=False)
         frames.append(pd.DataFrame({
             "output": name, "input": labels, "S1": res["S1"], "S1_conf": res["S1_conf"],
             "ST": res["ST"], "ST_conf": res["ST_conf"],
@@ -326,14 +357,15 @@ def sobol_from_function(dists: Mapping[str, object], f: Callable[[dict[str, np.n
 
 
 def sobol(a: Assumptions, output: str | Output, n: int = 1024, seed: int = 0, grouped: bool = False,
-          inputs: Iterable[str] | None = None, num_resamples: int = 100) -> pd.DataFrame:
+          inputs: Iterable[str] | None = None, num_resamples: int = 100, jobs: int = 1, executor: Any = None) -> pd.DataFrame:
     """Sobol first-order (S1) and total (ST) indices of an output for every uncertain input
     (or those in ``inputs``; the rest stay at base), sorted by ST.
 
     Columns: input (a group when ``grouped``), S1, S1_conf, ST, ST_conf (95% half-widths),
     note. Inputs are sampled independently: correlations.yaml is not applied. If it
     correlates inputs, ``note`` says so; ``grouped=True`` then gives one index per set of
-    correlated inputs (which is valid with correlated inputs inside a group)."""
+    correlated inputs (which is valid with correlated inputs inside a group). The model runs
+    go to a local pool of ``jobs`` processes or to ``executor`` (see :func:`_run`)."""
     out = parse_output(output)
     dists = _check_keys(a, inputs)
     groups_all = correlation_groups(a)
@@ -349,7 +381,7 @@ def sobol(a: Assumptions, output: str | Output, n: int = 1024, seed: int = 0, gr
         data = {k: (vals[k] if k in vals else np.repeat(np.asarray(v, dtype=float), rows)) for k, v in fixed.items()}
         for k, v in vals.items():
             data[k] = v
-        return _run(a, data, [out])[0]
+        return _run(a, data, [out], jobs=jobs, executor=executor)[0]
 
     groups = {k: groups_all[k] for k in dists} if grouped else None
     df = sobol_from_function(dists, f, n=n, seed=seed, groups=groups, num_resamples=num_resamples, output_names=[out.spec])

@@ -1,8 +1,8 @@
 """Monte Carlo runs: the engine, unchanged, over chunks of draws, reduced as chunks finish.
 
 Each chunk of draws is sampled (:mod:`pivotmodel.sampling`), projected
-(:func:`pivotmodel.model.project`), and reduced to what outputs need: every draw's claim
-outcomes (one byte a claim); for the draws of a fixed sample (all draws up to
+(:func:`pivotmodel.model.project`), and reduced to what outputs need: each claim's evaluable
+and holding draws counted per fixed stretch of draws (:mod:`pivotmodel.claim_counts`); for the draws of a fixed sample (all draws up to
 :data:`SAMPLE_DRAWS`), inputs, claim metrics and the kept series' totals by quarter, fiscal and
 calendar year; and, when those totals are not every draw in float64, block sums of the totals
 for exact means over every draw. Chunks may run in worker processes (``jobs``);
@@ -14,15 +14,13 @@ of processes, and memory stays flat however many draws a run makes.
 from __future__ import annotations
 
 import hashlib
+import importlib
 import json
 import math
-import multiprocessing as mp
 import os
 import sys
 import time
-from collections import deque
 from collections.abc import Iterable
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -31,12 +29,15 @@ from scipy import special
 
 from . import __version__
 from .assumptions import Assumptions
+from .claim_counts import CONVERGENCE_POINTS, COUNT_BLOCK, ClaimCounts, chunk_counts, convergence_marks, count_bounds
+from .claim_counts import segment_counts as segment_counts  # re-exported: its home was here
 from .claims import Claim, check_claims, evaluate, find_claim, series_in
 from .engine_setting import engine_setting, kernels_for_run
 from .lazy import lazy
 from .model import SERIES, prepare, run
 from .model.projection import HISTORY_START, NOT_SUMMED, Projection
 from .periods import Period, Timeline
+from .runner import run_chunks
 from .sampling import REPLICATES, Design, make_design
 from .schema import child_series
 from .threads import in_threads
@@ -60,9 +61,9 @@ HEADLINE_SERIES = (
 FULL_TABLES_UP_TO = 50_000
 # Per-draw inputs, claim metrics and series totals are kept for at most this many draws: all
 # of them up to here, above it a fixed sample of draws (draw 0, the base case, and draws
-# chosen from the seed alone, whatever the chunking). Claim outcomes are kept for every draw
-# (one byte a claim) and, in large runs, the series are summed over every draw as chunks
-# finish (exact means), so memory stays flat however many draws a run makes.
+# chosen from the seed alone, whatever the chunking). Claim outcomes over every draw are
+# counted per stretch of draws and, in large runs, the series are summed over every draw as
+# chunks finish (exact means), so memory stays flat however many draws a run makes.
 SAMPLE_DRAWS = 200_000
 # Means are sums over fixed blocks of draws, each summed whole, then summed in block order:
 # the same numbers whatever the chunk size or number of processes.
@@ -125,16 +126,6 @@ def _block_parts(arr: np.ndarray, start: int, stop: int, draws: int) -> list[tup
     return out
 
 
-def segment_counts(mask: np.ndarray, starts: np.ndarray) -> np.ndarray:
-    """``np.add.reduceat(mask, starts, dtype=np.int64)`` for a boolean ``mask``: the True
-    values in each stretch from one start to the next (the last to the end; a start not
-    below the next counts its own element, as reduceat does), by np.count_nonzero, which
-    counts bytes many times faster than reduceat adds them one by one."""
-    bounds = [*(int(x) for x in starts), len(mask)]
-    return np.array([np.count_nonzero(mask[a:b]) if a < b else int(mask[a]) for a, b in zip(bounds[:-1], bounds[1:])],
-                    dtype=np.int64)
-
-
 def _outcome_codes(holds: np.ndarray) -> np.ndarray:
     """Claim outcomes as one byte a draw: 1 holds, 0 fails, -1 not evaluable."""
     return np.where(np.isnan(holds), -1, holds).astype(np.int8)
@@ -155,9 +146,12 @@ def _chunk(start: int, stop: int) -> dict[str, Any]:
     rows = slice(None) if last - first == stop - start else sample[first:last] - start
     out: dict[str, Any] = {"sample": (first, last), "inputs": {k: small(values[k][rows]) for k in design.dists}}
     out["claims"] = {}
-    for c in claims:
+    codes = np.empty((len(claims), stop - start), dtype=np.int8)
+    for i, c in enumerate(claims):
         cv = evaluate(c, p)
-        out["claims"][c.id] = (small(cv.metric[rows]), _outcome_codes(cv.holds))
+        codes[i] = _outcome_codes(cv.holds)
+        out["claims"][c.id] = (small(cv.metric[rows]), codes[i][rows])
+    out["counts"] = chunk_counts(codes, _STATE["count_bounds"], start)
     out["totals"], out["sums"] = _kept_totals(p, keep, compact, rows, start, stop, design.draws)
     return out
 
@@ -246,6 +240,21 @@ def _init_worker(state: dict[str, Any]) -> None:
         _STATE["kernels"] = kernels_for_run(_STATE["design"].draws, _STATE["engine_setting"])  # (forked: inherited)
 
 
+def _install_remote(state: dict[str, Any]) -> None:
+    """A run's state on an executor's worker process (:mod:`pivotmodel.runner`), the previous
+    run's state replaced. The worker keeps freed arrays for the next chunk as a pool worker does
+    (:mod:`pivotmodel.allocator`; dask's nanny starts workers with ``MALLOC_TRIM_THRESHOLD_``
+    at 64 KiB, which hands every chunk's arrays back to the kernel); no heap is prefaulted, as
+    the worker may serve other work."""
+    from .allocator import retain_freed_memory
+
+    retain_freed_memory()
+    _STATE.clear()
+    _STATE.update(state)
+    if _STATE.get("engine_setting") is not None:  # load the kernels if the run uses them
+        _STATE["kernels"] = kernels_for_run(_STATE["design"].draws, _STATE["engine_setting"])
+
+
 def _prefault_chunk() -> None:
     """Make a chunk's working memory resident before the first chunk (see
     :mod:`pivotmodel.allocator`): :data:`PREFAULT_PER_DRAW` bytes a draw of the run's chunk."""
@@ -256,18 +265,18 @@ def _prefault_chunk() -> None:
 
 class _Sink:
     """What a run keeps, allocated once and filled chunk by chunk as chunks finish, so memory
-    holds the results plus the chunks in flight: every draw's claim outcomes (one byte a
-    claim), the sampled draws' inputs, claim metrics and series totals, and block sums of the
-    totals for exact means. Inputs and claim metrics each go in one (columns, sampled draws)
-    block that the run's tables wrap without a copy."""
+    holds the results plus the chunks in flight: the claims' counts per stretch of draws
+    (:mod:`pivotmodel.claim_counts`), the sampled draws' inputs, claim metrics, outcomes and
+    series totals, and block sums of the totals for exact means. Inputs, claim metrics and
+    outcomes each go in one (columns, sampled draws) block that the run's tables wrap without a copy."""
 
     GROUPS = ("inputs", "metric")
 
-    def __init__(self, draws: int, sample: np.ndarray, columns: dict[str, list[str]]):
+    def __init__(self, draws: int, sample: np.ndarray, columns: dict[str, list[str]], bounds: np.ndarray):
         self.draws = draws
         self.sample = sample
-        self.columns = columns
-        self.outcomes = np.empty((len(columns["metric"]), draws), dtype=np.int8)
+        self.columns = {**columns, "codes": columns["metric"]}
+        self.counts = ClaimCounts.empty(len(columns["metric"]), bounds)
         self.blocks: dict[str, np.ndarray] = {}
         self.arrays: dict[tuple[str, str], np.ndarray] = {}
         self.sums: dict[tuple[str, str], np.ndarray] = {}
@@ -300,9 +309,10 @@ class _Sink:
         first, last = part["sample"]
         for k, v in part["inputs"].items():
             self._group("inputs", k, v)[first:last] = v
-        for i, (k, (metric, codes)) in enumerate(part["claims"].items()):
+        for k, (metric, codes) in part["claims"].items():
             self._group("metric", k, metric)[first:last] = metric
-            self.outcomes[i, lo:hi] = codes
+            self._group("codes", k, codes)[first:last] = codes
+        self.counts.add(*part["counts"])
         for key, arr in part["totals"].items():
             if key not in self.arrays:
                 self.arrays[key] = np.empty((len(self.sample), *arr.shape[1:]), dtype=arr.dtype)
@@ -320,9 +330,13 @@ class _Sink:
     def _index(self) -> pd.Index:
         return pd.RangeIndex(self.draws) if len(self.sample) == self.draws else pd.Index(self.sample, name="draw")
 
+    def codes(self) -> np.ndarray:
+        """The sampled draws' outcome codes, (claims, sampled draws), int8."""
+        return self.blocks.get("codes", np.empty((len(self.columns["codes"]), len(self.sample)), dtype=np.int8))
+
     def holds(self) -> pd.DataFrame:
         """The sampled draws' outcomes as 1.0, 0.0 or NaN (not evaluable)."""
-        codes = self.outcomes if len(self.sample) == self.draws else self.outcomes[:, self.sample]
+        codes = self.codes()
         table = np.where(codes < 0, np.nan, codes.astype(np.float64))
         return pd.DataFrame(table.T, columns=self.columns["metric"], index=self._index(), copy=False)
 
@@ -338,10 +352,11 @@ class _Sink:
 
 @dataclass
 class Results:
-    """A run. Per draw: every claim's outcome (``outcomes``). Per sampled draw (every draw up to
-    :data:`SAMPLE_DRAWS`, else a fixed sample that includes draw 0, see :func:`sample_draws`):
-    inputs, claim metrics and outcomes and series totals, aligned on one draw index. Series
-    means are over every draw."""
+    """A run. Over every draw: each claim's evaluable and holding draws per stretch of draws
+    (``counts``, :class:`~pivotmodel.claim_counts.ClaimCounts`). Per sampled draw (every draw
+    up to :data:`SAMPLE_DRAWS`, else a fixed sample that includes draw 0, see
+    :func:`sample_draws`): inputs, claim metrics and outcomes and series totals, aligned on one
+    draw index. Series means are over every draw."""
 
     assumptions: Assumptions
     design: Design
@@ -352,14 +367,24 @@ class Results:
     totals: dict[str, dict[str, np.ndarray]]  # basis -> series -> (sampled draws, periods)
     periods: dict[str, list[str]]  # basis -> period labels
     first_projected: str
-    outcomes: np.ndarray  # claims x every draw, int8: 1 holds, 0 fails, -1 not evaluable
+    counts: ClaimCounts  # claims x stretches of draws: evaluable and holding draws, over every draw
     means: dict[str, dict[str, np.ndarray]]  # basis -> series -> (periods,), over every draw
     sample: np.ndarray  # the draw numbers of the sampled rows, sorted (0 first)
     manifest: dict[str, Any] = field(default_factory=dict)
 
     @property
     def draws(self) -> int:
-        return int(self.outcomes.shape[1])
+        return self.counts.draws
+
+    @property
+    def outcomes(self) -> np.ndarray:
+        """Every draw's outcome codes, (claims, draws), int8: 1 holds, 0 fails, -1 not
+        evaluable; only a run that keeps every draw has them (a sampled run keeps counts)."""
+        if self.sampled:
+            raise ValueError(f"a run of {self.draws:,} draws keeps {len(self.sample):,} draws' outcomes and counts "
+                             "over every draw, not every draw's outcome")
+        holds = self.claim_holds[[c.id for c in self.claims]].to_numpy()
+        return np.where(np.isnan(holds), -1, holds).astype(np.int8).T
 
     @property
     def sampled(self) -> bool:
@@ -372,22 +397,22 @@ class Results:
 
     def _estimates(self, claim_id: str, marks: list[int]) -> list[tuple[float, float, float, int]]:
         """(estimate, low, high, draws used) over the first m draws for each m in ``marks``
-        (increasing), from one pass over the claim's outcomes: counts per stretch between
-        marks, summed, and for replicated designs the counts of each replicate."""
-        codes = self.outcomes[self.claims.index(self.claim(claim_id))]
-        starts = np.array([0, *marks[:-1]])
-        seg = np.diff([*starts, marks[-1]])
-        bounded = codes[: marks[-1]]
-        unknown, holds = bounded < 0, bounded == 1
-        n_at = np.cumsum(seg - segment_counts(unknown, starts)) if len(bounded) else np.zeros(len(marks), int)
-        k_at = np.cumsum(segment_counts(holds, starts)) if len(bounded) else np.zeros(len(marks), int)
+        (increasing), from the claim's counts (every draw), and for replicated designs the
+        counts of each replicate. A mark off the counts' bounds is counted from the outcomes
+        of a run that keeps every draw; a sampled run refuses it."""
+        i = self.claims.index(self.claim(claim_id))
+        counts = self.counts
         size = self.design.replicate_size
+        rep_starts = np.arange(0, self.draws, size)
+        if not counts.on_bounds(marks):
+            if self.sampled:
+                counts.upto(i, marks)  # raises: the counts have no stretch ending there
+            bounds = np.unique(np.concatenate([counts.bounds, np.asarray(marks, dtype=np.int64)]))
+            counts = ClaimCounts.from_codes(self.outcomes[i : i + 1], bounds)
+            i = 0
+        n_at, k_at = counts.upto(i, marks) if marks else (np.zeros(0, int), np.zeros(0, int))
         if self.design.method != "mc":
-            rep_starts = np.arange(0, len(codes), size)
-            if len(bounded) < len(codes):
-                unknown, holds = codes < 0, codes == 1
-            rep_n = size - segment_counts(unknown, rep_starts)
-            rep_k = segment_counts(holds, rep_starts)
+            rep_n, rep_k = counts.between(i, rep_starts)
         out = []
         for m, n, k in zip(marks, n_at, k_at):
             n, k = int(n), int(k)
@@ -492,13 +517,10 @@ class Results:
     def available_bases(self) -> list[str]:
         return [b for b in _BASES if self.totals[b]]
 
-    def convergence(self, points: int = 20) -> pd.DataFrame:
+    def convergence(self, points: int = CONVERGENCE_POINTS) -> pd.DataFrame:
         """Each claim's estimate and interval after growing numbers of draws (every draw
         counts, sampled or not)."""
-        n = self.draws
-        size = self.design.replicate_size if self.design.method != "mc" else 1
-        marks = sorted({max(size * 2, int(n * k / points)) for k in range(1, points + 1)} | {n})
-        marks = [m for m in marks if m <= n]
+        marks = convergence_marks(self.draws, self.design.replicate_size if self.design.method != "mc" else 1, points)
         frames = []
         for c in self.claims:
             est = np.array(self._estimates(c.id, marks), dtype=float).reshape(len(marks), 4)
@@ -568,11 +590,12 @@ def physical_memory() -> int | None:
 
 
 def estimate_memory(a: Assumptions, draws: int, claims: int | None = None) -> int:
-    """Peak bytes a run of ``draws`` is expected to hold: every draw's claim outcomes (one byte
-    a claim, plus two one-byte masks while counting), the sampled draws' inputs, claim metrics
-    and outcomes and series totals counted twice over (a margin for the output tables, which
-    work one column at a time, and the chunks in flight), plus one chunk of the model per
-    worker. Beyond :data:`SAMPLE_DRAWS` draws only the outcomes grow."""
+    """Peak bytes a run of ``draws`` is expected to hold: the claims' counts (two int64 a claim
+    per stretch of draws, :mod:`pivotmodel.claim_counts`), the sampled draws' inputs, claim
+    metrics and outcomes and series totals counted twice over (a margin for the output tables,
+    which work one column at a time, and the chunks in flight), plus one chunk of the model per
+    worker. Beyond :data:`SAMPLE_DRAWS` draws only the counts grow, 16 bytes a claim per
+    :data:`~pivotmodel.claim_counts.COUNT_BLOCK` draws."""
     n_inputs = len(a.uncertain_keys)
     n_claims = len(a.claims) if claims is None else claims
     years = 2 * (a.horizon.fiscal_year - 2024 + 2)  # fiscal and calendar years kept
@@ -582,7 +605,8 @@ def estimate_memory(a: Assumptions, draws: int, claims: int | None = None) -> in
         quarters = 4 * (a.horizon.fiscal_year - 2024 + 1)
         kept = n_inputs * 8 + n_claims * 16 + len(SERIES) * (quarters + years) * 8
     chunk = min(draws, int(a.settings.get("chunk_size", 50_000))) * len(SERIES) * 64 * 8
-    return int(draws * (n_claims + 2) + 2 * min(draws, SAMPLE_DRAWS) * kept + chunk + 300e6)
+    stretches = -(-draws // COUNT_BLOCK) + 2 * (CONVERGENCE_POINTS + REPLICATES)
+    return int(16 * n_claims * stretches + 2 * min(draws, SAMPLE_DRAWS) * kept + chunk + 300e6)
 
 
 def check_memory(a: Assumptions, draws: int, max_gb: float | None = None) -> None:
@@ -619,9 +643,13 @@ def simulate(
     nearest_correlation: bool | None = None,
     start_method: str | None = None,
     sample_size: int | None = None,
+    executor: Any = None,
 ) -> Results:
     """Run the model over ``draws`` input draws; defaults come from ``simulation.yaml``.
-    ``sample_size``: how many draws keep their per-draw values (default :data:`SAMPLE_DRAWS`)."""
+    ``sample_size``: how many draws keep their per-draw values (default :data:`SAMPLE_DRAWS`).
+    ``executor``: run the chunks on this ``concurrent.futures``-style executor (a
+    ``dask.distributed`` Client included; see :mod:`pivotmodel.runner`) instead of a local
+    pool of ``jobs`` processes; the numbers are the same bits either way."""
     a = assumptions
     s = a.settings
     draws = int(draws or s["draws"])
@@ -651,44 +679,27 @@ def simulate(
         # chunks of whole mean blocks: a worker then sends each block's sums, never the rows
         # of a block split with the next chunk (half of what it sent at 25,000)
         chunk_size -= chunk_size % MEAN_BLOCK
+    bounds_counts = count_bounds(draws, design.replicate_size, design.method != "mc")
     _STATE.update(engine=engine, design=design, claims=claims, keep=keep, claim_series=claim_series, compact=compact, sample=sample,
-                  stream_means=stream_means, chunk=min(chunk_size, draws), engine_setting=setting, kernels=kernels)
+                  stream_means=stream_means, chunk=min(chunk_size, draws), engine_setting=setting, kernels=kernels,
+                  count_bounds=bounds_counts)
     bounds = [(i, min(i + chunk_size, draws)) for i in range(0, draws, chunk_size)]
     show = (sys.stderr.isatty() if progress is None else progress) and draws >= 20_000
     bar = _progress(draws, show)
-    sink = _Sink(draws, sample, {"inputs": list(design.dists), "metric": [c.id for c in claims]})
+    sink = _Sink(draws, sample, {"inputs": list(design.dists), "metric": [c.id for c in claims]}, bounds_counts)
+
+    def store(lo: int, hi: int, part: dict[str, Any]) -> None:
+        sink.put(lo, hi, part)
+        if bar:
+            bar.update(hi - lo)
+
     try:
-        if jobs > 1 and len(bounds) > 1:
-            method_name = start_method or ("fork" if "fork" in mp.get_all_start_methods() else "spawn")
-            ctx = mp.get_context(method_name)
-            # fork: the workers inherit _STATE; spawn: each worker gets it pickled, once
-            # (a module does not pickle: spawned workers load the kernels themselves)
-            state: dict[str, Any] = {} if method_name == "fork" else {k: x for k, x in _STATE.items() if k != "kernels"}
-            workers = min(jobs, len(bounds))
-            with ProcessPoolExecutor(max_workers=workers, mp_context=ctx, initializer=_init_worker, initargs=(state,)) as pool:
-                # at most two chunks per worker in flight, so finished chunks waiting to be
-                # stored never pile up in memory
-                pending: deque = deque()
-                todo = iter(bounds)
-                for lo, hi in todo:
-                    pending.append((lo, hi, pool.submit(_chunk, lo, hi)))
-                    if len(pending) >= 2 * workers:
-                        break
-                import pandas  # noqa: F401  # the output tables' library, loaded while the workers compute
-                while pending:
-                    lo, hi, future = pending.popleft()
-                    sink.put(lo, hi, future.result())
-                    nxt = next(todo, None)
-                    if nxt is not None:
-                        pending.append((*nxt, pool.submit(_chunk, *nxt)))
-                    if bar:
-                        bar.update(hi - lo)
-        else:
-            _prefault_chunk()
-            for lo, hi in bounds:
-                sink.put(lo, hi, _chunk(lo, hi))
-                if bar:
-                    bar.update(hi - lo)
+        # a module does not pickle: spawned and remote workers load the kernels themselves
+        state = {k: x for k, x in _STATE.items() if k != "kernels"}
+        # the output tables' library, loaded while the workers compute the first chunks
+        ran_on = run_chunks(bounds, _chunk, _install_remote, state, store, jobs=jobs, executor=executor,
+                            start_method=start_method, local_install=_init_worker, serial_setup=_prefault_chunk,
+                            after_submit=lambda: importlib.import_module("pandas"))
     finally:
         if bar:
             bar.close()
@@ -707,18 +718,18 @@ def simulate(
         "uncertain_inputs": len(design.dists), "correlated_inputs": list(design.correlation.keys) if design.correlation else [],
         "correlation_adjusted_to_nearest": bool(design.correlation and design.correlation.adjusted),
         "last_reported_quarter": a.history.last_quarter.label, "horizon": a.horizon.label,
-        "chunk_size": chunk_size, "jobs": jobs, "sampled_draws": len(sample),
+        "chunk_size": chunk_size, "jobs": jobs, "executor": ran_on, "sampled_draws": len(sample),
         "started_utc": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(started)),
         "seconds": round(time.time() - started, 2),
     }
     return Results(a, design, claims, inputs, metric, holds, totals, periods, (a.history.last_quarter + 1).label,
-                   sink.outcomes, sink.means(), sample, manifest)
+                   sink.counts, sink.means(), sample, manifest)
 
 
 def manifest_json(results: Results, deterministic: bool = False) -> str:
     """The run manifest as JSON; ``deterministic`` drops time and machine fields."""
     m = dict(results.manifest)
     if deterministic:
-        for k in ("started_utc", "seconds", "jobs", "chunk_size"):
+        for k in ("started_utc", "seconds", "jobs", "chunk_size", "executor"):
             m.pop(k, None)
     return json.dumps(m, indent=2, sort_keys=True)

@@ -82,6 +82,51 @@ def test_regeneration_is_byte_identical(built):
     assert (one / "pivotmodel_base.xlsx").read_bytes() == (two / "pivotmodel_base.xlsx").read_bytes()
 
 
+def test_regenerated_with_no_input_change_reuses_every_chart_and_is_byte_identical(built, capsys):
+    """The second report (seed 3) replaced one made with seed 1: charts whose data did not move
+    (the tornadoes: deterministic) were copied, the rest drawn, and the files equal a report
+    drawn afresh (test above). Regenerating it again copies every chart; a chart file edited
+    since no longer matches its recorded hash and is drawn again, restoring it."""
+    import json
+
+    _, two = built
+    before = _files(two) | {"index.html": (two / "index.html").read_bytes()}
+    recorded = json.loads((two / "manifest.json").read_text())["charts"]
+    assert len(recorded) >= len(C.CHARTS) + len(report.TORNADO_OUTPUTS)
+    assert all(set(v) == {"key", "png", "svg"} for v in recorded.values())
+    (two / "charts" / "revenue_mix.svg").write_bytes(b"edited")
+    capsys.readouterr()
+    assert main(["report", "--out", str(two), "--draws", DRAWS, "--seed", "3", "--profile"]) == 0
+    out, err = capsys.readouterr()
+    assert f"; {len(recorded) - 1} of {len(recorded)} charts unchanged, copied from the previous report)" in out
+    for stage in ("simulating", "drivers of every claim", "published forecasts", "claims over time and backtest", "total"):
+        assert stage in err, stage
+    after = _files(two) | {"index.html": (two / "index.html").read_bytes()}
+    assert after == before
+    assert json.loads((two / "manifest.json").read_text())["charts"] == recorded
+
+
+def test_a_charts_key_changes_with_anything_it_is_drawn_from():
+    import functools
+
+    from pivotmodel.chartfiles import chart_key, registered_plot
+
+    data = pd.DataFrame({"x": [1.0, 2.0], "y": ["a", "b"]})
+    key = chart_key("c", data, registered_plot("margins"), "src")
+    assert key == chart_key("c", data.copy(), registered_plot("margins"), "src") and len(key) == 64
+    nudged = data.copy()
+    nudged.loc[1, "x"] = np.nextafter(2.0, 3.0)  # one ulp: invisible in the %.6g data file, not here
+    flagged = data.copy()
+    flagged.attrs["base_output"] = 1.0
+    others = [chart_key("c", nudged, registered_plot("margins"), "src"), chart_key("c", flagged, registered_plot("margins"), "src"),
+              chart_key("d", data, registered_plot("margins"), "src"), chart_key("c", data, registered_plot("fcf"), "src"),
+              chart_key("c", data, registered_plot("margins"), "src 2"),
+              chart_key("c", data, functools.partial(C.plot_output_tornado, title="A"), "src"),
+              chart_key("c", data, functools.partial(C.plot_output_tornado, title="B"), "src"),
+              chart_key("c", data.set_axis([5, 6]), registered_plot("margins"), "src")]
+    assert len({key, *others}) == 1 + len(others)
+
+
 def test_workbook_is_formatted(built):
     from openpyxl import load_workbook
 

@@ -14,6 +14,7 @@ from scipy import stats
 
 import pivotmodel.assumptions as assumptions_mod
 import pivotmodel.simulate as simulate_mod
+from pivotmodel.claim_counts import ClaimCounts
 from pivotmodel.claims import evaluate, parse_claims
 from pivotmodel.errors import InputError
 from pivotmodel.model import project
@@ -185,13 +186,10 @@ def test_replicate_interval(capex_claim, method):
 
 def _set_outcomes(r, claim_id: str, counts: list[int]) -> None:
     """Replace a claim's outcomes in a run: replicate i's first counts[i] draws of 200 hold, the
-    rest fail (written where the run keeps outcomes: a per-draw table, or one byte a draw)."""
+    rest fail (in the per-draw table and in the counts over every draw made from it)."""
     holds = np.concatenate([np.r_[np.ones(k), np.zeros(200 - k)] for k in counts])
-    if hasattr(r, "outcomes"):
-        r.outcomes[[c.id for c in r.claims].index(claim_id)] = holds.astype(np.int8)
-    else:
-        r.claim_holds[claim_id] = holds
-        r.__dict__.pop("_outcome_cache", None)
+    r.claim_holds[claim_id] = holds
+    r.counts = ClaimCounts.from_codes(r.outcomes, r.counts.bounds)
 
 
 def test_replicate_interval_known_values(capex_claim):
@@ -304,7 +302,7 @@ def test_sampled_run_equals_the_full_run_on_its_draws(a, method):
     s = ref.sample
     assert ref.sampled and not full.sampled and len(s) == 700 and ref.manifest["sampled_draws"] == 700
     assert list(ref.inputs.index) == list(s) and list(ref.claim_holds.index) == list(s)
-    assert np.array_equal(ref.outcomes, full.outcomes)
+    assert ref.counts.equals(full.counts)
     assert np.array_equal(ref.inputs.to_numpy(), full.inputs.to_numpy()[s])
     assert np.array_equal(ref.claim_metric.to_numpy(), full.claim_metric.to_numpy()[s], equal_nan=True)
     assert np.array_equal(ref.claim_holds.to_numpy(), full.claim_holds.to_numpy()[s], equal_nan=True)
@@ -319,7 +317,7 @@ def test_sampled_run_equals_the_full_run_on_its_draws(a, method):
             assert np.array_equal(got[["P5", "P10", "P50", "P90", "P95"]].to_numpy(), exact, equal_nan=True)
             np.testing.assert_allclose(got["mean"].to_numpy(), full.totals[basis][name].mean(axis=0) / 1000, rtol=1e-13)
     for other in runs[1:]:
-        assert np.array_equal(other.sample, s) and np.array_equal(other.outcomes, ref.outcomes)
+        assert np.array_equal(other.sample, s) and other.counts.equals(ref.counts)
         assert np.array_equal(other.inputs.to_numpy(), ref.inputs.to_numpy())
         for basis in ("fy", "cy"):
             pd.testing.assert_frame_equal(other.quantiles(basis), ref.quantiles(basis), check_exact=True)

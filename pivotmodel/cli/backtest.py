@@ -10,7 +10,7 @@ from typing import Any
 
 from ..atomic import check_dir_target, write_dir_atomic
 from ..options import JOBS, SEED, int_at_least
-from .common import load_assumptions
+from .common import chunk_executor, executor_options, load_assumptions
 
 __all__ = ["cmd_timeline", "cmd_backtest", "register"]
 
@@ -41,7 +41,9 @@ def cmd_timeline(args: argparse.Namespace) -> int:
 
     a = load_assumptions(args)
     out = _out(args, "timeline", a)
-    table, skipped = timeline_table(args.assumptions, args.scenario, _options(args, a), args.jobs, args.claim or None)
+    with chunk_executor(args) as executor:
+        table, skipped = timeline_table(args.assumptions, args.scenario, _options(args, a), args.jobs, args.claim or None,
+                                        executor=executor)
     for q, why in sorted(skipped.items()):
         print(f"as of {q}: model not run ({why})", file=sys.stderr)
     data = charts.claim_timeline_data(table)
@@ -92,7 +94,9 @@ def cmd_backtest(args: argparse.Namespace) -> int:
     a = load_assumptions(args)
     out = _out(args, "backtest", a)
     start = args.start or (min(a.history.quarterly["group.revenue"]) + 6)
-    scores, skipped = backtest_scores(args.assumptions, args.scenario, start, args.horizon, _options(args, a), args.jobs)
+    with chunk_executor(args) as executor:
+        scores, skipped = backtest_scores(args.assumptions, args.scenario, start, args.horizon, _options(args, a), args.jobs,
+                                          executor)
     if skipped:
         print(f"model not run as of {len(skipped)} quarters ({', '.join(sorted(skipped))}): e.g. {next(iter(skipped.values()))}",
               file=sys.stderr)
@@ -128,6 +132,7 @@ def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -
         p.add_argument("--method", choices=["mc", "lhs", "sobol"], default=None, help="sampling (default: simulation.yaml)")
         p.add_argument("--seed", type=SEED, default=None, metavar="S", help="random seed (default: simulation.yaml)")
         p.add_argument("--jobs", type=JOBS, default=1, metavar="J", help="worker processes per run")
+        executor_options(p)
 
     p = sub.add_parser("timeline", parents=[common], help="each headline claim's probability as of each reported quarter")
     shared(p)

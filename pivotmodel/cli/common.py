@@ -8,7 +8,7 @@ import sys
 
 from ..options import JOBS, SEED, float_between, int_at_least
 
-__all__ = ["load_assumptions", "print_problems", "run_options", "simulation_options"]
+__all__ = ["load_assumptions", "print_problems", "run_options", "simulation_options", "executor_options", "chunk_executor"]
 
 
 def load_assumptions(args: argparse.Namespace):
@@ -56,6 +56,7 @@ def simulation_options(p: argparse.ArgumentParser, tolerance: bool = True, out: 
                    help="sampling: plain Monte Carlo, Latin hypercube or scrambled Sobol (default: simulation.yaml)")
     p.add_argument("--seed", type=SEED, default=None, metavar="S", help="random seed, 0 or more (default: simulation.yaml)")
     p.add_argument("--jobs", type=JOBS, default=None, metavar="J", help="worker processes, 1 to the number of cores (default: all cores)")
+    executor_options(p)
     if tolerance:
         p.add_argument("--tolerance", type=float_between(0, 1, open_high=True), default=None, metavar="T",
                        help="double the draws until every claim's 95%% interval is narrower than T (up to max_draws)")
@@ -63,3 +64,24 @@ def simulation_options(p: argparse.ArgumentParser, tolerance: bool = True, out: 
     p.add_argument("--max-memory", type=float_between(0, 1e6, open_low=True), default=None, metavar="GB",
                    help="refuse runs expected to need more memory than this (default: half the machine's RAM)")
     p.add_argument("--out", default=None, metavar="DIR", help=out)
+
+
+def executor_options(p: argparse.ArgumentParser) -> None:
+    """``--executor`` and ``--scheduler``: where the chunks of model runs are computed."""
+    p.add_argument("--executor", choices=["local", "dask"], default="local",
+                   help="where the chunks of model runs go: a local process pool, or dask.distributed (a cluster of --jobs "
+                        "workers started on this machine, or the one at --scheduler); the numbers are the same either way")
+    p.add_argument("--scheduler", default=None, metavar="ADDRESS",
+                   help="a running dask scheduler to run the chunks on, e.g. tcp://10.0.0.5:8786 (implies --executor dask)")
+
+
+def chunk_executor(args: argparse.Namespace):
+    """A context giving the executor a run's chunks go to: None (the local pool) unless
+    ``--executor dask`` or ``--scheduler`` asked for dask (imported only then)."""
+    from contextlib import nullcontext
+
+    if getattr(args, "scheduler", None) is None and getattr(args, "executor", "local") != "dask":
+        return nullcontext(None)
+    from ..runner import dask_executor
+
+    return dask_executor(args.scheduler, workers=args.jobs)

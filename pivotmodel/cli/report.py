@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import argparse
+import sys
 import time
 from pathlib import Path
 
@@ -31,8 +32,15 @@ def cmd_report(args: argparse.Namespace) -> int:
     out = Path(args.out) if args.out else Path("reports") / default
     check_dir_target(out, a.input_paths)  # before any work
     t0 = time.time()
-    write_report(a, out, draws, seed, compare, args.assumptions)
-    print(f"wrote {out}/ ({draws:,} draws, seed {seed}, {time.time() - t0:.1f} s)")
+    result = write_report(a, out, draws, seed, compare, args.assumptions, previous=None if args.redraw else out)
+    reused = len(result.get("charts_reused", []))
+    print(f"wrote {out}/ ({draws:,} draws, seed {seed}, {time.time() - t0:.1f} s"
+          + (f"; {reused} of {len(result.get('charts', {}))} charts unchanged, copied from the previous report" if reused else "")
+          + ")")
+    if args.profile:
+        from ..progress import format_timings
+
+        print(format_timings(result.get("stages", []), "report stage"), file=sys.stderr)
     return 0
 
 
@@ -44,4 +52,8 @@ def register(sub, common: argparse.ArgumentParser) -> None:
                    help="report folder (default reports/<scenario>, or reports/<scenario>_vs_<others> with --compare)")
     p.add_argument("--draws", type=int_at_least(2), default=None, metavar="N", help="draws (default: simulation.yaml)")
     p.add_argument("--seed", type=SEED, default=None, metavar="S", help="seed (default: simulation.yaml)")
+    p.add_argument("--redraw", action="store_true",
+                   help="draw every chart again (default: a chart whose data, plot and drawing code are unchanged "
+                        "is copied from the report being replaced)")
+    p.add_argument("--profile", action="store_true", help="print each stage's wall and CPU seconds to stderr")
     p.set_defaults(handler=cmd_report)

@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 
 from ..atomic import check_dir_target, write_dir_atomic
-from .common import load_assumptions, run_options, simulation_options
+from .common import chunk_executor, load_assumptions, run_options, simulation_options
 
 __all__ = ["cmd_simulate", "cmd_claims", "format_claims", "format_claims_markdown", "register"]
 
@@ -86,14 +86,24 @@ def format_claims_markdown(table) -> str:
 
 
 def _run_simulation(args: argparse.Namespace, a):
-    from ..simulate import check_memory, run_key, simulate
+    from ..simulate import check_memory
 
     opts = run_options(args, a)
     draws, tolerance, cap = opts["draws"], opts["tolerance"], opts["max_draws"]
     check_memory(a, cap if tolerance > 0 else draws, args.max_memory)
+    with chunk_executor(args) as executor:
+        return _run_until_narrow(a, opts, args.jobs, executor)
+
+
+def _run_until_narrow(a, opts: dict, jobs: int | None, executor):
+    """Runs of doubling draws until every claim's interval is narrower than the tolerance
+    (or the draw cap): the last run and its claims table."""
+    from ..simulate import run_key, simulate
+
+    draws, tolerance, cap = opts["draws"], opts["tolerance"], opts["max_draws"]
     while True:
-        r = simulate(a, draws=draws, seed=opts["seed"], method=opts["method"], jobs=args.jobs,
-                     nearest_correlation=opts["nearest_correlation"] or None)
+        r = simulate(a, draws=draws, seed=opts["seed"], method=opts["method"], jobs=jobs,
+                     nearest_correlation=opts["nearest_correlation"] or None, executor=executor)
         table = r.claims_table()
         widths = (table["ci_high"] - table["ci_low"]).dropna()
         if tolerance <= 0 or widths.empty or widths.max() <= tolerance or draws >= cap:

@@ -8,11 +8,13 @@ an :class:`~pivotmodel.errors.InputError`, listed by the CLI with exit code 2.
 from __future__ import annotations
 
 import argparse
+import os
 from typing import TYPE_CHECKING
 
 from ..errors import InputError
 from ..lazy import lazy
-from ..options import SEED, float_between, int_at_least
+from ..options import JOBS, SEED, float_between, int_at_least
+from .common import chunk_executor, executor_options
 
 if TYPE_CHECKING:  # the real modules for the type checker; lazy stand-ins at run time
     import pandas as pd
@@ -60,21 +62,8 @@ def cmd_sensitivity(args: argparse.Namespace) -> int:
             print("Non-monotonic over P5..P95 (the effect changes direction): " + ", ".join(odd))
         print()
     if args.method in ("sobol", "all"):
-        import time
-
-        started = time.time()
-        df = s.sobol(a, out, n=args.samples, seed=args.seed)
-        print(f"Sobol indices: {out.spec}{unit}; {df.attrs['evaluations']:,} model runs "
-              f"({args.samples} base samples) in {time.time() - started:.1f} s; S1 first order, ST total, "
-              "+/- 95% bootstrap half-widths. Inputs sampled independently.")
-        print(_show(df.drop(columns="note").head(args.top), "{:.3f}"))
-        if df.attrs["note"]:
-            print("Note: " + df.attrs["note"] + ".")
-            g = s.sobol(a, out, n=args.samples, seed=args.seed, grouped=True)
-            grouped = g[g["input"].str.contains(r" \+ ", regex=True)].drop(columns="note")
-            print("Grouped indices (each set of correlated inputs as one group):")
-            print(_show(grouped, "{:.3f}"))
-        print()
+        with chunk_executor(args) as executor:
+            _print_sobol(args, a, out, unit, executor)
     if args.method in ("rank", "all"):
         from ..simulate import simulate
 
@@ -85,6 +74,29 @@ def cmd_sensitivity(args: argparse.Namespace) -> int:
         print(_show(rc.head(args.top).reset_index(), "{:.3f}"))
         print()
     return 0
+
+
+def _print_sobol(args: argparse.Namespace, a, out, unit: str, executor) -> None:
+    """Sobol indices of the output (and, when inputs are correlated, grouped indices), the
+    model runs on a local pool of --jobs processes or on ``executor``."""
+    import time
+
+    from .. import sensitivity as s
+
+    started = time.time()
+    jobs = args.jobs or os.cpu_count() or 1
+    df = s.sobol(a, out, n=args.samples, seed=args.seed, jobs=jobs, executor=executor)
+    print(f"Sobol indices: {out.spec}{unit}; {df.attrs['evaluations']:,} model runs "
+          f"({args.samples} base samples) in {time.time() - started:.1f} s; S1 first order, ST total, "
+          "+/- 95% bootstrap half-widths. Inputs sampled independently.")
+    print(_show(df.drop(columns="note").head(args.top), "{:.3f}"))
+    if df.attrs["note"]:
+        print("Note: " + df.attrs["note"] + ".")
+        g = s.sobol(a, out, n=args.samples, seed=args.seed, grouped=True, jobs=jobs, executor=executor)
+        grouped = g[g["input"].str.contains(r" \+ ", regex=True)].drop(columns="note")
+        print("Grouped indices (each set of correlated inputs as one group):")
+        print(_show(grouped, "{:.3f}"))
+    print()
 
 
 def cmd_drivers(args: argparse.Namespace) -> int:
@@ -154,6 +166,9 @@ def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -
     p.add_argument("--samples", type=int_at_least(2), default=1024, help="Sobol base samples, a power of two (runs: N x (inputs + 2))")
     p.add_argument("--seed", type=SEED, default=0, help="seed of the Sobol and rank-correlation samples")
     p.add_argument("--top", type=int_at_least(1), default=25, help="rows shown")
+    p.add_argument("--jobs", type=JOBS, default=None, metavar="J",
+                   help="worker processes for the Sobol model runs, 1 to the number of cores (default: all cores)")
+    executor_options(p)
     p.set_defaults(handler=cmd_sensitivity)
 
     p = sub.add_parser("drivers", parents=[common], help="which inputs decide a claim (Monte Carlo filtering, PRIM box)")

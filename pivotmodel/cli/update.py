@@ -7,11 +7,12 @@ import argparse
 import shutil
 import sys
 import tempfile
+from contextlib import ExitStack
 from pathlib import Path
 
 from ..atomic import check_dir_target, write_atomic, write_dir_atomic
 from ..errors import InputError, Problem
-from .common import run_options, simulation_options
+from .common import chunk_executor, run_options, simulation_options
 
 __all__ = ["cmd_update", "register"]
 
@@ -35,11 +36,13 @@ def cmd_update(args: argparse.Namespace) -> int:
     rep = before_a.directory / "history" / "reported.csv"
     text = rep.read_bytes().decode("utf-8")
     new_text = append_rows(text, rows)
-    run = lambda a: simulate(a, draws=opts["draws"], seed=opts["seed"], method=opts["method"],  # noqa: E731
-                             jobs=args.jobs, nearest_correlation=opts["nearest_correlation"] or None, progress=False)
-    r_before = run(before_a)
-    est_path, est_text, carried = _carry_on(rows, before_a, r_before, rows_path)  # refuses before any file is written
-    with tempfile.TemporaryDirectory(prefix="pivotmodel-update-") as tmp:  # the whole folder must load
+    with ExitStack() as stack:
+        executor = stack.enter_context(chunk_executor(args))
+        run = lambda a: simulate(a, draws=opts["draws"], seed=opts["seed"], method=opts["method"], jobs=args.jobs,  # noqa: E731
+                                 nearest_correlation=opts["nearest_correlation"] or None, progress=False, executor=executor)
+        r_before = run(before_a)
+        est_path, est_text, carried = _carry_on(rows, before_a, r_before, rows_path)  # refuses before any file is written
+        tmp = stack.enter_context(tempfile.TemporaryDirectory(prefix="pivotmodel-update-"))  # the whole folder must load
         trial = Path(tmp) / before_a.directory.name
         shutil.copytree(before_a.directory, trial)
         (trial / "history" / "reported.csv").write_bytes(new_text.encode("utf-8"))
