@@ -27,7 +27,8 @@ from pathlib import Path
 
 from .errors import InputError
 
-__all__ = ["MARKER", "check_dir_target", "check_file_target", "write_atomic", "write_dir_atomic"]
+__all__ = ["MARKER", "check_dir_target", "check_file_target", "write_atomic", "write_dir_atomic", "writer_lock",
+           "scratch_dir", "installed_package"]
 
 MARKER = ".pivotmodel-output"
 _NEW, _OLD = ".new.", ".old."
@@ -100,9 +101,11 @@ def check_file_target(path: Path, is_ours: Callable[[Path], bool], protected: It
 
 
 def write_atomic(path: Path, write: Callable[[Path], None]) -> None:
-    """Call ``write(tmp)`` on a temporary file beside ``path``, then rename it into place."""
+    """Call ``write(tmp)`` on a temporary file beside ``path``, then rename it into place
+    (the temporary carries the writer's pid, so the next write removes it if the writer was killed)."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}{_NEW}", dir=path.parent)
+    _clean_stale(path.parent, path.name)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}{_NEW}{os.getpid()}.", dir=path.parent)
     os.close(fd)
     try:
         write(Path(tmp))
@@ -121,8 +124,9 @@ def _respect_umask(path: Path, full: int) -> None:
 
 
 @contextmanager
-def _locked(folder: Path):
-    """An exclusive advisory lock on ``folder`` (POSIX); a no-op where flock is unavailable."""
+def _locked(folder: Path, wait: bool = True):
+    """An exclusive advisory lock on ``folder`` (POSIX); a no-op where flock is unavailable.
+    With ``wait=False``, BlockingIOError if another process holds it."""
     try:
         import fcntl
     except ImportError:  # pragma: no cover - Windows
@@ -130,11 +134,58 @@ def _locked(folder: Path):
         return
     fd = os.open(folder, os.O_RDONLY)
     try:
-        fcntl.flock(fd, fcntl.LOCK_EX)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | (0 if wait else fcntl.LOCK_NB))
+        except BlockingIOError:
+            os.close(fd)
+            fd = -1
+            raise
         yield
     finally:
-        fcntl.flock(fd, fcntl.LOCK_UN)
-        os.close(fd)
+        if fd >= 0:
+            fcntl.flock(fd, fcntl.LOCK_UN)
+            os.close(fd)
+
+
+@contextmanager
+def writer_lock(folder: Path, label: str):
+    """One writer at a time for an assumptions folder: the lock is taken at once or the command
+    is refused (InputError naming ``label``); held until the block ends."""
+    try:
+        with _locked(folder, wait=False):
+            yield
+    except BlockingIOError:
+        raise InputError.single(label, "", f"another pivotmodel command is writing to {folder}; "
+                                "nothing was changed: run this again when it has finished") from None
+
+
+def installed_package(folder: Path) -> bool:
+    """``folder`` lies inside an installed Python package (site-packages, dist-packages or the
+    interpreter's library folders), where a write is lost on the next upgrade and shared."""
+    import sysconfig
+
+    resolved = folder.resolve()
+    if {"site-packages", "dist-packages"} & set(resolved.parts):
+        return True
+    libs = {sysconfig.get_paths().get(k) for k in ("purelib", "platlib", "stdlib", "platstdlib")}
+    return any(lib and resolved.is_relative_to(Path(lib).resolve()) for lib in libs)
+
+
+@contextmanager
+def scratch_dir(prefix: str):
+    """A private temporary folder ``<tmp>/<prefix><pid>.<random>`` (marked as ours), removed at
+    the end; those left by killed runs of the same prefix are removed first."""
+    base = Path(tempfile.gettempdir())
+    for entry in base.glob(f"{prefix}*"):
+        pid = entry.name[len(prefix):].split(".")[0]
+        if pid.isdigit() and not _pid_alive(int(pid)) and entry.is_dir() and (entry / MARKER).is_file():
+            shutil.rmtree(entry, ignore_errors=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f"{prefix}{os.getpid()}.", dir=base))
+    try:
+        (tmp / MARKER).write_text("made by pivotmodel; removed by the next run if its maker is gone\n", encoding="utf-8")
+        yield tmp
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
 
 
 def _pid_alive(pid: int) -> bool:
@@ -155,9 +206,12 @@ def _clean_stale(parent: Path, name: str) -> None:
         for tag in (_NEW, _OLD):
             if rest.startswith(tag):
                 pid = rest[len(tag):].split(".")[0]
-                if pid.isdigit() and not _pid_alive(int(pid)) and entry.is_dir() and (
-                        (entry / MARKER).is_file() or not any(entry.iterdir())):  # ours, or empty
+                if not pid.isdigit() or _pid_alive(int(pid)):
+                    continue
+                if entry.is_dir() and ((entry / MARKER).is_file() or not any(entry.iterdir())):  # ours, or empty
                     shutil.rmtree(entry, ignore_errors=True)
+                elif tag == _NEW and entry.is_file() and not entry.is_symlink():  # write_atomic's, named by us
+                    entry.unlink(missing_ok=True)
 
 
 def _exchange(a: Path, b: Path) -> bool:

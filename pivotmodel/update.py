@@ -35,7 +35,7 @@ from .history import REPORTED_COLUMNS, _period_key, _read_csv, check_fields
 from .periods import PeriodError, Quarter
 from .schema import SEGMENT_IDS
 
-__all__ = ["check_new_rows", "append_rows", "headline_outputs", "compare", "frozen_starts", "claim_probabilities", "format_change",
+__all__ = ["check_new_rows", "append_rows", "trial_lines", "from_trial", "headline_outputs", "compare", "frozen_starts", "claim_probabilities", "format_change",
            "YOY_BAND", "HEADLINE"]
 
 YOY_BAND = 0.6  # |YoY growth| above this is flagged as implausible (a warning)
@@ -140,11 +140,36 @@ def append_rows(text: str, rows: list[dict]) -> str:
     newline = "\r\n" if "\r\n" in text else "\n"
     buf = io.StringIO()
     writer = csv.writer(buf, lineterminator=newline)
-    for r in sorted(rows, key=lambda r: (_quarter_of(r["period"]), r["period"], r["segment"], r["metric"])):
+    for r in _sorted_rows(rows):
         writer.writerow([r["period"], r["segment"], r["metric"], r["text"], r["unit"], r["basis"], r["source"], r["note"]])
     if text and not text.endswith(("\n", "\r")):
         text += newline
     return text + buf.getvalue()
+
+
+def _sorted_rows(rows: list[dict]) -> list[dict]:
+    return sorted(rows, key=lambda r: (_quarter_of(r["period"]), r["period"], r["segment"], r["metric"]))
+
+
+def trial_lines(text: str, rows: list[dict]) -> dict[int, int]:
+    """Line (as loading numbers them: header 1, records from 2) of each appended row in
+    ``append_rows(text, rows)`` -> its line in the rows file."""
+    records = sum(1 for _ in csv.DictReader(io.StringIO(text.lstrip("\ufeff"))))
+    return {records + 2 + k: r["line"] for k, r in enumerate(_sorted_rows(rows))}
+
+
+REPORTED = "history/reported.csv"
+
+
+def from_trial(p: Problem, lines: dict[int, int], rows_label: str) -> Problem:
+    """A problem found in the trial folder, told where the analyst fixes it: an appended row by
+    the rows file's line; anything else as what appending caused in the folder's file."""
+    if p.file == REPORTED and p.line in lines:
+        return Problem(rows_label, p.key, p.message, lines[p.line], p.level)
+    if p.level != "error":
+        return p  # a warning about the folder, as validate gives it
+    where = p.file if p.line is None else f"{p.file}:{p.line}"
+    return Problem(rows_label, p.key, f"after appending, {where}: {p.message}", None, p.level)
 
 
 def headline_outputs(r, fiscal_years: list[int]) -> pd.DataFrame:

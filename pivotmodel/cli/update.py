@@ -6,11 +6,10 @@ from __future__ import annotations
 import argparse
 import shutil
 import sys
-import tempfile
 from pathlib import Path
 
-from ..atomic import check_dir_target, write_atomic, write_dir_atomic
-from ..errors import InputError, Problem
+from ..atomic import check_dir_target, installed_package, scratch_dir, write_atomic, write_dir_atomic, writer_lock
+from ..errors import InputError
 from .common import run_options, simulation_options
 
 __all__ = ["cmd_update", "register"]
@@ -18,13 +17,27 @@ __all__ = ["cmd_update", "register"]
 
 def cmd_update(args: argparse.Namespace) -> int:
     from .. import assumptions as assumptions_mod
-    from ..asof import check_base
-    from ..simulate import check_memory, simulate
-    from ..update import append_rows, check_new_rows, claim_probabilities, compare, format_change, frozen_starts, headline_outputs
 
     if args.as_of is not None:
         raise InputError.single(str(args.rows), "--as-of", "update appends to the latest history; leave --as-of out")
-    before_a = assumptions_mod.load(args.assumptions, args.scenario)
+    directory = Path(args.assumptions) if args.assumptions is not None else assumptions_mod.default_directory()
+    if installed_package(directory):
+        raise InputError.single("--assumptions", "", f"{directory} is inside an installed package: an update there "
+                                "is lost on the next upgrade and shared by every user of this Python; copy the folder "
+                                f"(cp -r {directory} my_assumptions) and run: pivotmodel update {args.rows} "
+                                "--assumptions my_assumptions")
+    with writer_lock(directory, str(directory)):  # one writer per assumptions folder, for the whole update
+        return _update_locked(args, directory)
+
+
+def _update_locked(args: argparse.Namespace, directory: Path) -> int:
+    from .. import assumptions as assumptions_mod
+    from ..simulate import check_memory
+    from ..update import append_rows, check_new_rows
+
+    rep = directory / "history" / "reported.csv"
+    checked = _read_bytes(rep)  # the bytes every check below is about; compared again before the swap
+    before_a = assumptions_mod.load(directory, args.scenario)
     first_new = before_a.history.last_quarter + 1
     out = Path(args.out) if args.out else Path("runs") / f"update-{first_new.label}"
     check_dir_target(out, before_a.input_paths)  # before any work
@@ -32,11 +45,46 @@ def cmd_update(args: argparse.Namespace) -> int:
     check_memory(before_a, opts["draws"], args.max_memory)  # each of the three runs, as simulate checks its one
     rows_path = Path(args.rows)
     rows, warnings = check_new_rows(rows_path, before_a.history, str(rows_path))
-    rep = before_a.directory / "history" / "reported.csv"
-    text = rep.read_bytes().decode("utf-8")
+    text = checked.decode("utf-8")
     new_text = append_rows(text, rows)
-    with tempfile.TemporaryDirectory(prefix="pivotmodel-update-") as tmp:  # the whole folder must load
-        trial = Path(tmp) / before_a.directory.name
+    after_a, runs, found = _trial(args, before_a, text, new_text, rows, opts)
+    claims, outputs = _changes(runs, after_a.history.last_quarter)
+
+    def write(folder: Path) -> None:
+        claims.to_csv(folder / "claims_change.csv", float_format="%.6g")
+        outputs.to_csv(folder / "outputs_change.csv", float_format="%.6g")
+
+    _swap_history(rep, checked, new_text.encode("utf-8"))
+    write_dir_atomic(out, write, before_a.input_paths)
+    for w in [*map(str, warnings), *found]:
+        print(f"warning: {w}", file=sys.stderr)
+    from ..update import format_change
+
+    print(format_change(claims, outputs, before_a.history.last_quarter, after_a.history.last_quarter, len(rows)))
+    print(f"appended {len(rows)} rows to {rep}; wrote {out}/ (claims_change.csv, outputs_change.csv)")
+    return 0
+
+
+def _read_bytes(path: Path) -> bytes:
+    try:
+        return path.read_bytes()
+    except OSError as exc:
+        raise InputError.single(str(path), "", f"cannot be read: {exc.strerror or exc}") from None
+
+
+def _trial(args, before_a, text: str, new_text: str, rows: list[dict], opts: dict):
+    """A private copy of the folder with the rows appended must load; the three runs (before,
+    new actuals with the old starts, after) and the warnings ``validate`` gives the result."""
+    from .. import assumptions as assumptions_mod
+    from ..asof import check_base
+    from ..simulate import simulate
+    from ..update import from_trial, frozen_starts, trial_lines
+    from .validate import findings
+
+    lines = trial_lines(text, rows)
+    rows_label = str(args.rows)
+    with scratch_dir("pivotmodel-update-") as tmp:  # removed at the end, or by the next update if killed
+        trial = tmp / before_a.directory.name
         shutil.copytree(before_a.directory, trial)
         (trial / "history" / "reported.csv").write_bytes(new_text.encode("utf-8"))
         run = lambda a: simulate(a, draws=opts["draws"], seed=opts["seed"], method=opts["method"], jobs=args.jobs,  # noqa: E731
@@ -46,34 +94,39 @@ def cmd_update(args: argparse.Namespace) -> int:
             missing = check_base(after_a.history, "history/reported.csv", "cannot start the projection")
             if missing:
                 raise InputError(missing)
+            problems, found, _ = findings(after_a)
+            if problems:
+                raise InputError(problems)
             r_after = run(after_a)
         except InputError as exc:
-            raise InputError([Problem(str(rows_path), p.key, f"after appending, {p.file}: {p.message}", p.line)
-                              for p in exc.problems]) from None
-        r_before = run(before_a)
-        r_mixed = run(frozen_starts(after_a, before_a))
-    for w in warnings:
-        print(f"warning: {w}", file=sys.stderr)
-    first = after_a.history.last_quarter
+            raise InputError([from_trial(p, lines, rows_label) for p in exc.problems]) from None
+        runs = (run(before_a), run(frozen_starts(after_a, before_a)), r_after)
+    return after_a, runs, [str(from_trial(w, lines, rows_label)) if not isinstance(w, str) else w for w in found]
+
+
+def _changes(runs, first):
+    from ..update import claim_probabilities, compare, headline_outputs
+
+    r_before, r_mixed, r_after = runs
     years = [first.fiscal_year + k for k in (0, 1, 2)]
-    claims = compare(claim_probabilities(r_before), claim_probabilities(r_mixed), claim_probabilities(r_after),
+    claims = compare(*(claim_probabilities(r) for r in runs),
                      {"values": ["probability", "ci_low", "ci_high"], "split": ["probability"]})
     heads = [headline_outputs(r, years) for r in (r_before, r_mixed, r_after)]
     outputs = compare(heads[0], heads[1], heads[2], {"values": ["base", "P5", "P95"], "split": ["base", "P95", "P5"]})
-    protected = before_a.input_paths
+    return claims, outputs
 
-    def write(folder: Path) -> None:
-        claims.to_csv(folder / "claims_change.csv", float_format="%.6g")
-        outputs.to_csv(folder / "outputs_change.csv", float_format="%.6g")
+
+def _swap_history(rep: Path, checked: bytes, new: bytes) -> None:
+    """Replace ``reported.csv`` only if its bytes are still those checked (under the writer lock,
+    just before the swap): an edit made while the update ran is never overwritten."""
+    if _read_bytes(rep) != checked:
+        raise InputError.single(str(rep), "", "changed while the update ran (an edit saved meanwhile); nothing was "
+                                "written and the edit is kept: run the update again")
 
     def write_history(tmp: Path) -> None:
-        tmp.write_bytes(new_text.encode("utf-8"))
+        tmp.write_bytes(new)
 
     write_atomic(rep, write_history)
-    write_dir_atomic(out, write, protected)
-    print(format_change(claims, outputs, before_a.history.last_quarter, first, len(rows)))
-    print(f"appended {len(rows)} rows to {rep}; wrote {out}/ (claims_change.csv, outputs_change.csv)")
-    return 0
 
 
 def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
