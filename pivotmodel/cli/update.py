@@ -6,6 +6,7 @@ from __future__ import annotations
 import argparse
 import shutil
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 from ..atomic import check_dir_target, installed_package, scratch_dir, write_atomic, write_dir_atomic, writer_lock
@@ -21,6 +22,8 @@ def cmd_update(args: argparse.Namespace) -> int:
     if args.as_of is not None:
         raise InputError.single(str(args.rows), "--as-of", "update appends to the latest history; leave --as-of out")
     directory = Path(args.assumptions) if args.assumptions is not None else assumptions_mod.default_directory()
+    if not directory.is_dir():
+        raise InputError.single("--assumptions", "", f"{directory} is not a folder; give the assumptions folder to update")
     if installed_package(directory):
         raise InputError.single("--assumptions", "", f"{directory} is inside an installed package: an update there "
                                 "is lost on the next upgrade and shared by every user of this Python; copy the folder "
@@ -78,7 +81,7 @@ def _trial(args, before_a, text: str, new_text: str, rows: list[dict], opts: dic
     from .. import assumptions as assumptions_mod
     from ..asof import check_base
     from ..simulate import simulate
-    from ..update import from_trial, frozen_starts, trial_lines
+    from ..update import from_trial, frozen_starts, missing_usual, trial_lines
     from .validate import findings
 
     lines = trial_lines(text, rows)
@@ -98,8 +101,11 @@ def _trial(args, before_a, text: str, new_text: str, rows: list[dict], opts: dic
             if problems:
                 raise InputError(problems)
             r_after = run(after_a)
-        except InputError as exc:
-            raise InputError([from_trial(p, lines, rows_label) for p in exc.problems]) from None
+        except InputError as exc:  # the rows the new quarter lacks first: the likeliest cause, named as CSV rows
+            said = " ".join(p.message + " " + p.key for p in exc.problems)
+            lacking = [replace(w, level="error") for w in missing_usual(rows, before_a.history, rows_label)
+                       if w.message.split("the model's ")[1].split(",")[0] in said]
+            raise InputError(lacking + [from_trial(p, lines, rows_label) for p in exc.problems]) from None
         runs = (run(before_a), run(frozen_starts(after_a, before_a)), r_after)
     return after_a, runs, [str(from_trial(w, lines, rows_label)) if not isinstance(w, str) else w for w in found]
 
