@@ -236,9 +236,11 @@ def _year_totals(p: Projection, name: str, periods: list[Period]) -> np.ndarray:
     return out
 
 
-def _init_worker(state: dict[str, Any]) -> None:
+def _init_worker(state: dict[str, Any], parent: int | None = None) -> None:
     from .allocator import retain_freed_memory
+    from .parent_death import exit_with_parent
 
+    exit_with_parent(parent)  # a killed run leaves no worker behind
     retain_freed_memory()  # a worker only runs chunks: keep freed arrays for the next one
     _STATE.update(state)
     _prefault_chunk()
@@ -653,7 +655,11 @@ def simulate(
             # fork: the workers inherit _STATE; spawn: each worker gets it pickled, once
             state: dict[str, Any] = {} if method_name == "fork" else dict(_STATE)
             workers = min(jobs, len(bounds))
-            with ProcessPoolExecutor(max_workers=workers, mp_context=ctx, initializer=_init_worker, initargs=(state,)) as pool:
+            from .parent_death import parent_pipe
+
+            parent_pipe()
+            with ProcessPoolExecutor(max_workers=workers, mp_context=ctx, initializer=_init_worker,
+                                     initargs=(state, os.getpid())) as pool:
                 # at most two chunks per worker in flight, so finished chunks waiting to be
                 # stored never pile up in memory
                 pending: deque = deque()
