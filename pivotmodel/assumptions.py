@@ -236,6 +236,7 @@ def _parse_spec(
         return None, problems
     spec = dict(spec)
     kind = spec.pop("dist", "fixed" if "value" in spec else None)
+    kind = "fixed" if kind == "value" else kind  # the README's name for a fixed value
     meta = {k: spec.pop(k) for k in META_FIELDS if k in spec}
     for name, valid in (("unit", ", ".join(UNITS)), ("source", "an id in sources.yaml"), ("basis", " | ".join(BASES))):
         if name not in meta:

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import ctypes
 import ctypes.util
+import glob
 import json
 import os
 import shutil
@@ -27,11 +28,24 @@ from pathlib import Path
 
 from .errors import InputError
 
-__all__ = ["MARKER", "check_dir_target", "check_file_target", "write_atomic", "write_dir_atomic", "writer_lock",
+__all__ = ["MARKER", "CSV_MARKER", "csv_is_ours", "write_owned_csv", "check_dir_target", "check_file_target", "write_atomic", "write_dir_atomic", "writer_lock",
            "scratch_dir", "installed_package"]
 
 MARKER = ".pivotmodel-output"
+# First line of a single CSV file pivotmodel writes with --out: the file may be replaced by the
+# next run only while it starts so (an analyst's file never does, whatever its header).
+CSV_MARKER = "# written by pivotmodel"
 _NEW, _OLD = ".new.", ".old."
+
+
+def _short(name: str) -> str:
+    """``name`` as temporaries beside it carry it: cut (with a hash of the whole) when a temporary's
+    name would pass the file system's 255-byte limit."""
+    if len(name.encode()) <= 200:
+        return name
+    import hashlib
+
+    return name.encode()[:150].decode(errors="ignore") + "~" + hashlib.sha256(name.encode()).hexdigest()[:12]
 
 
 def _is_ours(folder: Path) -> bool:
@@ -94,10 +108,33 @@ def check_file_target(path: Path, is_ours: Callable[[Path], bool], protected: It
                                 "choose a path outside the assumptions")
     if path.is_dir():
         raise InputError.single(option, "", f"{path} is a folder; give a file name, e.g. {path / 'projection.csv'}")
+    if path.is_symlink():
+        raise InputError.single(option, "", f"{path} is a symbolic link; pivotmodel never replaces a link or writes "
+                                "through one: give the path of a file")
     if path.exists() and not is_ours(path):
         raise InputError.single(option, "", f"{path} exists and was not written by pivotmodel; it is never "
                                 "overwritten: remove it yourself or choose another name")
     _writable_ancestor(path, option)
+
+
+def csv_is_ours(path: Path) -> bool:
+    """A CSV file pivotmodel wrote: its first line is the ownership comment."""
+    try:
+        with open(path, encoding="utf-8", errors="replace") as fh:
+            return fh.readline().startswith(CSV_MARKER)
+    except OSError:
+        return False
+
+
+def write_owned_csv(path: Path, command: str, write_table: Callable[[Path], None]) -> None:
+    """Write a CSV (``write_table(tmp)``) atomically, behind the ownership comment line (read it
+    back with ``pandas.read_csv(path, skiprows=1)``)."""
+    def write(tmp: Path) -> None:
+        write_table(tmp)
+        body = tmp.read_bytes()
+        tmp.write_bytes(f"{CSV_MARKER} {command}; replaced by the next run unless this line is removed\n".encode()
+                        + body)
+    write_atomic(path, write)
 
 
 def write_atomic(path: Path, write: Callable[[Path], None]) -> None:
@@ -105,7 +142,7 @@ def write_atomic(path: Path, write: Callable[[Path], None]) -> None:
     (the temporary carries the writer's pid, so the next write removes it if the writer was killed)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     _clean_stale(path.parent, path.name)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}{_NEW}{os.getpid()}.", dir=path.parent)
+    fd, tmp = tempfile.mkstemp(prefix=f".{_short(path.name)}{_NEW}{os.getpid()}.", dir=path.parent)
     os.close(fd)
     try:
         write(Path(tmp))
@@ -201,7 +238,8 @@ def _pid_alive(pid: int) -> bool:
 def _clean_stale(parent: Path, name: str) -> None:
     """Remove temporaries of ``name`` left by runs that no longer exist (their writer's pid is in
     their name; they carry our marker, or are empty if the writer died as it made them)."""
-    for entry in parent.glob(f".{name}.*"):
+    name = _short(name)
+    for entry in parent.glob(f".{glob.escape(name)}.*"):
         rest = entry.name[len(name) + 1:]
         for tag in (_NEW, _OLD):
             if rest.startswith(tag):
@@ -243,7 +281,7 @@ def write_dir_atomic(target: Path, write: Callable[[Path], None], protected: Ite
     parent.mkdir(parents=True, exist_ok=True)
     tmp: Path | None = None
     try:
-        tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}{_NEW}{os.getpid()}.", dir=parent))
+        tmp = Path(tempfile.mkdtemp(prefix=f".{_short(target.name)}{_NEW}{os.getpid()}.", dir=parent))
         (tmp / MARKER).write_text("made by pivotmodel; a folder holding this file may be replaced by the next run\n",
                                   encoding="utf-8")
         write(tmp)
@@ -258,7 +296,7 @@ def write_dir_atomic(target: Path, write: Callable[[Path], None], protected: Ite
                 if not any(target.iterdir()):
                     target.rmdir()
                 else:
-                    old = parent / f".{target.name}{_OLD}{os.getpid()}"
+                    old = parent / f".{_short(target.name)}{_OLD}{os.getpid()}"
                     os.replace(target, old)
                     try:
                         os.replace(tmp, target)

@@ -184,6 +184,8 @@ def verdicts(scores: pd.DataFrame) -> list[str]:
                 ratio = common["model"].mean() / common["naive"].mean() - 1.0
                 parts.append(f"model CRPS {abs(ratio):.0%} {'below' if ratio < 0 else 'above'} naive on {len(common)} common points")
         else:
-            parts.append("model not scored (no as-of quarter it could start from)")
+            why = {"model": "no as-of quarter it could start from",
+                   "naive": "too few consecutive reported quarters before each as-of quarter"}
+            parts += [f"{who} not scored ({why[who]})" for who in ("model", "naive") if who not in both.columns]
         lines.append(f"{series}: " + "; ".join(parts))
     return lines

@@ -8,6 +8,7 @@ come back as :class:`LineDict`, a ``dict`` that also knows the line of each key.
 from __future__ import annotations
 
 import difflib
+import re
 from collections.abc import Collection, Sequence
 from pathlib import Path
 from typing import Any
@@ -132,6 +133,9 @@ def _strict_loader(parser: type) -> type:
     loader = type("_StrictLoader", bases, {"__init__": __init__, "compose_node": compose_node,
                                            "yaml_constructors": dict(yaml.constructor.SafeConstructor.yaml_constructors)})
     loader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)  # type: ignore[attr-defined]
+    # YAML 1.1 reads 1e9 (no dot) as text; an analyst means the number, as in every other tool
+    loader.add_implicit_resolver("tag:yaml.org,2002:float", re.compile(r"^[-+]?[0-9]+(?:\.[0-9]*)?[eE][-+]?[0-9]+$"),
+                                 list("-+0123456789"))  # type: ignore[attr-defined]
     return loader
 
 

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from ..atomic import check_dir_target, write_dir_atomic
+from ..errors import InputError
 from ..options import JOBS, SEED, int_at_least
 from .common import load_assumptions
 
@@ -40,6 +41,8 @@ def cmd_timeline(args: argparse.Namespace) -> int:
     from ..backtest import timeline_table
 
     a = load_assumptions(args)
+    for cid in args.claim or ():
+        a.claim(cid)  # an unknown id: the valid ones, before any run
     out = _out(args, "timeline", a)
     table, skipped = timeline_table(args.assumptions, args.scenario, _options(args, a), args.jobs, args.claim or None)
     for q, why in sorted(skipped.items()):
@@ -68,6 +71,11 @@ def cmd_backtest(args: argparse.Namespace) -> int:
     a = load_assumptions(args)
     out = _out(args, "backtest", a)
     start = args.start or (min(a.history.quarterly["group.revenue"]) + 6)
+    last, first = a.history.last_quarter, min(a.history.quarterly["group.revenue"])
+    if not first <= start < last:
+        raise InputError.single("--from", "", f"{start.label} leaves nothing to score: give a reported quarter from "
+                                f"{first.label} to {(last + -1).label} (the model is scored on the quarters after it, "
+                                f"up to the last reported, {last.label})")
     scores, skipped = backtest_scores(args.assumptions, args.scenario, start, args.horizon, _options(args, a), args.jobs)
     if skipped:
         print(f"model not run as of {len(skipped)} quarters ({', '.join(sorted(skipped))}): e.g. {next(iter(skipped.values()))}",

@@ -13,8 +13,9 @@ from .common import load_assumptions, run_options, simulation_options
 __all__ = ["cmd_simulate", "cmd_claims", "format_claims", "register"]
 
 
-def format_claims(table, scenario: str, manifest: dict) -> str:
-    """The claims table for a terminal: probability, interval, draws, metric vs threshold."""
+def format_claims(table, scenario: str, manifest: dict, claims_file: str = "assumptions/claims.yaml") -> str:
+    """The claims table for a terminal: probability, interval, draws, metric vs threshold
+    (``claims_file``: the register the run read, named in the footer)."""
     lines = [
         f"Claims, scenario {scenario}: {manifest['draws']:,} draws, method {manifest['method']}, "
         f"seed {manifest['seed']} (interval: {table['interval'].iloc[0] if len(table) else ''})",
@@ -39,7 +40,7 @@ def format_claims(table, scenario: str, manifest: dict) -> str:
     if partial:
         lines.append(f"'draws' below {manifest['draws']:,}: draws where the test is not a finite number (e.g. a division by "
                      f"zero) are left out of the probability ({', '.join(partial)})")
-    lines.append("* headline claim; 'base' is the deterministic base case (draw 0). Tests and readings: assumptions/claims.yaml")
+    lines.append(f"* headline claim; 'base' is the deterministic base case (draw 0). Tests and readings: {claims_file}")
     return "\n".join(lines)
 
 
@@ -90,7 +91,7 @@ def cmd_simulate(args: argparse.Namespace) -> int:
     out = _run_folder(args, a)
     r, table = _run_simulation(args, a)
     _write_run(r, table, out, a.input_paths)
-    print(format_claims(table, a.scenario.name, r.manifest))
+    print(format_claims(table, a.scenario.name, r.manifest, a.claims_label))
     print(f"wrote {out}/ (claims.csv, quantiles_quarter|fy|cy.csv, convergence.csv, manifest.json) in {r.manifest['seconds']} s")
     return 0
 
@@ -112,7 +113,7 @@ def cmd_claims(args: argparse.Namespace) -> int:
             manifest = {}
         if manifest.get("run_sha256") == run_key(a, run_options(args, a)):
             table = pd.read_csv(claims_path, index_col="id")
-            print(format_claims(table, a.scenario.name, manifest))
+            print(format_claims(table, a.scenario.name, manifest, a.claims_label))
             print(f"(from the last run in {out}/: the same input files and options)")
             return 0
         print(f"(the inputs or options differ from the run in {out}/: running again)", file=sys.stderr)

@@ -4,6 +4,7 @@ after, and the change written (the checks and the comparison: :mod:`pivotmodel.u
 from __future__ import annotations
 
 import argparse
+import os
 import shutil
 import sys
 from dataclasses import replace
@@ -39,6 +40,9 @@ def _update_locked(args: argparse.Namespace, directory: Path) -> int:
     from ..update import append_rows, check_new_rows
 
     rep = directory / "history" / "reported.csv"
+    if not os.access(rep.parent, os.W_OK | os.X_OK):  # before the three runs, not after them
+        raise InputError.single(str(rep.parent), "", "cannot be written (permission denied): update appends to "
+                                "history/reported.csv there; nothing was run")
     checked = _read_bytes(rep)  # the bytes every check below is about; compared again before the swap
     before_a = assumptions_mod.load(directory, args.scenario)
     first_new = before_a.history.last_quarter + 1
