@@ -374,12 +374,10 @@ def _source_text(entry: Mapping[str, Any], where: str, label: str) -> list[Probl
     if date is None or (isinstance(date, dt.date) and not isinstance(date, dt.datetime)):
         return out  # YAML reads 2026-02-03 as a date
     m = _DATE.fullmatch(date) if isinstance(date, str) else None
-    ok = m is not None and 1 <= int(m[2]) <= 12
-    if ok and m[3]:
-        try:
-            dt.date(int(m[1]), int(m[2]), int(m[3]))
-        except ValueError:
-            ok = False
+    try:
+        ok = m is not None and dt.date(int(m[1]), int(m[2]), int(m[3] or 1)) is not None
+    except ValueError:  # month 13, day 30 of February
+        ok = False
     if not ok:
         out.append(Problem(label, f"{where}.date", f"{date!r} is not a date like 2026-02 or 2026-02-19 (YYYY-MM[-DD])",
                            line_of(entry, "date")))

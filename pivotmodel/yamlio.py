@@ -134,8 +134,8 @@ def _strict_loader(parser: type) -> type:
                                            "yaml_constructors": dict(yaml.constructor.SafeConstructor.yaml_constructors)})
     loader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)  # type: ignore[attr-defined]
     # YAML 1.1 reads 1e9 (no dot) as text; an analyst means the number, as in every other tool
-    loader.add_implicit_resolver("tag:yaml.org,2002:float", re.compile(r"^[-+]?[0-9]+(?:\.[0-9]*)?[eE][-+]?[0-9]+$"),
-                                 list("-+0123456789"))  # type: ignore[attr-defined]
+    number = re.compile(r"^[-+]?[0-9]+(?:\.[0-9]*)?[eE][-+]?[0-9]+$")
+    loader.add_implicit_resolver("tag:yaml.org,2002:float", number, list("-+0123456789"))  # type: ignore[attr-defined]
     return loader
 
 
