@@ -21,6 +21,7 @@ from __future__ import annotations
 import difflib
 import math
 import os
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -48,7 +49,7 @@ from .schema import (
     seed_file_key,
     seed_key,
 )
-from .yamlio import LineDict, line_of, read_yaml
+from .yamlio import LineDict, line_of, read_yaml, top_level_keys
 
 __all__ = [
     "Input",
@@ -252,6 +253,7 @@ def _parse_spec(
         return None, problems
     spec = dict(spec)
     kind = spec.pop("dist", "fixed" if "value" in spec else None)
+    kind = "fixed" if kind == "value" else kind  # the README's name for a fixed value
     meta = {k: spec.pop(k) for k in META_FIELDS if k in spec}
     for name, valid in (("unit", ", ".join(UNITS)), ("source", "an id in sources.yaml"), ("basis", " | ".join(BASES))):
         if name not in meta:
@@ -345,6 +347,7 @@ def _load_sources(path: Path, label: str, problems: list[Problem]) -> dict[str, 
     if not isinstance(data, dict) or not isinstance(data.get("sources"), dict):
         problems.append(Problem(label, "sources", "must hold a mapping 'sources:' of id -> {title, href, ...}"))
         return {}
+    problems += top_level_keys(label, data, ("sources",))
     out: dict[str, Source] = {}
     entries: LineDict = data["sources"]
     for sid, entry in entries.items():
@@ -360,6 +363,7 @@ def _load_sources(path: Path, label: str, problems: list[Problem]) -> dict[str, 
         for name, required in SOURCE_FIELDS.items():
             if required and not str(entry.get(name, "")).strip():
                 problems.append(Problem(label, f"sources.{sid}.{name}", "is required", line))
+        problems += _source_text(entry, f"sources.{sid}", label)
         flag = entry.get("notes_required", False)
         if not isinstance(flag, bool):
             problems.append(Problem(label, f"sources.{sid}.notes_required", f"must be true or false, got {flag!r}",
@@ -370,11 +374,47 @@ def _load_sources(path: Path, label: str, problems: list[Problem]) -> dict[str, 
     return out
 
 
+_DATE = re.compile(r"(\d{4})-(\d{2})(?:-(\d{2}))?")
+
+
+def _source_text(entry: Mapping[str, Any], where: str, label: str) -> list[Problem]:
+    """A source's fields are text (not lists, timestamps or binary); ``date`` is YYYY-MM or YYYY-MM-DD."""
+    import datetime as dt
+
+    out = []
+    for name in ("title", "href", "publisher", "note"):
+        value = entry.get(name)
+        if value is not None and not isinstance(value, str):
+            out.append(Problem(label, f"{where}.{name}", f"must be text, got {type(value).__name__} {value!r}"[:200],
+                               line_of(entry, name)))
+    date = entry.get("date")
+    if date is None or (isinstance(date, dt.date) and not isinstance(date, dt.datetime)):
+        return out  # YAML reads 2026-02-03 as a date
+    m = _DATE.fullmatch(date) if isinstance(date, str) else None
+    try:
+        ok = m is not None and dt.date(int(m[1]), int(m[2]), int(m[3] or 1)) is not None
+    except ValueError:  # month 13, day 30 of February
+        ok = False
+    if not ok:
+        out.append(Problem(label, f"{where}.date", f"{date!r} is not a date like 2026-02 or 2026-02-19 (YYYY-MM[-DD])",
+                           line_of(entry, "date")))
+    return out
+
+
+# Settings that must lie in a range, beyond their type: (low, high) inclusive, finite.
+SETTING_RANGES = {"boundary_yoy": (0.0, 1.0), "boundary_qoq": (0.0, 1.0), "boundary_margin": (0.0, 1.0),
+                  "tolerance": (0.0, 1.0)}
+# Optional settings and the value used when the file leaves them out (validate notes each).
+SETTING_DEFAULTS = {"chunk_size": 50_000, "tolerance": 0.0, "boundary_yoy": 0.05, "boundary_qoq": 0.05,
+                    "boundary_margin": 0.03}
+
+
 def _load_settings(path: Path, label: str, problems: list[Problem]) -> dict[str, Any]:
     data = read_yaml(path, label, "it must hold 'simulation:' with seed, draws, method and horizon")
     if not isinstance(data, dict) or not isinstance(data.get("simulation"), dict):
         problems.append(Problem(label, "simulation", "must hold a mapping 'simulation:'"))
         return {}
+    problems += top_level_keys(label, data, ("simulation",), children=SETTINGS)
     sim: LineDict = data["simulation"]
     out: dict[str, Any] = {}
     for key, value in sim.items():
@@ -410,10 +450,24 @@ def _load_settings(path: Path, label: str, problems: list[Problem]) -> dict[str,
                                     f"({SETTINGS[key][1]})", line_of(sim, key)))
     if "seed" in out and not 0 <= out["seed"] < 2**63:
         problems.append(Problem(label, "simulation.seed", f"must be a whole number in [0, 2**63), got {out['seed']}", line_of(sim, "seed")))
-    out.setdefault("chunk_size", 50_000)
-    out.setdefault("tolerance", 0.0)
+    problems += _setting_ranges(out, sim, label)
+    for key, value in SETTING_DEFAULTS.items():
+        if key not in sim:
+            problems.append(Problem(label, f"simulation.{key}", f"not set; using {value:g} ({SETTINGS[key][1]})",
+                                    line_of(data, "simulation"), level="warn"))
+            out[key] = value
     out.setdefault("max_draws", out.get("draws", 1))
     return out
+
+
+def _setting_ranges(out: dict[str, Any], sim: LineDict, label: str) -> list[Problem]:
+    problems = []
+    for key, (low, high) in SETTING_RANGES.items():
+        if key in out and not (math.isfinite(out[key]) and low <= out[key] <= high):
+            problems.append(Problem(label, f"simulation.{key}", f"must be a finite number in [{low:g}, {high:g}], "
+                                    f"got {out[key]!r}", line_of(sim, key)))
+            del out[key]
+    return problems
 
 
 def _scenario_name(spec: str) -> str:
@@ -666,6 +720,7 @@ def load(directory: str | Path | None = None, scenario: str | None = None, as_of
         path = directory / f"{name}.yaml"
         if path.exists():
             raw_files[name] = guarded(read_yaml, path, label_of(path), EMPTY_HINT[name])
+            problems.extend(top_level_keys(label_of(path), raw_files[name], (name,)))
     if history is not None:
         for key, (spec, line, label) in anchored.items():
             resolved, anchor, errs = resolve_anchor(key, spec, history, seeds, label, line)

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import ctypes
 import ctypes.util
+import glob
 import json
 import os
 import shutil
@@ -27,10 +28,24 @@ from pathlib import Path
 
 from .errors import InputError
 
-__all__ = ["MARKER", "check_dir_target", "check_file_target", "write_atomic", "write_dir_atomic"]
+__all__ = ["MARKER", "CSV_MARKER", "csv_is_ours", "write_owned_csv", "check_dir_target", "check_file_target", "write_atomic", "write_dir_atomic", "writer_lock",
+           "scratch_dir", "installed_package"]
 
 MARKER = ".pivotmodel-output"
+# First line of a single CSV file pivotmodel writes with --out: the file may be replaced by the
+# next run only while it starts so (an analyst's file never does, whatever its header).
+CSV_MARKER = "# written by pivotmodel"
 _NEW, _OLD = ".new.", ".old."
+
+
+def _short(name: str) -> str:
+    """``name`` as temporaries beside it carry it: cut (with a hash of the whole) when a temporary's
+    name would pass the file system's 255-byte limit."""
+    if len(name.encode()) <= 200:
+        return name
+    import hashlib
+
+    return name.encode()[:150].decode(errors="ignore") + "~" + hashlib.sha256(name.encode()).hexdigest()[:12]
 
 
 def _is_ours(folder: Path) -> bool:
@@ -93,16 +108,41 @@ def check_file_target(path: Path, is_ours: Callable[[Path], bool], protected: It
                                 "choose a path outside the assumptions")
     if path.is_dir():
         raise InputError.single(option, "", f"{path} is a folder; give a file name, e.g. {path / 'projection.csv'}")
+    if path.is_symlink():
+        raise InputError.single(option, "", f"{path} is a symbolic link; pivotmodel never replaces a link or writes "
+                                "through one: give the path of a file")
     if path.exists() and not is_ours(path):
         raise InputError.single(option, "", f"{path} exists and was not written by pivotmodel; it is never "
                                 "overwritten: remove it yourself or choose another name")
     _writable_ancestor(path, option)
 
 
+def csv_is_ours(path: Path) -> bool:
+    """A CSV file pivotmodel wrote: its first line is the ownership comment."""
+    try:
+        with open(path, encoding="utf-8", errors="replace") as fh:
+            return fh.readline().startswith(CSV_MARKER)
+    except OSError:
+        return False
+
+
+def write_owned_csv(path: Path, command: str, write_table: Callable[[Path], None]) -> None:
+    """Write a CSV (``write_table(tmp)``) atomically, behind the ownership comment line (read it
+    back with ``pandas.read_csv(path, skiprows=1)``)."""
+    def write(tmp: Path) -> None:
+        write_table(tmp)
+        body = tmp.read_bytes()
+        tmp.write_bytes(f"{CSV_MARKER} {command}; replaced by the next run unless this line is removed\n".encode()
+                        + body)
+    write_atomic(path, write)
+
+
 def write_atomic(path: Path, write: Callable[[Path], None]) -> None:
-    """Call ``write(tmp)`` on a temporary file beside ``path``, then rename it into place."""
+    """Call ``write(tmp)`` on a temporary file beside ``path``, then rename it into place
+    (the temporary carries the writer's pid, so the next write removes it if the writer was killed)."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}{_NEW}", dir=path.parent)
+    _clean_stale(path.parent, path.name)
+    fd, tmp = tempfile.mkstemp(prefix=f".{_short(path.name)}{_NEW}{os.getpid()}.", dir=path.parent)
     os.close(fd)
     try:
         write(Path(tmp))
@@ -121,8 +161,9 @@ def _respect_umask(path: Path, full: int) -> None:
 
 
 @contextmanager
-def _locked(folder: Path):
-    """An exclusive advisory lock on ``folder`` (POSIX); a no-op where flock is unavailable."""
+def _locked(folder: Path, wait: bool = True):
+    """An exclusive advisory lock on ``folder`` (POSIX); a no-op where flock is unavailable.
+    With ``wait=False``, BlockingIOError if another process holds it."""
     try:
         import fcntl
     except ImportError:  # pragma: no cover - Windows
@@ -130,11 +171,58 @@ def _locked(folder: Path):
         return
     fd = os.open(folder, os.O_RDONLY)
     try:
-        fcntl.flock(fd, fcntl.LOCK_EX)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | (0 if wait else fcntl.LOCK_NB))
+        except BlockingIOError:
+            os.close(fd)
+            fd = -1
+            raise
         yield
     finally:
-        fcntl.flock(fd, fcntl.LOCK_UN)
-        os.close(fd)
+        if fd >= 0:
+            fcntl.flock(fd, fcntl.LOCK_UN)
+            os.close(fd)
+
+
+@contextmanager
+def writer_lock(folder: Path, label: str):
+    """One writer at a time for an assumptions folder: the lock is taken at once or the command
+    is refused (InputError naming ``label``); held until the block ends."""
+    try:
+        with _locked(folder, wait=False):
+            yield
+    except BlockingIOError:
+        raise InputError.single(label, "", f"another pivotmodel command is writing to {folder}; "
+                                "nothing was changed: run this again when it has finished") from None
+
+
+def installed_package(folder: Path) -> bool:
+    """``folder`` lies inside an installed Python package (site-packages, dist-packages or the
+    interpreter's library folders), where a write is lost on the next upgrade and shared."""
+    import sysconfig
+
+    resolved = folder.resolve()
+    if {"site-packages", "dist-packages"} & set(resolved.parts):
+        return True
+    libs = {sysconfig.get_paths().get(k) for k in ("purelib", "platlib", "stdlib", "platstdlib")}
+    return any(lib and resolved.is_relative_to(Path(lib).resolve()) for lib in libs)
+
+
+@contextmanager
+def scratch_dir(prefix: str):
+    """A private temporary folder ``<tmp>/<prefix><pid>.<random>`` (marked as ours), removed at
+    the end; those left by killed runs of the same prefix are removed first."""
+    base = Path(tempfile.gettempdir())
+    for entry in base.glob(f"{prefix}*"):
+        pid = entry.name[len(prefix):].split(".")[0]
+        if pid.isdigit() and not _pid_alive(int(pid)) and entry.is_dir() and (entry / MARKER).is_file():
+            shutil.rmtree(entry, ignore_errors=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f"{prefix}{os.getpid()}.", dir=base))
+    try:
+        (tmp / MARKER).write_text("made by pivotmodel; removed by the next run if its maker is gone\n", encoding="utf-8")
+        yield tmp
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
 
 
 def _pid_alive(pid: int) -> bool:
@@ -150,14 +238,18 @@ def _pid_alive(pid: int) -> bool:
 def _clean_stale(parent: Path, name: str) -> None:
     """Remove temporaries of ``name`` left by runs that no longer exist (their writer's pid is in
     their name; they carry our marker, or are empty if the writer died as it made them)."""
-    for entry in parent.glob(f".{name}.*"):
+    name = _short(name)
+    for entry in parent.glob(f".{glob.escape(name)}.*"):
         rest = entry.name[len(name) + 1:]
         for tag in (_NEW, _OLD):
             if rest.startswith(tag):
                 pid = rest[len(tag):].split(".")[0]
-                if pid.isdigit() and not _pid_alive(int(pid)) and entry.is_dir() and (
-                        (entry / MARKER).is_file() or not any(entry.iterdir())):  # ours, or empty
+                if not pid.isdigit() or _pid_alive(int(pid)):
+                    continue
+                if entry.is_dir() and ((entry / MARKER).is_file() or not any(entry.iterdir())):  # ours, or empty
                     shutil.rmtree(entry, ignore_errors=True)
+                elif tag == _NEW and entry.is_file() and not entry.is_symlink():  # write_atomic's, named by us
+                    entry.unlink(missing_ok=True)
 
 
 def _exchange(a: Path, b: Path) -> bool:
@@ -189,7 +281,7 @@ def write_dir_atomic(target: Path, write: Callable[[Path], None], protected: Ite
     parent.mkdir(parents=True, exist_ok=True)
     tmp: Path | None = None
     try:
-        tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}{_NEW}{os.getpid()}.", dir=parent))
+        tmp = Path(tempfile.mkdtemp(prefix=f".{_short(target.name)}{_NEW}{os.getpid()}.", dir=parent))
         (tmp / MARKER).write_text("made by pivotmodel; a folder holding this file may be replaced by the next run\n",
                                   encoding="utf-8")
         write(tmp)
@@ -204,7 +296,7 @@ def write_dir_atomic(target: Path, write: Callable[[Path], None], protected: Ite
                 if not any(target.iterdir()):
                     target.rmdir()
                 else:
-                    old = parent / f".{target.name}{_OLD}{os.getpid()}"
+                    old = parent / f".{_short(target.name)}{_OLD}{os.getpid()}"
                     os.replace(target, old)
                     try:
                         os.replace(tmp, target)

@@ -317,5 +317,9 @@ def verdicts(scores: pd.DataFrame) -> list[str]:
                 ratio = common["model"].mean() / common["naive"].mean() - 1.0
                 parts.append(f"model CRPS {abs(ratio):.0%} {'below' if ratio < 0 else 'above'} naive on "
                              f"{len(common)} common points ({'model better' if ratio < 0 else 'naive better'})")
+        else:
+            why = {"model": "no as-of quarter it could start from",
+                   "naive": "too few consecutive reported quarters before each as-of quarter"}
+            parts += [f"{who} not scored ({why[who]})" for who in ("model", "naive") if who not in both.columns]
         lines.append(f"{series}: " + "; ".join(parts))
     return lines

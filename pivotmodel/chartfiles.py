@@ -112,6 +112,14 @@ def previous_charts(folder: Path | None) -> dict[str, dict[str, str]]:
     return charts if isinstance(charts, dict) else {}
 
 
+def _worker_start(parent: int) -> None:
+    """The chart worker ends with its parent and holds none of its output pipes."""
+    from .parent_death import exit_with_parent, release_parent_output
+
+    exit_with_parent(parent)
+    release_parent_output()
+
+
 def _can_fork() -> bool:
     return (os.cpu_count() or 1) > 1 and "fork" in mp.get_all_start_methods()
 
@@ -154,7 +162,11 @@ class ChartFiles:
             self.on_done()
         else:
             if self._pool is None:
-                self._pool = ProcessPoolExecutor(max_workers=1, mp_context=mp.get_context("fork"))
+                from .parent_death import parent_pipe
+
+                parent_pipe()
+                self._pool = ProcessPoolExecutor(max_workers=1, mp_context=mp.get_context("fork"),
+                                                 initializer=_worker_start, initargs=(os.getpid(),))
             future = self._pool.submit(draw_and_save, *args)
             future.add_done_callback(lambda f: self.on_done())
             self._futures.append((future, args))

@@ -46,7 +46,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from .errors import InputError, Problem
+from .errors import InputError, Problem, did_you_mean
 from .periods import Period, PeriodError, parse_period
 from .schema import SERIES
 from .yamlio import line_of, unknown_keys
@@ -682,7 +682,8 @@ def find_claim(claims: Sequence[Claim], claim_id: str, label: str) -> Claim:
         if c.id == claim_id:
             return c
     valid = ", ".join(c.id for c in claims) or f"none ({label} {MISSING})"
-    raise InputError.single(label, "claim", f"unknown claim id {claim_id!r}; valid: {valid}")
+    raise InputError.single(label, "claim", f"unknown claim id {claim_id!r}{did_you_mean(claim_id, [c.id for c in claims])}; "
+                            f"valid: {valid}")
 
 
 def parse_claims(raw: Any, label: str = "assumptions/claims.yaml", projection: Projection | None = None) -> list[Claim]:

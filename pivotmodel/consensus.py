@@ -29,7 +29,7 @@ from .errors import InputError, Problem
 from .lazy import lazy
 from .model import prepare, project, run
 from .periods import PeriodError, parse_quarter
-from .yamlio import line_of, read_yaml
+from .yamlio import line_of, read_yaml, top_level_keys
 
 if TYPE_CHECKING:  # the real modules for the type checker; lazy stand-ins at run time
     import pandas as pd
@@ -109,7 +109,7 @@ def load_consensus(a: Assumptions, path: Path | None = None) -> Consensus:
     path = path or a.directory / FILE
     label = f"{a.directory.name}/{path.name}" if path.parent == a.directory else str(path)
     data = read_yaml(path, label)
-    problems: list[Problem] = []
+    problems: list[Problem] = top_level_keys(label, data, ("consensus",))
     root = data.get("consensus") if isinstance(data, dict) else None
     if not isinstance(root, dict) or not isinstance(root.get("forecasts"), list) or not isinstance(root.get("last_results"), dict):
         raise InputError.single(label, "consensus", "must hold 'consensus:' with 'last_results: {quarter, released, url}' and a list 'forecasts:'", 1)

@@ -23,7 +23,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from .errors import InputError
+from .errors import InputError, did_you_mean
 from .sensitivity import format_value, input_spec, model_unit
 from .separation import ks_matrix
 
@@ -33,7 +33,8 @@ __all__ = ["drivers", "drivers_all", "prim_box", "claim_split", "check_claim"]
 def check_claim(results, claim_id: str) -> None:
     ids = [c.id for c in results.claims]
     if claim_id not in ids:
-        raise InputError.single("claims.yaml", "claim", f"unknown claim id {claim_id!r}; valid: {', '.join(ids)}")
+        raise InputError.single("claims.yaml", "claim", f"unknown claim id {claim_id!r}{did_you_mean(claim_id, ids)}; "
+                                f"valid: {', '.join(ids)}")
 
 
 def _split_info(claim_id: str, holds: np.ndarray) -> dict:
@@ -156,7 +157,8 @@ def prim_box(results, claim_id: str, inputs: list[str] | None = None, top: int =
     else:
         bad = [k for k in inputs if k not in x.columns]
         if bad:
-            raise InputError.single("--input", "input", f"{', '.join(bad)} not an uncertain input; valid: {', '.join(x.columns)}")
+            raise InputError.single("--input", "input", f"{', '.join(bad)} not an uncertain input"
+                                    f"{did_you_mean(bad, x.columns)}; valid: {', '.join(x.columns)}")
     n = len(h)
     density, held, bounds, steps = _peel(x, h, inputs, alpha, min_support * n)
     base_density = float(h.mean())

@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-__all__ = ["Problem", "InputError"]
+__all__ = ["Problem", "InputError", "did_you_mean"]
 
 
 @dataclass(frozen=True)
@@ -41,3 +41,13 @@ class InputError(Exception):
     @classmethod
     def single(cls, file: str | Path, key: str, message: str, line: int | None = None) -> InputError:
         return cls([Problem(str(file), key, message, line)])
+
+
+def did_you_mean(words: str | list[str], options) -> str:
+    """`` (did you mean 'x'?)`` for the closest of ``options`` to each of ``words``, or ``""``."""
+    import difflib
+
+    options = [str(o) for o in options]
+    close = [m[0] for w in ([words] if isinstance(words, str) else words)
+             if (m := difflib.get_close_matches(str(w), options, n=1, cutoff=0.6))]
+    return f" (did you mean {', '.join(repr(c) for c in close)}?)" if close else ""

@@ -23,7 +23,7 @@ import numpy as np
 
 from .earnings_series import EARNINGS_CSV, EARNINGS_METRICS
 from .errors import InputError, Problem
-from .history_checks import check_rows
+from .history_checks import check_jump, check_rows, check_text
 from .periods import PeriodError, Quarter, parse_quarter
 from .schema import GROUP, SEEDABLE, SEGMENTS
 
@@ -200,20 +200,23 @@ def _period_key(label: str) -> tuple[str, int | Quarter]:
 def check_fields(rec: Mapping[str, str], label: str, line: int, relation: Mapping[str, tuple[str, str]]) -> tuple[float | None, list[Problem]]:
     """A row's value (None if not a finite number) and the problems of its value, unit, basis,
     source and segment."""
-    problems: list[Problem] = []
+    problems: list[Problem] = check_text(rec, label, line)  # metric, its unit, plain ASCII number, no control characters
     try:
         value: float | None = float(rec["value"])
         if not math.isfinite(value):  # type: ignore[arg-type]
             raise ValueError
     except ValueError:
         return None, [Problem(label, "value", f"{rec['value']!r} is not a finite number (RMB million, no thousands separators)", line)]
-    if rec["unit"] not in HISTORY_UNITS:
+    if any(p.key == "value" for p in problems):
+        return None, problems
+    told = {p.key for p in problems}  # a cell already found wrong is not judged again
+    if rec["unit"] not in HISTORY_UNITS and "unit" not in told:
         problems.append(Problem(label, "unit", f"{rec['unit']!r} is not one of {', '.join(HISTORY_UNITS)}", line))
-    if rec["basis"] not in BASES:
+    if rec["basis"] not in BASES and "basis" not in told:
         problems.append(Problem(label, "basis", f"{rec['basis']!r} is not one of {', '.join(BASES)}", line))
     if not rec["source"].strip():
         problems.append(Problem(label, "source", "every row needs a source", line))
-    if rec["segment"].strip() not in relation:
+    if rec["segment"].strip() not in relation and "segment" not in told:
         problems.append(Problem(label, "segment", f"{rec['segment'].strip()!r} is not in segment_map.csv; add it there with its relation", line))
     return value, problems
 
@@ -261,6 +264,10 @@ def load_history(directory: Path, root: Path | None = None) -> History:
         seen[key] = (label, line)
         rows.append(Row(*key, value, rec["unit"], rec["basis"], rec["source"], rec["note"], line))
         row_file.append(label)
+    # a quarter typed far past the others: the one headline problem, alone
+    jump = check_jump([r for r, lab in zip(rows, row_file) if lab == rel(rep_path)], rel(rep_path))
+    if jump:
+        raise InputError(jump + problems)
     for f in files:  # sign, size and consistency checks, each file's rows under its own name
         problems += check_rows([r for r, lab in zip(rows, row_file) if lab == rel(f)], relation, rel(f))
     if any(p.level == "error" for p in problems):

@@ -13,6 +13,7 @@ run's numbers are the same bits on every path.
 
 from __future__ import annotations
 
+import functools
 import multiprocessing as mp
 import os
 import pickle
@@ -23,6 +24,8 @@ from collections.abc import Callable, Iterator
 from concurrent.futures import ProcessPoolExecutor
 from contextlib import contextmanager
 from typing import Any
+
+from .parent_death import exit_with_parent, parent_pipe
 
 __all__ = ["run_chunks", "dask_executor", "executor_workers"]
 
@@ -90,6 +93,12 @@ def _drain(submit: Callable[[int, int], Any], bounds: list[Bounds], in_flight: i
             pending.append((*nxt, submit(*nxt)))
 
 
+def _pool_worker(install: Callable[[dict], None], state: dict, parent: int) -> None:
+    """A local pool worker's start: it ends when ``parent`` dies (even by ``kill -9``), then installs the state."""
+    exit_with_parent(parent)
+    install(state)
+
+
 def run_chunks(bounds: list[Bounds], work: Callable[[int, int], Any], install: Callable[[dict], None], state: dict,
                on_result: Callable[[int, int, Any], None], *, jobs: int = 1, executor: Any = None,
                start_method: str | None = None, local_install: Callable[[dict], None] | None = None,
@@ -111,10 +120,11 @@ def run_chunks(bounds: list[Bounds], work: Callable[[int, int], Any], install: C
         return "dask" if _is_dask(executor) else "executor"
     if jobs > 1 and len(bounds) > 1:
         method = start_method or ("fork" if "fork" in mp.get_all_start_methods() else "spawn")
-        initargs = ({} if method == "fork" else dict(state),)  # fork: the workers inherit the state
+        parent_pipe()  # workers end with this process, even if it is killed (pivotmodel.parent_death)
+        initargs = ({} if method == "fork" else dict(state), os.getpid())  # fork: the workers inherit the state
         workers = min(jobs, len(bounds))
-        with ProcessPoolExecutor(max_workers=workers, mp_context=mp.get_context(method), initializer=local_install or install,
-                                 initargs=initargs) as pool:
+        with ProcessPoolExecutor(max_workers=workers, mp_context=mp.get_context(method),
+                                 initializer=functools.partial(_pool_worker, local_install or install), initargs=initargs) as pool:
             _drain(lambda lo, hi: pool.submit(work, lo, hi), bounds, 2 * workers, on_result, after_submit)
         return "local pool"
     if serial_setup:

@@ -33,7 +33,7 @@ import pandas as pd
 
 from .assumptions import Assumptions, Input
 from .claims import ALIASES, TestError, _Evaluator, parse_test, series_in
-from .errors import InputError
+from .errors import InputError, did_you_mean
 from .model import SERIES, Projection, base_values, prepare, run
 from .sampling import correlation_copula, uncertain_inputs
 from .schema import UNITS, seed_key
@@ -86,7 +86,8 @@ def parse_output(spec: str | Output) -> Output:
         series, _, period = (s.strip() for s in text.partition("@"))
         name = ALIASES.get(series, series)
         if name not in SERIES:
-            raise InputError.single(where, "output", f"unknown series {series!r}; valid: {', '.join(list(SERIES) + list(ALIASES))}")
+            names = list(SERIES) + list(ALIASES)
+            raise InputError.single(where, "output", f"unknown series {series!r}{did_you_mean(series, names)}; valid: {', '.join(names)}")
         expression = f"sum({series}, {period})"
     else:
         expression = text
@@ -201,7 +202,8 @@ def _check_keys(a: Assumptions, keys: Iterable[str] | None) -> dict:
     keys = list(keys)
     bad = [k for k in keys if k not in dists]
     if bad:
-        raise InputError.single("--input", "input", f"{', '.join(bad)} not an uncertain input; valid: {', '.join(dists)}")
+        raise InputError.single("--input", "input", f"{', '.join(bad)} not an uncertain input{did_you_mean(bad, dists)}; "
+                                f"valid: {', '.join(dists)}")
     return {k: dists[k] for k in keys}
 
 

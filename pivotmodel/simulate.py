@@ -231,6 +231,7 @@ def _year_totals(p: Projection, name: str, periods: list[Period]) -> np.ndarray:
 
 
 def _init_worker(state: dict[str, Any]) -> None:
+    """A local pool worker's state (it already ends with its parent: :func:`pivotmodel.runner._pool_worker`)."""
     from .allocator import retain_freed_memory
 
     retain_freed_memory()  # a worker only runs chunks: keep freed arrays for the next one

@@ -27,7 +27,7 @@ from scipy import optimize
 
 from .assumptions import Assumptions
 from .claims import Claim, evaluate, series_in
-from .errors import InputError
+from .errors import InputError, did_you_mean
 from .model import EngineInputs, base_values, prepare, run
 from .sampling import uncertain_inputs
 from .sensitivity import format_value, input_spec, model_unit
@@ -47,7 +47,7 @@ def _check_input(a: Assumptions, key: str):
         if key in a.inputs:
             why = f"{key!r} is a fixed input (a point value in the files); solve moves an uncertain input"
         else:
-            why = f"{key!r} is not an input"
+            why = f"{key!r} is not an input{did_you_mean(key, dists)}"
         raise InputError.single("--input", "input", f"{why}; uncertain inputs: {', '.join(dists)}")
     return dists[key]
 

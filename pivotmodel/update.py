@@ -1,9 +1,11 @@
 """``pivotmodel update ROWS.csv``: a newly reported quarter in one step.
 
-The rows (the columns of ``history/reported.csv``) are checked on their own (schema, units,
-periods after the last reported quarter, segments + elimination = group, YoY growth against
+The rows (the columns of ``history/reported.csv``) are checked on their own (the quarters in
+sequence after the last reported one, as one headline problem; each row's metric, unit, plain
+number, sign and size; segments + elimination = group; YoY growth against
 the row a year earlier within a plausibility band: a warning, never a change), then with the
-whole folder: a copy of the assumptions with the rows appended must load. Only then is
+whole folder: a copy of the assumptions with the rows appended must load (its problems told by
+the rows file's line; the usual rows the new quarter lacks listed by CSV segment and metric). Only then is
 ``history/reported.csv`` rewritten (its bytes kept, the new rows appended in sorted order) and
 the change written (:mod:`pivotmodel.cli.update`): per claim the probability and 95% interval before and after, per headline
 output the base case, P5 and P95 before and after, and each change split into the part the
@@ -31,12 +33,13 @@ else:
     pd = lazy("pandas")
 
 from .errors import InputError, Problem
-from .history import REPORTED_COLUMNS, _period_key, _read_csv, check_fields
+from .history import REPORTED_COLUMNS, Row, _period_key, _read_csv, check_fields
+from .history_checks import check_rows, number
 from .periods import PeriodError, Quarter
 from .schema import SEGMENT_IDS
 
-__all__ = ["check_new_rows", "append_rows", "headline_outputs", "compare", "frozen_starts", "claim_probabilities", "format_change",
-           "YOY_BAND", "HEADLINE"]
+__all__ = ["check_new_rows", "missing_usual", "append_rows", "trial_lines", "from_trial", "headline_outputs", "compare",
+           "frozen_starts", "claim_probabilities", "format_change", "YOY_BAND", "HEADLINE"]
 
 YOY_BAND = 0.6  # |YoY growth| above this is flagged as implausible (a warning)
 IDENTITY_TOLERANCE = 0.002  # of group revenue: rounding in the releases
@@ -49,19 +52,21 @@ def _quarter_of(period: str) -> Quarter:
 
 
 def check_new_rows(path: Path, history, label: str | None = None) -> tuple[list[dict], list[Problem]]:
-    """The rows of ``path`` and the warnings; errors (file, line, key) raise InputError."""
+    """The rows of ``path`` and the warnings; errors (file, line, key) raise InputError: first a
+    quarter out of sequence (alone: the rest would follow from it), then each row's fields, sign
+    and size, and only then the identities between rows."""
     label = label or str(path)
     records = _read_csv(path, REPORTED_COLUMNS, label)
     problems: list[Problem] = []
-    warnings: list[Problem] = []
     rows: list[dict] = []
     last = history.last_quarter
     existing = {(r.period, r.segment, r.metric) for r in history.rows}
     seen: dict[tuple[str, str, str], int] = {}
     if not records:
         problems.append(Problem(label, "", "holds no rows"))
+    records = [(line, {k: (rec[k] or "").strip() for k in REPORTED_COLUMNS}) for line, rec in records]
+    _check_sequence(records, last, label)
     for line, rec in records:
-        rec = {k: (rec[k] or "").strip() for k in REPORTED_COLUMNS}
         key = (rec["period"], rec["segment"], rec["metric"])
         try:
             q = _quarter_of(rec["period"])
@@ -79,15 +84,65 @@ def check_new_rows(path: Path, history, label: str | None = None) -> tuple[list[
             problems.append(Problem(label, "period,segment,metric", f"duplicate row {key}", line))
         seen[key] = line
         rows.append({**rec, "value": value, "text": rec["value"], "line": line})
-    quarters = sorted({_quarter_of(r["period"]) for r in rows})
-    if quarters and not problems and quarters != [last + k for k in range(1, len(quarters) + 1)]:
-        problems.append(Problem(label, "period", f"the new quarters must follow {last.label} without a gap, "
-                                f"found {', '.join(q.label for q in quarters)}"))
-    problems += _identity(rows, history, label)
+    if not problems:  # sign and size of each row (and segments within the group) before the identities
+        as_rows = [Row(r["period"], r["segment"], r["metric"], r["value"], r["unit"], r["basis"], r["source"],
+                       r["note"], r["line"]) for r in rows]
+        problems += [p for p in check_rows(as_rows, history.segment_relation, label) if p.level == "error"]
+    if not problems:
+        problems += _identity(rows, history, label)
     if problems:
         raise InputError(problems)
-    warnings += _plausibility(rows, history, label)
-    return rows, warnings
+    return rows, _plausibility(rows, history, label) + _lacking_summary(missing_usual(rows, history, label), history, label)
+
+
+def _lacking_summary(lacking: list[Problem], history, label: str) -> list[Problem]:
+    """One warning per new quarter listing, by CSV segment and metric, the usual rows it lacks."""
+    by_period: dict[str, list[str]] = {}
+    for p in lacking:
+        period, rest = p.key.split(",", 1)
+        by_period.setdefault(period, []).append(rest)
+    return [Problem(label, period, f"lacks {len(keys)} row(s) that {history.last_quarter.label} has and the model reads "
+                    f"(segment,metric): {'; '.join(keys)}; add those the release gives", level="warn")
+            for period, keys in by_period.items()]
+
+
+def _check_sequence(records: list[tuple[int, dict]], last: Quarter, label: str) -> None:
+    """The new quarters follow ``last`` without a gap; else one headline problem, raised alone."""
+    later: dict[Quarter, int] = {}
+    for line, rec in records:
+        try:
+            q = _quarter_of(rec["period"])
+        except PeriodError:
+            continue
+        if q > last:
+            later[q] = min(line, later.get(q, line))
+    expected = last + 1
+    for q in sorted(later):
+        if q != expected:
+            raise InputError([Problem(label, "period", f"{q.label} does not follow {(expected + -1).label}: update appends "
+                                      f"the quarters after the last reported one ({last.label}) in order, {expected.label} "
+                                      f"next; a typo for {expected.label}? (fix this first, the other checks follow from it)",
+                                      later[q])])
+        expected = q + 1
+
+
+def missing_usual(rows: list[dict], history, label: str) -> list[Problem]:
+    """The rows the model reads that the last reported quarter has and a new quarter lacks, named by
+    CSV segment and metric (a warning each: the model reads no actual for them in that quarter)."""
+    from .history import SERIES_OF_METRIC
+
+    last = history.last_quarter.label
+    usual = {(r.segment, r.metric): r for r in history.rows if r.period == last
+             and history.segment_relation.get(r.segment, ("", ""))[1] == "equals"
+             and (history.segment_relation[r.segment][0], r.metric) in SERIES_OF_METRIC}
+    out = []
+    for period in sorted({r["period"] for r in rows}, key=_quarter_of):
+        have = {(r["segment"], r["metric"]) for r in rows if r["period"] == period}
+        for segment, metric in sorted(set(usual) - have):
+            series = SERIES_OF_METRIC[(history.segment_relation[segment][0], metric)]
+            out.append(Problem(label, f"{period},{segment},{metric}", f"no row, though {last} has one (the model's "
+                               f"{series}, needed for {period}): add the row", level="warn"))
+    return out
 
 
 def _identity(rows: list[dict], history, label: str) -> list[Problem]:
@@ -107,7 +162,7 @@ def _identity(rows: list[dict], history, label: str) -> list[Problem]:
             if abs(total - group["value"]) > max(2.0, IDENTITY_TOLERANCE * abs(group["value"])):
                 names = " + ".join(got[p]["segment"] for p in parts if p in got)
                 out.append(Problem(label, f"{period},{group['segment']},{metric}",
-                                   f"{group['value']:,.0f} but {names} = {total:,.0f}: segments + elimination must equal "
+                                   f"{number(group['value'])} but {names} = {number(total)}: segments + elimination must equal "
                                    "the group (within rounding); check the rows", group["line"]))
     return out
 
@@ -129,7 +184,7 @@ def _plausibility(rows: list[dict], history, label: str) -> list[Problem]:
         growth = r["value"] / before - 1.0
         if abs(growth) > YOY_BAND:
             out.append(Problem(label, f"{r['period']},{r['segment']},{r['metric']}",
-                               f"YoY growth {growth:+.0%} against {before:,.0f} a year earlier is outside +/-{YOY_BAND:.0%}: "
+                               f"YoY growth {growth:+.0%} against {number(before)} a year earlier is outside +/-{YOY_BAND:.0%}: "
                                "check the figure and its unit (appended as given)", r["line"], level="warn"))
     return out
 
@@ -140,11 +195,36 @@ def append_rows(text: str, rows: list[dict]) -> str:
     newline = "\r\n" if "\r\n" in text else "\n"
     buf = io.StringIO()
     writer = csv.writer(buf, lineterminator=newline)
-    for r in sorted(rows, key=lambda r: (_quarter_of(r["period"]), r["period"], r["segment"], r["metric"])):
+    for r in _sorted_rows(rows):
         writer.writerow([r["period"], r["segment"], r["metric"], r["text"], r["unit"], r["basis"], r["source"], r["note"]])
     if text and not text.endswith(("\n", "\r")):
         text += newline
     return text + buf.getvalue()
+
+
+def _sorted_rows(rows: list[dict]) -> list[dict]:
+    return sorted(rows, key=lambda r: (_quarter_of(r["period"]), r["period"], r["segment"], r["metric"]))
+
+
+def trial_lines(text: str, rows: list[dict]) -> dict[int, int]:
+    """Line (as loading numbers them: header 1, records from 2) of each appended row in
+    ``append_rows(text, rows)`` -> its line in the rows file."""
+    records = sum(1 for _ in csv.DictReader(io.StringIO(text.lstrip("\ufeff"))))
+    return {records + 2 + k: r["line"] for k, r in enumerate(_sorted_rows(rows))}
+
+
+REPORTED = "history/reported.csv"
+
+
+def from_trial(p: Problem, lines: dict[int, int], rows_label: str) -> Problem:
+    """A problem found in the trial folder, told where the analyst fixes it: an appended row by
+    the rows file's line; anything else as what appending caused in the folder's file."""
+    if Path(p.file).parts[-2:] == Path(REPORTED).parts and p.line in lines:
+        return Problem(rows_label, p.key, p.message, lines[p.line], p.level)
+    if p.level != "error":
+        return p  # a warning about the folder, as validate gives it
+    where = p.file if p.line is None else f"{p.file}:{p.line}"
+    return Problem(rows_label, p.key, f"after appending, {where}: {p.message}", None, p.level)
 
 
 def headline_outputs(r, fiscal_years: list[int]) -> pd.DataFrame:

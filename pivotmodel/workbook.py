@@ -10,6 +10,7 @@ brackets (``"probability (ratio)"``) or stay in Excel's General format.
 
 from __future__ import annotations
 
+import io
 import re
 import zipfile
 from dataclasses import dataclass, field
@@ -90,12 +91,14 @@ def _format_sheet(ws, sheet: Sheet, columns: list[str]) -> None:
         ws.column_dimensions[get_column_letter(j)].width = min(width + 2, _WIDE_TEXT)
 
 
-def _normalise(path: Path) -> None:
-    """Rewrite the zip with fixed entry times and fixed document dates (byte-identical files)."""
-    with zipfile.ZipFile(path) as z:
+def _normalise(raw: bytes) -> bytes:
+    """The zip rebuilt with fixed entry times and fixed document dates (byte-identical files);
+    in memory, so a full disk fails the one write of the file, never a half-closed zip."""
+    with zipfile.ZipFile(io.BytesIO(raw)) as z:
         entries = [(i.filename, z.read(i)) for i in z.infolist()]
     stamp = re.compile(rb"(<dcterms:(?:created|modified)[^>]*>)[^<]*(</dcterms:)")
-    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as z:
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as z:
         for name, data in entries:
             if name == "docProps/core.xml":
                 data = stamp.sub(rb"\g<1>" + FIXED_TIME.encode() + rb"\g<2>", data)
@@ -103,6 +106,7 @@ def _normalise(path: Path) -> None:
             info.compress_type = zipfile.ZIP_DEFLATED
             info.external_attr = 0o644 << 16
             z.writestr(info, data)
+    return out.getvalue()
 
 
 def write_workbook(path: Path, sheets: list[Sheet]) -> None:
@@ -110,10 +114,11 @@ def write_workbook(path: Path, sheets: list[Sheet]) -> None:
     names = [sheet_name(s.name) for s in sheets]
     if len(set(names)) != len(names):
         raise ValueError(f"sheet names clash after cleaning: {names}")
-    with pd.ExcelWriter(path, engine="openpyxl") as xw:
+    buf = io.BytesIO()
+    with pd.ExcelWriter(buf, engine="openpyxl") as xw:
         xw.book.properties.creator = CREATOR
         for s, name in zip(sheets, names):
             s.frame.to_excel(xw, sheet_name=name, index=s.index, merge_cells=False)
             cols = ([str(n) for n in s.frame.index.names] if s.index else []) + [str(c) for c in s.frame.columns]
             _format_sheet(xw.sheets[name], s, cols)
-    _normalise(Path(path))
+    Path(path).write_bytes(_normalise(buf.getvalue()))

@@ -7,6 +7,9 @@ come back as :class:`LineDict`, a ``dict`` that also knows the line of each key.
 
 from __future__ import annotations
 
+import difflib
+import re
+from collections.abc import Collection, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -14,7 +17,7 @@ import yaml
 
 from .errors import InputError, Problem
 
-__all__ = ["LineDict", "line_of", "read_yaml", "unknown_keys"]
+__all__ = ["LineDict", "line_of", "read_yaml", "unknown_keys", "top_level_keys"]
 
 
 class LineDict(dict):
@@ -39,6 +42,24 @@ class _Refused(yaml.composer.ComposerError):
 def unknown_keys(label: str, where: str, entry: Any, valid: Any) -> list[Problem]:
     """A problem for each key of the mapping ``entry`` that is not in ``valid``, at its line."""
     return [Problem(label, f"{where}.{k}", f"unknown key; valid: {', '.join(valid)}", line_of(entry, k)) for k in entry if k not in valid]
+
+
+def top_level_keys(label: str, data: Any, valid: Sequence[str], children: Collection[str] = ()) -> list[Problem]:
+    """A problem for each top-level key of a file's mapping ``data`` that is not in ``valid`` (did you
+    mean?); a key that belongs one level down (``children``) is told to be indented under it."""
+    if not isinstance(data, dict):
+        return []
+    out = []
+    for k in data:
+        if k in valid:
+            continue
+        if str(k) in children:
+            hint = f"; {k!r} belongs under {valid[0]!r}: indent it to sit with the others there"
+        else:
+            near = difflib.get_close_matches(str(k), list(valid), n=1, cutoff=0.6)
+            hint = f" (did you mean {near[0]!r}?)" if near else ""
+        out.append(Problem(label, str(k), f"unknown top-level key; valid: {', '.join(valid)}{hint}", line_of(data, k)))
+    return out
 
 
 def _duplicates(node: yaml.Node, path: str, out: list[tuple[str, int, int]]) -> None:
@@ -112,6 +133,9 @@ def _strict_loader(parser: type) -> type:
     loader = type("_StrictLoader", bases, {"__init__": __init__, "compose_node": compose_node,
                                            "yaml_constructors": dict(yaml.constructor.SafeConstructor.yaml_constructors)})
     loader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)  # type: ignore[attr-defined]
+    # YAML 1.1 reads 1e9 (no dot) as text; an analyst means the number, as in every other tool
+    number = re.compile(r"^[-+]?[0-9]+(?:\.[0-9]*)?[eE][-+]?[0-9]+$")
+    loader.add_implicit_resolver("tag:yaml.org,2002:float", number, list("-+0123456789"))  # type: ignore[attr-defined]
     return loader
 
 

@@ -204,14 +204,15 @@ def test_update_refuses_a_gap_or_a_missing_segment(folder, tmp_path, capsys):
     gap = tmp_path / "gap.csv"
     gap.write_text(NEXT.read_text(encoding="utf-8").replace("FY2027Q1", "FY2027Q2"), encoding="utf-8")
     assert main(["update", str(gap), "--assumptions", str(folder), "--draws", "200", "--out", str(tmp_path / "o")]) == 2
-    assert "must follow FY2026Q4 without a gap, found FY2027Q2" in capsys.readouterr().err
+    assert f"{gap}:2: period: FY2027Q2 does not follow FY2026Q4: update appends" in capsys.readouterr().err
     lacking = tmp_path / "lacking.csv"
     lacking.write_text("".join(line for line in NEXT.read_text(encoding="utf-8").splitlines(keepends=True)
                                if "All others,revenue" not in line), encoding="utf-8")
     assert main(["update", str(lacking), "--assumptions", str(folder), "--draws", "200", "--out", str(tmp_path / "o")]) == 2
     err = capsys.readouterr().err
-    # the loader's base-quarter check (every load) names the row to add to reported.csv
-    assert "FY2027Q1,All others,revenue: after appending, " in err
-    assert "history/reported.csv: missing row: the model grows " \
+    # named first as the CSV row to add (issue 24), then the loader's base-quarter check (every load)
+    assert err.splitlines()[1] == (f"  {lacking}: FY2027Q1,All others,revenue: no row, though FY2026Q4 has one "
+                                   "(the model's all_others.revenue, needed for FY2027Q1): add the row")
+    assert "FY2027Q1,All others,revenue: missing row: the model grows " \
         "all_others.revenue from its reported values in the four base quarters FY2026Q2..FY2027Q1, and FY2027Q1 has none" in err
     assert "Traceback" not in err and rep.read_bytes() == before

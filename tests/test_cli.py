@@ -30,7 +30,9 @@ def run(capsys, *argv: str) -> tuple[int, str, str]:
 
 
 def read_table(path: Path) -> pd.DataFrame:
-    return pd.read_csv(path, index_col=[0, 1])
+    """A projection written with --out: its first line says pivotmodel wrote it (issue 24)."""
+    assert path.read_text(encoding="utf-8").startswith("# written by pivotmodel project;")
+    return pd.read_csv(path, index_col=[0, 1], skiprows=1)
 
 
 @pytest.fixture(scope="module")
@@ -133,7 +135,7 @@ def test_project_with_bad_input_exits_2(capsys, assumptions_copy):
 
 def test_a_failing_run_leaves_an_existing_output_untouched(capsys, assumptions_copy, tmp_path):
     out_file = tmp_path / "projection.csv"
-    original = b"segment,item,FY2027 (P)\r\nkept,from an earlier run,1.0\r\n"
+    original = b"# written by pivotmodel project\r\nsegment,item,FY2027 (P)\r\nkept,from an earlier run,1.0\r\n"
     out_file.write_bytes(original)
     replace_once(assumptions_copy / "cloud.yaml", "high: 0.40, unit: ratio,", "high: 0.40, unit: ratios,")
     rc, _, err = run(capsys, "project", "--assumptions", str(assumptions_copy), "--format", "csv", "--out", str(out_file))
@@ -252,7 +254,7 @@ def test_project_out_suffix_gives_the_format(tmp_path, capsys):
     from openpyxl import load_workbook
 
     assert main(["project", "--out", str(tmp_path / "p.csv")]) == 0
-    assert (tmp_path / "p.csv").read_text().startswith("segment,item,FY2024 (A)")
+    assert (tmp_path / "p.csv").read_text().splitlines()[1].startswith("segment,item,FY2024 (A)")
     assert main(["project", "--out", str(tmp_path / "p.xlsx")]) == 0
     ws = load_workbook(tmp_path / "p.xlsx")["projection"]
     assert ws.freeze_panes == "C2" and ws["C2"].number_format == "#,##0.0" and ws["C3"].number_format == "0.0%"

@@ -177,7 +177,8 @@ def test_csv_out_never_overwrites_a_file_pivotmodel_did_not_write(tmp_path, caps
     ours = tmp_path / "placement.csv"
     assert main(["consensus", "--draws", "20", "--explain", "0", "--format", "csv", "--out", str(ours)]) == 0
     assert main(["consensus", "--draws", "20", "--explain", "0", "--format", "csv", "--out", str(ours)]) == 0  # ours: replaced
-    table = pd.read_csv(ours, index_col="id")
+    assert ours.read_text(encoding="utf-8").startswith("# written by pivotmodel consensus;")  # the ownership line
+    table = pd.read_csv(ours, index_col="id", skiprows=1)
     assert len(table) >= 15 and set(table.columns) >= {"p5", "p50", "p95", "percentile", "outside", "stale", "url"}
 
 

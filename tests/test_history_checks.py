@@ -74,17 +74,13 @@ def test_non_finite_text_is_rejected(capsys, assumptions_copy, value):
     assert f"{REPORTED}:{line}: value: '{value}' is not a finite number" in err
 
 
-def test_an_extra_digit_warns_against_neighbours_and_the_year(capsys, assumptions_copy):
+def test_an_extra_digit_is_an_error_above_the_group_and_warned_against_neighbours(capsys, assumptions_copy):
     line = overlay_rows("history_extra_digit", assumptions_copy)
-    year = line_of(assumptions_copy / "history" / "reported.csv", "FY2026,Cloud Intelligence Group,revenue,")
-    err = validate_warns(capsys, assumptions_copy)
-    assert err == [
-        f"warning: {REPORTED}:{line}: value: FY2026Q4 Cloud Intelligence Group revenue = 416,260 is more than 3x away "
-        "from FY2026Q3 43,284, FY2025Q4 30,127: a typo or a unit slip?",
-        # 416,260 - 41,626 = 374,634 more than the 158,132 reported for the year: 532,766 (+236.9%)
-        f"warning: {REPORTED}:{year}: value: FY2026 Cloud Intelligence Group revenue: the four quarters add up to "
-        "532,766, the year's row says 158,132 (+236.9%; more than 1% apart)",
-    ]
+    err = validate_fails(capsys, assumptions_copy)
+    # the segment's quarter (416,260) above the whole group's (243,380): an error (issue 24)
+    assert (f"  {REPORTED}:{line}: value: FY2026Q4 Cloud Intelligence Group revenue = 416,260 is above the group's "
+            "revenue of the quarter (243,380): a unit slip (RMB thousand?) or a typo") in err
+    assert err.startswith("pivotmodel: 1 problem in the inputs:")  # 416,260 / 43,284 = 9.6x: not 10x every neighbour
 
 
 def test_four_quarters_against_the_annual_row(capsys, assumptions_copy):

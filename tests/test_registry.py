@@ -137,7 +137,8 @@ def test_an_unknown_claim_id_lists_the_valid_ones():
         a.claim("cloud_share_30pct")
     (problem,) = exc.value.problems
     assert problem.file == f"{a.directory.name}/claims.yaml" and problem.key == "claim"
-    assert problem.message.startswith("unknown claim id 'cloud_share_30pct'; valid: cloud_share_30pct_cy2026, ")
+    assert problem.message.startswith("unknown claim id 'cloud_share_30pct' (did you mean 'cloud_share_30pct_fy2026'?); "
+                                      "valid: cloud_share_30pct_cy2026, ")
     empty = dataclasses.replace(a, claims=())
     with pytest.raises(InputError, match="valid: none"):
         empty.claim("x")

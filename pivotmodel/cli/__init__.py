@@ -73,7 +73,9 @@ def build_parser() -> argparse.ArgumentParser:
     common.add_argument("--assumptions", type=Path, default=None, metavar="DIR", help="assumptions folder (default: the bundled one)")
     common.add_argument("--scenario", default=None, metavar="NAME", help="a scenario in <assumptions>/scenarios, or a path to one")
     common.add_argument("--as-of", type=QUARTER, default=None, metavar="QUARTER",
-                        help="run as of a reported quarter such as FY2025Q2: later history hidden (default: the last reported)")
+                        help="run as of a reported quarter such as FY2026Q4, whose four base quarters are reported on the "
+                             "segments' basis (too early a quarter is refused, naming the rows it lacks): later history "
+                             "hidden (default: the last reported)")
     sub = parser.add_subparsers(dest="command", required=True)
 
     for module in COMMANDS:
@@ -130,7 +132,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         print("pivotmodel: interrupted; outputs left as they were", file=sys.stderr)
         return 130
     except OSError as exc:  # a disk or permission failure while writing: earlier outputs are intact
-        print(f"pivotmodel: {exc.strerror or exc} ({exc.filename or ''}); outputs left as they were", file=sys.stderr)
+        where = f" ({exc.filename})" if exc.filename else ""
+        print(f"pivotmodel: {exc.strerror or exc}{where}; outputs left as they were", file=sys.stderr)
         return 1
     finally:
         for sig, handler in previous.items():

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from ..atomic import check_dir_target, write_dir_atomic
+from ..errors import InputError
 from ..options import JOBS, SEED, int_at_least
 from .common import chunk_executor, executor_options, load_assumptions
 
@@ -40,6 +41,8 @@ def cmd_timeline(args: argparse.Namespace) -> int:
     from ..backtest import timeline_table
 
     a = load_assumptions(args)
+    for cid in args.claim or ():
+        a.claim(cid)  # an unknown id: the valid ones, before any run
     out = _out(args, "timeline", a)
     with chunk_executor(args) as executor:
         table, skipped = timeline_table(args.assumptions, args.scenario, _options(args, a), args.jobs, args.claim or None,
@@ -94,6 +97,11 @@ def cmd_backtest(args: argparse.Namespace) -> int:
     a = load_assumptions(args)
     out = _out(args, "backtest", a)
     start = args.start or (min(a.history.quarterly["group.revenue"]) + 6)
+    last, first = a.history.last_quarter, min(a.history.quarterly["group.revenue"])
+    if not first <= start < last:
+        raise InputError.single("--from", "", f"{start.label} leaves nothing to score: give a reported quarter from "
+                                f"{first.label} to {(last + -1).label} (the model is scored on the quarters after it, "
+                                f"up to the last reported, {last.label})")
     with chunk_executor(args) as executor:
         scores, skipped = backtest_scores(args.assumptions, args.scenario, start, args.horizon, _options(args, a), args.jobs,
                                           executor)

@@ -8,7 +8,8 @@ import sys
 
 from ..options import JOBS, SEED, float_between, int_at_least
 
-__all__ = ["load_assumptions", "print_problems", "run_options", "simulation_options", "executor_options", "chunk_executor"]
+__all__ = ["load_assumptions", "print_problems", "run_options", "simulation_options", "check_replicates", "executor_options",
+           "chunk_executor"]
 
 
 def load_assumptions(args: argparse.Namespace):
@@ -36,6 +37,7 @@ def print_problems(problems) -> None:
 def run_options(args: argparse.Namespace, a) -> dict:
     """The options that decide a run's numbers, each resolved against ``simulation.yaml``."""
     draws = a.settings["draws"] if args.draws is None else args.draws
+    check_replicates(int(draws), args.method or a.settings["method"])
     given = getattr(args, "tolerance", None)  # update has no --tolerance: it compares runs of fixed draws
     tolerance = a.settings.get("tolerance", 0.0) if given is None else given
     return {
@@ -47,6 +49,17 @@ def run_options(args: argparse.Namespace, a) -> dict:
         "nearest_correlation": bool(args.nearest_correlation),
         **({"as_of": args.as_of} if getattr(args, "as_of", None) else {}),  # history cut there
     }
+
+
+def check_replicates(draws: int, method: str) -> None:
+    """lhs and sobol take a claim's interval over independent replicates: each needs 2 draws or more."""
+    from ..errors import InputError
+    from ..sampling import REPLICATES
+
+    if method != "mc" and draws < 2 * REPLICATES:
+        raise InputError.single("--draws", "", f"{draws} draws with method {method}: its interval is taken over "
+                                f"{REPLICATES} replicates, so it needs at least {2 * REPLICATES} draws (2 a replicate); "
+                                "give more draws or --method mc")
 
 
 def simulation_options(p: argparse.ArgumentParser, tolerance: bool = True, out: str = "run folder (default runs/<scenario>)") -> None:

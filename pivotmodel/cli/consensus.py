@@ -15,7 +15,7 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from ..atomic import check_file_target, write_atomic
+from ..atomic import check_file_target, csv_is_ours, write_owned_csv
 from ..errors import InputError
 from ..lazy import lazy
 from ..options import SEED, int_at_least
@@ -46,18 +46,6 @@ def format_table(table: pd.DataFrame) -> list[str]:
     return lines
 
 
-_HEADER = "id,who,date,stale,metric,"
-
-
-def _is_ours(path: Path) -> bool:
-    """A placement table pivotmodel wrote: a CSV starting with its header."""
-    try:
-        with open(path, encoding="utf-8", errors="replace") as fh:
-            return fh.readline().startswith(_HEADER)
-    except OSError:
-        return False
-
-
 def cmd_consensus(args: argparse.Namespace) -> int:
     from ..consensus import consensus_report
 
@@ -65,7 +53,7 @@ def cmd_consensus(args: argparse.Namespace) -> int:
     if args.out:  # checked before any work: never overwrite a file pivotmodel did not write
         if args.format != "csv":
             raise InputError.single("--out", "format", "--format table prints to the terminal; use --format csv with --out")
-        check_file_target(Path(args.out), _is_ours, a.input_paths)
+        check_file_target(Path(args.out), csv_is_ours, a.input_paths)
     draws = args.draws or int(a.settings.get("draws", 2000))
     seed = args.seed if args.seed is not None else int(a.settings.get("seed", 0))
     method = args.method or str(a.settings["method"])
@@ -74,7 +62,7 @@ def cmd_consensus(args: argparse.Namespace) -> int:
         print(f"warning: {warning}", file=sys.stderr)
     if args.format == "csv":
         if args.out:
-            write_atomic(Path(args.out), lambda tmp: table.to_csv(tmp, float_format="%.6g"))
+            write_owned_csv(Path(args.out), "consensus", lambda tmp: table.to_csv(tmp, float_format="%.6g"))
             print(f"wrote {args.out}")
         else:
             sys.stdout.write(table.to_csv(float_format="%.6g"))

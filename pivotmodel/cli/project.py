@@ -7,7 +7,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from ..atomic import check_file_target, write_atomic
+from ..atomic import check_file_target, csv_is_ours, write_atomic, write_owned_csv
 from ..errors import InputError
 from .common import load_assumptions
 
@@ -56,7 +56,7 @@ def cmd_project(args: argparse.Namespace) -> int:
         raise InputError.single("--out", "format", "xlsx needs --out PATH")
     out = Path(args.out)
     if fmt == "csv":
-        write_atomic(out, lambda tmp: table.to_csv(tmp, float_format="%.6g"))
+        write_owned_csv(out, "project", lambda tmp: table.to_csv(tmp, float_format="%.6g"))
     else:
         from ..workbook import Sheet, write_workbook
 
@@ -67,7 +67,7 @@ def cmd_project(args: argparse.Namespace) -> int:
 
 
 def _projection_file_is_ours(path: Path) -> bool:
-    """A projection pivotmodel wrote: a CSV with its header, or a workbook it created."""
+    """A projection pivotmodel wrote: a CSV behind its ownership comment, or a workbook it created."""
     import zipfile
 
     from ..workbook import CREATOR
@@ -76,8 +76,7 @@ def _projection_file_is_ours(path: Path) -> bool:
         if zipfile.is_zipfile(path):
             with zipfile.ZipFile(path) as z:
                 return f"<dc:creator>{CREATOR}</dc:creator>" in z.read("docProps/core.xml").decode("utf-8", "replace")
-        with open(path, encoding="utf-8", errors="replace") as f:
-            return f.readline().startswith("segment,item,")
+        return csv_is_ours(path)
     except (OSError, KeyError, zipfile.BadZipFile):
         return False
 

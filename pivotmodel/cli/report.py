@@ -24,10 +24,12 @@ def cmd_report(args: argparse.Namespace) -> int:
     seed = int(args.seed if args.seed is not None else a.settings["seed"])
     if draws < 2:
         raise InputError.single("--draws", "draws", f"needs at least 2 draws, got {draws}")
+    from .common import check_replicates
+
+    check_replicates(draws, a.settings["method"])
     compare = [s.strip() for s in (args.compare or "").split(",") if s.strip()]
-    for name in compare:  # fail before any work on a bad scenario name
-        load(args.assumptions, name)
-    others = [n for n in dict.fromkeys(compare) if n != a.scenario.name]
+    names = [load(args.assumptions, name).scenario.name for name in compare]  # a bad name fails before any work
+    others = [n for n in dict.fromkeys(names) if n != a.scenario.name]  # a path is named by its file's stem
     default = a.scenario.name + (f"_vs_{'_'.join(others)}" if others else "")  # a comparison has its own folder
     out = Path(args.out) if args.out else Path("reports") / default
     check_dir_target(out, a.input_paths)  # before any work

@@ -39,9 +39,10 @@ def _status_text(row) -> str:
     return label + (f" (on demand {demand:.3f})" if label and demand == demand and demand is not None else "")
 
 
-def format_claims(table, scenario: str, manifest: dict) -> str:
+def format_claims(table, scenario: str, manifest: dict, claims_file: str = "assumptions/claims.yaml") -> str:
     """The claims table for a terminal: probability, interval, draws, metric vs threshold and
-    status; then each claim's status with its reason."""
+    status; then each claim's status with its reason (``claims_file``: the register the run read,
+    named in the footer)."""
     lines = [
         f"Claims, scenario {scenario}: {manifest['draws']:,} draws, method {manifest['method']}, "
         f"seed {manifest['seed']} (interval: {table['interval'].iloc[0] if len(table) else ''})",
@@ -67,7 +68,7 @@ def format_claims(table, scenario: str, manifest: dict) -> str:
     if partial:
         lines.append(f"'draws' below {manifest['draws']:,}: draws where the test is not a finite number (e.g. a division by "
                      f"zero) are left out of the probability ({', '.join(partial)})")
-    lines.append("* headline claim; 'base' is the deterministic base case (draw 0). Tests and readings: assumptions/claims.yaml")
+    lines.append(f"* headline claim; 'base' is the deterministic base case (draw 0). Tests and readings: {claims_file}")
     if "status_reason" in table.columns and table["status_reason"].map(_text).map(bool).any():
         lines.append("What decides each claim (README, 'Claims: what decides each'):")
         lines += [f"  {cid}: {_status_text(row)}: {_text(row['status_reason'])}"
@@ -143,7 +144,7 @@ def cmd_simulate(args: argparse.Namespace) -> int:
     r, table = _run_simulation(args, a)
     _write_run(r, table, out, a.input_paths)
     markdown = getattr(args, "markdown", False)
-    print(format_claims_markdown(table) if markdown else format_claims(table, a.scenario.name, r.manifest))
+    print(format_claims_markdown(table) if markdown else format_claims(table, a.scenario.name, r.manifest, a.claims_label))
     print(f"wrote {out}/ (claims.csv, quantiles_quarter|fy|cy.csv, convergence.csv, manifest.json) in {r.manifest['seconds']} s",
           file=sys.stderr if markdown else sys.stdout)
     return 0
@@ -166,7 +167,7 @@ def cmd_claims(args: argparse.Namespace) -> int:
             manifest = {}
         if manifest.get("run_sha256") == run_key(a, run_options(args, a)):
             table = pd.read_csv(claims_path, index_col="id")
-            print(format_claims_markdown(table) if args.markdown else format_claims(table, a.scenario.name, manifest))
+            print(format_claims_markdown(table) if args.markdown else format_claims(table, a.scenario.name, manifest, a.claims_label))
             print(f"(from the last run in {out}/: the same input files and options)",
                   file=sys.stderr if args.markdown else sys.stdout)
             return 0

@@ -12,12 +12,32 @@ __all__ = ["cmd_validate", "register"]
 
 
 def cmd_validate(args: argparse.Namespace) -> int:
+    a = load_assumptions(args)
+    problems, warnings, boundary = findings(a)
+    if problems:  # the problems first, under their header; then what is worth knowing
+        print_problems(problems)
+    for warning in warnings:
+        print(f"warning: {warning}", file=sys.stderr)
+    if problems:
+        return 2
+    print(
+        f"OK: {len(a.inputs)} inputs ({len(a.uncertain_keys)} uncertain), {len(a.seeds)} seed estimates, {len(a.claims)} claims, "
+        f"{len(a.history.rows)} history rows to {a.history.last_quarter.label}, {len(a.sources)} sources; "
+        f"scenario {a.scenario.name} ({', '.join(a.scenario.chain)})"
+    )
+    print("\n".join(boundary))
+    return 0
+
+
+def findings(a) -> tuple[list, list, list[str]]:
+    """What ``validate`` reports on loaded assumptions beyond the load's own errors: the problems,
+    the warnings (Problems where they name a file, else text) and the boundary table's lines.
+    ``update`` prints the same warnings for the folder it has just written."""
     from ..claims import check_claims
     from ..model import project
     from ..sampling import correlation_copula, uncertain_inputs
 
-    a = load_assumptions(args)
-    warnings = [str(w) for w in a.warnings]
+    warnings: list = list(a.warnings)
     problems = []
     claims = list(a.claims)  # parsed at load; here checked against a projection (periods in range, finite)
     try:
@@ -30,7 +50,7 @@ def cmd_validate(args: argparse.Namespace) -> int:
         problems += exc.problems
     try:  # published forecasts (consensus.yaml), when the folder has them
         from ..consensus import validate_consensus
-        warnings += [str(w) for w in validate_consensus(a)]
+        warnings += list(validate_consensus(a))
     except InputError as exc:
         problems += exc.problems
     boundary: list[str] = []
@@ -43,19 +63,7 @@ def cmd_validate(args: argparse.Namespace) -> int:
         warnings += boundary_warnings(rows)
         statuses = claim_statuses(a, claims)
         warnings += [f"claim {c.id}: {statuses[c.id].message(c)}" for c in claims if statuses[c.id].decided]
-    if problems:  # the problems first, under their header; then what is worth knowing
-        print_problems(problems)
-    for warning in warnings:
-        print(f"warning: {warning}", file=sys.stderr)
-    if problems:
-        return 2
-    print(
-        f"OK: {len(a.inputs)} inputs ({len(a.uncertain_keys)} uncertain), {len(a.seeds)} seed estimates, {len(claims)} claims, "
-        f"{len(a.history.rows)} history rows to {a.history.last_quarter.label}, {len(a.sources)} sources; "
-        f"scenario {a.scenario.name} ({', '.join(a.scenario.chain)})"
-    )
-    print("\n".join(boundary))
-    return 0
+    return problems, warnings, boundary
 
 
 def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
