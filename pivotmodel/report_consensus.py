@@ -42,19 +42,28 @@ def consensus_section(a, folder: Path, draws: int, seed: int, source: str) -> tu
     fans.attrs["markers"].to_csv(folder / "data" / "consensus_markers.csv", index=False, float_format="%.6g")
 
     e = html.escape
-    head = "".join(f"<th>{h}</th>" for h in ("forecast", "who", "date", "metric", "unit", "forecast", "P5", "P50", "P95", "percentile", ""))
+    pct = lambda x: "n/a" if not np.isfinite(x) else f"{100 * x:.1f}"  # noqa: E731
+    head = "".join(f"<th>{h}</th>" for h in ("forecast", "who", "date", "metric", "definition", "unit", "forecast", "P5", "P50",
+                                             "P95", "percentile", "rebased by growth", "pctile", "rebased by miss", "pctile", ""))
     body = []
     for fid, r in table.iterrows():
-        flags = " ".join(x for x, on in (("OUTSIDE P5-P95", r["outside"]), ("stale", r["stale"])) if on)
-        cells = [f'<a href="{e(r["url"])}">{e(fid)}</a>', e(r["who"]), e(r["date"]), f"<code>{e(r['metric'])}</code>", e(r["unit"])]
+        flags = " ".join(x for x, on in (("OUTSIDE P5-P95", r["outside"]), ("stale", r["stale"]),
+                                         (f"superseded by {r['superseded_by']}", r["superseded_by"] != ""),
+                                         (f"reported: actual {format_value(r['actual'], r['unit'])}", r["reported"])) if on)
+        cells = [f'<a href="{e(r["url"])}">{e(fid)}</a>', e(r["who"]), e(r["date"]), f"<code>{e(r['metric'])}</code>",
+                 e(r["definition"]), e(r["unit"])]
         cells += [format_value(r[c], r["unit"]) for c in ("forecast", "p5", "p50", "p95")]
-        cells += ["n/a" if not np.isfinite(r["percentile"]) else f"{100 * r['percentile']:.1f}", e(flags)]
+        cells += [pct(r["percentile"]), format_value(r["rebased_growth"], r["unit"]), pct(r["pctile_growth"]),
+                  format_value(r["rebased_additive"], r["unit"]), pct(r["pctile_additive"]), e(flags)]
         body.append("<tr>" + "".join(f"<td>{c}</td>" for c in cells) + "</tr>")
     moves = "".join(f"<li><b>{e(fid)}</b>: {e(s)}</li>" for fid, ss in explanations.items() for s in ss)
     stale = int(table["stale"].sum())
     section = (
         '<h2 id="consensus">Published forecasts in the model\'s distribution</h2>'
-        f"<p>{len(table)} forecasts from {e(consensus.label)}; {int(table['outside'].sum())} lie outside the model's P5-P95. "
+        f"<p>{len(table)} forecasts from {consensus.brokers()} brokers ({e(consensus.label)}; "
+        f"{int((table['superseded_by'] != '').sum())} superseded by a later note of the same broker); "
+        f"{int(table['outside'].sum())} lie outside the model's P5-P95. Rebased: the broker's growth applied to the "
+        "latest actual, and the broker's miss on it carried additively, where the note gives its estimate for that year. "
         f"{stale} are stale (dated before the {e(consensus.last_quarter)} results of {consensus.released}). "
         "Money in RMB bn, growth in %, EPS in RMB per ADS; percentile: the forecast's place among the draws. "
         'Table: <a href="tables/consensus.csv">consensus.csv</a>.</p>'
@@ -71,6 +80,6 @@ def consensus_section(a, folder: Path, draws: int, seed: int, source: str) -> tu
     for fid, r in table.iterrows():
         flags = ", ".join(x for x, on in (("outside", r["outside"]), ("stale", r["stale"])) if on)
         md.append(f"| {fid} | {r['date']} | " + " | ".join(format_value(r[c], r["unit"]) for c in ("forecast", "p5", "p50", "p95"))
-                  + f" | {100 * r['percentile']:.1f} | {flags} |")
+                  + f" | {pct(r['percentile'])} | {flags} |")
     md += [""] + [f"- {fid}: {s}" for fid, ss in explanations.items() for s in ss]
     return section, md
