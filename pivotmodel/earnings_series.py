@@ -48,4 +48,7 @@ EARNINGS_METRICS: dict[tuple[str, str], str] = {
     ("group", "share_repurchase_rmb"): "group.buyback",
     ("group", "net_cash"): "group.net_cash",
     ("group", "ordinary_shares_outstanding"): "group.shares_outstanding",
+    ("group", "diluted_shares"): "group.diluted_shares",  # diluted weighted average, the EPS denominator
+    ("group", "diluted_eps_ads"): "group.eps_gaap_ads",  # RMB_per_ADS, as the release prints it
+    ("group", "non_gaap_diluted_eps_ads"): "group.eps_non_gaap_ads",
 }

@@ -50,6 +50,8 @@ def earnings_rows(p: Projection, currency: str = "rmb") -> list[tuple[str, Calla
         (f"  annual report line, before mezzanine accretion ({unit})", annual_line),
         (f"Non-GAAP net income ({unit})", money("group.non_gaap_net_income")),
         (f"Non-GAAP diluted EPS ({'US$' if usd else 'RMB'} per ADS)", lambda per: med(p.total(eps_name, per))),
+        (f"Diluted EPS, GAAP ({'US$' if usd else 'RMB'} per ADS)",
+         lambda per: med(p.total_usd("group.eps_gaap_ads", per) if usd else p.total("group.eps_gaap_ads", per))),
         (f"Net cash at year end ({unit})", year_end),
     ]
 

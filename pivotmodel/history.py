@@ -32,7 +32,7 @@ __all__ = ["History", "Row", "load_history", "SERIES_OF_METRIC", "REPORTED_COLUM
 REPORTED_COLUMNS = ("period", "segment", "metric", "value", "unit", "basis", "source", "note")
 MAP_COLUMNS = ("segment", "structure", "model_series_prefix", "relation", "note")
 BASES = ("reported", "derived", "secondary")
-HISTORY_UNITS = ("RMB_mn", "pct", "RMB_per_USD", "count", "count_mn")
+HISTORY_UNITS = ("RMB_mn", "pct", "RMB_per_USD", "count", "count_mn", "RMB_per_ADS")
 RELATIONS = ("equals", "part_of", "not_comparable")
 STRUCTURES = ("four_segment", "seven_segment", "pre_fy2024", "consolidated")
 

@@ -48,7 +48,7 @@ def test_project_prints_a_table_with_years_and_units(capsys):
     assert "FY2023" not in header and "FY2032" not in header
     assert lines[2].split() == ["segment", "item"]
     rows = [ln for ln in lines[3:] if not ln.startswith("n/a:")]
-    assert len(rows) == 4 * 4 + 8 + 6  # 4 items a segment; group: revenue, EBITA, margin + 5 (FCF and its proxy); + 6 below EBITA
+    assert len(rows) == 4 * 4 + 8 + 7  # 4 items a segment; group: revenue, EBITA, margin + 5 (FCF and its proxy); + 7 below EBITA
     for row in rows:
         assert UNIT.search(row), f"row label without a unit: {row!r}"
     cloud_revenue = next(r for r in rows if r.startswith("Cloud Intelligence") and "Revenue (RMB bn)" in r)

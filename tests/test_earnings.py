@@ -266,3 +266,21 @@ def test_project_bridge_prints_the_walk_and_refuses_a_reported_year(capsys):
     assert "Group adjusted EBITA" in out and "76.4" in out
     assert main(["project", "--bridge", "FY2026"]) == 2
     assert "--bridge: bridge: 'FY2026' is not a projected fiscal year; valid: FY2027..FY2031" in capsys.readouterr().err
+
+
+def test_diluted_eps_of_reported_quarters_is_reproduced_by_the_engines_identity(bundled):
+    """EPS per ADS = net income attributable / (shares outstanding x (1 + dilution premium) / 8),
+    the engine's formula, on reported rows with the calibrated premium (its mode, 3.5%)."""
+    premium = bundled.inputs["earnings.shares.dilution_premium"].dist.quantile(0.5)
+    assert 0.03 < premium < 0.04
+    for q, eps in (("FY2025Q4", 5.17), ("FY2026Q2", 8.75)):  # reported diluted EPS per ADS (history/earnings.csv)
+        assert _h(bundled, "group.eps_gaap_ads", q) == eps
+        attributable = _h(bundled, "group.net_income_attributable", q)
+        shares = _h(bundled, "group.shares_outstanding", q)  # 18,474m (Mar-2025), 18,552m (Sep-2025)
+        # FY2025Q4: 12,382 / (18,474 x 1.035 / 8) = 5.18; FY2026Q2: 20,990 / (18,552 x 1.035 / 8) = 8.75
+        assert attributable / (shares * (1 + premium) / 8) == pytest.approx(eps, rel=0.01)
+        # the old 1.5% premium overstated EPS by about 2%
+        assert attributable / (shares * 1.015 / 8) > eps * 1.015
+    p = project(bundled)
+    col = p.timeline.position(parse_quarter("FY2026Q2"))
+    assert float(p["group.eps_non_gaap_ads"][0, col]) == 4.36  # the reported row is spliced into the projection
