@@ -44,7 +44,7 @@ else:
     pd = lazy("pandas")
 
 __all__ = ["Forecast", "Consensus", "load_consensus", "validate_consensus", "place", "percentile", "forecast_claim", "what_would_move", "UNITS",
-           "consensus_report", "format_value", "rebase", "base_actuals"]
+           "consensus_report", "format_value", "rebase", "base_actuals", "cumulative_bridge"]
 
 FILE = "consensus.yaml"
 UNITS = ("RMB_bn", "USD_bn", "ratio", "RMB_per_ADS", "USD_per_ADS")
@@ -395,6 +395,66 @@ def what_would_move(a: Assumptions, f: Forecast, row: pd.Series, inputs: pd.Data
     return out
 
 
+PROFIT_SERIES = ("group.non_gaap_net_income", "group.net_income_attributable", "group.net_income", "group.eps_non_gaap_ads",
+                 "group.eps_gaap_ads")
+
+
+def cumulative_bridge(a: Assumptions, f: Forecast, row: pd.Series, inputs: pd.DataFrame, metric: np.ndarray,
+                      top: int = 6, grid: int = 60) -> str:
+    """What would have to move together: the inputs most rank-correlated with the metric are
+    moved one after another, all to the same percentile of their own distributions (each in
+    the direction that moves the metric toward the forecast), everything else at base; the
+    first set, and the lowest common percentile, that reach the forecast. One sentence."""
+    from scipy import stats
+
+    ok = np.isfinite(metric)
+    rho = {}
+    for key in inputs.columns:
+        x = inputs[key].to_numpy(dtype=float)[ok]
+        if key in a.inputs and np.ptp(x) > 0:
+            r = stats.spearmanr(x, metric[ok]).statistic
+            if np.isfinite(r):
+                rho[key] = float(r)
+    ranked = sorted(rho, key=lambda k: abs(rho[k]), reverse=True)[:top]
+    up = f.value > row["p50"]
+    engine = prepare(a)
+    levels = np.linspace(0.5, 0.999, grid)  # the common percentile, toward the forecast
+    reached = lambda m: m >= f.value if up else m <= f.value  # noqa: E731
+    # the percentiles that move each input's value the wanted way (raise it when the metric rises
+    # with it and the forecast is above the median); by the values, as some inputs map u downward
+    side = {}
+    for key in ranked:
+        dist, raise_it = a.inputs[key].dist, (rho[key] > 0) == up
+        high_first = dist.ppf(np.array([0.999]))[0] >= dist.ppf(np.array([0.001]))[0]
+        side[key] = levels if raise_it == high_first else 1.0 - levels
+    last = None
+    for k in range(1, len(ranked) + 1):
+        chosen = ranked[:k]
+        values = {key: np.full(grid, x) for key, x in engine.base_values.items()}
+        for key in chosen:
+            values[key] = a.inputs[key].dist.ppf(side[key])
+        m = evaluate(f.claim(), run(engine, values, keep=series_in(f.claim().tree))).metric
+        hit = np.flatnonzero(reached(m))
+        last = (chosen, m)
+        if hit.size:
+            i = int(hit[0])
+            moves = ", ".join(_moved(a, key, side[key][i]) for key in chosen)
+            return (f"together: {moves} reach {format_value(f.value, f.unit)} (the metric at {format_value(float(m[i]), f.unit)}, "
+                    f"everything else at base)")
+    if last is None:
+        return "no input varies with this metric across the draws"
+    chosen, m = last
+    end = ", ".join(_moved(a, key, side[key][-1]) for key in chosen)
+    return (f"not reached: even {end} together give {format_value(float(m[-1]), f.unit)} against "
+            f"{format_value(f.value, f.unit)} (everything else at base)")
+
+
+def _moved(a: Assumptions, key: str, q: float) -> str:
+    inp = a.inputs[key]
+    value = float(inp.dist.ppf(np.array([q]))[0])
+    return f"{key} to {value:.4g} (P{100 * q:.1f}; median {inp.base_value:.4g})"
+
+
 # --- fan charts with the forecasts as dated markers ---------------------------------------
 
 # series -> (panel title, unit, divisor from the engine's unit)
@@ -470,6 +530,9 @@ def consensus_report(a, draws: int, seed: int, method: str, explain: int = 3):
     by_id = {f.id: f for f in consensus.forecasts}
     explanations = {fid: what_would_move(a, by_id[fid], table.loc[fid], inputs, metrics[fid], top=2)
                     for fid in list(first_of.values())[:explain]}
+    for fid in list(first_of.values())[:explain]:  # profit forecasts: the inputs that reach it together
+        if series_in(by_id[fid].claim().tree) & set(PROFIT_SERIES):
+            explanations[fid].append(cumulative_bridge(a, by_id[fid], table.loc[fid], inputs, metrics[fid]))
     return table, consensus, explanations
 
 

@@ -265,3 +265,26 @@ def test_a_bad_definition_names_the_key(tmp_path):
     with pytest.raises(InputError) as exc:
         load_consensus(assumptions_mod.load(directory))
     assert "forecasts[0] (cicc_fy27_non_gaap_ni).definition.gaap: 'adjusted' is not one of gaap, non_gaap, n/a" in str(exc.value)
+
+
+def test_cumulative_bridge_moves_inputs_together_until_the_forecast_is_reached(tmp_path):
+    import re
+
+    from pivotmodel.consensus import cumulative_bridge
+
+    directory = copy_assumptions(tmp_path)
+    (directory / "consensus.yaml").write_text(
+        HEADER + _broker("near", "sum(group.non_gaap_net_income, FY2027)", 70.0, "2026-06-01")
+        + _broker("far", "sum(group.non_gaap_net_income, FY2027)", 1000.0, "2026-06-01"), encoding="utf-8")
+    a = assumptions_mod.load(directory)
+    c = load_consensus(a)
+    metrics, inputs = metric_draws(a, c, 40, 2, "mc")
+    table = place(c, metrics)
+    by_id = {f.id: f for f in c.forecasts}
+    near = cumulative_bridge(a, by_id["near"], table.loc["near"], inputs, metrics["near"])
+    assert near.startswith("together: ") and "reach 70.0" in near
+    reached = float(re.search(r"the metric at ([\d,.]+)", near).group(1).replace(",", ""))
+    assert reached >= 70.0  # the named moves, applied together, reach the forecast
+    assert all(0.0 < float(p) < 100.0 for p in re.findall(r"\(P([\d.]+);", near))
+    far = cumulative_bridge(a, by_id["far"], table.loc["far"], inputs, metrics["far"])
+    assert far.startswith("not reached: even ") and far.endswith("against 1,000.0 (everything else at base)")
