@@ -14,7 +14,33 @@ if TYPE_CHECKING:  # the real module for the type checker; a lazy stand-in at ru
 else:
     np = lazy("numpy")
 
-__all__ = ["consensus_section"]
+__all__ = ["consensus_section", "bridge_section"]
+
+
+def bridge_section(a, folder: Path) -> tuple[str, list[str]]:
+    """The report's bridge from the last reported fiscal year to the next, base case, line by
+    line (tables/bridge.csv); returns (HTML, summary.md lines)."""
+    import html
+
+    from .earnings_table import bridge_table
+    from .model import project
+
+    last = a.history.last_quarter
+    start = last.fiscal_year if last.q == 4 else last.fiscal_year - 1
+    table = bridge_table(project(a), f"FY{start}", f"FY{start + 1}")
+    table.to_csv(folder / "tables" / "bridge.csv", float_format="%.6g", index_label="line")
+    cell = lambda x: "n/a" if x != x else f"{x:,.1f}"  # noqa: E731
+    head = "".join(f"<th>{html.escape(c)}</th>" for c in ("line", *table.columns))
+    body = "".join("<tr>" + f"<td>{html.escape(str(k))}</td>" + "".join(f"<td>{cell(x)}</td>" for x in row) + "</tr>"
+                   for k, row in table.iterrows())
+    note = (f"FY{start} as reported to FY{start + 1}, base case (each input at its median); RMB bn, shares in millions, EPS "
+            "in RMB per ADS. n/a: not reported for the year (never filled by the model). Table: "
+            '<a href="tables/bridge.csv">bridge.csv</a>.')
+    section = f'<h2 id="bridge">From FY{start} to FY{start + 1}, line by line</h2><p>{note}</p><div class=tw><table><tr>{head}</tr>{body}</table></div>'
+    md = ["", f"## From FY{start} to FY{start + 1}, line by line (base case)", "",
+          "| line | " + " | ".join(table.columns) + " |", "|---|" + "---:|" * len(table.columns)]
+    md += [f"| {k} | " + " | ".join(cell(x) for x in row) + " |" for k, row in table.iterrows()]
+    return section, md
 
 
 def consensus_section(a, folder: Path, draws: int, seed: int, source: str) -> tuple[str, list[str]]:

@@ -288,3 +288,14 @@ def test_cumulative_bridge_moves_inputs_together_until_the_forecast_is_reached(t
     assert all(0.0 < float(p) < 100.0 for p in re.findall(r"\(P([\d.]+);", near))
     far = cumulative_bridge(a, by_id["far"], table.loc["far"], inputs, metrics["far"])
     assert far.startswith("not reached: even ") and far.endswith("against 1,000.0 (everything else at base)")
+
+
+def test_report_bridge_section_writes_the_walk(bundled, tmp_path):
+    from pivotmodel.report_consensus import bridge_section
+
+    (tmp_path / "tables").mkdir()
+    html, md = bridge_section(bundled, tmp_path)
+    assert "From FY2026 to FY2027, line by line" in html and "Group adjusted EBITA" in html
+    table = pd.read_csv(tmp_path / "tables" / "bridge.csv", index_col="line")
+    assert table.loc["Group adjusted EBITA", "FY2026 (A)"] == pytest.approx(76.416)
+    assert "| Income tax | -30.0 |" in "\n".join(md)
