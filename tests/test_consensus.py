@@ -260,8 +260,9 @@ def test_a_forecast_of_a_reported_quarter_is_scored_not_placed(tmp_path):
 
 def test_a_bad_definition_names_the_key(tmp_path):
     directory = copy_assumptions(tmp_path)
-    replace_once(directory / "consensus.yaml", "      definition: {attributable: true, gaap: non_gaap, currency: RMB}\n      base: {metric: \"sum(group.non_gaap_net_income, FY2026) + sum(group.nci, FY2026)\", value: 101.2",
-                 "      definition: {attributable: true, gaap: adjusted, currency: RMB}\n      base: {metric: \"sum(group.non_gaap_net_income, FY2026) + sum(group.nci, FY2026)\", value: 101.2")
+    tail = "\n      base: {metric: \"sum(group.non_gaap_net_income, FY2026) + sum(group.nci, FY2026)\", value: 101.2"
+    replace_once(directory / "consensus.yaml", "      definition: {attributable: true, gaap: non_gaap, currency: RMB}" + tail,
+                 "      definition: {attributable: true, gaap: adjusted, currency: RMB}" + tail)
     with pytest.raises(InputError) as exc:
         load_consensus(assumptions_mod.load(directory))
     assert "forecasts[0] (cicc_fy27_non_gaap_ni).definition.gaap: 'adjusted' is not one of gaap, non_gaap, n/a" in str(exc.value)
