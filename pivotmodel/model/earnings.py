@@ -60,9 +60,9 @@ def _splitmix(x: np.ndarray) -> np.ndarray:
 
 def quarterly_normals(draw: np.ndarray, quarters: int) -> np.ndarray:
     """Independent standard normals, (draws, quarters), one a quarter, from each draw's uniform
-    ``draw`` (draws, 1): quarter t's uniform is SplitMix64 of the uniform's bits and t, so a
-    draw's quarters depend on that draw alone (the same whatever the chunking or the number of
-    processes). A draw at exactly 0.5 (the base case: every input at its median) gives 0 in
+    ``draw`` (draws, 1): the first quarter's is the uniform itself, each later quarter t's is
+    SplitMix64 of the uniform's bits and t, so a draw's quarters depend on that draw alone (the
+    same whatever the chunking or the number of processes). A draw at exactly 0.5 (the base case: every input at its median) gives 0 in
     every quarter: the median of each quarter's distribution."""
     from scipy import special
 
@@ -72,7 +72,8 @@ def quarterly_normals(draw: np.ndarray, quarters: int) -> np.ndarray:
     with np.errstate(over="ignore"):
         mixed = _splitmix(_splitmix(bits) + t * _GOLDEN)
     uq = ((mixed >> np.uint64(11)).astype(np.float64) + 0.5) / 9007199254740992.0  # (0, 1), 53 bits
-    z = special.ndtri(uq)
+    uq[:, :1] = np.clip(u, 1e-300, 1.0 - 2.0**-53)  # the first quarter is the draw's own uniform: monotone
+    z = special.ndtri(uq)  # in it, so a tornado or solve on the input moves that quarter as they expect
     return np.where(u == 0.5, 0.0, z)
 
 
