@@ -8,14 +8,16 @@ decimal). :func:`load_consensus` checks the file strictly (file, line and key in
 P95, the forecast's percentile (mid-rank: the share of draws below the forecast plus half
 the share equal to it) and whether it lies outside P5-P95. A forecast dated before the
 release of the last reported quarter is stale; one followed by a later note of the same
-broker on the same metric is superseded (kept, marked, and left out of the broker count).
+broker on the same metric is superseded (kept and marked); a broker counts once however many
+entries it has.
 
 Rebasing: an entry may give the broker's own estimate for the last reported year
 (``base: {metric, value}``). Its forecast is then also shown rebased on the actual: by the
 broker's growth, ``value / base value x actual``, and by the broker's miss carried
 additively, ``value + (actual - base value)``; each placed in the same draws. A forecast of a
-period already reported is not placed: it is scored against the actual (the broker's miss). :func:`what_would_move` asks the solve
-machinery which single input, moved with everything else at base, reaches the forecast.
+period already reported is not placed: it is scored against the actual (the broker's miss).
+:func:`what_would_move` asks the solve machinery which single input, moved with everything else
+at base, reaches the forecast; :func:`cumulative_bridge` which inputs, moved together, do.
 Nothing here prints; :mod:`pivotmodel.cli.consensus` does, and :mod:`pivotmodel.report_consensus`
 writes the report's section.
 """
@@ -52,7 +54,8 @@ REQUIRED = ("id", "who", "date", "date_basis", "words", "url", "metric", "value"
 OPTIONAL = ("reading", "note", "definition", "base")
 DATE_BASES = ("stated", "inferred")
 # metric definition: net income attributable to ordinary shareholders or not, GAAP or not, currency
-DEFINITION = {"attributable": (True, False, "n/a"), "gaap": ("gaap", "non_gaap", "n/a"), "currency": ("RMB", "HKD", "USD")}
+DEFINITION = {"attributable": (True, False, "n/a"), "gaap": ("gaap", "non_gaap", "n/a"),
+              "currency": ("RMB", "HKD", "USD")}
 
 
 @dataclass(frozen=True)
@@ -232,15 +235,16 @@ def load_consensus(a: Assumptions, path: Path | None = None) -> Consensus:
     return Consensus(tuple(forecasts), last_q, released, label, tuple(warnings))
 
 
-def _definition_and_base(entry: dict, label: str, where: str, at, base, errs: list[Problem]) -> tuple[tuple, str, float]:
+def _definition_and_base(entry: dict, label: str, where: str, at, base,
+                         errs: list[Problem]) -> tuple[tuple, str, float]:
     """The optional ``definition`` {attributable, gaap, currency} and ``base`` {metric, value}
     of an entry, checked (problems appended to ``errs``)."""
     definition: tuple = ()
     d = entry.get("definition")
     if d is not None:
         if not isinstance(d, dict) or set(d) != set(DEFINITION):
-            errs.append(Problem(label, f"{where}.definition", "must be {attributable: true|false|n/a, gaap: gaap|non_gaap|n/a, "
-                                "currency: RMB|HKD|USD}", at("definition")))
+            errs.append(Problem(label, f"{where}.definition", "must be {attributable: true|false|n/a, "
+                                "gaap: gaap|non_gaap|n/a, currency: RMB|HKD|USD}", at("definition")))
         else:
             for key, valid in DEFINITION.items():
                 if d[key] not in valid or isinstance(d[key], bool) != (key == "attributable" and d[key] != "n/a"):
@@ -312,7 +316,8 @@ def metric_draws(a: Assumptions, consensus: Consensus, draws: int, seed: int, me
     return {k: np.concatenate(v) for k, v in out.items()}, pd.concat(inputs, ignore_index=True)
 
 
-def place(consensus: Consensus, metrics: dict[str, np.ndarray], actuals: dict[str, float] | None = None) -> pd.DataFrame:
+def place(consensus: Consensus, metrics: dict[str, np.ndarray],
+          actuals: dict[str, float] | None = None) -> pd.DataFrame:
     """One row per forecast: the model's P5/P50/P95, the forecast's percentile, flags; and,
     where the entry gives the broker's estimate for the last reported year and ``actuals``
     the reported figure of that metric (by forecast id), the forecast rebased on it (see the
@@ -337,7 +342,8 @@ def place(consensus: Consensus, metrics: dict[str, np.ndarray], actuals: dict[st
             "miss": f.value - float(finite[0]) if reported else np.nan,
             "base_value": f.base_value, "base_actual": actual,
             "rebased_growth": growth, "pctile_growth": percentile(m, growth) if np.isfinite(growth) else np.nan,
-            "rebased_additive": additive, "pctile_additive": percentile(m, additive) if np.isfinite(additive) else np.nan,
+            "rebased_additive": additive,
+            "pctile_additive": percentile(m, additive) if np.isfinite(additive) else np.nan,
         })
     return pd.DataFrame(rows).set_index("id")
 
@@ -395,8 +401,8 @@ def what_would_move(a: Assumptions, f: Forecast, row: pd.Series, inputs: pd.Data
     return out
 
 
-PROFIT_SERIES = ("group.non_gaap_net_income", "group.net_income_attributable", "group.net_income", "group.eps_non_gaap_ads",
-                 "group.eps_gaap_ads")
+PROFIT_SERIES = ("group.non_gaap_net_income", "group.net_income_attributable", "group.net_income",
+                 "group.eps_non_gaap_ads", "group.eps_gaap_ads")
 
 
 def cumulative_bridge(a: Assumptions, f: Forecast, row: pd.Series, inputs: pd.DataFrame, metric: np.ndarray,
@@ -439,8 +445,8 @@ def cumulative_bridge(a: Assumptions, f: Forecast, row: pd.Series, inputs: pd.Da
         if hit.size:
             i = int(hit[0])
             moves = ", ".join(_moved(a, key, side[key][i]) for key in chosen)
-            return (f"together: {moves} reach {format_value(f.value, f.unit)} (the metric at {format_value(float(m[i]), f.unit)}, "
-                    f"everything else at base)")
+            return (f"together: {moves} reach {format_value(f.value, f.unit)} (the metric at "
+                    f"{format_value(float(m[i]), f.unit)}, everything else at base)")
     if last is None:
         return "no input varies with this metric across the draws"
     chosen, m = last

@@ -33,10 +33,11 @@ def bridge_section(a, folder: Path) -> tuple[str, list[str]]:
     head = "".join(f"<th>{html.escape(c)}</th>" for c in ("line", *table.columns))
     body = "".join("<tr>" + f"<td>{html.escape(str(k))}</td>" + "".join(f"<td>{cell(x)}</td>" for x in row) + "</tr>"
                    for k, row in table.iterrows())
-    note = (f"FY{start} as reported to FY{start + 1}, base case (each input at its median); RMB bn, shares in millions, EPS "
-            "in RMB per ADS. n/a: not reported for the year (never filled by the model). Table: "
+    note = (f"FY{start} as reported to FY{start + 1}, base case (each input at its median); RMB bn, shares in "
+            "millions, EPS in RMB per ADS. n/a: not reported for the year (never filled by the model). Table: "
             '<a href="tables/bridge.csv">bridge.csv</a>.')
-    section = f'<h2 id="bridge">From FY{start} to FY{start + 1}, line by line</h2><p>{note}</p><div class=tw><table><tr>{head}</tr>{body}</table></div>'
+    section = (f'<h2 id="bridge">From FY{start} to FY{start + 1}, line by line</h2><p>{note}</p>'
+               f"<div class=tw><table><tr>{head}</tr>{body}</table></div>")
     md = ["", f"## From FY{start} to FY{start + 1}, line by line (base case)", "",
           "| line | " + " | ".join(table.columns) + " |", "|---|" + "---:|" * len(table.columns)]
     md += [f"| {k} | " + " | ".join(cell(x) for x in row) + " |" for k, row in table.iterrows()]
@@ -69,13 +70,15 @@ def consensus_section(a, folder: Path, draws: int, seed: int, source: str) -> tu
 
     e = html.escape
     pct = lambda x: "n/a" if not np.isfinite(x) else f"{100 * x:.1f}"  # noqa: E731
-    head = "".join(f"<th>{h}</th>" for h in ("forecast", "who", "date", "metric", "definition", "unit", "forecast", "P5", "P50",
-                                             "P95", "percentile", "rebased by growth", "pctile", "rebased by miss", "pctile", ""))
+    columns = ("forecast", "who", "date", "metric", "definition", "unit", "forecast", "P5", "P50", "P95", "percentile",
+               "rebased by growth", "pctile", "rebased by miss", "pctile", "")
+    head = "".join(f"<th>{h}</th>" for h in columns)
     body = []
     for fid, r in table.iterrows():
-        flags = " ".join(x for x, on in (("OUTSIDE P5-P95", r["outside"]), ("stale", r["stale"]),
-                                         (f"superseded by {r['superseded_by']}", r["superseded_by"] != ""),
-                                         (f"reported: actual {format_value(r['actual'], r['unit'])}", r["reported"])) if on)
+        marks = (("OUTSIDE P5-P95", r["outside"]), ("stale", r["stale"]),
+                 (f"superseded by {r['superseded_by']}", r["superseded_by"] != ""),
+                 (f"reported: actual {format_value(r['actual'], r['unit'])}", r["reported"]))
+        flags = " ".join(x for x, on in marks if on)
         cells = [f'<a href="{e(r["url"])}">{e(fid)}</a>', e(r["who"]), e(r["date"]), f"<code>{e(r['metric'])}</code>",
                  e(r["definition"]), e(r["unit"])]
         cells += [format_value(r[c], r["unit"]) for c in ("forecast", "p5", "p50", "p95")]
@@ -89,7 +92,8 @@ def consensus_section(a, folder: Path, draws: int, seed: int, source: str) -> tu
         f"<p>{len(table)} forecasts from {consensus.brokers()} brokers ({e(consensus.label)}; "
         f"{int((table['superseded_by'] != '').sum())} superseded by a later note of the same broker); "
         f"{int(table['outside'].sum())} lie outside the model's P5-P95. Rebased: the broker's growth applied to the "
-        "latest actual, and the broker's miss on it carried additively, where the note gives its estimate for that year. "
+        "latest actual, and the broker's miss on it carried additively, where the note gives its estimate for that "
+        "year. "
         f"{stale} are stale (dated before the {e(consensus.last_quarter)} results of {consensus.released}). "
         "Money in RMB bn, growth in %, EPS in RMB per ADS; percentile: the forecast's place among the draws. "
         'Table: <a href="tables/consensus.csv">consensus.csv</a>.</p>'

@@ -248,11 +248,13 @@ def test_the_bridge_reproduces_the_reported_year_and_adds_up_in_the_projected_on
     # derived rows: unallocated 76.416 - (107.509 + 14.265 - 2.051 - 35.737) = -7.570
     assert a["Unallocated and eliminations (derived: group - segments)"] == pytest.approx(-7.570)
     # 129.387 - 50.150 - 87.512 = -8.275 (interest expense and other income together)
-    assert a["Interest expense + other income (derived: before tax - operations - interest/investment)"] == pytest.approx(-8.275)
+    below = "Interest expense + other income (derived: before tax - operations - interest/investment)"
+    assert a[below] == pytest.approx(-8.275)
     assert np.isnan(a["Non-GAAP net income"])  # FY2026Q3 non-GAAP is not in the history: a gap, not filled
     # the projected year adds up: operations + interest/investment + interest expense + other = before tax
-    assert pcol["Income before tax"] == pytest.approx(pcol["Income from operations"] + pcol["Interest and investment income"]
-                                                      + pcol["Interest expense"] + pcol["Other income, net"])
+    assert pcol["Income before tax"] == pytest.approx(
+        pcol["Income from operations"] + pcol["Interest and investment income"] + pcol["Interest expense"]
+        + pcol["Other income, net"])
     assert pcol["Net income"] == pytest.approx(pcol["Income before tax"] + pcol["Income tax"]
                                                + pcol["Share of results of equity method investees"])
     both = a.notna() & pcol.notna()

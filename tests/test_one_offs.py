@@ -9,8 +9,8 @@ import pivotmodel.assumptions as assumptions_mod
 from pivotmodel.errors import InputError
 
 KEY = "all_others.margin.start"
-ONE_OFF = ('{quarter: FY2026Q4, amount: -3000, source: "https://news.rthk.hk/rthk/en/component/k2/1842352-20260202.htm", '
-           'note: ')
+RTHK = "https://news.rthk.hk/rthk/en/component/k2/1842352-20260202.htm"
+ONE_OFF = f'{{quarter: FY2026Q4, amount: -3000, source: "{RTHK}", note: '
 
 
 def test_the_declared_one_off_leaves_the_run_rate_start_unchanged_by_it(bundled, tmp_path):
@@ -29,8 +29,8 @@ def test_the_declared_one_off_leaves_the_run_rate_start_unchanged_by_it(bundled,
 
 def test_a_one_off_without_a_source_is_an_input_error(tmp_path):
     folder = copy_assumptions(tmp_path)
-    replace_once(folder / "all_others.yaml", 'amount: -3000, source: "https://news.rthk.hk/rthk/en/component/k2/1842352-20260202.htm", ',
-                 "amount: -3000, ")
+    replace_once(folder / "all_others.yaml", f'amount: -3000, source: "{RTHK}", ', "amount: -3000, ")
     with pytest.raises(InputError) as e:
         assumptions_mod.load(folder)
-    assert "all_others.margin.start.anchor.exclude[0].source: a one-off needs its source (a sources.yaml id or a URL)" in str(e.value)
+    expected = "all_others.margin.start.anchor.exclude[0].source: a one-off needs its source (a sources.yaml id or a URL)"
+    assert expected in str(e.value)

@@ -38,22 +38,25 @@ def format_table(table: pd.DataFrame) -> list[str]:
 
     pct = lambda x: "n/a" if not np.isfinite(x) else f"{100 * x:.1f}"  # noqa: E731
     placed, scored = table[~table["reported"]], table[table["reported"]]
-    lines = [f"{'forecast':30s} {'date':10s} {'flags':14s} {'unit':11s} {'forecast':>9s} {'P5':>9s} {'P50':>9s} {'P95':>9s} "
+    lines = [f"{'forecast':30s} {'date':10s} {'flags':14s} {'unit':11s} {'forecast':>9s} {'P5':>9s} {'P50':>9s} "
+             f"{'P95':>9s} "
              f"{'pctile':>6s} {'by growth':>9s} {'pctile':>6s} {'by miss':>9s} {'pctile':>6s}  definition"]
     for fid, r in placed.iterrows():
         flags = ",".join(x for x, on in (("stale", r["stale"]), ("supersd", r["superseded_by"] != "")) if on)
         lines.append(
             f"{fid:30s} {r['date']:10s} {flags:14s} {r['unit']:11s} "
             + " ".join(f"{format_value(r[c], r['unit']):>9s}" for c in ("forecast", "p5", "p50", "p95"))
-            + f" {pct(r['percentile']):>6s} {format_value(r['rebased_growth'], r['unit']):>9s} {pct(r['pctile_growth']):>6s}"
-            + f" {format_value(r['rebased_additive'], r['unit']):>9s} {pct(r['pctile_additive']):>6s}  {r['definition']}"
+            + f" {pct(r['percentile']):>6s} {format_value(r['rebased_growth'], r['unit']):>9s}"
+            + f" {pct(r['pctile_growth']):>6s} {format_value(r['rebased_additive'], r['unit']):>9s}"
+            + f" {pct(r['pctile_additive']):>6s}  {r['definition']}"
             + (" OUTSIDE" if r["outside"] else "")
         )
     if len(scored):
         lines += ["", "Forecasts of periods now reported (not placed; the broker's miss = forecast - actual):",
                   f"{'forecast':30s} {'date':10s} {'unit':11s} {'forecast':>9s} {'actual':>9s} {'miss':>9s}  metric"]
         for fid, r in scored.iterrows():
-            miss = "n/a" if not np.isfinite(r["miss"]) else (f"{r['miss']:+.1%}" if r["unit"] == "ratio" else f"{r['miss']:+,.1f}")
+            miss = ("n/a" if not np.isfinite(r["miss"])
+                    else f"{r['miss']:+.1%}" if r["unit"] == "ratio" else f"{r['miss']:+,.1f}")
             lines.append(f"{fid:30s} {r['date']:10s} {r['unit']:11s} {format_value(r['forecast'], r['unit']):>9s} "
                          f"{format_value(r['actual'], r['unit']):>9s} {miss:>9s}  {r['metric']}")
     superseded = table[table["superseded_by"] != ""]
@@ -99,11 +102,13 @@ def cmd_consensus(args: argparse.Namespace) -> int:
     stale = int(table["stale"].sum())
     live = table[table["superseded_by"] == ""]
     print(f"Published forecasts in the model's distribution, scenario {a.scenario.name}: {draws:,} draws, method {method}, seed {seed}")
-    print(f"{len(table)} entries from {consensus.brokers()} brokers ({len(live)} current, {len(table) - len(live)} superseded by a "
+    print(f"{len(table)} entries from {consensus.brokers()} brokers ({len(live)} current, "
+          f"{len(table) - len(live)} superseded by a "
           f"later note of the same broker); {int(live['outside'].sum())} current entries from "
           f"{live[live['outside']]['who'].nunique()} brokers lie outside P5-P95")
     print(f"money in RMB bn, growth as %, EPS in RMB per ADS; pctile: the forecast's percentile among the draws; "
-          f"OUTSIDE: beyond P5-P95; stale: dated before the {consensus.last_quarter} results ({consensus.released}), {stale} of {len(table)}; "
+          f"OUTSIDE: beyond P5-P95; stale: dated before the {consensus.last_quarter} results ({consensus.released}), "
+          f"{stale} of {len(table)}; "
           "rebased on the latest actual where the note gives the broker's own estimate for it: by growth = forecast / "
           "broker's estimate x actual, by miss = forecast + (actual - broker's estimate)")
     print("\n".join(format_table(table)))

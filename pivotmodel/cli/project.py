@@ -82,17 +82,18 @@ def _print_bridge(a, end: str) -> int:
     except PeriodError:
         period = None
     if period is None or period.kind != "fy" or period.first <= last or period.last > a.horizon:
-        raise InputError.single("--bridge", "bridge", f"{end!r} is not a projected fiscal year; valid: FY{last.fiscal_year + 1}"
-                                f"..FY{a.horizon.fiscal_year}")
+        raise InputError.single("--bridge", "bridge", f"{end!r} is not a projected fiscal year; valid: "
+                                f"FY{last.fiscal_year + 1}..FY{a.horizon.fiscal_year}")
     table = bridge_table(project(a), start, period.label)
     shown = table.map(lambda x: "n/a" if x != x else f"{x:,.1f}")
-    print(f"pivotmodel bridge, scenario {a.scenario.name}: {start} as reported to {period.label}, base case (each input at "
-          "its median); RMB bn, shares in millions, EPS in RMB per ADS")
+    print(f"pivotmodel bridge, scenario {a.scenario.name}: {start} as reported to {period.label}, base case "
+          "(each input at its median); RMB bn, shares in millions, EPS in RMB per ADS")
     with pd_options():
         print(shown.to_string())
-    print("n/a: not reported for the year (a quarter's figure is missing from the history; see assumptions/history/README.md); "
-          "never filled by the model. Net income attributable is the sum of the quarters (the EPS numerator). Tax: "
-          "earnings.tax_rate on the positive adjusted EBITA of China e-commerce and Cloud (assumptions/earnings.yaml).")
+    print("n/a: not reported for the year (a quarter's figure is missing from the history; see "
+          "assumptions/history/README.md); never filled by the model. Net income attributable is the sum of the "
+          "quarters (the EPS numerator). Tax: earnings.tax_rate on the positive adjusted EBITA of China e-commerce "
+          "and Cloud (assumptions/earnings.yaml).")
     return 0
 
 

@@ -62,8 +62,8 @@ def quarterly_normals(draw: np.ndarray, quarters: int) -> np.ndarray:
     """Independent standard normals, (draws, quarters), one a quarter, from each draw's uniform
     ``draw`` (draws, 1): the first quarter's is the uniform itself, each later quarter t's is
     SplitMix64 of the uniform's bits and t, so a draw's quarters depend on that draw alone (the
-    same whatever the chunking or the number of processes). A draw at exactly 0.5 (the base case: every input at its median) gives 0 in
-    every quarter: the median of each quarter's distribution."""
+    same whatever the chunking or the number of processes). A draw at exactly 0.5 (the base
+    case: every input at its median) gives 0 in every quarter: each quarter's median."""
     from scipy import special
 
     u = np.ascontiguousarray(draw, dtype=np.float64).reshape(-1, 1)
