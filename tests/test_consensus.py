@@ -146,7 +146,7 @@ def test_the_command_prints_the_placement_table(capsys):
     assert lines[1].startswith(f"{len(c.forecasts)} entries from {c.brokers()} brokers (")
     assert lines[3].split() == ["forecast", "date", "flags", "unit", "forecast", "P5", "P50", "P95", "pctile", "by", "growth",
                                 "pctile", "by", "miss", "pctile", "definition"]
-    placed = [f for f in c.forecasts if "FY2026Q" not in f.metric]  # the Dec-2025 quarter previews are scored, not placed
+    placed = [f for f in c.forecasts if "FY2027" in f.metric or "FY2028" in f.metric]  # FY2026 ones are scored
     rows = lines[4:4 + len(placed)]
     assert [r.split()[0] for r in rows] == [f.id for f in placed] and lines[4 + len(placed)] == ""
     assert "Forecasts of periods now reported" in out
