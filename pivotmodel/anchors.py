@@ -23,6 +23,12 @@ quarters before it):
   depreciation of new assets over the same quarters divided by its revenue there: the start
   of a margin *before* that depreciation, consistent with the exit margin as reported.
 
+One-offs: ``exclude`` lists costs or gains of the anchored series that will not recur, each
+``{quarter: FY2026Q4, amount: -3000, source: <id or URL>, note: "..."}`` with ``amount`` in
+the series' unit and sign (a cost negative). A margin rule removes those inside its quarters
+from the numerator, so the start is the run-rate without them; one outside the quarters read
+changes nothing (and is reported as such by :meth:`Anchor.describe`).
+
 A figure Alibaba did not report in a base quarter takes that quarter's seed estimate (its
 median), as the engine does; any other missing figure is an input error naming the quarter.
 """
@@ -36,12 +42,13 @@ from typing import Any
 
 from .errors import Problem
 from .history import SERIES_OF_METRIC, History
-from .periods import Quarter
+from .periods import PeriodError, Quarter, parse_quarter
 
 __all__ = ["Anchor", "resolve_anchor", "RULES"]
 
 RULES = ("yoy", "margin")
-ANCHOR_FIELDS = ("rule", "series", "over", "quarters", "add_back")
+ANCHOR_FIELDS = ("rule", "series", "over", "quarters", "add_back", "exclude")
+ONE_OFF_FIELDS = ("quarter", "amount", "source", "note")
 ADD_BACKS = ("new_depreciation",)
 SPREAD_FIELDS = ("spread", "spread_low", "spread_high", "offset")
 
@@ -57,12 +64,18 @@ class Anchor:
     value: float  # the rule's value on history, before offset
     add_back: str = ""  # "new_depreciation": the engine adds the segment's modelled new-asset
     # depreciation over the same quarters, per draw (a margin before that depreciation)
+    one_offs: tuple[tuple[Quarter, float, str], ...] = ()  # (quarter, amount, source) declared
+    excluded: float = 0.0  # the one-offs' amounts inside the quarters read, removed from the numerator
 
     def describe(self) -> str:
         span = self.quarters[0].label if len(self.quarters) == 1 else f"{self.quarters[0].label}-{self.quarters[-1].label}"
         if self.rule == "yoy":
             return f"YoY growth of {self.series} over {span} = {self.value:.4f}"
         extra = " (+ the modelled new-asset depreciation / revenue over the same quarters)" if self.add_back else ""
+        if self.one_offs:
+            extra += f"; one-offs removed from {self.series}: {self.excluded:,.0f}" + "".join(
+                f" [{q.label} {x:,.0f}{'' if q in self.quarters else ', outside the quarters read'}]"
+                for q, x, _ in self.one_offs)
         return f"{self.series} / {self.over} over {span} = {self.value:.4f}{extra}"
 
 
@@ -98,6 +111,7 @@ def resolve_anchor(
         err(f"{key}.anchor.over", f"{over!r} is not a history series (the margin's denominator); valid: {', '.join(known)}")
     if rule.get("add_back", "") not in ("", *ADD_BACKS):
         err(f"{key}.anchor.add_back", f"{rule['add_back']!r} is not valid; valid: {', '.join(ADD_BACKS)}")
+    one_offs = _one_offs(f"{key}.anchor.exclude", rule.get("exclude", []), kind, err)
     n = rule.get("quarters", 1)
     if not isinstance(n, int) or isinstance(n, bool) or not 1 <= n <= 4:
         err(f"{key}.anchor.quarters", f"must be a whole number of quarters from 1 to 4, got {n!r}")
@@ -131,10 +145,11 @@ def resolve_anchor(
         return None, None, problems
     quarters = tuple(usable[-n:])
     total = lambda name, d=0: sum(_figure(history, seeds, name, q + d) for q in quarters)  # noqa: E731
+    excluded = sum(x for q, x, _ in one_offs if q in quarters)
     if kind == "yoy":
         value = total(series) / total(series, -4) - 1.0
     else:
-        value = total(series) / total(over)
+        value = (total(series) - excluded) / total(over)
     if not math.isfinite(value):
         err(f"{key}.anchor", "the rule's denominator is zero in history: write an explicit distribution")
         return None, None, problems
@@ -145,4 +160,40 @@ def resolve_anchor(
         out = {**spec, "value": centre}
     else:
         out = {**spec, "dist": "triangular", "low": centre - lo, "mode": centre, "high": centre + hi}
-    return out, Anchor(kind, series, over, quarters, value, rule.get("add_back", "")), problems
+    return out, Anchor(kind, series, over, quarters, value, rule.get("add_back", ""), one_offs, excluded), problems
+
+
+def _one_offs(key: str, items: Any, kind: str, err) -> tuple[tuple[Quarter, float, str], ...]:
+    """The ``exclude`` list, checked: each a mapping with a quarter, an amount and a source."""
+    if items in (None, []):
+        return ()
+    if kind != "margin":
+        err(key, "one-offs are removed by the margin rule only; valid with rule: margin")
+        return ()
+    if not isinstance(items, list):
+        err(key, "must be a list of {quarter: FY2026Q4, amount: -3000, source: ..., note: ...}")
+        return ()
+    out = []
+    for i, item in enumerate(items):
+        where = f"{key}[{i}]"
+        if not isinstance(item, dict):
+            err(where, "must be a mapping {quarter, amount, source, note}")
+            continue
+        for name in item:
+            if name not in ONE_OFF_FIELDS:
+                err(f"{where}.{name}", f"unknown field; valid: {', '.join(ONE_OFF_FIELDS)}")
+        try:
+            q = parse_quarter(str(item.get("quarter")))
+        except PeriodError:
+            err(f"{where}.quarter", f"{item.get('quarter')!r} is not a quarter such as FY2026Q4")
+            continue
+        amount = item.get("amount")
+        if not isinstance(amount, (int, float)) or isinstance(amount, bool) or not math.isfinite(amount):
+            err(f"{where}.amount", f"must be a number in the series' unit (a cost negative), got {amount!r}")
+            continue
+        source = item.get("source")
+        if not isinstance(source, str) or not source.strip():
+            err(f"{where}.source", "a one-off needs its source (a sources.yaml id or a URL)")
+            continue
+        out.append((q, float(amount), source))
+    return tuple(out)

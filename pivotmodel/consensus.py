@@ -7,8 +7,17 @@ decimal). :func:`load_consensus` checks the file strictly (file, line and key in
 :func:`place` evaluates each metric on a Monte Carlo projection and gives its P5, P50 and
 P95, the forecast's percentile (mid-rank: the share of draws below the forecast plus half
 the share equal to it) and whether it lies outside P5-P95. A forecast dated before the
-release of the last reported quarter is stale. :func:`what_would_move` asks the solve
-machinery which single input, moved with everything else at base, reaches the forecast.
+release of the last reported quarter is stale; one followed by a later note of the same
+broker on the same metric is superseded (kept and marked); a broker counts once however many
+entries it has.
+
+Rebasing: an entry may give the broker's own estimate for the last reported year
+(``base: {metric, value}``). Its forecast is then also shown rebased on the actual: by the
+broker's growth, ``value / base value x actual``, and by the broker's miss carried
+additively, ``value + (actual - base value)``; each placed in the same draws. A forecast of a
+period already reported is not placed: it is scored against the actual (the broker's miss).
+:func:`what_would_move` asks the solve machinery which single input, moved with everything else
+at base, reaches the forecast; :func:`cumulative_bridge` which inputs, moved together, do.
 Nothing here prints; :mod:`pivotmodel.cli.consensus` does, and :mod:`pivotmodel.report_consensus`
 writes the report's section.
 """
@@ -37,13 +46,16 @@ else:
     pd = lazy("pandas")
 
 __all__ = ["Forecast", "Consensus", "load_consensus", "validate_consensus", "place", "percentile", "forecast_claim", "what_would_move", "UNITS",
-           "consensus_report", "format_value"]
+           "consensus_report", "format_value", "rebase", "base_actuals", "cumulative_bridge"]
 
 FILE = "consensus.yaml"
 UNITS = ("RMB_bn", "USD_bn", "ratio", "RMB_per_ADS", "USD_per_ADS")
 REQUIRED = ("id", "who", "date", "date_basis", "words", "url", "metric", "value", "unit")
-OPTIONAL = ("reading", "note")
+OPTIONAL = ("reading", "note", "definition", "base")
 DATE_BASES = ("stated", "inferred")
+# metric definition: net income attributable to ordinary shareholders or not, GAAP or not, currency
+DEFINITION = {"attributable": (True, False, "n/a"), "gaap": ("gaap", "non_gaap", "n/a"),
+              "currency": ("RMB", "HKD", "USD")}
 
 
 @dataclass(frozen=True)
@@ -60,6 +72,16 @@ class Forecast:
     reading: str = ""
     note: str = ""
     line: int | None = None
+    definition: tuple = ()  # (attributable, gaap, currency) as in DEFINITION; () when not given
+    base_metric: str = ""  # the broker's own estimate for the last reported year: its metric
+    base_value: float = float("nan")  # ... and its value, in the forecast's unit
+
+    def describe_definition(self) -> str:
+        if not self.definition:
+            return "n/a"
+        attributable, gaap, currency = self.definition
+        words = {True: "attributable", False: "before NCI", "n/a": ""}[attributable]
+        return " ".join(x for x in ({"gaap": "GAAP", "non_gaap": "non-GAAP", "n/a": ""}[gaap], words, currency) if x)
 
     def claim(self) -> Claim:
         """The metric as a claim without a threshold (its value per draw is the metric)."""
@@ -77,6 +99,15 @@ class Consensus:
 
     def stale(self, f: Forecast) -> bool:
         return f.date < self.released
+
+    def superseded_by(self, f: Forecast) -> str:
+        """The id of the latest later note of the same broker on the same metric ('' if none)."""
+        later = [g for g in self.forecasts if g.who == f.who and g.metric == f.metric and g.date > f.date]
+        return max(later, key=lambda g: g.date).id if later else ""
+
+    def brokers(self) -> int:
+        """Distinct brokers (or providers) among the forecasts: a broker with many entries counts once."""
+        return len({f.who for f in self.forecasts})
 
 
 def _metric_unit(tree) -> str | None:
@@ -185,9 +216,14 @@ def load_consensus(a: Assumptions, path: Path | None = None) -> Consensus:
         if errs:
             problems.extend(errs)
             continue
+        definition, base_metric, base_value = _definition_and_base(entry, label, where, at, base, errs)
+        if errs:
+            problems.extend(errs)
+            continue
         seen.add(str(fid))
         f = Forecast(str(fid), str(entry["who"]), date, entry["date_basis"], str(entry["words"]), url, str(entry["metric"]),
-                     float(value), entry["unit"], str(entry.get("reading", "")), str(entry.get("note", "")), line)
+                     float(value), entry["unit"], str(entry.get("reading", "")), str(entry.get("note", "")), line,
+                     definition, base_metric, base_value)
         try:
             evaluate(f.claim(), base)
         except TestError as exc:
@@ -197,6 +233,43 @@ def load_consensus(a: Assumptions, path: Path | None = None) -> Consensus:
     if problems:
         raise InputError(problems)
     return Consensus(tuple(forecasts), last_q, released, label, tuple(warnings))
+
+
+def _definition_and_base(entry: dict, label: str, where: str, at, base,
+                         errs: list[Problem]) -> tuple[tuple, str, float]:
+    """The optional ``definition`` {attributable, gaap, currency} and ``base`` {metric, value}
+    of an entry, checked (problems appended to ``errs``)."""
+    definition: tuple = ()
+    d = entry.get("definition")
+    if d is not None:
+        if not isinstance(d, dict) or set(d) != set(DEFINITION):
+            errs.append(Problem(label, f"{where}.definition", "must be {attributable: true|false|n/a, "
+                                "gaap: gaap|non_gaap|n/a, currency: RMB|HKD|USD}", at("definition")))
+        else:
+            for key, valid in DEFINITION.items():
+                if d[key] not in valid or isinstance(d[key], bool) != (key == "attributable" and d[key] != "n/a"):
+                    errs.append(Problem(label, f"{where}.definition.{key}", f"{d[key]!r} is not one of "
+                                        f"{', '.join(str(v).lower() for v in valid)}", at("definition")))
+            definition = tuple(d[k] for k in DEFINITION)
+    b = entry.get("base")
+    if b is None:
+        return definition, "", float("nan")
+    if not isinstance(b, dict) or set(b) - {"metric", "value", "words"} or not {"metric", "value"} <= set(b):
+        errs.append(Problem(label, f"{where}.base", "must be {metric: sum(x, FY2026), value: <the broker's estimate>, "
+                            "words: optional}", at("base")))
+        return definition, "", float("nan")
+    v = b["value"]
+    if isinstance(v, bool) or not isinstance(v, (int, float)) or not np.isfinite(v):
+        errs.append(Problem(label, f"{where}.base.value", f"{v!r} is not a number (in the entry's unit)", at("base")))
+        return definition, "", float("nan")
+    try:
+        tree = parse_test(str(b["metric"]))
+        claim = Claim("base", "", {}, "", str(b["metric"]), tree)
+        evaluate(claim, base)
+    except TestError as exc:
+        errs.append(Problem(label, f"{where}.base.metric", f"{exc} (metric: {b['metric']})", at("base")))
+        return definition, "", float("nan")
+    return definition, str(b["metric"]), float(v)
 
 
 def validate_consensus(a: Assumptions) -> tuple[Problem, ...]:
@@ -243,21 +316,58 @@ def metric_draws(a: Assumptions, consensus: Consensus, draws: int, seed: int, me
     return {k: np.concatenate(v) for k, v in out.items()}, pd.concat(inputs, ignore_index=True)
 
 
-def place(consensus: Consensus, metrics: dict[str, np.ndarray]) -> pd.DataFrame:
-    """One row per forecast: the model's P5/P50/P95, the forecast's percentile, flags."""
+def place(consensus: Consensus, metrics: dict[str, np.ndarray],
+          actuals: dict[str, float] | None = None) -> pd.DataFrame:
+    """One row per forecast: the model's P5/P50/P95, the forecast's percentile, flags; and,
+    where the entry gives the broker's estimate for the last reported year and ``actuals``
+    the reported figure of that metric (by forecast id), the forecast rebased on it (see the
+    module's doc). A metric the history fixes (a reported period: every draw equal) is
+    ``reported``: its ``actual`` and the broker's ``miss`` are given, and it is not placed."""
+    actuals = actuals or {}
     rows = []
     for f in consensus.forecasts:
         m = metrics[f.id]
         finite = m[np.isfinite(m)]
+        reported = bool(finite.size == m.size and finite.size > 0 and np.ptp(finite) == 0.0)
         p5, p50, p95 = (np.quantile(finite, [0.05, 0.5, 0.95]) if finite.size else (np.nan,) * 3)
-        pct = percentile(m, f.value)
+        pct = np.nan if reported else percentile(m, f.value)
+        actual = actuals.get(f.id, np.nan)
+        growth, additive = rebase(f, actual)
         rows.append({
             "id": f.id, "who": f.who, "date": f.date.isoformat(), "stale": consensus.stale(f),
             "metric": f.metric, "unit": f.unit, "forecast": f.value, "p5": p5, "p50": p50, "p95": p95,
-            "percentile": pct, "outside": bool(f.value < p5 or f.value > p95) if finite.size else False,
-            "url": f.url,
+            "percentile": pct, "outside": bool(not reported and finite.size and (f.value < p5 or f.value > p95)),
+            "url": f.url, "definition": f.describe_definition(), "superseded_by": consensus.superseded_by(f),
+            "reported": reported, "actual": float(finite[0]) if reported else np.nan,
+            "miss": f.value - float(finite[0]) if reported else np.nan,
+            "base_value": f.base_value, "base_actual": actual,
+            "rebased_growth": growth, "pctile_growth": percentile(m, growth) if np.isfinite(growth) else np.nan,
+            "rebased_additive": additive,
+            "pctile_additive": percentile(m, additive) if np.isfinite(additive) else np.nan,
         })
     return pd.DataFrame(rows).set_index("id")
+
+
+def rebase(f: Forecast, actual: float) -> tuple[float, float]:
+    """(by the broker's growth, by the broker's miss carried additively) on the reported
+    ``actual`` of the broker's base metric; NaN where the entry gives no base or the actual is
+    not reported. Growth rebasing needs a level on both sides of one sign (not a ratio)."""
+    if not f.base_metric or not np.isfinite(actual):
+        return np.nan, np.nan
+    additive = f.value + (actual - f.base_value)
+    if f.unit == "ratio" or f.base_value <= 0 or actual <= 0:
+        return np.nan, additive
+    return f.value / f.base_value * actual, additive
+
+
+def base_actuals(consensus: Consensus, p) -> dict[str, float]:
+    """The reported figure of each entry's base metric on a projection (history), by id."""
+    out = {}
+    for f in consensus.forecasts:
+        if f.base_metric:
+            claim = Claim(f"{f.id}_base", "", {}, "", f.base_metric, parse_test(f.base_metric))
+            out[f.id] = float(evaluate(claim, p).metric[0])
+    return out
 
 
 def forecast_claim(f: Forecast, direction: str) -> Claim:
@@ -289,6 +399,66 @@ def what_would_move(a: Assumptions, f: Forecast, row: pd.Series, inputs: pd.Data
         sol = solve(a, f.id, key, claim=claim)
         out.append(f"{sol.sentence} (|Spearman rho| {scores[key]:.2f} across the draws)")
     return out
+
+
+PROFIT_SERIES = ("group.non_gaap_net_income", "group.net_income_attributable", "group.net_income",
+                 "group.eps_non_gaap_ads", "group.eps_gaap_ads")
+
+
+def cumulative_bridge(a: Assumptions, f: Forecast, row: pd.Series, inputs: pd.DataFrame, metric: np.ndarray,
+                      top: int = 6, grid: int = 60) -> str:
+    """What would have to move together: the inputs most rank-correlated with the metric are
+    moved one after another, all to the same percentile of their own distributions (each in
+    the direction that moves the metric toward the forecast), everything else at base; the
+    first set, and the lowest common percentile, that reach the forecast. One sentence."""
+    from scipy import stats
+
+    ok = np.isfinite(metric)
+    rho = {}
+    for key in inputs.columns:
+        x = inputs[key].to_numpy(dtype=float)[ok]
+        if key in a.inputs and np.ptp(x) > 0:
+            r = stats.spearmanr(x, metric[ok]).statistic
+            if np.isfinite(r):
+                rho[key] = float(r)
+    ranked = sorted(rho, key=lambda k: abs(rho[k]), reverse=True)[:top]
+    up = f.value > row["p50"]
+    engine = prepare(a)
+    levels = np.linspace(0.5, 0.999, grid)  # the common percentile, toward the forecast
+    reached = lambda m: m >= f.value if up else m <= f.value  # noqa: E731
+    # the percentiles that move each input's value the wanted way (raise it when the metric rises
+    # with it and the forecast is above the median); by the values, as some inputs map u downward
+    side = {}
+    for key in ranked:
+        dist, raise_it = a.inputs[key].dist, (rho[key] > 0) == up
+        high_first = dist.ppf(np.array([0.999]))[0] >= dist.ppf(np.array([0.001]))[0]
+        side[key] = levels if raise_it == high_first else 1.0 - levels
+    last = None
+    for k in range(1, len(ranked) + 1):
+        chosen = ranked[:k]
+        values = {key: np.full(grid, x) for key, x in engine.base_values.items()}
+        for key in chosen:
+            values[key] = a.inputs[key].dist.ppf(side[key])
+        m = evaluate(f.claim(), run(engine, values, keep=series_in(f.claim().tree))).metric
+        hit = np.flatnonzero(reached(m))
+        last = (chosen, m)
+        if hit.size:
+            i = int(hit[0])
+            moves = ", ".join(_moved(a, key, side[key][i]) for key in chosen)
+            return (f"together: {moves} reach {format_value(f.value, f.unit)} (the metric at "
+                    f"{format_value(float(m[i]), f.unit)}, everything else at base)")
+    if last is None:
+        return "no input varies with this metric across the draws"
+    chosen, m = last
+    end = ", ".join(_moved(a, key, side[key][-1]) for key in chosen)
+    return (f"not reached: even {end} together give {format_value(float(m[-1]), f.unit)} against "
+            f"{format_value(f.value, f.unit)} (everything else at base)")
+
+
+def _moved(a: Assumptions, key: str, q: float) -> str:
+    inp = a.inputs[key]
+    value = float(inp.dist.ppf(np.array([q]))[0])
+    return f"{key} to {value:.4g} (P{100 * q:.1f}; median {inp.base_value:.4g})"
 
 
 # --- fan charts with the forecasts as dated markers ---------------------------------------
@@ -356,14 +526,19 @@ def consensus_report(a, draws: int, seed: int, method: str, explain: int = 3):
     """(table, consensus, explanations {id: [sentences]}) for the CLI and the report."""
     consensus = load_consensus(a)
     metrics, inputs = metric_draws(a, consensus, draws, seed, method)
-    table = place(consensus, metrics)
-    # the furthest forecast of each distinct metric, furthest first (ties: file order)
-    far = (table["percentile"] - 0.5).abs().fillna(-1).sort_values(ascending=False, kind="stable")
+    table = place(consensus, metrics, base_actuals(consensus, project(a)))
+    # the furthest forecast of each distinct metric, furthest first (ties: file order); superseded
+    # and reported-period entries are not explained
+    live = table[(table["superseded_by"] == "") & ~table["reported"]]
+    far = (live["percentile"] - 0.5).abs().fillna(-1).sort_values(ascending=False, kind="stable")
     chosen = list(dict.fromkeys(table.loc[far.index, "metric"]).keys())
     first_of = {m: next(fid for fid in far.index if table.loc[fid, "metric"] == m) for m in chosen}
     by_id = {f.id: f for f in consensus.forecasts}
     explanations = {fid: what_would_move(a, by_id[fid], table.loc[fid], inputs, metrics[fid], top=2)
                     for fid in list(first_of.values())[:explain]}
+    for fid in list(first_of.values())[:explain]:  # profit forecasts: the inputs that reach it together
+        if series_in(by_id[fid].claim().tree) & set(PROFIT_SERIES):
+            explanations[fid].append(cumulative_bridge(a, by_id[fid], table.loc[fid], inputs, metrics[fid]))
     return table, consensus, explanations
 
 

@@ -41,7 +41,7 @@ BASES = ("reported", "derived", "secondary")
 # sub-lines and those the model derives from them in its base quarters
 ESTIMATED_SERIES = frozenset({*SEEDABLE, "china_ecommerce.quick_commerce_orders", "china_ecommerce.other_revenue",
                               "cloud.external_revenue", "cloud.internal_revenue", "cloud.other_external_revenue"})
-HISTORY_UNITS = ("RMB_mn", "pct", "RMB_per_USD", "count", "count_mn")
+HISTORY_UNITS = ("RMB_mn", "pct", "RMB_per_USD", "count", "count_mn", "RMB_per_ADS")
 RELATIONS = ("equals", "part_of", "not_comparable")
 STRUCTURES = ("four_segment", "seven_segment", "pre_fy2024", "consolidated")
 

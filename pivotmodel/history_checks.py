@@ -95,6 +95,8 @@ METRIC_UNITS: dict[str, str] = {
     **dict.fromkeys(("other_revenue", "external_customer_revenue", "internal_customer_revenue", "other_external_revenue",
                      "quick_commerce_adjusted_ebita"), "RMB_mn"),
     "quick_commerce_orders": "count_mn",
+    # reported EPS (issue 20: the dilution calibration)
+    **dict.fromkeys(("diluted_eps_ads", "non_gaap_diluted_eps_ads", "basic_eps_ads", "non_gaap_basic_eps_ads"), "RMB_per_ADS"),
 }
 _NUMBER = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?")
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")  # tab and line breaks only where text may hold them

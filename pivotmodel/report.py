@@ -646,6 +646,8 @@ def _build(a, r, folder: Path, compare: list[str], assumptions_dir, bar, cf, sta
     from .report_over_time import over_time_section  # claims over time and the backtest (issue 11)
     bar.stage("published forecasts")
     consensus_html, consensus_md = consensus_section(a, folder, draws, seed, C.source_line(r))
+    from .report_consensus import bridge_section  # the last reported year to the next, line by line (issue 20)
+    bridge_html, bridge_md = bridge_section(a, folder)
     bar.stage("claims over time and backtest")
     over_time_html, over_time_md = over_time_section(a, r, folder, draws, seed, C.source_line(r))  # pivotmodel.report_over_time
 
@@ -695,6 +697,7 @@ def _build(a, r, folder: Path, compare: list[str], assumptions_dir, bar, cf, sta
         f"<h1>{_e(title)}</h1><p>{intro}</p>",
         _findings_html(r, verdict, boundary_steps),
         f"<h2 id=\"claims\">Claims</h2>{_claims_html(r)}",
+        bridge_html,
         consensus_html,
         over_time_html.replace("<!--timeline-->", _img(folder / "charts" / "claim_timeline.png",
                                                        "Claims as each quarter was reported (star: the outcome once known)")),
@@ -741,6 +744,7 @@ def _build(a, r, folder: Path, compare: list[str], assumptions_dir, bar, cf, sta
     if compare:
         lines += compare_md + ["", "Tables: tables/compare_claims.csv, tables/compare_outputs.csv; chart: "
                                    "charts/compare_claims.png."]
+    lines += bridge_md
     lines += consensus_md
     lines += over_time_md
     lines += ["", "Files: index.html (full report), charts/, data/, tables/, "

@@ -14,7 +14,34 @@ if TYPE_CHECKING:  # the real module for the type checker; a lazy stand-in at ru
 else:
     np = lazy("numpy")
 
-__all__ = ["consensus_section"]
+__all__ = ["consensus_section", "bridge_section"]
+
+
+def bridge_section(a, folder: Path) -> tuple[str, list[str]]:
+    """The report's bridge from the last reported fiscal year to the next, base case, line by
+    line (tables/bridge.csv); returns (HTML, summary.md lines)."""
+    import html
+
+    from .earnings_table import bridge_table
+    from .model import project
+
+    last = a.history.last_quarter
+    start = last.fiscal_year if last.q == 4 else last.fiscal_year - 1
+    table = bridge_table(project(a), f"FY{start}", f"FY{start + 1}")
+    table.to_csv(folder / "tables" / "bridge.csv", float_format="%.6g", index_label="line")
+    cell = lambda x: "n/a" if x != x else f"{x:,.1f}"  # noqa: E731
+    head = "".join(f"<th>{html.escape(c)}</th>" for c in ("line", *table.columns))
+    body = "".join("<tr>" + f"<td>{html.escape(str(k))}</td>" + "".join(f"<td>{cell(x)}</td>" for x in row) + "</tr>"
+                   for k, row in table.iterrows())
+    note = (f"FY{start} as reported to FY{start + 1}, base case (each input at its median); RMB bn, shares in "
+            "millions, EPS in RMB per ADS. n/a: not reported for the year (never filled by the model). Table: "
+            '<a href="tables/bridge.csv">bridge.csv</a>.')
+    section = (f'<h2 id="bridge">From FY{start} to FY{start + 1}, line by line</h2><p>{note}</p>'
+               f"<div class=tw><table><tr>{head}</tr>{body}</table></div>")
+    md = ["", f"## From FY{start} to FY{start + 1}, line by line (base case)", "",
+          "| line | " + " | ".join(table.columns) + " |", "|---|" + "---:|" * len(table.columns)]
+    md += [f"| {k} | " + " | ".join(cell(x) for x in row) + " |" for k, row in table.iterrows()]
+    return section, md
 
 
 def consensus_section(a, folder: Path, draws: int, seed: int, source: str) -> tuple[str, list[str]]:
@@ -42,19 +69,31 @@ def consensus_section(a, folder: Path, draws: int, seed: int, source: str) -> tu
     fans.attrs["markers"].to_csv(folder / "data" / "consensus_markers.csv", index=False, float_format="%.6g")
 
     e = html.escape
-    head = "".join(f"<th>{h}</th>" for h in ("forecast", "who", "date", "metric", "unit", "forecast", "P5", "P50", "P95", "percentile", ""))
+    pct = lambda x: "n/a" if not np.isfinite(x) else f"{100 * x:.1f}"  # noqa: E731
+    columns = ("forecast", "who", "date", "metric", "definition", "unit", "forecast", "P5", "P50", "P95", "percentile",
+               "rebased by growth", "pctile", "rebased by miss", "pctile", "")
+    head = "".join(f"<th>{h}</th>" for h in columns)
     body = []
     for fid, r in table.iterrows():
-        flags = " ".join(x for x, on in (("OUTSIDE P5-P95", r["outside"]), ("stale", r["stale"])) if on)
-        cells = [f'<a href="{e(r["url"])}">{e(fid)}</a>', e(r["who"]), e(r["date"]), f"<code>{e(r['metric'])}</code>", e(r["unit"])]
+        marks = (("OUTSIDE P5-P95", r["outside"]), ("stale", r["stale"]),
+                 (f"superseded by {r['superseded_by']}", r["superseded_by"] != ""),
+                 (f"reported: actual {format_value(r['actual'], r['unit'])}", r["reported"]))
+        flags = " ".join(x for x, on in marks if on)
+        cells = [f'<a href="{e(r["url"])}">{e(fid)}</a>', e(r["who"]), e(r["date"]), f"<code>{e(r['metric'])}</code>",
+                 e(r["definition"]), e(r["unit"])]
         cells += [format_value(r[c], r["unit"]) for c in ("forecast", "p5", "p50", "p95")]
-        cells += ["n/a" if not np.isfinite(r["percentile"]) else f"{100 * r['percentile']:.1f}", e(flags)]
+        cells += [pct(r["percentile"]), format_value(r["rebased_growth"], r["unit"]), pct(r["pctile_growth"]),
+                  format_value(r["rebased_additive"], r["unit"]), pct(r["pctile_additive"]), e(flags)]
         body.append("<tr>" + "".join(f"<td>{c}</td>" for c in cells) + "</tr>")
     moves = "".join(f"<li><b>{e(fid)}</b>: {e(s)}</li>" for fid, ss in explanations.items() for s in ss)
     stale = int(table["stale"].sum())
     section = (
         '<h2 id="consensus">Published forecasts in the model\'s distribution</h2>'
-        f"<p>{len(table)} forecasts from {e(consensus.label)}; {int(table['outside'].sum())} lie outside the model's P5-P95. "
+        f"<p>{len(table)} forecasts from {consensus.brokers()} brokers ({e(consensus.label)}; "
+        f"{int((table['superseded_by'] != '').sum())} superseded by a later note of the same broker); "
+        f"{int(table['outside'].sum())} lie outside the model's P5-P95. Rebased: the broker's growth applied to the "
+        "latest actual, and the broker's miss on it carried additively, where the note gives its estimate for that "
+        "year. "
         f"{stale} are stale (dated before the {e(consensus.last_quarter)} results of {consensus.released}). "
         "Money in RMB bn, growth in %, EPS in RMB per ADS; percentile: the forecast's place among the draws. "
         'Table: <a href="tables/consensus.csv">consensus.csv</a>.</p>'
@@ -71,6 +110,6 @@ def consensus_section(a, folder: Path, draws: int, seed: int, source: str) -> tu
     for fid, r in table.iterrows():
         flags = ", ".join(x for x, on in (("outside", r["outside"]), ("stale", r["stale"])) if on)
         md.append(f"| {fid} | {r['date']} | " + " | ".join(format_value(r[c], r["unit"]) for c in ("forecast", "p5", "p50", "p95"))
-                  + f" | {100 * r['percentile']:.1f} | {flags} |")
+                  + f" | {pct(r['percentile'])} | {flags} |")
     md += [""] + [f"- {fid}: {s}" for fid, ss in explanations.items() for s in ss]
     return section, md

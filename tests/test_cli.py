@@ -51,7 +51,7 @@ def test_project_prints_a_table_with_years_and_units(capsys):
     assert "FY2023" not in header and "FY2032" not in header
     assert lines[2].split() == ["segment", "item"]
     rows = [ln for ln in lines[3:] if not ln.startswith("n/a:")]
-    assert len(rows) == len(SEGMENTS) * 4 + 8 + 5  # 4 items a segment; group: revenue, EBITA, margin + 5 (FCF and its proxy); + 5 below EBITA
+    assert len(rows) == len(SEGMENTS) * 4 + 8 + 7  # 4 items a segment; group: revenue, EBITA, margin + 5 (FCF and its proxy); + 7 below EBITA
     for row in rows:
         assert UNIT.search(row), f"row label without a unit: {row!r}"
     cloud_revenue = next(r for r in rows if r.startswith("Cloud Intelligence") and "Revenue (RMB bn)" in r)
@@ -90,8 +90,11 @@ def test_usd_divides_by_the_exchange_rate(capsys, tmp_path, bundled, rmb_table):
     fx = bundled.inputs["group.fx.usd_rmb"].base_value  # 6.9, the median
     assert fx == pytest.approx(6.9)
     money_rows = [k for k in rmb_table.index if "(RMB bn)" in k[1]]
-    assert len(money_rows) == len(SEGMENTS) * 2 + 7 + 4  # revenue, EBITA a segment; + FCF proxy; + net income, attributable, non-GAAP, net cash
+    assert len(money_rows) == len(SEGMENTS) * 2 + 7 + 5  # + FCF proxy; + net income, attributable (+ the 20-F line), non-GAAP, net cash
     for segment, item in money_rows:
+        if "annual report line" in item:  # reported years only (n/a when projected)
+            assert usd.loc[(segment, item.replace("(RMB bn)", "(US$ bn)")), FY_COLUMNS[3:]].isna().all()
+            continue
         usd_item = item.replace("(RMB bn)", "(US$ bn)")
         for c in FY_COLUMNS[3:]:  # projected years: one rate
             assert usd.loc[(segment, usd_item), c] == pytest.approx(rmb_table.loc[(segment, item), c] / fx, rel=1e-5)

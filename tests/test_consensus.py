@@ -97,13 +97,14 @@ def test_a_malformed_entry_names_file_line_and_key(tmp_path, capsys):
 @pytest.mark.parametrize(
     "old, new, key, message",
     [
-        ("      metric: sum(group.non_gaap_net_income, FY2027)\n      value: 143.8\n",
-         "      metric: sum(group.non_gaap_net_income, FY2027) > 140\n      value: 143.8\n",
+        ("      metric: sum(group.non_gaap_net_income, FY2027) + sum(group.nci, FY2027)\n      value: 143.8\n",
+         "      metric: sum(group.non_gaap_net_income, FY2027) + sum(group.nci, FY2027) > 140\n      value: 143.8\n",
          "metric", "a forecast's metric is a value, not a comparison"),
-        ("      unit: RMB_bn\n    - id: csc_fy27_non_gaap_ni", "      unit: RMB\n    - id: csc_fy27_non_gaap_ni",
+        ("      value: 143.8\n      unit: RMB_bn\n", "      value: 143.8\n      unit: RMB\n",
          "unit", "'RMB' is not one of RMB_bn, USD_bn, ratio, RMB_per_ADS, USD_per_ADS"),
-        ("      date: 2025-10-10\n", "      date: 10/10/2025\n", "date", "is not a date YYYY-MM-DD"),
-        ("      who: CICC\n", "      who: CICC\n      target: 197\n", "target", "unknown key"),
+        ("      who: CICC\n      date: 2025-10-10\n", "      who: CICC\n      date: 10/10/2025\n", "date", "is not a date YYYY-MM-DD"),
+        ("    - id: cicc_fy27_non_gaap_ni\n      who: CICC\n", "    - id: cicc_fy27_non_gaap_ni\n      who: CICC\n      target: 197\n",
+         "target", "unknown key"),
     ],
 )
 def test_bad_entries_are_refused(tmp_path, old, new, key, message):
@@ -140,16 +141,25 @@ def test_the_command_prints_the_placement_table(capsys):
     assert "street_fy27_cloud_growth" in out and "stale" in out and "OUTSIDE" in out
     assert "What would have to move" in out
     lines = out.splitlines()
-    forecasts = load_consensus(assumptions_mod.load()).forecasts
-    assert lines[2].split() == ["forecast", "date", "unit", "forecast", "P5", "P50", "P95", "pctile"]
-    rows = lines[3:3 + len(forecasts)]
-    assert [r.split()[0] for r in rows] == [f.id for f in forecasts] and lines[3 + len(forecasts)] == ""
+    c = load_consensus(assumptions_mod.load())
+    # entries, brokers counted once, superseded entries named
+    assert lines[1].startswith(f"{len(c.forecasts)} entries from {c.brokers()} brokers (")
+    assert lines[3].split() == ["forecast", "date", "flags", "unit", "forecast", "P5", "P50", "P95", "pctile", "by", "growth",
+                                "pctile", "by", "miss", "pctile", "definition"]
+    placed = [f for f in c.forecasts if "FY2027" in f.metric or "FY2028" in f.metric]  # FY2026 ones are scored
+    rows = lines[4:4 + len(placed)]
+    assert [r.split()[0] for r in rows] == [f.id for f in placed] and lines[4 + len(placed)] == ""
+    assert "Forecasts of periods now reported" in out
+    assert "Superseded (a later note of the same broker on the same metric): cicc_fy27_non_gaap_ni -> cicc_jan26_fy27_non_gaap_ni" in out
     money = [r.split() for r in rows if " RMB_bn " in r]
     assert len(money) >= 5
     for cells in money:  # OUTSIDE exactly when the forecast lies beyond the printed P5-P95
         i = cells.index("RMB_bn")
         fc, p5, p95 = (float(cells[i + k].replace(",", "")) for k in (1, 2, 4))
         assert (cells[-1] == "OUTSIDE") == (fc < p5 or fc > p95), cells
+    # segment-level forecasts: at least five, scored or placed
+    segment = [f for f in c.forecasts if not f.metric.split("(")[1].startswith("group.")]
+    assert len(segment) >= 5
 
 
 def test_report_section_writes_the_table_and_the_fan_markers(bundled, tmp_path):
@@ -164,7 +174,7 @@ def test_report_section_writes_the_table_and_the_fan_markers(bundled, tmp_path):
     # a growth forecast is drawn as the level it implies on the reported year before
     cloud_fy2026 = bundled.history.annual_value("cloud.revenue", 2026) / 1000.0
     assert markers.loc["street_fy27_cloud_growth", "value"] == pytest.approx(cloud_fy2026 * 1.40)
-    assert markers.loc["cicc_fy27_non_gaap_ni", "value"] == 143.8 and bool(markers.loc["cicc_fy27_non_gaap_ni", "stale"])
+    assert markers.loc["cms_fy27_non_gaap_ni", "value"] == 134.4 and bool(markers.loc["cms_fy27_non_gaap_ni", "stale"])
     assert any(line.startswith("| street_fy27_cloud_growth |") for line in md)
 
 
@@ -185,7 +195,7 @@ def test_csv_out_never_overwrites_a_file_pivotmodel_did_not_write(tmp_path, caps
 def test_validate_checks_the_consensus_file_too(tmp_path, capsys):
     directory = copy_assumptions(tmp_path)
     path = directory / "consensus.yaml"
-    replace_once(path, "      unit: ratio\n    - id: cms_fy27_non_gaap_ni", "      unit: percent\n    - id: cms_fy27_non_gaap_ni")
+    replace_once(path, "      value: 0.1111\n      unit: ratio\n", "      value: 0.1111\n      unit: percent\n")
     line = line_of(path, "unit: percent")
     assert main(["validate", "--assumptions", str(directory)]) == 2
     err = capsys.readouterr().err
@@ -198,3 +208,96 @@ def test_a_unit_that_does_not_match_the_metric_is_refused(tmp_path):
         HEADER + _entry("eps_in_usd", "sum(group.eps_non_gaap_ads, FY2027)", 8.0, unit="USD_per_ADS"), encoding="utf-8")
     with pytest.raises(InputError, match=r"eps_in_usd\)\.metric: returns RMB_per_ADS, but the entry's unit is USD_per_ADS"):
         load_consensus(assumptions_mod.load(directory))
+
+
+def _broker(fid: str, metric: str, value: float, date: str, base: str = "", who: str = "Broker A") -> str:
+    extra = f", base: {{metric: \"{base.split('=')[0]}\", value: {base.split('=')[1]}}}" if base else ""
+    return (f"    - {{id: {fid}, who: {who}, date: {date}, date_basis: stated, words: \"w\", url: \"https://example.org/{fid}\", "
+            f"metric: \"{metric}\", value: {value}, unit: RMB_bn, "
+            f"definition: {{attributable: n/a, gaap: n/a, currency: RMB}}{extra}}}\n")
+
+
+def test_rebased_forecast_is_the_brokers_growth_on_the_actual_and_a_later_note_supersedes(tmp_path):
+    directory = copy_assumptions(tmp_path)
+    (directory / "consensus.yaml").write_text(
+        HEADER + _broker("a_old", "sum(group.revenue, FY2027)", 1100, "2025-11-01")
+        + _broker("a_new", "sum(group.revenue, FY2027)", 1150, "2026-01-10", "sum(group.revenue, FY2026)=1000")
+        + _broker("b_one", "sum(group.revenue, FY2027)", 1120, "2026-01-11", who="Broker B"),
+        encoding="utf-8",
+    )
+    a = assumptions_mod.load(directory)
+    c = load_consensus(a)
+    assert c.brokers() == 2  # three entries, two brokers
+    assert [c.superseded_by(f) for f in c.forecasts] == ["a_new", "", ""]
+    metrics, _ = metric_draws(a, c, 40, 1, "mc")
+    from pivotmodel.consensus import base_actuals
+    from pivotmodel.model import project
+
+    table = place(c, metrics, base_actuals(c, project(a)))
+    actual = a.history.annual_value("group.revenue", 2026) / 1000.0  # FY2026 revenue, RMB bn: 1,023.670
+    assert actual == pytest.approx(1023.67)
+    row = table.loc["a_new"]
+    # by hand: the broker's growth 1,150 / 1,000 = 1.15 on the actual: 1.15 x 1,023.67 = 1,177.22
+    assert row["rebased_growth"] == pytest.approx(1.15 * 1023.67)
+    # the broker's miss carried additively: 1,150 + (1,023.67 - 1,000) = 1,173.67
+    assert row["rebased_additive"] == pytest.approx(1173.67)
+    assert row["pctile_growth"] == pytest.approx(percentile(metrics["a_new"], 1.15 * 1023.67))
+    assert np.isnan(table.loc["b_one", "rebased_growth"])  # no base given: nothing to rebase on
+    assert table.loc["a_old", "superseded_by"] == "a_new"
+
+
+def test_a_forecast_of_a_reported_quarter_is_scored_not_placed(tmp_path):
+    directory = copy_assumptions(tmp_path)
+    (directory / "consensus.yaml").write_text(
+        HEADER + _broker("q3_all_others", "sum(all_others.adjusted_ebita, FY2026Q3)", -8.0, "2026-02-01"), encoding="utf-8")
+    a = assumptions_mod.load(directory)
+    c = load_consensus(a)
+    metrics, _ = metric_draws(a, c, 20, 1, "mc")
+    row = place(c, metrics).loc["q3_all_others"]
+    # FY2026Q3 All others adjusted EBITA -9,800 (derived) -> -9.8bn; the broker missed by -8.0 - (-9.8) = +1.8
+    assert bool(row["reported"]) and row["actual"] == pytest.approx(-9.8) and row["miss"] == pytest.approx(1.8)
+    assert np.isnan(row["percentile"]) and not row["outside"]
+
+
+def test_a_bad_definition_names_the_key(tmp_path):
+    directory = copy_assumptions(tmp_path)
+    tail = "\n      base: {metric: \"sum(group.non_gaap_net_income, FY2026) + sum(group.nci, FY2026)\", value: 101.2"
+    replace_once(directory / "consensus.yaml", "      definition: {attributable: true, gaap: non_gaap, currency: RMB}" + tail,
+                 "      definition: {attributable: true, gaap: adjusted, currency: RMB}" + tail)
+    with pytest.raises(InputError) as exc:
+        load_consensus(assumptions_mod.load(directory))
+    assert "forecasts[0] (cicc_fy27_non_gaap_ni).definition.gaap: 'adjusted' is not one of gaap, non_gaap, n/a" in str(exc.value)
+
+
+def test_cumulative_bridge_moves_inputs_together_until_the_forecast_is_reached(tmp_path):
+    import re
+
+    from pivotmodel.consensus import cumulative_bridge
+
+    directory = copy_assumptions(tmp_path)
+    (directory / "consensus.yaml").write_text(
+        HEADER + _broker("near", "sum(group.non_gaap_net_income, FY2027)", 70.0, "2026-06-01")
+        + _broker("far", "sum(group.non_gaap_net_income, FY2027)", 1000.0, "2026-06-01"), encoding="utf-8")
+    a = assumptions_mod.load(directory)
+    c = load_consensus(a)
+    metrics, inputs = metric_draws(a, c, 40, 2, "mc")
+    table = place(c, metrics)
+    by_id = {f.id: f for f in c.forecasts}
+    near = cumulative_bridge(a, by_id["near"], table.loc["near"], inputs, metrics["near"])
+    assert near.startswith("together: ") and "reach 70.0" in near
+    reached = float(re.search(r"the metric at ([\d,.]+)", near).group(1).replace(",", ""))
+    assert reached >= 70.0  # the named moves, applied together, reach the forecast
+    assert all(0.0 < float(p) < 100.0 for p in re.findall(r"\(P([\d.]+);", near))
+    far = cumulative_bridge(a, by_id["far"], table.loc["far"], inputs, metrics["far"])
+    assert far.startswith("not reached: even ") and far.endswith("against 1,000.0 (everything else at base)")
+
+
+def test_report_bridge_section_writes_the_walk(bundled, tmp_path):
+    from pivotmodel.report_consensus import bridge_section
+
+    (tmp_path / "tables").mkdir()
+    html, md = bridge_section(bundled, tmp_path)
+    assert "From FY2026 to FY2027, line by line" in html and "Group adjusted EBITA" in html
+    table = pd.read_csv(tmp_path / "tables" / "bridge.csv", index_col="line")
+    assert table.loc["Group adjusted EBITA", "FY2026 (A)"] == pytest.approx(76.416)
+    assert "| Income tax | -30.0 |" in "\n".join(md)

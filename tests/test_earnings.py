@@ -10,7 +10,7 @@ import pivotmodel.assumptions as assumptions_mod
 from pivotmodel.claims import Claim, evaluate, parse_test
 from pivotmodel.errors import InputError
 from pivotmodel.model import project
-from pivotmodel.model.earnings import project_earnings
+from pivotmodel.model.earnings import project_earnings, quarterly_normals
 from pivotmodel.model.inputs import Values
 from pivotmodel.periods import parse_period, parse_quarter
 
@@ -24,7 +24,9 @@ BASE = {
     "earnings.goodwill_impairment.size": -5000.0,
     "earnings.goodwill_impairment.quarter": float(parse_quarter("FY2027Q2").index),
     "earnings.cash_yield": 0.04,
-    "earnings.investment_gains": 2000.0,
+    "earnings.investment_gains.centre": 2000.0,
+    "earnings.investment_gains.spread": 0.0,
+    "earnings.investment_gains.draw": 0.3,
     "earnings.cash.base": 500_000.0,
     "earnings.debt": 200_000.0,
     "earnings.debt_cost": 0.05,
@@ -45,12 +47,14 @@ BASE = {
 }
 
 
-def _run(quarters=4, **changes):
+def _run(quarters=4, ecommerce=25_000.0, cloud=-5_000.0, **changes):
     data = {k: np.array([v]) for k, v in {**BASE, **changes}.items()}
     seg = {
         "group.revenue": np.full((1, quarters), 250_000.0),
         "group.adjusted_ebita": np.full((1, quarters), 20_000.0),
         "group.fcf": np.full((1, quarters), -10_000.0),
+        "china_ecommerce.adjusted_ebita": np.full((1, quarters), ecommerce),
+        "cloud.adjusted_ebita": np.full((1, quarters), cloud),
     }
     return project_earnings(Values(data, 1), seg, FIRST, quarters)
 
@@ -65,18 +69,19 @@ def test_each_line_in_the_first_quarter_is_worked_by_hand():
     assert q("group.interest_investment_income") == pytest.approx(7000.0)
     assert q("group.interest_expense") == pytest.approx(-2500.0)  # 5% / 4 x 200,000
     assert q("group.income_before_tax") == pytest.approx(16_500 + 7000 - 2500 + 300)  # 21,300
-    assert q("group.income_tax") == pytest.approx(-0.2 * (21_300 - 2000))  # gains untaxed: -3,860
-    assert q("group.net_income") == pytest.approx(21_300 - 3860 + 700)  # 18,140
-    assert q("group.net_income_attributable") == pytest.approx(18_540.0)
+    # tax by entity group: 20% of China e-commerce's 25,000; Cloud's loss of 5,000 brings no relief
+    assert q("group.income_tax") == pytest.approx(-5000.0)
+    assert q("group.net_income") == pytest.approx(21_300 - 5000 + 700)  # 17,000
+    assert q("group.net_income_attributable") == pytest.approx(17_400.0)
     # non-GAAP adds back SBC and amortisation and removes the investment gains
-    assert q("group.non_gaap_net_income") == pytest.approx(18_140 + 2500 + 1000 - 2000)  # 19,640
+    assert q("group.non_gaap_net_income") == pytest.approx(17_000 + 2500 + 1000 - 2000)  # 18,500
     # buyback US$800m at US$100 per ADS = 8m ADS = 64m shares; diluted x 1.02; EPS per ADS
     assert q("group.shares_outstanding") == pytest.approx(18_000 - 64)
     ads = (18_000 - 64) * 1.02 / 8
-    assert q("group.eps_non_gaap_ads") == pytest.approx((19_640 + 400) / ads)
-    assert q("group.eps_non_gaap_ads_usd") == pytest.approx((19_640 + 400) / ads / 7.0)
-    # net cash: 300,000 - 10,000 FCF + 5,000 interest - 2,500 interest expense - 800 x 7 buyback
-    assert q("group.net_cash") == pytest.approx(300_000 - 10_000 + 5000 - 2500 - 5600)
+    assert q("group.eps_non_gaap_ads") == pytest.approx((18_500 + 400) / ads)
+    assert q("group.eps_non_gaap_ads_usd") == pytest.approx((18_500 + 400) / ads / 7.0)
+    # net cash: 300,000 - 10,000 FCF - 800 x 7 buyback; FCF already holds interest (not added again)
+    assert q("group.net_cash") == pytest.approx(300_000 - 10_000 - 5600)
 
 
 def test_impairment_event_dividend_quarter_and_buyback_cap():
@@ -98,11 +103,31 @@ def test_esop_issuance_and_renewal_after_the_programme():
     assert shares[4] == pytest.approx(shares[3] * 1.01 - 8 * 400 / 50)
 
 
-def test_tax_is_zero_on_a_loss():
-    out = _run(**{"earnings.investment_gains": 0.0})
-    out_loss = _run(**{"earnings.investment_gains": 0.0, "earnings.amortisation": -60_000.0})
-    assert float(out["group.income_tax"][0, 0]) < 0
-    assert float(out_loss["group.income_tax"][0, 0]) == 0.0
+def test_tax_is_on_the_profit_making_groups_and_zero_when_both_lose():
+    both = _run(cloud=4_000.0)
+    assert float(both["group.income_tax"][0, 0]) == pytest.approx(-0.2 * 29_000)  # -5,800
+    losing = _run(ecommerce=-1_000.0, cloud=-5_000.0, **{"earnings.amortisation": -60_000.0})
+    assert float(losing["group.income_tax"][0, 0]) == 0.0
+    # investment gains are outside the taxed base: 10,000 more gains, the same tax
+    richer = _run(**{"earnings.investment_gains.centre": 12_000.0})
+    assert float(richer["group.income_tax"][0, 0]) == float(_run()["group.income_tax"][0, 0])
+
+
+def test_investment_gains_are_drawn_for_each_quarter_independently():
+    spread = {"earnings.investment_gains.centre": 0.0, "earnings.investment_gains.spread": 7000.0}
+    one = _run(quarters=8, **spread)["group.investment_gains"][0]
+    assert len(set(one.tolist())) == 8  # different in each quarter of one draw
+    base = _run(quarters=8, **spread, **{"earnings.investment_gains.draw": 0.5})["group.investment_gains"][0]
+    assert base.tolist() == [0.0] * 8  # the base case: every quarter at the median
+    u = np.random.default_rng(1).random((20_000, 1))
+    z = quarterly_normals(u, 4)
+    assert abs(z.mean()) < 0.02 and z.std() == pytest.approx(1.0, abs=0.02)
+    assert np.abs(np.corrcoef(z, rowvar=False) - np.eye(4)).max() < 0.03  # independent quarters
+    from scipy import special
+
+    assert np.array_equal(z[:, 0], special.ndtri(u[:, 0]))  # the first quarter rises with the input (tornado, solve)
+    # a draw's quarters depend on that draw alone: any chunking gives the same numbers
+    assert np.array_equal(np.vstack([quarterly_normals(u[:7], 4), quarterly_normals(u[7:], 4)]), z)
 
 
 # --- reported quarters: segments -> adjusted EBITA -> net income ---------------------------
@@ -192,3 +217,75 @@ def test_a_duplicate_row_across_the_two_history_files_names_both(tmp_path):
     msg = str(exc.value)
     assert f"assumptions/history/earnings.csv:{len(lines)}: period,segment,metric: duplicate row" in msg
     assert "of assumptions/history/reported.csv" in msg
+
+
+def test_annual_net_income_attributable_is_the_sum_of_its_quarters_and_net_cash_the_year_end(bundled):
+    p = project(bundled)
+    for fy in ("FY2024", "FY2025"):  # FY2026Q3's figure is not in the history (a gap): the annual line stands
+        quarters = [_h(bundled, "group.net_income_attributable", f"{fy}Q{k}") for k in range(1, 5)]
+        assert float(p.total("group.net_income_attributable", fy)[0]) == pytest.approx(sum(quarters))
+    # FY2025: 24,269 + 43,874 + 48,945 + 12,382 = 129,470 (the EPS numerator), not the 20-F's 130,109
+    assert float(p.total("group.net_income_attributable", "FY2025")[0]) == pytest.approx(129_470.0)
+    assert bundled.history.annual_value("group.net_income_attributable", 2025) == pytest.approx(130_109.0)
+    last = p.timeline.position(parse_quarter("FY2027Q4"))
+    assert float(p.total("group.net_cash", "FY2027")[0]) == float(p["group.net_cash"][0, last])
+
+
+def test_the_bridge_reproduces_the_reported_year_and_adds_up_in_the_projected_one(bundled):
+    from pivotmodel.earnings_table import bridge_table
+
+    table = bridge_table(project(bundled), "FY2026", "FY2027")
+    a, pcol = table["FY2026 (A)"], table["FY2027 (P)"]
+    reported = {  # FY2026 as reported (20-F R66/R124 and reported.csv rows), RMB bn
+        "China E-commerce adjusted EBITA": 107.509, "Cloud adjusted EBITA": 14.265, "AIDC adjusted EBITA": -2.051,
+        "All others adjusted EBITA": -35.737, "Group adjusted EBITA": 76.416, "Share-based compensation": -11.180,
+        "Amortisation and impairment of intangibles": -5.079, "Income from operations": 50.150,
+        "Interest and investment income": 87.512, "Income before tax": 129.387, "Income tax": -30.045,
+        "Net income": 102.127, "Net income attributable to ordinary shareholders": 103.592,
+    }
+    for line, value in reported.items():
+        assert a[line] == pytest.approx(value), line
+    # derived rows: unallocated 76.416 - (107.509 + 14.265 - 2.051 - 35.737) = -7.570
+    assert a["Unallocated and eliminations (derived: group - segments)"] == pytest.approx(-7.570)
+    # 129.387 - 50.150 - 87.512 = -8.275 (interest expense and other income together)
+    below = "Interest expense + other income (derived: before tax - operations - interest/investment)"
+    assert a[below] == pytest.approx(-8.275)
+    assert np.isnan(a["Non-GAAP net income"])  # FY2026Q3 non-GAAP is not in the history: a gap, not filled
+    # the projected year adds up: operations + interest/investment + interest expense + other = before tax
+    assert pcol["Income before tax"] == pytest.approx(
+        pcol["Income from operations"] + pcol["Interest and investment income"] + pcol["Interest expense"]
+        + pcol["Other income, net"])
+    assert pcol["Net income"] == pytest.approx(pcol["Income before tax"] + pcol["Income tax"]
+                                               + pcol["Share of results of equity method investees"])
+    both = a.notna() & pcol.notna()
+    assert table["change"][both].tolist() == pytest.approx((pcol - a)[both].tolist())
+    assert table["change"][~both].isna().all()
+
+
+def test_project_bridge_prints_the_walk_and_refuses_a_reported_year(capsys):
+    from pivotmodel.cli import main
+
+    assert main(["project", "--bridge"]) == 0
+    out = capsys.readouterr().out
+    assert "FY2026 as reported to FY2027" in out
+    assert "Group adjusted EBITA" in out and "76.4" in out
+    assert main(["project", "--bridge", "FY2026"]) == 2
+    assert "--bridge: bridge: 'FY2026' is not a projected fiscal year; valid: FY2027..FY2031" in capsys.readouterr().err
+
+
+def test_diluted_eps_of_reported_quarters_is_reproduced_by_the_engines_identity(bundled):
+    """EPS per ADS = net income attributable / (shares outstanding x (1 + dilution premium) / 8),
+    the engine's formula, on reported rows with the calibrated premium (its mode, 3.5%)."""
+    premium = bundled.inputs["earnings.shares.dilution_premium"].dist.quantile(0.5)
+    assert 0.03 < premium < 0.04
+    for q, eps in (("FY2025Q4", 5.17), ("FY2026Q2", 8.75)):  # reported diluted EPS per ADS (history/earnings.csv)
+        assert _h(bundled, "group.eps_gaap_ads", q) == eps
+        attributable = _h(bundled, "group.net_income_attributable", q)
+        shares = _h(bundled, "group.shares_outstanding", q)  # 18,474m (Mar-2025), 18,552m (Sep-2025)
+        # FY2025Q4: 12,382 / (18,474 x 1.035 / 8) = 5.18; FY2026Q2: 20,990 / (18,552 x 1.035 / 8) = 8.75
+        assert attributable / (shares * (1 + premium) / 8) == pytest.approx(eps, rel=0.01)
+        # the old 1.5% premium overstated EPS by about 2%
+        assert attributable / (shares * 1.015 / 8) > eps * 1.015
+    p = project(bundled)
+    col = p.timeline.position(parse_quarter("FY2026Q2"))
+    assert float(p["group.eps_non_gaap_ads"][0, col]) == 4.36  # the reported row is spliced into the projection

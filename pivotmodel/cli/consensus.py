@@ -32,17 +32,37 @@ __all__ = ["register", "cmd_consensus", "format_table"]
 
 
 def format_table(table: pd.DataFrame) -> list[str]:
+    """The placed forecasts, raw and rebased (percentiles among the draws), then the forecasts
+    of periods already reported with the broker's miss."""
     from ..consensus import format_value
 
-    lines = [f"{'forecast':28s} {'date':10s} {'':5s} {'unit':11s} {'forecast':>9s} {'P5':>9s} {'P50':>9s} {'P95':>9s} {'pctile':>7s}"]
-    for fid, r in table.iterrows():
-        flag = "OUTSIDE" if r["outside"] else ""
-        pct = "n/a" if not np.isfinite(r["percentile"]) else f"{100 * r['percentile']:.1f}"
+    pct = lambda x: "n/a" if not np.isfinite(x) else f"{100 * x:.1f}"  # noqa: E731
+    placed, scored = table[~table["reported"]], table[table["reported"]]
+    lines = [f"{'forecast':30s} {'date':10s} {'flags':14s} {'unit':11s} {'forecast':>9s} {'P5':>9s} {'P50':>9s} "
+             f"{'P95':>9s} "
+             f"{'pctile':>6s} {'by growth':>9s} {'pctile':>6s} {'by miss':>9s} {'pctile':>6s}  definition"]
+    for fid, r in placed.iterrows():
+        flags = ",".join(x for x, on in (("stale", r["stale"]), ("supersd", r["superseded_by"] != "")) if on)
         lines.append(
-            f"{fid:28s} {r['date']:10s} {'stale' if r['stale'] else '':5s} {r['unit']:11s} "
+            f"{fid:30s} {r['date']:10s} {flags:14s} {r['unit']:11s} "
             + " ".join(f"{format_value(r[c], r['unit']):>9s}" for c in ("forecast", "p5", "p50", "p95"))
-            + f" {pct:>7s} {flag}"
+            + f" {pct(r['percentile']):>6s} {format_value(r['rebased_growth'], r['unit']):>9s}"
+            + f" {pct(r['pctile_growth']):>6s} {format_value(r['rebased_additive'], r['unit']):>9s}"
+            + f" {pct(r['pctile_additive']):>6s}  {r['definition']}"
+            + (" OUTSIDE" if r["outside"] else "")
         )
+    if len(scored):
+        lines += ["", "Forecasts of periods now reported (not placed; the broker's miss = forecast - actual):",
+                  f"{'forecast':30s} {'date':10s} {'unit':11s} {'forecast':>9s} {'actual':>9s} {'miss':>9s}  metric"]
+        for fid, r in scored.iterrows():
+            miss = ("n/a" if not np.isfinite(r["miss"])
+                    else f"{r['miss']:+.1%}" if r["unit"] == "ratio" else f"{r['miss']:+,.1f}")
+            lines.append(f"{fid:30s} {r['date']:10s} {r['unit']:11s} {format_value(r['forecast'], r['unit']):>9s} "
+                         f"{format_value(r['actual'], r['unit']):>9s} {miss:>9s}  {r['metric']}")
+    superseded = table[table["superseded_by"] != ""]
+    if len(superseded):
+        lines += ["", "Superseded (a later note of the same broker on the same metric): "
+                  + "; ".join(f"{fid} -> {r['superseded_by']}" for fid, r in superseded.iterrows())]
     return lines
 
 
@@ -68,9 +88,17 @@ def cmd_consensus(args: argparse.Namespace) -> int:
             sys.stdout.write(table.to_csv(float_format="%.6g"))
         return 0
     stale = int(table["stale"].sum())
+    live = table[table["superseded_by"] == ""]
     print(f"Published forecasts in the model's distribution, scenario {a.scenario.name}: {draws:,} draws, method {method}, seed {seed}")
+    print(f"{len(table)} entries from {consensus.brokers()} brokers ({len(live)} current, "
+          f"{len(table) - len(live)} superseded by a "
+          f"later note of the same broker); {int(live['outside'].sum())} current entries from "
+          f"{live[live['outside']]['who'].nunique()} brokers lie outside P5-P95")
     print(f"money in RMB bn, growth as %, EPS in RMB per ADS; pctile: the forecast's percentile among the draws; "
-          f"OUTSIDE: beyond P5-P95; stale: dated before the {consensus.last_quarter} results ({consensus.released}), {stale} of {len(table)}")
+          f"OUTSIDE: beyond P5-P95; stale: dated before the {consensus.last_quarter} results ({consensus.released}), "
+          f"{stale} of {len(table)}; "
+          "rebased on the latest actual where the note gives the broker's own estimate for it: by growth = forecast / "
+          "broker's estimate x actual, by miss = forecast + (actual - broker's estimate)")
     print("\n".join(format_table(table)))
     if explanations:
         print("\nWhat would have to move (the forecasts furthest from the model's median; one input, everything else at base):")

@@ -21,6 +21,8 @@ def cmd_project(args: argparse.Namespace) -> int:
     from ..tables import segment_table
 
     a = load_assumptions(args)
+    if args.bridge is not None:
+        return _print_bridge(a, args.bridge)
     if args.out and args.format != "table":
         check_file_target(Path(args.out), _projection_file_is_ours, a.input_paths)
     table = segment_table(project(a), basis=args.basis, currency=args.currency)
@@ -66,6 +68,41 @@ def cmd_project(args: argparse.Namespace) -> int:
     return 0
 
 
+def _print_bridge(a, end: str) -> int:
+    """The last reported year to ``end`` (a projected fiscal year), line by line, base case."""
+    from ..earnings_table import bridge_table
+    from ..model import project
+    from ..periods import PeriodError, parse_period
+
+    last = a.history.last_quarter
+    start = f"FY{last.fiscal_year if last.q == 4 else last.fiscal_year - 1}"
+    end = end or f"FY{(last + 1).fiscal_year if (last + 1).q == 1 else (last + 1).fiscal_year + 1}"
+    try:
+        period = parse_period(end)
+    except PeriodError:
+        period = None
+    if period is None or period.kind != "fy" or period.first <= last or period.last > a.horizon:
+        raise InputError.single("--bridge", "bridge", f"{end!r} is not a projected fiscal year; valid: "
+                                f"FY{last.fiscal_year + 1}..FY{a.horizon.fiscal_year}")
+    table = bridge_table(project(a), start, period.label)
+    shown = table.map(lambda x: "n/a" if x != x else f"{x:,.1f}")
+    print(f"pivotmodel bridge, scenario {a.scenario.name}: {start} as reported to {period.label}, base case "
+          "(each input at its median); RMB bn, shares in millions, EPS in RMB per ADS")
+    with pd_options():
+        print(shown.to_string())
+    print("n/a: not reported for the year (a quarter's figure is missing from the history; see "
+          "assumptions/history/README.md); never filled by the model. Net income attributable is the sum of the "
+          "quarters (the EPS numerator). Tax: earnings.tax_rate on the positive adjusted EBITA of China e-commerce "
+          "and Cloud (assumptions/earnings.yaml).")
+    return 0
+
+
+def pd_options():
+    import pandas as pd
+
+    return pd.option_context("display.width", 250, "display.max_columns", 20, "display.max_rows", 200)
+
+
 def _projection_file_is_ours(path: Path) -> bool:
     """A projection pivotmodel wrote: a CSV behind its ownership comment, or a workbook it created."""
     import zipfile
@@ -87,6 +124,8 @@ def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -
                    help="output format (default: table, or the suffix of --out)")
     p.add_argument("--out", default=None, metavar="PATH", help="write to a file instead of the terminal")
     p.add_argument("--currency", choices=["rmb", "usd"], default="rmb", help="money in RMB or US$ (at the FX input's median)")
+    p.add_argument("--bridge", nargs="?", const="", default=None, metavar="FY",
+                   help="walk the last reported year to FY (default: the first projected year) line by line, base case")
     p.add_argument("--basis", choices=["fy", "cy", "quarter"], default="fy",
                    help="fiscal (April-March) or calendar years, or quarters (the last 4 reported, then projected)")
     p.set_defaults(handler=cmd_project)

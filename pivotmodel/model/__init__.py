@@ -24,7 +24,7 @@ from .assembly import Outputs, assemble
 from .capex import CapexResult, project_capex
 from .china_ecommerce import project_china_ecommerce
 from .cloud import project_cloud, project_cloud_demand, total_of
-from .earnings import project_earnings
+from .earnings import TAXED_SEGMENTS, project_earnings
 from .engine_choice import running_with
 from .group import GROUP_READS, SEGMENTS, project_group
 from .growth_segments import project_growth_segment
@@ -104,7 +104,7 @@ def run(
 
 
 # The series the earnings block reads (a test checks it reads no other).
-_EARNINGS_READS = frozenset({"group.revenue", "group.adjusted_ebita", "group.fcf"})
+_EARNINGS_READS = frozenset({"group.revenue", "group.adjusted_ebita", "group.fcf", *TAXED_SEGMENTS})
 
 
 def _kept(results: dict[str, np.ndarray], names: frozenset[str]) -> dict[str, np.ndarray]:

@@ -10,21 +10,26 @@ reconciliation. Per quarter t:
 * SBC = -sbc_share_of_revenue x revenue
 * income from operations = adjusted EBITA + SBC + amortisation + goodwill impairment
   (impairment = event x size, in the event quarter only)
-* interest and investment income = cash_yield / 4 x cash(t-1) + investment gains,
-  cash(t-1) = net cash(t-1) + debt
+* interest and investment income = cash_yield / 4 x cash(t-1) + investment gains(t),
+  cash(t-1) = net cash(t-1) + debt; investment gains(t) = centre + spread x z(t), z(t) a
+  standard normal drawn for each quarter on its own (see :func:`quarterly_normals`)
 * interest expense = -debt_cost / 4 x debt
 * income before tax = income from operations + interest and investment income
   + interest expense + other income
-* income tax = -tax_rate x max(income before tax - investment gains, 0)
+* income tax = -tax_rate x (max(China e-commerce EBITA, 0) + max(Cloud EBITA, 0)): tax by
+  entity group, on the profit-making groups' adjusted EBITA; the loss-making groups (AIDC,
+  All others, unallocated) bring no relief, investment gains and interest are untaxed (the
+  rate is calibrated on FY2026 on the same base)
 * net income = income before tax + income tax + equity method; attributable = + NCI
 * non-GAAP net income = net income - SBC - amortisation - goodwill impairment
-  - investment gains (no tax effects: SBC and gains are untaxed here)
+  - investment gains (no tax effects: SBC and gains are outside the taxed base here)
 * buyback (US$) = min(pace, authorisation left) until programme end, then after_program;
   ADS bought = buyback / price(t), price(t) = price x (1 + price_growth)^(t/4)
 * shares(t) = shares(t-1) x (1 + esop_dilution / 4) - 8 x ADS bought
 * dividends = dividend per ADS x ADS outstanding x FX, in fiscal Q2
-* net cash(t) = net cash(t-1) + FCF proxy + interest income + interest expense
-  - buybacks - dividends
+* net cash(t) = net cash(t-1) + FCF - buybacks - dividends (FCF, operating cash flow less
+  capex, already holds the interest received and paid: its other cash items are calibrated on
+  reported FCF, so interest is not added again)
 * EPS per ADS = (net income [+ non-GAAP adjustments] + NCI) / (diluted shares / 8),
   diluted shares = shares x (1 + dilution_premium)
 """
@@ -38,7 +43,38 @@ from ..periods import Quarter
 from .inputs import Values
 from .paths import by_quarter
 
-__all__ = ["project_earnings"]
+__all__ = ["project_earnings", "quarterly_normals", "TAXED_SEGMENTS"]
+
+# the entity groups whose positive adjusted EBITA is taxed (earnings.tax_rate is calibrated on them)
+TAXED_SEGMENTS = ("china_ecommerce.adjusted_ebita", "cloud.adjusted_ebita")
+
+_GOLDEN = np.uint64(0x9E3779B97F4A7C15)
+
+
+def _splitmix(x: np.ndarray) -> np.ndarray:
+    """SplitMix64's finaliser: 64 well-mixed bits from 64 (uint64 arithmetic wraps)."""
+    x = (x ^ (x >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
+    x = (x ^ (x >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
+    return x ^ (x >> np.uint64(31))
+
+
+def quarterly_normals(draw: np.ndarray, quarters: int) -> np.ndarray:
+    """Independent standard normals, (draws, quarters), one a quarter, from each draw's uniform
+    ``draw`` (draws, 1): the first quarter's is the uniform itself, each later quarter t's is
+    SplitMix64 of the uniform's bits and t, so a draw's quarters depend on that draw alone (the
+    same whatever the chunking or the number of processes). A draw at exactly 0.5 (the base
+    case: every input at its median) gives 0 in every quarter: each quarter's median."""
+    from scipy import special
+
+    u = np.ascontiguousarray(draw, dtype=np.float64).reshape(-1, 1)
+    bits = u.view(np.uint64)
+    t = np.arange(1, quarters + 1, dtype=np.uint64)[None, :]
+    with np.errstate(over="ignore"):
+        mixed = _splitmix(_splitmix(bits) + t * _GOLDEN)
+    uq = ((mixed >> np.uint64(11)).astype(np.float64) + 0.5) / 9007199254740992.0  # (0, 1), 53 bits
+    uq[:, :1] = np.clip(u, 1e-300, 1.0 - 2.0**-53)  # the first quarter is the draw's own uniform: monotone
+    z = special.ndtri(uq)  # in it, so a tornado or solve on the input moves that quarter as they expect
+    return np.where(u == 0.5, 0.0, z)
 
 
 def project_earnings(v: Values, seg: dict[str, np.ndarray], first: Quarter, quarters: int) -> dict[str, np.ndarray]:
@@ -59,7 +95,8 @@ def project_earnings(v: Values, seg: dict[str, np.ndarray], first: Quarter, quar
     operations += amortisation
     operations += goodwill
 
-    gains = full(v("earnings.investment_gains"))
+    gains = v("earnings.investment_gains.centre") + v("earnings.investment_gains.spread") * quarterly_normals(
+        v("earnings.investment_gains.draw"), quarters)
     debt = v("earnings.debt")
     interest_expense = full(-v("earnings.debt_cost") / 4.0 * debt)
     other = full(v("earnings.other_income"))
@@ -94,9 +131,7 @@ def project_earnings(v: Values, seg: dict[str, np.ndarray], first: Quarter, quar
         buyback[:, t] = usd * fx[:, t]
         paid = (first + t).q == 2
         dividends[:, t] = dps * shares_prev / SHARES_PER_ADS * fx[:, t] if paid else 0.0
-        net_cash[:, t] = (
-            net_cash_prev + fcf[:, t] + interest_income[:, t] + interest_expense[:, t] - buyback[:, t] - dividends[:, t]
-        )
+        net_cash[:, t] = net_cash_prev + fcf[:, t] - buyback[:, t] - dividends[:, t]
         net_cash_prev, shares_prev = net_cash[:, t], shares[:, t]
 
     # in place where a temporary would only be read once (same operations, same order)
@@ -105,9 +140,8 @@ def project_earnings(v: Values, seg: dict[str, np.ndarray], first: Quarter, quar
     before_tax = operations + interest_investment
     before_tax += interest_expense
     before_tax += other
-    tax = before_tax - gains
-    np.maximum(tax, 0.0, out=tax)
-    tax *= -tax_rate
+    tax = sum(np.maximum(seg[name], 0.0) for name in TAXED_SEGMENTS)
+    tax = -tax_rate * np.broadcast_to(tax, shape)
     net_income = before_tax + tax
     net_income += equity
     adjustments = sbc + amortisation

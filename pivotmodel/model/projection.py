@@ -21,7 +21,7 @@ from typing import Any
 
 import numpy as np
 
-from ..earnings_series import EARNINGS_NOT_SUMMED
+from ..earnings_series import EARNINGS_NOT_SUMMED, QUARTER_SUMS
 from ..periods import Period, Quarter, Timeline, parse_period, ratio_of_sums
 from ..schema import SERIES  # every output series, in the registry
 
@@ -55,7 +55,8 @@ class Projection:
 
     def total(self, name: str, period: str | Period) -> np.ndarray:
         """Sum over a period, RMB million, shaped (draws,); reported annual fills gaps. For
-        rates and stocks (``NOT_SUMMED``: FX, cloud utilisation and backlog) the average.
+        rates and stocks (``NOT_SUMMED``: FX, cloud utilisation and backlog) the average; for
+        the earnings levels (net cash, shares) the level at the period's last quarter.
         Memoised (claims share many totals); the array returned is read-only."""
         p = self._period(period)
         key = (name, p.label)
@@ -67,9 +68,13 @@ class Projection:
         return out
 
     def _total(self, name: str, p: Period) -> np.ndarray:
+        if name in EARNINGS_NOT_SUMMED:  # a level (net cash, shares): the period's last quarter
+            return self[name][:, self.timeline.position(p.last)].copy()
         if name in NOT_SUMMED:  # a rate or a stock: the period's average, not a sum
             return self[name][:, self.timeline.columns(p)].mean(axis=1)
         out = self.timeline.total(self[name], p)
+        if name in QUARTER_SUMS and not np.isnan(out).any():
+            return out  # the EPS basis: the sum of the quarters (the annual report's line is labelled apart)
         if p.kind == "fy" and p.last < self.first_projected and name not in NOT_SUMMED:
             # The reported annual figure is authoritative: FY2024-FY2025 segment totals are
             # restated on the four-segment basis, and quarterly sums carry rounding; capex of a
