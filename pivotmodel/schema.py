@@ -28,7 +28,8 @@ from typing import Any
 
 __all__ = [
     "Param", "PARAMETERS", "UNITS", "SEEDABLE", "OPTIONAL_SEEDS", "SETTINGS", "seed_key", "seed_file_key", "parse_seed_file_key",
-    "Segment", "SEGMENTS", "GROUP", "SEGMENT_IDS", "SEGMENT_LABELS", "SEGMENT_COLOURS", "INPUT_FILES", "segment", "SERIES",
+    "Segment", "SEGMENTS", "GROUP",
+    "BOUNDARY_SUBJECTS", "BOUNDARY_METRICS", "SEGMENT_IDS", "SEGMENT_LABELS", "SEGMENT_COLOURS", "INPUT_FILES", "segment", "SERIES",
 ]
 
 # unit -> (dimension, factor to the model's unit of that dimension)
@@ -168,6 +169,12 @@ PARAMETERS: dict[str, Param] = {
     "cloud.supply.capacity_share_of_capex": Param(
         "ratio", 0.0, 1.0, "share of new capex used by Cloud (capacity and depreciation charged to Cloud)"
     ),
+    "cloud.supply.leak_rate": Param(
+        "ratio", 0.0, 1.0, "share of unserved cloud demand lost each quarter (customers buy elsewhere); the rest waits"
+    ),
+    "cloud.supply.yield_deflation": Param(
+        "ratio", 0.0, 0.5, "yearly fall in revenue capacity per RMB of capex for later vintages (compute price deflation)"
+    ),
     "cloud.supply.exit_utilisation": Param(
         "ratio", 0.5, 1.0, "revenue served / capacity in the last reported quarter (capacity at the boundary)"
     ),
@@ -195,8 +202,14 @@ PARAMETERS: dict[str, Param] = {
     "capex.plan.phasing_tilt": Param(
         "ratio", -0.5, 1.0, "quarter-on-quarter tilt of the remaining plan (0 = even phasing)"
     ),
-    "capex.after_plan.intensity": Param(
-        "ratio", 0.0, 3.0, "capex after the plan window per RMB of cloud revenue demanded in the quarter"
+    "capex.after_plan.target_utilisation": Param(
+        "ratio", 0.3, 1.0, "after the plan, capex buys the capacity that serves expected demand at this utilisation"
+    ),
+    "capex.after_plan.backlog_clear_quarters": Param(
+        "quarters", 1.0, 40.0, "after the plan, capex also buys capacity to serve the backlog over this many quarters"
+    ),
+    "capex.after_plan.max_capex_to_revenue": Param(
+        "ratio", 0.0, 1.0, "funding rule after the plan: capex a quarter at most this share of group revenue"
     ),
     "capex.new_assets_from": Param(
         "period", doc="first quarter whose capex the model depreciates; earlier assets are legacy"
@@ -306,6 +319,8 @@ SETTINGS: dict[str, tuple[type, str]] = {
     "boundary_yoy": (float, "validate warns when first-projected YoY growth steps more than this from the last reported"),
     "boundary_qoq": (float, "validate warns when first-projected QoQ growth steps more than this from the expected"),
     "boundary_margin": (float, "validate warns when the first-projected margin steps more than this from the expected"),
+    "boundary_one_offs": (list, "known one-offs the boundary report shows as explained: each {quarters, subject, metric, "
+                                "reason, source}"),
 }
 
 
@@ -366,6 +381,9 @@ SEGMENT_IDS: tuple[str, ...] = tuple(s.id for s in SEGMENTS)
 SEGMENT_LABELS: dict[str, str] = {s.id: s.label for s in (*SEGMENTS, GROUP)}
 SEGMENT_COLOURS: dict[str, str] = {s.id: s.colour for s in (*SEGMENTS, GROUP)}
 # Every assumption file of inputs (a file per segment, then the group-wide ones), in load order.
+# what the boundary report follows (pivotmodel.boundary.SUBJECTS, in order) and its metrics
+BOUNDARY_SUBJECTS: tuple[str, ...] = (*(s.id for s in SEGMENTS), "capex", "cmr", "quick_commerce", "group")
+BOUNDARY_METRICS: tuple[str, ...] = ("yoy", "qoq", "margin")
 INPUT_FILES: tuple[str, ...] = (*(s.file for s in SEGMENTS), "capex", "group", "earnings")
 
 
@@ -396,6 +414,7 @@ SERIES: dict[str, tuple[str, str]] = {
     "cloud.other_external_revenue": ("RMB_mn", "external cloud revenue other than AI"),
     "cloud.internal_revenue": ("RMB_mn", "cloud revenue from other Alibaba segments"),
     "cloud.demand": ("RMB_mn", "cloud revenue demanded before the supply limit"),
+    "cloud.lost_demand": ("RMB_mn", "cloud demand lost in the quarter: unserved and gone to other clouds"),
     "cloud.capacity_revenue": ("RMB_mn", "most revenue the capacity in service can earn"),
     "cloud.backlog": ("RMB_mn", "demand not yet served at the quarter's end (a stock; years show the average)"),
     "cloud.utilisation": ("ratio", "served revenue / capacity revenue (years show the average)"),
@@ -417,6 +436,7 @@ SERIES: dict[str, tuple[str, str]] = {
     "group.depreciation_new": ("RMB_mn", "depreciation of assets since capex.new_assets_from (all uses)"),
     "group.adjusted_ebitda": ("RMB_mn", "adjusted EBITA + depreciation"),
     "group.capex": ("RMB_mn", "capex: purchase of property and equipment"),
+    "group.capex_to_revenue": ("ratio", "capex / group revenue (years show the average of the quarters)"),
     "group.cash_tax": ("RMB_mn", "cash tax (positive = paid)"),
     "group.fcf": ("RMB_mn", "free cash flow (history: reported; projection: proxy + other cash items)"),
     "group.fcf_proxy": ("RMB_mn", "adjusted EBITDA - capex - cash tax (history: from reported EBITA, D&A a quarter of the year's, capex)"),

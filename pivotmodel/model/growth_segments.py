@@ -16,19 +16,24 @@ from .capex import use_shares
 from .inputs import BaseQuarters, EngineInputs, Values, exit_add_back
 from .paths import compound_yoy, converging_path
 
-__all__ = ["project_growth_segment", "GROWTH_SEGMENTS"]
+__all__ = ["project_growth_segment", "growth_segment_revenue", "GROWTH_SEGMENTS"]
 
 GROWTH_SEGMENTS = tuple(s.id for s in SEGMENTS if s.driver == "growth_segments")  # the registry says which
+
+
+def growth_segment_revenue(v: Values, base: BaseQuarters, quarters: int, segment: str) -> np.ndarray:
+    """Revenue: the base quarters compounded YoY along the segment's growth path."""
+    growth = converging_path(
+        v(f"{segment}.revenue.growth.start"), v(f"{segment}.revenue.growth.long_run"),
+        v(f"{segment}.revenue.growth.half_life"), quarters,
+    )
+    return compound_yoy(base.series(v, f"{segment}.revenue"), growth)
 
 
 def project_growth_segment(
     e: EngineInputs, v: Values, base: BaseQuarters, quarters: int, segment: str, capex=None
 ) -> dict[str, np.ndarray]:
     """``capex`` (a :class:`pivotmodel.model.capex.CapexResult`) is needed for All others only."""
-    growth = converging_path(
-        v(f"{segment}.revenue.growth.start"), v(f"{segment}.revenue.growth.long_run"),
-        v(f"{segment}.revenue.growth.half_life"), quarters,
-    )
     start = v(f"{segment}.margin.start")
     depreciation = 0.0
     if segment == "all_others":
@@ -36,7 +41,7 @@ def project_growth_segment(
         start = start + exit_add_back(e, v, f"{segment}.margin.start", capex, own)
         depreciation = own * capex.depreciation_new
     margin = converging_path(start, v(f"{segment}.margin.long_run"), v(f"{segment}.margin.half_life"), quarters)
-    revenue = compound_yoy(base.series(v, f"{segment}.revenue"), growth)
+    revenue = growth_segment_revenue(v, base, quarters, segment)
     ebita = np.multiply(margin, revenue, out=np.empty(np.broadcast_shapes(margin.shape, revenue.shape, np.shape(depreciation)), order="F"))
     ebita -= depreciation
     out = {f"{segment}.revenue": revenue, f"{segment}.adjusted_ebita": ebita}

@@ -52,6 +52,7 @@ def _history_rows(history: History, quarters: tuple[Quarter, ...]) -> dict[str, 
     rows = {n: np.array(history.row(n, quarters), dtype=float) for n in SERIES}
     capex, stated = rows["group.capex"], np.array(history.row("group.capex_stated", quarters), dtype=float)
     rows["group.capex"] = np.where(np.isnan(capex), stated, capex)
+    rows["group.capex_to_revenue"] = rows["group.capex"] / rows["group.revenue"]
     return {n: _frozen(row) for n, row in rows.items()}
 
 
