@@ -135,7 +135,7 @@ PARAMETERS: dict[str, Param] = {
     # --- Cloud ------------------------------------------------------------------------
     **_path(
         ("cloud.ai_revenue.growth.start", "cloud.ai_revenue.growth.long_run", "cloud.ai_revenue.growth.half_life"),
-        "YoY growth of AI-related product revenue (demand)",
+        "growth of AI-related product revenue demanded (annual rate, applied quarter on quarter from the exit)",
     ),
     **_path(
         (
@@ -143,11 +143,11 @@ PARAMETERS: dict[str, Param] = {
             "cloud.other_external_revenue.growth.long_run",
             "cloud.other_external_revenue.growth.half_life",
         ),
-        "YoY growth of other external cloud revenue",
+        "growth of other external cloud revenue demanded (annual rate, applied quarter on quarter from the exit)",
     ),
     **_path(
         ("cloud.internal_revenue.growth.start", "cloud.internal_revenue.growth.long_run", "cloud.internal_revenue.growth.half_life"),
-        "YoY growth of inter-segment cloud revenue",
+        "growth of inter-segment cloud revenue demanded (annual rate, applied quarter on quarter from the exit)",
     ),
     "cloud.internal_share": Param(
         "ratio", 0.0, 0.6, "inter-segment share of cloud segment revenue in the base quarters (never reported)"
@@ -219,6 +219,12 @@ PARAMETERS: dict[str, Param] = {
     "capex.server_share": Param("ratio", 0.0, 1.0, "share of new capex that is servers and network (the rest: buildings)"),
     "capex.own_ai_share": Param(
         "ratio", 0.0, 1.0, "share of new capex used by the group's own AI work (Qwen training, consumer AI apps), charged to All others"
+    ),
+    "capex.rest_share.china_ecommerce": Param(
+        "ratio", 0.0, 1.0, "of new assets not used by Cloud or own AI work, the share charged to China E-commerce"
+    ),
+    "capex.rest_share.international": Param(
+        "ratio", 0.0, 1.0, "of new assets not used by Cloud or own AI work, the share charged to AIDC (the rest: All others)"
     ),
     "capex.legacy_runoff": Param(
         "quarters", 1.0, 160.0, "quarters over which depreciation of pre-history assets runs off"
@@ -408,6 +414,7 @@ SERIES: dict[str, tuple[str, str]] = {
     "china_ecommerce.quick_commerce_orders": ("count_mn", "quick commerce orders, millions"),
     "china_ecommerce.other_revenue": ("RMB_mn", "other China e-commerce revenue"),
     "china_ecommerce.adjusted_ebita": ("RMB_mn", "China E-commerce adjusted EBITA"),
+    "china_ecommerce.new_depreciation": ("RMB_mn", "depreciation of new assets charged to China E-commerce"),
     "cloud.revenue": ("RMB_mn", "Cloud Intelligence Group revenue (before elimination)"),
     "cloud.external_revenue": ("RMB_mn", "cloud revenue from external customers"),
     "cloud.ai_revenue": ("RMB_mn", "AI-related product revenue"),
@@ -422,9 +429,11 @@ SERIES: dict[str, tuple[str, str]] = {
     "cloud.adjusted_ebita": ("RMB_mn", "Cloud adjusted EBITA"),
     "international.revenue": ("RMB_mn", "AIDC revenue"),
     "international.adjusted_ebita": ("RMB_mn", "AIDC adjusted EBITA"),
+    "international.new_depreciation": ("RMB_mn", "depreciation of new assets charged to AIDC"),
     "all_others.revenue": ("RMB_mn", "All others revenue"),
     "all_others.adjusted_ebita": ("RMB_mn", "All others adjusted EBITA"),
     "all_others.ai_depreciation": ("RMB_mn", "depreciation of new assets used for the group's own AI work"),
+    "all_others.new_depreciation": ("RMB_mn", "depreciation of new assets charged to All others (own AI work and its part of the rest)"),
     "group.segment_revenue": ("RMB_mn", "sum of segment revenue"),
     "group.elimination": ("RMB_mn", "inter-segment revenue elimination (< 0)"),
     "group.revenue": ("RMB_mn", "consolidated revenue"),

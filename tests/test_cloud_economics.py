@@ -47,8 +47,8 @@ def test_a_newly_reported_quarter_moves_the_anchored_starts(tmp_path):
     # FY2026Q4 AIDC 35,429 / 33,600 - 1; margins over FY2026Q3-Q4
     assert before.inputs["international.revenue.growth.start"].base_value == pytest.approx(35_429 / 33_600 - 1, rel=1e-12)
     assert before.inputs["international.margin.start"].base_value == pytest.approx((-2_016 - 138) / (39_201 + 35_429), rel=1e-12)
-    assert before.inputs["cloud.margin_before_new_depreciation.start"].base_value == pytest.approx(
-        (3_900 + 3_807) / (43_284 + 41_626), rel=1e-12)
+    # cloud: the exit quarter's own margin (issue 19), FY2026Q4 3,807 / 41,626
+    assert before.inputs["cloud.margin_before_new_depreciation.start"].base_value == pytest.approx(3_807 / 41_626, rel=1e-12)
 
     directory = copy_assumptions(tmp_path, "after")
     append_rows(directory, "FY2027Q1", FY2027Q1)  # history appended; no other file edited
@@ -57,8 +57,7 @@ def test_a_newly_reported_quarter_moves_the_anchored_starts(tmp_path):
     # FY2027Q1 AIDC YoY on FY2026Q1; margins over FY2026Q4-FY2027Q1
     assert a.inputs["international.revenue.growth.start"].base_value == pytest.approx(38_211 / 34_741 - 1, rel=1e-12)
     assert a.inputs["international.margin.start"].base_value == pytest.approx((-138 + 764) / (35_429 + 38_211), rel=1e-12)
-    assert a.inputs["cloud.margin_before_new_depreciation.start"].base_value == pytest.approx(
-        (3_807 + 5_520) / (41_626 + 46_000), rel=1e-12)
+    assert a.inputs["cloud.margin_before_new_depreciation.start"].base_value == pytest.approx(5_520 / 46_000, rel=1e-12)
     assert a.inputs["all_others.margin.start"].base_value == pytest.approx((-20_698 - 6_000) / (65_459 + 60_000), rel=1e-12)
     # the spread stays around the new centre
     d = a.inputs["international.margin.start"].dist
@@ -134,11 +133,32 @@ def test_depreciation_split_by_use_sums_to_the_total(bundled):
     np.testing.assert_allclose(parts["cloud"], [[70.0, 175.0]])
     np.testing.assert_allclose(parts["own_ai"], [[20.0, 50.0]])
     np.testing.assert_allclose(parts["cloud"] + parts["own_ai"] + parts["other"], total, rtol=1e-15)
-    p = project(bundled)
+
+
+def test_every_part_of_new_depreciation_is_charged_to_a_segment(bundled):
+    # cloud 0.70, own AI 0.20, the rest 0.10: 0.65 of it to China E-commerce (0.065), 0.07 to
+    # AIDC (0.007), 0.28 to All others with its own AI work (0.20 + 0.028 = 0.228)
+    changes = {"cloud.supply.capacity_share_of_capex": 0.7, "capex.own_ai_share": 0.2,
+               "capex.rest_share.china_ecommerce": 0.65, "capex.rest_share.international": 0.07}
+    p = project(bundled, values_with(bundled, changes))
     cols = slice(col(p, "FY2027Q1"), None)
-    rest = p["group.depreciation_new"][:, cols] - p["cloud.depreciation"][:, cols] - p["all_others.ai_depreciation"][:, cols]
-    share_other = 1 - bundled.inputs["cloud.supply.capacity_share_of_capex"].base_value - bundled.inputs["capex.own_ai_share"].base_value
-    np.testing.assert_allclose(rest, share_other * p["group.depreciation_new"][:, cols], rtol=1e-12)
+    total = p["group.depreciation_new"][:, cols]
+    charged = {s: p[f"{s}.new_depreciation" if s != "cloud" else "cloud.depreciation"][:, cols]
+               for s in ("cloud", "china_ecommerce", "international", "all_others")}
+    for s, share in (("cloud", 0.70), ("china_ecommerce", 0.065), ("international", 0.007), ("all_others", 0.228)):
+        np.testing.assert_allclose(charged[s], share * total, rtol=1e-12)
+    np.testing.assert_allclose(sum(charged.values()), total, rtol=1e-12)
+    np.testing.assert_allclose(p["all_others.ai_depreciation"][:, cols], 0.2 * total, rtol=1e-12)
+    # China E-commerce bears what it is charged beyond the exit quarter's rate: against the
+    # same run with its share 0, EBITA is lower by 0.065 x (D_t - D_exit / R_exit x R_t), so
+    # (D_t - difference / 0.065) / R_t is one constant, the exit quarter's rate D_exit / R_exit
+    free = project(bundled, values_with(bundled, {**changes, "capex.rest_share.china_ecommerce": 0.0}))
+    difference = free["china_ecommerce.adjusted_ebita"][0, cols] - p["china_ecommerce.adjusted_ebita"][0, cols]
+    rate = (total[0] - difference / 0.065) / p["china_ecommerce.revenue"][0, cols]
+    np.testing.assert_allclose(rate, rate[0], rtol=1e-9)
+    # the exit quarter's depreciation (rate x FY2026Q4 revenue) is below FY2027Q1's: it grows
+    assert 0 < rate[0] * p["china_ecommerce.revenue"][0, col(p, "FY2026Q4")] < total[0, 0]
+    np.testing.assert_allclose(free["cloud.revenue"], p["cloud.revenue"], rtol=0)  # nothing else moves
 
 
 def test_project_quarter_basis_csv_shows_the_boundary(capsys):
@@ -200,4 +220,5 @@ def test_a_planted_margin_step_is_flagged_against_both_references(tmp_path):
     m = rows[("international", "margin")]
     # exit margin (FY2026Q3-Q4) -2.9%; FY2026Q1 a year earlier -59 / 34,741 = -0.2%: the nearer
     assert m.reference == pytest.approx(-59 / 34_741, rel=1e-9)
-    assert m.first == pytest.approx(0.08, rel=1e-9) and m.flagged and m.inputs == ("international.margin.start",)
+    # 8%, less AIDC's share of new depreciation beyond its exit rate (0.1 x 0.07 of it: ~0.02pt)
+    assert m.first == pytest.approx(0.08, abs=5e-4) and m.flagged and m.inputs == ("international.margin.start",)

@@ -70,13 +70,31 @@ def _plain_growth_segment(e, v, base, quarters, segment, capex, revenue_only=Fal
     start, depreciation = v(f"{segment}.margin.start"), 0.0
     if segment == "all_others":
         own = use_shares(v)[1]
-        start = start + exit_add_back(e, v, f"{segment}.margin.start", capex, own)
-        depreciation = own * capex.depreciation_new
+        china, intl = v("capex.rest_share.china_ecommerce"), v("capex.rest_share.international")
+        share = own + (1.0 - v("cloud.supply.capacity_share_of_capex") - own) * (1.0 - china - intl)
+        start = start + exit_add_back(e, v, f"{segment}.margin.start", capex, share)
+        depreciation = share * capex.depreciation_new
     margin = converging_path(start, v(f"{segment}.margin.long_run"), v(f"{segment}.margin.half_life"), quarters)
     revenue = compound_yoy(base.series(v, f"{segment}.revenue"), growth)
     out = {f"{segment}.revenue": revenue, f"{segment}.adjusted_ebita": margin * revenue - depreciation}
     if segment == "all_others":
-        out[f"{segment}.ai_depreciation"] = np.broadcast_to(depreciation, revenue.shape)
+        out[f"{segment}.ai_depreciation"] = own * capex.depreciation_new
+        out[f"{segment}.new_depreciation"] = depreciation
+    return out
+
+
+def _plain_charges(e, v, seg, capex):
+    """China E-commerce's and AIDC's shares of the rest of new depreciation, beyond the exit
+    quarter's rate (share x depreciation / revenue in FY2026Q4) applied to revenue."""
+    cloud, own = use_shares(v)
+    rest = 1.0 - cloud - own
+    out = {}
+    for segment in ("china_ecommerce", "international"):
+        share = rest * v(f"capex.rest_share.{segment}")
+        exit_rate = share * capex.depreciation_new_history[:, -1:] / e.base.series(v, f"{segment}.revenue")[:, -1:]
+        charged = share * capex.depreciation_new
+        out[f"{segment}.adjusted_ebita"] = seg[f"{segment}.adjusted_ebita"] + (exit_rate * seg[f"{segment}.revenue"] - charged)
+        out[f"{segment}.new_depreciation"] = charged
     return out
 
 
@@ -137,6 +155,7 @@ def _plain_run(a, values):
     seg.update(project_cloud(e, v, quarters, capex, supply))
     for segment in GROWTH_SEGMENTS:
         seg.update(_plain_growth_segment(e, v, e.base, quarters, segment, capex))
+    seg.update(_plain_charges(e, v, seg, capex))
     seg.update(_plain_group(v, seg, capex, quarters))
     seg.update(project_earnings(v, seg, first, quarters))
 

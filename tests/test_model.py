@@ -182,8 +182,10 @@ def test_china_ecommerce_revenue_and_ebita_are_the_sum_of_their_parts(bundled):
 @pytest.mark.parametrize("segment, base", [("international", (34_741, 34_799, 39_201, 35_429)),
                                            ("all_others", (58_600, 62_969, 67_339, 65_459))])
 def test_growth_segment_revenue_and_ebita_by_hand(bundled, segment, base):
-    # no own-AI depreciation: All others' EBITA is then margin x revenue, as AIDC's
-    changes = {**flat(f"{segment}.revenue.growth", 0.08), **flat(f"{segment}.margin", 0.03), "capex.own_ai_share": 0.0}
+    # no new-asset depreciation charged to either (no own AI work; the rest all to China
+    # E-commerce): EBITA is then margin x revenue
+    changes = {**flat(f"{segment}.revenue.growth", 0.08), **flat(f"{segment}.margin", 0.03), "capex.own_ai_share": 0.0,
+               "capex.rest_share.china_ecommerce": 1.0, "capex.rest_share.international": 0.0}
     p = project(bundled, values_with(bundled, changes))
     revenue = projected(p, f"{segment}.revenue")[0]
     np.testing.assert_allclose(revenue[:4], 1.08 * np.array(base), rtol=1e-13)

@@ -21,6 +21,7 @@ import numpy as np
 from ..schema import SEGMENTS as REGISTERED
 from .assembly import Outputs, assemble
 from .capex import CapexResult
+from .charges import charge_segments
 from .china_ecommerce import project_china_ecommerce
 from .cloud import exit_streams, project_cloud, project_cloud_demand, total_of
 from .earnings import project_earnings
@@ -144,6 +145,7 @@ def _project(e: EngineInputs, v: Values, outputs: Outputs) -> dict[str, np.ndarr
     for segment in REGISTERED:  # the registry's segments, each by the driver it names
         if segment.id in _AFTER_SUPPLY:
             seg.update(_kept(DRIVERS[segment.driver](step, segment.id), later))
+    seg.update(_kept(charge_segments(e, v, seg, capex), later))
     del step, demand, supply
     seg.update(project_group(v, seg, capex, quarters, outputs))
     del capex

@@ -26,8 +26,9 @@ Units: RMB million a quarter. Capex, depreciation and gross PP&E are positive am
 * **Split by use.** Depreciation of new assets is charged by use:
   ``cloud.supply.capacity_share_of_capex`` to Cloud (capacity sold to external and internal
   customers), ``capex.own_ai_share`` to All others (the group's own AI work: Qwen training,
-  consumer AI apps), and the rest stays in the other segments' margin paths. The three parts
-  sum to the total (``split_depreciation``).
+  consumer AI apps), and the rest by ``capex.rest_share.*`` to China E-commerce, AIDC and All
+  others (calibrated on the 20-F's depreciation by segment): every part is charged to some
+  segment's EBITA (:func:`segment_shares`, :mod:`pivotmodel.model.charges`).
 """
 
 from __future__ import annotations
@@ -42,7 +43,7 @@ from .inputs import EngineInputs, Values
 from .paths import by_quarter, per_draw
 
 __all__ = ["CapexResult", "plan_capex", "capex_result", "interpolate", "in_service_gross", "depreciation", "split_depreciation",
-           "cloud_depreciation", "use_shares"]
+           "cloud_depreciation", "use_shares", "segment_shares"]
 
 
 @dataclass(frozen=True)
@@ -111,6 +112,19 @@ def use_shares(v: Values) -> tuple[np.ndarray, np.ndarray]:
     """(cloud, own AI) shares of new assets; own AI is capped at what the cloud leaves."""
     cloud = v("cloud.supply.capacity_share_of_capex")
     return cloud, np.minimum(v("capex.own_ai_share"), 1.0 - cloud)
+
+
+def segment_shares(v: Values) -> dict[str, np.ndarray]:
+    """The share of new-asset depreciation each segment's EBITA bears: Cloud its capacity
+    share; the rest of the assets (not cloud, not the group's own AI work) by
+    ``capex.rest_share.*`` to China E-commerce and AIDC, and what they leave to All others,
+    which also bears the own-AI share. The four shares sum to 1."""
+    cloud, own = use_shares(v)
+    rest = 1.0 - cloud - own
+    china = np.clip(v("capex.rest_share.china_ecommerce"), 0.0, 1.0)
+    international = np.minimum(v("capex.rest_share.international"), 1.0 - china)
+    return {"cloud": cloud, "china_ecommerce": rest * china, "international": rest * international,
+            "all_others": own + rest * (1.0 - china - international)}
 
 
 def cloud_depreciation(v: Values, depreciation_new: np.ndarray) -> np.ndarray:

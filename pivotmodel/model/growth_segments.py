@@ -3,8 +3,9 @@
 Units: RMB million a quarter; losses negative. Revenue grows YoY on the same quarter a
 year earlier; adjusted EBITA = margin path x revenue. All others also bears the depreciation
 of the new assets used for the group's own AI work (``capex.own_ai_share``: Qwen training,
-consumer AI apps): its margin path is before that depreciation, and an anchored start adds
-back that depreciation over the exit quarters.
+consumer AI apps) and its part of the rest (:func:`pivotmodel.model.capex.segment_shares`):
+its margin path is before that depreciation, and an anchored start adds back that
+depreciation over the exit quarters. AIDC's share is charged in :mod:`pivotmodel.model.charges`.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..schema import SEGMENTS
-from .capex import use_shares
+from .capex import segment_shares, use_shares
 from .inputs import BaseQuarters, EngineInputs, Values, exit_add_back
 from .paths import compound_yoy, converging_path
 
@@ -37,14 +38,15 @@ def project_growth_segment(
     start = v(f"{segment}.margin.start")
     depreciation = 0.0
     if segment == "all_others":
-        own = use_shares(v)[1]
-        start = start + exit_add_back(e, v, f"{segment}.margin.start", capex, own)
-        depreciation = own * capex.depreciation_new
+        share = segment_shares(v)["all_others"]  # own AI work and its part of the rest
+        start = start + exit_add_back(e, v, f"{segment}.margin.start", capex, share)
+        depreciation = share * capex.depreciation_new
     margin = converging_path(start, v(f"{segment}.margin.long_run"), v(f"{segment}.margin.half_life"), quarters)
     revenue = growth_segment_revenue(v, base, quarters, segment)
     ebita = np.multiply(margin, revenue, out=np.empty(np.broadcast_shapes(margin.shape, revenue.shape, np.shape(depreciation)), order="F"))
     ebita -= depreciation
     out = {f"{segment}.revenue": revenue, f"{segment}.adjusted_ebita": ebita}
     if segment == "all_others":
-        out[f"{segment}.ai_depreciation"] = np.broadcast_to(depreciation, revenue.shape)
+        out[f"{segment}.ai_depreciation"] = use_shares(v)[1] * capex.depreciation_new
+        out[f"{segment}.new_depreciation"] = np.broadcast_to(depreciation, revenue.shape)
     return out
