@@ -140,7 +140,8 @@ def engine_rows(draws: int = 25_000, repeat: int = 11, folder: str | None = None
     values = make_design(a, max(draws, 2), int(a.settings["seed"]), "lhs").values(0, draws)
     p = {k: np.asarray(x, dtype=float) for k, x in values.items()}
     quarters = e.quarters
-    after_plan = np.ascontiguousarray(np.broadcast_to(np.linspace(40_000.0, 80_000.0, quarters)[:, None], (quarters, draws)))
+    path = np.linspace(40_000.0, 80_000.0, quarters)[:, None]  # capex after the plan, a fixed path
+    after_plan = np.ascontiguousarray(np.broadcast_to(path, (quarters, draws)))
 
     def engine_capex():
         vv = Values(values, draws)

@@ -417,13 +417,15 @@ def _check_one_offs(entries: list, sources: Mapping[str, Any], label: str, probl
         key = f"simulation.boundary_one_offs[{i}]"
         if not isinstance(entry, dict) or set(entry) != set(_ONE_OFF_FIELDS):
             found = sorted(entry) if isinstance(entry, dict) else type(entry).__name__
-            problems.append(Problem(label, key, f"must be a mapping of {', '.join(_ONE_OFF_FIELDS)}; found {found}", line_of(entry, "quarters")))
+            message = f"must be a mapping of {', '.join(_ONE_OFF_FIELDS)}; found {found}"
+            problems.append(Problem(label, key, message, line_of(entry, "quarters")))
             continue
         bad = []
         try:
             period = parse_period(str(entry["quarters"]))
             if period.kind not in ("quarter", "range"):
-                bad.append(("quarters", f"must be a quarter or a range of quarters (FY2027Q2:FY2027Q3), got {entry['quarters']!r}"))
+                bad.append(("quarters", "must be a quarter or a range of quarters (FY2027Q2:FY2027Q3), "
+                                        f"got {entry['quarters']!r}"))
         except PeriodError as exc:
             bad.append(("quarters", str(exc)))
         if entry["subject"] not in BOUNDARY_SUBJECTS:

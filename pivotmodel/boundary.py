@@ -55,7 +55,8 @@ SUBJECTS: tuple[Subject, ...] = (
     *(Subject(s.id, f"{s.id}.revenue", f"{s.id}.adjusted_ebita", s.growth_inputs, s.margin_inputs) for s in SEGMENTS),
     Subject("capex", "group.capex", None, ("capex.plan.total", "capex.plan.phasing_tilt", "capex.plan.last_quarter")),
     Subject("cmr", "china_ecommerce.cmr", None,
-            ("china_ecommerce.gmv.growth.start", "china_ecommerce.take_rate.growth.start", "china_ecommerce.regulatory_shock")),
+            ("china_ecommerce.gmv.growth.start", "china_ecommerce.take_rate.growth.start",
+             "china_ecommerce.regulatory_shock")),
     Subject("quick_commerce", f"{_QC}_revenue", f"{_QC}_ebita",
             (f"{_QC}.orders.growth.start", f"{_QC}.monetisation.start", f"{_QC}.order_value.growth"),
             (f"{_QC}.loss_per_order.start", f"{_QC}.quarters_to_breakeven")),
@@ -100,7 +101,8 @@ def _declared(one_offs: Sequence[Mapping[str, Any]]) -> dict[tuple[str, str, str
     out = {}
     for entry in one_offs:
         for q in one_off_quarters(entry):
-            out[(q, entry["subject"], entry["metric"])] = f"declared one-off: {entry['reason']} (source {entry['source']})"
+            reason = f"declared one-off: {entry['reason']} (source {entry['source']})"
+            out[(q, entry["subject"], entry["metric"])] = reason
     return out
 
 
@@ -145,7 +147,8 @@ def _subject_rows(a: Assumptions, p: Projection, subject: Subject, last: Quarter
         if not reason:
             noted = [k for k in names if "known step" in a.inputs[k].note.lower()]
             reason = f"known step in the note of {noted[0]}" if noted else ""
-        rows.append(BoundaryRow(subject.name, metric, lo, hi, ref, hi - ref, tol[metric], names, bool(reason), q.label, reason))
+        rows.append(BoundaryRow(subject.name, metric, lo, hi, ref, hi - ref, tol[metric], names, bool(reason), q.label,
+                                reason))
     return rows
 
 
@@ -162,7 +165,8 @@ def format_boundary(rows: list[BoundaryRow], last: str, first: str) -> list[str]
         flag = "  (explained)" if r.declared and r.beyond else ("  <- step" if r.flagged else "")
         if r.declared and r.beyond:
             explained.append(f"  explained: {r.segment} {r.metric} {r.quarter}: {r.reason}")
-        out.append(f"  {r.segment:16s} {r.metric:6s} {r.quarter:8s} {pct(r.last)} {pct(r.first)} {pct(r.reference)} {step}{flag}")
+        values = f"{pct(r.last)} {pct(r.first)} {pct(r.reference)} {step}"
+        out.append(f"  {r.segment:16s} {r.metric:6s} {r.quarter:8s} {values}{flag}")
     out.append("  expected: yoy = the last reported YoY; qoq = the QoQ that keeps YoY at that rate; margin = the "
                "nearer of the last two reported quarters' margin and the same quarter's a year earlier "
                "(n/a: not reported on the basis)")
@@ -172,7 +176,8 @@ def format_boundary(rows: list[BoundaryRow], last: str, first: str) -> list[str]
 def boundary_warnings(rows: list[BoundaryRow]) -> list[str]:
     """One warning per unexplained step beyond its tolerance, naming the inputs that set it."""
     return [
-        f"boundary: {r.segment} {r.metric} steps to {r.first:.1%} in {r.quarter or 'the first projected quarter'} against "
+        f"boundary: {r.segment} {r.metric} steps to {r.first:.1%} in {r.quarter or 'the first projected quarter'} "
+        "against "
         f"{r.reference:.1%} expected ({r.step * 100:+.1f}pt, tolerance {r.tolerance * 100:.1f}pt); inputs responsible: "
         f"{', '.join(r.inputs) or '(none: it follows from others)'}; declare it in simulation.yaml's boundary_one_offs "
         "(quarters, subject, metric, reason, source) if it is a one-off you expect"

@@ -29,8 +29,8 @@ from .tables import SEGMENT_NAMES
 __all__ = [
     "COLORS", "STYLE", "SEGMENTS", "apply_style", "source_line", "add_source", "save", "close", "new_axes",
     "revenue_mix_data", "plot_revenue_mix", "cloud_share_data", "plot_cloud_share",
-    "margin_data", "plot_margins", "capex_data", "plot_capex", "cloud_supply_data", "plot_cloud_supply", "cloud_funding_data",
-    "plot_cloud_funding", "fcf_data", "plot_fcf",
+    "margin_data", "plot_margins", "capex_data", "plot_capex", "cloud_supply_data", "plot_cloud_supply",
+    "cloud_funding_data", "plot_cloud_funding", "fcf_data", "plot_fcf",
     "claim_probabilities_data", "plot_claim_probabilities", "claim_metric_data", "plot_claim_metric",
     "convergence_data", "plot_convergence", "series_compare_data", "plot_series_compare",
     "scenario_compare_data", "plot_scenario_compare", "plot_output_tornado", "CHARTS",
@@ -422,7 +422,8 @@ def plot_cloud_funding(data: pd.DataFrame, ax: Axes | None = None) -> Axes:
         d = d[d["status"] == "P"] if name == "cloud.lost_demand" else d  # lost demand is a projection only
         x = d["year"].to_numpy(float)
         right.fill_between(x, d["p5"], d["p95"], color=COLORS["group"], alpha=0.08, lw=0)
-        right.plot(x, d["p50"], color=COLORS["group"], ls=ls, lw=1.6, marker=marker, ms=3, label=f"{label} (median, P5-P95; right)")
+        right.plot(x, d["p50"], color=COLORS["group"], ls=ls, lw=1.6, marker=marker, ms=3,
+                   label=f"{label} (median, P5-P95; right)")
     right.set_ylabel("RMB bn")
     right.grid(False)
     lines, more = ax.get_legend_handles_labels(), right.get_legend_handles_labels()

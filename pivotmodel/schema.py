@@ -29,7 +29,8 @@ from typing import Any
 __all__ = [
     "Param", "PARAMETERS", "UNITS", "SEEDABLE", "OPTIONAL_SEEDS", "SETTINGS", "seed_key", "seed_file_key", "parse_seed_file_key",
     "Segment", "SEGMENTS", "GROUP",
-    "BOUNDARY_SUBJECTS", "BOUNDARY_METRICS", "SEGMENT_IDS", "SEGMENT_LABELS", "SEGMENT_COLOURS", "INPUT_FILES", "segment", "SERIES",
+    "BOUNDARY_SUBJECTS", "BOUNDARY_METRICS", "SEGMENT_IDS", "SEGMENT_LABELS", "SEGMENT_COLOURS", "INPUT_FILES",
+    "segment", "SERIES",
 ]
 
 # unit -> (dimension, factor to the model's unit of that dimension)
@@ -173,7 +174,8 @@ PARAMETERS: dict[str, Param] = {
         "ratio", 0.0, 1.0, "share of unserved cloud demand lost each quarter (customers buy elsewhere); the rest waits"
     ),
     "cloud.supply.yield_deflation": Param(
-        "ratio", 0.0, 0.5, "yearly fall in revenue capacity per RMB of capex for later vintages (compute price deflation)"
+        "ratio", 0.0, 0.5,
+        "yearly fall in revenue capacity per RMB of capex for later vintages (compute price deflation)"
     ),
     "cloud.supply.exit_utilisation": Param(
         "ratio", 0.5, 1.0, "revenue served / capacity in the last reported quarter (capacity at the boundary)"
@@ -224,7 +226,8 @@ PARAMETERS: dict[str, Param] = {
         "ratio", 0.0, 1.0, "of new assets not used by Cloud or own AI work, the share charged to China E-commerce"
     ),
     "capex.rest_share.international": Param(
-        "ratio", 0.0, 1.0, "of new assets not used by Cloud or own AI work, the share charged to AIDC (the rest: All others)"
+        "ratio", 0.0, 1.0,
+        "of new assets not used by Cloud or own AI work, the share charged to AIDC (the rest: All others)"
     ),
     "capex.legacy_runoff": Param(
         "quarters", 1.0, 160.0, "quarters over which depreciation of pre-history assets runs off"
@@ -325,8 +328,8 @@ SETTINGS: dict[str, tuple[type, str]] = {
     "boundary_yoy": (float, "validate warns when first-projected YoY growth steps more than this from the last reported"),
     "boundary_qoq": (float, "validate warns when first-projected QoQ growth steps more than this from the expected"),
     "boundary_margin": (float, "validate warns when the first-projected margin steps more than this from the expected"),
-    "boundary_one_offs": (list, "known one-offs the boundary report shows as explained: each {quarters, subject, metric, "
-                                "reason, source}"),
+    "boundary_one_offs": (list, "known one-offs the boundary report shows as explained: each "
+                                "{quarters, subject, metric, reason, source}"),
 }
 
 
@@ -433,7 +436,8 @@ SERIES: dict[str, tuple[str, str]] = {
     "all_others.revenue": ("RMB_mn", "All others revenue"),
     "all_others.adjusted_ebita": ("RMB_mn", "All others adjusted EBITA"),
     "all_others.ai_depreciation": ("RMB_mn", "depreciation of new assets used for the group's own AI work"),
-    "all_others.new_depreciation": ("RMB_mn", "depreciation of new assets charged to All others (own AI work and its part of the rest)"),
+    "all_others.new_depreciation": (
+        "RMB_mn", "depreciation of new assets charged to All others (own AI work and its part of the rest)"),
     "group.segment_revenue": ("RMB_mn", "sum of segment revenue"),
     "group.elimination": ("RMB_mn", "inter-segment revenue elimination (< 0)"),
     "group.revenue": ("RMB_mn", "consolidated revenue"),

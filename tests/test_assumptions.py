@@ -67,7 +67,8 @@ def test_bundled_assumptions_validate(capsys):
     lines = [line for line in err.splitlines() if line]
     claims = [line for line in lines if line.startswith("warning: claim ")]
     steps = [line for line in lines if line.startswith("warning: boundary: ")]
-    assert claims and all("decided by inputs" in line for line in claims) and len(claims) + len(steps) == len(lines), err
+    assert claims and all("decided by inputs" in line for line in claims), err
+    assert len(claims) + len(steps) == len(lines), err
     assert "warning: claim cloud_share_30pct_cy2026:" in err
     assert {line.split()[2] for line in steps} == {"capex", "quick_commerce"}
     assert "explained: cloud yoy FY2027Q2: declared one-off: base effect" in out

@@ -57,7 +57,8 @@ def test_a_planted_step_in_the_third_quarter_is_flagged_then_explained_once_decl
     directory = copy_assumptions(tmp_path)
     a = assumptions_mod.load(directory)
     by = rows_by(boundary_report(a, planted(a)))
-    yoy3, qoq3, qoq4 = (by[("international", m, q)] for m, q in (("yoy", "FY2027Q3"), ("qoq", "FY2027Q3"), ("qoq", "FY2027Q4")))
+    yoy3, qoq3, qoq4 = (by[("international", m, q)]
+                        for m, q in (("yoy", "FY2027Q3"), ("qoq", "FY2027Q3"), ("qoq", "FY2027Q4")))
     # YoY: 1.2 x (1 + g) - 1 against the exit YoY g = 35,429 / 33,600 - 1 (+5.4%): +21pt and more
     assert yoy3.flagged and yoy3.step > 0.2 and yoy3.inputs == ("international.revenue.growth.start",)
     # QoQ steps up in FY2027Q3; FY2027Q4's expected QoQ starts from the planted level, so its
@@ -92,7 +93,8 @@ def test_bundled_cloud_yoy_in_the_first_year_is_within_tolerance_or_declared(bun
 
 @pytest.mark.parametrize("entry, key, message", [
     ("    - {quarters: FY2027Q3, subject: cloudy, metric: yoy, reason: x, source: release_mar2026}\n",
-     "subject", "'cloudy' is not valid; valid: china_ecommerce, cloud, international, all_others, capex, cmr, quick_commerce, group"),
+     "subject", "'cloudy' is not valid; valid: china_ecommerce, cloud, international, all_others, capex, cmr, "
+                "quick_commerce, group"),
     ("    - {quarters: FY2027, subject: cloud, metric: yoy, reason: x, source: release_mar2026}\n",
      "quarters", "must be a quarter or a range of quarters (FY2027Q2:FY2027Q3), got 'FY2027'"),
     ("    - {quarters: FY2027Q3, subject: cloud, metric: ebit, reason: x, source: release_mar2026}\n",

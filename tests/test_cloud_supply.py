@@ -19,8 +19,9 @@ STREAMS = ("ai_revenue", "other_external_revenue", "internal_revenue")
 def growth(start: float, long_run: float | None = None, half_life: float = 8.0) -> dict[str, float]:
     out = {}
     for s in STREAMS:
-        out.update({f"cloud.{s}.growth.start": start, f"cloud.{s}.growth.long_run": start if long_run is None else long_run,
-                    f"cloud.{s}.growth.half_life": half_life})
+        path = f"cloud.{s}.growth"
+        out.update({f"{path}.start": start, f"{path}.long_run": start if long_run is None else long_run,
+                    f"{path}.half_life": half_life})
     return out
 
 

@@ -93,7 +93,8 @@ def _plain_charges(e, v, seg, capex):
         share = rest * v(f"capex.rest_share.{segment}")
         exit_rate = share * capex.depreciation_new_history[:, -1:] / e.base.series(v, f"{segment}.revenue")[:, -1:]
         charged = share * capex.depreciation_new
-        out[f"{segment}.adjusted_ebita"] = seg[f"{segment}.adjusted_ebita"] + (exit_rate * seg[f"{segment}.revenue"] - charged)
+        net = exit_rate * seg[f"{segment}.revenue"] - charged
+        out[f"{segment}.adjusted_ebita"] = seg[f"{segment}.adjusted_ebita"] + net
         out[f"{segment}.new_depreciation"] = charged
     return out
 
@@ -273,7 +274,8 @@ def test_group_and_earnings_read_only_the_series_run_keeps_for_them(bundled):
     seg = _Reads({name: full[name][:, -e.quarters :] for name in SERIES})
     streams = exit_streams(v, e.base)
     capex, _ = project_supply(e, v, e.first_projected, e.quarters, project_cloud_demand(v, e.base, e.quarters),
-                              np.full((20, e.quarters), 200_000.0), streams["ai_revenue"] + streams["other_external_revenue"])
+                              np.full((20, e.quarters), 200_000.0),
+                              streams["ai_revenue"] + streams["other_external_revenue"])
     project_group(v, seg, capex, e.quarters)
     assert seg.read == GROUP_READS
     seg = _Reads(seg)

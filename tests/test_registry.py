@@ -94,7 +94,8 @@ def test_the_segment_lists_elsewhere_are_the_registry():
     from pivotmodel.model import group, growth_segments
 
     ids = tuple(s.id for s in schema.SEGMENTS)
-    assert group.SEGMENTS == ids == charts.SEGMENTS == asof.MODEL_SEGMENTS == tuple(s.name for s in boundary.SUBJECTS[: len(ids)])
+    subjects = tuple(s.name for s in boundary.SUBJECTS[: len(ids)])
+    assert group.SEGMENTS == ids == charts.SEGMENTS == asof.MODEL_SEGMENTS == subjects
     assert tuple(s.id for s in schema.SEGMENTS if s.driver == "growth_segments") == growth_segments.GROWTH_SEGMENTS
     assert {"international", "all_others"} <= set(growth_segments.GROWTH_SEGMENTS)
     assert tables.SEGMENT_NAMES["international"] == "AIDC" and charts.COLORS["cloud"] == "#1A73E8"

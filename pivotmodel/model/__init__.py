@@ -119,7 +119,8 @@ def _funding(v: Values, seg: dict[str, np.ndarray], base: BaseQuarters, quarters
     """The other segments' revenue after their inter-segment elimination, (draws, quarters):
     what the capex funding rule reads besides the cloud's external revenue."""
     others = [seg[f"{s.id}.revenue"] for s in REGISTERED if s.id not in _AFTER_SUPPLY]
-    others += [growth_segment_revenue(v, base, quarters, s.id) for s in REGISTERED if s.id in _AFTER_SUPPLY and s.id != "cloud"]
+    others += [growth_segment_revenue(v, base, quarters, s.id)
+               for s in REGISTERED if s.id in _AFTER_SUPPLY and s.id != "cloud"]
     return (1.0 - v("group.elimination.other_share")) * total_of({str(i): x for i, x in enumerate(others)})
 
 

@@ -42,8 +42,8 @@ from .engine_choice import kernels_for
 from .inputs import EngineInputs, Values
 from .paths import by_quarter, per_draw
 
-__all__ = ["CapexResult", "plan_capex", "capex_result", "interpolate", "in_service_gross", "depreciation", "split_depreciation",
-           "cloud_depreciation", "use_shares", "segment_shares"]
+__all__ = ["CapexResult", "plan_capex", "capex_result", "interpolate", "in_service_gross", "depreciation",
+           "split_depreciation", "cloud_depreciation", "use_shares", "segment_shares"]
 
 
 @dataclass(frozen=True)
@@ -143,7 +143,9 @@ def split_depreciation(v: Values, depreciation_new: np.ndarray) -> dict[str, np.
     }
 
 
-def plan_capex(e: EngineInputs, v: Values, first: Quarter, quarters: int, n: int) -> tuple[np.ndarray, Quarter, np.ndarray, int]:
+def plan_capex(
+    e: EngineInputs, v: Values, first: Quarter, quarters: int, n: int,
+) -> tuple[np.ndarray, Quarter, np.ndarray, int]:
     """The plan: (capex of new assets reported before ``first``, the first new-asset quarter,
     projected capex (n, quarters) with the plan's quarters filled and the rest zero, the
     number of plan quarters). The quarters after the plan are set by the capex policy

@@ -27,7 +27,9 @@ __all__ = ["CHARGED_HERE", "charge_segments"]
 CHARGED_HERE = ("china_ecommerce", "international")
 
 
-def charge_segments(e: EngineInputs, v: Values, seg: Mapping[str, np.ndarray], capex: CapexResult) -> dict[str, np.ndarray]:
+def charge_segments(
+    e: EngineInputs, v: Values, seg: Mapping[str, np.ndarray], capex: CapexResult,
+) -> dict[str, np.ndarray]:
     """Each of :data:`CHARGED_HERE`'s adjusted EBITA after its share of new depreciation, and
     ``<segment>.new_depreciation`` (the full share charged), (draws, quarters) each. The EBITA
     array is updated in place where it is writable (a view a block wrote into)."""

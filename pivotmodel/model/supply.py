@@ -94,7 +94,8 @@ def project_supply(
     capacity_exit = per_draw(e.base.series(v, "cloud.revenue")[:, -1:] / v("cloud.supply.exit_utilisation"), n)
     deflation = per_draw(v("cloud.supply.yield_deflation"), n)
     policy = _policy(v, n)
-    rows = {s: np.array(np.broadcast_to(demand[s], (n, quarters)).T, order="C") for s in names}  # own copies: scaled below
+    # own copies, quarter-major: each stream is scaled below by the share of its customers kept
+    rows = {s: np.array(np.broadcast_to(demand[s], (n, quarters)).T, order="C") for s in names}
     total = np.empty((quarters, n))  # demand of the customers still here, all streams
     keep = {s: np.ones(n) for s in names}  # share of each stream's customers not yet lost
     funding_rows = np.broadcast_to(funding, (n, quarters)).T
