@@ -47,6 +47,7 @@ def test_leak_and_lost_customers_by_hand(bundled):
     keep = 1.0 - 0.5 * (d1 - cap) / d1
     d2 = cap * 1.1 ** 0.5 * keep
     assert q(p, "cloud.demand", "FY2027Q2") == pytest.approx(d2, rel=1e-12)
+    assert q(p, "cloud.potential_demand", "FY2027Q2") == pytest.approx(cap * 1.1 ** 0.5, rel=1e-12)  # no one lost
     unserved2 = d2 + 0.5 * (d1 - cap) - cap
     assert q(p, "cloud.lost_demand", "FY2027Q2") == pytest.approx(0.5 * unserved2, rel=1e-12)
     assert q(p, "cloud.utilisation", "FY2027Q2") == 1.0
@@ -60,6 +61,7 @@ def test_demand_is_served_plus_lost_plus_the_change_in_backlog_in_every_draw(bun
     change = np.diff(backlog, axis=1, prepend=0.0)  # the backlog starts at zero
     np.testing.assert_allclose(served + lost + change, demand, rtol=1e-12, atol=1e-6)
     assert np.all(lost >= 0) and np.all(backlog >= 0)
+    assert np.all(demand <= p["cloud.potential_demand"][:, cols] * (1 + 1e-12))  # lost customers only subtract
     assert np.all(served <= p["cloud.capacity_revenue"][:, cols] * (1 + 1e-12))
 
 

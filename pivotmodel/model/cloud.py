@@ -39,9 +39,6 @@ __all__ = ["project_cloud_demand", "project_cloud"]
 
 P = "cloud"
 STREAMS = ("ai_revenue", "other_external_revenue", "internal_revenue")
-# the series project_cloud returns, in its order
-SERIES_ORDER = tuple(f"{P}.{s}" for s in (*STREAMS, "external_revenue", "revenue", "demand", "backlog", "lost_demand",
-                                         "capacity_revenue", "utilisation", "depreciation", "adjusted_ebita"))
 
 
 def _path(v: Values, prefix: str, quarters: int) -> np.ndarray:
@@ -90,6 +87,7 @@ def project_cloud(
         f"{P}.external_revenue": served["ai_revenue"] + served["other_external_revenue"],
         f"{P}.revenue": revenue,
         f"{P}.demand": supply.demand,
+        f"{P}.potential_demand": supply.potential,
         f"{P}.backlog": supply.backlog,
         f"{P}.lost_demand": supply.lost,
         f"{P}.capacity_revenue": supply.capacity,

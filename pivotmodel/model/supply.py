@@ -52,6 +52,7 @@ class Supply:
     lost: np.ndarray  # demand lost in the quarter (all streams)
     capacity: np.ndarray  # revenue the capacity in service can earn
     demand: np.ndarray  # revenue demanded by the customers not lost (all streams)
+    potential: np.ndarray  # revenue the demand paths ask for if no customer were lost (all streams)
 
 
 @dataclass(frozen=True)
@@ -121,7 +122,8 @@ def project_supply(
         previous_external = sum(served[s][t] for s in names if s != "internal_revenue")
     capex = np.asfortranarray(capex_rows.T)
     result = capex_result(e, v, new_from, new_hist, capex)
-    return result, Supply({s: served[s].T for s in names}, backlog.T, lost.T, capacity.T, total.T)
+    potential = np.add.reduce([np.broadcast_to(demand[s], (n, quarters)) for s in names])
+    return result, Supply({s: served[s].T for s in names}, backlog.T, lost.T, capacity.T, total.T, potential)
 
 
 @dataclass(frozen=True)
