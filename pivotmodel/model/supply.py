@@ -70,9 +70,17 @@ class _Draws:
         life), from the cumulative curve ``padded`` (rows beyond it: the curve stays flat)."""
         at = (position - self.lag)[None, :]
         on = interpolate(padded, at)[0]
-        servers = on - interpolate(padded, at - self.life_s[None, :])[0]
-        buildings = on - interpolate(padded, at - self.life_b[None, :])[0]
+        servers = on - _retired(padded, at - self.life_s[None, :])
+        buildings = on - _retired(padded, at - self.life_b[None, :])
         return self.servers * servers + (1.0 - self.servers) * buildings
+
+
+def _retired(padded: np.ndarray, position: np.ndarray) -> np.ndarray | float:
+    """Cumulative capex at ``position`` (1, draws): 0.0 without a lookup when every position
+    is before the first vintage (the curve is 0 there; the same number, fewer passes)."""
+    if position.max() <= -1.0:
+        return 0.0
+    return interpolate(padded, position)[0]
 
 
 def project_supply(
