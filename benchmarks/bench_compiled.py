@@ -3,7 +3,8 @@ side by side in this process, and the time a fresh process takes to load the ker
 
 * ``run()`` on one chunk of draws as ``simulate`` evaluates it (Sobol draws of the bundled
   assumptions, keeping the series simulate keeps: the headline series and those the claims
-  read), and each block the kernels serve (cloud demand, capex, the cloud), numpy and compiled
+  read), and each block the kernels serve (cloud demand, capex depreciation; the cloud's
+  supply loop runs in numpy under either engine), numpy and compiled
   alternately, ``--repeat`` times, with freed memory kept for reuse as in a simulate worker
   (pivotmodel.allocator); CPU time of this process (steadier than wall time on a shared
   machine), best and median, their ratio, and each block's share of ``run()`` under either
@@ -33,8 +34,8 @@ from pivotmodel.allocator import retain_freed_memory
 from pivotmodel.assumptions import load
 from pivotmodel.claims import series_in
 from pivotmodel.model import prepare, run
-from pivotmodel.model.capex import project_capex
-from pivotmodel.model.cloud import project_cloud, project_cloud_demand, total_of
+from pivotmodel.model.capex import capex_result, plan_capex
+from pivotmodel.model.cloud import project_cloud_demand
 from pivotmodel.model.engine_choice import kernels_for, load_kernels, running_with
 from pivotmodel.model.inputs import Values
 from pivotmodel.sampling import make_design
@@ -67,14 +68,14 @@ def compiled_rows(draws: int = 24_576, repeat: int = 9, folder: str | None = Non
         keep |= series_in(c.tree)
     v = Values(values, draws)
     first, quarters, base = e.first_projected, e.quarters, e.base
-    demand = project_cloud_demand(v, base, quarters)
-    demand_total = total_of(demand)
-    capex = project_capex(e, v, first, quarters, demand_total)
+    new_hist, new_from, plan, after = plan_capex(e, v, first, quarters, draws)
+    plan[:, after:] = plan[:, after - 1 : after] if after else 30_000.0  # a fixed path: the policy has no kernel
+    # the cloud's supply loop and the capex policy (pivotmodel.model.supply) run in numpy under
+    # either engine; the kernels serve the paths (cloud demand) and the in-service depreciation
     blocks: dict[str, Callable[[], Any]] = {
         "run()": lambda: run(e, values, keep=keep, kernels=kernels_for()),  # the engine of the block's run
         "cloud demand": lambda: project_cloud_demand(Values(values, draws), base, quarters),
-        "capex": lambda: project_capex(e, Values(values, draws), first, quarters, demand_total),
-        "cloud": lambda: project_cloud(e, Values(values, draws), base, quarters, capex, demand, demand_total),
+        "capex": lambda: capex_result(e, Values(values, draws), new_from, new_hist, plan),
     }
     kernels = {"numpy": None, "compiled": load_kernels()}
     rows = []

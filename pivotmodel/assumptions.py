@@ -34,8 +34,10 @@ from .correlations import Correlations, parse_correlations, uncertain_keys
 from .distributions import DIST_FIELDS, SCALES_WITH_UNIT, Distribution, SpecError, build_distribution
 from .errors import InputError, Problem
 from .history import History, load_history, seed_estimate_rows, with_estimates
-from .periods import PeriodError, Quarter, parse_quarter
+from .periods import PeriodError, Quarter, parse_period, parse_quarter
 from .schema import (
+    BOUNDARY_METRICS,
+    BOUNDARY_SUBJECTS,
     INPUT_FILES,
     OPTIONAL_SEEDS,
     PARAMETERS,
@@ -470,6 +472,42 @@ def _setting_ranges(out: dict[str, Any], sim: LineDict, label: str) -> list[Prob
     return problems
 
 
+_ONE_OFF_FIELDS = ("quarters", "subject", "metric", "reason", "source")
+
+
+def _check_one_offs(entries: list, sources: Mapping[str, Any], label: str, problems: list[Problem]) -> tuple:
+    """``simulation.boundary_one_offs``: each entry a mapping of exactly :data:`_ONE_OFF_FIELDS`
+    (quarters: a quarter or a range such as FY2027Q2:FY2027Q3). Returns the valid entries."""
+    out = []
+    for i, entry in enumerate(entries):
+        key = f"simulation.boundary_one_offs[{i}]"
+        if not isinstance(entry, dict) or set(entry) != set(_ONE_OFF_FIELDS):
+            found = sorted(entry) if isinstance(entry, dict) else type(entry).__name__
+            message = f"must be a mapping of {', '.join(_ONE_OFF_FIELDS)}; found {found}"
+            problems.append(Problem(label, key, message, line_of(entry, "quarters")))
+            continue
+        bad = []
+        try:
+            period = parse_period(str(entry["quarters"]))
+            if period.kind not in ("quarter", "range"):
+                bad.append(("quarters", "must be a quarter or a range of quarters (FY2027Q2:FY2027Q3), "
+                                        f"got {entry['quarters']!r}"))
+        except PeriodError as exc:
+            bad.append(("quarters", str(exc)))
+        if entry["subject"] not in BOUNDARY_SUBJECTS:
+            bad.append(("subject", f"{entry['subject']!r} is not valid; valid: {', '.join(BOUNDARY_SUBJECTS)}"))
+        if entry["metric"] not in BOUNDARY_METRICS:
+            bad.append(("metric", f"{entry['metric']!r} is not valid; valid: {', '.join(BOUNDARY_METRICS)}"))
+        if not isinstance(entry["reason"], str) or not entry["reason"].strip():
+            bad.append(("reason", "must say why the step is expected"))
+        if entry["source"] not in sources:
+            bad.append(("source", f"{entry['source']!r} is not an id in sources.yaml"))
+        problems += [Problem(label, f"{key}.{name}", msg, line_of(entry, name)) for name, msg in bad]
+        if not bad:
+            out.append(MappingProxyType(dict(entry)))
+    return tuple(out)
+
+
 def _scenario_name(spec: str) -> str:
     """A scenario given as a path is named by its file's stem (``/x/my_bull.yaml`` -> ``my_bull``),
     so default output folders never point at the file itself."""
@@ -597,6 +635,9 @@ def load(directory: str | Path | None = None, scenario: str | None = None, as_of
     if sources is None:  # unreadable: do not also report every source id as unknown
         sources = _AnySource()
     settings = guarded(_load_settings, directory / "simulation.yaml", label_of(directory / "simulation.yaml"), problems) or {}
+    if "boundary_one_offs" in settings:
+        settings["boundary_one_offs"] = _check_one_offs(settings["boundary_one_offs"], sources,
+                                                        label_of(directory / "simulation.yaml"), problems)
 
     children, errs = read_children(directory, label_of(directory / SEGMENTS_YAML))
     problems.extend(errs)

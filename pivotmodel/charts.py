@@ -29,7 +29,8 @@ from .tables import SEGMENT_NAMES
 __all__ = [
     "COLORS", "STYLE", "SEGMENTS", "apply_style", "source_line", "add_source", "save", "close", "new_axes",
     "revenue_mix_data", "plot_revenue_mix", "cloud_share_data", "plot_cloud_share",
-    "margin_data", "plot_margins", "capex_data", "plot_capex", "cloud_supply_data", "plot_cloud_supply", "fcf_data", "plot_fcf",
+    "margin_data", "plot_margins", "capex_data", "plot_capex", "cloud_supply_data", "plot_cloud_supply",
+    "cloud_funding_data", "plot_cloud_funding", "fcf_data", "plot_fcf",
     "claim_probabilities_data", "plot_claim_probabilities", "claim_metric_data", "plot_claim_metric",
     "convergence_data", "plot_convergence", "series_compare_data", "plot_series_compare",
     "scenario_compare_data", "plot_scenario_compare", "plot_output_tornado", "CHARTS",
@@ -327,13 +328,18 @@ CAPEX_SERIES = {"group.capex": ("Capex", COLORS["group"], "-"), "group.depreciat
                 "cloud.revenue": ("Cloud revenue", COLORS["cloud"], "-")}
 
 
-def capex_data(results) -> pd.DataFrame:
-    frames = []
-    for name in CAPEX_SERIES:
+def _stacked_fans(results, names, frames: list[pd.DataFrame] | None = None) -> pd.DataFrame:
+    """:func:`_fan` of each series (RMB bn) under a ``series`` column, after ``frames``."""
+    frames = list(frames or [])
+    for name in names:
         d = _fan(results, name)
         d.insert(0, "series", name)
         frames.append(d)
     return pd.concat(frames, ignore_index=True)
+
+
+def capex_data(results) -> pd.DataFrame:
+    return _stacked_fans(results, CAPEX_SERIES)
 
 
 @_styled
@@ -385,6 +391,44 @@ def plot_cloud_supply(data: pd.DataFrame, ax: Axes | None = None) -> Axes:
     more = right.get_legend_handles_labels()
     ax.legend(lines[0] + more[0], lines[1] + more[1], loc="lower left")
     ax.set_title("Cloud capacity: utilisation and backlog")
+    return ax
+
+
+# --- cloud funding: capex / revenue, lost demand, net cash ---------------------------------
+
+FUNDING_RIGHT = {"cloud.lost_demand": ("Lost cloud demand (sum of the year)", "--", "s"),
+                 "group.net_cash": ("Net cash (average of the year)", ":", "D")}
+
+
+def cloud_funding_data(results) -> pd.DataFrame:
+    """What bounds the cloud's capacity, P5-P95 by fiscal year: capex / group revenue (ratio of
+    the year's sums; the capex policy's funding rule caps it), cloud demand lost to other
+    clouds (RMB bn) and net cash (RMB bn, the average of the year's quarter ends)."""
+    ratio = _fan(results, "group.capex", "group.revenue")
+    ratio.insert(0, "series", "group.capex_to_revenue")
+    return _stacked_fans(results, FUNDING_RIGHT, [ratio])
+
+
+@_styled
+def plot_cloud_funding(data: pd.DataFrame, ax: Axes | None = None) -> Axes:
+    """Capex / revenue on the left axis; lost demand and net cash (RMB bn) on the right."""
+    ax = new_axes(ax)
+    ratio = data[data["series"] == "group.capex_to_revenue"]
+    _fy_axis(ax, ratio["year"], _boundary(ratio), "Capex / group revenue (ratio)")
+    _draw_fan(ax, ratio.dropna(subset=["p50"]), COLORS["cloud"], "Capex / revenue (median)")
+    right = ax.twinx()
+    for name, (label, ls, marker) in FUNDING_RIGHT.items():
+        d = data[data["series"] == name].dropna(subset=["p50"])
+        d = d[d["status"] == "P"] if name == "cloud.lost_demand" else d  # lost demand is a projection only
+        x = d["year"].to_numpy(float)
+        right.fill_between(x, d["p5"], d["p95"], color=COLORS["group"], alpha=0.08, lw=0)
+        right.plot(x, d["p50"], color=COLORS["group"], ls=ls, lw=1.6, marker=marker, ms=3,
+                   label=f"{label} (median, P5-P95; right)")
+    right.set_ylabel("RMB bn")
+    right.grid(False)
+    lines, more = ax.get_legend_handles_labels(), right.get_legend_handles_labels()
+    ax.legend(lines[0] + more[0], lines[1] + more[1], loc="upper left", fontsize=7)
+    ax.set_title("Funding the cloud: capex / revenue, lost demand and net cash")
     return ax
 
 
@@ -633,6 +677,7 @@ CHARTS = {
     "margins": (margin_data, plot_margins),
     "capex": (capex_data, plot_capex),
     "cloud_supply": (cloud_supply_data, plot_cloud_supply),
+    "cloud_funding": (cloud_funding_data, plot_cloud_funding),
     "fcf": (fcf_data, plot_fcf),
     "claim_probabilities": (claim_probabilities_data, plot_claim_probabilities),
     "convergence": (convergence_data, plot_convergence),

@@ -35,6 +35,7 @@ __all__ = [
     "Segment", "SEGMENTS", "GROUP", "SEGMENT_IDS", "SEGMENT_LABELS", "SEGMENT_COLOURS", "INPUT_FILES", "segment", "SERIES",
     "base_lines", "base_estimated_lines", "Child", "CHILD_DRIVERS", "CHILD_PARENT_DRIVERS", "child_parameters",
     "child_series", "Line", "LINE_KINDS", "DERIVED_FROM_SEEDS", "OWN_AI_SEGMENTS",
+    "BOUNDARY_SUBJECTS", "BOUNDARY_METRICS",
 ]
 
 # unit -> (dimension, factor to the model's unit of that dimension)
@@ -140,7 +141,7 @@ PARAMETERS: dict[str, Param] = {
     # --- Cloud ------------------------------------------------------------------------
     **_path(
         ("cloud.ai_revenue.growth.start", "cloud.ai_revenue.growth.long_run", "cloud.ai_revenue.growth.half_life"),
-        "YoY growth of AI-related product revenue (demand)",
+        "growth of AI-related product revenue demanded (annual rate, applied quarter on quarter from the exit)",
     ),
     **_path(
         (
@@ -148,11 +149,11 @@ PARAMETERS: dict[str, Param] = {
             "cloud.other_external_revenue.growth.long_run",
             "cloud.other_external_revenue.growth.half_life",
         ),
-        "YoY growth of other external cloud revenue",
+        "growth of other external cloud revenue demanded (annual rate, applied quarter on quarter from the exit)",
     ),
     **_path(
         ("cloud.internal_revenue.growth.start", "cloud.internal_revenue.growth.long_run", "cloud.internal_revenue.growth.half_life"),
-        "YoY growth of inter-segment cloud revenue",
+        "growth of inter-segment cloud revenue demanded (annual rate, applied quarter on quarter from the exit)",
     ),
     "cloud.internal_share": Param(
         "ratio", 0.0, 0.6, "inter-segment share of cloud segment revenue in the base quarters (never reported)"
@@ -173,6 +174,13 @@ PARAMETERS: dict[str, Param] = {
     ),
     "cloud.supply.capacity_share_of_capex": Param(
         "ratio", 0.0, 1.0, "share of new capex used by Cloud (capacity and depreciation charged to Cloud)"
+    ),
+    "cloud.supply.leak_rate": Param(
+        "ratio", 0.0, 1.0, "share of unserved cloud demand lost each quarter (customers buy elsewhere); the rest waits"
+    ),
+    "cloud.supply.yield_deflation": Param(
+        "ratio", 0.0, 0.5,
+        "yearly fall in revenue capacity per RMB of capex for later vintages (compute price deflation)"
     ),
     "cloud.supply.exit_utilisation": Param(
         "ratio", 0.5, 1.0, "revenue served / capacity in the last reported quarter (capacity at the boundary)"
@@ -201,8 +209,14 @@ PARAMETERS: dict[str, Param] = {
     "capex.plan.phasing_tilt": Param(
         "ratio", -0.5, 1.0, "quarter-on-quarter tilt of the remaining plan (0 = even phasing)"
     ),
-    "capex.after_plan.intensity": Param(
-        "ratio", 0.0, 3.0, "capex after the plan window per RMB of cloud revenue demanded in the quarter"
+    "capex.after_plan.target_utilisation": Param(
+        "ratio", 0.3, 1.0, "after the plan, capex buys the capacity that serves expected demand at this utilisation"
+    ),
+    "capex.after_plan.backlog_clear_quarters": Param(
+        "quarters", 1.0, 40.0, "after the plan, capex also buys capacity to serve the backlog over this many quarters"
+    ),
+    "capex.after_plan.max_capex_to_revenue": Param(
+        "ratio", 0.0, 1.0, "funding rule after the plan: capex a quarter at most this share of group revenue"
     ),
     "capex.new_assets_from": Param(
         "period", doc="first quarter whose capex the model depreciates; earlier assets are legacy"
@@ -212,6 +226,13 @@ PARAMETERS: dict[str, Param] = {
     "capex.server_share": Param("ratio", 0.0, 1.0, "share of new capex that is servers and network (the rest: buildings)"),
     "capex.own_ai_share": Param(
         "ratio", 0.0, 1.0, "share of new capex used by the group's own AI work (Qwen training, consumer AI apps), charged to All others"
+    ),
+    "capex.rest_share.china_ecommerce": Param(
+        "ratio", 0.0, 1.0, "of new assets not used by Cloud or own AI work, the share charged to China E-commerce"
+    ),
+    "capex.rest_share.international": Param(
+        "ratio", 0.0, 1.0,
+        "of new assets not used by Cloud or own AI work, the share charged to AIDC (the rest: All others)"
     ),
     "capex.legacy_runoff": Param(
         "quarters", 1.0, 160.0, "quarters over which depreciation of pre-history assets runs off"
@@ -314,6 +335,8 @@ SETTINGS: dict[str, tuple[type, str]] = {
     "status_separation": (float, "decided by an input: a cut on it separates holding and failing draws (KS) this well"),
     "status_binding_share": (float, "decided by construction: cloud capacity binds in at least this share of draws"),
     "status_demand_shift": (float, "...unless its probability on demand moves less than this from the served one"),
+    "boundary_one_offs": (list, "known one-offs the boundary report shows as explained: each "
+                                "{quarters, subject, metric, reason, source}"),
 }
 # (lowest, highest, whether the lowest is allowed) of each status setting
 STATUS_RANGES: dict[str, tuple[float, float, bool]] = {
@@ -423,6 +446,9 @@ SEGMENT_IDS: tuple[str, ...] = tuple(s.id for s in SEGMENTS)
 SEGMENT_LABELS: dict[str, str] = {s.id: s.label for s in (*SEGMENTS, GROUP)}
 SEGMENT_COLOURS: dict[str, str] = {s.id: s.colour for s in (*SEGMENTS, GROUP)}
 # Every assumption file of inputs (a file per segment, then the group-wide ones), in load order.
+# what the boundary report follows (pivotmodel.boundary.SUBJECTS, in order) and its metrics
+BOUNDARY_SUBJECTS: tuple[str, ...] = (*(s.id for s in SEGMENTS), "capex", "cmr", "quick_commerce", "group")
+BOUNDARY_METRICS: tuple[str, ...] = ("yoy", "qoq", "margin")
 INPUT_FILES: tuple[str, ...] = (*(s.file for s in SEGMENTS), "capex", "group", "earnings")
 
 
@@ -523,12 +549,15 @@ SERIES: dict[str, tuple[str, str]] = {
     "china_ecommerce.quick_commerce_orders": ("count_mn", "quick commerce orders, millions"),
     "china_ecommerce.other_revenue": ("RMB_mn", "other China e-commerce revenue"),
     "china_ecommerce.adjusted_ebita": ("RMB_mn", "China E-commerce adjusted EBITA"),
+    "china_ecommerce.new_depreciation": ("RMB_mn", "depreciation of new assets charged to China E-commerce"),
     "cloud.revenue": ("RMB_mn", "Cloud Intelligence Group revenue (before elimination)"),
     "cloud.external_revenue": ("RMB_mn", "cloud revenue from external customers"),
     "cloud.ai_revenue": ("RMB_mn", "AI-related product revenue"),
     "cloud.other_external_revenue": ("RMB_mn", "external cloud revenue other than AI"),
     "cloud.internal_revenue": ("RMB_mn", "cloud revenue from other Alibaba segments"),
-    "cloud.demand": ("RMB_mn", "cloud revenue demanded before the supply limit"),
+    "cloud.demand": ("RMB_mn", "cloud revenue demanded (before the supply limit) by the customers not lost"),
+    "cloud.potential_demand": ("RMB_mn", "cloud revenue the demand paths ask for if no customer were ever lost"),
+    "cloud.lost_demand": ("RMB_mn", "cloud demand lost in the quarter: unserved and gone to other clouds"),
     "cloud.capacity_revenue": ("RMB_mn", "most revenue the capacity in service can earn"),
     "cloud.backlog": ("RMB_mn", "demand not yet served at the quarter's end (a stock; years show the average)"),
     "cloud.utilisation": ("ratio", "served revenue / capacity revenue (years show the average)"),
@@ -536,9 +565,12 @@ SERIES: dict[str, tuple[str, str]] = {
     "cloud.adjusted_ebita": ("RMB_mn", "Cloud adjusted EBITA"),
     "international.revenue": ("RMB_mn", "AIDC revenue"),
     "international.adjusted_ebita": ("RMB_mn", "AIDC adjusted EBITA"),
+    "international.new_depreciation": ("RMB_mn", "depreciation of new assets charged to AIDC"),
     "all_others.revenue": ("RMB_mn", "All others revenue"),
     "all_others.adjusted_ebita": ("RMB_mn", "All others adjusted EBITA"),
     "all_others.ai_depreciation": ("RMB_mn", "depreciation of new assets used for the group's own AI work"),
+    "all_others.new_depreciation": (
+        "RMB_mn", "depreciation of new assets charged to All others (own AI work and its part of the rest)"),
     "group.segment_revenue": ("RMB_mn", "sum of segment revenue"),
     "group.elimination": ("RMB_mn", "inter-segment revenue elimination (< 0)"),
     "group.revenue": ("RMB_mn", "consolidated revenue"),
@@ -550,6 +582,7 @@ SERIES: dict[str, tuple[str, str]] = {
     "group.depreciation_new": ("RMB_mn", "depreciation of assets since capex.new_assets_from (all uses)"),
     "group.adjusted_ebitda": ("RMB_mn", "adjusted EBITA + depreciation"),
     "group.capex": ("RMB_mn", "capex: purchase of property and equipment"),
+    "group.capex_to_revenue": ("ratio", "capex / group revenue (years show the average of the quarters)"),
     "group.cash_tax": ("RMB_mn", "cash tax (positive = paid)"),
     "group.fcf": ("RMB_mn", "free cash flow (history: reported; projection: proxy + other cash items)"),
     "group.fcf_proxy": ("RMB_mn", "adjusted EBITDA - capex - cash tax (history: from reported EBITA, D&A a quarter of the year's, capex)"),

@@ -53,7 +53,7 @@ QUANTILES = (0.05, 0.10, 0.50, 0.90, 0.95)
 HEADLINE_SERIES = (
     "group.revenue", "group.adjusted_ebita", "group.capex", "group.fcf",
     "cloud.revenue", "cloud.ai_revenue", "cloud.adjusted_ebita", "china_ecommerce.quick_commerce_ebita",
-    "cloud.utilisation", "cloud.backlog",
+    "cloud.utilisation", "cloud.backlog", "cloud.lost_demand", "group.net_cash",
 )
 # Up to this many draws every series is kept per draw, by quarter, fiscal and calendar year,
 # in float64. Larger runs keep the headline series by fiscal and calendar year only, in

@@ -59,12 +59,19 @@ def test_bundled_assumptions_validate(capsys):
     assert main(["validate"]) == 0
     out, err = capsys.readouterr()
     assert out.startswith("OK: ") and "history rows to FY2026Q4" in out and "scenario base (base)" in out
-    assert "\nboundary FY2026Q4 (last reported) -> FY2027Q1 (first projected)" in out
-    # no boundary step; the only warnings: claims decided by inputs (cloud share in CY2026, the
-    # cumulative US$100bn reading)
+    assert "\nboundary FY2026Q4 (last reported) -> FY2027Q1..FY2027Q4 (first projected year)" in out
+    # the warnings: claims decided by inputs (cloud share in CY2026, the cumulative US$100bn
+    # reading) and the first year's boundary steps the bundled inputs make (issue 19): the
+    # capex plan's jump (FY2026Q4 26.6bn -> 38.6bn a quarter), quick commerce's loss narrowing
+    # faster than a year earlier; cloud's steps are declared one-offs
     lines = [line for line in err.splitlines() if line]
-    assert lines and all(line.startswith("warning: claim ") and "decided by input " in line for line in lines), err
+    claims = [line for line in lines if line.startswith("warning: claim ")]
+    steps = [line for line in lines if line.startswith("warning: boundary: ")]
+    assert claims and all("decided by input " in line for line in claims), err
+    assert len(claims) + len(steps) == len(lines), err
     assert "warning: claim cloud_share_30pct_cy2026:" in err
+    assert {line.split()[2] for line in steps} == {"capex", "quick_commerce"}
+    assert "explained: cloud yoy FY2027Q2: declared one-off: base effect" in out
 
 
 def test_bundled_assumptions_hold_every_parameter(bundled):

@@ -242,6 +242,24 @@ def test_plot_margins_draws_inside_the_axes_it_is_given(r):
     plt.close(fig)
 
 
+def test_cloud_funding_shows_capex_to_revenue_lost_demand_and_net_cash(r):
+    d = C.cloud_funding_data(r)
+    assert list(dict.fromkeys(d["series"])) == ["group.capex_to_revenue", "cloud.lost_demand", "group.net_cash"]
+    fy = _i(r, "FY2030")
+    row = lambda s: d[(d["series"] == s) & (d["period"] == "FY2030")].iloc[0]  # noqa: E731
+    fy_ = r.totals["fy"]
+    # capex / revenue: the ratio of the year's sums, per draw, then its median
+    assert row("group.capex_to_revenue")["p50"] == pytest.approx(
+        float(np.quantile(fy_["group.capex"][:, fy] / fy_["group.revenue"][:, fy], 0.5)))
+    lost = float(np.quantile(fy_["cloud.lost_demand"][:, fy], 0.5)) / 1000
+    assert row("cloud.lost_demand")["p50"] == pytest.approx(lost)
+    assert row("group.net_cash")["p50"] == pytest.approx(float(np.quantile(fy_["group.net_cash"][:, fy], 0.5)) / 1000)
+    assert (d.loc[(d["series"] == "cloud.lost_demand") & (d["status"] == "P"), "p5"] >= 0).all()
+    ax = C.plot_cloud_funding(d)
+    assert "Capex / group revenue" in ax.get_ylabel() and len(ax.figure.axes) == 2
+    assert ax.figure.axes[1].get_ylabel() == "RMB bn"
+
+
 def test_cloud_supply_shows_utilisation_as_a_ratio_and_backlog_in_rmb_bn(r):
     d = C.cloud_supply_data(r)
     util = d[(d["series"] == "cloud.utilisation") & (d["status"] == "P")]

@@ -1,7 +1,9 @@
 """The compiled kernels (pivotmodel.model.kernels) against the numpy reference: every series of
 the engine equal bit for bit on sampled draws and on edge cases, simulate's output files equal
 byte for byte with one worker or two, and the PIVOTMODEL_ENGINE switch (a bad value, and the
-commands that must not import numba)."""
+commands that must not import numba). The cloud's supply loop and the capex policy after the
+plan (pivotmodel.model.supply) have no kernel: both engines run the same numpy code there, so
+their series are equal by construction, and the kernels still cover the paths and depreciation."""
 
 from __future__ import annotations
 
@@ -159,9 +161,11 @@ def test_the_environment_is_read_by_the_caller_not_the_engine(monkeypatch):
 def test_compiled_loads_the_kernels_for_any_run_and_warm_runs_each():
     kernels = kernels_for_run(1, "compiled")
     assert kernels is not None
-    compiled = [name for name in ("converging", "compound", "serve3", "cloud_supply", "capex_in_service")
-                if getattr(kernels, name).signatures]
-    assert len(compiled) == 5  # every kernel has its compiled signature
+    compiled = [name for name in ("converging", "compound", "capex_in_service") if getattr(kernels, name).signatures]
+    assert len(compiled) == 3  # every kernel has its compiled signature
+    # the cloud's supply loop and the capex policy (pivotmodel.model.supply) run in numpy only:
+    # the kernels that served a fixed capacity path are gone rather than left unused
+    assert not hasattr(kernels, "serve3") and not hasattr(kernels, "cloud_supply")
 
 
 @pytest.mark.parametrize("start_method", ["fork", "spawn"])
@@ -203,7 +207,7 @@ def test_help_validate_and_project_do_not_import_numba():
 
 def test_the_benchmark_finds_both_engines_identical():
     rows = runpy.run_path(str(BENCH))["compiled_rows"](draws=300, repeat=1, folder=str(FROZEN))
-    assert [r["block"] for r in rows] == ["run()", "cloud demand", "capex", "cloud"]
+    assert [r["block"] for r in rows] == ["run()", "cloud demand", "capex"]
     assert all(r["identical"] and r["numpy_ms"] > 0 and r["compiled_ms"] > 0 for r in rows)
 
 

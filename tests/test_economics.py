@@ -145,12 +145,14 @@ def test_order_value_grows_once_a_year():
     # a loss margin: -5% x 90 = -4.5
     ("international", -0.1, -0.05, 0.0, [90.0] * 4 + [81.0] * 4, [-4.5] * 4 + [-4.05] * 4),
     # the own-AI segment also bears its share of new-asset depreciation: own-AI share 0.3 is
-    # capped at 1 - cloud 0.8 = 0.2, x 10 a quarter = 2; EBITA = 10% x 100 - 2 = 8
+    # capped at 1 - cloud 0.8 = 0.2, which leaves no "rest" (1 - 0.8 - 0.2 = 0) for the
+    # capex.rest_share split: 0.2 x 10 a quarter = 2; EBITA = 10% x 100 - 2 = 8
     (OWN_AI_SEGMENTS[0], 0.0, 0.1, 0.3, [100.0] * 8, [8.0] * 8),
 ])
 def test_growth_segment(segment, growth, margin, own_ai, revenue, ebita):
     d = {**_flat(f"{segment}.revenue.growth", growth), **_flat(f"{segment}.margin", margin),
-         "capex.own_ai_share": own_ai, "cloud.supply.capacity_share_of_capex": 0.8}
+         "capex.own_ai_share": own_ai, "cloud.supply.capacity_share_of_capex": 0.8,
+         "capex.rest_share.china_ecommerce": 0.65, "capex.rest_share.international": 0.07}
     base = BaseQuarters(BASE_Q, {f"{segment}.revenue": np.full(4, 100.0)})
     e = SimpleNamespace(anchors={})  # an explicit margin start: nothing to add back
     capex = SimpleNamespace(depreciation_new=np.full((1, 8), 10.0))

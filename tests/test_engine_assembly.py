@@ -19,14 +19,15 @@ from conftest import sampled_values
 import pivotmodel.assumptions as assumptions_mod
 import pivotmodel.model as model
 from pivotmodel.model import SERIES, prepare, run
-from pivotmodel.model.capex import project_capex, use_shares
+from pivotmodel.model.capex import use_shares
 from pivotmodel.model.china_ecommerce import _order_value_times
-from pivotmodel.model.cloud import project_cloud, project_cloud_demand, total_of
+from pivotmodel.model.cloud import exit_streams, project_cloud, project_cloud_demand
 from pivotmodel.model.earnings import project_earnings
 from pivotmodel.model.group import GROUP_READS, SEGMENTS, project_group
 from pivotmodel.model.growth_segments import GROWTH_SEGMENTS
 from pivotmodel.model.inputs import Values, exit_add_back
 from pivotmodel.model.paths import by_quarter, compound_yoy, converging_path, quarter_steps
+from pivotmodel.model.supply import project_supply
 from pivotmodel.sampling import make_design
 
 # --- the plain reference ------------------------------------------------------------------
@@ -62,18 +63,39 @@ def _plain_china_ecommerce(v, base, quarters):
     }
 
 
-def _plain_growth_segment(e, v, base, quarters, segment, capex):
+def _plain_growth_segment(e, v, base, quarters, segment, capex, revenue_only=False):
     growth = _path(v, f"{segment}.revenue.growth", quarters)
+    if revenue_only:
+        return compound_yoy(base.series(v, f"{segment}.revenue"), growth)
     start, depreciation = v(f"{segment}.margin.start"), 0.0
     if segment == "all_others":
         own = use_shares(v)[1]
-        start = start + exit_add_back(e, v, f"{segment}.margin.start", capex, own)
-        depreciation = own * capex.depreciation_new
+        china, intl = v("capex.rest_share.china_ecommerce"), v("capex.rest_share.international")
+        share = own + (1.0 - v("cloud.supply.capacity_share_of_capex") - own) * (1.0 - china - intl)
+        start = start + exit_add_back(e, v, f"{segment}.margin.start", capex, share)
+        depreciation = share * capex.depreciation_new
     margin = converging_path(start, v(f"{segment}.margin.long_run"), v(f"{segment}.margin.half_life"), quarters)
     revenue = compound_yoy(base.series(v, f"{segment}.revenue"), growth)
     out = {f"{segment}.revenue": revenue, f"{segment}.adjusted_ebita": margin * revenue - depreciation}
     if segment == "all_others":
-        out[f"{segment}.ai_depreciation"] = np.broadcast_to(depreciation, revenue.shape)
+        out[f"{segment}.ai_depreciation"] = own * capex.depreciation_new
+        out[f"{segment}.new_depreciation"] = depreciation
+    return out
+
+
+def _plain_charges(e, v, seg, capex):
+    """China E-commerce's and AIDC's shares of the rest of new depreciation, beyond the exit
+    quarter's rate (share x depreciation / revenue in FY2026Q4) applied to revenue."""
+    cloud, own = use_shares(v)
+    rest = 1.0 - cloud - own
+    out = {}
+    for segment in ("china_ecommerce", "international"):
+        share = rest * v(f"capex.rest_share.{segment}")
+        exit_rate = share * capex.depreciation_new_history[:, -1:] / e.base.series(v, f"{segment}.revenue")[:, -1:]
+        charged = share * capex.depreciation_new
+        net = exit_rate * seg[f"{segment}.revenue"] - charged
+        out[f"{segment}.adjusted_ebita"] = seg[f"{segment}.adjusted_ebita"] + net
+        out[f"{segment}.new_depreciation"] = charged
     return out
 
 
@@ -93,6 +115,7 @@ def _plain_group(v, seg, capex, quarters):
         "group.unallocated": unallocated, "group.ebita_elimination": ebita_elim, "group.adjusted_ebita": adjusted_ebita,
         "group.depreciation": capex.depreciation, "group.depreciation_new": capex.depreciation_new,
         "group.adjusted_ebitda": ebitda, "group.capex": capex.capex, "group.cash_tax": cash_tax,
+        "group.capex_to_revenue": capex.capex / (segment_revenue + elimination),
         "group.fcf_proxy": ebitda - capex.capex - cash_tax,
         "group.fcf": ebitda - capex.capex - cash_tax + v("group.other_cash_items"),
         "group.fx_usd_rmb": np.broadcast_to(v("group.fx.usd_rmb"), (n, quarters)),
@@ -121,11 +144,19 @@ def _plain_run(a, values):
     data = {k: np.array([x]) for k, x in e.base_values.items()} if values is None else values
     v = Values(data, max(np.asarray(x).size for x in data.values()))
     demand = project_cloud_demand(v, e.base, quarters)
-    capex = project_capex(e, v, first, quarters, total_of(demand))
     seg = _plain_china_ecommerce(v, e.base, quarters)
-    seg.update(project_cloud(e, v, e.base, quarters, capex, demand, total_of(demand)))
+    seg.update(_plain_growth_segment(e, v, e.base, quarters, "international", None))
+    revenue_all_others = _plain_growth_segment(e, v, e.base, quarters, "all_others", None, revenue_only=True)
+    # capex is funded by the other segments' revenue after elimination (+ cloud external, in the loop)
+    funding = (1.0 - v("group.elimination.other_share")) * (
+        seg["china_ecommerce.revenue"] + seg["international.revenue"] + revenue_all_others)
+    streams = exit_streams(v, e.base)
+    capex, supply = project_supply(e, v, first, quarters, demand, funding,
+                                   streams["ai_revenue"] + streams["other_external_revenue"])
+    seg.update(project_cloud(e, v, quarters, capex, supply))
     for segment in GROWTH_SEGMENTS:
         seg.update(_plain_growth_segment(e, v, e.base, quarters, segment, capex))
+    seg.update(_plain_charges(e, v, seg, capex))
     seg.update(_plain_group(v, seg, capex, quarters))
     seg.update(project_earnings(v, seg, first, quarters))
 
@@ -141,6 +172,10 @@ def _plain_run(a, values):
             full[:, :split] = np.where(np.isnan(full[:, :split]), v("group.fx.usd_rmb"), full[:, :split])
         if name == "group.capex":
             full[:, :split] = np.where(np.isnan(full[:, :split]), h.row("group.capex_stated", reported), full[:, :split])
+        if name == "group.capex_to_revenue":
+            stated = np.where(np.isnan(h.row("group.capex", reported)), h.row("group.capex_stated", reported),
+                              h.row("group.capex", reported))
+            full[:, :split] = stated / np.array(h.row("group.revenue", reported), dtype=float)
         if name == "group.fcf_proxy":
             ebita = np.array([h.value("group.adjusted_ebita", q) for q in reported])
             da = np.array([h.annual_value("group.depreciation", q.fiscal_year) / 4.0 for q in reported])
@@ -237,7 +272,10 @@ def test_group_and_earnings_read_only_the_series_run_keeps_for_them(bundled):
     full = run(e, sampled_values(bundled, 20, 4))
     v = Values(sampled_values(bundled, 20, 4), 20)
     seg = _Reads({name: full[name][:, -e.quarters :] for name in SERIES})
-    capex = project_capex(e, v, e.first_projected, e.quarters, full["cloud.demand"][:, -e.quarters :])
+    streams = exit_streams(v, e.base)
+    capex, _ = project_supply(e, v, e.first_projected, e.quarters, project_cloud_demand(v, e.base, e.quarters),
+                              np.full((20, e.quarters), 200_000.0),
+                              streams["ai_revenue"] + streams["other_external_revenue"])
     project_group(v, seg, capex, e.quarters)
     assert seg.read == GROUP_READS
     seg = _Reads(seg)

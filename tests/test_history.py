@@ -180,10 +180,11 @@ def test_appending_a_quarter_moves_the_projection_on(tmp_path):
     assert p.timeline.last == Quarter(2031, 4)
     for segment, _, value in FY2027Q1_REVENUE:
         assert p[REVENUE_SEGMENTS[segment]][0, col(p, "FY2027Q1")] == value
-    # the base quarters are now FY2026Q2..FY2027Q1: FY2027Q2 grows on FY2026Q2, FY2028Q1 on FY2027Q1
-    assert p["cloud.revenue"][0, col(p, "FY2027Q2")] == pytest.approx(1.1 * 39_824, rel=1e-12)
+    # the exit is now FY2027Q1's 45,000: cloud grows from it a quarter at a time, 1.1 ^ (1/4) a quarter
+    assert p["cloud.revenue"][0, col(p, "FY2027Q2")] == pytest.approx(45_000 * 1.1 ** 0.25, rel=1e-12)
     assert p["cloud.revenue"][0, col(p, "FY2028Q1")] == pytest.approx(1.1 * 45_000, rel=1e-12)
-    assert p.total("cloud.revenue", "FY2027")[0] == pytest.approx(45_000 + 1.1 * (39_824 + 43_284 + 41_626), rel=1e-12)
+    year = 45_000 * (1 + 1.1 ** 0.25 + 1.1 ** 0.5 + 1.1 ** 0.75)
+    assert p.total("cloud.revenue", "FY2027")[0] == pytest.approx(year, rel=1e-12)
 
 
 def test_appending_revenue_alone_asks_for_the_base_quarter_seeds(capsys, tmp_path):

@@ -93,18 +93,19 @@ def test_compound_yoy_is_the_product_over_the_same_quarter(base, growth):
 
 
 @pytest.mark.parametrize("half_life", [1.0, 7.0])
-def test_cloud_grows_on_the_same_quarter_a_year_earlier_when_supply_does_not_bind(bundled, half_life):
+def test_cloud_grows_quarter_on_quarter_from_the_exit_run_rate_when_supply_does_not_bind(bundled, half_life):
     changes = {**cloud_growth(0.10), "cloud.supply.revenue_yield": 1e6}
     changes.update({f"cloud.{s}.growth.half_life": half_life for s in CLOUD_STREAMS})
     p = project(bundled, values_with(bundled, changes))
     revenue = p["cloud.revenue"][0]
-    assert revenue[col(p, "FY2027Q1")] == pytest.approx(1.10 * 33_398, rel=1e-12)  # 36,737.8
-    assert revenue[col(p, "FY2027Q2")] == pytest.approx(1.10 * 39_824, rel=1e-12)
-    assert revenue[col(p, "FY2027Q3")] == pytest.approx(1.10 * 43_284, rel=1e-12)
-    assert revenue[col(p, "FY2027Q4")] == pytest.approx(1.10 * 41_626, rel=1e-12)
-    assert revenue[col(p, "FY2028Q1")] == pytest.approx(1.21 * 33_398, rel=1e-12)
+    # 10% a year from FY2026Q4's 41,626, a quarter at a time: 41,626 x 1.1 ^ (k / 4); the
+    # base year's steps (+19% QoQ in FY2026Q2, -4% in Q4) are not repeated a year later
+    for k, q in enumerate(("FY2027Q1", "FY2027Q2", "FY2027Q3", "FY2027Q4", "FY2028Q4"), start=1):
+        assert revenue[col(p, q)] == pytest.approx(41_626 * 1.1 ** ((k if k < 5 else 8) / 4), rel=1e-12)
+    assert revenue[col(p, "FY2027Q4")] == pytest.approx(45_788.6, rel=1e-12)  # 41,626 x 1.1
     np.testing.assert_allclose(projected(p, "cloud.revenue"), projected(p, "cloud.demand"), rtol=1e-15)
-    assert p.total("cloud.revenue", "FY2027")[0] == pytest.approx(1.1 * 158_132, rel=1e-12)
+    np.testing.assert_array_equal(projected(p, "cloud.backlog"), 0.0)
+    np.testing.assert_array_equal(projected(p, "cloud.lost_demand"), 0.0)
 
 
 # --- China e-commerce ---------------------------------------------------------------------------
@@ -181,8 +182,10 @@ def test_china_ecommerce_revenue_and_ebita_are_the_sum_of_their_parts(bundled):
 @pytest.mark.parametrize("segment, base", [("international", (34_741, 34_799, 39_201, 35_429)),
                                            ("all_others", (58_600, 62_969, 67_339, 65_459))])
 def test_growth_segment_revenue_and_ebita_by_hand(bundled, segment, base):
-    # no own-AI depreciation: All others' EBITA is then margin x revenue, as AIDC's
-    changes = {**flat(f"{segment}.revenue.growth", 0.08), **flat(f"{segment}.margin", 0.03), "capex.own_ai_share": 0.0}
+    # no new-asset depreciation charged to either (no own AI work; the rest all to China
+    # E-commerce): EBITA is then margin x revenue
+    changes = {**flat(f"{segment}.revenue.growth", 0.08), **flat(f"{segment}.margin", 0.03), "capex.own_ai_share": 0.0,
+               "capex.rest_share.china_ecommerce": 1.0, "capex.rest_share.international": 0.0}
     p = project(bundled, values_with(bundled, changes))
     revenue = projected(p, f"{segment}.revenue")[0]
     np.testing.assert_allclose(revenue[:4], 1.08 * np.array(base), rtol=1e-13)
@@ -220,10 +223,12 @@ def test_identities(projections, case):
     assert np.all(P("group.cash_tax") >= 0)
     assert np.all(P("group.cash_tax")[P("group.adjusted_ebita") <= 0] == 0)
     # cloud: served revenue within demand and capacity; streams add up
-    # served from demand and backlog: demand = served + change in backlog; never above capacity
-    served, demand, backlog = P("cloud.revenue"), P("cloud.demand"), P("cloud.backlog")
-    np.testing.assert_allclose(np.cumsum(demand - served, axis=1), backlog, rtol=1e-9, atol=1e-6)
-    assert np.all(backlog >= -1e-6)
+    # served from demand and backlog: demand = served + lost + change in backlog (the backlog
+    # starts at zero); never above capacity
+    served, demand, backlog, lost = P("cloud.revenue"), P("cloud.demand"), P("cloud.backlog"), P("cloud.lost_demand")
+    np.testing.assert_allclose(np.cumsum(demand - served - lost, axis=1), backlog, rtol=1e-9, atol=1e-6)
+    assert np.all(backlog >= -1e-6) and np.all(lost >= 0)
+    np.testing.assert_allclose(P("group.capex_to_revenue"), P("group.capex") / P("group.revenue"), rtol=1e-14)
     assert np.all(P("cloud.revenue") <= P("cloud.capacity_revenue") * (1 + 1e-12))
     np.testing.assert_allclose(P("cloud.revenue"), sum(P(f"cloud.{s}") for s in CLOUD_STREAMS), rtol=1e-12)
     np.testing.assert_allclose(P("cloud.external_revenue"), P("cloud.ai_revenue") + P("cloud.other_external_revenue"), rtol=1e-12)

@@ -150,7 +150,9 @@ def test_sobol_on_the_model_notes_correlations_and_groups(bundled):
     df = sobol(bundled, "cloud.demand@FY2028", n=256, inputs=keys).set_index("input")  # served is capacity-bound
     assert list(df.columns) == ["S1", "S1_conf", "ST", "ST_conf", "note"]
     assert df["ST"].idxmax() == "cloud.ai_revenue.growth.start"
-    assert abs(df.loc["capex.plan.phasing_tilt", "ST"]) < 0.01
+    # demand still here depends on capex only through the customers lost while rationed
+    # (issue 19): the plan's phasing moves it a little, the growth start most
+    assert abs(df.loc["capex.plan.phasing_tilt", "ST"]) < 0.5 * df.loc["cloud.ai_revenue.growth.start", "ST"]
     # the frozen correlations.yaml links capex.plan.total - cloud.ai_revenue.growth.start (0.5) -
     # cloud.other_external_revenue.growth.start (0.3): one group, the tilt alone
     assert "independence" in df.attrs["note"]

@@ -21,16 +21,18 @@ import numpy as np
 
 from ..schema import SEGMENTS as REGISTERED
 from .assembly import Outputs, assemble
-from .capex import CapexResult, project_capex
+from .capex import CapexResult
+from .charges import charge_segments
 from .china_ecommerce import project_china_ecommerce
-from .cloud import project_cloud, project_cloud_demand, total_of
+from .cloud import exit_streams, project_cloud, project_cloud_demand, total_of
 from .earnings import TAXED_SEGMENTS, project_earnings
 from .engine_choice import running_with
 from .group import GROUP_READS, SEGMENTS, project_group
-from .growth_segments import project_growth_segment
+from .growth_segments import growth_segment_revenue, project_growth_segment
 from .inputs import BaseQuarters, EngineInputs, Values
 from .prepare import base_values, prepare
 from .projection import SERIES, Projection
+from .supply import Supply, project_supply
 
 if TYPE_CHECKING:
     from ..assumptions import Assumptions
@@ -41,23 +43,29 @@ __all__ = ["project", "run", "prepare", "EngineInputs", "Projection", "SERIES", 
 @dataclass(frozen=True)
 class _Step:
     """What a segment driver may read in one run: prepared inputs, draws, base quarters, the
-    number of projected quarters, and the group blocks computed before the segments (capex
-    and its depreciation; cloud demand)."""
+    number of projected quarters, and the blocks computed before it (capex and its
+    depreciation, the cloud's demand and supply: None for the segments that run before them)."""
 
     e: EngineInputs
     v: Values
     base: BaseQuarters
     quarters: int
-    capex: CapexResult
-    demand: dict[str, np.ndarray]
-    demand_total: np.ndarray
+    capex: CapexResult | None
+    supply: Supply | None
     into: Mapping[str, np.ndarray]  # kept series -> where their projected quarters go (see assembly.Outputs)
+
+
+def _ran(block):
+    """A block computed before this driver (the cloud runs after the supply loop)."""
+    if block is None:
+        raise RuntimeError("the cloud driver runs after the supply loop")
+    return block
 
 
 # driver named in the registry (schema.Segment.driver) -> how the engine calls it
 DRIVERS: dict[str, Callable[[_Step, str], dict[str, np.ndarray]]] = {
     "china_ecommerce": lambda s, _id: project_china_ecommerce(s.v, s.base, s.quarters, s.into),
-    "cloud": lambda s, _id: project_cloud(s.e, s.v, s.base, s.quarters, s.capex, s.demand, s.demand_total),
+    "cloud": lambda s, _id: project_cloud(s.e, s.v, s.quarters, _ran(s.capex), _ran(s.supply)),
     "growth_segments": lambda s, seg_id: project_growth_segment(s.e, s.v, s.base, s.quarters, seg_id, s.capex),
 }
 
@@ -111,21 +119,43 @@ def _kept(results: dict[str, np.ndarray], names: frozenset[str]) -> dict[str, np
     return {k: x for k, x in results.items() if k in names}
 
 
+# segments whose driver reads capex or the cloud's supply: they run after the supply loop
+_AFTER_SUPPLY = frozenset({"cloud", "all_others"})
+
+
+def _funding(e: EngineInputs, v: Values, seg: dict[str, np.ndarray], base: BaseQuarters, quarters: int) -> np.ndarray:
+    """The other segments' revenue after their inter-segment elimination, (draws, quarters):
+    what the capex funding rule reads besides the cloud's external revenue."""
+    others = [seg[f"{s.id}.revenue"] for s in REGISTERED if s.id not in _AFTER_SUPPLY]
+    others += [growth_segment_revenue(e, v, base, quarters, s.id)
+               for s in REGISTERED if s.id in _AFTER_SUPPLY and s.id != "cloud"]
+    return (1.0 - v("group.elimination.other_share")) * total_of({str(i): x for i, x in enumerate(others)})
+
+
 def _project(e: EngineInputs, v: Values, outputs: Outputs) -> dict[str, np.ndarray]:
     """The projected quarters of the kept series (``outputs.names``), (draws, quarters) each.
     Each block's results that no later block reads and nobody kept are dropped when the
-    block returns, so the next block reuses their memory rather than touching fresh pages."""
+    block returns, so the next block reuses their memory rather than touching fresh pages.
+    Order: the segments that read no capex; the cloud's demand and the supply loop (capex
+    and capacity, quarter by quarter, funded by the group's revenue); the other segments."""
     keep = outputs.names
     first, quarters, base = e.first_projected, e.quarters, e.base
-    demand = project_cloud_demand(v, base, quarters)
-    demand_total = total_of(demand)
-    capex = project_capex(e, v, first, quarters, demand_total)
-    step = _Step(e, v, base, quarters, capex, demand, demand_total, outputs)
     later = keep | GROUP_READS | _EARNINGS_READS
     seg: dict[str, np.ndarray] = {}
+    early = _Step(e, v, base, quarters, None, None, outputs)
+    for segment in REGISTERED:
+        if segment.id not in _AFTER_SUPPLY:
+            seg.update(_kept(DRIVERS[segment.driver](early, segment.id), later | GROUP_READS))
+    demand = project_cloud_demand(v, base, quarters)
+    external_exit = exit_streams(v, base)
+    external_exit = external_exit["ai_revenue"] + external_exit["other_external_revenue"]
+    capex, supply = project_supply(e, v, first, quarters, demand, _funding(e, v, seg, base, quarters), external_exit)
+    step = _Step(e, v, base, quarters, capex, supply, outputs)
     for segment in REGISTERED:  # the registry's segments, each by the driver it names
-        seg.update(_kept(DRIVERS[segment.driver](step, segment.id), later))
-    del step, demand, demand_total
+        if segment.id in _AFTER_SUPPLY:
+            seg.update(_kept(DRIVERS[segment.driver](step, segment.id), later))
+    seg.update(_kept(charge_segments(e, v, seg, capex), later))
+    del step, demand, supply
     seg.update(project_group(v, seg, capex, quarters, outputs))
     del capex
     seg = _kept(seg, keep | _EARNINGS_READS)

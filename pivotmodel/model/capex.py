@@ -9,9 +9,11 @@ Units: RMB million a quarter. Capex, depreciation and gross PP&E are positive am
   window's projected quarters with weights ``(1 + tilt) ** i`` (tilt 0 = even). If reported
   capex already exceeds the plan, the remaining quarters run at the last reported year's
   pace instead (a plan is a floor: "more than RMB 380bn").
-* **After the plan**, capex follows cloud demand: ``capex.after_plan.intensity`` x cloud
-  revenue demanded in the quarter (demand, not what supply allowed: capex is what relieves
-  the constraint), so capacity keeps pace with orders instead of following a fixed path.
+* **After the plan**, capex follows the policy in ``capex.after_plan`` (target utilisation,
+  backlog cleared over a few quarters, bounded by a capex/revenue funding rule), decided
+  quarter by quarter with the cloud's capacity in :mod:`pivotmodel.model.supply`; this
+  module fills the plan (:func:`plan_capex`) and, given the whole capex path, computes what
+  is in service and its depreciation (:func:`capex_result`).
 * **Depreciation.** Capex from ``capex.new_assets_from`` on enters service after
   ``cloud.supply.deployment_lag`` quarters. ``capex.server_share`` of it (servers and
   network) is depreciated straight-line over ``capex.useful_life`` quarters, the rest
@@ -24,8 +26,9 @@ Units: RMB million a quarter. Capex, depreciation and gross PP&E are positive am
 * **Split by use.** Depreciation of new assets is charged by use:
   ``cloud.supply.capacity_share_of_capex`` to Cloud (capacity sold to external and internal
   customers), ``capex.own_ai_share`` to All others (the group's own AI work: Qwen training,
-  consumer AI apps), and the rest stays in the other segments' margin paths. The three parts
-  sum to the total (``split_depreciation``).
+  consumer AI apps), and the rest by ``capex.rest_share.*`` to China E-commerce, AIDC and All
+  others (calibrated on the 20-F's depreciation by segment): every part is charged to some
+  segment's EBITA (:func:`segment_shares`, :mod:`pivotmodel.model.charges`).
 """
 
 from __future__ import annotations
@@ -39,7 +42,8 @@ from .engine_choice import kernels_for
 from .inputs import EngineInputs, Values
 from .paths import by_quarter, per_draw
 
-__all__ = ["CapexResult", "project_capex", "in_service_gross", "depreciation", "split_depreciation", "cloud_depreciation", "use_shares"]
+__all__ = ["CapexResult", "plan_capex", "capex_result", "interpolate", "in_service_gross", "depreciation",
+           "split_depreciation", "cloud_depreciation", "use_shares", "segment_shares"]
 
 
 @dataclass(frozen=True)
@@ -63,10 +67,10 @@ def _cumulative_at(cum: np.ndarray, position: np.ndarray) -> np.ndarray:
     n, width = cum.shape
     padded = np.zeros((width + 1, n))  # padded[k] = sum of the first k quarters, quarter-major
     padded[1:] = cum.T
-    return _interpolate(padded, np.broadcast_to(position, (n, position.shape[-1])).T).T
+    return interpolate(padded, np.broadcast_to(position, (n, position.shape[-1])).T).T
 
 
-def _interpolate(padded: np.ndarray, position: np.ndarray) -> np.ndarray:
+def interpolate(padded: np.ndarray, position: np.ndarray) -> np.ndarray:
     """Quarter-major core of :func:`_cumulative_at`: ``padded`` (K + 1, draws) with a zero first
     row, ``position`` (m, draws) -> (m, draws), linear between whole quarters and clipped to
     0 .. K. Gathers from the flattened curve (one index per element) instead of building
@@ -110,6 +114,19 @@ def use_shares(v: Values) -> tuple[np.ndarray, np.ndarray]:
     return cloud, np.minimum(v("capex.own_ai_share"), 1.0 - cloud)
 
 
+def segment_shares(v: Values) -> dict[str, np.ndarray]:
+    """The share of new-asset depreciation each segment's EBITA bears: Cloud its capacity
+    share; the rest of the assets (not cloud, not the group's own AI work) by
+    ``capex.rest_share.*`` to China E-commerce and AIDC, and what they leave to All others,
+    which also bears the own-AI share. The four shares sum to 1."""
+    cloud, own = use_shares(v)
+    rest = 1.0 - cloud - own
+    china = np.clip(v("capex.rest_share.china_ecommerce"), 0.0, 1.0)
+    international = np.minimum(v("capex.rest_share.international"), 1.0 - china)
+    return {"cloud": cloud, "china_ecommerce": rest * china, "international": rest * international,
+            "all_others": own + rest * (1.0 - china - international)}
+
+
 def cloud_depreciation(v: Values, depreciation_new: np.ndarray) -> np.ndarray:
     """The cloud's part of :func:`split_depreciation` alone (the same product)."""
     return v("cloud.supply.capacity_share_of_capex") * depreciation_new
@@ -126,10 +143,16 @@ def split_depreciation(v: Values, depreciation_new: np.ndarray) -> dict[str, np.
     }
 
 
-def _plan_capex(
-    v: Values, hist: np.ndarray, hist_first: Quarter, first: Quarter, quarters: int, demand: np.ndarray
-) -> np.ndarray:
-    n = max(v.draws, demand.shape[0])
+def plan_capex(
+    e: EngineInputs, v: Values, first: Quarter, quarters: int, n: int,
+) -> tuple[np.ndarray, Quarter, np.ndarray, int]:
+    """The plan: (capex of new assets reported before ``first``, the first new-asset quarter,
+    projected capex (n, quarters) with the plan's quarters filled and the rest zero, the
+    number of plan quarters). The quarters after the plan are set by the capex policy
+    (:mod:`pivotmodel.model.supply`)."""
+    new_from = Quarter.from_index(int(v("capex.new_assets_from")[0, 0]))
+    hist_first = min(new_from, e.last_reported + (-3))
+    hist = e.capex_between(hist_first, first + (-1))
     total = v("capex.plan.total")
     p1 = Quarter.from_index(int(v("capex.plan.first_quarter")[0, 0]))
     p2 = Quarter.from_index(int(v("capex.plan.last_quarter")[0, 0]))
@@ -137,7 +160,7 @@ def _plan_capex(
     last = first + (-1)
     spent = sum(hist[q.index - hist_first.index] for q in _span(max(p1, hist_first), min(p2, last)))
     remaining_q = [q for q in _span(max(p1, first), p2)][:quarters]
-    out = np.empty((n, quarters), order="F")  # quarter columns contiguous, like every engine array
+    out = np.zeros((n, quarters), order="F")  # quarter columns contiguous, like every engine array
     if remaining_q:
         weights = (1.0 + tilt) ** np.arange(len(remaining_q))[None, :]
         weights = weights / weights.sum(axis=1, keepdims=True)
@@ -145,9 +168,7 @@ def _plan_capex(
         last_year_pace = hist[-4:].sum() / 4.0
         plan_part = np.where(left > 0, left * weights, last_year_pace)
         out[:, : len(remaining_q)] = plan_part
-    after = len(remaining_q)
-    out[:, after:] = v("capex.after_plan.intensity") * np.broadcast_to(demand, (n, quarters))[:, after:]
-    return out
+    return hist[new_from.index - hist_first.index:], new_from, out, len(remaining_q)
 
 
 def _span(a: Quarter, b: Quarter) -> list[Quarter]:
@@ -169,11 +190,11 @@ def _in_service_numpy(
     np.cumsum(capex_all.T, axis=0, out=padded[1:])
     t = np.arange(k, dtype=float)[:, None]
     in_service = t - lag.T  # (k, draws or 1)
-    on = _interpolate(padded, np.broadcast_to(in_service, (k, n)))
-    gross_s = _interpolate(padded, np.broadcast_to(in_service - life_s.T, (k, n)))
+    on = interpolate(padded, np.broadcast_to(in_service, (k, n)))
+    gross_s = interpolate(padded, np.broadcast_to(in_service - life_s.T, (k, n)))
     np.subtract(on, gross_s, out=gross_s)
     gross_s *= servers.T
-    gross_b = _interpolate(padded, np.broadcast_to(in_service - life_b.T, (k, n)))
+    gross_b = interpolate(padded, np.broadcast_to(in_service - life_b.T, (k, n)))
     np.subtract(on, gross_b, out=gross_b)
     gross_b *= 1.0 - servers.T
     gross_all = np.add(gross_s, gross_b, out=on).T
@@ -195,15 +216,10 @@ def _in_service_compiled(
     return gross.T, dep.T
 
 
-def project_capex(e: EngineInputs, v: Values, first: Quarter, quarters: int, demand: np.ndarray) -> CapexResult:
-    """Capex, gross PP&E in service and depreciation for the projected quarters; ``demand``
-    is cloud revenue demanded (draws, quarters), which capex follows after the plan."""
-    new_from = Quarter.from_index(int(v("capex.new_assets_from")[0, 0]))
-    hist_first = min(new_from, e.last_reported + (-3))
-    hist = e.capex_between(hist_first, first + (-1))
-    capex = _plan_capex(v, hist, hist_first, first, quarters, demand)
-    n = capex.shape[0]
-    new_hist = hist[new_from.index - hist_first.index:]
+def capex_result(e: EngineInputs, v: Values, new_from: Quarter, new_hist: np.ndarray, capex: np.ndarray) -> CapexResult:
+    """Gross PP&E in service and depreciation for the projected quarters, given the capex of
+    new assets reported (``new_hist``, from ``new_from``) and projected (``capex``)."""
+    n, quarters = capex.shape
     lag = v("cloud.supply.deployment_lag")
     servers, life_s, life_b = v("capex.server_share"), v("capex.useful_life"), v("capex.building_life")
     start = new_hist.size

@@ -8,6 +8,7 @@ negative; capex, depreciation and cash tax are positive amounts that reduce cash
 * adjusted EBITA = segment EBITA + unallocated + EBITA elimination
 * adjusted EBITDA = adjusted EBITA + depreciation (new assets and legacy)
 * cash tax = cash tax rate x max(adjusted EBITA, 0)
+* capex / revenue = capex / group revenue (what the capex funding rule bounds)
 * FCF proxy = adjusted EBITDA - capex - cash tax (no working capital, interest or
   investment income)
 * FCF = FCF proxy + ``group.other_cash_items`` (working capital, interest and other cash
@@ -76,6 +77,7 @@ def project_group(
         "group.depreciation_new": capex.depreciation_new,
         "group.adjusted_ebitda": ebitda,
         "group.capex": capex.capex,
+        "group.capex_to_revenue": np.divide(capex.capex, np.add(segment_revenue, elimination), order="F"),
         "group.cash_tax": cash_tax,
         "group.fcf_proxy": fcf_proxy,
         "group.fcf": np.add(fcf_proxy, v("group.other_cash_items"), out=into.get("group.fcf"), order="F"),  # ebitda - capex - cash tax + other

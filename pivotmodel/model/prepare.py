@@ -55,6 +55,7 @@ def _history_rows(history: History, quarters: tuple[Quarter, ...], a: Assumption
     capex, stated = rows["group.capex"], np.array(history.row("group.capex_stated", quarters), dtype=float)
     rows["group.capex"] = np.where(np.isnan(capex), stated, capex)
     rows.update(_child_rows(a, quarters, rows))
+    rows["group.capex_to_revenue"] = rows["group.capex"] / rows["group.revenue"]
     return {n: _frozen(row) for n, row in rows.items()}
 
 
