@@ -203,3 +203,23 @@ def test_the_checks_catch_damaged_rows(rows, parent):
         f"line {fresh}: source 'nowhere' is not an id in sources.yaml or sources_additions.yaml",
         f"line {resid}: negative revenue -5",
     ]
+
+
+def test_the_children_draft_cites_known_sources():
+    """docs/drafts/all_others_children.yaml (not loaded yet) cites only ids that exist."""
+
+    def cited(node):
+        if isinstance(node, dict):
+            for key, val in node.items():
+                if key == "source" and isinstance(val, str):
+                    yield val
+                else:
+                    yield from cited(val)
+        elif isinstance(node, list):
+            for item in node:
+                yield from cited(item)
+
+    draft = yaml.safe_load((ROOT / "docs" / "drafts" / "all_others_children.yaml").read_text(encoding="utf-8"))
+    found = set(cited(draft))
+    assert {"history_reported", "qwen_campaign_yicai", "ant_stake_33pct"} <= found
+    assert found - source_ids() == set()
