@@ -162,8 +162,10 @@ def test_hand_worked_estimates(rows):
     # Consumer AI, FY2026Q4: parent loss 20,698 - FY2026Q1 loss 1,869 = 18,829 step-up;
     # -(1,000 + 0.9 x 18,829) = -17,946.1 -> -17,946 (the RMB3bn Qwen campaign is inside it).
     assert value(rows, "FY2026Q4", "consumer_ai", "adjusted_ebita") == -17946
-    # Residual revenue FY2026Q1: 58,600 - (24,130 + 3,540 + 5,916 + 15,852) = 9,162.
-    assert value(rows, "FY2026Q1", "residual", "revenue") == 9162
+    # DingTalk: ARR US$200m x 1.30 x RMB7.2 = 1,872 a year, 468 a quarter.
+    assert value(rows, "FY2026Q2", "dingtalk", "revenue") == 468
+    # Residual revenue FY2026Q1: 58,600 - (24,130 + 3,540 + 5,916 + 15,852 + 468) = 8,694.
+    assert value(rows, "FY2026Q1", "residual", "revenue") == 8694
 
 
 def test_the_seven_segment_rows_match_reported_csv(rows):
@@ -194,7 +196,7 @@ def test_the_checks_catch_damaged_rows(rows, parent):
             r["value_rmb_mn"] = "-5"
     assert identity_problems(damaged, parent) == [
         "FY2026Q3 revenue: children + residual = 67340, All others = 67339",
-        "FY2026Q4 revenue: children + residual = 46569, All others = 65459",
+        "FY2026Q4 revenue: children + residual = 47037, All others = 65459",
     ]
     line = {(r["period"], r["business"], r["metric"]): n for n, r in enumerate(damaged, start=2)}
     fresh, resid = line[("FY2026Q2", "freshippo", "revenue")], line[("FY2026Q4", "residual", "revenue")]
