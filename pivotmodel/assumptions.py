@@ -34,7 +34,7 @@ from .distributions import DIST_FIELDS, SCALES_WITH_UNIT, Distribution, SpecErro
 from .errors import InputError, Problem
 from .history import History, load_history
 from .periods import PeriodError, Quarter, parse_quarter
-from .schema import INPUT_FILES, OPTIONAL_SEEDS, PARAMETERS, SEEDABLE, SETTINGS, UNITS, parse_seed_file_key, seed_file_key, seed_key
+from .schema import INPUT_FILES, OPTIONAL_SEEDS, PARAMETERS, SEEDABLE, SETTINGS, UNITS, Child, child_parameters, parse_seed_file_key, seed_file_key, seed_key
 from .yamlio import LineDict, line_of, read_yaml
 
 __all__ = [
@@ -145,6 +145,8 @@ class Assumptions:
     # every file a run's numbers can depend on, as the loader read it: name -> SHA-256 of its
     # bytes (the folder's YAML, the history CSVs, each scenario file of the chain), for the run's hash
     files: Mapping[str, bytes] = field(default_factory=dict)
+    children: tuple[Child, ...] = ()  # child segments declared in segments.yaml (pivotmodel.segment_tree)
+    estimates: Mapping[str, Mapping[Quarter, float]] = field(default_factory=dict)  # their estimated history
     warnings: tuple[Problem, ...] = ()  # things worth knowing that do not stop a run
 
     @property
@@ -302,8 +304,8 @@ def _parse_spec(
     )
 
 
-def _check_range(inp: Input) -> list[Problem]:
-    param = PARAMETERS[inp.key]
+def _check_range(inp: Input, params: Mapping[str, Any] = PARAMETERS) -> list[Problem]:
+    param = params[inp.key]
     if param.dimension == "period":
         return []
     lo, hi = inp.dist.support
@@ -501,7 +503,8 @@ def load(directory: str | Path | None = None, scenario: str | None = None, as_of
     """Load, validate and freeze an assumptions folder, optionally with a scenario applied and
     as of a past quarter (:mod:`pivotmodel.asof`; default: ``--as-of`` if given, else the last)."""
     from .asof import AS_OF, check_base, cut_history, fill_seeds
-    from .base_quarters import missing_base_rows
+    from .base_quarters import base_quarters, missing_base_rows
+    from .segment_tree import SEGMENTS_YAML, read_children, read_estimates
 
     as_of = as_of if as_of is not None else AS_OF.get()
     directory = Path(directory) if directory is not None else default_directory()
@@ -523,10 +526,13 @@ def load(directory: str | Path | None = None, scenario: str | None = None, as_of
         sources = _AnySource()
     settings = guarded(_load_settings, directory / "simulation.yaml", label_of(directory / "simulation.yaml"), problems) or {}
 
+    children, errs = read_children(directory, label_of(directory / SEGMENTS_YAML))
+    problems.extend(errs)
+    params = {**PARAMETERS, **{k: p for c in children for k, p in child_parameters(c).items()}}
     raw: dict[str, tuple[Any, int | None, str]] = {}
     unreadable: set[str] = set()  # files that failed to parse: no "missing key" noise for them
     seeds_raw: dict[tuple[str, str], tuple[Any, int | None, str]] = {}
-    for stem in SEGMENT_FILES:
+    for stem in (*SEGMENT_FILES, *(c.id for c in children)):
         path = directory / f"{stem}.yaml"
         label = label_of(path)
         if not path.exists():
@@ -578,23 +584,23 @@ def load(directory: str | Path | None = None, scenario: str | None = None, as_of
     inputs: dict[str, Input] = {}
     anchored: dict[str, tuple[Any, int | None, str]] = {}
     for key, (spec, line, label) in raw.items():
-        if key not in PARAMETERS:
+        if key not in params:
             top = key.split(".")[0]
-            valid_here = ", ".join(k for k in PARAMETERS if k.split(".")[0] == top)
-            problems.append(Problem(label, key, f"unknown key{_suggest(key, list(PARAMETERS))}; valid keys under {top}: {valid_here}", line))
+            valid_here = ", ".join(k for k in params if k.split(".")[0] == top)
+            problems.append(Problem(label, key, f"unknown key{_suggest(key, list(params))}; valid keys under {top}: {valid_here}", line))
             continue
         if isinstance(spec, dict) and "anchor" in spec:
             anchored[key] = (spec, line, label)  # resolved on history below
             continue
-        inp, errs = _parse_spec(key, spec, label, line, sources, PARAMETERS[key].dimension)
+        inp, errs = _parse_spec(key, spec, label, line, sources, params[key].dimension)
         problems.extend(errs)
         if inp is not None:
-            problems.extend(_check_range(inp))
+            problems.extend(_check_range(inp, params))
             inputs[key] = inp
-    for key in PARAMETERS:
+    for key in params:
         if key not in raw and key.split(".")[0] not in unreadable:
             stem = key.split(".")[0]
-            problems.append(Problem(f"{directory.name}/{stem}.yaml", key, f"missing input ({PARAMETERS[key].doc})"))
+            problems.append(Problem(f"{directory.name}/{stem}.yaml", key, f"missing input ({params[key].doc})"))
 
     seeds: dict[tuple[str, Quarter], Input] = {}
     for (series, qlabel), (spec, line, label) in seeds_raw.items():
@@ -621,8 +627,11 @@ def load(directory: str | Path | None = None, scenario: str | None = None, as_of
         base_missing = missing_base_rows(history, directory / "history" / "reported.csv", label_of(directory / "history" / "reported.csv"))
         problems.extend(base_missing)
         history = None if base_missing else history  # nothing downstream can grow from it
+    estimates: dict[str, dict[Quarter, float]] = {}
     if history is not None:
         problems.extend(history.warnings)
+        estimates, errs = read_estimates(directory, children, history, base_quarters(history), label_of)
+        problems.extend(errs)
     raw_files: dict[str, Any] = {}  # claims.yaml and correlations.yaml, parsed below
     for name in ("claims", "correlations"):
         path = directory / f"{name}.yaml"
@@ -633,11 +642,11 @@ def load(directory: str | Path | None = None, scenario: str | None = None, as_of
             resolved, anchor, errs = resolve_anchor(key, spec, history, seeds, label, line)
             problems.extend(errs)
             if resolved is not None:
-                inp, errs = _parse_spec(key, resolved, label, line, sources, PARAMETERS[key].dimension)
+                inp, errs = _parse_spec(key, resolved, label, line, sources, params[key].dimension)
                 problems.extend(errs)
                 if inp is not None:
                     inp = replace(inp, anchor=anchor)
-                    problems.extend(_check_range(inp))
+                    problems.extend(_check_range(inp, params))
                     inputs[key] = inp
     if history is not None and not unreadable:
         problems.extend(_check_seeds(history, seeds, settings, directory.name))
@@ -663,6 +672,8 @@ def load(directory: str | Path | None = None, scenario: str | None = None, as_of
         claims=tuple(claims or ()),
         correlations=correlations if correlations is not None else Correlations(corr_label),
         files=MappingProxyType(digests),
+        children=children,
+        estimates=MappingProxyType({k: MappingProxyType(x) for k, x in estimates.items()}),
         warnings=tuple(p for p in problems if p.level == "warn"),
     )
 

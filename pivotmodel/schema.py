@@ -29,7 +29,8 @@ from typing import Any
 __all__ = [
     "Param", "PARAMETERS", "UNITS", "SEEDABLE", "OPTIONAL_SEEDS", "SETTINGS", "seed_key", "seed_file_key", "parse_seed_file_key",
     "Segment", "SEGMENTS", "GROUP", "SEGMENT_IDS", "SEGMENT_LABELS", "SEGMENT_COLOURS", "INPUT_FILES", "segment", "SERIES",
-    "base_lines", "base_estimated_lines", "Line", "LINE_KINDS", "DERIVED_FROM_SEEDS", "OWN_AI_SEGMENTS",
+    "base_lines", "base_estimated_lines", "Child", "CHILD_DRIVERS", "CHILD_PARENT_DRIVERS", "child_parameters",
+    "child_series", "Line", "LINE_KINDS", "DERIVED_FROM_SEEDS", "OWN_AI_SEGMENTS",
 ]
 
 # unit -> (dimension, factor to the model's unit of that dimension)
@@ -430,6 +431,55 @@ def base_lines() -> tuple[str, ...]:
 def base_estimated_lines() -> tuple[str, ...]:
     """Lines whose base-quarter gaps the model fills per draw: seeded and derived."""
     return tuple(f"{s.id}.{ln.name}" for s in SEGMENTS for ln in s.lines if ln.kind in ("seeded", "derived"))
+
+
+# --------------------------------------------------------------------------------------
+# Child segments: nodes under a registered segment whose history is *estimated* (sourced
+# estimates or an allocation), declared as data in the assumptions folder's ``segments.yaml``
+# (no Python): Cainiao, Amap, consumer AI ... under All others. A child is projected by the
+# driver it names; its parent then becomes the sum of its children and a *residual* (the
+# parent's reported history less the children's, shown as ``<parent>.residual_revenue`` and
+# ``<parent>.residual_ebita``), which the parent's own inputs project. In every reported quarter
+# the children plus the residual equal the parent by construction; the loader refuses
+# estimates that would leave a negative residual revenue.
+
+CHILD_DRIVERS = ("growth_segments",)  # the drivers a child may name (generic: growth and margin paths)
+CHILD_PARENT_DRIVERS = ("growth_segments",)  # the parents' drivers that project a residual
+
+
+@dataclass(frozen=True)
+class Child:
+    """A child segment declared in ``segments.yaml``: ``id`` (its key prefix, file stem and
+    series prefix), ``label``, ``parent`` (a registered segment), ``driver``."""
+
+    id: str
+    label: str
+    parent: str
+    driver: str = "growth_segments"
+
+
+def child_parameters(child: Child) -> dict[str, Param]:
+    """The keys a child's driver reads, written out in full from the declaration (growth_segments:
+    a revenue growth path and a margin path, as for AIDC)."""
+    i = child.id
+    return {
+        **_path((f"{i}.revenue.growth.start", f"{i}.revenue.growth.long_run", f"{i}.revenue.growth.half_life"),
+                f"YoY revenue growth of {child.label}"),
+        **_path((f"{i}.margin.start", f"{i}.margin.long_run", f"{i}.margin.half_life"),
+                f"adjusted-EBITA margin of {child.label}", -1.0, 1.0),
+    }
+
+
+def child_series(children: tuple[Child, ...]) -> dict[str, tuple[str, str]]:
+    """The series the engine returns for declared children: each child's revenue and EBITA, and
+    each parent's residual."""
+    out: dict[str, tuple[str, str]] = {}
+    for c in children:
+        out[f"{c.id}.revenue"] = ("RMB_mn", f"{c.label} revenue (history: estimates)")
+        out[f"{c.id}.adjusted_ebita"] = ("RMB_mn", f"{c.label} adjusted EBITA (history: estimates)")
+        out[f"{c.parent}.residual_revenue"] = ("RMB_mn", f"{segment(c.parent).label} revenue outside its declared children")
+        out[f"{c.parent}.residual_ebita"] = ("RMB_mn", f"{segment(c.parent).label} adjusted EBITA outside its declared children")
+    return out
 
 
 def segment(segment_id: str) -> Segment:

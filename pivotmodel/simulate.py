@@ -38,6 +38,7 @@ from .model import SERIES, prepare, run
 from .model.projection import NOT_SUMMED, Projection
 from .periods import Period, Timeline
 from .sampling import REPLICATES, Design, make_design
+from .schema import child_series
 from .threads import in_threads
 
 if TYPE_CHECKING:  # the real module for the type checker; a lazy stand-in at run time
@@ -463,10 +464,11 @@ class Results:
         names = list(series or self.totals[basis])
         labels = self.periods[basis]
         qs = column_quantiles([self.totals[basis][name][:, j] for name in names for j in range(len(labels))])
-        scale = np.repeat([1.0 if SERIES[n][0] in ("count_mn", "RMB_per_USD", "ratio") else 1000.0 for n in names], len(labels))
+        known = {**SERIES, **child_series(tuple(self.assumptions.children))}  # the registry's, and declared children's
+        scale = np.repeat([1.0 if known[n][0] in ("count_mn", "RMB_per_USD", "ratio") else 1000.0 for n in names], len(labels))
         units = {"count_mn": "mn orders", "RMB_per_USD": "RMB per US$", "ratio": "ratio"}
         index = pd.MultiIndex.from_product([names, labels], names=["series", "period"])
-        df = pd.DataFrame({"unit": np.repeat([units.get(SERIES[n][0], "RMB bn") for n in names], len(labels))}, index=index)
+        df = pd.DataFrame({"unit": np.repeat([units.get(known[n][0], "RMB bn") for n in names], len(labels))}, index=index)
         for k, q in enumerate(QUANTILES):
             df[f"P{int(q * 100)}"] = qs[:, k] / scale
         df["mean"] = np.concatenate([self.means[basis][n] for n in names]) / scale

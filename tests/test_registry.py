@@ -203,3 +203,21 @@ def test_seedable_series_and_estimates_come_from_the_declared_lines(bundled):
     assert schema.DERIVED_FROM_SEEDS["cloud.other_external_revenue"] == {"cloud.ai_revenue"}
     assert schema.DERIVED_FROM_SEEDS["china_ecommerce.other_revenue"] == {"china_ecommerce.cmr", "china_ecommerce.quick_commerce_revenue"}
     assert schema.DERIVED_FROM_SEEDS["cloud.internal_revenue"] == frozenset()
+
+
+def test_every_key_spelled_under_model_is_registered():
+    """Every string under pivotmodel/model/ that looks like an input key or a series (a dotted
+    name under a registered prefix) is registered, so a misspelt key fails here, not at run
+    time; the history-only series prepare() reads are the exceptions, named."""
+    import ast
+
+    known = set(schema.PARAMETERS) | set(schema.SERIES) | {"group.capex_stated", "group.capex_cashflow"}
+    tops = {k.split(".")[0] for k in known}
+    dotted = re.compile(r"[a-z_]+(\.[a-z_0-9]+)+")
+    unknown = []
+    for path in sorted((ROOT / "pivotmodel" / "model").glob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Constant) and isinstance(node.value, str) and dotted.fullmatch(node.value) \
+                    and node.value.split(".")[0] in tops and node.value not in known:
+                unknown.append(f"{path.name}:{node.lineno}: {node.value}")
+    assert unknown == []

@@ -86,10 +86,11 @@ def run(
     ``kernels``: the compiled kernels the blocks use in this run (None: numpy), chosen by the
     caller (:mod:`pivotmodel.engine_setting`); the numbers are the same either way."""
     e = inputs
-    wanted = frozenset(SERIES) if keep is None else frozenset(keep)
-    unknown = wanted - set(SERIES)
+    known = (*SERIES, *e.extra_series)  # the registry's series and those of declared children
+    wanted = frozenset(known) if keep is None else frozenset(keep)
+    unknown = wanted - set(known)
     if unknown:
-        raise KeyError(f"unknown series {sorted(unknown)}; valid: {', '.join(SERIES)}")
+        raise KeyError(f"unknown series {sorted(unknown)}; valid: {', '.join(known)}")
     data = {k: np.array([x]) for k, x in e.base_values.items()} if values is None else values
     draws = max(np.asarray(x).size for x in data.values())
     v = Values(data, draws)

@@ -28,11 +28,11 @@ from .paths import compound_yoy, converging_path, quarter_steps
 
 __all__ = ["project_china_ecommerce"]
 
-P = "china_ecommerce"
 
-
-def _path(v: Values, prefix: str, quarters: int) -> np.ndarray:
-    return converging_path(v(f"{prefix}.start"), v(f"{prefix}.long_run"), v(f"{prefix}.half_life"), quarters)
+def _path(v: Values, keys: tuple[str, str, str], quarters: int) -> np.ndarray:
+    """The converging path of the (start, long_run, half_life) keys, spelled out by the caller."""
+    start, long_run, half_life = keys
+    return converging_path(v(start), v(long_run), v(half_life), quarters)
 
 
 def _own(x: np.ndarray, n: int) -> np.ndarray:
@@ -63,54 +63,62 @@ def project_china_ecommerce(
     """``into`` (optional): series -> an array (draws, quarters) to write that series into."""
     into = into or {}
     n = v.draws
-    cmr0 = base.series(v, f"{P}.cmr")
-    qc0 = base.series(v, f"{P}.quick_commerce_revenue")
-    seg0 = base.series(v, f"{P}.revenue")
+    cmr0 = base.series(v, "china_ecommerce.cmr")
+    qc0 = base.series(v, "china_ecommerce.quick_commerce_revenue")
+    seg0 = base.series(v, "china_ecommerce.revenue")
     other0 = seg0 - cmr0 - qc0
 
-    take0 = v(f"{P}.take_rate.base")
-    gmv = compound_yoy(cmr0 / take0, _path(v, f"{P}.gmv.growth", quarters))
-    take_growth = _own(_path(v, f"{P}.take_rate.growth", quarters), n)
+    take0 = v("china_ecommerce.take_rate.base")
+    gmv_growth = ("china_ecommerce.gmv.growth.start", "china_ecommerce.gmv.growth.long_run", "china_ecommerce.gmv.growth.half_life")
+    gmv = compound_yoy(cmr0 / take0, _path(v, gmv_growth, quarters))
+    take_keys = ("china_ecommerce.take_rate.growth.start", "china_ecommerce.take_rate.growth.long_run",
+                 "china_ecommerce.take_rate.growth.half_life")
+    take_growth = _own(_path(v, take_keys, quarters), n)
     # the shock in the first projected year (shock x 1, then shock x 0, as the product with a
     # first-year mask adds it): the lower level persists
-    shock = v(f"{P}.regulatory_shock")
+    shock = v("china_ecommerce.regulatory_shock")
     take_growth[:, :4] += shock * 1.0
     take_growth[:, 4:] += shock * 0.0
     take = compound_yoy(np.broadcast_to(take0, (n, 4)), take_growth)
-    cmr = np.multiply(gmv, take, out=into.get(f"{P}.cmr", take))  # gmv x take rate
+    cmr = np.multiply(gmv, take, out=into.get("china_ecommerce.cmr", take))  # gmv x take rate
 
-    q = f"{P}.quick_commerce"
-    monetisation = _path(v, f"{q}.monetisation", quarters)
-    aov0 = v(f"{q}.order_value.base")
+    monetisation = _path(v, ("china_ecommerce.quick_commerce.monetisation.start", "china_ecommerce.quick_commerce.monetisation.long_run",
+                             "china_ecommerce.quick_commerce.monetisation.half_life"), quarters)
+    aov0 = v("china_ecommerce.quick_commerce.order_value.base")
     orders0 = qc0 / (aov0 * monetisation[:, :1])
-    orders = compound_yoy(orders0, _path(v, f"{q}.orders.growth", quarters))
-    revenue_per_order = _order_value_times(aov0, v(f"{q}.order_value.growth"), monetisation, n)
+    orders_growth = ("china_ecommerce.quick_commerce.orders.growth.start", "china_ecommerce.quick_commerce.orders.growth.long_run",
+                     "china_ecommerce.quick_commerce.orders.growth.half_life")
+    orders = compound_yoy(orders0, _path(v, orders_growth, quarters))
+    revenue_per_order = _order_value_times(aov0, v("china_ecommerce.quick_commerce.order_value.growth"), monetisation, n)
     qc_revenue = orders * revenue_per_order
 
-    start = v(f"{q}.loss_per_order.start")
-    to_breakeven = v(f"{q}.quarters_to_breakeven")
+    start = v("china_ecommerce.quick_commerce.loss_per_order.start")
+    to_breakeven = v("china_ecommerce.quick_commerce.quarters_to_breakeven")
     # start x (1 - t / breakeven), on transposes (quarter columns contiguous), in one buffer
     per_order = np.divide(quarter_steps(quarters).T, to_breakeven.T, out=np.empty((quarters, n))).T
     np.subtract(1.0, per_order, out=per_order)
     np.multiply(start, per_order, out=per_order)
-    cap = v(f"{q}.long_run_margin") * revenue_per_order
-    qc_ebita = np.minimum(per_order, cap, out=into.get(f"{q}_ebita", per_order))
+    cap = v("china_ecommerce.quick_commerce.long_run_margin") * revenue_per_order
+    qc_ebita = np.minimum(per_order, cap, out=into.get("china_ecommerce.quick_commerce_ebita", per_order))
     qc_ebita *= orders
 
-    other = compound_yoy(other0, _path(v, f"{P}.other_revenue.growth", quarters))
-    core_margin = _path(v, f"{P}.core_margin", quarters)
+    other_growth = ("china_ecommerce.other_revenue.growth.start", "china_ecommerce.other_revenue.growth.long_run",
+                    "china_ecommerce.other_revenue.growth.half_life")
+    other = compound_yoy(other0, _path(v, other_growth, quarters))
+    core_margin = _path(v, ("china_ecommerce.core_margin.start", "china_ecommerce.core_margin.long_run",
+                            "china_ecommerce.core_margin.half_life"), quarters)
     revenue = cmr + qc_revenue
     revenue += other
     ebita = np.add(cmr, other, out=cap)  # core margin x (CMR + other revenue) + quick-commerce EBITA
     np.multiply(core_margin, ebita, out=ebita)
     ebita += qc_ebita
     return {
-        f"{P}.gmv": gmv,
-        f"{P}.cmr": cmr,
-        f"{P}.quick_commerce_orders": orders,
-        f"{P}.quick_commerce_revenue": qc_revenue,
-        f"{P}.quick_commerce_ebita": qc_ebita,
-        f"{P}.other_revenue": other,
-        f"{P}.revenue": revenue,
-        f"{P}.adjusted_ebita": ebita,
+        "china_ecommerce.gmv": gmv,
+        "china_ecommerce.cmr": cmr,
+        "china_ecommerce.quick_commerce_orders": orders,
+        "china_ecommerce.quick_commerce_revenue": qc_revenue,
+        "china_ecommerce.quick_commerce_ebita": qc_ebita,
+        "china_ecommerce.other_revenue": other,
+        "china_ecommerce.revenue": revenue,
+        "china_ecommerce.adjusted_ebita": ebita,
     }

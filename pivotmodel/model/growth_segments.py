@@ -22,27 +22,53 @@ __all__ = ["project_growth_segment", "GROWTH_SEGMENTS"]
 GROWTH_SEGMENTS = tuple(s.id for s in SEGMENTS if s.driver == "growth_segments")  # the registry says which
 
 
+def _grow(v: Values, base_revenue: np.ndarray, prefix: str, quarters: int, start_add: np.ndarray | float | None = None,
+          depreciation: np.ndarray | float = 0.0) -> tuple[np.ndarray, np.ndarray]:
+    """Revenue grown YoY from ``base_revenue`` along ``<prefix>.revenue.growth``, and adjusted
+    EBITA = the ``<prefix>.margin`` path (its start plus ``start_add``) x revenue - ``depreciation``."""
+    growth = converging_path(
+        v(f"{prefix}.revenue.growth.start"), v(f"{prefix}.revenue.growth.long_run"), v(f"{prefix}.revenue.growth.half_life"), quarters,
+    )
+    start = v(f"{prefix}.margin.start") if start_add is None else v(f"{prefix}.margin.start") + start_add
+    margin = converging_path(start, v(f"{prefix}.margin.long_run"), v(f"{prefix}.margin.half_life"), quarters)
+    revenue = compound_yoy(base_revenue, growth)
+    ebita = np.multiply(margin, revenue, out=np.empty(np.broadcast_shapes(margin.shape, revenue.shape, np.shape(depreciation)), order="F"))
+    ebita -= depreciation
+    return revenue, ebita
+
+
 def project_growth_segment(
     e: EngineInputs, v: Values, base: BaseQuarters, quarters: int, segment: str, capex=None
 ) -> dict[str, np.ndarray]:
     """``capex`` (a :class:`pivotmodel.model.capex.CapexResult`) is needed only by the segment the
-    registry charges with the own-AI depreciation (``Segment.charges_own_ai``)."""
-    growth = converging_path(
-        v(f"{segment}.revenue.growth.start"), v(f"{segment}.revenue.growth.long_run"),
-        v(f"{segment}.revenue.growth.half_life"), quarters,
-    )
-    start = v(f"{segment}.margin.start")
-    depreciation = 0.0
+    registry charges with the own-AI depreciation (``Segment.charges_own_ai``).
+
+    A segment with declared children (``e.children``, :class:`pivotmodel.schema.Child`) is their
+    sum plus a residual: the residual grows from the segment's base revenue less the children's
+    (their estimates) along the segment's own paths and bears the own-AI depreciation; each child
+    grows along its own paths from its estimates."""
+    children = tuple(c for c in getattr(e, "children", ()) if c.parent == segment)
     own_ai = segment in OWN_AI_SEGMENTS
+    add_back: np.ndarray | float | None = None
+    depreciation: np.ndarray | float = 0.0
     if own_ai:
         own = use_shares(v)[1]
-        start = start + exit_add_back(e, v, f"{segment}.margin.start", capex, own)
+        add_back = exit_add_back(e, v, f"{segment}.margin.start", capex, own)
         depreciation = own * capex.depreciation_new
-    margin = converging_path(start, v(f"{segment}.margin.long_run"), v(f"{segment}.margin.half_life"), quarters)
-    revenue = compound_yoy(base.series(v, f"{segment}.revenue"), growth)
-    ebita = np.multiply(margin, revenue, out=np.empty(np.broadcast_shapes(margin.shape, revenue.shape, np.shape(depreciation)), order="F"))
-    ebita -= depreciation
+    base_revenue = base.series(v, f"{segment}.revenue")
+    for c in children:
+        base_revenue = base_revenue - base.series(v, f"{c.id}.revenue")
+    revenue, ebita = _grow(v, base_revenue, segment, quarters, add_back, depreciation)
     out = {f"{segment}.revenue": revenue, f"{segment}.adjusted_ebita": ebita}
     if own_ai:
         out[f"{segment}.ai_depreciation"] = np.broadcast_to(depreciation, revenue.shape)
+    if children:
+        out[f"{segment}.residual_revenue"], out[f"{segment}.residual_ebita"] = revenue, ebita
+        total_revenue, total_ebita = revenue.copy(order="F"), ebita.copy(order="F")
+        for c in children:
+            r, eb = _grow(v, base.series(v, f"{c.id}.revenue"), c.id, quarters)
+            out[f"{c.id}.revenue"], out[f"{c.id}.adjusted_ebita"] = r, eb
+            total_revenue += r
+            total_ebita += eb
+        out[f"{segment}.revenue"], out[f"{segment}.adjusted_ebita"] = total_revenue, total_ebita
     return out

@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ..periods import Quarter, Timeline
-from ..schema import OPTIONAL_SEEDS, SEEDABLE, seed_key
+from ..schema import OPTIONAL_SEEDS, SEEDABLE, Child, seed_key
 
 __all__ = ["Values", "seed_key", "BaseQuarters", "ExitAnchor", "EngineInputs", "exit_add_back"]
 
@@ -99,6 +99,8 @@ class EngineInputs:
     anchors: Mapping[str, ExitAnchor]  # input key -> anchored start that adds back new depreciation
     base_values: Mapping[str, float]  # every input and seed estimate at its median (the base case)
     annual: Mapping[tuple[str, int], float]  # (series, fiscal year) -> reported annual total, handed to the Projection
+    children: tuple[Child, ...] = ()  # child segments declared as data (schema.Child), projected by their parent's driver
+    extra_series: tuple[str, ...] = ()  # the series the children add (schema.child_series)
 
     @property
     def first_projected(self) -> Quarter:

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from ..periods import Quarter, Timeline
+from ..schema import child_series
 from .inputs import BaseQuarters, EngineInputs, ExitAnchor, seed_key
 from .projection import HISTORY_START, SERIES
 
@@ -46,13 +47,32 @@ def _frozen(x: Any) -> np.ndarray:
     return x
 
 
-def _history_rows(history: History, quarters: tuple[Quarter, ...]) -> dict[str, np.ndarray]:
+def _history_rows(history: History, quarters: tuple[Quarter, ...], a: Assumptions) -> dict[str, np.ndarray]:
     """Each series' reported values in ``quarters``, as every draw shows them; group capex in a
-    quarter without the FCF-table figure takes the stated total."""
+    quarter without the FCF-table figure takes the stated total; declared children show their
+    estimates, and each parent's residual its reported figure less its children's."""
     rows = {n: np.array(history.row(n, quarters), dtype=float) for n in SERIES}
     capex, stated = rows["group.capex"], np.array(history.row("group.capex_stated", quarters), dtype=float)
     rows["group.capex"] = np.where(np.isnan(capex), stated, capex)
+    rows.update(_child_rows(a, quarters, rows))
     return {n: _frozen(row) for n, row in rows.items()}
+
+
+def _child_rows(a: Assumptions, quarters: tuple[Quarter, ...], rows: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """The children's estimated history over ``quarters`` (NaN where none) and each parent's
+    residual: the parent's reported row less the sum of its children's (NaN where one is missing)."""
+    children = getattr(a, "children", ())
+    estimates = getattr(a, "estimates", {})
+    out = {}
+    for c in children:
+        for metric in ("revenue", "adjusted_ebita"):
+            known = estimates.get(f"{c.id}.{metric}", {})
+            out[f"{c.id}.{metric}"] = np.array([known.get(q, np.nan) for q in quarters], dtype=float)
+    for parent in dict.fromkeys(c.parent for c in children):
+        for metric, residual in (("revenue", "residual_revenue"), ("adjusted_ebita", "residual_ebita")):
+            out[f"{parent}.{residual}"] = rows[f"{parent}.{metric}"] - sum(
+                out[f"{c.id}.{metric}"] for c in children if c.parent == parent)
+    return out
 
 
 def _annual_totals(history: History, rows: dict[str, np.ndarray], quarters: tuple[Quarter, ...]) -> dict[tuple[str, int], float]:
@@ -81,8 +101,10 @@ def prepare(assumptions: Assumptions) -> EngineInputs:
     timeline = Timeline.between(HISTORY_START, a.horizon)
     reported_quarters = tuple(timeline.quarters[: timeline.position(first)])
     base_q = tuple(last + k for k in (-3, -2, -1, 0))
-    base = BaseQuarters(base_q, {n: _frozen([h.value(n, q) for q in base_q]) for n in SERIES})
-    rows = _history_rows(h, reported_quarters)
+    base_rows = {n: np.array([h.value(n, q) for q in base_q], dtype=float) for n in SERIES}
+    base_rows.update(_child_rows(a, base_q, base_rows))
+    base = BaseQuarters(base_q, {n: _frozen(row) for n, row in base_rows.items()})
+    rows = _history_rows(h, reported_quarters, a)
     ebita = np.array([h.value("group.adjusted_ebita", q) for q in reported_quarters], dtype=float)
     da = np.array([h.annual_value("group.depreciation", q.fiscal_year) / 4.0 for q in reported_quarters], dtype=float)
     capex = np.array([h.capex(q) for q in reported_quarters], dtype=float)  # NaN in a year without any capex figure
@@ -104,4 +126,5 @@ def prepare(assumptions: Assumptions) -> EngineInputs:
         capex_history=_frozen(capex_history(h, capex_first, last)),
         legacy_da=h.annual_value("group.depreciation", legacy_fy), legacy_fy=legacy_fy,
         anchors=anchors, base_values=fixed, annual=_annual_totals(h, rows, reported_quarters),
+        children=tuple(getattr(a, "children", ())), extra_series=tuple(child_series(tuple(getattr(a, "children", ())))),
     )
