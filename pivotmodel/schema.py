@@ -443,25 +443,45 @@ def base_estimated_lines() -> tuple[str, ...]:
 # the children plus the residual equal the parent by construction; the loader refuses
 # estimates that would leave a negative residual revenue.
 
-CHILD_DRIVERS = ("growth_segments",)  # the drivers a child may name (generic: growth and margin paths)
+CHILD_DRIVERS = ("growth_segments", "loss_path")  # growth and margin paths; or a quarterly EBITA level (no revenue line)
 CHILD_PARENT_DRIVERS = ("growth_segments",)  # the parents' drivers that project a residual
 
 
 @dataclass(frozen=True)
 class Child:
     """A child segment declared in ``segments.yaml``: ``id`` (its key prefix, file stem and
-    series prefix), ``label``, ``parent`` (a registered segment), ``driver``."""
+    series prefix), ``label``, ``parent`` (a registered segment), ``driver``; ``own_ai``: it bears
+    the parent's share of new-asset depreciation for the group's own AI work instead of the
+    residual (the parent must be the segment charged with it; at most one child)."""
 
     id: str
     label: str
     parent: str
     driver: str = "growth_segments"
+    own_ai: bool = False
+
+    @property
+    def lines(self) -> tuple[str, ...]:
+        """Its lines: revenue and adjusted EBITA; a ``loss_path`` child (revenue a gap, left in
+        the residual) has adjusted EBITA only."""
+        return ("adjusted_ebita",) if self.driver == "loss_path" else ("revenue", "adjusted_ebita")
 
 
 def child_parameters(child: Child) -> dict[str, Param]:
     """The keys a child's driver reads, written out in full from the declaration (growth_segments:
-    a revenue growth path and a margin path, as for AIDC)."""
+    a revenue growth path and a margin path, as for AIDC; loss_path: a quarterly adjusted-EBITA
+    level in RMB million converging from its start to a long-run level)."""
     i = child.id
+    if child.driver == "loss_path":
+        return {
+            f"{i}.loss.start": Param("money", -1e6, 1e6, f"adjusted EBITA of {child.label} in RMB million a quarter "
+                                     "(loss < 0) at the exit of the base year, as estimated (after own-AI depreciation "
+                                     "if it bears it; the engine adds that back)"),
+            f"{i}.loss.long_run": Param("money", -1e6, 1e6, f"quarterly adjusted EBITA of {child.label} the path "
+                                        "converges to (before own-AI depreciation)"),
+            f"{i}.loss.half_life": Param("quarters", 0.25, 80, f"quarters for {child.label}'s gap to its long-run "
+                                         "level to halve"),
+        }
     return {
         **_path((f"{i}.revenue.growth.start", f"{i}.revenue.growth.long_run", f"{i}.revenue.growth.half_life"),
                 f"YoY revenue growth of {child.label}"),
@@ -475,7 +495,8 @@ def child_series(children: tuple[Child, ...]) -> dict[str, tuple[str, str]]:
     each parent's residual."""
     out: dict[str, tuple[str, str]] = {}
     for c in children:
-        out[f"{c.id}.revenue"] = ("RMB_mn", f"{c.label} revenue (history: estimates)")
+        if "revenue" in c.lines:
+            out[f"{c.id}.revenue"] = ("RMB_mn", f"{c.label} revenue (history: estimates)")
         out[f"{c.id}.adjusted_ebita"] = ("RMB_mn", f"{c.label} adjusted EBITA (history: estimates)")
         out[f"{c.parent}.residual_revenue"] = ("RMB_mn", f"{segment(c.parent).label} revenue outside its declared children")
         out[f"{c.parent}.residual_ebita"] = ("RMB_mn", f"{segment(c.parent).label} adjusted EBITA outside its declared children")

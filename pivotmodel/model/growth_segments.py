@@ -37,6 +37,22 @@ def _grow(v: Values, base_revenue: np.ndarray, prefix: str, quarters: int, start
     return revenue, ebita
 
 
+def _loss(v: Values, prefix: str, quarters: int, start_add: np.ndarray | float = 0.0,
+          depreciation: np.ndarray | float = 0.0) -> np.ndarray:
+    """A ``loss_path`` child's adjusted EBITA: the ``<prefix>.loss`` level path (RMB million a
+    quarter; its start plus ``start_add``) less ``depreciation``."""
+    level = converging_path(v(f"{prefix}.loss.start") + start_add, v(f"{prefix}.loss.long_run"),
+                            v(f"{prefix}.loss.half_life"), quarters)
+    return level - depreciation
+
+
+def _exit_depreciation(base: BaseQuarters, capex, own: np.ndarray) -> np.ndarray:
+    """The own-AI share of new-asset depreciation a quarter over the last two base quarters (the
+    exit quarters a child's loss start is written for), per draw: what its start adds back."""
+    cols = [q.index - capex.history_first.index for q in base.quarters[-2:]]
+    return own * sum(capex.depreciation_new_history[:, c : c + 1] for c in cols) / len(cols)
+
+
 def project_growth_segment(
     e: EngineInputs, v: Values, base: BaseQuarters, quarters: int, segment: str, capex=None
 ) -> dict[str, np.ndarray]:
@@ -45,20 +61,25 @@ def project_growth_segment(
 
     A segment with declared children (``e.children``, :class:`pivotmodel.schema.Child`) is their
     sum plus a residual: the residual grows from the segment's base revenue less the children's
-    (their estimates) along the segment's own paths and bears the own-AI depreciation; each child
-    grows along its own paths from its estimates."""
+    (their estimates) along the segment's own paths and bears the own-AI depreciation unless a
+    child declares ``own_ai`` (then that child bears it, its start adding back the exit quarters'
+    charge); each child grows along its own paths from its estimates (a ``loss_path`` child: no
+    revenue, an EBITA level path)."""
     children = tuple(c for c in getattr(e, "children", ()) if c.parent == segment)
     own_ai = segment in OWN_AI_SEGMENTS
+    bearer = next((c.id for c in children if c.own_ai), None)
     add_back: np.ndarray | float | None = None
     depreciation: np.ndarray | float = 0.0
+    own = use_shares(v)[1] if own_ai else 0.0
     if own_ai:
-        own = use_shares(v)[1]
-        add_back = exit_add_back(e, v, f"{segment}.margin.start", capex, own)
         depreciation = own * capex.depreciation_new
+    if own_ai and bearer is None:
+        add_back = exit_add_back(e, v, f"{segment}.margin.start", capex, own)
     base_revenue = base.series(v, f"{segment}.revenue")
     for c in children:
-        base_revenue = base_revenue - base.series(v, f"{c.id}.revenue")
-    revenue, ebita = _grow(v, base_revenue, segment, quarters, add_back, depreciation)
+        if "revenue" in c.lines:
+            base_revenue = base_revenue - base.series(v, f"{c.id}.revenue")
+    revenue, ebita = _grow(v, base_revenue, segment, quarters, add_back, 0.0 if bearer else depreciation)
     out = {f"{segment}.revenue": revenue, f"{segment}.adjusted_ebita": ebita}
     if own_ai:
         out[f"{segment}.ai_depreciation"] = np.broadcast_to(depreciation, revenue.shape)
@@ -66,9 +87,15 @@ def project_growth_segment(
         out[f"{segment}.residual_revenue"], out[f"{segment}.residual_ebita"] = revenue, ebita
         total_revenue, total_ebita = revenue.copy(order="F"), ebita.copy(order="F")
         for c in children:
-            r, eb = _grow(v, base.series(v, f"{c.id}.revenue"), c.id, quarters)
-            out[f"{c.id}.revenue"], out[f"{c.id}.adjusted_ebita"] = r, eb
-            total_revenue += r
-            total_ebita += eb
+            if c.driver == "loss_path":
+                add, charge = (_exit_depreciation(base, capex, own), depreciation) if c.own_ai else (0.0, 0.0)
+                eb = _loss(v, c.id, quarters, add, charge)
+            else:
+                r, eb = _grow(v, base.series(v, f"{c.id}.revenue"), c.id, quarters,
+                              *((None, depreciation) if c.own_ai else ()))
+                out[f"{c.id}.revenue"] = r
+                total_revenue = total_revenue + r
+            out[f"{c.id}.adjusted_ebita"] = eb
+            total_ebita = total_ebita + eb
         out[f"{segment}.revenue"], out[f"{segment}.adjusted_ebita"] = total_revenue, total_ebita
     return out
