@@ -34,7 +34,20 @@ from .distributions import DIST_FIELDS, SCALES_WITH_UNIT, Distribution, SpecErro
 from .errors import InputError, Problem
 from .history import History, load_history
 from .periods import PeriodError, Quarter, parse_quarter
-from .schema import INPUT_FILES, OPTIONAL_SEEDS, PARAMETERS, SEEDABLE, SETTINGS, UNITS, Child, child_parameters, child_series, parse_seed_file_key, seed_file_key, seed_key
+from .schema import (
+    INPUT_FILES,
+    OPTIONAL_SEEDS,
+    PARAMETERS,
+    SEEDABLE,
+    SETTINGS,
+    UNITS,
+    Child,
+    child_parameters,
+    child_series,
+    parse_seed_file_key,
+    seed_file_key,
+    seed_key,
+)
 from .yamlio import LineDict, line_of, read_yaml
 
 __all__ = [

@@ -39,9 +39,9 @@ from __future__ import annotations
 import ast
 import functools
 import math
-from contextvars import ContextVar
 import re
 from collections.abc import Callable, Sequence
+from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -65,7 +65,7 @@ ALIASES = {"capex": "group.capex", "fcf": "group.fcf"}
 # consumer AI ... and the residuals), set by the loader before it parses claims.yaml, so a claim
 # may test a declared child; the registry's SERIES stay the rest. A context variable, not a
 # module global: a run (or a test) loading another folder sees its own children.
-_DECLARED: ContextVar[dict[str, tuple[str, str]]] = ContextVar("declared_child_series", default={})
+_DECLARED: ContextVar[dict[str, tuple[str, str]] | None] = ContextVar("declared_child_series", default=None)
 
 
 def declare_series(series: dict[str, tuple[str, str]]) -> None:
@@ -75,7 +75,7 @@ def declare_series(series: dict[str, tuple[str, str]]) -> None:
 
 def _known() -> dict[str, tuple[str, str]]:
     """Every series a claim may name: the registry's and the declared children's."""
-    return {**SERIES, **_DECLARED.get()}
+    return {**SERIES, **(_DECLARED.get() or {})}
 CLAIM_KEYS = {"id": True, "words": True, "source": True, "reading": True, "test": True, "headline": False, "note": False,
               "article": False, "not_evaluable": False}
 SOURCE_KEYS = ("publication", "date", "url")
