@@ -29,8 +29,14 @@ AI = [(q, "toy_ai", "adjusted_ebita", x) for q, x in (("FY2026Q2", -2_000), ("FY
 FIXED = "{dist: fixed, value: %s, unit: %s, basis: estimate, source: pivotmodel_judgement}"
 
 
-def _folder(tmp_path, own_ai=True, rows=None, declare=("toy_freight", "toy_ai")):
+def _folder(tmp_path, own_ai=True, rows=None, declare=("toy_freight", "toy_ai"), q1=False):
+    """``q1``: add All others' FY2026Q1 EBITA (-1,869, derived as in the live reported.csv) and
+    the children's estimates there (100 and -1,000), so every FY2026 total is whole."""
     folder = copy_assumptions(tmp_path)
+    if q1:
+        with (folder / "history" / "reported.csv").open("a", encoding="utf-8") as fh:
+            fh.write("FY2026Q1,All others,adjusted_ebita,-1869,RMB_mn,derived,test,test fixture: the year less Q2-Q4\n")
+        rows = FREIGHT + AI + [("FY2026Q1", "toy_freight", "adjusted_ebita", 100), ("FY2026Q1", "toy_ai", "adjusted_ebita", -1_000)]
     decl = {"toy_freight": "  toy_freight: {label: Toy freight, parent: all_others, basis: estimated}\n",
             "toy_ai": "  toy_ai: {label: Toy AI, parent: all_others, basis: estimated, driver: loss_path, "
                       f"own_ai: {str(own_ai).lower()}}}\n"}
@@ -132,3 +138,28 @@ def test_own_ai_is_borne_by_one_child_under_the_charged_segment(tmp_path):
         assumptions_mod.load(folder)
     assert ("assumptions/segments.yaml:2: segments.toy_freight.own_ai: True: true or false, and true only under the "
             "segment charged with own-AI depreciation (all_others)") in str(exc.value), str(exc.value)
+
+
+def test_the_waterfall_closes_and_the_report_section_draws_each_child(tmp_path):
+    from pivotmodel import charts as C
+    from pivotmodel.report_children import children_section
+    from pivotmodel.simulate import simulate
+
+    a = assumptions_mod.load(_folder(tmp_path, q1=True))
+    r = simulate(a, draws=64, seed=3, jobs=1, progress=False)
+    wf = C.children_waterfall_data(r, a.children)
+    for metric, parts in (("revenue", ["Toy freight", "Residual"]), ("adjusted_ebita", ["Toy freight", "Toy AI", "Residual"])):
+        d = wf[wf["metric"] == metric]
+        assert list(d["step"]) == ["All others FY2026", *parts, "All others FY2027"]  # no revenue step for the loss child
+        first, *changes, last = d["value"]
+        assert first + sum(changes) == pytest.approx(last, rel=1e-12)  # means add up: the steps close on the parent
+    # FY2026 EBITA: All others -35,737 = toy freight 400 + toy AI -15,000 (-1,000 - 2,000 - 4,000 - 8,000) + residual
+    assert wf.loc[wf["step"] == "All others FY2026", "value"].iloc[1] == pytest.approx(-35.737)
+    fans = C.children_fans_data(r, a.children)
+    assert list(dict.fromkeys(fans["part"])) == ["Toy freight", "Toy AI", "Residual"]
+    for sub in ("data", "charts"):
+        (tmp_path / "rep" / sub).mkdir(parents=True)
+    html, md = children_section(a, r, tmp_path / "rep", "test")
+    assert "All others by business" in html and md[1].startswith("## All others by business")
+    assert {p.name for p in (tmp_path / "rep" / "charts").iterdir()} == {
+        f"all_others_{n}.{x}" for n in ("waterfall", "fans") for x in ("png", "svg")}
