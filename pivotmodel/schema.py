@@ -2,10 +2,14 @@
 
 Sections: units; ``PARAMETERS`` (every key the assumption files must hold, its dimension,
 valid range and meaning); seed estimates (``SEEDABLE`` and the one key spelling);
-simulation ``SETTINGS``; ``SEGMENTS`` (id, label, colour, file, history prefix, driver);
+simulation ``SETTINGS``; ``SEGMENTS`` (id, label, colour, file, history prefix, driver, its
+lines - reported, seeded or derived - its parent and whether it bears own-AI depreciation; the
+seedable series, the base-quarter check and the base-quarter estimates derive from them);
+child segments declared as data (:class:`Child`, ``segments.yaml``) and the keys and series
+generated from a declaration;
 ``SERIES`` (every series the engine returns). Every per-segment list in pivotmodel reads
 ``SEGMENTS``; ``tests/test_registry.py`` checks the registry against the files and the engine.
-See the README's contributor section for what to touch when adding to it.
+See docs/contributing.md for what to touch when adding to it.
 
 The loader checks the files against this table (unknown keys are typos, missing keys are
 errors), converts units within a dimension (``RMB_bn`` to ``RMB_mn``), and checks that the
