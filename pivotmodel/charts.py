@@ -870,7 +870,8 @@ def plot_children_waterfall(data: pd.DataFrame, ax: Axes | None = None) -> Axes:
                     if x["kind"] == "change" else f"{x['value']:.1f}", ha="center", va="bottom", fontsize=7)
         totals = d.loc[d["kind"] == "total", "value"]
         if metric == "revenue" and (totals > 0).all():  # zoom on the changes: the axis starts near the smaller total
-            a_.set_ylim(bottom=0.9 * (totals.min() + min(0.0, d.loc[d["kind"] == "change", "value"].clip(upper=0).sum())))
+            falls = d.loc[d["kind"] == "change", "value"].clip(upper=0).sum()
+            a_.set_ylim(bottom=0.9 * (totals.min() + falls))
         a_.set_xticks(range(len(d)))
         a_.set_xticklabels(d["step"], rotation=35, ha="right", fontsize=7)
         a_.axhline(0, color="black", lw=0.6)
@@ -900,8 +901,9 @@ def plot_children_fans(data: pd.DataFrame, ax: Axes | None = None) -> Axes:
     cols = 4
     rows = -(-len(parts) // cols)
     fig: Any = plt.figure(figsize=(11, 3.0 * rows)) if ax is None else ax.figure
-    axes = fig.subplots(rows, cols, sharex=True, squeeze=False).ravel() if ax is None else np.array(
-        [ax.inset_axes(((c % cols) / cols, 1 - (c // cols + 1) / rows, 0.8 / cols, 0.75 / rows)) for c in range(rows * cols)])
+    boxes = [((c % cols) / cols, 1 - (c // cols + 1) / rows, 0.8 / cols, 0.75 / rows) for c in range(rows * cols)]
+    axes = (fig.subplots(rows, cols, sharex=True, squeeze=False).ravel() if ax is None
+            else np.array([ax.inset_axes(b) for b in boxes]))
     for a_, part in zip(axes, parts):
         d = data[data["part"] == part].dropna(subset=["p50"])
         _fy_axis(a_, d["year"], _boundary(d), "Adj. EBITA, RMB bn")
@@ -912,7 +914,8 @@ def plot_children_fans(data: pd.DataFrame, ax: Axes | None = None) -> Axes:
         a_.set_title(part, fontsize=9)
     for a_ in axes[len(parts):]:
         a_.axis("off")
-    fig.suptitle("All others by business: adjusted EBITA, median, P25-P75, P5-P95 (history: estimates)", fontweight="bold")
+    fig.suptitle("All others by business: adjusted EBITA, median, P25-P75, P5-P95 (history: estimates)",
+                 fontweight="bold")
     if ax is None:
         fig.subplots_adjust(hspace=0.45, wspace=0.4)
     return axes[0]

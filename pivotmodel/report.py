@@ -642,7 +642,7 @@ def _build(a, r, folder: Path, compare: list[str], assumptions_dir, bar, cf, sta
                                                        "Claims as each quarter was reported (star: the outcome once known)")),
         "<h2>Charts</h2>", *[_img(p, cap) for p, cap in figures],
         children_html.replace("<!--children-charts-->", "" if not children_html else
-                              _img(folder / "charts" / "all_others_waterfall.png", "All others FY2026 -> FY2027 by business")
+                              _img(folder / "charts" / "all_others_waterfall.png", "All others FY2026 -> FY2027")
                               + _img(folder / "charts" / "all_others_fans.png", "Adjusted EBITA fan per business")),
         f'<h2 id="drivers">What drives each claim</h2>{_drivers_html(a, boxes, drv, wwt, m["draws"])}',
         '<h2 id="tornado">What moves the key outputs (tornado)</h2>'

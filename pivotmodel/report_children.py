@@ -21,7 +21,10 @@ def children_section(a, r, folder: Path, source: str, parent: str = "all_others"
         return "", []
     wf = C.children_waterfall_data(r, children, parent)
     fans = C.children_fans_data(r, children, parent)
-    for name, data, plot in (("all_others_waterfall", wf, C.plot_children_waterfall), ("all_others_fans", fans, C.plot_children_fans)):
+    for name, data, plot in (
+        ("all_others_waterfall", wf, C.plot_children_waterfall),
+        ("all_others_fans", fans, C.plot_children_fans),
+    ):
         data.to_csv(folder / "data" / f"{name}.csv", index=False, float_format="%.6g")
         ax = plot(data)
         try:
@@ -30,15 +33,26 @@ def children_section(a, r, folder: Path, source: str, parent: str = "all_others"
         finally:
             C.close(ax.figure)
     rows = [(x["metric"], x["step"], x["value"]) for _, x in wf.iterrows()]
-    md = ["", "## All others by business (FY2026 -> FY2027, RMB bn, mean across draws)", "",
-          "| step | revenue | adj. EBITA |", "|---|---:|---:|"]
+    md = [
+        "",
+        "## All others by business (FY2026 -> FY2027, RMB bn, mean across draws)",
+        "",
+        "| step | revenue | adj. EBITA |",
+        "|---|---:|---:|",
+    ]
     steps = list(dict.fromkeys(s for m, s, _ in rows if m == "adjusted_ebita"))  # every part has EBITA
     value = {(m, s): v for m, s, v in rows}
-    cell = lambda m, s: "" if (m, s) not in value else f"{value[(m, s)]:+.1f}" if s not in (steps[0], steps[-1]) \
-        else f"{value[(m, s)]:.1f}"  # noqa: E731
+
+    def cell(m: str, s: str) -> str:  # a change signed, the two totals plain; no revenue step: blank
+        if (m, s) not in value:
+            return ""
+        return f"{value[(m, s)]:.1f}" if s in (steps[0], steps[-1]) else f"{value[(m, s)]:+.1f}"
+
     md += [f"| {s} | {cell('revenue', s)} | {cell('adjusted_ebita', s)} |" for s in steps]
     e = html.escape
-    table = "".join(f"<tr><td>{e(s)}</td><td>{cell('revenue', s)}</td><td>{cell('adjusted_ebita', s)}</td></tr>" for s in steps)
+    table = "".join(
+        f"<tr><td>{e(s)}</td><td>{cell('revenue', s)}</td><td>{cell('adjusted_ebita', s)}</td></tr>" for s in steps
+    )
     section = (
         '<h2 id="all-others">All others by business</h2>'
         f"<p>{len(children)} businesses declared in segments.yaml, their history estimated (history/estimates.csv) "
@@ -47,5 +61,6 @@ def children_section(a, r, folder: Path, source: str, parent: str = "all_others"
         '<a href="data/all_others_waterfall.csv">all_others_waterfall.csv</a>, '
         '<a href="data/all_others_fans.csv">all_others_fans.csv</a>.</p>'
         f"<table><tr><th>FY2026 -> FY2027</th><th>revenue</th><th>adj. EBITA</th></tr>{table}</table>"
-        "<!--children-charts-->")
+        "<!--children-charts-->"
+    )
     return section, md

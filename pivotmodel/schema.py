@@ -241,7 +241,7 @@ PARAMETERS: dict[str, Param] = {
     "earnings.other_income": Param("money", -1e5, 1e5, "other income (expense), net a quarter"),
     "earnings.tax_rate": Param("ratio", 0.0, 1.0, "income tax / positive income before tax excluding investment gains"),
     "earnings.equity_method": Param("money", -1e5, 1e5, "share of results of equity method investees a quarter"),
-    "earnings.ant.stake": Param("ratio", 0.0, 1.0, "Alibaba's stake in Ant Group (equity method, one quarter in arrears)"),
+    "earnings.ant.stake": Param("ratio", 0.0, 1.0, "Alibaba's stake in Ant Group (equity method, lagged a quarter)"),
     "earnings.ant.net_profit": Param("money", -1e5, 1e5, "Ant Group's own net profit a quarter"),
     "earnings.nci": Param("money", -1e5, 1e5, "net loss attributable to non-controlling interests a quarter (added)"),
     "earnings.shares.base": Param("count", 1000.0, 50000.0, "ordinary shares outstanding at the last reported quarter, millions"),
@@ -449,7 +449,7 @@ def base_estimated_lines() -> tuple[str, ...]:
 # the children plus the residual equal the parent by construction; the loader refuses
 # estimates that would leave a negative residual revenue.
 
-CHILD_DRIVERS = ("growth_segments", "loss_path")  # growth and margin paths; or a quarterly EBITA level (no revenue line)
+CHILD_DRIVERS = ("growth_segments", "loss_path")  # growth and margin paths; or a quarterly EBITA level (no revenue)
 CHILD_PARENT_DRIVERS = ("growth_segments",)  # the parents' drivers that project a residual
 
 
@@ -573,7 +573,7 @@ SERIES: dict[str, tuple[str, str]] = {
     "group.income_before_tax": ("RMB_mn", "income before income tax and share of results of equity method investees"),
     "group.income_tax": ("RMB_mn", "income tax expenses (< 0)"),
     "group.equity_method": ("RMB_mn", "share of results of equity method investees (Ant Group and others)"),
-    "group.equity_method_ant": ("RMB_mn", "Ant Group's part of the equity-method line: stake x Ant's quarterly net profit"),
+    "group.equity_method_ant": ("RMB_mn", "Ant Group's part of the equity-method line: stake x Ant's net profit"),
     "group.equity_method_others": ("RMB_mn", "the equity-method line less Ant's part (other investees; a remainder)"),
     "group.net_income": ("RMB_mn", "net income (GAAP)"),
     "group.nci": ("RMB_mn", "net loss (+) / income (-) attributable to non-controlling interests and mezzanine equity"),

@@ -68,7 +68,8 @@ def _child(cid: Any, spec: Any, label: str, line: int | None) -> tuple[Child | N
     own_ai = spec.get("own_ai", False)
     if own_ai not in (True, False) or (own_ai and spec["parent"] not in OWN_AI_SEGMENTS):
         problems.append(Problem(label, f"{key}.own_ai", f"{own_ai!r}: true or false, and true only under the segment "
-                                                        f"charged with own-AI depreciation ({', '.join(OWN_AI_SEGMENTS)})",
+                                                        "charged with own-AI depreciation "
+                                                        f"({', '.join(OWN_AI_SEGMENTS)})",
                                 line_of(spec, "own_ai") or line))
     if problems:
         return None, problems
@@ -95,7 +96,7 @@ def read_children(directory: Path, label: str) -> tuple[tuple[Child, ...], list[
             children.append(child)
     bearers = [c.id for c in children if c.own_ai]
     if len(bearers) > 1:
-        problems.append(Problem(label, f"segments.{bearers[1]}.own_ai", f"only one child bears the own-AI depreciation; "
+        problems.append(Problem(label, f"segments.{bearers[1]}.own_ai", "only one child bears the own-AI depreciation; "
                                 f"{', '.join(bearers)} all say own_ai: true", line_of(data["segments"], bearers[1])))
     return tuple(children), problems
 

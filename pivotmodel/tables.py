@@ -48,7 +48,8 @@ def child_lines(children: tuple[Child, ...], parent: str) -> list[tuple[str, str
         return []
     rows = [(f"  {c.label}: {'revenue' if line == 'revenue' else 'adj. EBITA'}", f"{c.id}.{line}")
             for c in mine for line in c.lines]
-    return rows + [("  Residual: revenue", f"{parent}.residual_revenue"), ("  Residual: adj. EBITA", f"{parent}.residual_ebita")]
+    return rows + [("  Residual: revenue", f"{parent}.residual_revenue"),
+                   ("  Residual: adj. EBITA", f"{parent}.residual_ebita")]
 
 
 def _money(p: Projection, name: str, period: Period, currency: str) -> float:
@@ -57,7 +58,8 @@ def _money(p: Projection, name: str, period: Period, currency: str) -> float:
     return float(np.median(p.total(name, period))) / 1000.0
 
 
-def segment_table(p: Projection, basis: str = "fy", currency: str = "rmb", children: tuple[Child, ...] = ()) -> pd.DataFrame:
+def segment_table(p: Projection, basis: str = "fy", currency: str = "rmb",
+                  children: tuple[Child, ...] = ()) -> pd.DataFrame:
     """Revenue, share of group revenue, adjusted EBITA and margin by segment, and under a segment
     with declared ``children`` each child's revenue and adjusted EBITA and the residual's; group
     capex, depreciation and FCF. With several draws each cell is the median across draws."""

@@ -73,12 +73,19 @@ def test_fy2027_all_others_is_the_sum_of_its_parts(projection):
     p = projection
     for metric, residual in (("revenue", "residual_revenue"), ("adjusted_ebita", "residual_ebita")):
         parts = sum(p.total(f"{c}.{metric}", "FY2027") for c in CHILDREN if f"{c}.{metric}" in p.series)
-        np.testing.assert_allclose(parts + p.total(f"{PARENT}.{residual}", "FY2027"), p.total(f"{PARENT}.{metric}", "FY2027"),
-                                   rtol=1e-12)
+        np.testing.assert_allclose(
+            parts + p.total(f"{PARENT}.{residual}", "FY2027"), p.total(f"{PARENT}.{metric}", "FY2027"), rtol=1e-12
+        )
     # FY2026 by business (estimates; the residual derived): the year sums to the reported -35,737
     fy2026 = {c: float(p.total(f"{c}.adjusted_ebita", "FY2026")[0]) for c in CHILDREN}
-    assert fy2026 == {"cainiao": -2_532, "amap": -1_000, "hujing": 170, "freshippo": 688, "dingtalk": 0,
-                      "consumer_ai": -28_535}
+    assert fy2026 == {
+        "cainiao": -2_532,
+        "amap": -1_000,
+        "hujing": 170,
+        "freshippo": 688,
+        "dingtalk": 0,
+        "consumer_ai": -28_535,
+    }
     assert float(p.total(f"{PARENT}.residual_ebita", "FY2026")[0]) + sum(fy2026.values()) == -35_737
 
 

@@ -21,4 +21,6 @@ def test_ant_share_is_stake_times_its_profit_and_the_rest_is_the_remainder(bundl
     np.testing.assert_allclose(ant, 0.33 * median, rtol=1e-9)
     assert ant[0] == pytest.approx(1_939.17, abs=0.01)
     # the line is unchanged (the input earnings.equity_method); the other investees are the rest
-    np.testing.assert_allclose(p["group.equity_method_others"][0, first:] + ant, p["group.equity_method"][0, first:], rtol=1e-12)
+    np.testing.assert_allclose(
+        p["group.equity_method_others"][0, first:] + ant, p["group.equity_method"][0, first:], rtol=1e-12
+    )

@@ -22,8 +22,12 @@ PARENT = "all_others"
 HEADER = "period,segment,metric,value,unit,basis,source,note\n"
 NOTE = "test fixture: a made-up allocation (not a sourced estimate)"
 # toy_freight (growth): revenue 10,000 a quarter, EBITA 100 where All others' EBITA is reported
-FREIGHT = [(q, "toy_freight", m, x) for q in ("FY2026Q1", "FY2026Q2", "FY2026Q3", "FY2026Q4")
-           for m, x in (("revenue", 10_000), ("adjusted_ebita", 100)) if (q, m) != ("FY2026Q1", "adjusted_ebita")]
+FREIGHT = [
+    (q, "toy_freight", m, x)
+    for q in ("FY2026Q1", "FY2026Q2", "FY2026Q3", "FY2026Q4")
+    for m, x in (("revenue", 10_000), ("adjusted_ebita", 100))
+    if (q, m) != ("FY2026Q1", "adjusted_ebita")
+]
 # toy_ai (loss path): EBITA only, -2,000 / -4,000 / -8,000 in FY2026Q2..Q4
 AI = [(q, "toy_ai", "adjusted_ebita", x) for q, x in (("FY2026Q2", -2_000), ("FY2026Q3", -4_000), ("FY2026Q4", -8_000))]
 FIXED = "{dist: fixed, value: %s, unit: %s, basis: estimate, source: pivotmodel_judgement}"
@@ -36,28 +40,49 @@ def _folder(tmp_path, own_ai=True, rows=None, declare=("toy_freight", "toy_ai"),
     if q1:
         with (folder / "history" / "reported.csv").open("a", encoding="utf-8") as fh:
             fh.write("FY2026Q1,All others,adjusted_ebita,-1869,RMB_mn,derived,test,test fixture: the year less Q2-Q4\n")
-        rows = FREIGHT + AI + [("FY2026Q1", "toy_freight", "adjusted_ebita", 100), ("FY2026Q1", "toy_ai", "adjusted_ebita", -1_000)]
-    decl = {"toy_freight": "  toy_freight: {label: Toy freight, parent: all_others, basis: estimated}\n",
-            "toy_ai": "  toy_ai: {label: Toy AI, parent: all_others, basis: estimated, driver: loss_path, "
-                      f"own_ai: {str(own_ai).lower()}}}\n"}
+        rows = (
+            FREIGHT
+            + AI
+            + [("FY2026Q1", "toy_freight", "adjusted_ebita", 100), ("FY2026Q1", "toy_ai", "adjusted_ebita", -1_000)]
+        )
+    decl = {
+        "toy_freight": "  toy_freight: {label: Toy freight, parent: all_others, basis: estimated}\n",
+        "toy_ai": "  toy_ai: {label: Toy AI, parent: all_others, basis: estimated, driver: loss_path, "
+        f"own_ai: {str(own_ai).lower()}}}\n",
+    }
     (folder / "segments.yaml").write_text("segments:\n" + "".join(decl[c] for c in declare), encoding="utf-8")
     if "toy_freight" in declare:
         (folder / "toy_freight.yaml").write_text(
             "toy_freight:\n  revenue:\n    growth:\n"
-            + "".join(f"      {k}: {FIXED % (x, u)}\n" for k, x, u in (("start", 0.1, "ratio"), ("long_run", 0.05, "ratio"),
-                                                                      ("half_life", 4, "quarters")))
+            + "".join(
+                f"      {k}: {FIXED % (x, u)}\n"
+                for k, x, u in (("start", 0.1, "ratio"), ("long_run", 0.05, "ratio"), ("half_life", 4, "quarters"))
+            )
             + "  margin:\n"
-            + "".join(f"    {k}: {FIXED % (x, u)}\n" for k, x, u in (("start", 0.01, "ratio"), ("long_run", 0.01, "ratio"),
-                                                                    ("half_life", 4, "quarters"))), encoding="utf-8")
+            + "".join(
+                f"    {k}: {FIXED % (x, u)}\n"
+                for k, x, u in (("start", 0.01, "ratio"), ("long_run", 0.01, "ratio"), ("half_life", 4, "quarters"))
+            ),
+            encoding="utf-8",
+        )
     if "toy_ai" in declare:
         (folder / "toy_ai.yaml").write_text(
             "toy_ai:\n  loss:\n"
-            + "".join(f"    {k}: {FIXED % (x, u)}\n" for k, x, u in (("start", -10_000, "RMB_mn"), ("long_run", -2_000, "RMB_mn"),
-                                                                    ("half_life", 4, "quarters"))), encoding="utf-8")
+            + "".join(
+                f"    {k}: {FIXED % (x, u)}\n"
+                for k, x, u in (
+                    ("start", -10_000, "RMB_mn"),
+                    ("long_run", -2_000, "RMB_mn"),
+                    ("half_life", 4, "quarters"),
+                )
+            ),
+            encoding="utf-8",
+        )
     rows = [r for r in (FREIGHT + AI if rows is None else rows) if r[1] in declare]
     (folder / "history" / "estimates.csv").write_text(
         HEADER + "".join(f"{q},{c},{m},{x},RMB_mn,estimate,pivotmodel_judgement,{NOTE}\n" for q, c, m, x in rows),
-        encoding="utf-8")
+        encoding="utf-8",
+    )
     return folder
 
 
@@ -99,7 +124,9 @@ def test_removing_a_child_folds_it_into_the_residual_without_changing_the_parent
     alone = project(assumptions_mod.load(_folder(tmp_path / "alone", declare=("toy_ai",))))
     reported = both.timeline.position(both.first_projected)
     for metric, residual in (("revenue", "residual_revenue"), ("adjusted_ebita", "residual_ebita")):
-        np.testing.assert_array_equal(alone[f"{PARENT}.{metric}"][:, :reported], both[f"{PARENT}.{metric}"][:, :reported])
+        np.testing.assert_array_equal(
+            alone[f"{PARENT}.{metric}"][:, :reported], both[f"{PARENT}.{metric}"][:, :reported]
+        )
         folded = both[f"{PARENT}.{residual}"][:, :reported] + both[f"toy_freight.{metric}"][:, :reported]
         known = ~np.isnan(folded)
         assert known.sum() == (4 if metric == "revenue" else 3)
@@ -107,17 +134,30 @@ def test_removing_a_child_folds_it_into_the_residual_without_changing_the_parent
     assert "toy_freight.revenue" not in alone.series
 
 
-@pytest.mark.parametrize(("rows", "where", "message"), [
-    # a revenue row for the loss-path child: it has no revenue line
-    (FREIGHT + AI + [("FY2026Q2", "toy_ai", "revenue", 500)], ":12: FY2026Q2,toy_ai,revenue:",
-     "metric must be one of toy_ai's lines: adjusted_ebita"),
-    # the children's revenue above the parent's: FY2026Q3 70,000 > 67,339 (the loss child adds no revenue)
-    ([(q, c, m, 70_000 if (q, m) == ("FY2026Q3", "revenue") else x) for q, c, m, x in FREIGHT] + AI, ":5: FY2026Q3,revenue:",
-     "the children of all_others (toy_freight, toy_ai) sum to 70,000 in FY2026Q3, more than its reported revenue 67,339"),
-    # an EBITA estimate where the parent's EBITA is a gap (All others FY2026Q1)
-    (FREIGHT + AI + [("FY2026Q1", "toy_ai", "adjusted_ebita", -1_000)], ":12: FY2026Q1,toy_ai,adjusted_ebita:",
-     "all_others.adjusted_ebita has no reported value in FY2026Q1"),
-])
+@pytest.mark.parametrize(
+    ("rows", "where", "message"),
+    [
+        # a revenue row for the loss-path child: it has no revenue line
+        (
+            FREIGHT + AI + [("FY2026Q2", "toy_ai", "revenue", 500)],
+            ":12: FY2026Q2,toy_ai,revenue:",
+            "metric must be one of toy_ai's lines: adjusted_ebita",
+        ),
+        # the children's revenue above the parent's: FY2026Q3 70,000 > 67,339 (the loss child adds no revenue)
+        (
+            [(q, c, m, 70_000 if (q, m) == ("FY2026Q3", "revenue") else x) for q, c, m, x in FREIGHT] + AI,
+            ":5: FY2026Q3,revenue:",
+            "the children of all_others (toy_freight, toy_ai) sum to 70,000 in FY2026Q3, "
+            "more than its reported revenue 67,339",
+        ),
+        # an EBITA estimate where the parent's EBITA is a gap (All others FY2026Q1)
+        (
+            FREIGHT + AI + [("FY2026Q1", "toy_ai", "adjusted_ebita", -1_000)],
+            ":12: FY2026Q1,toy_ai,adjusted_ebita:",
+            "all_others.adjusted_ebita has no reported value in FY2026Q1",
+        ),
+    ],
+)
 def test_estimates_that_break_the_tree_are_refused_with_a_located_message(tmp_path, rows, where, message):
     with pytest.raises(InputError) as exc:
         assumptions_mod.load(_folder(tmp_path, rows=rows))
@@ -127,17 +167,25 @@ def test_estimates_that_break_the_tree_are_refused_with_a_located_message(tmp_pa
 def test_own_ai_is_borne_by_one_child_under_the_charged_segment(tmp_path):
     folder = _folder(tmp_path)
     text = (folder / "segments.yaml").read_text(encoding="utf-8")
-    (folder / "segments.yaml").write_text(text.replace("basis: estimated}", "basis: estimated, own_ai: true}"), encoding="utf-8")
-    with pytest.raises(InputError) as exc:
-        assumptions_mod.load(folder)
-    assert ("assumptions/segments.yaml:3: segments.toy_ai.own_ai: only one child bears the own-AI depreciation; "
-            "toy_freight, toy_ai all say own_ai: true") in str(exc.value), str(exc.value)
     (folder / "segments.yaml").write_text(
-        "segments:\n  toy_freight: {label: X, parent: international, basis: estimated, own_ai: true}\n", encoding="utf-8")
+        text.replace("basis: estimated}", "basis: estimated, own_ai: true}"), encoding="utf-8"
+    )
     with pytest.raises(InputError) as exc:
         assumptions_mod.load(folder)
-    assert ("assumptions/segments.yaml:2: segments.toy_freight.own_ai: True: true or false, and true only under the "
-            "segment charged with own-AI depreciation (all_others)") in str(exc.value), str(exc.value)
+    assert (
+        "assumptions/segments.yaml:3: segments.toy_ai.own_ai: only one child bears the own-AI depreciation; "
+        "toy_freight, toy_ai all say own_ai: true"
+    ) in str(exc.value), str(exc.value)
+    (folder / "segments.yaml").write_text(
+        "segments:\n  toy_freight: {label: X, parent: international, basis: estimated, own_ai: true}\n",
+        encoding="utf-8",
+    )
+    with pytest.raises(InputError) as exc:
+        assumptions_mod.load(folder)
+    assert (
+        "assumptions/segments.yaml:2: segments.toy_freight.own_ai: True: true or false, and true only under the "
+        "segment charged with own-AI depreciation (all_others)"
+    ) in str(exc.value), str(exc.value)
 
 
 def test_the_waterfall_closes_and_the_report_section_draws_each_child(tmp_path):
@@ -148,9 +196,16 @@ def test_the_waterfall_closes_and_the_report_section_draws_each_child(tmp_path):
     a = assumptions_mod.load(_folder(tmp_path, q1=True))
     r = simulate(a, draws=64, seed=3, jobs=1, progress=False)
     wf = C.children_waterfall_data(r, a.children)
-    for metric, parts in (("revenue", ["Toy freight", "Residual"]), ("adjusted_ebita", ["Toy freight", "Toy AI", "Residual"])):
+    for metric, parts in (
+        ("revenue", ["Toy freight", "Residual"]),
+        ("adjusted_ebita", ["Toy freight", "Toy AI", "Residual"]),
+    ):
         d = wf[wf["metric"] == metric]
-        assert list(d["step"]) == ["All others FY2026", *parts, "All others FY2027"]  # no revenue step for the loss child
+        assert list(d["step"]) == [
+            "All others FY2026",
+            *parts,
+            "All others FY2027",
+        ]  # no revenue step for the loss child
         first, *changes, last = d["value"]
         assert first + sum(changes) == pytest.approx(last, rel=1e-12)  # means add up: the steps close on the parent
     # FY2026 EBITA: All others -35,737 = toy freight 400 + toy AI -15,000 (-1,000 - 2,000 - 4,000 - 8,000) + residual
@@ -162,4 +217,5 @@ def test_the_waterfall_closes_and_the_report_section_draws_each_child(tmp_path):
     html, md = children_section(a, r, tmp_path / "rep", "test")
     assert "All others by business" in html and md[1].startswith("## All others by business")
     assert {p.name for p in (tmp_path / "rep" / "charts").iterdir()} == {
-        f"all_others_{n}.{x}" for n in ("waterfall", "fans") for x in ("png", "svg")}
+        f"all_others_{n}.{x}" for n in ("waterfall", "fans") for x in ("png", "svg")
+    }

@@ -70,11 +70,11 @@ def project_growth_segment(
     bearer = next((c.id for c in children if c.own_ai), None)
     add_back: np.ndarray | float | None = None
     depreciation: np.ndarray | float = 0.0
-    own = use_shares(v)[1] if own_ai else 0.0
-    if own_ai:
+    own = use_shares(v)[1] if own_ai else None
+    if own is not None:
         depreciation = own * capex.depreciation_new
-    if own_ai and bearer is None:
-        add_back = exit_add_back(e, v, f"{segment}.margin.start", capex, own)
+        if bearer is None:
+            add_back = exit_add_back(e, v, f"{segment}.margin.start", capex, own)
     base_revenue = base.series(v, f"{segment}.revenue")
     for c in children:
         if "revenue" in c.lines:
@@ -88,7 +88,8 @@ def project_growth_segment(
         total_revenue, total_ebita = revenue.copy(order="F"), ebita.copy(order="F")
         for c in children:
             if c.driver == "loss_path":
-                add, charge = (_exit_depreciation(base, capex, own), depreciation) if c.own_ai else (0.0, 0.0)
+                add, charge = (_exit_depreciation(base, capex, own), depreciation) if c.own_ai and own is not None \
+                    else (0.0, 0.0)
                 eb = _loss(v, c.id, quarters, add, charge)
             else:
                 r, eb = _grow(v, base.series(v, f"{c.id}.revenue"), c.id, quarters,
