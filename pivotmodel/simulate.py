@@ -35,7 +35,7 @@ from .claims import Claim, check_claims, evaluate, find_claim, series_in
 from .engine_setting import engine_setting, kernels_for_run
 from .lazy import lazy
 from .model import SERIES, prepare, run
-from .model.projection import NOT_SUMMED, Projection
+from .model.projection import HISTORY_START, NOT_SUMMED, Projection
 from .periods import Period, Timeline
 from .sampling import REPLICATES, Design, make_design
 from .schema import child_series
@@ -684,7 +684,7 @@ def simulate(
     for (kind, name), arr in sink.arrays.items():
         if kind in totals:
             totals[kind][name] = arr
-    tl = Timeline.between("FY2024Q1", a.horizon)
+    tl = Timeline.between(HISTORY_START, a.horizon)  # the engine's quarter axis
     periods = {"quarter": tl.labels, "fy": [p.label for p in tl.year_periods("fy")], "cy": [p.label for p in tl.year_periods("cy")]}
     manifest = {
         "pivotmodel_version": __version__, "scenario": a.scenario.name, "scenario_chain": list(a.scenario.chain),
