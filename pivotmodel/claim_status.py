@@ -123,8 +123,14 @@ def metric_range(a: Assumptions, claims: list[Claim]) -> dict[str, tuple[float, 
 
 def _reads_estimates(a: Assumptions, claim: Claim) -> bool:
     """True when the test reads, for a quarter Alibaba did not report in RMB, a series that a
-    seed estimate fills there."""
+    seed estimate fills there, or a declared child's estimated history (or its parent's
+    residual) in a quarter it covers."""
     seeded = {(s, q) for (s, q) in a.seeds if math.isnan(a.history.value(s, q))}
+    for child in getattr(a, "children", ()):
+        for line in child.lines:
+            for q in getattr(a, "estimates", {}).get(f"{child.id}.{line}", {}):
+                residual = f"{child.parent}.residual_{'revenue' if line == 'revenue' else 'ebita'}"
+                seeded |= {(f"{child.id}.{line}", q), (residual, q)}
     if not seeded:
         return False
     series = {ALIASES.get(s, s) for s in series_in(claim.tree)}

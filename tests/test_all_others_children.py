@@ -97,3 +97,15 @@ def test_every_estimate_row_cites_a_registered_source_and_says_its_arithmetic():
     assert {r["source"] for r in rows} - sources == set()
     assert all(r["note"].strip() and r["basis"] == "estimate" for r in rows)
     assert {r["segment"] for r in rows} == set(CHILDREN)
+
+
+def test_claims_on_a_childs_estimated_history_are_labelled_on_estimates(live):
+    from pivotmodel.claim_status import _reads_estimates
+
+    claims = {c.id: c for c in live.claims}
+    # FY2026 consumer AI and FY2026Q4 are estimated history; Freshippo's FY2027 is projection only;
+    # the All-others claims read the reported parent
+    assert _reads_estimates(live, claims["consumer_ai_burn_halves_fy2028"])
+    assert _reads_estimates(live, claims["qwen_spring_campaign_one_off_fy2027q4"])
+    assert not _reads_estimates(live, claims["freshippo_profitable_fy2027"])
+    assert not _reads_estimates(live, claims["all_others_loss_widens_fy2026q3"])
