@@ -29,7 +29,7 @@ from types import MappingProxyType
 from typing import Any
 
 from .anchors import resolve_anchor
-from .claims import Claim, find_claim, parse_claims
+from .claims import Claim, declare_series, find_claim, parse_claims
 from .correlations import Correlations, parse_correlations, uncertain_keys
 from .distributions import DIST_FIELDS, SCALES_WITH_UNIT, Distribution, SpecError, build_distribution
 from .errors import InputError, Problem
@@ -47,6 +47,7 @@ from .schema import (
     UNITS,
     Child,
     child_parameters,
+    child_series,
     parse_seed_file_key,
     seed_file_key,
     seed_key,
@@ -778,6 +779,7 @@ def load(directory: str | Path | None = None, scenario: str | None = None, as_of
         problems.extend(_stale_seeds(history, seeds))
         problems.extend(_check_capex_history(history, inputs.get("capex.new_assets_from"), directory.name))
     claims_label = label_of(directory / "claims.yaml")
+    declare_series(child_series(children))  # a claim may test a declared child's series
     claims = guarded(parse_claims, raw_files["claims"], claims_label) if raw_files.get("claims") is not None else []
     inputs_ok = not any(p.level == "error" for p in problems)  # else "not an input" would echo those errors
     corr_label = label_of(directory / "correlations.yaml")

@@ -35,6 +35,7 @@ __all__ = [
     "convergence_data", "plot_convergence", "series_compare_data", "plot_series_compare",
     "scenario_compare_data", "plot_scenario_compare", "plot_output_tornado", "CHARTS",
     "claim_timeline_data", "plot_claim_timeline", "backtest_fan_data", "plot_backtest_fans",
+    "children_waterfall_data", "plot_children_waterfall", "children_fans_data", "plot_children_fans",
 ]
 
 SEGMENTS = SEGMENT_IDS  # ids, labels and colours from the registry (pivotmodel.schema.SEGMENTS)
@@ -858,4 +859,108 @@ def plot_backtest_fans(data: pd.DataFrame, ax: Axes | None = None) -> Axes:
         axes[0].legend(fontsize=6, loc="best")
     fig.suptitle("Backtest: forecasts one quarter ahead against what was then reported", fontweight="bold", fontsize=9)
     fig.subplots_adjust(hspace=0.7, wspace=0.35, bottom=0.15)
+    return axes[0]
+
+
+# --- a segment by its children (All others by business, issue 23) ----------------------------
+
+def _parts(children, parent: str) -> list[tuple[str, str, str]]:
+    """(label, revenue series or "", EBITA series) for each child of ``parent``, then its residual."""
+    mine = [c for c in children if c.parent == parent]
+    return ([(c.label, f"{c.id}.revenue" if "revenue" in c.lines else "", f"{c.id}.adjusted_ebita") for c in mine]
+            + [("Residual", f"{parent}.residual_revenue", f"{parent}.residual_ebita")])
+
+
+def children_waterfall_data(results, children, parent: str = "all_others", start: str = "FY2026",
+                            end: str = "FY2027") -> pd.DataFrame:
+    """The parent's revenue and adjusted EBITA in ``start``, each child's (and the residual's)
+    change to ``end``, and the parent in ``end``: RMB bn, the mean across draws (means add up,
+    so the steps close on the parent exactly; a child without a revenue line adds no revenue step)."""
+    labels = list(results.periods["fy"])
+    i, j = labels.index(start), labels.index(end)
+    rows = []
+    for metric, col in (("revenue", 1), ("adjusted_ebita", 2)):
+        parent_series = f"{parent}.{metric}"
+        first, last = (float(np.mean(results.totals["fy"][parent_series][:, k])) / 1000.0 for k in (i, j))
+        rows.append({"metric": metric, "step": f"{SEGMENT_NAMES[parent]} {start}", "kind": "total", "value": first})
+        for part in _parts(children, parent):
+            if part[col]:
+                arr = results.totals["fy"][part[col]]
+                rows.append({"metric": metric, "step": part[0], "kind": "change",
+                             "value": float(np.mean(arr[:, j] - arr[:, i])) / 1000.0})
+        rows.append({"metric": metric, "step": f"{SEGMENT_NAMES[parent]} {end}", "kind": "total", "value": last})
+    return pd.DataFrame(rows)
+
+
+@_styled
+def plot_children_waterfall(data: pd.DataFrame, ax: Axes | None = None) -> Axes:
+    """Two panels (revenue, adjusted EBITA): the parent's first year, a bar per change (green up,
+    red down) floating from the running total, the parent's last year. Returns the revenue panel."""
+    if ax is None:
+        fig: Any = plt.figure(figsize=(10, 4.6))
+        axes = fig.subplots(1, 2)
+    else:
+        fig, axes = ax.figure, [ax, ax.inset_axes((1.15, 0, 1, 1))]
+    for a_, metric, title in zip(axes, ("revenue", "adjusted_ebita"), ("Revenue", "Adjusted EBITA")):
+        d = data[data["metric"] == metric].reset_index(drop=True)
+        level = 0.0
+        for k, x in d.iterrows():
+            if x["kind"] == "total":
+                a_.bar(k, x["value"], color=COLORS["all_others"], width=0.7)
+                level = x["value"]
+            else:
+                a_.bar(k, x["value"], bottom=level, color="#188038" if x["value"] >= 0 else "#D93025", width=0.7)
+                level += x["value"]
+            a_.text(k, max(level, x["value"] if x["kind"] == "total" else level), f"{x['value']:+.1f}"
+                    if x["kind"] == "change" else f"{x['value']:.1f}", ha="center", va="bottom", fontsize=7)
+        totals = d.loc[d["kind"] == "total", "value"]
+        if metric == "revenue" and (totals > 0).all():  # zoom on the changes: the axis starts near the smaller total
+            falls = d.loc[d["kind"] == "change", "value"].clip(upper=0).sum()
+            a_.set_ylim(bottom=0.9 * (totals.min() + falls))
+        a_.set_xticks(range(len(d)))
+        a_.set_xticklabels(d["step"], rotation=35, ha="right", fontsize=7)
+        a_.axhline(0, color="black", lw=0.6)
+        a_.set_ylabel("RMB bn (mean across draws)")
+        a_.set_title(title, fontsize=10)
+    fig.suptitle("All others by business: change from the first year to the next", fontweight="bold")
+    if ax is None:
+        fig.subplots_adjust(bottom=0.3, wspace=0.3)
+    return axes[0]
+
+
+def children_fans_data(results, children, parent: str = "all_others") -> pd.DataFrame:
+    """Adjusted EBITA by fiscal year (RMB bn, P5-P95 fans) for each child of ``parent`` and its
+    residual: estimated history (status A) then the projection."""
+    frames = []
+    for label, _, ebita in _parts(children, parent):
+        d = _fan(results, ebita)
+        d.insert(0, "part", label)
+        frames.append(d)
+    return pd.concat(frames, ignore_index=True)
+
+
+@_styled
+def plot_children_fans(data: pd.DataFrame, ax: Axes | None = None) -> Axes:
+    """Small multiples, one fan per child and the residual (own y-axis each). Returns the first panel."""
+    parts = list(dict.fromkeys(data["part"]))
+    cols = 4
+    rows = -(-len(parts) // cols)
+    fig: Any = plt.figure(figsize=(11, 3.0 * rows)) if ax is None else ax.figure
+    boxes = [((c % cols) / cols, 1 - (c // cols + 1) / rows, 0.8 / cols, 0.75 / rows) for c in range(rows * cols)]
+    axes = (fig.subplots(rows, cols, sharex=True, squeeze=False).ravel() if ax is None
+            else np.array([ax.inset_axes(b) for b in boxes]))
+    for a_, part in zip(axes, parts):
+        d = data[data["part"] == part].dropna(subset=["p50"])
+        _fy_axis(a_, d["year"], _boundary(d), "Adj. EBITA, RMB bn")
+        a_.set_xticklabels([f"'{str(y)[2:]}" for y in d["year"]])
+        a_.set_xlabel("")
+        _draw_fan(a_, d, COLORS["all_others"])
+        a_.axhline(0, color="black", lw=0.6)
+        a_.set_title(part, fontsize=9)
+    for a_ in axes[len(parts):]:
+        a_.axis("off")
+    fig.suptitle("All others by business: adjusted EBITA, median, P25-P75, P5-P95 (history: estimates)",
+                 fontweight="bold")
+    if ax is None:
+        fig.subplots_adjust(hspace=0.45, wspace=0.4)
     return axes[0]

@@ -174,6 +174,11 @@ class _Context:
         past = e.timeline.position(e.first_projected)
         # a past figure that moves with an input is an estimate, as is every seed estimate
         estimated = {(s, q) for (s, q) in a.seeds if math.isnan(a.history.value(s, q))}
+        for child in getattr(a, "children", ()):  # a declared child's estimated history, and its parent's residual
+            for line in child.lines:
+                residual = f"{child.parent}.residual_{'revenue' if line == 'revenue' else 'ebita'}"
+                for q in getattr(a, "estimates", {}).get(f"{child.id}.{line}", {}):
+                    estimated |= {(f"{child.id}.{line}", q), (residual, q)}
         for name, arr in oat.series.items():
             with np.errstate(invalid="ignore"):
                 moves = np.flatnonzero((np.abs(arr[:, :past] - arr[:1, :past]) > 0).any(axis=0))

@@ -41,6 +41,7 @@ import functools
 import math
 import re
 from collections.abc import Callable, Sequence
+from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -60,6 +61,21 @@ __all__ = [
 ]
 
 ALIASES = {"capex": "group.capex", "fcf": "group.fcf"}
+# The series of the child segments the loaded folder declares (schema.child_series: Cainiao,
+# consumer AI ... and the residuals), set by the loader before it parses claims.yaml, so a claim
+# may test a declared child; the registry's SERIES stay the rest. A context variable, not a
+# module global: a run (or a test) loading another folder sees its own children.
+_DECLARED: ContextVar[dict[str, tuple[str, str]] | None] = ContextVar("declared_child_series", default=None)
+
+
+def declare_series(series: dict[str, tuple[str, str]]) -> None:
+    """Make the declared children's series (name -> (unit, description)) valid in claim tests."""
+    _DECLARED.set(dict(series))
+
+
+def _known() -> dict[str, tuple[str, str]]:
+    """Every series a claim may name: the registry's and the declared children's."""
+    return {**SERIES, **(_DECLARED.get() or {})}
 CLAIM_KEYS = {"id": True, "words": True, "source": True, "reading": True, "test": True, "headline": False, "note": False,
               "article": False, "not_evaluable": False}
 SOURCE_KEYS = ("publication", "date", "url")
@@ -167,7 +183,7 @@ def _unit(node: ast.AST) -> str | None:
         if fn in _CONDITION_FNS:
             return "outcome"
         name = _series_name(node.args[0]) if node.args else None
-        unit = SERIES.get(ALIASES.get(name or "", name or ""), ("", ""))[0]
+        unit = _known().get(ALIASES.get(name or "", name or ""), ("", ""))[0]
         if fn == "usd":
             return "US$ bn"
         if unit.endswith("_per_ADS"):  # earnings per ADS are summed as they are
@@ -210,7 +226,7 @@ def _ordered_series(node: ast.AST) -> list[str]:
     for sub in ast.walk(node):
         name = _series_name(sub) if isinstance(sub, (ast.Name, ast.Attribute)) else None
         name = ALIASES.get(name, name) if name else None
-        if name in SERIES and name not in out:
+        if name in _known() and name not in out:
             out.append(name)
     return out
 
@@ -327,14 +343,14 @@ def _check(node: ast.AST, inside: str | None = None) -> str:
             raise TestError(f"attribute access {ast.unparse(node)!r} is not allowed; only series names")
         if "__" in name:
             raise TestError(f"dunder name {name!r} is not allowed")
-        if name in SERIES or name in ALIASES:
+        if name in _known() or name in ALIASES:
             return "series"
         if _PERIOD_RE.match(name):
             return "period"
         if "." in name:
-            raise TestError(f"unknown series {name!r}; valid series: {', '.join(list(SERIES) + list(ALIASES))}")
+            raise TestError(f"unknown series {name!r}; valid series: {', '.join(list(_known()) + list(ALIASES))}")
         raise TestError(
-            f"unknown name {name!r}; valid: series ({', '.join(list(SERIES) + list(ALIASES))}), "
+            f"unknown name {name!r}; valid: series ({', '.join(list(_known()) + list(ALIASES))}), "
             "periods (FY2027, CY2026, FY2027Q3, FY2026Q1:FY2028Q4) and functions "
             f"({', '.join(FUNCTIONS)})"
         )
@@ -474,7 +490,7 @@ class _Evaluator:
 
     def series(self, node: ast.AST) -> str:
         name = _series_name(node)
-        if name is None or (name not in SERIES and name not in ALIASES):
+        if name is None or (name not in SERIES and name not in ALIASES and name not in self.p.series):
             raise TestError(f"expected a series name, got {ast.unparse(node)!r}")
         return ALIASES.get(name, name)
 
@@ -557,7 +573,7 @@ class _Evaluator:
         node = ast.Call(ast.Name(fn), args, [])
         if fn in ("sum", "cumsum"):
             name = self.series(args[0])
-            per_ads = SERIES[name][0].endswith("_per_ADS")  # EPS: summed as is, not in bn
+            per_ads = SERIES.get(name, ("RMB_mn", ""))[0].endswith("_per_ADS")  # EPS: summed as is, not in bn
             out = p.total(name, self._period_arg(fn, args, 1, ctx)) / (1.0 if per_ads else 1000.0)
             return self._total_defined(out, node, ctx)
         if fn == "usd":

@@ -650,6 +650,8 @@ def _build(a, r, folder: Path, compare: list[str], assumptions_dir, bar, cf, sta
     bridge_html, bridge_md = bridge_section(a, folder)
     bar.stage("claims over time and backtest")
     over_time_html, over_time_md = over_time_section(a, r, folder, draws, seed, C.source_line(r))  # pivotmodel.report_over_time
+    from .report_children import children_section  # All others by business (issue 23)
+    children_html, children_md = children_section(a, r, folder, C.source_line(r))
 
     bar.step()
     bar.stage("workbook")
@@ -702,6 +704,9 @@ def _build(a, r, folder: Path, compare: list[str], assumptions_dir, bar, cf, sta
         over_time_html.replace("<!--timeline-->", _img(folder / "charts" / "claim_timeline.png",
                                                        "Claims as each quarter was reported (star: the outcome once known)")),
         "<h2 id=\"charts\">Charts</h2>", *[_img(p, cap) for p, cap in figures],
+        children_html.replace("<!--children-charts-->", "" if not children_html else
+                              _img(folder / "charts" / "all_others_waterfall.png", "All others FY2026 -> FY2027")
+                              + _img(folder / "charts" / "all_others_fans.png", "Adjusted EBITA fan per business")),
         f'<h2 id="drivers">What drives each claim</h2>{_drivers_html(a, boxes, drv, wwt, m["draws"])}',
         '<h2 id="tornado">What moves the key outputs (tornado)</h2>'
         "<p>Each uncertain input is swung from its P10 to its P90 with every other input at its median "
@@ -747,6 +752,7 @@ def _build(a, r, folder: Path, compare: list[str], assumptions_dir, bar, cf, sta
     lines += bridge_md
     lines += consensus_md
     lines += over_time_md
+    lines += children_md
     lines += ["", "Files: index.html (full report), charts/, data/, tables/, "
               f"pivotmodel_{a.scenario.name}.xlsx, manifest.json.", ""]
     (folder / "summary.md").write_text("\n".join(lines), encoding="utf-8")

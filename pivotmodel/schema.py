@@ -268,6 +268,8 @@ PARAMETERS: dict[str, Param] = {
     "earnings.tax_rate": Param("ratio", 0.0, 1.0,
                                "income tax / positive adjusted EBITA of China e-commerce and Cloud (by entity group)"),
     "earnings.equity_method": Param("money", -1e5, 1e5, "share of results of equity method investees a quarter"),
+    "earnings.ant.stake": Param("ratio", 0.0, 1.0, "Alibaba's stake in Ant Group (equity method, lagged a quarter)"),
+    "earnings.ant.net_profit": Param("money", -1e5, 1e5, "Ant Group's own net profit a quarter"),
     "earnings.nci": Param("money", -1e5, 1e5, "net loss attributable to non-controlling interests a quarter (added)"),
     "earnings.shares.base": Param("count", 1000.0, 50000.0, "ordinary shares outstanding at the last reported quarter, millions"),
     "earnings.shares.esop_dilution": Param("ratio", 0.0, 0.2, "shares issued under the ESOP a year, share of shares outstanding"),
@@ -489,25 +491,45 @@ def base_estimated_lines() -> tuple[str, ...]:
 # the children plus the residual equal the parent by construction; the loader refuses
 # estimates that would leave a negative residual revenue.
 
-CHILD_DRIVERS = ("growth_segments",)  # the drivers a child may name (generic: growth and margin paths)
+CHILD_DRIVERS = ("growth_segments", "loss_path")  # growth and margin paths; or a quarterly EBITA level (no revenue)
 CHILD_PARENT_DRIVERS = ("growth_segments",)  # the parents' drivers that project a residual
 
 
 @dataclass(frozen=True)
 class Child:
     """A child segment declared in ``segments.yaml``: ``id`` (its key prefix, file stem and
-    series prefix), ``label``, ``parent`` (a registered segment), ``driver``."""
+    series prefix), ``label``, ``parent`` (a registered segment), ``driver``; ``own_ai``: it bears
+    the parent's share of new-asset depreciation for the group's own AI work instead of the
+    residual (the parent must be the segment charged with it; at most one child)."""
 
     id: str
     label: str
     parent: str
     driver: str = "growth_segments"
+    own_ai: bool = False
+
+    @property
+    def lines(self) -> tuple[str, ...]:
+        """Its lines: revenue and adjusted EBITA; a ``loss_path`` child (revenue a gap, left in
+        the residual) has adjusted EBITA only."""
+        return ("adjusted_ebita",) if self.driver == "loss_path" else ("revenue", "adjusted_ebita")
 
 
 def child_parameters(child: Child) -> dict[str, Param]:
     """The keys a child's driver reads, written out in full from the declaration (growth_segments:
-    a revenue growth path and a margin path, as for AIDC)."""
+    a revenue growth path and a margin path, as for AIDC; loss_path: a quarterly adjusted-EBITA
+    level in RMB million converging from its start to a long-run level)."""
     i = child.id
+    if child.driver == "loss_path":
+        return {
+            f"{i}.loss.start": Param("money", -1e6, 1e6, f"adjusted EBITA of {child.label} in RMB million a quarter "
+                                     "(loss < 0) at the exit of the base year, as estimated (after own-AI depreciation "
+                                     "if it bears it; the engine adds that back)"),
+            f"{i}.loss.long_run": Param("money", -1e6, 1e6, f"quarterly adjusted EBITA of {child.label} the path "
+                                        "converges to (before own-AI depreciation)"),
+            f"{i}.loss.half_life": Param("quarters", 0.25, 80, f"quarters for {child.label}'s gap to its long-run "
+                                         "level to halve"),
+        }
     return {
         **_path((f"{i}.revenue.growth.start", f"{i}.revenue.growth.long_run", f"{i}.revenue.growth.half_life"),
                 f"YoY revenue growth of {child.label}"),
@@ -521,7 +543,8 @@ def child_series(children: tuple[Child, ...]) -> dict[str, tuple[str, str]]:
     each parent's residual."""
     out: dict[str, tuple[str, str]] = {}
     for c in children:
-        out[f"{c.id}.revenue"] = ("RMB_mn", f"{c.label} revenue (history: estimates)")
+        if "revenue" in c.lines:
+            out[f"{c.id}.revenue"] = ("RMB_mn", f"{c.label} revenue (history: estimates)")
         out[f"{c.id}.adjusted_ebita"] = ("RMB_mn", f"{c.label} adjusted EBITA (history: estimates)")
         out[f"{c.parent}.residual_revenue"] = ("RMB_mn", f"{segment(c.parent).label} revenue outside its declared children")
         out[f"{c.parent}.residual_ebita"] = ("RMB_mn", f"{segment(c.parent).label} adjusted EBITA outside its declared children")
@@ -599,6 +622,8 @@ SERIES: dict[str, tuple[str, str]] = {
     "group.income_before_tax": ("RMB_mn", "income before income tax and share of results of equity method investees"),
     "group.income_tax": ("RMB_mn", "income tax expenses (< 0)"),
     "group.equity_method": ("RMB_mn", "share of results of equity method investees (Ant Group and others)"),
+    "group.equity_method_ant": ("RMB_mn", "Ant Group's part of the equity-method line: stake x Ant's net profit"),
+    "group.equity_method_others": ("RMB_mn", "the equity-method line less Ant's part (other investees; a remainder)"),
     "group.net_income": ("RMB_mn", "net income (GAAP)"),
     "group.nci": ("RMB_mn", "net loss (+) / income (-) attributable to non-controlling interests and mezzanine equity"),
     "group.net_income_attributable": ("RMB_mn", "net income attributable to ordinary shareholders (GAAP)"),

@@ -31,7 +31,7 @@ from typing import Any
 from .errors import InputError, Problem
 from .history import REPORTED_COLUMNS, History, _read_csv
 from .periods import PeriodError, Quarter, parse_quarter
-from .schema import CHILD_DRIVERS, CHILD_PARENT_DRIVERS, INPUT_FILES, SEGMENTS, Child
+from .schema import CHILD_DRIVERS, CHILD_PARENT_DRIVERS, INPUT_FILES, OWN_AI_SEGMENTS, SEGMENTS, Child
 from .yamlio import line_of, read_yaml
 
 __all__ = ["read_children", "read_estimates", "ESTIMATES_CSV", "SEGMENTS_YAML"]
@@ -39,7 +39,7 @@ __all__ = ["read_children", "read_estimates", "ESTIMATES_CSV", "SEGMENTS_YAML"]
 SEGMENTS_YAML = "segments.yaml"
 ESTIMATES_CSV = "children.csv"
 _ID = re.compile(r"[a-z][a-z0-9_]*")
-_FIELDS = ("label", "parent", "basis", "driver")
+_FIELDS = ("label", "parent", "basis", "driver", "own_ai")
 
 
 def _child(cid: Any, spec: Any, label: str, line: int | None) -> tuple[Child | None, list[Problem]]:
@@ -50,7 +50,8 @@ def _child(cid: Any, spec: Any, label: str, line: int | None) -> tuple[Child | N
     if not isinstance(cid, str) or not _ID.fullmatch(cid) or cid in taken:
         return None, [Problem(label, key, f"a child id is lower_snake_case and not one of {', '.join(sorted(taken))}", line)]
     if not isinstance(spec, dict) or set(spec) - set(_FIELDS) or not {"label", "parent", "basis"} <= set(spec):
-        return None, [Problem(label, key, f"must be a mapping of label, parent, basis (estimated) and driver (optional), "
+        return None, [Problem(label, key, f"must be a mapping of label, parent, basis (estimated), driver and own_ai "
+                                          "(optional), "
                                           f"found {spec!r}", line)]
     problems = []
     if spec["parent"] not in parents:
@@ -64,9 +65,15 @@ def _child(cid: Any, spec: Any, label: str, line: int | None) -> tuple[Child | N
     if driver not in CHILD_DRIVERS:
         problems.append(Problem(label, f"{key}.driver", f"{driver!r} is not a driver a child can use; use one of: "
                                                         f"{', '.join(CHILD_DRIVERS)}", line_of(spec, "driver") or line))
+    own_ai = spec.get("own_ai", False)
+    if own_ai not in (True, False) or (own_ai and spec["parent"] not in OWN_AI_SEGMENTS):
+        problems.append(Problem(label, f"{key}.own_ai", f"{own_ai!r}: true or false, and true only under the segment "
+                                                        "charged with own-AI depreciation "
+                                                        f"({', '.join(OWN_AI_SEGMENTS)})",
+                                line_of(spec, "own_ai") or line))
     if problems:
         return None, problems
-    return Child(cid, str(spec["label"]), spec["parent"], driver), []
+    return Child(cid, str(spec["label"]), spec["parent"], driver, own_ai), []
 
 
 def read_children(directory: Path, label: str) -> tuple[tuple[Child, ...], list[Problem]]:
@@ -87,12 +94,17 @@ def read_children(directory: Path, label: str) -> tuple[tuple[Child, ...], list[
         problems += errs
         if child is not None:
             children.append(child)
+    bearers = [c.id for c in children if c.own_ai]
+    if len(bearers) > 1:
+        problems.append(Problem(label, f"segments.{bearers[1]}.own_ai", "only one child bears the own-AI depreciation; "
+                                f"{', '.join(bearers)} all say own_ai: true", line_of(data["segments"], bearers[1])))
     return tuple(children), problems
 
 
 def _rows(path: Path, label: str, children: tuple[Child, ...]) -> tuple[dict[tuple[str, Quarter], tuple[float, int]], list[Problem]]:
     """(series, quarter) -> (value, line) from children.csv, with the problems of its rows."""
     ids = {c.id for c in children}
+    lines = {c.id: c.lines for c in children}
     out: dict[tuple[str, Quarter], tuple[float, int]] = {}
     problems = []
     for line, rec in _read_csv(path, REPORTED_COLUMNS, label):
@@ -105,7 +117,9 @@ def _rows(path: Path, label: str, children: tuple[Child, ...]) -> tuple[dict[tup
             continue
         bad = [msg for ok, msg in (
             (rec["segment"].strip() in ids, f"segment must be a declared child: {', '.join(sorted(ids)) or '(none)'}"),
-            (rec["metric"].strip() in ("revenue", "adjusted_ebita"), "metric must be revenue or adjusted_ebita"),
+            (rec["metric"].strip() in lines.get(rec["segment"].strip(), ("revenue", "adjusted_ebita")),
+             f"metric must be one of {rec['segment'].strip()}'s lines: "
+             f"{' or '.join(lines.get(rec['segment'].strip(), ('revenue', 'adjusted_ebita')))}"),
             (math.isfinite(value), "value must be a finite number"), (rec["unit"].strip() == "RMB_mn", "unit must be RMB_mn"),
             (rec["basis"].strip() == "estimate", "basis must be estimate"), (bool(rec["source"].strip()), "every row needs a source"),
         ) if not ok]
@@ -124,8 +138,8 @@ def _identity(rows: Mapping[tuple[str, Quarter], tuple[float, int]], children: t
     """Every child has revenue and EBITA estimates in each base quarter; estimates sit only in
     quarters where the parent is reported; children's revenue never exceeds the parent's."""
     problems = []
-    for c in children:  # revenue: the model grows from it (EBITA follows the margin path: optional)
-        for q in base:
+    for c in children:  # revenue: the model grows from it (EBITA, and a loss path, follow their inputs: optional)
+        for q in base if "revenue" in c.lines else ():
             if (f"{c.id}.revenue", q) not in rows:
                 problems.append(Problem(label, f"{q.label},{c.id},revenue", f"missing row: the model grows {c.id}.revenue "
                                         f"from its estimates in the four base quarters {base[0].label}..{base[-1].label}; "

@@ -667,7 +667,7 @@ def simulate(
     claims = list(a.claims)
     check_claims(claims, run(engine), a.claims_label)
     if keep is None:
-        keep = SERIES if draws <= FULL_TABLES_UP_TO else HEADLINE_SERIES
+        keep = (*SERIES, *child_series(tuple(a.children))) if draws <= FULL_TABLES_UP_TO else HEADLINE_SERIES
     keep = tuple(dict.fromkeys(keep))
     claim_series = set()
     for c in claims:

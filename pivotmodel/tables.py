@@ -14,9 +14,9 @@ import pandas as pd
 from .earnings_table import earnings_rows
 from .model import Projection
 from .periods import Period, parse_period
-from .schema import SEGMENT_IDS, SEGMENT_LABELS
+from .schema import SEGMENT_IDS, SEGMENT_LABELS, Child
 
-__all__ = ["segment_table", "SEGMENT_NAMES", "year_columns"]
+__all__ = ["segment_table", "SEGMENT_NAMES", "year_columns", "child_lines"]
 
 SEGMENT_NAMES = SEGMENT_LABELS  # segment id (and "group") -> label, from the registry
 
@@ -40,15 +40,29 @@ def actual_tag(period: Period, first_projected) -> str:
     return "P" if not reported else "A" if not projected else f"{reported}A+{projected}P"
 
 
+def child_lines(children: tuple[Child, ...], parent: str) -> list[tuple[str, str]]:
+    """(row label, series) for the children of ``parent`` and its residual: revenue and
+    adjusted EBITA each (a loss-path child: EBITA only; its revenue stays in the residual)."""
+    mine = [c for c in children if c.parent == parent]
+    if not mine:
+        return []
+    rows = [(f"  {c.label}: {'revenue' if line == 'revenue' else 'adj. EBITA'}", f"{c.id}.{line}")
+            for c in mine for line in c.lines]
+    return rows + [("  Residual: revenue", f"{parent}.residual_revenue"),
+                   ("  Residual: adj. EBITA", f"{parent}.residual_ebita")]
+
+
 def _money(p: Projection, name: str, period: Period, currency: str) -> float:
     if currency == "usd":
         return float(np.median(p.total_usd(name, period))) / 1000.0
     return float(np.median(p.total(name, period))) / 1000.0
 
 
-def segment_table(p: Projection, basis: str = "fy", currency: str = "rmb") -> pd.DataFrame:
-    """Revenue, share of group revenue, adjusted EBITA and margin by segment; group capex,
-    depreciation and FCF. With several draws each cell is the median across draws."""
+def segment_table(p: Projection, basis: str = "fy", currency: str = "rmb",
+                  children: tuple[Child, ...] = ()) -> pd.DataFrame:
+    """Revenue, share of group revenue, adjusted EBITA and margin by segment, and under a segment
+    with declared ``children`` each child's revenue and adjusted EBITA and the residual's; group
+    capex, depreciation and FCF. With several draws each cell is the median across draws."""
     unit = "US$ bn" if currency == "usd" else "RMB bn"
     cols = year_columns(p, basis)
     rows: dict[tuple[str, str], list[float]] = {}
@@ -63,6 +77,8 @@ def segment_table(p: Projection, basis: str = "fy", currency: str = "rmb") -> pd
             add(seg, "Share of group revenue (ratio)", lambda per, s=seg: med(p.share(f"{s}.revenue", "group.revenue", per)))
         add(seg, f"Adjusted EBITA ({unit})", lambda per, s=seg: _money(p, f"{s}.adjusted_ebita", per, currency))
         add(seg, "Adjusted EBITA margin (ratio)", lambda per, s=seg: med(p.share(f"{s}.adjusted_ebita", f"{s}.revenue", per)))
+        for label, name in child_lines(children, seg):
+            add(seg, f"{label} ({unit})", lambda per, n=name: _money(p, n, per, currency))
     add("group", f"Inter-segment elimination ({unit})", lambda per: _money(p, "group.elimination", per, currency))
     add("group", f"Capex ({unit})", lambda per: _money(p, "group.capex", per, currency))
     add("group", f"Depreciation ({unit})", lambda per: _money(p, "group.depreciation", per, currency))

@@ -159,6 +159,8 @@ def _plain_run(a, values):
     seg.update(_plain_charges(e, v, seg, capex))
     seg.update(_plain_group(v, seg, capex, quarters))
     seg.update(project_earnings(v, seg, first, quarters))
+    ant = np.broadcast_to(v("earnings.ant.stake") * v("earnings.ant.net_profit"), seg["group.equity_method"].shape)
+    seg.update({"group.equity_method_ant": ant, "group.equity_method_others": seg["group.equity_method"] - ant})
 
     timeline = e.timeline
     split = timeline.position(first)

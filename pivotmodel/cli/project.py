@@ -25,7 +25,7 @@ def cmd_project(args: argparse.Namespace) -> int:
         return _print_bridge(a, args.bridge)
     if args.out and args.format != "table":
         check_file_target(Path(args.out), _projection_file_is_ours, a.input_paths)
-    table = segment_table(project(a), basis=args.basis, currency=args.currency)
+    table = segment_table(project(a), basis=args.basis, currency=args.currency, children=a.children)
     title = (
         f"pivotmodel deterministic projection, scenario {a.scenario.name}: reported (A) to "
         f"{a.history.last_quarter.label}, projected (P) to {a.horizon.label}; each input at its median"

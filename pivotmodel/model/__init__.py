@@ -27,6 +27,7 @@ from .china_ecommerce import project_china_ecommerce
 from .cloud import exit_streams, project_cloud, project_cloud_demand, total_of
 from .earnings import TAXED_SEGMENTS, project_earnings
 from .engine_choice import running_with
+from .equity_method import ant_split
 from .group import GROUP_READS, SEGMENTS, project_group
 from .growth_segments import growth_segment_revenue, project_growth_segment
 from .inputs import BaseQuarters, EngineInputs, Values
@@ -160,4 +161,5 @@ def _project(e: EngineInputs, v: Values, outputs: Outputs) -> dict[str, np.ndarr
     del capex
     seg = _kept(seg, keep | _EARNINGS_READS)
     seg.update(project_earnings(v, seg, first, quarters))
+    seg.update(ant_split(v, seg["group.equity_method"]))  # Ant Group's part of the equity-method line
     return _kept(seg, keep)

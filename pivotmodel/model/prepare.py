@@ -66,13 +66,13 @@ def _child_rows(a: Assumptions, quarters: tuple[Quarter, ...], rows: dict[str, n
     estimates = getattr(a, "estimates", {})
     out = {}
     for c in children:
-        for metric in ("revenue", "adjusted_ebita"):
+        for metric in c.lines:
             known = estimates.get(f"{c.id}.{metric}", {})
             out[f"{c.id}.{metric}"] = np.array([known.get(q, np.nan) for q in quarters], dtype=float)
     for parent in dict.fromkeys(c.parent for c in children):
         for metric, residual in (("revenue", "residual_revenue"), ("adjusted_ebita", "residual_ebita")):
             out[f"{parent}.{residual}"] = rows[f"{parent}.{metric}"] - sum(
-                out[f"{c.id}.{metric}"] for c in children if c.parent == parent)
+                out[f"{c.id}.{metric}"] for c in children if c.parent == parent and metric in c.lines)
     return out
 
 

@@ -1,0 +1,111 @@
+"""All others by business on the live assumptions folder (issue 23): the six children declared
+in ``assumptions/segments.yaml`` with their estimates in ``history/children.csv``.
+
+Like ``test_bundled.py`` these read the folder analysts edit: the identities (children plus
+residual = reported All others in every reported quarter; FY2027 = the sum of its parts) must
+hold whatever the inputs. The hand-worked values pin the estimates the rows were built from
+(their arithmetic is in each row's note), so an edit to a row shows here.
+"""
+
+from __future__ import annotations
+
+import csv
+
+import numpy as np
+import pytest
+import yaml
+
+import pivotmodel.assumptions as assumptions_mod
+from pivotmodel.model import project
+from pivotmodel.periods import parse_quarter
+
+LIVE = assumptions_mod.bundled_directory()
+PARENT = "all_others"
+CHILDREN = ("cainiao", "amap", "hujing", "freshippo", "dingtalk", "consumer_ai")
+FY2026 = ("FY2026Q1", "FY2026Q2", "FY2026Q3", "FY2026Q4")
+
+
+@pytest.fixture(scope="module")
+def live():
+    return assumptions_mod.load(LIVE)
+
+
+@pytest.fixture(scope="module")
+def projection(live):
+    return project(live)
+
+
+def test_the_children_are_declared_with_their_inputs(live):
+    assert tuple(c.id for c in live.children) == CHILDREN
+    assert {c.parent for c in live.children} == {PARENT}
+    (bearer,) = [c for c in live.children if c.own_ai]  # the own-AI compute charge sits in one child
+    assert (bearer.id, bearer.driver, bearer.lines) == ("consumer_ai", "loss_path", ("adjusted_ebita",))
+
+
+def test_children_plus_residual_equal_reported_all_others_in_every_reported_quarter(live, projection):
+    p = projection
+    for metric, residual in (("revenue", "residual_revenue"), ("adjusted_ebita", "residual_ebita")):
+        checked = 0
+        for label in FY2026:
+            q = parse_quarter(label)
+            reported = live.history.value(f"{PARENT}.{metric}", q)
+            col = p.timeline.position(q)
+            parts = [p[f"{c}.{metric}"][0, col] for c in CHILDREN if f"{c}.{metric}" in p.series]
+            assert sum(parts) + p[f"{PARENT}.{residual}"][0, col] == pytest.approx(reported, abs=1e-6), (metric, label)
+            assert p[f"{PARENT}.{metric}"][0, col] == reported  # the parent's history is untouched
+            checked += 1
+        assert checked == 4  # FY2026Q1 EBITA -1,869 is derived: FY2026 -35,737 less Q2-Q4 (reported.csv)
+
+
+def test_residual_by_hand(live, projection):
+    p, col = projection, projection.timeline.position(parse_quarter("FY2026Q1"))
+    # FY2026Q1 revenue: 58,600 - (24,130 + 3,540 + 5,916 + 15,852 + 468) = 8,694
+    assert p[f"{PARENT}.residual_revenue"][0, col] == 8_694
+    # FY2026Q4 EBITA: -20,698 - (-540 + 0 + 42 + 177 + 0 - 17,946) = -2,431
+    col = p.timeline.position(parse_quarter("FY2026Q4"))
+    assert p[f"{PARENT}.residual_ebita"][0, col] == -2_431
+    # consumer AI FY2026Q4: the All-others loss step-up over Q1 (20,698 - 1,869 implied = 18,829);
+    # -(1,000 + 0.9 x 18,829) = -17,946 (the RMB3bn Qwen campaign inside it)
+    assert p["consumer_ai.adjusted_ebita"][0, col] == -17_946
+
+
+def test_fy2027_all_others_is_the_sum_of_its_parts(projection):
+    p = projection
+    for metric, residual in (("revenue", "residual_revenue"), ("adjusted_ebita", "residual_ebita")):
+        parts = sum(p.total(f"{c}.{metric}", "FY2027") for c in CHILDREN if f"{c}.{metric}" in p.series)
+        np.testing.assert_allclose(
+            parts + p.total(f"{PARENT}.{residual}", "FY2027"), p.total(f"{PARENT}.{metric}", "FY2027"), rtol=1e-12
+        )
+    # FY2026 by business (estimates; the residual derived): the year sums to the reported -35,737
+    fy2026 = {c: float(p.total(f"{c}.adjusted_ebita", "FY2026")[0]) for c in CHILDREN}
+    assert fy2026 == {
+        "cainiao": -2_532,
+        "amap": -1_000,
+        "hujing": 170,
+        "freshippo": 688,
+        "dingtalk": 0,
+        "consumer_ai": -28_535,
+    }
+    assert float(p.total(f"{PARENT}.residual_ebita", "FY2026")[0]) + sum(fy2026.values()) == -35_737
+
+
+def test_every_estimate_row_cites_a_registered_source_and_says_its_arithmetic():
+    sources = set(yaml.safe_load((LIVE / "sources.yaml").read_text(encoding="utf-8"))["sources"])
+    with (LIVE / "history" / "children.csv").open(newline="", encoding="utf-8") as fh:
+        rows = list(csv.DictReader(fh))
+    assert len(rows) == 44  # 5 children x (4 revenue + 4 EBITA) + consumer AI's 4 EBITA
+    assert {r["source"] for r in rows} - sources == set()
+    assert all(r["note"].strip() and r["basis"] == "estimate" for r in rows)
+    assert {r["segment"] for r in rows} == set(CHILDREN)
+
+
+def test_claims_on_a_childs_estimated_history_are_labelled_on_estimates(live):
+    from pivotmodel.claim_status import _reads_estimates
+
+    claims = {c.id: c for c in live.claims}
+    # FY2026 consumer AI and FY2026Q4 are estimated history; Freshippo's FY2027 is projection only;
+    # the All-others claims read the reported parent
+    assert _reads_estimates(live, claims["consumer_ai_burn_halves_fy2028"])
+    assert _reads_estimates(live, claims["qwen_spring_campaign_one_off_fy2027q4"])
+    assert not _reads_estimates(live, claims["freshippo_profitable_fy2027"])
+    assert not _reads_estimates(live, claims["all_others_loss_widens_fy2026q3"])
