@@ -755,7 +755,8 @@ def load(directory: str | Path | None = None, scenario: str | None = None, as_of
         problems.extend(history.warnings)
         history = with_estimates(history, seed_estimate_rows(history, seeds))  # past quarters' seeds stay history
         seeds.update(_seeds_from_estimates(history, seeds, sources))  # base quarters estimated in estimates.csv
-        estimates, errs = read_estimates(directory, children, history, base_quarters(history), label_of)
+        cut_from = full if as_of is not None and history is not full else None  # the whole history, as of a past quarter
+        estimates, errs = read_estimates(directory, children, history, base_quarters(history), label_of, cut_from)
         problems.extend(errs)
     raw_files: dict[str, Any] = {}  # claims.yaml and correlations.yaml, parsed below
     for name in ("claims", "correlations"):

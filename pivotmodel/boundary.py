@@ -124,22 +124,22 @@ def boundary_report(a: Assumptions, p: Projection | None = None, quarters: int =
 def _subject_rows(a: Assumptions, p: Projection, subject: Subject, last: Quarter, q: Quarter, tol: Mapping[str, float],
                   declared: Mapping[tuple[str, str, str], str]) -> list[BoundaryRow]:
     rev = lambda x: _at(p, subject.series, x)  # noqa: E731
-    growth = lambda x: rev(x) / rev(x + (-4)) - 1.0  # noqa: E731
-    qoq = lambda x: rev(x) / rev(x + (-1)) - 1.0  # noqa: E731
+    growth = lambda x: _ratio(rev(x), rev(x + (-4))) - 1.0  # noqa: E731
+    qoq = lambda x: _ratio(rev(x), rev(x + (-1))) - 1.0  # noqa: E731
     metrics = [("yoy", growth, subject.growth_inputs), ("qoq", qoq, subject.growth_inputs)]
     if subject.profit is not None and subject.profit in p.series:
         ebita = lambda x: _at(p, subject.profit, x)  # noqa: E731
-        metrics.append(("margin", lambda x: ebita(x) / rev(x), subject.margin_inputs))
+        metrics.append(("margin", lambda x: _ratio(ebita(x), rev(x)), subject.margin_inputs))
     rows = []
     for metric, fn, keys in metrics:
         lo, hi = fn(last), fn(q)
         if metric == "yoy":
             ref = lo
         elif metric == "qoq":  # the QoQ that keeps YoY growth at the exit rate (n/a without it)
-            ref = rev(q + (-4)) * (1.0 + growth(last)) / rev(q + (-1)) - 1.0
+            ref = _ratio(rev(q + (-4)) * (1.0 + growth(last)), rev(q + (-1))) - 1.0
         else:  # the exit margin as the anchors read it (the last two quarters' ratio of sums)
             # or the same quarter a year earlier (seasonality): a step is a distance from both
-            refs = [(ebita(last) + ebita(last + (-1))) / (rev(last) + rev(last + (-1))), fn(q + (-4))]
+            refs = [_ratio(ebita(last) + ebita(last + (-1)), rev(last) + rev(last + (-1))), fn(q + (-4))]
             refs = [r for r in refs if math.isfinite(r)] or [math.nan]
             ref = min(refs, key=lambda r: abs(hi - r))
         names = tuple(k for k in keys if k in a.inputs)
@@ -150,6 +150,11 @@ def _subject_rows(a: Assumptions, p: Projection, subject: Subject, last: Quarter
         rows.append(BoundaryRow(subject.name, metric, lo, hi, ref, hi - ref, tol[metric], names, bool(reason), q.label,
                                 reason))
     return rows
+
+
+def _ratio(a: float, b: float) -> float:
+    """a / b, NaN where b is 0 (a figure typed as 0 is a warning of its own, not a step)."""
+    return a / b if b != 0 else math.nan
 
 
 def format_boundary(rows: list[BoundaryRow], last: str, first: str) -> list[str]:

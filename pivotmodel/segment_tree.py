@@ -163,9 +163,11 @@ def _identity(rows: Mapping[tuple[str, Quarter], tuple[float, int]], children: t
 
 
 def read_estimates(directory: Path, children: tuple[Child, ...], history: History, base: tuple[Quarter, ...],
-                   label_of: Callable[[Path], str]) -> tuple[dict[str, dict[Quarter, float]], list[Problem]]:
+                   label_of: Callable[[Path], str], full: History | None = None
+                   ) -> tuple[dict[str, dict[Quarter, float]], list[Problem]]:
     """The children's estimated history (series -> quarter -> RMB million) from
-    ``history/children.csv``, and its problems (see the module's rules)."""
+    ``history/children.csv``, and its problems (see the module's rules). ``full``: the whole
+    history when ``history`` is cut at a past quarter (see :func:`_as_of_fill`)."""
     path = directory / "history" / ESTIMATES_CSV
     label = label_of(path)
     if not children:
@@ -178,9 +180,40 @@ def read_estimates(directory: Path, children: tuple[Child, ...], history: Histor
         rows, problems = _rows(path, label, children)
     except InputError as exc:
         return {}, list(exc.problems)
+    later = {k: x for k, x in rows.items() if k[1] > history.last_quarter}
     rows = {k: x for k, x in rows.items() if k[1] <= history.last_quarter}  # as of a past quarter: later ones hidden
+    if full is not None:
+        rows.update(_as_of_fill(rows, later, children, history, full, base))
     problems += _identity(rows, children, history, base, label)
     out: dict[str, dict[Quarter, float]] = {}
     for (series, q), (value, _) in rows.items():
         out.setdefault(series, {})[q] = value
     return out, problems
+
+
+def _as_of_fill(rows: Mapping[tuple[str, Quarter], tuple[float, int]], later: Mapping[tuple[str, Quarter], tuple[float, int]],
+                children: tuple[Child, ...], history: History, full: History, base: tuple[Quarter, ...]) -> dict:
+    """As of a quarter before a child's estimated history begins (a backtest, a timeline): each
+    base quarter the child lacks takes its share of the parent at the first quarter it is
+    estimated in (child / parent there) x the parent's value in that base quarter, so the run
+    can start; the shares are read from after the as-of quarter (a look-ahead, like the seeds'
+    --as-of fill in :func:`pivotmodel.asof.fill_seeds`). Nothing is filled in a latest-history run."""
+    out: dict[tuple[str, Quarter], tuple[float, int]] = {}
+    if not later:
+        return out
+    for c in children:
+        for metric in ("revenue", "adjusted_ebita"):
+            series = f"{c.id}.{metric}"
+            first = min((q for (s, q) in later if s == series), default=None)
+            if first is None:
+                continue
+            parent_first = full.value(f"{c.parent}.{metric}", first)
+            if not parent_first or not math.isfinite(parent_first):
+                continue
+            share = later[(series, first)][0] / parent_first
+            for q in base:
+                parent = history.value(f"{c.parent}.{metric}", q)
+                if (series, q) not in rows and math.isfinite(parent):
+                    out[(series, q)] = (share * parent, later[(series, first)][1])
+    return out
+

@@ -454,3 +454,63 @@ def append_estimates(text: str, rows: list[dict]) -> str:
     if text and not text.endswith(("\n", "\r")):
         text += newline
     return text + buf.getvalue()
+
+
+# --- declared children (history/children.csv) carried on ------------------------------------
+
+CHILD_COLUMNS = ("period", "segment", "metric", "value", "unit", "basis", "source", "note")
+
+
+def new_child_rows(rows: list[dict], before_a) -> list[dict]:
+    """Estimates for each declared child in each appended quarter, by written rules: revenue
+    keeps the child's share of its parent's revenue in the last quarter before the update (its
+    estimate / the parent's reported revenue there) x the parent's newly reported revenue;
+    adjusted EBITA keeps the child's margin of that quarter; a child without a revenue line (a
+    loss path) is held at that quarter's EBITA. A parent without a new revenue row gives none
+    (the base-quarter check then names the parent's row)."""
+    rel = before_a.history.segment_relation
+    parent_new: dict[tuple[str, Quarter], float] = {}
+    for r in rows:
+        prefix, relation = rel.get(r["segment"], ("", ""))
+        if relation == "equals" and r["metric"] == "revenue":
+            parent_new[(prefix, _quarter_of(r["period"]))] = float(r["value"])
+    last = before_a.history.last_quarter
+    estimates = getattr(before_a, "estimates", {})
+    out = []
+    for c in getattr(before_a, "children", ()):
+        revenue_last = estimates.get(f"{c.id}.revenue", {}).get(last)
+        ebita_last = estimates.get(f"{c.id}.adjusted_ebita", {}).get(last)
+        parent_last = before_a.history.value(f"{c.parent}.revenue", last)
+        for (parent, q), value in sorted(parent_new.items(), key=lambda kv: kv[0][1]):
+            if parent != c.parent:
+                continue
+            row = {"period": q.label, "segment": c.id, "unit": "RMB_mn", "basis": "estimate", "source": "history_reported"}
+            if "revenue" in c.lines and revenue_last is not None and parent_last:
+                share = revenue_last / parent_last
+                revenue = share * value
+                out.append({**row, "metric": "revenue", "value": round(revenue),
+                            "note": f"carried on by update: {c.id}'s share of {c.parent} revenue in {last.label} "
+                                    f"({revenue_last:,.0f} / {parent_last:,.0f} = {share:.4f}) x the reported "
+                                    f"{q.label} revenue {value:,.0f}"})
+                if ebita_last is not None and revenue_last:
+                    margin = ebita_last / revenue_last
+                    out.append({**row, "metric": "adjusted_ebita", "value": round(margin * revenue),
+                                "note": f"carried on by update: {c.id}'s {last.label} margin ({ebita_last:,.0f} / "
+                                        f"{revenue_last:,.0f} = {margin:.2%}) x its {q.label} revenue estimate"})
+            elif "revenue" not in c.lines and ebita_last is not None:
+                out.append({**row, "metric": "adjusted_ebita", "value": round(ebita_last),
+                            "note": f"carried on by update: {c.id} (no revenue line) held at its {last.label} "
+                                    f"adjusted EBITA {ebita_last:,.0f}"})
+    return out
+
+
+def append_child_rows(text: str, rows: list[dict]) -> str:
+    """``children.csv``'s text with ``rows`` appended (the file keeps its own order)."""
+    newline = "\r\n" if "\r\n" in text else "\n"
+    buf = io.StringIO()
+    writer = csv.writer(buf, lineterminator=newline)
+    for r in rows:
+        writer.writerow([r[c] for c in CHILD_COLUMNS])
+    if text and not text.endswith(("\n", "\r")):
+        text += newline
+    return text + buf.getvalue()

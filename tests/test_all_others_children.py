@@ -100,9 +100,14 @@ def test_every_estimate_row_cites_a_registered_source_and_says_its_arithmetic():
 
 
 def test_claims_on_a_childs_estimated_history_are_labelled_on_estimates(live):
-    from pivotmodel.claim_status import _reads_estimates
+    from pivotmodel.claim_status import ESTIMATES, claim_statuses
 
     claims = {c.id: c for c in live.claims}
+    statuses = claim_statuses(live, list(claims.values()))
+
+    def _reads_estimates(_, claim) -> bool:
+        return statuses[claim.id].status == ESTIMATES or ESTIMATES in " ".join(statuses[claim.id].notes)
+
     # FY2026 consumer AI and FY2026Q4 are estimated history; Freshippo's FY2027 is projection only;
     # the All-others claims read the reported parent
     assert _reads_estimates(live, claims["consumer_ai_burn_halves_fy2028"])

@@ -70,3 +70,34 @@ def test_a_refused_update_lists_the_estimate_rows_and_changes_no_file(folder, tm
             "row))") in err
     assert {p: p.read_bytes() for p in (folder / "history").iterdir()} == files
     assert not (tmp_path / "u").exists()
+
+
+def test_appending_a_quarter_carries_each_child_of_all_others_on_by_its_share(folder, tmp_path, capsys):
+    before = assumptions_mod.load(folder)
+    assert main(["update", str(FULL), "--assumptions", str(folder), "--draws", "200",
+                 "--out", str(tmp_path / "u")]) == 0
+    assert "child rows carried on" in capsys.readouterr().out
+    a = assumptions_mod.load(folder)
+    q4, q1 = Quarter(2026, 4), Quarter(2027, 1)
+    new_parent = a.history.value("all_others.revenue", q1)
+    for c in before.children:
+        if "revenue" in c.lines:
+            # revenue: the child's FY2026Q4 share of All others x the reported FY2027Q1 All others
+            share = before.estimates[f"{c.id}.revenue"][q4] / before.history.value("all_others.revenue", q4)
+            assert a.estimates[f"{c.id}.revenue"][q1] == round(share * new_parent), c.id
+        if f"{c.id}.adjusted_ebita" in before.estimates and "revenue" not in c.lines:
+            # a loss path (consumer AI): held at its FY2026Q4 EBITA
+            assert a.estimates[f"{c.id}.adjusted_ebita"][q1] == round(before.estimates[f"{c.id}.adjusted_ebita"][q4])
+    # the children still sit inside the parent
+    children_revenue = sum(a.estimates[f"{c.id}.revenue"][q1] for c in a.children if "revenue" in c.lines)
+    assert children_revenue < new_parent
+
+
+def test_an_as_of_run_before_the_children_history_fills_their_base_quarters_by_share():
+    a = assumptions_mod.load(assumptions_mod.bundled_directory(), as_of=Quarter(2025, 4))
+    full = assumptions_mod.load(assumptions_mod.bundled_directory())
+    first = Quarter(2026, 1)  # the first quarter the children are estimated in
+    for c in (c for c in full.children if "revenue" in c.lines):
+        share = full.estimates[f"{c.id}.revenue"][first] / full.history.value("all_others.revenue", first)
+        for q in (Quarter(2025, k) for k in range(1, 5)):
+            assert a.estimates[f"{c.id}.revenue"][q] == pytest.approx(share * a.history.value("all_others.revenue", q))

@@ -59,7 +59,7 @@ def test_every_expected_file(built):
     assert [html.index(h) for h in heads] == sorted(html.index(h) for h in heads)
     assert html.count("data:image/png;base64,") >= len(C.CHARTS) + len(report.TORNADO_OUTPUTS)
     assert "started_utc" not in html and "cloud.ai_revenue.growth.start" in html
-    assert html.index("<h2>Claims") < html.index('<h2 id="bridge">From FY2026 to FY2027') < html.index('<h2 id="consensus">')
+    assert html.index('<h2 id="claims">Claims') < html.index('<h2 id="bridge">From FY2026 to FY2027') < html.index('<h2 id="consensus">')
     assert (out / "tables" / "bridge.csv").is_file()
     for csv in (out / "tables").glob("*.csv"):
         assert "started_utc" not in csv.read_text()

@@ -55,7 +55,7 @@ def _update_locked(args: argparse.Namespace, directory: Path) -> int:
     rows, warnings = check_new_rows(rows_path, before_a.history, str(rows_path))
     text = checked.decode("utf-8")
     new_text = append_rows(text, rows)
-    after_a, runs, found, (est_path, est_text, carried) = _trial(args, before_a, text, new_text, rows, opts)
+    after_a, runs, found, (est_path, est_text, carried), children = _trial(args, before_a, text, new_text, rows, opts)
     claims, outputs = _changes(runs, after_a.history.last_quarter)
 
     def write(folder: Path) -> None:
@@ -70,6 +70,15 @@ def _update_locked(args: argparse.Namespace, directory: Path) -> int:
         write_atomic(est_path, write_estimates)
         print(f"on estimates: {len(carried)} unreported lines carried on in {est_path} "
               f"({', '.join(sorted({r['series'] + '.' + r['period'] for r in carried}))})")
+    if children[2]:
+        child_path, child_text, child_rows = children
+
+        def write_children(tmp: Path) -> None:
+            tmp.write_bytes(child_text.encode("utf-8"))
+
+        write_atomic(child_path, write_children)
+        print(f"on estimates: {len(child_rows)} child rows carried on in {child_path} (each child's share of its "
+              "parent's revenue and its margin in the last quarter before the update)")
     write_dir_atomic(out, write, before_a.input_paths)
     for w in [*map(str, warnings), *found]:
         print(f"warning: {w}", file=sys.stderr)
@@ -105,12 +114,14 @@ def _trial(args, before_a, text: str, new_text: str, rows: list[dict], opts: dic
                                  nearest_correlation=opts["nearest_correlation"] or None, progress=False, executor=executor)
         r_before = run(before_a)
         carry = _carry_on(rows, before_a, r_before, Path(rows_label))  # refuses before any file is written
+        children = _carry_children(rows, before_a)
         tmp = stack.enter_context(scratch_dir("pivotmodel-update-"))  # removed at the end, or by the next update if killed
         trial = tmp / before_a.directory.name
         shutil.copytree(before_a.directory, trial)
         (trial / "history" / "reported.csv").write_bytes(new_text.encode("utf-8"))
-        if carry[2]:
-            (trial / "history" / carry[0].name).write_bytes(carry[1].encode("utf-8"))
+        for path, new, added in (carry, children):
+            if added:
+                (trial / "history" / path.name).write_bytes(new.encode("utf-8"))
         try:
             after_a = assumptions_mod.load(trial, args.scenario)
             missing = check_base(after_a.history, "history/reported.csv", "cannot start the projection")
@@ -126,7 +137,7 @@ def _trial(args, before_a, text: str, new_text: str, rows: list[dict], opts: dic
                        if w.message.split("the model's ")[1].split(",")[0] in said]
             raise InputError(lacking + [from_trial(p, lines, rows_label) for p in exc.problems]) from None
         runs = (r_before, run(frozen_starts(after_a, before_a)), r_after)
-    return after_a, runs, [str(from_trial(w, lines, rows_label)) if not isinstance(w, str) else w for w in found], carry
+    return after_a, runs, [str(from_trial(w, lines, rows_label)) if not isinstance(w, str) else w for w in found], carry, children
 
 def _changes(runs, first):
     from ..update import claim_probabilities, compare, headline_outputs
@@ -151,6 +162,18 @@ def _swap_history(rep: Path, checked: bytes, new: bytes) -> None:
         tmp.write_bytes(new)
 
     write_atomic(rep, write_history)
+
+
+def _carry_children(rows, before_a):
+    """(path, new text, rows) of ``history/children.csv`` with the appended quarters' child
+    revenue estimates (:func:`pivotmodel.update.new_child_rows`); no rows without children."""
+    from ..segment_tree import ESTIMATES_CSV
+    from ..update import append_child_rows, new_child_rows
+
+    added = new_child_rows(rows, before_a)
+    path = before_a.directory / "history" / ESTIMATES_CSV
+    text = path.read_bytes().decode("utf-8") if added and path.exists() else ""
+    return path, append_child_rows(text, added) if added else "", added
 
 
 def _carry_on(rows, before_a, r_before, rows_path: Path):
