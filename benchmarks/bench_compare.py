@@ -28,12 +28,19 @@ def one(tree: Path, argv: list[str]) -> tuple[float, float, float]:
     """(wall, user, system) seconds of one command run with ``tree`` first on the path."""
     env = dict(os.environ, PYTHONPATH=str(tree))
     t0 = time.perf_counter()
-    proc = subprocess.Popen([sys.executable, "-m", "pivotmodel.cli", *argv], env=env, cwd=tree,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "pivotmodel.cli", *argv],
+        env=env,
+        cwd=tree,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
     _, status, usage = os.wait4(proc.pid, 0)
     wall = time.perf_counter() - t0
     if status != 0:
-        raise SystemExit(f"{tree}: pivotmodel {' '.join(argv)} failed: {proc.stderr.read().decode()[-2000:] if proc.stderr else status}")
+        raise SystemExit(
+            f"{tree}: pivotmodel {' '.join(argv)} failed: {proc.stderr.read().decode()[-2000:] if proc.stderr else status}"
+        )
     return wall, usage.ru_utime, usage.ru_stime
 
 
@@ -50,8 +57,17 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         for i in range(args.repeat):
             for name, tree in trees.items():
-                argv = ["simulate", "--draws", str(args.draws), "--jobs", str(args.jobs), "--out", f"{tmp}/{name}{i}",
-                        "--max-memory", "100"]
+                argv = [
+                    "simulate",
+                    "--draws",
+                    str(args.draws),
+                    "--jobs",
+                    str(args.jobs),
+                    "--out",
+                    f"{tmp}/{name}{i}",
+                    "--max-memory",
+                    "100",
+                ]
                 if args.method:
                     argv += ["--method", args.method]
                 times[name].append(one(tree, argv))
@@ -60,8 +76,10 @@ def main() -> None:
     for name, rows in times.items():
         wall = [r[0] for r in rows]
         med[name] = statistics.median(wall)
-        print(f"{name}: wall best {min(wall):.2f} s, median {med[name]:.2f} s; user {statistics.median(r[1] for r in rows):.2f} s, "
-              f"system {statistics.median(r[2] for r in rows):.2f} s (medians; CPU of the command and its workers)")
+        print(
+            f"{name}: wall best {min(wall):.2f} s, median {med[name]:.2f} s; user {statistics.median(r[1] for r in rows):.2f} s, "
+            f"system {statistics.median(r[2] for r in rows):.2f} s (medians; CPU of the command and its workers)"
+        )
     print(f"new / old (median wall): {med['new'] / med['old']:.2f}")
 
 

@@ -49,7 +49,10 @@ def _bits(out: Any) -> list[np.ndarray]:
     if hasattr(out, "series"):
         out = out.series
     if hasattr(out, "gross_in_service"):
-        out = {k: getattr(out, k) for k in ("capex", "gross_in_service", "depreciation_new", "depreciation_legacy", "gross_exit")}
+        out = {
+            k: getattr(out, k)
+            for k in ("capex", "gross_in_service", "depreciation_new", "depreciation_legacy", "gross_exit")
+        }
     return [np.ascontiguousarray(np.asarray(out[k], dtype=float)).view(np.int64) for k in sorted(out)]
 
 
@@ -92,9 +95,18 @@ def compiled_rows(draws: int = 24_576, repeat: int = 9, folder: str | None = Non
                     fn()
                     times[engine].append((time.process_time() - t0) * 1e3)
         best = {k: min(t) for k, t in times.items()}
-        rows.append({"block": name, "draws": draws, "quarters": quarters, "repeat": repeat,
-                     **{f"{k}_ms": best[k] for k in ENGINES}, **{f"{k}_median_ms": float(np.median(t)) for k, t in times.items()},
-                     "ratio": best["numpy"] / best["compiled"], "identical": _same(outs["numpy"], outs["compiled"])})
+        rows.append(
+            {
+                "block": name,
+                "draws": draws,
+                "quarters": quarters,
+                "repeat": repeat,
+                **{f"{k}_ms": best[k] for k in ENGINES},
+                **{f"{k}_median_ms": float(np.median(t)) for k, t in times.items()},
+                "ratio": best["numpy"] / best["compiled"],
+                "identical": _same(outs["numpy"], outs["compiled"]),
+            }
+        )
     total = rows[0]
     for r in rows:
         for k in ENGINES:
@@ -116,8 +128,10 @@ print(json.dumps({"numba_import_s": t1 - t0, "kernels_load_s": t2 - t1}))
 
 def load_times(loads: int = 3) -> list[dict[str, float]]:
     """Fresh interpreters: seconds to import numba, then to import (load or compile) and warm the kernels."""
-    return [json.loads(subprocess.run([sys.executable, "-c", _LOAD], capture_output=True, text=True, check=True).stdout)
-            for _ in range(loads)]
+    return [
+        json.loads(subprocess.run([sys.executable, "-c", _LOAD], capture_output=True, text=True, check=True).stdout)
+        for _ in range(loads)
+    ]
 
 
 def main() -> None:
@@ -128,13 +142,19 @@ def main() -> None:
     args = parser.parse_args()
     retain_freed_memory()  # as a simulate worker does: freed arrays are reused, not page-faulted in again
     rows = compiled_rows(args.draws, args.repeat)
-    print(f"one chunk of {args.draws:,} draws x {rows[0]['quarters']} quarters, CPU ms, best (median) of {args.repeat}, alternating:")
+    print(
+        f"one chunk of {args.draws:,} draws x {rows[0]['quarters']} quarters, CPU ms, best (median) of {args.repeat}, alternating:"
+    )
     for r in rows:
-        print(f"  {r['block']:<13} numpy {r['numpy_ms']:7.1f} ({r['numpy_median_ms']:7.1f})  compiled {r['compiled_ms']:7.1f} "
-              f"({r['compiled_median_ms']:7.1f})  ratio {r['ratio']:.2f}x  share of run() {r['numpy_share']:4.0%} -> "
-              f"{r['compiled_share']:4.0%}  {'identical' if r['identical'] else 'DIFFERENT'}")
+        print(
+            f"  {r['block']:<13} numpy {r['numpy_ms']:7.1f} ({r['numpy_median_ms']:7.1f})  compiled {r['compiled_ms']:7.1f} "
+            f"({r['compiled_median_ms']:7.1f})  ratio {r['ratio']:.2f}x  share of run() {r['numpy_share']:4.0%} -> "
+            f"{r['compiled_share']:4.0%}  {'identical' if r['identical'] else 'DIFFERENT'}"
+        )
     for i, t in enumerate(load_times(args.loads), 1):
-        print(f"fresh process {i}: import numba {t['numba_import_s']:.2f} s, kernels load + warm {t['kernels_load_s']:.2f} s")
+        print(
+            f"fresh process {i}: import numba {t['numba_import_s']:.2f} s, kernels load + warm {t['kernels_load_s']:.2f} s"
+        )
     if not all(r["identical"] for r in rows):
         raise SystemExit("numpy and compiled engines disagree")
 

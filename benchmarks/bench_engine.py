@@ -40,6 +40,7 @@ TOLERANCE = 1e-12
 
 # --- hand-written versions (quarter-major: arrays (quarters, draws)) ---------------------------
 
+
 def lean_capex(p: dict[str, np.ndarray], e: EngineInputs, after_plan: np.ndarray) -> dict[str, np.ndarray]:
     """The capex block: plan phasing, gross PP&E in service by asset class and straight-line
     depreciation, legacy run-off. ``after_plan`` (quarters, draws) is the capex after the plan
@@ -108,12 +109,18 @@ def lean_capex(p: dict[str, np.ndarray], e: EngineInputs, after_plan: np.ndarray
     legacy_q = np.maximum((e.legacy_da - new_dep) / 4.0, 0.0)
     t = np.arange(quarters, dtype=float)[:, None]
     legacy = legacy_q * np.clip(1.0 - (t + 1.0) / p["capex.legacy_runoff"], 0.0, 1.0)
-    return {"capex": capex, "gross_in_service": gross[start:], "depreciation_new": dep[start:],
-            "depreciation_legacy": np.broadcast_to(legacy, (quarters, n)), "gross_exit": gross[start - 1],
-            "depreciation_new_history": dep[:start]}
+    return {
+        "capex": capex,
+        "gross_in_service": gross[start:],
+        "depreciation_new": dep[start:],
+        "depreciation_legacy": np.broadcast_to(legacy, (quarters, n)),
+        "gross_exit": gross[start - 1],
+        "depreciation_new_history": dep[:start],
+    }
 
 
 # --- measurement -----------------------------------------------------------------------------
+
 
 def _timed(fn: Callable[[], Any], times: list[float]) -> Any:
     t0 = time.process_time()  # CPU time of this process: steadier than wall time on a shared machine
@@ -148,9 +155,14 @@ def engine_rows(draws: int = 25_000, repeat: int = 11, folder: str | None = None
         new_hist, new_from, capex, after = plan_capex(e, vv, e.first_projected, quarters, draws)
         capex[:, after:] = after_plan.T[:, after:]
         r = capex_result(e, vv, new_from, new_hist, capex)
-        return {"capex": r.capex, "gross_in_service": r.gross_in_service, "depreciation_new": r.depreciation_new,
-                "depreciation_legacy": r.depreciation_legacy, "gross_exit": r.gross_exit[:, 0],
-                "depreciation_new_history": r.depreciation_new_history}
+        return {
+            "capex": r.capex,
+            "gross_in_service": r.gross_in_service,
+            "depreciation_new": r.depreciation_new,
+            "depreciation_legacy": r.depreciation_legacy,
+            "gross_exit": r.gross_exit[:, 0],
+            "depreciation_new_history": r.depreciation_new_history,
+        }
 
     def hand_capex():
         return lean_capex(p, e, after_plan)
@@ -165,9 +177,20 @@ def engine_rows(draws: int = 25_000, repeat: int = 11, folder: str | None = None
             out_h = _timed(hand, th)
         diff = _agree({k: np.asarray(x).T for k, x in out_e.items()}, out_h)
         e_ms, h_ms = min(te) * 1e3, min(th) * 1e3
-        rows.append({"block": name, "draws": draws, "quarters": quarters, "engine_ms": e_ms, "hand_written_ms": h_ms,
-                     "ratio": e_ms / h_ms, "aim": AIM, "met": e_ms / h_ms <= AIM, "max_rel_diff": diff,
-                     "agree": diff <= TOLERANCE})
+        rows.append(
+            {
+                "block": name,
+                "draws": draws,
+                "quarters": quarters,
+                "engine_ms": e_ms,
+                "hand_written_ms": h_ms,
+                "ratio": e_ms / h_ms,
+                "aim": AIM,
+                "met": e_ms / h_ms <= AIM,
+                "max_rel_diff": diff,
+                "agree": diff <= TOLERANCE,
+            }
+        )
     return rows
 
 
@@ -178,10 +201,12 @@ def main() -> None:
     args = parser.parse_args()
     rows = engine_rows(args.draws, args.repeat)
     for r in rows:
-        print(f"{r['block']:<22} {r['draws']:,} draws x {r['quarters']} quarters: engine {r['engine_ms']:.1f} ms CPU, "
-              f"hand-written {r['hand_written_ms']:.1f} ms, ratio {r['ratio']:.2f}x "
-              f"(aim <= {AIM}x: {'met' if r['met'] else 'NOT met'}); outputs agree to {r['max_rel_diff']:.1e} "
-              f"({'within' if r['agree'] else 'OUTSIDE'} {TOLERANCE:g})")
+        print(
+            f"{r['block']:<22} {r['draws']:,} draws x {r['quarters']} quarters: engine {r['engine_ms']:.1f} ms CPU, "
+            f"hand-written {r['hand_written_ms']:.1f} ms, ratio {r['ratio']:.2f}x "
+            f"(aim <= {AIM}x: {'met' if r['met'] else 'NOT met'}); outputs agree to {r['max_rel_diff']:.1e} "
+            f"({'within' if r['agree'] else 'OUTSIDE'} {TOLERANCE:g})"
+        )
     if not all(r["agree"] for r in rows):
         raise SystemExit("engine and hand-written versions disagree")
 

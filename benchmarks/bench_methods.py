@@ -39,19 +39,32 @@ def measure(a, claim: str, sizes: list[int], seeds: int, jobs: int = 2) -> list[
                 reported.append((hi - lo) / 2)
             real = 1.96 * float(np.std(est, ddof=1))
             rep = float(np.mean(reported))
-            rows.append({"method": method, "draws": n, "p": float(np.mean(est)), "real_half": real, "reported_half": rep,
-                         "needed_real": n * (real / TARGET) ** 2, "needed_reported": n * (rep / TARGET) ** 2})
+            rows.append(
+                {
+                    "method": method,
+                    "draws": n,
+                    "p": float(np.mean(est)),
+                    "real_half": real,
+                    "reported_half": rep,
+                    "needed_real": n * (real / TARGET) ** 2,
+                    "needed_reported": n * (rep / TARGET) ** 2,
+                }
+            )
     return rows
 
 
 def table(rows: list[dict], seeds: int) -> str:
     mc = {r["draws"]: r for r in rows if r["method"] == "mc"}
-    out = [f"| method | draws a run | P (mean of {seeds} seeds) | half-width reported | draws to +/-0.5pp (reported) | fewer than mc "
-           "| half-width real (seed spread) | draws to +/-0.5pp (real) |",
-           "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"]
+    out = [
+        f"| method | draws a run | P (mean of {seeds} seeds) | half-width reported | draws to +/-0.5pp (reported) | fewer than mc "
+        "| half-width real (seed spread) | draws to +/-0.5pp (real) |",
+        "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+    ]
     for r in rows:
-        out.append(f"| {r['method']} | {r['draws']:,} | {r['p']:.4f} | {r['reported_half'] * 100:.2f}pp | {math.ceil(r['needed_reported']):,} "
-                   f"| {mc[r['draws']]['needed_reported'] / r['needed_reported']:.1f}x | {r['real_half'] * 100:.2f}pp | {math.ceil(r['needed_real']):,} |")
+        out.append(
+            f"| {r['method']} | {r['draws']:,} | {r['p']:.4f} | {r['reported_half'] * 100:.2f}pp | {math.ceil(r['needed_reported']):,} "
+            f"| {mc[r['draws']]['needed_reported'] / r['needed_reported']:.1f}x | {r['real_half'] * 100:.2f}pp | {math.ceil(r['needed_real']):,} |"
+        )
     return "\n".join(out)
 
 

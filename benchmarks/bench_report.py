@@ -37,7 +37,9 @@ BASELINE = "5948037"  # the commit issue 13 started from
 
 def import_old(rev: str):
     """``pivotmodel`` as of ``rev``, importable as ``pivotmodel_old`` (its modules import each other relatively)."""
-    blob = subprocess.run(["git", "-C", str(ROOT), "archive", rev, "pivotmodel"], check=True, capture_output=True).stdout
+    blob = subprocess.run(
+        ["git", "-C", str(ROOT), "archive", rev, "pivotmodel"], check=True, capture_output=True
+    ).stdout
     where = Path(tempfile.mkdtemp(prefix="bench_report_old_"))
     with tarfile.open(fileobj=io.BytesIO(blob)) as tar:
         tar.extractall(where, filter="data")
@@ -87,8 +89,13 @@ def main() -> None:
         serials.append(timed(serial)[0])
         olds.append(t_old)
         news.append(t_new)
-        for rel in ("tables/claims.csv", "tables/claim_drivers.csv", "tables/claim_boxes.csv",
-                    "charts/cloud_share.png", "charts/claim_probabilities.svg"):
+        for rel in (
+            "tables/claims.csv",
+            "tables/claim_drivers.csv",
+            "tables/claim_boxes.csv",
+            "charts/cloud_share.png",
+            "charts/claim_probabilities.svg",
+        ):
             same = (f_old / rel).read_bytes() == (f_new / rel).read_bytes()
             if not same:
                 print(f"note: {rel} differs between old and new")
@@ -98,8 +105,10 @@ def main() -> None:
     print(f"{'new':<18}{min(news):>8.2f}{np.median(news):>10.2f}")
     print(f"{'new, one process':<18}{min(serials):>8.2f}{np.median(serials):>10.2f}")
     print(f"speed-up (old / new): best {min(olds) / min(news):.2f}x, median {np.median(olds) / np.median(news):.2f}x")
-    print(f"speed-up (old / new in one process): best {min(olds) / min(serials):.2f}x, "
-          f"median {np.median(olds) / np.median(serials):.2f}x")
+    print(
+        f"speed-up (old / new in one process): best {min(olds) / min(serials):.2f}x, "
+        f"median {np.median(olds) / np.median(serials):.2f}x"
+    )
 
 
 if __name__ == "__main__":

@@ -87,7 +87,9 @@ def _one(engine: Any, inputs: Any, values: dict[str, np.ndarray], keep: set[str]
     return wall, cpu, (r1.ru_minflt - r0.ru_minflt) * resource.getpagesize() / 1e6
 
 
-def _assembly_share(engine: Any, inputs: Any, values: dict[str, np.ndarray], keep: set[str] | None, repeat: int) -> float:
+def _assembly_share(
+    engine: Any, inputs: Any, values: dict[str, np.ndarray], keep: set[str] | None, repeat: int
+) -> float:
     """Own time of the functions in the engine's ``model/__init__.py`` and ``model/assembly.py``
     over run()'s total."""
     profile = cProfile.Profile()
@@ -152,23 +154,41 @@ def main() -> None:
         for name, (engine, inputs) in sides.items():
             times[name].append(_one(engine, inputs, values, keep))
     malloc = {k: v for k, v in os.environ.items() if k.startswith("MALLOC_")}
-    print(f"run() on {args.draws:,} draws ({args.method}), keep {args.keep} "
-          f"({len(keep) if keep else 'every'} series), {args.repeat} alternating runs each, "
-          f"freed memory {'retained' if retained else 'returned to the system'}"
-          + (f"; {malloc}" if malloc else ""))
+    print(
+        f"run() on {args.draws:,} draws ({args.method}), keep {args.keep} "
+        f"({len(keep) if keep else 'every'} series), {args.repeat} alternating runs each, "
+        f"freed memory {'retained' if retained else 'returned to the system'}" + (f"; {malloc}" if malloc else "")
+    )
     med = {}
     for name, rows in times.items():
         wall, cpu, mapped = zip(*rows, strict=True)
         med[name] = statistics.median(wall), statistics.median(cpu)
-        print(f"  {name}: wall best {min(wall) * 1e3:.0f} ms, median {med[name][0] * 1e3:.0f} ms; "
-              f"CPU best {min(cpu) * 1e3:.0f} ms, median {med[name][1] * 1e3:.0f} ms; "
-              f"mapped afresh {statistics.median(mapped):.0f} MB a chunk")
-    print(f"  old/new, medians: wall {med['old'][0] / med['new'][0]:.2f}x, CPU {med['old'][1] / med['new'][1]:.2f}x; "
-          f"every kept series bit-identical: {'yes' if same else 'NO'}")
+        print(
+            f"  {name}: wall best {min(wall) * 1e3:.0f} ms, median {med[name][0] * 1e3:.0f} ms; "
+            f"CPU best {min(cpu) * 1e3:.0f} ms, median {med[name][1] * 1e3:.0f} ms; "
+            f"mapped afresh {statistics.median(mapped):.0f} MB a chunk"
+        )
+    print(
+        f"  old/new, medians: wall {med['old'][0] / med['new'][0]:.2f}x, CPU {med['old'][1] / med['new'][1]:.2f}x; "
+        f"every kept series bit-identical: {'yes' if same else 'NO'}"
+    )
     if args.memory:
         for name in sides:
-            argv = [sys.executable, __file__, str(args.old), "--side", name, "--draws", str(args.draws), "--keep", args.keep,
-                    "--method", args.method, "--allocator", args.allocator]
+            argv = [
+                sys.executable,
+                __file__,
+                str(args.old),
+                "--side",
+                name,
+                "--draws",
+                str(args.draws),
+                "--keep",
+                args.keep,
+                "--method",
+                args.method,
+                "--allocator",
+                args.allocator,
+            ]
             grown = float(subprocess.run(argv, capture_output=True, text=True, check=True).stdout.split()[-1])
             print(f"  {name}: peak resident size grows {grown:.0f} MB over a chunk's run() (alone in a fresh process)")
     if args.profile:

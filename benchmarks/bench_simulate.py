@@ -98,7 +98,9 @@ def cli_run(argv: list[str]) -> tuple[float, float, float]:
     the command and its workers, each on its own); the second the largest sum of the tree's
     proportional set sizes, sampled every 0.1 s (Linux; 0 elsewhere)."""
     t0 = time.perf_counter()
-    proc = subprocess.Popen([sys.executable, "-m", "pivotmodel.cli", *argv], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "pivotmodel.cli", *argv], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
+    )
     peak_tree = [0]
     done = threading.Event()
 
@@ -115,7 +117,9 @@ def cli_run(argv: list[str]) -> tuple[float, float, float]:
     if watcher.is_alive():
         watcher.join()
     if status != 0:
-        raise SystemExit(f"pivotmodel {' '.join(argv)} failed: {proc.stderr.read().decode()[-2000:] if proc.stderr else status}")
+        raise SystemExit(
+            f"pivotmodel {' '.join(argv)} failed: {proc.stderr.read().decode()[-2000:] if proc.stderr else status}"
+        )
     proc.returncode = 0
     return seconds, usage.ru_maxrss / 1024, peak_tree[0] / 2**20
 
@@ -149,7 +153,11 @@ def import_time(argv: list[str], repeat: int = 5) -> tuple[float, list[str]]:
     from importlib.metadata import packages_distributions
 
     installed = packages_distributions()
-    third = sorted(m for m in {n.split(".")[0] for n in json.loads(modules)} & set(installed) if m != "pivotmodel" and not m.startswith("_"))
+    third = sorted(
+        m
+        for m in {n.split(".")[0] for n in json.loads(modules)} & set(installed)
+        if m != "pivotmodel" and not m.startswith("_")
+    )
     return loaded - bare, third
 
 
@@ -164,8 +172,11 @@ AIMS = {"seconds_1m": 3.0, "vs_floor": 4.0, "peak_mib_1m": 1.5e9 / 2**20, "start
 
 def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--sizes", default="10000,100000,1000000",
-                        help="comma-separated draw counts (add 10000000 for the 10M run: minutes and GBs)")
+    parser.add_argument(
+        "--sizes",
+        default="10000,100000,1000000",
+        help="comma-separated draw counts (add 10000000 for the 10M run: minutes and GBs)",
+    )
     parser.add_argument("--jobs", type=int, default=2)
     parser.add_argument("--loop-draws", type=int, default=200)
     args = parser.parse_args()
@@ -173,12 +184,16 @@ def main() -> None:
     quarters = len(project(a).timeline)
     sizes = [int(x) for x in args.sizes.split(",")]
     chunk = 25_000
-    print(f"machine: {os.cpu_count()} cores; model: {len(SERIES)} series x {quarters} quarters; chunk {chunk:,}; "
-          f"`pivotmodel simulate --jobs {args.jobs}` in a fresh process, everything it writes included")
+    print(
+        f"machine: {os.cpu_count()} cores; model: {len(SERIES)} series x {quarters} quarters; chunk {chunk:,}; "
+        f"`pivotmodel simulate --jobs {args.jobs}` in a fresh process, everything it writes included"
+    )
     starts = {" ".join(c): start_time(c) for c in (["--help"], ["validate"])}
     for cmd, secs in starts.items():
-        print(f"CLI start `pivotmodel {cmd}`: {secs:.2f} s over bare python (aim <= {AIMS['start']} s of imports; "
-              f"{'met' if cmd == '--help' and secs <= AIMS['start'] else 'see README'})")
+        print(
+            f"CLI start `pivotmodel {cmd}`: {secs:.2f} s over bare python (aim <= {AIMS['start']} s of imports; "
+            f"{'met' if cmd == '--help' and secs <= AIMS['start'] else 'see README'})"
+        )
     _, loop_s, _ = measure(lambda: python_loop(a, args.loop_draws))
     loop_rate = args.loop_draws / loop_s
     print(f"per-draw Python loop: {loop_rate:,.0f} draws/s")
@@ -186,15 +201,32 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         for n in sizes:
             _, floor_s, floor_mem = measure(lambda n=n: numpy_floor(n, quarters, len(SERIES), chunk))
-            print(f"{'numpy floor (alloc, fill, reduce)':34s} {n:>10,d} {floor_s:8.2f} {n / floor_s:10,.0f} {floor_mem:9.1f} {1.0:9.2f}")
-            secs, peak, _ = cli_run(["simulate", "--draws", str(n), "--jobs", str(args.jobs), "--out", f"{tmp}/run{n}",
-                                  "--max-memory", "1000"])
-            print(f"{'pivotmodel simulate':34s} {n:>10,d} {secs:8.2f} {n / secs:10,.0f} {peak:9.0f} {secs / floor_s:9.2f}"
-                  f"   {n / secs / loop_rate:,.0f}x the per-draw loop")
+            print(
+                f"{'numpy floor (alloc, fill, reduce)':34s} {n:>10,d} {floor_s:8.2f} {n / floor_s:10,.0f} {floor_mem:9.1f} {1.0:9.2f}"
+            )
+            secs, peak, _ = cli_run(
+                [
+                    "simulate",
+                    "--draws",
+                    str(n),
+                    "--jobs",
+                    str(args.jobs),
+                    "--out",
+                    f"{tmp}/run{n}",
+                    "--max-memory",
+                    "1000",
+                ]
+            )
+            print(
+                f"{'pivotmodel simulate':34s} {n:>10,d} {secs:8.2f} {n / secs:10,.0f} {peak:9.0f} {secs / floor_s:9.2f}"
+                f"   {n / secs / loop_rate:,.0f}x the per-draw loop"
+            )
             if n == 1_000_000:
-                print(f"  aims at 1M: <= {AIMS['seconds_1m']} s: {'met' if secs <= AIMS['seconds_1m'] else 'NOT met'} ({secs:.1f} s); "
-                      f"<= {AIMS['vs_floor']}x floor: {'met' if secs / floor_s <= AIMS['vs_floor'] else 'NOT met'} ({secs / floor_s:.2f}x); "
-                      f"peak <= 1.5 GB: {'met' if peak <= AIMS['peak_mib_1m'] else 'NOT met'} ({peak * 2**20 / 1e9:.2f} GB)")
+                print(
+                    f"  aims at 1M: <= {AIMS['seconds_1m']} s: {'met' if secs <= AIMS['seconds_1m'] else 'NOT met'} ({secs:.1f} s); "
+                    f"<= {AIMS['vs_floor']}x floor: {'met' if secs / floor_s <= AIMS['vs_floor'] else 'NOT met'} ({secs / floor_s:.2f}x); "
+                    f"peak <= 1.5 GB: {'met' if peak <= AIMS['peak_mib_1m'] else 'NOT met'} ({peak * 2**20 / 1e9:.2f} GB)"
+                )
 
 
 if __name__ == "__main__":

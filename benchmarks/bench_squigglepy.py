@@ -76,9 +76,16 @@ def squigglepy_drivers() -> dict[str, Any]:
 
     growth = [sq.to(0.20, 0.45), sq.to(0.60, 1.40), sq.to(0.05, 0.25), sq.to(0.02, 0.12)]
     growth = list(sq.correlate(tuple(growth), CORRELATION))
-    return {**dict(zip(CORRELATED, growth)), "growth_4": sq.norm(0.03, 0.09), "growth_5": sq.norm(0.0, 0.06),
-            "fade": sq.beta(8, 2), "margin": sq.norm(0.05, 0.15), "capex_share": sq.to(0.25, 0.45),
-            "useful_life_adj": sq.uniform(0.8, 1.2), "fx": sq.to(6.8, 7.4)}
+    return {
+        **dict(zip(CORRELATED, growth)),
+        "growth_4": sq.norm(0.03, 0.09),
+        "growth_5": sq.norm(0.0, 0.06),
+        "fade": sq.beta(8, 2),
+        "margin": sq.norm(0.05, 0.15),
+        "capex_share": sq.to(0.25, 0.45),
+        "useful_life_adj": sq.uniform(0.8, 1.2),
+        "fx": sq.to(6.8, 7.4),
+    }
 
 
 def model(v: Mapping[str, np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
@@ -120,8 +127,10 @@ def pivotmodel_design(draws: int, seed: int = 1, method: str = "sobol") -> Desig
     """The drivers as a pivotmodel design: :data:`SPECS` through ``build_distribution``, the
     Spearman matrix through ``correlation_copula`` (as if read from correlations.yaml)."""
     dists = {k: build_distribution(kind, params) for k, (kind, params) in sorted(SPECS.items())}
-    pairs = tuple(CorrelationPair(CORRELATED[i], CORRELATED[j], CORRELATION[i][j], "reference model", "", n, None)
-                  for n, (i, j) in enumerate((i, j) for i in range(len(CORRELATED)) for j in range(i + 1, len(CORRELATED))))
+    pairs = tuple(
+        CorrelationPair(CORRELATED[i], CORRELATED[j], CORRELATION[i][j], "reference model", "", n, None)
+        for n, (i, j) in enumerate((i, j) for i in range(len(CORRELATED)) for j in range(i + 1, len(CORRELATED)))
+    )
     files = SimpleNamespace(correlations=Correlations("benchmarks/bench_squigglepy.py", pairs), inputs={})
     return Design(method, seed, draws, dists, {}, correlation_copula(files, dists))  # type: ignore[arg-type]
 
@@ -157,20 +166,34 @@ def agreement(sq_run: Mapping[str, Any], pm_run: Mapping[str, Any]) -> list[dict
     means in standard errors (z), and the Spearman correlations of the correlated pairs (on at
     most 200,000 draws). The two sample independently, so only agreement within MC error is due."""
     rows = []
-    columns = {**{k: (sq_run["drivers"][k], pm_run["drivers"][k]) for k in SPECS},
-               "EBITA, first quarter": (sq_run["ebita"][0], pm_run["ebita"][0]),
-               "EBITA, last quarter": (sq_run["ebita"][-1], pm_run["ebita"][-1]), "revenue, USD": (sq_run["usd"], pm_run["usd"])}
+    columns = {
+        **{k: (sq_run["drivers"][k], pm_run["drivers"][k]) for k in SPECS},
+        "EBITA, first quarter": (sq_run["ebita"][0], pm_run["ebita"][0]),
+        "EBITA, last quarter": (sq_run["ebita"][-1], pm_run["ebita"][-1]),
+        "revenue, USD": (sq_run["usd"], pm_run["usd"]),
+    }
     for name, (a, b) in columns.items():
         se = np.sqrt(a.var() / a.size + b.var() / b.size)
-        rows.append({"what": name, "squigglepy": (a.mean(), a.std()), "pivotmodel": (b.mean(), b.std()),
-                     "z": float((a.mean() - b.mean()) / se)})
+        rows.append(
+            {
+                "what": name,
+                "squigglepy": (a.mean(), a.std()),
+                "pivotmodel": (b.mean(), b.std()),
+                "z": float((a.mean() - b.mean()) / se),
+            }
+        )
     m = min(200_000, sq_run["usd"].size, pm_run["usd"].size)
     for i in range(len(CORRELATED)):
         for j in range(i + 1, len(CORRELATED)):
             a, b = CORRELATED[i], CORRELATED[j]
-            rows.append({"what": f"Spearman {a}, {b} (asked {CORRELATION[i][j]})",
-                         "squigglepy": (_spearman(sq_run["drivers"][a][:m], sq_run["drivers"][b][:m]), None),
-                         "pivotmodel": (_spearman(pm_run["drivers"][a][:m], pm_run["drivers"][b][:m]), None), "z": None})
+            rows.append(
+                {
+                    "what": f"Spearman {a}, {b} (asked {CORRELATION[i][j]})",
+                    "squigglepy": (_spearman(sq_run["drivers"][a][:m], sq_run["drivers"][b][:m]), None),
+                    "pivotmodel": (_spearman(pm_run["drivers"][a][:m], pm_run["drivers"][b][:m]), None),
+                    "z": None,
+                }
+            )
     return rows
 
 
@@ -178,7 +201,10 @@ def agreement_table(rows: list[dict[str, Any]]) -> str:
     def cell(pair: tuple[float, float | None]) -> str:
         return f"{pair[0]:.4g}" + ("" if pair[1] is None else f" (sd {pair[1]:.4g})")
 
-    lines = ["| quantity | squigglepy mean (sd) | pivotmodel mean (sd) | difference in standard errors |", "| --- | ---: | ---: | ---: |"]
+    lines = [
+        "| quantity | squigglepy mean (sd) | pivotmodel mean (sd) | difference in standard errors |",
+        "| --- | ---: | ---: | ---: |",
+    ]
     for r in rows:
         z = "" if r["z"] is None else f"{r['z']:+.1f}"
         lines.append(f"| {r['what']} | {cell(r['squigglepy'])} | {cell(r['pivotmodel'])} | {z} |")
@@ -211,26 +237,41 @@ def compare(draws: int, repeat: int = 3, method: str = "sobol", chunk: int = 25_
         pm_run = _best(lambda r=r: run_pivotmodel(draws, r + 1, method, chunk), best["chunked"])
         _best(lambda r=r: run_pivotmodel(draws, r + 1, method, draws), best["one block"])
     work = draws * QUARTERS * LINES
-    return {"draws": draws, "repeat": repeat, "method": method, "chunk": chunk, "best": best,
-            "rate": {k: work / b["cpu"] for k, b in best.items()},
-            "ratio": best["squigglepy"]["cpu"] / best["chunked"]["cpu"],
-            "ratio_one_block": best["squigglepy"]["cpu"] / best["one block"]["cpu"], "agreement": agreement(sq_run, pm_run)}
+    return {
+        "draws": draws,
+        "repeat": repeat,
+        "method": method,
+        "chunk": chunk,
+        "best": best,
+        "rate": {k: work / b["cpu"] for k, b in best.items()},
+        "ratio": best["squigglepy"]["cpu"] / best["chunked"]["cpu"],
+        "ratio_one_block": best["squigglepy"]["cpu"] / best["one block"]["cpu"],
+        "agreement": agreement(sq_run, pm_run),
+    }
 
 
 def comparison_table(results: list[dict[str, Any]]) -> str:
     """One row per size and side: CPU seconds (sampling + model, each its best), wall seconds,
     draw-quarter-lines a second, and pivotmodel's ratio to squigglepy (in all and for sampling
     alone) against the aim."""
-    lines = ["| draws | run | CPU s (sampling + model) | wall s | draw-quarter-lines/s | squigglepy / this | sampling alone, squigglepy / this "
-             "| aim >= 6x |", "| ---: | --- | ---: | ---: | ---: | ---: | ---: | --- |"]
+    lines = [
+        "| draws | run | CPU s (sampling + model) | wall s | draw-quarter-lines/s | squigglepy / this | sampling alone, squigglepy / this "
+        "| aim >= 6x |",
+        "| ---: | --- | ---: | ---: | ---: | ---: | ---: | --- |",
+    ]
     for r in results:
-        for side, label in (("squigglepy", "squigglepy"), ("chunked", f"pivotmodel, chunks of {r['chunk']:,}"),
-                            ("one block", "pivotmodel, one block")):
+        for side, label in (
+            ("squigglepy", "squigglepy"),
+            ("chunked", f"pivotmodel, chunks of {r['chunk']:,}"),
+            ("one block", "pivotmodel, one block"),
+        ):
             b = r["best"][side]
             ratio = r["best"]["squigglepy"]["cpu"] / b["cpu"]
             verdict = "" if side == "squigglepy" else ("MET" if ratio >= AIM else "NOT MET")
-            lines.append(f"| {r['draws']:,} | {label} | {b['cpu']:.2f} ({b['sample_s']:.2f} + {b['model_s']:.2f}) | {b['wall']:.2f} | "
-                         f"{r['rate'][side] / 1e6:.1f}M | {ratio:.2f}x | {r['best']['squigglepy']['sample_s'] / b['sample_s']:.2f}x | {verdict} |")
+            lines.append(
+                f"| {r['draws']:,} | {label} | {b['cpu']:.2f} ({b['sample_s']:.2f} + {b['model_s']:.2f}) | {b['wall']:.2f} | "
+                f"{r['rate'][side] / 1e6:.1f}M | {ratio:.2f}x | {r['best']['squigglepy']['sample_s'] / b['sample_s']:.2f}x | {verdict} |"
+            )
     return "\n".join(lines)
 
 
@@ -280,7 +321,9 @@ def sample_inputs_squigglepy(a: Any, draws: int, seed: int = 1) -> dict[str, np.
     out = {k: np.asarray(sq.sample(x, draws), dtype=float) for k, x in made.items()}
     for k, d in dists.items():
         if d.kind == "bernoulli":
-            out[k] = np.where(out[k] > 0.5, float(d.params.get("value_if_true", 1.0)), float(d.params.get("value_if_false", 0.0)))
+            out[k] = np.where(
+                out[k] > 0.5, float(d.params.get("value_if_true", 1.0)), float(d.params.get("value_if_false", 0.0))
+            )
     return out
 
 
@@ -315,14 +358,24 @@ def inputs_comparison(draws: int, repeat: int = 3, folder: str | None = None) ->
         sq_s.append(c1 - c0)
         pm_s.append(time.process_time() - c1)
     z = max(abs(sq_v[k].mean() - pm_v[k].mean()) / np.sqrt((sq_v[k].var() + pm_v[k].var()) / draws) for k in pm_v)
-    return {"draws": draws, "inputs": len(pm_v), "correlated": len(a.correlations.keys), "method": method,
-            "squigglepy_s": min(sq_s), "pivotmodel_s": min(pm_s), "ratio": min(sq_s) / min(pm_s), "max_z": float(z)}
+    return {
+        "draws": draws,
+        "inputs": len(pm_v),
+        "correlated": len(a.correlations.keys),
+        "method": method,
+        "squigglepy_s": min(sq_s),
+        "pivotmodel_s": min(pm_s),
+        "ratio": min(sq_s) / min(pm_s),
+        "max_z": float(z),
+    }
 
 
 def inputs_line(r: Mapping[str, Any]) -> str:
-    return (f"pivotmodel's own {r['inputs']} uncertain inputs ({r['correlated']} correlated), {r['draws']:,} draws, sampling alone: "
-            f"squigglepy {r['squigglepy_s']:.2f} s CPU, pivotmodel ({r['method']}, chunked) {r['pivotmodel_s']:.2f} s, "
-            f"{r['ratio']:.2f}x; means agree within {r['max_z']:.1f} standard errors")
+    return (
+        f"pivotmodel's own {r['inputs']} uncertain inputs ({r['correlated']} correlated), {r['draws']:,} draws, sampling alone: "
+        f"squigglepy {r['squigglepy_s']:.2f} s CPU, pivotmodel ({r['method']}, chunked) {r['pivotmodel_s']:.2f} s, "
+        f"{r['ratio']:.2f}x; means agree within {r['max_z']:.1f} standard errors"
+    )
 
 
 def main() -> None:
@@ -335,8 +388,10 @@ def main() -> None:
     settings = assumptions_mod.load().settings
     method, chunk = settings["method"], int(settings.get("chunk_size", 25_000))
     results = [compare(n, args.repeat, method, chunk) for n in args.draws]
-    print(f"reference model, {QUARTERS} quarters x {LINES} revenue lines, 11 drivers (4 rank-correlated), capex depreciation; "
-          f"pivotmodel: {method} design, chunks of {chunk:,}; CPU seconds, best of {args.repeat}, alternating\n")
+    print(
+        f"reference model, {QUARTERS} quarters x {LINES} revenue lines, 11 drivers (4 rank-correlated), capex depreciation; "
+        f"pivotmodel: {method} design, chunks of {chunk:,}; CPU seconds, best of {args.repeat}, alternating\n"
+    )
     print(comparison_table(results))
     print(f"\nagreement at {results[-1]['draws']:,} draws:\n{agreement_table(results[-1]['agreement'])}")
     print("\n" + inputs_line(inputs_comparison(args.draws[0], args.repeat)))

@@ -40,8 +40,17 @@ def _setup(a, draws: int, method: str, chunk: int = 24_576):
     for c in claims:
         claim_series |= series_in(c.tree)
     sample = sim.sample_draws(draws, 20260522)
-    sim._STATE.update(engine=engine, design=design, claims=claims, keep=keep, claim_series=claim_series,
-                      compact=draws > sim.FULL_TABLES_UP_TO, sample=sample, stream_means=True, chunk=min(chunk, draws))
+    sim._STATE.update(
+        engine=engine,
+        design=design,
+        claims=claims,
+        keep=keep,
+        claim_series=claim_series,
+        compact=draws > sim.FULL_TABLES_UP_TO,
+        sample=sample,
+        stream_means=True,
+        chunk=min(chunk, draws),
+    )
     return design, engine, claims, keep, claim_series
 
 
@@ -64,6 +73,7 @@ def stage_times(a, draws: int, method: str, chunk: int, chunks: int) -> dict[str
             out = fn(*args, **kwargs)
             tick(name, t0)
             return out
+
         return wrapper
 
     sim._chunk(0, chunk)  # warm-up, not counted (the first chunk a process runs pays for fresh memory)
@@ -104,8 +114,19 @@ def stage_times(a, draws: int, method: str, chunk: int, chunks: int) -> dict[str
         tick("unpickle result", t0)
         t["result MB"] = t.get("result MB", 0.0) + len(blob) / 1e6
     sim._STATE.clear()
-    order = ["uniforms (design)", "copula", "inverse CDFs", "sampling (values)", "engine run()", "claims",
-             "kept totals, copies, block sums", "_chunk total", "pickle result", "unpickle result", "result MB"]
+    order = [
+        "uniforms (design)",
+        "copula",
+        "inverse CDFs",
+        "sampling (values)",
+        "engine run()",
+        "claims",
+        "kept totals, copies, block sums",
+        "_chunk total",
+        "pickle result",
+        "unpickle result",
+        "result MB",
+    ]
     return {k: t[k] / len(starts) for k in order if k in t}
 
 
@@ -169,8 +190,12 @@ def main() -> None:
     ap.add_argument("--chunk", type=int, default=24_576, help="draws a chunk (simulate rounds 25,000 down to 24,576)")
     ap.add_argument("--chunks", type=int, default=4)
     ap.add_argument("--outputs", action="store_true", help="also run the whole simulation and time the outputs")
-    ap.add_argument("--default-allocator", action="store_true", help="leave glibc's allocator as it is (workers tune it)")
-    ap.add_argument("--first-chunk", action="store_true", help=argparse.SUPPRESS)  # the fresh process of first_chunk_in_a_fork
+    ap.add_argument(
+        "--default-allocator", action="store_true", help="leave glibc's allocator as it is (workers tune it)"
+    )
+    ap.add_argument(
+        "--first-chunk", action="store_true", help=argparse.SUPPRESS
+    )  # the fresh process of first_chunk_in_a_fork
     args = ap.parse_args()
     if not args.default_allocator:
         from pivotmodel.allocator import retain_freed_memory
@@ -182,7 +207,9 @@ def main() -> None:
         return
     per = stage_times(a, args.draws, args.method, args.chunk, args.chunks)
     n_chunks = -(-args.draws // args.chunk)
-    print(f"{args.method}, {args.draws:,} draws = {n_chunks} chunks of {args.chunk:,}; per chunk (ms) and x chunks (s, one core):")
+    print(
+        f"{args.method}, {args.draws:,} draws = {n_chunks} chunks of {args.chunk:,}; per chunk (ms) and x chunks (s, one core):"
+    )
     for k, v in per.items():
         if k == "result MB":
             print(f"  {'pickled result per chunk':32s} {v:8.2f} MB    x chunks {v * n_chunks:8.1f} MB")
@@ -190,11 +217,27 @@ def main() -> None:
             print(f"  {k:32s} {v * 1e3:8.1f} ms    x chunks {v * n_chunks:6.2f} s")
     print("  (uniforms, copula and inverse CDFs are the parts of sampling (values); sampling, engine, claims and kept")
     print("   totals are the parts of _chunk total)")
-    fresh = subprocess.run([sys.executable, __file__, "--draws", str(args.draws), "--method", args.method, "--chunk",
-                            str(args.chunk), "--first-chunk"], check=True, capture_output=True, text=True)
+    fresh = subprocess.run(
+        [
+            sys.executable,
+            __file__,
+            "--draws",
+            str(args.draws),
+            "--method",
+            args.method,
+            "--chunk",
+            str(args.chunk),
+            "--first-chunk",
+        ],
+        check=True,
+        capture_output=True,
+        text=True,
+    )
     start, first, second = (float(x) for x in fresh.stdout.split())
-    print(f"  forked worker: its start (allocator, prefaulted heap) {start * 1e3:4.0f} ms, first chunk {first * 1e3:4.0f} ms, "
-          f"its second {second * 1e3:4.0f} ms")
+    print(
+        f"  forked worker: its start (allocator, prefaulted heap) {start * 1e3:4.0f} ms, first chunk {first * 1e3:4.0f} ms, "
+        f"its second {second * 1e3:4.0f} ms"
+    )
     print(f"main process: imports before the pool {import_seconds():.2f} s")
     one, two = table_seconds(a, args.draws, args.method)
     print(f"main process: PERT lookup tables {one:.2f} s on one thread, {two:.2f} s on two")
@@ -206,7 +249,9 @@ def main() -> None:
         sim.make_design(fresh, args.draws, 20260522, args.method)
         engine = prepare(fresh)
         sim.check_claims(list(fresh.claims), run(engine), fresh.claims_label)
-        print(f"main process: load, design, engine inputs and claim checks before the pool {time.perf_counter() - t0:.2f} s")
+        print(
+            f"main process: load, design, engine inputs and claim checks before the pool {time.perf_counter() - t0:.2f} s"
+        )
         t0 = time.perf_counter()
         r = sim.simulate(a, draws=args.draws, method=args.method, jobs=2, progress=False)
         t1 = time.perf_counter()
@@ -220,8 +265,10 @@ def main() -> None:
         with tempfile.TemporaryDirectory() as tmp:
             _write_run(r, table, Path(tmp) / "run", [])
         t5 = time.perf_counter()
-        print(f"simulate(jobs=2) {t1 - t0:.2f} s; claims table {t2 - t1:.2f} s; quantiles {t3 - t2:.2f} s; "
-              f"convergence {t4 - t3:.2f} s; all outputs written (recomputed) {t5 - t4:.2f} s")
+        print(
+            f"simulate(jobs=2) {t1 - t0:.2f} s; claims table {t2 - t1:.2f} s; quantiles {t3 - t2:.2f} s; "
+            f"convergence {t4 - t3:.2f} s; all outputs written (recomputed) {t5 - t4:.2f} s"
+        )
 
 
 if __name__ == "__main__":

@@ -5,6 +5,7 @@ from types import MappingProxyType
 
 __version__ = "0.1.0"
 
+
 # The loaded inputs are frozen with read-only mappings; let them (and everything holding them)
 # be pickled, so worker processes can be started by spawn as well as fork.
 def _read_only(mapping: dict) -> MappingProxyType:

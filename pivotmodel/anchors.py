@@ -68,14 +68,17 @@ class Anchor:
     excluded: float = 0.0  # the one-offs' amounts inside the quarters read, removed from the numerator
 
     def describe(self) -> str:
-        span = self.quarters[0].label if len(self.quarters) == 1 else f"{self.quarters[0].label}-{self.quarters[-1].label}"
+        span = (
+            self.quarters[0].label if len(self.quarters) == 1 else f"{self.quarters[0].label}-{self.quarters[-1].label}"
+        )
         if self.rule == "yoy":
             return f"YoY growth of {self.series} over {span} = {self.value:.4f}"
         extra = " (+ the modelled new-asset depreciation / revenue over the same quarters)" if self.add_back else ""
         if self.one_offs:
             extra += f"; one-offs removed from {self.series}: {self.excluded:,.0f}" + "".join(
                 f" [{q.label} {x:,.0f}{'' if q in self.quarters else ', outside the quarters read'}]"
-                for q, x, _ in self.one_offs)
+                for q, x, _ in self.one_offs
+            )
         return f"{self.series} / {self.over} over {span} = {self.value:.4f}{extra}"
 
 
@@ -108,7 +111,10 @@ def resolve_anchor(
     if series not in known:
         err(f"{key}.anchor.series", f"{series!r} is not a history series; valid: {', '.join(known)}")
     if kind == "margin" and over not in known:
-        err(f"{key}.anchor.over", f"{over!r} is not a history series (the margin's denominator); valid: {', '.join(known)}")
+        err(
+            f"{key}.anchor.over",
+            f"{over!r} is not a history series (the margin's denominator); valid: {', '.join(known)}",
+        )
     if rule.get("add_back", "") not in ("", *ADD_BACKS):
         err(f"{key}.anchor.add_back", f"{rule['add_back']!r} is not valid; valid: {', '.join(ADD_BACKS)}")
     one_offs = _one_offs(f"{key}.anchor.exclude", rule.get("exclude", []), kind, err)
@@ -121,7 +127,12 @@ def resolve_anchor(
     for name in SPREAD_FIELDS:
         if name in spec:
             x = spec.pop(name)
-            if not isinstance(x, (int, float)) or isinstance(x, bool) or not math.isfinite(x) or (name != "offset" and x < 0):
+            if (
+                not isinstance(x, (int, float))
+                or isinstance(x, bool)
+                or not math.isfinite(x)
+                or (name != "offset" and x < 0)
+            ):
                 err(f"{key}.{name}", f"must be a number{' >= 0' if name != 'offset' else ''}, got {x!r}")
             else:
                 spreads[name] = float(x)
@@ -134,14 +145,25 @@ def resolve_anchor(
     last = history.last_quarter
     needs = (series, over) if kind == "margin" else (series,)
     shifts = (0,) if kind == "margin" else (0, -4)
-    usable = [q for q in (last + k for k in range(-3, 1))
-              if all(not math.isnan(_figure(history, seeds, s, q + d)) for s in needs for d in shifts)]
+    usable = [
+        q
+        for q in (last + k for k in range(-3, 1))
+        if all(not math.isnan(_figure(history, seeds, s, q + d)) for s in needs for d in shifts)
+    ]
     if len(usable) < n:
-        wanted = ", ".join(f"{s} {(last + k + d).label}" for k in range(-n + 1, 1) for s in needs for d in shifts
-                           if math.isnan(_figure(history, seeds, s, last + k + d)))
-        err(f"{key}.anchor", f"needs {wanted} (or {n} of the last four reported quarters with "
+        wanted = ", ".join(
+            f"{s} {(last + k + d).label}"
+            for k in range(-n + 1, 1)
+            for s in needs
+            for d in shifts
+            if math.isnan(_figure(history, seeds, s, last + k + d))
+        )
+        err(
+            f"{key}.anchor",
+            f"needs {wanted} (or {n} of the last four reported quarters with "
             f"{' and '.join(needs)}), not in history/reported.csv nor a seed estimate: add the rows, or write an "
-            "explicit distribution for this start")
+            "explicit distribution for this start",
+        )
         return None, None, problems
     quarters = tuple(usable[-n:])
     total = lambda name, d=0: sum(_figure(history, seeds, name, q + d) for q in quarters)  # noqa: E731

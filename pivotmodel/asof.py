@@ -28,8 +28,19 @@ from .history import History
 from .periods import Quarter, parse_quarter
 from .schema import SEGMENT_IDS
 
-__all__ = ["AS_OF", "PER_SEGMENT", "fill_placeholders", "cut_history", "fill_estimates", "pick_version", "known_by",
-           "lookahead", "format_lookahead", "fill_seeds", "check_base"]
+__all__ = [
+    "AS_OF",
+    "PER_SEGMENT",
+    "fill_placeholders",
+    "cut_history",
+    "fill_estimates",
+    "pick_version",
+    "known_by",
+    "lookahead",
+    "format_lookahead",
+    "fill_seeds",
+    "check_base",
+]
 
 # Set by cli.main from ``--as-of``; assumptions.load reads it when not given one explicitly.
 AS_OF: contextvars.ContextVar[Quarter | None] = contextvars.ContextVar("pivotmodel_as_of", default=None)
@@ -46,17 +57,26 @@ def cut_history(history: History, as_of: Quarter, label: str = "history/reported
     """``history`` without any row after ``as_of``; the same object when nothing is after it."""
     first = min(history.quarterly["group.revenue"])
     if as_of < first + 4:
-        raise InputError.single(label, "--as-of", f"{as_of.label} leaves fewer than four reported quarters "
-                                f"of group revenue (the first is {first.label}); use {(first + 4).label} or later")
+        raise InputError.single(
+            label,
+            "--as-of",
+            f"{as_of.label} leaves fewer than four reported quarters "
+            f"of group revenue (the first is {first.label}); use {(first + 4).label} or later",
+        )
     if as_of > history.last_quarter:
-        raise InputError.single(label, "--as-of", f"{as_of.label} is after the last reported quarter "
-                                f"{history.last_quarter.label}")
+        raise InputError.single(
+            label, "--as-of", f"{as_of.label} is after the last reported quarter {history.last_quarter.label}"
+        )
     keep = lambda row: _period_end(row.period) <= as_of  # noqa: E731
     if all(keep(r) for r in history.rows):
         return history
     quarterly = {s: MappingProxyType({q: r for q, r in m.items() if q <= as_of}) for s, m in history.quarterly.items()}
-    annual = {s: MappingProxyType({y: r for y, r in m.items() if Quarter(y, 4) <= as_of}) for s, m in history.annual.items()}
-    fresh: dict[str, Any] = {"_rows_cache": {}} if any(f.name == "_rows_cache" for f in fields(history)) else {}  # never share a cache
+    annual = {
+        s: MappingProxyType({y: r for y, r in m.items() if Quarter(y, 4) <= as_of}) for s, m in history.annual.items()
+    }
+    fresh: dict[str, Any] = (
+        {"_rows_cache": {}} if any(f.name == "_rows_cache" for f in fields(history)) else {}
+    )  # never share a cache
     return replace(
         history,
         **fresh,
@@ -89,8 +109,13 @@ def fill_placeholders(full: History, history: History, as_of: Quarter) -> Histor
             for q in base:
                 year = full.annual.get(series, {}).get(q.fiscal_year)
                 if q not in rows and year is not None:
-                    rows[q] = replace(year, period=q.label, value=year.value / 4, basis="estimate",
-                                      note=f"placeholder for a per-segment backtest: FY{q.fiscal_year} / 4")
+                    rows[q] = replace(
+                        year,
+                        period=q.label,
+                        value=year.value / 4,
+                        basis="estimate",
+                        note=f"placeholder for a per-segment backtest: FY{q.fiscal_year} / 4",
+                    )
             quarterly[series] = MappingProxyType(rows)
         filled.append(seg)
     if not filled:
@@ -98,10 +123,17 @@ def fill_placeholders(full: History, history: History, as_of: Quarter) -> Histor
     capex = dict(quarterly.get("group.capex", {}))
     for q in (as_of + k for k in range(-7, 1)):  # the capex plan reads the year before the base too
         if math.isnan(history.capex(q)) and not math.isnan(full.capex(q)):
-            row = (full.quarterly.get("group.capex_stated", {}).get(q)
-                   or full.annual["group.capex_cashflow"][q.fiscal_year])
-            capex[q] = replace(row, period=q.label, value=full.capex(q), basis="estimate",
-                               note="placeholder for a per-segment backtest: capex as the full history spreads it")
+            row = (
+                full.quarterly.get("group.capex_stated", {}).get(q)
+                or full.annual["group.capex_cashflow"][q.fiscal_year]
+            )
+            capex[q] = replace(
+                row,
+                period=q.label,
+                value=full.capex(q),
+                basis="estimate",
+                note="placeholder for a per-segment backtest: capex as the full history spreads it",
+            )
     quarterly["group.capex"] = MappingProxyType(capex)
     fresh: dict[str, Any] = {"_rows_cache": {}} if any(f.name == "_rows_cache" for f in fields(history)) else {}
     return replace(history, **fresh, quarterly=MappingProxyType(quarterly), placeholders=tuple(filled))
@@ -135,19 +167,28 @@ def pick_version(key: str, spec: Any, as_of: Quarter | None, label: str, line: i
     dated = []
     if "valid_from" in spec:
         if _date_text(spec["valid_from"]) is None:
-            problems.append(Problem(label, f"{key}.valid_from", f"{spec['valid_from']!r} is not a date like 2025-08-29",
-                                    line))
+            problems.append(
+                Problem(label, f"{key}.valid_from", f"{spec['valid_from']!r} is not a date like 2025-08-29", line)
+            )
         dated.append((_date_text(spec["valid_from"]) or "", current))
     versions = spec.get("versions", [])
     if not isinstance(versions, list) or not all(isinstance(v, dict) for v in versions):
-        problems.append(Problem(label, f"{key}.versions", "must be a list of earlier input specs, each with valid_from",
-                                line))
+        problems.append(
+            Problem(label, f"{key}.versions", "must be a list of earlier input specs, each with valid_from", line)
+        )
         versions = []
     for i, v in enumerate(versions):
         when = _date_text(v.get("valid_from", ""))
         if when is None:
-            problems.append(Problem(label, f"{key}.versions[{i}].valid_from", f"{v.get('valid_from')!r} is not a date "
-                                    "like 2025-08-29 (every earlier version needs the date from which it held)", line))
+            problems.append(
+                Problem(
+                    label,
+                    f"{key}.versions[{i}].valid_from",
+                    f"{v.get('valid_from')!r} is not a date "
+                    "like 2025-08-29 (every earlier version needs the date from which it held)",
+                    line,
+                )
+            )
             continue
         dated.append((when, {"unit": current.get("unit"), **{k: x for k, x in v.items() if k != "valid_from"}}))
     if problems or as_of is None:
@@ -156,12 +197,22 @@ def pick_version(key: str, spec: Any, as_of: Quarter | None, label: str, line: i
     valid = [(when, v) for when, v in dated if when and when <= cutoff]
     if not valid:
         first = min((w for w, _ in dated if w), default="?")
-        return current, [Problem(label, key, f"as of {as_of.label} (results known by {cutoff}) no version was valid "
-                                 f"yet (the first from {first}): the current one is used (look-ahead)", line,
-                                 level="warn")]
+        return current, [
+            Problem(
+                label,
+                key,
+                f"as of {as_of.label} (results known by {cutoff}) no version was valid "
+                f"yet (the first from {first}): the current one is used (look-ahead)",
+                line,
+                level="warn",
+            )
+        ]
     when, chosen = max(valid, key=lambda wv: wv[0])
-    note = [] if chosen is current else [Problem(label, key, f"as of {as_of.label}: the version valid from {when} is "
-                                                 "used", line, level="warn")]
+    note = (
+        []
+        if chosen is current
+        else [Problem(label, key, f"as of {as_of.label}: the version valid from {when} is used", line, level="warn")]
+    )
     return chosen, note
 
 
@@ -180,10 +231,20 @@ def fill_estimates(history: History, as_of: Quarter) -> tuple[History, list[Any]
             if not as_of + -3 <= q <= as_of or q in history.quarterly.get(series, {}):
                 continue  # base quarters only: the rule an ordinary run follows too (its base is reported)
             add.setdefault(series, {})[q] = row
-            later = (f"; look-ahead: written from figures published {row.valid_from}, after {cutoff}"
-                     if row.valid_from > cutoff else "")
-            warnings.append(Problem("history/estimates.csv", f"{series}.{q.label}", f"not reported: on estimates "
-                                    f"({row.value:,.0f} +- {row.spread:,.0f}){later}", row.line, level="warn"))
+            later = (
+                f"; look-ahead: written from figures published {row.valid_from}, after {cutoff}"
+                if row.valid_from > cutoff
+                else ""
+            )
+            warnings.append(
+                Problem(
+                    "history/estimates.csv",
+                    f"{series}.{q.label}",
+                    f"not reported: on estimates ({row.value:,.0f} +- {row.spread:,.0f}){later}",
+                    row.line,
+                    level="warn",
+                )
+            )
     if not add:
         return history, []
     quarterly = dict(history.quarterly)
@@ -231,8 +292,10 @@ def format_lookahead(a: Any, limit: int = 12) -> Iterator[str]:
     """Lines for the terminal: the count, then the inputs with later-dated sources."""
     items = lookahead(a)
     later = [i for i in items if i[2] != "set by hand"]
-    yield (f"as of {a.history.last_quarter.label} (history after it hidden; results known by {known_by(a.history.last_quarter)}): "
-           f"{len(items)} inputs set by hand are possible look-ahead, {len(later)} with a source dated after it")
+    yield (
+        f"as of {a.history.last_quarter.label} (history after it hidden; results known by {known_by(a.history.last_quarter)}): "
+        f"{len(items)} inputs set by hand are possible look-ahead, {len(later)} with a source dated after it"
+    )
     for key, src, why in later[:limit]:
         yield f"  {key} ({src}: {why})"
     if len(later) > limit:
@@ -274,8 +337,15 @@ def fill_seeds(full: History, cut: History, seeds: dict, make: Any) -> list[Any]
             if made is None:  # the segment file's seed spec cannot be reused: leave the gap to check_base/validate
                 continue
             seeds[(series, q)] = made
-            warnings.append(Problem("--as-of", f"{series}.{q.label}", f"not reported and no seed estimate: {value:,.0f} "
-                                    f"(its share of {parent} in {near.label}, a later quarter: look-ahead)", level="warn"))
+            warnings.append(
+                Problem(
+                    "--as-of",
+                    f"{series}.{q.label}",
+                    f"not reported and no seed estimate: {value:,.0f} "
+                    f"(its share of {parent} in {near.label}, a later quarter: look-ahead)",
+                    level="warn",
+                )
+            )
     return warnings
 
 
@@ -291,10 +361,20 @@ def check_base(history: History, label: str, hint: str = "is too early") -> list
 
     last = history.last_quarter
     base = [last + k for k in (-3, -2, -1, 0)]
-    missing = [f"{seg}.revenue {q.label}" for seg in MODEL_SEGMENTS for q in base
-               if math.isnan(history.value(f"{seg}.revenue", q))]
+    missing = [
+        f"{seg}.revenue {q.label}"
+        for seg in MODEL_SEGMENTS
+        for q in base
+        if math.isnan(history.value(f"{seg}.revenue", q))
+    ]
     if not missing:
         return []
-    return [Problem(label, "base quarters", f"{last.label} {hint}: its four base quarters lack {', '.join(missing[:4])}"
-                    f"{' ...' if len(missing) > 4 else ''} on the model's segment basis"
-                    + ("; use a later quarter" if hint == "is too early" else ""))]
+    return [
+        Problem(
+            label,
+            "base quarters",
+            f"{last.label} {hint}: its four base quarters lack {', '.join(missing[:4])}"
+            f"{' ...' if len(missing) > 4 else ''} on the model's segment basis"
+            + ("; use a later quarter" if hint == "is too early" else ""),
+        )
+    ]

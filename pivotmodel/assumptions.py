@@ -207,7 +207,9 @@ class Assumptions:
                 raise KeyError(f"{key} is not an input")
             factor = UNITS[old.unit][1]
             changes[key] = replace(
-                old, dist=build_distribution("fixed", {"value": float(v) * factor}), basis="estimate",
+                old,
+                dist=build_distribution("fixed", {"value": float(v) * factor}),
+                basis="estimate",
                 note=f"set in code to {v} {old.unit}",  # an anchor's add-back still applies, as to draws
             )
         return self.with_inputs(changes)
@@ -252,7 +254,10 @@ def _parse_spec(
     field_line = lambda k: line_of(original, k.rsplit(".", 1)[-1]) if isinstance(original, LineDict) else line  # noqa: E731
     err = lambda k, m: problems.append(Problem(label, k, m, field_line(k)))  # noqa: E731
     if not isinstance(spec, dict):
-        err(key, f"must be an input spec such as {{value: 0.3, unit: ratio, basis: estimate, source: <id>}}, got {spec!r}")
+        err(
+            key,
+            f"must be an input spec such as {{value: 0.3, unit: ratio, basis: estimate, source: <id>}}, got {spec!r}",
+        )
         return None, problems
     spec = dict(spec)
     kind = spec.pop("dist", "fixed" if "value" in spec else None)
@@ -278,15 +283,25 @@ def _parse_spec(
     src = meta.get("source")
     if src is not None and src not in sources:
         err(f"{key}.source", f"{src!r} is not an id in sources.yaml{_suggest(str(src), list(sources))}")
-    elif isinstance(src, str) and isinstance(sources.get(src), Source) and sources[src].notes_required \
-            and not str(meta.get("note", "")).strip():
-        err(f"{key}.note", f"is required: source {src!r} says the arithmetic is in the input's note; write it there, "
-                           "or cite a source that does not (e.g. pivotmodel_judgement for a judgement call)")
+    elif (
+        isinstance(src, str)
+        and isinstance(sources.get(src), Source)
+        and sources[src].notes_required
+        and not str(meta.get("note", "")).strip()
+    ):
+        err(
+            f"{key}.note",
+            f"is required: source {src!r} says the arithmetic is in the input's note; write it there, "
+            "or cite a source that does not (e.g. pivotmodel_judgement for a judgement call)",
+        )
     if kind is None:
         err(key, f"needs 'value' or 'dist' (one of {', '.join(DIST_FIELDS)})")
         return None, problems
     if not isinstance(kind, str) or kind not in DIST_FIELDS:
-        err(f"{key}.dist", f"unknown distribution {kind!r}; valid: {', '.join(DIST_FIELDS)}{_suggest(str(kind), list(DIST_FIELDS))}")
+        err(
+            f"{key}.dist",
+            f"unknown distribution {kind!r}; valid: {', '.join(DIST_FIELDS)}{_suggest(str(kind), list(DIST_FIELDS))}",
+        )
         return None, problems
     text = None
     if dimension == "period":
@@ -309,8 +324,11 @@ def _parse_spec(
             return None, problems
         if factor != 1.0:
             scaled = {
-                k: (v * factor if isinstance(v, (int, float)) and not isinstance(v, bool)
-                    and SCALES_WITH_UNIT.get(k, False) else v)
+                k: (
+                    v * factor
+                    if isinstance(v, (int, float)) and not isinstance(v, bool) and SCALES_WITH_UNIT.get(k, False)
+                    else v
+                )
                 for k, v in spec.items()
             }
             dist = build_distribution(kind, scaled)
@@ -336,7 +354,8 @@ def _check_range(inp: Input, params: Mapping[str, Any] = PARAMETERS) -> list[Pro
         what = "the distribution's range (P0.00001-P99.99999 if unbounded)" if inp.uncertain else "the value"
         return [
             Problem(
-                inp.file, inp.key,
+                inp.file,
+                inp.key,
                 f"{what} [{shown(lo):g}, {shown(hi):g}] {inp.unit} leaves the valid range "
                 f"[{shown(param.low):g}, {shown(param.high):g}] ({param.doc}); narrow it or use truncnormal",
                 inp.line,
@@ -360,20 +379,32 @@ def _load_sources(path: Path, label: str, problems: list[Problem]) -> dict[str, 
             continue
         for name in entry:
             if name not in SOURCE_FIELDS:
-                problems.append(Problem(label, f"sources.{sid}.{name}",
-                                        f"unknown field; valid: {', '.join(SOURCE_FIELDS)}{_suggest(name, list(SOURCE_FIELDS))}",
-                                        line_of(entry, name)))
+                problems.append(
+                    Problem(
+                        label,
+                        f"sources.{sid}.{name}",
+                        f"unknown field; valid: {', '.join(SOURCE_FIELDS)}{_suggest(name, list(SOURCE_FIELDS))}",
+                        line_of(entry, name),
+                    )
+                )
         for name, required in SOURCE_FIELDS.items():
             if required and not str(entry.get(name, "")).strip():
                 problems.append(Problem(label, f"sources.{sid}.{name}", "is required", line))
         problems += _source_text(entry, f"sources.{sid}", label)
         flag = entry.get("notes_required", False)
         if not isinstance(flag, bool):
-            problems.append(Problem(label, f"sources.{sid}.notes_required", f"must be true or false, got {flag!r}",
-                                    line_of(entry, "notes_required")))
+            problems.append(
+                Problem(
+                    label,
+                    f"sources.{sid}.notes_required",
+                    f"must be true or false, got {flag!r}",
+                    line_of(entry, "notes_required"),
+                )
+            )
             flag = False
-        out[sid] = Source(sid, **{k: str(entry.get(k, "")) for k in SOURCE_FIELDS if k != "notes_required"},
-                          notes_required=flag)
+        out[sid] = Source(
+            sid, **{k: str(entry.get(k, "")) for k in SOURCE_FIELDS if k != "notes_required"}, notes_required=flag
+        )
     return out
 
 
@@ -388,8 +419,14 @@ def _source_text(entry: Mapping[str, Any], where: str, label: str) -> list[Probl
     for name in ("title", "href", "publisher", "note"):
         value = entry.get(name)
         if value is not None and not isinstance(value, str):
-            out.append(Problem(label, f"{where}.{name}", f"must be text, got {type(value).__name__} {value!r}"[:200],
-                               line_of(entry, name)))
+            out.append(
+                Problem(
+                    label,
+                    f"{where}.{name}",
+                    f"must be text, got {type(value).__name__} {value!r}"[:200],
+                    line_of(entry, name),
+                )
+            )
     date = entry.get("date")
     if date is None or (isinstance(date, dt.date) and not isinstance(date, dt.datetime)):
         return out  # YAML reads 2026-02-03 as a date
@@ -399,17 +436,32 @@ def _source_text(entry: Mapping[str, Any], where: str, label: str) -> list[Probl
     except ValueError:  # month 13, day 30 of February
         ok = False
     if not ok:
-        out.append(Problem(label, f"{where}.date", f"{date!r} is not a date like 2026-02 or 2026-02-19 (YYYY-MM[-DD])",
-                           line_of(entry, "date")))
+        out.append(
+            Problem(
+                label,
+                f"{where}.date",
+                f"{date!r} is not a date like 2026-02 or 2026-02-19 (YYYY-MM[-DD])",
+                line_of(entry, "date"),
+            )
+        )
     return out
 
 
 # Settings that must lie in a range, beyond their type: (low, high) inclusive, finite.
-SETTING_RANGES = {"boundary_yoy": (0.0, 1.0), "boundary_qoq": (0.0, 1.0), "boundary_margin": (0.0, 1.0),
-                  "tolerance": (0.0, 1.0)}
+SETTING_RANGES = {
+    "boundary_yoy": (0.0, 1.0),
+    "boundary_qoq": (0.0, 1.0),
+    "boundary_margin": (0.0, 1.0),
+    "tolerance": (0.0, 1.0),
+}
 # Optional settings and the value used when the file leaves them out (validate notes each).
-SETTING_DEFAULTS = {"chunk_size": 50_000, "tolerance": 0.0, "boundary_yoy": 0.05, "boundary_qoq": 0.05,
-                    "boundary_margin": 0.03}
+SETTING_DEFAULTS = {
+    "chunk_size": 50_000,
+    "tolerance": 0.0,
+    "boundary_yoy": 0.05,
+    "boundary_qoq": 0.05,
+    "boundary_margin": 0.03,
+}
 
 
 def _load_settings(path: Path, label: str, problems: list[Problem]) -> dict[str, Any]:
@@ -423,7 +475,14 @@ def _load_settings(path: Path, label: str, problems: list[Problem]) -> dict[str,
     for key, value in sim.items():
         line = line_of(sim, key)
         if key not in SETTINGS:
-            problems.append(Problem(label, f"simulation.{key}", f"unknown setting; valid: {', '.join(SETTINGS)}{_suggest(key, list(SETTINGS))}", line))
+            problems.append(
+                Problem(
+                    label,
+                    f"simulation.{key}",
+                    f"unknown setting; valid: {', '.join(SETTINGS)}{_suggest(key, list(SETTINGS))}",
+                    line,
+                )
+            )
             continue
         typ, doc = SETTINGS[key]
         ok = isinstance(value, typ) and not isinstance(value, bool)
@@ -437,7 +496,11 @@ def _load_settings(path: Path, label: str, problems: list[Problem]) -> dict[str,
         if key not in out and not any(p.key == f"simulation.{key}" for p in problems):
             problems.append(Problem(label, f"simulation.{key}", f"missing ({SETTINGS[key][1]})"))
     if out.get("method") not in (None, "mc", "lhs", "sobol"):
-        problems.append(Problem(label, "simulation.method", f"must be mc, lhs or sobol, got {out['method']!r}", line_of(sim, "method")))
+        problems.append(
+            Problem(
+                label, "simulation.method", f"must be mc, lhs or sobol, got {out['method']!r}", line_of(sim, "method")
+            )
+        )
     if "horizon" in out:
         try:
             parse_quarter(out["horizon"])
@@ -449,15 +512,35 @@ def _load_settings(path: Path, label: str, problems: list[Problem]) -> dict[str,
     for key, (lo, hi, closed) in STATUS_RANGES.items():
         if key in out and not ((lo <= out[key] if closed else lo < out[key]) and out[key] <= hi):
             bounds = f"{'[' if closed else '('}{lo:g}, {hi:g}]"
-            problems.append(Problem(label, f"simulation.{key}", f"must lie in {bounds}, got {out[key]:g} "
-                                    f"({SETTINGS[key][1]})", line_of(sim, key)))
+            problems.append(
+                Problem(
+                    label,
+                    f"simulation.{key}",
+                    f"must lie in {bounds}, got {out[key]:g} ({SETTINGS[key][1]})",
+                    line_of(sim, key),
+                )
+            )
     if "seed" in out and not 0 <= out["seed"] < 2**63:
-        problems.append(Problem(label, "simulation.seed", f"must be a whole number in [0, 2**63), got {out['seed']}", line_of(sim, "seed")))
+        problems.append(
+            Problem(
+                label,
+                "simulation.seed",
+                f"must be a whole number in [0, 2**63), got {out['seed']}",
+                line_of(sim, "seed"),
+            )
+        )
     problems += _setting_ranges(out, sim, label)
     for key, value in SETTING_DEFAULTS.items():
         if key not in sim:
-            problems.append(Problem(label, f"simulation.{key}", f"not set; using {value:g} ({SETTINGS[key][1]})",
-                                    line_of(data, "simulation"), level="warn"))
+            problems.append(
+                Problem(
+                    label,
+                    f"simulation.{key}",
+                    f"not set; using {value:g} ({SETTINGS[key][1]})",
+                    line_of(data, "simulation"),
+                    level="warn",
+                )
+            )
             out[key] = value
     out.setdefault("max_draws", out.get("draws", 1))
     return out
@@ -467,8 +550,14 @@ def _setting_ranges(out: dict[str, Any], sim: LineDict, label: str) -> list[Prob
     problems = []
     for key, (low, high) in SETTING_RANGES.items():
         if key in out and not (math.isfinite(out[key]) and low <= out[key] <= high):
-            problems.append(Problem(label, f"simulation.{key}", f"must be a finite number in [{low:g}, {high:g}], "
-                                    f"got {out[key]!r}", line_of(sim, key)))
+            problems.append(
+                Problem(
+                    label,
+                    f"simulation.{key}",
+                    f"must be a finite number in [{low:g}, {high:g}], got {out[key]!r}",
+                    line_of(sim, key),
+                )
+            )
             del out[key]
     return problems
 
@@ -491,8 +580,12 @@ def _check_one_offs(entries: list, sources: Mapping[str, Any], label: str, probl
         try:
             period = parse_period(str(entry["quarters"]))
             if period.kind not in ("quarter", "range"):
-                bad.append(("quarters", "must be a quarter or a range of quarters (FY2027Q2:FY2027Q3), "
-                                        f"got {entry['quarters']!r}"))
+                bad.append(
+                    (
+                        "quarters",
+                        f"must be a quarter or a range of quarters (FY2027Q2:FY2027Q3), got {entry['quarters']!r}",
+                    )
+                )
         except PeriodError as exc:
             bad.append(("quarters", str(exc)))
         if entry["subject"] not in BOUNDARY_SUBJECTS:
@@ -539,7 +632,14 @@ def _resolve_scenario(
             available = sorted(p.stem for p in (directory / "scenarios").glob("*.yaml"))
             valid = f"available: base, {', '.join(available)}"
             if parent is not None:
-                problems.append(Problem(parent[0], "baseline", f"names scenario {current!r}, which does not exist ({label}); {valid}", parent[1]))
+                problems.append(
+                    Problem(
+                        parent[0],
+                        "baseline",
+                        f"names scenario {current!r}, which does not exist ({label}); {valid}",
+                        parent[1],
+                    )
+                )
             else:
                 problems.append(Problem(label, "", f"scenario {current!r} does not exist; {valid}"))
             break
@@ -555,26 +655,47 @@ def _resolve_scenario(
         for key in data:
             if key not in ("title", "baseline", "rationale", "changes"):
                 valid_keys = ["title", "baseline", "rationale", "changes"]
-                problems.append(Problem(label, key, f"unknown key; valid: {', '.join(valid_keys)}{_suggest(key, valid_keys)}",
-                                        line_of(data, key)))
+                problems.append(
+                    Problem(
+                        label,
+                        key,
+                        f"unknown key; valid: {', '.join(valid_keys)}{_suggest(key, valid_keys)}",
+                        line_of(data, key),
+                    )
+                )
         for key in ("title", "baseline", "rationale"):
             if not isinstance(data.get(key), str) or not data.get(key, "").strip():
                 problems.append(Problem(label, key, "is required (text)", line_of(data, key) if key in data else None))
         changes = data.get("changes")
         if "changes" not in data:
             folded = "changes:" in str(data.get("rationale", "")) or "changes:" in str(data.get("title", ""))
-            hint = (" ('changes:' is indented, so it became part of the text above it; start it at column 1)"
-                    if folded else "")
-            problems.append(Problem(label, "changes", f"missing: a scenario must change at least one input{hint}",
-                                    line_of(data, "rationale") if folded and "rationale" in data else None))
+            hint = (
+                " ('changes:' is indented, so it became part of the text above it; start it at column 1)"
+                if folded
+                else ""
+            )
+            problems.append(
+                Problem(
+                    label,
+                    "changes",
+                    f"missing: a scenario must change at least one input{hint}",
+                    line_of(data, "rationale") if folded and "rationale" in data else None,
+                )
+            )
             changes = {}
         elif changes is not None and not isinstance(changes, dict):
             problems.append(Problem(label, "changes", "must map input keys to specs", line_of(data, "changes")))
             changes = {}
         elif not changes:
             changes = {}
-            problems.append(Problem(label, "changes", "is empty: a scenario must change at least one input "
-                                    "(use the baseline itself if nothing changes)", line_of(data, "changes")))
+            problems.append(
+                Problem(
+                    label,
+                    "changes",
+                    "is empty: a scenario must change at least one input (use the baseline itself if nothing changes)",
+                    line_of(data, "changes"),
+                )
+            )
         flat: dict[str, tuple[Any, int | None]] = {}
         for key, spec in changes.items():
             flat[key] = (spec, line_of(changes, key))
@@ -587,7 +708,15 @@ def _resolve_scenario(
     changed = tuple(sorted({k for _, layer in layers for k in layer}))
     baseline = _scenario_name(visited[1]) if len(visited) > 1 else "base"
     return (
-        Scenario(_scenario_name(name), meta.get("title", name), baseline, meta.get("rationale", ""), changed, chain, tuple(paths)),
+        Scenario(
+            _scenario_name(name),
+            meta.get("title", name),
+            baseline,
+            meta.get("rationale", ""),
+            changed,
+            chain,
+            tuple(paths),
+        ),
         list(reversed(layers)),
     )
 
@@ -598,7 +727,11 @@ def _file_digests(directory: Path, scenario_paths: tuple[Path, ...]) -> dict[str
     folder), in that order; named relative to the folder, else by the resolved path."""
     import hashlib
 
-    paths = sorted(directory.glob("*.yaml")) + sorted(directory.glob("*.yml")) + sorted((directory / "history").glob("*.csv"))
+    paths = (
+        sorted(directory.glob("*.yaml"))
+        + sorted(directory.glob("*.yml"))
+        + sorted((directory / "history").glob("*.csv"))
+    )
     paths += [p for p in scenario_paths if p not in paths]
     out = {}
     for path in paths:
@@ -613,7 +746,16 @@ def _file_digests(directory: Path, scenario_paths: tuple[Path, ...]) -> dict[str
 def load(directory: str | Path | None = None, scenario: str | None = None, as_of: Quarter | None = None) -> Assumptions:
     """Load, validate and freeze an assumptions folder, optionally with a scenario applied and
     as of a past quarter (:mod:`pivotmodel.asof`; default: ``--as-of`` if given, else the last)."""
-    from .asof import AS_OF, PER_SEGMENT, check_base, cut_history, fill_estimates, fill_placeholders, fill_seeds, pick_version
+    from .asof import (
+        AS_OF,
+        PER_SEGMENT,
+        check_base,
+        cut_history,
+        fill_estimates,
+        fill_placeholders,
+        fill_seeds,
+        pick_version,
+    )
     from .base_quarters import base_quarters, missing_base_rows
     from .segment_tree import SEGMENTS_YAML, read_children, read_estimates
 
@@ -635,10 +777,13 @@ def load(directory: str | Path | None = None, scenario: str | None = None, as_of
     sources = guarded(_load_sources, directory / "sources.yaml", label_of(directory / "sources.yaml"), problems)
     if sources is None:  # unreadable: do not also report every source id as unknown
         sources = _AnySource()
-    settings = guarded(_load_settings, directory / "simulation.yaml", label_of(directory / "simulation.yaml"), problems) or {}
+    settings = (
+        guarded(_load_settings, directory / "simulation.yaml", label_of(directory / "simulation.yaml"), problems) or {}
+    )
     if "boundary_one_offs" in settings:
-        settings["boundary_one_offs"] = _check_one_offs(settings["boundary_one_offs"], sources,
-                                                        label_of(directory / "simulation.yaml"), problems)
+        settings["boundary_one_offs"] = _check_one_offs(
+            settings["boundary_one_offs"], sources, label_of(directory / "simulation.yaml"), problems
+        )
 
     children, errs = read_children(directory, label_of(directory / SEGMENTS_YAML))
     problems.extend(errs)
@@ -662,7 +807,14 @@ def load(directory: str | Path | None = None, scenario: str | None = None, as_of
             unreadable.add(stem)
             continue
         if not isinstance(data[stem], dict):
-            problems.append(Problem(label, stem, f"must hold the {stem} inputs as a mapping under '{stem}:', found {data[stem]!r}", line_of(data, stem)))
+            problems.append(
+                Problem(
+                    label,
+                    stem,
+                    f"must hold the {stem} inputs as a mapping under '{stem}:', found {data[stem]!r}",
+                    line_of(data, stem),
+                )
+            )
             unreadable.add(stem)
             continue
         flat: dict[str, tuple[Any, int | None]] = {}
@@ -672,7 +824,14 @@ def load(directory: str | Path | None = None, scenario: str | None = None, as_of
             if seed is not None:
                 if SEEDABLE.get(seed[0]) != stem:
                     valid = [s for s, seg in SEEDABLE.items() if seg == stem]
-                    problems.append(Problem(label, key, f"seed estimates are '{stem}.seed.<series>.<quarter>' for series {', '.join(valid) or '(none)'}", line))
+                    problems.append(
+                        Problem(
+                            label,
+                            key,
+                            f"seed estimates are '{stem}.seed.<series>.<quarter>' for series {', '.join(valid) or '(none)'}",
+                            line,
+                        )
+                    )
                     continue
                 seeds_raw[seed] = (spec, line, label)
             else:
@@ -689,7 +848,11 @@ def load(directory: str | Path | None = None, scenario: str | None = None, as_of
                 seeds_raw[seed] = (spec, line, label)  # a seed estimate
                 continue
             if key not in raw:
-                problems.append(Problem(label, key, f"overrides a key that the base assumptions lack{_suggest(key, list(raw))}", line))
+                problems.append(
+                    Problem(
+                        label, key, f"overrides a key that the base assumptions lack{_suggest(key, list(raw))}", line
+                    )
+                )
                 continue
             replaced.append((label, key, raw[key][0], spec, line))
             raw[key] = (spec, line, label)
@@ -703,7 +866,11 @@ def load(directory: str | Path | None = None, scenario: str | None = None, as_of
         if key not in params:
             top = key.split(".")[0]
             valid_here = ", ".join(k for k in params if k.split(".")[0] == top)
-            problems.append(Problem(label, key, f"unknown key{_suggest(key, list(params))}; valid keys under {top}: {valid_here}", line))
+            problems.append(
+                Problem(
+                    label, key, f"unknown key{_suggest(key, list(params))}; valid keys under {top}: {valid_here}", line
+                )
+            )
             continue
         if isinstance(spec, dict) and "anchor" in spec:
             anchored[key] = (spec, line, label)  # resolved on history below
@@ -739,15 +906,29 @@ def load(directory: str | Path | None = None, scenario: str | None = None, as_of
             if PER_SEGMENT.get():  # a per-segment backtest run: segments without base quarters get placeholders
                 history = fill_placeholders(full, history, as_of)
             make = lambda series, q, value, src: _parse_spec(  # noqa: E731
-                seed_key(series, q), {"value": value, "unit": "RMB_mn", "basis": "estimate", "source": src,
-                                     "note": "--as-of fill: the series' share of its parent's revenue at the "
-                                             "nearest quarter where it is known, times this quarter's revenue "
-                                             "(asof.fill_seeds)"},
-                "--as-of", None, sources, "money")[0]
+                seed_key(series, q),
+                {
+                    "value": value,
+                    "unit": "RMB_mn",
+                    "basis": "estimate",
+                    "source": src,
+                    "note": "--as-of fill: the series' share of its parent's revenue at the "
+                    "nearest quarter where it is known, times this quarter's revenue "
+                    "(asof.fill_seeds)",
+                },
+                "--as-of",
+                None,
+                sources,
+                "money",
+            )[0]
             problems.extend(fill_seeds(full, history, seeds, make))
             problems.extend(check_base(history, label_of(directory / "history" / "reported.csv")))
-    if history is not None and not (as_of is not None and history is not full):  # as of a past quarter: check_base above
-        base_missing = missing_base_rows(history, directory / "history" / "reported.csv", label_of(directory / "history" / "reported.csv"))
+    if history is not None and not (
+        as_of is not None and history is not full
+    ):  # as of a past quarter: check_base above
+        base_missing = missing_base_rows(
+            history, directory / "history" / "reported.csv", label_of(directory / "history" / "reported.csv")
+        )
         problems.extend(base_missing)
         history = None if base_missing else history  # nothing downstream can grow from it
     estimates: dict[str, dict[Quarter, float]] = {}
@@ -755,7 +936,9 @@ def load(directory: str | Path | None = None, scenario: str | None = None, as_of
         problems.extend(history.warnings)
         history = with_estimates(history, seed_estimate_rows(history, seeds))  # past quarters' seeds stay history
         seeds.update(_seeds_from_estimates(history, seeds, sources))  # base quarters estimated in estimates.csv
-        cut_from = full if as_of is not None and history is not full else None  # the whole history, as of a past quarter
+        cut_from = (
+            full if as_of is not None and history is not full else None
+        )  # the whole history, as of a past quarter
         estimates, errs = read_estimates(directory, children, history, base_quarters(history), label_of, cut_from)
         problems.extend(errs)
     raw_files: dict[str, Any] = {}  # claims.yaml and correlations.yaml, parsed below
@@ -784,8 +967,14 @@ def load(directory: str | Path | None = None, scenario: str | None = None, as_of
     claims = guarded(parse_claims, raw_files["claims"], claims_label) if raw_files.get("claims") is not None else []
     inputs_ok = not any(p.level == "error" for p in problems)  # else "not an input" would echo those errors
     corr_label = label_of(directory / "correlations.yaml")
-    correlations = guarded(parse_correlations, raw_files.get("correlations"), corr_label, sources,
-                           uncertain_keys(inputs, seeds) if inputs_ok else None, inputs)
+    correlations = guarded(
+        parse_correlations,
+        raw_files.get("correlations"),
+        corr_label,
+        sources,
+        uncertain_keys(inputs, seeds) if inputs_ok else None,
+        inputs,
+    )
     errors = [p for p in problems if p.level == "error"]
     if errors:
         raise InputError(errors)
@@ -806,9 +995,12 @@ def load(directory: str | Path | None = None, scenario: str | None = None, as_of
     )
 
 
-def _ineffective_changes(replaced: list[tuple[str, str, Any, Any, int | None]], sources: Mapping[str, Source]) -> list[Problem]:
+def _ineffective_changes(
+    replaced: list[tuple[str, str, Any, Any, int | None]], sources: Mapping[str, Source]
+) -> list[Problem]:
     """A scenario file whose every change restates the value it replaces changes nothing: an
     error naming the file. A single restated value in a file that changes others: a warning."""
+
     def dist(key: str, spec: Any) -> Any:
         dimension = PARAMETERS[key].dimension if key in PARAMETERS else "money"
         inp, _ = _parse_spec(key, spec, "", None, sources, dimension)
@@ -822,11 +1014,20 @@ def _ineffective_changes(replaced: list[tuple[str, str, Any, Any, int | None]], 
     out = []
     for label, entries in by_file.items():
         if all(same for _, same, _ in entries):
-            out.append(Problem(label, "changes", "changes nothing: every change restates the value of its baseline "
-                               f"({', '.join(k for k, _, _ in entries)}); change at least one input"))
+            out.append(
+                Problem(
+                    label,
+                    "changes",
+                    "changes nothing: every change restates the value of its baseline "
+                    f"({', '.join(k for k, _, _ in entries)}); change at least one input",
+                )
+            )
             continue
-        out += [Problem(label, key, "restates the value of the baseline (this change does nothing)", line, level="warn")
-                for key, same, line in entries if same]
+        out += [
+            Problem(label, key, "restates the value of the baseline (this change does nothing)", line, level="warn")
+            for key, same, line in entries
+            if same
+        ]
     return out
 
 
@@ -843,16 +1044,20 @@ def _check_capex_history(history: History, new_from: Input | None, folder: str) 
     for i in range(last.index - first.index + 1):
         q = first + i
         if math.isnan(history.capex(q)):
-            out.append(Problem(
-                f"{folder}/history/reported.csv", "Consolidated,capex_purchase_of_ppe_fcf_table",
-                f"no capex for {q.label} (needed for depreciation and the plan's spend so far, from capex.new_assets_from): "
-                "add the quarter's row, or the fiscal year's capex_land_use_rights_and_ppe_cashflow",
-            ))
+            out.append(
+                Problem(
+                    f"{folder}/history/reported.csv",
+                    "Consolidated,capex_purchase_of_ppe_fcf_table",
+                    f"no capex for {q.label} (needed for depreciation and the plan's spend so far, from capex.new_assets_from): "
+                    "add the quarter's row, or the fiscal year's capex_land_use_rights_and_ppe_cashflow",
+                )
+            )
     return out
 
 
-def _seeds_from_estimates(history: History, seeds: Mapping[tuple[str, Quarter], Input],
-                          sources: Mapping[str, Source]) -> dict[tuple[str, Quarter], Input]:
+def _seeds_from_estimates(
+    history: History, seeds: Mapping[tuple[str, Quarter], Input], sources: Mapping[str, Source]
+) -> dict[tuple[str, Quarter], Input]:
     """Seed inputs for base quarters a segment file does not seed but ``history/estimates.csv``
     estimates (e.g. the lines ``pivotmodel update`` carried on to an appended quarter): a range
     with the row's value +- its spread as P5-P95 (fixed when the spread is 0)."""
@@ -863,10 +1068,17 @@ def _seeds_from_estimates(history: History, seeds: Mapping[tuple[str, Quarter], 
             row = history.estimates.get(series, {}).get(q)
             if row is None or (series, q) in seeds or not math.isnan(history.value(series, q)):
                 continue
-            spec: dict[str, Any] = ({"value": row.value} if row.spread == 0 else
-                                    {"dist": "range", "p5": row.value - row.spread, "p95": row.value + row.spread})
-            spec |= {"unit": "RMB_mn", "basis": "estimate", "source": "pivotmodel_calibration",
-                     "note": f"history/estimates.csv line {row.line}: {row.note} ({row.source})"}
+            spec: dict[str, Any] = (
+                {"value": row.value}
+                if row.spread == 0
+                else {"dist": "range", "p5": row.value - row.spread, "p95": row.value + row.spread}
+            )
+            spec |= {
+                "unit": "RMB_mn",
+                "basis": "estimate",
+                "source": "pivotmodel_calibration",
+                "note": f"history/estimates.csv line {row.line}: {row.note} ({row.source})",
+            }
             label = "assumptions/history/estimates.csv"
             inp, _ = _parse_spec(seed_key(series, q), spec, label, row.line, sources, "money")
             if inp is not None:
@@ -893,7 +1105,12 @@ def _stale_seeds(history: History, seeds: Mapping[tuple[str, Quarter], Input]) -
     return out
 
 
-def _check_seeds(history: History, seeds: Mapping[tuple[str, Quarter], Input], settings: Mapping[str, Any], folder: str = "assumptions") -> list[Problem]:
+def _check_seeds(
+    history: History,
+    seeds: Mapping[tuple[str, Quarter], Input],
+    settings: Mapping[str, Any],
+    folder: str = "assumptions",
+) -> list[Problem]:
     """Every seed series needs a value for each of the last four reported quarters."""
     problems: list[Problem] = []
     last = history.last_quarter
@@ -903,15 +1120,24 @@ def _check_seeds(history: History, seeds: Mapping[tuple[str, Quarter], Input], s
             continue
         for q in base:
             if math.isnan(history.value(series, q)) and (series, q) not in seeds:
-                problems.append(Problem(
-                    f"{folder}/{segment}.yaml", seed_file_key(series, q),
-                    f"{series} has no reported value for {q.label} (one of the four base quarters before the "
-                    "projection starts): add the row to history/reported.csv or an estimate here",
-                ))
+                problems.append(
+                    Problem(
+                        f"{folder}/{segment}.yaml",
+                        seed_file_key(series, q),
+                        f"{series} has no reported value for {q.label} (one of the four base quarters before the "
+                        "projection starts): add the row to history/reported.csv or an estimate here",
+                    )
+                )
     if "horizon" in settings:
         try:
             if parse_quarter(settings["horizon"]) <= last:
-                problems.append(Problem(f"{folder}/simulation.yaml", "simulation.horizon", f"must be after the last reported quarter {last.label}"))
+                problems.append(
+                    Problem(
+                        f"{folder}/simulation.yaml",
+                        "simulation.horizon",
+                        f"must be after the last reported quarter {last.label}",
+                    )
+                )
         except PeriodError:
             pass
     return problems

@@ -28,8 +28,19 @@ from pathlib import Path
 
 from .errors import InputError
 
-__all__ = ["MARKER", "CSV_MARKER", "csv_is_ours", "write_owned_csv", "check_dir_target", "check_file_target", "write_atomic", "write_dir_atomic", "writer_lock",
-           "scratch_dir", "installed_package"]
+__all__ = [
+    "MARKER",
+    "CSV_MARKER",
+    "csv_is_ours",
+    "write_owned_csv",
+    "check_dir_target",
+    "check_file_target",
+    "write_atomic",
+    "write_dir_atomic",
+    "writer_lock",
+    "scratch_dir",
+    "installed_package",
+]
 
 MARKER = ".pivotmodel-output"
 # First line of a single CSV file pivotmodel writes with --out: the file may be replaced by the
@@ -87,33 +98,56 @@ def check_dir_target(target: Path, protected: Iterable[Path] = (), option: str =
     """Refuse, before any work, an output folder this run must not replace."""
     hit = _touches(target, protected)
     if hit is not None:
-        raise InputError.single(option, "", f"{target} would overwrite or contain the inputs ({hit}); "
-                                "choose a folder outside the assumptions")
+        raise InputError.single(
+            option,
+            "",
+            f"{target} would overwrite or contain the inputs ({hit}); choose a folder outside the assumptions",
+        )
     if target.exists() or target.is_symlink():
         if not target.is_dir() or target.is_symlink():
-            raise InputError.single(option, "", f"{target} exists and is not a folder; pivotmodel writes a folder "
-                                    "there and never replaces a file it did not make: choose another --out")
+            raise InputError.single(
+                option,
+                "",
+                f"{target} exists and is not a folder; pivotmodel writes a folder "
+                "there and never replaces a file it did not make: choose another --out",
+            )
         if any(target.iterdir()) and not _is_ours(target):
-            raise InputError.single(option, "", f"{target} exists and was not made by pivotmodel (no {MARKER} "
-                                    "inside); it is never replaced: choose a new or empty folder")
+            raise InputError.single(
+                option,
+                "",
+                f"{target} exists and was not made by pivotmodel (no {MARKER} "
+                "inside); it is never replaced: choose a new or empty folder",
+            )
     _writable_ancestor(target, option)
 
 
-def check_file_target(path: Path, is_ours: Callable[[Path], bool], protected: Iterable[Path] = (),
-                      option: str = "--out") -> None:
+def check_file_target(
+    path: Path, is_ours: Callable[[Path], bool], protected: Iterable[Path] = (), option: str = "--out"
+) -> None:
     """Refuse an output file path that is an input, a folder, or a file pivotmodel did not write."""
     hit = _touches(path, protected)
     if hit is not None:
-        raise InputError.single(option, "", f"{path} would overwrite or sit inside the inputs ({hit}); "
-                                "choose a path outside the assumptions")
+        raise InputError.single(
+            option,
+            "",
+            f"{path} would overwrite or sit inside the inputs ({hit}); choose a path outside the assumptions",
+        )
     if path.is_dir():
         raise InputError.single(option, "", f"{path} is a folder; give a file name, e.g. {path / 'projection.csv'}")
     if path.is_symlink():
-        raise InputError.single(option, "", f"{path} is a symbolic link; pivotmodel never replaces a link or writes "
-                                "through one: give the path of a file")
+        raise InputError.single(
+            option,
+            "",
+            f"{path} is a symbolic link; pivotmodel never replaces a link or writes "
+            "through one: give the path of a file",
+        )
     if path.exists() and not is_ours(path):
-        raise InputError.single(option, "", f"{path} exists and was not written by pivotmodel; it is never "
-                                "overwritten: remove it yourself or choose another name")
+        raise InputError.single(
+            option,
+            "",
+            f"{path} exists and was not written by pivotmodel; it is never "
+            "overwritten: remove it yourself or choose another name",
+        )
     _writable_ancestor(path, option)
 
 
@@ -129,11 +163,14 @@ def csv_is_ours(path: Path) -> bool:
 def write_owned_csv(path: Path, command: str, write_table: Callable[[Path], None]) -> None:
     """Write a CSV (``write_table(tmp)``) atomically, behind the ownership comment line (read it
     back with ``pandas.read_csv(path, skiprows=1)``)."""
+
     def write(tmp: Path) -> None:
         write_table(tmp)
         body = tmp.read_bytes()
-        tmp.write_bytes(f"{CSV_MARKER} {command}; replaced by the next run unless this line is removed\n".encode()
-                        + body)
+        tmp.write_bytes(
+            f"{CSV_MARKER} {command}; replaced by the next run unless this line is removed\n".encode() + body
+        )
+
     write_atomic(path, write)
 
 
@@ -192,8 +229,12 @@ def writer_lock(folder: Path, label: str):
         with _locked(folder, wait=False):
             yield
     except BlockingIOError:
-        raise InputError.single(label, "", f"another pivotmodel command is writing to {folder}; "
-                                "nothing was changed: run this again when it has finished") from None
+        raise InputError.single(
+            label,
+            "",
+            f"another pivotmodel command is writing to {folder}; "
+            "nothing was changed: run this again when it has finished",
+        ) from None
 
 
 def installed_package(folder: Path) -> bool:
@@ -214,12 +255,14 @@ def scratch_dir(prefix: str):
     the end; those left by killed runs of the same prefix are removed first."""
     base = Path(tempfile.gettempdir())
     for entry in base.glob(f"{prefix}*"):
-        pid = entry.name[len(prefix):].split(".")[0]
+        pid = entry.name[len(prefix) :].split(".")[0]
         if pid.isdigit() and not _pid_alive(int(pid)) and entry.is_dir() and (entry / MARKER).is_file():
             shutil.rmtree(entry, ignore_errors=True)
     tmp = Path(tempfile.mkdtemp(prefix=f"{prefix}{os.getpid()}.", dir=base))
     try:
-        (tmp / MARKER).write_text("made by pivotmodel; removed by the next run if its maker is gone\n", encoding="utf-8")
+        (tmp / MARKER).write_text(
+            "made by pivotmodel; removed by the next run if its maker is gone\n", encoding="utf-8"
+        )
         yield tmp
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
@@ -240,10 +283,10 @@ def _clean_stale(parent: Path, name: str) -> None:
     their name; they carry our marker, or are empty if the writer died as it made them)."""
     name = _short(name)
     for entry in parent.glob(f".{glob.escape(name)}.*"):
-        rest = entry.name[len(name) + 1:]
+        rest = entry.name[len(name) + 1 :]
         for tag in (_NEW, _OLD):
             if rest.startswith(tag):
-                pid = rest[len(tag):].split(".")[0]
+                pid = rest[len(tag) :].split(".")[0]
                 if not pid.isdigit() or _pid_alive(int(pid)):
                     continue
                 if entry.is_dir() and ((entry / MARKER).is_file() or not any(entry.iterdir())):  # ours, or empty
@@ -267,8 +310,9 @@ def _exchange(a: Path, b: Path) -> bool:
     return renameat2(at_fdcwd, os.fsencode(a), at_fdcwd, os.fsencode(b), rename_exchange) == 0
 
 
-def write_dir_atomic(target: Path, write: Callable[[Path], None], protected: Iterable[Path] = (),
-                     option: str = "--out") -> None:
+def write_dir_atomic(
+    target: Path, write: Callable[[Path], None], protected: Iterable[Path] = (), option: str = "--out"
+) -> None:
     """Build a folder with ``write(tmp)`` beside ``target``, then swap it into place.
 
     ``target`` must be new, empty, or a folder pivotmodel made (checked again here, under the
@@ -282,8 +326,9 @@ def write_dir_atomic(target: Path, write: Callable[[Path], None], protected: Ite
     tmp: Path | None = None
     try:
         tmp = Path(tempfile.mkdtemp(prefix=f".{_short(target.name)}{_NEW}{os.getpid()}.", dir=parent))
-        (tmp / MARKER).write_text("made by pivotmodel; a folder holding this file may be replaced by the next run\n",
-                                  encoding="utf-8")
+        (tmp / MARKER).write_text(
+            "made by pivotmodel; a folder holding this file may be replaced by the next run\n", encoding="utf-8"
+        )
         write(tmp)
         _respect_umask(tmp, 0o777)
         with _locked(parent):

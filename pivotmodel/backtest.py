@@ -42,8 +42,12 @@ from .schema import SEGMENT_IDS
 __all__ = ["SCORED", "run_as_of", "timeline_table", "backtest_scores", "summarise", "verdicts"]
 
 SCORED = (  # each registered segment's revenue and adjusted EBITA, and a few group lines
-    "group.revenue", *(f"{s}.revenue" for s in SEGMENT_IDS), *(f"{s}.adjusted_ebita" for s in SEGMENT_IDS),
-    "china_ecommerce.cmr", "group.capex", "group.fcf",
+    "group.revenue",
+    *(f"{s}.revenue" for s in SEGMENT_IDS),
+    *(f"{s}.adjusted_ebita" for s in SEGMENT_IDS),
+    "china_ecommerce.cmr",
+    "group.capex",
+    "group.fcf",
 )
 
 
@@ -59,7 +63,9 @@ def _files_digest(directory, scenario) -> str:
     from .assumptions import default_directory
 
     folder = Path(directory) if directory is not None else default_directory()
-    files = sorted(p for pattern in ("*.yaml", "*.yml", "history/*", "scenarios/*") for p in folder.glob(pattern) if p.is_file())
+    files = sorted(
+        p for pattern in ("*.yaml", "*.yml", "history/*", "scenarios/*") for p in folder.glob(pattern) if p.is_file()
+    )
     if scenario is not None and Path(str(scenario)).is_file():
         files.append(Path(str(scenario)))
     h = hashlib.sha256(str(folder.resolve()).encode())
@@ -76,7 +82,12 @@ def load_parsed(directory, scenario, as_of: Quarter | None = None):
     from .asof import AS_OF, PER_SEGMENT
 
     when = as_of if as_of is not None else AS_OF.get()
-    key = (_files_digest(directory, scenario), str(scenario), when.label if when is not None else None, PER_SEGMENT.get())
+    key = (
+        _files_digest(directory, scenario),
+        str(scenario),
+        when.label if when is not None else None,
+        PER_SEGMENT.get(),
+    )
     if key not in _PARSED:
         try:
             _PARSED[key] = assumptions_mod.load(directory, scenario, as_of=as_of)
@@ -91,8 +102,9 @@ def load_parsed(directory, scenario, as_of: Quarter | None = None):
     return found
 
 
-def run_as_of(directory, scenario, q: Quarter, opts: dict, jobs: int | None, executor: Any = None,
-              per_segment: bool = False):
+def run_as_of(
+    directory, scenario, q: Quarter, opts: dict, jobs: int | None, executor: Any = None, per_segment: bool = False
+):
     """(assumptions, results) as of ``q``, or (None, reason) when the model cannot start there;
     the run's chunks on a local pool of ``jobs`` or on ``executor`` (:mod:`pivotmodel.runner`).
     ``per_segment``: segments without four reported base quarters get placeholders
@@ -103,8 +115,15 @@ def run_as_of(directory, scenario, q: Quarter, opts: dict, jobs: int | None, exe
     token = PER_SEGMENT.set(per_segment)
     try:
         a = load_parsed(directory, scenario, as_of=q)
-        return a, simulate(a, draws=opts["draws"], seed=opts["seed"], method=opts["method"], jobs=jobs, progress=False,
-                           executor=executor)
+        return a, simulate(
+            a,
+            draws=opts["draws"],
+            seed=opts["seed"],
+            method=opts["method"],
+            jobs=jobs,
+            progress=False,
+            executor=executor,
+        )
     except InputError as exc:
         return None, exc.problems[0].message
     except ValueError as exc:  # placeholders can leave an anchored start empty (e.g. cloud's margin before FY2025)
@@ -132,8 +151,15 @@ def _claim_start(date: str, first: Quarter, last: Quarter) -> Quarter:
     return q
 
 
-def timeline_table(directory, scenario, opts: dict, jobs: int | None, claim_ids: list[str] | None = None,
-                   cache: dict | None = None, executor: Any = None) -> tuple[pd.DataFrame, dict]:
+def timeline_table(
+    directory,
+    scenario,
+    opts: dict,
+    jobs: int | None,
+    claim_ids: list[str] | None = None,
+    cache: dict | None = None,
+    executor: Any = None,
+) -> tuple[pd.DataFrame, dict]:
     """Rows (claim, as_of, probability, ci_low, ci_high, status, outcome) and the skipped as-of
     quarters; ``cache`` maps an as-of quarter to a run already made, (assumptions, results)."""
     full = load_parsed(directory, scenario)
@@ -157,9 +183,17 @@ def timeline_table(directory, scenario, opts: dict, jobs: int | None, claim_ids:
             else:
                 t = r.claims_table()
                 row = t.loc[c.id]
-                rows.append({"claim": c.id, "as_of": q.label, "probability": row.probability,
-                             "ci_low": row.ci_low, "ci_high": row.ci_high, "status": row.status,
-                             "before_claim": q < made})
+                rows.append(
+                    {
+                        "claim": c.id,
+                        "as_of": q.label,
+                        "probability": row.probability,
+                        "ci_low": row.ci_low,
+                        "ci_high": row.ci_high,
+                        "status": row.status,
+                        "before_claim": q < made,
+                    }
+                )
                 if q == last:
                     latest = t
             q = q + 1
@@ -169,7 +203,9 @@ def timeline_table(directory, scenario, opts: dict, jobs: int | None, claim_ids:
         for cid in table["claim"].unique():
             if latest.loc[cid, "status"] == "reported":  # decided by history: the outcome is known
                 outcome[cid] = bool(latest.loc[cid, "base_case"])
-    table["outcome"] = table["claim"].map(lambda cid: "" if cid not in outcome else ("true" if outcome[cid] else "false"))
+    table["outcome"] = table["claim"].map(
+        lambda cid: "" if cid not in outcome else ("true" if outcome[cid] else "false")
+    )
     return table, skipped
 
 
@@ -187,8 +223,10 @@ def _as_of_inputs(a) -> dict:
     (history/estimates.csv) and hand-set inputs whose source is dated after its results were known."""
     from .asof import lookahead
 
-    est = [f"{series}.{row.period}" + (" (look-ahead)" if row.valid_from > known_by_of(a) else "")
-           for series, row in a.history.on_estimates]
+    est = [
+        f"{series}.{row.period}" + (" (look-ahead)" if row.valid_from > known_by_of(a) else "")
+        for series, row in a.history.on_estimates
+    ]
     later = [f"{key} ({src}: {why})" for key, src, why in lookahead(a) if why != "set by hand"]
     return {"on_estimates": est, "later_inputs": later}
 
@@ -201,15 +239,24 @@ def known_by_of(a) -> str:
 
 def _score_row(who: str, series: str, q: Quarter, h: int, target: Quarter, actual: float, d) -> dict:
     qs = np.quantile(d, [0.05, 0.10, 0.25, 0.75, 0.90, 0.95])
-    return {"forecaster": who, "series": series, "as_of": q.label, "horizon": h, "target": target.label,
-            "actual": actual, "median": float(np.median(d)),
-            **dict(zip(("p5", "p10", "p25", "p75", "p90", "p95"), map(float, qs))),
-            **{f"in_{b}": scoring.coverage(d, actual, band) for b, band in scoring.BANDS.items()},
-            "pit": scoring.pit(d, actual), "crps": scoring.crps(d, actual)}
+    return {
+        "forecaster": who,
+        "series": series,
+        "as_of": q.label,
+        "horizon": h,
+        "target": target.label,
+        "actual": actual,
+        "median": float(np.median(d)),
+        **dict(zip(("p5", "p10", "p25", "p75", "p90", "p95"), map(float, qs))),
+        **{f"in_{b}": scoring.coverage(d, actual, band) for b, band in scoring.BANDS.items()},
+        "pit": scoring.pit(d, actual),
+        "crps": scoring.crps(d, actual),
+    }
 
 
-def backtest_scores(directory, scenario, start: Quarter, horizon: int, opts: dict, jobs: int | None,
-                    executor: Any = None) -> tuple[pd.DataFrame, dict]:
+def backtest_scores(
+    directory, scenario, start: Quarter, horizon: int, opts: dict, jobs: int | None, executor: Any = None
+) -> tuple[pd.DataFrame, dict]:
     """One row per (forecaster, series, as-of, horizon) with a reported outcome; and the as-of
     quarters the model skipped, with the reason. The targets are reported rows only (never an
     estimate); ``scores.attrs["as_of_inputs"]`` names, per as-of run, the base quarters it took
@@ -235,9 +282,15 @@ def backtest_scores(directory, scenario, start: Quarter, horizon: int, opts: dic
                 actual = full.value(series, target)
                 if math.isnan(actual):
                     continue
-                forecasts = {"naive": scoring.naive_draws(_consecutive(full, series, q), h, opts["draws"], opts["seed"])}
-                if (a is not None and _scored_here(a, series) and series in r.totals["quarter"]
-                        and target.label in list(r.periods["quarter"])):
+                forecasts = {
+                    "naive": scoring.naive_draws(_consecutive(full, series, q), h, opts["draws"], opts["seed"])
+                }
+                if (
+                    a is not None
+                    and _scored_here(a, series)
+                    and series in r.totals["quarter"]
+                    and target.label in list(r.periods["quarter"])
+                ):
                     col = list(r.periods["quarter"]).index(target.label)
                     forecasts["model"] = np.asarray(r.totals["quarter"][series], dtype=float)[:, col]
                 for who, d in forecasts.items():
@@ -258,10 +311,16 @@ def summarise(scores: pd.DataFrame, by: tuple[str, ...] = ("series", "forecaster
         return pd.DataFrame(columns=[*by, "n"])
     for keys, g in scores.groupby(list(by), sort=True):
         hist, _ = np.histogram(g["pit"], bins=5, range=(0, 1))
-        out.append({**dict(zip(by, keys)), "n": len(g),
-                    **{f"inside_{b}": int(g[f"in_{b}"].sum()) for b in scoring.BANDS},
-                    "crps_mean": g["crps"].mean(), "pit_mean": g["pit"].mean(),
-                    "pit_histogram": " ".join(str(int(x)) for x in hist)})
+        out.append(
+            {
+                **dict(zip(by, keys)),
+                "n": len(g),
+                **{f"inside_{b}": int(g[f"in_{b}"].sum()) for b in scoring.BANDS},
+                "crps_mean": g["crps"].mean(),
+                "pit_mean": g["pit"].mean(),
+                "pit_histogram": " ".join(str(int(x)) for x in hist),
+            }
+        )
     return pd.DataFrame(out).set_index(list(by))
 
 
@@ -299,27 +358,37 @@ def verdicts(scores: pd.DataFrame) -> list[str]:
             if (series, who) in summary.index:
                 s = summary.loc[(series, who)]
                 inside = f"{s['inside_P25-P75']}/{s['inside_P10-P90']}/{s['inside_P5-P95']}"
-                parts.append(f"{who}: {inside} of {s.n} actuals inside the 50/80/90% bands, CRPS "
-                             f"{s.crps_mean / 1000:.2f} bn, PIT {s.pit_histogram} ({_reading(s)})")
+                parts.append(
+                    f"{who}: {inside} of {s.n} actuals inside the 50/80/90% bands, CRPS "
+                    f"{s.crps_mean / 1000:.2f} bn, PIT {s.pit_histogram} ({_reading(s)})"
+                )
             elif who == "naive":
-                parts.append("naive: not scored (it needs seven consecutive reported quarters before the as-of "
-                             "quarter)")
+                parts.append(
+                    "naive: not scored (it needs seven consecutive reported quarters before the as-of quarter)"
+                )
             else:
-                parts.append("model: not scored (no as-of quarter it could start from with this series reported "
-                             "after it)")
+                parts.append(
+                    "model: not scored (no as-of quarter it could start from with this series reported after it)"
+                )
         if not any(p.startswith(("model: ", "naive: ")) and "not scored" not in p for p in parts):
             lines.append(f"{series}: not scored (no reported outcome after an as-of quarter)")
             continue
-        both = scores[scores.series == series].pivot_table(index=["as_of", "horizon"], columns="forecaster", values="crps")
+        both = scores[scores.series == series].pivot_table(
+            index=["as_of", "horizon"], columns="forecaster", values="crps"
+        )
         if {"model", "naive"} <= set(both.columns):
             common = both.dropna()
             if len(common):
                 ratio = common["model"].mean() / common["naive"].mean() - 1.0
-                parts.append(f"model CRPS {abs(ratio):.0%} {'below' if ratio < 0 else 'above'} naive on "
-                             f"{len(common)} common points ({'model better' if ratio < 0 else 'naive better'})")
+                parts.append(
+                    f"model CRPS {abs(ratio):.0%} {'below' if ratio < 0 else 'above'} naive on "
+                    f"{len(common)} common points ({'model better' if ratio < 0 else 'naive better'})"
+                )
         else:
-            why = {"model": "no as-of quarter it could start from",
-                   "naive": "too few consecutive reported quarters before each as-of quarter"}
+            why = {
+                "model": "no as-of quarter it could start from",
+                "naive": "too few consecutive reported quarters before each as-of quarter",
+            }
             parts += [f"{who} not scored ({why[who]})" for who in ("model", "naive") if who not in both.columns]
         lines.append(f"{series}: " + "; ".join(parts))
     return lines

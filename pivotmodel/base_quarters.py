@@ -23,6 +23,7 @@ __all__ = ["base_quarters", "missing_base_rows"]
 
 GROUP_REVENUE = "group.revenue"  # where history ends: its last quarter is the last reported one
 
+
 def base_quarters(history: History) -> tuple[Quarter, ...]:
     """The four quarters the projection grows from: the last reported one and the three before."""
     last = history.last_quarter
@@ -75,9 +76,14 @@ def missing_base_rows(history: History, path: Path, label: str) -> list[Problem]
         prefix, metric = series.split(".", 1)
         key = (q.label, _csv_segment(history, prefix), metric)
         line, where = _where(records, key)
-        problems.append(Problem(
-            label, ",".join(key),
-            f"missing row: the model grows {series} from its reported values in the four base quarters {span}, "
-            f"and {q.label} has none; add the row '{','.join(key)},<value>,RMB_mn,<basis>,<source>,<note>' "
-            f"{where}", line))
+        problems.append(
+            Problem(
+                label,
+                ",".join(key),
+                f"missing row: the model grows {series} from its reported values in the four base quarters {span}, "
+                f"and {q.label} has none; add the row '{','.join(key)},<value>,RMB_mn,<basis>,<source>,<note>' "
+                f"{where}",
+                line,
+            )
+        )
     return problems

@@ -31,8 +31,17 @@ from .model import Projection, project
 from .periods import Quarter, parse_period
 from .schema import SEGMENTS
 
-__all__ = ["BoundaryRow", "Subject", "SUBJECTS", "boundary_report", "format_boundary", "boundary_warnings",
-           "DEFAULT_TOLERANCE", "FIRST_YEAR", "one_off_quarters"]
+__all__ = [
+    "BoundaryRow",
+    "Subject",
+    "SUBJECTS",
+    "boundary_report",
+    "format_boundary",
+    "boundary_warnings",
+    "DEFAULT_TOLERANCE",
+    "FIRST_YEAR",
+    "one_off_quarters",
+]
 
 DEFAULT_TOLERANCE = {"yoy": 0.05, "qoq": 0.05, "margin": 0.03}
 FIRST_YEAR = 4  # projected quarters the report covers
@@ -54,12 +63,23 @@ _QC = "china_ecommerce.quick_commerce"
 SUBJECTS: tuple[Subject, ...] = (
     *(Subject(s.id, f"{s.id}.revenue", f"{s.id}.adjusted_ebita", s.growth_inputs, s.margin_inputs) for s in SEGMENTS),
     Subject("capex", "group.capex", None, ("capex.plan.total", "capex.plan.phasing_tilt", "capex.plan.last_quarter")),
-    Subject("cmr", "china_ecommerce.cmr", None,
-            ("china_ecommerce.gmv.growth.start", "china_ecommerce.take_rate.growth.start",
-             "china_ecommerce.regulatory_shock")),
-    Subject("quick_commerce", f"{_QC}_revenue", f"{_QC}_ebita",
-            (f"{_QC}.orders.growth.start", f"{_QC}.monetisation.start", f"{_QC}.order_value.growth"),
-            (f"{_QC}.loss_per_order.start", f"{_QC}.quarters_to_breakeven")),
+    Subject(
+        "cmr",
+        "china_ecommerce.cmr",
+        None,
+        (
+            "china_ecommerce.gmv.growth.start",
+            "china_ecommerce.take_rate.growth.start",
+            "china_ecommerce.regulatory_shock",
+        ),
+    ),
+    Subject(
+        "quick_commerce",
+        f"{_QC}_revenue",
+        f"{_QC}_ebita",
+        (f"{_QC}.orders.growth.start", f"{_QC}.monetisation.start", f"{_QC}.order_value.growth"),
+        (f"{_QC}.loss_per_order.start", f"{_QC}.quarters_to_breakeven"),
+    ),
     Subject("group", "group.revenue", "group.adjusted_ebita", ()),
 )
 
@@ -121,8 +141,15 @@ def boundary_report(a: Assumptions, p: Projection | None = None, quarters: int =
     return rows
 
 
-def _subject_rows(a: Assumptions, p: Projection, subject: Subject, last: Quarter, q: Quarter, tol: Mapping[str, float],
-                  declared: Mapping[tuple[str, str, str], str]) -> list[BoundaryRow]:
+def _subject_rows(
+    a: Assumptions,
+    p: Projection,
+    subject: Subject,
+    last: Quarter,
+    q: Quarter,
+    tol: Mapping[str, float],
+    declared: Mapping[tuple[str, str, str], str],
+) -> list[BoundaryRow]:
     rev = lambda x: _at(p, subject.series, x)  # noqa: E731
     growth = lambda x: _ratio(rev(x), rev(x + (-4))) - 1.0  # noqa: E731
     qoq = lambda x: _ratio(rev(x), rev(x + (-1))) - 1.0  # noqa: E731
@@ -147,8 +174,9 @@ def _subject_rows(a: Assumptions, p: Projection, subject: Subject, last: Quarter
         if not reason:
             noted = [k for k in names if "known step" in a.inputs[k].note.lower()]
             reason = f"known step in the note of {noted[0]}" if noted else ""
-        rows.append(BoundaryRow(subject.name, metric, lo, hi, ref, hi - ref, tol[metric], names, bool(reason), q.label,
-                                reason))
+        rows.append(
+            BoundaryRow(subject.name, metric, lo, hi, ref, hi - ref, tol[metric], names, bool(reason), q.label, reason)
+        )
     return rows
 
 
@@ -161,8 +189,10 @@ def format_boundary(rows: list[BoundaryRow], last: str, first: str) -> list[str]
     """Lines for ``pivotmodel validate``: a table, then the explained steps with their reasons."""
     quarters = list(dict.fromkeys(r.quarter for r in rows))
     span = f"{quarters[0]}..{quarters[-1]}" if quarters else first
-    out = [f"boundary {last} (last reported) -> {span} (first projected year), base case:",
-           f"  {'subject':16s} {'metric':6s} {'quarter':8s} {last:>9s} {'projected':>9s} {'expected':>9s} {'step':>7s}"]
+    out = [
+        f"boundary {last} (last reported) -> {span} (first projected year), base case:",
+        f"  {'subject':16s} {'metric':6s} {'quarter':8s} {last:>9s} {'projected':>9s} {'expected':>9s} {'step':>7s}",
+    ]
     explained = []
     for r in rows:
         pct = lambda x: f"{x:9.1%}" if math.isfinite(x) else f"{'n/a':>9s}"  # noqa: E731
@@ -172,9 +202,11 @@ def format_boundary(rows: list[BoundaryRow], last: str, first: str) -> list[str]
             explained.append(f"  explained: {r.segment} {r.metric} {r.quarter}: {r.reason}")
         values = f"{pct(r.last)} {pct(r.first)} {pct(r.reference)} {step}"
         out.append(f"  {r.segment:16s} {r.metric:6s} {r.quarter:8s} {values}{flag}")
-    out.append("  expected: yoy = the last reported YoY; qoq = the QoQ that keeps YoY at that rate; margin = the "
-               "nearer of the last two reported quarters' margin and the same quarter's a year earlier "
-               "(n/a: not reported on the basis)")
+    out.append(
+        "  expected: yoy = the last reported YoY; qoq = the QoQ that keeps YoY at that rate; margin = the "
+        "nearer of the last two reported quarters' margin and the same quarter's a year earlier "
+        "(n/a: not reported on the basis)"
+    )
     return out + explained
 
 
@@ -186,5 +218,6 @@ def boundary_warnings(rows: list[BoundaryRow]) -> list[str]:
         f"{r.reference:.1%} expected ({r.step * 100:+.1f}pt, tolerance {r.tolerance * 100:.1f}pt); inputs responsible: "
         f"{', '.join(r.inputs) or '(none: it follows from others)'}; declare it in simulation.yaml's boundary_one_offs "
         "(quarters, subject, metric, reason, source) if it is a one-off you expect"
-        for r in rows if r.flagged
+        for r in rows
+        if r.flagged
     ]

@@ -125,8 +125,14 @@ def _can_fork() -> bool:
 
 
 class ChartFiles:
-    def __init__(self, folder: Path, source: str, worker: bool | None = None, on_done: Callable[[], None] | None = None,
-                 previous: Path | None = None):
+    def __init__(
+        self,
+        folder: Path,
+        source: str,
+        worker: bool | None = None,
+        on_done: Callable[[], None] | None = None,
+        previous: Path | None = None,
+    ):
         self.folder, self.source = folder, source
         self.worker = _can_fork() if worker is None else worker
         self.on_done = on_done or (lambda: None)
@@ -165,8 +171,9 @@ class ChartFiles:
                 from .parent_death import parent_pipe
 
                 parent_pipe()
-                self._pool = ProcessPoolExecutor(max_workers=1, mp_context=mp.get_context("fork"),
-                                                 initializer=_worker_start, initargs=(os.getpid(),))
+                self._pool = ProcessPoolExecutor(
+                    max_workers=1, mp_context=mp.get_context("fork"), initializer=_worker_start, initargs=(os.getpid(),)
+                )
             future = self._pool.submit(draw_and_save, *args)
             future.add_done_callback(lambda f: self.on_done())
             self._futures.append((future, args))
@@ -186,8 +193,10 @@ class ChartFiles:
     def record(self) -> dict[str, dict[str, str]]:
         """For the manifest, after :meth:`finish`: each chart's key and its PNG's and SVG's SHA-256."""
         charts = self.folder / "charts"
-        return {name: {"key": key, **{fmt: _file_hash(charts / f"{name}.{fmt}") for fmt in ("png", "svg")}}
-                for name, key in sorted(self.keys.items())}
+        return {
+            name: {"key": key, **{fmt: _file_hash(charts / f"{name}.{fmt}") for fmt in ("png", "svg")}}
+            for name, key in sorted(self.keys.items())
+        }
 
     def close(self) -> None:
         if self._pool is not None:

@@ -27,15 +27,49 @@ from .schema import SEGMENT_COLOURS, SEGMENT_IDS
 from .tables import SEGMENT_NAMES
 
 __all__ = [
-    "COLORS", "STYLE", "SEGMENTS", "apply_style", "source_line", "add_source", "save", "close", "new_axes",
-    "revenue_mix_data", "plot_revenue_mix", "cloud_share_data", "plot_cloud_share",
-    "margin_data", "plot_margins", "capex_data", "plot_capex", "cloud_supply_data", "plot_cloud_supply",
-    "cloud_funding_data", "plot_cloud_funding", "fcf_data", "plot_fcf",
-    "claim_probabilities_data", "plot_claim_probabilities", "claim_metric_data", "plot_claim_metric",
-    "convergence_data", "plot_convergence", "series_compare_data", "plot_series_compare",
-    "scenario_compare_data", "plot_scenario_compare", "plot_output_tornado", "CHARTS",
-    "claim_timeline_data", "plot_claim_timeline", "backtest_fan_data", "plot_backtest_fans",
-    "children_waterfall_data", "plot_children_waterfall", "children_fans_data", "plot_children_fans",
+    "COLORS",
+    "STYLE",
+    "SEGMENTS",
+    "apply_style",
+    "source_line",
+    "add_source",
+    "save",
+    "close",
+    "new_axes",
+    "revenue_mix_data",
+    "plot_revenue_mix",
+    "cloud_share_data",
+    "plot_cloud_share",
+    "margin_data",
+    "plot_margins",
+    "capex_data",
+    "plot_capex",
+    "cloud_supply_data",
+    "plot_cloud_supply",
+    "cloud_funding_data",
+    "plot_cloud_funding",
+    "fcf_data",
+    "plot_fcf",
+    "claim_probabilities_data",
+    "plot_claim_probabilities",
+    "claim_metric_data",
+    "plot_claim_metric",
+    "convergence_data",
+    "plot_convergence",
+    "series_compare_data",
+    "plot_series_compare",
+    "scenario_compare_data",
+    "plot_scenario_compare",
+    "plot_output_tornado",
+    "CHARTS",
+    "claim_timeline_data",
+    "plot_claim_timeline",
+    "backtest_fan_data",
+    "plot_backtest_fans",
+    "children_waterfall_data",
+    "plot_children_waterfall",
+    "children_fans_data",
+    "plot_children_fans",
 ]
 
 SEGMENTS = SEGMENT_IDS  # ids, labels and colours from the registry (pivotmodel.schema.SEGMENTS)
@@ -77,10 +111,12 @@ def _height(ax: Axes) -> float:
 
 def _styled(plot):
     """Draw under the house style without touching the caller's rcParams or backend."""
+
     @functools.wraps(plot)
     def draw(*args, **kwargs):
         with matplotlib.rc_context(cast(Any, STYLE)):
             return plot(*args, **kwargs)
+
     return draw
 
 
@@ -135,6 +171,7 @@ def save(fig: Figure, stem: Path, formats: tuple[str, ...] = ("png", "svg")) -> 
 
 # --- helpers ----------------------------------------------------------------------------
 
+
 def _fy(label: str) -> int:
     return int(label[2:6])
 
@@ -153,8 +190,15 @@ def _fy_axis(ax: Axes, years, boundary: float | None = None, unit: str = "RMB bn
     if boundary is not None:
         ax.axvspan(boundary, max(years) + 0.5, color=PROJECTED_SHADE, zorder=0, lw=0)
         ax.axvline(boundary, color="#80868B", lw=0.8, ls=":", zorder=1)
-        ax.text(boundary + 0.05, 0.98, "projected", transform=ax.get_xaxis_transform(), fontsize=7,
-                va="top", color="#5F6368")
+        ax.text(
+            boundary + 0.05,
+            0.98,
+            "projected",
+            transform=ax.get_xaxis_transform(),
+            fontsize=7,
+            va="top",
+            color="#5F6368",
+        )
 
 
 def _boundary(data: pd.DataFrame) -> float | None:
@@ -176,15 +220,23 @@ def _fan(results, num: str, den: str | None = None, basis: str = "fy") -> pd.Dat
     labels = results.periods[basis]
     with np.errstate(all="ignore"), warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)
-        q = np.nanquantile(arr, [0.05, 0.25, 0.5, 0.75, 0.95], axis=0) if np.isfinite(arr).any() else np.full((5, len(labels)), np.nan)
+        q = (
+            np.nanquantile(arr, [0.05, 0.25, 0.5, 0.75, 0.95], axis=0)
+            if np.isfinite(arr).any()
+            else np.full((5, len(labels)), np.nan)
+        )
     rows = []
     for i, lab in enumerate(labels):
         col = arr[:, i]
         finite = np.isfinite(col).any()
-        rows.append({
-            "period": lab, "year": _fy(lab), "status": "P" if _projected(lab, results.first_projected) else "A",
-            **{k: (float(q[j, i]) if finite else np.nan) for j, k in enumerate(("p5", "p25", "p50", "p75", "p95"))},
-        })
+        rows.append(
+            {
+                "period": lab,
+                "year": _fy(lab),
+                "status": "P" if _projected(lab, results.first_projected) else "A",
+                **{k: (float(q[j, i]) if finite else np.nan) for j, k in enumerate(("p5", "p25", "p50", "p75", "p95"))},
+            }
+        )
     return pd.DataFrame(rows)
 
 
@@ -196,6 +248,7 @@ def _draw_fan(ax: Axes, d: pd.DataFrame, color: str, label: str | None = None) -
 
 
 # --- revenue mix --------------------------------------------------------------------------
+
 
 def revenue_mix_data(results) -> pd.DataFrame:
     """Segment revenue by fiscal year, RMB bn: reported history (status A), then the median
@@ -215,8 +268,14 @@ def revenue_mix_data(results) -> pd.DataFrame:
 def plot_revenue_mix(data: pd.DataFrame, ax: Axes | None = None) -> Axes:
     ax = new_axes(ax)
     d = data.dropna(subset=list(SEGMENTS))
-    ax.stackplot(d["year"], *[d[s] for s in SEGMENTS], labels=[SEGMENT_NAMES[s] for s in SEGMENTS],
-                 colors=[COLORS[s] for s in SEGMENTS], alpha=0.9, zorder=2)
+    ax.stackplot(
+        d["year"],
+        *[d[s] for s in SEGMENTS],
+        labels=[SEGMENT_NAMES[s] for s in SEGMENTS],
+        colors=[COLORS[s] for s in SEGMENTS],
+        alpha=0.9,
+        zorder=2,
+    )
     _fy_axis(ax, data["year"], None, "Segment revenue, RMB bn")
     b = _boundary(data)
     if b is not None:
@@ -270,17 +329,27 @@ def plot_cloud_share(data: pd.DataFrame, ax: Axes | None = None) -> Axes:
         for k, (_, m) in enumerate(marks.iterrows()):
             if m["kind"] == "by":
                 ax.hlines(m["threshold"], data["year"].min() - 0.5, m["x"], color="#D93025", lw=0.8, ls="--")
-                ax.text(m["x"], m["threshold"], f" by FY{int(m['x'])}", color="#D93025", fontsize=7, va="bottom", ha="right")
+                ax.text(
+                    m["x"], m["threshold"], f" by FY{int(m['x'])}", color="#D93025", fontsize=7, va="bottom", ha="right"
+                )
             else:
                 ax.plot([m["x"]], [m["threshold"]], marker="D", color="#D93025", ms=5, zorder=5)
-                ax.annotate(m["id"], (m["x"], m["threshold"]), textcoords="offset points", xytext=(-4, -12 - 10 * k), ha="right",
-                            fontsize=6.5, color="#D93025")
+                ax.annotate(
+                    m["id"],
+                    (m["x"], m["threshold"]),
+                    textcoords="offset points",
+                    xytext=(-4, -12 - 10 * k),
+                    ha="right",
+                    fontsize=6.5,
+                    color="#D93025",
+                )
     ax.set_title("Cloud share of group revenue (claims marked in red)")
     ax.legend(loc="lower right")
     return ax
 
 
 # --- margins ------------------------------------------------------------------------------
+
 
 def margin_data(results) -> pd.DataFrame:
     """Adjusted EBITA / revenue by fiscal year for each segment and the group (ratio)."""
@@ -314,7 +383,7 @@ def plot_margins(data: pd.DataFrame, ax: Axes | None = None) -> Axes:
         _draw_fan(a_, d.dropna(subset=["p50"]), COLORS[seg])
         a_.axhline(0, color="black", lw=0.6)
         a_.set_title(SEGMENT_NAMES[seg], fontsize=9)
-    for a_ in axes[len(segs):]:
+    for a_ in axes[len(segs) :]:
         a_.axis("off")
     fig.suptitle("Adjusted EBITA margin: median, P25-P75, P5-P95", fontweight="bold")
     if ax is None:
@@ -325,8 +394,11 @@ def plot_margins(data: pd.DataFrame, ax: Axes | None = None) -> Axes:
 
 # --- capex, depreciation, cloud revenue ------------------------------------------------------
 
-CAPEX_SERIES = {"group.capex": ("Capex", COLORS["group"], "-"), "group.depreciation": ("Depreciation", COLORS["group"], "--"),
-                "cloud.revenue": ("Cloud revenue", COLORS["cloud"], "-")}
+CAPEX_SERIES = {
+    "group.capex": ("Capex", COLORS["group"], "-"),
+    "group.depreciation": ("Depreciation", COLORS["group"], "--"),
+    "cloud.revenue": ("Cloud revenue", COLORS["cloud"], "-"),
+}
 
 
 def _stacked_fans(results, names, frames: list[pd.DataFrame] | None = None) -> pd.DataFrame:
@@ -360,6 +432,7 @@ def plot_capex(data: pd.DataFrame, ax: Axes | None = None) -> Axes:
 
 # --- cloud supply: utilisation and backlog -----------------------------------------------
 
+
 def cloud_supply_data(results) -> pd.DataFrame:
     """Cloud utilisation (served revenue / capacity revenue, ratio) and backlog (demand not yet
     served, RMB bn), each the average of the fiscal year's quarters, P5-P95 by year."""
@@ -378,13 +451,26 @@ def plot_cloud_supply(data: pd.DataFrame, ax: Axes | None = None) -> Axes:
     ax = new_axes(ax)
     util = data[data["series"] == "cloud.utilisation"].dropna(subset=["p50"])
     back = data[data["series"] == "cloud.backlog"].dropna(subset=["p50"])
-    _fy_axis(ax, data.loc[data["series"] == "cloud.utilisation", "year"], _boundary(data[data["series"] == "cloud.utilisation"]),
-             "Utilisation: served / capacity revenue (ratio)")
+    _fy_axis(
+        ax,
+        data.loc[data["series"] == "cloud.utilisation", "year"],
+        _boundary(data[data["series"] == "cloud.utilisation"]),
+        "Utilisation: served / capacity revenue (ratio)",
+    )
     _draw_fan(ax, util, COLORS["cloud"], "Utilisation (median)")
     right = ax.twinx()
     x = back["year"].to_numpy(float)
     right.fill_between(x, back["p5"], back["p95"], color=COLORS["group"], alpha=0.10, lw=0)
-    right.plot(x, back["p50"], color=COLORS["group"], ls="--", lw=1.6, marker="s", ms=3, label="Backlog (median, P5-P95; right)")
+    right.plot(
+        x,
+        back["p50"],
+        color=COLORS["group"],
+        ls="--",
+        lw=1.6,
+        marker="s",
+        ms=3,
+        label="Backlog (median, P5-P95; right)",
+    )
     right.set_ylabel("Backlog: demand not yet served (RMB bn, average of the year)")
     right.set_ylim(bottom=0)
     right.grid(False)
@@ -397,8 +483,10 @@ def plot_cloud_supply(data: pd.DataFrame, ax: Axes | None = None) -> Axes:
 
 # --- cloud funding: capex / revenue, lost demand, net cash ---------------------------------
 
-FUNDING_RIGHT = {"cloud.lost_demand": ("Lost cloud demand (sum of the year)", "--", "s"),
-                 "group.net_cash": ("Net cash (average of the year)", ":", "D")}
+FUNDING_RIGHT = {
+    "cloud.lost_demand": ("Lost cloud demand (sum of the year)", "--", "s"),
+    "group.net_cash": ("Net cash (average of the year)", ":", "D"),
+}
 
 
 def cloud_funding_data(results) -> pd.DataFrame:
@@ -423,8 +511,16 @@ def plot_cloud_funding(data: pd.DataFrame, ax: Axes | None = None) -> Axes:
         d = d[d["status"] == "P"] if name == "cloud.lost_demand" else d  # lost demand is a projection only
         x = d["year"].to_numpy(float)
         right.fill_between(x, d["p5"], d["p95"], color=COLORS["group"], alpha=0.08, lw=0)
-        right.plot(x, d["p50"], color=COLORS["group"], ls=ls, lw=1.6, marker=marker, ms=3,
-                   label=f"{label} (median, P5-P95; right)")
+        right.plot(
+            x,
+            d["p50"],
+            color=COLORS["group"],
+            ls=ls,
+            lw=1.6,
+            marker=marker,
+            ms=3,
+            label=f"{label} (median, P5-P95; right)",
+        )
     right.set_ylabel("RMB bn")
     right.grid(False)
     lines, more = ax.get_legend_handles_labels(), right.get_legend_handles_labels()
@@ -434,6 +530,7 @@ def plot_cloud_funding(data: pd.DataFrame, ax: Axes | None = None) -> Axes:
 
 
 # --- FCF ------------------------------------------------------------------------------------
+
 
 def fcf_data(results) -> pd.DataFrame:
     """Free cash flow by fiscal year, RMB bn (history reported; projection the proxy)."""
@@ -453,6 +550,7 @@ def plot_fcf(data: pd.DataFrame, ax: Axes | None = None) -> Axes:
 
 # --- claims ---------------------------------------------------------------------------------
 
+
 def claim_probabilities_data(results) -> pd.DataFrame:
     """Each claim's probability and 95% interval; headline claims first, register order."""
     t = results.claims_table().reset_index()
@@ -470,8 +568,9 @@ def plot_claim_probabilities(data: pd.DataFrame, ax: Axes | None = None) -> Axes
     err = np.vstack([data["probability"] - data["ci_low"], data["ci_high"] - data["probability"]])
     ax.errorbar(data["probability"], y, xerr=err, fmt="o", color="black", ms=3, lw=0.8, capsize=2)
     for yi, p in zip(y, data["probability"]):
-        ax.text(1.01, yi, "n/a" if pd.isna(p) else f"{p:.0%}", va="center", fontsize=7,
-                transform=ax.get_yaxis_transform())
+        ax.text(
+            1.01, yi, "n/a" if pd.isna(p) else f"{p:.0%}", va="center", fontsize=7, transform=ax.get_yaxis_transform()
+        )
     ax.set_yticks(y)
     ax.set_yticklabels([("★ " if h else "") + i for i, h in zip(data["id"], data["headline"])], fontsize=7)
     ax.set_xlim(0, 1)
@@ -498,7 +597,9 @@ def claim_metric_data(results, claim_id: str, bins: int = 40) -> pd.DataFrame:
     if vals.size:
         lo, hi = float(vals.min()), float(vals.max())
         if thr is not None and np.isfinite(thr) and lo <= thr <= hi:
-            edges = np.unique(np.concatenate([np.linspace(lo, thr, bins // 2 + 1), np.linspace(thr, hi, bins // 2 + 1)]))
+            edges = np.unique(
+                np.concatenate([np.linspace(lo, thr, bins // 2 + 1), np.linspace(thr, hi, bins // 2 + 1)])
+            )
         else:
             edges = np.linspace(lo, hi if hi > lo else lo + 1e-9, bins + 1)
         counts, edges = np.histogram(vals, bins=edges)
@@ -506,13 +607,21 @@ def claim_metric_data(results, claim_id: str, bins: int = 40) -> pd.DataFrame:
         counts, edges = np.zeros(0, int), np.zeros(1)
     mid = (edges[:-1] + edges[1:]) / 2
     if thr is not None:
-        side = np.where({">": mid > thr, ">=": mid >= thr, "<": mid < thr, "<=": mid <= thr}[c.comparison], "holds", "fails")
+        side = np.where(
+            {">": mid > thr, ">=": mid >= thr, "<": mid < thr, "<=": mid <= thr}[c.comparison], "holds", "fails"
+        )
     else:
         side = np.full(len(mid), "n/a")
-    d = pd.DataFrame({"left": edges[:-1], "right": edges[1:], "count": counts, "share": counts / n if n else counts, "side": side})
+    d = pd.DataFrame(
+        {"left": edges[:-1], "right": edges[1:], "count": counts, "share": counts / n if n else counts, "side": side}
+    )
     ok = np.isfinite(holds)
     d.attrs.update(
-        id=claim_id, threshold=thr, comparison=c.comparison, unit=c.measure.unit, draws=n,
+        id=claim_id,
+        threshold=thr,
+        comparison=c.comparison,
+        unit=c.measure.unit,
+        draws=n,
         share_holds=float((holds[ok] == 1).sum() / n) if n else np.nan,
         share_fails=float((holds[ok] == 0).sum() / n) if n else np.nan,
         share_not_evaluable=float((~ok).sum() / n) if n else np.nan,
@@ -525,13 +634,27 @@ def plot_claim_metric(data: pd.DataFrame, ax: Axes | None = None) -> Axes:
     ax = new_axes(ax)
     at = data.attrs
     colors = {"holds": "#188038", "fails": "#D93025", "n/a": COLORS["all_others"]}
-    ax.bar(data["left"], data["share"], width=data["right"] - data["left"], align="edge",
-           color=[colors[s] for s in data["side"]], alpha=0.75, lw=0)
+    ax.bar(
+        data["left"],
+        data["share"],
+        width=data["right"] - data["left"],
+        align="edge",
+        color=[colors[s] for s in data["side"]],
+        alpha=0.75,
+        lw=0,
+    )
     thr = at.get("threshold")
     if thr is not None:
         ax.axvline(thr, color="black", lw=1.2, ls="--")
-        ax.text(thr, 0.97, f" threshold {at.get('comparison', '')} {thr:g}\n holds {at['share_holds']:.1%}\n"
-                f" fails {at['share_fails']:.1%}", transform=ax.get_xaxis_transform(), va="top", fontsize=8)
+        ax.text(
+            thr,
+            0.97,
+            f" threshold {at.get('comparison', '')} {thr:g}\n holds {at['share_holds']:.1%}\n"
+            f" fails {at['share_fails']:.1%}",
+            transform=ax.get_xaxis_transform(),
+            va="top",
+            fontsize=8,
+        )
     ax.set_xlabel(f"Claim metric ({at.get('unit', '')})")
     ax.set_ylabel("Share of draws (ratio)")
     ax.set_title(f"{at.get('id', '')}: metric across {at.get('draws', 0):,} draws")
@@ -548,7 +671,18 @@ def convergence_data(results, claim_ids=None, points: int = 20) -> pd.DataFrame:
     return d[drawn.astype(bool)].reset_index(drop=True)
 
 
-_LINE_COLORS = ["#1A73E8", "#E8710A", "#188038", "#D93025", "#A142F4", "#12B5CB", "#F9AB00", "#3C4043", "#9AA0A6", "#B80672"]
+_LINE_COLORS = [
+    "#1A73E8",
+    "#E8710A",
+    "#188038",
+    "#D93025",
+    "#A142F4",
+    "#12B5CB",
+    "#F9AB00",
+    "#3C4043",
+    "#9AA0A6",
+    "#B80672",
+]
 
 
 @_styled
@@ -573,7 +707,10 @@ def plot_convergence(data: pd.DataFrame, ax: Axes | None = None) -> Axes:
 
 # --- comparisons ----------------------------------------------------------------------------
 
-def series_compare_data(projections: Mapping[str, Any], series: str = "cloud.revenue", basis: str = "fy") -> pd.DataFrame:
+
+def series_compare_data(
+    projections: Mapping[str, Any], series: str = "cloud.revenue", basis: str = "fy"
+) -> pd.DataFrame:
     """Median of ``series`` by year, RMB bn, for several projections (columns by label)."""
     out = pd.DataFrame()
     for label, p in projections.items():
@@ -595,9 +732,16 @@ def plot_series_compare(data: pd.DataFrame, ax: Axes | None = None) -> Axes:
     _fy_axis(ax, data["year"], _boundary(data), f"{series}, RMB bn")
     labels = [c for c in data.columns if c not in ("period", "year", "status")]
     for i, lab in enumerate(labels):
-        ax.plot(data["year"], data[lab], lw=1.8, marker="o", ms=3, label=lab,
-                color=COLORS.get(seg, COLORS["group"]) if i == 0 else SCENARIO_COLORS[(i + 1) % len(SCENARIO_COLORS)],
-                ls="-" if i == 0 else "--")
+        ax.plot(
+            data["year"],
+            data[lab],
+            lw=1.8,
+            marker="o",
+            ms=3,
+            label=lab,
+            color=COLORS.get(seg, COLORS["group"]) if i == 0 else SCENARIO_COLORS[(i + 1) % len(SCENARIO_COLORS)],
+            ls="-" if i == 0 else "--",
+        )
     ax.set_title(f"{series}: comparison")
     ax.legend(loc="upper left")
     return ax
@@ -624,8 +768,17 @@ def plot_scenario_compare(data: pd.DataFrame, ax: Axes | None = None) -> Axes:
         off = (j - (len(scen) - 1) / 2) * 0.22
         y = np.array([ypos[i] for i in d["id"]]) + off
         err = np.vstack([d["probability"] - d["ci_low"], d["ci_high"] - d["probability"]])
-        ax.errorbar(d["probability"], y, xerr=err, fmt="o", ms=3.5, lw=0.8, capsize=1.5,
-                    color=SCENARIO_COLORS[j % len(SCENARIO_COLORS)], label=s)
+        ax.errorbar(
+            d["probability"],
+            y,
+            xerr=err,
+            fmt="o",
+            ms=3.5,
+            lw=0.8,
+            capsize=1.5,
+            color=SCENARIO_COLORS[j % len(SCENARIO_COLORS)],
+            label=s,
+        )
     for cid, p in data.groupby("id", sort=False)["probability"]:
         if p.isna().all():
             ax.text(0.01, ypos[cid], "not evaluable", va="center", fontsize=6.5, color="#5F6368")
@@ -687,6 +840,7 @@ CHARTS = {
 
 # --- published forecasts on the fan charts (pivotmodel.consensus) -------------------------
 
+
 @_styled
 def plot_consensus_fans(data: pd.DataFrame, ax: Axes | None = None) -> Axes:
     """Small multiples of :func:`pivotmodel.consensus.fan_data`: each series' fan by fiscal
@@ -708,17 +862,23 @@ def plot_consensus_fans(data: pd.DataFrame, ax: Axes | None = None) -> Axes:
             color = "#D93025" if r["outside"] else "#3C4043"
             x = r["year"] + 0.12 * ((k % 5) - 2)
             a_.plot([x], [r["value"]], marker="D", ms=4.5, color=color, mfc="white" if r["stale"] else color, zorder=5)
-            a_.annotate(r["date"][2:7], (x, r["value"]), textcoords="offset points", xytext=(3, 2), fontsize=5.5, color=color)
+            a_.annotate(
+                r["date"][2:7], (x, r["value"]), textcoords="offset points", xytext=(3, 2), fontsize=5.5, color=color
+            )
         a_.set_title(d["panel"].iloc[0], fontsize=9)
-    for a_ in axes[len(panels):]:
+    for a_ in axes[len(panels) :]:
         a_.axis("off")
-    fig.suptitle("Model fans (median, P25-P75, P5-P95) and published forecasts (dated yy-mm; hollow = stale, red = outside P5-P95)",
-                 fontweight="bold", fontsize=9)
+    fig.suptitle(
+        "Model fans (median, P25-P75, P5-P95) and published forecasts (dated yy-mm; hollow = stale, red = outside P5-P95)",
+        fontweight="bold",
+        fontsize=9,
+    )
     fig.subplots_adjust(hspace=0.4, wspace=0.3, bottom=0.1)
     return axes[0]
 
 
 # --- sensitivity and solve ------------------------------------------------------------
+
 
 @_styled
 def plot_tornado(data: pd.DataFrame, ax=None, top: int = 15):
@@ -777,6 +937,7 @@ def plot_contour(grid: pd.DataFrame, ax=None):
 
 # --- claims over time (pivotmodel.backtest: `pivotmodel timeline`) ------------------------
 
+
 def claim_timeline_data(table: pd.DataFrame) -> pd.DataFrame:
     """One row per (claim, as-of quarter): probability, 95% interval and the outcome once
     known ("true" / "false" / ""), as-of quarters in order."""
@@ -799,8 +960,16 @@ def plot_claim_timeline(data: pd.DataFrame, ax: Axes | None = None) -> Axes:
         known = d[d["outcome"] != ""]
         if len(known):
             last = known.iloc[-1]
-            ax.plot([last["x"] + 0.25], [1.0 if last["outcome"] == "true" else 0.0], marker="*", ms=11, color=color,
-                    mec="black", mew=0.6, zorder=5)
+            ax.plot(
+                [last["x"] + 0.25],
+                [1.0 if last["outcome"] == "true" else 0.0],
+                marker="*",
+                ms=11,
+                color=color,
+                mec="black",
+                mew=0.6,
+                zorder=5,
+            )
     ax.set_xticks([x for x, _ in quarters])
     ax.set_xticklabels([q for _, q in quarters], fontsize=7, rotation=30)
     if len(quarters) == 1:
@@ -818,7 +987,9 @@ def backtest_fan_data(scores: pd.DataFrame, horizon: int = 1) -> pd.DataFrame:
     """The backtest's forecasts ``horizon`` quarters ahead (P5, P10, median, P90, P95) and the
     actual that followed, per series, forecaster and target quarter (RMB bn)."""
     if scores.empty:
-        return pd.DataFrame(columns=["series", "forecaster", "target", "x", "p5", "p10", "median", "p90", "p95", "actual"])
+        return pd.DataFrame(
+            columns=["series", "forecaster", "target", "x", "p5", "p10", "median", "p90", "p95", "actual"]
+        )
     d = scores[scores["horizon"] == horizon].copy()
     for col in ("p5", "p10", "median", "p90", "p95", "actual"):
         d[col] = d[col] / 1000.0
@@ -844,7 +1015,15 @@ def plot_backtest_fans(data: pd.DataFrame, ax: Axes | None = None) -> Axes:
         for who, g in d.groupby("forecaster", sort=True):
             x = g["x"] + offsets.get(who, 0.0)
             a_.vlines(x, g["p5"], g["p95"], color=colors.get(who, "grey"), lw=1, alpha=0.6)
-            a_.vlines(x, g["p10"], g["p90"], color=colors.get(who, "grey"), lw=3, alpha=0.8, label=f"{who} P10-P90 (thin: P5-P95)")
+            a_.vlines(
+                x,
+                g["p10"],
+                g["p90"],
+                color=colors.get(who, "grey"),
+                lw=3,
+                alpha=0.8,
+                label=f"{who} P10-P90 (thin: P5-P95)",
+            )
             a_.plot(x, g["median"], "_", color="white", ms=6)
         actual = d.drop_duplicates("target")
         a_.plot(actual["x"], actual["actual"], "o", color="black", ms=3.5, label="actual", zorder=5)
@@ -853,7 +1032,7 @@ def plot_backtest_fans(data: pd.DataFrame, ax: Axes | None = None) -> Axes:
         a_.set_xticklabels(ticks["target"], fontsize=6, rotation=45)
         a_.set_title(s, fontsize=8)
         a_.set_ylabel("RMB bn", fontsize=7)
-    for a_ in axes[len(panels):]:
+    for a_ in axes[len(panels) :]:
         a_.axis("off")
     if panels:
         axes[0].legend(fontsize=6, loc="best")
@@ -864,15 +1043,18 @@ def plot_backtest_fans(data: pd.DataFrame, ax: Axes | None = None) -> Axes:
 
 # --- a segment by its children (All others by business, issue 23) ----------------------------
 
+
 def _parts(children, parent: str) -> list[tuple[str, str, str]]:
     """(label, revenue series or "", EBITA series) for each child of ``parent``, then its residual."""
     mine = [c for c in children if c.parent == parent]
-    return ([(c.label, f"{c.id}.revenue" if "revenue" in c.lines else "", f"{c.id}.adjusted_ebita") for c in mine]
-            + [("Residual", f"{parent}.residual_revenue", f"{parent}.residual_ebita")])
+    return [(c.label, f"{c.id}.revenue" if "revenue" in c.lines else "", f"{c.id}.adjusted_ebita") for c in mine] + [
+        ("Residual", f"{parent}.residual_revenue", f"{parent}.residual_ebita")
+    ]
 
 
-def children_waterfall_data(results, children, parent: str = "all_others", start: str = "FY2026",
-                            end: str = "FY2027") -> pd.DataFrame:
+def children_waterfall_data(
+    results, children, parent: str = "all_others", start: str = "FY2026", end: str = "FY2027"
+) -> pd.DataFrame:
     """The parent's revenue and adjusted EBITA in ``start``, each child's (and the residual's)
     change to ``end``, and the parent in ``end``: RMB bn, the mean across draws (means add up,
     so the steps close on the parent exactly; a child without a revenue line adds no revenue step)."""
@@ -886,8 +1068,14 @@ def children_waterfall_data(results, children, parent: str = "all_others", start
         for part in _parts(children, parent):
             if part[col]:
                 arr = results.totals["fy"][part[col]]
-                rows.append({"metric": metric, "step": part[0], "kind": "change",
-                             "value": float(np.mean(arr[:, j] - arr[:, i])) / 1000.0})
+                rows.append(
+                    {
+                        "metric": metric,
+                        "step": part[0],
+                        "kind": "change",
+                        "value": float(np.mean(arr[:, j] - arr[:, i])) / 1000.0,
+                    }
+                )
         rows.append({"metric": metric, "step": f"{SEGMENT_NAMES[parent]} {end}", "kind": "total", "value": last})
     return pd.DataFrame(rows)
 
@@ -911,8 +1099,14 @@ def plot_children_waterfall(data: pd.DataFrame, ax: Axes | None = None) -> Axes:
             else:
                 a_.bar(k, x["value"], bottom=level, color="#188038" if x["value"] >= 0 else "#D93025", width=0.7)
                 level += x["value"]
-            a_.text(k, max(level, x["value"] if x["kind"] == "total" else level), f"{x['value']:+.1f}"
-                    if x["kind"] == "change" else f"{x['value']:.1f}", ha="center", va="bottom", fontsize=7)
+            a_.text(
+                k,
+                max(level, x["value"] if x["kind"] == "total" else level),
+                f"{x['value']:+.1f}" if x["kind"] == "change" else f"{x['value']:.1f}",
+                ha="center",
+                va="bottom",
+                fontsize=7,
+            )
         totals = d.loc[d["kind"] == "total", "value"]
         if metric == "revenue" and (totals > 0).all():  # zoom on the changes: the axis starts near the smaller total
             falls = d.loc[d["kind"] == "change", "value"].clip(upper=0).sum()
@@ -947,8 +1141,11 @@ def plot_children_fans(data: pd.DataFrame, ax: Axes | None = None) -> Axes:
     rows = -(-len(parts) // cols)
     fig: Any = plt.figure(figsize=(11, 3.0 * rows)) if ax is None else ax.figure
     boxes = [((c % cols) / cols, 1 - (c // cols + 1) / rows, 0.8 / cols, 0.75 / rows) for c in range(rows * cols)]
-    axes = (fig.subplots(rows, cols, sharex=True, squeeze=False).ravel() if ax is None
-            else np.array([ax.inset_axes(b) for b in boxes]))
+    axes = (
+        fig.subplots(rows, cols, sharex=True, squeeze=False).ravel()
+        if ax is None
+        else np.array([ax.inset_axes(b) for b in boxes])
+    )
     for a_, part in zip(axes, parts):
         d = data[data["part"] == part].dropna(subset=["p50"])
         _fy_axis(a_, d["year"], _boundary(d), "Adj. EBITA, RMB bn")
@@ -957,10 +1154,11 @@ def plot_children_fans(data: pd.DataFrame, ax: Axes | None = None) -> Axes:
         _draw_fan(a_, d, COLORS["all_others"])
         a_.axhline(0, color="black", lw=0.6)
         a_.set_title(part, fontsize=9)
-    for a_ in axes[len(parts):]:
+    for a_ in axes[len(parts) :]:
         a_.axis("off")
-    fig.suptitle("All others by business: adjusted EBITA, median, P25-P75, P5-P95 (history: estimates)",
-                 fontweight="bold")
+    fig.suptitle(
+        "All others by business: adjusted EBITA, median, P25-P75, P5-P95 (history: estimates)", fontweight="bold"
+    )
     if ax is None:
         fig.subplots_adjust(hspace=0.45, wspace=0.4)
     return axes[0]

@@ -28,8 +28,10 @@ def segment_counts(mask: np.ndarray, starts: np.ndarray) -> np.ndarray:
     below the next counts its own element, as reduceat does), by np.count_nonzero, which
     counts bytes many times faster than reduceat adds them one by one."""
     bounds = [*(int(x) for x in starts), len(mask)]
-    return np.array([np.count_nonzero(mask[a:b]) if a < b else int(mask[a]) for a, b in zip(bounds[:-1], bounds[1:])],
-                    dtype=np.int64)
+    return np.array(
+        [np.count_nonzero(mask[a:b]) if a < b else int(mask[a]) for a, b in zip(bounds[:-1], bounds[1:])],
+        dtype=np.int64,
+    )
 
 
 def convergence_marks(draws: int, step: int, points: int = CONVERGENCE_POINTS) -> list[int]:
@@ -58,8 +60,16 @@ def chunk_counts(codes: np.ndarray, bounds: np.ndarray, start: int) -> tuple[int
     first = int(np.searchsorted(bounds, start, side="right")) - 1
     last = int(np.searchsorted(bounds, stop, side="left"))
     cuts = np.concatenate([[start], bounds[first + 1 : last]]) - start
-    known = np.stack([segment_counts(row >= 0, cuts) for row in codes]) if len(codes) else np.zeros((0, len(cuts)), np.int64)
-    holds = np.stack([segment_counts(row == 1, cuts) for row in codes]) if len(codes) else np.zeros((0, len(cuts)), np.int64)
+    known = (
+        np.stack([segment_counts(row >= 0, cuts) for row in codes])
+        if len(codes)
+        else np.zeros((0, len(cuts)), np.int64)
+    )
+    holds = (
+        np.stack([segment_counts(row == 1, cuts) for row in codes])
+        if len(codes)
+        else np.zeros((0, len(cuts)), np.int64)
+    )
     return first, known, holds
 
 
@@ -95,12 +105,17 @@ class ClaimCounts:
 
     def equals(self, other: ClaimCounts) -> bool:
         """The same bounds and the same counts."""
-        return all(np.array_equal(x, y) for x, y in ((self.bounds, other.bounds), (self.known, other.known), (self.holds, other.holds)))
+        return all(
+            np.array_equal(x, y)
+            for x, y in ((self.bounds, other.bounds), (self.known, other.known), (self.holds, other.holds))
+        )
 
     def on_bounds(self, marks: list[int] | np.ndarray) -> bool:
         """True when every mark is one of the bounds (the counts can answer it)."""
         idx = np.searchsorted(self.bounds, marks)
-        return bool(np.all(idx < len(self.bounds)) and np.array_equal(self.bounds[np.minimum(idx, len(self.bounds) - 1)], marks))
+        return bool(
+            np.all(idx < len(self.bounds)) and np.array_equal(self.bounds[np.minimum(idx, len(self.bounds) - 1)], marks)
+        )
 
     def upto(self, claim: int, marks: list[int] | np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """(evaluable, holding) draws among the first m draws for each m in ``marks``, each one

@@ -51,11 +51,18 @@ __all__ = ["ClaimStatus", "claim_statuses", "run_statuses", "metric_range", "cla
 MODEL, INPUT, CONSTRUCTION = "model", "decided by input", "decided by construction"
 REPORTED, ESTIMATES, NOT_EVALUABLE = "reported", "on estimates", "not evaluable"
 # simulation.yaml settings -> default (the loader checks their ranges: schema.STATUS_RANGES)
-STATUS_DEFAULTS = {"status_rank_correlation": 0.9, "status_separation": 0.95, "status_binding_share": 0.5,
-                   "status_demand_shift": 0.02}
+STATUS_DEFAULTS = {
+    "status_rank_correlation": 0.9,
+    "status_separation": 0.95,
+    "status_binding_share": 0.5,
+    "status_demand_shift": 0.02,
+}
 # what says that cloud capacity binds in a quarter, by series (whichever the model has)
-BINDING = {"cloud.utilisation": lambda x: x >= 0.999, "cloud.backlog": lambda x: x > 0,
-           "cloud.lost_demand": lambda x: x > 0}
+BINDING = {
+    "cloud.utilisation": lambda x: x >= 0.999,
+    "cloud.backlog": lambda x: x > 0,
+    "cloud.lost_demand": lambda x: x > 0,
+}
 MECHANISM_PREFIX = "cloud."  # the block whose series the binding capacity decides
 SERVED, DEMAND = "cloud.revenue", "cloud.demand"
 DEMAND_DRAWS = 20_000
@@ -98,6 +105,7 @@ class ClaimStatus:
 
 
 # --- what a test reads ------------------------------------------------------------------------
+
 
 class _Reads:
     """A projection that records the (series, quarter) cells a claim's evaluation reads;
@@ -209,12 +217,14 @@ def _span(cells) -> str:
 
 # --- the range the inputs allow -----------------------------------------------------------------
 
+
 def _metric(claim: Claim, p) -> np.ndarray:
     return evaluate(claim, p).metric
 
 
-def metric_range(a: Assumptions, claims: list[Claim], ctx: _Context | None = None
-                 ) -> dict[str, tuple[float, float, tuple[str, ...]]]:
+def metric_range(
+    a: Assumptions, claims: list[Claim], ctx: _Context | None = None
+) -> dict[str, tuple[float, float, tuple[str, ...]]]:
     """claim id -> (lowest, highest metric the inputs allow, top inputs by one-at-a-time swing)."""
     ctx = ctx or _Context.build(a)
     keys, k, p = ctx.keys, len(ctx.keys), ctx.oat
@@ -260,8 +270,9 @@ def _status_of(c: Claim, found: list[Finding], rng: tuple, on_demand: float = ma
     """The finding first in precedence is the status; the others are noted in its reason."""
     lo, hi, drivers = rng
     if not found:
-        return ClaimStatus(c.id, MODEL, "no input or mechanism decides it, and it reads no estimate", "", lo, hi,
-                           drivers, on_demand)
+        return ClaimStatus(
+            c.id, MODEL, "no input or mechanism decides it, and it reads no estimate", "", lo, hi, drivers, on_demand
+        )
     found = sorted(found, key=lambda f: ORDER.index(f[0]))
     status, key, reason = found[0]
     notes = tuple(f"{s}{' ' + k if k else ''} ({r})" for s, k, r in found[1:] if (s, k) != (status, key))
@@ -278,18 +289,33 @@ def _static_findings(c: Claim, ctx: _Context, ranges: dict) -> list[Finding]:
     estimated = sorted((cells - annual) & ctx.estimated)
     if _settled(c, ctx):
         quarters = sorted({q for _, q in cells})
-        found.append((REPORTED, "", f"reads only reported quarters ({quarters[0].label}-{quarters[-1].label}): "
-                                    "settled by history"))
+        found.append(
+            (
+                REPORTED,
+                "",
+                f"reads only reported quarters ({quarters[0].label}-{quarters[-1].label}): settled by history",
+            )
+        )
     if estimated:
-        found.append((ESTIMATES, "", f"reads quarters Alibaba did not report in RMB, filled by sourced estimates "
-                                     f"({_span(estimated)})"))
+        found.append(
+            (
+                ESTIMATES,
+                "",
+                f"reads quarters Alibaba did not report in RMB, filled by sourced estimates ({_span(estimated)})",
+            )
+        )
     lo, hi, drivers = ranges.get(c.id, (math.nan, math.nan, ()))
     if c.threshold is not None and math.isfinite(lo) and hi - lo > 1e-9 * max(1.0, abs(c.threshold)):
         tol = 0.005 * (hi - lo)  # "on the bound": within half a percent of the range
         if c.threshold <= lo + tol or c.threshold >= hi - tol:
-            found.append((INPUT, drivers[0] if drivers else "",
-                          f"threshold {c.threshold:g} lies outside or on the bound of [{lo:.4g}, {hi:.4g}], the range "
-                          f"of its metric the inputs allow (largest swing: {', '.join(drivers) or 'none'})"))
+            found.append(
+                (
+                    INPUT,
+                    drivers[0] if drivers else "",
+                    f"threshold {c.threshold:g} lies outside or on the bound of [{lo:.4g}, {hi:.4g}], the range "
+                    f"of its metric the inputs allow (largest swing: {', '.join(drivers) or 'none'})",
+                )
+            )
     return found
 
 
@@ -298,11 +324,14 @@ def claim_statuses(a: Assumptions, claims: list[Claim], ctx: _Context | None = N
     estimates, decided by input (the threshold outside the range the inputs allow) or model."""
     ctx = ctx or _Context.build(a)
     ranges = metric_range(a, claims, ctx)
-    return {c.id: _status_of(c, _static_findings(c, ctx, ranges), ranges.get(c.id, (math.nan, math.nan, ())))
-            for c in claims}
+    return {
+        c.id: _status_of(c, _static_findings(c, ctx, ranges), ranges.get(c.id, (math.nan, math.nan, ())))
+        for c in claims
+    }
 
 
 # --- statuses from a run's kept draws -------------------------------------------------------------
+
 
 def _settings(a: Assumptions) -> dict[str, float]:
     return {k: float(a.settings.get(k, v)) for k, v in STATUS_DEFAULTS.items()}
@@ -334,21 +363,30 @@ def _dependence(r, claims: list[Claim], rho_min: float, ks_min: float) -> dict[s
             j = int(np.nanargmax(np.abs(rho)))
             links[c.id].append(f"rank correlation {rho[j]:+.3f} with {keys[j]}")
             if abs(rho[j]) >= rho_min:
-                found[c.id] = (INPUT, keys[j], f"its metric moves with {keys[j]} alone (rank correlation {rho[j]:+.3f} "
-                                               f"over {n}; threshold {rho_min:g})")
+                found[c.id] = (
+                    INPUT,
+                    keys[j],
+                    f"its metric moves with {keys[j]} alone (rank correlation {rho[j]:+.3f} "
+                    f"over {n}; threshold {rho_min:g})",
+                )
     # the KS test for the rest, when each side has MIN_SPLIT draws: a few holding (or failing)
     # draws can sit at one end of some input by chance
     outcome = r.claim_holds[[c.id for c in claims]].to_numpy(dtype=float)
     hold, fail = outcome == 1.0, outcome == 0.0
-    rest = [i for i, c in enumerate(claims)
-            if found[c.id] is None and min(hold[:, i].sum(), fail[:, i].sum()) >= MIN_SPLIT]
+    rest = [
+        i for i, c in enumerate(claims) if found[c.id] is None and min(hold[:, i].sum(), fail[:, i].sum()) >= MIN_SPLIT
+    ]
     ks = ks_matrix(x, hold[:, rest], fail[:, rest], order=order)[0]
     for col, i in enumerate(rest):
         cid, j = claims[i].id, int(np.argmax(ks[:, col]))
         links[cid].append(f"KS {ks[j, col]:.3f} on {keys[j]}")
         if ks[j, col] >= ks_min:
-            found[cid] = (INPUT, keys[j], f"a cut on {keys[j]} separates the draws where it holds from those where it "
-                                          f"fails (KS distance {ks[j, col]:.3f} over {n}; threshold {ks_min:g})")
+            found[cid] = (
+                INPUT,
+                keys[j],
+                f"a cut on {keys[j]} separates the draws where it holds from those where it "
+                f"fails (KS distance {ks[j, col]:.3f} over {n}; threshold {ks_min:g})",
+            )
     return {cid: (found[cid], "; ".join(links[cid])) for cid in links}
 
 
@@ -368,8 +406,9 @@ def _kept_projection(r, ctx: _Context, names: set[str]) -> Projection:
     else the first :data:`DEMAND_DRAWS` kept draws projected again from their inputs."""
     q = r.totals.get("quarter", {})
     if all(n in q for n in names):
-        return Projection(ctx.e.timeline, ctx.e.first_projected, {n: q[n] for n in names}, ctx.e.annual,
-                          len(next(iter(q.values()))))
+        return Projection(
+            ctx.e.timeline, ctx.e.first_projected, {n: q[n] for n in names}, ctx.e.annual, len(next(iter(q.values())))
+        )
     rows = min(len(r.inputs), DEMAND_DRAWS)
     values = {k: np.repeat(v[:1], rows) for k, v in ctx.values.items()}
     for key in r.inputs.columns:
@@ -378,8 +417,11 @@ def _kept_projection(r, ctx: _Context, names: set[str]) -> Projection:
 
 
 def _revenue_stream(name: str) -> bool:
-    return (name.startswith(MECHANISM_PREFIX) and name.endswith("revenue")
-            and name not in (DEMAND, "cloud.capacity_revenue"))
+    return (
+        name.startswith(MECHANISM_PREFIX)
+        and name.endswith("revenue")
+        and name not in (DEMAND, "cloud.capacity_revenue")
+    )
 
 
 def _on_demand(p: Projection) -> Projection:
@@ -402,8 +444,9 @@ def _probability(holds: np.ndarray) -> float:
     return float(holds[ok].mean()) if ok.any() else math.nan
 
 
-def _construction(r, claims: list[Claim], ctx: _Context, cells: dict, s: dict[str, float]
-                  ) -> dict[str, tuple[Finding | None, float]]:
+def _construction(
+    r, claims: list[Claim], ctx: _Context, cells: dict, s: dict[str, float]
+) -> dict[str, tuple[Finding | None, float]]:
     """claim id -> (a "decided by construction" finding or None, probability on demand; NaN
     where the claim reads a cloud series other than revenue, which demand cannot stand in for)."""
     signals = [n for n in BINDING if n in SERIES]
@@ -418,28 +461,37 @@ def _construction(r, claims: list[Claim], ctx: _Context, cells: dict, s: dict[st
         binding = np.logical_or.reduce([BINDING[n](kp[n]) for n in signals]).mean(axis=0)
     first, tl = ctx.e.first_projected, ctx.e.timeline
     demand_p = _on_demand(kp) if DEMAND in SERIES else None
-    what = ", ".join({"cloud.utilisation": "utilisation >= 99.9%", "cloud.backlog": "a backlog",
-                      "cloud.lost_demand": "lost demand"}[n] for n in signals)
+    what = ", ".join(
+        {"cloud.utilisation": "utilisation >= 99.9%", "cloud.backlog": "a backlog", "cloud.lost_demand": "lost demand"}[
+            n
+        ]
+        for n in signals
+    )
     for c in claims:
         read = {n for n, q in cells.get(c.id, ()) if n.startswith(MECHANISM_PREFIX) and q >= first}
-        quarters = sorted({q for n, q in cells.get(c.id, ())
-                           if n in read and n not in BINDING and n != DEMAND and q >= first})
+        quarters = sorted(
+            {q for n, q in cells.get(c.id, ()) if n in read and n not in BINDING and n != DEMAND and q >= first}
+        )
         if not quarters:
             continue
         share = float(binding[[tl.position(q) for q in quarters]].mean())
         if share < s["status_binding_share"]:
             continue
-        where = (f"served cloud revenue is capped by capacity: it binds ({what}) in {share:.0%} of draws over the "
-                 f"projected quarters read ({quarters[0].label}-{quarters[-1].label}; threshold "
-                 f"{s['status_binding_share']:g})")
+        where = (
+            f"served cloud revenue is capped by capacity: it binds ({what}) in {share:.0%} of draws over the "
+            f"projected quarters read ({quarters[0].label}-{quarters[-1].label}; threshold "
+            f"{s['status_binding_share']:g})"
+        )
         p_demand = math.nan
         if demand_p is not None and all(_revenue_stream(n) for n in read):
             p_served, p_demand = _probability(evaluate(c, kp).holds), _probability(evaluate(c, demand_p).holds)
             if abs(p_demand - p_served) < s["status_demand_shift"]:
                 out[c.id] = (None, p_demand)  # the limit binds, but the answer is the same on demand
                 continue
-            where += (f"; on demand P = {p_demand:.3f} against {p_served:.3f} served (shift threshold "
-                      f"{s['status_demand_shift']:g})")
+            where += (
+                f"; on demand P = {p_demand:.3f} against {p_served:.3f} served (shift threshold "
+                f"{s['status_demand_shift']:g})"
+            )
         out[c.id] = ((CONSTRUCTION, "", where), p_demand)
     return out
 
@@ -463,8 +515,9 @@ def run_statuses(r) -> dict[str, ClaimStatus]:
     s = _settings(a)
     live = [c for c in claims if not c.not_evaluable]
     cells = {c.id: claim_reads(c, ctx.base)[0] for c in live}
-    dep = _dependence(r, [c for c in live if not _settled(c, ctx)], s["status_rank_correlation"],
-                      s["status_separation"])
+    dep = _dependence(
+        r, [c for c in live if not _settled(c, ctx)], s["status_rank_correlation"], s["status_separation"]
+    )
     built = _construction(r, live, ctx, cells, s)
     out = {}
     for c in claims:

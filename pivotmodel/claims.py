@@ -56,8 +56,19 @@ if TYPE_CHECKING:  # the engine's output; claims are parsed at load, before any 
     from .model import Projection
 
 __all__ = [
-    "Claim", "Measure", "measure_of", "parse_claims", "check_claims", "parse_test", "parse_condition", "evaluate", "ClaimValue",
-    "FUNCTIONS", "ALIASES", "series_in", "find_claim",
+    "Claim",
+    "Measure",
+    "measure_of",
+    "parse_claims",
+    "check_claims",
+    "parse_test",
+    "parse_condition",
+    "evaluate",
+    "ClaimValue",
+    "FUNCTIONS",
+    "ALIASES",
+    "series_in",
+    "find_claim",
 ]
 
 ALIASES = {"capex": "group.capex", "fcf": "group.fcf"}
@@ -76,8 +87,19 @@ def declare_series(series: dict[str, tuple[str, str]]) -> None:
 def _known() -> dict[str, tuple[str, str]]:
     """Every series a claim may name: the registry's and the declared children's."""
     return {**SERIES, **(_DECLARED.get() or {})}
-CLAIM_KEYS = {"id": True, "words": True, "source": True, "reading": True, "test": True, "headline": False, "note": False,
-              "article": False, "not_evaluable": False}
+
+
+CLAIM_KEYS = {
+    "id": True,
+    "words": True,
+    "source": True,
+    "reading": True,
+    "test": True,
+    "headline": False,
+    "note": False,
+    "article": False,
+    "not_evaluable": False,
+}
 SOURCE_KEYS = ("publication", "date", "url")
 FUNCTIONS = {
     "sum": "sum(x, P): total over P, RMB bn",
@@ -94,10 +116,16 @@ FUNCTIONS = {
 _RANGE_RE = re.compile(r"\b(FY\d{4}Q[1-4])\s*:\s*(FY\d{4}Q[1-4])\b")
 _PERIOD_RE = re.compile(r"^(FY\d{4}(Q[1-4])?|CY\d{4})$")
 _CMP: dict[type, Callable[[Any, Any], Any]] = {
-    ast.Gt: np.greater, ast.GtE: np.greater_equal, ast.Lt: np.less, ast.LtE: np.less_equal,
+    ast.Gt: np.greater,
+    ast.GtE: np.greater_equal,
+    ast.Lt: np.less,
+    ast.LtE: np.less_equal,
 }
 _BIN: dict[type, Callable[[Any, Any], Any]] = {
-    ast.Add: np.add, ast.Sub: np.subtract, ast.Mult: np.multiply, ast.Div: np.divide,
+    ast.Add: np.add,
+    ast.Sub: np.subtract,
+    ast.Mult: np.multiply,
+    ast.Div: np.divide,
 }
 
 
@@ -217,7 +245,9 @@ def measure_of(node: ast.AST) -> Measure:
         args = node.args  # type: ignore[attr-defined]
         period = _period_label(args[n_series]) if len(args) > n_series else None
     condition = measure_of(node.args[0]) if function in _YEAR_FNS else None  # type: ignore[attr-defined]
-    return Measure(function, tuple(_ordered_series(node)), period, _unit(node) or "number", comparison, threshold, condition)
+    return Measure(
+        function, tuple(_ordered_series(node)), period, _unit(node) or "number", comparison, threshold, condition
+    )
 
 
 def _ordered_series(node: ast.AST) -> list[str]:
@@ -272,7 +302,9 @@ def _check(node: ast.AST, inside: str | None = None) -> str:
     if isinstance(node, ast.BoolOp):
         for v in node.values:
             if _check(v, inside) != "bool":
-                raise TestError(f"'{type(node.op).__name__.lower()}' joins conditions (comparisons); {ast.unparse(v)!r} is not one")
+                raise TestError(
+                    f"'{type(node.op).__name__.lower()}' joins conditions (comparisons); {ast.unparse(v)!r} is not one"
+                )
         return "bool"
     if isinstance(node, ast.UnaryOp):
         if not isinstance(node.op, (ast.Not, ast.USub)):
@@ -291,7 +323,11 @@ def _check(node: ast.AST, inside: str | None = None) -> str:
         for side in (node.left, node.right):
             kind = _check(side, inside)
             if kind != "num":
-                what = "first_fy/first_cy can only be compared with a year" if kind == "year" else "arithmetic needs numbers"
+                what = (
+                    "first_fy/first_cy can only be compared with a year"
+                    if kind == "year"
+                    else "arithmetic needs numbers"
+                )
                 raise TestError(f"{what}: {ast.unparse(side)!r} in {ast.unparse(node)!r}")
         return "num"
     if isinstance(node, ast.Compare):
@@ -299,7 +335,9 @@ def _check(node: ast.AST, inside: str | None = None) -> str:
             if type(op) not in _CMP:
                 raise TestError(f"comparison {type(op).__name__} is not allowed; use > >= < <=")
         if len(node.ops) > 1:
-            raise TestError("chained comparisons (a <= x <= b) are not allowed; write a band as two comparisons joined by 'and'")
+            raise TestError(
+                "chained comparisons (a <= x <= b) are not allowed; write a band as two comparisons joined by 'and'"
+            )
         left, right = _check(node.left, inside), _check(node.comparators[0], inside)
         if "year" in (left, right):
             other = node.comparators[0] if left == "year" else node.left
@@ -327,12 +365,16 @@ def _check(node: ast.AST, inside: str | None = None) -> str:
             raise TestError("keyword arguments are not allowed")
         fn = node.func.id
         if fn in _YEAR_FNS and inside is not None:
-            raise TestError(f"{fn}() cannot be used inside {inside}(); use it at the top of the test, compared with a year")
+            raise TestError(
+                f"{fn}() cannot be used inside {inside}(); use it at the top of the test, compared with a year"
+            )
         kinds = [_check(a, fn if fn not in _NUMERIC_FNS else inside) for a in node.args]
         if fn in _NUMERIC_FNS:
             for arg, kind in zip(node.args, kinds):
                 if kind not in ("series", "period"):
-                    raise TestError(f"{fn}() takes series and a period ({FUNCTIONS[fn]}); {ast.unparse(arg)!r} is neither")
+                    raise TestError(
+                        f"{fn}() takes series and a period ({FUNCTIONS[fn]}); {ast.unparse(arg)!r} is neither"
+                    )
             return "num"
         if not kinds or kinds[0] != "bool":
             raise TestError(f"the first argument of {fn}() must be a condition, e.g. {FUNCTIONS[fn]}")
@@ -408,7 +450,11 @@ def parse_condition(text: str) -> ast.Expression:
         what = "a year (or infinity)" if kind == "year" else "a number" if kind == "num" else f"a {kind}"
         raise TestError(
             f"a test must be a condition (a comparison, or comparisons joined with and/or/not); this one is {what}. "
-            + ("Bound it, e.g. first_fy(cond) <= 2031" if kind == "year" else "Compare it with a threshold, e.g. ... > 100")
+            + (
+                "Bound it, e.g. first_fy(cond) <= 2031"
+                if kind == "year"
+                else "Compare it with a threshold, e.g. ... > 100"
+            )
         )
     return tree
 
@@ -539,7 +585,9 @@ class _Evaluator:
                 self.memo[key] = value
             return self.memo[key]
         if isinstance(node, (ast.Name, ast.Attribute)):
-            raise TestError(f"{ast.unparse(node)!r} can only be a function argument, e.g. sum({ast.unparse(node)}, FY2028)")
+            raise TestError(
+                f"{ast.unparse(node)!r} can only be a function argument, e.g. sum({ast.unparse(node)}, FY2028)"
+            )
         raise TestError(f"{ast.unparse(node)!r} is not a value")
 
     def _check_year_bound(self, node: ast.Compare) -> None:
@@ -561,13 +609,25 @@ class _Evaluator:
         if len(args) > index:
             return self.period(args[index])
         if ctx is None:
-            raise TestError(f"{fn}() needs a period here ({FUNCTIONS[fn]}); only inside all/any/first_fy/first_cy may it be left out")
+            raise TestError(
+                f"{fn}() needs a period here ({FUNCTIONS[fn]}); only inside all/any/first_fy/first_cy may it be left out"
+            )
         return ctx
 
     def call(self, fn: str, args: list[ast.expr], ctx: Period | None) -> Any:
         p = self.p
-        nargs = {"sum": (1, 2), "cumsum": (1, 2), "usd": (1, 2), "share": (2, 3), "yoy": (1, 2),
-                 "all": (2, 2), "any": (2, 2), "first_fy": (1, 1), "first_cy": (1, 1), "first_year": (1, 1)}[fn]
+        nargs = {
+            "sum": (1, 2),
+            "cumsum": (1, 2),
+            "usd": (1, 2),
+            "share": (2, 3),
+            "yoy": (1, 2),
+            "all": (2, 2),
+            "any": (2, 2),
+            "first_fy": (1, 1),
+            "first_cy": (1, 1),
+            "first_year": (1, 1),
+        }[fn]
         if not nargs[0] <= len(args) <= nargs[1]:
             raise TestError(f"{fn}() takes {nargs[0]}-{nargs[1]} arguments: {FUNCTIONS[fn]}")
         node = ast.Call(ast.Name(fn), args, [])
@@ -593,9 +653,9 @@ class _Evaluator:
         if fn in ("all", "any"):
             span = self.period(args[1])
             quarters = [parse_period(q.label) for q in span.quarters()]
-            holds = np.stack([
-                np.broadcast_to(np.asarray(self.eval(args[0], q), dtype=bool), (p.draws,)) for q in quarters
-            ])
+            holds = np.stack(
+                [np.broadcast_to(np.asarray(self.eval(args[0], q), dtype=bool), (p.draws,)) for q in quarters]
+            )
             # A quarter with a figure missing decides nothing: all() is False only where a
             # quarter that can be evaluated fails, any() True only where one holds; a draw
             # left undecided with a quarter missing is "not evaluable", never a silent False.
@@ -652,7 +712,9 @@ def evaluate(claim: Claim, p: Projection) -> ClaimValue:
             metric = holds
         # first_fy/first_cy is infinity in a draw where the condition never holds: a defined
         # value that its comparison reads. Any other non-finite metric is undefined.
-        year_metric = isinstance(body, ast.Compare) and isinstance(body.left, ast.Call) and body.left.func.id in _YEAR_FNS  # type: ignore[attr-defined]
+        year_metric = (
+            isinstance(body, ast.Compare) and isinstance(body.left, ast.Call) and body.left.func.id in _YEAR_FNS
+        )  # type: ignore[attr-defined]
         bad = np.isnan(metric) if year_metric else ~np.isfinite(metric)
         nan = _nan_mask(p, claim, ev) | bad | ev.undefined | ev.missing
     holds = np.where(nan, np.nan, holds)
@@ -698,8 +760,9 @@ def find_claim(claims: Sequence[Claim], claim_id: str, label: str) -> Claim:
         if c.id == claim_id:
             return c
     valid = ", ".join(c.id for c in claims) or f"none ({label} {MISSING})"
-    raise InputError.single(label, "claim", f"unknown claim id {claim_id!r}{did_you_mean(claim_id, [c.id for c in claims])}; "
-                            f"valid: {valid}")
+    raise InputError.single(
+        label, "claim", f"unknown claim id {claim_id!r}{did_you_mean(claim_id, [c.id for c in claims])}; valid: {valid}"
+    )
 
 
 def parse_claims(raw: Any, label: str = "assumptions/claims.yaml", projection: Projection | None = None) -> list[Claim]:
@@ -711,8 +774,12 @@ def parse_claims(raw: Any, label: str = "assumptions/claims.yaml", projection: P
     if not isinstance(raw, dict) or not isinstance(raw.get("claims"), list):
         raise InputError.single(label, "claims", "must hold a list 'claims:' of {id, words, source, reading, test}")
     if not raw["claims"]:
-        raise InputError.single(label, "claims", "is an empty list: simulate, claims and report need at least one claim",
-                                line_of(raw, "claims") if hasattr(raw, "line_of") else None)
+        raise InputError.single(
+            label,
+            "claims",
+            "is an empty list: simulate, claims and report need at least one claim",
+            line_of(raw, "claims") if hasattr(raw, "line_of") else None,
+        )
     claims: list[Claim] = []
     seen: set[str] = set()
     for i, entry in enumerate(raw["claims"]):
@@ -736,13 +803,26 @@ def parse_claims(raw: Any, label: str = "assumptions/claims.yaml", projection: P
         seen.add(cid)
         src = entry["source"]
         if not isinstance(src, dict) or any(k not in src for k in SOURCE_KEYS):
-            problems.append(Problem(label, f"{where}.source", f"needs {', '.join(SOURCE_KEYS)}", line_of(entry, "source")))
+            problems.append(
+                Problem(label, f"{where}.source", f"needs {', '.join(SOURCE_KEYS)}", line_of(entry, "source"))
+            )
             continue
         try:
             tree = parse_condition(entry["test"])
-            claim = Claim(cid, str(entry["words"]), {k: str(src[k]) for k in SOURCE_KEYS}, str(entry["reading"]),
-                          str(entry["test"]), tree, bool(entry.get("headline", False)), str(entry.get("note", "")),
-                          str(entry.get("article", "")), str(entry.get("not_evaluable", "")), i, line_of(entry, "test"))
+            claim = Claim(
+                cid,
+                str(entry["words"]),
+                {k: str(src[k]) for k in SOURCE_KEYS},
+                str(entry["reading"]),
+                str(entry["test"]),
+                tree,
+                bool(entry.get("headline", False)),
+                str(entry.get("note", "")),
+                str(entry.get("article", "")),
+                str(entry.get("not_evaluable", "")),
+                i,
+                line_of(entry, "test"),
+            )
             if projection is not None:
                 _base_case_error(claim, projection)
         except TestError as exc:

@@ -45,8 +45,22 @@ if TYPE_CHECKING:  # the real modules for the type checker; lazy stand-ins at ru
 else:
     pd = lazy("pandas")
 
-__all__ = ["Forecast", "Consensus", "load_consensus", "validate_consensus", "place", "percentile", "forecast_claim", "what_would_move", "UNITS",
-           "consensus_report", "format_value", "rebase", "base_actuals", "cumulative_bridge"]
+__all__ = [
+    "Forecast",
+    "Consensus",
+    "load_consensus",
+    "validate_consensus",
+    "place",
+    "percentile",
+    "forecast_claim",
+    "what_would_move",
+    "UNITS",
+    "consensus_report",
+    "format_value",
+    "rebase",
+    "base_actuals",
+    "cumulative_bridge",
+]
 
 FILE = "consensus.yaml"
 UNITS = ("RMB_bn", "USD_bn", "ratio", "RMB_per_ADS", "USD_per_ADS")
@@ -54,8 +68,11 @@ REQUIRED = ("id", "who", "date", "date_basis", "words", "url", "metric", "value"
 OPTIONAL = ("reading", "note", "definition", "base")
 DATE_BASES = ("stated", "inferred")
 # metric definition: net income attributable to ordinary shareholders or not, GAAP or not, currency
-DEFINITION = {"attributable": (True, False, "n/a"), "gaap": ("gaap", "non_gaap", "n/a"),
-              "currency": ("RMB", "HKD", "USD")}
+DEFINITION = {
+    "attributable": (True, False, "n/a"),
+    "gaap": ("gaap", "non_gaap", "n/a"),
+    "currency": ("RMB", "HKD", "USD"),
+}
 
 
 @dataclass(frozen=True)
@@ -85,8 +102,14 @@ class Forecast:
 
     def claim(self) -> Claim:
         """The metric as a claim without a threshold (its value per draw is the metric)."""
-        return Claim(self.id, self.words, {"publication": self.who, "date": self.date.isoformat(), "url": self.url},
-                     self.reading, self.metric, parse_test(self.metric))
+        return Claim(
+            self.id,
+            self.words,
+            {"publication": self.who, "date": self.date.isoformat(), "url": self.url},
+            self.reading,
+            self.metric,
+            parse_test(self.metric),
+        )
 
 
 @dataclass(frozen=True)
@@ -118,8 +141,13 @@ def _metric_unit(tree) -> str | None:
     m = measure_of(tree.body)
     if m.function is None or m.condition is not None:
         return None
-    return {"RMB bn": "RMB_bn", "US$ bn": "USD_bn", "ratio": "ratio", "RMB per ADS": "RMB_per_ADS",
-            "US$ per ADS": "USD_per_ADS"}.get(m.unit)
+    return {
+        "RMB bn": "RMB_bn",
+        "US$ bn": "USD_bn",
+        "ratio": "ratio",
+        "RMB per ADS": "RMB_per_ADS",
+        "US$ per ADS": "USD_per_ADS",
+    }.get(m.unit)
 
 
 def _quarter_end(q) -> dt.date:
@@ -142,15 +170,28 @@ def load_consensus(a: Assumptions, path: Path | None = None) -> Consensus:
     data = read_yaml(path, label)
     problems: list[Problem] = top_level_keys(label, data, ("consensus",))
     root = data.get("consensus") if isinstance(data, dict) else None
-    if not isinstance(root, dict) or not isinstance(root.get("forecasts"), list) or not isinstance(root.get("last_results"), dict):
-        raise InputError.single(label, "consensus", "must hold 'consensus:' with 'last_results: {quarter, released, url}' and a list 'forecasts:'", 1)
+    if (
+        not isinstance(root, dict)
+        or not isinstance(root.get("forecasts"), list)
+        or not isinstance(root.get("last_results"), dict)
+    ):
+        raise InputError.single(
+            label,
+            "consensus",
+            "must hold 'consensus:' with 'last_results: {quarter, released, url}' and a list 'forecasts:'",
+            1,
+        )
     lr = root["last_results"]
     try:
         last_q = parse_quarter(str(lr.get("quarter"))).label
         released = _date(lr.get("released"))
     except (PeriodError, ValueError, TypeError):
-        raise InputError.single(label, "consensus.last_results", "needs quarter (e.g. FY2026Q4) and released (YYYY-MM-DD)",
-                                line_of(root, "last_results")) from None
+        raise InputError.single(
+            label,
+            "consensus.last_results",
+            "needs quarter (e.g. FY2026Q4) and released (YYYY-MM-DD)",
+            line_of(root, "last_results"),
+        ) from None
     warnings: list[Problem] = []
     last = a.history.last_quarter
     if last_q != last.label:
@@ -160,10 +201,17 @@ def load_consensus(a: Assumptions, path: Path | None = None) -> Consensus:
         if end > released:
             released = end + dt.timedelta(days=1)
             last_q = last.label
-        warnings.append(Problem(label, "consensus.last_results.quarter",
-                                f"is {lr.get('quarter')} but the last reported quarter in history is {last.label}; "
-                                f"forecasts dated up to {last.label}'s end ({end}) are marked stale; set last_results "
-                                "to its quarter and release date", line_of(root, "last_results"), "warn"))
+        warnings.append(
+            Problem(
+                label,
+                "consensus.last_results.quarter",
+                f"is {lr.get('quarter')} but the last reported quarter in history is {last.label}; "
+                f"forecasts dated up to {last.label}'s end ({end}) are marked stale; set last_results "
+                "to its quarter and release date",
+                line_of(root, "last_results"),
+                "warn",
+            )
+        )
     base = project(a)
     forecasts: list[Forecast] = []
     seen: set[str] = set()
@@ -178,7 +226,9 @@ def load_consensus(a: Assumptions, path: Path | None = None) -> Consensus:
         at = lambda key, entry=entry, line=line: line_of(entry, key) if key in entry else line  # noqa: E731
         bad = [k for k in entry if k not in REQUIRED + OPTIONAL]
         for k in bad:
-            problems.append(Problem(label, f"{where}.{k}", f"unknown key; valid: {', '.join(REQUIRED + OPTIONAL)}", at(k)))
+            problems.append(
+                Problem(label, f"{where}.{k}", f"unknown key; valid: {', '.join(REQUIRED + OPTIONAL)}", at(k))
+            )
         missing = [k for k in REQUIRED if k not in entry]
         if missing:
             problems.append(Problem(label, where, f"missing {', '.join(missing)}", line))
@@ -193,15 +243,33 @@ def load_consensus(a: Assumptions, path: Path | None = None) -> Consensus:
         except (ValueError, TypeError):
             errs.append(Problem(label, f"{where}.date", f"{entry['date']!r} is not a date YYYY-MM-DD", at("date")))
         if entry["date_basis"] not in DATE_BASES:
-            errs.append(Problem(label, f"{where}.date_basis", f"{entry['date_basis']!r} is not one of {', '.join(DATE_BASES)}", at("date_basis")))
+            errs.append(
+                Problem(
+                    label,
+                    f"{where}.date_basis",
+                    f"{entry['date_basis']!r} is not one of {', '.join(DATE_BASES)}",
+                    at("date_basis"),
+                )
+            )
         value = entry["value"]
         if isinstance(value, bool) or not isinstance(value, (int, float)) or not np.isfinite(value):
-            errs.append(Problem(label, f"{where}.value", f"{value!r} is not a number (in the entry's unit, e.g. 143.8 for RMB143.8bn)", at("value")))
+            errs.append(
+                Problem(
+                    label,
+                    f"{where}.value",
+                    f"{value!r} is not a number (in the entry's unit, e.g. 143.8 for RMB143.8bn)",
+                    at("value"),
+                )
+            )
         if entry["unit"] not in UNITS:
-            errs.append(Problem(label, f"{where}.unit", f"{entry['unit']!r} is not one of {', '.join(UNITS)}", at("unit")))
+            errs.append(
+                Problem(label, f"{where}.unit", f"{entry['unit']!r} is not one of {', '.join(UNITS)}", at("unit"))
+            )
         url = str(entry["url"])
         if not url.startswith(("http://", "https://")):
-            errs.append(Problem(label, f"{where}.url", "must be the http(s) address the forecast was read at", at("url")))
+            errs.append(
+                Problem(label, f"{where}.url", "must be the http(s) address the forecast was read at", at("url"))
+            )
         try:
             tree = parse_test(str(entry["metric"]))
             if type(tree.body).__name__ in ("Compare", "BoolOp"):
@@ -221,9 +289,23 @@ def load_consensus(a: Assumptions, path: Path | None = None) -> Consensus:
             problems.extend(errs)
             continue
         seen.add(str(fid))
-        f = Forecast(str(fid), str(entry["who"]), date, entry["date_basis"], str(entry["words"]), url, str(entry["metric"]),
-                     float(value), entry["unit"], str(entry.get("reading", "")), str(entry.get("note", "")), line,
-                     definition, base_metric, base_value)
+        f = Forecast(
+            str(fid),
+            str(entry["who"]),
+            date,
+            entry["date_basis"],
+            str(entry["words"]),
+            url,
+            str(entry["metric"]),
+            float(value),
+            entry["unit"],
+            str(entry.get("reading", "")),
+            str(entry.get("note", "")),
+            line,
+            definition,
+            base_metric,
+            base_value,
+        )
         try:
             evaluate(f.claim(), base)
         except TestError as exc:
@@ -235,28 +317,47 @@ def load_consensus(a: Assumptions, path: Path | None = None) -> Consensus:
     return Consensus(tuple(forecasts), last_q, released, label, tuple(warnings))
 
 
-def _definition_and_base(entry: dict, label: str, where: str, at, base,
-                         errs: list[Problem]) -> tuple[tuple, str, float]:
+def _definition_and_base(
+    entry: dict, label: str, where: str, at, base, errs: list[Problem]
+) -> tuple[tuple, str, float]:
     """The optional ``definition`` {attributable, gaap, currency} and ``base`` {metric, value}
     of an entry, checked (problems appended to ``errs``)."""
     definition: tuple = ()
     d = entry.get("definition")
     if d is not None:
         if not isinstance(d, dict) or set(d) != set(DEFINITION):
-            errs.append(Problem(label, f"{where}.definition", "must be {attributable: true|false|n/a, "
-                                "gaap: gaap|non_gaap|n/a, currency: RMB|HKD|USD}", at("definition")))
+            errs.append(
+                Problem(
+                    label,
+                    f"{where}.definition",
+                    "must be {attributable: true|false|n/a, gaap: gaap|non_gaap|n/a, currency: RMB|HKD|USD}",
+                    at("definition"),
+                )
+            )
         else:
             for key, valid in DEFINITION.items():
                 if d[key] not in valid or isinstance(d[key], bool) != (key == "attributable" and d[key] != "n/a"):
-                    errs.append(Problem(label, f"{where}.definition.{key}", f"{d[key]!r} is not one of "
-                                        f"{', '.join(str(v).lower() for v in valid)}", at("definition")))
+                    errs.append(
+                        Problem(
+                            label,
+                            f"{where}.definition.{key}",
+                            f"{d[key]!r} is not one of {', '.join(str(v).lower() for v in valid)}",
+                            at("definition"),
+                        )
+                    )
             definition = tuple(d[k] for k in DEFINITION)
     b = entry.get("base")
     if b is None:
         return definition, "", float("nan")
     if not isinstance(b, dict) or set(b) - {"metric", "value", "words"} or not {"metric", "value"} <= set(b):
-        errs.append(Problem(label, f"{where}.base", "must be {metric: sum(x, FY2026), value: <the broker's estimate>, "
-                            "words: optional}", at("base")))
+        errs.append(
+            Problem(
+                label,
+                f"{where}.base",
+                "must be {metric: sum(x, FY2026), value: <the broker's estimate>, words: optional}",
+                at("base"),
+            )
+        )
         return definition, "", float("nan")
     v = b["value"]
     if isinstance(v, bool) or not isinstance(v, (int, float)) or not np.isfinite(v):
@@ -293,8 +394,9 @@ def forecast_series(consensus: Consensus) -> list[str]:
     return sorted(names | {"group.fx_usd_rmb"})
 
 
-def metric_draws(a: Assumptions, consensus: Consensus, draws: int, seed: int, method: str,
-                 chunk: int | None = None) -> tuple[dict[str, np.ndarray], pd.DataFrame]:
+def metric_draws(
+    a: Assumptions, consensus: Consensus, draws: int, seed: int, method: str, chunk: int | None = None
+) -> tuple[dict[str, np.ndarray], pd.DataFrame]:
     """Each forecast's metric on ``draws`` Monte Carlo draws (draw 0 the base case), and the
     uncertain inputs of those draws; computed in chunks (the simulation's chunk size by
     default), with the same numbers whatever the chunk size."""
@@ -316,8 +418,9 @@ def metric_draws(a: Assumptions, consensus: Consensus, draws: int, seed: int, me
     return {k: np.concatenate(v) for k, v in out.items()}, pd.concat(inputs, ignore_index=True)
 
 
-def place(consensus: Consensus, metrics: dict[str, np.ndarray],
-          actuals: dict[str, float] | None = None) -> pd.DataFrame:
+def place(
+    consensus: Consensus, metrics: dict[str, np.ndarray], actuals: dict[str, float] | None = None
+) -> pd.DataFrame:
     """One row per forecast: the model's P5/P50/P95, the forecast's percentile, flags; and,
     where the entry gives the broker's estimate for the last reported year and ``actuals``
     the reported figure of that metric (by forecast id), the forecast rebased on it (see the
@@ -329,22 +432,38 @@ def place(consensus: Consensus, metrics: dict[str, np.ndarray],
         m = metrics[f.id]
         finite = m[np.isfinite(m)]
         reported = bool(finite.size == m.size and finite.size > 0 and np.ptp(finite) == 0.0)
-        p5, p50, p95 = (np.quantile(finite, [0.05, 0.5, 0.95]) if finite.size else (np.nan,) * 3)
+        p5, p50, p95 = np.quantile(finite, [0.05, 0.5, 0.95]) if finite.size else (np.nan,) * 3
         pct = np.nan if reported else percentile(m, f.value)
         actual = actuals.get(f.id, np.nan)
         growth, additive = rebase(f, actual)
-        rows.append({
-            "id": f.id, "who": f.who, "date": f.date.isoformat(), "stale": consensus.stale(f),
-            "metric": f.metric, "unit": f.unit, "forecast": f.value, "p5": p5, "p50": p50, "p95": p95,
-            "percentile": pct, "outside": bool(not reported and finite.size and (f.value < p5 or f.value > p95)),
-            "url": f.url, "definition": f.describe_definition(), "superseded_by": consensus.superseded_by(f),
-            "reported": reported, "actual": float(finite[0]) if reported else np.nan,
-            "miss": f.value - float(finite[0]) if reported else np.nan,
-            "base_value": f.base_value, "base_actual": actual,
-            "rebased_growth": growth, "pctile_growth": percentile(m, growth) if np.isfinite(growth) else np.nan,
-            "rebased_additive": additive,
-            "pctile_additive": percentile(m, additive) if np.isfinite(additive) else np.nan,
-        })
+        rows.append(
+            {
+                "id": f.id,
+                "who": f.who,
+                "date": f.date.isoformat(),
+                "stale": consensus.stale(f),
+                "metric": f.metric,
+                "unit": f.unit,
+                "forecast": f.value,
+                "p5": p5,
+                "p50": p50,
+                "p95": p95,
+                "percentile": pct,
+                "outside": bool(not reported and finite.size and (f.value < p5 or f.value > p95)),
+                "url": f.url,
+                "definition": f.describe_definition(),
+                "superseded_by": consensus.superseded_by(f),
+                "reported": reported,
+                "actual": float(finite[0]) if reported else np.nan,
+                "miss": f.value - float(finite[0]) if reported else np.nan,
+                "base_value": f.base_value,
+                "base_actual": actual,
+                "rebased_growth": growth,
+                "pctile_growth": percentile(m, growth) if np.isfinite(growth) else np.nan,
+                "rebased_additive": additive,
+                "pctile_additive": percentile(m, additive) if np.isfinite(additive) else np.nan,
+            }
+        )
     return pd.DataFrame(rows).set_index("id")
 
 
@@ -374,10 +493,19 @@ def forecast_claim(f: Forecast, direction: str) -> Claim:
     """The forecast as a claim ``metric >= value`` (``direction`` "up") or ``<=`` ("down")."""
     op = ">=" if direction == "up" else "<="
     test = f"{f.metric} {op} {f.value!r}"
-    return Claim(f.id, f.words, {"publication": f.who, "date": f.date.isoformat(), "url": f.url}, f.reading, test, parse_test(test))
+    return Claim(
+        f.id,
+        f.words,
+        {"publication": f.who, "date": f.date.isoformat(), "url": f.url},
+        f.reading,
+        test,
+        parse_test(test),
+    )
 
 
-def what_would_move(a: Assumptions, f: Forecast, row: pd.Series, inputs: pd.DataFrame, metric: np.ndarray, top: int = 1) -> list[str]:
+def what_would_move(
+    a: Assumptions, f: Forecast, row: pd.Series, inputs: pd.DataFrame, metric: np.ndarray, top: int = 1
+) -> list[str]:
     """Sentences: the inputs most rank-correlated with the metric across the draws, each
     solved for the value that reaches the forecast with everything else at base."""
     from scipy import stats
@@ -401,12 +529,18 @@ def what_would_move(a: Assumptions, f: Forecast, row: pd.Series, inputs: pd.Data
     return out
 
 
-PROFIT_SERIES = ("group.non_gaap_net_income", "group.net_income_attributable", "group.net_income",
-                 "group.eps_non_gaap_ads", "group.eps_gaap_ads")
+PROFIT_SERIES = (
+    "group.non_gaap_net_income",
+    "group.net_income_attributable",
+    "group.net_income",
+    "group.eps_non_gaap_ads",
+    "group.eps_gaap_ads",
+)
 
 
-def cumulative_bridge(a: Assumptions, f: Forecast, row: pd.Series, inputs: pd.DataFrame, metric: np.ndarray,
-                      top: int = 6, grid: int = 60) -> str:
+def cumulative_bridge(
+    a: Assumptions, f: Forecast, row: pd.Series, inputs: pd.DataFrame, metric: np.ndarray, top: int = 6, grid: int = 60
+) -> str:
     """What would have to move together: the inputs most rank-correlated with the metric are
     moved one after another, all to the same percentile of their own distributions (each in
     the direction that moves the metric toward the forecast), everything else at base; the
@@ -445,14 +579,18 @@ def cumulative_bridge(a: Assumptions, f: Forecast, row: pd.Series, inputs: pd.Da
         if hit.size:
             i = int(hit[0])
             moves = ", ".join(_moved(a, key, side[key][i]) for key in chosen)
-            return (f"together: {moves} reach {format_value(f.value, f.unit)} (the metric at "
-                    f"{format_value(float(m[i]), f.unit)}, everything else at base)")
+            return (
+                f"together: {moves} reach {format_value(f.value, f.unit)} (the metric at "
+                f"{format_value(float(m[i]), f.unit)}, everything else at base)"
+            )
     if last is None:
         return "no input varies with this metric across the draws"
     chosen, m = last
     end = ", ".join(_moved(a, key, side[key][-1]) for key in chosen)
-    return (f"not reached: even {end} together give {format_value(float(m[-1]), f.unit)} against "
-            f"{format_value(f.value, f.unit)} (everything else at base)")
+    return (
+        f"not reached: even {end} together give {format_value(float(m[-1]), f.unit)} against "
+        f"{format_value(f.value, f.unit)} (everything else at base)"
+    )
 
 
 def _moved(a: Assumptions, key: str, q: float) -> str:
@@ -474,7 +612,9 @@ FAN_PANELS: dict[str, tuple[str, str, float]] = {
 }
 
 
-def fan_data(a: Assumptions, consensus: Consensus, table: pd.DataFrame, draws: int, seed: int, method: str) -> pd.DataFrame:
+def fan_data(
+    a: Assumptions, consensus: Consensus, table: pd.DataFrame, draws: int, seed: int, method: str
+) -> pd.DataFrame:
     """P5/P25/P50/P75/P95 by fiscal year of each panel series (history: reported), with the
     forecasts on those series in ``attrs['markers']`` (a growth forecast is drawn as the level
     it implies on the year before, when that year is reported)."""
@@ -499,14 +639,27 @@ def fan_data(a: Assumptions, consensus: Consensus, table: pd.DataFrame, draws: i
             col = arr[:, i]
             q = np.quantile(col, [0.05, 0.25, 0.5, 0.75, 0.95]) if np.isfinite(col).all() else [np.nan] * 5
             status = "P" if y.last >= first else "A"
-            rows.append({"series": s, "panel": title, "unit": unit, "period": y.label, "year": int(y.label[2:]),
-                         "status": status, **dict(zip(("p5", "p25", "p50", "p75", "p95"), map(float, q)))})
+            rows.append(
+                {
+                    "series": s,
+                    "panel": title,
+                    "unit": unit,
+                    "period": y.label,
+                    "year": int(y.label[2:]),
+                    "status": status,
+                    **dict(zip(("p5", "p25", "p50", "p75", "p95"), map(float, q))),
+                }
+            )
             if status == "A" and np.isfinite(col[0]):
                 levels[(s, int(y.label[2:]))] = float(col[0])
     markers = []
     for f in consensus.forecasts:
         m = f.claim().measure  # a single sum(x, FYyyyy) or yoy(x, FYyyyy) on a panel series is drawn
-        if m.function not in ("sum", "yoy") or m.series[0] not in FAN_PANELS or not re.fullmatch(r"FY\d{4}", m.period or ""):
+        if (
+            m.function not in ("sum", "yoy")
+            or m.series[0] not in FAN_PANELS
+            or not re.fullmatch(r"FY\d{4}", m.period or "")
+        ):
             continue
         s, year = m.series[0], int(m.period[2:])  # type: ignore[index]
         if m.function == "sum":
@@ -515,8 +668,17 @@ def fan_data(a: Assumptions, consensus: Consensus, table: pd.DataFrame, draws: i
             value = levels[(s, year - 1)] * (1.0 + f.value)
         else:
             continue
-        markers.append({"id": f.id, "series": s, "year": year, "value": value, "date": f.date.isoformat(),
-                        "stale": consensus.stale(f), "outside": bool(table.loc[f.id, "outside"])})
+        markers.append(
+            {
+                "id": f.id,
+                "series": s,
+                "year": year,
+                "value": value,
+                "date": f.date.isoformat(),
+                "stale": consensus.stale(f),
+                "outside": bool(table.loc[f.id, "outside"]),
+            }
+        )
     out = pd.DataFrame(rows)
     out.attrs["markers"] = pd.DataFrame(markers, columns=["id", "series", "year", "value", "date", "stale", "outside"])
     return out
@@ -534,8 +696,10 @@ def consensus_report(a, draws: int, seed: int, method: str, explain: int = 3):
     chosen = list(dict.fromkeys(table.loc[far.index, "metric"]).keys())
     first_of = {m: next(fid for fid in far.index if table.loc[fid, "metric"] == m) for m in chosen}
     by_id = {f.id: f for f in consensus.forecasts}
-    explanations = {fid: what_would_move(a, by_id[fid], table.loc[fid], inputs, metrics[fid], top=2)
-                    for fid in list(first_of.values())[:explain]}
+    explanations = {
+        fid: what_would_move(a, by_id[fid], table.loc[fid], inputs, metrics[fid], top=2)
+        for fid in list(first_of.values())[:explain]
+    }
     for fid in list(first_of.values())[:explain]:  # profit forecasts: the inputs that reach it together
         if series_in(by_id[fid].claim().tree) & set(PROFIT_SERIES):
             explanations[fid].append(cumulative_bridge(a, by_id[fid], table.loc[fid], inputs, metrics[fid]))

@@ -69,7 +69,14 @@ def pair_problems(corr: Correlations, uncertain: Sequence[str], inputs: Collecti
             key = getattr(pair, side)
             if key not in uncertain:
                 what = "a fixed input (a point value cannot be correlated)" if key in inputs else "not an input"
-                out.append(Problem(corr.label, f"{where}.{side}", f"{key!r} is {what}; uncertain inputs: {', '.join(uncertain)}", pair.line))
+                out.append(
+                    Problem(
+                        corr.label,
+                        f"{where}.{side}",
+                        f"{key!r} is {what}; uncertain inputs: {', '.join(uncertain)}",
+                        pair.line,
+                    )
+                )
                 ok = False
         if ok and pair.a == pair.b:
             out.append(Problem(corr.label, where, "a and b are the same input", pair.line))
@@ -90,15 +97,28 @@ def parse_correlations(
     problems += unknown_keys(label, "correlations", body, ("pairs", "nearest"))
     nearest = body.get("nearest", False)
     if not isinstance(nearest, bool):
-        problems.append(Problem(label, "correlations.nearest", f"must be true or false, got {nearest!r}", line_of(body, "nearest")))
+        problems.append(
+            Problem(label, "correlations.nearest", f"must be true or false, got {nearest!r}", line_of(body, "nearest"))
+        )
     if "pairs" not in body:
-        raise InputError.single(label, "correlations.pairs", "missing: a list of {a, b, rho, source, note} ('pairs: []' for none)",
-                                getattr(body, "line", None))
+        raise InputError.single(
+            label,
+            "correlations.pairs",
+            "missing: a list of {a, b, rho, source, note} ('pairs: []' for none)",
+            getattr(body, "line", None),
+        )
     pairs = body["pairs"]
     if pairs is None:
-        raise InputError.single(label, "correlations.pairs", "is empty; write 'pairs: []' to run without correlations", line_of(body, "pairs"))
+        raise InputError.single(
+            label,
+            "correlations.pairs",
+            "is empty; write 'pairs: []' to run without correlations",
+            line_of(body, "pairs"),
+        )
     if not isinstance(pairs, list):
-        raise InputError.single(label, "correlations.pairs", "must be a list of {a, b, rho, source, note}", line_of(body, "pairs"))
+        raise InputError.single(
+            label, "correlations.pairs", "must be a list of {a, b, rho, source, note}", line_of(body, "pairs")
+        )
     entries = []
     for i, pair in enumerate(pairs):
         where = f"correlations.pairs[{i}]"
@@ -117,9 +137,20 @@ def parse_correlations(
             problems.append(Problem(label, f"{where}.rho", f"must be a number in (-1, 1), got {rho!r}", line))
             continue
         if pair.get("source") not in sources:
-            problems.append(Problem(label, f"{where}.source", f"{pair.get('source')!r} is not an id in sources.yaml", line))
-        entries.append(CorrelationPair(pair.get("a") or "", pair.get("b") or "", float(rho), str(pair.get("source", "")),
-                                       str(pair.get("note", "")), i, line))
+            problems.append(
+                Problem(label, f"{where}.source", f"{pair.get('source')!r} is not an id in sources.yaml", line)
+            )
+        entries.append(
+            CorrelationPair(
+                pair.get("a") or "",
+                pair.get("b") or "",
+                float(rho),
+                str(pair.get("source", "")),
+                str(pair.get("note", "")),
+                i,
+                line,
+            )
+        )
     corr = Correlations(label, tuple(entries), nearest is True)
     if uncertain is not None:
         problems += pair_problems(corr, uncertain, inputs)

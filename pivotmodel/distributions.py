@@ -59,9 +59,21 @@ DIST_FIELDS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
 # or unit-free (a log-scale spread, a PERT weight, a probability, a shape name). Every field of
 # every family is declared here; a new family's fields must be too (a test checks).
 SCALES_WITH_UNIT: dict[str, bool] = {
-    "value": True, "low": True, "mode": True, "high": True, "mean": True, "sd": True,
-    "median": True, "p5": True, "p95": True, "value_if_true": True, "value_if_false": True,
-    "sigma": False, "lambda": False, "p": False, "shape": False,
+    "value": True,
+    "low": True,
+    "mode": True,
+    "high": True,
+    "mean": True,
+    "sd": True,
+    "median": True,
+    "p5": True,
+    "p95": True,
+    "value_if_true": True,
+    "value_if_false": True,
+    "sigma": False,
+    "lambda": False,
+    "p": False,
+    "shape": False,
 }
 
 

@@ -33,16 +33,24 @@ __all__ = ["drivers", "drivers_all", "prim_box", "claim_split", "check_claim"]
 def check_claim(results, claim_id: str) -> None:
     ids = [c.id for c in results.claims]
     if claim_id not in ids:
-        raise InputError.single("claims.yaml", "claim", f"unknown claim id {claim_id!r}{did_you_mean(claim_id, ids)}; "
-                                f"valid: {', '.join(ids)}")
+        raise InputError.single(
+            "claims.yaml",
+            "claim",
+            f"unknown claim id {claim_id!r}{did_you_mean(claim_id, ids)}; valid: {', '.join(ids)}",
+        )
 
 
 def _split_info(claim_id: str, holds: np.ndarray) -> dict:
     """Counts of draws (holding, failing, not evaluable) and a message when there is nothing to split."""
     ok = ~np.isnan(holds)
     h = holds[ok] == 1.0
-    info: dict[str, Any] = {"draws": int(holds.size), "evaluable": int(ok.sum()), "not_evaluable": int((~ok).sum()),
-            "holding": int(h.sum()), "failing": int((~h).sum())}
+    info: dict[str, Any] = {
+        "draws": int(holds.size),
+        "evaluable": int(ok.sum()),
+        "not_evaluable": int((~ok).sum()),
+        "holding": int(h.sum()),
+        "failing": int((~h).sum()),
+    }
     message = ""
     if info["evaluable"] == 0:
         message = f"{claim_id} cannot be evaluated in any of the {info['draws']} draws (a figure it needs is missing), so it has no drivers"
@@ -112,12 +120,22 @@ def drivers_all(results, claim_ids=None, top: int | None = None) -> dict[str, pd
             if tied.any():  # equal medians: the means say which way the claim leans
                 diff[tied] = xh[:, tied].mean(axis=0) - xf[:, tied].mean(axis=0)
             d, p = _ks_tests(ks[sel, i], xh, xf)
-            df = pd.DataFrame({
-                "input": [keys[k] for k in sel], "ks": d, "p_value": p,
-                "median_holds": mh, "median_fails": mf,
-                "direction": np.where(diff > 0, "higher", np.where(diff < 0, "lower", "-")),
-                "unit": [units[k] for k in sel],
-            }, columns=cols).sort_values("ks", ascending=False, kind="stable").reset_index(drop=True)
+            df = (
+                pd.DataFrame(
+                    {
+                        "input": [keys[k] for k in sel],
+                        "ks": d,
+                        "p_value": p,
+                        "median_holds": mh,
+                        "median_fails": mf,
+                        "direction": np.where(diff > 0, "higher", np.where(diff < 0, "lower", "-")),
+                        "unit": [units[k] for k in sel],
+                    },
+                    columns=cols,
+                )
+                .sort_values("ks", ascending=False, kind="stable")
+                .reset_index(drop=True)
+            )
         df.attrs.update(claim=cid, **info)
         out[cid] = df
     return out
@@ -135,8 +153,14 @@ def _fmt_pct(x: float) -> str:
     return f"{100 * x:.0f}%"
 
 
-def prim_box(results, claim_id: str, inputs: list[str] | None = None, top: int = 4,
-             alpha: float = 0.05, min_support: float = 0.05) -> pd.DataFrame:
+def prim_box(
+    results,
+    claim_id: str,
+    inputs: list[str] | None = None,
+    top: int = 4,
+    alpha: float = 0.05,
+    min_support: float = 0.05,
+) -> pd.DataFrame:
     """A box over the top inputs (by KS, or ``inputs``) where the claim holds most often.
 
     Greedy peeling: at each step remove the ``alpha`` share of the draws in the box at the
@@ -149,16 +173,27 @@ def prim_box(results, claim_id: str, inputs: list[str] | None = None, top: int =
     a = results.assumptions
     if info["message"]:
         df = pd.DataFrame(columns=cols)
-        df.attrs.update(claim=claim_id, sentence=info["message"], density=info["probability"], coverage=float("nan"),
-                        support=float("nan"), base_density=info["probability"], steps=0, **info)
+        df.attrs.update(
+            claim=claim_id,
+            sentence=info["message"],
+            density=info["probability"],
+            coverage=float("nan"),
+            support=float("nan"),
+            base_density=info["probability"],
+            steps=0,
+            **info,
+        )
         return df
     if inputs is None:
         inputs = list(drivers(results, claim_id)["input"].head(top))
     else:
         bad = [k for k in inputs if k not in x.columns]
         if bad:
-            raise InputError.single("--input", "input", f"{', '.join(bad)} not an uncertain input"
-                                    f"{did_you_mean(bad, x.columns)}; valid: {', '.join(x.columns)}")
+            raise InputError.single(
+                "--input",
+                "input",
+                f"{', '.join(bad)} not an uncertain input{did_you_mean(bad, x.columns)}; valid: {', '.join(x.columns)}",
+            )
     n = len(h)
     density, held, bounds, steps = _peel(x, h, inputs, alpha, min_support * n)
     base_density = float(h.mean())
@@ -169,12 +204,24 @@ def prim_box(results, claim_id: str, inputs: list[str] | None = None, top: int =
     if not parts:
         sentence = f"no box over {', '.join(inputs)} raises the share of draws where {claim_id} holds; {overall}"
     else:
-        sentence = (f"{claim_id} holds in {_fmt_pct(density)} of draws where " + " and ".join(parts)
-                    + f" (density {_fmt_pct(density)}, coverage {_fmt_pct(coverage)} of the holding draws, "
-                    f"support {_fmt_pct(support)} of draws); {overall}")
+        sentence = (
+            f"{claim_id} holds in {_fmt_pct(density)} of draws where "
+            + " and ".join(parts)
+            + f" (density {_fmt_pct(density)}, coverage {_fmt_pct(coverage)} of the holding draws, "
+            f"support {_fmt_pct(support)} of draws); {overall}"
+        )
     df = pd.DataFrame(rows, columns=cols)
-    df.attrs.update(claim=claim_id, sentence=sentence, density=density, coverage=coverage, support=support,
-                    base_density=base_density, steps=steps, inputs=list(inputs), **info)
+    df.attrs.update(
+        claim=claim_id,
+        sentence=sentence,
+        density=density,
+        coverage=coverage,
+        support=support,
+        base_density=base_density,
+        steps=steps,
+        inputs=list(inputs),
+        **info,
+    )
     return df
 
 
@@ -218,8 +265,14 @@ def _box_rows(a, inputs: list[str], bounds: dict[str, list[float]]) -> tuple[lis
         lo, hi = bounds[k]
         if np.isinf(lo) and np.isinf(hi):
             continue
-        rows.append({"input": k, "lower": lo if np.isfinite(lo) else np.nan, "upper": hi if np.isfinite(hi) else np.nan,
-                     "unit": model_unit(input_spec(a, k))})
+        rows.append(
+            {
+                "input": k,
+                "lower": lo if np.isfinite(lo) else np.nan,
+                "upper": hi if np.isfinite(hi) else np.nan,
+                "unit": model_unit(input_spec(a, k)),
+            }
+        )
         if np.isfinite(lo) and np.isfinite(hi):
             parts.append(f"{k} is between {format_value(a, k, lo)} and {format_value(a, k, hi)}")
         elif np.isfinite(lo):

@@ -50,8 +50,10 @@ def earnings_rows(p: Projection, currency: str = "rmb") -> list[tuple[str, Calla
         (f"  annual report line, before mezzanine accretion ({unit})", annual_line),
         (f"Non-GAAP net income ({unit})", money("group.non_gaap_net_income")),
         (f"Non-GAAP diluted EPS ({'US$' if usd else 'RMB'} per ADS)", lambda per: med(p.total(eps_name, per))),
-        (f"Diluted EPS, GAAP ({'US$' if usd else 'RMB'} per ADS)",
-         lambda per: med(p.total_usd("group.eps_gaap_ads", per) if usd else p.total("group.eps_gaap_ads", per))),
+        (
+            f"Diluted EPS, GAAP ({'US$' if usd else 'RMB'} per ADS)",
+            lambda per: med(p.total_usd("group.eps_gaap_ads", per) if usd else p.total("group.eps_gaap_ads", per)),
+        ),
         (f"Net cash at year end ({unit})", year_end),
     ]
 
@@ -104,8 +106,11 @@ def bridge_table(p: Projection, start: str, end: str) -> pd.DataFrame:
             values[name] = med(p.total(name, period)) / scale
         segments = sum(values[n] for n, _ in BRIDGE_LINES[:4])
         values["=unallocated"] = values["group.adjusted_ebita"] - segments
-        values["=below_operations"] = (values["group.income_before_tax"] - values["group.income_from_operations"]
-                                       - values["group.interest_investment_income"])
+        values["=below_operations"] = (
+            values["group.income_before_tax"]
+            - values["group.income_from_operations"]
+            - values["group.interest_investment_income"]
+        )
         values["=non_gaap_attributable"] = values["group.non_gaap_net_income"] + values["group.nci"]
         cols[period] = values
     order = [name for name, _ in BRIDGE_LINES]

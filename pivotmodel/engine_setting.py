@@ -29,7 +29,9 @@ def engine_setting() -> str:
     """``PIVOTMODEL_ENGINE`` as one of :data:`ENGINES` (``auto`` when unset or empty)."""
     value = os.environ.get(ENGINE_ENV, "").strip().lower() or "auto"
     if value not in ENGINES:
-        raise InputError.single("environment", ENGINE_ENV, f"{os.environ[ENGINE_ENV]!r} is not an engine; use one of: {', '.join(ENGINES)}")
+        raise InputError.single(
+            "environment", ENGINE_ENV, f"{os.environ[ENGINE_ENV]!r} is not an engine; use one of: {', '.join(ENGINES)}"
+        )
     return value
 
 
@@ -45,8 +47,12 @@ def kernels_for_run(draws: int, setting: str | None = None) -> ModuleType | None
         kernels = load_kernels()
     except ImportError as exc:
         if setting == "compiled":
-            raise InputError.single("environment", ENGINE_ENV, f"'compiled' needs numba, which cannot be imported here ({exc}); "
-                                    "install it (pip install -e \".[compiled]\") or use numpy or auto") from exc
+            raise InputError.single(
+                "environment",
+                ENGINE_ENV,
+                f"'compiled' needs numba, which cannot be imported here ({exc}); "
+                'install it (pip install -e ".[compiled]") or use numpy or auto',
+            ) from exc
         return None
     kernels.warm()
     return kernels

@@ -48,6 +48,9 @@ def did_you_mean(words: str | list[str], options) -> str:
     import difflib
 
     options = [str(o) for o in options]
-    close = [m[0] for w in ([words] if isinstance(words, str) else words)
-             if (m := difflib.get_close_matches(str(w), options, n=1, cutoff=0.6))]
+    close = [
+        m[0]
+        for w in ([words] if isinstance(words, str) else words)
+        if (m := difflib.get_close_matches(str(w), options, n=1, cutoff=0.6))
+    ]
     return f" (did you mean {', '.join(repr(c) for c in close)}?)" if close else ""

@@ -27,8 +27,16 @@ from .history_checks import check_jump, check_rows, check_text
 from .periods import PeriodError, Quarter, parse_quarter
 from .schema import GROUP, SEEDABLE, SEGMENTS
 
-__all__ = ["History", "Row", "load_history", "with_estimates", "seed_estimate_rows", "SERIES_OF_METRIC",
-           "REPORTED_COLUMNS", "ESTIMATE_COLUMNS"]
+__all__ = [
+    "History",
+    "Row",
+    "load_history",
+    "with_estimates",
+    "seed_estimate_rows",
+    "SERIES_OF_METRIC",
+    "REPORTED_COLUMNS",
+    "ESTIMATE_COLUMNS",
+]
 
 REPORTED_COLUMNS = ("period", "segment", "metric", "value", "unit", "basis", "source", "note")
 # history/estimates.csv (optional): unreported past figures, estimated by a written rule from reported
@@ -39,8 +47,16 @@ MAP_COLUMNS = ("segment", "structure", "model_series_prefix", "relation", "note"
 BASES = ("reported", "derived", "secondary")
 # series whose unreported past quarters take the estimate (History.value_or_estimate): the seedable
 # sub-lines and those the model derives from them in its base quarters
-ESTIMATED_SERIES = frozenset({*SEEDABLE, "china_ecommerce.quick_commerce_orders", "china_ecommerce.other_revenue",
-                              "cloud.external_revenue", "cloud.internal_revenue", "cloud.other_external_revenue"})
+ESTIMATED_SERIES = frozenset(
+    {
+        *SEEDABLE,
+        "china_ecommerce.quick_commerce_orders",
+        "china_ecommerce.other_revenue",
+        "cloud.external_revenue",
+        "cloud.internal_revenue",
+        "cloud.other_external_revenue",
+    }
+)
 HISTORY_UNITS = ("RMB_mn", "pct", "RMB_per_USD", "count", "count_mn", "RMB_per_ADS")
 RELATIONS = ("equals", "part_of", "not_comparable")
 STRUCTURES = ("four_segment", "seven_segment", "pre_fy2024", "consolidated")
@@ -197,16 +213,24 @@ def _period_key(label: str) -> tuple[str, int | Quarter]:
     return "quarter", parse_quarter(label)
 
 
-def check_fields(rec: Mapping[str, str], label: str, line: int, relation: Mapping[str, tuple[str, str]]) -> tuple[float | None, list[Problem]]:
+def check_fields(
+    rec: Mapping[str, str], label: str, line: int, relation: Mapping[str, tuple[str, str]]
+) -> tuple[float | None, list[Problem]]:
     """A row's value (None if not a finite number) and the problems of its value, unit, basis,
     source and segment."""
-    problems: list[Problem] = check_text(rec, label, line)  # metric, its unit, plain ASCII number, no control characters
+    problems: list[Problem] = check_text(
+        rec, label, line
+    )  # metric, its unit, plain ASCII number, no control characters
     try:
         value: float | None = float(rec["value"])
         if not math.isfinite(value):  # type: ignore[arg-type]
             raise ValueError
     except ValueError:
-        return None, [Problem(label, "value", f"{rec['value']!r} is not a finite number (RMB million, no thousands separators)", line)]
+        return None, [
+            Problem(
+                label, "value", f"{rec['value']!r} is not a finite number (RMB million, no thousands separators)", line
+            )
+        ]
     if any(p.key == "value" for p in problems):
         return None, problems
     told = {p.key for p in problems}  # a cell already found wrong is not judged again
@@ -217,7 +241,14 @@ def check_fields(rec: Mapping[str, str], label: str, line: int, relation: Mappin
     if not rec["source"].strip():
         problems.append(Problem(label, "source", "every row needs a source", line))
     if rec["segment"].strip() not in relation and "segment" not in told:
-        problems.append(Problem(label, "segment", f"{rec['segment'].strip()!r} is not in segment_map.csv; add it there with its relation", line))
+        problems.append(
+            Problem(
+                label,
+                "segment",
+                f"{rec['segment'].strip()!r} is not in segment_map.csv; add it there with its relation",
+                line,
+            )
+        )
     return value, problems
 
 
@@ -231,9 +262,13 @@ def load_history(directory: Path, root: Path | None = None) -> History:
     relation: dict[str, tuple[str, str]] = {}
     for line, rec in _read_csv(map_path, MAP_COLUMNS, rel(map_path)):
         if rec["relation"] not in RELATIONS:
-            problems.append(Problem(rel(map_path), "relation", f"{rec['relation']!r} is not one of {', '.join(RELATIONS)}", line))
+            problems.append(
+                Problem(rel(map_path), "relation", f"{rec['relation']!r} is not one of {', '.join(RELATIONS)}", line)
+            )
         if rec["structure"] not in STRUCTURES:
-            problems.append(Problem(rel(map_path), "structure", f"{rec['structure']!r} is not one of {', '.join(STRUCTURES)}", line))
+            problems.append(
+                Problem(rel(map_path), "structure", f"{rec['structure']!r} is not one of {', '.join(STRUCTURES)}", line)
+            )
         if rec["segment"] in relation:
             problems.append(Problem(rel(map_path), "segment", f"duplicate segment {rec['segment']!r}", line))
         relation[rec["segment"]] = (rec["model_series_prefix"].strip(), rec["relation"])
@@ -259,7 +294,11 @@ def load_history(directory: Path, root: Path | None = None) -> History:
             continue
         if key in seen:
             where = "" if seen[key][0] == label else f" of {seen[key][0]}"
-            problems.append(Problem(label, "period,segment,metric", f"duplicate row {key} (first on line {seen[key][1]}{where})", line))
+            problems.append(
+                Problem(
+                    label, "period,segment,metric", f"duplicate row {key} (first on line {seen[key][1]}{where})", line
+                )
+            )
             continue
         seen[key] = (label, line)
         rows.append(Row(*key, value, rec["unit"], rec["basis"], rec["source"], rec["note"], line))
@@ -288,7 +327,11 @@ def load_history(directory: Path, root: Path | None = None) -> History:
     if any(p.level == "error" for p in problems):
         raise InputError(problems)
     if "group.revenue" not in quarterly:
-        raise InputError.single(rel(rep_path), "Consolidated,revenue", "no quarter of reported group revenue: the model cannot tell where history ends")
+        raise InputError.single(
+            rel(rep_path),
+            "Consolidated,revenue",
+            "no quarter of reported group revenue: the model cannot tell where history ends",
+        )
     return History(
         rows=tuple(rows),
         quarterly=MappingProxyType({k: MappingProxyType(v) for k, v in quarterly.items()}),
@@ -299,8 +342,9 @@ def load_history(directory: Path, root: Path | None = None) -> History:
     )
 
 
-def _load_estimates(path: Path, rel, relation: Mapping[str, tuple[str, str]],
-                    reported: Mapping[tuple[str, str, str], tuple[str, int]]) -> tuple[dict, list[Problem]]:
+def _load_estimates(
+    path: Path, rel, relation: Mapping[str, tuple[str, str]], reported: Mapping[tuple[str, str, str], tuple[str, int]]
+) -> tuple[dict, list[Problem]]:
     """``estimates.csv`` by model series and quarter: every row needs basis ``estimate``, a source,
     a spread >= 0 and a ``valid_from`` date, and may not repeat a reported key (the reported row wins:
     the estimate must be removed when the figure is reported)."""
@@ -315,11 +359,19 @@ def _load_estimates(path: Path, rel, relation: Mapping[str, tuple[str, str]],
     for line, rec in _read_csv(path, ESTIMATE_COLUMNS, label):
         rec = {k: (v or "").strip() for k, v in rec.items()}
         key = (rec["period"], rec["segment"], rec["metric"])
-        value, errs = check_fields({**rec, "basis": "reported" if rec["basis"] == "estimate" else rec["basis"]},
-                                   label, line, relation)
+        value, errs = check_fields(
+            {**rec, "basis": "reported" if rec["basis"] == "estimate" else rec["basis"]}, label, line, relation
+        )
         if rec["basis"] != "estimate":
-            errs.append(Problem(label, "basis", f"{rec['basis']!r}: every row of {ESTIMATES_CSV} has basis estimate "
-                                "(reported, derived and secondary rows go in reported.csv)", line))
+            errs.append(
+                Problem(
+                    label,
+                    "basis",
+                    f"{rec['basis']!r}: every row of {ESTIMATES_CSV} has basis estimate "
+                    "(reported, derived and secondary rows go in reported.csv)",
+                    line,
+                )
+            )
         try:
             kind, when = _period_key(key[0])
             if kind != "quarter":
@@ -331,16 +383,35 @@ def _load_estimates(path: Path, rel, relation: Mapping[str, tuple[str, str]],
             if not math.isfinite(spread) or spread < 0:
                 raise ValueError
         except ValueError:
-            errs.append(Problem(label, "spread", f"{rec['spread']!r} is not a number >= 0 (the +- half-width, "
-                                "in the row's unit)", line))
+            errs.append(
+                Problem(
+                    label,
+                    "spread",
+                    f"{rec['spread']!r} is not a number >= 0 (the +- half-width, in the row's unit)",
+                    line,
+                )
+            )
         try:
             datetime.date.fromisoformat(rec["valid_from"])
         except ValueError:
-            errs.append(Problem(label, "valid_from", f"{rec['valid_from']!r} is not a date like 2026-05-20 (when the "
-                                "estimate could first have been written)", line))
+            errs.append(
+                Problem(
+                    label,
+                    "valid_from",
+                    f"{rec['valid_from']!r} is not a date like 2026-05-20 (when the "
+                    "estimate could first have been written)",
+                    line,
+                )
+            )
         if key in reported:
-            errs.append(Problem(label, "period,segment,metric", f"{key} is reported ({reported[key][0]} line "
-                                f"{reported[key][1]}): remove the estimate", line))
+            errs.append(
+                Problem(
+                    label,
+                    "period,segment,metric",
+                    f"{key} is reported ({reported[key][0]} line {reported[key][1]}): remove the estimate",
+                    line,
+                )
+            )
         if key in seen:
             errs.append(Problem(label, "period,segment,metric", f"duplicate row {key}", line))
         seen.add(key)
@@ -350,8 +421,15 @@ def _load_estimates(path: Path, rel, relation: Mapping[str, tuple[str, str]],
         prefix, kind_rel = relation[key[1]]
         series = SERIES_OF_METRIC.get((prefix, key[2]))
         if kind_rel != "equals" or series is None:
-            problems.append(Problem(label, "segment,metric", f"{key[1]} {key[2]} is not a model series "
-                                    "(segment_map.csv relation equals, and a metric the model reads)", line))
+            problems.append(
+                Problem(
+                    label,
+                    "segment,metric",
+                    f"{key[1]} {key[2]} is not a model series "
+                    "(segment_map.csv relation equals, and a metric the model reads)",
+                    line,
+                )
+            )
             continue
         row = Row(*key, value, rec["unit"], "estimate", rec["source"], rec["note"], line, spread, rec["valid_from"])
         out.setdefault(series, {})[when] = row  # type: ignore[index]
@@ -384,6 +462,7 @@ def seed_estimate_rows(history: History, seeds: Mapping[tuple[str, Quarter], obj
         dist = inp.dist  # type: ignore[attr-defined]
         spread = 0.0 if dist.is_fixed else (dist.quantile(0.95) - dist.quantile(0.05)) / 2
         value, source, note, line = inp.base_value, inp.source, inp.note, inp.line or 0  # type: ignore[attr-defined]
-        out.setdefault(series, {})[q] = Row(q.label, series, "seed estimate", value, "RMB_mn", "estimate", source, note,
-                                            line, spread, "")
+        out.setdefault(series, {})[q] = Row(
+            q.label, series, "seed estimate", value, "RMB_mn", "estimate", source, note, line, spread, ""
+        )
     return out

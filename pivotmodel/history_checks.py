@@ -33,29 +33,62 @@ from typing import Protocol
 
 from .errors import Problem
 
-__all__ = ["check_rows", "check_text", "NON_NEGATIVE", "BAND", "BAND_ERROR", "ANNUAL_TOLERANCE", "LIMITS",
-           "METRIC_UNITS", "number", "check_jump"]
+__all__ = [
+    "check_rows",
+    "check_text",
+    "NON_NEGATIVE",
+    "BAND",
+    "BAND_ERROR",
+    "ANNUAL_TOLERANCE",
+    "LIMITS",
+    "METRIC_UNITS",
+    "number",
+    "check_jump",
+]
 
 # Metrics that are never negative (an amount received, spent or held, or a count).
-NON_NEGATIVE = frozenset({
-    "revenue", "revenue_prior_year", "customer_management_revenue", "quick_commerce_revenue",
-    "ai_related_product_revenue", "china_wholesale_revenue", "ecommerce_subsegment_revenue",
-    "capex_purchase_of_ppe_fcf_table", "capex_total_stated", "capex_ai_cloud_stated",
-    "capex_trailing_4q_ai_cloud_stated", "depreciation_and_amortization",
-    "cash_and_other_liquid_investments", "sales_and_marketing_expense",
-})
+NON_NEGATIVE = frozenset(
+    {
+        "revenue",
+        "revenue_prior_year",
+        "customer_management_revenue",
+        "quick_commerce_revenue",
+        "ai_related_product_revenue",
+        "china_wholesale_revenue",
+        "ecommerce_subsegment_revenue",
+        "capex_purchase_of_ppe_fcf_table",
+        "capex_total_stated",
+        "capex_ai_cloud_stated",
+        "capex_trailing_4q_ai_cloud_stated",
+        "depreciation_and_amortization",
+        "cash_and_other_liquid_investments",
+        "sales_and_marketing_expense",
+    }
+)
 PERCENT_SHARES = frozenset({"share_of_consolidated_revenue_pct", "ai_revenue_share_of_external_cloud_pct"})
 # Profits and cash flows: their size beyond the segment's revenue is implausible.
-WITHIN_REVENUE = frozenset({
-    "adjusted_ebita", "income_from_operations", "income_before_tax", "net_income",
-    "net_income_attributable", "non_gaap_net_income", "free_cash_flow", "operating_cash_flow",
-})
+WITHIN_REVENUE = frozenset(
+    {
+        "adjusted_ebita",
+        "income_from_operations",
+        "income_before_tax",
+        "net_income",
+        "net_income_attributable",
+        "non_gaap_net_income",
+        "free_cash_flow",
+        "operating_cash_flow",
+    }
+)
 # Figures that are not a flow over the period, or not one quarter's: four of them need not
 # add up to the year.
-NOT_ADDITIVE = frozenset({
-    "cash_and_other_liquid_investments", "capex_trailing_4q_ai_cloud_stated", "revenue_prior_year",
-    "adjusted_ebita_check_sum_of_quarters",
-})
+NOT_ADDITIVE = frozenset(
+    {
+        "cash_and_other_liquid_investments",
+        "capex_trailing_4q_ai_cloud_stated",
+        "revenue_prior_year",
+        "adjusted_ebita_check_sum_of_quarters",
+    }
+)
 # Largest absolute value by unit. Alibaba's annual revenue is about RMB 1,000,000 million, so
 # 1e8 RMB million (a hundred times that) can only be a unit slip or a typo.
 LIMITS = {"RMB_mn": 1e8, "pct": 1e5, "count": 1e6, "RMB_per_USD": 100.0}
@@ -69,34 +102,84 @@ _YEAR = re.compile(r"^FY(\d{4})$")
 # The metrics reported.csv and earnings.csv may hold, each in the one unit it is reported in.
 # A new metric is added here with its unit (and, if the model reads it, to history.SERIES_OF_METRIC).
 _RMB_MN = (
-    "revenue", "adjusted_ebita", "adjusted_ebita_check_sum_of_quarters", "ai_related_product_revenue",
-    "amortization_impairment_intangibles", "capex_ai_cloud_stated", "capex_land_use_rights_and_ppe_cashflow",
-    "capex_purchase_of_ppe_fcf_table", "capex_total_stated", "capex_trailing_4q_ai_cloud_stated",
-    "cash_and_other_liquid_investments", "china_wholesale_revenue", "cost_of_revenue", "customer_management_revenue",
-    "depreciation_and_amortization", "ecommerce_subsegment_revenue", "free_cash_flow", "impairment_of_goodwill",
-    "impairment_of_goodwill_and_others", "impairment_of_goodwill_expense", "income_before_tax",
-    "income_from_operations", "income_tax_expense", "interest_and_investment_income", "interest_expense",
-    "nci_and_mezzanine", "net_cash", "net_income", "net_income_attributable", "non_gaap_adjustments",
-    "non_gaap_net_income", "operating_cash_flow", "other_income_net", "product_development_expense",
-    "quick_commerce_revenue", "revenue_prior_year", "sales_and_marketing_expense", "share_based_compensation",
-    "share_of_results_equity_method", "share_repurchase_rmb", "general_and_administrative_expense",
+    "revenue",
+    "adjusted_ebita",
+    "adjusted_ebita_check_sum_of_quarters",
+    "ai_related_product_revenue",
+    "amortization_impairment_intangibles",
+    "capex_ai_cloud_stated",
+    "capex_land_use_rights_and_ppe_cashflow",
+    "capex_purchase_of_ppe_fcf_table",
+    "capex_total_stated",
+    "capex_trailing_4q_ai_cloud_stated",
+    "cash_and_other_liquid_investments",
+    "china_wholesale_revenue",
+    "cost_of_revenue",
+    "customer_management_revenue",
+    "depreciation_and_amortization",
+    "ecommerce_subsegment_revenue",
+    "free_cash_flow",
+    "impairment_of_goodwill",
+    "impairment_of_goodwill_and_others",
+    "impairment_of_goodwill_expense",
+    "income_before_tax",
+    "income_from_operations",
+    "income_tax_expense",
+    "interest_and_investment_income",
+    "interest_expense",
+    "nci_and_mezzanine",
+    "net_cash",
+    "net_income",
+    "net_income_attributable",
+    "non_gaap_adjustments",
+    "non_gaap_net_income",
+    "operating_cash_flow",
+    "other_income_net",
+    "product_development_expense",
+    "quick_commerce_revenue",
+    "revenue_prior_year",
+    "sales_and_marketing_expense",
+    "share_based_compensation",
+    "share_of_results_equity_method",
+    "share_repurchase_rmb",
+    "general_and_administrative_expense",
 )
 _PCT = (
-    "adjusted_ebita_yoy_pct", "ai_revenue_share_of_external_cloud_pct", "cmr_lfl_yoy_pct", "cmr_yoy_pct",
-    "external_customer_revenue_yoy_pct", "net_income_yoy_pct", "quick_commerce_yoy_pct", "revenue_lfl_yoy_pct",
-    "revenue_yoy_pct", "share_of_consolidated_revenue_pct",
+    "adjusted_ebita_yoy_pct",
+    "ai_revenue_share_of_external_cloud_pct",
+    "cmr_lfl_yoy_pct",
+    "cmr_yoy_pct",
+    "external_customer_revenue_yoy_pct",
+    "net_income_yoy_pct",
+    "quick_commerce_yoy_pct",
+    "revenue_lfl_yoy_pct",
+    "revenue_yoy_pct",
+    "share_of_consolidated_revenue_pct",
 )
 METRIC_UNITS: dict[str, str] = {
-    **dict.fromkeys(_RMB_MN, "RMB_mn"), **dict.fromkeys(_PCT, "pct"),
-    "usd_rmb_rate_implied": "RMB_per_USD", "usd_rmb_rate_stated": "RMB_per_USD",
+    **dict.fromkeys(_RMB_MN, "RMB_mn"),
+    **dict.fromkeys(_PCT, "pct"),
+    "usd_rmb_rate_implied": "RMB_per_USD",
+    "usd_rmb_rate_stated": "RMB_per_USD",
     "ai_revenue_triple_digit_consecutive_quarters": "count",
-    "ordinary_shares_outstanding": "count_mn", "diluted_shares": "count_mn",
+    "ordinary_shares_outstanding": "count_mn",
+    "diluted_shares": "count_mn",
     # unreported sub-lines, as history/estimates.csv holds them (issue 21: estimates carry on)
-    **dict.fromkeys(("other_revenue", "external_customer_revenue", "internal_customer_revenue", "other_external_revenue",
-                     "quick_commerce_adjusted_ebita"), "RMB_mn"),
+    **dict.fromkeys(
+        (
+            "other_revenue",
+            "external_customer_revenue",
+            "internal_customer_revenue",
+            "other_external_revenue",
+            "quick_commerce_adjusted_ebita",
+        ),
+        "RMB_mn",
+    ),
     "quick_commerce_orders": "count_mn",
     # reported EPS (issue 20: the dilution calibration)
-    **dict.fromkeys(("diluted_eps_ads", "non_gaap_diluted_eps_ads", "basic_eps_ads", "non_gaap_basic_eps_ads"), "RMB_per_ADS"),
+    **dict.fromkeys(
+        ("diluted_eps_ads", "non_gaap_diluted_eps_ads", "basic_eps_ads", "non_gaap_basic_eps_ads"), "RMB_per_ADS"
+    ),
 }
 _NUMBER = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?")
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")  # tab and line breaks only where text may hold them
@@ -118,16 +201,30 @@ def check_text(rec: Mapping[str, str], label: str, line: int) -> list[Problem]:
             out.append(Problem(label, col, f"holds a control character ({bad.group()!r}); retype the cell", line))
     value = (rec.get("value") or "").strip()
     if not any(p.key == "value" for p in out) and not _NUMBER.fullmatch(value):
-        out.append(Problem(label, "value", f"{value!r} is not a plain number: ASCII digits, one '.', an optional sign "
-                           "and exponent (no thousands separators, underscores, spaces or full-width digits)", line))
+        out.append(
+            Problem(
+                label,
+                "value",
+                f"{value!r} is not a plain number: ASCII digits, one '.', an optional sign "
+                "and exponent (no thousands separators, underscores, spaces or full-width digits)",
+                line,
+            )
+        )
     metric, unit = (rec.get("metric") or "").strip(), (rec.get("unit") or "").strip()
     if any(p.key in ("metric", "unit") for p in out):
         pass
     elif metric not in METRIC_UNITS:
         near = difflib.get_close_matches(metric, METRIC_UNITS, n=1, cutoff=0.6)
         hint = f"did you mean {near[0]!r}? " if near else ""
-        out.append(Problem(label, "metric", f"{metric!r} is not a known metric; {hint}a new metric is added to "
-                           "METRIC_UNITS in pivotmodel/history_checks.py with its unit", line))
+        out.append(
+            Problem(
+                label,
+                "metric",
+                f"{metric!r} is not a known metric; {hint}a new metric is added to "
+                "METRIC_UNITS in pivotmodel/history_checks.py with its unit",
+                line,
+            )
+        )
     elif unit != METRIC_UNITS[metric]:
         out.append(Problem(label, "unit", f"{metric} is reported in {METRIC_UNITS[metric]}, not {unit!r}", line))
     return out
@@ -161,17 +258,37 @@ def _sign_and_size(row: _Row, relation: Mapping[str, tuple[str, str]], label: st
     limit = LIMITS.get(row.unit)
     if limit is not None and abs(row.value) > limit:
         hint = " - is it in RMB rather than RMB million?" if row.unit == "RMB_mn" else ""
-        return [Problem(label, "value", f"{row.value:g} {row.unit} for {row.period} {row.segment} {row.metric} is beyond "
-                        f"any plausible figure (limit {limit:g} in absolute value){hint}", row.line)]
+        return [
+            Problem(
+                label,
+                "value",
+                f"{row.value:g} {row.unit} for {row.period} {row.segment} {row.metric} is beyond "
+                f"any plausible figure (limit {limit:g} in absolute value){hint}",
+                row.line,
+            )
+        ]
     eliminated = relation.get(row.segment, ("", ""))[0] == "group.elimination"
     if row.metric == "revenue" and eliminated:
         if row.value > 0:
-            return [Problem(label, "value", f"{row.value:g}: inter-segment elimination of revenue is never positive "
-                            "(it is subtracted from the segments' sum)", row.line)]
+            return [
+                Problem(
+                    label,
+                    "value",
+                    f"{row.value:g}: inter-segment elimination of revenue is never positive "
+                    "(it is subtracted from the segments' sum)",
+                    row.line,
+                )
+            ]
     elif (row.metric in NON_NEGATIVE or row.unit == "count") and row.value < 0:
-        return [Problem(label, "value", f"{row.value:g}: {row.metric} is never negative ({row.period} {row.segment})", row.line)]
+        return [
+            Problem(
+                label, "value", f"{row.value:g}: {row.metric} is never negative ({row.period} {row.segment})", row.line
+            )
+        ]
     if row.metric in PERCENT_SHARES and not 0 <= row.value <= 100:
-        return [Problem(label, "value", f"{row.value:g}: {row.metric} is a share in percent, within [0, 100]", row.line)]
+        return [
+            Problem(label, "value", f"{row.value:g}: {row.metric} is a share in percent, within [0, 100]", row.line)
+        ]
     if row.unit == "RMB_per_USD" and row.value <= 0:
         return [Problem(label, "value", f"{row.value:g}: an exchange rate (RMB per US$) is positive", row.line)]
     return []
@@ -190,9 +307,16 @@ def _against_neighbours(rows: list[_Row], label: str) -> list[Problem]:
             shown = ", ".join(f"{_label(j)} {number(v)}" for j, v in refs)
             severe = row.metric == "revenue" and all(not 1 / BAND_ERROR <= row.value / v <= BAND_ERROR for _, v in refs)
             band = BAND_ERROR if severe else BAND
-            out.append(Problem(label, "value", f"{row.period} {row.segment} {row.metric} = {number(row.value)} is more than "
-                               f"{band:g}x away from {shown}: a typo or a unit slip?", row.line,
-                               level="error" if severe else "warn"))
+            out.append(
+                Problem(
+                    label,
+                    "value",
+                    f"{row.period} {row.segment} {row.metric} = {number(row.value)} is more than "
+                    f"{band:g}x away from {shown}: a typo or a unit slip?",
+                    row.line,
+                    level="error" if severe else "warn",
+                )
+            )
     return out
 
 
@@ -205,11 +329,27 @@ def _within_revenue(rows: Iterable[_Row], label: str) -> list[Problem]:
         base = revenue.get((r.period, r.segment))
         if r.metric in WITHIN_REVENUE and r.unit == "RMB_mn" and base and abs(r.value) > abs(base):
             level = "error" if r.metric == "adjusted_ebita" else "warn"
-            out.append(Problem(label, "value", f"{r.period} {r.segment} {r.metric} = {number(r.value)} is larger in size "
-                               f"than the segment's revenue ({number(base)}): a typo or a unit slip?", r.line, level=level))
+            out.append(
+                Problem(
+                    label,
+                    "value",
+                    f"{r.period} {r.segment} {r.metric} = {number(r.value)} is larger in size "
+                    f"than the segment's revenue ({number(base)}): a typo or a unit slip?",
+                    r.line,
+                    level=level,
+                )
+            )
         if r.value == 0 and (r.metric == "revenue" or r.metric.startswith("capex_")):
-            out.append(Problem(label, "value", f"{r.period} {r.segment} {r.metric} is 0: if the figure is not known, "
-                               "leave the row out (a gap stays a gap)", r.line, level="warn"))
+            out.append(
+                Problem(
+                    label,
+                    "value",
+                    f"{r.period} {r.segment} {r.metric} is 0: if the figure is not known, "
+                    "leave the row out (a gap stays a gap)",
+                    r.line,
+                    level="warn",
+                )
+            )
     return out
 
 
@@ -223,8 +363,15 @@ def _segments_within_group(rows: Iterable[_Row], relation: Mapping[str, tuple[st
         if relation.get(r.segment, ("group",))[0] in ("group", "group.elimination") or total is None:
             continue
         if r.value > total:
-            out.append(Problem(label, "value", f"{r.period} {r.segment} revenue = {number(r.value)} is above the group's "
-                               f"revenue of the quarter ({number(total)}): a unit slip (RMB thousand?) or a typo", r.line))
+            out.append(
+                Problem(
+                    label,
+                    "value",
+                    f"{r.period} {r.segment} revenue = {number(r.value)} is above the group's "
+                    f"revenue of the quarter ({number(total)}): a unit slip (RMB thousand?) or a typo",
+                    r.line,
+                )
+            )
     return out
 
 
@@ -242,12 +389,16 @@ def _quarters_vs_year(rows: list[_Row], label: str) -> list[Problem]:
         total = sum(parts)  # type: ignore[arg-type]
         if abs(total - r.value) > max(ANNUAL_TOLERANCE * abs(r.value), 1.0):
             gap = f"{(total - r.value) / abs(r.value):+.1%}; " if r.value else ""
-            out.append(Problem(
-                label, "value",
-                f"{r.period} {r.segment} {r.metric}: the four quarters add up to {total:,.0f}, the year's row says "
-                f"{r.value:,.0f} ({gap}more than {ANNUAL_TOLERANCE:.0%} apart)",
-                r.line, level="warn",
-            ))
+            out.append(
+                Problem(
+                    label,
+                    "value",
+                    f"{r.period} {r.segment} {r.metric}: the four quarters add up to {total:,.0f}, the year's row says "
+                    f"{r.value:,.0f} ({gap}more than {ANNUAL_TOLERANCE:.0%} apart)",
+                    r.line,
+                    level="warn",
+                )
+            )
     return out
 
 
@@ -263,9 +414,16 @@ def check_jump(rows: Iterable[_Row], label: str) -> list[Problem]:
     for before, after in zip(ordered, ordered[1:]):
         if after - before > 4:
             r = first[after]
-            return [Problem(label, "period", f"{r.period} ({r.segment} {r.metric}) is {after - before} quarters after "
-                            f"{_label(before)}, the quarter before it in the file: a typo for {_label(before + 1)}? "
-                            "(quarters are added in order; fix this first, the other checks follow from it)", r.line)]
+            return [
+                Problem(
+                    label,
+                    "period",
+                    f"{r.period} ({r.segment} {r.metric}) is {after - before} quarters after "
+                    f"{_label(before)}, the quarter before it in the file: a typo for {_label(before + 1)}? "
+                    "(quarters are added in order; fix this first, the other checks follow from it)",
+                    r.line,
+                )
+            ]
     return []
 
 

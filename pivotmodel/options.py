@@ -12,20 +12,26 @@ __all__ = ["JOBS", "SEED", "QUARTER", "float_between", "int_at_least"]
 
 def int_at_least(low: int, high: int | None = None) -> Callable[[str], int]:
     """An argparse type: an integer in [low, high]."""
+
     def parse(text: str) -> int:
         try:
             value = int(text)
         except ValueError:
             raise argparse.ArgumentTypeError(f"must be a whole number, got {text!r}") from None
         if value < low or (high is not None and value > high):
-            raise argparse.ArgumentTypeError(f"must be in [{low}, {high}], got {value}" if high is not None
-                                             else f"must be at least {low}, got {value}")
+            raise argparse.ArgumentTypeError(
+                f"must be in [{low}, {high}], got {value}"
+                if high is not None
+                else f"must be at least {low}, got {value}"
+            )
         return value
+
     return parse
 
 
 def float_between(low: float, high: float, open_low: bool = False, open_high: bool = False) -> Callable[[str], float]:
     """An argparse type: a finite number in the interval given (open or closed at each end)."""
+
     def parse(text: str) -> float:
         try:
             value = float(text)
@@ -37,6 +43,7 @@ def float_between(low: float, high: float, open_low: bool = False, open_high: bo
             span = f"{'(' if open_low else '['}{low:g}, {high:g}{')' if open_high else ']'}"
             raise argparse.ArgumentTypeError(f"must be in {span}, got {text}")
         return value
+
     return parse
 
 

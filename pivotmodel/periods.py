@@ -170,9 +170,7 @@ class Timeline:
     def columns(self, period: Period) -> slice:
         """Slice of the quarter axis for a period; every period is contiguous."""
         if not self.covers(period):
-            raise PeriodError(
-                f"{period.label} is outside the model's timeline {self.first}..{self.last}"
-            )
+            raise PeriodError(f"{period.label} is outside the model's timeline {self.first}..{self.last}")
         return slice(self.position(period.first), self.position(period.last) + 1)
 
     def fiscal_years(self, complete: bool = True) -> list[int]:

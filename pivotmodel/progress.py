@@ -26,8 +26,14 @@ class Progress:
         if self.enabled:
             from tqdm import tqdm
 
-            self._bar = tqdm(total=total, unit=unit, file=sys.stderr, leave=False, mininterval=0.2,
-                             bar_format="{desc:<34.34}|{bar:24}| {n_fmt}/{total_fmt} [{elapsed}]")
+            self._bar = tqdm(
+                total=total,
+                unit=unit,
+                file=sys.stderr,
+                leave=False,
+                mininterval=0.2,
+                bar_format="{desc:<34.34}|{bar:24}| {n_fmt}/{total_fmt} [{elapsed}]",
+            )
 
     def _close_stage(self) -> None:
         if self._open is not None:

@@ -45,8 +45,15 @@ class _LazyCharts:
 
 C = _LazyCharts()
 
-__all__ = ["build_report", "write_report", "KEY_OUTPUTS", "TORNADO_OUTPUTS",
-           "claim_drivers", "what_would_have_to_be_true", "TOP_DRIVERS"]
+__all__ = [
+    "build_report",
+    "write_report",
+    "KEY_OUTPUTS",
+    "TORNADO_OUTPUTS",
+    "claim_drivers",
+    "what_would_have_to_be_true",
+    "TOP_DRIVERS",
+]
 
 FLOAT = "%.6g"
 # (label, series, numerator/denominator or None, fiscal year): the key outputs compared across scenarios.
@@ -61,23 +68,33 @@ KEY_OUTPUTS = [
 ]
 # (file name, output spec for pivotmodel.sensitivity, caption): the outputs drawn as tornado charts.
 TORNADO_OUTPUTS = [
-    ("tornado_cloud_share_cy2026", "share(cloud.revenue, group.revenue, CY2026)",
-     "Cloud share of group revenue CY2026 (ratio)"),
+    (
+        "tornado_cloud_share_cy2026",
+        "share(cloud.revenue, group.revenue, CY2026)",
+        "Cloud share of group revenue CY2026 (ratio)",
+    ),
     ("tornado_group_ebita_fy2028", "group.adjusted_ebita@FY2028", "Group adjusted EBITA FY2028 (RMB bn)"),
     ("tornado_group_fcf_fy2027", "group.fcf@FY2027", "Group free cash flow FY2027 (RMB bn)"),
 ]
 TOP_DRIVERS = 5  # drivers shown per claim (and the inputs the box is peeled over: the top 4)
 CLAIM_COLUMNS = {
-    "headline": "headline", "probability": "probability (ratio)", "ci_low": "ci_low (ratio)",
-    "ci_high": "ci_high (ratio)", "draws": "draws (count)", "base_case": "base_case (1 holds, 0 fails)",
-    "metric_p5": "metric_p5 (claim units)", "metric_p50": "metric_p50 (claim units)",
-    "metric_p95": "metric_p95 (claim units)", "threshold": "threshold (claim units)",
+    "headline": "headline",
+    "probability": "probability (ratio)",
+    "ci_low": "ci_low (ratio)",
+    "ci_high": "ci_high (ratio)",
+    "draws": "draws (count)",
+    "base_case": "base_case (1 holds, 0 fails)",
+    "metric_p5": "metric_p5 (claim units)",
+    "metric_p50": "metric_p50 (claim units)",
+    "metric_p95": "metric_p95 (claim units)",
+    "threshold": "threshold (claim units)",
     "metric_never": "metric_never (ratio of draws; year metrics, where 'never' is +inf)",
     "probability_on_demand": "probability_on_demand (ratio)",
 }
 
 
 # --- tables -----------------------------------------------------------------------------------
+
 
 def claims_frame(r) -> pd.DataFrame:
     t = r.claims_table()
@@ -127,11 +144,19 @@ def assumptions_frame(a) -> pd.DataFrame:
     for key, kind, inp in entries:
         src = a.sources.get(inp.source)
         dist, median = as_written(inp)
-        rows.append({
-            "key": key, "kind": kind, "distribution": dist, "median": median, "unit": inp.unit, "basis": inp.basis,
-            "source": src.title if src else (inp.source or ""), "href": src.href if src else "",
-            "note": inp.note or "",
-        })
+        rows.append(
+            {
+                "key": key,
+                "kind": kind,
+                "distribution": dist,
+                "median": median,
+                "unit": inp.unit,
+                "basis": inp.basis,
+                "source": src.title if src else (inp.source or ""),
+                "href": src.href if src else "",
+                "note": inp.note or "",
+            }
+        )
     return pd.DataFrame(rows)
 
 
@@ -159,13 +184,24 @@ def claim_drivers(r, top: int = TOP_DRIVERS) -> tuple[pd.DataFrame, pd.DataFrame
         box = prim_box(r, c.id, inputs=list(d["input"].head(4))) if len(d) else prim_box(r, c.id)
         at = d.attrs
         p = probs.loc[c.id]
-        box_rows.append({
-            "claim": c.id, "headline": c.headline, "probability": p["probability"], "ci_low": p["ci_low"],
-            "ci_high": p["ci_high"], "draws": at["draws"], "evaluable": at["evaluable"], "holding": at["holding"],
-            "failing": at["failing"], "message": at["message"], "box_density": box.attrs["density"] if len(d) else np.nan,
-            "box_coverage": box.attrs["coverage"], "box_support": box.attrs["support"],
-            "box_sentence": "" if at["message"] else box.attrs["sentence"],
-        })
+        box_rows.append(
+            {
+                "claim": c.id,
+                "headline": c.headline,
+                "probability": p["probability"],
+                "ci_low": p["ci_low"],
+                "ci_high": p["ci_high"],
+                "draws": at["draws"],
+                "evaluable": at["evaluable"],
+                "holding": at["holding"],
+                "failing": at["failing"],
+                "message": at["message"],
+                "box_density": box.attrs["density"] if len(d) else np.nan,
+                "box_coverage": box.attrs["coverage"],
+                "box_support": box.attrs["support"],
+                "box_sentence": "" if at["message"] else box.attrs["sentence"],
+            }
+        )
     cols = ["claim", "headline", "rank", "input", "ks", "p_value", "median_holds", "median_fails", "direction", "unit"]
     return pd.DataFrame(rows, columns=cols), pd.DataFrame(box_rows), full
 
@@ -220,15 +256,38 @@ def what_would_have_to_be_true(a, full_drivers: dict[str, pd.DataFrame], claims)
         scale, unit = 1.0, sol.unit if sol else ""
         if sol and key and unit == "RMB_mn" and input_spec(a, key).unit == "RMB_bn":  # the unit the analyst wrote it in
             scale, unit = 1000.0, "RMB_bn"
-        rows.append({
-            "claim": c.id, "input": key or "", "basis": basis, "status": sol.status if sol else "",
-            "solved_value": sol.value / scale if sol else np.nan, "direction": sol.direction if sol else "",
-            "base_value": sol.base_value / scale if sol else np.nan, "unit": unit,
-            "threshold": c.threshold, "comparison": c.comparison,
-            "base_metric": sol.base_metric if sol else np.nan, "metric_unit": c.measure.unit, "sentence": sentence,
-        })
-    cols = ["claim", "input", "basis", "status", "solved_value", "direction", "base_value", "unit", "threshold",
-            "comparison", "base_metric", "metric_unit", "sentence"]
+        rows.append(
+            {
+                "claim": c.id,
+                "input": key or "",
+                "basis": basis,
+                "status": sol.status if sol else "",
+                "solved_value": sol.value / scale if sol else np.nan,
+                "direction": sol.direction if sol else "",
+                "base_value": sol.base_value / scale if sol else np.nan,
+                "unit": unit,
+                "threshold": c.threshold,
+                "comparison": c.comparison,
+                "base_metric": sol.base_metric if sol else np.nan,
+                "metric_unit": c.measure.unit,
+                "sentence": sentence,
+            }
+        )
+    cols = [
+        "claim",
+        "input",
+        "basis",
+        "status",
+        "solved_value",
+        "direction",
+        "base_value",
+        "unit",
+        "threshold",
+        "comparison",
+        "base_metric",
+        "metric_unit",
+        "sentence",
+    ]
     return pd.DataFrame(rows, columns=cols)
 
 
@@ -291,8 +350,9 @@ def _status_html(x) -> str:
     demand = x.get("probability_on_demand", np.nan)
     on_demand = f" (on demand {_pct(demand)})" if pd.notna(demand) else ""
     reason = x.get("status_reason", "")
-    return (f"<b>{_e(status)}</b>{_e(on_demand)}"
-            + (f"<br><span class=small>{_e(reason)}</span>" if isinstance(reason, str) and reason else ""))
+    return f"<b>{_e(status)}</b>{_e(on_demand)}" + (
+        f"<br><span class=small>{_e(reason)}</span>" if isinstance(reason, str) and reason else ""
+    )
 
 
 def _num(x: Any) -> str:
@@ -329,25 +389,32 @@ def _claims_html(r) -> str:
     t = r.claims_table().reset_index()
     t["order"] = range(len(t))
     t = t.sort_values(["headline", "order"], ascending=[False, True], kind="stable")
-    head = ("<tr><th>claim</th><th title=headline>&#9733;</th><th>probability</th><th>95% interval</th><th>base case</th>"
-            "<th>metric P5 / P50 / P95</th><th>threshold</th><th>what decides it</th><th>statement</th>"
-            "<th>source</th></tr>")
+    head = (
+        "<tr><th>claim</th><th title=headline>&#9733;</th><th>probability</th><th>95% interval</th><th>base case</th>"
+        "<th>metric P5 / P50 / P95</th><th>threshold</th><th>what decides it</th><th>statement</th>"
+        "<th>source</th></tr>"
+    )
     rows = []
     for _, x in t.iterrows():
         unit = r.claim(x["id"]).measure.unit
-        metric = "" if pd.isna(x["metric_p50"]) else " / ".join(_metric(x[k], unit) for k in ("metric_p5", "metric_p50", "metric_p95"))
+        metric = (
+            ""
+            if pd.isna(x["metric_p50"])
+            else " / ".join(_metric(x[k], unit) for k in ("metric_p5", "metric_p50", "metric_p95"))
+        )
         if metric and unit == "year":
             metric += f"<br><span class=small>over all draws; never in {_pct(x['metric_never'])}</span>"
         base = "n/a" if pd.isna(x["base_case"]) else ("holds" if x["base_case"] == 1 else "fails")
         rows.append(
-            f"<tr id=\"claim-{_e(x['id'])}\"><td class=id><code>{_e(x['id']).replace('_', '_<wbr>')}</code></td>"
+            f'<tr id="claim-{_e(x["id"])}"><td class=id><code>{_e(x["id"]).replace("_", "_<wbr>")}</code></td>'
             f"<td>{'&#9733;' if x['headline'] else ''}</td><td class=num>{_e(_pct(x['probability']))}</td>"
             f"<td class=num>{_e(_interval(x['ci_low'], x['ci_high']))}</td>"
             f"<td>{base}</td><td class=num>{metric}</td>"
             f"<td class=num>{_metric(x['threshold'], unit)}</td><td class=small>{_status_html(x)}</td>"
             f"<td class=text>{_e(x['words'])}<br>"
             f"<span class=small>Test: <code>{_e(x['test'])}</code></span></td>"
-            f"<td class=small>{_source_html(r.claim(x['id']).source)}</td></tr>")
+            f"<td class=small>{_source_html(r.claim(x['id']).source)}</td></tr>"
+        )
     return f"{_table(head, rows)}<p class=small>Interval: {_e(r.interval_method)}.</p>"
 
 
@@ -358,8 +425,11 @@ def _boundary(a) -> tuple[str, list[str], list[str]]:
     rows = boundary_report(a)
     last, first = a.history.last_quarter.label, (a.history.last_quarter + 1).label
     warnings = boundary_warnings(rows)
-    verdict = (f"the projection continues {last} within tolerance" if not warnings else
-               f"{len(warnings)} step{'s' if len(warnings) > 1 else ''} beyond tolerance at the boundary")
+    verdict = (
+        f"the projection continues {last} within tolerance"
+        if not warnings
+        else f"{len(warnings)} step{'s' if len(warnings) > 1 else ''} beyond tolerance at the boundary"
+    )
     return verdict, format_boundary(rows, last, first), warnings
 
 
@@ -370,53 +440,69 @@ def _findings_html(r, verdict: str, warnings: list[str]) -> str:
     counts = t["status"].fillna("").map(lambda s: "decided by input" if s.startswith("decided by input") else s)
     tally = ", ".join(f"{n} {s}" for s, n in counts.value_counts().sort_index().items())
     head = "<tr><th>headline claim</th><th>probability [95% interval]</th><th>what decides it</th></tr>"
-    rows = [f"<tr><td class=id><a href=\"#claim-{_e(cid)}\"><code>{_e(cid).replace('_', '_<wbr>')}</code></a></td>"
-            f"<td class=num>{_e(_pct(x['probability']))} [{_e(_interval(x['ci_low'], x['ci_high']))}]</td>"
-            f"<td class=text>{_status_html(x)}</td></tr>" for cid, x in t[t["headline"].astype(bool)].iterrows()]
+    rows = [
+        f'<tr><td class=id><a href="#claim-{_e(cid)}"><code>{_e(cid).replace("_", "_<wbr>")}</code></a></td>'
+        f"<td class=num>{_e(_pct(x['probability']))} [{_e(_interval(x['ci_low'], x['ci_high']))}]</td>"
+        f"<td class=text>{_status_html(x)}</td></tr>"
+        for cid, x in t[t["headline"].astype(bool)].iterrows()
+    ]
     steps = "".join(f"<li class=small>{_e(w)}</li>" for w in warnings)
-    return ("<h2 id=\"findings\">Findings</h2>" + _table(head, rows)
-            + f"<p>Statuses of all {len(t)} claims: {_e(tally)} (how each is decided: README, "
-              "'Claims: what decides each'). "
-            + f"<a href=\"#boundary\">Boundary</a>: {_e(verdict)}.</p>" + (f"<ul>{steps}</ul>" if steps else "")
-            + "<p>Evidence: <a href=\"#claims\">every claim</a> with its metric, status and source; "
-              "<a href=\"#drivers\">what drives each claim</a> (inputs ranked by KS, boxes, what would have to be "
-              "true); <a href=\"#tornado\">what moves the key outputs</a>; <a href=\"#charts\">charts</a>; "
-              "<a href=\"#assumptions\">the assumptions used</a> with their sources.</p>")
+    return (
+        '<h2 id="findings">Findings</h2>'
+        + _table(head, rows)
+        + f"<p>Statuses of all {len(t)} claims: {_e(tally)} (how each is decided: README, "
+        "'Claims: what decides each'). "
+        + f'<a href="#boundary">Boundary</a>: {_e(verdict)}.</p>'
+        + (f"<ul>{steps}</ul>" if steps else "")
+        + '<p>Evidence: <a href="#claims">every claim</a> with its metric, status and source; '
+        '<a href="#drivers">what drives each claim</a> (inputs ranked by KS, boxes, what would have to be '
+        'true); <a href="#tornado">what moves the key outputs</a>; <a href="#charts">charts</a>; '
+        '<a href="#assumptions">the assumptions used</a> with their sources.</p>'
+    )
 
 
 def _drivers_html(a, boxes: pd.DataFrame, drv: pd.DataFrame, wwt: pd.DataFrame, draws: int) -> str:
     from .sensitivity import format_value
 
     solved = wwt.set_index("claim")
-    intro = (f"<p>Drivers come from the same {draws:,} draws as the claims table (no further simulation): "
-             "the draws where a claim holds and where it fails are split, and the inputs are ranked by the "
-             "Kolmogorov-Smirnov distance between the two (0: the input does not separate them; 1: it decides "
-             f"them). The top {TOP_DRIVERS} are shown; the box peels the ranges of the top 4 inputs to where the "
-             "claim holds most often. <i>What would have to be true</i>: for each headline claim with a "
-             "threshold, the value of its top driver at which the claim flips, with every other input at its "
-             "median (deterministic engine; a claim without drivers in this run is solved on the input that swings "
-             "its metric most). Full tables: <a href=\"tables/claim_drivers.csv\">claim_drivers.csv</a>, "
-             "<a href=\"tables/claim_boxes.csv\">claim_boxes.csv</a>, "
-             "<a href=\"tables/what_would_have_to_be_true.csv\">what_would_have_to_be_true.csv</a>.</p>")
+    intro = (
+        f"<p>Drivers come from the same {draws:,} draws as the claims table (no further simulation): "
+        "the draws where a claim holds and where it fails are split, and the inputs are ranked by the "
+        "Kolmogorov-Smirnov distance between the two (0: the input does not separate them; 1: it decides "
+        f"them). The top {TOP_DRIVERS} are shown; the box peels the ranges of the top 4 inputs to where the "
+        "claim holds most often. <i>What would have to be true</i>: for each headline claim with a "
+        "threshold, the value of its top driver at which the claim flips, with every other input at its "
+        "median (deterministic engine; a claim without drivers in this run is solved on the input that swings "
+        'its metric most). Full tables: <a href="tables/claim_drivers.csv">claim_drivers.csv</a>, '
+        '<a href="tables/claim_boxes.csv">claim_boxes.csv</a>, '
+        '<a href="tables/what_would_have_to_be_true.csv">what_would_have_to_be_true.csv</a>.</p>'
+    )
     parts = [intro]
-    head = ("<tr><th>rank</th><th>input</th><th>KS</th><th>median where it holds</th>"
-            "<th>median where it fails</th><th>claim favours</th></tr>")
+    head = (
+        "<tr><th>rank</th><th>input</th><th>KS</th><th>median where it holds</th>"
+        "<th>median where it fails</th><th>claim favours</th></tr>"
+    )
     for _, b in boxes.iterrows():
         cid = b["claim"]
         parts.append(f'<h3 id="drivers-{_e(cid)}">{"&#9733; " if b["headline"] else ""}<code>{_e(cid)}</code></h3>')
-        parts.append(f"<p>Probability {_e(_pct(b['probability']))} [{_e(_interval(b['ci_low'], b['ci_high']))}]; "
-                     f"holds in {b['holding']:,} of {b['evaluable']:,} evaluable draws"
-                     + (f" ({b['draws'] - b['evaluable']:,} not evaluable)" if b["draws"] != b["evaluable"] else "") + ".</p>")
+        parts.append(
+            f"<p>Probability {_e(_pct(b['probability']))} [{_e(_interval(b['ci_low'], b['ci_high']))}]; "
+            f"holds in {b['holding']:,} of {b['evaluable']:,} evaluable draws"
+            + (f" ({b['draws'] - b['evaluable']:,} not evaluable)" if b["draws"] != b["evaluable"] else "")
+            + ".</p>"
+        )
         if b["message"]:
             parts.append(f"<p><b>No drivers:</b> {_e(b['message'])}.</p>")
         else:
             rows = []
             for _, x in drv[drv["claim"] == cid].iterrows():
-                rows.append(f"<tr><td class=num>{x['rank']}</td><td><code>{_e(x['input'])}</code></td>"
-                            f"<td class=num>{x['ks']:.3f}</td>"
-                            f"<td class=num>{_e(format_value(a, x['input'], x['median_holds']))}</td>"
-                            f"<td class=num>{_e(format_value(a, x['input'], x['median_fails']))}</td>"
-                            f"<td>{_e(x['direction'])} values</td></tr>")
+                rows.append(
+                    f"<tr><td class=num>{x['rank']}</td><td><code>{_e(x['input'])}</code></td>"
+                    f"<td class=num>{x['ks']:.3f}</td>"
+                    f"<td class=num>{_e(format_value(a, x['input'], x['median_holds']))}</td>"
+                    f"<td class=num>{_e(format_value(a, x['input'], x['median_fails']))}</td>"
+                    f"<td>{_e(x['direction'])} values</td></tr>"
+                )
             parts.append(_table(head, rows))
             parts.append(f"<p><b>Box:</b> {_e(b['box_sentence'])}.</p>")
         if cid in solved.index:
@@ -437,12 +523,15 @@ def compare_tables(runs: dict) -> tuple[pd.DataFrame, pd.DataFrame]:
     for name, run in runs.items():
         t = run.claims_table()
         claims[name] = [
-            "n/a" if pd.isna(t.loc[cid, "probability"]) else
-            f"{_pct(t.loc[cid, 'probability'])} [{_interval(t.loc[cid, 'ci_low'], t.loc[cid, 'ci_high'])}]"
-            for cid in (o.removeprefix("★ ") for o in order)]
+            "n/a"
+            if pd.isna(t.loc[cid, "probability"])
+            else f"{_pct(t.loc[cid, 'probability'])} [{_interval(t.loc[cid, 'ci_low'], t.loc[cid, 'ci_high'])}]"
+            for cid in (o.removeprefix("★ ") for o in order)
+        ]
         k = key_outputs(run)
-        outputs[name] = [f"{_output(lab, x['P50'])} [{_output(lab, x['P5'])} - {_output(lab, x['P95'])}]"
-                         for lab, x in k.iterrows()]
+        outputs[name] = [
+            f"{_output(lab, x['P50'])} [{_output(lab, x['P5'])} - {_output(lab, x['P95'])}]" for lab, x in k.iterrows()
+        ]
     return claims, outputs
 
 
@@ -452,8 +541,9 @@ def _output(label: str, v: float) -> str:
 
 
 def _outputs_text(outputs: pd.DataFrame) -> pd.DataFrame:
-    return pd.DataFrame({c: [_output(lab, v) for lab, v in outputs[c].items()] for c in outputs.columns},
-                        index=outputs.index)
+    return pd.DataFrame(
+        {c: [_output(lab, v) for lab, v in outputs[c].items()] for c in outputs.columns}, index=outputs.index
+    )
 
 
 def _markdown(df: pd.DataFrame) -> str:
@@ -469,14 +559,18 @@ def _frame_html(df: pd.DataFrame, fmt=_num) -> str:
 
 def _img(path: Path, caption: str) -> str:
     b64 = base64.b64encode(path.read_bytes()).decode("ascii")
-    return (f'<figure><img alt="{_e(caption)}" src="data:image/png;base64,{b64}">'
-            f'<figcaption>{_e(caption)} (<a href="charts/{path.stem}.svg">SVG</a>, '
-            f'<a href="data/{path.stem}.csv">data</a>)</figcaption></figure>')
+    return (
+        f'<figure><img alt="{_e(caption)}" src="data:image/png;base64,{b64}">'
+        f'<figcaption>{_e(caption)} (<a href="charts/{path.stem}.svg">SVG</a>, '
+        f'<a href="data/{path.stem}.csv">data</a>)</figcaption></figure>'
+    )
 
 
 def _assumptions_html(table: pd.DataFrame) -> str:
-    head = ("<tr><th>input</th><th>distribution</th><th>median</th><th>unit</th><th>basis</th><th>source</th>"
-            "<th>note</th></tr>")
+    head = (
+        "<tr><th>input</th><th>distribution</th><th>median</th><th>unit</th><th>basis</th><th>source</th>"
+        "<th>note</th></tr>"
+    )
     rows = []
     for _, x in table.iterrows():
         src = _e(x["source"])
@@ -484,13 +578,16 @@ def _assumptions_html(table: pd.DataFrame) -> str:
             src = f'<a href="{_e(x["href"])}">{src}</a>'
         seed = " <span class=small>(seed estimate)</span>" if x["kind"] == "seed estimate" else ""
         key = _e(x["key"]).replace(".", ".<wbr>").replace("_", "_<wbr>")
-        rows.append(f"<tr><td class=id><code>{key}</code>{seed}</td><td>{_e(x['distribution'])}</td>"
-                    f"<td class=num>{_e(x['median'])}</td><td>{_e(x['unit'])}</td>"
-                    f"<td>{_e(x['basis'])}</td><td>{src}</td><td class='small text'>{_e(x['note'])}</td></tr>")
+        rows.append(
+            f"<tr><td class=id><code>{key}</code>{seed}</td><td>{_e(x['distribution'])}</td>"
+            f"<td class=num>{_e(x['median'])}</td><td>{_e(x['unit'])}</td>"
+            f"<td>{_e(x['basis'])}</td><td>{src}</td><td class='small text'>{_e(x['note'])}</td></tr>"
+        )
     return _table(head, rows)
 
 
 # --- build ------------------------------------------------------------------------------------
+
 
 def _memoised(r):
     """``r`` with its claims table and convergence computed once (the report asks often);
@@ -501,9 +598,17 @@ def _memoised(r):
     return r
 
 
-def build_report(a, folder: Path, draws: int, seed: int, compare: list[str] | None = None,
-                 assumptions_dir: Path | None = None, progress: bool | None = None,
-                 chart_worker: bool | None = None, previous: Path | None = None) -> dict[str, Any]:
+def build_report(
+    a,
+    folder: Path,
+    draws: int,
+    seed: int,
+    compare: list[str] | None = None,
+    assumptions_dir: Path | None = None,
+    progress: bool | None = None,
+    chart_worker: bool | None = None,
+    previous: Path | None = None,
+) -> dict[str, Any]:
     """Write every report file into ``folder`` (which must exist and be empty).
 
     ``progress``: stages and a bar on stderr (default: when stderr is a terminal);
@@ -554,8 +659,9 @@ def _build(a, r, folder: Path, compare: list[str], assumptions_dir, bar, cf, sta
     }
     from .chartfiles import registered_plot
 
-    metric_ids = [c.id for c in r.claims
-                  if c.headline and c.threshold is not None and np.isfinite(r.claim_metric[c.id]).any()]
+    metric_ids = [
+        c.id for c in r.claims if c.headline and c.threshold is not None and np.isfinite(r.claim_metric[c.id]).any()
+    ]
     bar.add_total(len(C.CHARTS) + len(metric_ids) + len(TORNADO_OUTPUTS) + (1 if compare else 0))
     for name, (data_fn, _) in C.CHARTS.items():
         figures.append((cf.add(name, data_fn(r), registered_plot(name)), captions.get(name, name)))
@@ -571,8 +677,13 @@ def _build(a, r, folder: Path, compare: list[str], assumptions_dir, bar, cf, sta
         tornado_frames[name] = tf
         title = f"What moves {caption[0].lower()}{caption[1:]}"
         png = cf.add(name, tf, functools.partial(C.plot_output_tornado, title=title))
-        tornado_figures.append((png, f"Tornado: {caption}; each input from its P10 to its P90, others at their medians "
-                                     f"(base {tf.attrs['base_output']:.4g}); top 12 of {len(tf)} inputs"))
+        tornado_figures.append(
+            (
+                png,
+                f"Tornado: {caption}; each input from its P10 to its P90, others at their medians "
+                f"(base {tf.attrs['base_output']:.4g}); top 12 of {len(tf)} inputs",
+            )
+        )
 
     bar.step()
     t = folder / "tables"
@@ -609,7 +720,9 @@ def _build(a, r, folder: Path, compare: list[str], assumptions_dir, bar, cf, sta
         runs = {a.scenario.name: r}
         for name in compare:
             bar.stage(f"simulating {name}")
-            runs[name] = simulate(assumptions_mod.load(assumptions_dir, name), draws=draws, seed=seed, jobs=1, progress=False)
+            runs[name] = simulate(
+                assumptions_mod.load(assumptions_dir, name), draws=draws, seed=seed, jobs=1, progress=False
+            )
             bar.step()
         comp = C.scenario_compare_data(runs)
         ids = list(dict.fromkeys(comp["id"]))
@@ -627,57 +740,113 @@ def _build(a, r, folder: Path, compare: list[str], assumptions_dir, bar, cf, sta
         png = cf.add("compare_claims", comp, C.plot_scenario_compare, src)
         comp_frames = {"compare_claims": wide, "compare_outputs": outs}
         claims_cmp, outputs_cmp = compare_tables(runs)
-        compare_html = (f"<h2>Scenarios compared: {_e(', '.join(runs))}</h2>"
-                        "<ul>" + "".join(f"<li><b>{_e(n)}</b>: {_e(x.title)}"
-                                         + (f" (from {_e(x.baseline)})" if x.baseline and x.baseline != n else "")
-                                         + (f". <span class=small>{_e(x.rationale)}</span>" if x.rationale else "")
-                                         + "</li>" for n, x in scen.items()) + "</ul>"
-                        "<h3>Claim probabilities [95% interval], same draws and seed in every scenario</h3>"
-                        f"{_frame_html(claims_cmp)}"
-                        f"<h3>Key outputs, median [P5 - P95]</h3>{_frame_html(outputs_cmp)}")
+        compare_html = (
+            f"<h2>Scenarios compared: {_e(', '.join(runs))}</h2>"
+            "<ul>"
+            + "".join(
+                f"<li><b>{_e(n)}</b>: {_e(x.title)}"
+                + (f" (from {_e(x.baseline)})" if x.baseline and x.baseline != n else "")
+                + (f". <span class=small>{_e(x.rationale)}</span>" if x.rationale else "")
+                + "</li>"
+                for n, x in scen.items()
+            )
+            + "</ul>"
+            "<h3>Claim probabilities [95% interval], same draws and seed in every scenario</h3>"
+            f"{_frame_html(claims_cmp)}"
+            f"<h3>Key outputs, median [P5 - P95]</h3>{_frame_html(outputs_cmp)}"
+        )
         compare_md = ["", f"## Scenarios compared: {', '.join(runs)}", ""]
         compare_md += [f"- **{n}**: {x.title}" + (f". {x.rationale}" if x.rationale else "") for n, x in scen.items()]
-        compare_md += ["", "Claim probabilities [95% interval] (headline claims):", "",
-                       _markdown(claims_cmp[claims_cmp.index.str.startswith("★")]), "",
-                       "Key outputs, median [P5 - P95]:", "", _markdown(outputs_cmp)]
+        compare_md += [
+            "",
+            "Claim probabilities [95% interval] (headline claims):",
+            "",
+            _markdown(claims_cmp[claims_cmp.index.str.startswith("★")]),
+            "",
+            "Key outputs, median [P5 - P95]:",
+            "",
+            _markdown(outputs_cmp),
+        ]
         compare_png = png
 
     from .report_consensus import consensus_section  # published forecasts placed in the run (issue 12)
     from .report_over_time import over_time_section  # claims over time and the backtest (issue 11)
+
     bar.stage("published forecasts")
     consensus_html, consensus_md = consensus_section(a, folder, draws, seed, C.source_line(r))
     from .report_consensus import bridge_section  # the last reported year to the next, line by line (issue 20)
+
     bridge_html, bridge_md = bridge_section(a, folder)
     bar.stage("claims over time and backtest")
-    over_time_html, over_time_md = over_time_section(a, r, folder, draws, seed, C.source_line(r))  # pivotmodel.report_over_time
+    over_time_html, over_time_md = over_time_section(
+        a, r, folder, draws, seed, C.source_line(r)
+    )  # pivotmodel.report_over_time
     from .report_children import children_section  # All others by business (issue 23)
+
     children_html, children_md = children_section(a, r, folder, C.source_line(r))
 
     bar.step()
     bar.stage("workbook")
     from .workbook import Sheet, write_workbook
 
-    write_workbook(folder / f"pivotmodel_{a.scenario.name}.xlsx", [
-        Sheet("claims", claims, True, {c: "metric_unit" for c in claims.columns if c.endswith("(claim units)")}),
-        Sheet("quantiles_fy", q_fy, True, dict.fromkeys(q_fy.columns, "unit")),
-        Sheet("quantiles_cy", q_cy, True, dict.fromkeys(q_cy.columns, "unit")),
-        Sheet("segments_deterministic", seg, True, dict.fromkeys(seg.columns, "item")),
-        Sheet("key_outputs", outputs, True, dict.fromkeys(outputs.columns, "output")),
-        Sheet("assumptions", assumptions),
-        Sheet("claim_drivers", drv, False, {"rank": "count", "ks": "distance", "p_value": "p",
-                                            "median_holds": "unit", "median_fails": "unit"}),
-        Sheet("claim_boxes", boxes, False, {**dict.fromkeys(("probability", "ci_low", "ci_high", "box_density",
-                                                             "box_coverage", "box_support"), "ratio"),
-                                            **dict.fromkeys(("draws", "evaluable", "holding", "failing"), "count")}),
-        Sheet("what_would_have_to_be_true", wwt, False, {"solved_value": "unit", "base_value": "unit",
-                                                          "threshold": "metric_unit", "base_metric": "metric_unit"}),
-        *[Sheet(name, tf, False, {"low_value": "unit", "high_value": "unit",
-                                  **dict.fromkeys(("output_low", "output_high", "swing", "base_output"),
-                                                  tf.attrs.get("unit") or "")})
-          for name, tf in tornado_frames.items()],
-        *[Sheet(name, frame, True, dict.fromkeys(frame.columns, "output") if name == "compare_outputs" else {})
-          for name, frame in comp_frames.items()],
-    ])
+    write_workbook(
+        folder / f"pivotmodel_{a.scenario.name}.xlsx",
+        [
+            Sheet("claims", claims, True, {c: "metric_unit" for c in claims.columns if c.endswith("(claim units)")}),
+            Sheet("quantiles_fy", q_fy, True, dict.fromkeys(q_fy.columns, "unit")),
+            Sheet("quantiles_cy", q_cy, True, dict.fromkeys(q_cy.columns, "unit")),
+            Sheet("segments_deterministic", seg, True, dict.fromkeys(seg.columns, "item")),
+            Sheet("key_outputs", outputs, True, dict.fromkeys(outputs.columns, "output")),
+            Sheet("assumptions", assumptions),
+            Sheet(
+                "claim_drivers",
+                drv,
+                False,
+                {"rank": "count", "ks": "distance", "p_value": "p", "median_holds": "unit", "median_fails": "unit"},
+            ),
+            Sheet(
+                "claim_boxes",
+                boxes,
+                False,
+                {
+                    **dict.fromkeys(
+                        ("probability", "ci_low", "ci_high", "box_density", "box_coverage", "box_support"), "ratio"
+                    ),
+                    **dict.fromkeys(("draws", "evaluable", "holding", "failing"), "count"),
+                },
+            ),
+            Sheet(
+                "what_would_have_to_be_true",
+                wwt,
+                False,
+                {
+                    "solved_value": "unit",
+                    "base_value": "unit",
+                    "threshold": "metric_unit",
+                    "base_metric": "metric_unit",
+                },
+            ),
+            *[
+                Sheet(
+                    name,
+                    tf,
+                    False,
+                    {
+                        "low_value": "unit",
+                        "high_value": "unit",
+                        **dict.fromkeys(
+                            ("output_low", "output_high", "swing", "base_output"), tf.attrs.get("unit") or ""
+                        ),
+                    },
+                )
+                for name, tf in tornado_frames.items()
+            ],
+            *[
+                Sheet(name, frame, True, dict.fromkeys(frame.columns, "output") if name == "compare_outputs" else {})
+                for name, frame in comp_frames.items()
+            ],
+        ],
+    )
     bar.step()
     bar.stage("waiting for the charts")
     cf.finish()
@@ -685,76 +854,116 @@ def _build(a, r, folder: Path, compare: list[str], assumptions_dir, bar, cf, sta
     if compare_html:  # the chart exists only now
         compare_html += _img(compare_png, "Claim probabilities by scenario")
     mjson = manifest_json(r, deterministic=True)
-    manifest = dict(r.manifest, report_seconds=round(time.time() - started, 2), compare=list(compare or []), charts=cf.record())
+    manifest = dict(
+        r.manifest, report_seconds=round(time.time() - started, 2), compare=list(compare or []), charts=cf.record()
+    )
     (folder / "manifest.json").write_text(json.dumps(manifest, indent=2, sort_keys=True) + "\n")
 
     m = r.manifest
     title = f"pivotmodel report: scenario {a.scenario.name}"
-    intro = (f"{_e(a.scenario.title)}. {m['draws']:,} draws ({_e(m['method'])}), seed {m['seed']}; reported to "
-             f"{_e(m['last_reported_quarter'])}, projected to {_e(m['horizon'])}. Money in RMB bn unless marked.</p>"
-             "<p class=small>The page embeds its charts and reads on its own; the links to SVG charts, chart data "
-             "and tables open the files beside it, so share the whole report folder to keep them working.")
+    intro = (
+        f"{_e(a.scenario.title)}. {m['draws']:,} draws ({_e(m['method'])}), seed {m['seed']}; reported to "
+        f"{_e(m['last_reported_quarter'])}, projected to {_e(m['horizon'])}. Money in RMB bn unless marked.</p>"
+        "<p class=small>The page embeds its charts and reads on its own; the links to SVG charts, chart data "
+        "and tables open the files beside it, so share the whole report folder to keep them working."
+    )
     verdict, boundary_lines, boundary_steps = _boundary(a)
     body = [
         f"<h1>{_e(title)}</h1><p>{intro}</p>",
         _findings_html(r, verdict, boundary_steps),
-        f"<h2 id=\"claims\">Claims</h2>{_claims_html(r)}",
+        f'<h2 id="claims">Claims</h2>{_claims_html(r)}',
         bridge_html,
         consensus_html,
-        over_time_html.replace("<!--timeline-->", _img(folder / "charts" / "claim_timeline.png",
-                                                       "Claims as each quarter was reported (star: the outcome once known)")),
-        "<h2 id=\"charts\">Charts</h2>", *[_img(p, cap) for p, cap in figures],
-        children_html.replace("<!--children-charts-->", "" if not children_html else
-                              _img(folder / "charts" / "all_others_waterfall.png", "All others FY2026 -> FY2027")
-                              + _img(folder / "charts" / "all_others_fans.png", "Adjusted EBITA fan per business")),
+        over_time_html.replace(
+            "<!--timeline-->",
+            _img(
+                folder / "charts" / "claim_timeline.png",
+                "Claims as each quarter was reported (star: the outcome once known)",
+            ),
+        ),
+        '<h2 id="charts">Charts</h2>',
+        *[_img(p, cap) for p, cap in figures],
+        children_html.replace(
+            "<!--children-charts-->",
+            ""
+            if not children_html
+            else _img(folder / "charts" / "all_others_waterfall.png", "All others FY2026 -> FY2027")
+            + _img(folder / "charts" / "all_others_fans.png", "Adjusted EBITA fan per business"),
+        ),
         f'<h2 id="drivers">What drives each claim</h2>{_drivers_html(a, boxes, drv, wwt, m["draws"])}',
         '<h2 id="tornado">What moves the key outputs (tornado)</h2>'
         "<p>Each uncertain input is swung from its P10 to its P90 with every other input at its median "
         "(deterministic engine); the bars show the output at each end. Tables: "
-        + ", ".join(f'<a href="tables/{n}.csv">{n}.csv</a>' for n, _, _ in TORNADO_OUTPUTS) + ".</p>",
+        + ", ".join(f'<a href="tables/{n}.csv">{n}.csv</a>' for n, _, _ in TORNADO_OUTPUTS)
+        + ".</p>",
         *[_img(p, cap) for p, cap in tornado_figures],
         f"<h2>Key outputs (P5 / P50 / P95)</h2>{_frame_html(_outputs_text(outputs))}",
         compare_html,
-        "<h2 id=\"boundary\">Boundary: the first projected quarter against the last reported</h2>"
+        '<h2 id="boundary">Boundary: the first projected quarter against the last reported</h2>'
         f"<p>{_e(verdict[0].upper() + verdict[1:])} (base case; tolerances in simulation.yaml).</p>"
         f"<pre>{_e(chr(10).join(boundary_lines + ['warning: ' + w for w in boundary_steps]))}</pre>",
-        f"<h2 id=\"assumptions\">Assumptions used ({(assumptions['kind'] == 'input').sum()} inputs, "
+        f'<h2 id="assumptions">Assumptions used ({(assumptions["kind"] == "input").sum()} inputs, '
         f"{(assumptions['kind'] != 'input').sum()} seed estimates)</h2>"
         "<p class=small>Each value in the unit printed beside it; the engine holds money in RMB mn.</p>"
         f"{_assumptions_html(assumptions)}",
         f"<h2>Run manifest</h2><pre>{_e(mjson)}</pre>",
     ]
-    page = (f"<!DOCTYPE html><html lang=en><head><meta charset=utf-8><title>{_e(title)}</title>"
-            f"<style>{_CSS}</style></head><body>{''.join(body)}</body></html>\n")
+    page = (
+        f"<!DOCTYPE html><html lang=en><head><meta charset=utf-8><title>{_e(title)}</title>"
+        f"<style>{_CSS}</style></head><body>{''.join(body)}</body></html>\n"
+    )
     (folder / "index.html").write_text(page, encoding="utf-8")
 
-    lines = [f"# {title}", "", f"{a.scenario.title}. {m['draws']:,} draws ({m['method']}), seed {m['seed']}; "
-             f"reported to {m['last_reported_quarter']}, projected to {m['horizon']}.", "",
-             f"Boundary: {verdict}.", "",
-             "## Headline claims", "", "| claim | probability | 95% interval | status | reason |",
-             "|---|---:|---:|---|---|"]
+    lines = [
+        f"# {title}",
+        "",
+        f"{a.scenario.title}. {m['draws']:,} draws ({m['method']}), seed {m['seed']}; "
+        f"reported to {m['last_reported_quarter']}, projected to {m['horizon']}.",
+        "",
+        f"Boundary: {verdict}.",
+        "",
+        "## Headline claims",
+        "",
+        "| claim | probability | 95% interval | status | reason |",
+        "|---|---:|---:|---|---|",
+    ]
     table = r.claims_table()
     for cid, x in table[table["headline"].astype(bool)].iterrows():
         lines.append(_summary_row(cid, x))
-    lines += ["", "## Every claim: what decides it", "", "| claim | probability | 95% interval | status | reason |",
-              "|---|---:|---:|---|---|"]
+    lines += [
+        "",
+        "## Every claim: what decides it",
+        "",
+        "| claim | probability | 95% interval | status | reason |",
+        "|---|---:|---:|---|---|",
+    ]
     lines += [_summary_row(cid, x) for cid, x in table.iterrows()]
     lines += ["", "## What would have to be true (headline claims with a threshold)", ""]
     lines += [f"- {x['sentence']}." for _, x in wwt.iterrows()]
-    lines += ["", "Drivers of every claim: index.html (What drives each claim), tables/claim_drivers.csv, "
-              "tables/claim_boxes.csv."]
+    lines += [
+        "",
+        "Drivers of every claim: index.html (What drives each claim), tables/claim_drivers.csv, "
+        "tables/claim_boxes.csv.",
+    ]
     lines += ["", "## Key outputs", "", "| output | P5 | P50 | P95 |", "|---|---:|---:|---:|"]
     for label, x in outputs.iterrows():
-        lines.append(f"| {label} | {_output(label, x['P5'])} | {_output(label, x['P50'])} | {_output(label, x['P95'])} |")
+        lines.append(
+            f"| {label} | {_output(label, x['P5'])} | {_output(label, x['P50'])} | {_output(label, x['P95'])} |"
+        )
     if compare:
-        lines += compare_md + ["", "Tables: tables/compare_claims.csv, tables/compare_outputs.csv; chart: "
-                                   "charts/compare_claims.png."]
+        lines += compare_md + [
+            "",
+            "Tables: tables/compare_claims.csv, tables/compare_outputs.csv; chart: charts/compare_claims.png.",
+        ]
     lines += bridge_md
     lines += consensus_md
     lines += over_time_md
     lines += children_md
-    lines += ["", "Files: index.html (full report), charts/, data/, tables/, "
-              f"pivotmodel_{a.scenario.name}.xlsx, manifest.json.", ""]
+    lines += [
+        "",
+        f"Files: index.html (full report), charts/, data/, tables/, pivotmodel_{a.scenario.name}.xlsx, manifest.json.",
+        "",
+    ]
     (folder / "summary.md").write_text("\n".join(lines), encoding="utf-8")
     bar.step()
     return manifest
@@ -765,12 +974,21 @@ def _summary_row(cid: str, x) -> str:
     reason = x["status_reason"] if isinstance(x.get("status_reason"), str) else ""
     if pd.notna(x.get("probability_on_demand", np.nan)):
         reason = f"on demand {_pct(x['probability_on_demand'])}; {reason}"
-    return (f"| {cid} | {_pct(x['probability'])} | {_interval(x['ci_low'], x['ci_high'])} | {status} | "
-            f"{reason.replace('|', '/')} |")
+    return (
+        f"| {cid} | {_pct(x['probability'])} | {_interval(x['ci_low'], x['ci_high'])} | {status} | "
+        f"{reason.replace('|', '/')} |"
+    )
 
 
-def write_report(a, out: Path, draws: int, seed: int, compare: list[str] | None = None,
-                 assumptions_dir: Path | None = None, **options: Any) -> dict[str, Any]:
+def write_report(
+    a,
+    out: Path,
+    draws: int,
+    seed: int,
+    compare: list[str] | None = None,
+    assumptions_dir: Path | None = None,
+    **options: Any,
+) -> dict[str, Any]:
     """Build in a temporary folder beside ``out``, then swap it into place
     (:func:`pivotmodel.atomic.write_dir_atomic`: only a folder pivotmodel made is replaced);
     the charts of the report being replaced are reused where unchanged (``previous=None``: none)."""
@@ -778,6 +996,9 @@ def write_report(a, out: Path, draws: int, seed: int, compare: list[str] | None 
 
     result: dict[str, Any] = {}
     options.setdefault("previous", Path(out))
-    write_dir_atomic(Path(out), lambda tmp: result.update(build_report(a, tmp, draws, seed, compare, assumptions_dir, **options)),
-                     a.input_paths)
+    write_dir_atomic(
+        Path(out),
+        lambda tmp: result.update(build_report(a, tmp, draws, seed, compare, assumptions_dir, **options)),
+        a.input_paths,
+    )
     return result

@@ -31,15 +31,26 @@ def bridge_section(a, folder: Path) -> tuple[str, list[str]]:
     table.to_csv(folder / "tables" / "bridge.csv", float_format="%.6g", index_label="line")
     cell = lambda x: "n/a" if x != x else f"{x:,.1f}"  # noqa: E731
     head = "".join(f"<th>{html.escape(c)}</th>" for c in ("line", *table.columns))
-    body = "".join("<tr>" + f"<td>{html.escape(str(k))}</td>" + "".join(f"<td>{cell(x)}</td>" for x in row) + "</tr>"
-                   for k, row in table.iterrows())
-    note = (f"FY{start} as reported to FY{start + 1}, base case (each input at its median); RMB bn, shares in "
-            "millions, EPS in RMB per ADS. n/a: not reported for the year (never filled by the model). Table: "
-            '<a href="tables/bridge.csv">bridge.csv</a>.')
-    section = (f'<h2 id="bridge">From FY{start} to FY{start + 1}, line by line</h2><p>{note}</p>'
-               f"<div class=tw><table><tr>{head}</tr>{body}</table></div>")
-    md = ["", f"## From FY{start} to FY{start + 1}, line by line (base case)", "",
-          "| line | " + " | ".join(table.columns) + " |", "|---|" + "---:|" * len(table.columns)]
+    body = "".join(
+        "<tr>" + f"<td>{html.escape(str(k))}</td>" + "".join(f"<td>{cell(x)}</td>" for x in row) + "</tr>"
+        for k, row in table.iterrows()
+    )
+    note = (
+        f"FY{start} as reported to FY{start + 1}, base case (each input at its median); RMB bn, shares in "
+        "millions, EPS in RMB per ADS. n/a: not reported for the year (never filled by the model). Table: "
+        '<a href="tables/bridge.csv">bridge.csv</a>.'
+    )
+    section = (
+        f'<h2 id="bridge">From FY{start} to FY{start + 1}, line by line</h2><p>{note}</p>'
+        f"<div class=tw><table><tr>{head}</tr>{body}</table></div>"
+    )
+    md = [
+        "",
+        f"## From FY{start} to FY{start + 1}, line by line (base case)",
+        "",
+        "| line | " + " | ".join(table.columns) + " |",
+        "|---|" + "---:|" * len(table.columns),
+    ]
     md += [f"| {k} | " + " | ".join(cell(x) for x in row) + " |" for k, row in table.iterrows()]
     return section, md
 
@@ -70,20 +81,51 @@ def consensus_section(a, folder: Path, draws: int, seed: int, source: str) -> tu
 
     e = html.escape
     pct = lambda x: "n/a" if not np.isfinite(x) else f"{100 * x:.1f}"  # noqa: E731
-    columns = ("forecast", "who", "date", "metric", "definition", "unit", "forecast", "P5", "P50", "P95", "percentile",
-               "rebased by growth", "pctile", "rebased by miss", "pctile", "")
+    columns = (
+        "forecast",
+        "who",
+        "date",
+        "metric",
+        "definition",
+        "unit",
+        "forecast",
+        "P5",
+        "P50",
+        "P95",
+        "percentile",
+        "rebased by growth",
+        "pctile",
+        "rebased by miss",
+        "pctile",
+        "",
+    )
     head = "".join(f"<th>{h}</th>" for h in columns)
     body = []
     for fid, r in table.iterrows():
-        marks = (("OUTSIDE P5-P95", r["outside"]), ("stale", r["stale"]),
-                 (f"superseded by {r['superseded_by']}", r["superseded_by"] != ""),
-                 (f"reported: actual {format_value(r['actual'], r['unit'])}", r["reported"]))
+        marks = (
+            ("OUTSIDE P5-P95", r["outside"]),
+            ("stale", r["stale"]),
+            (f"superseded by {r['superseded_by']}", r["superseded_by"] != ""),
+            (f"reported: actual {format_value(r['actual'], r['unit'])}", r["reported"]),
+        )
         flags = " ".join(x for x, on in marks if on)
-        cells = [f'<a href="{e(r["url"])}">{e(fid)}</a>', e(r["who"]), e(r["date"]), f"<code>{e(r['metric'])}</code>",
-                 e(r["definition"]), e(r["unit"])]
+        cells = [
+            f'<a href="{e(r["url"])}">{e(fid)}</a>',
+            e(r["who"]),
+            e(r["date"]),
+            f"<code>{e(r['metric'])}</code>",
+            e(r["definition"]),
+            e(r["unit"]),
+        ]
         cells += [format_value(r[c], r["unit"]) for c in ("forecast", "p5", "p50", "p95")]
-        cells += [pct(r["percentile"]), format_value(r["rebased_growth"], r["unit"]), pct(r["pctile_growth"]),
-                  format_value(r["rebased_additive"], r["unit"]), pct(r["pctile_additive"]), e(flags)]
+        cells += [
+            pct(r["percentile"]),
+            format_value(r["rebased_growth"], r["unit"]),
+            pct(r["pctile_growth"]),
+            format_value(r["rebased_additive"], r["unit"]),
+            pct(r["pctile_additive"]),
+            e(flags),
+        ]
         body.append("<tr>" + "".join(f"<td>{c}</td>" for c in cells) + "</tr>")
     moves = "".join(f"<li><b>{e(fid)}</b>: {e(s)}</li>" for fid, ss in explanations.items() for s in ss)
     stale = int(table["stale"].sum())
@@ -103,13 +145,22 @@ def consensus_section(a, folder: Path, draws: int, seed: int, source: str) -> tu
         '<figure><img src="charts/consensus_fans.png" alt="Model fans with published forecasts" style="max-width:100%">'
         "<figcaption>Model fans with the published forecasts as dated markers (hollow: stale; red: outside P5-P95)</figcaption></figure>"
     )
-    md = ["", "## Published forecasts (assumptions/consensus.yaml)", "",
-          f"{len(table)} forecasts, {int(table['outside'].sum())} outside the model's P5-P95, {stale} stale "
-          f"(before the {consensus.last_quarter} results of {consensus.released}).", "",
-          "| forecast | date | forecast | P5 | P50 | P95 | percentile | flags |", "|---|---|---:|---:|---:|---:|---:|---|"]
+    md = [
+        "",
+        "## Published forecasts (assumptions/consensus.yaml)",
+        "",
+        f"{len(table)} forecasts, {int(table['outside'].sum())} outside the model's P5-P95, {stale} stale "
+        f"(before the {consensus.last_quarter} results of {consensus.released}).",
+        "",
+        "| forecast | date | forecast | P5 | P50 | P95 | percentile | flags |",
+        "|---|---|---:|---:|---:|---:|---:|---|",
+    ]
     for fid, r in table.iterrows():
         flags = ", ".join(x for x, on in (("outside", r["outside"]), ("stale", r["stale"])) if on)
-        md.append(f"| {fid} | {r['date']} | " + " | ".join(format_value(r[c], r["unit"]) for c in ("forecast", "p5", "p50", "p95"))
-                  + f" | {pct(r['percentile'])} | {flags} |")
+        md.append(
+            f"| {fid} | {r['date']} | "
+            + " | ".join(format_value(r[c], r["unit"]) for c in ("forecast", "p5", "p50", "p95"))
+            + f" | {pct(r['percentile'])} | {flags} |"
+        )
     md += [""] + [f"- {fid}: {s}" for fid, ss in explanations.items() for s in ss]
     return section, md

@@ -34,27 +34,38 @@ def over_time_section(a, r, folder: Path, draws: int, seed: int, source: str) ->
     first = min(a.history.quarterly["group.revenue"]) + 6
     scores, _ = backtest_scores(a.directory, scenario, first, 4, {**opts, "draws": min(draws, 2000)}, 1)
     summarise(scores).to_csv(folder / "tables" / "backtest_summary.csv", float_format="%.6g")
-    summarise(scores, ("series", "horizon", "forecaster")).to_csv(folder / "tables" / "backtest_by_horizon.csv",
-                                                                  float_format="%.6g")
+    summarise(scores, ("series", "horizon", "forecaster")).to_csv(
+        folder / "tables" / "backtest_by_horizon.csv", float_format="%.6g"
+    )
     lines = verdicts(scores)
     fans = _backtest_fans(C, scores, folder, source)
-    inputs = [f"As of {q}: {len(n['on_estimates'])} base-quarter figures on estimates (history/estimates.csv), "
-              f"{len(n['later_inputs'])} hand-set inputs sourced after its results were known."
-              for q, n in sorted(scores.attrs.get("as_of_inputs", {}).items())]
-    note = (f"As-of quarters the model cannot start from: {', '.join(sorted(skipped))}." if skipped else "")
+    inputs = [
+        f"As of {q}: {len(n['on_estimates'])} base-quarter figures on estimates (history/estimates.csv), "
+        f"{len(n['later_inputs'])} hand-set inputs sourced after its results were known."
+        for q, n in sorted(scores.attrs.get("as_of_inputs", {}).items())
+    ]
+    note = f"As-of quarters the model cannot start from: {', '.join(sorted(skipped))}." if skipped else ""
     md = ["", "## Claims over time", "", "| claim | as of | probability | outcome |", "|---|---|---:|---|"]
     md += [f"| {x.claim} | {x.as_of} | {x.probability:.0%} | {x.outcome} |" for x in table.itertuples()]
     md += ["", note, "", f"## Backtest (from {first.label}, horizons 1-4)", ""] + [f"- {v}" for v in lines]
     md += [""] + [f"- {v}" for v in inputs]
-    md += ["", "Tables: tables/timeline.csv, tables/backtest_summary.csv, tables/backtest_by_horizon.csv; charts: "
-           "charts/claim_timeline.png" + (", charts/backtest_fans.png (model and naive fans one quarter ahead against "
-                                          "the actuals)." if fans else ".")]
+    md += [
+        "",
+        "Tables: tables/timeline.csv, tables/backtest_summary.csv, tables/backtest_by_horizon.csv; charts: "
+        "charts/claim_timeline.png"
+        + (", charts/backtest_fans.png (model and naive fans one quarter ahead against the actuals)." if fans else "."),
+    ]
     e = html.escape
-    page = (f"<h2>Claims over time</h2><p>{e(note)}</p><!--timeline-->"
-            f"<h2>Backtest (from {first.label}, horizons 1-4)</h2><ul>"
-            + "".join(f"<li>{e(v)}</li>" for v in lines) + "</ul>"
-            + "<ul>" + "".join(f"<li>{e(v)}</li>" for v in inputs) + "</ul>"
-            + ('<img src="charts/backtest_fans.svg" alt="model and naive fans against the actuals">' if fans else ""))
+    page = (
+        f"<h2>Claims over time</h2><p>{e(note)}</p><!--timeline-->"
+        f"<h2>Backtest (from {first.label}, horizons 1-4)</h2><ul>"
+        + "".join(f"<li>{e(v)}</li>" for v in lines)
+        + "</ul>"
+        + "<ul>"
+        + "".join(f"<li>{e(v)}</li>" for v in inputs)
+        + "</ul>"
+        + ('<img src="charts/backtest_fans.svg" alt="model and naive fans against the actuals">' if fans else "")
+    )
     return page, md
 
 

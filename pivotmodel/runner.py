@@ -38,7 +38,9 @@ _CONNECT_TIMEOUT = "20s"  # how long to wait for a scheduler to answer
 _lock = threading.Lock()
 
 
-def _remote(install: Callable[[dict], None], work: Callable[[int, int], Any], key: str, payload: bytes, lo: int, hi: int) -> Any:
+def _remote(
+    install: Callable[[dict], None], work: Callable[[int, int], Any], key: str, payload: bytes, lo: int, hi: int
+) -> Any:
     """A chunk on an executor's worker: install the run's state if this process does not hold
     it yet (once per process and run), then compute the chunk."""
     if _installed["key"] != key:
@@ -73,8 +75,13 @@ def _submitter(executor: Any, install: Callable, work: Callable, state: dict) ->
     return lambda lo, hi: executor.submit(_remote, install, work, key, payload, lo, hi)
 
 
-def _drain(submit: Callable[[int, int], Any], bounds: list[Bounds], in_flight: int, on_result: Callable[[int, int, Any], None],
-           after_submit: Callable[[], object] | None) -> None:
+def _drain(
+    submit: Callable[[int, int], Any],
+    bounds: list[Bounds],
+    in_flight: int,
+    on_result: Callable[[int, int, Any], None],
+    after_submit: Callable[[], object] | None,
+) -> None:
     """Submit chunks, at most ``in_flight`` at a time (so finished chunks waiting to be stored
     never pile up in memory), and hand each result to ``on_result`` in chunk order."""
     pending: deque = deque()
@@ -99,10 +106,20 @@ def _pool_worker(install: Callable[[dict], None], state: dict, parent: int) -> N
     install(state)
 
 
-def run_chunks(bounds: list[Bounds], work: Callable[[int, int], Any], install: Callable[[dict], None], state: dict,
-               on_result: Callable[[int, int, Any], None], *, jobs: int = 1, executor: Any = None,
-               start_method: str | None = None, local_install: Callable[[dict], None] | None = None,
-               serial_setup: Callable[[], None] | None = None, after_submit: Callable[[], object] | None = None) -> str:
+def run_chunks(
+    bounds: list[Bounds],
+    work: Callable[[int, int], Any],
+    install: Callable[[dict], None],
+    state: dict,
+    on_result: Callable[[int, int, Any], None],
+    *,
+    jobs: int = 1,
+    executor: Any = None,
+    start_method: str | None = None,
+    local_install: Callable[[dict], None] | None = None,
+    serial_setup: Callable[[], None] | None = None,
+    after_submit: Callable[[], object] | None = None,
+) -> str:
     """Compute ``work(lo, hi)`` for every chunk and hand each result to ``on_result`` in chunk
     order; returns where they ran (``serial``, ``local pool``, ``dask``, ``executor``).
 
@@ -123,8 +140,12 @@ def run_chunks(bounds: list[Bounds], work: Callable[[int, int], Any], install: C
         parent_pipe()  # workers end with this process, even if it is killed (pivotmodel.parent_death)
         initargs = ({} if method == "fork" else dict(state), os.getpid())  # fork: the workers inherit the state
         workers = min(jobs, len(bounds))
-        with ProcessPoolExecutor(max_workers=workers, mp_context=mp.get_context(method),
-                                 initializer=functools.partial(_pool_worker, local_install or install), initargs=initargs) as pool:
+        with ProcessPoolExecutor(
+            max_workers=workers,
+            mp_context=mp.get_context(method),
+            initializer=functools.partial(_pool_worker, local_install or install),
+            initargs=initargs,
+        ) as pool:
             _drain(lambda lo, hi: pool.submit(work, lo, hi), bounds, 2 * workers, on_result, after_submit)
         return "local pool"
     if serial_setup:
@@ -145,21 +166,32 @@ def dask_executor(address: str | None = None, workers: int | None = None) -> Ite
     except ImportError:
         from .errors import InputError
 
-        raise InputError.single("--executor", "executor", "dask is not installed: pip install 'pivotmodel[distributed]' "
-                                "(or run with the local pool: --executor local)") from None
+        raise InputError.single(
+            "--executor",
+            "executor",
+            "dask is not installed: pip install 'pivotmodel[distributed]' "
+            "(or run with the local pool: --executor local)",
+        ) from None
     if address:
         try:
             client = Client(address, timeout=_CONNECT_TIMEOUT)
         except (OSError, ValueError, TimeoutError) as exc:
             from .errors import InputError
 
-            raise InputError.single("--scheduler", "scheduler", f"cannot connect to a dask scheduler at {address!r} ({exc}); "
-                                    "give the address `dask scheduler` prints, e.g. tcp://10.0.0.5:8786") from None
+            raise InputError.single(
+                "--scheduler",
+                "scheduler",
+                f"cannot connect to a dask scheduler at {address!r} ({exc}); "
+                "give the address `dask scheduler` prints, e.g. tcp://10.0.0.5:8786",
+            ) from None
         try:
             yield client
         finally:
             client.close()
         return
     n = workers or os.cpu_count() or 1
-    with LocalCluster(n_workers=n, threads_per_worker=1, processes=True, dashboard_address=None) as cluster, Client(cluster) as client:
+    with (
+        LocalCluster(n_workers=n, threads_per_worker=1, processes=True, dashboard_address=None) as cluster,
+        Client(cluster) as client,
+    ):
         yield client

@@ -117,7 +117,9 @@ def _nearest_correlation(matrix: np.ndarray, iterations: int = 200) -> np.ndarra
     return y
 
 
-def correlation_copula(a: Assumptions, keys: Mapping[str, Distribution], nearest: bool | None = None) -> Correlation | None:
+def correlation_copula(
+    a: Assumptions, keys: Mapping[str, Distribution], nearest: bool | None = None
+) -> Correlation | None:
     """The copula of the loaded ``correlations.yaml`` (:attr:`Assumptions.correlations`) over
     the uncertain inputs ``keys``; ``nearest`` overrides the file's ``nearest``."""
     corr = a.correlations
@@ -140,7 +142,8 @@ def correlation_copula(a: Assumptions, keys: Mapping[str, Distribution], nearest
             weights = np.abs(eigvec[:, 0])
             culprits = [names[i] for i in np.argsort(-weights)[:3] if weights[i] > 0.2]
             raise InputError.single(
-                corr.label, "correlations.pairs",
+                corr.label,
+                "correlations.pairs",
                 f"the correlation matrix is not positive semi-definite (smallest eigenvalue {eigval[0]:.3f}); "
                 f"the inconsistent correlations involve {', '.join(culprits)}. Loosen them, or set "
                 "'nearest: true' (or --nearest-correlation) to use the nearest valid matrix",
@@ -189,8 +192,9 @@ def _feistel(x: np.ndarray, keys: np.ndarray, bits: int) -> np.ndarray:
 def _round_keys(seed: int, replicate: int, keys: tuple[str, ...]) -> np.ndarray:
     """Feistel round keys of every input in one replicate, (inputs, 1, 4) uint32; memoised, as
     the chunks of a replicate share them (read-only)."""
-    out = np.array([np.random.SeedSequence([seed, 0x1A5, replicate, *_key_words(k)]).generate_state(4, np.uint32)
-                    for k in keys]).reshape(len(keys), 1, 4)
+    out = np.array(
+        [np.random.SeedSequence([seed, 0x1A5, replicate, *_key_words(k)]).generate_state(4, np.uint32) for k in keys]
+    ).reshape(len(keys), 1, 4)
     out.setflags(write=False)
     return out
 

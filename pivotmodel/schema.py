@@ -31,11 +31,37 @@ from dataclasses import dataclass
 from typing import Any
 
 __all__ = [
-    "Param", "PARAMETERS", "UNITS", "SEEDABLE", "OPTIONAL_SEEDS", "SETTINGS", "seed_key", "seed_file_key", "parse_seed_file_key",
-    "Segment", "SEGMENTS", "GROUP", "SEGMENT_IDS", "SEGMENT_LABELS", "SEGMENT_COLOURS", "INPUT_FILES", "segment", "SERIES",
-    "base_lines", "base_estimated_lines", "Child", "CHILD_DRIVERS", "CHILD_PARENT_DRIVERS", "child_parameters",
-    "child_series", "Line", "LINE_KINDS", "DERIVED_FROM_SEEDS", "OWN_AI_SEGMENTS",
-    "BOUNDARY_SUBJECTS", "BOUNDARY_METRICS",
+    "Param",
+    "PARAMETERS",
+    "UNITS",
+    "SEEDABLE",
+    "OPTIONAL_SEEDS",
+    "SETTINGS",
+    "seed_key",
+    "seed_file_key",
+    "parse_seed_file_key",
+    "Segment",
+    "SEGMENTS",
+    "GROUP",
+    "SEGMENT_IDS",
+    "SEGMENT_LABELS",
+    "SEGMENT_COLOURS",
+    "INPUT_FILES",
+    "segment",
+    "SERIES",
+    "base_lines",
+    "base_estimated_lines",
+    "Child",
+    "CHILD_DRIVERS",
+    "CHILD_PARENT_DRIVERS",
+    "child_parameters",
+    "child_series",
+    "Line",
+    "LINE_KINDS",
+    "DERIVED_FROM_SEEDS",
+    "OWN_AI_SEGMENTS",
+    "BOUNDARY_SUBJECTS",
+    "BOUNDARY_METRICS",
 ]
 
 # unit -> (dimension, factor to the model's unit of that dimension)
@@ -82,19 +108,27 @@ def _path(keys: tuple[str, str, str], what: str, low: float = -0.9, high: float 
 PARAMETERS: dict[str, Param] = {
     # --- China e-commerce -------------------------------------------------------------
     **_path(
-        ("china_ecommerce.gmv.growth.start", "china_ecommerce.gmv.growth.long_run", "china_ecommerce.gmv.growth.half_life"),
+        (
+            "china_ecommerce.gmv.growth.start",
+            "china_ecommerce.gmv.growth.long_run",
+            "china_ecommerce.gmv.growth.half_life",
+        ),
         "YoY growth of GMV behind CMR",
     ),
     **_path(
-        ("china_ecommerce.take_rate.growth.start", "china_ecommerce.take_rate.growth.long_run", "china_ecommerce.take_rate.growth.half_life"),
-        "YoY change of the CMR take rate", -0.5, 1.0,
+        (
+            "china_ecommerce.take_rate.growth.start",
+            "china_ecommerce.take_rate.growth.long_run",
+            "china_ecommerce.take_rate.growth.half_life",
+        ),
+        "YoY change of the CMR take rate",
+        -0.5,
+        1.0,
     ),
     "china_ecommerce.regulatory_shock": Param(
         "ratio", -0.5, 0.5, "a discrete event: change to take-rate growth in the first projected year"
     ),
-    "china_ecommerce.take_rate.base": Param(
-        "ratio", 0.0001, 1.0, "CMR / GMV in the base year (GMV is not reported)"
-    ),
+    "china_ecommerce.take_rate.base": Param("ratio", 0.0001, 1.0, "CMR / GMV in the base year (GMV is not reported)"),
     **_path(
         (
             "china_ecommerce.quick_commerce.orders.growth.start",
@@ -106,16 +140,16 @@ PARAMETERS: dict[str, Param] = {
     "china_ecommerce.quick_commerce.order_value.base": Param(
         "unit_money", 1.0, 1000.0, "average order value in the base year"
     ),
-    "china_ecommerce.quick_commerce.order_value.growth": Param(
-        "ratio", -0.5, 1.0, "YoY growth of average order value"
-    ),
+    "china_ecommerce.quick_commerce.order_value.growth": Param("ratio", -0.5, 1.0, "YoY growth of average order value"),
     **_path(
         (
             "china_ecommerce.quick_commerce.monetisation.start",
             "china_ecommerce.quick_commerce.monetisation.long_run",
             "china_ecommerce.quick_commerce.monetisation.half_life",
         ),
-        "quick-commerce revenue / order value (level path)", 0.0, 1.0,
+        "quick-commerce revenue / order value (level path)",
+        0.0,
+        1.0,
     ),
     "china_ecommerce.quick_commerce.loss_per_order.start": Param(
         "unit_money", -100.0, 0.0, "adjusted-EBITA per order in the first projected quarter"
@@ -135,8 +169,14 @@ PARAMETERS: dict[str, Param] = {
         "YoY growth of other China e-commerce revenue",
     ),
     **_path(
-        ("china_ecommerce.core_margin.start", "china_ecommerce.core_margin.long_run", "china_ecommerce.core_margin.half_life"),
-        "adjusted-EBITA margin on CMR + other revenue (ex quick commerce)", -1.0, 1.0,
+        (
+            "china_ecommerce.core_margin.start",
+            "china_ecommerce.core_margin.long_run",
+            "china_ecommerce.core_margin.half_life",
+        ),
+        "adjusted-EBITA margin on CMR + other revenue (ex quick commerce)",
+        -1.0,
+        1.0,
     ),
     # --- Cloud ------------------------------------------------------------------------
     **_path(
@@ -152,7 +192,11 @@ PARAMETERS: dict[str, Param] = {
         "growth of other external cloud revenue demanded (annual rate, applied quarter on quarter from the exit)",
     ),
     **_path(
-        ("cloud.internal_revenue.growth.start", "cloud.internal_revenue.growth.long_run", "cloud.internal_revenue.growth.half_life"),
+        (
+            "cloud.internal_revenue.growth.start",
+            "cloud.internal_revenue.growth.long_run",
+            "cloud.internal_revenue.growth.half_life",
+        ),
         "growth of inter-segment cloud revenue demanded (annual rate, applied quarter on quarter from the exit)",
     ),
     "cloud.internal_share": Param(
@@ -164,13 +208,16 @@ PARAMETERS: dict[str, Param] = {
             "cloud.margin_before_new_depreciation.long_run",
             "cloud.margin_before_new_depreciation.half_life",
         ),
-        "cloud adjusted-EBITA margin before depreciation of capex since capex.new_assets_from", -1.0, 1.0,
+        "cloud adjusted-EBITA margin before depreciation of capex since capex.new_assets_from",
+        -1.0,
+        1.0,
     ),
-    "cloud.supply.deployment_lag": Param(
-        "quarters", 0.0, 12.0, "quarters from capex to computing capacity in service"
-    ),
+    "cloud.supply.deployment_lag": Param("quarters", 0.0, 12.0, "quarters from capex to computing capacity in service"),
     "cloud.supply.revenue_yield": Param(
-        "ratio", 0.0, 2.0, "cloud revenue a quarter per RMB of new capacity put in service after the last reported quarter"
+        "ratio",
+        0.0,
+        2.0,
+        "cloud revenue a quarter per RMB of new capacity put in service after the last reported quarter",
     ),
     "cloud.supply.capacity_share_of_capex": Param(
         "ratio", 0.0, 1.0, "share of new capex used by Cloud (capacity and depreciation charged to Cloud)"
@@ -179,28 +226,42 @@ PARAMETERS: dict[str, Param] = {
         "ratio", 0.0, 1.0, "share of unserved cloud demand lost each quarter (customers buy elsewhere); the rest waits"
     ),
     "cloud.supply.yield_deflation": Param(
-        "ratio", 0.0, 0.5,
-        "yearly fall in revenue capacity per RMB of capex for later vintages (compute price deflation)"
+        "ratio",
+        0.0,
+        0.5,
+        "yearly fall in revenue capacity per RMB of capex for later vintages (compute price deflation)",
     ),
     "cloud.supply.exit_utilisation": Param(
         "ratio", 0.5, 1.0, "revenue served / capacity in the last reported quarter (capacity at the boundary)"
     ),
     # --- AIDC and All others ----------------------------------------------------------
     **_path(
-        ("international.revenue.growth.start", "international.revenue.growth.long_run", "international.revenue.growth.half_life"),
+        (
+            "international.revenue.growth.start",
+            "international.revenue.growth.long_run",
+            "international.revenue.growth.half_life",
+        ),
         "YoY revenue growth of AIDC",
     ),
     **_path(
         ("international.margin.start", "international.margin.long_run", "international.margin.half_life"),
-        "adjusted-EBITA margin of AIDC", -1.0, 1.0,
+        "adjusted-EBITA margin of AIDC",
+        -1.0,
+        1.0,
     ),
     **_path(
-        ("all_others.revenue.growth.start", "all_others.revenue.growth.long_run", "all_others.revenue.growth.half_life"),
+        (
+            "all_others.revenue.growth.start",
+            "all_others.revenue.growth.long_run",
+            "all_others.revenue.growth.half_life",
+        ),
         "YoY revenue growth of All others",
     ),
     **_path(
         ("all_others.margin.start", "all_others.margin.long_run", "all_others.margin.half_life"),
-        "adjusted-EBITA margin of All others", -1.0, 1.0,
+        "adjusted-EBITA margin of All others",
+        -1.0,
+        1.0,
     ),
     # --- Capex ------------------------------------------------------------------------
     "capex.plan.total": Param("money", 0.0, 5e6, "capex over the plan window, reported part included"),
@@ -221,18 +282,29 @@ PARAMETERS: dict[str, Param] = {
     "capex.new_assets_from": Param(
         "period", doc="first quarter whose capex the model depreciates; earlier assets are legacy"
     ),
-    "capex.useful_life": Param("quarters", 4.0, 160.0, "straight-line depreciation life of servers and network equipment"),
-    "capex.building_life": Param("quarters", 4.0, 200.0, "straight-line depreciation life of buildings and data-centre shells"),
-    "capex.server_share": Param("ratio", 0.0, 1.0, "share of new capex that is servers and network (the rest: buildings)"),
+    "capex.useful_life": Param(
+        "quarters", 4.0, 160.0, "straight-line depreciation life of servers and network equipment"
+    ),
+    "capex.building_life": Param(
+        "quarters", 4.0, 200.0, "straight-line depreciation life of buildings and data-centre shells"
+    ),
+    "capex.server_share": Param(
+        "ratio", 0.0, 1.0, "share of new capex that is servers and network (the rest: buildings)"
+    ),
     "capex.own_ai_share": Param(
-        "ratio", 0.0, 1.0, "share of new capex used by the group's own AI work (Qwen training, consumer AI apps), charged to All others"
+        "ratio",
+        0.0,
+        1.0,
+        "share of new capex used by the group's own AI work (Qwen training, consumer AI apps), charged to All others",
     ),
     "capex.rest_share.china_ecommerce": Param(
         "ratio", 0.0, 1.0, "of new assets not used by Cloud or own AI work, the share charged to China E-commerce"
     ),
     "capex.rest_share.international": Param(
-        "ratio", 0.0, 1.0,
-        "of new assets not used by Cloud or own AI work, the share charged to AIDC (the rest: All others)"
+        "ratio",
+        0.0,
+        1.0,
+        "of new assets not used by Cloud or own AI work, the share charged to AIDC (the rest: All others)",
     ),
     "capex.legacy_runoff": Param(
         "quarters", 1.0, 160.0, "quarters over which depreciation of pre-history assets runs off"
@@ -243,44 +315,73 @@ PARAMETERS: dict[str, Param] = {
     "group.unallocated": Param("money", -1e5, 1e5, "unallocated adjusted-EBITA costs a quarter"),
     "group.ebita_elimination": Param("money", -1e5, 1e5, "inter-segment EBITA elimination a quarter"),
     "group.other_cash_items": Param(
-        "money", -1e5, 1e5, "cash items a quarter outside the proxy (working capital, interest, other), reconciling it to reported FCF"
+        "money",
+        -1e5,
+        1e5,
+        "cash items a quarter outside the proxy (working capital, interest, other), reconciling it to reported FCF",
     ),
     "group.elimination.other_share": Param(
         "ratio", 0.0, 0.5, "inter-segment revenue other than cloud, as a share of non-cloud revenue"
     ),
     # --- Below adjusted EBITA, per share, capital return (assumptions/earnings.yaml) ---------
     "earnings.sbc_share_of_revenue": Param("ratio", 0.0, 0.2, "share-based compensation as a share of group revenue"),
-    "earnings.amortisation": Param("money", -1e5, 0.0, "amortisation and impairment of intangible assets a quarter (< 0)"),
-    "earnings.goodwill_impairment.event": Param("ratio", 0.0, 1.0, "1 if a goodwill impairment is booked (a bernoulli event)"),
-    "earnings.goodwill_impairment.size": Param("money", -1e6, 0.0, "size of the goodwill impairment when it happens (< 0)"),
+    "earnings.amortisation": Param(
+        "money", -1e5, 0.0, "amortisation and impairment of intangible assets a quarter (< 0)"
+    ),
+    "earnings.goodwill_impairment.event": Param(
+        "ratio", 0.0, 1.0, "1 if a goodwill impairment is booked (a bernoulli event)"
+    ),
+    "earnings.goodwill_impairment.size": Param(
+        "money", -1e6, 0.0, "size of the goodwill impairment when it happens (< 0)"
+    ),
     "earnings.goodwill_impairment.quarter": Param("period", doc="quarter in which the impairment event is booked"),
     "earnings.cash_yield": Param("ratio", 0.0, 0.2, "annual interest yield on cash and liquid investments"),
-    "earnings.investment_gains.centre": Param("money", -1e6, 1e6,
-                                              "median of a quarter's investment gains (mark-to-market, disposals)"),
-    "earnings.investment_gains.spread": Param("money", 0.0, 1e6,
-                                              "standard deviation of a quarter's investment gains (normal)"),
-    "earnings.investment_gains.draw": Param("ratio", 0.0, 1.0,
-                                            "uniform seeding each quarter's own draw of the gains (independent)"),
-    "earnings.cash.base": Param("money", 0.0, 1e7, "cash, short-term and other liquid investments at the last reported quarter"),
+    "earnings.investment_gains.centre": Param(
+        "money", -1e6, 1e6, "median of a quarter's investment gains (mark-to-market, disposals)"
+    ),
+    "earnings.investment_gains.spread": Param(
+        "money", 0.0, 1e6, "standard deviation of a quarter's investment gains (normal)"
+    ),
+    "earnings.investment_gains.draw": Param(
+        "ratio", 0.0, 1.0, "uniform seeding each quarter's own draw of the gains (independent)"
+    ),
+    "earnings.cash.base": Param(
+        "money", 0.0, 1e7, "cash, short-term and other liquid investments at the last reported quarter"
+    ),
     "earnings.debt": Param("money", 0.0, 1e7, "borrowings, notes and bonds (held constant)"),
     "earnings.debt_cost": Param("ratio", 0.0, 0.2, "annual interest rate on debt"),
     "earnings.other_income": Param("money", -1e5, 1e5, "other income (expense), net a quarter"),
-    "earnings.tax_rate": Param("ratio", 0.0, 1.0,
-                               "income tax / positive adjusted EBITA of China e-commerce and Cloud (by entity group)"),
+    "earnings.tax_rate": Param(
+        "ratio", 0.0, 1.0, "income tax / positive adjusted EBITA of China e-commerce and Cloud (by entity group)"
+    ),
     "earnings.equity_method": Param("money", -1e5, 1e5, "share of results of equity method investees a quarter"),
     "earnings.ant.stake": Param("ratio", 0.0, 1.0, "Alibaba's stake in Ant Group (equity method, lagged a quarter)"),
     "earnings.ant.net_profit": Param("money", -1e5, 1e5, "Ant Group's own net profit a quarter"),
     "earnings.nci": Param("money", -1e5, 1e5, "net loss attributable to non-controlling interests a quarter (added)"),
-    "earnings.shares.base": Param("count", 1000.0, 50000.0, "ordinary shares outstanding at the last reported quarter, millions"),
-    "earnings.shares.esop_dilution": Param("ratio", 0.0, 0.2, "shares issued under the ESOP a year, share of shares outstanding"),
-    "earnings.shares.dilution_premium": Param("ratio", 0.0, 0.2, "diluted / outstanding shares - 1 (options, RSUs, convertibles)"),
-    "earnings.buyback.remaining": Param("usd_money", 0.0, 1e6, "buyback authorisation left at the last reported quarter"),
+    "earnings.shares.base": Param(
+        "count", 1000.0, 50000.0, "ordinary shares outstanding at the last reported quarter, millions"
+    ),
+    "earnings.shares.esop_dilution": Param(
+        "ratio", 0.0, 0.2, "shares issued under the ESOP a year, share of shares outstanding"
+    ),
+    "earnings.shares.dilution_premium": Param(
+        "ratio", 0.0, 0.2, "diluted / outstanding shares - 1 (options, RSUs, convertibles)"
+    ),
+    "earnings.buyback.remaining": Param(
+        "usd_money", 0.0, 1e6, "buyback authorisation left at the last reported quarter"
+    ),
     "earnings.buyback.pace": Param("usd_money", 0.0, 1e5, "buybacks a quarter while the authorisation lasts"),
     "earnings.buyback.program_end": Param("period", doc="last quarter of the current buyback authorisation"),
-    "earnings.buyback.after_program": Param("usd_money", 0.0, 1e5, "buybacks a quarter after the programme ends (a renewal)"),
-    "earnings.buyback.price": Param("usd_unit", 1.0, 5000.0, "price per ADS paid for buybacks in the first projected quarter"),
+    "earnings.buyback.after_program": Param(
+        "usd_money", 0.0, 1e5, "buybacks a quarter after the programme ends (a renewal)"
+    ),
+    "earnings.buyback.price": Param(
+        "usd_unit", 1.0, 5000.0, "price per ADS paid for buybacks in the first projected quarter"
+    ),
     "earnings.buyback.price_growth": Param("ratio", -0.9, 5.0, "annual change of the buyback price per ADS"),
-    "earnings.dividend.per_ads": Param("usd_unit", 0.0, 100.0, "annual dividend per ADS, paid in the second fiscal quarter"),
+    "earnings.dividend.per_ads": Param(
+        "usd_unit", 0.0, 100.0, "annual dividend per ADS, paid in the second fiscal quarter"
+    ),
 }
 
 # --------------------------------------------------------------------------------------
@@ -329,7 +430,10 @@ SETTINGS: dict[str, tuple[type, str]] = {
     "chunk_size": (int, "draws evaluated at once"),
     "tolerance": (float, "stop when every claim's 95% interval is narrower than this"),
     "max_draws": (int, "draw cap for the stop rule"),
-    "boundary_yoy": (float, "validate warns when first-projected YoY growth steps more than this from the last reported"),
+    "boundary_yoy": (
+        float,
+        "validate warns when first-projected YoY growth steps more than this from the last reported",
+    ),
     "boundary_qoq": (float, "validate warns when first-projected QoQ growth steps more than this from the expected"),
     "boundary_margin": (float, "validate warns when the first-projected margin steps more than this from the expected"),
     # what decides each claim (pivotmodel.claim_status), each checked against STATUS_RANGES
@@ -337,13 +441,17 @@ SETTINGS: dict[str, tuple[type, str]] = {
     "status_separation": (float, "decided by an input: a cut on it separates holding and failing draws (KS) this well"),
     "status_binding_share": (float, "decided by construction: cloud capacity binds in at least this share of draws"),
     "status_demand_shift": (float, "...unless its probability on demand moves less than this from the served one"),
-    "boundary_one_offs": (list, "known one-offs the boundary report shows as explained: each "
-                                "{quarters, subject, metric, reason, source}"),
+    "boundary_one_offs": (
+        list,
+        "known one-offs the boundary report shows as explained: each {quarters, subject, metric, reason, source}",
+    ),
 }
 # (lowest, highest, whether the lowest is allowed) of each status setting
 STATUS_RANGES: dict[str, tuple[float, float, bool]] = {
-    "status_rank_correlation": (0.5, 1.0, False), "status_separation": (0.5, 1.0, False),
-    "status_binding_share": (0.5, 1.0, True), "status_demand_shift": (0.0, 0.5, True),
+    "status_rank_correlation": (0.5, 1.0, False),
+    "status_separation": (0.5, 1.0, False),
+    "status_binding_share": (0.5, 1.0, True),
+    "status_demand_shift": (0.0, 0.5, True),
 }
 
 
@@ -408,22 +516,44 @@ class Segment:
 
 SEGMENTS: tuple[Segment, ...] = (
     Segment(
-        "china_ecommerce", "China E-commerce", "#E8710A", "china_ecommerce", "china_ecommerce", "china_ecommerce",
-        ("china_ecommerce.gmv.growth.start", "china_ecommerce.take_rate.growth.start", "china_ecommerce.regulatory_shock",
-         "china_ecommerce.quick_commerce.orders.growth.start", "china_ecommerce.quick_commerce.monetisation.start",
-         "china_ecommerce.other_revenue.growth.start"),
+        "china_ecommerce",
+        "China E-commerce",
+        "#E8710A",
+        "china_ecommerce",
+        "china_ecommerce",
+        "china_ecommerce",
+        (
+            "china_ecommerce.gmv.growth.start",
+            "china_ecommerce.take_rate.growth.start",
+            "china_ecommerce.regulatory_shock",
+            "china_ecommerce.quick_commerce.orders.growth.start",
+            "china_ecommerce.quick_commerce.monetisation.start",
+            "china_ecommerce.other_revenue.growth.start",
+        ),
         ("china_ecommerce.core_margin.start", "china_ecommerce.quick_commerce.loss_per_order.start"),
         _lines(
-            Line("cmr", "seeded"), Line("quick_commerce_revenue", "seeded"),
+            Line("cmr", "seeded"),
+            Line("quick_commerce_revenue", "seeded"),
             Line("quick_commerce_ebita", "seeded", optional=True),  # past quarters' losses: broker estimates
             Line("other_revenue", "derived", ("revenue", "cmr", "quick_commerce_revenue")),
             Line("quick_commerce_orders", "derived", ("quick_commerce_revenue",)),
         ),
     ),
     Segment(
-        "cloud", "Cloud Intelligence", "#1A73E8", "cloud", "cloud", "cloud",
-        ("cloud.ai_revenue.growth.start", "cloud.other_external_revenue.growth.start", "cloud.internal_revenue.growth.start",
-         "cloud.internal_share", "cloud.supply.exit_utilisation", "cloud.supply.revenue_yield"),
+        "cloud",
+        "Cloud Intelligence",
+        "#1A73E8",
+        "cloud",
+        "cloud",
+        "cloud",
+        (
+            "cloud.ai_revenue.growth.start",
+            "cloud.other_external_revenue.growth.start",
+            "cloud.internal_revenue.growth.start",
+            "cloud.internal_share",
+            "cloud.supply.exit_utilisation",
+            "cloud.supply.revenue_yield",
+        ),
         ("cloud.margin_before_new_depreciation.start", "cloud.supply.capacity_share_of_capex", "capex.useful_life"),
         _lines(
             Line("ai_revenue", "seeded"),
@@ -433,13 +563,27 @@ SEGMENTS: tuple[Segment, ...] = (
         ),
     ),
     Segment(
-        "international", "AIDC", "#12B5CB", "international", "international", "growth_segments",
-        ("international.revenue.growth.start",), ("international.margin.start",), _lines(),
+        "international",
+        "AIDC",
+        "#12B5CB",
+        "international",
+        "international",
+        "growth_segments",
+        ("international.revenue.growth.start",),
+        ("international.margin.start",),
+        _lines(),
     ),
     Segment(
-        "all_others", "All others", "#9AA0A6", "all_others", "all_others", "growth_segments",
-        ("all_others.revenue.growth.start",), ("all_others.margin.start", "capex.own_ai_share", "capex.useful_life"),
-        _lines(), charges_own_ai=True,
+        "all_others",
+        "All others",
+        "#9AA0A6",
+        "all_others",
+        "all_others",
+        "growth_segments",
+        ("all_others.revenue.growth.start",),
+        ("all_others.margin.start", "capex.own_ai_share", "capex.useful_life"),
+        _lines(),
+        charges_own_ai=True,
     ),
 )
 # The consolidated group: not a segment, but shown beside them (label, colour, history prefix).
@@ -462,7 +606,9 @@ OPTIONAL_SEEDS: frozenset[str] = frozenset(f"{s.id}.{ln.name}" for s in SEGMENTS
 # derived line -> the seeded lines it reads (its base-quarter value is an estimate when they are)
 DERIVED_FROM_SEEDS: dict[str, frozenset[str]] = {
     f"{s.id}.{ln.name}": frozenset(f"{s.id}.{r}" for r in ln.reads if f"{s.id}.{r}" in SEEDABLE)
-    for s in SEGMENTS for ln in s.lines if ln.kind == "derived"
+    for s in SEGMENTS
+    for ln in s.lines
+    if ln.kind == "derived"
 }
 # the segment bearing the own-AI depreciation (capex.own_ai_share)
 OWN_AI_SEGMENTS: tuple[str, ...] = tuple(s.id for s in SEGMENTS if s.charges_own_ai)
@@ -472,8 +618,16 @@ def base_lines() -> tuple[str, ...]:
     """The reported lines the model grows from: each must have a row in every base quarter
     (checked on every load, :mod:`pivotmodel.base_quarters`): every top-level segment's
     reported revenue, and group revenue (where history ends)."""
-    return (*(f"{s.id}.{ln.name}" for s in SEGMENTS if s.parent == "group" for ln in s.lines
-              if ln.kind == "reported" and ln.name == "revenue"), "group.revenue")
+    return (
+        *(
+            f"{s.id}.{ln.name}"
+            for s in SEGMENTS
+            if s.parent == "group"
+            for ln in s.lines
+            if ln.kind == "reported" and ln.name == "revenue"
+        ),
+        "group.revenue",
+    )
 
 
 def base_estimated_lines() -> tuple[str, ...]:
@@ -522,19 +676,35 @@ def child_parameters(child: Child) -> dict[str, Param]:
     i = child.id
     if child.driver == "loss_path":
         return {
-            f"{i}.loss.start": Param("money", -1e6, 1e6, f"adjusted EBITA of {child.label} in RMB million a quarter "
-                                     "(loss < 0) at the exit of the base year, as estimated (after own-AI depreciation "
-                                     "if it bears it; the engine adds that back)"),
-            f"{i}.loss.long_run": Param("money", -1e6, 1e6, f"quarterly adjusted EBITA of {child.label} the path "
-                                        "converges to (before own-AI depreciation)"),
-            f"{i}.loss.half_life": Param("quarters", 0.25, 80, f"quarters for {child.label}'s gap to its long-run "
-                                         "level to halve"),
+            f"{i}.loss.start": Param(
+                "money",
+                -1e6,
+                1e6,
+                f"adjusted EBITA of {child.label} in RMB million a quarter "
+                "(loss < 0) at the exit of the base year, as estimated (after own-AI depreciation "
+                "if it bears it; the engine adds that back)",
+            ),
+            f"{i}.loss.long_run": Param(
+                "money",
+                -1e6,
+                1e6,
+                f"quarterly adjusted EBITA of {child.label} the path converges to (before own-AI depreciation)",
+            ),
+            f"{i}.loss.half_life": Param(
+                "quarters", 0.25, 80, f"quarters for {child.label}'s gap to its long-run level to halve"
+            ),
         }
     return {
-        **_path((f"{i}.revenue.growth.start", f"{i}.revenue.growth.long_run", f"{i}.revenue.growth.half_life"),
-                f"YoY revenue growth of {child.label}"),
-        **_path((f"{i}.margin.start", f"{i}.margin.long_run", f"{i}.margin.half_life"),
-                f"adjusted-EBITA margin of {child.label}", -1.0, 1.0),
+        **_path(
+            (f"{i}.revenue.growth.start", f"{i}.revenue.growth.long_run", f"{i}.revenue.growth.half_life"),
+            f"YoY revenue growth of {child.label}",
+        ),
+        **_path(
+            (f"{i}.margin.start", f"{i}.margin.long_run", f"{i}.margin.half_life"),
+            f"adjusted-EBITA margin of {child.label}",
+            -1.0,
+            1.0,
+        ),
     }
 
 
@@ -546,8 +716,14 @@ def child_series(children: tuple[Child, ...]) -> dict[str, tuple[str, str]]:
         if "revenue" in c.lines:
             out[f"{c.id}.revenue"] = ("RMB_mn", f"{c.label} revenue (history: estimates)")
         out[f"{c.id}.adjusted_ebita"] = ("RMB_mn", f"{c.label} adjusted EBITA (history: estimates)")
-        out[f"{c.parent}.residual_revenue"] = ("RMB_mn", f"{segment(c.parent).label} revenue outside its declared children")
-        out[f"{c.parent}.residual_ebita"] = ("RMB_mn", f"{segment(c.parent).label} adjusted EBITA outside its declared children")
+        out[f"{c.parent}.residual_revenue"] = (
+            "RMB_mn",
+            f"{segment(c.parent).label} revenue outside its declared children",
+        )
+        out[f"{c.parent}.residual_ebita"] = (
+            "RMB_mn",
+            f"{segment(c.parent).label} adjusted EBITA outside its declared children",
+        )
     return out
 
 
@@ -593,7 +769,9 @@ SERIES: dict[str, tuple[str, str]] = {
     "all_others.adjusted_ebita": ("RMB_mn", "All others adjusted EBITA"),
     "all_others.ai_depreciation": ("RMB_mn", "depreciation of new assets used for the group's own AI work"),
     "all_others.new_depreciation": (
-        "RMB_mn", "depreciation of new assets charged to All others (own AI work and its part of the rest)"),
+        "RMB_mn",
+        "depreciation of new assets charged to All others (own AI work and its part of the rest)",
+    ),
     "group.segment_revenue": ("RMB_mn", "sum of segment revenue"),
     "group.elimination": ("RMB_mn", "inter-segment revenue elimination (< 0)"),
     "group.revenue": ("RMB_mn", "consolidated revenue"),
@@ -608,15 +786,30 @@ SERIES: dict[str, tuple[str, str]] = {
     "group.capex_to_revenue": ("ratio", "capex / group revenue (years show the average of the quarters)"),
     "group.cash_tax": ("RMB_mn", "cash tax (positive = paid)"),
     "group.fcf": ("RMB_mn", "free cash flow (history: reported; projection: proxy + other cash items)"),
-    "group.fcf_proxy": ("RMB_mn", "adjusted EBITDA - capex - cash tax (history: from reported EBITA, D&A a quarter of the year's, capex)"),
-    "group.fx_usd_rmb": ("RMB_per_USD", "exchange rate, RMB per US$ (reported quarters without a rate: the FX assumption)"),
+    "group.fcf_proxy": (
+        "RMB_mn",
+        "adjusted EBITDA - capex - cash tax (history: from reported EBITA, D&A a quarter of the year's, capex)",
+    ),
+    "group.fx_usd_rmb": (
+        "RMB_per_USD",
+        "exchange rate, RMB per US$ (reported quarters without a rate: the FX assumption)",
+    ),
     # below adjusted EBITA, per share, net cash (pivotmodel.model.earnings; signs in pivotmodel.earnings_series)
     "group.sbc": ("RMB_mn", "share-based compensation (< 0)"),
     "group.amortisation": ("RMB_mn", "amortisation and impairment of intangible assets (< 0)"),
     "group.goodwill_impairment": ("RMB_mn", "impairment of goodwill (< 0; an event input)"),
-    "group.income_from_operations": ("RMB_mn", "income from operations = adjusted EBITA + SBC + amortisation + goodwill impairment"),
-    "group.interest_investment_income": ("RMB_mn", "interest and investment income, net (yield on cash + mark-to-market gains)"),
-    "group.investment_gains": ("RMB_mn", "mark-to-market and disposal gains inside interest and investment income (excluded from non-GAAP)"),
+    "group.income_from_operations": (
+        "RMB_mn",
+        "income from operations = adjusted EBITA + SBC + amortisation + goodwill impairment",
+    ),
+    "group.interest_investment_income": (
+        "RMB_mn",
+        "interest and investment income, net (yield on cash + mark-to-market gains)",
+    ),
+    "group.investment_gains": (
+        "RMB_mn",
+        "mark-to-market and disposal gains inside interest and investment income (excluded from non-GAAP)",
+    ),
     "group.interest_expense": ("RMB_mn", "interest expense (< 0)"),
     "group.other_income": ("RMB_mn", "other income (expense), net"),
     "group.income_before_tax": ("RMB_mn", "income before income tax and share of results of equity method investees"),
@@ -627,7 +820,10 @@ SERIES: dict[str, tuple[str, str]] = {
     "group.net_income": ("RMB_mn", "net income (GAAP)"),
     "group.nci": ("RMB_mn", "net loss (+) / income (-) attributable to non-controlling interests and mezzanine equity"),
     "group.net_income_attributable": ("RMB_mn", "net income attributable to ordinary shareholders (GAAP)"),
-    "group.non_gaap_adjustments": ("RMB_mn", "non-GAAP adjustments: SBC, amortisation, impairments, investment gains/losses, tax effects"),
+    "group.non_gaap_adjustments": (
+        "RMB_mn",
+        "non-GAAP adjustments: SBC, amortisation, impairments, investment gains/losses, tax effects",
+    ),
     "group.non_gaap_net_income": ("RMB_mn", "non-GAAP net income = net income + non-GAAP adjustments"),
     "group.buyback": ("RMB_mn", "share repurchases (cash paid, > 0)"),
     "group.dividends": ("RMB_mn", "dividends paid (> 0)"),

@@ -39,9 +39,21 @@ from .sampling import correlation_copula, uncertain_inputs
 from .schema import UNITS, seed_key
 
 __all__ = [
-    "Output", "parse_output", "evaluate_output", "input_spec", "model_unit", "format_value",
-    "tornado", "spider", "sobol", "sobol_from_function", "correlation_groups", "rank_correlations",
-    "output_per_draw", "SPIDER_PERCENTILES", "CHUNK",
+    "Output",
+    "parse_output",
+    "evaluate_output",
+    "input_spec",
+    "model_unit",
+    "format_value",
+    "tornado",
+    "spider",
+    "sobol",
+    "sobol_from_function",
+    "correlation_groups",
+    "rank_correlations",
+    "output_per_draw",
+    "SPIDER_PERCENTILES",
+    "CHUNK",
 ]
 
 SPIDER_PERCENTILES = (5, 10, 25, 50, 75, 90, 95)
@@ -78,26 +90,42 @@ def parse_output(spec: str | Output) -> Output:
     where = "--output"
     year_fn = re.match(r"(first_fy|first_cy|first_year)\s*\(", text)
     if year_fn:  # a year, infinite in draws where the condition never holds: nothing to swing or rank
-        raise InputError.single(where, "output", f"{year_fn.group(1)}(...) is a year (infinite where the condition never holds), not an output; "
-                                "give the number inside the condition instead, e.g. share(cloud.revenue, group.revenue, CY2026)")
+        raise InputError.single(
+            where,
+            "output",
+            f"{year_fn.group(1)}(...) is a year (infinite where the condition never holds), not an output; "
+            "give the number inside the condition instead, e.g. share(cloud.revenue, group.revenue, CY2026)",
+        )
     if any(c in text for c in "<>") or " and " in f" {text} " or " or " in f" {text} ":
-        raise InputError.single(where, "output", f"{text!r} is a test (it has a comparison); an output is a number - drop the comparison")
+        raise InputError.single(
+            where, "output", f"{text!r} is a test (it has a comparison); an output is a number - drop the comparison"
+        )
     if "@" in text and "(" not in text:
         series, _, period = (s.strip() for s in text.partition("@"))
         name = ALIASES.get(series, series)
         if name not in SERIES:
             names = list(SERIES) + list(ALIASES)
-            raise InputError.single(where, "output", f"unknown series {series!r}{did_you_mean(series, names)}; valid: {', '.join(names)}")
+            raise InputError.single(
+                where, "output", f"unknown series {series!r}{did_you_mean(series, names)}; valid: {', '.join(names)}"
+            )
         expression = f"sum({series}, {period})"
     else:
         expression = text
     try:
         tree = parse_test(expression)
     except TestError as exc:
-        raise InputError.single(where, "output", f"{exc} (output: {text!r}); write SERIES@PERIOD or an expression such as "
-                                "share(cloud.revenue, group.revenue, CY2026)") from None
-    if isinstance(tree.body, (ast.Compare, ast.BoolOp)) or (isinstance(tree.body, ast.UnaryOp) and isinstance(tree.body.op, ast.Not)):
-        raise InputError.single(where, "output", f"{text!r} is a test (it has a comparison); an output is a number - drop the comparison")
+        raise InputError.single(
+            where,
+            "output",
+            f"{exc} (output: {text!r}); write SERIES@PERIOD or an expression such as "
+            "share(cloud.revenue, group.revenue, CY2026)",
+        ) from None
+    if isinstance(tree.body, (ast.Compare, ast.BoolOp)) or (
+        isinstance(tree.body, ast.UnaryOp) and isinstance(tree.body.op, ast.Not)
+    ):
+        raise InputError.single(
+            where, "output", f"{text!r} is a test (it has a comparison); an output is a number - drop the comparison"
+        )
     return Output(text, expression, tree)
 
 
@@ -112,8 +140,14 @@ def evaluate_output(output: str | Output, p: Projection) -> np.ndarray:
     return np.array(np.broadcast_to(np.asarray(val, dtype=float), (p.draws,)), dtype=float)
 
 
-def _run(a: Assumptions, values: Mapping[str, np.ndarray], outputs: Sequence[Output], chunk: int = CHUNK,
-         jobs: int = 1, executor: Any = None) -> list[np.ndarray]:
+def _run(
+    a: Assumptions,
+    values: Mapping[str, np.ndarray],
+    outputs: Sequence[Output],
+    chunk: int = CHUNK,
+    jobs: int = 1,
+    executor: Any = None,
+) -> list[np.ndarray]:
     """Evaluate outputs for a batch of input rows, in chunks of ``chunk`` rows: here, on a
     local pool of ``jobs`` processes or on ``executor`` (:func:`pivotmodel.runner.run_chunks`;
     each row's outputs depend on its inputs alone, so the same numbers on every path)."""
@@ -126,11 +160,23 @@ def _run(a: Assumptions, values: Mapping[str, np.ndarray], outputs: Sequence[Out
         for i, y in enumerate(ys):
             parts[i].append(y)
 
-    _EVAL.update(engine=prepare(a), values={k: np.asarray(v) for k, v in values.items()}, rows=n, outputs=list(outputs),
-                 keep=sorted({s for o in outputs for s in o.series}))
+    _EVAL.update(
+        engine=prepare(a),
+        values={k: np.asarray(v) for k, v in values.items()},
+        rows=n,
+        outputs=list(outputs),
+        keep=sorted({s for o in outputs for s in o.series}),
+    )
     try:
-        run_chunks([(lo, min(n, lo + chunk)) for lo in range(0, n, chunk)], _eval_chunk, _install_eval, dict(_EVAL), store,
-                   jobs=jobs, executor=executor)
+        run_chunks(
+            [(lo, min(n, lo + chunk)) for lo in range(0, n, chunk)],
+            _eval_chunk,
+            _install_eval,
+            dict(_EVAL),
+            store,
+            jobs=jobs,
+            executor=executor,
+        )
     finally:
         _EVAL.clear()
     return [np.concatenate(x) for x in parts]
@@ -202,8 +248,11 @@ def _check_keys(a: Assumptions, keys: Iterable[str] | None) -> dict:
     keys = list(keys)
     bad = [k for k in keys if k not in dists]
     if bad:
-        raise InputError.single("--input", "input", f"{', '.join(bad)} not an uncertain input{did_you_mean(bad, dists)}; "
-                                f"valid: {', '.join(dists)}")
+        raise InputError.single(
+            "--input",
+            "input",
+            f"{', '.join(bad)} not an uncertain input{did_you_mean(bad, dists)}; valid: {', '.join(dists)}",
+        )
     return {k: dists[k] for k in keys}
 
 
@@ -211,7 +260,9 @@ def _check_keys(a: Assumptions, keys: Iterable[str] | None) -> dict:
 # tornado and spider
 
 
-def _sweep(a: Assumptions, output: Output, quantiles: Sequence[float], keys: Iterable[str] | None) -> tuple[pd.DataFrame, float]:
+def _sweep(
+    a: Assumptions, output: Output, quantiles: Sequence[float], keys: Iterable[str] | None
+) -> tuple[pd.DataFrame, float]:
     """Every input at each quantile, others at base; one engine call. Long table."""
     dists = _check_keys(a, keys)
     names = list(dists)
@@ -239,8 +290,12 @@ def _monotonic(y: np.ndarray, base: float) -> bool:
     return bool(np.all(d >= -tol) or np.all(d <= tol))
 
 
-def spider(a: Assumptions, output: str | Output, percentiles: Sequence[float] = SPIDER_PERCENTILES,
-           inputs: Iterable[str] | None = None) -> pd.DataFrame:
+def spider(
+    a: Assumptions,
+    output: str | Output,
+    percentiles: Sequence[float] = SPIDER_PERCENTILES,
+    inputs: Iterable[str] | None = None,
+) -> pd.DataFrame:
     """The output as each input moves through ``percentiles`` (others at base): long table
     with columns input, percentile, value (model units), output, base_output, monotonic."""
     out = parse_output(output)
@@ -253,8 +308,9 @@ def spider(a: Assumptions, output: str | Output, percentiles: Sequence[float] = 
     return df
 
 
-def tornado(a: Assumptions, output: str | Output, low: float = 0.10, high: float = 0.90,
-            inputs: Iterable[str] | None = None) -> pd.DataFrame:
+def tornado(
+    a: Assumptions, output: str | Output, low: float = 0.10, high: float = 0.90, inputs: Iterable[str] | None = None
+) -> pd.DataFrame:
     """Swing of the output as each uncertain input goes from its ``low`` to its ``high``
     quantile with every other input at its median, largest swing first.
 
@@ -269,12 +325,19 @@ def tornado(a: Assumptions, output: str | Output, low: float = 0.10, high: float
         g = g.set_index("quantile")
         y = g["output"].to_numpy()
         lo_y, hi_y = float(g.loc[low, "output"]), float(g.loc[high, "output"])
-        rows.append({
-            "input": k, "unit": model_unit(input_spec(a, k)),
-            "low_value": float(g.loc[low, "value"]), "high_value": float(g.loc[high, "value"]),
-            "output_low": lo_y, "output_high": hi_y, "swing": abs(hi_y - lo_y),
-            "base_output": base, "monotonic": _monotonic(y, base),
-        })
+        rows.append(
+            {
+                "input": k,
+                "unit": model_unit(input_spec(a, k)),
+                "low_value": float(g.loc[low, "value"]),
+                "high_value": float(g.loc[high, "value"]),
+                "output_low": lo_y,
+                "output_high": hi_y,
+                "swing": abs(hi_y - lo_y),
+                "base_output": base,
+                "monotonic": _monotonic(y, base),
+            }
+        )
     table = pd.DataFrame(rows)
     table = table.sort_values("swing", ascending=False, kind="stable").reset_index(drop=True)
     table.attrs.update(output=out.spec, unit=out.unit, base_output=base, low=low, high=high)
@@ -310,9 +373,15 @@ def correlation_groups(a: Assumptions) -> dict[str, str]:
     return {k: " + ".join(members[find(k)]) for k in dists}
 
 
-def sobol_from_function(dists: Mapping[str, object], f: Callable[[dict[str, np.ndarray]], np.ndarray | Sequence[np.ndarray]],
-                        n: int = 512, seed: int = 0, groups: Mapping[str, str] | None = None,
-                        num_resamples: int = 100, output_names: Sequence[str] | None = None) -> pd.DataFrame:
+def sobol_from_function(
+    dists: Mapping[str, object],
+    f: Callable[[dict[str, np.ndarray]], np.ndarray | Sequence[np.ndarray]],
+    n: int = 512,
+    seed: int = 0,
+    groups: Mapping[str, str] | None = None,
+    num_resamples: int = 100,
+    output_names: Sequence[str] | None = None,
+) -> pd.DataFrame:
     """Sobol S1/ST (with 95% bootstrap half-widths) of ``f`` over independent inputs.
 
     ``dists``: name -> object with ``ppf(u)``; ``f`` maps {name: values} to one output array
@@ -323,7 +392,9 @@ def sobol_from_function(dists: Mapping[str, object], f: Callable[[dict[str, np.n
     from SALib.sample import sobol as sobol_sample
 
     if n < 2 or int(n) & (int(n) - 1):
-        raise InputError.single("--samples", "samples", f"Sobol base samples must be a power of two (e.g. 512, 1024), got {n}")
+        raise InputError.single(
+            "--samples", "samples", f"Sobol base samples must be a power of two (e.g. 512, 1024), got {n}"
+        )
     names = list(dists)
     problem: dict = {"num_vars": len(names), "names": names, "bounds": [[0.0, 1.0]] * len(names)}
     if groups is not None:
@@ -341,25 +412,57 @@ def sobol_from_function(dists: Mapping[str, object], f: Callable[[dict[str, np.n
         y = np.asarray(y, dtype=float)
         if not np.all(np.isfinite(y)):
             bad = int((~np.isfinite(y)).sum())
-            raise InputError.single("sobol", "output", f"{name} is not finite in {bad} of {y.size} model runs; Sobol indices need a number in every run")
+            raise InputError.single(
+                "sobol",
+                "output",
+                f"{name} is not finite in {bad} of {y.size} model runs; Sobol indices need a number in every run",
+            )
         if np.var(y) == 0:
-            res = {"S1": np.zeros(len(labels)), "S1_conf": np.zeros(len(labels)), "ST": np.zeros(len(labels)), "ST_conf": np.zeros(len(labels))}
+            res = {
+                "S1": np.zeros(len(labels)),
+                "S1_conf": np.zeros(len(labels)),
+                "ST": np.zeros(len(labels)),
+                "ST_conf": np.zeros(len(labels)),
+            }
         else:
             # SALib seeds its bootstrap only when ``seed`` is truthy (seed 0 drew from numpy's global
             # state: other intervals on every call); a generator of the seed is the same stream as the seed
-            res = sobol_analyze.analyze(problem, y, calc_second_order=False, num_resamples=num_resamples,
-                                        seed=np.random.default_rng(seed), print_to_console=False)
-        frames.append(pd.DataFrame({
-            "output": name, "input": labels, "S1": res["S1"], "S1_conf": res["S1_conf"],
-            "ST": res["ST"], "ST_conf": res["ST_conf"],
-        }))
+            res = sobol_analyze.analyze(
+                problem,
+                y,
+                calc_second_order=False,
+                num_resamples=num_resamples,
+                seed=np.random.default_rng(seed),
+                print_to_console=False,
+            )
+        frames.append(
+            pd.DataFrame(
+                {
+                    "output": name,
+                    "input": labels,
+                    "S1": res["S1"],
+                    "S1_conf": res["S1_conf"],
+                    "ST": res["ST"],
+                    "ST_conf": res["ST_conf"],
+                }
+            )
+        )
     df = pd.concat(frames, ignore_index=True)
     df.attrs.update(evaluations=int(u.shape[0]), base_samples=int(n))
     return df
 
 
-def sobol(a: Assumptions, output: str | Output, n: int = 1024, seed: int = 0, grouped: bool = False,
-          inputs: Iterable[str] | None = None, num_resamples: int = 100, jobs: int = 1, executor: Any = None) -> pd.DataFrame:
+def sobol(
+    a: Assumptions,
+    output: str | Output,
+    n: int = 1024,
+    seed: int = 0,
+    grouped: bool = False,
+    inputs: Iterable[str] | None = None,
+    num_resamples: int = 100,
+    jobs: int = 1,
+    executor: Any = None,
+) -> pd.DataFrame:
     """Sobol first-order (S1) and total (ST) indices of an output for every uncertain input
     (or those in ``inputs``; the rest stay at base), sorted by ST.
 
@@ -374,8 +477,10 @@ def sobol(a: Assumptions, output: str | Output, n: int = 1024, seed: int = 0, gr
     correlated = sorted(k for k, g in groups_all.items() if " + " in g and k in dists)
     note = ""
     if correlated:
-        note = ("inputs correlated in correlations.yaml (" + ", ".join(correlated) + ") are sampled independently here; "
-                "Sobol indices assume independence - read the grouped indices for them")
+        note = (
+            "inputs correlated in correlations.yaml (" + ", ".join(correlated) + ") are sampled independently here; "
+            "Sobol indices assume independence - read the grouped indices for them"
+        )
     fixed = base_values(a)
 
     def f(vals: dict[str, np.ndarray]) -> np.ndarray:
@@ -386,15 +491,26 @@ def sobol(a: Assumptions, output: str | Output, n: int = 1024, seed: int = 0, gr
         return _run(a, data, [out], jobs=jobs, executor=executor)[0]
 
     groups = {k: groups_all[k] for k in dists} if grouped else None
-    df = sobol_from_function(dists, f, n=n, seed=seed, groups=groups, num_resamples=num_resamples, output_names=[out.spec])
+    df = sobol_from_function(
+        dists, f, n=n, seed=seed, groups=groups, num_resamples=num_resamples, output_names=[out.spec]
+    )
     df = df.drop(columns="output").sort_values("ST", ascending=False, kind="stable").reset_index(drop=True)
     corr_set = set(correlated)
     df["note"] = [
-        ("correlated (correlations.yaml): sampled independently here; see the grouped indices" if set(str(k).split(" + ")) & corr_set else "")
+        (
+            "correlated (correlations.yaml): sampled independently here; see the grouped indices"
+            if set(str(k).split(" + ")) & corr_set
+            else ""
+        )
         for k in df["input"]
     ]
-    df.attrs.update(output=out.spec, unit=out.unit, note=note, grouped=grouped,
-                    evaluations=int(n) * (len(set(groups.values())) if groups else len(dists)) + 2 * int(n))
+    df.attrs.update(
+        output=out.spec,
+        unit=out.unit,
+        note=note,
+        grouped=grouped,
+        evaluations=int(n) * (len(set(groups.values())) if groups else len(dists)) + 2 * int(n),
+    )
     return df
 
 

@@ -27,8 +27,9 @@ def _sorted_medians(xs: np.ndarray, counts: np.ndarray, n: np.ndarray) -> np.nda
     return np.where(n % 2 == 1, a, (a + b) / 2)
 
 
-def ks_matrix(x: np.ndarray, hold: np.ndarray, fail: np.ndarray, medians: bool = False, order: np.ndarray | None = None
-              ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def ks_matrix(
+    x: np.ndarray, hold: np.ndarray, fail: np.ndarray, medians: bool = False, order: np.ndarray | None = None
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(KS distance, median where it holds, median where it fails), each (inputs, claims), for
     inputs ``x`` (draws, inputs) and outcomes ``hold``/``fail`` (draws, claims, bool; a draw
     neither is not evaluable). Claims that never hold or never fail get 0 and NaN medians;

@@ -51,9 +51,18 @@ __all__ = ["simulate", "Results", "HEADLINE_SERIES", "wilson", "column_quantiles
 
 QUANTILES = (0.05, 0.10, 0.50, 0.90, 0.95)
 HEADLINE_SERIES = (
-    "group.revenue", "group.adjusted_ebita", "group.capex", "group.fcf",
-    "cloud.revenue", "cloud.ai_revenue", "cloud.adjusted_ebita", "china_ecommerce.quick_commerce_ebita",
-    "cloud.utilisation", "cloud.backlog", "cloud.lost_demand", "group.net_cash",
+    "group.revenue",
+    "group.adjusted_ebita",
+    "group.capex",
+    "group.fcf",
+    "cloud.revenue",
+    "cloud.ai_revenue",
+    "cloud.adjusted_ebita",
+    "china_ecommerce.quick_commerce_ebita",
+    "cloud.utilisation",
+    "cloud.backlog",
+    "cloud.lost_demand",
+    "group.net_cash",
 )
 # Up to this many draws every series is kept per draw, by quarter, fiscal and calendar year,
 # in float64. Larger runs keep the headline series by fiscal and calendar year only, in
@@ -156,8 +165,9 @@ def _chunk(start: int, stop: int) -> dict[str, Any]:
     return out
 
 
-def _kept_totals(p: Projection, keep: tuple[str, ...], compact: bool, rows: slice | np.ndarray, start: int, stop: int,
-                 draws: int) -> tuple[dict, dict]:
+def _kept_totals(
+    p: Projection, keep: tuple[str, ...], compact: bool, rows: slice | np.ndarray, start: int, stop: int, draws: int
+) -> tuple[dict, dict]:
     """The kept series' totals of a chunk (draws [start, stop) of a run of ``draws``): for each
     (basis, name), the sampled ``rows`` (float32 when ``compact``) and, when means are
     streamed, the block parts of :func:`_block_parts`. Fiscal and calendar years of every
@@ -182,7 +192,9 @@ def _kept_totals(p: Projection, keep: tuple[str, ...], compact: bool, rows: slic
             alone[basis, name] = arr
     kept = wide[rows].astype(np.float32) if compact else wide[rows]
     # each piece contiguous: a worker pickles a contiguous array several times faster than a view
-    totals: dict[tuple[str, str], np.ndarray] = {key: np.ascontiguousarray(kept[:, a:b]) for key, (a, b) in spans.items()}
+    totals: dict[tuple[str, str], np.ndarray] = {
+        key: np.ascontiguousarray(kept[:, a:b]) for key, (a, b) in spans.items()
+    }
     sums: dict[tuple[str, str], list] = {}
     stream = _STATE["stream_means"]
     if stream:
@@ -191,7 +203,9 @@ def _kept_totals(p: Projection, keep: tuple[str, ...], compact: bool, rows: slic
             if key in alone:
                 sums[key] = _block_parts(alone[key], start, stop, draws)
             else:
-                sums[key] = [(blk, offset, np.ascontiguousarray(arr[..., a:b]), whole) for blk, offset, arr, whole in parts]
+                sums[key] = [
+                    (blk, offset, np.ascontiguousarray(arr[..., a:b]), whole) for blk, offset, arr, whole in parts
+                ]
     if not compact:
         for name in keep:
             totals["quarter", name] = p[name][rows]
@@ -237,7 +251,9 @@ def _init_worker(state: dict[str, Any]) -> None:
     retain_freed_memory()  # a worker only runs chunks: keep freed arrays for the next one
     _STATE.update(state)
     _prefault_chunk()
-    if _STATE.get("engine_setting") is not None and "kernels" not in _STATE:  # spawned: load the kernels if the run uses them
+    if (
+        _STATE.get("engine_setting") is not None and "kernels" not in _STATE
+    ):  # spawned: load the kernels if the run uses them
         _STATE["kernels"] = kernels_for_run(_STATE["design"].draws, _STATE["engine_setting"])  # (forked: inherited)
 
 
@@ -382,8 +398,10 @@ class Results:
         """Every draw's outcome codes, (claims, draws), int8: 1 holds, 0 fails, -1 not
         evaluable; only a run that keeps every draw has them (a sampled run keeps counts)."""
         if self.sampled:
-            raise ValueError(f"a run of {self.draws:,} draws keeps {len(self.sample):,} draws' outcomes and counts "
-                             "over every draw, not every draw's outcome")
+            raise ValueError(
+                f"a run of {self.draws:,} draws keeps {len(self.sample):,} draws' outcomes and counts "
+                "over every draw, not every draw's outcome"
+            )
         holds = self.claim_holds[[c.id for c in self.claims]].to_numpy()
         return np.where(np.isnan(holds), -1, holds).astype(np.int8).T
 
@@ -482,15 +500,30 @@ class Results:
         for c, q in zip(self.claims, spreads):
             est, lo, hi, n = self.probability(c.id)
             st = statuses[c.id]
-            rows.append({
-                "id": c.id, "headline": c.headline, "test": c.test, "probability": est,
-                "ci_low": lo, "ci_high": hi, "draws": n, "base_case": self.claim_holds[c.id].iloc[0],
-                "metric_p5": q[0], "metric_p50": q[1], "metric_p95": q[2], "metric_never": q[3],
-                "threshold": c.threshold,
-                "interval": self.interval_method, "words": c.words, "reading": c.reading,
-                "source": f"{c.source['publication']}, {c.source['date']}, {c.source['url']}",
-                "status": st.label, "status_reason": st.full_reason, "probability_on_demand": st.on_demand,
-            })
+            rows.append(
+                {
+                    "id": c.id,
+                    "headline": c.headline,
+                    "test": c.test,
+                    "probability": est,
+                    "ci_low": lo,
+                    "ci_high": hi,
+                    "draws": n,
+                    "base_case": self.claim_holds[c.id].iloc[0],
+                    "metric_p5": q[0],
+                    "metric_p50": q[1],
+                    "metric_p95": q[2],
+                    "metric_never": q[3],
+                    "threshold": c.threshold,
+                    "interval": self.interval_method,
+                    "words": c.words,
+                    "reading": c.reading,
+                    "source": f"{c.source['publication']}, {c.source['date']}, {c.source['url']}",
+                    "status": st.label,
+                    "status_reason": st.full_reason,
+                    "probability_on_demand": st.on_demand,
+                }
+            )
         return pd.DataFrame(rows).set_index("id")
 
     def quantiles(self, basis: str = "fy", series: Iterable[str] | None = None) -> pd.DataFrame:
@@ -506,10 +539,14 @@ class Results:
         labels = self.periods[basis]
         qs = column_quantiles([self.totals[basis][name][:, j] for name in names for j in range(len(labels))])
         known = {**SERIES, **child_series(tuple(self.assumptions.children))}  # the registry's, and declared children's
-        scale = np.repeat([1.0 if known[n][0] in ("count_mn", "RMB_per_USD", "ratio") else 1000.0 for n in names], len(labels))
+        scale = np.repeat(
+            [1.0 if known[n][0] in ("count_mn", "RMB_per_USD", "ratio") else 1000.0 for n in names], len(labels)
+        )
         units = {"count_mn": "mn orders", "RMB_per_USD": "RMB per US$", "ratio": "ratio"}
         index = pd.MultiIndex.from_product([names, labels], names=["series", "period"])
-        df = pd.DataFrame({"unit": np.repeat([units.get(known[n][0], "RMB bn") for n in names], len(labels))}, index=index)
+        df = pd.DataFrame(
+            {"unit": np.repeat([units.get(known[n][0], "RMB bn") for n in names], len(labels))}, index=index
+        )
         for k, q in enumerate(QUANTILES):
             df[f"P{int(q * 100)}"] = qs[:, k] / scale
         df["mean"] = np.concatenate([self.means[basis][n] for n in names]) / scale
@@ -525,7 +562,11 @@ class Results:
         frames = []
         for c in self.claims:
             est = np.array(self._estimates(c.id, marks), dtype=float).reshape(len(marks), 4)
-            frames.append(pd.DataFrame({"claim": c.id, "draws": marks, "probability": est[:, 0], "ci_low": est[:, 1], "ci_high": est[:, 2]}))
+            frames.append(
+                pd.DataFrame(
+                    {"claim": c.id, "draws": marks, "probability": est[:, 0], "ci_low": est[:, 1], "ci_high": est[:, 2]}
+                )
+            )
         if not frames:
             return pd.DataFrame(columns=["claim", "draws", "probability", "ci_low", "ci_high"])
         return pd.concat(frames, ignore_index=True)
@@ -619,9 +660,17 @@ def check_memory(a: Assumptions, draws: int, max_gb: float | None = None) -> Non
     if cap is not None and need > cap:
         from .errors import InputError
 
-        how = f"the cap you set ({max_gb:g} GB)" if max_gb is not None else f"half this machine's RAM ({cap / 1e9:.1f} GB)"
-        raise InputError.single("--draws", "draws", f"{draws:,} draws need about {need / 1e9:.1f} GB, more than {how}; "
-                                "use fewer draws or raise the cap with --max-memory GB")
+        how = (
+            f"the cap you set ({max_gb:g} GB)"
+            if max_gb is not None
+            else f"half this machine's RAM ({cap / 1e9:.1f} GB)"
+        )
+        raise InputError.single(
+            "--draws",
+            "draws",
+            f"{draws:,} draws need about {need / 1e9:.1f} GB, more than {how}; "
+            "use fewer draws or raise the cap with --max-memory GB",
+        )
 
 
 def _progress(total: int, enabled: bool):
@@ -662,7 +711,9 @@ def simulate(
     design = make_design(a, draws, seed, method, nearest_correlation)
     design.build_tables()  # once, here: forked workers inherit the tables
     setting = engine_setting()  # PIVOTMODEL_ENGINE, read once a run
-    kernels = kernels_for_run(draws, setting)  # the compiled kernels, if a run this size uses them; inherited as the tables
+    kernels = kernels_for_run(
+        draws, setting
+    )  # the compiled kernels, if a run this size uses them; inherited as the tables
     engine = prepare(a)  # the engine's inputs, built once for every chunk (and pickled once to spawned workers)
     claims = list(a.claims)
     check_claims(claims, run(engine), a.claims_label)
@@ -681,9 +732,20 @@ def simulate(
         # of a block split with the next chunk (half of what it sent at 25,000)
         chunk_size -= chunk_size % MEAN_BLOCK
     bounds_counts = count_bounds(draws, design.replicate_size, design.method != "mc")
-    _STATE.update(engine=engine, design=design, claims=claims, keep=keep, claim_series=claim_series, compact=compact, sample=sample,
-                  stream_means=stream_means, chunk=min(chunk_size, draws), engine_setting=setting, kernels=kernels,
-                  count_bounds=bounds_counts)
+    _STATE.update(
+        engine=engine,
+        design=design,
+        claims=claims,
+        keep=keep,
+        claim_series=claim_series,
+        compact=compact,
+        sample=sample,
+        stream_means=stream_means,
+        chunk=min(chunk_size, draws),
+        engine_setting=setting,
+        kernels=kernels,
+        count_bounds=bounds_counts,
+    )
     bounds = [(i, min(i + chunk_size, draws)) for i in range(0, draws, chunk_size)]
     show = (sys.stderr.isatty() if progress is None else progress) and draws >= 20_000
     bar = _progress(draws, show)
@@ -698,9 +760,19 @@ def simulate(
         # a module does not pickle: spawned and remote workers load the kernels themselves
         state = {k: x for k, x in _STATE.items() if k != "kernels"}
         # the output tables' library, loaded while the workers compute the first chunks
-        ran_on = run_chunks(bounds, _chunk, _install_remote, state, store, jobs=jobs, executor=executor,
-                            start_method=start_method, local_install=_init_worker, serial_setup=_prefault_chunk,
-                            after_submit=lambda: importlib.import_module("pandas"))
+        ran_on = run_chunks(
+            bounds,
+            _chunk,
+            _install_remote,
+            state,
+            store,
+            jobs=jobs,
+            executor=executor,
+            start_method=start_method,
+            local_install=_init_worker,
+            serial_setup=_prefault_chunk,
+            after_submit=lambda: importlib.import_module("pandas"),
+        )
     finally:
         if bar:
             bar.close()
@@ -712,19 +784,46 @@ def simulate(
         if kind in totals:
             totals[kind][name] = arr
     tl = Timeline.between(HISTORY_START, a.horizon)  # the engine's quarter axis
-    periods = {"quarter": tl.labels, "fy": [p.label for p in tl.year_periods("fy")], "cy": [p.label for p in tl.year_periods("cy")]}
+    periods = {
+        "quarter": tl.labels,
+        "fy": [p.label for p in tl.year_periods("fy")],
+        "cy": [p.label for p in tl.year_periods("cy")],
+    }
     manifest = {
-        "pivotmodel_version": __version__, "scenario": a.scenario.name, "scenario_chain": list(a.scenario.chain),
-        "inputs_sha256": inputs_hash(a), "seed": seed, "method": method, "draws": draws,
-        "uncertain_inputs": len(design.dists), "correlated_inputs": list(design.correlation.keys) if design.correlation else [],
+        "pivotmodel_version": __version__,
+        "scenario": a.scenario.name,
+        "scenario_chain": list(a.scenario.chain),
+        "inputs_sha256": inputs_hash(a),
+        "seed": seed,
+        "method": method,
+        "draws": draws,
+        "uncertain_inputs": len(design.dists),
+        "correlated_inputs": list(design.correlation.keys) if design.correlation else [],
         "correlation_adjusted_to_nearest": bool(design.correlation and design.correlation.adjusted),
-        "last_reported_quarter": a.history.last_quarter.label, "horizon": a.horizon.label,
-        "chunk_size": chunk_size, "jobs": jobs, "executor": ran_on, "sampled_draws": len(sample),
+        "last_reported_quarter": a.history.last_quarter.label,
+        "horizon": a.horizon.label,
+        "chunk_size": chunk_size,
+        "jobs": jobs,
+        "executor": ran_on,
+        "sampled_draws": len(sample),
         "started_utc": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(started)),
         "seconds": round(time.time() - started, 2),
     }
-    return Results(a, design, claims, inputs, metric, holds, totals, periods, (a.history.last_quarter + 1).label,
-                   sink.counts, sink.means(), sample, manifest)
+    return Results(
+        a,
+        design,
+        claims,
+        inputs,
+        metric,
+        holds,
+        totals,
+        periods,
+        (a.history.last_quarter + 1).label,
+        sink.counts,
+        sink.means(),
+        sample,
+        manifest,
+    )
 
 
 def manifest_json(results: Results, deterministic: bool = False) -> str:

@@ -97,7 +97,9 @@ def _scrambled(d: int, entropy: tuple[int, ...]) -> tuple[np.ndarray, np.ndarray
     return sv, shift
 
 
-def scrambled_points(d: int, entropy: tuple[int, ...], start: int, stop: int, out: np.ndarray | None = None) -> np.ndarray:
+def scrambled_points(
+    d: int, entropy: tuple[int, ...], start: int, stop: int, out: np.ndarray | None = None
+) -> np.ndarray:
     """Points start..stop-1 (stop <= 2**BITS) of the ``d``-dimensional Sobol sequence that
     ``scipy.stats.qmc.Sobol(d, scramble=True, seed=Generator(PCG64(SeedSequence(entropy))))``
     generates, as (d, stop - start) float64 (into ``out`` when given): point t of dimension i

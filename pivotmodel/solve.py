@@ -91,13 +91,41 @@ class Solution:
     sentence: str = ""
 
     def frame(self) -> pd.DataFrame:
-        return pd.DataFrame([{k: getattr(self, k) for k in (
-            "claim", "input", "unit", "value", "direction", "base_value", "low", "high", "threshold",
-            "comparison", "base_metric", "holds_at_base", "status", "sentence")}])
+        return pd.DataFrame(
+            [
+                {
+                    k: getattr(self, k)
+                    for k in (
+                        "claim",
+                        "input",
+                        "unit",
+                        "value",
+                        "direction",
+                        "base_value",
+                        "low",
+                        "high",
+                        "threshold",
+                        "comparison",
+                        "base_metric",
+                        "holds_at_base",
+                        "status",
+                        "sentence",
+                    )
+                }
+            ]
+        )
 
 
-def solve(a: Assumptions, claim_id: str, input_key: str, low_q: float = 0.001, high_q: float = 0.999,
-          grid: int = GRID, xtol_rel: float = 1e-9, claim: Claim | None = None) -> Solution:
+def solve(
+    a: Assumptions,
+    claim_id: str,
+    input_key: str,
+    low_q: float = 0.001,
+    high_q: float = 0.999,
+    grid: int = GRID,
+    xtol_rel: float = 1e-9,
+    claim: Claim | None = None,
+) -> Solution:
     """The value of ``input_key`` at which ``claim_id`` starts or stops holding, with every
     other input at base. ``claim`` solves a claim that is not in claims.yaml (a forecast)."""
     claim = claim or find_claim(a, claim_id)
@@ -111,8 +139,21 @@ def solve(a: Assumptions, claim_id: str, input_key: str, low_q: float = 0.001, h
     b_idx = int(np.searchsorted(xs, base))
     base_metric, base_holds = float(metric[b_idx]), holds[b_idx]
     unit = model_unit(input_spec(a, input_key))
-    sol = Solution(claim_id, claim.test, input_key, unit, base, float(lo), float(hi), thr, cmp, base_metric,
-                   None if np.isnan(base_holds) else bool(base_holds), math.nan, "")
+    sol = Solution(
+        claim_id,
+        claim.test,
+        input_key,
+        unit,
+        base,
+        float(lo),
+        float(hi),
+        thr,
+        cmp,
+        base_metric,
+        None if np.isnan(base_holds) else bool(base_holds),
+        math.nan,
+        "",
+    )
     fmt = lambda v: format_value(a, input_key, v)  # noqa: E731
     tail = "with everything else at base"
     what = f"{claim_id} ({claim.test})"
@@ -148,8 +189,17 @@ def solve(a: Assumptions, claim_id: str, input_key: str, low_q: float = 0.001, h
     return sol
 
 
-def _crossings(e, claim: Claim, input_key: str, xs: np.ndarray, ok: np.ndarray, h: np.ndarray, sign: np.ndarray,
-               finite: np.ndarray, xtol_rel: float) -> list[tuple[float, str]]:
+def _crossings(
+    e,
+    claim: Claim,
+    input_key: str,
+    xs: np.ndarray,
+    ok: np.ndarray,
+    h: np.ndarray,
+    sign: np.ndarray,
+    finite: np.ndarray,
+    xtol_rel: float,
+) -> list[tuple[float, str]]:
     """Where the claim flips between adjacent grid points: (value, "at least" | "at most") each,
     by Brent's method on metric - threshold where it changes sign, else by bisection on holds."""
     thr = claim.threshold
@@ -176,18 +226,32 @@ def _crossings(e, claim: Claim, input_key: str, xs: np.ndarray, ok: np.ndarray, 
     return roots
 
 
-def _no_crossing(sol: Solution, h: np.ndarray, ok: np.ndarray, xs: np.ndarray, metric: np.ndarray, what: str,
-                 input_key: str, rng: str, tail: str, fmt) -> None:
+def _no_crossing(
+    sol: Solution,
+    h: np.ndarray,
+    ok: np.ndarray,
+    xs: np.ndarray,
+    metric: np.ndarray,
+    what: str,
+    input_key: str,
+    rng: str,
+    tail: str,
+    fmt,
+) -> None:
     """Status and sentence of a solution where the claim never flips over the grid."""
     thr, cmp = sol.threshold, sol.comparison
     if h[ok].all():
         sol.status = "always"
-        sol.sentence = f"{what} holds for every value of {input_key} in {rng} {tail}; it does not depend on this input there"
+        sol.sentence = (
+            f"{what} holds for every value of {input_key} in {rng} {tail}; it does not depend on this input there"
+        )
         return
     if h[ok].any():  # flips only next to draws that cannot be evaluated
         sol.status = "mixed"
-        sol.sentence = (f"{what} holds for some values of {input_key} in {rng} {tail}, but where it flips "
-                        "the claim cannot be evaluated")
+        sol.sentence = (
+            f"{what} holds for some values of {input_key} in {rng} {tail}, but where it flips "
+            "the claim cannot be evaluated"
+        )
         return
     sol.status = "never"
     if thr is not None:
@@ -197,14 +261,17 @@ def _no_crossing(sol: Solution, h: np.ndarray, ok: np.ndarray, xs: np.ndarray, m
         x_best, m_best = (max if want_high else min)(ends, key=lambda e: e[1]) if ends else (math.nan, math.nan)
         sol.closest_end, sol.closest_metric = float(x_best), float(m_best)
         end = "low" if x_best == xs[0] else "high"
-        sol.sentence = (f"no value of {input_key} in {rng} makes {what} true {tail}; the {end} end "
-                        f"({fmt(x_best)}) comes closest, with the metric at {m_best:.4g} against the threshold {cmp} {thr:g}")
+        sol.sentence = (
+            f"no value of {input_key} in {rng} makes {what} true {tail}; the {end} end "
+            f"({fmt(x_best)}) comes closest, with the metric at {m_best:.4g} against the threshold {cmp} {thr:g}"
+        )
     else:
         sol.sentence = f"no value of {input_key} in {rng} makes {what} true {tail}"
 
 
-def solve_grid(a: Assumptions, claim_id: str, key_x: str, key_y: str, size: int = 25,
-               low_q: float = 0.001, high_q: float = 0.999) -> pd.DataFrame:
+def solve_grid(
+    a: Assumptions, claim_id: str, key_x: str, key_y: str, size: int = 25, low_q: float = 0.001, high_q: float = 0.999
+) -> pd.DataFrame:
     """The claim's metric (or 0/1 outcome) on a ``size`` x ``size`` grid of two inputs over
     their P0.1-P99.9 ranges, others at base, in one engine call. Long table: key_x, key_y
     (as column names), metric, holds; ``attrs``: threshold, comparison, claim, inputs."""
@@ -218,8 +285,14 @@ def solve_grid(a: Assumptions, claim_id: str, key_x: str, key_y: str, size: int 
     metric, holds = _evaluate(e, claim, {key_x: gx.ravel(), key_y: gy.ravel()})
     df = pd.DataFrame({key_x: gx.ravel(), key_y: gy.ravel(), "metric": metric, "holds": holds})
     base = base_values(a)
-    df.attrs.update(claim=claim_id, test=claim.test, threshold=claim.threshold, comparison=claim.comparison,
-                    inputs=(key_x, key_y), base=(float(base[key_x][0]), float(base[key_y][0])),
-                    units=(model_unit(input_spec(a, key_x)), model_unit(input_spec(a, key_y))),
-                    share_holding=float(np.nanmean(holds)) if np.isfinite(holds).any() else math.nan)
+    df.attrs.update(
+        claim=claim_id,
+        test=claim.test,
+        threshold=claim.threshold,
+        comparison=claim.comparison,
+        inputs=(key_x, key_y),
+        base=(float(base[key_x][0]), float(base[key_y][0])),
+        units=(model_unit(input_spec(a, key_x)), model_unit(input_spec(a, key_y))),
+        share_holding=float(np.nanmean(holds)) if np.isfinite(holds).any() else math.nan,
+    )
     return df

@@ -27,9 +27,14 @@ def year_columns(p: Projection, basis: str = "fy") -> list[tuple[str, Period]]:
     ``quarter``, the last four reported quarters and then every projected one."""
     if basis == "quarter":
         first = p.timeline.position(p.first_projected)
-        return [(f"{q.label} ({'P' if q >= p.first_projected else 'A'})", parse_period(q.label))
-                for q in p.timeline.quarters[max(first - 4, 0):]]
-    return [(f"{period.label} ({actual_tag(period, p.first_projected)})", period) for period in p.timeline.year_periods(basis)]
+        return [
+            (f"{q.label} ({'P' if q >= p.first_projected else 'A'})", parse_period(q.label))
+            for q in p.timeline.quarters[max(first - 4, 0) :]
+        ]
+    return [
+        (f"{period.label} ({actual_tag(period, p.first_projected)})", period)
+        for period in p.timeline.year_periods(basis)
+    ]
 
 
 def actual_tag(period: Period, first_projected) -> str:
@@ -46,10 +51,15 @@ def child_lines(children: tuple[Child, ...], parent: str) -> list[tuple[str, str
     mine = [c for c in children if c.parent == parent]
     if not mine:
         return []
-    rows = [(f"  {c.label}: {'revenue' if line == 'revenue' else 'adj. EBITA'}", f"{c.id}.{line}")
-            for c in mine for line in c.lines]
-    return rows + [("  Residual: revenue", f"{parent}.residual_revenue"),
-                   ("  Residual: adj. EBITA", f"{parent}.residual_ebita")]
+    rows = [
+        (f"  {c.label}: {'revenue' if line == 'revenue' else 'adj. EBITA'}", f"{c.id}.{line}")
+        for c in mine
+        for line in c.lines
+    ]
+    return rows + [
+        ("  Residual: revenue", f"{parent}.residual_revenue"),
+        ("  Residual: adj. EBITA", f"{parent}.residual_ebita"),
+    ]
 
 
 def _money(p: Projection, name: str, period: Period, currency: str) -> float:
@@ -58,8 +68,9 @@ def _money(p: Projection, name: str, period: Period, currency: str) -> float:
     return float(np.median(p.total(name, period))) / 1000.0
 
 
-def segment_table(p: Projection, basis: str = "fy", currency: str = "rmb",
-                  children: tuple[Child, ...] = ()) -> pd.DataFrame:
+def segment_table(
+    p: Projection, basis: str = "fy", currency: str = "rmb", children: tuple[Child, ...] = ()
+) -> pd.DataFrame:
     """Revenue, share of group revenue, adjusted EBITA and margin by segment, and under a segment
     with declared ``children`` each child's revenue and adjusted EBITA and the residual's; group
     capex, depreciation and FCF. With several draws each cell is the median across draws."""
@@ -74,16 +85,28 @@ def segment_table(p: Projection, basis: str = "fy", currency: str = "rmb",
     for seg in (*SEGMENT_IDS, "group"):
         add(seg, f"Revenue ({unit})", lambda per, s=seg: _money(p, f"{s}.revenue", per, currency))
         if seg != "group":
-            add(seg, "Share of group revenue (ratio)", lambda per, s=seg: med(p.share(f"{s}.revenue", "group.revenue", per)))
+            add(
+                seg,
+                "Share of group revenue (ratio)",
+                lambda per, s=seg: med(p.share(f"{s}.revenue", "group.revenue", per)),
+            )
         add(seg, f"Adjusted EBITA ({unit})", lambda per, s=seg: _money(p, f"{s}.adjusted_ebita", per, currency))
-        add(seg, "Adjusted EBITA margin (ratio)", lambda per, s=seg: med(p.share(f"{s}.adjusted_ebita", f"{s}.revenue", per)))
+        add(
+            seg,
+            "Adjusted EBITA margin (ratio)",
+            lambda per, s=seg: med(p.share(f"{s}.adjusted_ebita", f"{s}.revenue", per)),
+        )
         for label, name in child_lines(children, seg):
             add(seg, f"{label} ({unit})", lambda per, n=name: _money(p, n, per, currency))
     add("group", f"Inter-segment elimination ({unit})", lambda per: _money(p, "group.elimination", per, currency))
     add("group", f"Capex ({unit})", lambda per: _money(p, "group.capex", per, currency))
     add("group", f"Depreciation ({unit})", lambda per: _money(p, "group.depreciation", per, currency))
     add("group", f"Free cash flow, reported / projected ({unit})", lambda per: _money(p, "group.fcf", per, currency))
-    add("group", f"FCF proxy: EBITDA - capex - cash tax ({unit})", lambda per: _money(p, "group.fcf_proxy", per, currency))
+    add(
+        "group",
+        f"FCF proxy: EBITDA - capex - cash tax ({unit})",
+        lambda per: _money(p, "group.fcf_proxy", per, currency),
+    )
     for item, fn in earnings_rows(p, currency):  # below adjusted EBITA (pivotmodel.earnings_table)
         add("group", item, fn)
     frame = pd.DataFrame.from_dict(rows, orient="index", columns=[c for c, _ in cols])

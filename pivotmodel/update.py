@@ -38,8 +38,20 @@ from .history_checks import check_rows, number
 from .periods import PeriodError, Quarter
 from .schema import SEGMENT_IDS
 
-__all__ = ["check_new_rows", "missing_usual", "append_rows", "trial_lines", "from_trial", "headline_outputs", "compare",
-           "frozen_starts", "claim_probabilities", "format_change", "YOY_BAND", "HEADLINE"]
+__all__ = [
+    "check_new_rows",
+    "missing_usual",
+    "append_rows",
+    "trial_lines",
+    "from_trial",
+    "headline_outputs",
+    "compare",
+    "frozen_starts",
+    "claim_probabilities",
+    "format_change",
+    "YOY_BAND",
+    "HEADLINE",
+]
 
 YOY_BAND = 0.6  # |YoY growth| above this is flagged as implausible (a warning)
 IDENTITY_TOLERANCE = 0.002  # of group revenue: rounding in the releases
@@ -74,8 +86,15 @@ def check_new_rows(path: Path, history, label: str | None = None) -> tuple[list[
             problems.append(Problem(label, "period", f"{rec['period']!r} is not a period like FY2027Q1", line))
             continue
         if q <= last:
-            problems.append(Problem(label, "period", f"{rec['period']} is not after the last reported quarter {last.label}: "
-                                    "update appends new quarters; correct past rows in history/reported.csv", line))
+            problems.append(
+                Problem(
+                    label,
+                    "period",
+                    f"{rec['period']} is not after the last reported quarter {last.label}: "
+                    "update appends new quarters; correct past rows in history/reported.csv",
+                    line,
+                )
+            )
         value, errs = check_fields(rec, label, line, history.segment_relation)
         problems += errs
         if value is None:
@@ -85,14 +104,28 @@ def check_new_rows(path: Path, history, label: str | None = None) -> tuple[list[
         seen[key] = line
         rows.append({**rec, "value": value, "text": rec["value"], "line": line})
     if not problems:  # sign and size of each row (and segments within the group) before the identities
-        as_rows = [Row(r["period"], r["segment"], r["metric"], r["value"], r["unit"], r["basis"], r["source"],
-                       r["note"], r["line"]) for r in rows]
+        as_rows = [
+            Row(
+                r["period"],
+                r["segment"],
+                r["metric"],
+                r["value"],
+                r["unit"],
+                r["basis"],
+                r["source"],
+                r["note"],
+                r["line"],
+            )
+            for r in rows
+        ]
         problems += [p for p in check_rows(as_rows, history.segment_relation, label) if p.level == "error"]
     if not problems:
         problems += _identity(rows, history, label)
     if problems:
         raise InputError(problems)
-    return rows, _plausibility(rows, history, label) + _lacking_summary(missing_usual(rows, history, label), history, label)
+    return rows, _plausibility(rows, history, label) + _lacking_summary(
+        missing_usual(rows, history, label), history, label
+    )
 
 
 def _lacking_summary(lacking: list[Problem], history, label: str) -> list[Problem]:
@@ -101,9 +134,16 @@ def _lacking_summary(lacking: list[Problem], history, label: str) -> list[Proble
     for p in lacking:
         period, rest = p.key.split(",", 1)
         by_period.setdefault(period, []).append(rest)
-    return [Problem(label, period, f"lacks {len(keys)} row(s) that {history.last_quarter.label} has and the model reads "
-                    f"(segment,metric): {'; '.join(keys)}; add those the release gives", level="warn")
-            for period, keys in by_period.items()]
+    return [
+        Problem(
+            label,
+            period,
+            f"lacks {len(keys)} row(s) that {history.last_quarter.label} has and the model reads "
+            f"(segment,metric): {'; '.join(keys)}; add those the release gives",
+            level="warn",
+        )
+        for period, keys in by_period.items()
+    ]
 
 
 def _check_sequence(records: list[tuple[int, dict]], last: Quarter, label: str) -> None:
@@ -119,10 +159,18 @@ def _check_sequence(records: list[tuple[int, dict]], last: Quarter, label: str) 
     expected = last + 1
     for q in sorted(later):
         if q != expected:
-            raise InputError([Problem(label, "period", f"{q.label} does not follow {(expected + -1).label}: update appends "
-                                      f"the quarters after the last reported one ({last.label}) in order, {expected.label} "
-                                      f"next; a typo for {expected.label}? (fix this first, the other checks follow from it)",
-                                      later[q])])
+            raise InputError(
+                [
+                    Problem(
+                        label,
+                        "period",
+                        f"{q.label} does not follow {(expected + -1).label}: update appends "
+                        f"the quarters after the last reported one ({last.label}) in order, {expected.label} "
+                        f"next; a typo for {expected.label}? (fix this first, the other checks follow from it)",
+                        later[q],
+                    )
+                ]
+            )
         expected = q + 1
 
 
@@ -132,16 +180,26 @@ def missing_usual(rows: list[dict], history, label: str) -> list[Problem]:
     from .history import SERIES_OF_METRIC
 
     last = history.last_quarter.label
-    usual = {(r.segment, r.metric): r for r in history.rows if r.period == last
-             and history.segment_relation.get(r.segment, ("", ""))[1] == "equals"
-             and (history.segment_relation[r.segment][0], r.metric) in SERIES_OF_METRIC}
+    usual = {
+        (r.segment, r.metric): r
+        for r in history.rows
+        if r.period == last
+        and history.segment_relation.get(r.segment, ("", ""))[1] == "equals"
+        and (history.segment_relation[r.segment][0], r.metric) in SERIES_OF_METRIC
+    }
     out = []
     for period in sorted({r["period"] for r in rows}, key=_quarter_of):
         have = {(r["segment"], r["metric"]) for r in rows if r["period"] == period}
         for segment, metric in sorted(set(usual) - have):
             series = SERIES_OF_METRIC[(history.segment_relation[segment][0], metric)]
-            out.append(Problem(label, f"{period},{segment},{metric}", f"no row, though {last} has one (the model's "
-                               f"{series}, needed for {period}): add the row", level="warn"))
+            out.append(
+                Problem(
+                    label,
+                    f"{period},{segment},{metric}",
+                    f"no row, though {last} has one (the model's {series}, needed for {period}): add the row",
+                    level="warn",
+                )
+            )
     return out
 
 
@@ -150,20 +208,35 @@ def _identity(rows: list[dict], history, label: str) -> list[Problem]:
     elimination add up to the group, where the file gives every part."""
     out = []
     rel = history.segment_relation
-    parts_of = {"revenue": (*SEGMENT_IDS, "group.elimination"), "adjusted_ebita": (*SEGMENT_IDS, "group.unallocated", "group.elimination")}
+    parts_of = {
+        "revenue": (*SEGMENT_IDS, "group.elimination"),
+        "adjusted_ebita": (*SEGMENT_IDS, "group.unallocated", "group.elimination"),
+    }
     for metric, parts in parts_of.items():
         for period in sorted({r["period"] for r in rows if r["metric"] == metric}):
-            got = {rel[r["segment"]][0]: r for r in rows if r["period"] == period and r["metric"] == metric
-                   and r["segment"] in rel and rel[r["segment"]][1] == "equals"}
+            got = {
+                rel[r["segment"]][0]: r
+                for r in rows
+                if r["period"] == period
+                and r["metric"] == metric
+                and r["segment"] in rel
+                and rel[r["segment"]][1] == "equals"
+            }
             group = got.get("group")
             if group is None or not all(p in got for p in parts if p != "group.unallocated"):
                 continue  # not every part given: nothing to check
             total = sum(got[p]["value"] for p in parts if p in got)
             if abs(total - group["value"]) > max(2.0, IDENTITY_TOLERANCE * abs(group["value"])):
                 names = " + ".join(got[p]["segment"] for p in parts if p in got)
-                out.append(Problem(label, f"{period},{group['segment']},{metric}",
-                                   f"{number(group['value'])} but {names} = {number(total)}: segments + elimination must equal "
-                                   "the group (within rounding); check the rows", group["line"]))
+                out.append(
+                    Problem(
+                        label,
+                        f"{period},{group['segment']},{metric}",
+                        f"{number(group['value'])} but {names} = {number(total)}: segments + elimination must equal "
+                        "the group (within rounding); check the rows",
+                        group["line"],
+                    )
+                )
     return out
 
 
@@ -183,9 +256,16 @@ def _plausibility(rows: list[dict], history, label: str) -> list[Problem]:
             continue
         growth = r["value"] / before - 1.0
         if abs(growth) > YOY_BAND:
-            out.append(Problem(label, f"{r['period']},{r['segment']},{r['metric']}",
-                               f"YoY growth {growth:+.0%} against {number(before)} a year earlier is outside +/-{YOY_BAND:.0%}: "
-                               "check the figure and its unit (appended as given)", r["line"], level="warn"))
+            out.append(
+                Problem(
+                    label,
+                    f"{r['period']},{r['segment']},{r['metric']}",
+                    f"YoY growth {growth:+.0%} against {number(before)} a year earlier is outside +/-{YOY_BAND:.0%}: "
+                    "check the figure and its unit (appended as given)",
+                    r["line"],
+                    level="warn",
+                )
+            )
     return out
 
 
@@ -196,7 +276,9 @@ def append_rows(text: str, rows: list[dict]) -> str:
     buf = io.StringIO()
     writer = csv.writer(buf, lineterminator=newline)
     for r in _sorted_rows(rows):
-        writer.writerow([r["period"], r["segment"], r["metric"], r["text"], r["unit"], r["basis"], r["source"], r["note"]])
+        writer.writerow(
+            [r["period"], r["segment"], r["metric"], r["text"], r["unit"], r["basis"], r["source"], r["note"]]
+        )
     if text and not text.endswith(("\n", "\r")):
         text += newline
     return text + buf.getvalue()
@@ -262,7 +344,9 @@ def compare(before, mixed, after, column_sets: dict[str, list[str]]) -> pd.DataF
 
 def frozen_starts(after, before):
     """``after`` with every anchored start as it was ``before`` (the new history kept)."""
-    inputs = {k: (before.inputs[k] if v.anchor is not None and k in before.inputs else v) for k, v in after.inputs.items()}
+    inputs = {
+        k: (before.inputs[k] if v.anchor is not None and k in before.inputs else v) for k, v in after.inputs.items()
+    }
     return replace(after, inputs=MappingProxyType(inputs))
 
 
@@ -272,16 +356,24 @@ def claim_probabilities(r) -> pd.DataFrame:
 
 def format_change(claims: pd.DataFrame, outputs: pd.DataFrame, old: Quarter, new: Quarter, n: int) -> str:
     pct = lambda x: "n/a" if pd.isna(x) else f"{x:.0%}"  # noqa: E731
-    lines = [f"update: {n} rows, history {old.label} -> {new.label}; change = from new actuals + from re-anchored starts",
-             "claim                                        P before [95% CI]     P after [95% CI]      change (actuals + anchors)"]
+    lines = [
+        f"update: {n} rows, history {old.label} -> {new.label}; change = from new actuals + from re-anchored starts",
+        "claim                                        P before [95% CI]     P after [95% CI]      change (actuals + anchors)",
+    ]
     for cid, r in claims.iterrows():
-        lines.append(f"  {str(cid)[:42]:42} {pct(r.probability_before):>4} [{pct(r.ci_low_before)}-{pct(r.ci_high_before)}]"
-                     f"  {pct(r.probability_after):>4} [{pct(r.ci_low_after)}-{pct(r.ci_high_after)}]"
-                     f"  {r.probability_change:+.1%} ({r.probability_from_actuals:+.1%} {r.probability_from_anchors:+.1%})")
-    lines.append("output (RMB bn)                  base before -> after (actuals + anchors)    P5 before -> after   P95 before -> after")
+        lines.append(
+            f"  {str(cid)[:42]:42} {pct(r.probability_before):>4} [{pct(r.ci_low_before)}-{pct(r.ci_high_before)}]"
+            f"  {pct(r.probability_after):>4} [{pct(r.ci_low_after)}-{pct(r.ci_high_after)}]"
+            f"  {r.probability_change:+.1%} ({r.probability_from_actuals:+.1%} {r.probability_from_anchors:+.1%})"
+        )
+    lines.append(
+        "output (RMB bn)                  base before -> after (actuals + anchors)    P5 before -> after   P95 before -> after"
+    )
     for (name, period), r in outputs.iterrows():
-        lines.append(f"  {name:22} {period:7} {r.base_before:9,.1f} -> {r.base_after:9,.1f} ({r.base_from_actuals:+.1f} {r.base_from_anchors:+.1f})"
-                     f"  {r.P5_before:9,.1f} -> {r.P5_after:9,.1f}  {r.P95_before:9,.1f} -> {r.P95_after:9,.1f}")
+        lines.append(
+            f"  {name:22} {period:7} {r.base_before:9,.1f} -> {r.base_after:9,.1f} ({r.base_from_actuals:+.1f} {r.base_from_anchors:+.1f})"
+            f"  {r.P5_before:9,.1f} -> {r.P5_after:9,.1f}  {r.P95_before:9,.1f} -> {r.P95_after:9,.1f}"
+        )
     return "\n".join(lines)
 
 
@@ -289,8 +381,11 @@ def format_change(claims: pd.DataFrame, outputs: pd.DataFrame, old: Quarter, new
 
 # model series -> (segment, metric, unit) of its estimate rows
 CARRIED = {
-    "china_ecommerce.quick_commerce_ebita": ("Alibaba China E-commerce Group", "quick_commerce_adjusted_ebita",
-                                             "RMB_mn"),
+    "china_ecommerce.quick_commerce_ebita": (
+        "Alibaba China E-commerce Group",
+        "quick_commerce_adjusted_ebita",
+        "RMB_mn",
+    ),
     "china_ecommerce.quick_commerce_orders": ("Alibaba China E-commerce Group", "quick_commerce_orders", "count_mn"),
     "china_ecommerce.other_revenue": ("Alibaba China E-commerce Group", "other_revenue", "RMB_mn"),
     "china_ecommerce.cmr": ("Alibaba China E-commerce Group", "customer_management_revenue", "RMB_mn"),
@@ -319,9 +414,19 @@ def _model_quantiles(r, series: str, q: Quarter) -> tuple[float, float, float] |
 
 def _estimate_row(series: str, q: Quarter, value: float, spread: float, note: str, valid_from: str) -> dict:
     segment, metric, unit = CARRIED[series]
-    return {"period": q.label, "segment": segment, "metric": metric, "value": round(value), "unit": unit,
-            "basis": "estimate", "source": ESTIMATE_SOURCE, "note": note, "spread": round(abs(spread)),
-            "valid_from": valid_from, "series": series}
+    return {
+        "period": q.label,
+        "segment": segment,
+        "metric": metric,
+        "value": round(value),
+        "unit": unit,
+        "basis": "estimate",
+        "source": ESTIMATE_SOURCE,
+        "note": note,
+        "spread": round(abs(spread)),
+        "valid_from": valid_from,
+        "series": series,
+    }
 
 
 def leaving_estimates(before_a, r_before, new_last: Quarter) -> list[dict]:
@@ -340,8 +445,10 @@ def leaving_estimates(before_a, r_before, new_last: Quarter) -> list[dict]:
                 continue  # reported, estimated already, or a seed estimate (kept: History.value_or_estimate)
             got = _model_quantiles(r_before, series, q)
             if got is not None:
-                note = (f"rule: the model's base case for {q.label} as of {h.last_quarter.label}, when it was a base "
-                        f"quarter (median; spread half the P5-P95 width {got[0]:,.0f}-{got[2]:,.0f})")
+                note = (
+                    f"rule: the model's base case for {q.label} as of {h.last_quarter.label}, when it was a base "
+                    f"quarter (median; spread half the P5-P95 width {got[0]:,.0f}-{got[2]:,.0f})"
+                )
                 out.append(_estimate_row(series, q, got[1], (got[2] - got[0]) / 2, note, known_by(new_last)))
     return out
 
@@ -380,8 +487,10 @@ def new_quarter_estimates(rows: list[dict], before_a, r_before) -> tuple[list[di
         rules: dict[str, tuple[Any, tuple[str, ...]]] = {
             "china_ecommerce.quick_commerce_ebita": (_qc_ebita, ()),
             "china_ecommerce.cmr": (_by_yoy, ("china_ecommerce.cmr", "china_ecommerce.cmr_yoy_pct")),
-            "china_ecommerce.quick_commerce_revenue": (_by_yoy, ("china_ecommerce.quick_commerce_revenue",
-                                                                 "china_ecommerce.quick_commerce_yoy_pct")),
+            "china_ecommerce.quick_commerce_revenue": (
+                _by_yoy,
+                ("china_ecommerce.quick_commerce_revenue", "china_ecommerce.quick_commerce_yoy_pct"),
+            ),
             "cloud.ai_revenue": (_ai_share, ()),
         }
         for series, (rule, extra) in rules.items():
@@ -392,8 +501,10 @@ def new_quarter_estimates(rows: list[dict], before_a, r_before) -> tuple[list[di
                 out.append(_estimate_row(series, q, value, spread, note, valid))
             else:
                 seg, metric, unit = CARRIED[series]
-                missing.append(f"{q.label},{seg},{metric},<value>,{unit},estimate,<source>,<how it was estimated>,"
-                               f"<spread>,<valid_from> ({note})")
+                missing.append(
+                    f"{q.label},{seg},{metric},<value>,{unit},estimate,<source>,<how it was estimated>,"
+                    f"<spread>,<valid_from> ({note})"
+                )
     return out, missing
 
 
@@ -415,9 +526,15 @@ def _qc_ebita(got, prior, q: Quarter) -> tuple[float, float, str]:
     value = seg - (seg_then - qc_then) * (1 + CORE_EBITA_GROWTH)
     if not math.isfinite(value):
         return value, math.nan, "needs the segment's adjusted EBITA for the quarter"
-    return value, 0.2 * abs(value), (f"rule: China E-commerce adj. EBITA {seg:,.0f} less core EBITA ex quick "
-                                     f"commerce ({seg_then:,.0f} - {qc_then:,.0f} a year earlier, x "
-                                     f"{1 + CORE_EBITA_GROWTH:.2f}) = {value:,.0f}; spread 20% (the broker range)")
+    return (
+        value,
+        0.2 * abs(value),
+        (
+            f"rule: China E-commerce adj. EBITA {seg:,.0f} less core EBITA ex quick "
+            f"commerce ({seg_then:,.0f} - {qc_then:,.0f} a year earlier, x "
+            f"{1 + CORE_EBITA_GROWTH:.2f}) = {value:,.0f}; spread 20% (the broker range)"
+        ),
+    )
 
 
 def _by_yoy(got, prior, q: Quarter, series: str, pct_key: str) -> tuple[float, float, str]:
@@ -425,8 +542,14 @@ def _by_yoy(got, prior, q: Quarter, series: str, pct_key: str) -> tuple[float, f
     value = then * (1 + pct / 100)
     if not math.isfinite(value):
         return value, math.nan, f"needs the reported YoY % ({pct_key.split('.')[-1]} row)"
-    return value, 0.01 * abs(value), (f"rule: a year earlier {then:,.0f} x (1 + the reported {pct:+.0f}%) = "
-                                      f"{value:,.0f}; spread 1% (the rounding of the percent)")
+    return (
+        value,
+        0.01 * abs(value),
+        (
+            f"rule: a year earlier {then:,.0f} x (1 + the reported {pct:+.0f}%) = "
+            f"{value:,.0f}; spread 1% (the rounding of the percent)"
+        ),
+    )
 
 
 def _ai_share(got, prior, q: Quarter) -> tuple[float, float, str]:
@@ -435,9 +558,15 @@ def _ai_share(got, prior, q: Quarter) -> tuple[float, float, str]:
     value = ai_then / cloud_then * cloud
     if not math.isfinite(value):
         return value, math.nan, "needs cloud revenue for the quarter"
-    return value, 0.1 * abs(value), (f"rule: AI-related revenue's share of cloud revenue the quarter before "
-                                     f"({ai_then:,.0f} / {cloud_then:,.0f}) x cloud revenue {cloud:,.0f} = "
-                                     f"{value:,.0f}; spread 10%")
+    return (
+        value,
+        0.1 * abs(value),
+        (
+            f"rule: AI-related revenue's share of cloud revenue the quarter before "
+            f"({ai_then:,.0f} / {cloud_then:,.0f}) x cloud revenue {cloud:,.0f} = "
+            f"{value:,.0f}; spread 10%"
+        ),
+    )
 
 
 def append_estimates(text: str, rows: list[dict]) -> str:
@@ -484,23 +613,47 @@ def new_child_rows(rows: list[dict], before_a) -> list[dict]:
         for (parent, q), value in sorted(parent_new.items(), key=lambda kv: kv[0][1]):
             if parent != c.parent:
                 continue
-            row = {"period": q.label, "segment": c.id, "unit": "RMB_mn", "basis": "estimate", "source": "history_reported"}
+            row = {
+                "period": q.label,
+                "segment": c.id,
+                "unit": "RMB_mn",
+                "basis": "estimate",
+                "source": "history_reported",
+            }
             if "revenue" in c.lines and revenue_last is not None and parent_last:
                 share = revenue_last / parent_last
                 revenue = share * value
-                out.append({**row, "metric": "revenue", "value": round(revenue),
-                            "note": f"carried on by update: {c.id}'s share of {c.parent} revenue in {last.label} "
-                                    f"({revenue_last:,.0f} / {parent_last:,.0f} = {share:.4f}) x the reported "
-                                    f"{q.label} revenue {value:,.0f}"})
+                out.append(
+                    {
+                        **row,
+                        "metric": "revenue",
+                        "value": round(revenue),
+                        "note": f"carried on by update: {c.id}'s share of {c.parent} revenue in {last.label} "
+                        f"({revenue_last:,.0f} / {parent_last:,.0f} = {share:.4f}) x the reported "
+                        f"{q.label} revenue {value:,.0f}",
+                    }
+                )
                 if ebita_last is not None and revenue_last:
                     margin = ebita_last / revenue_last
-                    out.append({**row, "metric": "adjusted_ebita", "value": round(margin * revenue),
-                                "note": f"carried on by update: {c.id}'s {last.label} margin ({ebita_last:,.0f} / "
-                                        f"{revenue_last:,.0f} = {margin:.2%}) x its {q.label} revenue estimate"})
+                    out.append(
+                        {
+                            **row,
+                            "metric": "adjusted_ebita",
+                            "value": round(margin * revenue),
+                            "note": f"carried on by update: {c.id}'s {last.label} margin ({ebita_last:,.0f} / "
+                            f"{revenue_last:,.0f} = {margin:.2%}) x its {q.label} revenue estimate",
+                        }
+                    )
             elif "revenue" not in c.lines and ebita_last is not None:
-                out.append({**row, "metric": "adjusted_ebita", "value": round(ebita_last),
-                            "note": f"carried on by update: {c.id} (no revenue line) held at its {last.label} "
-                                    f"adjusted EBITA {ebita_last:,.0f}"})
+                out.append(
+                    {
+                        **row,
+                        "metric": "adjusted_ebita",
+                        "value": round(ebita_last),
+                        "note": f"carried on by update: {c.id} (no revenue line) held at its {last.label} "
+                        f"adjusted EBITA {ebita_last:,.0f}",
+                    }
+                )
     return out
 
 

@@ -27,11 +27,24 @@ FIXED_TIME = "2000-01-01T00:00:00Z"  # written as the document's created/modifie
 _ZIP_TIME = (1980, 1, 1, 0, 0, 0)
 
 FORMATS = {
-    "ratio": "0.0%", "share": "0.0%", "probability": "0.0%",
-    "RMB bn": "#,##0.0", "RMB_bn": "#,##0.0", "US$ bn": "#,##0.0", "USD bn": "#,##0.0",
-    "RMB mn": "#,##0", "RMB_mn": "#,##0", "count": "#,##0", "count_mn": "#,##0.0",
-    "year": "0", "quarters": "0.00", "RMB": "#,##0.00", "RMB_per_USD": "0.000",
-    "distance": "0.000", "p": "0.0E+00", "flag": "0",
+    "ratio": "0.0%",
+    "share": "0.0%",
+    "probability": "0.0%",
+    "RMB bn": "#,##0.0",
+    "RMB_bn": "#,##0.0",
+    "US$ bn": "#,##0.0",
+    "USD bn": "#,##0.0",
+    "RMB mn": "#,##0",
+    "RMB_mn": "#,##0",
+    "count": "#,##0",
+    "count_mn": "#,##0.0",
+    "year": "0",
+    "quarters": "0.00",
+    "RMB": "#,##0.00",
+    "RMB_per_USD": "0.000",
+    "distance": "0.000",
+    "p": "0.0E+00",
+    "flag": "0",
 }
 _BRACKET = re.compile(r"\(([^()]*)\)\s*$")
 _WIDE_TEXT = 70

@@ -41,7 +41,11 @@ class _Refused(yaml.composer.ComposerError):
 
 def unknown_keys(label: str, where: str, entry: Any, valid: Any) -> list[Problem]:
     """A problem for each key of the mapping ``entry`` that is not in ``valid``, at its line."""
-    return [Problem(label, f"{where}.{k}", f"unknown key; valid: {', '.join(valid)}", line_of(entry, k)) for k in entry if k not in valid]
+    return [
+        Problem(label, f"{where}.{k}", f"unknown key; valid: {', '.join(valid)}", line_of(entry, k))
+        for k in entry
+        if k not in valid
+    ]
 
 
 def top_level_keys(label: str, data: Any, valid: Sequence[str], children: Collection[str] = ()) -> list[Problem]:
@@ -87,9 +91,7 @@ def _construct_mapping(loader: Any, node: yaml.MappingNode, deep: bool = False) 
     for key_node, value_node in node.value:
         key = loader.construct_object(key_node, deep=True)
         if not isinstance(key, (str, int, float, bool)):
-            raise yaml.constructor.ConstructorError(
-                None, None, "keys must be plain text", key_node.start_mark
-            )
+            raise yaml.constructor.ConstructorError(None, None, "keys must be plain text", key_node.start_mark)
         key = str(key)
         line = key_node.start_mark.line + 1
         out[key] = loader.construct_object(value_node, deep=True)
@@ -106,8 +108,13 @@ def _strict_loader(parser: type) -> type:
     their marks and the errors are of the same kinds either way. The composer above it is
     always PyYAML's, so the checks here see every event."""
     python = parser is yaml.parser.Parser
-    bases = (yaml.composer.Composer, parser, *((yaml.reader.Reader, yaml.scanner.Scanner) if python else ()),
-             yaml.constructor.SafeConstructor, yaml.resolver.Resolver)
+    bases = (
+        yaml.composer.Composer,
+        parser,
+        *((yaml.reader.Reader, yaml.scanner.Scanner) if python else ()),
+        yaml.constructor.SafeConstructor,
+        yaml.resolver.Resolver,
+    )
 
     def __init__(self, stream: str) -> None:
         if python:
@@ -124,14 +131,22 @@ def _strict_loader(parser: type) -> type:
         event = self.peek_event()
         if isinstance(event, yaml.AliasEvent) or getattr(event, "anchor", None) is not None:
             raise _Refused(
-                None, None,
+                None,
+                None,
                 "anchors (&name) and aliases (*name) are not allowed in assumption files; write each value out",
                 event.start_mark,
             )
         return yaml.composer.Composer.compose_node(self, parent, index)
 
-    loader = type("_StrictLoader", bases, {"__init__": __init__, "compose_node": compose_node,
-                                           "yaml_constructors": dict(yaml.constructor.SafeConstructor.yaml_constructors)})
+    loader = type(
+        "_StrictLoader",
+        bases,
+        {
+            "__init__": __init__,
+            "compose_node": compose_node,
+            "yaml_constructors": dict(yaml.constructor.SafeConstructor.yaml_constructors),
+        },
+    )
     loader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)  # type: ignore[attr-defined]
     # YAML 1.1 reads 1e9 (no dot) as text; an analyst means the number, as in every other tool
     number = re.compile(r"^[-+]?[0-9]+(?:\.[0-9]*)?[eE][-+]?[0-9]+$")
@@ -157,7 +172,9 @@ def read_yaml(path: Path, label: str | None = None, expect: str = "it must hold 
         raise InputError.single(name, "", "is not UTF-8 text") from None
     if "\x00" in text:
         line = text.count("\n", 0, text.index("\x00")) + 1
-        raise InputError.single(name, "", "holds a NUL byte (a binary or damaged file?); assumption files are plain text", line)
+        raise InputError.single(
+            name, "", "holds a NUL byte (a binary or damaged file?); assumption files are plain text", line
+        )
     duplicates: list[tuple[str, int, int]] = []
     loader = None
     try:
@@ -168,7 +185,10 @@ def read_yaml(path: Path, label: str | None = None, expect: str = "it must hold 
         _duplicates(node, "", duplicates)
         if duplicates:
             raise InputError(
-                [Problem(name, key, f"duplicate key (first defined on line {first})", line) for key, first, line in duplicates]
+                [
+                    Problem(name, key, f"duplicate key (first defined on line {first})", line)
+                    for key, first, line in duplicates
+                ]
             )
         data = loader.construct_document(node)
     except yaml.MarkedYAMLError as exc:
@@ -181,7 +201,9 @@ def read_yaml(path: Path, label: str | None = None, expect: str = "it must hold 
         raise InputError.single(name, "", f"{prefix}{what}", mark_line) from None
     except yaml.reader.ReaderError as exc:  # a control character
         line = text.count("\n", 0, exc.position) + 1
-        raise InputError.single(name, "", f"holds the control character #x{exc.character:04x}, which YAML does not allow", line) from None
+        raise InputError.single(
+            name, "", f"holds the control character #x{exc.character:04x}, which YAML does not allow", line
+        ) from None
     except yaml.YAMLError as exc:
         raise InputError.single(name, "", "YAML error: " + " ".join(str(exc).split())) from None
     except RecursionError:

@@ -101,7 +101,7 @@ def sampled_values(a: assumptions_mod.Assumptions, draws: int, seed: int) -> dic
     out = {}
     for key in sorted(a.inputs):
         out[key] = a.inputs[key].dist.ppf(rng.uniform(1e-6, 1 - 1e-6, draws))
-    for (series, q) in sorted(a.seeds, key=lambda sq: (sq[0], sq[1].index)):
+    for series, q in sorted(a.seeds, key=lambda sq: (sq[0], sq[1].index)):
         out[seed_key(series, q)] = a.seeds[(series, q)].dist.ppf(rng.uniform(1e-6, 1 - 1e-6, draws))
     return out
 

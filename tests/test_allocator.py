@@ -17,10 +17,14 @@ def _run(env_value: str | None) -> str:
     env = {k: v for k, v in os.environ.items() if k != "PIVOTMODEL_MALLOC"}
     if env_value is not None:
         env["PIVOTMODEL_MALLOC"] = env_value
-    return subprocess.run([sys.executable, "-c", CODE], env=env, capture_output=True, text=True, check=True).stdout.strip()
+    return subprocess.run(
+        [sys.executable, "-c", CODE], env=env, capture_output=True, text=True, check=True
+    ).stdout.strip()
 
 
-@pytest.mark.skipif(not sys.platform.startswith("linux") or os.confstr("CS_GNU_LIBC_VERSION") is None, reason="glibc only")
+@pytest.mark.skipif(
+    not sys.platform.startswith("linux") or os.confstr("CS_GNU_LIBC_VERSION") is None, reason="glibc only"
+)
 def test_applied_on_glibc_unless_switched_off():
     assert _run(None) == "True"
     assert _run("1") == "True"
@@ -54,15 +58,24 @@ def _kernel_populates() -> bool:
         region.close()
 
 
-@pytest.mark.skipif(not sys.platform.startswith("linux") or os.confstr("CS_GNU_LIBC_VERSION") is None, reason="glibc only")
+@pytest.mark.skipif(
+    not sys.platform.startswith("linux") or os.confstr("CS_GNU_LIBC_VERSION") is None, reason="glibc only"
+)
 def test_populate_keeps_every_value_and_prefault_waits_for_the_retained_heap():
     env = {k: v for k, v in os.environ.items() if k != "PIVOTMODEL_MALLOC"}
-    out = subprocess.run([sys.executable, "-c", POPULATE], env=env, capture_output=True, text=True, check=True).stdout.split("\n")
+    out = subprocess.run(
+        [sys.executable, "-c", POPULATE], env=env, capture_output=True, text=True, check=True
+    ).stdout.split("\n")
     kernel = _kernel_populates()
     # populated where the kernel can; the values are untouched either way; less than a page: nothing to do
     assert out[0] == f"{kernel} True False"
     # before the thresholds are raised a freed block would go back to the kernel: no prefault
     assert out[1] == f"False True {kernel} False"
-    off = subprocess.run([sys.executable, "-c", POPULATE], env={**env, "PIVOTMODEL_MALLOC": "0"}, capture_output=True, text=True,
-                         check=True).stdout.split("\n")
+    off = subprocess.run(
+        [sys.executable, "-c", POPULATE],
+        env={**env, "PIVOTMODEL_MALLOC": "0"},
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.split("\n")
     assert off[:2] == ["False True False", "False False False False"]

@@ -107,7 +107,9 @@ def test_update_rebases_and_reports_each_claim(folder, tmp_path, capsys):
     after = assumptions_mod.load(folder)
     assert after.history.last_quarter == Quarter(2027, 1)  # the first projected quarter moves on to FY2027Q2
     rep = (folder / "history" / "reported.csv").read_text(encoding="utf-8")
-    assert rep.startswith((BUNDLED / "history" / "reported.csv").read_text(encoding="utf-8"))  # appended, old bytes kept
+    assert rep.startswith(
+        (BUNDLED / "history" / "reported.csv").read_text(encoding="utf-8")
+    )  # appended, old bytes kept
     new = [line.split(",")[:3] for line in rep.splitlines() if line.startswith("FY2027Q1")]
     assert new == sorted(new)
     import pandas as pd
@@ -156,7 +158,23 @@ def test_update_takes_no_tolerance_and_honours_max_memory(folder, tmp_path, caps
     out = tmp_path / "o"
     assert main(["update", str(NEXT), "--assumptions", str(folder), "--tolerance", "0.1", "--out", str(out)]) == 2
     assert "unrecognized arguments: --tolerance 0.1" in capsys.readouterr().err
-    assert main(["update", str(NEXT), "--assumptions", str(folder), "--draws", "200", "--max-memory", "0.000001", "--out", str(out)]) == 2
+    assert (
+        main(
+            [
+                "update",
+                str(NEXT),
+                "--assumptions",
+                str(folder),
+                "--draws",
+                "200",
+                "--max-memory",
+                "0.000001",
+                "--out",
+                str(out),
+            ]
+        )
+        == 2
+    )
     err = capsys.readouterr().err
     assert "--draws: draws: 200 draws need about " in err and "more than the cap you set (1e-06 GB)" in err
     assert rep.read_bytes() == before and not out.exists()
@@ -168,7 +186,9 @@ def test_update_rejects_rows_the_folder_cannot_use(folder, tmp_path, capsys):
     path = tmp_path / "no_capex.csv"
     path.write_text("\n".join(rows) + "\n", encoding="utf-8")
     before = (folder / "history" / "reported.csv").read_bytes()
-    assert main(["update", str(path), "--assumptions", str(folder), "--draws", "200", "--out", str(tmp_path / "o")]) == 2
+    assert (
+        main(["update", str(path), "--assumptions", str(folder), "--draws", "200", "--out", str(tmp_path / "o")]) == 2
+    )
     assert "after appending" in capsys.readouterr().err
     assert (folder / "history" / "reported.csv").read_bytes() == before
 
@@ -206,13 +226,27 @@ def test_update_refuses_a_gap_or_a_missing_segment(folder, tmp_path, capsys):
     assert main(["update", str(gap), "--assumptions", str(folder), "--draws", "200", "--out", str(tmp_path / "o")]) == 2
     assert f"{gap}:2: period: FY2027Q2 does not follow FY2026Q4: update appends" in capsys.readouterr().err
     lacking = tmp_path / "lacking.csv"
-    lacking.write_text("".join(line for line in NEXT.read_text(encoding="utf-8").splitlines(keepends=True)
-                               if "All others,revenue" not in line), encoding="utf-8")
-    assert main(["update", str(lacking), "--assumptions", str(folder), "--draws", "200", "--out", str(tmp_path / "o")]) == 2
+    lacking.write_text(
+        "".join(
+            line
+            for line in NEXT.read_text(encoding="utf-8").splitlines(keepends=True)
+            if "All others,revenue" not in line
+        ),
+        encoding="utf-8",
+    )
+    assert (
+        main(["update", str(lacking), "--assumptions", str(folder), "--draws", "200", "--out", str(tmp_path / "o")])
+        == 2
+    )
     err = capsys.readouterr().err
     # named first as the CSV row to add (issue 24), then the loader's base-quarter check (every load)
-    assert err.splitlines()[1] == (f"  {lacking}: FY2027Q1,All others,revenue: no row, though FY2026Q4 has one "
-                                   "(the model's all_others.revenue, needed for FY2027Q1): add the row")
-    assert "FY2027Q1,All others,revenue: missing row: the model grows " \
-        "all_others.revenue from its reported values in the four base quarters FY2026Q2..FY2027Q1, and FY2027Q1 has none" in err
+    assert err.splitlines()[1] == (
+        f"  {lacking}: FY2027Q1,All others,revenue: no row, though FY2026Q4 has one "
+        "(the model's all_others.revenue, needed for FY2027Q1): add the row"
+    )
+    assert (
+        "FY2027Q1,All others,revenue: missing row: the model grows "
+        "all_others.revenue from its reported values in the four base quarters FY2026Q2..FY2027Q1, and FY2027Q1 has none"
+        in err
+    )
     assert "Traceback" not in err and rep.read_bytes() == before

@@ -144,23 +144,37 @@ def test_yaml_syntax_error(capsys, assumptions_copy):
 def test_duplicate_key(capsys, assumptions_copy):
     path = assumptions_copy / "cloud.yaml"
     first = line_of(path, AI_LONG_RUN)
-    replace_once(path, AI_LONG_RUN, "long_run: {value: 0.2, unit: ratio, basis: estimate, source: pivotmodel_calibration}\n      " + AI_LONG_RUN)
+    replace_once(
+        path,
+        AI_LONG_RUN,
+        "long_run: {value: 0.2, unit: ratio, basis: estimate, source: pivotmodel_calibration}\n      " + AI_LONG_RUN,
+    )
     err = validate_fails(capsys, assumptions_copy)
     # the second definition (the original line, pushed down) is the duplicate
-    pattern = rf"assumptions/cloud\.yaml:{first + 1}: ([\w.]+\.)?long_run: duplicate key \(first defined on line {first}\)"
+    pattern = (
+        rf"assumptions/cloud\.yaml:{first + 1}: ([\w.]+\.)?long_run: duplicate key \(first defined on line {first}\)"
+    )
     assert re.search(pattern, err), err
 
 
 def test_duplicate_key_names_the_key_path(capsys, assumptions_copy):
     path = assumptions_copy / "cloud.yaml"
-    replace_once(path, AI_LONG_RUN, "long_run: {value: 0.2, unit: ratio, basis: estimate, source: pivotmodel_calibration}\n      " + AI_LONG_RUN)
+    replace_once(
+        path,
+        AI_LONG_RUN,
+        "long_run: {value: 0.2, unit: ratio, basis: estimate, source: pivotmodel_calibration}\n      " + AI_LONG_RUN,
+    )
     err = validate_fails(capsys, assumptions_copy)
     assert f"{AI_KEY}: duplicate key" in err
 
 
 def test_unknown_key_suggests_the_closest(capsys, assumptions_copy):
     path = assumptions_copy / "cloud.yaml"
-    replace_once(path, "      half_life: {dist: triangular, low: 3, mode: 6, high: 10,", "      half_lfe: {dist: triangular, low: 3, mode: 6, high: 10,")
+    replace_once(
+        path,
+        "      half_life: {dist: triangular, low: 3, mode: 6, high: 10,",
+        "      half_lfe: {dist: triangular, low: 3, mode: 6, high: 10,",
+    )
     line = line_of(path, "half_lfe:")
     err = validate_fails(capsys, assumptions_copy)
     assert (
@@ -193,7 +207,11 @@ def _break_block_spec_low(directory: Path) -> int:
     text = path.read_text()
     head, tail = text.split("  ai_revenue:\n    growth:\n      start:\n", 1)
     assert tail.startswith("        dist: pert\n        low: 0.6\n")
-    path.write_text(head + "  ai_revenue:\n    growth:\n      start:\n" + tail.replace("        low: 0.6\n", "        low: six\n", 1))
+    path.write_text(
+        head
+        + "  ai_revenue:\n    growth:\n      start:\n"
+        + tail.replace("        low: 0.6\n", "        low: six\n", 1)
+    )
     return line_of(path, "        low: six")
 
 
@@ -201,7 +219,9 @@ def test_wrong_type_in_a_block_spec_names_the_key_path(capsys, assumptions_copy)
     _break_block_spec_low(assumptions_copy)
     err = validate_fails(capsys, assumptions_copy)
     # a line is given (today that of ``start:``, two lines above ``low:``; see the xfail below)
-    assert re.search(r"assumptions/cloud\.yaml:\d+: cloud\.ai_revenue\.growth\.start\.low: must be a number, got 'six'", err), err
+    assert re.search(
+        r"assumptions/cloud\.yaml:\d+: cloud\.ai_revenue\.growth\.start\.low: must be a number, got 'six'", err
+    ), err
 
 
 def test_wrong_type_in_a_block_spec_points_at_the_field_line(capsys, assumptions_copy):
@@ -217,7 +237,8 @@ def test_unknown_unit_lists_units_and_suggests(capsys, assumptions_copy):
     err = validate_fails(capsys, assumptions_copy)
     assert (
         f"assumptions/cloud.yaml:{line}: {AI_KEY}.unit: unknown unit 'ratios'; "
-        "valid: RMB_mn, RMB_bn, RMB, RMB_per_USD, ratio, quarters, count_mn, period, USD_mn, USD_bn, USD (did you mean 'ratio'?)" in err
+        "valid: RMB_mn, RMB_bn, RMB, RMB_per_USD, ratio, quarters, count_mn, period, USD_mn, USD_bn, USD (did you mean 'ratio'?)"
+        in err
     )
 
 
@@ -226,7 +247,9 @@ def test_unit_of_the_wrong_dimension(capsys, assumptions_copy):
     replace_once(path, AI_LONG_RUN, AI_LONG_RUN.replace("unit: ratio", "unit: RMB_bn"))
     line = line_of(path, "unit: RMB_bn")
     err = validate_fails(capsys, assumptions_copy)
-    assert f"assumptions/cloud.yaml:{line}: {AI_KEY}.unit: 'RMB_bn' is a money unit; this input needs one of ratio" in err
+    assert (
+        f"assumptions/cloud.yaml:{line}: {AI_KEY}.unit: 'RMB_bn' is a money unit; this input needs one of ratio" in err
+    )
 
 
 def test_distribution_with_low_above_high(capsys, assumptions_copy):
@@ -248,7 +271,13 @@ def test_mode_outside_low_high(capsys, assumptions_copy):
 @pytest.mark.parametrize("sd", ["0", "-0.05"])
 def test_sd_not_positive(capsys, assumptions_copy, sd):
     path = assumptions_copy / "cloud.yaml"
-    replace_once(path, AI_LONG_RUN, AI_LONG_RUN.replace("dist: triangular, low: 0.12, mode: 0.25, high: 0.40", f"dist: normal, mean: 0.25, sd: {sd}"))
+    replace_once(
+        path,
+        AI_LONG_RUN,
+        AI_LONG_RUN.replace(
+            "dist: triangular, low: 0.12, mode: 0.25, high: 0.40", f"dist: normal, mean: 0.25, sd: {sd}"
+        ),
+    )
     line = line_of(path, f"sd: {sd}")
     err = validate_fails(capsys, assumptions_copy)
     assert f"assumptions/cloud.yaml:{line}: {AI_KEY}.sd: must be > 0, got {float(sd)}" in err
@@ -259,7 +288,10 @@ def test_unknown_distribution_family(capsys, assumptions_copy):
     replace_once(path, AI_LONG_RUN, AI_LONG_RUN.replace("dist: triangular", "dist: triangle"))
     line = line_of(path, "dist: triangle,")
     err = validate_fails(capsys, assumptions_copy)
-    assert f"assumptions/cloud.yaml:{line}: {AI_KEY}.dist: unknown distribution 'triangle'; valid: fixed, uniform, triangular" in err
+    assert (
+        f"assumptions/cloud.yaml:{line}: {AI_KEY}.dist: unknown distribution 'triangle'; valid: fixed, uniform, triangular"
+        in err
+    )
     assert "(did you mean 'triangular'?)" in err
 
 
@@ -270,10 +302,15 @@ SHARE = "capacity_share_of_capex: {dist: triangular, low: 0.60, mode: 0.70, high
     "spec, shown",
     [
         ("capacity_share_of_capex: {value: 1.2,", "the value [1.2, 1.2] ratio"),
-        ("capacity_share_of_capex: {dist: triangular, low: 0.75, mode: 0.85, high: 1.05,",
-         "the distribution's range (P0.00001-P99.99999 if unbounded) [0.75, 1.05] ratio"),
+        (
+            "capacity_share_of_capex: {dist: triangular, low: 0.75, mode: 0.85, high: 1.05,",
+            "the distribution's range (P0.00001-P99.99999 if unbounded) [0.75, 1.05] ratio",
+        ),
         # unbounded: the normal's P99.99999 (0.85 + 5.2 x 0.05 = 1.11) leaves [0, 1]
-        ("capacity_share_of_capex: {dist: normal, mean: 0.85, sd: 0.05,", "the distribution's range (P0.00001-P99.99999 if unbounded) [0.590"),
+        (
+            "capacity_share_of_capex: {dist: normal, mean: 0.85, sd: 0.05,",
+            "the distribution's range (P0.00001-P99.99999 if unbounded) [0.590",
+        ),
     ],
 )
 def test_share_outside_0_1(capsys, assumptions_copy, spec, shown):
@@ -282,7 +319,10 @@ def test_share_outside_0_1(capsys, assumptions_copy, spec, shown):
     line = line_of(path, "capacity_share_of_capex:")
     err = validate_fails(capsys, assumptions_copy)
     assert f"assumptions/cloud.yaml:{line}: cloud.supply.capacity_share_of_capex: {shown}" in err
-    assert "leaves the valid range [0, 1] (share of new capex used by Cloud (capacity and depreciation charged to Cloud)); narrow it or use truncnormal" in err
+    assert (
+        "leaves the valid range [0, 1] (share of new capex used by Cloud (capacity and depreciation charged to Cloud)); narrow it or use truncnormal"
+        in err
+    )
 
 
 def test_truncnormal_inside_the_valid_range_is_accepted(assumptions_copy):
@@ -294,7 +334,9 @@ def test_truncnormal_inside_the_valid_range_is_accepted(assumptions_copy):
 
 def test_unknown_source_id_suggests_the_closest(capsys, assumptions_copy):
     path = assumptions_copy / "cloud.yaml"
-    replace_once(path, AI_LONG_RUN, AI_LONG_RUN.replace("source: pivotmodel_calibration", "source: pivotmodel_calibraton"))
+    replace_once(
+        path, AI_LONG_RUN, AI_LONG_RUN.replace("source: pivotmodel_calibration", "source: pivotmodel_calibraton")
+    )
     line = line_of(path, "pivotmodel_calibraton")
     err = validate_fails(capsys, assumptions_copy)
     assert (
@@ -324,10 +366,15 @@ def test_unknown_basis_lists_the_valid_bases(capsys, assumptions_copy):
     replace_once(path, AI_LONG_RUN, AI_LONG_RUN.replace("basis: estimate", "basis: estimated"))
     line = line_of(path, "basis: estimated")
     err = validate_fails(capsys, assumptions_copy)
-    assert f"assumptions/cloud.yaml:{line}: {AI_KEY}.basis: 'estimated' is not one of reported, guidance, estimate" in err
+    assert (
+        f"assumptions/cloud.yaml:{line}: {AI_KEY}.basis: 'estimated' is not one of reported, guidance, estimate" in err
+    )
 
 
-@pytest.mark.parametrize("old, new", [("unit: ratio", "unit: [ratio]"), ("source: pivotmodel_calibration", "source: {id: pivotmodel_calibration}")])
+@pytest.mark.parametrize(
+    "old, new",
+    [("unit: ratio", "unit: [ratio]"), ("source: pivotmodel_calibration", "source: {id: pivotmodel_calibration}")],
+)
 def test_unit_or_source_of_the_wrong_type(capsys, assumptions_copy, old, new):
     path = assumptions_copy / "cloud.yaml"
     replace_once(path, AI_LONG_RUN, AI_LONG_RUN.replace(old, new))
@@ -354,7 +401,10 @@ def test_history_csv_non_numeric_value(capsys, assumptions_copy):
     path = assumptions_copy / "history" / "reported.csv"
     line = edit_csv(path, CLOUD_Q4_REVENUE, 'FY2026Q4,Cloud Intelligence Group,revenue,"41,626",')
     err = validate_fails(capsys, assumptions_copy)
-    assert f"assumptions/history/reported.csv:{line}: value: '41,626' is not a finite number (RMB million, no thousands separators)" in err
+    assert (
+        f"assumptions/history/reported.csv:{line}: value: '41,626' is not a finite number (RMB million, no thousands separators)"
+        in err
+    )
 
 
 def test_history_csv_duplicate_row(capsys, assumptions_copy):
@@ -377,7 +427,9 @@ def test_history_csv_unknown_segment_and_bad_period(capsys, assumptions_copy):
     line2 = edit_csv(path, "FY2026Q4,Consolidated,revenue,243380,", "FY2026Q5,Consolidated,revenue,243380,")
     err = validate_fails(capsys, assumptions_copy)
     assert f"assumptions/history/reported.csv:{line}: segment: 'Cloud Intelligence' is not in segment_map.csv" in err
-    assert f"assumptions/history/reported.csv:{line2}: period: 'FY2026Q5' is not a period like FY2026Q2 or FY2026" in err
+    assert (
+        f"assumptions/history/reported.csv:{line2}: period: 'FY2026Q5' is not a period like FY2026Q2 or FY2026" in err
+    )
 
 
 def test_scenario_overriding_a_key_that_base_lacks(capsys, assumptions_copy):
@@ -421,7 +473,9 @@ def test_scenario_with_empty_changes_is_an_error(capsys, assumptions_copy):
     overlay("scenario_empty_changes", assumptions_copy)
     line = line_of(assumptions_copy / "scenarios" / "empty.yaml", "changes:")
     err = validate_fails(capsys, assumptions_copy, "--scenario", "empty")
-    assert f"assumptions/scenarios/empty.yaml:{line}: changes: is empty: a scenario must change at least one input" in err
+    assert (
+        f"assumptions/scenarios/empty.yaml:{line}: changes: is empty: a scenario must change at least one input" in err
+    )
 
 
 def test_scenario_whose_changes_are_all_commented_out_is_an_error(capsys, assumptions_copy):
@@ -430,7 +484,10 @@ def test_scenario_whose_changes_are_all_commented_out_is_an_error(capsys, assump
     head, _, changes = text.partition("changes:\n")
     path.write_text(head + "changes:\n" + "".join(f"# {line}\n" for line in changes.splitlines()), encoding="utf-8")
     err = validate_fails(capsys, assumptions_copy, "--scenario", "bear")
-    assert f"assumptions/scenarios/bear.yaml:{line_of(path, 'changes:')}: changes: is empty: a scenario must change at least one input" in err
+    assert (
+        f"assumptions/scenarios/bear.yaml:{line_of(path, 'changes:')}: changes: is empty: a scenario must change at least one input"
+        in err
+    )
 
 
 def test_scenario_with_changes_folded_into_the_rationale_is_an_error(capsys, assumptions_copy):
@@ -454,14 +511,18 @@ def test_scenario_whose_changes_restate_the_baseline_is_an_error(capsys, assumpt
 
 def test_one_restated_change_among_real_ones_is_a_warning(capsys, assumptions_copy):
     path = assumptions_copy / "scenarios" / "bear.yaml"
-    restated = (FIXTURES / "bad" / "scenario_restated_changes" / "scenarios" / "restated.yaml").read_text().splitlines()[-1]
+    restated = (
+        (FIXTURES / "bad" / "scenario_restated_changes" / "scenarios" / "restated.yaml").read_text().splitlines()[-1]
+    )
     path.write_text(path.read_text(encoding="utf-8").rstrip("\n") + "\n" + restated + "\n", encoding="utf-8")
     assert main(["validate", "--assumptions", str(assumptions_copy), "--scenario", "bear"]) == 0
     out, err = capsys.readouterr()
     line = line_of(path, "same as base")
     assert out.startswith("OK: ")
-    assert (f"warning: assumptions/scenarios/bear.yaml:{line}: group.tax.cash_tax_rate: restates the value of the "
-            "baseline (this change does nothing)") in err
+    assert (
+        f"warning: assumptions/scenarios/bear.yaml:{line}: group.tax.cash_tax_rate: restates the value of the "
+        "baseline (this change does nothing)"
+    ) in err
 
 
 def test_missing_seed_estimate(capsys, assumptions_copy):
@@ -477,16 +538,21 @@ def test_missing_seed_estimate(capsys, assumptions_copy):
 
 def test_missing_seed_names_the_folder_actually_loaded(capsys, tmp_path):
     directory = copy_assumptions(tmp_path, "bull_case_2026")
-    replace_once(directory / "cloud.yaml", "      FY2026Q1: {dist: range, p5: 4400,", "      # FY2026Q1: {dist: range, p5: 4400,")
+    replace_once(
+        directory / "cloud.yaml", "      FY2026Q1: {dist: range, p5: 4400,", "      # FY2026Q1: {dist: range, p5: 4400,"
+    )
     err = validate_fails(capsys, directory)
     assert "bull_case_2026/cloud.yaml: cloud.seed.ai_revenue.FY2026Q1:" in err
 
 
 def test_seed_for_a_series_that_cannot_be_seeded(capsys, assumptions_copy):
     path = assumptions_copy / "cloud.yaml"
-    replace_once(path, "    ai_revenue:\n      FY2026Q1:",
-                 "    revenue:\n      FY2026Q1: {value: 1, unit: RMB_mn, basis: estimate, source: pivotmodel_calibration}\n"
-                 "    ai_revenue:\n      FY2026Q1:")
+    replace_once(
+        path,
+        "    ai_revenue:\n      FY2026Q1:",
+        "    revenue:\n      FY2026Q1: {value: 1, unit: RMB_mn, basis: estimate, source: pivotmodel_calibration}\n"
+        "    ai_revenue:\n      FY2026Q1:",
+    )
     line = line_of(path, "FY2026Q1: {value: 1, unit: RMB_mn")
     err = validate_fails(capsys, assumptions_copy)
     assert (
@@ -505,8 +571,11 @@ def test_several_errors_in_different_files_are_reported_together(capsys, assumpt
     cloud = assumptions_copy / "cloud.yaml"
     replace_once(cloud, AI_LONG_RUN, AI_LONG_RUN.replace("unit: ratio", "unit: ratios"))
     group = assumptions_copy / "group.yaml"
-    replace_once(group, "other_share: {dist: triangular, low: 0.040, mode: 0.048, high: 0.056,",
-                 "other_share: {dist: triangular, low: 0.040, mode: 0.048, high: 0.6,")
+    replace_once(
+        group,
+        "other_share: {dist: triangular, low: 0.040, mode: 0.048, high: 0.056,",
+        "other_share: {dist: triangular, low: 0.040, mode: 0.048, high: 0.6,",
+    )
     sim = assumptions_copy / "simulation.yaml"
     replace_once(sim, "  draws: ", "  drawz: ")
     reported = assumptions_copy / "history" / "reported.csv"
@@ -603,21 +672,27 @@ def test_yaml_anchors_and_aliases_are_refused_before_they_expand(capsys, assumpt
     overlay("yaml_aliases", assumptions_copy)
     line = line_of(assumptions_copy / "simulation.yaml", "a0: &a0")
     err = validate_fails(capsys, assumptions_copy)
-    assert (f"assumptions/simulation.yaml:{line}: anchors (&name) and aliases (*name) are not allowed in "
-            "assumption files; write each value out") in err
+    assert (
+        f"assumptions/simulation.yaml:{line}: anchors (&name) and aliases (*name) are not allowed in "
+        "assumption files; write each value out"
+    ) in err
 
 
 def test_a_nul_byte_in_a_yaml_file(capsys, assumptions_copy):
     overlay("yaml_nul_byte", assumptions_copy)
     err = validate_fails(capsys, assumptions_copy)
-    assert "assumptions/group.yaml:2: holds a NUL byte (a binary or damaged file?); assumption files are plain text" in err
+    assert (
+        "assumptions/group.yaml:2: holds a NUL byte (a binary or damaged file?); assumption files are plain text" in err
+    )
 
 
 def test_an_empty_segment_file(capsys, assumptions_copy):
     overlay("empty_segment_file", assumptions_copy)
     err = validate_fails(capsys, assumptions_copy)
-    assert ("assumptions/cloud.yaml: is empty (nothing but comments, blank lines or '---'); it must hold 'cloud:' "
-            "with the cloud inputs") in err
+    assert (
+        "assumptions/cloud.yaml: is empty (nothing but comments, blank lines or '---'); it must hold 'cloud:' "
+        "with the cloud inputs"
+    ) in err
     assert len(err.strip().splitlines()) == 2  # that one problem, not one per missing input
 
 
@@ -637,12 +712,26 @@ def test_a_segment_file_whose_key_holds_no_mapping(capsys, assumptions_copy):
 def test_an_empty_claims_file(capsys, assumptions_copy):
     overlay("empty_claims", assumptions_copy)
     err = validate_fails(capsys, assumptions_copy)
-    assert "assumptions/claims.yaml: is empty (nothing but comments, blank lines or '---'); it must hold 'claims:'" in err
+    assert (
+        "assumptions/claims.yaml: is empty (nothing but comments, blank lines or '---'); it must hold 'claims:'" in err
+    )
 
 
 def test_an_empty_claims_file_stops_simulate_cleanly(capsys, assumptions_copy, tmp_path):
     overlay("empty_claims", assumptions_copy)
-    rc = main(["simulate", "--assumptions", str(assumptions_copy), "--draws", "10", "--jobs", "1", "--out", str(tmp_path / "run")])
+    rc = main(
+        [
+            "simulate",
+            "--assumptions",
+            str(assumptions_copy),
+            "--draws",
+            "10",
+            "--jobs",
+            "1",
+            "--out",
+            str(tmp_path / "run"),
+        ]
+    )
     out, err = capsys.readouterr()
     assert rc == 2 and "assumptions/claims.yaml: is empty" in err and "Traceback" not in err
     assert not (tmp_path / "run").exists()
@@ -651,8 +740,10 @@ def test_an_empty_claims_file_stops_simulate_cleanly(capsys, assumptions_copy, t
 def test_an_emptied_correlations_file_is_an_error_not_silently_no_correlations(capsys, assumptions_copy):
     overlay("empty_correlations", assumptions_copy)
     err = validate_fails(capsys, assumptions_copy)
-    assert ("assumptions/correlations.yaml: is empty (nothing but comments, blank lines or '---'); to run without "
-            "correlations, write 'correlations: {pairs: []}' (or delete the file)") in err
+    assert (
+        "assumptions/correlations.yaml: is empty (nothing but comments, blank lines or '---'); to run without "
+        "correlations, write 'correlations: {pairs: []}' (or delete the file)"
+    ) in err
 
 
 def test_an_explicitly_empty_list_of_correlations_is_accepted(capsys, assumptions_copy):
@@ -664,16 +755,23 @@ def test_a_list_where_correlations_expect_text(capsys, assumptions_copy):
     overlay("correlations_list_for_text", assumptions_copy)
     path = assumptions_copy / "correlations.yaml"
     err = validate_fails(capsys, assumptions_copy)
-    assert (f"assumptions/correlations.yaml:{line_of(path, 'b: [')}: correlations.pairs[0].b: must be text, got "
-            "['capex.plan.total', 'cloud.other_external_revenue.growth.start']") in err
-    assert f"assumptions/correlations.yaml:{line_of(path, 'source: [')}: correlations.pairs[0].source: must be text" in err
+    assert (
+        f"assumptions/correlations.yaml:{line_of(path, 'b: [')}: correlations.pairs[0].b: must be text, got "
+        "['capex.plan.total', 'cloud.other_external_revenue.growth.start']"
+    ) in err
+    assert (
+        f"assumptions/correlations.yaml:{line_of(path, 'source: [')}: correlations.pairs[0].source: must be text" in err
+    )
 
 
-@pytest.mark.parametrize("text, message", [
-    ("correlations:\n  pairs:\n", "correlations.pairs: is empty; write 'pairs: []' to run without correlations"),
-    ("correlations:\n  nearest: false\n", "correlations.pairs: missing"),
-    ("correlations:\n  nearest: [yes]\n  pairs: []\n", "correlations.nearest: must be true or false"),
-])
+@pytest.mark.parametrize(
+    "text, message",
+    [
+        ("correlations:\n  pairs:\n", "correlations.pairs: is empty; write 'pairs: []' to run without correlations"),
+        ("correlations:\n  nearest: false\n", "correlations.pairs: missing"),
+        ("correlations:\n  nearest: [yes]\n  pairs: []\n", "correlations.nearest: must be true or false"),
+    ],
+)
 def test_correlations_without_usable_pairs(capsys, assumptions_copy, text, message):
     (assumptions_copy / "correlations.yaml").write_text(text, encoding="utf-8")
     err = validate_fails(capsys, assumptions_copy)
@@ -699,8 +797,10 @@ def test_a_note_is_required_where_the_source_says_the_arithmetic_is_in_it(capsys
     replace_once(path, old, old.replace("pivotmodel_judgement", "pivotmodel_calibration"))
     err = validate_fails(capsys, assumptions_copy)
     line = line_of(path, old.replace("pivotmodel_judgement", "pivotmodel_calibration"))
-    assert (f"assumptions/cloud.yaml:{line}: cloud.ai_revenue.growth.half_life.note: is required: source "
-            "'pivotmodel_calibration' says the arithmetic is in the input's note") in err
+    assert (
+        f"assumptions/cloud.yaml:{line}: cloud.ai_revenue.growth.half_life.note: is required: source "
+        "'pivotmodel_calibration' says the arithmetic is in the input's note"
+    ) in err
 
 
 def test_every_input_citing_a_notes_required_source_has_a_note(bundled):

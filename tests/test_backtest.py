@@ -31,7 +31,9 @@ def folder(tmp_path_factory) -> Path:
 
 def test_backtest_scores_the_model_on_the_quarter_that_followed(folder):
     scores, skipped = backtest_scores(folder, None, Quarter(2026, 3), 1, OPTS, 1)
-    assert "FY2026Q3" in skipped and "too early" in skipped["FY2026Q3"]  # before four quarters on the four-segment basis
+    assert (
+        "FY2026Q3" in skipped and "too early" in skipped["FY2026Q3"]
+    )  # before four quarters on the four-segment basis
     model = scores[(scores.forecaster == "model") & (scores.series == "group.revenue")]
     assert list(model.as_of) == ["FY2026Q4"] and list(model.target) == ["FY2027Q1"]
     assert model.actual.iloc[0] == 255548  # the synthetic quarter's group revenue
@@ -47,12 +49,30 @@ def test_backtest_scores_the_model_on_the_quarter_that_followed(folder):
 
 def test_backtest_cli_prints_coverage_and_writes_tables(folder, tmp_path, capsys):
     out = tmp_path / "bt"
-    assert main(["backtest", "--assumptions", str(folder), "--from", "FY2026Q4", "--horizon", "2",
-                 "--draws", "300", "--out", str(out)]) == 0
+    assert (
+        main(
+            [
+                "backtest",
+                "--assumptions",
+                str(folder),
+                "--from",
+                "FY2026Q4",
+                "--horizon",
+                "2",
+                "--draws",
+                "300",
+                "--out",
+                str(out),
+            ]
+        )
+        == 0
+    )
     text = capsys.readouterr().out
     assert "backtest from FY2026Q4, horizons 1-2, 300 draws" in text
     summary = pd.read_csv(out / "summary.csv")
-    assert {"series", "forecaster", "n", "inside_P10-P90", "inside_P5-P95", "crps_mean", "pit_histogram"} <= set(summary.columns)
+    assert {"series", "forecaster", "n", "inside_P10-P90", "inside_P5-P95", "crps_mean", "pit_histogram"} <= set(
+        summary.columns
+    )
     fans = pd.read_csv(out / "backtest_fans.csv")
     one = fans[(fans.series == "group.revenue") & (fans.forecaster == "model")]
     assert list(one.target) == ["FY2027Q1"] and one.actual.iloc[0] == pytest.approx(255.548)

@@ -25,8 +25,11 @@ def _csv_name(bundled, prefix: str) -> str:
 
 def _cases(bundled):
     """(series, quarter label, reported.csv segment name) for every line the model grows from."""
-    return [(series, q.label, _csv_name(bundled, series.split(".")[0]))
-            for series in base_lines() for q in base_quarters(bundled.history)]
+    return [
+        (series, q.label, _csv_name(bundled, series.split(".")[0]))
+        for series in base_lines()
+        for q in base_quarters(bundled.history)
+    ]
 
 
 def _delete(path, period: str, segment: str, metric: str) -> int:
@@ -34,7 +37,7 @@ def _delete(path, period: str, segment: str, metric: str) -> int:
     lines = path.read_text(encoding="utf-8").splitlines(keepends=True)
     hits = [i for i, line in enumerate(lines) if line.startswith(f"{period},{segment},{metric},")]
     assert len(hits) == 1, (period, segment, metric, hits)
-    path.write_text("".join(lines[: hits[0]] + lines[hits[0] + 1:]), encoding="utf-8")
+    path.write_text("".join(lines[: hits[0]] + lines[hits[0] + 1 :]), encoding="utf-8")
     return hits[0] + 1
 
 
@@ -56,13 +59,21 @@ def test_each_missing_base_row_is_one_located_error(bundled, tmp_path):
         with pytest.raises(InputError) as exc:
             assumptions_mod.load(directory)
         (problem,) = exc.value.problems
-        assert (problem.file, problem.line, problem.key) == ("assumptions/history/reported.csv", line, f"{quarter},{segment},revenue")
-        assert problem.message.startswith(f"missing row: the model grows {series} from its reported values in the four "
-                                          f"base quarters {base_quarters(bundled.history)[0].label}..{last}, and {quarter} has none; "
-                                          f"add the row '{quarter},{segment},revenue,<value>,RMB_mn,<basis>,<source>,<note>' before line {line} (")
+        assert (problem.file, problem.line, problem.key) == (
+            "assumptions/history/reported.csv",
+            line,
+            f"{quarter},{segment},revenue",
+        )
+        assert problem.message.startswith(
+            f"missing row: the model grows {series} from its reported values in the four "
+            f"base quarters {base_quarters(bundled.history)[0].label}..{last}, and {quarter} has none; "
+            f"add the row '{quarter},{segment},revenue,<value>,RMB_mn,<basis>,<source>,<note>' before line {line} ("
+        )
 
 
-@pytest.mark.parametrize("command", [["validate"], ["project", "--format", "csv"], ["simulate", "--draws", "64", "--jobs", "1"]])
+@pytest.mark.parametrize(
+    "command", [["validate"], ["project", "--format", "csv"], ["simulate", "--draws", "64", "--jobs", "1"]]
+)
 def test_every_command_exits_2_naming_file_line_and_row(bundled, tmp_path, capsys, command):
     directory = copy_assumptions(tmp_path)
     csv = directory / "history" / "reported.csv"

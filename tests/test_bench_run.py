@@ -22,7 +22,9 @@ def test_the_other_trees_engine_loads_beside_this_one_and_agrees(bundled):
     assert other is not engine and other.run is not engine.run
     values = sampled_values(bundled, 40, 5)
     keep = bench.simulate_keep(bundled)
-    assert bench._identical(other.run(other.prepare(bundled), values, keep=keep), engine.run(engine.prepare(bundled), values, keep=keep))
+    assert bench._identical(
+        other.run(other.prepare(bundled), values, keep=keep), engine.run(engine.prepare(bundled), values, keep=keep)
+    )
     wall, cpu, mapped = bench._one(other, other.prepare(bundled), values, None)
     assert wall > 0 and cpu >= 0 and mapped >= 0
     assert bench._peak_growth(engine, engine.prepare(bundled), values, keep) >= 0

@@ -40,7 +40,13 @@ def test_pivotmodel_specs_are_the_squigglepy_distributions(bench):
 def test_the_shared_model_computes_hand_worked_numbers(bench):
     zero = np.zeros(1)
     v = {f"growth_{i}": zero for i in range(6)}
-    v.update(fade=np.ones(1), margin=np.array([0.03]), capex_share=np.array([0.5]), useful_life_adj=np.ones(1), fx=np.array([8.0]))
+    v.update(
+        fade=np.ones(1),
+        margin=np.array([0.03]),
+        capex_share=np.array([0.5]),
+        useful_life_adj=np.ones(1),
+        fx=np.array([8.0]),
+    )
     ebita, usd = bench.model(v)
     # revenue flat at 172 a quarter; cloud (lines 0 and 1) 40, capex 20 a quarter over 20 quarters:
     # depreciation t + 1 in quarter t; EBITA 172 x 0.15 - (t + 1)

@@ -44,8 +44,9 @@ def test_the_report_covers_four_quarters_of_every_subject(bundled):
     p = project(bundled)
     q3 = col(p, "FY2027Q3")
     qc = by[("quick_commerce", "margin", "FY2027Q3")]
-    assert qc.first == pytest.approx(p["china_ecommerce.quick_commerce_ebita"][0, q3]
-                                     / p["china_ecommerce.quick_commerce_revenue"][0, q3], rel=1e-12)
+    assert qc.first == pytest.approx(
+        p["china_ecommerce.quick_commerce_ebita"][0, q3] / p["china_ecommerce.quick_commerce_revenue"][0, q3], rel=1e-12
+    )
     # capex YoY in FY2027Q3 against FY2026Q3's reported 25,376; expected: the exit YoY
     # (FY2026Q4 26,588 on FY2025Q4 23,993: +10.8%)
     cx = by[("capex", "yoy", "FY2027Q3")]
@@ -57,8 +58,9 @@ def test_a_planted_step_in_the_third_quarter_is_flagged_then_explained_once_decl
     directory = copy_assumptions(tmp_path)
     a = assumptions_mod.load(directory)
     by = rows_by(boundary_report(a, planted(a)))
-    yoy3, qoq3, qoq4 = (by[("international", m, q)]
-                        for m, q in (("yoy", "FY2027Q3"), ("qoq", "FY2027Q3"), ("qoq", "FY2027Q4")))
+    yoy3, qoq3, qoq4 = (
+        by[("international", m, q)] for m, q in (("yoy", "FY2027Q3"), ("qoq", "FY2027Q3"), ("qoq", "FY2027Q4"))
+    )
     # YoY: 1.2 x (1 + g) - 1 against the exit YoY g = 35,429 / 33,600 - 1 (+5.4%): +21pt and more
     assert yoy3.flagged and yoy3.step > 0.2 and yoy3.inputs == ("international.revenue.growth.start",)
     # QoQ steps up in FY2027Q3; FY2027Q4's expected QoQ starts from the planted level, so its
@@ -66,8 +68,12 @@ def test_a_planted_step_in_the_third_quarter_is_flagged_then_explained_once_decl
     assert qoq3.flagged and qoq3.step > 0.15 and qoq4.first < -0.2 and not qoq4.flagged
     assert not by[("international", "yoy", "FY2027Q2")].flagged and not by[("international", "yoy", "FY2027Q4")].flagged
     warnings = boundary_warnings(list(by.values()))
-    assert any(w.startswith("boundary: international yoy steps to") and "in FY2027Q3" in w
-               and "international.revenue.growth.start" in w for w in warnings)
+    assert any(
+        w.startswith("boundary: international yoy steps to")
+        and "in FY2027Q3" in w
+        and "international.revenue.growth.start" in w
+        for w in warnings
+    )
     # declared once, for the quarters and metrics it moves: shown as explained, with the reason
     with open(directory / "simulation.yaml", "a", encoding="utf-8") as fh:
         fh.write(ONE_OFF.format(metric="yoy") + ONE_OFF.format(metric="qoq"))
@@ -80,8 +86,10 @@ def test_a_planted_step_in_the_third_quarter_is_flagged_then_explained_once_decl
     assert not any(r.segment == "international" for r in rows if r.flagged)
     lines = format_boundary(rows, "FY2026Q4", "FY2027Q1")
     assert any(line.startswith("  international    yoy    FY2027Q3") and line.endswith("(explained)") for line in lines)
-    assert "  explained: international yoy FY2027Q3: declared one-off: a one-quarter order from a large customer " \
-           "(source release_mar2026)" in lines
+    assert (
+        "  explained: international yoy FY2027Q3: declared one-off: a one-quarter order from a large customer "
+        "(source release_mar2026)" in lines
+    )
 
 
 def test_bundled_cloud_yoy_in_the_first_year_is_within_tolerance_or_declared(bundled):
@@ -91,17 +99,32 @@ def test_bundled_cloud_yoy_in_the_first_year_is_within_tolerance_or_declared(bun
         assert r.step >= -r.tolerance or r.declared, r
 
 
-@pytest.mark.parametrize("entry, key, message", [
-    ("    - {quarters: FY2027Q3, subject: cloudy, metric: yoy, reason: x, source: release_mar2026}\n",
-     "subject", "'cloudy' is not valid; valid: china_ecommerce, cloud, international, all_others, capex, cmr, "
-                "quick_commerce, group"),
-    ("    - {quarters: FY2027, subject: cloud, metric: yoy, reason: x, source: release_mar2026}\n",
-     "quarters", "must be a quarter or a range of quarters (FY2027Q2:FY2027Q3), got 'FY2027'"),
-    ("    - {quarters: FY2027Q3, subject: cloud, metric: ebit, reason: x, source: release_mar2026}\n",
-     "metric", "'ebit' is not valid; valid: yoy, qoq, margin"),
-    ("    - {quarters: FY2027Q3, subject: cloud, metric: yoy, reason: x, source: nowhere}\n",
-     "source", "'nowhere' is not an id in sources.yaml"),
-])
+@pytest.mark.parametrize(
+    "entry, key, message",
+    [
+        (
+            "    - {quarters: FY2027Q3, subject: cloudy, metric: yoy, reason: x, source: release_mar2026}\n",
+            "subject",
+            "'cloudy' is not valid; valid: china_ecommerce, cloud, international, all_others, capex, cmr, "
+            "quick_commerce, group",
+        ),
+        (
+            "    - {quarters: FY2027, subject: cloud, metric: yoy, reason: x, source: release_mar2026}\n",
+            "quarters",
+            "must be a quarter or a range of quarters (FY2027Q2:FY2027Q3), got 'FY2027'",
+        ),
+        (
+            "    - {quarters: FY2027Q3, subject: cloud, metric: ebit, reason: x, source: release_mar2026}\n",
+            "metric",
+            "'ebit' is not valid; valid: yoy, qoq, margin",
+        ),
+        (
+            "    - {quarters: FY2027Q3, subject: cloud, metric: yoy, reason: x, source: nowhere}\n",
+            "source",
+            "'nowhere' is not an id in sources.yaml",
+        ),
+    ],
+)
 def test_a_bad_one_off_is_one_clear_message(tmp_path, capsys, entry, key, message):
     directory = copy_assumptions(tmp_path)
     with open(directory / "simulation.yaml", "a", encoding="utf-8") as fh:

@@ -48,4 +48,3 @@ def test_a_small_run_evaluates_every_claim(live):
             assert str(x["status"]).startswith("not evaluable"), cid
         else:
             assert 0 < x["draws"] <= 500 and 0 <= x["ci_low"] <= x["probability"] <= x["ci_high"] <= 1, cid
-

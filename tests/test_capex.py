@@ -56,15 +56,20 @@ def test_a_capex_quarter_the_plan_needs_is_checked_at_load(tmp_path):
     folder = copy_assumptions(tmp_path)
     path = folder / "history" / "reported.csv"
     lines = path.read_text(encoding="utf-8").splitlines(keepends=True)
-    drop = ("FY2026Q2,Consolidated,capex_purchase_of_ppe_fcf_table,", "FY2026Q2,Consolidated,capex_total_stated,",
-            "FY2026,Consolidated,capex_land_use_rights_and_ppe_cashflow,")
+    drop = (
+        "FY2026Q2,Consolidated,capex_purchase_of_ppe_fcf_table,",
+        "FY2026Q2,Consolidated,capex_total_stated,",
+        "FY2026,Consolidated,capex_land_use_rights_and_ppe_cashflow,",
+    )
     kept = [ln for ln in lines if not ln.startswith(drop)]
     assert len(kept) == len(lines) - 3
     path.write_text("".join(kept), encoding="utf-8")
     with pytest.raises(InputError) as exc:
         assumptions_mod.load(folder)
-    assert any(p.file == "assumptions/history/reported.csv" and "no capex for FY2026Q2" in p.message
-               for p in exc.value.problems)
+    assert any(
+        p.file == "assumptions/history/reported.csv" and "no capex for FY2026Q2" in p.message
+        for p in exc.value.problems
+    )
 
 
 def plan_case(a, total_rmb_mn, tilt, **more):
@@ -73,7 +78,7 @@ def plan_case(a, total_rmb_mn, tilt, **more):
 
 def test_even_phasing_reaches_the_plan_total_exactly(bundled):
     p = plan_case(bundled, 380_000, 0.0)
-    window = p["group.capex"][0, col(p, "FY2026Q1"):col(p, "FY2028Q4") + 1]
+    window = p["group.capex"][0, col(p, "FY2026Q1") : col(p, "FY2028Q4") + 1]
     np.testing.assert_array_equal(window[:4], FY2026)  # reported quarters count toward the plan
     np.testing.assert_allclose(window[4:], (380_000 - sum(FY2026)) / 8, rtol=1e-14)  # 32,247.375 each
     assert p.total("group.capex", "FY2026Q1:FY2028Q4")[0] == pytest.approx(380_000, rel=1e-14)
@@ -81,7 +86,7 @@ def test_even_phasing_reaches_the_plan_total_exactly(bundled):
 
 def test_tilted_phasing_still_sums_to_the_plan(bundled):
     p = plan_case(bundled, 450_000, 0.05)
-    projected = p["group.capex"][0, col(p, "FY2027Q1"):col(p, "FY2028Q4") + 1]
+    projected = p["group.capex"][0, col(p, "FY2027Q1") : col(p, "FY2028Q4") + 1]
     np.testing.assert_allclose(projected[1:] / projected[:-1], 1.05, rtol=1e-12)
     weights = 1.05 ** np.arange(8)
     assert projected[0] == pytest.approx((450_000 - sum(FY2026)) / weights.sum(), rel=1e-12)
@@ -90,7 +95,7 @@ def test_tilted_phasing_still_sums_to_the_plan(bundled):
 
 def test_a_plan_already_exceeded_runs_at_last_years_pace(bundled):
     p = plan_case(bundled, 100_000, 0.0)  # less than the 122,021 already spent
-    projected = p["group.capex"][0, col(p, "FY2027Q1"):col(p, "FY2028Q4") + 1]
+    projected = p["group.capex"][0, col(p, "FY2027Q1") : col(p, "FY2028Q4") + 1]
     np.testing.assert_allclose(projected, sum(FY2026) / 4, rtol=1e-14)  # 30,505.25
 
 
@@ -138,12 +143,21 @@ def test_depreciation_by_hand_new_assets_and_legacy_runoff(bundled):
     # lag 2, life 24: FY2026 depreciation of new assets = (61,979 + 85,972 + 124,601 + 156,029) / 24
     # (capex since FY2025Q1 in service in FY2026Q1..Q4); legacy = FY2026 D&A 34,963 less that,
     # a quarter, running off over 12 quarters: x (1 - (t + 1) / 12).
-    values = values_with(bundled, {"cloud.supply.deployment_lag": 2, "capex.useful_life": 24, "capex.legacy_runoff": 12,
-                                   "capex.server_share": 1.0})
+    values = values_with(
+        bundled,
+        {
+            "cloud.supply.deployment_lag": 2,
+            "capex.useful_life": 24,
+            "capex.legacy_runoff": 12,
+            "capex.server_share": 1.0,
+        },
+    )
     res = capex_result(bundled, values)
     new_fy2026 = (61_979 + 85_972 + 124_601 + 156_029) / 24
     legacy_q = (34_963 - new_fy2026) / 4
-    np.testing.assert_allclose(res.depreciation_legacy[0], legacy_q * np.clip(1 - (np.arange(20) + 1) / 12, 0, 1), rtol=1e-12)
+    np.testing.assert_allclose(
+        res.depreciation_legacy[0], legacy_q * np.clip(1 - (np.arange(20) + 1) / 12, 0, 1), rtol=1e-12
+    )
     assert res.depreciation_new[0, 0] == pytest.approx(181_405 / 24, rel=1e-12)
     assert res.gross_in_service[0, 0] == pytest.approx(181_405, rel=1e-12)
     np.testing.assert_allclose(res.depreciation_new, res.gross_in_service / 24, rtol=1e-14)

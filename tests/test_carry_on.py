@@ -32,24 +32,37 @@ def folder(tmp_path) -> Path:
 
 def test_appending_a_quarter_keeps_every_evaluable_claim_evaluable(folder, tmp_path, capsys):
     before = simulate(assumptions_mod.load(folder), **RUN).claims_table()
-    assert main(["update", str(FULL), "--assumptions", str(folder), "--draws", "200",
-                 "--out", str(tmp_path / "u")]) == 0
+    assert (
+        main(["update", str(FULL), "--assumptions", str(folder), "--draws", "200", "--out", str(tmp_path / "u")]) == 0
+    )
     out = capsys.readouterr().out
-    assert "on estimates: 6 unreported lines carried on" in out and "china_ecommerce.quick_commerce_ebita.FY2027Q1" in out
+    assert (
+        "on estimates: 6 unreported lines carried on" in out and "china_ecommerce.quick_commerce_ebita.FY2027Q1" in out
+    )
     a = assumptions_mod.load(folder)
     assert a.history.last_quarter == Quarter(2027, 1)
     after = simulate(a, **RUN).claims_table()
-    lost = [c for c in before.index
-            if not math.isnan(before.loc[c, "probability"]) and math.isnan(after.loc[c, "probability"])]
+    lost = [
+        c
+        for c in before.index
+        if not math.isnan(before.loc[c, "probability"]) and math.isnan(after.loc[c, "probability"])
+    ]
     assert lost == []
-    for cid in ("burn_usd11bn_qc_losses_cumulative_fy2026", "qc_sep2025_peak_loss_quarter",
-                "qc_loss_per_order_halved_fy2027", "ai_main_engine_cloud_growth_fy2027"):
+    for cid in (
+        "burn_usd11bn_qc_losses_cumulative_fy2026",
+        "qc_sep2025_peak_loss_quarter",
+        "qc_loss_per_order_halved_fy2027",
+        "ai_main_engine_cloud_growth_fy2027",
+    ):
         assert "on estimates" in after.loc[cid, "status"], cid
     # FY2027Q1 quick-commerce EBITA by the written rule: segment 25,224 less core EBITA a year earlier
     # (38,389 less the FY2026Q1 seed's median) x 1.05
     row = a.history.estimates["china_ecommerce.quick_commerce_ebita"][Quarter(2027, 1)]
-    seed = assumptions_mod.load(assumptions_mod.bundled_directory()).seeds[
-        ("china_ecommerce.quick_commerce_ebita", Quarter(2026, 1))].base_value
+    seed = (
+        assumptions_mod.load(assumptions_mod.bundled_directory())
+        .seeds[("china_ecommerce.quick_commerce_ebita", Quarter(2026, 1))]
+        .base_value
+    )
     assert row.value == pytest.approx(25_224 - (38_389 - seed) * 1.05, abs=0.5)
     assert row.basis == "estimate" and row.spread == pytest.approx(0.2 * abs(row.value), abs=0.5)
     # FY2026Q1 left the base window: its external cloud revenue keeps the model's base case
@@ -58,24 +71,34 @@ def test_appending_a_quarter_keeps_every_evaluable_claim_evaluable(folder, tmp_p
 
 def test_a_refused_update_lists_the_estimate_rows_and_changes_no_file(folder, tmp_path, capsys):
     rows = tmp_path / "rows.csv"
-    rows.write_text("".join(line for line in FULL.read_text(encoding="utf-8").splitlines(keepends=True)
-                            if "customer_management_revenue" not in line), encoding="utf-8")
+    rows.write_text(
+        "".join(
+            line
+            for line in FULL.read_text(encoding="utf-8").splitlines(keepends=True)
+            if "customer_management_revenue" not in line
+        ),
+        encoding="utf-8",
+    )
     files = {p: p.read_bytes() for p in (folder / "history").iterdir()}
-    assert main(["update", str(rows), "--assumptions", str(folder), "--draws", "200",
-                 "--out", str(tmp_path / "u")]) == 2
+    assert (
+        main(["update", str(rows), "--assumptions", str(folder), "--draws", "200", "--out", str(tmp_path / "u")]) == 2
+    )
     err = capsys.readouterr().err
-    assert ("not reported and no rule can estimate it; add this row to history/estimates.csv (or report the figure "
-            "in rows.csv): FY2027Q1,Alibaba China E-commerce Group,customer_management_revenue,<value>,RMB_mn,"
-            "estimate,<source>,<how it was estimated>,<spread>,<valid_from> (needs the reported YoY % (cmr_yoy_pct "
-            "row))") in err
+    assert (
+        "not reported and no rule can estimate it; add this row to history/estimates.csv (or report the figure "
+        "in rows.csv): FY2027Q1,Alibaba China E-commerce Group,customer_management_revenue,<value>,RMB_mn,"
+        "estimate,<source>,<how it was estimated>,<spread>,<valid_from> (needs the reported YoY % (cmr_yoy_pct "
+        "row))"
+    ) in err
     assert {p: p.read_bytes() for p in (folder / "history").iterdir()} == files
     assert not (tmp_path / "u").exists()
 
 
 def test_appending_a_quarter_carries_each_child_of_all_others_on_by_its_share(folder, tmp_path, capsys):
     before = assumptions_mod.load(folder)
-    assert main(["update", str(FULL), "--assumptions", str(folder), "--draws", "200",
-                 "--out", str(tmp_path / "u")]) == 0
+    assert (
+        main(["update", str(FULL), "--assumptions", str(folder), "--draws", "200", "--out", str(tmp_path / "u")]) == 0
+    )
     assert "child rows carried on" in capsys.readouterr().out
     a = assumptions_mod.load(folder)
     q4, q1 = Quarter(2026, 4), Quarter(2027, 1)

@@ -64,9 +64,17 @@ def test_cloud_share_quantiles(r):
     assert marks.loc["cloud_share_30pct_cy2026", "x"] == pytest.approx(2026.75)
     assert marks.loc["cloud_share_30pct_fy2026", "x"] == 2026
     # first_fy(share(...) > 0.30) <= 2031: a line up to FY2031 at the inner threshold
-    assert marks.loc["cloud_share_30pct_first_fy_by_fy2031", ["x", "threshold", "kind"]].tolist() == [2031.0, 0.30, "by"]
+    assert marks.loc["cloud_share_30pct_first_fy_by_fy2031", ["x", "threshold", "kind"]].tolist() == [
+        2031.0,
+        0.30,
+        "by",
+    ]
     # other shares (AI / external cloud) are not cloud-share marks
-    assert set(marks.index) == {"cloud_share_30pct_cy2026", "cloud_share_30pct_fy2026", "cloud_share_30pct_first_fy_by_fy2031"}
+    assert set(marks.index) == {
+        "cloud_share_30pct_cy2026",
+        "cloud_share_30pct_fy2026",
+        "cloud_share_30pct_first_fy_by_fy2031",
+    }
 
 
 def test_cloud_share_marks_come_from_the_parsed_claim_not_its_spelling():
@@ -77,12 +85,14 @@ def test_cloud_share_marks_come_from_the_parsed_claim_not_its_spelling():
     def claim(cid, test):
         return Claim(cid, "w", {}, "r", test, parse_test(test))
 
-    marks = C.cloud_share_claims([
-        claim("spaced", "share( cloud.revenue ,group.revenue,CY2027 )>=0.25"),
-        claim("quarter", "share(cloud.revenue, group.revenue, FY2027Q3) > 0.2"),  # not a year: no mark
-        claim("reversed", "share(group.revenue, cloud.revenue, FY2027) > 3"),  # the inverse ratio: no mark
-        claim("below", "share(cloud.revenue, group.revenue, FY2027) < 0.5"),  # a ceiling, not a claim to reach
-    ]).set_index("id")
+    marks = C.cloud_share_claims(
+        [
+            claim("spaced", "share( cloud.revenue ,group.revenue,CY2027 )>=0.25"),
+            claim("quarter", "share(cloud.revenue, group.revenue, FY2027Q3) > 0.2"),  # not a year: no mark
+            claim("reversed", "share(group.revenue, cloud.revenue, FY2027) > 3"),  # the inverse ratio: no mark
+            claim("below", "share(cloud.revenue, group.revenue, FY2027) < 0.5"),  # a ceiling, not a claim to reach
+        ]
+    ).set_index("id")
     assert list(marks.index) == ["spaced"]
     assert marks.loc["spaced", ["x", "threshold", "kind"]].tolist() == [2027.75, 0.25, "cy"]
 
@@ -108,7 +118,9 @@ def test_capex_and_fcf(r):
     # FY2025 is reported (FCF 73,870 RMB mn in the frozen history): one value in every draw,
     # so the band collapses onto it
     assert r.totals["fy"]["group.fcf"][0, _i(r, "FY2025")] == 73_870.0
-    assert f.loc["FY2025", "p5"] == pytest.approx(73.87, rel=1e-12) and f.loc["FY2025", "p95"] == pytest.approx(73.87, rel=1e-12)
+    assert f.loc["FY2025", "p5"] == pytest.approx(73.87, rel=1e-12) and f.loc["FY2025", "p95"] == pytest.approx(
+        73.87, rel=1e-12
+    )
 
 
 def test_claim_probabilities_headline_first(r):
@@ -157,7 +169,10 @@ def test_every_chart_draws_with_units_and_source(r, tmp_path):
     for name, (data_fn, plot_fn) in C.CHARTS.items():
         ax = plot_fn(data_fn(r))
         labels = f"{ax.get_ylabel()} | {ax.get_xlabel()}"
-        assert ax.get_ylabel() and re.search(r"RMB bn|\(ratio\)|share of draws", labels), (name, labels)  # a unit on an axis
+        assert ax.get_ylabel() and re.search(r"RMB bn|\(ratio\)|share of draws", labels), (
+            name,
+            labels,
+        )  # a unit on an axis
         C.add_source(ax.figure, C.source_line(r))
         assert any("seed 7" in t.get_text() for t in ax.figure.texts), name
         C.save(ax.figure, tmp_path / name)
@@ -179,14 +194,24 @@ def _fixed_data(name):
     status = ["A"] * 3 + ["P"] * 5
     base = pd.DataFrame({"period": [f"FY{y}" for y in years], "year": years, "status": status})
     if name == "revenue_mix":
-        d = base.assign(china_ecommerce=[490, 508, 554, 600, 650, 700, 740, 780], cloud=[106, 118, 158, 200, 260, 330, 400, 490],
-                        international=[103, 132, 144, 156, 168, 181, 194, 208], all_others=[318, 338, 254, 270, 286, 301, 316, 332])
+        d = base.assign(
+            china_ecommerce=[490, 508, 554, 600, 650, 700, 740, 780],
+            cloud=[106, 118, 158, 200, 260, 330, 400, 490],
+            international=[103, 132, 144, 156, 168, 181, 194, 208],
+            all_others=[318, 338, 254, 270, 286, 301, 316, 332],
+        )
         return d.astype({s: float for s in C.SEGMENTS})
     mid = np.array([0.11, 0.12, 0.155, 0.175, 0.205, 0.235, 0.265, 0.293])
     spread = np.array([0, 0, 0, 0.01, 0.02, 0.03, 0.04, 0.05])
-    d = base.assign(p5=mid - spread * 1.6, p25=mid - spread * 0.6, p50=mid, p75=mid + spread * 0.6, p95=mid + spread * 1.6)
-    d.attrs["claims"] = pd.DataFrame([{"id": "share_cy2026", "x": 2026.75, "threshold": 0.3, "kind": "cy"},
-                                      {"id": "share_by_fy2031", "x": 2031.0, "threshold": 0.3, "kind": "by"}])
+    d = base.assign(
+        p5=mid - spread * 1.6, p25=mid - spread * 0.6, p50=mid, p75=mid + spread * 0.6, p95=mid + spread * 1.6
+    )
+    d.attrs["claims"] = pd.DataFrame(
+        [
+            {"id": "share_cy2026", "x": 2026.75, "threshold": 0.3, "kind": "cy"},
+            {"id": "share_by_fy2031", "x": 2031.0, "threshold": 0.3, "kind": "by"},
+        ]
+    )
     return d
 
 
@@ -225,11 +250,18 @@ def test_importing_charts_changes_no_global_matplotlib_state():
     import subprocess
     import sys
 
-    code = ("import matplotlib; before = dict(matplotlib.rcParams); backend = matplotlib.get_backend(); "
-            "import pivotmodel.charts, pivotmodel.sensitivity, pivotmodel.solve; "
-            "print(dict(matplotlib.rcParams) == before and matplotlib.get_backend() == backend)")
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
-                         env={**__import__("os").environ, "MPLBACKEND": "svg"}).stdout
+    code = (
+        "import matplotlib; before = dict(matplotlib.rcParams); backend = matplotlib.get_backend(); "
+        "import pivotmodel.charts, pivotmodel.sensitivity, pivotmodel.solve; "
+        "print(dict(matplotlib.rcParams) == before and matplotlib.get_backend() == backend)"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        check=True,
+        env={**__import__("os").environ, "MPLBACKEND": "svg"},
+    ).stdout
     assert out.strip() == "True"
 
 
@@ -250,7 +282,8 @@ def test_cloud_funding_shows_capex_to_revenue_lost_demand_and_net_cash(r):
     fy_ = r.totals["fy"]
     # capex / revenue: the ratio of the year's sums, per draw, then its median
     assert row("group.capex_to_revenue")["p50"] == pytest.approx(
-        float(np.quantile(fy_["group.capex"][:, fy] / fy_["group.revenue"][:, fy], 0.5)))
+        float(np.quantile(fy_["group.capex"][:, fy] / fy_["group.revenue"][:, fy], 0.5))
+    )
     lost = float(np.quantile(fy_["cloud.lost_demand"][:, fy], 0.5)) / 1000
     assert row("cloud.lost_demand")["p50"] == pytest.approx(lost)
     assert row("group.net_cash")["p50"] == pytest.approx(float(np.quantile(fy_["group.net_cash"][:, fy], 0.5)) / 1000)

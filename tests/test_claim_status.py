@@ -16,10 +16,18 @@ from pivotmodel.model import project
 
 
 def claims_of(a, *entries):
-    raw = {"claims": [
-        {"id": cid, "words": "w", "source": {"publication": "p", "date": "2026-01", "url": "u"}, "reading": "r", "test": test}
-        for cid, test in entries
-    ]}
+    raw = {
+        "claims": [
+            {
+                "id": cid,
+                "words": "w",
+                "source": {"publication": "p", "date": "2026-01", "url": "u"},
+                "reading": "r",
+                "test": test,
+            }
+            for cid, test in entries
+        ]
+    }
     return parse_claims(raw)
 
 
@@ -56,7 +64,8 @@ def test_a_threshold_on_an_inputs_bound_is_decided_by_inputs(bundled):
     assert st["history"].labels == ("reported",)
     assert st["outside"].message(claims[1]) == (
         "decided by input capex.plan.total: threshold 600 lies outside or on the bound of [320, 560], the range of its "
-        "metric the inputs allow (largest swing: capex.plan.total, capex.plan.phasing_tilt)")
+        "metric the inputs allow (largest swing: capex.plan.total, capex.plan.phasing_tilt)"
+    )
 
 
 def test_bundled_capex_plan_claim_is_no_longer_decided_by_its_input(bundled):
@@ -80,7 +89,11 @@ def test_cfo_trailing_capex_is_evaluated_from_the_stated_quarter(bundled):
 def test_past_quarter_claims_are_evaluated_on_estimates(bundled):
     claims = bundled.claims
     st = claim_statuses(bundled, claims)
-    for cid in ("burn_usd11bn_qc_losses_fy2026q3", "burn_usd11bn_qc_losses_cumulative_fy2026", "qc_sep2025_peak_loss_quarter"):
+    for cid in (
+        "burn_usd11bn_qc_losses_fy2026q3",
+        "burn_usd11bn_qc_losses_cumulative_fy2026",
+        "qc_sep2025_peak_loss_quarter",
+    ):
         assert "on estimates" in st[cid].labels, cid
     assert "on estimates" not in st["capex_480bn_fy2026_fy2028"].labels
     p = project(bundled)
@@ -89,9 +102,18 @@ def test_past_quarter_claims_are_evaluated_on_estimates(bundled):
 
 
 def test_a_registered_reading_the_model_cannot_test_is_not_evaluable_with_its_reason(bundled):
-    raw = {"claims": [{"id": "needs_a_series", "words": "w", "source": {"publication": "p", "date": "2026-01", "url": "u"},
-                       "reading": "r", "test": "yoy(group.adjusted_ebita, FY2026Q3) < -0.60",
-                       "not_evaluable": "needs a figure the model does not carry"}]}
+    raw = {
+        "claims": [
+            {
+                "id": "needs_a_series",
+                "words": "w",
+                "source": {"publication": "p", "date": "2026-01", "url": "u"},
+                "reading": "r",
+                "test": "yoy(group.adjusted_ebita, FY2026Q3) < -0.60",
+                "not_evaluable": "needs a figure the model does not carry",
+            }
+        ]
+    }
     (c,) = parse_claims(raw)
     assert np.isnan(evaluate(c, project(bundled)).holds).all()
     assert evaluate(dataclasses.replace(c, not_evaluable=""), project(bundled)).holds.tolist() == [0.0]  # -57%
@@ -120,11 +142,18 @@ def test_loss_per_order_halved_is_evaluated_on_estimates(bundled):
 
 # --- what decides each claim after a run (issue 19) ------------------------------------------------
 
+
 def run_with(a, *entries, draws=256):
     from pivotmodel.simulate import simulate
 
-    return simulate(dataclasses.replace(a, claims=tuple(claims_of(a, *entries))), draws=draws, seed=7, method="mc",
-                    jobs=1, progress=False)
+    return simulate(
+        dataclasses.replace(a, claims=tuple(claims_of(a, *entries))),
+        draws=draws,
+        seed=7,
+        method="mc",
+        jobs=1,
+        progress=False,
+    )
 
 
 def test_a_claim_reading_back_one_inputs_cdf_is_decided_by_that_input(bundled):
@@ -136,7 +165,8 @@ def test_a_claim_reading_back_one_inputs_cdf_is_decided_by_that_input(bundled):
     t = r.claims_table()
     assert t.loc["reads_plan", "status"] == "decided by input capex.plan.total"
     assert t.loc["reads_plan", "status_reason"] == (
-        "its metric moves with capex.plan.total alone (rank correlation +1.000 over 256 draws; threshold 0.9)")
+        "its metric moves with capex.plan.total alone (rank correlation +1.000 over 256 draws; threshold 0.9)"
+    )
     assert not t.loc["fcf", "status"].startswith("decided by input")
 
 
@@ -146,23 +176,31 @@ def test_a_cut_on_one_input_that_splits_the_outcome_is_decided_by_that_input(bun
     r = run_with(bundled, ("plan_outcome", "all(cumsum(capex, FY2026Q1:FY2028Q4) > 450, FY2027Q1:FY2027Q2)"))
     st = r.claims_table().loc["plan_outcome"]
     assert st["status"] == "decided by input capex.plan.total"
-    assert st["status_reason"] == ("a cut on capex.plan.total separates the draws where it holds from those where it "
-                                   "fails (KS distance 1.000 over 256 draws; threshold 0.95)")
+    assert st["status_reason"] == (
+        "a cut on capex.plan.total separates the draws where it holds from those where it "
+        "fails (KS distance 1.000 over 256 draws; threshold 0.95)"
+    )
 
 
 def test_a_seeded_quarter_read_only_through_yoy_is_on_estimates(bundled):
     # FY2026Q3-Q4 CMR are seed estimates; yoy(cmr, FY2027) reads them as its base year, and
     # all(yoy(ai) ...) reads FY2026Q1-Q3 AI revenue the same way; FY2027's own total reads none
     cmr27 = project(bundled).total("china_ecommerce.cmr", "FY2027")[0] / 1000  # base case: inside the range
-    claims = claims_of(bundled, ("yoy_only", "yoy(china_ecommerce.cmr, FY2027) > 0.05"),
-                       ("all_yoy", "all(yoy(cloud.ai_revenue) >= 1.0, FY2027Q1:FY2027Q4)"),
-                       ("projected", f"sum(china_ecommerce.cmr, FY2027) > {cmr27:.3f}"))
+    claims = claims_of(
+        bundled,
+        ("yoy_only", "yoy(china_ecommerce.cmr, FY2027) > 0.05"),
+        ("all_yoy", "all(yoy(cloud.ai_revenue) >= 1.0, FY2027Q1:FY2027Q4)"),
+        ("projected", f"sum(china_ecommerce.cmr, FY2027) > {cmr27:.3f}"),
+    )
     st = claim_statuses(bundled, claims)
     assert st["yoy_only"].label == "on estimates"
-    assert st["yoy_only"].reason == ("reads quarters Alibaba did not report in RMB, filled by sourced estimates "
-                                     "(china_ecommerce.cmr FY2026Q3-FY2026Q4)")
-    assert st["all_yoy"].reason == ("reads quarters Alibaba did not report in RMB, filled by sourced estimates "
-                                    "(cloud.ai_revenue FY2026Q1-FY2026Q3)")
+    assert st["yoy_only"].reason == (
+        "reads quarters Alibaba did not report in RMB, filled by sourced estimates "
+        "(china_ecommerce.cmr FY2026Q3-FY2026Q4)"
+    )
+    assert st["all_yoy"].reason == (
+        "reads quarters Alibaba did not report in RMB, filled by sourced estimates (cloud.ai_revenue FY2026Q1-FY2026Q3)"
+    )
     assert st["projected"].label == "model"
 
 
@@ -198,8 +236,11 @@ def test_capacity_binding_in_most_draws_is_decided_by_construction_with_the_prob
     for binding, expected in ((8, True), (4, False)):
         r, served_usd = _planted_run(bundled, binding)
         # served US$ x 1.2 fails on served revenue in every draw; x 1.5 on demand passes it
-        (cloud, fcf) = claims_of(bundled, ("usd_fy2031", f"usd(cloud.revenue, FY2031) > {1.2 * served_usd:.6f}"),
-                                 ("fcf", "sum(fcf, FY2031) < 1e9"))
+        (cloud, fcf) = claims_of(
+            bundled,
+            ("usd_fy2031", f"usd(cloud.revenue, FY2031) > {1.2 * served_usd:.6f}"),
+            ("fcf", "sum(fcf, FY2031) < 1e9"),
+        )
         cells = {c.id: claim_reads(c, ctx.base)[0] for c in (cloud, fcf)}
         out = _construction(r, [cloud, fcf], ctx, cells, s)
         assert "fcf" not in out  # no cloud series read: the mechanism cannot decide it
@@ -210,10 +251,13 @@ def test_capacity_binding_in_most_draws_is_decided_by_construction_with_the_prob
         assert on_demand == pytest.approx(0.8)  # the 8 binding draws hold on demand
         status, key, reason = finding
         assert (status, key) == ("decided by construction", "")
-        assert reason.startswith("served cloud revenue is capped by capacity: it binds (utilisation >= 99.9%, a backlog")
+        assert reason.startswith(
+            "served cloud revenue is capped by capacity: it binds (utilisation >= 99.9%, a backlog"
+        )
         assert reason.endswith(
             ") in 80% of draws over the projected quarters read (FY2031Q1-FY2031Q4; threshold 0.5); on demand "
-            "P = 0.800 against 0.000 served (shift threshold 0.02)")
+            "P = 0.800 against 0.000 served (shift threshold 0.02)"
+        )
 
 
 def test_first_fy_shows_the_share_of_draws_that_never_get_there_and_never_as_a_value(bundled):
@@ -227,10 +271,27 @@ def test_first_fy_shows_the_share_of_draws_that_never_get_there_and_never_as_a_v
     # quantiles over every draw, "never" (+inf) ranked last: the value at rank ceil(q x 256)
     assert row["metric_never"] == np.isinf(metric).mean()
     assert [row["metric_p5"], row["metric_p50"], row["metric_p95"]] == [years[12], years[127], years[243]]
-    table = pd.DataFrame([{"headline": False, "probability": 0.25, "ci_low": 0.2, "ci_high": 0.3, "draws": 400,
-                           "base_case": 0.0, "metric_p5": 2030.0, "metric_p50": np.inf, "metric_p95": np.inf,
-                           "metric_never": 0.75, "threshold": 2031.0, "interval": "Wilson 95%",
-                           "status": "model", "status_reason": "r"}], index=pd.Index(["first_fy_claim"], name="id"))
+    table = pd.DataFrame(
+        [
+            {
+                "headline": False,
+                "probability": 0.25,
+                "ci_low": 0.2,
+                "ci_high": 0.3,
+                "draws": 400,
+                "base_case": 0.0,
+                "metric_p5": 2030.0,
+                "metric_p50": np.inf,
+                "metric_p95": np.inf,
+                "metric_never": 0.75,
+                "threshold": 2031.0,
+                "interval": "Wilson 95%",
+                "status": "model",
+                "status_reason": "r",
+            }
+        ],
+        index=pd.Index(["first_fy_claim"], name="id"),
+    )
     text = format_claims(table, "base", {"draws": 400, "method": "mc", "seed": 1})
     assert "never [2030, never] vs 2031; never in 75.0% of draws  [model]" in text
 
@@ -238,10 +299,27 @@ def test_first_fy_shows_the_share_of_draws_that_never_get_there_and_never_as_a_v
 def test_a_table_read_back_without_a_status_prints_no_nan_label(bundled):
     from pivotmodel.cli.run import format_claims
 
-    table = pd.DataFrame([{"headline": True, "probability": 0.5, "ci_low": 0.4, "ci_high": 0.6, "draws": 400,
-                           "base_case": 1.0, "metric_p5": np.nan, "metric_p50": np.nan, "metric_p95": np.nan,
-                           "metric_never": np.nan, "threshold": np.nan, "interval": "Wilson 95%",
-                           "status": np.nan, "status_reason": np.nan}], index=pd.Index(["unlabelled"], name="id"))
+    table = pd.DataFrame(
+        [
+            {
+                "headline": True,
+                "probability": 0.5,
+                "ci_low": 0.4,
+                "ci_high": 0.6,
+                "draws": 400,
+                "base_case": 1.0,
+                "metric_p5": np.nan,
+                "metric_p50": np.nan,
+                "metric_p95": np.nan,
+                "metric_never": np.nan,
+                "threshold": np.nan,
+                "interval": "Wilson 95%",
+                "status": np.nan,
+                "status_reason": np.nan,
+            }
+        ],
+        index=pd.Index(["unlabelled"], name="id"),
+    )
     text = format_claims(table, "base", {"draws": 400, "method": "mc", "seed": 1})
     line = next(x for x in text.splitlines() if x.startswith("*unlabelled"))
     assert line.rstrip().endswith("yes") and "nan" not in text and "[]" not in text
@@ -270,14 +348,26 @@ def test_a_run_without_kept_quarters_projects_its_kept_draws_again(bundled):
         np.testing.assert_array_equal(again[name], kept[name])
 
 
-@pytest.mark.parametrize("setting, value, message", [
-    ("status_rank_correlation", "1.5", "must lie in (0.5, 1], got 1.5 (decided by an input: its metric's |rank "
-                                       "correlation| with it is at least this)"),
-    ("status_binding_share", "0.4", "must lie in [0.5, 1], got 0.4 (decided by construction: cloud capacity binds in "
-                                    "at least this share of draws)"),
-])
-def test_a_status_threshold_outside_its_range_is_refused_with_the_file_key_and_line(assumptions_copy, capsys, setting,
-                                                                                    value, message):
+@pytest.mark.parametrize(
+    "setting, value, message",
+    [
+        (
+            "status_rank_correlation",
+            "1.5",
+            "must lie in (0.5, 1], got 1.5 (decided by an input: its metric's |rank "
+            "correlation| with it is at least this)",
+        ),
+        (
+            "status_binding_share",
+            "0.4",
+            "must lie in [0.5, 1], got 0.4 (decided by construction: cloud capacity binds in "
+            "at least this share of draws)",
+        ),
+    ],
+)
+def test_a_status_threshold_outside_its_range_is_refused_with_the_file_key_and_line(
+    assumptions_copy, capsys, setting, value, message
+):
     from conftest import replace_once
 
     from pivotmodel.cli import main

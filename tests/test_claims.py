@@ -50,7 +50,10 @@ def cols(p, first: str, last: str) -> slice:
 @pytest.mark.parametrize(
     "text,words",
     [
-        ("__import__('os')", ["unknown function '__import__'", "valid: sum, cumsum, usd, share, yoy, all, any, first_fy, first_cy"]),
+        (
+            "__import__('os')",
+            ["unknown function '__import__'", "valid: sum, cumsum, usd, share, yoy, all, any, first_fy, first_cy"],
+        ),
         ("__import__('os').system('true') > 0", ["unknown function", "valid: sum"]),
         ("cloud.revenue.__class__", ["dunder name", "not allowed"]),
         ("sum(cloud.revenue.__class__, FY2027) > 1", ["dunder name"]),
@@ -59,7 +62,10 @@ def cols(p, first: str, last: str) -> slice:
         ("[x for x in cloud.revenue]", ["ListComp", "not allowed"]),
         ("cloud.revenue[0] > 1", ["Subscript", "not allowed"]),
         ("foo > 1", ["unknown name 'foo'", "series (", "periods (", "functions ("]),
-        ("sum(cloud.revnue, FY2027) > 1", ["unknown series 'cloud.revnue'", "valid series:", "cloud.revenue", "group.capex"]),
+        (
+            "sum(cloud.revnue, FY2027) > 1",
+            ["unknown series 'cloud.revnue'", "valid series:", "cloud.revenue", "group.capex"],
+        ),
         ("max(sum(cloud.revenue, FY2027), 1) > 1", ["unknown function 'max'", "valid:"]),
         ("sum(cloud.revenue, period=FY2027) > 1", ["keyword arguments are not allowed"]),
         ("sum(cloud.revenue, FY2027) == 1", ["comparison Eq is not allowed", "> >= < <="]),
@@ -139,7 +145,9 @@ def test_parse_claims_duplicate_and_missing_keys(tmp_path):
 
 
 def test_bundled_register_parses_and_evaluates(a, p):
-    claims = parse_claims(read_yaml(a.directory / "claims.yaml"), projection=p)  # the loader's parse, plus the base case
+    claims = parse_claims(
+        read_yaml(a.directory / "claims.yaml"), projection=p
+    )  # the loader's parse, plus the base case
     assert [(c.id, c.test, c.index) for c in claims] == [(c.id, c.test, c.index) for c in a.claims]
     assert len(claims) >= 10
     assert len({c.id for c in claims}) == len(claims)
@@ -177,11 +185,19 @@ def test_sum_cumsum_usd_yoy_by_hand(p):
     fy27 = cols(p, "FY2027Q1", "FY2027Q4")
     fy26 = cols(p, "FY2026Q1", "FY2026Q4")
     assert value("sum(cloud.revenue, FY2027) > 0", p).metric[0] == pytest.approx(rev[fy27].sum() / 1000, rel=1e-12)
-    assert value("sum(cloud.revenue, FY2027Q3) > 0", p).metric[0] == pytest.approx(rev[cols(p, "FY2027Q3", "FY2027Q3")].sum() / 1000, rel=1e-12)
+    assert value("sum(cloud.revenue, FY2027Q3) > 0", p).metric[0] == pytest.approx(
+        rev[cols(p, "FY2027Q3", "FY2027Q3")].sum() / 1000, rel=1e-12
+    )
     win = cols(p, "FY2026Q1", "FY2028Q4")
-    assert value("cumsum(capex, FY2026Q1:FY2028Q4) > 0", p).metric[0] == pytest.approx(p["group.capex"][0, win].sum() / 1000, rel=1e-12)
-    assert value("usd(cloud.revenue, FY2027) > 0", p).metric[0] == pytest.approx((rev[fy27] / fx[fy27]).sum() / 1000, rel=1e-12)
-    assert value("yoy(cloud.revenue, FY2027) > 0", p).metric[0] == pytest.approx(rev[fy27].sum() / rev[fy26].sum() - 1, rel=1e-12)
+    assert value("cumsum(capex, FY2026Q1:FY2028Q4) > 0", p).metric[0] == pytest.approx(
+        p["group.capex"][0, win].sum() / 1000, rel=1e-12
+    )
+    assert value("usd(cloud.revenue, FY2027) > 0", p).metric[0] == pytest.approx(
+        (rev[fy27] / fx[fy27]).sum() / 1000, rel=1e-12
+    )
+    assert value("yoy(cloud.revenue, FY2027) > 0", p).metric[0] == pytest.approx(
+        rev[fy27].sum() / rev[fy26].sum() - 1, rel=1e-12
+    )
     # arithmetic inside a test
     m = value("sum(cloud.revenue, FY2027) - 2 * sum(cloud.revenue, FY2026) / 4 > 0", p).metric[0]
     assert m == pytest.approx((rev[fy27].sum() - 2 * rev[fy26].sum() / 4) / 1000, rel=1e-12)
@@ -215,7 +231,10 @@ def test_all_and_any_over_quarters(p):
     assert value(f"any(sum(cloud.revenue) > {hi + 0.01}, FY2027Q1:FY2027Q4)", p).holds[0] == 0.0
     # quarter-wise yoy inside all()
     rev = p["cloud.revenue"][0]
-    g = [rev[cols(p, f"FY2027Q{k}", f"FY2027Q{k}")].sum() / rev[cols(p, f"FY2026Q{k}", f"FY2026Q{k}")].sum() - 1 for k in range(1, 5)]
+    g = [
+        rev[cols(p, f"FY2027Q{k}", f"FY2027Q{k}")].sum() / rev[cols(p, f"FY2026Q{k}", f"FY2026Q{k}")].sum() - 1
+        for k in range(1, 5)
+    ]
     assert value(f"all(yoy(cloud.revenue) > {min(g) - 1e-6}, FY2027Q1:FY2027Q4)", p).holds[0] == 1.0
     assert value(f"all(yoy(cloud.revenue) > {min(g) + 1e-6}, FY2027Q1:FY2027Q4)", p).holds[0] == 0.0
 
@@ -280,19 +299,25 @@ def validate_claims_fixture(capsys, tmp_path, kind: str) -> str:
 
 def test_a_number_is_not_a_test(capsys, tmp_path):
     err = validate_claims_fixture(capsys, tmp_path, "claim_not_boolean")
-    assert "a test must be a condition (a comparison, or comparisons joined with and/or/not); this one is a number" in err
+    assert (
+        "a test must be a condition (a comparison, or comparisons joined with and/or/not); this one is a number" in err
+    )
 
 
 def test_first_fy_compared_beyond_the_timeline(capsys, tmp_path):
     err = validate_claims_fixture(capsys, tmp_path, "claim_unbounded_first_fy")
-    assert ("first_fy() is compared with 2040, outside the complete FY years of the model's timeline (2024-2031); "
-            "the model cannot tell whether the condition first holds there") in err
+    assert (
+        "first_fy() is compared with 2040, outside the complete FY years of the model's timeline (2024-2031); "
+        "the model cannot tell whether the condition first holds there"
+    ) in err
 
 
 def test_division_by_zero_in_the_base_case(capsys, tmp_path):
     err = validate_claims_fixture(capsys, tmp_path, "claim_division_by_zero")
-    assert ("not evaluable in the base case: sum(cloud.revenue, FY2027) / (sum(capex, FY2027) - sum(capex, FY2027)) "
-            "is not a finite number (a division by zero or an overflow)") in err
+    assert (
+        "not evaluable in the base case: sum(cloud.revenue, FY2027) / (sum(capex, FY2027) - sum(capex, FY2027)) "
+        "is not a finite number (a division by zero or an overflow)"
+    ) in err
 
 
 def test_chained_comparison_is_refused(capsys, tmp_path):
@@ -306,21 +331,30 @@ def test_a_test_of_1500_terms_is_refused_with_the_limit(capsys, tmp_path):
     assert len(err) < 1000  # the message does not echo thirty thousand characters
 
 
-@pytest.mark.parametrize("text, words", [
-    ("first_fy(sum(cloud.revenue) > 0)", "this one is a year (or infinity). Bound it, e.g. first_fy(cond) <= 2031"),
-    ("first_fy(sum(cloud.revenue) > 0) + 1 <= 2031", "first_fy/first_cy can only be compared with a year"),
-    ("first_fy(sum(cloud.revenue) > 0) <= first_cy(sum(cloud.revenue) > 0)", "must be compared with a year"),
-    ("all(first_fy(sum(cloud.revenue) > 0) <= 2030, FY2027Q1:FY2027Q4)", "first_fy() cannot be used inside all()"),
-    ("sum(capex, FY2027) > 1 and sum(capex, FY2027)", "'and' joins conditions (comparisons); 'sum(capex, FY2027)' is not one"),
-    ("not sum(capex, FY2027)", "'not' applies to a condition"),
-    ("(sum(capex, FY2027) > 1) > 0", "a comparison needs numbers on both sides"),
-    ("(sum(capex, FY2027) > 1) + 1 > 0", "arithmetic needs numbers"),
-    ("all(sum(capex), FY2027Q1:FY2027Q4)", "the first argument of all() must be a condition"),
-    ("sum(capex, FY2027) > 1e999", "is not finite"),
-    ("sum(sum(capex, FY2027), FY2027) > 1", "sum() takes series and a period"),
-    ("not " * 60 + "sum(capex, FY2027) > 1", "the test is nested 63 levels deep; the limit is 40"),
-    ("1 + " * 300 + "sum(capex, FY2027) > 0", "the test has 606 terms and operators; the limit is 400 (split the claim)"),
-])
+@pytest.mark.parametrize(
+    "text, words",
+    [
+        ("first_fy(sum(cloud.revenue) > 0)", "this one is a year (or infinity). Bound it, e.g. first_fy(cond) <= 2031"),
+        ("first_fy(sum(cloud.revenue) > 0) + 1 <= 2031", "first_fy/first_cy can only be compared with a year"),
+        ("first_fy(sum(cloud.revenue) > 0) <= first_cy(sum(cloud.revenue) > 0)", "must be compared with a year"),
+        ("all(first_fy(sum(cloud.revenue) > 0) <= 2030, FY2027Q1:FY2027Q4)", "first_fy() cannot be used inside all()"),
+        (
+            "sum(capex, FY2027) > 1 and sum(capex, FY2027)",
+            "'and' joins conditions (comparisons); 'sum(capex, FY2027)' is not one",
+        ),
+        ("not sum(capex, FY2027)", "'not' applies to a condition"),
+        ("(sum(capex, FY2027) > 1) > 0", "a comparison needs numbers on both sides"),
+        ("(sum(capex, FY2027) > 1) + 1 > 0", "arithmetic needs numbers"),
+        ("all(sum(capex), FY2027Q1:FY2027Q4)", "the first argument of all() must be a condition"),
+        ("sum(capex, FY2027) > 1e999", "is not finite"),
+        ("sum(sum(capex, FY2027), FY2027) > 1", "sum() takes series and a period"),
+        ("not " * 60 + "sum(capex, FY2027) > 1", "the test is nested 63 levels deep; the limit is 40"),
+        (
+            "1 + " * 300 + "sum(capex, FY2027) > 0",
+            "the test has 606 terms and operators; the limit is 400 (split the claim)",
+        ),
+    ],
+)
 def test_parser_refuses_tests_that_are_not_bounded_conditions(text, words):
     with pytest.raises(ClaimTestError) as exc:
         parse_condition(text)
@@ -357,27 +391,48 @@ def test_a_history_gap_is_not_reported_as_a_division_by_zero(p):
 
 
 def test_empty_or_missing_claims_register_is_an_error():
-    with pytest.raises(InputError, match="claims.yaml: is missing: simulate, claims and report need at least one claim"):
+    with pytest.raises(
+        InputError, match="claims.yaml: is missing: simulate, claims and report need at least one claim"
+    ):
         parse_claims(None, "assumptions/claims.yaml")
     with pytest.raises(InputError, match="claims: is an empty list"):
         parse_claims({"claims": []}, "assumptions/claims.yaml")
 
 
-@pytest.mark.parametrize("test, expected", [
-    ("usd(cloud.revenue, FY2031) > 100", ("usd", ("cloud.revenue",), "FY2031", "US$ bn", ">", 100.0)),
-    ("cumsum(capex, FY2026Q1:FY2028Q4) > 380", ("cumsum", ("group.capex",), "FY2026Q1:FY2028Q4", "RMB bn", ">", 380.0)),
-    ("yoy(group.adjusted_ebita, FY2026Q3) < -0.60", ("yoy", ("group.adjusted_ebita",), "FY2026Q3", "ratio", "<", -0.6)),
-    ("share(cloud.adjusted_ebita, cloud.revenue, FY2027) >= 0.09",
-     ("share", ("cloud.adjusted_ebita", "cloud.revenue"), "FY2027", "ratio", ">=", 0.09)),
-    ("sum(group.eps_non_gaap_ads_usd, FY2027) > 9", ("sum", ("group.eps_non_gaap_ads_usd",), "FY2027", "US$ per ADS", ">", 9.0)),
-    # a difference of RMB totals stays RMB bn; a quotient of two RMB amounts is a ratio
-    ("sum(capex, FY2027) - sum(capex, FY2026) > 10", (None, ("group.capex",), None, "RMB bn", ">", 10.0)),
-    ("(sum(cloud.ai_revenue, FY2027) - sum(cloud.ai_revenue, FY2026)) / (sum(cloud.revenue, FY2027) - sum(cloud.revenue, FY2026)) > 0.5",
-     (None, ("cloud.ai_revenue", "cloud.revenue"), None, "ratio", ">", 0.5)),
-    # no metric: the per-draw value is the 0/1 outcome
-    ("all(yoy(cloud.revenue) >= 0.26, FY2027Q1:FY2027Q4)", (None, ("cloud.revenue",), None, "outcome", None, None)),
-    ("sum(capex, FY2027) >= 108 and sum(capex, FY2027) <= 132", (None, ("group.capex",), None, "outcome", None, None)),
-])
+@pytest.mark.parametrize(
+    "test, expected",
+    [
+        ("usd(cloud.revenue, FY2031) > 100", ("usd", ("cloud.revenue",), "FY2031", "US$ bn", ">", 100.0)),
+        (
+            "cumsum(capex, FY2026Q1:FY2028Q4) > 380",
+            ("cumsum", ("group.capex",), "FY2026Q1:FY2028Q4", "RMB bn", ">", 380.0),
+        ),
+        (
+            "yoy(group.adjusted_ebita, FY2026Q3) < -0.60",
+            ("yoy", ("group.adjusted_ebita",), "FY2026Q3", "ratio", "<", -0.6),
+        ),
+        (
+            "share(cloud.adjusted_ebita, cloud.revenue, FY2027) >= 0.09",
+            ("share", ("cloud.adjusted_ebita", "cloud.revenue"), "FY2027", "ratio", ">=", 0.09),
+        ),
+        (
+            "sum(group.eps_non_gaap_ads_usd, FY2027) > 9",
+            ("sum", ("group.eps_non_gaap_ads_usd",), "FY2027", "US$ per ADS", ">", 9.0),
+        ),
+        # a difference of RMB totals stays RMB bn; a quotient of two RMB amounts is a ratio
+        ("sum(capex, FY2027) - sum(capex, FY2026) > 10", (None, ("group.capex",), None, "RMB bn", ">", 10.0)),
+        (
+            "(sum(cloud.ai_revenue, FY2027) - sum(cloud.ai_revenue, FY2026)) / (sum(cloud.revenue, FY2027) - sum(cloud.revenue, FY2026)) > 0.5",
+            (None, ("cloud.ai_revenue", "cloud.revenue"), None, "ratio", ">", 0.5),
+        ),
+        # no metric: the per-draw value is the 0/1 outcome
+        ("all(yoy(cloud.revenue) >= 0.26, FY2027Q1:FY2027Q4)", (None, ("cloud.revenue",), None, "outcome", None, None)),
+        (
+            "sum(capex, FY2027) >= 108 and sum(capex, FY2027) <= 132",
+            (None, ("group.capex",), None, "outcome", None, None),
+        ),
+    ],
+)
 def test_measure_read_off_the_parsed_test(test, expected):
     from pivotmodel.claims import measure_of
 
@@ -386,9 +441,19 @@ def test_measure_read_off_the_parsed_test(test, expected):
 
 
 def test_measure_of_first_fy_holds_the_year_and_the_condition():
-    c = Claim("x", "w", {}, "r", "first_fy(share(cloud.revenue, group.revenue) > 0.30) <= 2031",
-              parse_test("first_fy(share(cloud.revenue, group.revenue) > 0.30) <= 2031"))
+    c = Claim(
+        "x",
+        "w",
+        {},
+        "r",
+        "first_fy(share(cloud.revenue, group.revenue) > 0.30) <= 2031",
+        parse_test("first_fy(share(cloud.revenue, group.revenue) > 0.30) <= 2031"),
+    )
     m = c.measure
     assert (m.function, m.unit, m.comparison, m.threshold) == ("first_fy", "year", "<=", 2031.0)
-    assert (m.condition.function, m.condition.series, m.condition.threshold) == ("share", ("cloud.revenue", "group.revenue"), 0.30)
+    assert (m.condition.function, m.condition.series, m.condition.threshold) == (
+        "share",
+        ("cloud.revenue", "group.revenue"),
+        0.30,
+    )
     assert (c.threshold, c.comparison) == (2031.0, "<=")

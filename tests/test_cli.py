@@ -15,7 +15,16 @@ from pivotmodel.model import project
 from pivotmodel.schema import SEGMENTS
 from pivotmodel.tables import segment_table
 
-FY_COLUMNS = ["FY2024 (A)", "FY2025 (A)", "FY2026 (A)", "FY2027 (P)", "FY2028 (P)", "FY2029 (P)", "FY2030 (P)", "FY2031 (P)"]
+FY_COLUMNS = [
+    "FY2024 (A)",
+    "FY2025 (A)",
+    "FY2026 (A)",
+    "FY2027 (P)",
+    "FY2028 (P)",
+    "FY2029 (P)",
+    "FY2030 (P)",
+    "FY2031 (P)",
+]
 UNIT = re.compile(r"\((RMB bn|US\$ bn|ratio|RMB per ADS|US\$ per ADS)\)")
 FX_FY2024 = (7.2512, 7.296, 7.0999, 7.2203)  # implied RMB per US$, FY2024Q1-Q4
 FX_FY2026 = (7.1636, 7.119, 6.9931, 6.8979)
@@ -44,18 +53,22 @@ def test_project_prints_a_table_with_years_and_units(capsys):
     rc, out, err = run(capsys, "project")
     assert rc == 0 and err == ""
     lines = out.splitlines()
-    assert lines[0].startswith("pivotmodel deterministic projection, scenario base: reported (A) to FY2026Q4, projected (P) to FY2031Q4")
+    assert lines[0].startswith(
+        "pivotmodel deterministic projection, scenario base: reported (A) to FY2026Q4, projected (P) to FY2031Q4"
+    )
     header = lines[1]
     positions = [header.index(c) for c in FY_COLUMNS]
     assert positions == sorted(positions)
     assert "FY2023" not in header and "FY2032" not in header
     assert lines[2].split() == ["segment", "item"]
     rows = [ln for ln in lines[3:] if not ln.startswith("n/a:")]
-    assert len(rows) == len(SEGMENTS) * 4 + 8 + 7  # 4 items a segment; group: revenue, EBITA, margin + 5 (FCF and its proxy); + 7 below EBITA
+    assert (
+        len(rows) == len(SEGMENTS) * 4 + 8 + 7
+    )  # 4 items a segment; group: revenue, EBITA, margin + 5 (FCF and its proxy); + 7 below EBITA
     for row in rows:
         assert UNIT.search(row), f"row label without a unit: {row!r}"
     cloud_revenue = next(r for r in rows if r.startswith("Cloud Intelligence") and "Revenue (RMB bn)" in r)
-    cells = cloud_revenue[UNIT.search(cloud_revenue).end():].split()
+    cells = cloud_revenue[UNIT.search(cloud_revenue).end() :].split()
     assert len(cells) == len(FY_COLUMNS)
     assert cells[0] == "106.4" and cells[2] == "158.1"  # FY2024, FY2026 (A)
     assert lines[-1].startswith("n/a: not reported on this basis")
@@ -90,7 +103,9 @@ def test_usd_divides_by_the_exchange_rate(capsys, tmp_path, bundled, rmb_table):
     fx = bundled.inputs["group.fx.usd_rmb"].base_value  # 6.9, the median
     assert fx == pytest.approx(6.9)
     money_rows = [k for k in rmb_table.index if "(RMB bn)" in k[1]]
-    assert len(money_rows) == len(SEGMENTS) * 2 + 7 + 5  # + FCF proxy; + net income, attributable (+ the 20-F line), non-GAAP, net cash
+    assert (
+        len(money_rows) == len(SEGMENTS) * 2 + 7 + 5
+    )  # + FCF proxy; + net income, attributable (+ the 20-F line), non-GAAP, net cash
     for segment, item in money_rows:
         if "annual report line" in item:  # reported years only (n/a when projected)
             assert usd.loc[(segment, item.replace("(RMB bn)", "(US$ bn)")), FY_COLUMNS[3:]].isna().all()
@@ -106,7 +121,9 @@ def test_usd_divides_by_the_exchange_rate(capsys, tmp_path, bundled, rmb_table):
     assert usd.loc[("China E-commerce", "Revenue (US$ bn)"), "FY2024 (A)"] == pytest.approx(expected, rel=1e-5)
     # shares and margins do not depend on the currency
     ratio_rows = [k for k in rmb_table.index if k[1].endswith("(ratio)")]
-    np.testing.assert_allclose(usd.loc[ratio_rows].to_numpy(float)[:, 3:], rmb_table.loc[ratio_rows].to_numpy(float)[:, 3:], rtol=1e-5)
+    np.testing.assert_allclose(
+        usd.loc[ratio_rows].to_numpy(float)[:, 3:], rmb_table.loc[ratio_rows].to_numpy(float)[:, 3:], rtol=1e-5
+    )
 
 
 def test_calendar_year_columns(capsys):
@@ -141,7 +158,9 @@ def test_a_failing_run_leaves_an_existing_output_untouched(capsys, assumptions_c
     original = b"# written by pivotmodel project\r\nsegment,item,FY2027 (P)\r\nkept,from an earlier run,1.0\r\n"
     out_file.write_bytes(original)
     replace_once(assumptions_copy / "cloud.yaml", "high: 0.40, unit: ratio,", "high: 0.40, unit: ratios,")
-    rc, _, err = run(capsys, "project", "--assumptions", str(assumptions_copy), "--format", "csv", "--out", str(out_file))
+    rc, _, err = run(
+        capsys, "project", "--assumptions", str(assumptions_copy), "--format", "csv", "--out", str(out_file)
+    )
     assert rc == 2 and "unknown unit" in err
     assert out_file.read_bytes() == original
     assert sorted(p.name for p in tmp_path.iterdir()) == ["assumptions", "projection.csv"]
@@ -166,8 +185,10 @@ def test_write_atomic_keeps_the_old_file_when_writing_fails(tmp_path):
 
 @pytest.mark.parametrize(
     "argv, message",
-    [(["--format", "table", "--out", "x.txt"], "--format table prints to the terminal; use csv or xlsx with --out"),
-     (["--format", "xlsx"], "xlsx needs --out PATH")],
+    [
+        (["--format", "table", "--out", "x.txt"], "--format table prints to the terminal; use csv or xlsx with --out"),
+        (["--format", "xlsx"], "xlsx needs --out PATH"),
+    ],
 )
 def test_output_option_mistakes_exit_2(capsys, argv, message):
     rc, _, err = run(capsys, "project", *argv)
@@ -181,14 +202,27 @@ def test_validate_prints_a_summary(capsys, bundled):
 
 
 def test_validate_checks_the_claims_and_correlations(capsys, assumptions_copy):
-    replace_once(assumptions_copy / "claims.yaml", 'test: "share(cloud.revenue, group.revenue, CY2026) > 0.30"',
-                 'test: "share(cloud.revnue, group.revenue, CY2026) > 0.30"')
+    replace_once(
+        assumptions_copy / "claims.yaml",
+        'test: "share(cloud.revenue, group.revenue, CY2026) > 0.30"',
+        'test: "share(cloud.revnue, group.revenue, CY2026) > 0.30"',
+    )
     replace_once(assumptions_copy / "correlations.yaml", "rho: 0.5", "rho: 1.5")
-    line = next(i for i, text in enumerate((assumptions_copy / "claims.yaml").read_text().splitlines(), 1) if "cloud.revnue" in text)
+    line = next(
+        i
+        for i, text in enumerate((assumptions_copy / "claims.yaml").read_text().splitlines(), 1)
+        if "cloud.revnue" in text
+    )
     rc, out, err = run(capsys, "validate", "--assumptions", str(assumptions_copy))
     assert rc == 2 and "Traceback" not in out + err
-    assert f"assumptions/claims.yaml:{line}: claims[0] (cloud_share_30pct_cy2026).test: unknown series 'cloud.revnue'; valid series:" in err
-    assert "assumptions/correlations.yaml" in err and "correlations.pairs[0].rho: must be a number in (-1, 1), got 1.5" in err
+    assert (
+        f"assumptions/claims.yaml:{line}: claims[0] (cloud_share_30pct_cy2026).test: unknown series 'cloud.revnue'; valid series:"
+        in err
+    )
+    assert (
+        "assumptions/correlations.yaml" in err
+        and "correlations.pairs[0].rho: must be a number in (-1, 1), got 1.5" in err
+    )
     assert "2 problems" in err
 
 
@@ -198,15 +232,18 @@ def test_validate_reports_claims_count(capsys, bundled):
     assert rc == 0 and n >= 25 and re.search(rf"\b{n} claims\b", out)
 
 
-@pytest.mark.parametrize("argv, message", [
-    (["--draws", "0"], "argument --draws: must be at least 1, got 0"),
-    (["--tolerance", "2"], "argument --tolerance: must be in [0, 1), got 2"),
-    (["--seed", "-3"], "argument --seed: must be in [0, "),
-    (["--jobs", "0"], "argument --jobs: must be in [1, "),
-    (["--jobs", "4096"], "argument --jobs: must be in [1, "),
-    (["--draws", "ten"], "argument --draws: must be a whole number, got 'ten'"),
-    (["--max-memory", "0"], "argument --max-memory: must be in (0, "),
-])
+@pytest.mark.parametrize(
+    "argv, message",
+    [
+        (["--draws", "0"], "argument --draws: must be at least 1, got 0"),
+        (["--tolerance", "2"], "argument --tolerance: must be in [0, 1), got 2"),
+        (["--seed", "-3"], "argument --seed: must be in [0, "),
+        (["--jobs", "0"], "argument --jobs: must be in [1, "),
+        (["--jobs", "4096"], "argument --jobs: must be in [1, "),
+        (["--draws", "ten"], "argument --draws: must be a whole number, got 'ten'"),
+        (["--max-memory", "0"], "argument --max-memory: must be in (0, "),
+    ],
+)
 def test_simulate_rejects_impossible_options(capsys, tmp_path, argv, message):
     rc, out, err = run(capsys, "simulate", "--out", str(tmp_path / "run"), *argv)
     assert rc == 2 and message in err and "Traceback" not in out + err

@@ -15,7 +15,15 @@ import pivotmodel.assumptions as assumptions_mod
 from pivotmodel.cli import main
 from pivotmodel.simulate import inputs_hash
 
-FILES = [".pivotmodel-output", "claims.csv", "quantiles_quarter.csv", "quantiles_fy.csv", "quantiles_cy.csv", "convergence.csv", "manifest.json"]
+FILES = [
+    ".pivotmodel-output",
+    "claims.csv",
+    "quantiles_quarter.csv",
+    "quantiles_fy.csv",
+    "quantiles_cy.csv",
+    "convergence.csv",
+    "manifest.json",
+]
 
 
 @pytest.fixture(scope="module")
@@ -86,8 +94,8 @@ def test_claims_reuses_the_last_run(run_dir, capsys, claim_ids):
     statuses = ("model", "decided by input ", "decided by construction", "reported", "on estimates", "not evaluable")
     table = pd.read_csv(run_dir / "claims.csv", index_col="id")
     in_order = table.sort_values("headline", ascending=False, kind="stable").index
-    assert [line.split(":")[0].strip() for line in reasons[:len(claim_ids)]] == list(in_order)
-    assert all(line.split(": ", 1)[1].startswith(statuses) for line in reasons[:len(claim_ids)]), reasons
+    assert [line.split(":")[0].strip() for line in reasons[: len(claim_ids)]] == list(in_order)
+    assert all(line.split(": ", 1)[1].startswith(statuses) for line in reasons[: len(claim_ids)]), reasons
     assert main(["claims", "--draws", "400", "--out", str(run_dir), "--markdown"]) == 0
     md = capsys.readouterr().out.splitlines()
     assert md[:2] == ["| claim | P(holds) | status | reason |", "|---|---:|---|---|"] and len(md) >= len(claim_ids) + 2
@@ -124,8 +132,25 @@ def test_non_psd_correlations_via_cli(run_dir, tmp_path, capsys):
     err = capsys.readouterr().err
     assert "not positive semi-definite" in err and "capex.plan.total" in err and "Traceback" not in err
     assert not out.exists()
-    assert main(["simulate", "--assumptions", str(bad), "--draws", "100", "--jobs", "1", "--method", "mc",
-                 "--nearest-correlation", "--out", str(out)]) == 0
+    assert (
+        main(
+            [
+                "simulate",
+                "--assumptions",
+                str(bad),
+                "--draws",
+                "100",
+                "--jobs",
+                "1",
+                "--method",
+                "mc",
+                "--nearest-correlation",
+                "--out",
+                str(out),
+            ]
+        )
+        == 0
+    )
     manifest = json.loads((out / "manifest.json").read_text(encoding="utf-8"))
     assert manifest["correlation_adjusted_to_nearest"] is True
     assert manifest["method"] == "mc" and manifest["draws"] == 100

@@ -45,8 +45,12 @@ def append_rows(directory, period, rows):
 def test_a_newly_reported_quarter_moves_the_anchored_starts(tmp_path):
     before = assumptions_mod.load(copy_assumptions(tmp_path, "before"))
     # FY2026Q4 AIDC 35,429 / 33,600 - 1; margins over FY2026Q3-Q4
-    assert before.inputs["international.revenue.growth.start"].base_value == pytest.approx(35_429 / 33_600 - 1, rel=1e-12)
-    assert before.inputs["international.margin.start"].base_value == pytest.approx((-2_016 - 138) / (39_201 + 35_429), rel=1e-12)
+    assert before.inputs["international.revenue.growth.start"].base_value == pytest.approx(
+        35_429 / 33_600 - 1, rel=1e-12
+    )
+    assert before.inputs["international.margin.start"].base_value == pytest.approx(
+        (-2_016 - 138) / (39_201 + 35_429), rel=1e-12
+    )
     # cloud: the exit quarter's own margin (issue 19), FY2026Q4 3,807 / 41,626
     start = before.inputs["cloud.margin_before_new_depreciation.start"].base_value
     assert start == pytest.approx(3_807 / 41_626, rel=1e-12)
@@ -57,10 +61,14 @@ def test_a_newly_reported_quarter_moves_the_anchored_starts(tmp_path):
     assert a.history.last_quarter.label == "FY2027Q1"
     # FY2027Q1 AIDC YoY on FY2026Q1; margins over FY2026Q4-FY2027Q1
     assert a.inputs["international.revenue.growth.start"].base_value == pytest.approx(38_211 / 34_741 - 1, rel=1e-12)
-    assert a.inputs["international.margin.start"].base_value == pytest.approx((-138 + 764) / (35_429 + 38_211), rel=1e-12)
+    assert a.inputs["international.margin.start"].base_value == pytest.approx(
+        (-138 + 764) / (35_429 + 38_211), rel=1e-12
+    )
     assert a.inputs["cloud.margin_before_new_depreciation.start"].base_value == pytest.approx(5_520 / 46_000, rel=1e-12)
     # the declared Qwen campaign (FY2026Q4, -3,000) stays out of the run-rate (the start's mode; its band is -3pt/+8pt)
-    assert a.inputs["all_others.margin.start"].anchor.value == pytest.approx((-20_698 - 6_000 + 3_000) / (65_459 + 60_000), rel=1e-12)
+    assert a.inputs["all_others.margin.start"].anchor.value == pytest.approx(
+        (-20_698 - 6_000 + 3_000) / (65_459 + 60_000), rel=1e-12
+    )
     # the spread stays around the new centre
     d = a.inputs["international.margin.start"].dist
     assert d.params["high"] - d.params["mode"] == pytest.approx(0.015)
@@ -79,9 +87,11 @@ def test_an_anchor_without_its_figures_names_the_quarter(tmp_path, capsys):
 
 def test_the_boundary_report_flags_a_planted_step_and_names_its_input(tmp_path, capsys):
     directory = copy_assumptions(tmp_path)
-    replace_once(directory / "international.yaml",
-                 "start: {anchor: {rule: yoy, series: international.revenue, quarters: 1}, spread: 0.04,",
-                 "start: {dist: triangular, low: 0.30, mode: 0.35, high: 0.40,")
+    replace_once(
+        directory / "international.yaml",
+        "start: {anchor: {rule: yoy, series: international.revenue, quarters: 1}, spread: 0.04,",
+        "start: {dist: triangular, low: 0.30, mode: 0.35, high: 0.40,",
+    )
     a = assumptions_mod.load(directory)
     rows = {(r.segment, r.metric): r for r in boundary_report(a) if r.quarter == "FY2027Q1"}
     yoy = rows[("international", "yoy")]
@@ -94,7 +104,11 @@ def test_the_boundary_report_flags_a_planted_step_and_names_its_input(tmp_path, 
     assert main(["validate", "--assumptions", str(directory)]) == 0
     assert "boundary: international yoy" in capsys.readouterr().err
     # a note that declares the step silences the warning
-    replace_once(directory / "international.yaml", 'note: "the last reported quarter', 'note: "known step (an acquisition); the last reported quarter')
+    replace_once(
+        directory / "international.yaml",
+        'note: "the last reported quarter',
+        'note: "known step (an acquisition); the last reported quarter',
+    )
     rows = boundary_report(assumptions_mod.load(directory))
     assert not any(r.flagged for r in rows if r.segment == "international")
 
@@ -103,9 +117,16 @@ def test_capacity_starts_from_the_assets_serving_the_last_quarter(bundled):
     # yield 0.01, cloud share 0.85, lag 2, servers only, life 24, exit utilisation 1: capacity in
     # FY2027Q1 = 41,626 (FY2026Q4 revenue) + 0.01 x 0.85 x (181,405 - 156,029) of capex put in
     # service since (FY2026Q3 25,376); demand is above it, so all of it is served.
-    changes = {"cloud.supply.revenue_yield": 0.01, "cloud.supply.capacity_share_of_capex": 0.85,
-               "cloud.supply.deployment_lag": 2, "capex.useful_life": 24, "capex.server_share": 1.0,
-               "cloud.supply.exit_utilisation": 1.0, "cloud.supply.leak_rate": 0.0, "cloud.supply.yield_deflation": 0.0}
+    changes = {
+        "cloud.supply.revenue_yield": 0.01,
+        "cloud.supply.capacity_share_of_capex": 0.85,
+        "cloud.supply.deployment_lag": 2,
+        "capex.useful_life": 24,
+        "capex.server_share": 1.0,
+        "cloud.supply.exit_utilisation": 1.0,
+        "cloud.supply.leak_rate": 0.0,
+        "cloud.supply.yield_deflation": 0.0,
+    }
     p = project(bundled, values_with(bundled, changes))
     q1, q4 = col(p, "FY2027Q1"), col(p, "FY2026Q4")
     assert p["cloud.capacity_revenue"][0, q1] == pytest.approx(41_626 + 0.01 * 0.85 * 25_376, rel=1e-12)
@@ -140,13 +161,19 @@ def test_depreciation_split_by_use_sums_to_the_total(bundled):
 def test_every_part_of_new_depreciation_is_charged_to_a_segment(bundled):
     # cloud 0.70, own AI 0.20, the rest 0.10: 0.65 of it to China E-commerce (0.065), 0.07 to
     # AIDC (0.007), 0.28 to All others with its own AI work (0.20 + 0.028 = 0.228)
-    changes = {"cloud.supply.capacity_share_of_capex": 0.7, "capex.own_ai_share": 0.2,
-               "capex.rest_share.china_ecommerce": 0.65, "capex.rest_share.international": 0.07}
+    changes = {
+        "cloud.supply.capacity_share_of_capex": 0.7,
+        "capex.own_ai_share": 0.2,
+        "capex.rest_share.china_ecommerce": 0.65,
+        "capex.rest_share.international": 0.07,
+    }
     p = project(bundled, values_with(bundled, changes))
     cols = slice(col(p, "FY2027Q1"), None)
     total = p["group.depreciation_new"][:, cols]
-    charged = {s: p[f"{s}.new_depreciation" if s != "cloud" else "cloud.depreciation"][:, cols]
-               for s in ("cloud", "china_ecommerce", "international", "all_others")}
+    charged = {
+        s: p[f"{s}.new_depreciation" if s != "cloud" else "cloud.depreciation"][:, cols]
+        for s in ("cloud", "china_ecommerce", "international", "all_others")
+    }
     for s, share in (("cloud", 0.70), ("china_ecommerce", 0.065), ("international", 0.007), ("all_others", 0.228)):
         np.testing.assert_allclose(charged[s], share * total, rtol=1e-12)
     np.testing.assert_allclose(sum(charged.values()), total, rtol=1e-12)
@@ -200,8 +227,15 @@ def test_servers_and_buildings_depreciate_over_their_own_lives(bundled):
     from pivotmodel.model import prepare
     from pivotmodel.model.capex import capex_result, plan_capex
 
-    values = vw(bundled, {"cloud.supply.deployment_lag": 2, "capex.server_share": 0.5,
-                          "capex.useful_life": 20, "capex.building_life": 100})
+    values = vw(
+        bundled,
+        {
+            "cloud.supply.deployment_lag": 2,
+            "capex.server_share": 0.5,
+            "capex.useful_life": 20,
+            "capex.building_life": 100,
+        },
+    )
     first = bundled.history.last_quarter + 1
     quarters = bundled.horizon.index - first.index + 1
     e, v = prepare(bundled), Values(values, 1)
@@ -215,9 +249,11 @@ def test_servers_and_buildings_depreciate_over_their_own_lives(bundled):
 
 def test_a_planted_margin_step_is_flagged_against_both_references(tmp_path):
     directory = copy_assumptions(tmp_path)
-    replace_once(directory / "international.yaml",
-                 "start: {anchor: {rule: margin, series: international.adjusted_ebita, over: international.revenue, quarters: 2}, spread: 0.015,",
-                 "start: {dist: triangular, low: 0.07, mode: 0.08, high: 0.09,")
+    replace_once(
+        directory / "international.yaml",
+        "start: {anchor: {rule: margin, series: international.adjusted_ebita, over: international.revenue, quarters: 2}, spread: 0.015,",
+        "start: {dist: triangular, low: 0.07, mode: 0.08, high: 0.09,",
+    )
     report = boundary_report(assumptions_mod.load(directory))
     rows = {(r.segment, r.metric): r for r in report if r.quarter == "FY2027Q1"}
     m = rows[("international", "margin")]

@@ -20,8 +20,13 @@ def growth(start: float, long_run: float | None = None, half_life: float = 8.0) 
     out = {}
     for s in STREAMS:
         path = f"cloud.{s}.growth"
-        out.update({f"{path}.start": start, f"{path}.long_run": start if long_run is None else long_run,
-                    f"{path}.half_life": half_life})
+        out.update(
+            {
+                f"{path}.start": start,
+                f"{path}.long_run": start if long_run is None else long_run,
+                f"{path}.half_life": half_life,
+            }
+        )
     return out
 
 
@@ -32,12 +37,16 @@ def q(p, name, label):
 def test_leak_and_lost_customers_by_hand(bundled):
     # Capacity fixed at the exit: no yield on new capex, exit utilisation 1 -> 41,626 a quarter.
     # Demand grows 10% a year from 41,626: 41,626 x 1.1 ^ (k / 4). Half the unserved part leaks.
-    changes = {**growth(0.10), "cloud.supply.revenue_yield": 0.0, "cloud.supply.exit_utilisation": 1.0,
-               "cloud.supply.leak_rate": 0.5}
+    changes = {
+        **growth(0.10),
+        "cloud.supply.revenue_yield": 0.0,
+        "cloud.supply.exit_utilisation": 1.0,
+        "cloud.supply.leak_rate": 0.5,
+    }
     p = project(bundled, values_with(bundled, changes))
     cap = 41_626.0
     # FY2027Q1: demand 42,630.7; served 41,626; unserved 1,004.7: 502.3 lost, 502.3 waits
-    d1 = cap * 1.1 ** 0.25
+    d1 = cap * 1.1**0.25
     assert q(p, "cloud.demand", "FY2027Q1") == pytest.approx(d1, rel=1e-12)
     assert q(p, "cloud.revenue", "FY2027Q1") == pytest.approx(cap, rel=1e-12)
     assert q(p, "cloud.lost_demand", "FY2027Q1") == pytest.approx(0.5 * (d1 - cap), rel=1e-12)
@@ -45,9 +54,9 @@ def test_leak_and_lost_customers_by_hand(bundled):
     # the customers lost (502.3 of the 42,630.7 they wanted) leave for good: FY2027Q2's demand
     # is the path x (1 - 502.3 / 42,630.7)
     keep = 1.0 - 0.5 * (d1 - cap) / d1
-    d2 = cap * 1.1 ** 0.5 * keep
+    d2 = cap * 1.1**0.5 * keep
     assert q(p, "cloud.demand", "FY2027Q2") == pytest.approx(d2, rel=1e-12)
-    assert q(p, "cloud.potential_demand", "FY2027Q2") == pytest.approx(cap * 1.1 ** 0.5, rel=1e-12)  # no one lost
+    assert q(p, "cloud.potential_demand", "FY2027Q2") == pytest.approx(cap * 1.1**0.5, rel=1e-12)  # no one lost
     unserved2 = d2 + 0.5 * (d1 - cap) - cap
     assert q(p, "cloud.lost_demand", "FY2027Q2") == pytest.approx(0.5 * unserved2, rel=1e-12)
     assert q(p, "cloud.utilisation", "FY2027Q2") == 1.0
@@ -69,16 +78,22 @@ def test_with_demand_faster_than_the_plan_the_policy_reaches_its_target_and_the_
     # Demand +60% a year falling to +40%: the plan's capex cannot keep up (utilisation 100%, a
     # backlog); after the plan (FY2029Q1), with no funding bound, capex buys capacity for the
     # demand expected when it enters service (lag 2) plus a quarter of the backlog, at 85%.
-    changes = {**growth(0.60, 0.40, 8.0), "capex.after_plan.max_capex_to_revenue": 1.0,
-               "capex.after_plan.target_utilisation": 0.85, "capex.after_plan.backlog_clear_quarters": 4.0,
-               "cloud.supply.deployment_lag": 2.0, "cloud.supply.leak_rate": 0.25, "cloud.supply.yield_deflation": 0.0}
+    changes = {
+        **growth(0.60, 0.40, 8.0),
+        "capex.after_plan.max_capex_to_revenue": 1.0,
+        "capex.after_plan.target_utilisation": 0.85,
+        "capex.after_plan.backlog_clear_quarters": 4.0,
+        "cloud.supply.deployment_lag": 2.0,
+        "cloud.supply.leak_rate": 0.25,
+        "cloud.supply.yield_deflation": 0.0,
+    }
     p = project(bundled, values_with(bundled, changes))
     util = lambda label: q(p, "cloud.utilisation", label)  # noqa: E731
     backlog = p["cloud.backlog"][0]
     assert util("FY2028Q4") == pytest.approx(1.0, rel=1e-12) and backlog[col(p, "FY2028Q4")] > 0
     # capex responds in FY2029Q1 and its capacity arrives two quarters later: from then on the
     # backlog only falls, then stays cleared, and utilisation settles at the target
-    after = backlog[col(p, "FY2029Q3"):]
+    after = backlog[col(p, "FY2029Q3") :]
     assert np.all(np.diff(after) <= 1e-6)
     assert backlog[col(p, "FY2031Q4")] < 1e-6
     for label in ("FY2030Q4", "FY2031Q2", "FY2031Q4"):
@@ -107,10 +122,12 @@ def test_later_vintages_earn_less_capacity_per_rmb_when_compute_prices_deflate(b
     base = {"cloud.supply.deployment_lag": 2.0, "capex.server_share": 1.0, "capex.useful_life": 40.0}
     flat_ = project(bundled, values_with(bundled, {**base, "cloud.supply.yield_deflation": 0.0}))
     falling = project(bundled, values_with(bundled, {**base, "cloud.supply.yield_deflation": 0.10}))
-    per_rmb = (bundled.inputs["cloud.supply.revenue_yield"].base_value
-               * bundled.inputs["cloud.supply.capacity_share_of_capex"].base_value)
+    per_rmb = (
+        bundled.inputs["cloud.supply.revenue_yield"].base_value
+        * bundled.inputs["cloud.supply.capacity_share_of_capex"].base_value
+    )
     capex_q1 = q(flat_, "group.capex", "FY2027Q1")
     assert q(falling, "group.capex", "FY2027Q1") == capex_q1  # the plan does not depend on it
     gap = q(flat_, "cloud.capacity_revenue", "FY2027Q3") - q(falling, "cloud.capacity_revenue", "FY2027Q3")
-    assert gap == pytest.approx(per_rmb * capex_q1 * (1 - 0.9 ** 0.25), rel=1e-9)
+    assert gap == pytest.approx(per_rmb * capex_q1 * (1 - 0.9**0.25), rel=1e-9)
     assert q(flat_, "cloud.capacity_revenue", "FY2027Q2") == q(falling, "cloud.capacity_revenue", "FY2027Q2")

@@ -68,7 +68,10 @@ def _edge_values(a, draws: int) -> dict[str, np.ndarray]:
     """Sampled draws, each quarter of them pushed to an edge: no cloud demand at all (nothing
     asked, nothing carried); capacity far above demand (no backlog); a buyback authorisation that
     runs out mid-horizon; a capex plan already overspent; some inputs given as one shared value."""
-    values = {k: np.array(x, dtype=float) for k, x in make_design(a, 2 * draws, 5, a.settings["method"]).values(0, draws).items()}
+    values = {
+        k: np.array(x, dtype=float)
+        for k, x in make_design(a, 2 * draws, 5, a.settings["method"]).values(0, draws).items()
+    }
     quarter = np.arange(draws) % 4
     none = quarter == 0
     for stream in ("ai_revenue", "other_external_revenue", "internal_revenue"):
@@ -77,7 +80,9 @@ def _edge_values(a, draws: int) -> dict[str, np.ndarray]:
     values["cloud.supply.exit_utilisation"][quarter == 1] = 0.01  # capacity 100x the exit revenue
     exhausted = quarter == 2
     values["earnings.buyback.remaining"][exhausted] = 2.5 * values["earnings.buyback.pace"][exhausted]
-    values["earnings.buyback.program_end"][:] = (a.history.last_quarter + 12).index  # the programme spans the authorisation's end
+    values["earnings.buyback.program_end"][:] = (
+        a.history.last_quarter + 12
+    ).index  # the programme spans the authorisation's end
     values["capex.plan.total"][quarter == 3] = 1.0  # reported capex already exceeds it
     values["earnings.goodwill_impairment.event"][:] = 1.0
     values["earnings.goodwill_impairment.quarter"][:] = (a.history.last_quarter + 3).index  # in the horizon
@@ -94,16 +99,23 @@ def test_every_series_is_identical_on_edge_cases(bundled, engine, monkeypatch):
     split = reference.timeline.position(reference.first_projected)
     assert (backlog[0::4, split:] == 0).all() and (reference.series["cloud.demand"][0::4, split:] == 0).all()
     assert (backlog[1::4, split:] == 0).all()
-    assert (shares[2::4, split + 3:split + 12] == 0).all()  # authorisation used up, programme not over
+    assert (shares[2::4, split + 3 : split + 12] == 0).all()  # authorisation used up, programme not over
 
 
 def test_nan_and_infinite_inputs_propagate_alike(bundled, engine, monkeypatch):
     """NaN through np.minimum / np.maximum / np.clip (the kernels' _minimum, _maximum) and
     divisions by zero: the same NaN and inf in the same places."""
-    values = {k: np.array(x, dtype=float) for k, x in make_design(bundled, 4000, 3, bundled.settings["method"]).values(0, 2100).items()}
-    for key, rows in (("earnings.buyback.pace", slice(0, None, 7)), ("cloud.supply.exit_utilisation", slice(1, None, 7)),
-                      ("cloud.supply.deployment_lag", slice(2, None, 7)), ("earnings.cash.base", slice(3, None, 7)),
-                      ("cloud.ai_revenue.growth.start", slice(4, None, 7))):
+    values = {
+        k: np.array(x, dtype=float)
+        for k, x in make_design(bundled, 4000, 3, bundled.settings["method"]).values(0, 2100).items()
+    }
+    for key, rows in (
+        ("earnings.buyback.pace", slice(0, None, 7)),
+        ("cloud.supply.exit_utilisation", slice(1, None, 7)),
+        ("cloud.supply.deployment_lag", slice(2, None, 7)),
+        ("earnings.cash.base", slice(3, None, 7)),
+        ("cloud.ai_revenue.growth.start", slice(4, None, 7)),
+    ):
         values[key][rows] = np.nan
     values["capex.useful_life"][5::7] = 0.0  # depreciation over no life: inf or NaN
     values["earnings.shares.base"][6::7] = 0.0  # EPS over no shares
@@ -169,7 +181,9 @@ def test_compiled_loads_the_kernels_for_any_run_and_warm_runs_each():
 
 
 @pytest.mark.parametrize("start_method", ["fork", "spawn"])
-def test_a_large_run_under_auto_loads_the_kernels_before_its_workers_and_changes_no_number(tmp_path, monkeypatch, start_method):
+def test_a_large_run_under_auto_loads_the_kernels_before_its_workers_and_changes_no_number(
+    tmp_path, monkeypatch, start_method
+):
     import pivotmodel.simulate as simulate_mod
     from pivotmodel.assumptions import load
     from pivotmodel.simulate import simulate
@@ -200,8 +214,9 @@ def test_help_validate_and_project_do_not_import_numba():
         "            pass\n"
         "print(sorted(m for m in ('numba', 'pivotmodel.model.kernels') if m in sys.modules))\n"
     )
-    env_free = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
-                              cwd=Path(__file__).resolve().parent)
+    env_free = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=Path(__file__).resolve().parent
+    )
     assert env_free.stdout.strip() == "[]", env_free.stdout + env_free.stderr
 
 

@@ -19,8 +19,10 @@ HEADER = """consensus:
 
 
 def _entry(fid: str, metric: str, value: float, date: str = "2026-06-01", unit: str = "RMB_bn") -> str:
-    return (f"    - {{id: {fid}, who: Test broker, date: {date}, date_basis: stated, words: \"w\", "
-            f"url: \"https://example.org/{fid}\", metric: \"{metric}\", value: {value}, unit: {unit}}}\n")
+    return (
+        f'    - {{id: {fid}, who: Test broker, date: {date}, date_basis: stated, words: "w", '
+        f'url: "https://example.org/{fid}", metric: "{metric}", value: {value}, unit: {unit}}}\n'
+    )
 
 
 def test_percentile_is_the_mid_rank_share_below():
@@ -38,7 +40,8 @@ def test_a_forecast_on_an_input_with_a_known_distribution_sits_at_its_cdf(tmp_pa
     # = 1 - 100^2 / (800 x 450) = 0.9722.
     directory = copy_assumptions(tmp_path)
     (directory / "consensus.yaml").write_text(
-        HEADER + _entry("mid", "sum(group.amortisation, FY2027)", -5.0)
+        HEADER
+        + _entry("mid", "sum(group.amortisation, FY2027)", -5.0)
         + _entry("low", "sum(group.amortisation, FY2027)", -6.0)
         + _entry("high", "sum(group.amortisation, FY2027)", -3.6),
         encoding="utf-8",
@@ -68,7 +71,8 @@ def test_same_numbers_whatever_the_chunk_size(bundled):
 def test_forecasts_before_the_last_results_are_stale(tmp_path):
     directory = copy_assumptions(tmp_path)
     (directory / "consensus.yaml").write_text(
-        HEADER + _entry("old", "sum(group.revenue, FY2027)", 1100, "2026-05-12")
+        HEADER
+        + _entry("old", "sum(group.revenue, FY2027)", 1100, "2026-05-12")
         + _entry("new", "sum(group.revenue, FY2027)", 1100, "2026-05-13"),
         encoding="utf-8",
     )
@@ -90,21 +94,39 @@ def test_a_malformed_entry_names_file_line_and_key(tmp_path, capsys):
     line = line_of(path, "value: lots")
     assert main(["consensus", "--assumptions", str(directory), "--draws", "20"]) == 2
     err = capsys.readouterr().err
-    assert f"assumptions/consensus.yaml:{line}: forecasts[0] (cicc_fy27_non_gaap_ni).value: 'lots' is not a number" in err
+    assert (
+        f"assumptions/consensus.yaml:{line}: forecasts[0] (cicc_fy27_non_gaap_ni).value: 'lots' is not a number" in err
+    )
     assert "Traceback" not in err
 
 
 @pytest.mark.parametrize(
     "old, new, key, message",
     [
-        ("      metric: sum(group.non_gaap_net_income, FY2027) + sum(group.nci, FY2027)\n      value: 143.8\n",
-         "      metric: sum(group.non_gaap_net_income, FY2027) + sum(group.nci, FY2027) > 140\n      value: 143.8\n",
-         "metric", "a forecast's metric is a value, not a comparison"),
-        ("      value: 143.8\n      unit: RMB_bn\n", "      value: 143.8\n      unit: RMB\n",
-         "unit", "'RMB' is not one of RMB_bn, USD_bn, ratio, RMB_per_ADS, USD_per_ADS"),
-        ("      who: CICC\n      date: 2025-10-10\n", "      who: CICC\n      date: 10/10/2025\n", "date", "is not a date YYYY-MM-DD"),
-        ("    - id: cicc_fy27_non_gaap_ni\n      who: CICC\n", "    - id: cicc_fy27_non_gaap_ni\n      who: CICC\n      target: 197\n",
-         "target", "unknown key"),
+        (
+            "      metric: sum(group.non_gaap_net_income, FY2027) + sum(group.nci, FY2027)\n      value: 143.8\n",
+            "      metric: sum(group.non_gaap_net_income, FY2027) + sum(group.nci, FY2027) > 140\n      value: 143.8\n",
+            "metric",
+            "a forecast's metric is a value, not a comparison",
+        ),
+        (
+            "      value: 143.8\n      unit: RMB_bn\n",
+            "      value: 143.8\n      unit: RMB\n",
+            "unit",
+            "'RMB' is not one of RMB_bn, USD_bn, ratio, RMB_per_ADS, USD_per_ADS",
+        ),
+        (
+            "      who: CICC\n      date: 2025-10-10\n",
+            "      who: CICC\n      date: 10/10/2025\n",
+            "date",
+            "is not a date YYYY-MM-DD",
+        ),
+        (
+            "    - id: cicc_fy27_non_gaap_ni\n      who: CICC\n",
+            "    - id: cicc_fy27_non_gaap_ni\n      who: CICC\n      target: 197\n",
+            "target",
+            "unknown key",
+        ),
     ],
 )
 def test_bad_entries_are_refused(tmp_path, old, new, key, message):
@@ -144,13 +166,32 @@ def test_the_command_prints_the_placement_table(capsys):
     c = load_consensus(assumptions_mod.load())
     # entries, brokers counted once, superseded entries named
     assert lines[1].startswith(f"{len(c.forecasts)} entries from {c.brokers()} brokers (")
-    assert lines[3].split() == ["forecast", "date", "flags", "unit", "forecast", "P5", "P50", "P95", "pctile", "by", "growth",
-                                "pctile", "by", "miss", "pctile", "definition"]
+    assert lines[3].split() == [
+        "forecast",
+        "date",
+        "flags",
+        "unit",
+        "forecast",
+        "P5",
+        "P50",
+        "P95",
+        "pctile",
+        "by",
+        "growth",
+        "pctile",
+        "by",
+        "miss",
+        "pctile",
+        "definition",
+    ]
     placed = [f for f in c.forecasts if "FY2027" in f.metric or "FY2028" in f.metric]  # FY2026 ones are scored
-    rows = lines[4:4 + len(placed)]
+    rows = lines[4 : 4 + len(placed)]
     assert [r.split()[0] for r in rows] == [f.id for f in placed] and lines[4 + len(placed)] == ""
     assert "Forecasts of periods now reported" in out
-    assert "Superseded (a later note of the same broker on the same metric): cicc_fy27_non_gaap_ni -> cicc_jan26_fy27_non_gaap_ni" in out
+    assert (
+        "Superseded (a later note of the same broker on the same metric): cicc_fy27_non_gaap_ni -> cicc_jan26_fy27_non_gaap_ni"
+        in out
+    )
     money = [r.split() for r in rows if " RMB_bn " in r]
     assert len(money) >= 5
     for cells in money:  # OUTSIDE exactly when the forecast lies beyond the printed P5-P95
@@ -186,7 +227,9 @@ def test_csv_out_never_overwrites_a_file_pivotmodel_did_not_write(tmp_path, caps
     assert theirs.read_text(encoding="utf-8") == "my own notes\n"
     ours = tmp_path / "placement.csv"
     assert main(["consensus", "--draws", "20", "--explain", "0", "--format", "csv", "--out", str(ours)]) == 0
-    assert main(["consensus", "--draws", "20", "--explain", "0", "--format", "csv", "--out", str(ours)]) == 0  # ours: replaced
+    assert (
+        main(["consensus", "--draws", "20", "--explain", "0", "--format", "csv", "--out", str(ours)]) == 0
+    )  # ours: replaced
     assert ours.read_text(encoding="utf-8").startswith("# written by pivotmodel consensus;")  # the ownership line
     table = pd.read_csv(ours, index_col="id", skiprows=1)
     assert len(table) >= 15 and set(table.columns) >= {"p5", "p50", "p95", "percentile", "outside", "stale", "url"}
@@ -199,28 +242,37 @@ def test_validate_checks_the_consensus_file_too(tmp_path, capsys):
     line = line_of(path, "unit: percent")
     assert main(["validate", "--assumptions", str(directory)]) == 2
     err = capsys.readouterr().err
-    assert f"assumptions/consensus.yaml:{line}: forecasts[2] (csc_fy27_revenue_growth).unit: 'percent' is not one of" in err
+    assert (
+        f"assumptions/consensus.yaml:{line}: forecasts[2] (csc_fy27_revenue_growth).unit: 'percent' is not one of"
+        in err
+    )
 
 
 def test_a_unit_that_does_not_match_the_metric_is_refused(tmp_path):
     directory = copy_assumptions(tmp_path)
     (directory / "consensus.yaml").write_text(
-        HEADER + _entry("eps_in_usd", "sum(group.eps_non_gaap_ads, FY2027)", 8.0, unit="USD_per_ADS"), encoding="utf-8")
-    with pytest.raises(InputError, match=r"eps_in_usd\)\.metric: returns RMB_per_ADS, but the entry's unit is USD_per_ADS"):
+        HEADER + _entry("eps_in_usd", "sum(group.eps_non_gaap_ads, FY2027)", 8.0, unit="USD_per_ADS"), encoding="utf-8"
+    )
+    with pytest.raises(
+        InputError, match=r"eps_in_usd\)\.metric: returns RMB_per_ADS, but the entry's unit is USD_per_ADS"
+    ):
         load_consensus(assumptions_mod.load(directory))
 
 
 def _broker(fid: str, metric: str, value: float, date: str, base: str = "", who: str = "Broker A") -> str:
-    extra = f", base: {{metric: \"{base.split('=')[0]}\", value: {base.split('=')[1]}}}" if base else ""
-    return (f"    - {{id: {fid}, who: {who}, date: {date}, date_basis: stated, words: \"w\", url: \"https://example.org/{fid}\", "
-            f"metric: \"{metric}\", value: {value}, unit: RMB_bn, "
-            f"definition: {{attributable: n/a, gaap: n/a, currency: RMB}}{extra}}}\n")
+    extra = f', base: {{metric: "{base.split("=")[0]}", value: {base.split("=")[1]}}}' if base else ""
+    return (
+        f'    - {{id: {fid}, who: {who}, date: {date}, date_basis: stated, words: "w", url: "https://example.org/{fid}", '
+        f'metric: "{metric}", value: {value}, unit: RMB_bn, '
+        f"definition: {{attributable: n/a, gaap: n/a, currency: RMB}}{extra}}}\n"
+    )
 
 
 def test_rebased_forecast_is_the_brokers_growth_on_the_actual_and_a_later_note_supersedes(tmp_path):
     directory = copy_assumptions(tmp_path)
     (directory / "consensus.yaml").write_text(
-        HEADER + _broker("a_old", "sum(group.revenue, FY2027)", 1100, "2025-11-01")
+        HEADER
+        + _broker("a_old", "sum(group.revenue, FY2027)", 1100, "2025-11-01")
         + _broker("a_new", "sum(group.revenue, FY2027)", 1150, "2026-01-10", "sum(group.revenue, FY2026)=1000")
         + _broker("b_one", "sum(group.revenue, FY2027)", 1120, "2026-01-11", who="Broker B"),
         encoding="utf-8",
@@ -249,7 +301,9 @@ def test_rebased_forecast_is_the_brokers_growth_on_the_actual_and_a_later_note_s
 def test_a_forecast_of_a_reported_quarter_is_scored_not_placed(tmp_path):
     directory = copy_assumptions(tmp_path)
     (directory / "consensus.yaml").write_text(
-        HEADER + _broker("q3_all_others", "sum(all_others.adjusted_ebita, FY2026Q3)", -8.0, "2026-02-01"), encoding="utf-8")
+        HEADER + _broker("q3_all_others", "sum(all_others.adjusted_ebita, FY2026Q3)", -8.0, "2026-02-01"),
+        encoding="utf-8",
+    )
     a = assumptions_mod.load(directory)
     c = load_consensus(a)
     metrics, _ = metric_draws(a, c, 20, 1, "mc")
@@ -261,12 +315,17 @@ def test_a_forecast_of_a_reported_quarter_is_scored_not_placed(tmp_path):
 
 def test_a_bad_definition_names_the_key(tmp_path):
     directory = copy_assumptions(tmp_path)
-    tail = "\n      base: {metric: \"sum(group.non_gaap_net_income, FY2026) + sum(group.nci, FY2026)\", value: 101.2"
-    replace_once(directory / "consensus.yaml", "      definition: {attributable: true, gaap: non_gaap, currency: RMB}" + tail,
-                 "      definition: {attributable: true, gaap: adjusted, currency: RMB}" + tail)
+    tail = '\n      base: {metric: "sum(group.non_gaap_net_income, FY2026) + sum(group.nci, FY2026)", value: 101.2'
+    replace_once(
+        directory / "consensus.yaml",
+        "      definition: {attributable: true, gaap: non_gaap, currency: RMB}" + tail,
+        "      definition: {attributable: true, gaap: adjusted, currency: RMB}" + tail,
+    )
     with pytest.raises(InputError) as exc:
         load_consensus(assumptions_mod.load(directory))
-    assert "forecasts[0] (cicc_fy27_non_gaap_ni).definition.gaap: 'adjusted' is not one of gaap, non_gaap, n/a" in str(exc.value)
+    assert "forecasts[0] (cicc_fy27_non_gaap_ni).definition.gaap: 'adjusted' is not one of gaap, non_gaap, n/a" in str(
+        exc.value
+    )
 
 
 def test_cumulative_bridge_moves_inputs_together_until_the_forecast_is_reached(tmp_path):
@@ -276,8 +335,11 @@ def test_cumulative_bridge_moves_inputs_together_until_the_forecast_is_reached(t
 
     directory = copy_assumptions(tmp_path)
     (directory / "consensus.yaml").write_text(
-        HEADER + _broker("near", "sum(group.non_gaap_net_income, FY2027)", 70.0, "2026-06-01")
-        + _broker("far", "sum(group.non_gaap_net_income, FY2027)", 1000.0, "2026-06-01"), encoding="utf-8")
+        HEADER
+        + _broker("near", "sum(group.non_gaap_net_income, FY2027)", 70.0, "2026-06-01")
+        + _broker("far", "sum(group.non_gaap_net_income, FY2027)", 1000.0, "2026-06-01"),
+        encoding="utf-8",
+    )
     a = assumptions_mod.load(directory)
     c = load_consensus(a)
     metrics, inputs = metric_draws(a, c, 40, 2, "mc")

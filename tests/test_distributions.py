@@ -240,9 +240,7 @@ def test_lognormal_needs_positive_values(params, field):
     assert info.value.field == field
 
 
-@pytest.mark.parametrize(
-    "params", [{"median": 1, "sigma": 1, "p5": 0.5}, {"median": 1}, {"sigma": 1}, {}, {"p5": 1}]
-)
+@pytest.mark.parametrize("params", [{"median": 1, "sigma": 1, "p5": 0.5}, {"median": 1}, {"sigma": 1}, {}, {"p5": 1}])
 def test_lognormal_takes_median_and_sigma_or_p5_and_p95(params):
     with pytest.raises(SpecError, match="median and sigma") as info:
         build_distribution("lognormal", params)
@@ -279,8 +277,13 @@ def test_probability_outside_0_1(p):
 
 @pytest.mark.parametrize(
     "value, message",
-    [("abc", r"must be a number, got 'abc'"), (True, r"must be a number, got True"), (None, "must be a number"),
-     (float("nan"), "must be finite"), (float("inf"), "must be finite")],
+    [
+        ("abc", r"must be a number, got 'abc'"),
+        (True, r"must be a number, got True"),
+        (None, "must be a number"),
+        (float("nan"), "must be finite"),
+        (float("inf"), "must be finite"),
+    ],
 )
 def test_non_numbers(value, message):
     with pytest.raises(SpecError, match=message) as info:
@@ -314,10 +317,15 @@ def test_lazy_scipy_stand_in_gives_scipys_numbers():
 
     from pivotmodel.distributions import _Frozen
 
-    cases = [("beta", (2.2, 3.1), {"loc": 0.1, "scale": 0.3}), ("uniform", (), {"loc": 0.1, "scale": 0.7}),
-             ("triang", (), {"c": 0.3, "loc": 0.1, "scale": 0.7}), ("triang", (), {"c": 0.0, "loc": -0.1, "scale": 0.7}),
-             ("lognorm", (), {"s": 0.3, "scale": 2.2}), ("norm", (0.13, 0.071), {}),
-             ("truncnorm", (-1.3, 2.7), {"loc": 3.3, "scale": 0.7})]
+    cases = [
+        ("beta", (2.2, 3.1), {"loc": 0.1, "scale": 0.3}),
+        ("uniform", (), {"loc": 0.1, "scale": 0.7}),
+        ("triang", (), {"c": 0.3, "loc": 0.1, "scale": 0.7}),
+        ("triang", (), {"c": 0.0, "loc": -0.1, "scale": 0.7}),
+        ("lognorm", (), {"s": 0.3, "scale": 2.2}),
+        ("norm", (0.13, 0.071), {}),
+        ("truncnorm", (-1.3, 2.7), {"loc": 3.3, "scale": 0.7}),
+    ]
     for name, args, kwds in cases:
         lazy, real = _Frozen(name, *args, **kwds), getattr(stats, name)(*args, **kwds)
         assert lazy.support() == tuple(float(x) for x in real.support()), name

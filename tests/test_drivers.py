@@ -16,8 +16,10 @@ KEYS = ["cloud.ai_revenue.growth.start", "capex.plan.total", "international.marg
 
 def fake_results(bundled, holds: np.ndarray, x: dict[str, np.ndarray], claim_id: str = "synthetic"):
     return SimpleNamespace(
-        assumptions=bundled, claims=[SimpleNamespace(id=claim_id)],
-        inputs=pd.DataFrame(x), claim_holds=pd.DataFrame({claim_id: holds}),
+        assumptions=bundled,
+        claims=[SimpleNamespace(id=claim_id)],
+        inputs=pd.DataFrame(x),
+        claim_holds=pd.DataFrame({claim_id: holds}),
         claim_metric=pd.DataFrame({claim_id: holds}),
     )
 
@@ -66,7 +68,9 @@ def test_money_inputs_are_shown_in_rmb_mn(bundled):
     assert box.attrs["density"] == pytest.approx(1.0)
 
 
-@pytest.mark.parametrize("value,word", [(1.0, "holds in every"), (0.0, "fails in every"), (np.nan, "cannot be evaluated")])
+@pytest.mark.parametrize(
+    "value,word", [(1.0, "holds in every"), (0.0, "fails in every"), (np.nan, "cannot be evaluated")]
+)
 def test_claims_that_always_or_never_hold(bundled, value, word):
     x = {k: np.linspace(0, 1, 50) for k in KEYS}
     r = fake_results(bundled, np.full(50, value), x)
@@ -110,8 +114,12 @@ def test_one_pass_drivers_equal_scipy_per_claim(bundled, n):
         "always": np.ones(n),
     }
     claims["a"][::7] = np.nan
-    r = SimpleNamespace(assumptions=bundled, claims=[SimpleNamespace(id=c) for c in claims],
-                        inputs=pd.DataFrame(x), claim_holds=pd.DataFrame(claims))
+    r = SimpleNamespace(
+        assumptions=bundled,
+        claims=[SimpleNamespace(id=c) for c in claims],
+        inputs=pd.DataFrame(x),
+        claim_holds=pd.DataFrame(claims),
+    )
     got = drivers_all(r)
     assert list(got) == list(claims) and got["always"].empty and "holds in every" in got["always"].attrs["message"]
     for cid in ("a", "b"):
@@ -121,7 +129,9 @@ def test_one_pass_drivers_equal_scipy_per_claim(bundled, n):
         for k in KEYS:
             xh, xf = x[k][h == 1], x[k][h == 0]
             res = stats.ks_2samp(xh, xf)
-            assert d.loc[k, "ks"] == res.statistic and d.loc[k, "p_value"] == pytest.approx(res.pvalue, rel=1e-12, abs=1e-300)
+            assert d.loc[k, "ks"] == res.statistic and d.loc[k, "p_value"] == pytest.approx(
+                res.pvalue, rel=1e-12, abs=1e-300
+            )
             assert d.loc[k, "median_holds"] == np.median(xh) and d.loc[k, "median_fails"] == np.median(xf)
         assert d.index[0] == ("cloud.ai_revenue.growth.start" if cid == "a" else "group.fx.usd_rmb")
         assert d.loc[d.index[0], "direction"] == "higher"

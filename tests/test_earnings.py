@@ -96,10 +96,17 @@ def test_impairment_event_dividend_quarter_and_buyback_cap():
 
 
 def test_esop_issuance_and_renewal_after_the_programme():
-    out = _run(quarters=5, **{"earnings.shares.esop_dilution": 0.04, "earnings.buyback.remaining": 0.0,
-                              "earnings.buyback.after_program": 400.0, "earnings.buyback.price": 50.0})
+    out = _run(
+        quarters=5,
+        **{
+            "earnings.shares.esop_dilution": 0.04,
+            "earnings.buyback.remaining": 0.0,
+            "earnings.buyback.after_program": 400.0,
+            "earnings.buyback.price": 50.0,
+        },
+    )
     shares = out["group.shares_outstanding"][0]
-    assert shares[:4] == pytest.approx([18_000 * 1.01 ** k for k in range(1, 5)])
+    assert shares[:4] == pytest.approx([18_000 * 1.01**k for k in range(1, 5)])
     assert shares[4] == pytest.approx(shares[3] * 1.01 - 8 * 400 / 50)
 
 
@@ -140,15 +147,22 @@ def _h(bundled, name, q):
 def test_dec_2025_quarter_adjusted_ebita_reconciles_to_income_from_operations(bundled):
     # every term reported (SBC from the secondary extraction of the same release)
     h = lambda name: _h(bundled, name, "FY2026Q3")  # noqa: E731
-    assert h("group.adjusted_ebita") + h("group.sbc") + h("group.amortisation") + h("group.goodwill_impairment") == h(
-        "group.income_from_operations"
-    ) == 10_645
+    assert (
+        h("group.adjusted_ebita") + h("group.sbc") + h("group.amortisation") + h("group.goodwill_impairment")
+        == h("group.income_from_operations")
+        == 10_645
+    )
 
 
 @pytest.mark.parametrize("quarter", ["FY2025Q3", "FY2026Q3"])
 def test_dec_quarters_income_before_tax_is_the_sum_of_its_reported_lines(bundled, quarter):
     h = lambda name: _h(bundled, name, quarter)  # noqa: E731
-    total = h("group.income_from_operations") + h("group.interest_investment_income") + h("group.interest_expense") + h("group.other_income")
+    total = (
+        h("group.income_from_operations")
+        + h("group.interest_investment_income")
+        + h("group.interest_expense")
+        + h("group.other_income")
+    )
     assert total == h("group.income_before_tax")
 
 
@@ -157,7 +171,9 @@ def test_reported_quarters_reproduce_net_income_attributable_and_non_gaap(bundle
     for q in bundled.history.quarterly["group.net_income"]:
         h = lambda name, q=q: bundled.history.value(name, q)  # noqa: E731
         if not np.isnan(h("group.income_before_tax") + h("group.income_tax") + h("group.equity_method")):
-            assert h("group.income_before_tax") + h("group.income_tax") + h("group.equity_method") == h("group.net_income")
+            assert h("group.income_before_tax") + h("group.income_tax") + h("group.equity_method") == h(
+                "group.net_income"
+            )
             checked["ni"] += 1
         if not np.isnan(h("group.nci") + h("group.net_income_attributable")):
             assert h("group.net_income") + h("group.nci") == h("group.net_income_attributable")
@@ -178,8 +194,12 @@ def test_projection_holds_the_reported_quarters_and_the_identities_in_projected_
         get("group.adjusted_ebita") + get("group.sbc") + get("group.amortisation") + get("group.goodwill_impairment"),
         get("group.income_from_operations"),
     )
-    np.testing.assert_allclose(get("group.income_before_tax") + get("group.income_tax") + get("group.equity_method"), get("group.net_income"))
-    np.testing.assert_allclose(get("group.net_income") + get("group.non_gaap_adjustments"), get("group.non_gaap_net_income"))
+    np.testing.assert_allclose(
+        get("group.income_before_tax") + get("group.income_tax") + get("group.equity_method"), get("group.net_income")
+    )
+    np.testing.assert_allclose(
+        get("group.net_income") + get("group.non_gaap_adjustments"), get("group.non_gaap_net_income")
+    )
 
 
 # --- claims on the new series --------------------------------------------------------------
@@ -237,11 +257,19 @@ def test_the_bridge_reproduces_the_reported_year_and_adds_up_in_the_projected_on
     table = bridge_table(project(bundled), "FY2026", "FY2027")
     a, pcol = table["FY2026 (A)"], table["FY2027 (P)"]
     reported = {  # FY2026 as reported (20-F R66/R124 and reported.csv rows), RMB bn
-        "China E-commerce adjusted EBITA": 107.509, "Cloud adjusted EBITA": 14.265, "AIDC adjusted EBITA": -2.051,
-        "All others adjusted EBITA": -35.737, "Group adjusted EBITA": 76.416, "Share-based compensation": -11.180,
-        "Amortisation and impairment of intangibles": -5.079, "Income from operations": 50.150,
-        "Interest and investment income": 87.512, "Income before tax": 129.387, "Income tax": -30.045,
-        "Net income": 102.127, "Net income attributable to ordinary shareholders": 103.592,
+        "China E-commerce adjusted EBITA": 107.509,
+        "Cloud adjusted EBITA": 14.265,
+        "AIDC adjusted EBITA": -2.051,
+        "All others adjusted EBITA": -35.737,
+        "Group adjusted EBITA": 76.416,
+        "Share-based compensation": -11.180,
+        "Amortisation and impairment of intangibles": -5.079,
+        "Income from operations": 50.150,
+        "Interest and investment income": 87.512,
+        "Income before tax": 129.387,
+        "Income tax": -30.045,
+        "Net income": 102.127,
+        "Net income attributable to ordinary shareholders": 103.592,
     }
     for line, value in reported.items():
         assert a[line] == pytest.approx(value), line
@@ -253,10 +281,14 @@ def test_the_bridge_reproduces_the_reported_year_and_adds_up_in_the_projected_on
     assert np.isnan(a["Non-GAAP net income"])  # FY2026Q3 non-GAAP is not in the history: a gap, not filled
     # the projected year adds up: operations + interest/investment + interest expense + other = before tax
     assert pcol["Income before tax"] == pytest.approx(
-        pcol["Income from operations"] + pcol["Interest and investment income"] + pcol["Interest expense"]
-        + pcol["Other income, net"])
-    assert pcol["Net income"] == pytest.approx(pcol["Income before tax"] + pcol["Income tax"]
-                                               + pcol["Share of results of equity method investees"])
+        pcol["Income from operations"]
+        + pcol["Interest and investment income"]
+        + pcol["Interest expense"]
+        + pcol["Other income, net"]
+    )
+    assert pcol["Net income"] == pytest.approx(
+        pcol["Income before tax"] + pcol["Income tax"] + pcol["Share of results of equity method investees"]
+    )
     both = a.notna() & pcol.notna()
     assert table["change"][both].tolist() == pytest.approx((pcol - a)[both].tolist())
     assert table["change"][~both].isna().all()

@@ -44,7 +44,9 @@ def _plain_china_ecommerce(v, base, quarters):
     take0 = v(f"{P}.take_rate.base")
     gmv = compound_yoy(cmr0 / take0, _path(v, f"{P}.gmv.growth", quarters))
     first_year = (np.arange(quarters) < 4)[None, :]
-    take_growth = _path(v, f"{P}.take_rate.growth", quarters) + by_quarter(np.multiply, v(f"{P}.regulatory_shock"), first_year)
+    take_growth = _path(v, f"{P}.take_rate.growth", quarters) + by_quarter(
+        np.multiply, v(f"{P}.regulatory_shock"), first_year
+    )
     cmr = gmv * compound_yoy(np.broadcast_to(take0, (v.draws, 4)), take_growth)
     monetisation = _path(v, f"{q}.monetisation", quarters)
     aov0 = v(f"{q}.order_value.base")
@@ -52,13 +54,22 @@ def _plain_china_ecommerce(v, base, quarters):
     year = np.floor(quarter_steps(quarters) / 4.0) + 1.0
     revenue_per_order = aov0 * np.asfortranarray((1.0 + v(f"{q}.order_value.growth")) ** year) * monetisation
     qc_revenue = orders * revenue_per_order
-    per_order = by_quarter(lambda s, t, b: s * (1.0 - t / b), v(f"{q}.loss_per_order.start"), quarter_steps(quarters),
-                           v(f"{q}.quarters_to_breakeven"))
+    per_order = by_quarter(
+        lambda s, t, b: s * (1.0 - t / b),
+        v(f"{q}.loss_per_order.start"),
+        quarter_steps(quarters),
+        v(f"{q}.quarters_to_breakeven"),
+    )
     qc_ebita = np.minimum(per_order, v(f"{q}.long_run_margin") * revenue_per_order) * orders
     other = compound_yoy(other0, _path(v, f"{P}.other_revenue.growth", quarters))
     return {
-        f"{P}.gmv": gmv, f"{P}.cmr": cmr, f"{q}_orders": orders, f"{q}_revenue": qc_revenue, f"{q}_ebita": qc_ebita,
-        f"{P}.other_revenue": other, f"{P}.revenue": cmr + qc_revenue + other,
+        f"{P}.gmv": gmv,
+        f"{P}.cmr": cmr,
+        f"{q}_orders": orders,
+        f"{q}_revenue": qc_revenue,
+        f"{q}_ebita": qc_ebita,
+        f"{P}.other_revenue": other,
+        f"{P}.revenue": cmr + qc_revenue + other,
         f"{P}.adjusted_ebita": _path(v, f"{P}.core_margin", quarters) * (cmr + other) + qc_ebita,
     }
 
@@ -102,7 +113,9 @@ def _plain_charges(e, v, seg, capex):
 def _plain_group(v, seg, capex, quarters):
     n = v.draws
     segment_revenue = sum(seg[f"{s}.revenue"] for s in SEGMENTS)
-    elimination = -(seg["cloud.internal_revenue"] + v("group.elimination.other_share") * (segment_revenue - seg["cloud.revenue"]))
+    elimination = -(
+        seg["cloud.internal_revenue"] + v("group.elimination.other_share") * (segment_revenue - seg["cloud.revenue"])
+    )
     segment_ebita = sum(seg[f"{s}.adjusted_ebita"] for s in SEGMENTS)
     unallocated = np.broadcast_to(v("group.unallocated"), (n, quarters))
     ebita_elim = np.broadcast_to(v("group.ebita_elimination"), (n, quarters))
@@ -110,11 +123,18 @@ def _plain_group(v, seg, capex, quarters):
     ebitda = adjusted_ebita + capex.depreciation
     cash_tax = v("group.tax.cash_tax_rate") * np.maximum(adjusted_ebita, 0.0)
     return {
-        "group.segment_revenue": segment_revenue, "group.elimination": elimination,
-        "group.revenue": segment_revenue + elimination, "group.segment_ebita": segment_ebita,
-        "group.unallocated": unallocated, "group.ebita_elimination": ebita_elim, "group.adjusted_ebita": adjusted_ebita,
-        "group.depreciation": capex.depreciation, "group.depreciation_new": capex.depreciation_new,
-        "group.adjusted_ebitda": ebitda, "group.capex": capex.capex, "group.cash_tax": cash_tax,
+        "group.segment_revenue": segment_revenue,
+        "group.elimination": elimination,
+        "group.revenue": segment_revenue + elimination,
+        "group.segment_ebita": segment_ebita,
+        "group.unallocated": unallocated,
+        "group.ebita_elimination": ebita_elim,
+        "group.adjusted_ebita": adjusted_ebita,
+        "group.depreciation": capex.depreciation,
+        "group.depreciation_new": capex.depreciation_new,
+        "group.adjusted_ebitda": ebitda,
+        "group.capex": capex.capex,
+        "group.cash_tax": cash_tax,
         "group.capex_to_revenue": capex.capex / (segment_revenue + elimination),
         "group.fcf_proxy": ebitda - capex.capex - cash_tax,
         "group.fcf": ebitda - capex.capex - cash_tax + v("group.other_cash_items"),
@@ -128,12 +148,19 @@ def _plain_estimates(e, v):
     internal = v("cloud.internal_share") * cloud
     ecom, cmr, qc = s("china_ecommerce.revenue"), s("china_ecommerce.cmr"), s("china_ecommerce.quick_commerce_revenue")
     return {
-        "cloud.internal_revenue": internal, "cloud.ai_revenue": ai, "cloud.external_revenue": cloud - internal,
-        "cloud.other_external_revenue": cloud - internal - ai, "china_ecommerce.cmr": cmr,
-        "china_ecommerce.quick_commerce_revenue": qc, "china_ecommerce.other_revenue": ecom - cmr - qc,
+        "cloud.internal_revenue": internal,
+        "cloud.ai_revenue": ai,
+        "cloud.external_revenue": cloud - internal,
+        "cloud.other_external_revenue": cloud - internal - ai,
+        "china_ecommerce.cmr": cmr,
+        "china_ecommerce.quick_commerce_revenue": qc,
+        "china_ecommerce.other_revenue": ecom - cmr - qc,
         "china_ecommerce.quick_commerce_ebita": s("china_ecommerce.quick_commerce_ebita"),
-        "china_ecommerce.quick_commerce_orders": qc / (
-            v("china_ecommerce.quick_commerce.order_value.base") * v("china_ecommerce.quick_commerce.monetisation.start")),
+        "china_ecommerce.quick_commerce_orders": qc
+        / (
+            v("china_ecommerce.quick_commerce.order_value.base")
+            * v("china_ecommerce.quick_commerce.monetisation.start")
+        ),
     }
 
 
@@ -149,10 +176,12 @@ def _plain_run(a, values):
     revenue_all_others = _plain_growth_segment(e, v, e.base, quarters, "all_others", None, revenue_only=True)
     # capex is funded by the other segments' revenue after elimination (+ cloud external, in the loop)
     funding = (1.0 - v("group.elimination.other_share")) * (
-        seg["china_ecommerce.revenue"] + seg["international.revenue"] + revenue_all_others)
+        seg["china_ecommerce.revenue"] + seg["international.revenue"] + revenue_all_others
+    )
     streams = exit_streams(v, e.base)
-    capex, supply = project_supply(e, v, first, quarters, demand, funding,
-                                   streams["ai_revenue"] + streams["other_external_revenue"])
+    capex, supply = project_supply(
+        e, v, first, quarters, demand, funding, streams["ai_revenue"] + streams["other_external_revenue"]
+    )
     seg.update(project_cloud(e, v, quarters, capex, supply))
     for segment in GROWTH_SEGMENTS:
         seg.update(_plain_growth_segment(e, v, e.base, quarters, segment, capex))
@@ -173,10 +202,15 @@ def _plain_run(a, values):
         if name == "group.fx_usd_rmb":
             full[:, :split] = np.where(np.isnan(full[:, :split]), v("group.fx.usd_rmb"), full[:, :split])
         if name == "group.capex":
-            full[:, :split] = np.where(np.isnan(full[:, :split]), h.row("group.capex_stated", reported), full[:, :split])
+            full[:, :split] = np.where(
+                np.isnan(full[:, :split]), h.row("group.capex_stated", reported), full[:, :split]
+            )
         if name == "group.capex_to_revenue":
-            stated = np.where(np.isnan(h.row("group.capex", reported)), h.row("group.capex_stated", reported),
-                              h.row("group.capex", reported))
+            stated = np.where(
+                np.isnan(h.row("group.capex", reported)),
+                h.row("group.capex_stated", reported),
+                h.row("group.capex", reported),
+            )
             full[:, :split] = stated / np.array(h.row("group.revenue", reported), dtype=float)
         if name == "group.fcf_proxy":
             ebita = np.array([h.value("group.adjusted_ebita", q) for q in reported])
@@ -193,8 +227,14 @@ def _plain_run(a, values):
 
 # --- the tests ----------------------------------------------------------------------------
 
-SMALL_KEEP = ("group.fx_usd_rmb", "group.capex", "group.fcf_proxy", "group.revenue", "cloud.ai_revenue",
-              "china_ecommerce.quick_commerce_ebita")
+SMALL_KEEP = (
+    "group.fx_usd_rmb",
+    "group.capex",
+    "group.fcf_proxy",
+    "group.revenue",
+    "cloud.ai_revenue",
+    "china_ecommerce.quick_commerce_ebita",
+)
 
 
 def _assert_same(p, reference, names):
@@ -208,7 +248,11 @@ def _assert_same(p, reference, names):
 @pytest.mark.parametrize("keep", [None, SMALL_KEEP], ids=["every series", "a few"])
 @pytest.mark.parametrize("sampler", ["inputs", "sobol"])
 def test_run_equals_the_plain_reference(bundled, keep, sampler):
-    values = sampled_values(bundled, 600, 11) if sampler == "inputs" else make_design(bundled, 1024, 5, "sobol").values(0, 1024)
+    values = (
+        sampled_values(bundled, 600, 11)
+        if sampler == "inputs"
+        else make_design(bundled, 1024, 5, "sobol").values(0, 1024)
+    )
     reference = _plain_run(bundled, values)
     _assert_same(run(prepare(bundled), values, keep=keep), reference, SERIES if keep is None else keep)
 
@@ -216,7 +260,9 @@ def test_run_equals_the_plain_reference(bundled, keep, sampler):
 def test_base_case_and_single_valued_inputs_equal_the_plain_reference(bundled):
     _assert_same(run(prepare(bundled)), _plain_run(bundled, None), SERIES)
     # every third input one value for all draws (as a caller may pass them): shapes broadcast
-    values = {k: (x[:1] if i % 3 == 0 else x) for i, (k, x) in enumerate(sorted(sampled_values(bundled, 300, 2).items()))}
+    values = {
+        k: (x[:1] if i % 3 == 0 else x) for i, (k, x) in enumerate(sorted(sampled_values(bundled, 300, 2).items()))
+    }
     reference = _plain_run(bundled, values)
     for keep in (None, SMALL_KEEP):
         _assert_same(run(prepare(bundled), values, keep=keep), reference, SERIES if keep is None else keep)
@@ -225,7 +271,9 @@ def test_base_case_and_single_valued_inputs_equal_the_plain_reference(bundled):
 def test_a_reported_quarter_without_an_fx_rate_takes_each_draws_assumption(assumptions_copy):
     reported = assumptions_copy / "history" / "reported.csv"
     lines = reported.read_text(encoding="utf-8").splitlines(keepends=True)
-    reported.write_text("".join(x for x in lines if not x.startswith("FY2024Q3,Consolidated,usd_rmb_rate")), encoding="utf-8")
+    reported.write_text(
+        "".join(x for x in lines if not x.startswith("FY2024Q3,Consolidated,usd_rmb_rate")), encoding="utf-8"
+    )
     a = assumptions_mod.load(assumptions_copy)
     values = sampled_values(a, 200, 9)
     p = run(prepare(a), values, keep=["group.fx_usd_rmb", "group.revenue"])
@@ -246,7 +294,10 @@ def test_order_value_powers_once_a_year_equal_powers_every_quarter():
     plain = aov0 * np.asfortranarray((1.0 + growth) ** year) * monetisation
     assert _order_value_times(aov0, growth, monetisation, n).tobytes() == np.asfortranarray(plain).tobytes()
     one_rate = _order_value_times(aov0, growth[:1], monetisation, n)  # a fixed growth input: one row
-    assert one_rate.tobytes() == np.asfortranarray(aov0 * np.asfortranarray((1.0 + growth[:1]) ** year) * monetisation).tobytes()
+    assert (
+        one_rate.tobytes()
+        == np.asfortranarray(aov0 * np.asfortranarray((1.0 + growth[:1]) ** year) * monetisation).tobytes()
+    )
 
 
 def test_each_kept_series_is_its_own_array(bundled):
@@ -275,9 +326,15 @@ def test_group_and_earnings_read_only_the_series_run_keeps_for_them(bundled):
     v = Values(sampled_values(bundled, 20, 4), 20)
     seg = _Reads({name: full[name][:, -e.quarters :] for name in SERIES})
     streams = exit_streams(v, e.base)
-    capex, _ = project_supply(e, v, e.first_projected, e.quarters, project_cloud_demand(v, e.base, e.quarters),
-                              np.full((20, e.quarters), 200_000.0),
-                              streams["ai_revenue"] + streams["other_external_revenue"])
+    capex, _ = project_supply(
+        e,
+        v,
+        e.first_projected,
+        e.quarters,
+        project_cloud_demand(v, e.base, e.quarters),
+        np.full((20, e.quarters), 200_000.0),
+        streams["ai_revenue"] + streams["other_external_revenue"],
+    )
     project_group(v, seg, capex, e.quarters)
     assert seg.read == GROUP_READS
     seg = _Reads(seg)

@@ -17,9 +17,11 @@ from pivotmodel.model.prepare import capex_history
 
 
 def test_the_engine_package_does_not_import_the_loader():
-    code = ("import sys, pivotmodel.model; "
-            "print(sorted(m for m in sys.modules if m in ('pivotmodel.assumptions', 'pivotmodel.history', 'pivotmodel.yamlio', "
-            "'pivotmodel.errors', 'pivotmodel.engine_setting', 'pivotmodel.base_quarters')))")
+    code = (
+        "import sys, pivotmodel.model; "
+        "print(sorted(m for m in sys.modules if m in ('pivotmodel.assumptions', 'pivotmodel.history', 'pivotmodel.yamlio', "
+        "'pivotmodel.errors', 'pivotmodel.engine_setting', 'pivotmodel.base_quarters')))"
+    )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]"
 
@@ -41,7 +43,9 @@ def test_prepared_inputs_hold_the_reported_facts_the_drivers_read(bundled):
     assert e.first_projected == last + 1
     assert e.quarters == bundled.horizon.index - last.index
     assert e.base.quarters == tuple(last + k for k in (-3, -2, -1, 0))
-    np.testing.assert_array_equal(e.base.reported["cloud.revenue"], [bundled.history.value("cloud.revenue", q) for q in e.base.quarters])
+    np.testing.assert_array_equal(
+        e.base.reported["cloud.revenue"], [bundled.history.value("cloud.revenue", q) for q in e.base.quarters]
+    )
     np.testing.assert_array_equal(e.capex_between(last + (-3), last), capex_history(bundled.history, last + (-3), last))
     assert not e.capex_history.flags.writeable  # shared by every chunk: never written
     assert e.legacy_fy == (last.fiscal_year if last.q == 4 else last.fiscal_year - 1)
@@ -59,11 +63,19 @@ def test_nothing_under_model_reads_the_environment_or_raises_input_errors():
     for path in sorted(MODEL.glob("*.py")):
         tree = ast.parse(path.read_text(encoding="utf-8"))
         for node in ast.walk(tree):
-            if isinstance(node, ast.Attribute) and node.attr in ("environ", "getenv") \
-                    or isinstance(node, ast.Name) and node.id in ("InputError", "environ", "getenv"):
+            if (
+                isinstance(node, ast.Attribute)
+                and node.attr in ("environ", "getenv")
+                or isinstance(node, ast.Name)
+                and node.id in ("InputError", "environ", "getenv")
+            ):
                 found.append(f"{path.name}:{node.lineno}")
-            if isinstance(node, ast.ImportFrom) and node.module in ("os", "errors") or \
-                    isinstance(node, ast.Import) and any(a.name == "os" for a in node.names):
+            if (
+                isinstance(node, ast.ImportFrom)
+                and node.module in ("os", "errors")
+                or isinstance(node, ast.Import)
+                and any(a.name == "os" for a in node.names)
+            ):
                 found.append(f"{path.name}:{node.lineno} imports {getattr(node, 'module', None) or 'os'}")
     assert found == []
 

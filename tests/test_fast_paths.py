@@ -63,7 +63,9 @@ def test_chunks_of_whole_mean_blocks_same_numbers(bundled):
     """A chunk size of at least MEAN_BLOCK is cut down to whole blocks (what the manifest
     records), and the run's numbers are those of one chunk."""
     draws = 2 * sim.MEAN_BLOCK + 500
-    cut = sim.simulate(bundled, draws=draws, seed=5, chunk_size=sim.MEAN_BLOCK + 1000, jobs=1, progress=False, sample_size=900)
+    cut = sim.simulate(
+        bundled, draws=draws, seed=5, chunk_size=sim.MEAN_BLOCK + 1000, jobs=1, progress=False, sample_size=900
+    )
     whole = sim.simulate(bundled, draws=draws, seed=5, chunk_size=draws, jobs=1, progress=False, sample_size=900)
     assert cut.manifest["chunk_size"] == sim.MEAN_BLOCK
     assert whole.manifest["chunk_size"] == 2 * sim.MEAN_BLOCK  # draws rounded down to whole blocks
@@ -93,7 +95,12 @@ def test_kept_totals_equal_each_series_totals_and_block_sums(bundled):
             own = np.ascontiguousarray(sim._year_totals(p, name, periods))
             assert np.array_equal(totals[basis, name], own[rows].astype(np.float32), equal_nan=True)
             parts = sums[basis, name]
-            assert [(b, off, whole) for b, off, _, whole in parts] == [(1, block - 100, False), (2, 0, True), (3, 0, True), (4, 0, False)]
+            assert [(b, off, whole) for b, off, _, whole in parts] == [
+                (1, block - 100, False),
+                (2, 0, True),
+                (3, 0, True),
+                (4, 0, False),
+            ]
             assert np.array_equal(parts[0][2], own[:100], equal_nan=True)
             assert np.array_equal(parts[3][2], own[100 + 2 * block :], equal_nan=True)
             for k, part in ((1, parts[1][2]), (2, parts[2][2])):
@@ -154,5 +161,9 @@ def test_triangular_inverse_cdf_equals_the_plain_formula():
         c = (mode - lo) / (hi - lo)
         with np.errstate(under="ignore"):
             u_c = np.concatenate([u, [c, np.nextafter(c, 0.0), np.nextafter(c, 1.0)]])
-            plain = np.where(u_c < c, lo + np.sqrt(u_c * (hi - lo) * (mode - lo)), hi - np.sqrt((1.0 - u_c) * (hi - lo) * (hi - mode)))
+            plain = np.where(
+                u_c < c,
+                lo + np.sqrt(u_c * (hi - lo) * (mode - lo)),
+                hi - np.sqrt((1.0 - u_c) * (hi - lo) * (hi - mode)),
+            )
         assert np.array_equal(d.ppf(u_c), plain)

@@ -46,7 +46,9 @@ def test_base_plus_the_scenario_overlay_is_the_scenario(scenario):
     p, q = project(overlaid), project(other)
     for name in q.series:
         np.testing.assert_array_equal(p[name], q[name], err_msg=name)
-    assert any(not np.array_equal(project(base)[k], q[k], equal_nan=True) for k in q.series)  # the overlay changes something
+    assert any(
+        not np.array_equal(project(base)[k], q[k], equal_nan=True) for k in q.series
+    )  # the overlay changes something
 
 
 def test_a_changed_number_fails_and_leaves_the_actual_table(tmp_path):

@@ -103,7 +103,11 @@ def annual_rows():
     """(series, year, value) of every FY2024/FY2025 revenue and EBITA row of the five segments."""
     out = []
     for row in read_csv(BUNDLED / "history" / "reported.csv"):
-        if row["period"] in ("FY2024", "FY2025") and row["segment"] in REVENUE_SEGMENTS and row["metric"] in ("revenue", "adjusted_ebita"):
+        if (
+            row["period"] in ("FY2024", "FY2025")
+            and row["segment"] in REVENUE_SEGMENTS
+            and row["metric"] in ("revenue", "adjusted_ebita")
+        ):
             prefix = REVENUE_SEGMENTS[row["segment"]].split(".")[0]
             out.append((f"{prefix}.{row['metric']}", row["period"], float(row["value"])))
     return sorted(out)
@@ -134,7 +138,7 @@ def test_the_model_starts_after_the_last_reported_quarter(bundled, base_projecti
     assert p.first_projected == last + 1 == Quarter(2027, 1)
     assert p.timeline.first == Quarter(2024, 1) and p.timeline.last == bundled.horizon == Quarter(2031, 4)
     assert not p.is_projected("FY2026") and p.is_projected("FY2027") and p.is_projected("CY2026")
-    projected = p["cloud.revenue"][0, col(p, "FY2027Q1"):]
+    projected = p["cloud.revenue"][0, col(p, "FY2027Q1") :]
     assert np.all(np.isfinite(projected)) and np.all(projected > 0)
 
 
@@ -154,6 +158,8 @@ FY2027Q1_SEED_ROWS = [
     ("Cloud Intelligence Group", "ai_related_product_revenue", 10_000),
 ]
 FY2027Q1_CAPEX = [("Consolidated", "capex_purchase_of_ppe_fcf_table", 30_000)]
+
+
 def append_quarter(directory, rows):
     path = directory / "history" / "reported.csv"
     with open(path, "a", newline="", encoding="utf-8") as fh:
@@ -174,16 +180,20 @@ def test_appending_a_quarter_moves_the_projection_on(tmp_path):
     assert a.history.value_or_estimate("cloud.ai_revenue", Quarter(2026, 1)) == seed.base_value
     assert math.isnan(a.history.value("cloud.ai_revenue", Quarter(2026, 1)))  # still not reported
 
-    growth = {f"cloud.{s}.growth.{k}": 0.10 for s in ("ai_revenue", "other_external_revenue", "internal_revenue") for k in ("start", "long_run")}
+    growth = {
+        f"cloud.{s}.growth.{k}": 0.10
+        for s in ("ai_revenue", "other_external_revenue", "internal_revenue")
+        for k in ("start", "long_run")
+    }
     p = project(a, values_with(a, {**growth, "cloud.supply.revenue_yield": 1e6}))
     assert p.first_projected == Quarter(2027, 2)
     assert p.timeline.last == Quarter(2031, 4)
     for segment, _, value in FY2027Q1_REVENUE:
         assert p[REVENUE_SEGMENTS[segment]][0, col(p, "FY2027Q1")] == value
     # the exit is now FY2027Q1's 45,000: cloud grows from it a quarter at a time, 1.1 ^ (1/4) a quarter
-    assert p["cloud.revenue"][0, col(p, "FY2027Q2")] == pytest.approx(45_000 * 1.1 ** 0.25, rel=1e-12)
+    assert p["cloud.revenue"][0, col(p, "FY2027Q2")] == pytest.approx(45_000 * 1.1**0.25, rel=1e-12)
     assert p["cloud.revenue"][0, col(p, "FY2028Q1")] == pytest.approx(1.1 * 45_000, rel=1e-12)
-    year = 45_000 * (1 + 1.1 ** 0.25 + 1.1 ** 0.5 + 1.1 ** 0.75)
+    year = 45_000 * (1 + 1.1**0.25 + 1.1**0.5 + 1.1**0.75)
     assert p.total("cloud.revenue", "FY2027")[0] == pytest.approx(year, rel=1e-12)
 
 
@@ -193,8 +203,11 @@ def test_appending_revenue_alone_asks_for_the_base_quarter_seeds(capsys, tmp_pat
     rc = main(["validate", "--assumptions", str(directory)])
     out, err = capsys.readouterr()
     assert rc == 2 and "Traceback" not in out + err
-    for key in ("china_ecommerce.seed.cmr.FY2027Q1", "china_ecommerce.seed.quick_commerce_revenue.FY2027Q1",
-                "cloud.seed.ai_revenue.FY2027Q1"):
+    for key in (
+        "china_ecommerce.seed.cmr.FY2027Q1",
+        "china_ecommerce.seed.quick_commerce_revenue.FY2027Q1",
+        "cloud.seed.ai_revenue.FY2027Q1",
+    ):
         assert f": {key}: " in err and "has no reported value for FY2027Q1" in err
 
 

@@ -38,7 +38,7 @@ def cloud_growth(rate: float) -> dict[str, float]:
 
 
 def projected(p, name):
-    return p[name][:, col(p, "FY2027Q1"):]
+    return p[name][:, col(p, "FY2027Q1") :]
 
 
 # --- paths ----------------------------------------------------------------------------------
@@ -50,7 +50,7 @@ def test_converging_path_halves_the_gap_every_half_life():
     assert path[0, 2] == pytest.approx(0.10 + 0.20 / 2)  # t = half-life: gap halved
     assert path[0, 4] == pytest.approx(0.10 + 0.20 / 4)
     assert path[0, 8] == pytest.approx(0.10 + 0.20 / 16)
-    assert path[0, 1] == pytest.approx(0.10 + 0.20 * 2 ** -0.5)
+    assert path[0, 1] == pytest.approx(0.10 + 0.20 * 2**-0.5)
 
 
 def test_converging_path_per_draw():
@@ -125,7 +125,9 @@ def test_cmr_is_gmv_times_take_rate(bundled):
     q = col(p, "FY2027Q1")
     assert p["china_ecommerce.cmr"][0, q] == pytest.approx(1.05 * 89_252, rel=1e-12)
     assert p["china_ecommerce.gmv"][0, q] == pytest.approx(1.05 * 89_252 / 0.043, rel=1e-12)
-    np.testing.assert_allclose(projected(p, "china_ecommerce.cmr"), 0.043 * projected(p, "china_ecommerce.gmv"), rtol=1e-13)
+    np.testing.assert_allclose(
+        projected(p, "china_ecommerce.cmr"), 0.043 * projected(p, "china_ecommerce.gmv"), rtol=1e-13
+    )
     changes.update(flat("china_ecommerce.take_rate.growth", 0.02))
     p2 = project(bundled, values_with(bundled, changes))
     assert p2["china_ecommerce.cmr"][0, q] == pytest.approx(89_252 * 1.05 * 1.02, rel=1e-12)
@@ -138,9 +140,13 @@ QC = "china_ecommerce.quick_commerce"
 
 def quick_commerce_case(a, long_run_margin: float):
     changes = {
-        f"{QC}.loss_per_order.start": -2.0, f"{QC}.quarters_to_breakeven": 8, f"{QC}.long_run_margin": long_run_margin,
-        f"{QC}.order_value.base": 30, f"{QC}.order_value.growth": 0.0,
-        **flat(f"{QC}.orders.growth", 0.2), **flat(f"{QC}.monetisation", 0.10),
+        f"{QC}.loss_per_order.start": -2.0,
+        f"{QC}.quarters_to_breakeven": 8,
+        f"{QC}.long_run_margin": long_run_margin,
+        f"{QC}.order_value.base": 30,
+        f"{QC}.order_value.growth": 0.0,
+        **flat(f"{QC}.orders.growth", 0.2),
+        **flat(f"{QC}.monetisation", 0.10),
     }
     return project(a, values_with(a, changes))
 
@@ -179,17 +185,24 @@ def test_china_ecommerce_revenue_and_ebita_are_the_sum_of_their_parts(bundled):
 # --- AIDC and All others -----------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("segment, base", [("international", (34_741, 34_799, 39_201, 35_429)),
-                                           ("all_others", (58_600, 62_969, 67_339, 65_459))])
+@pytest.mark.parametrize(
+    "segment, base",
+    [("international", (34_741, 34_799, 39_201, 35_429)), ("all_others", (58_600, 62_969, 67_339, 65_459))],
+)
 def test_growth_segment_revenue_and_ebita_by_hand(bundled, segment, base):
     # no new-asset depreciation charged to either (no own AI work; the rest all to China
     # E-commerce): EBITA is then margin x revenue
-    changes = {**flat(f"{segment}.revenue.growth", 0.08), **flat(f"{segment}.margin", 0.03), "capex.own_ai_share": 0.0,
-               "capex.rest_share.china_ecommerce": 1.0, "capex.rest_share.international": 0.0}
+    changes = {
+        **flat(f"{segment}.revenue.growth", 0.08),
+        **flat(f"{segment}.margin", 0.03),
+        "capex.own_ai_share": 0.0,
+        "capex.rest_share.china_ecommerce": 1.0,
+        "capex.rest_share.international": 0.0,
+    }
     p = project(bundled, values_with(bundled, changes))
     revenue = projected(p, f"{segment}.revenue")[0]
     np.testing.assert_allclose(revenue[:4], 1.08 * np.array(base), rtol=1e-13)
-    np.testing.assert_allclose(revenue[4:8], 1.08 ** 2 * np.array(base), rtol=1e-13)
+    np.testing.assert_allclose(revenue[4:8], 1.08**2 * np.array(base), rtol=1e-13)
     np.testing.assert_allclose(projected(p, f"{segment}.adjusted_ebita")[0], 0.03 * revenue, rtol=1e-13)
 
 
@@ -212,10 +225,17 @@ def test_identities(projections, case):
     seg_ebita = sum(P(f"{s}.adjusted_ebita") for s in SEGMENTS)
     np.testing.assert_allclose(P("group.segment_ebita"), seg_ebita, rtol=1e-12)
     np.testing.assert_allclose(
-        P("group.adjusted_ebita"), seg_ebita + P("group.unallocated") + P("group.ebita_elimination"), rtol=1e-12, atol=1e-6
+        P("group.adjusted_ebita"),
+        seg_ebita + P("group.unallocated") + P("group.ebita_elimination"),
+        rtol=1e-12,
+        atol=1e-6,
     )
-    np.testing.assert_allclose(P("group.adjusted_ebitda"), P("group.adjusted_ebita") + P("group.depreciation"), rtol=1e-12, atol=1e-6)
-    np.testing.assert_allclose(P("group.fcf_proxy"), P("group.adjusted_ebitda") - P("group.capex") - P("group.cash_tax"), rtol=1e-12, atol=1e-6)
+    np.testing.assert_allclose(
+        P("group.adjusted_ebitda"), P("group.adjusted_ebita") + P("group.depreciation"), rtol=1e-12, atol=1e-6
+    )
+    np.testing.assert_allclose(
+        P("group.fcf_proxy"), P("group.adjusted_ebitda") - P("group.capex") - P("group.cash_tax"), rtol=1e-12, atol=1e-6
+    )
     # reported-definition FCF = proxy + other cash items (working capital, interest, ...)
     other = P("group.fcf") - P("group.fcf_proxy")  # group.other_cash_items: the same every quarter of a draw
     np.testing.assert_allclose(other, other[:, :1] * np.ones_like(other), rtol=1e-9, atol=1e-6)
@@ -231,7 +251,9 @@ def test_identities(projections, case):
     np.testing.assert_allclose(P("group.capex_to_revenue"), P("group.capex") / P("group.revenue"), rtol=1e-14)
     assert np.all(P("cloud.revenue") <= P("cloud.capacity_revenue") * (1 + 1e-12))
     np.testing.assert_allclose(P("cloud.revenue"), sum(P(f"cloud.{s}") for s in CLOUD_STREAMS), rtol=1e-12)
-    np.testing.assert_allclose(P("cloud.external_revenue"), P("cloud.ai_revenue") + P("cloud.other_external_revenue"), rtol=1e-12)
+    np.testing.assert_allclose(
+        P("cloud.external_revenue"), P("cloud.ai_revenue") + P("cloud.other_external_revenue"), rtol=1e-12
+    )
     # shares of segment revenue: each in [0, 1], the four sum to 1, in every projected year
     for year in ("FY2027", "FY2029", "FY2031", "CY2027"):
         shares = [p.share(f"{s}.revenue", "group.segment_revenue", year) for s in SEGMENTS]

@@ -33,12 +33,36 @@ from hypothesis import strategies as st
 from pivotmodel.cli import main
 
 YAML_FILES = (
-    "china_ecommerce.yaml", "cloud.yaml", "international.yaml", "all_others.yaml", "capex.yaml", "group.yaml",
-    "sources.yaml", "simulation.yaml", "correlations.yaml", "claims.yaml", "scenarios/bear.yaml",
+    "china_ecommerce.yaml",
+    "cloud.yaml",
+    "international.yaml",
+    "all_others.yaml",
+    "capex.yaml",
+    "group.yaml",
+    "sources.yaml",
+    "simulation.yaml",
+    "correlations.yaml",
+    "claims.yaml",
+    "scenarios/bear.yaml",
 )
 CSV_FILE = "history/reported.csv"
 NUMBER = re.compile(r"(?<![\w.])-?\d+(\.\d+)?(e[+-]?\d+)?(?![\w.:])")
-BAD_NUMBERS = (".nan", ".inf", "-.inf", "1.0e308", "1.0e999", "-5", "-0.5", "0", "1e12", "'12'", "[1, 2]", "{a: 1}", "null", "true")
+BAD_NUMBERS = (
+    ".nan",
+    ".inf",
+    "-.inf",
+    "1.0e308",
+    "1.0e999",
+    "-5",
+    "-0.5",
+    "0",
+    "1e12",
+    "'12'",
+    "[1, 2]",
+    "{a: 1}",
+    "null",
+    "true",
+)
 BAD_CSV_VALUES = ("nan", "inf", "-inf", "1e308", "-41626", "4162600000", "", "12,5", "1e-300", "0")
 HARMLESS = ("comment", "trailing_spaces", "blank_line")
 
@@ -75,12 +99,12 @@ def mutate_yaml(text: str, kind: str, data: st.DataObject) -> str:
         return "".join(lines[:i] + ["\n"] + lines[i:])
     if kind in ("delete_key", "delete_row") and keyed:
         i = pick(keyed)
-        return "".join(lines[:i] + lines[i + 1:])
+        return "".join(lines[:i] + lines[i + 1 :])
     if kind == "bad_number" and numbered:
         i = pick(numbered)
         matches = list(NUMBER.finditer(lines[i]))
         m = matches[data.draw(st.integers(0, len(matches) - 1))]
-        lines[i] = lines[i][: m.start()] + data.draw(st.sampled_from(BAD_NUMBERS)) + lines[i][m.end():]
+        lines[i] = lines[i][: m.start()] + data.draw(st.sampled_from(BAD_NUMBERS)) + lines[i][m.end() :]
         return "".join(lines)
     if kind == "swap_bounds":
         candidates = [i for i in numbered if "low:" in lines[i] and "high:" in lines[i]]
@@ -90,17 +114,21 @@ def mutate_yaml(text: str, kind: str, data: st.DataObject) -> str:
             low = re.search(r"low: ([^,}]+)", line)
             high = re.search(r"high: ([^,}]+)", line)
             assert low and high
-            line = line.replace(f"low: {low.group(1)}", "low: @@").replace(f"high: {high.group(1)}", f"high: {low.group(1)}")
+            line = line.replace(f"low: {low.group(1)}", "low: @@").replace(
+                f"high: {high.group(1)}", f"high: {low.group(1)}"
+            )
             lines[i] = line.replace("low: @@", f"low: {high.group(1)}")
             return "".join(lines)
     if kind == "indent" and keyed:
         i = pick(keyed)
         delta = data.draw(st.sampled_from([-2, -1, 1, 2, 4]))
-        lines[i] = " " * delta + lines[i] if delta > 0 else lines[i][min(-delta, len(lines[i]) - len(lines[i].lstrip())):]
+        lines[i] = (
+            " " * delta + lines[i] if delta > 0 else lines[i][min(-delta, len(lines[i]) - len(lines[i].lstrip())) :]
+        )
         return "".join(lines)
     if kind == "duplicate_key" and keyed:
         i = pick(keyed)
-        return "".join(lines[: i + 1] + [lines[i]] + lines[i + 1:])
+        return "".join(lines[: i + 1] + [lines[i]] + lines[i + 1 :])
     if kind in ("truncate", "unicode", "nul"):
         return damage_bytes(text, kind, data)
     return text + "# unchanged\n"
@@ -139,21 +167,37 @@ def mutate_csv(text: str, kind: str, data: st.DataObject) -> str:
         return "".join(lines)
     if kind == "duplicate_key":
         i = data.draw(st.sampled_from(body))
-        return "".join(lines[: i + 1] + [lines[i]] + lines[i + 1:])
+        return "".join(lines[: i + 1] + [lines[i]] + lines[i + 1 :])
     if kind == "delete_row":  # a whole row gone, a revenue row half the time (the base quarters' are checked)
         revenue = [i for i in body if lines[i].split(",")[2:3] == ["revenue"]]
         i = data.draw(st.sampled_from(revenue if data.draw(st.booleans()) else list(body)))
-        return "".join(lines[:i] + lines[i + 1:])
+        return "".join(lines[:i] + lines[i + 1 :])
     return damage_bytes(text, kind, data)  # truncate, unicode, nul
 
 
-KINDS = (*HARMLESS, "delete_key", "delete_row", "bad_number", "swap_bounds", "indent", "duplicate_key", "truncate", "unicode", "nul")
+KINDS = (
+    *HARMLESS,
+    "delete_key",
+    "delete_row",
+    "bad_number",
+    "swap_bounds",
+    "indent",
+    "duplicate_key",
+    "truncate",
+    "unicode",
+    "nul",
+)
 
 
 # No shrinking: a failure is reported as drawn (shrinking a 150 KB input can take minutes).
-@settings(max_examples=int(os.environ.get("PIVOTMODEL_MUTATIONS", "90")), derandomize=True, deadline=10_000, database=None,
-          phases=[Phase.explicit, Phase.generate],
-          suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+@settings(
+    max_examples=int(os.environ.get("PIVOTMODEL_MUTATIONS", "90")),
+    derandomize=True,
+    deadline=10_000,
+    database=None,
+    phases=[Phase.explicit, Phase.generate],
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+)
 @given(name=st.sampled_from((*YAML_FILES, CSV_FILE)), kind=st.sampled_from(KINDS), data=st.data())
 def test_a_mutated_copy_gives_exit_0_or_a_clean_exit_2(name, kind, data):
     with tempfile.TemporaryDirectory() as tmp:

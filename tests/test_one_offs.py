@@ -32,5 +32,7 @@ def test_a_one_off_without_a_source_is_an_input_error(tmp_path):
     replace_once(folder / "all_others.yaml", f'amount: -3000, source: "{RTHK}", ', "amount: -3000, ")
     with pytest.raises(InputError) as e:
         assumptions_mod.load(folder)
-    expected = "all_others.margin.start.anchor.exclude[0].source: a one-off needs its source (a sources.yaml id or a URL)"
+    expected = (
+        "all_others.margin.start.anchor.exclude[0].source: a one-off needs its source (a sources.yaml id or a URL)"
+    )
     assert expected in str(e.value)

@@ -40,8 +40,13 @@ def _alive(pid: int) -> bool:
 
 def _kill_mid_run(tmp_path: Path, argv: list[str], workers: int, ready=lambda: True) -> None:
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
-    proc = subprocess.Popen([sys.executable, "-m", "pivotmodel.cli", *argv], cwd=tmp_path, env=env,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "pivotmodel.cli", *argv],
+        cwd=tmp_path,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
     deadline = time.time() + 120
     kids: set[int] = set()
     while len(kids) < workers and time.time() < deadline and proc.poll() is None:
@@ -64,5 +69,9 @@ def test_a_killed_report_leaves_no_chart_worker(tmp_path):
     if (os.cpu_count() or 1) < 2:
         pytest.skip("the chart worker is used with a spare core")
     # killed once the charts are being drawn (their data files written): the child then is the chart worker
-    _kill_mid_run(tmp_path, ["report", "--draws", "2000", "--out", "rep"], workers=1,
-                  ready=lambda: any(tmp_path.glob(".rep.new.*/data/*.csv")))
+    _kill_mid_run(
+        tmp_path,
+        ["report", "--draws", "2000", "--out", "rep"],
+        workers=1,
+        ready=lambda: any(tmp_path.glob(".rep.new.*/data/*.csv")),
+    )

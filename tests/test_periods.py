@@ -120,8 +120,12 @@ def test_bad_period_label_lists_every_valid_form(bad):
 
 @pytest.mark.parametrize(
     "label, years, expected",
-    [("FY2027", -1, "FY2026"), ("CY2026", -1, "CY2025"), ("FY2027Q2", 2, "FY2029Q2"),
-     ("FY2026Q1:FY2026Q3", -1, "FY2025Q1:FY2025Q3")],
+    [
+        ("FY2027", -1, "FY2026"),
+        ("CY2026", -1, "CY2025"),
+        ("FY2027Q2", 2, "FY2029Q2"),
+        ("FY2026Q1:FY2026Q3", -1, "FY2025Q1:FY2025Q3"),
+    ],
 )
 def test_shifted_years(label, years, expected):
     shifted = parse_period(label).shifted_years(years)

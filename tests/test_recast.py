@@ -37,8 +37,10 @@ def _append(path: Path, line: str) -> int:
 
 
 def test_a_recast_row_without_a_source_is_refused(folder):
-    line = _append(folder / "history" / "reported.csv", "FY2025Q3,Alibaba China E-commerce Group,revenue,152683,"
-                                                         "RMB_mn,reported,,comparative in the Dec-2025 release")
+    line = _append(
+        folder / "history" / "reported.csv",
+        "FY2025Q3,Alibaba China E-commerce Group,revenue,152683,RMB_mn,reported,,comparative in the Dec-2025 release",
+    )
     with pytest.raises(InputError) as exc:
         assumptions_mod.load(folder)
     [p] = [p for p in exc.value.problems if p.level == "error"]
@@ -46,17 +48,30 @@ def test_a_recast_row_without_a_source_is_refused(folder):
     assert p.message == "every row needs a source"
 
 
-@pytest.mark.parametrize("edit, key, message", [
-    (("source", ""), "source", "every row needs a source"),
-    (("basis", "reported"), "basis", "'reported': every row of estimates.csv has basis estimate "
-                                     "(reported, derived and secondary rows go in reported.csv)"),
-    (("valid_from", "soon"), "valid_from", "'soon' is not a date like 2026-05-20 (when the estimate could first have "
-                                           "been written)"),
-    (("spread", "-5"), "spread", "'-5' is not a number >= 0 (the +- half-width, in the row's unit)"),
-    (("period", "FY2025Q2"), "period,segment,metric",
-     "('FY2025Q2', 'Alibaba China E-commerce Group', 'revenue') is reported (assumptions/history/reported.csv "
-     "line 202): remove the estimate"),
-])
+@pytest.mark.parametrize(
+    "edit, key, message",
+    [
+        (("source", ""), "source", "every row needs a source"),
+        (
+            ("basis", "reported"),
+            "basis",
+            "'reported': every row of estimates.csv has basis estimate "
+            "(reported, derived and secondary rows go in reported.csv)",
+        ),
+        (
+            ("valid_from", "soon"),
+            "valid_from",
+            "'soon' is not a date like 2026-05-20 (when the estimate could first have been written)",
+        ),
+        (("spread", "-5"), "spread", "'-5' is not a number >= 0 (the +- half-width, in the row's unit)"),
+        (
+            ("period", "FY2025Q2"),
+            "period,segment,metric",
+            "('FY2025Q2', 'Alibaba China E-commerce Group', 'revenue') is reported (assumptions/history/reported.csv "
+            "line 202): remove the estimate",
+        ),
+    ],
+)
 def test_an_estimate_row_needs_basis_source_spread_and_date(folder, edit, key, message):
     import csv
 
@@ -71,15 +86,18 @@ def test_an_estimate_row_needs_basis_source_spread_and_date(folder, edit, key, m
         assumptions_mod.load(folder)
     errors = [p for p in exc.value.problems if p.level == "error"]
     assert [(p.file, p.key, p.line, p.message) for p in errors] == [
-        ("assumptions/history/estimates.csv", key, 2, message)]
+        ("assumptions/history/estimates.csv", key, 2, message)
+    ]
 
 
 def test_the_recast_quarters_add_up_to_the_restated_years():
     h = assumptions_mod.load(BUNDLED).history
-    for series, fy, annual, tol in [("china_ecommerce.revenue", 2025, 508_380, 0),
-                                    ("china_ecommerce.adjusted_ebita", 2025, 193_223, 0),
-                                    ("all_others.revenue", 2025, 338_347, 21),  # AIDC quarters sum 21 above the annual
-                                    ("all_others.adjusted_ebita", 2025, -9_499, 60)]:
+    for series, fy, annual, tol in [
+        ("china_ecommerce.revenue", 2025, 508_380, 0),
+        ("china_ecommerce.adjusted_ebita", 2025, 193_223, 0),
+        ("all_others.revenue", 2025, 338_347, 21),  # AIDC quarters sum 21 above the annual
+        ("all_others.adjusted_ebita", 2025, -9_499, 60),
+    ]:
         assert h.annual_value(series, fy) == annual
         quarters = [h.quarterly.get(series, {}).get(Q(fy, k)) or h.estimates[series][Q(fy, k)] for k in (1, 2, 3, 4)]
         assert abs(sum(r.value for r in quarters) - annual) <= tol, series
@@ -104,16 +122,23 @@ def test_an_as_of_run_starts_from_the_recast_on_estimates():
     assert len(h.on_estimates) == 14
     # FY2025Q4 results were known by 2025-06-30; the recast was written from the FY2026 20-F (2026-05-20)
     [warn] = [p for p in a.warnings if p.key == "china_ecommerce.revenue.FY2025Q1"]
-    assert warn.message == ("not reported: on estimates (127,196 +- 3,816); look-ahead: written from figures published "
-                            "2026-05-20, after 2025-06-30")
+    assert warn.message == (
+        "not reported: on estimates (127,196 +- 3,816); look-ahead: written from figures published "
+        "2026-05-20, after 2025-06-30"
+    )
 
 
 def test_backtest_scores_the_model_from_fy2025q4_beside_the_naive():
     scores, skipped = backtest_scores(BUNDLED, None, Q(2025, 4), 4, {"draws": 200, "seed": 3, "method": "mc"}, 1)
     assert skipped == {}
     model = scores[scores.forecaster == "model"]
-    for series in ("group.revenue", "cloud.revenue", "cloud.adjusted_ebita", "china_ecommerce.revenue",
-                   "all_others.revenue"):
+    for series in (
+        "group.revenue",
+        "cloud.revenue",
+        "cloud.adjusted_ebita",
+        "china_ecommerce.revenue",
+        "all_others.revenue",
+    ):
         got = model[model.series == series]
         # as of FY2025Q4..FY2026Q3, targets up to FY2026Q4: 4 + 3 + 2 + 1 points, horizons 1-4
         assert len(got) == 10 and sorted(set(got.horizon)) == [1, 2, 3, 4], series
@@ -139,8 +164,10 @@ def _versioned(tmp_path, current_from: str, earlier_from: str) -> Path:
     text = path.read_text(encoding="utf-8")
     old = 'source: fy2026_20f, note: "servers and network equipment'
     assert text.count(old) == 1
-    version = (f'{{value: 18, basis: estimate, source: fy2026_20f, note: "the view before the 20-F", '
-               f'valid_from: "{earlier_from}"}}')
+    version = (
+        f'{{value: 18, basis: estimate, source: fy2026_20f, note: "the view before the 20-F", '
+        f'valid_from: "{earlier_from}"}}'
+    )
     path.write_text(text.replace(old, f'valid_from: "{current_from}", versions: [{version}], ' + old), encoding="utf-8")
     return out
 
@@ -162,8 +189,10 @@ def test_an_as_of_run_without_a_valid_version_says_it_looks_ahead(tmp_path):
     a = assumptions_mod.load(folder, as_of=Q(2026, 4))
     assert a.inputs["capex.useful_life"].dist.kind == "triangular"
     [w] = [p for p in a.warnings if p.key == "capex.useful_life"]
-    assert w.message == ("as of FY2026Q4 (results known by 2026-06-30) no version was valid yet (the first from "
-                         "2026-07-01): the current one is used (look-ahead)")
+    assert w.message == (
+        "as of FY2026Q4 (results known by 2026-06-30) no version was valid yet (the first from "
+        "2026-07-01): the current one is used (look-ahead)"
+    )
 
 
 def test_a_version_without_a_date_is_refused(tmp_path):
@@ -172,8 +201,9 @@ def test_a_version_without_a_date_is_refused(tmp_path):
         assumptions_mod.load(folder)
     [p] = [p for p in exc.value.problems if p.level == "error"]
     assert (p.file, p.key) == ("assumptions/capex.yaml", "capex.useful_life.versions[0].valid_from")
-    assert p.message == ("'later' is not a date like 2025-08-29 (every earlier version needs the date from which it "
-                         "held)")
+    assert p.message == (
+        "'later' is not a date like 2025-08-29 (every earlier version needs the date from which it held)"
+    )
 
 
 def test_timeline_shows_each_headline_claim_at_four_or_more_as_of_quarters():
@@ -196,8 +226,12 @@ def test_cloud_and_aidc_are_scored_per_segment_before_the_model_can_start_in_ful
     for q in ("FY2025Q2", "FY2025Q3"):
         assert skipped[q].endswith("(scored per segment: cloud, international)")
         model = scores[(scores.forecaster == "model") & (scores.as_of == q)]
-        assert set(model.series) <= {"cloud.revenue", "cloud.adjusted_ebita", "international.revenue",
-                                     "international.adjusted_ebita"}
+        assert set(model.series) <= {
+            "cloud.revenue",
+            "cloud.adjusted_ebita",
+            "international.revenue",
+            "international.adjusted_ebita",
+        }
         assert "cloud.revenue" in set(model.series) and set(model.run) == {"per segment"}
     full = scores[(scores.forecaster == "model") & (scores.as_of == "FY2025Q4")]
     assert set(full.run) == {"full"} and "group.revenue" in set(full.series)

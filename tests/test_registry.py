@@ -54,7 +54,9 @@ def test_every_input_key_in_the_files_is_registered_and_the_reverse(name):
     assert set(schema.PARAMETERS) - inputs == set(), "registered keys that no file holds"
     for path in seeds:
         series, quarter = schema.parse_seed_file_key(path)
-        assert schema.SEEDABLE.get(series) == path.split(".")[0], path  # a registered seed series, in its segment's file
+        assert schema.SEEDABLE.get(series) == path.split(".")[0], (
+            path
+        )  # a registered seed series, in its segment's file
         parse_quarter(quarter)
 
 
@@ -100,7 +102,9 @@ def test_the_segment_lists_elsewhere_are_the_registry():
     assert {"international", "all_others"} <= set(growth_segments.GROWTH_SEGMENTS)
     assert tables.SEGMENT_NAMES["international"] == "AIDC" and charts.COLORS["cloud"] == "#1A73E8"
     assert (*ids, "capex", "group", "earnings") == assumptions_mod.SEGMENT_FILES
-    assert {history.SERIES_OF_METRIC[(s, "revenue")] for s in (*ids, "group")} == {f"{s}.revenue" for s in (*ids, "group")}
+    assert {history.SERIES_OF_METRIC[(s, "revenue")] for s in (*ids, "group")} == {
+        f"{s}.revenue" for s in (*ids, "group")
+    }
 
 
 def test_seed_keys_have_one_spelling_and_the_file_path_maps_to_it():
@@ -115,8 +119,10 @@ def test_seed_keys_have_one_spelling_and_the_file_path_maps_to_it():
 
 
 def test_loading_never_imports_the_engine():
-    code = ("import sys, pivotmodel.assumptions as m; a = m.load(); "
-            "assert a.claims and a.correlations.pairs; print(sorted(k for k in sys.modules if k.startswith('pivotmodel.model')))")
+    code = (
+        "import sys, pivotmodel.assumptions as m; a = m.load(); "
+        "assert a.claims and a.correlations.pairs; print(sorted(k for k in sys.modules if k.startswith('pivotmodel.model')))"
+    )
     run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT)
     assert run.returncode == 0 and run.stdout.strip() == "[]", run.stdout + run.stderr
 
@@ -127,7 +133,10 @@ def test_claims_and_correlations_come_typed_from_the_loader():
     assert [c.id for c in a.claims] == [c["id"] for c in raw]
     first = a.claims[0]
     assert a.claim(first.id) is first and first.where == f"claims[0] ({first.id})"
-    assert first.test_line is not None and "test:" in (a.directory / "claims.yaml").read_text().splitlines()[first.test_line - 1]
+    assert (
+        first.test_line is not None
+        and "test:" in (a.directory / "claims.yaml").read_text().splitlines()[first.test_line - 1]
+    )
     pairs = read_yaml(a.directory / "correlations.yaml")["correlations"]["pairs"]
     assert [(p.a, p.b, p.rho) for p in a.correlations.pairs] == [(p["a"], p["b"], p["rho"]) for p in pairs]
 
@@ -138,8 +147,10 @@ def test_an_unknown_claim_id_lists_the_valid_ones():
         a.claim("cloud_share_30pct")
     (problem,) = exc.value.problems
     assert problem.file == f"{a.directory.name}/claims.yaml" and problem.key == "claim"
-    assert problem.message.startswith("unknown claim id 'cloud_share_30pct' (did you mean 'cloud_share_30pct_fy2026'?); "
-                                      "valid: cloud_share_30pct_cy2026, ")
+    assert problem.message.startswith(
+        "unknown claim id 'cloud_share_30pct' (did you mean 'cloud_share_30pct_fy2026'?); "
+        "valid: cloud_share_30pct_cy2026, "
+    )
     empty = dataclasses.replace(a, claims=())
     with pytest.raises(InputError, match="valid: none"):
         empty.claim("x")
@@ -151,7 +162,10 @@ def test_a_correlated_input_made_fixed_in_code_is_refused_by_the_design():
     fixed = a.with_values(**{pair.a: a.inputs[pair.a].base_value})
     with pytest.raises(InputError) as exc:
         make_design(fixed, 10, 1, "mc")
-    assert f"correlations.pairs[{pair.index}].a: {pair.a!r} is a fixed input (a point value cannot be correlated)" in str(exc.value)
+    assert (
+        f"correlations.pairs[{pair.index}].a: {pair.a!r} is a fixed input (a point value cannot be correlated)"
+        in str(exc.value)
+    )
 
 
 def test_the_engine_runs_each_segment_by_the_driver_the_registry_names(monkeypatch):
@@ -162,7 +176,11 @@ def test_the_engine_runs_each_segment_by_the_driver_the_registry_names(monkeypat
     assert {s.driver for s in schema.SEGMENTS} <= set(model.DRIVERS)
     called: list[tuple[str, str]] = []
     for name, fn in list(model.DRIVERS.items()):
-        monkeypatch.setitem(model.DRIVERS, name, lambda step, seg_id, fn=fn, name=name: called.append((name, seg_id)) or fn(step, seg_id))
+        monkeypatch.setitem(
+            model.DRIVERS,
+            name,
+            lambda step, seg_id, fn=fn, name=name: called.append((name, seg_id)) or fn(step, seg_id),
+        )
     a = assumptions_mod.load(assumptions_mod.default_directory())
     p = project(a)
     # every segment once; those that read capex or the cloud's supply (cloud, All others) after
@@ -187,7 +205,9 @@ def test_the_segment_tree_is_well_formed():
             assert not ln.optional or ln.kind == "seeded"
     # one segment bears the own-AI depreciation, and only it has the series
     assert len(schema.OWN_AI_SEGMENTS) == 1
-    assert {k for k in schema.SERIES if k.endswith(".ai_depreciation")} == {f"{s}.ai_depreciation" for s in schema.OWN_AI_SEGMENTS}
+    assert {k for k in schema.SERIES if k.endswith(".ai_depreciation")} == {
+        f"{s}.ai_depreciation" for s in schema.OWN_AI_SEGMENTS
+    }
 
 
 def test_seedable_series_and_estimates_come_from_the_declared_lines(bundled):
@@ -206,7 +226,10 @@ def test_seedable_series_and_estimates_come_from_the_declared_lines(bundled):
     assert set(got) == set(schema.base_estimated_lines())
     # a derived line reads the seeded lines it is computed from
     assert schema.DERIVED_FROM_SEEDS["cloud.other_external_revenue"] == {"cloud.ai_revenue"}
-    assert schema.DERIVED_FROM_SEEDS["china_ecommerce.other_revenue"] == {"china_ecommerce.cmr", "china_ecommerce.quick_commerce_revenue"}
+    assert schema.DERIVED_FROM_SEEDS["china_ecommerce.other_revenue"] == {
+        "china_ecommerce.cmr",
+        "china_ecommerce.quick_commerce_revenue",
+    }
     assert schema.DERIVED_FROM_SEEDS["cloud.internal_revenue"] == frozenset()
 
 
@@ -222,7 +245,12 @@ def test_every_key_spelled_under_model_is_registered():
     unknown = []
     for path in sorted((ROOT / "pivotmodel" / "model").glob("*.py")):
         for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
-            if isinstance(node, ast.Constant) and isinstance(node.value, str) and dotted.fullmatch(node.value) \
-                    and node.value.split(".")[0] in tops and node.value not in known:
+            if (
+                isinstance(node, ast.Constant)
+                and isinstance(node.value, str)
+                and dotted.fullmatch(node.value)
+                and node.value.split(".")[0] in tops
+                and node.value not in known
+            ):
                 unknown.append(f"{path.name}:{node.lineno}: {node.value}")
     assert unknown == []

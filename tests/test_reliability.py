@@ -28,8 +28,11 @@ QUICK = ["--draws", "200", "--jobs", "1"]
 
 def tree_digest(folder: Path) -> dict[str, str]:
     """Every file below ``folder`` (hidden ones included) with its SHA-256."""
-    return {str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest()
-            for p in sorted(folder.rglob("*")) if p.is_file()}
+    return {
+        str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in sorted(folder.rglob("*"))
+        if p.is_file()
+    }
 
 
 @pytest.fixture()
@@ -49,6 +52,7 @@ def run(capsys, *argv):
 
 
 # -- 1. never delete what the tool did not create -------------------------------------------
+
 
 def test_simulate_out_onto_the_assumptions_folder_is_refused(work, capsys):
     before = tree_digest(work / "my_assumptions")
@@ -86,7 +90,10 @@ def test_an_empty_folder_or_a_previous_run_is_replaced(work, capsys):
     assert run(capsys, "simulate", "--assumptions", "my_assumptions", "--out", "empty", *QUICK)[0] == 0
     assert (work / "empty" / "claims.csv").is_file() and (work / "empty" / atomic.MARKER).is_file()
     (work / "empty" / "stray.txt").write_text("inside a run folder")
-    assert run(capsys, "simulate", "--assumptions", "my_assumptions", "--out", "empty", "--draws", "300", "--jobs", "1")[0] == 0
+    assert (
+        run(capsys, "simulate", "--assumptions", "my_assumptions", "--out", "empty", "--draws", "300", "--jobs", "1")[0]
+        == 0
+    )
     assert not (work / "empty" / "stray.txt").exists()
     assert json.loads((work / "empty" / "manifest.json").read_text())["draws"] == 300
 
@@ -101,8 +108,9 @@ def test_project_out_refuses_folders_and_foreign_files_but_replaces_its_own(work
     for fmt, name in (("csv", "p.csv"), ("xlsx", "p.xlsx")):
         for _ in range(2):  # the second write replaces the first: it is pivotmodel's own
             assert run(capsys, "project", "--assumptions", "my_assumptions", "--format", fmt, "--out", name)[0] == 0
-    rc, _, err = run(capsys, "project", "--assumptions", "my_assumptions", "--format", "csv",
-                     "--out", "my_assumptions/claims.yaml")
+    rc, _, err = run(
+        capsys, "project", "--assumptions", "my_assumptions", "--format", "csv", "--out", "my_assumptions/claims.yaml"
+    )
     assert rc == 2 and "inside the inputs" in err
 
 
@@ -126,6 +134,7 @@ def test_unwritable_output_folder_is_refused_before_any_work(work, capsys, monke
 
 # -- 2. a scenario given as a path --------------------------------------------------------
 
+
 def test_scenario_by_absolute_path_writes_beside_not_onto_it(work, capsys):
     scenario = work / "my_bull.yaml"
     shutil.copy(work / "my_assumptions" / "scenarios" / "bull.yaml", scenario)
@@ -141,23 +150,36 @@ def test_scenario_by_absolute_path_writes_beside_not_onto_it(work, capsys):
 def test_out_onto_the_scenario_file_is_refused(work, capsys):
     scenario = work / "my_bull.yaml"
     shutil.copy(work / "my_assumptions" / "scenarios" / "bull.yaml", scenario)
-    rc, _, err = run(capsys, "simulate", "--assumptions", "my_assumptions", "--scenario", str(scenario),
-                     "--out", str(scenario), *QUICK)
+    rc, _, err = run(
+        capsys,
+        "simulate",
+        "--assumptions",
+        "my_assumptions",
+        "--scenario",
+        str(scenario),
+        "--out",
+        str(scenario),
+        *QUICK,
+    )
     assert rc == 2 and "inputs" in err and scenario.is_file()
 
 
 # -- 3. cached claims are recomputed whenever anything they depend on changed --------------
 
+
 def _claims(capsys, *extra):
     return run(capsys, "claims", "--assumptions", "my_assumptions", "--jobs", "1", "--out", "run", *extra)
 
 
-@pytest.mark.parametrize("edit", [
-    ("scenarios/bull.yaml", "--scenario", "bull"),
-    ("simulation.yaml", None, None),
-    ("sources.yaml", None, None),
-    ("history/reported.csv", None, None),
-])
+@pytest.mark.parametrize(
+    "edit",
+    [
+        ("scenarios/bull.yaml", "--scenario", "bull"),
+        ("simulation.yaml", None, None),
+        ("sources.yaml", None, None),
+        ("history/reported.csv", None, None),
+    ],
+)
 def test_claims_reruns_when_any_file_read_changed(work, capsys, edit):
     name, flag, value = edit
     scenario = [flag, value] if flag else []
@@ -191,12 +213,26 @@ def test_claims_reuses_only_an_identical_run(work, capsys):
 
 # -- 7. memory is estimated before the work -------------------------------------------------
 
+
 def test_a_run_too_big_for_memory_is_refused_at_once(work, capsys):
     started = time.time()
-    rc, _, err = run(capsys, "simulate", "--assumptions", "my_assumptions", "--draws", "500000000000000", "--out", "big")
+    rc, _, err = run(
+        capsys, "simulate", "--assumptions", "my_assumptions", "--draws", "500000000000000", "--out", "big"
+    )
     assert rc == 2 and "GB" in err and "--max-memory" in err and not (work / "big").exists()
     assert time.time() - started < 60  # refused up front, not after filling memory
-    rc, _, err = run(capsys, "simulate", "--assumptions", "my_assumptions", "--draws", "20000", "--max-memory", "0.01", "--out", "big")
+    rc, _, err = run(
+        capsys,
+        "simulate",
+        "--assumptions",
+        "my_assumptions",
+        "--draws",
+        "20000",
+        "--max-memory",
+        "0.01",
+        "--out",
+        "big",
+    )
     assert rc == 2 and "more than the cap you set (0.01 GB)" in err
 
 
@@ -214,19 +250,26 @@ def test_memory_estimate_is_flat_beyond_the_sample_but_for_the_claim_counts():
 
 # -- 8, 11. options and settings checked before any work ------------------------------------
 
-@pytest.mark.parametrize("argv, message", [
-    (["sensitivity", "--low", "-1", "--high", "2"], "argument --low: must be in (0, 1)"),
-    (["sensitivity", "--low", "0", "--high", "1"], "argument --low: must be in (0, 1)"),
-    (["sensitivity", "--low", "0.9", "--high", "0.1"], "must be below --high"),
-    (["sensitivity", "--method", "rank", "--draws", "0"], "argument --draws: must be at least 2"),
-    (["sensitivity", "--method", "sobol", "--samples", "100"], "must be a power of two"),
-    (["drivers", "fcf_negative_fy2027", "--alpha", "1.5"], "argument --alpha: must be in (0, 0.5)"),
-    (["drivers", "fcf_negative_fy2027", "--draws", "0"], "argument --draws: must be at least 2"),
-    (["drivers", "fcf_negative_fy2027", "--seed", "-1"], "argument --seed: must be in [0, "),
-    (["solve", "fcf_negative_fy2027", "--input", "x", "--input", "y", "--size", "0"], "argument --size: must be in [2, 201]"),
-    (["report", "--draws", "1"], "argument --draws: must be at least 2"),
-    (["simulate", "--jobs", "-1"], "argument --jobs: must be in [1, "),
-])
+
+@pytest.mark.parametrize(
+    "argv, message",
+    [
+        (["sensitivity", "--low", "-1", "--high", "2"], "argument --low: must be in (0, 1)"),
+        (["sensitivity", "--low", "0", "--high", "1"], "argument --low: must be in (0, 1)"),
+        (["sensitivity", "--low", "0.9", "--high", "0.1"], "must be below --high"),
+        (["sensitivity", "--method", "rank", "--draws", "0"], "argument --draws: must be at least 2"),
+        (["sensitivity", "--method", "sobol", "--samples", "100"], "must be a power of two"),
+        (["drivers", "fcf_negative_fy2027", "--alpha", "1.5"], "argument --alpha: must be in (0, 0.5)"),
+        (["drivers", "fcf_negative_fy2027", "--draws", "0"], "argument --draws: must be at least 2"),
+        (["drivers", "fcf_negative_fy2027", "--seed", "-1"], "argument --seed: must be in [0, "),
+        (
+            ["solve", "fcf_negative_fy2027", "--input", "x", "--input", "y", "--size", "0"],
+            "argument --size: must be in [2, 201]",
+        ),
+        (["report", "--draws", "1"], "argument --draws: must be at least 2"),
+        (["simulate", "--jobs", "-1"], "argument --jobs: must be in [1, "),
+    ],
+)
 def test_options_out_of_range_are_refused(capsys, argv, message):
     rc, _, err = run(capsys, *argv)
     assert rc == 2 and message in err
@@ -235,9 +278,13 @@ def test_options_out_of_range_are_refused(capsys, argv, message):
 def test_negative_seed_in_simulation_yaml_is_an_input_error(work, capsys):
     path = work / "my_assumptions" / "simulation.yaml"
     text = path.read_text()
-    path.write_text("\n".join(("  seed: -3" if line.strip().startswith("seed:") else line) for line in text.splitlines()) + "\n")
+    path.write_text(
+        "\n".join(("  seed: -3" if line.strip().startswith("seed:") else line) for line in text.splitlines()) + "\n"
+    )
     rc, _, err = run(capsys, "validate", "--assumptions", "my_assumptions")
-    assert rc == 2 and "simulation.yaml" in err and "simulation.seed: must be a whole number in [0, 2**63), got -3" in err
+    assert (
+        rc == 2 and "simulation.yaml" in err and "simulation.seed: must be a whole number in [0, 2**63), got -3" in err
+    )
 
 
 def test_rank_sensitivity_honours_seed_zero(capsys):
@@ -261,15 +308,18 @@ def test_input_errors_survive_pickling():
 def test_the_cli_and_its_parser_import_no_heavy_library():
     """Importing the CLI, building the parser and formatting every command's help import none of
     numpy, pandas, scipy, matplotlib, SALib or openpyxl: the commands import them when they run."""
-    code = ("import sys, pivotmodel.cli as c\n"
-            "p = c.build_parser()\n"
-            "texts = [q.format_help() for q in p._subparsers._group_actions[0].choices.values()]\n"
-            "print(len(texts), sorted(m for m in ('numpy', 'pandas', 'scipy', 'matplotlib', 'SALib', 'openpyxl') if m in sys.modules))")
+    code = (
+        "import sys, pivotmodel.cli as c\n"
+        "p = c.build_parser()\n"
+        "texts = [q.format_help() for q in p._subparsers._group_actions[0].choices.values()]\n"
+        "print(len(texts), sorted(m for m in ('numpy', 'pandas', 'scipy', 'matplotlib', 'SALib', 'openpyxl') if m in sys.modules))"
+    )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "12 []"  # Ctrl-C while a heavy import runs happens inside main's handler
 
 
 # -- 10. temporaries, signals, concurrent writers -------------------------------------------
+
 
 def test_stale_temporaries_of_dead_runs_are_removed_and_others_left(work, capsys):
     runs = work / "runs"
@@ -289,9 +339,11 @@ def test_stale_temporaries_of_dead_runs_are_removed_and_others_left(work, capsys
 
 def _writer(target: str, tag: str, rounds: int) -> None:
     for i in range(rounds):
+
         def write(tmp: Path, i=i) -> None:
             for k in range(5):
                 (tmp / f"f{k}.txt").write_text(f"{tag} {i}")
+
         atomic.write_dir_atomic(Path(target), write)
 
 
@@ -345,8 +397,9 @@ def test_sigterm_during_a_report_leaves_the_previous_report_and_no_temporary(wor
     args = ["report", "--assumptions", "my_assumptions", "--out", "rep", "--draws", "20"]
     subprocess.run([sys.executable, "-m", "pivotmodel.cli", *args], check=True, capture_output=True, env=env)
     before = tree_digest(work / "rep")
-    proc = subprocess.Popen([sys.executable, "-c", _HELD_WRITE, *args[:-1], "30"],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
+    proc = subprocess.Popen(
+        [sys.executable, "-c", _HELD_WRITE, *args[:-1], "30"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env
+    )
     deadline = time.time() + 120
     while not (work / "ready").exists() and time.time() < deadline and proc.poll() is None:
         time.sleep(0.05)

@@ -20,10 +20,19 @@ from pivotmodel.simulate import simulate
 
 DRAWS = "300"
 EXPECTED = [
-    "index.html", "summary.md", "manifest.json", "pivotmodel_base.xlsx",
-    "tables/claims.csv", "tables/quantiles_fy.csv", "tables/quantiles_cy.csv", "tables/segment_table.csv",
-    "tables/key_outputs.csv", "tables/assumptions.csv",
-    "tables/claim_drivers.csv", "tables/claim_boxes.csv", "tables/what_would_have_to_be_true.csv",
+    "index.html",
+    "summary.md",
+    "manifest.json",
+    "pivotmodel_base.xlsx",
+    "tables/claims.csv",
+    "tables/quantiles_fy.csv",
+    "tables/quantiles_cy.csv",
+    "tables/segment_table.csv",
+    "tables/key_outputs.csv",
+    "tables/assumptions.csv",
+    "tables/claim_drivers.csv",
+    "tables/claim_boxes.csv",
+    "tables/what_would_have_to_be_true.csv",
     *[f"tables/{n}.csv" for n, _, _ in report.TORNADO_OUTPUTS],
     *[f"charts/{n}.{ext}" for n, _, _ in report.TORNADO_OUTPUTS for ext in ("png", "svg")],
     *[f"charts/{n}.{ext}" for n in C.CHARTS for ext in ("png", "svg")],
@@ -32,8 +41,11 @@ EXPECTED = [
 
 
 def _files(folder: Path) -> dict[str, bytes]:
-    return {str(p.relative_to(folder)): p.read_bytes() for p in sorted(folder.rglob("*"))
-            if p.is_file() and p.suffix in (".png", ".svg", ".csv")}
+    return {
+        str(p.relative_to(folder)): p.read_bytes()
+        for p in sorted(folder.rglob("*"))
+        if p.is_file() and p.suffix in (".png", ".svg", ".csv")
+    }
 
 
 @pytest.fixture(scope="module")
@@ -53,13 +65,24 @@ def test_every_expected_file(built):
         assert (out / rel).is_file(), rel
     assert any(p.name.startswith("metric_") for p in (out / "charts").glob("*.png"))
     html = (out / "index.html").read_text()
-    heads = ['<h2 id="findings">Findings', '<h2 id="claims">Claims', '<h2 id="charts">Charts',
-             '<h2 id="drivers">What drives each claim', '<h2 id="tornado">', '<h2 id="boundary">',
-             '<h2 id="assumptions">Assumptions', "<h2>Run manifest"]
+    heads = [
+        '<h2 id="findings">Findings',
+        '<h2 id="claims">Claims',
+        '<h2 id="charts">Charts',
+        '<h2 id="drivers">What drives each claim',
+        '<h2 id="tornado">',
+        '<h2 id="boundary">',
+        '<h2 id="assumptions">Assumptions',
+        "<h2>Run manifest",
+    ]
     assert [html.index(h) for h in heads] == sorted(html.index(h) for h in heads)
     assert html.count("data:image/png;base64,") >= len(C.CHARTS) + len(report.TORNADO_OUTPUTS)
     assert "started_utc" not in html and "cloud.ai_revenue.growth.start" in html
-    assert html.index('<h2 id="claims">Claims') < html.index('<h2 id="bridge">From FY2026 to FY2027') < html.index('<h2 id="consensus">')
+    assert (
+        html.index('<h2 id="claims">Claims')
+        < html.index('<h2 id="bridge">From FY2026 to FY2027')
+        < html.index('<h2 id="consensus">')
+    )
     assert (out / "tables" / "bridge.csv").is_file()
     for csv in (out / "tables").glob("*.csv"):
         assert "started_utc" not in csv.read_text()
@@ -101,7 +124,13 @@ def test_regenerated_with_no_input_change_reuses_every_chart_and_is_byte_identic
     assert main(["report", "--out", str(two), "--draws", DRAWS, "--seed", "3", "--profile"]) == 0
     out, err = capsys.readouterr()
     assert f"; {len(recorded) - 1} of {len(recorded)} charts unchanged, copied from the previous report)" in out
-    for stage in ("simulating", "drivers of every claim", "published forecasts", "claims over time and backtest", "total"):
+    for stage in (
+        "simulating",
+        "drivers of every claim",
+        "published forecasts",
+        "claims over time and backtest",
+        "total",
+    ):
         assert stage in err, stage
     after = _files(two) | {"index.html": (two / "index.html").read_bytes()}
     assert after == before
@@ -120,12 +149,16 @@ def test_a_charts_key_changes_with_anything_it_is_drawn_from():
     nudged.loc[1, "x"] = np.nextafter(2.0, 3.0)  # one ulp: invisible in the %.6g data file, not here
     flagged = data.copy()
     flagged.attrs["base_output"] = 1.0
-    others = [chart_key("c", nudged, registered_plot("margins"), "src"), chart_key("c", flagged, registered_plot("margins"), "src"),
-              chart_key("d", data, registered_plot("margins"), "src"), chart_key("c", data, registered_plot("fcf"), "src"),
-              chart_key("c", data, registered_plot("margins"), "src 2"),
-              chart_key("c", data, functools.partial(C.plot_output_tornado, title="A"), "src"),
-              chart_key("c", data, functools.partial(C.plot_output_tornado, title="B"), "src"),
-              chart_key("c", data.set_axis([5, 6]), registered_plot("margins"), "src")]
+    others = [
+        chart_key("c", nudged, registered_plot("margins"), "src"),
+        chart_key("c", flagged, registered_plot("margins"), "src"),
+        chart_key("d", data, registered_plot("margins"), "src"),
+        chart_key("c", data, registered_plot("fcf"), "src"),
+        chart_key("c", data, registered_plot("margins"), "src 2"),
+        chart_key("c", data, functools.partial(C.plot_output_tornado, title="A"), "src"),
+        chart_key("c", data, functools.partial(C.plot_output_tornado, title="B"), "src"),
+        chart_key("c", data.set_axis([5, 6]), registered_plot("margins"), "src"),
+    ]
     assert len({key, *others}) == 1 + len(others)
 
 
@@ -183,10 +216,19 @@ def test_compare_and_default_out(tmp_path, monkeypatch, capsys):
     assert capsys.readouterr().err == ""  # no progress when stderr is not a terminal
     out = tmp_path / "reports" / "bull_vs_base_bear"  # a comparison does not overwrite reports/bull
     assert not (tmp_path / "reports" / "bull").exists()
-    for rel in ("tables/compare_claims.csv", "tables/compare_outputs.csv", "charts/compare_claims.png", "charts/compare_claims.svg"):
+    for rel in (
+        "tables/compare_claims.csv",
+        "tables/compare_outputs.csv",
+        "charts/compare_claims.png",
+        "charts/compare_claims.svg",
+    ):
         assert (out / rel).is_file(), rel
     head = (out / "tables/compare_claims.csv").read_text().splitlines()[0]
-    assert head.index("bull probability (ratio)") < head.index("base probability (ratio)") < head.index("bear probability (ratio)")
+    assert (
+        head.index("bull probability (ratio)")
+        < head.index("base probability (ratio)")
+        < head.index("bear probability (ratio)")
+    )
     html = (out / "index.html").read_text()
     assert "Scenarios compared" in html
     a = {n: assumptions_mod.load(None, n).scenario for n in ("bull", "base", "bear")}
@@ -201,6 +243,7 @@ def test_compare_and_default_out(tmp_path, monkeypatch, capsys):
 
 
 # --- what drives each claim, what would have to be true, tornado charts ----------------------------
+
 
 @pytest.fixture(scope="module")
 def run():
@@ -340,8 +383,8 @@ def test_claims_decided_by_inputs_or_on_estimates_say_so_in_the_page_and_summary
     html = (out / "index.html").read_text()
     summary = (out / "summary.md").read_text()
     for cid, x in labelled.iterrows():
-        row = html[html.index(f"<code>{cid.replace('_', '_<wbr>')}</code>"):]
-        row = row[:row.index("</tr>")]
+        row = html[html.index(f"<code>{cid.replace('_', '_<wbr>')}</code>") :]
+        row = row[: row.index("</tr>")]
         assert x["status"].replace("'", "&#x27;") in row, cid
         if x["headline"]:
             assert f"| {x['status']} |" in summary, cid

@@ -49,11 +49,15 @@ def test_thread_and_spawned_process_executors_equal_the_serial_run(a, reference)
     """Threads of this process use the parent's state as it is; spawned processes inherit
     nothing and install the pickled state once each."""
     with ThreadPoolExecutor(2) as pool:
-        threaded = simulate(a, draws=5000, seed=SEED, method="lhs", chunk_size=1000, keep=KEEP, sample_size=1500, executor=pool)
+        threaded = simulate(
+            a, draws=5000, seed=SEED, method="lhs", chunk_size=1000, keep=KEEP, sample_size=1500, executor=pool
+        )
     assert threaded.manifest["executor"] == "executor"
     assert_same_run(threaded, reference)
     with ProcessPoolExecutor(2, mp_context=mp.get_context("spawn")) as pool:
-        spawned = simulate(a, draws=5000, seed=SEED, method="lhs", chunk_size=1000, keep=KEEP, sample_size=1500, executor=pool)
+        spawned = simulate(
+            a, draws=5000, seed=SEED, method="lhs", chunk_size=1000, keep=KEEP, sample_size=1500, executor=pool
+        )
     assert_same_run(spawned, reference)
     local = simulate(a, draws=5000, seed=SEED, method="lhs", chunk_size=1000, jobs=2, keep=KEEP, sample_size=1500)
     assert local.manifest["executor"] == "local pool" and reference.manifest["executor"] == "serial"
@@ -88,8 +92,12 @@ def test_dask_local_cluster_equals_the_local_pool(a, reference, cluster):
 
     with Client(cluster) as client:
         assert runner.executor_workers(client) == 2
-        r = simulate(a, draws=5000, seed=SEED, method="lhs", chunk_size=1000, keep=KEEP, sample_size=1500, executor=client)
-        again = simulate(a, draws=5000, seed=SEED, method="lhs", chunk_size=700, keep=KEEP, sample_size=1500, executor=client)
+        r = simulate(
+            a, draws=5000, seed=SEED, method="lhs", chunk_size=1000, keep=KEEP, sample_size=1500, executor=client
+        )
+        again = simulate(
+            a, draws=5000, seed=SEED, method="lhs", chunk_size=700, keep=KEEP, sample_size=1500, executor=client
+        )
     assert r.manifest["executor"] == "dask"
     assert_same_run(r, reference)
     assert_same_run(again, reference)  # a second run on the same workers: its own state, other chunks
@@ -107,7 +115,22 @@ def test_cli_scheduler_writes_the_same_files_as_the_local_pool(tmp_path, cluster
 def test_cli_backtest_on_the_scheduler_writes_the_same_files(tmp_path, cluster):
     local, dask = tmp_path / "local", tmp_path / "dask"
     assert main(["backtest", "--draws", "200", "--horizon", "1", "--out", str(local)]) == 0
-    assert main(["backtest", "--draws", "200", "--horizon", "1", "--scheduler", cluster.scheduler_address, "--out", str(dask)]) == 0
+    assert (
+        main(
+            [
+                "backtest",
+                "--draws",
+                "200",
+                "--horizon",
+                "1",
+                "--scheduler",
+                cluster.scheduler_address,
+                "--out",
+                str(dask),
+            ]
+        )
+        == 0
+    )
     for name in ("scores.csv", "summary.csv", "verdicts.txt"):
         assert (dask / name).read_bytes() == (local / name).read_bytes(), name
 
@@ -160,5 +183,8 @@ def test_cli_a_scheduler_that_cannot_be_reached_is_an_input_error(tmp_path, caps
     out = tmp_path / "run"
     assert main(["simulate", "--draws", "100", "--scheduler", "bogus://x", "--out", str(out)]) == 2
     err = capsys.readouterr().err
-    assert "--scheduler: scheduler: cannot connect to a dask scheduler at 'bogus://x' (unknown address scheme 'bogus'" in err
+    assert (
+        "--scheduler: scheduler: cannot connect to a dask scheduler at 'bogus://x' (unknown address scheme 'bogus'"
+        in err
+    )
     assert "Traceback" not in err and not out.exists()

@@ -67,8 +67,11 @@ def test_family_samples_match_distribution(kind, params, ref):
 
 
 def test_family_p5_p95_are_the_named_quantiles():
-    for kind, params in [("lognormal", {"p5": 10.0, "p95": 40.0}), ("range", {"p5": 100.0, "p95": 140.0}),
-                         ("range", {"p5": 2.0, "p95": 18.0, "shape": "lognormal"})]:
+    for kind, params in [
+        ("lognormal", {"p5": 10.0, "p95": 40.0}),
+        ("range", {"p5": 100.0, "p95": 140.0}),
+        ("range", {"p5": 2.0, "p95": 18.0, "shape": "lognormal"}),
+    ]:
         d = build_distribution(kind, params)
         assert d.quantile(0.05) == pytest.approx(params["p5"], rel=1e-9)
         assert d.quantile(0.95) == pytest.approx(params["p95"], rel=1e-9)
@@ -103,7 +106,9 @@ def test_design_draws_of_capex_plan_follow_its_pert(a, method):
 
 def with_correlations(a, path: Path):
     """``a`` with the correlations of the file at ``path`` instead, validated as the loader does."""
-    corr = parse_correlations(read_yaml(path), "assumptions/correlations.yaml", a.sources, uncertain_keys(a.inputs, a.seeds), a.inputs)
+    corr = parse_correlations(
+        read_yaml(path), "assumptions/correlations.yaml", a.sources, uncertain_keys(a.inputs, a.seeds), a.inputs
+    )
     return dataclasses.replace(a, correlations=corr)
 
 
@@ -150,7 +155,14 @@ def test_adding_an_input_leaves_other_draws_unchanged():
 
 def test_mc_stream_jumps_ahead_to_any_start():
     full = _mc_uniforms(11, "cloud.x", 0, 3 * 4096 + 10)
-    for start, stop in [(4091, 4101), (4000, 4200), (1, 2 * 4096 + 3), (8192, 3 * 4096 + 10), (4096, 4097), (12297, 12298)]:
+    for start, stop in [
+        (4091, 4101),
+        (4000, 4200),
+        (1, 2 * 4096 + 3),
+        (8192, 3 * 4096 + 10),
+        (4096, 4097),
+        (12297, 12298),
+    ]:
         assert np.array_equal(_mc_uniforms(11, "cloud.x", start, stop), full[start:stop]), (start, stop)
     assert ((full > 0) & (full < 1)).all()
     # the same numbers as drawing the whole stream from one generator

@@ -52,7 +52,7 @@ def test_naive_persists_the_last_yoy_growth():
     d = naive_draws(v, 1, 50)
     assert np.allclose(d, v[-4] * 1.1)
     d5 = naive_draws(v, 5, 50)
-    assert np.allclose(d5, v[-4] * 1.1 ** 2)
+    assert np.allclose(d5, v[-4] * 1.1**2)
     assert naive_draws(v[:6], 1, 10) is None  # too short a history
 
 
@@ -77,7 +77,11 @@ def test_crps_is_the_numpy_backends_number_with_or_without_numba_loaded_and_skip
     on every report) and its default backend would be numba, whose CRPS differs in the last
     bits: scoring imports it with numba out of sight and names the numpy backend, so the score
     is the same number whether numba is absent, installed, or already loaded."""
-    runs = {how: subprocess.run([sys.executable, "-c", SCORE, how], capture_output=True, text=True, check=True).stdout.split()
-            for how in ("fresh", "numba first")}
+    runs = {
+        how: subprocess.run(
+            [sys.executable, "-c", SCORE, how], capture_output=True, text=True, check=True
+        ).stdout.split()
+        for how in ("fresh", "numba first")
+    }
     assert runs["fresh"] == [runs["numba first"][0], "False", "True"]  # numba never loaded for the score
     assert runs["numba first"][1:] == ["True", "True"]

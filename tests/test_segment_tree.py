@@ -26,21 +26,31 @@ CHILD_ID = "toy_logistics"
 HEADER = "period,segment,metric,value,unit,basis,source,note\n"
 # base quarters FY2026Q1..Q4: toy revenue 20,000 / 21,000 / 22,000 / 23,000, EBITA 400 a quarter
 # where All others' EBITA is reported (not FY2026Q1)
-ESTIMATES = {"FY2026Q1": (20_000, None), "FY2026Q2": (21_000, 400), "FY2026Q3": (22_000, 400), "FY2026Q4": (23_000, 400)}
+ESTIMATES = {
+    "FY2026Q1": (20_000, None),
+    "FY2026Q2": (21_000, 400),
+    "FY2026Q3": (22_000, 400),
+    "FY2026Q4": (23_000, 400),
+}
 
 
 def _rows(estimates: dict[str, tuple[float, float]]) -> str:
     note = "test fixture: a made-up allocation (not a sourced estimate)"
-    return HEADER + "".join(f"{q},{CHILD_ID},{m},{x},RMB_mn,estimate,pivotmodel_judgement,{note}\n"
-                            for q, (rev, ebita) in estimates.items() for m, x in (("revenue", rev), ("adjusted_ebita", ebita))
-                            if x is not None)
+    return HEADER + "".join(
+        f"{q},{CHILD_ID},{m},{x},RMB_mn,estimate,pivotmodel_judgement,{note}\n"
+        for q, (rev, ebita) in estimates.items()
+        for m, x in (("revenue", rev), ("adjusted_ebita", ebita))
+        if x is not None
+    )
 
 
 def _child_folder(tmp_path, estimates=ESTIMATES):
     folder = copy_assumptions(tmp_path)
     (folder / "segments.yaml").write_text(
         "segments:\n"
-        f"  {CHILD_ID}: {{label: Toy logistics, parent: {PARENT}, basis: estimated, driver: growth_segments}}\n", encoding="utf-8")
+        f"  {CHILD_ID}: {{label: Toy logistics, parent: {PARENT}, basis: estimated, driver: growth_segments}}\n",
+        encoding="utf-8",
+    )
     spec = "{dist: triangular, low: %s, mode: %s, high: %s, unit: %s, basis: estimate, source: pivotmodel_judgement}"
     (folder / f"{CHILD_ID}.yaml").write_text(
         f"{CHILD_ID}:\n"
@@ -51,7 +61,9 @@ def _child_folder(tmp_path, estimates=ESTIMATES):
         "  margin:\n"
         f"    start: {spec % (0.0, 0.02, 0.04, 'ratio')}\n"
         f"    long_run: {spec % (0.02, 0.05, 0.08, 'ratio')}\n"
-        f"    half_life: {spec % (2, 4, 8, 'quarters')}\n", encoding="utf-8")
+        f"    half_life: {spec % (2, 4, 8, 'quarters')}\n",
+        encoding="utf-8",
+    )
     (folder / "history" / "children.csv").write_text(_rows(estimates), encoding="utf-8")
     return folder
 
@@ -64,7 +76,22 @@ def child_folder(tmp_path_factory):
 def test_the_commands_run_with_only_the_declaration_its_inputs_and_its_rows(child_folder, capsys, tmp_path):
     assert main(["validate", "--assumptions", str(child_folder)]) == 0
     assert main(["project", "--assumptions", str(child_folder), "--format", "csv"]) == 0
-    assert main(["simulate", "--assumptions", str(child_folder), "--draws", "200", "--jobs", "1", "--out", str(tmp_path / "o")]) == 0
+    assert (
+        main(
+            [
+                "simulate",
+                "--assumptions",
+                str(child_folder),
+                "--draws",
+                "200",
+                "--jobs",
+                "1",
+                "--out",
+                str(tmp_path / "o"),
+            ]
+        )
+        == 0
+    )
     assert "Traceback" not in capsys.readouterr().err
     a = assumptions_mod.load(child_folder)
     assert {c.id for c in a.children} == {CHILD_ID}
@@ -84,7 +111,9 @@ def test_children_plus_residual_equal_the_parent_in_every_quarter(child_folder):
     # the parent's reported history is untouched; the child's history is its estimates
     base = [a.history.last_quarter + k for k in (-3, -2, -1, 0)]
     cols = [p.timeline.position(q) for q in base]
-    np.testing.assert_array_equal(p[f"{PARENT}.revenue"][0, cols], [a.history.value(f"{PARENT}.revenue", q) for q in base])
+    np.testing.assert_array_equal(
+        p[f"{PARENT}.revenue"][0, cols], [a.history.value(f"{PARENT}.revenue", q) for q in base]
+    )
     np.testing.assert_array_equal(p[f"{CHILD_ID}.revenue"][0, cols], [ESTIMATES[q.label][0] for q in base])
     # first projected quarter: the child grows 10% on FY2026Q1's 20,000 = 22,000
     assert p[f"{CHILD_ID}.revenue"][0, reported] == pytest.approx(22_000.0)
@@ -98,31 +127,55 @@ def test_a_bundled_run_is_unchanged_by_the_machinery(bundled, child_folder):
     (the parent's paths now grow the residual), and a child with the parent's paths would give
     the parent's numbers back - checked on revenue, where no own-AI depreciation enters."""
     a = assumptions_mod.load(child_folder)
-    same = a.with_values(**{f"{CHILD_ID}.revenue.growth.{k}": a.inputs[f"{PARENT}.revenue.growth.{k}"].base_value
-                            for k in ("start", "long_run", "half_life")})
+    same = a.with_values(
+        **{
+            f"{CHILD_ID}.revenue.growth.{k}": a.inputs[f"{PARENT}.revenue.growth.{k}"].base_value
+            for k in ("start", "long_run", "half_life")
+        }
+    )
     np.testing.assert_allclose(project(same)[f"{PARENT}.revenue"], project(bundled)[f"{PARENT}.revenue"], rtol=1e-12)
 
 
 def test_a_run_of_draws_keeps_the_identity(child_folder):
     a = assumptions_mod.load(child_folder)
-    r = simulate(a, draws=256, seed=5, jobs=1, progress=False,
-                 keep=[f"{PARENT}.revenue", f"{CHILD_ID}.revenue", f"{PARENT}.residual_revenue"])
+    r = simulate(
+        a,
+        draws=256,
+        seed=5,
+        jobs=1,
+        progress=False,
+        keep=[f"{PARENT}.revenue", f"{CHILD_ID}.revenue", f"{PARENT}.residual_revenue"],
+    )
     q = r.quantiles("fy")
     assert {f"{CHILD_ID}.revenue", f"{PARENT}.residual_revenue"} <= set(q.index.get_level_values(0))
 
 
-@pytest.mark.parametrize(("estimates", "where", "message"), [
-    # 70,000 > All others' reported 58,600 in FY2026Q1: the residual would be negative
-    ({**ESTIMATES, "FY2026Q1": (70_000, None)}, ":2: FY2026Q1,revenue:",
-     f"the children of {PARENT} ({CHILD_ID}) sum to 70,000 in FY2026Q1, more than its reported revenue 58,600"),
-    # a base quarter without an estimate: nothing to grow the child from
-    ({q: x for q, x in ESTIMATES.items() if q != "FY2026Q3"}, ": FY2026Q3,toy_logistics,revenue:",
-     f"missing row: the model grows {CHILD_ID}.revenue from its estimates in the four base quarters FY2026Q1..FY2026Q4"),
-    # an estimate where the parent is not reported (the four-segment All others starts in FY2026)
-    ({"FY2025Q4": (1_000, None), **ESTIMATES}, ":2: FY2025Q4,toy_logistics,revenue:",
-     f"{PARENT}.revenue has no reported value in FY2025Q4: a child's estimates must sit inside its parent's reported quarters"),
-])
-def test_estimates_that_break_the_parent_identity_are_refused_with_a_located_message(tmp_path, estimates, where, message):
+@pytest.mark.parametrize(
+    ("estimates", "where", "message"),
+    [
+        # 70,000 > All others' reported 58,600 in FY2026Q1: the residual would be negative
+        (
+            {**ESTIMATES, "FY2026Q1": (70_000, None)},
+            ":2: FY2026Q1,revenue:",
+            f"the children of {PARENT} ({CHILD_ID}) sum to 70,000 in FY2026Q1, more than its reported revenue 58,600",
+        ),
+        # a base quarter without an estimate: nothing to grow the child from
+        (
+            {q: x for q, x in ESTIMATES.items() if q != "FY2026Q3"},
+            ": FY2026Q3,toy_logistics,revenue:",
+            f"missing row: the model grows {CHILD_ID}.revenue from its estimates in the four base quarters FY2026Q1..FY2026Q4",
+        ),
+        # an estimate where the parent is not reported (the four-segment All others starts in FY2026)
+        (
+            {"FY2025Q4": (1_000, None), **ESTIMATES},
+            ":2: FY2025Q4,toy_logistics,revenue:",
+            f"{PARENT}.revenue has no reported value in FY2025Q4: a child's estimates must sit inside its parent's reported quarters",
+        ),
+    ],
+)
+def test_estimates_that_break_the_parent_identity_are_refused_with_a_located_message(
+    tmp_path, estimates, where, message
+):
     folder = _child_folder(tmp_path, estimates)
     with pytest.raises(InputError) as exc:
         assumptions_mod.load(folder)
@@ -130,11 +183,20 @@ def test_estimates_that_break_the_parent_identity_are_refused_with_a_located_mes
     assert f"assumptions/history/children.csv{where} {message}" in text, text
 
 
-@pytest.mark.parametrize(("declaration", "message"), [
-    ("  cloud_ai: {label: X, parent: cloud, basis: estimated}\n", "segments.cloud_ai.parent: 'cloud' cannot hold children; parents: international, all_others"),
-    (f"  {CHILD_ID}: {{label: X, parent: {PARENT}, basis: reported}}\n", "a child's history is 'estimated'"),
-    ("  cloud: {label: X, parent: all_others, basis: estimated}\n", "a child id is lower_snake_case and not one of"),
-])
+@pytest.mark.parametrize(
+    ("declaration", "message"),
+    [
+        (
+            "  cloud_ai: {label: X, parent: cloud, basis: estimated}\n",
+            "segments.cloud_ai.parent: 'cloud' cannot hold children; parents: international, all_others",
+        ),
+        (f"  {CHILD_ID}: {{label: X, parent: {PARENT}, basis: reported}}\n", "a child's history is 'estimated'"),
+        (
+            "  cloud: {label: X, parent: all_others, basis: estimated}\n",
+            "a child id is lower_snake_case and not one of",
+        ),
+    ],
+)
 def test_a_bad_declaration_is_one_located_message(tmp_path, declaration, message):
     folder = _child_folder(tmp_path)
     (folder / "segments.yaml").write_text("segments:\n" + declaration, encoding="utf-8")

@@ -23,7 +23,17 @@ from pivotmodel.sensitivity import (
 
 def test_tornado_has_a_row_per_uncertain_input_sorted_by_swing(bundled):
     t = tornado(bundled, "cloud.ai_revenue@FY2028")
-    assert list(t.columns[:9]) == ["input", "unit", "low_value", "high_value", "output_low", "output_high", "swing", "base_output", "monotonic"]
+    assert list(t.columns[:9]) == [
+        "input",
+        "unit",
+        "low_value",
+        "high_value",
+        "output_low",
+        "output_high",
+        "swing",
+        "base_output",
+        "monotonic",
+    ]
     assert set(t["input"]) == set(uncertain_inputs(bundled))
     assert any(k.startswith("cloud.ai_revenue.seed.") for k in t["input"])  # seed estimates swing too
     assert (np.diff(t["swing"].to_numpy()) <= 0).all()
@@ -62,7 +72,10 @@ def test_output_forms(bundled):
     assert evaluate_output("capex@FY2027", p)[0] == pytest.approx(p.total("group.capex", "FY2027")[0] / 1000)
     assert parse_output("share(cloud.revenue, group.revenue, CY2026)").unit == "ratio"
     for bad, message in (
-        ("cloud.revenue@FY2028 > 3", "'cloud.revenue@FY2028 > 3' is a test (it has a comparison); an output is a number - drop the comparison"),
+        (
+            "cloud.revenue@FY2028 > 3",
+            "'cloud.revenue@FY2028 > 3' is a test (it has a comparison); an output is a number - drop the comparison",
+        ),
         ("share(cloud.revenue, group.revenue, CY2026) > 0.3", "is a test (it has a comparison)"),
         ("nope@FY2028", "unknown series 'nope'; valid: "),
         ("sum(cloud.revenue, FY1990)", "(output: 'sum(cloud.revenue, FY1990)')"),
@@ -82,9 +95,11 @@ def test_a_first_year_is_refused_as_an_output(capsys):
     assert main(["sensitivity", "--output", spec]) == 2
     captured = capsys.readouterr()
     assert captured.out == ""
-    assert captured.err == ("pivotmodel: 1 problem in the inputs:\n  --output: output: first_fy(...) is a year (infinite where the condition "
-                            "never holds), not an output; give the number inside the condition instead, e.g. "
-                            "share(cloud.revenue, group.revenue, CY2026)\n")
+    assert captured.err == (
+        "pivotmodel: 1 problem in the inputs:\n  --output: output: first_fy(...) is a year (infinite where the condition "
+        "never holds), not an output; give the number inside the condition instead, e.g. "
+        "share(cloud.revenue, group.revenue, CY2026)\n"
+    )
     with pytest.raises(InputError, match=r"first_cy\(\.\.\.\) is a year"):
         parse_output("first_cy (all(cloud.revenue > 0, FY2027Q1:FY2027Q4))")
 
@@ -146,7 +161,12 @@ def test_sobol_ishigami():
 
 
 def test_sobol_on_the_model_notes_correlations_and_groups(bundled):
-    keys = ["cloud.ai_revenue.growth.start", "cloud.ai_revenue.growth.half_life", "capex.plan.total", "capex.plan.phasing_tilt"]
+    keys = [
+        "cloud.ai_revenue.growth.start",
+        "cloud.ai_revenue.growth.half_life",
+        "capex.plan.total",
+        "capex.plan.phasing_tilt",
+    ]
     df = sobol(bundled, "cloud.demand@FY2028", n=256, inputs=keys).set_index("input")  # served is capacity-bound
     assert list(df.columns) == ["S1", "S1_conf", "ST", "ST_conf", "note"]
     assert df["ST"].idxmax() == "cloud.ai_revenue.growth.start"
@@ -158,7 +178,9 @@ def test_sobol_on_the_model_notes_correlations_and_groups(bundled):
     assert "independence" in df.attrs["note"]
     assert df.loc["capex.plan.total", "note"] != "" and df.loc["capex.plan.phasing_tilt", "note"] == ""
     g = sobol(bundled, "cloud.ai_revenue@FY2028", n=256, inputs=keys, grouped=True)
-    assert [k for k in g["input"] if " + " in k] == ["capex.plan.total + cloud.ai_revenue.growth.start + cloud.other_external_revenue.growth.start"]
+    assert [k for k in g["input"] if " + " in k] == [
+        "capex.plan.total + cloud.ai_revenue.growth.start + cloud.other_external_revenue.growth.start"
+    ]
 
 
 def test_rank_correlations_from_a_run(bundled):

@@ -48,12 +48,13 @@ def test_capex_window_claim_reduces_to_the_plan_total(a):
     assert reported == [38629, 31428, 25376, 26588] and sum(reported) == 122021
     assert a.history.last_quarter.label == "FY2026Q4"
     assert a.inputs["capex.plan.total"].dist.params["low"] > sum(reported)
-    assert a.inputs["capex.plan.first_quarter"].text == "FY2026Q1" and a.inputs["capex.plan.last_quarter"].text == "FY2028Q4"
+    assert (
+        a.inputs["capex.plan.first_quarter"].text == "FY2026Q1"
+        and a.inputs["capex.plan.last_quarter"].text == "FY2028Q4"
+    )
 
 
 P_480 = 1 - stats.beta(1 + 4 * 130 / 240, 1 + 4 * 110 / 240).cdf(160 / 240)
-
-
 
 
 @pytest.mark.parametrize("method", ["mc", "lhs", "sobol"])
@@ -95,8 +96,10 @@ def test_lhs_estimate_within_stratum_granularity(capex_claim):
 
 @pytest.mark.parametrize("method", ["mc", "lhs"])
 def test_results_bit_identical_across_chunks_and_jobs(a, method):
-    runs = [simulate(a, draws=3000, seed=SEED, method=method, chunk_size=cs, jobs=j)
-            for cs, j in [(1000, 1), (777, 2), (5000, 1)]]
+    runs = [
+        simulate(a, draws=3000, seed=SEED, method=method, chunk_size=cs, jobs=j)
+        for cs, j in [(1000, 1), (777, 2), (5000, 1)]
+    ]
     ref = runs[0]
     assert ref.draws == 3000 and ref.claim_holds.shape[1] >= 10
     for other in runs[1:]:
@@ -237,8 +240,10 @@ def test_quantiles_of_capex_window_match_plan(capex_claim):
 
 def test_worker_processes_give_the_same_numbers_under_fork_and_spawn(bundled):
     """Inputs and errors are picklable, so --jobs works where only spawn exists (macOS, Windows)."""
-    runs = [simulate(bundled, draws=3000, seed=11, chunk_size=1000, jobs=2, start_method=m, progress=False)
-            for m in ("fork", "spawn")]
+    runs = [
+        simulate(bundled, draws=3000, seed=11, chunk_size=1000, jobs=2, start_method=m, progress=False)
+        for m in ("fork", "spawn")
+    ]
     one = simulate(bundled, draws=3000, seed=11, chunk_size=3000, jobs=1, progress=False)
     for r in runs:
         assert np.array_equal(r.claim_metric.to_numpy(), one.claim_metric.to_numpy(), equal_nan=True)
@@ -274,7 +279,9 @@ def test_quantiles_one_column_at_a_time_equal_numpy_over_the_table(capex_claim):
         expected = np.quantile(arr, [0.05, 0.10, 0.50, 0.90, 0.95], axis=0) / 1000
         got = r.quantiles("cy", [name])[["P5", "P10", "P50", "P90", "P95"]].to_numpy().T
         assert np.array_equal(got, expected, equal_nan=True) and np.isfinite(got).sum() > 10
-        assert np.allclose(r.quantiles("cy", [name])["mean"].to_numpy(), arr.mean(axis=0) / 1000, rtol=1e-14, atol=0, equal_nan=True)
+        assert np.allclose(
+            r.quantiles("cy", [name])["mean"].to_numpy(), arr.mean(axis=0) / 1000, rtol=1e-14, atol=0, equal_nan=True
+        )
 
 
 # --- bounded memory: a fixed sample of per-draw values, outcomes and means over every draw ----
@@ -295,9 +302,22 @@ def test_sampled_run_equals_the_full_run_on_its_draws(a, method):
     """A run keeping 700 of 3,000 draws: outcomes, probabilities and convergence over every
     draw as in the full run; inputs, metrics and totals those of the sampled draws; quantiles
     exact over the sample; means over every draw, bit-identical across chunks and jobs."""
-    full = simulate(a, draws=3000, seed=SEED, method=method, chunk_size=1000, jobs=1, keep=["group.capex", "cloud.revenue"])
-    runs = [simulate(a, draws=3000, seed=SEED, method=method, chunk_size=cs, jobs=j, sample_size=700,
-                     keep=["group.capex", "cloud.revenue"]) for cs, j in [(1000, 1), (777, 2), (5000, 1), (4096, 1)]]
+    full = simulate(
+        a, draws=3000, seed=SEED, method=method, chunk_size=1000, jobs=1, keep=["group.capex", "cloud.revenue"]
+    )
+    runs = [
+        simulate(
+            a,
+            draws=3000,
+            seed=SEED,
+            method=method,
+            chunk_size=cs,
+            jobs=j,
+            sample_size=700,
+            keep=["group.capex", "cloud.revenue"],
+        )
+        for cs, j in [(1000, 1), (777, 2), (5000, 1), (4096, 1)]
+    ]
     ref = runs[0]
     s = ref.sample
     assert ref.sampled and not full.sampled and len(s) == 700 and ref.manifest["sampled_draws"] == 700
@@ -328,12 +348,16 @@ def test_sampled_run_equals_the_full_run_on_its_draws(a, method):
 def test_means_are_exact_over_every_draw_whatever_the_chunking(a):
     """Streamed means (a sampled run): block sums assembled from partial blocks give the same
     bits as blocks that came whole, and equal the blocks of the full run summed in order."""
-    runs = [simulate(a, draws=9000, seed=3, method="mc", chunk_size=cs, jobs=j, keep=["group.revenue"], sample_size=500)
-            for cs, j in ((9000, 1), (1000, 1), (4096, 2), (333, 2))]
+    runs = [
+        simulate(a, draws=9000, seed=3, method="mc", chunk_size=cs, jobs=j, keep=["group.revenue"], sample_size=500)
+        for cs, j in ((9000, 1), (1000, 1), (4096, 2), (333, 2))
+    ]
     full = simulate(a, draws=9000, seed=3, method="mc", jobs=1, keep=["group.revenue"])
     for basis in ("quarter", "fy", "cy"):
         for r in runs[1:]:
-            assert np.array_equal(r.means[basis]["group.revenue"], runs[0].means[basis]["group.revenue"], equal_nan=True)
+            assert np.array_equal(
+                r.means[basis]["group.revenue"], runs[0].means[basis]["group.revenue"], equal_nan=True
+            )
         arr = full.totals[basis]["group.revenue"]
         blocks = [arr[i : i + MEAN_BLOCK].sum(axis=0) for i in range(0, 9000, MEAN_BLOCK)]
         assert np.array_equal(runs[0].means[basis]["group.revenue"], np.sum(blocks, axis=0) / 9000, equal_nan=True)
@@ -359,7 +383,9 @@ def test_large_run_storage_float32_quantiles_and_streamed_means(a, monkeypatch):
     probabilities identical."""
     full = simulate(a, draws=3000, seed=SEED, method="sobol", jobs=1, keep=["group.revenue", "cloud.utilisation"])
     monkeypatch.setattr(simulate_mod, "FULL_TABLES_UP_TO", 1000)
-    small = simulate(a, draws=3000, seed=SEED, method="sobol", chunk_size=700, jobs=2, keep=["group.revenue", "cloud.utilisation"])
+    small = simulate(
+        a, draws=3000, seed=SEED, method="sobol", chunk_size=700, jobs=2, keep=["group.revenue", "cloud.utilisation"]
+    )
     assert small.totals["fy"]["group.revenue"].dtype == np.float32 and not small.totals["quarter"]
     assert small.inputs.to_numpy().dtype == np.float32
     np.testing.assert_allclose(small.inputs.to_numpy(), full.inputs.to_numpy(), rtol=1e-6)

@@ -32,14 +32,32 @@ def test_timeline_with_an_unknown_claim_is_refused_with_did_you_mean(work, capsy
 
 def test_backtest_from_past_the_history_is_refused(work, capsys):
     rc, _, err = run(capsys, "backtest", "--assumptions", "my_assumptions", "--from", "FY2099Q1")
-    assert rc == 2 and "--from: FY2099Q1 leaves nothing to score: give a reported quarter from FY2023Q1 to FY2026Q3" in err
+    assert (
+        rc == 2 and "--from: FY2099Q1 leaves nothing to score: give a reported quarter from FY2023Q1 to FY2026Q3" in err
+    )
     assert not (work / "runs").exists()
 
 
 def test_the_backtest_verdict_names_the_forecaster_not_scored():
-    row = {"series": "group.revenue", "as_of": "FY2025Q1", "horizon": 1, "target": "FY2025Q2", "actual": 10.0,
-           "median": 10.0, "p5": 9.0, "p10": 9.5, "p90": 10.5, "p95": 11.0, "crps": 0.5, "pit": 0.5,
-           "p25": 9.8, "p75": 10.2, "in_P25-P75": True, "in_P10-P90": True, "in_P5-P95": True}
+    row = {
+        "series": "group.revenue",
+        "as_of": "FY2025Q1",
+        "horizon": 1,
+        "target": "FY2025Q2",
+        "actual": 10.0,
+        "median": 10.0,
+        "p5": 9.0,
+        "p10": 9.5,
+        "p90": 10.5,
+        "p95": 11.0,
+        "crps": 0.5,
+        "pit": 0.5,
+        "p25": 9.8,
+        "p75": 10.2,
+        "in_P25-P75": True,
+        "in_P10-P90": True,
+        "in_P5-P95": True,
+    }
     only_model = pd.DataFrame([{**row, "forecaster": "model"}])
     line = next(ln for ln in verdicts(only_model) if ln.startswith("group.revenue:"))
     assert "naive not scored (too few consecutive reported quarters before each as-of quarter)" in line
@@ -47,8 +65,16 @@ def test_the_backtest_verdict_names_the_forecaster_not_scored():
 
 
 def test_report_compare_by_path_is_named_by_the_file_stem(work, capsys):
-    rc, out, _ = run(capsys, "report", "--assumptions", "my_assumptions", "--draws", "20",
-                     "--compare", str(work / "my_assumptions" / "scenarios" / "bull.yaml"))
+    rc, out, _ = run(
+        capsys,
+        "report",
+        "--assumptions",
+        "my_assumptions",
+        "--draws",
+        "20",
+        "--compare",
+        str(work / "my_assumptions" / "scenarios" / "bull.yaml"),
+    )
     assert rc == 0 and "wrote reports/base_vs_bull/" in out
     assert sorted(p.name for p in (work / "reports").iterdir()) == ["base_vs_bull"]
 
@@ -75,10 +101,14 @@ def test_a_full_disk_is_one_clear_line(work, capsys, monkeypatch):
 
 def test_a_250_character_out_folder_works(work, capsys):
     name = "r" * 250
-    rc, _, err = run(capsys, "simulate", "--assumptions", "my_assumptions", "--draws", "40", "--jobs", "1", "--out", name)
+    rc, _, err = run(
+        capsys, "simulate", "--assumptions", "my_assumptions", "--draws", "40", "--jobs", "1", "--out", name
+    )
     assert rc == 0, err
     assert (work / name / "claims.csv").is_file() and [p.name for p in work.iterdir() if p.name.startswith(".")] == []
-    rc, _, err = run(capsys, "simulate", "--assumptions", "my_assumptions", "--draws", "40", "--jobs", "1", "--out", name)
+    rc, _, err = run(
+        capsys, "simulate", "--assumptions", "my_assumptions", "--draws", "40", "--jobs", "1", "--out", name
+    )
     assert rc == 0, err  # replaced: the swap's temporaries fit too
 
 
@@ -86,7 +116,11 @@ def test_a_csv_whose_header_matches_is_not_overwritten_unless_it_carries_the_own
     theirs = work / "user.csv"
     theirs.write_text("segment,item,FY2027 (P)\nmy,own,1\n", encoding="utf-8")
     rc, _, err = run(capsys, "project", "--assumptions", "my_assumptions", "--format", "csv", "--out", "user.csv")
-    assert rc == 2 and "was not written by pivotmodel" in err and theirs.read_text() == "segment,item,FY2027 (P)\nmy,own,1\n"
+    assert (
+        rc == 2
+        and "was not written by pivotmodel" in err
+        and theirs.read_text() == "segment,item,FY2027 (P)\nmy,own,1\n"
+    )
     assert run(capsys, "project", "--assumptions", "my_assumptions", "--format", "csv", "--out", "ours.csv")[0] == 0
     first, header = (work / "ours.csv").read_text(encoding="utf-8").splitlines()[:2]
     assert first.startswith(atomic.CSV_MARKER + " project;") and header.startswith("segment,item,")
@@ -114,33 +148,72 @@ def test_a_float_without_a_dot_is_a_number():
 
     from pivotmodel.yamlio import _StrictLoader
 
-    assert yaml.load("high: 1e9\nlow: -2.5E-3\nx: 1e\n", Loader=_StrictLoader) == {"high": 1e9, "low": -0.0025, "x": "1e"}
+    assert yaml.load("high: 1e9\nlow: -2.5E-3\nx: 1e\n", Loader=_StrictLoader) == {
+        "high": 1e9,
+        "low": -0.0025,
+        "x": "1e",
+    }
 
 
-@pytest.mark.parametrize("argv, message", [
-    (["solve", "fcf_negative_fy2027", "--input", "group.fx.usd_rmbb"], "(did you mean 'group.fx.usd_rmb'?)"),
-    (["sensitivity", "--output", "group.revenu@FY2027"], "unknown series 'group.revenu' (did you mean 'group.revenue'?)"),
-    (["drivers", "fcf_negative_fy2072", "--draws", "40"], "(did you mean 'fcf_negative_fy2027'?)"),
-])
+@pytest.mark.parametrize(
+    "argv, message",
+    [
+        (["solve", "fcf_negative_fy2027", "--input", "group.fx.usd_rmbb"], "(did you mean 'group.fx.usd_rmb'?)"),
+        (
+            ["sensitivity", "--output", "group.revenu@FY2027"],
+            "unknown series 'group.revenu' (did you mean 'group.revenue'?)",
+        ),
+        (["drivers", "fcf_negative_fy2072", "--draws", "40"], "(did you mean 'fcf_negative_fy2027'?)"),
+    ],
+)
 def test_unknown_names_come_with_did_you_mean(work, capsys, argv, message):
     rc, _, err = run(capsys, *argv, "--assumptions", "my_assumptions")
     assert rc == 2 and message in err
 
 
 def test_too_few_draws_for_replicates_are_refused(work, capsys):
-    rc, _, err = run(capsys, "simulate", "--assumptions", "my_assumptions", "--draws", "7", "--method", "lhs", "--out", "x")
-    assert rc == 2 and ("--draws: 7 draws with method lhs: its interval is taken over 10 replicates, so it needs at least "
-                        "20 draws (2 a replicate); give more draws or --method mc") in err
-    assert run(capsys, "simulate", "--assumptions", "my_assumptions", "--draws", "7", "--method", "mc", "--jobs", "1",
-               "--out", "x")[0] == 0
+    rc, _, err = run(
+        capsys, "simulate", "--assumptions", "my_assumptions", "--draws", "7", "--method", "lhs", "--out", "x"
+    )
+    assert (
+        rc == 2
+        and (
+            "--draws: 7 draws with method lhs: its interval is taken over 10 replicates, so it needs at least "
+            "20 draws (2 a replicate); give more draws or --method mc"
+        )
+        in err
+    )
+    assert (
+        run(
+            capsys,
+            "simulate",
+            "--assumptions",
+            "my_assumptions",
+            "--draws",
+            "7",
+            "--method",
+            "mc",
+            "--jobs",
+            "1",
+            "--out",
+            "x",
+        )[0]
+        == 0
+    )
 
 
 def test_the_claims_footer_names_the_folder_given(work, capsys):
-    rc, out, _ = run(capsys, "simulate", "--assumptions", "my_assumptions", "--draws", "40", "--jobs", "1", "--out", "x")
+    rc, out, _ = run(
+        capsys, "simulate", "--assumptions", "my_assumptions", "--draws", "40", "--jobs", "1", "--out", "x"
+    )
     assert rc == 0 and "Tests and readings: my_assumptions/claims.yaml\n" in out
 
 
 def test_the_as_of_help_suggests_a_quarter_that_runs():
-    text = build_parser().format_help() + next(
-        a for a in build_parser()._subparsers._group_actions[0].choices["project"]._actions if a.dest == "as_of").help
+    text = (
+        build_parser().format_help()
+        + next(
+            a for a in build_parser()._subparsers._group_actions[0].choices["project"]._actions if a.dest == "as_of"
+        ).help
+    )
     assert "FY2025Q2" not in text and "such as FY2026Q4" in text

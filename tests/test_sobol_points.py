@@ -25,7 +25,9 @@ def scipy_points(d: int, entropy: tuple[int, ...], start: int, stop: int) -> np.
 
 
 @pytest.mark.parametrize("d", [1, 2, 7, 97, 300])
-@pytest.mark.parametrize("start,stop", [(0, 1), (0, 2), (0, 1024), (1, 9), (5, 1029), (4096, 7096), (99_999, 100_003), (123_456, 124_000)])
+@pytest.mark.parametrize(
+    "start,stop", [(0, 1), (0, 2), (0, 1024), (1, 9), (5, 1029), (4096, 7096), (99_999, 100_003), (123_456, 124_000)]
+)
 def test_points_equal_scipys(d, start, stop):
     for entropy in ((1, 2, 3), (20260522, 0x5EED, 4)):
         ours = scrambled_points(d, entropy, start, stop)
@@ -45,8 +47,14 @@ def test_design_uniforms_equal_scipy_per_replicate():
     """A run's Sobol uniforms, replicate by replicate, across a replicate boundary."""
     seed, d, size = 20260522, 11, 3000
     got = _sobol_uniforms(seed, d, size, 2500, 6200)
-    want = np.concatenate([scipy_points(d, (seed, 0x5EED, 0), 2500, 3000), scipy_points(d, (seed, 0x5EED, 1), 0, 3000),
-                           scipy_points(d, (seed, 0x5EED, 2), 0, 200)], axis=1)
+    want = np.concatenate(
+        [
+            scipy_points(d, (seed, 0x5EED, 0), 2500, 3000),
+            scipy_points(d, (seed, 0x5EED, 1), 0, 3000),
+            scipy_points(d, (seed, 0x5EED, 2), 0, 200),
+        ],
+        axis=1,
+    )
     assert np.array_equal(got, want)
 
 

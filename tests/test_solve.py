@@ -45,13 +45,19 @@ def test_input_that_does_not_matter(bundled):
 
 
 def test_claim_without_a_threshold_uses_bisection(bundled):
-    bundled = bundled.with_values(**{"cloud.supply.revenue_yield": 2.0})  # supply not binding: AI revenue follows demand
+    bundled = bundled.with_values(
+        **{"cloud.supply.revenue_yield": 2.0}
+    )  # supply not binding: AI revenue follows demand
     sol = solve(bundled, "ai_revenue_triple_digit_fy2027", "cloud.ai_revenue.growth.start")
     assert find_claim(bundled, "ai_revenue_triple_digit_fy2027").threshold is None
     assert sol.status == "solved" and sol.direction == "at least"
     claim = find_claim(bundled, "ai_revenue_triple_digit_fy2027")
-    above = evaluate(claim, project(bundled, values_with(bundled, {"cloud.ai_revenue.growth.start": sol.value * (1 + 1e-6)})))
-    below = evaluate(claim, project(bundled, values_with(bundled, {"cloud.ai_revenue.growth.start": sol.value * (1 - 1e-6)})))
+    above = evaluate(
+        claim, project(bundled, values_with(bundled, {"cloud.ai_revenue.growth.start": sol.value * (1 + 1e-6)}))
+    )
+    below = evaluate(
+        claim, project(bundled, values_with(bundled, {"cloud.ai_revenue.growth.start": sol.value * (1 - 1e-6)}))
+    )
     assert above.holds[0] == 1.0 and below.holds[0] == 0.0
 
 
@@ -102,7 +108,20 @@ def test_cli_sensitivity_and_drivers(capsys):
     assert main(["sensitivity", "--output", "cloud.ai_revenue@FY2028", "--top", "3"]) == 0
     out = capsys.readouterr().out
     assert "Tornado" in out and "cloud.ai_revenue.growth.start" in out
-    assert main(["sensitivity", "--method", "sobol", "--samples", "64", "--output", "share(cloud.revenue, group.revenue, CY2026)"]) == 0
+    assert (
+        main(
+            [
+                "sensitivity",
+                "--method",
+                "sobol",
+                "--samples",
+                "64",
+                "--output",
+                "share(cloud.revenue, group.revenue, CY2026)",
+            ]
+        )
+        == 0
+    )
     assert "Sobol indices" in capsys.readouterr().out
     assert main(["sensitivity", "--method", "rank", "--draws", "300", "--top", "3"]) == 0
     assert "Spearman rank correlation" in capsys.readouterr().out
@@ -111,5 +130,7 @@ def test_cli_sensitivity_and_drivers(capsys):
     assert main(["drivers", CAPEX, "--draws", "500"]) == 0
     out = capsys.readouterr().out
     assert "capex.plan.total" in out and "PRIM box" in out
-    assert main(["solve", CAPEX, "--input", "capex.plan.total", "--input", "capex.plan.phasing_tilt", "--size", "5"]) == 0
+    assert (
+        main(["solve", CAPEX, "--input", "capex.plan.total", "--input", "capex.plan.phasing_tilt", "--size", "5"]) == 0
+    )
     assert "holds in" in capsys.readouterr().out

@@ -14,15 +14,23 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 def test_ruff_finds_nothing():
-    run = subprocess.run([sys.executable, "-m", "ruff", "check", "--no-cache", "pivotmodel", "tests", "benchmarks"],
-                         cwd=ROOT, capture_output=True, text=True)
+    run = subprocess.run(
+        [sys.executable, "-m", "ruff", "check", "--no-cache", "pivotmodel", "tests", "benchmarks"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+    )
     assert run.returncode == 0, run.stdout + run.stderr
 
 
 def test_mypy_finds_nothing():
     cache = Path(tempfile.gettempdir()) / "pivotmodel-mypy-cache"  # outside the repository
-    run = subprocess.run([sys.executable, "-m", "mypy", "--cache-dir", str(cache), "pivotmodel"],
-                         cwd=ROOT, capture_output=True, text=True)
+    run = subprocess.run(
+        [sys.executable, "-m", "mypy", "--cache-dir", str(cache), "pivotmodel"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+    )
     assert run.returncode == 0, run.stdout + run.stderr
 
 
@@ -65,7 +73,9 @@ print("failed:", failed)
 def test_every_module_imports_on_its_own():
     names = _modules()
     assert {"pivotmodel.cli", "pivotmodel.cli.run", "pivotmodel.model.capex", "pivotmodel.report"} <= set(names)
-    run = subprocess.run([sys.executable, "-c", _IMPORT_EACH, *names], cwd=ROOT, capture_output=True, text=True, timeout=300)
+    run = subprocess.run(
+        [sys.executable, "-c", _IMPORT_EACH, *names], cwd=ROOT, capture_output=True, text=True, timeout=300
+    )
     assert run.stdout.strip() == "failed: []", run.stdout + run.stderr
 
 
@@ -101,8 +111,13 @@ def test_only_the_charts_module_imports_matplotlib():
         if rel == Path("pivotmodel/charts.py"):
             continue
         for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
-            names = [a.name for a in node.names] if isinstance(node, ast.Import) else \
-                [node.module or ""] if isinstance(node, ast.ImportFrom) else []
+            names = (
+                [a.name for a in node.names]
+                if isinstance(node, ast.Import)
+                else [node.module or ""]
+                if isinstance(node, ast.ImportFrom)
+                else []
+            )
             if any(n == "matplotlib" or n.startswith("matplotlib.") for n in names):
                 offenders.append(f"{rel}:{node.lineno}")
     assert offenders == []

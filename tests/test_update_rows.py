@@ -60,42 +60,90 @@ def refused(folder: Path, rows: Path) -> list[str]:
     return [ln.strip() for ln in err.splitlines()[1:]]
 
 
-@pytest.mark.parametrize("old, new, problems", [
-    (CLOUD_EBITA, CLOUD_EBITA.replace("adjusted_ebita", "adjusted_ebitda"),
-     ["{rows}:7: metric: 'adjusted_ebitda' is not a known metric; did you mean 'adjusted_ebita'? a new metric is "
-      "added to METRIC_UNITS in pivotmodel/history_checks.py with its unit"]),
-    (CLOUD_REV, CLOUD_REV.replace("RMB_mn", "pct"), ["{rows}:9: unit: revenue is reported in RMB_mn, not 'pct'"]),
-    (CLOUD_REV, CLOUD_REV.replace("RMB_mn", "count"), ["{rows}:9: unit: revenue is reported in RMB_mn, not 'count'"]),
-    (CLOUD_REV, CLOUD_REV.replace("43707", "４３７０７"),
-     ["{rows}:9: value: '４３７０７' is not a plain number: ASCII digits, one '.', an optional sign and exponent (no "
-      "thousands separators, underscores, spaces or full-width digits)"]),
-    (CLOUD_REV, CLOUD_REV.replace("43707", "43_707"),
-     ["{rows}:9: value: '43_707' is not a plain number: ASCII digits, one '.', an optional sign and exponent (no "
-      "thousands separators, underscores, spaces or full-width digits)"]),
-    (CLOUD_REV, CLOUD_REV.replace("RMB_mn,", "RMB_mn\x00,"), ["{rows}:9: unit: holds a control character ('\\x00'); "
-                                                             "retype the cell"]),
-    (CLOUD_REV, CLOUD_REV + "\x1b[31m", ["{rows}:9: basis: holds a control character ('\\x1b'); retype the cell"]),
-    # typed in RMB thousand: 43,707,000 is above the group's 255,548 of the quarter (not yet beyond 1e8);
-    # reported as such, and the identity (which it also breaks) not echoed
-    (CLOUD_REV, CLOUD_REV.replace("43707", "43707000"),
-     ["{rows}:9: value: FY2027Q1 Cloud Intelligence Group revenue = 43,707,000 is above the group's revenue of the "
-      "quarter (255,548): a unit slip (RMB thousand?) or a typo"]),
-    # sign before the identity
-    (CLOUD_REV, CLOUD_REV.replace("43707", "-43707"),
-     ["{rows}:9: value: -43707: revenue is never negative (FY2027Q1 Cloud Intelligence Group)"]),
-    # size in %g, not 309 digits
-    (CLOUD_REV, CLOUD_REV.replace("43707", "1e308"),
-     ["{rows}:9: value: 1e+308 RMB_mn for FY2027Q1 Cloud Intelligence Group revenue is beyond any plausible figure "
-      "(limit 1e+08 in absolute value) - is it in RMB rather than RMB million?"]),
-    # a cloud EBITA typo (an extra digit) is named as the row, not as an anchored start in cloud.yaml
-    (CLOUD_EBITA, CLOUD_EBITA.replace("3997", "399700"),
-     ["{rows}:7: value: FY2027Q1 Cloud Intelligence Group adjusted_ebita = 399,700 is larger in size than the "
-      "segment's revenue (43,707): a typo or a unit slip?"]),
-    # a period typed far past the horizon: one headline problem, alone
-    (CLOUD_REV, CLOUD_REV.replace("FY2027Q1", "FY2099Q1"),
-     ["{rows}:9: period: FY2099Q1 does not follow FY2027Q1: update appends the quarters after the last reported one "
-      "(FY2026Q4) in order, FY2027Q2 next; a typo for FY2027Q2? (fix this first, the other checks follow from it)"]),
-])
+@pytest.mark.parametrize(
+    "old, new, problems",
+    [
+        (
+            CLOUD_EBITA,
+            CLOUD_EBITA.replace("adjusted_ebita", "adjusted_ebitda"),
+            [
+                "{rows}:7: metric: 'adjusted_ebitda' is not a known metric; did you mean 'adjusted_ebita'? a new metric is "
+                "added to METRIC_UNITS in pivotmodel/history_checks.py with its unit"
+            ],
+        ),
+        (CLOUD_REV, CLOUD_REV.replace("RMB_mn", "pct"), ["{rows}:9: unit: revenue is reported in RMB_mn, not 'pct'"]),
+        (
+            CLOUD_REV,
+            CLOUD_REV.replace("RMB_mn", "count"),
+            ["{rows}:9: unit: revenue is reported in RMB_mn, not 'count'"],
+        ),
+        (
+            CLOUD_REV,
+            CLOUD_REV.replace("43707", "４３７０７"),
+            [
+                "{rows}:9: value: '４３７０７' is not a plain number: ASCII digits, one '.', an optional sign and exponent (no "
+                "thousands separators, underscores, spaces or full-width digits)"
+            ],
+        ),
+        (
+            CLOUD_REV,
+            CLOUD_REV.replace("43707", "43_707"),
+            [
+                "{rows}:9: value: '43_707' is not a plain number: ASCII digits, one '.', an optional sign and exponent (no "
+                "thousands separators, underscores, spaces or full-width digits)"
+            ],
+        ),
+        (
+            CLOUD_REV,
+            CLOUD_REV.replace("RMB_mn,", "RMB_mn\x00,"),
+            ["{rows}:9: unit: holds a control character ('\\x00'); retype the cell"],
+        ),
+        (CLOUD_REV, CLOUD_REV + "\x1b[31m", ["{rows}:9: basis: holds a control character ('\\x1b'); retype the cell"]),
+        # typed in RMB thousand: 43,707,000 is above the group's 255,548 of the quarter (not yet beyond 1e8);
+        # reported as such, and the identity (which it also breaks) not echoed
+        (
+            CLOUD_REV,
+            CLOUD_REV.replace("43707", "43707000"),
+            [
+                "{rows}:9: value: FY2027Q1 Cloud Intelligence Group revenue = 43,707,000 is above the group's revenue of the "
+                "quarter (255,548): a unit slip (RMB thousand?) or a typo"
+            ],
+        ),
+        # sign before the identity
+        (
+            CLOUD_REV,
+            CLOUD_REV.replace("43707", "-43707"),
+            ["{rows}:9: value: -43707: revenue is never negative (FY2027Q1 Cloud Intelligence Group)"],
+        ),
+        # size in %g, not 309 digits
+        (
+            CLOUD_REV,
+            CLOUD_REV.replace("43707", "1e308"),
+            [
+                "{rows}:9: value: 1e+308 RMB_mn for FY2027Q1 Cloud Intelligence Group revenue is beyond any plausible figure "
+                "(limit 1e+08 in absolute value) - is it in RMB rather than RMB million?"
+            ],
+        ),
+        # a cloud EBITA typo (an extra digit) is named as the row, not as an anchored start in cloud.yaml
+        (
+            CLOUD_EBITA,
+            CLOUD_EBITA.replace("3997", "399700"),
+            [
+                "{rows}:7: value: FY2027Q1 Cloud Intelligence Group adjusted_ebita = 399,700 is larger in size than the "
+                "segment's revenue (43,707): a typo or a unit slip?"
+            ],
+        ),
+        # a period typed far past the horizon: one headline problem, alone
+        (
+            CLOUD_REV,
+            CLOUD_REV.replace("FY2027Q1", "FY2099Q1"),
+            [
+                "{rows}:9: period: FY2099Q1 does not follow FY2027Q1: update appends the quarters after the last reported one "
+                "(FY2026Q4) in order, FY2027Q2 next; a typo for FY2027Q2? (fix this first, the other checks follow from it)"
+            ],
+        ),
+    ],
+)
 def test_a_wrong_row_is_refused_by_its_line_in_the_rows_file(folder, tmp_path, old, new, problems):
     rows = rows_file(tmp_path, old, new)
     assert refused(folder, rows) == [p.format(rows=rows) for p in problems]
@@ -107,7 +155,8 @@ def test_the_group_identity_is_checked_once_signs_and_sizes_pass(folder, tmp_pat
     assert refused(folder, rows) == [
         f"{rows}:11: FY2027Q1,Consolidated,revenue: 255,548 but Alibaba China E-commerce Group + Cloud Intelligence "
         "Group + Alibaba International Digital Commerce Group + All others + Inter-segment elimination = 256,548: segments "
-        "+ elimination must equal the group (within rounding); check the rows"]
+        "+ elimination must equal the group (within rounding); check the rows"
+    ]
 
 
 def test_a_zero_capex_is_appended_with_a_warning(folder, tmp_path):
@@ -115,11 +164,15 @@ def test_a_zero_capex_is_appended_with_a_warning(folder, tmp_path):
     rows = rows_file(tmp_path, line, line.replace("27900", "0"))
     rc, out, err = run(["update", str(rows), "--assumptions", str(folder), *QUICK, "--out", str(tmp_path / "o")])
     assert rc == 0, err
-    assert (f"warning: {rows}:16: value: FY2027Q1 Consolidated capex_purchase_of_ppe_fcf_table is 0: if the figure "
-            "is not known, leave the row out (a gap stays a gap)") in err
+    assert (
+        f"warning: {rows}:16: value: FY2027Q1 Consolidated capex_purchase_of_ppe_fcf_table is 0: if the figure "
+        "is not known, leave the row out (a gap stays a gap)"
+    ) in err
     # the usual rows the quarter lacks, by CSV segment and metric (FY2026Q4 has them; the fixture does not)
-    assert f"warning: {rows}: FY2027Q1: lacks 11 row(s) that FY2026Q4 has and the model reads (segment,metric): " \
-           "Consolidated,free_cash_flow; " in err
+    assert (
+        f"warning: {rows}: FY2027Q1: lacks 11 row(s) that FY2026Q4 has and the model reads (segment,metric): "
+        "Consolidated,free_cash_flow; " in err
+    )
 
 
 def test_an_unknown_metric_in_reported_csv_is_an_error_with_did_you_mean(folder, capsys):
@@ -129,14 +182,29 @@ def test_an_unknown_metric_in_reported_csv_is_an_error_with_did_you_mean(folder,
     line = 1 + text[: text.index(row)].count("\n")
     rep.write_text(text.replace(row, row.replace("adjusted_ebita", "adjusted_ebitda")), encoding="utf-8")
     err = validate_fails(capsys, folder)
-    assert (f"a/history/reported.csv:{line}: metric: 'adjusted_ebitda' is not a known metric; did you mean "
-            "'adjusted_ebita'?") in err
+    assert (
+        f"a/history/reported.csv:{line}: metric: 'adjusted_ebitda' is not a known metric; did you mean "
+        "'adjusted_ebita'?"
+    ) in err
 
 
 # -- mutation test: reported.csv rows deleted, duplicated, renamed; rows files fuzzed ----------
 
 _NAMED = re.compile(r"(:\d+: |FY20\d\dQ\d,[^:]+: )")  # a file's line, or a CSV row by period,segment,metric
-_GARBAGE = ("４３７０７", "43_707", "4,3707", "1e308", "-43707", "0", "", "nan", "43707\x00", "4.37e7", " 43707 ", "0x10")
+_GARBAGE = (
+    "４３７０７",
+    "43_707",
+    "4,3707",
+    "1e308",
+    "-43707",
+    "0",
+    "",
+    "nan",
+    "43707\x00",
+    "4.37e7",
+    " 43707 ",
+    "0x10",
+)
 
 
 def _mutate_reported(text: str, rnd: random.Random) -> str:
@@ -193,6 +261,6 @@ def test_update_after_any_mutation_appends_correctly_or_refuses_leaving_the_fold
         return
     new = rep.read_bytes()
     assert new.startswith(old)  # the old bytes kept, the rows appended after them
-    appended = list(csv.reader(io.StringIO(new[len(old):].decode("utf-8"))))
+    appended = list(csv.reader(io.StringIO(new[len(old) :].decode("utf-8"))))
     given = list(csv.reader(io.StringIO(rows.read_text(encoding="utf-8"))))[1:]
     assert sorted(appended) == sorted([c.strip() for c in r] for r in given)

@@ -61,7 +61,9 @@ def test_a_second_writer_is_refused_while_the_first_holds_the_folder(work, capsy
         rc, _, err = run(capsys, "update", str(NEXT), "--assumptions", "my_assumptions", *QUICK, "--out", "u")
     assert rc == 2 and "another pivotmodel command is writing to my_assumptions; nothing was changed" in err
     assert digest(work / "my_assumptions") == before
-    rc, out, _ = run(capsys, "update", str(NEXT), "--assumptions", "my_assumptions", *QUICK, "--out", "u")  # lock released
+    rc, out, _ = run(
+        capsys, "update", str(NEXT), "--assumptions", "my_assumptions", *QUICK, "--out", "u"
+    )  # lock released
     assert rc == 0 and "appended 15 rows" in out
 
 
@@ -105,7 +107,18 @@ def test_update_prints_the_warnings_validate_gives_afterwards(work, capsys):
     assert any(ln.startswith(f"warning: {NEXT}:10: FY2027Q1,Consolidated,adjusted_ebita: YoY growth") for ln in warned)
 
 
-_UPDATE = [sys.executable, "-m", "pivotmodel.cli", "update", "--assumptions", "my_assumptions", "--draws", "300", "--jobs", "1"]
+_UPDATE = [
+    sys.executable,
+    "-m",
+    "pivotmodel.cli",
+    "update",
+    "--assumptions",
+    "my_assumptions",
+    "--draws",
+    "300",
+    "--jobs",
+    "1",
+]
 
 
 def test_two_updates_and_an_edit_at_once_never_lose_one(work):
@@ -132,6 +145,9 @@ def test_two_updates_and_an_edit_at_once_never_lose_one(work):
         assert final == edited
     for _, (rc, _, err) in results.items():
         if rc == 2:
-            assert ("changed while the update ran" in err or "another pivotmodel command is writing" in err
-                    or "is not after the last reported quarter" in err), err
+            assert (
+                "changed while the update ran" in err
+                or "another pivotmodel command is writing" in err
+                or "is not after the last reported quarter" in err
+            ), err
     assert not list((work / "tmp").iterdir())

@@ -13,15 +13,26 @@ from pivotmodel.workbook import Sheet, number_format, sheet_name, write_workbook
 
 
 def _sheets():
-    claims = pd.DataFrame({
-        "probability (ratio)": [0.25, 0.0], "draws (count)": [20000, 20000], "metric_p50 (claim units)": [2030.0, 455.2],
-        "metric_unit": ["year", "RMB bn"], "words": ["short", "a long statement " * 8],
-    }, index=pd.Index(["first_fy_claim", "capex_claim"], name="id"))
-    q = pd.DataFrame({"unit": ["RMB bn", "ratio"], "P50": [609.4556253849976, 0.1681]},
-                     index=pd.MultiIndex.from_tuples([("cloud.revenue", "FY2027"), ("cloud.share", "FY2027")],
-                                                     names=["series", "period"]))
-    return [Sheet("claims", claims, True, {"metric_p50 (claim units)": "metric_unit"}),
-            Sheet("quantiles_fy (RMB bn)", q, True, {"P50": "unit"})]
+    claims = pd.DataFrame(
+        {
+            "probability (ratio)": [0.25, 0.0],
+            "draws (count)": [20000, 20000],
+            "metric_p50 (claim units)": [2030.0, 455.2],
+            "metric_unit": ["year", "RMB bn"],
+            "words": ["short", "a long statement " * 8],
+        },
+        index=pd.Index(["first_fy_claim", "capex_claim"], name="id"),
+    )
+    q = pd.DataFrame(
+        {"unit": ["RMB bn", "ratio"], "P50": [609.4556253849976, 0.1681]},
+        index=pd.MultiIndex.from_tuples(
+            [("cloud.revenue", "FY2027"), ("cloud.share", "FY2027")], names=["series", "period"]
+        ),
+    )
+    return [
+        Sheet("claims", claims, True, {"metric_p50 (claim units)": "metric_unit"}),
+        Sheet("quantiles_fy (RMB bn)", q, True, {"P50": "unit"}),
+    ]
 
 
 def test_formats_panes_filters_and_names(tmp_path):

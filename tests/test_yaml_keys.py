@@ -14,16 +14,29 @@ from pivotmodel.cli import main
 A = "assumptions"
 
 
-@pytest.mark.parametrize("name, append, message", [
-    ("simulation.yaml", "draws: 50000\n",
-     "draws: unknown top-level key; valid: simulation; 'draws' belongs under 'simulation': indent it to sit with the "
-     "others there"),
-    ("claims.yaml", "claim:\n  - id: x\n", "claim: unknown top-level key; valid: claims (did you mean 'claims'?)"),
-    ("correlations.yaml", "pairs: []\n", "pairs: unknown top-level key; valid: correlations"),
-    ("consensus.yaml", "consensuss: {}\n", "consensuss: unknown top-level key; valid: consensus (did you mean 'consensus'?)"),
-    ("sources.yaml", "source:\n  x: {title: t, href: h}\n",
-     "source: unknown top-level key; valid: sources (did you mean 'sources'?)"),
-])
+@pytest.mark.parametrize(
+    "name, append, message",
+    [
+        (
+            "simulation.yaml",
+            "draws: 50000\n",
+            "draws: unknown top-level key; valid: simulation; 'draws' belongs under 'simulation': indent it to sit with the "
+            "others there",
+        ),
+        ("claims.yaml", "claim:\n  - id: x\n", "claim: unknown top-level key; valid: claims (did you mean 'claims'?)"),
+        ("correlations.yaml", "pairs: []\n", "pairs: unknown top-level key; valid: correlations"),
+        (
+            "consensus.yaml",
+            "consensuss: {}\n",
+            "consensuss: unknown top-level key; valid: consensus (did you mean 'consensus'?)",
+        ),
+        (
+            "sources.yaml",
+            "source:\n  x: {title: t, href: h}\n",
+            "source: unknown top-level key; valid: sources (did you mean 'sources'?)",
+        ),
+    ],
+)
 def test_an_unknown_top_level_key_is_refused_at_its_line(capsys, assumptions_copy, name, append, message):
     path = assumptions_copy / name
     text = path.read_text(encoding="utf-8")
@@ -39,7 +52,10 @@ def test_boundary_settings_are_finite_in_zero_one(capsys, assumptions_copy, valu
     replace_once(path, "boundary_margin: 0.03", f"boundary_margin: {value}")
     err = validate_fails(capsys, assumptions_copy)
     line = line_of(path, "boundary_margin:")
-    assert f"  {A}/simulation.yaml:{line}: simulation.boundary_margin: must be a finite number in [0, 1], got {shown}" in err
+    assert (
+        f"  {A}/simulation.yaml:{line}: simulation.boundary_margin: must be a finite number in [0, 1], got {shown}"
+        in err
+    )
 
 
 @pytest.mark.parametrize("date", ['"2026--02"', '"2025-09-null"', '"2026-13"', '"2026-02-30"', "20260220"])
@@ -51,11 +67,14 @@ def test_a_mangled_source_date_is_refused(capsys, assumptions_copy, date):
     path.write_text(text.replace(old, f"date: {date}", 1), encoding="utf-8")
     err = validate_fails(capsys, assumptions_copy)
     shown = repr(date.strip('"')) if date.startswith('"') else date
-    assert f"{line}: sources." in err and f".date: {shown} is not a date like 2026-02 or 2026-02-19 (YYYY-MM[-DD])" in err
+    assert (
+        f"{line}: sources." in err and f".date: {shown} is not a date like 2026-02 or 2026-02-19 (YYYY-MM[-DD])" in err
+    )
 
 
-@pytest.mark.parametrize("value, kind", [("[a, b]", "list"), ("2026-02-03 10:00:00", "datetime"),
-                                         ("!!binary aGVsbG8=", "bytes")])
+@pytest.mark.parametrize(
+    "value, kind", [("[a, b]", "list"), ("2026-02-03 10:00:00", "datetime"), ("!!binary aGVsbG8=", "bytes")]
+)
 def test_a_source_title_must_be_text(capsys, assumptions_copy, value, kind):
     path = assumptions_copy / "sources.yaml"
     text = path.read_text(encoding="utf-8")
@@ -72,5 +91,10 @@ def test_a_truncated_simulation_yaml_is_run_with_its_defaults_noted(capsys, assu
     assert main(["validate", "--assumptions", str(assumptions_copy)]) == 0
     err = capsys.readouterr().err
     line = line_of(path, "simulation:")
-    for key, value in (("chunk_size", "50000"), ("tolerance", "0"), ("boundary_yoy", "0.05"), ("boundary_margin", "0.03")):
+    for key, value in (
+        ("chunk_size", "50000"),
+        ("tolerance", "0"),
+        ("boundary_yoy", "0.05"),
+        ("boundary_margin", "0.03"),
+    ):
         assert f"warning: {A}/simulation.yaml:{line}: simulation.{key}: not set; using {value} (" in err

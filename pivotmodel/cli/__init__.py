@@ -65,17 +65,29 @@ EXAMPLES = {
 def build_parser() -> argparse.ArgumentParser:
     from .. import __version__
 
-    parser = argparse.ArgumentParser(prog="pivotmodel", description="Scenario model of Alibaba's pivot to AI and cloud",
-                                     formatter_class=HelpFormatter,
-                                     epilog="Each command has its own --help, with its defaults and an example.")
+    parser = argparse.ArgumentParser(
+        prog="pivotmodel",
+        description="Scenario model of Alibaba's pivot to AI and cloud",
+        formatter_class=HelpFormatter,
+        epilog="Each command has its own --help, with its defaults and an example.",
+    )
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     common = argparse.ArgumentParser(add_help=False)
-    common.add_argument("--assumptions", type=Path, default=None, metavar="DIR", help="assumptions folder (default: the bundled one)")
-    common.add_argument("--scenario", default=None, metavar="NAME", help="a scenario in <assumptions>/scenarios, or a path to one")
-    common.add_argument("--as-of", type=QUARTER, default=None, metavar="QUARTER",
-                        help="run as of a reported quarter such as FY2026Q4, whose four base quarters are reported on the "
-                             "segments' basis (too early a quarter is refused, naming the rows it lacks): later history "
-                             "hidden (default: the last reported)")
+    common.add_argument(
+        "--assumptions", type=Path, default=None, metavar="DIR", help="assumptions folder (default: the bundled one)"
+    )
+    common.add_argument(
+        "--scenario", default=None, metavar="NAME", help="a scenario in <assumptions>/scenarios, or a path to one"
+    )
+    common.add_argument(
+        "--as-of",
+        type=QUARTER,
+        default=None,
+        metavar="QUARTER",
+        help="run as of a reported quarter such as FY2026Q4, whose four base quarters are reported on the "
+        "segments' basis (too early a quarter is refused, naming the rows it lacks): later history "
+        "hidden (default: the last reported)",
+    )
     sub = parser.add_subparsers(dest="command", required=True)
 
     for module in COMMANDS:

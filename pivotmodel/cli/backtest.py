@@ -45,8 +45,9 @@ def cmd_timeline(args: argparse.Namespace) -> int:
         a.claim(cid)  # an unknown id: the valid ones, before any run
     out = _out(args, "timeline", a)
     with chunk_executor(args) as executor:
-        table, skipped = timeline_table(args.assumptions, args.scenario, _options(args, a), args.jobs, args.claim or None,
-                                        executor=executor)
+        table, skipped = timeline_table(
+            args.assumptions, args.scenario, _options(args, a), args.jobs, args.claim or None, executor=executor
+        )
     for q, why in sorted(skipped.items()):
         print(f"as of {q}: model not run ({why})", file=sys.stderr)
     data = charts.claim_timeline_data(table)
@@ -54,7 +55,9 @@ def cmd_timeline(args: argparse.Namespace) -> int:
     def write(folder: Path) -> None:
         table.to_csv(folder / "timeline.csv", index=False, float_format="%.6g")
         fig: Any = charts.plot_claim_timeline(data).figure
-        charts.add_source(fig, f"pivotmodel timeline, {args.draws} draws; an as-of quarter the model cannot start from is left out")
+        charts.add_source(
+            fig, f"pivotmodel timeline, {args.draws} draws; an as-of quarter the model cannot start from is left out"
+        )
         charts.save(fig, folder / "timeline")
 
     write_dir_atomic(out, write, a.input_paths)
@@ -73,8 +76,10 @@ def _horizon_lines(by_h) -> list[str]:
     lines = [f"{'series':30} {'h':>2} {'who':6} {'n':>3} {'in 50/80/90%':>13} {'CRPS bn':>8} {'PIT mean':>8}  PIT hist"]
     for (series, h, who), s in by_h.iterrows():
         cover = f"{s['inside_P25-P75']}/{s['inside_P10-P90']}/{s['inside_P5-P95']}"
-        lines.append(f"{series:30} {h:>2} {who:6} {s.n:>3} {cover:>13} {s.crps_mean / 1000:>8.2f} {s.pit_mean:>8.2f}  "
-                     f"{s.pit_histogram}")
+        lines.append(
+            f"{series:30} {h:>2} {who:6} {s.n:>3} {cover:>13} {s.crps_mean / 1000:>8.2f} {s.pit_mean:>8.2f}  "
+            f"{s.pit_histogram}"
+        )
     return lines
 
 
@@ -83,10 +88,13 @@ def _input_lines(notes: dict) -> list[str]:
     lines = []
     for q, n in sorted(notes.items()):
         est = n["on_estimates"]
-        lines.append(f"as of {q}: {len(est)} base-quarter figures on estimates (history/estimates.csv)"
-                     + (f": {', '.join(est)}" if est else "") + f"; {len(n['later_inputs'])} hand-set inputs "
-                     "with a source dated after its results were known (look-ahead)"
-                     + (f": {', '.join(x.split(' (')[0] for x in n['later_inputs'])}" if n["later_inputs"] else ""))
+        lines.append(
+            f"as of {q}: {len(est)} base-quarter figures on estimates (history/estimates.csv)"
+            + (f": {', '.join(est)}" if est else "")
+            + f"; {len(n['later_inputs'])} hand-set inputs "
+            "with a source dated after its results were known (look-ahead)"
+            + (f": {', '.join(x.split(' (')[0] for x in n['later_inputs'])}" if n["later_inputs"] else "")
+        )
     return lines
 
 
@@ -99,15 +107,22 @@ def cmd_backtest(args: argparse.Namespace) -> int:
     start = args.start or (min(a.history.quarterly["group.revenue"]) + 6)
     last, first = a.history.last_quarter, min(a.history.quarterly["group.revenue"])
     if not first <= start < last:
-        raise InputError.single("--from", "", f"{start.label} leaves nothing to score: give a reported quarter from "
-                                f"{first.label} to {(last + -1).label} (the model is scored on the quarters after it, "
-                                f"up to the last reported, {last.label})")
+        raise InputError.single(
+            "--from",
+            "",
+            f"{start.label} leaves nothing to score: give a reported quarter from "
+            f"{first.label} to {(last + -1).label} (the model is scored on the quarters after it, "
+            f"up to the last reported, {last.label})",
+        )
     with chunk_executor(args) as executor:
-        scores, skipped = backtest_scores(args.assumptions, args.scenario, start, args.horizon, _options(args, a), args.jobs,
-                                          executor)
+        scores, skipped = backtest_scores(
+            args.assumptions, args.scenario, start, args.horizon, _options(args, a), args.jobs, executor
+        )
     if skipped:
-        print(f"model not run as of {len(skipped)} quarters ({', '.join(sorted(skipped))}): e.g. {next(iter(skipped.values()))}",
-              file=sys.stderr)
+        print(
+            f"model not run as of {len(skipped)} quarters ({', '.join(sorted(skipped))}): e.g. {next(iter(skipped.values()))}",
+            file=sys.stderr,
+        )
     summary = summarise(scores)
     by_h = summarise(scores, ("series", "horizon", "forecaster"))
     lines = verdicts(scores)
@@ -122,7 +137,9 @@ def cmd_backtest(args: argparse.Namespace) -> int:
         if len(data):
             data.to_csv(folder / "backtest_fans.csv", index=False, float_format="%.6g")
             fig: Any = charts.plot_backtest_fans(data).figure
-            charts.add_source(fig, f"pivotmodel backtest, {args.draws} draws; actuals as reported (history/reported.csv)")
+            charts.add_source(
+                fig, f"pivotmodel backtest, {args.draws} draws; actuals as reported (history/reported.csv)"
+            )
             charts.save(fig, folder / "backtest_fans")
 
     write_dir_atomic(out, write, a.input_paths)
@@ -137,21 +154,35 @@ def cmd_backtest(args: argparse.Namespace) -> int:
 def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
     def shared(p):
         p.add_argument("--draws", type=int_at_least(100), default=2000, metavar="N", help="draws per as-of run")
-        p.add_argument("--method", choices=["mc", "lhs", "sobol"], default=None, help="sampling (default: simulation.yaml)")
+        p.add_argument(
+            "--method", choices=["mc", "lhs", "sobol"], default=None, help="sampling (default: simulation.yaml)"
+        )
         p.add_argument("--seed", type=SEED, default=None, metavar="S", help="random seed (default: simulation.yaml)")
         p.add_argument("--jobs", type=JOBS, default=1, metavar="J", help="worker processes per run")
         executor_options(p)
 
-    p = sub.add_parser("timeline", parents=[common], help="each headline claim's probability as of each reported quarter")
+    p = sub.add_parser(
+        "timeline", parents=[common], help="each headline claim's probability as of each reported quarter"
+    )
     shared(p)
-    p.add_argument("--claim", action="append", metavar="ID", help="a claim id (repeatable; default: the headline claims)")
+    p.add_argument(
+        "--claim", action="append", metavar="ID", help="a claim id (repeatable; default: the headline claims)"
+    )
     p.add_argument("--out", default=None, metavar="DIR", help="output folder (default runs/timeline)")
     p.set_defaults(handler=cmd_timeline)
 
-    p = sub.add_parser("backtest", parents=[common], help="score the bands, run as of past quarters, on what was then reported")
+    p = sub.add_parser(
+        "backtest", parents=[common], help="score the bands, run as of past quarters, on what was then reported"
+    )
     shared(p)
-    p.add_argument("--from", dest="start", type=parse_quarter, default=None, metavar="QUARTER",
-                   help="first as-of quarter (default: six quarters after the first of group revenue)")
+    p.add_argument(
+        "--from",
+        dest="start",
+        type=parse_quarter,
+        default=None,
+        metavar="QUARTER",
+        help="first as-of quarter (default: six quarters after the first of group revenue)",
+    )
     p.add_argument("--horizon", type=int_at_least(1), default=4, metavar="H", help="quarters ahead to score")
     p.add_argument("--out", default=None, metavar="DIR", help="output folder (default runs/backtest)")
     p.set_defaults(handler=cmd_backtest)

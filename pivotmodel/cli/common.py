@@ -8,8 +8,15 @@ import sys
 
 from ..options import JOBS, SEED, float_between, int_at_least
 
-__all__ = ["load_assumptions", "print_problems", "run_options", "simulation_options", "check_replicates", "executor_options",
-           "chunk_executor"]
+__all__ = [
+    "load_assumptions",
+    "print_problems",
+    "run_options",
+    "simulation_options",
+    "check_replicates",
+    "executor_options",
+    "chunk_executor",
+]
 
 
 def load_assumptions(args: argparse.Namespace):
@@ -22,8 +29,11 @@ def load_assumptions(args: argparse.Namespace):
         print("\n".join(format_lookahead(a)), file=sys.stderr)
     if a.warnings and args.command != "validate":
         n = len(a.warnings)
-        print(f"pivotmodel: {n} warning{'s' if n != 1 else ''} in the inputs; `pivotmodel validate` lists "
-              f"{'them' if n != 1 else 'it'}", file=sys.stderr)
+        print(
+            f"pivotmodel: {n} warning{'s' if n != 1 else ''} in the inputs; `pivotmodel validate` lists "
+            f"{'them' if n != 1 else 'it'}",
+            file=sys.stderr,
+        )
     return a
 
 
@@ -57,35 +67,77 @@ def check_replicates(draws: int, method: str) -> None:
     from ..sampling import REPLICATES
 
     if method != "mc" and draws < 2 * REPLICATES:
-        raise InputError.single("--draws", "", f"{draws} draws with method {method}: its interval is taken over "
-                                f"{REPLICATES} replicates, so it needs at least {2 * REPLICATES} draws (2 a replicate); "
-                                "give more draws or --method mc")
+        raise InputError.single(
+            "--draws",
+            "",
+            f"{draws} draws with method {method}: its interval is taken over "
+            f"{REPLICATES} replicates, so it needs at least {2 * REPLICATES} draws (2 a replicate); "
+            "give more draws or --method mc",
+        )
 
 
-def simulation_options(p: argparse.ArgumentParser, tolerance: bool = True, out: str = "run folder (default runs/<scenario>)") -> None:
+def simulation_options(
+    p: argparse.ArgumentParser, tolerance: bool = True, out: str = "run folder (default runs/<scenario>)"
+) -> None:
     """The options of a Monte Carlo run (``tolerance``: with ``--tolerance``; ``out``: the help of ``--out``)."""
-    p.add_argument("--draws", type=int_at_least(1), default=None, metavar="N", help="Monte Carlo draws (default: simulation.yaml)")
-    p.add_argument("--method", choices=["mc", "lhs", "sobol"], default=None,
-                   help="sampling: plain Monte Carlo, Latin hypercube or scrambled Sobol (default: simulation.yaml)")
-    p.add_argument("--seed", type=SEED, default=None, metavar="S", help="random seed, 0 or more (default: simulation.yaml)")
-    p.add_argument("--jobs", type=JOBS, default=None, metavar="J", help="worker processes, 1 to the number of cores (default: all cores)")
+    p.add_argument(
+        "--draws", type=int_at_least(1), default=None, metavar="N", help="Monte Carlo draws (default: simulation.yaml)"
+    )
+    p.add_argument(
+        "--method",
+        choices=["mc", "lhs", "sobol"],
+        default=None,
+        help="sampling: plain Monte Carlo, Latin hypercube or scrambled Sobol (default: simulation.yaml)",
+    )
+    p.add_argument(
+        "--seed", type=SEED, default=None, metavar="S", help="random seed, 0 or more (default: simulation.yaml)"
+    )
+    p.add_argument(
+        "--jobs",
+        type=JOBS,
+        default=None,
+        metavar="J",
+        help="worker processes, 1 to the number of cores (default: all cores)",
+    )
     executor_options(p)
     if tolerance:
-        p.add_argument("--tolerance", type=float_between(0, 1, open_high=True), default=None, metavar="T",
-                       help="double the draws until every claim's 95%% interval is narrower than T (up to max_draws)")
-    p.add_argument("--nearest-correlation", action="store_true", help="use the nearest valid correlation matrix if the one asked is not PSD")
-    p.add_argument("--max-memory", type=float_between(0, 1e6, open_low=True), default=None, metavar="GB",
-                   help="refuse runs expected to need more memory than this (default: half the machine's RAM)")
+        p.add_argument(
+            "--tolerance",
+            type=float_between(0, 1, open_high=True),
+            default=None,
+            metavar="T",
+            help="double the draws until every claim's 95%% interval is narrower than T (up to max_draws)",
+        )
+    p.add_argument(
+        "--nearest-correlation",
+        action="store_true",
+        help="use the nearest valid correlation matrix if the one asked is not PSD",
+    )
+    p.add_argument(
+        "--max-memory",
+        type=float_between(0, 1e6, open_low=True),
+        default=None,
+        metavar="GB",
+        help="refuse runs expected to need more memory than this (default: half the machine's RAM)",
+    )
     p.add_argument("--out", default=None, metavar="DIR", help=out)
 
 
 def executor_options(p: argparse.ArgumentParser) -> None:
     """``--executor`` and ``--scheduler``: where the chunks of model runs are computed."""
-    p.add_argument("--executor", choices=["local", "dask"], default="local",
-                   help="where the chunks of model runs go: a local process pool, or dask.distributed (a cluster of --jobs "
-                        "workers started on this machine, or the one at --scheduler); the numbers are the same either way")
-    p.add_argument("--scheduler", default=None, metavar="ADDRESS",
-                   help="a running dask scheduler to run the chunks on, e.g. tcp://10.0.0.5:8786 (implies --executor dask)")
+    p.add_argument(
+        "--executor",
+        choices=["local", "dask"],
+        default="local",
+        help="where the chunks of model runs go: a local process pool, or dask.distributed (a cluster of --jobs "
+        "workers started on this machine, or the one at --scheduler); the numbers are the same either way",
+    )
+    p.add_argument(
+        "--scheduler",
+        default=None,
+        metavar="ADDRESS",
+        help="a running dask scheduler to run the chunks on, e.g. tcp://10.0.0.5:8786 (implies --executor dask)",
+    )
 
 
 def chunk_executor(args: argparse.Namespace):

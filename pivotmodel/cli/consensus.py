@@ -38,9 +38,11 @@ def format_table(table: pd.DataFrame) -> list[str]:
 
     pct = lambda x: "n/a" if not np.isfinite(x) else f"{100 * x:.1f}"  # noqa: E731
     placed, scored = table[~table["reported"]], table[table["reported"]]
-    lines = [f"{'forecast':30s} {'date':10s} {'flags':14s} {'unit':11s} {'forecast':>9s} {'P5':>9s} {'P50':>9s} "
-             f"{'P95':>9s} "
-             f"{'pctile':>6s} {'by growth':>9s} {'pctile':>6s} {'by miss':>9s} {'pctile':>6s}  definition"]
+    lines = [
+        f"{'forecast':30s} {'date':10s} {'flags':14s} {'unit':11s} {'forecast':>9s} {'P5':>9s} {'P50':>9s} "
+        f"{'P95':>9s} "
+        f"{'pctile':>6s} {'by growth':>9s} {'pctile':>6s} {'by miss':>9s} {'pctile':>6s}  definition"
+    ]
     for fid, r in placed.iterrows():
         flags = ",".join(x for x, on in (("stale", r["stale"]), ("supersd", r["superseded_by"] != "")) if on)
         lines.append(
@@ -52,17 +54,30 @@ def format_table(table: pd.DataFrame) -> list[str]:
             + (" OUTSIDE" if r["outside"] else "")
         )
     if len(scored):
-        lines += ["", "Forecasts of periods now reported (not placed; the broker's miss = forecast - actual):",
-                  f"{'forecast':30s} {'date':10s} {'unit':11s} {'forecast':>9s} {'actual':>9s} {'miss':>9s}  metric"]
+        lines += [
+            "",
+            "Forecasts of periods now reported (not placed; the broker's miss = forecast - actual):",
+            f"{'forecast':30s} {'date':10s} {'unit':11s} {'forecast':>9s} {'actual':>9s} {'miss':>9s}  metric",
+        ]
         for fid, r in scored.iterrows():
-            miss = ("n/a" if not np.isfinite(r["miss"])
-                    else f"{r['miss']:+.1%}" if r["unit"] == "ratio" else f"{r['miss']:+,.1f}")
-            lines.append(f"{fid:30s} {r['date']:10s} {r['unit']:11s} {format_value(r['forecast'], r['unit']):>9s} "
-                         f"{format_value(r['actual'], r['unit']):>9s} {miss:>9s}  {r['metric']}")
+            miss = (
+                "n/a"
+                if not np.isfinite(r["miss"])
+                else f"{r['miss']:+.1%}"
+                if r["unit"] == "ratio"
+                else f"{r['miss']:+,.1f}"
+            )
+            lines.append(
+                f"{fid:30s} {r['date']:10s} {r['unit']:11s} {format_value(r['forecast'], r['unit']):>9s} "
+                f"{format_value(r['actual'], r['unit']):>9s} {miss:>9s}  {r['metric']}"
+            )
     superseded = table[table["superseded_by"] != ""]
     if len(superseded):
-        lines += ["", "Superseded (a later note of the same broker on the same metric): "
-                  + "; ".join(f"{fid} -> {r['superseded_by']}" for fid, r in superseded.iterrows())]
+        lines += [
+            "",
+            "Superseded (a later note of the same broker on the same metric): "
+            + "; ".join(f"{fid} -> {r['superseded_by']}" for fid, r in superseded.iterrows()),
+        ]
     return lines
 
 
@@ -72,7 +87,9 @@ def cmd_consensus(args: argparse.Namespace) -> int:
     a = load_assumptions(args)
     if args.out:  # checked before any work: never overwrite a file pivotmodel did not write
         if args.format != "csv":
-            raise InputError.single("--out", "format", "--format table prints to the terminal; use --format csv with --out")
+            raise InputError.single(
+                "--out", "format", "--format table prints to the terminal; use --format csv with --out"
+            )
         check_file_target(Path(args.out), csv_is_ours, a.input_paths)
     draws = args.draws or int(a.settings.get("draws", 2000))
     seed = args.seed if args.seed is not None else int(a.settings.get("seed", 0))
@@ -89,19 +106,27 @@ def cmd_consensus(args: argparse.Namespace) -> int:
         return 0
     stale = int(table["stale"].sum())
     live = table[table["superseded_by"] == ""]
-    print(f"Published forecasts in the model's distribution, scenario {a.scenario.name}: {draws:,} draws, method {method}, seed {seed}")
-    print(f"{len(table)} entries from {consensus.brokers()} brokers ({len(live)} current, "
-          f"{len(table) - len(live)} superseded by a "
-          f"later note of the same broker); {int(live['outside'].sum())} current entries from "
-          f"{live[live['outside']]['who'].nunique()} brokers lie outside P5-P95")
-    print(f"money in RMB bn, growth as %, EPS in RMB per ADS; pctile: the forecast's percentile among the draws; "
-          f"OUTSIDE: beyond P5-P95; stale: dated before the {consensus.last_quarter} results ({consensus.released}), "
-          f"{stale} of {len(table)}; "
-          "rebased on the latest actual where the note gives the broker's own estimate for it: by growth = forecast / "
-          "broker's estimate x actual, by miss = forecast + (actual - broker's estimate)")
+    print(
+        f"Published forecasts in the model's distribution, scenario {a.scenario.name}: {draws:,} draws, method {method}, seed {seed}"
+    )
+    print(
+        f"{len(table)} entries from {consensus.brokers()} brokers ({len(live)} current, "
+        f"{len(table) - len(live)} superseded by a "
+        f"later note of the same broker); {int(live['outside'].sum())} current entries from "
+        f"{live[live['outside']]['who'].nunique()} brokers lie outside P5-P95"
+    )
+    print(
+        f"money in RMB bn, growth as %, EPS in RMB per ADS; pctile: the forecast's percentile among the draws; "
+        f"OUTSIDE: beyond P5-P95; stale: dated before the {consensus.last_quarter} results ({consensus.released}), "
+        f"{stale} of {len(table)}; "
+        "rebased on the latest actual where the note gives the broker's own estimate for it: by growth = forecast / "
+        "broker's estimate x actual, by miss = forecast + (actual - broker's estimate)"
+    )
     print("\n".join(format_table(table)))
     if explanations:
-        print("\nWhat would have to move (the forecasts furthest from the model's median; one input, everything else at base):")
+        print(
+            "\nWhat would have to move (the forecasts furthest from the model's median; one input, everything else at base):"
+        )
         for fid, sentences in explanations.items():
             for s in sentences:
                 print(f"  {fid}: {s}")
@@ -109,12 +134,28 @@ def cmd_consensus(args: argparse.Namespace) -> int:
 
 
 def register(sub, common) -> None:
-    p = sub.add_parser("consensus", parents=[common], help="place published broker forecasts in the model's distribution")
-    p.add_argument("--draws", type=int_at_least(10), default=None, metavar="N", help="Monte Carlo draws (default: simulation.yaml)")
-    p.add_argument("--seed", type=SEED, default=None, metavar="S", help="random seed, 0 or more (default: simulation.yaml)")
-    p.add_argument("--method", choices=["mc", "lhs", "sobol"], default=None,
-                   help="sampling: plain Monte Carlo, Latin hypercube or scrambled Sobol (default: simulation.yaml)")
-    p.add_argument("--explain", type=int_at_least(0), default=5, metavar="K", help="say what would move for the K forecasts furthest from the median")
+    p = sub.add_parser(
+        "consensus", parents=[common], help="place published broker forecasts in the model's distribution"
+    )
+    p.add_argument(
+        "--draws", type=int_at_least(10), default=None, metavar="N", help="Monte Carlo draws (default: simulation.yaml)"
+    )
+    p.add_argument(
+        "--seed", type=SEED, default=None, metavar="S", help="random seed, 0 or more (default: simulation.yaml)"
+    )
+    p.add_argument(
+        "--method",
+        choices=["mc", "lhs", "sobol"],
+        default=None,
+        help="sampling: plain Monte Carlo, Latin hypercube or scrambled Sobol (default: simulation.yaml)",
+    )
+    p.add_argument(
+        "--explain",
+        type=int_at_least(0),
+        default=5,
+        metavar="K",
+        help="say what would move for the K forecasts furthest from the median",
+    )
     p.add_argument("--format", choices=["table", "csv"], default="table", help="a table on the terminal, or CSV")
     p.add_argument("--out", default=None, metavar="PATH", help="CSV file (with --format csv)")
     p.set_defaults(handler=cmd_consensus)

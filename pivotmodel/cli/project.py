@@ -34,10 +34,16 @@ def cmd_project(args: argparse.Namespace) -> int:
     if args.out and args.format is None:  # --out p.csv / p.xlsx says the format
         fmt = {".csv": "csv", ".xlsx": "xlsx"}.get(Path(args.out).suffix.lower(), "")
         if not fmt:
-            raise InputError.single("--out", "format", f"cannot tell the format from {args.out!r}; name a .csv or .xlsx file or give --format")
+            raise InputError.single(
+                "--out",
+                "format",
+                f"cannot tell the format from {args.out!r}; name a .csv or .xlsx file or give --format",
+            )
     if fmt == "table":
         if args.out:
-            raise InputError.single("--out", "format", "--format table prints to the terminal; use csv or xlsx with --out")
+            raise InputError.single(
+                "--out", "format", "--format table prints to the terminal; use csv or xlsx with --out"
+            )
         shown = table.copy().astype(object)
         for key, row in table.iterrows():
             fmt = "{:.3f}" if key[1].endswith("(ratio)") else "{:,.1f}"
@@ -45,11 +51,13 @@ def cmd_project(args: argparse.Namespace) -> int:
         with pd.option_context("display.width", 250, "display.max_columns", 20, "display.max_rows", 200):
             print(title)
             print(shown.to_string())
-            print("n/a: not reported on this basis (see assumptions/history/README.md). Capex is purchase of "
-                  "property and equipment (FCF table); FY2024-FY2025, which lack it, show the 20-F cash-flow line "
-                  "(PP&E and land-use rights). Quarterly capex of FY2025Q1-Q2 (used for depreciation) is that year's "
-                  "remainder spread evenly; FY2025Q3 is the stated 31.8bn. FCF: reported on reported years; projected = the "
-                  "proxy (EBITDA - capex - cash tax) + other cash items calibrated on FY2025-FY2026 (group.other_cash_items).")
+            print(
+                "n/a: not reported on this basis (see assumptions/history/README.md). Capex is purchase of "
+                "property and equipment (FCF table); FY2024-FY2025, which lack it, show the 20-F cash-flow line "
+                "(PP&E and land-use rights). Quarterly capex of FY2025Q1-Q2 (used for depreciation) is that year's "
+                "remainder spread evenly; FY2025Q3 is the stated 31.8bn. FCF: reported on reported years; projected = the "
+                "proxy (EBITDA - capex - cash tax) + other cash items calibrated on FY2025-FY2026 (group.other_cash_items)."
+            )
         return 0
     if fmt == "csv" and not args.out:
         sys.stdout.write(table.to_csv(float_format="%.6g"))
@@ -82,18 +90,25 @@ def _print_bridge(a, end: str) -> int:
     except PeriodError:
         period = None
     if period is None or period.kind != "fy" or period.first <= last or period.last > a.horizon:
-        raise InputError.single("--bridge", "bridge", f"{end!r} is not a projected fiscal year; valid: "
-                                f"FY{last.fiscal_year + 1}..FY{a.horizon.fiscal_year}")
+        raise InputError.single(
+            "--bridge",
+            "bridge",
+            f"{end!r} is not a projected fiscal year; valid: FY{last.fiscal_year + 1}..FY{a.horizon.fiscal_year}",
+        )
     table = bridge_table(project(a), start, period.label)
     shown = table.map(lambda x: "n/a" if x != x else f"{x:,.1f}")
-    print(f"pivotmodel bridge, scenario {a.scenario.name}: {start} as reported to {period.label}, base case "
-          "(each input at its median); RMB bn, shares in millions, EPS in RMB per ADS")
+    print(
+        f"pivotmodel bridge, scenario {a.scenario.name}: {start} as reported to {period.label}, base case "
+        "(each input at its median); RMB bn, shares in millions, EPS in RMB per ADS"
+    )
     with pd_options():
         print(shown.to_string())
-    print("n/a: not reported for the year (a quarter's figure is missing from the history; see "
-          "assumptions/history/README.md); never filled by the model. Net income attributable is the sum of the "
-          "quarters (the EPS numerator). Tax: earnings.tax_rate on the positive adjusted EBITA of China e-commerce "
-          "and Cloud (assumptions/earnings.yaml).")
+    print(
+        "n/a: not reported for the year (a quarter's figure is missing from the history; see "
+        "assumptions/history/README.md); never filled by the model. Net income attributable is the sum of the "
+        "quarters (the EPS numerator). Tax: earnings.tax_rate on the positive adjusted EBITA of China e-commerce "
+        "and Cloud (assumptions/earnings.yaml)."
+    )
     return 0
 
 
@@ -120,12 +135,28 @@ def _projection_file_is_ours(path: Path) -> bool:
 
 def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
     p = sub.add_parser("project", parents=[common], help="deterministic projection by segment and year")
-    p.add_argument("--format", choices=["table", "csv", "xlsx"], default=None,
-                   help="output format (default: table, or the suffix of --out)")
+    p.add_argument(
+        "--format",
+        choices=["table", "csv", "xlsx"],
+        default=None,
+        help="output format (default: table, or the suffix of --out)",
+    )
     p.add_argument("--out", default=None, metavar="PATH", help="write to a file instead of the terminal")
-    p.add_argument("--currency", choices=["rmb", "usd"], default="rmb", help="money in RMB or US$ (at the FX input's median)")
-    p.add_argument("--bridge", nargs="?", const="", default=None, metavar="FY",
-                   help="walk the last reported year to FY (default: the first projected year) line by line, base case")
-    p.add_argument("--basis", choices=["fy", "cy", "quarter"], default="fy",
-                   help="fiscal (April-March) or calendar years, or quarters (the last 4 reported, then projected)")
+    p.add_argument(
+        "--currency", choices=["rmb", "usd"], default="rmb", help="money in RMB or US$ (at the FX input's median)"
+    )
+    p.add_argument(
+        "--bridge",
+        nargs="?",
+        const="",
+        default=None,
+        metavar="FY",
+        help="walk the last reported year to FY (default: the first projected year) line by line, base case",
+    )
+    p.add_argument(
+        "--basis",
+        choices=["fy", "cy", "quarter"],
+        default="fy",
+        help="fiscal (April-March) or calendar years, or quarters (the last 4 reported, then projected)",
+    )
     p.set_defaults(handler=cmd_project)

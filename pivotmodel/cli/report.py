@@ -36,9 +36,15 @@ def cmd_report(args: argparse.Namespace) -> int:
     t0 = time.time()
     result = write_report(a, out, draws, seed, compare, args.assumptions, previous=None if args.redraw else out)
     reused = len(result.get("charts_reused", []))
-    print(f"wrote {out}/ ({draws:,} draws, seed {seed}, {time.time() - t0:.1f} s"
-          + (f"; {reused} of {len(result.get('charts', {}))} charts unchanged, copied from the previous report" if reused else "")
-          + ")")
+    print(
+        f"wrote {out}/ ({draws:,} draws, seed {seed}, {time.time() - t0:.1f} s"
+        + (
+            f"; {reused} of {len(result.get('charts', {}))} charts unchanged, copied from the previous report"
+            if reused
+            else ""
+        )
+        + ")"
+    )
     if args.profile:
         from ..progress import format_timings
 
@@ -48,14 +54,22 @@ def cmd_report(args: argparse.Namespace) -> int:
 
 def register(sub, common: argparse.ArgumentParser) -> None:
     p = sub.add_parser("report", parents=[common], help="charts, tables, summary.md and index.html for a scenario")
-    p.add_argument("--compare", default=None, metavar="NAME,...",
-                   help="other scenarios to set side by side (same draws and seed)")
-    p.add_argument("--out", default=None, metavar="DIR",
-                   help="report folder (default reports/<scenario>, or reports/<scenario>_vs_<others> with --compare)")
+    p.add_argument(
+        "--compare", default=None, metavar="NAME,...", help="other scenarios to set side by side (same draws and seed)"
+    )
+    p.add_argument(
+        "--out",
+        default=None,
+        metavar="DIR",
+        help="report folder (default reports/<scenario>, or reports/<scenario>_vs_<others> with --compare)",
+    )
     p.add_argument("--draws", type=int_at_least(2), default=None, metavar="N", help="draws (default: simulation.yaml)")
     p.add_argument("--seed", type=SEED, default=None, metavar="S", help="seed (default: simulation.yaml)")
-    p.add_argument("--redraw", action="store_true",
-                   help="draw every chart again (default: a chart whose data, plot and drawing code are unchanged "
-                        "is copied from the report being replaced)")
+    p.add_argument(
+        "--redraw",
+        action="store_true",
+        help="draw every chart again (default: a chart whose data, plot and drawing code are unchanged "
+        "is copied from the report being replaced)",
+    )
     p.add_argument("--profile", action="store_true", help="print each stage's wall and CPU seconds to stderr")
     p.set_defaults(handler=cmd_report)

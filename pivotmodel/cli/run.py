@@ -27,8 +27,10 @@ def _metric_text(row) -> str:
     never = row.get("metric_never", float("nan"))
     if never == never:  # a year: +inf where the condition never holds
         year = lambda v: "never" if v == float("inf") else f"{v:.0f}"  # noqa: E731
-        return (f"{year(row['metric_p50'])} [{year(row['metric_p5'])}, {year(row['metric_p95'])}] "
-                f"vs {threshold:g}; never in {never:.1%} of draws")
+        return (
+            f"{year(row['metric_p50'])} [{year(row['metric_p5'])}, {year(row['metric_p95'])}] "
+            f"vs {threshold:g}; never in {never:.1%} of draws"
+        )
     return f"{row['metric_p50']:.4g} [{row['metric_p5']:.4g}, {row['metric_p95']:.4g}] vs {row['threshold']:g}"
 
 
@@ -54,25 +56,33 @@ def format_claims(table, scenario: str, manifest: dict, claims_file: str = "assu
         mark = "*" if row["headline"] else " "
         if row["draws"] == 0:
             why = _text(row.get("status_reason", "")) if _text(row.get("status", "")) == "not evaluable" else ""
-            lines.append(f"{mark}{cid:45s} {'n/a':>8s} {'':>15s} {0:>7d} {'':>5s}  not evaluable: "
-                         + (why or "the test needs a figure Alibaba did not report"))
+            lines.append(
+                f"{mark}{cid:45s} {'n/a':>8s} {'':>15s} {0:>7d} {'':>5s}  not evaluable: "
+                + (why or "the test needs a figure Alibaba did not report")
+            )
             continue
         base = {1.0: "yes", 0.0: "no"}.get(row["base_case"], "n/a")
         metric, status = _metric_text(row), _status_text(row)
         lines.append(
             f"{mark}{cid:45s} {row['probability']:8.3f} [{row['ci_low']:.3f}, {row['ci_high']:.3f}] "
             f"{int(row['draws']):>7d} {base:>5s}  "
-            + (f"{metric}  " if metric else "") + (f"[{status}]" if status else "")
+            + (f"{metric}  " if metric else "")
+            + (f"[{status}]" if status else "")
         )
     partial = [cid for cid, row in table.iterrows() if 0 < row["draws"] < manifest["draws"]]
     if partial:
-        lines.append(f"'draws' below {manifest['draws']:,}: draws where the test is not a finite number (e.g. a division by "
-                     f"zero) are left out of the probability ({', '.join(partial)})")
+        lines.append(
+            f"'draws' below {manifest['draws']:,}: draws where the test is not a finite number (e.g. a division by "
+            f"zero) are left out of the probability ({', '.join(partial)})"
+        )
     lines.append(f"* headline claim; 'base' is the deterministic base case (draw 0). Tests and readings: {claims_file}")
     if "status_reason" in table.columns and table["status_reason"].map(_text).map(bool).any():
         lines.append("What decides each claim (README, 'Claims: what decides each'):")
-        lines += [f"  {cid}: {_status_text(row)}: {_text(row['status_reason'])}"
-                  for cid, row in ordered.iterrows() if _text(row["status_reason"])]
+        lines += [
+            f"  {cid}: {_status_text(row)}: {_text(row['status_reason'])}"
+            for cid, row in ordered.iterrows()
+            if _text(row["status_reason"])
+        ]
     return "\n".join(lines)
 
 
@@ -103,13 +113,24 @@ def _run_until_narrow(a, opts: dict, jobs: int | None, executor):
 
     draws, tolerance, cap = opts["draws"], opts["tolerance"], opts["max_draws"]
     while True:
-        r = simulate(a, draws=draws, seed=opts["seed"], method=opts["method"], jobs=jobs,
-                     nearest_correlation=opts["nearest_correlation"] or None, executor=executor)
+        r = simulate(
+            a,
+            draws=draws,
+            seed=opts["seed"],
+            method=opts["method"],
+            jobs=jobs,
+            nearest_correlation=opts["nearest_correlation"] or None,
+            executor=executor,
+        )
         table = r.claims_table()
         widths = (table["ci_high"] - table["ci_low"]).dropna()
         if tolerance <= 0 or widths.empty or widths.max() <= tolerance or draws >= cap:
-            r.manifest["stop_rule"] = {"tolerance": tolerance, "draw_cap": cap, "widest_interval": float(widths.max()) if not widths.empty else None,
-                                       "met": bool(tolerance <= 0 or widths.empty or widths.max() <= tolerance)}
+            r.manifest["stop_rule"] = {
+                "tolerance": tolerance,
+                "draw_cap": cap,
+                "widest_interval": float(widths.max()) if not widths.empty else None,
+                "met": bool(tolerance <= 0 or widths.empty or widths.max() <= tolerance),
+            }
             r.manifest["options"] = opts
             r.manifest["run_sha256"] = run_key(a, opts)
             return r, table
@@ -144,9 +165,13 @@ def cmd_simulate(args: argparse.Namespace) -> int:
     r, table = _run_simulation(args, a)
     _write_run(r, table, out, a.input_paths)
     markdown = getattr(args, "markdown", False)
-    print(format_claims_markdown(table) if markdown else format_claims(table, a.scenario.name, r.manifest, a.claims_label))
-    print(f"wrote {out}/ (claims.csv, quantiles_quarter|fy|cy.csv, convergence.csv, manifest.json) in {r.manifest['seconds']} s",
-          file=sys.stderr if markdown else sys.stdout)
+    print(
+        format_claims_markdown(table) if markdown else format_claims(table, a.scenario.name, r.manifest, a.claims_label)
+    )
+    print(
+        f"wrote {out}/ (claims.csv, quantiles_quarter|fy|cy.csv, convergence.csv, manifest.json) in {r.manifest['seconds']} s",
+        file=sys.stderr if markdown else sys.stdout,
+    )
     return 0
 
 
@@ -167,9 +192,15 @@ def cmd_claims(args: argparse.Namespace) -> int:
             manifest = {}
         if manifest.get("run_sha256") == run_key(a, run_options(args, a)):
             table = pd.read_csv(claims_path, index_col="id")
-            print(format_claims_markdown(table) if args.markdown else format_claims(table, a.scenario.name, manifest, a.claims_label))
-            print(f"(from the last run in {out}/: the same input files and options)",
-                  file=sys.stderr if args.markdown else sys.stdout)
+            print(
+                format_claims_markdown(table)
+                if args.markdown
+                else format_claims(table, a.scenario.name, manifest, a.claims_label)
+            )
+            print(
+                f"(from the last run in {out}/: the same input files and options)",
+                file=sys.stderr if args.markdown else sys.stdout,
+            )
             return 0
         print(f"(the inputs or options differ from the run in {out}/: running again)", file=sys.stderr)
     return cmd_simulate(args)
@@ -182,6 +213,7 @@ def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -
 
     p = sub.add_parser("claims", parents=[common], help="the claims table from the last run, or a new run")
     simulation_options(p)
-    p.add_argument("--markdown", action="store_true",
-                   help="print claims, probability, status and reason as a markdown table")
+    p.add_argument(
+        "--markdown", action="store_true", help="print claims, probability, status and reason as a markdown table"
+    )
     p.set_defaults(handler=cmd_claims)

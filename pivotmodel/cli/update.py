@@ -25,12 +25,18 @@ def cmd_update(args: argparse.Namespace) -> int:
         raise InputError.single(str(args.rows), "--as-of", "update appends to the latest history; leave --as-of out")
     directory = Path(args.assumptions) if args.assumptions is not None else assumptions_mod.default_directory()
     if not directory.is_dir():
-        raise InputError.single("--assumptions", "", f"{directory} is not a folder; give the assumptions folder to update")
+        raise InputError.single(
+            "--assumptions", "", f"{directory} is not a folder; give the assumptions folder to update"
+        )
     if installed_package(directory):
-        raise InputError.single("--assumptions", "", f"{directory} is inside an installed package: an update there "
-                                "is lost on the next upgrade and shared by every user of this Python; copy the folder "
-                                f"(cp -r {directory} my_assumptions) and run: pivotmodel update {args.rows} "
-                                "--assumptions my_assumptions")
+        raise InputError.single(
+            "--assumptions",
+            "",
+            f"{directory} is inside an installed package: an update there "
+            "is lost on the next upgrade and shared by every user of this Python; copy the folder "
+            f"(cp -r {directory} my_assumptions) and run: pivotmodel update {args.rows} "
+            "--assumptions my_assumptions",
+        )
     with writer_lock(directory, str(directory)):  # one writer per assumptions folder, for the whole update
         return _update_locked(args, directory)
 
@@ -42,8 +48,11 @@ def _update_locked(args: argparse.Namespace, directory: Path) -> int:
 
     rep = directory / "history" / "reported.csv"
     if not os.access(rep.parent, os.W_OK | os.X_OK):  # before the three runs, not after them
-        raise InputError.single(str(rep.parent), "", "cannot be written (permission denied): update appends to "
-                                "history/reported.csv there; nothing was run")
+        raise InputError.single(
+            str(rep.parent),
+            "",
+            "cannot be written (permission denied): update appends to history/reported.csv there; nothing was run",
+        )
     checked = _read_bytes(rep)  # the bytes every check below is about; compared again before the swap
     before_a = assumptions_mod.load(directory, args.scenario)
     first_new = before_a.history.last_quarter + 1
@@ -64,12 +73,15 @@ def _update_locked(args: argparse.Namespace, directory: Path) -> int:
 
     _swap_history(rep, checked, new_text.encode("utf-8"))
     if carried:
+
         def write_estimates(tmp: Path) -> None:
             tmp.write_bytes(est_text.encode("utf-8"))
 
         write_atomic(est_path, write_estimates)
-        print(f"on estimates: {len(carried)} unreported lines carried on in {est_path} "
-              f"({', '.join(sorted({r['series'] + '.' + r['period'] for r in carried}))})")
+        print(
+            f"on estimates: {len(carried)} unreported lines carried on in {est_path} "
+            f"({', '.join(sorted({r['series'] + '.' + r['period'] for r in carried}))})"
+        )
     if children[2]:
         child_path, child_text, child_rows = children
 
@@ -77,8 +89,10 @@ def _update_locked(args: argparse.Namespace, directory: Path) -> int:
             tmp.write_bytes(child_text.encode("utf-8"))
 
         write_atomic(child_path, write_children)
-        print(f"on estimates: {len(child_rows)} child rows carried on in {child_path} (each child's share of its "
-              "parent's revenue and its margin in the last quarter before the update)")
+        print(
+            f"on estimates: {len(child_rows)} child rows carried on in {child_path} (each child's share of its "
+            "parent's revenue and its margin in the last quarter before the update)"
+        )
     write_dir_atomic(out, write, before_a.input_paths)
     for w in [*map(str, warnings), *found]:
         print(f"warning: {w}", file=sys.stderr)
@@ -110,12 +124,25 @@ def _trial(args, before_a, text: str, new_text: str, rows: list[dict], opts: dic
     rows_label = str(args.rows)
     with ExitStack() as stack:
         executor = stack.enter_context(chunk_executor(args))
-        run = lambda a: simulate(a, draws=opts["draws"], seed=opts["seed"], method=opts["method"], jobs=args.jobs,  # noqa: E731
-                                 nearest_correlation=opts["nearest_correlation"] or None, progress=False, executor=executor)
+
+        def run(a):
+            return simulate(
+                a,
+                draws=opts["draws"],
+                seed=opts["seed"],
+                method=opts["method"],
+                jobs=args.jobs,
+                nearest_correlation=opts["nearest_correlation"] or None,
+                progress=False,
+                executor=executor,
+            )
+
         r_before = run(before_a)
         carry = _carry_on(rows, before_a, r_before, Path(rows_label))  # refuses before any file is written
         children = _carry_children(rows, before_a)
-        tmp = stack.enter_context(scratch_dir("pivotmodel-update-"))  # removed at the end, or by the next update if killed
+        tmp = stack.enter_context(
+            scratch_dir("pivotmodel-update-")
+        )  # removed at the end, or by the next update if killed
         trial = tmp / before_a.directory.name
         shutil.copytree(before_a.directory, trial)
         (trial / "history" / "reported.csv").write_bytes(new_text.encode("utf-8"))
@@ -133,19 +160,31 @@ def _trial(args, before_a, text: str, new_text: str, rows: list[dict], opts: dic
             r_after = run(after_a)
         except InputError as exc:  # the rows the new quarter lacks first: the likeliest cause, named as CSV rows
             said = " ".join(p.message + " " + p.key for p in exc.problems)
-            lacking = [replace(w, level="error") for w in missing_usual(rows, before_a.history, rows_label)
-                       if w.message.split("the model's ")[1].split(",")[0] in said]
+            lacking = [
+                replace(w, level="error")
+                for w in missing_usual(rows, before_a.history, rows_label)
+                if w.message.split("the model's ")[1].split(",")[0] in said
+            ]
             raise InputError(lacking + [from_trial(p, lines, rows_label) for p in exc.problems]) from None
         runs = (r_before, run(frozen_starts(after_a, before_a)), r_after)
-    return after_a, runs, [str(from_trial(w, lines, rows_label)) if not isinstance(w, str) else w for w in found], carry, children
+    return (
+        after_a,
+        runs,
+        [str(from_trial(w, lines, rows_label)) if not isinstance(w, str) else w for w in found],
+        carry,
+        children,
+    )
+
 
 def _changes(runs, first):
     from ..update import claim_probabilities, compare, headline_outputs
 
     r_before, r_mixed, r_after = runs
     years = [first.fiscal_year + k for k in (0, 1, 2)]
-    claims = compare(*(claim_probabilities(r) for r in runs),
-                     {"values": ["probability", "ci_low", "ci_high"], "split": ["probability"]})
+    claims = compare(
+        *(claim_probabilities(r) for r in runs),
+        {"values": ["probability", "ci_low", "ci_high"], "split": ["probability"]},
+    )
     heads = [headline_outputs(r, years) for r in (r_before, r_mixed, r_after)]
     outputs = compare(heads[0], heads[1], heads[2], {"values": ["base", "P5", "P95"], "split": ["base", "P95", "P5"]})
     return claims, outputs
@@ -155,8 +194,12 @@ def _swap_history(rep: Path, checked: bytes, new: bytes) -> None:
     """Replace ``reported.csv`` only if its bytes are still those checked (under the writer lock,
     just before the swap): an edit made while the update ran is never overwritten."""
     if _read_bytes(rep) != checked:
-        raise InputError.single(str(rep), "", "changed while the update ran (an edit saved meanwhile); nothing was "
-                                "written and the edit is kept: run the update again")
+        raise InputError.single(
+            str(rep),
+            "",
+            "changed while the update ran (an edit saved meanwhile); nothing was "
+            "written and the edit is kept: run the update again",
+        )
 
     def write_history(tmp: Path) -> None:
         tmp.write_bytes(new)
@@ -185,9 +228,17 @@ def _carry_on(rows, before_a, r_before, rows_path: Path):
     new_last = max(_quarter(r["period"]) for r in rows)
     added, missing = new_quarter_estimates(rows, before_a, r_before)
     if missing:
-        raise InputError([Problem(str(rows_path), "estimates", "not reported and no rule can estimate it; add this "
-                                  f"row to history/estimates.csv (or report the figure in {rows_path.name}): {m}")
-                          for m in missing])
+        raise InputError(
+            [
+                Problem(
+                    str(rows_path),
+                    "estimates",
+                    "not reported and no rule can estimate it; add this "
+                    f"row to history/estimates.csv (or report the figure in {rows_path.name}): {m}",
+                )
+                for m in missing
+            ]
+        )
     added += leaving_estimates(before_a, r_before, new_last)
     path = before_a.directory / "history" / "estimates.csv"
     text = path.read_bytes().decode("utf-8") if path.exists() else ""
@@ -204,6 +255,9 @@ def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -
     p = sub.add_parser("update", parents=[common], help="append a newly reported quarter, re-run, show what changed")
     p.add_argument("rows", metavar="ROWS.csv", help="the new quarter's rows, in the columns of history/reported.csv")
     # no --tolerance: the runs before and after are compared at the same draws
-    simulation_options(p, tolerance=False,
-                       out="folder for claims_change.csv and outputs_change.csv (default runs/update-<new quarter>)")
+    simulation_options(
+        p,
+        tolerance=False,
+        out="folder for claims_change.csv and outputs_change.csv (default runs/update-<new quarter>)",
+    )
     p.set_defaults(handler=cmd_update)

@@ -50,6 +50,7 @@ def findings(a) -> tuple[list, list, list[str]]:
         problems += exc.problems
     try:  # published forecasts (consensus.yaml), when the folder has them
         from ..consensus import validate_consensus
+
         warnings += list(validate_consensus(a))
     except InputError as exc:
         problems += exc.problems

@@ -38,7 +38,18 @@ from .supply import Supply, project_supply
 if TYPE_CHECKING:
     from ..assumptions import Assumptions
 
-__all__ = ["project", "run", "prepare", "EngineInputs", "Projection", "SERIES", "SEGMENTS", "DRIVERS", "base_values", "Values"]
+__all__ = [
+    "project",
+    "run",
+    "prepare",
+    "EngineInputs",
+    "Projection",
+    "SERIES",
+    "SEGMENTS",
+    "DRIVERS",
+    "base_values",
+    "Values",
+]
 
 
 @dataclass(frozen=True)
@@ -109,7 +120,9 @@ def run(
     series = assemble(e, v, seg, outputs)
     if values_read is not None:
         values_read.update(v.read)
-    return Projection(timeline=e.timeline, first_projected=e.first_projected, series=series, annual=e.annual, draws=draws)
+    return Projection(
+        timeline=e.timeline, first_projected=e.first_projected, series=series, annual=e.annual, draws=draws
+    )
 
 
 # The series the earnings block reads (a test checks it reads no other).
@@ -128,8 +141,11 @@ def _funding(e: EngineInputs, v: Values, seg: dict[str, np.ndarray], base: BaseQ
     """The other segments' revenue after their inter-segment elimination, (draws, quarters):
     what the capex funding rule reads besides the cloud's external revenue."""
     others = [seg[f"{s.id}.revenue"] for s in REGISTERED if s.id not in _AFTER_SUPPLY]
-    others += [growth_segment_revenue(e, v, base, quarters, s.id)
-               for s in REGISTERED if s.id in _AFTER_SUPPLY and s.id != "cloud"]
+    others += [
+        growth_segment_revenue(e, v, base, quarters, s.id)
+        for s in REGISTERED
+        if s.id in _AFTER_SUPPLY and s.id != "cloud"
+    ]
     return (1.0 - v("group.elimination.other_share")) * total_of({str(i): x for i, x in enumerate(others)})
 
 

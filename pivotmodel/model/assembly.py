@@ -39,11 +39,17 @@ def base_quarter_estimates(e: EngineInputs, v: Values, names: Iterable[str]) -> 
         "china_ecommerce.cmr": lambda: s("china_ecommerce.cmr"),
         "china_ecommerce.quick_commerce_revenue": lambda: s("china_ecommerce.quick_commerce_revenue"),
         "china_ecommerce.other_revenue": lambda: (
-            s("china_ecommerce.revenue") - s("china_ecommerce.cmr") - s("china_ecommerce.quick_commerce_revenue")),
+            s("china_ecommerce.revenue") - s("china_ecommerce.cmr") - s("china_ecommerce.quick_commerce_revenue")
+        ),
         "china_ecommerce.quick_commerce_ebita": lambda: s("china_ecommerce.quick_commerce_ebita"),
         # orders as the engine sizes them from revenue (order value x starting monetisation)
-        "china_ecommerce.quick_commerce_orders": lambda: s("china_ecommerce.quick_commerce_revenue") / (
-            v("china_ecommerce.quick_commerce.order_value.base") * v("china_ecommerce.quick_commerce.monetisation.start")),
+        "china_ecommerce.quick_commerce_orders": lambda: (
+            s("china_ecommerce.quick_commerce_revenue")
+            / (
+                v("china_ecommerce.quick_commerce.order_value.base")
+                * v("china_ecommerce.quick_commerce.monetisation.start")
+            )
+        ),
     }
     return {name: estimates[name]() for name in names if name in ESTIMATED and name in estimates}
 

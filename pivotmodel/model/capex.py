@@ -42,8 +42,18 @@ from .engine_choice import kernels_for
 from .inputs import EngineInputs, Values
 from .paths import by_quarter, per_draw
 
-__all__ = ["CapexResult", "plan_capex", "capex_result", "interpolate", "in_service_gross", "depreciation",
-           "split_depreciation", "cloud_depreciation", "use_shares", "segment_shares"]
+__all__ = [
+    "CapexResult",
+    "plan_capex",
+    "capex_result",
+    "interpolate",
+    "in_service_gross",
+    "depreciation",
+    "split_depreciation",
+    "cloud_depreciation",
+    "use_shares",
+    "segment_shares",
+]
 
 
 @dataclass(frozen=True)
@@ -123,8 +133,12 @@ def segment_shares(v: Values) -> dict[str, np.ndarray]:
     rest = 1.0 - cloud - own
     china = np.clip(v("capex.rest_share.china_ecommerce"), 0.0, 1.0)
     international = np.minimum(v("capex.rest_share.international"), 1.0 - china)
-    return {"cloud": cloud, "china_ecommerce": rest * china, "international": rest * international,
-            "all_others": own + rest * (1.0 - china - international)}
+    return {
+        "cloud": cloud,
+        "china_ecommerce": rest * china,
+        "international": rest * international,
+        "all_others": own + rest * (1.0 - china - international),
+    }
 
 
 def cloud_depreciation(v: Values, depreciation_new: np.ndarray) -> np.ndarray:
@@ -144,7 +158,11 @@ def split_depreciation(v: Values, depreciation_new: np.ndarray) -> dict[str, np.
 
 
 def plan_capex(
-    e: EngineInputs, v: Values, first: Quarter, quarters: int, n: int,
+    e: EngineInputs,
+    v: Values,
+    first: Quarter,
+    quarters: int,
+    n: int,
 ) -> tuple[np.ndarray, Quarter, np.ndarray, int]:
     """The plan: (capex of new assets reported before ``first``, the first new-asset quarter,
     projected capex (n, quarters) with the plan's quarters filled and the rest zero, the
@@ -168,7 +186,7 @@ def plan_capex(
         last_year_pace = hist[-4:].sum() / 4.0
         plan_part = np.where(left > 0, left * weights, last_year_pace)
         out[:, : len(remaining_q)] = plan_part
-    return hist[new_from.index - hist_first.index:], new_from, out, len(remaining_q)
+    return hist[new_from.index - hist_first.index :], new_from, out, len(remaining_q)
 
 
 def _span(a: Quarter, b: Quarter) -> list[Quarter]:
@@ -176,7 +194,12 @@ def _span(a: Quarter, b: Quarter) -> list[Quarter]:
 
 
 def _in_service_numpy(
-    new_hist: np.ndarray, capex: np.ndarray, lag: np.ndarray, life_s: np.ndarray, life_b: np.ndarray, servers: np.ndarray
+    new_hist: np.ndarray,
+    capex: np.ndarray,
+    lag: np.ndarray,
+    life_s: np.ndarray,
+    life_b: np.ndarray,
+    servers: np.ndarray,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Gross PP&E in service and new-asset depreciation, (draws, history + projected quarters)
     each: the numpy reference of :func:`pivotmodel.model.kernels.capex_in_service`."""
@@ -205,14 +228,28 @@ def _in_service_numpy(
 
 
 def _in_service_compiled(
-    kernels, new_hist: np.ndarray, capex: np.ndarray, lag: np.ndarray, life_s: np.ndarray, life_b: np.ndarray, servers: np.ndarray
+    kernels,
+    new_hist: np.ndarray,
+    capex: np.ndarray,
+    lag: np.ndarray,
+    life_s: np.ndarray,
+    life_b: np.ndarray,
+    servers: np.ndarray,
 ) -> tuple[np.ndarray, np.ndarray]:
     """:func:`_in_service_numpy` by the compiled kernel: the same numbers, in buffers of the same layout."""
     n, quarters = capex.shape
     k = new_hist.size + quarters
     gross, dep = np.empty((k, n)), np.empty((k, n))
-    kernels.capex_in_service(np.ascontiguousarray(new_hist, dtype=float), np.ascontiguousarray(capex.T, dtype=float),
-                             per_draw(lag, n), per_draw(life_s, n), per_draw(life_b, n), per_draw(servers, n), gross, dep)
+    kernels.capex_in_service(
+        np.ascontiguousarray(new_hist, dtype=float),
+        np.ascontiguousarray(capex.T, dtype=float),
+        per_draw(lag, n),
+        per_draw(life_s, n),
+        per_draw(life_b, n),
+        per_draw(servers, n),
+        gross,
+        dep,
+    )
     return gross.T, dep.T
 
 
@@ -237,7 +274,9 @@ def capex_result(e: EngineInputs, v: Values, new_from: Quarter, new_hist: np.nda
     legacy_q = np.maximum((reported_da - new_dep) / 4.0, 0.0) if not np.isnan(reported_da) else np.zeros((1, 1))
     runoff = v("capex.legacy_runoff")
     t = np.arange(quarters, dtype=float)[None, :]
-    legacy = np.broadcast_to(by_quarter(lambda q, t, r: q * np.clip(1.0 - (t + 1.0) / r, 0.0, 1.0), legacy_q, t, runoff), (n, quarters))
+    legacy = np.broadcast_to(
+        by_quarter(lambda q, t, r: q * np.clip(1.0 - (t + 1.0) / r, 0.0, 1.0), legacy_q, t, runoff), (n, quarters)
+    )
     return CapexResult(
         capex=capex,
         gross_in_service=gross_all[:, -quarters:],

@@ -28,7 +28,10 @@ CHARGED_HERE = ("china_ecommerce", "international")
 
 
 def charge_segments(
-    e: EngineInputs, v: Values, seg: Mapping[str, np.ndarray], capex: CapexResult,
+    e: EngineInputs,
+    v: Values,
+    seg: Mapping[str, np.ndarray],
+    capex: CapexResult,
 ) -> dict[str, np.ndarray]:
     """Each of :data:`CHARGED_HERE`'s adjusted EBITA after its share of new depreciation, and
     ``<segment>.new_depreciation`` (the full share charged), (draws, quarters) each. The EBITA

@@ -58,7 +58,10 @@ def _order_value_times(aov0: np.ndarray, growth: np.ndarray, monetisation: np.nd
 
 
 def project_china_ecommerce(
-    v: Values, base: BaseQuarters, quarters: int, into: Mapping[str, np.ndarray] | None = None,
+    v: Values,
+    base: BaseQuarters,
+    quarters: int,
+    into: Mapping[str, np.ndarray] | None = None,
 ) -> dict[str, np.ndarray]:
     """``into`` (optional): series -> an array (draws, quarters) to write that series into."""
     into = into or {}
@@ -69,10 +72,17 @@ def project_china_ecommerce(
     other0 = seg0 - cmr0 - qc0
 
     take0 = v("china_ecommerce.take_rate.base")
-    gmv_growth = ("china_ecommerce.gmv.growth.start", "china_ecommerce.gmv.growth.long_run", "china_ecommerce.gmv.growth.half_life")
+    gmv_growth = (
+        "china_ecommerce.gmv.growth.start",
+        "china_ecommerce.gmv.growth.long_run",
+        "china_ecommerce.gmv.growth.half_life",
+    )
     gmv = compound_yoy(cmr0 / take0, _path(v, gmv_growth, quarters))
-    take_keys = ("china_ecommerce.take_rate.growth.start", "china_ecommerce.take_rate.growth.long_run",
-                 "china_ecommerce.take_rate.growth.half_life")
+    take_keys = (
+        "china_ecommerce.take_rate.growth.start",
+        "china_ecommerce.take_rate.growth.long_run",
+        "china_ecommerce.take_rate.growth.half_life",
+    )
     take_growth = _own(_path(v, take_keys, quarters), n)
     # the shock in the first projected year (shock x 1, then shock x 0, as the product with a
     # first-year mask adds it): the lower level persists
@@ -82,14 +92,26 @@ def project_china_ecommerce(
     take = compound_yoy(np.broadcast_to(take0, (n, 4)), take_growth)
     cmr = np.multiply(gmv, take, out=into.get("china_ecommerce.cmr", take))  # gmv x take rate
 
-    monetisation = _path(v, ("china_ecommerce.quick_commerce.monetisation.start", "china_ecommerce.quick_commerce.monetisation.long_run",
-                             "china_ecommerce.quick_commerce.monetisation.half_life"), quarters)
+    monetisation = _path(
+        v,
+        (
+            "china_ecommerce.quick_commerce.monetisation.start",
+            "china_ecommerce.quick_commerce.monetisation.long_run",
+            "china_ecommerce.quick_commerce.monetisation.half_life",
+        ),
+        quarters,
+    )
     aov0 = v("china_ecommerce.quick_commerce.order_value.base")
     orders0 = qc0 / (aov0 * monetisation[:, :1])
-    orders_growth = ("china_ecommerce.quick_commerce.orders.growth.start", "china_ecommerce.quick_commerce.orders.growth.long_run",
-                     "china_ecommerce.quick_commerce.orders.growth.half_life")
+    orders_growth = (
+        "china_ecommerce.quick_commerce.orders.growth.start",
+        "china_ecommerce.quick_commerce.orders.growth.long_run",
+        "china_ecommerce.quick_commerce.orders.growth.half_life",
+    )
     orders = compound_yoy(orders0, _path(v, orders_growth, quarters))
-    revenue_per_order = _order_value_times(aov0, v("china_ecommerce.quick_commerce.order_value.growth"), monetisation, n)
+    revenue_per_order = _order_value_times(
+        aov0, v("china_ecommerce.quick_commerce.order_value.growth"), monetisation, n
+    )
     qc_revenue = orders * revenue_per_order
 
     start = v("china_ecommerce.quick_commerce.loss_per_order.start")
@@ -102,11 +124,21 @@ def project_china_ecommerce(
     qc_ebita = np.minimum(per_order, cap, out=into.get("china_ecommerce.quick_commerce_ebita", per_order))
     qc_ebita *= orders
 
-    other_growth = ("china_ecommerce.other_revenue.growth.start", "china_ecommerce.other_revenue.growth.long_run",
-                    "china_ecommerce.other_revenue.growth.half_life")
+    other_growth = (
+        "china_ecommerce.other_revenue.growth.start",
+        "china_ecommerce.other_revenue.growth.long_run",
+        "china_ecommerce.other_revenue.growth.half_life",
+    )
     other = compound_yoy(other0, _path(v, other_growth, quarters))
-    core_margin = _path(v, ("china_ecommerce.core_margin.start", "china_ecommerce.core_margin.long_run",
-                            "china_ecommerce.core_margin.half_life"), quarters)
+    core_margin = _path(
+        v,
+        (
+            "china_ecommerce.core_margin.start",
+            "china_ecommerce.core_margin.long_run",
+            "china_ecommerce.core_margin.half_life",
+        ),
+        quarters,
+    )
     revenue = cmr + qc_revenue
     revenue += other
     ebita = np.add(cmr, other, out=cap)  # core margin x (CMR + other revenue) + quick-commerce EBITA

@@ -70,7 +70,11 @@ def total_of(parts: dict[str, np.ndarray]) -> np.ndarray:
 
 
 def project_cloud(
-    e: EngineInputs, v: Values, quarters: int, capex: CapexResult, supply: Supply,
+    e: EngineInputs,
+    v: Values,
+    quarters: int,
+    capex: CapexResult,
+    supply: Supply,
 ) -> dict[str, np.ndarray]:
     """The cloud's series from its demand and supply (:func:`pivotmodel.model.supply.project_supply`)."""
     share = v(f"{P}.supply.capacity_share_of_capex")

@@ -96,7 +96,8 @@ def project_earnings(v: Values, seg: dict[str, np.ndarray], first: Quarter, quar
     operations += goodwill
 
     gains = v("earnings.investment_gains.centre") + v("earnings.investment_gains.spread") * quarterly_normals(
-        v("earnings.investment_gains.draw"), quarters)
+        v("earnings.investment_gains.draw"), quarters
+    )
     debt = v("earnings.debt")
     interest_expense = full(-v("earnings.debt_cost") / 4.0 * debt)
     other = full(v("earnings.other_income"))

@@ -30,7 +30,9 @@ __all__ = ["project_group", "SEGMENTS", "GROUP_READS"]
 
 SEGMENTS = SEGMENT_IDS  # the registry (pivotmodel.schema.SEGMENTS), in order
 # the segment drivers' series that the group reads
-GROUP_READS = frozenset({*(f"{s}.revenue" for s in SEGMENTS), *(f"{s}.adjusted_ebita" for s in SEGMENTS), "cloud.internal_revenue"})
+GROUP_READS = frozenset(
+    {*(f"{s}.revenue" for s in SEGMENTS), *(f"{s}.adjusted_ebita" for s in SEGMENTS), "cloud.internal_revenue"}
+)
 
 
 def _sum(parts: list[np.ndarray]) -> np.ndarray:
@@ -43,7 +45,11 @@ def _sum(parts: list[np.ndarray]) -> np.ndarray:
 
 
 def project_group(
-    v: Values, seg: dict[str, np.ndarray], capex: CapexResult, quarters: int, into: Mapping[str, np.ndarray] | None = None,
+    v: Values,
+    seg: dict[str, np.ndarray],
+    capex: CapexResult,
+    quarters: int,
+    into: Mapping[str, np.ndarray] | None = None,
 ) -> dict[str, np.ndarray]:
     """``into`` (optional): series -> an array (draws, quarters) to write that series into."""
     into = into or {}
@@ -80,6 +86,8 @@ def project_group(
         "group.capex_to_revenue": np.divide(capex.capex, np.add(segment_revenue, elimination), order="F"),
         "group.cash_tax": cash_tax,
         "group.fcf_proxy": fcf_proxy,
-        "group.fcf": np.add(fcf_proxy, v("group.other_cash_items"), out=into.get("group.fcf"), order="F"),  # ebitda - capex - cash tax + other
+        "group.fcf": np.add(
+            fcf_proxy, v("group.other_cash_items"), out=into.get("group.fcf"), order="F"
+        ),  # ebitda - capex - cash tax + other
         "group.fx_usd_rmb": np.broadcast_to(v("group.fx.usd_rmb"), (n, quarters)),
     }

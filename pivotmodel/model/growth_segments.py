@@ -23,17 +23,30 @@ __all__ = ["project_growth_segment", "growth_segment_revenue", "GROWTH_SEGMENTS"
 GROWTH_SEGMENTS = tuple(s.id for s in SEGMENTS if s.driver == "growth_segments")  # the registry says which
 
 
-def _grow(v: Values, base_revenue: np.ndarray, prefix: str, quarters: int, start_add: np.ndarray | float | None = None,
-          depreciation: np.ndarray | float = 0.0) -> tuple[np.ndarray, np.ndarray]:
+def _grow(
+    v: Values,
+    base_revenue: np.ndarray,
+    prefix: str,
+    quarters: int,
+    start_add: np.ndarray | float | None = None,
+    depreciation: np.ndarray | float = 0.0,
+) -> tuple[np.ndarray, np.ndarray]:
     """Revenue grown YoY from ``base_revenue`` along ``<prefix>.revenue.growth``, and adjusted
     EBITA = the ``<prefix>.margin`` path (its start plus ``start_add``) x revenue - ``depreciation``."""
     growth = converging_path(
-        v(f"{prefix}.revenue.growth.start"), v(f"{prefix}.revenue.growth.long_run"), v(f"{prefix}.revenue.growth.half_life"), quarters,
+        v(f"{prefix}.revenue.growth.start"),
+        v(f"{prefix}.revenue.growth.long_run"),
+        v(f"{prefix}.revenue.growth.half_life"),
+        quarters,
     )
     start = v(f"{prefix}.margin.start") if start_add is None else v(f"{prefix}.margin.start") + start_add
     margin = converging_path(start, v(f"{prefix}.margin.long_run"), v(f"{prefix}.margin.half_life"), quarters)
     revenue = compound_yoy(base_revenue, growth)
-    ebita = np.multiply(margin, revenue, out=np.empty(np.broadcast_shapes(margin.shape, revenue.shape, np.shape(depreciation)), order="F"))
+    ebita = np.multiply(
+        margin,
+        revenue,
+        out=np.empty(np.broadcast_shapes(margin.shape, revenue.shape, np.shape(depreciation)), order="F"),
+    )
     ebita -= depreciation
     return revenue, ebita
 
@@ -51,12 +64,14 @@ def growth_segment_revenue(e: EngineInputs, v: Values, base: BaseQuarters, quart
     return revenue
 
 
-def _loss(v: Values, prefix: str, quarters: int, start_add: np.ndarray | float = 0.0,
-          depreciation: np.ndarray | float = 0.0) -> np.ndarray:
+def _loss(
+    v: Values, prefix: str, quarters: int, start_add: np.ndarray | float = 0.0, depreciation: np.ndarray | float = 0.0
+) -> np.ndarray:
     """A ``loss_path`` child's adjusted EBITA: the ``<prefix>.loss`` level path (RMB million a
     quarter; its start plus ``start_add``) less ``depreciation``."""
-    level = converging_path(v(f"{prefix}.loss.start") + start_add, v(f"{prefix}.loss.long_run"),
-                            v(f"{prefix}.loss.half_life"), quarters)
+    level = converging_path(
+        v(f"{prefix}.loss.start") + start_add, v(f"{prefix}.loss.long_run"), v(f"{prefix}.loss.half_life"), quarters
+    )
     return level - depreciation
 
 
@@ -85,7 +100,9 @@ def project_growth_segment(
     add_back: np.ndarray | float | None = None
     depreciation: np.ndarray | float = 0.0
     own = use_shares(v)[1] if own_ai else None
-    residual_charge: np.ndarray | float = 0.0  # what the residual bears: its part of the rest, and own AI without a bearer
+    residual_charge: np.ndarray | float = (
+        0.0  # what the residual bears: its part of the rest, and own AI without a bearer
+    )
     if own is not None:
         depreciation = own * capex.depreciation_new
         share = segment_shares(v)[segment] - (own if bearer else 0.0)
@@ -99,18 +116,22 @@ def project_growth_segment(
     out = {f"{segment}.revenue": revenue, f"{segment}.adjusted_ebita": ebita}
     if own_ai:
         out[f"{segment}.ai_depreciation"] = np.broadcast_to(depreciation, revenue.shape)
-        out[f"{segment}.new_depreciation"] = np.broadcast_to(segment_shares(v)[segment] * capex.depreciation_new, revenue.shape)
+        out[f"{segment}.new_depreciation"] = np.broadcast_to(
+            segment_shares(v)[segment] * capex.depreciation_new, revenue.shape
+        )
     if children:
         out[f"{segment}.residual_revenue"], out[f"{segment}.residual_ebita"] = revenue, ebita
         total_revenue, total_ebita = revenue.copy(order="F"), ebita.copy(order="F")
         for c in children:
             if c.driver == "loss_path":
-                add, charge = (_exit_depreciation(base, capex, own), depreciation) if c.own_ai and own is not None \
-                    else (0.0, 0.0)
+                add, charge = (
+                    (_exit_depreciation(base, capex, own), depreciation) if c.own_ai and own is not None else (0.0, 0.0)
+                )
                 eb = _loss(v, c.id, quarters, add, charge)
             else:
-                r, eb = _grow(v, base.series(v, f"{c.id}.revenue"), c.id, quarters,
-                              *((None, depreciation) if c.own_ai else ()))
+                r, eb = _grow(
+                    v, base.series(v, f"{c.id}.revenue"), c.id, quarters, *((None, depreciation) if c.own_ai else ())
+                )
                 out[f"{c.id}.revenue"] = r
                 total_revenue = total_revenue + r
             out[f"{c.id}.adjusted_ebita"] = eb

@@ -88,7 +88,9 @@ class EngineInputs:
     last_reported: Quarter
     timeline: Timeline  # HISTORY_START .. horizon: the quarter axis of every series
     base: BaseQuarters
-    history_rows: Mapping[str, np.ndarray]  # series -> reported values before the first projected quarter (capex gaps: stated)
+    history_rows: Mapping[
+        str, np.ndarray
+    ]  # series -> reported values before the first projected quarter (capex gaps: stated)
     history_gaps: Mapping[str, tuple[int, ...]]  # series -> the columns of its row that are NaN
     # on reported quarters: EBITA + a quarter of the year's D&A - capex, and max(EBITA, 0) (what cash tax is on)
     fcf_proxy_parts: tuple[np.ndarray, np.ndarray]
@@ -99,7 +101,9 @@ class EngineInputs:
     anchors: Mapping[str, ExitAnchor]  # input key -> anchored start that adds back new depreciation
     base_values: Mapping[str, float]  # every input and seed estimate at its median (the base case)
     annual: Mapping[tuple[str, int], float]  # (series, fiscal year) -> reported annual total, handed to the Projection
-    children: tuple[Child, ...] = ()  # child segments declared as data (schema.Child), projected by their parent's driver
+    children: tuple[
+        Child, ...
+    ] = ()  # child segments declared as data (schema.Child), projected by their parent's driver
     extra_series: tuple[str, ...] = ()  # the series the children add (schema.child_series)
 
     @property
@@ -115,7 +119,9 @@ class EngineInputs:
         """Capex history from ``first`` to ``last`` (read-only view)."""
         lo = first.index - self.capex_first.index
         if lo < 0 or last > self.last_reported:
-            raise ValueError(f"capex history is prepared for {self.capex_first.label}..{self.last_reported.label}, not {first.label}..{last.label}")
+            raise ValueError(
+                f"capex history is prepared for {self.capex_first.label}..{self.last_reported.label}, not {first.label}..{last.label}"
+            )
         return self.capex_history[lo : last.index - self.capex_first.index + 1]
 
 

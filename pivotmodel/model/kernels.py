@@ -52,11 +52,13 @@ def _jit(signature):
     """Compile eagerly for ``signature``, cached on disk; where numba finds no writable cache
     folder (a read-only install without NUMBA_CACHE_DIR) it raises, and the kernel is then
     compiled in memory in each process instead."""
+
     def compile_(f):
         try:
             return numba.njit(signature, cache=True, error_model="numpy")(f)
         except RuntimeError:  # "cannot cache function ...: no locator available"
             return numba.njit(signature, error_model="numpy")(f)
+
     return compile_
 
 

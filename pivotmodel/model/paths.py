@@ -41,8 +41,11 @@ def converging_path(start: np.ndarray, long_run: np.ndarray, half_life: np.ndarr
     # decay[t] = 0.5 ** (t / half_life), built as a running product of the one-quarter
     # factor: several times faster than exp2 on the full array, equal to ~1e-15.
     factor = np.exp2(-1.0 / np.asarray(half_life, dtype=float))
-    n = max(np.shape(start)[0] if np.ndim(start) else 1, factor.shape[0] if factor.ndim else 1,
-            np.shape(long_run)[0] if np.ndim(long_run) else 1)
+    n = max(
+        np.shape(start)[0] if np.ndim(start) else 1,
+        factor.shape[0] if factor.ndim else 1,
+        np.shape(long_run)[0] if np.ndim(long_run) else 1,
+    )
     decay = np.empty((n, quarters), order="F")  # quarter columns contiguous: faster column ops
     decay[:, 0] = 1.0
     step = factor.reshape(-1) if factor.ndim else factor
@@ -72,7 +75,9 @@ def compound_yoy(base: np.ndarray, growth: np.ndarray) -> np.ndarray:
     previous = np.broadcast_to(base, (n, 4))
     kernels = kernels_for()
     if kernels is not None:
-        kernels.compound(np.ascontiguousarray(previous.T, dtype=float), np.ascontiguousarray(growth.T, dtype=float), out.T)
+        kernels.compound(
+            np.ascontiguousarray(previous.T, dtype=float), np.ascontiguousarray(growth.T, dtype=float), out.T
+        )
         return out
     for first in range(0, quarters, 4):  # one year of quarters at a time
         width = min(4, quarters - first)

@@ -72,11 +72,14 @@ def _child_rows(a: Assumptions, quarters: tuple[Quarter, ...], rows: dict[str, n
     for parent in dict.fromkeys(c.parent for c in children):
         for metric, residual in (("revenue", "residual_revenue"), ("adjusted_ebita", "residual_ebita")):
             out[f"{parent}.{residual}"] = rows[f"{parent}.{metric}"] - sum(
-                out[f"{c.id}.{metric}"] for c in children if c.parent == parent and metric in c.lines)
+                out[f"{c.id}.{metric}"] for c in children if c.parent == parent and metric in c.lines
+            )
     return out
 
 
-def _annual_totals(history: History, rows: dict[str, np.ndarray], quarters: tuple[Quarter, ...]) -> dict[tuple[str, int], float]:
+def _annual_totals(
+    history: History, rows: dict[str, np.ndarray], quarters: tuple[Quarter, ...]
+) -> dict[tuple[str, int], float]:
     """(series, fiscal year) -> the reported annual total a reported year shows instead of the sum
     of its quarters (segment years restated on the four-segment basis; quarterly rounding). Capex
     of a year with a quarter lacking the FCF-table figure and no annual one: the 20-F cash-flow
@@ -121,11 +124,20 @@ def prepare(assumptions: Assumptions) -> EngineInputs:
     legacy_fy = last.fiscal_year if last.q == 4 else last.fiscal_year - 1
     fixed = {k: float(v[0]) for k, v in base_values(a).items()}
     return EngineInputs(
-        horizon=a.horizon, last_reported=last, timeline=timeline, base=base, history_rows=rows,
+        horizon=a.horizon,
+        last_reported=last,
+        timeline=timeline,
+        base=base,
+        history_rows=rows,
         history_gaps={n: tuple(int(c) for c in np.flatnonzero(np.isnan(row))) for n, row in rows.items()},
-        fcf_proxy_parts=(_frozen(ebita + da - capex), _frozen(np.maximum(ebita, 0.0))), capex_first=capex_first,
+        fcf_proxy_parts=(_frozen(ebita + da - capex), _frozen(np.maximum(ebita, 0.0))),
+        capex_first=capex_first,
         capex_history=_frozen(capex_history(h, capex_first, last)),
-        legacy_da=h.annual_value("group.depreciation", legacy_fy), legacy_fy=legacy_fy,
-        anchors=anchors, base_values=fixed, annual=_annual_totals(h, rows, reported_quarters),
-        children=tuple(getattr(a, "children", ())), extra_series=tuple(child_series(tuple(getattr(a, "children", ())))),
+        legacy_da=h.annual_value("group.depreciation", legacy_fy),
+        legacy_fy=legacy_fy,
+        anchors=anchors,
+        base_values=fixed,
+        annual=_annual_totals(h, rows, reported_quarters),
+        children=tuple(getattr(a, "children", ())),
+        extra_series=tuple(child_series(tuple(getattr(a, "children", ())))),
     )

@@ -84,7 +84,12 @@ def _retired(padded: np.ndarray, position: np.ndarray) -> np.ndarray | float:
 
 
 def project_supply(
-    e: EngineInputs, v: Values, first: Quarter, quarters: int, demand: dict[str, np.ndarray], funding: np.ndarray,
+    e: EngineInputs,
+    v: Values,
+    first: Quarter,
+    quarters: int,
+    demand: dict[str, np.ndarray],
+    funding: np.ndarray,
     external_exit: np.ndarray,
 ) -> tuple[CapexResult, Supply]:
     """Capex and the cloud's supply side. ``demand``: stream -> (draws, quarters) revenue
@@ -94,9 +99,13 @@ def project_supply(
     n = max(v.draws, *(d.shape[0] for d in demand.values()))
     new_hist, new_from, capex, after = plan_capex(e, v, first, quarters, n)
     h = new_hist.size
-    d = _Draws(per_draw(v("cloud.supply.deployment_lag"), n), per_draw(v("capex.useful_life"), n),
-               per_draw(v("capex.building_life"), n), per_draw(v("capex.server_share"), n),
-               per_draw(v("cloud.supply.revenue_yield") * v("cloud.supply.capacity_share_of_capex"), n))
+    d = _Draws(
+        per_draw(v("cloud.supply.deployment_lag"), n),
+        per_draw(v("capex.useful_life"), n),
+        per_draw(v("capex.building_life"), n),
+        per_draw(v("capex.server_share"), n),
+        per_draw(v("cloud.supply.revenue_yield") * v("cloud.supply.capacity_share_of_capex"), n),
+    )
     padded = np.zeros((h + quarters + 1, n))  # cumulative vintage-weighted capex, quarter-major
     np.cumsum(np.broadcast_to(new_hist[:, None], (h, n)), axis=0, out=padded[1 : h + 1])
     exit_in_service = d.in_service(padded[: h + 1], h - 1.0) if h else np.zeros(n)
@@ -143,24 +152,43 @@ class _Policy:
 
 
 def _policy(v: Values, n: int) -> _Policy:
-    return _Policy(per_draw(v("capex.after_plan.target_utilisation"), n), per_draw(v("capex.after_plan.backlog_clear_quarters"), n),
-                   per_draw(v("capex.after_plan.max_capex_to_revenue"), n), per_draw(v("cloud.supply.leak_rate"), n))
+    return _Policy(
+        per_draw(v("capex.after_plan.target_utilisation"), n),
+        per_draw(v("capex.after_plan.backlog_clear_quarters"), n),
+        per_draw(v("capex.after_plan.max_capex_to_revenue"), n),
+        per_draw(v("cloud.supply.leak_rate"), n),
+    )
 
 
-def _policy_capex(p: _Policy, demand: np.ndarray, previous: np.ndarray, backlog: np.ndarray, pipeline: np.ndarray,
-                  d: _Draws, weight: np.ndarray, cap: np.ndarray) -> np.ndarray:
+def _policy_capex(
+    p: _Policy,
+    demand: np.ndarray,
+    previous: np.ndarray,
+    backlog: np.ndarray,
+    pipeline: np.ndarray,
+    d: _Draws,
+    weight: np.ndarray,
+    cap: np.ndarray,
+) -> np.ndarray:
     """Capex of one quarter after the plan: the capacity gap at the in-service date, bounded
     by zero and the funding cap (see the module docstring)."""
     growth = np.divide(demand, previous, out=np.ones_like(demand), where=previous > 0)
-    required = (demand * growth ** d.lag + backlog / p.clear) / p.target
+    required = (demand * growth**d.lag + backlog / p.clear) / p.target
     per_rmb = d.per_rmb * weight
     gap = np.maximum(required - pipeline, 0.0)
     wanted = np.divide(gap, per_rmb, out=np.zeros_like(gap), where=per_rmb > 0)
     return np.minimum(wanted, np.maximum(cap, 0.0))
 
 
-def _serve(rows: dict[str, np.ndarray], carried: dict[str, np.ndarray], served: dict[str, np.ndarray], t: int,
-           capacity: np.ndarray, leak: np.ndarray, keep: dict[str, np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+def _serve(
+    rows: dict[str, np.ndarray],
+    carried: dict[str, np.ndarray],
+    served: dict[str, np.ndarray],
+    t: int,
+    capacity: np.ndarray,
+    leak: np.ndarray,
+    keep: dict[str, np.ndarray],
+) -> tuple[np.ndarray, np.ndarray]:
     """Quarter t: each stream's demand plus backlog served up to capacity pro rata; ``leak``
     of the unserved part is lost, the rest carried (``carried`` updated in place), and the
     customers lost leave for good: ``keep`` (the share of the stream's demand still here)
