@@ -41,8 +41,25 @@ P = "cloud"
 STREAMS = ("ai_revenue", "other_external_revenue", "internal_revenue")
 
 
-def _path(v: Values, prefix: str, quarters: int) -> np.ndarray:
-    return converging_path(v(f"{prefix}.start"), v(f"{prefix}.long_run"), v(f"{prefix}.half_life"), quarters)
+# each stream's growth path: (start, long_run, half_life), every key spelled whole so a search finds its reader
+GROWTH_KEYS = {
+    "ai_revenue": (
+        "cloud.ai_revenue.growth.start", "cloud.ai_revenue.growth.long_run", "cloud.ai_revenue.growth.half_life",
+    ),
+    "other_external_revenue": (
+        "cloud.other_external_revenue.growth.start", "cloud.other_external_revenue.growth.long_run",
+        "cloud.other_external_revenue.growth.half_life",
+    ),
+    "internal_revenue": (
+        "cloud.internal_revenue.growth.start", "cloud.internal_revenue.growth.long_run",
+        "cloud.internal_revenue.growth.half_life",
+    ),
+}
+
+
+def _path(v: Values, keys: tuple[str, str, str], quarters: int) -> np.ndarray:
+    start, long_run, half_life = keys
+    return converging_path(v(start), v(long_run), v(half_life), quarters)
 
 
 def project_cloud_demand(v: Values, base: BaseQuarters, quarters: int) -> dict[str, np.ndarray]:
@@ -51,7 +68,7 @@ def project_cloud_demand(v: Values, base: BaseQuarters, quarters: int) -> dict[s
     exit0 = exit_streams(v, base)
     out = {}
     for s in STREAMS:
-        quarterly = np.power(1.0 + _path(v, f"{P}.{s}.growth", quarters), 0.25)
+        quarterly = np.power(1.0 + _path(v, GROWTH_KEYS[s], quarters), 0.25)
         out[s] = np.asfortranarray(np.cumprod(quarterly, axis=1) * exit0[s])
     return out
 
@@ -60,7 +77,7 @@ def exit_streams(v: Values, base: BaseQuarters) -> dict[str, np.ndarray]:
     """Each stream in the last reported quarter, (draws or 1, 1)."""
     total0 = base.series(v, f"{P}.revenue")[:, -1:]
     ai0 = base.series(v, f"{P}.ai_revenue")[:, -1:]
-    internal0 = v(f"{P}.internal_share") * total0
+    internal0 = v("cloud.internal_share") * total0
     return {"ai_revenue": ai0, "other_external_revenue": total0 - ai0 - internal0, "internal_revenue": internal0}
 
 
@@ -77,10 +94,13 @@ def project_cloud(
     supply: Supply,
 ) -> dict[str, np.ndarray]:
     """The cloud's series from its demand and supply (:func:`pivotmodel.model.supply.project_supply`)."""
-    share = v(f"{P}.supply.capacity_share_of_capex")
-    m = f"{P}.margin_before_new_depreciation"
-    start = v(f"{m}.start") + exit_add_back(e, v, f"{m}.start", capex, share)
-    margin = converging_path(start, v(f"{m}.long_run"), v(f"{m}.half_life"), quarters)
+    share = v("cloud.supply.capacity_share_of_capex")
+    start = v("cloud.margin_before_new_depreciation.start")
+    start = start + exit_add_back(e, v, "cloud.margin_before_new_depreciation.start", capex, share)
+    margin = converging_path(
+        start, v("cloud.margin_before_new_depreciation.long_run"), v("cloud.margin_before_new_depreciation.half_life"),
+        quarters,
+    )
     served = supply.served
     revenue = total_of(served)
     depreciation = cloud_depreciation(v, capex.depreciation_new)
