@@ -39,7 +39,8 @@ def one(tree: Path, argv: list[str]) -> tuple[float, float, float]:
     wall = time.perf_counter() - t0
     if status != 0:
         raise SystemExit(
-            f"{tree}: pivotmodel {' '.join(argv)} failed: {proc.stderr.read().decode()[-2000:] if proc.stderr else status}"
+            f"{tree}: pivotmodel {' '.join(argv)} failed: "
+            f"{proc.stderr.read().decode()[-2000:] if proc.stderr else status}"
         )
     return wall, usage.ru_utime, usage.ru_stime
 
@@ -77,7 +78,8 @@ def main() -> None:
         wall = [r[0] for r in rows]
         med[name] = statistics.median(wall)
         print(
-            f"{name}: wall best {min(wall):.2f} s, median {med[name]:.2f} s; user {statistics.median(r[1] for r in rows):.2f} s, "
+            f"{name}: wall best {min(wall):.2f} s, median {med[name]:.2f} s; user "
+            f"{statistics.median(r[1] for r in rows):.2f} s, "
             f"system {statistics.median(r[2] for r in rows):.2f} s (medians; CPU of the command and its workers)"
         )
     print(f"new / old (median wall): {med['new'] / med['old']:.2f}")

@@ -143,17 +143,20 @@ def main() -> None:
     retain_freed_memory()  # as a simulate worker does: freed arrays are reused, not page-faulted in again
     rows = compiled_rows(args.draws, args.repeat)
     print(
-        f"one chunk of {args.draws:,} draws x {rows[0]['quarters']} quarters, CPU ms, best (median) of {args.repeat}, alternating:"
+        f"one chunk of {args.draws:,} draws x {rows[0]['quarters']} quarters, CPU ms, best (median) of {args.repeat}, "
+        "alternating:"
     )
     for r in rows:
         print(
-            f"  {r['block']:<13} numpy {r['numpy_ms']:7.1f} ({r['numpy_median_ms']:7.1f})  compiled {r['compiled_ms']:7.1f} "
+            f"  {r['block']:<13} numpy {r['numpy_ms']:7.1f} ({r['numpy_median_ms']:7.1f})  compiled "
+            f"{r['compiled_ms']:7.1f} "
             f"({r['compiled_median_ms']:7.1f})  ratio {r['ratio']:.2f}x  share of run() {r['numpy_share']:4.0%} -> "
             f"{r['compiled_share']:4.0%}  {'identical' if r['identical'] else 'DIFFERENT'}"
         )
     for i, t in enumerate(load_times(args.loads), 1):
         print(
-            f"fresh process {i}: import numba {t['numba_import_s']:.2f} s, kernels load + warm {t['kernels_load_s']:.2f} s"
+            f"fresh process {i}: import numba {t['numba_import_s']:.2f} s, kernels load + warm "
+            f"{t['kernels_load_s']:.2f} s"
         )
     if not all(r["identical"] for r in rows):
         raise SystemExit("numpy and compiled engines disagree")

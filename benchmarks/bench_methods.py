@@ -56,14 +56,17 @@ def measure(a, claim: str, sizes: list[int], seeds: int, jobs: int = 2) -> list[
 def table(rows: list[dict], seeds: int) -> str:
     mc = {r["draws"]: r for r in rows if r["method"] == "mc"}
     out = [
-        f"| method | draws a run | P (mean of {seeds} seeds) | half-width reported | draws to +/-0.5pp (reported) | fewer than mc "
+        f"| method | draws a run | P (mean of {seeds} seeds) | half-width reported | draws to +/-0.5pp (reported) | "
+        "fewer than mc "
         "| half-width real (seed spread) | draws to +/-0.5pp (real) |",
         "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
     ]
     for r in rows:
         out.append(
-            f"| {r['method']} | {r['draws']:,} | {r['p']:.4f} | {r['reported_half'] * 100:.2f}pp | {math.ceil(r['needed_reported']):,} "
-            f"| {mc[r['draws']]['needed_reported'] / r['needed_reported']:.1f}x | {r['real_half'] * 100:.2f}pp | {math.ceil(r['needed_real']):,} |"
+            f"| {r['method']} | {r['draws']:,} | {r['p']:.4f} | {r['reported_half'] * 100:.2f}pp | "
+            f"{math.ceil(r['needed_reported']):,} "
+            f"| {mc[r['draws']]['needed_reported'] / r['needed_reported']:.1f}x | {r['real_half'] * 100:.2f}pp | "
+            f"{math.ceil(r['needed_real']):,} |"
         )
     return "\n".join(out)
 

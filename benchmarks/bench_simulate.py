@@ -139,7 +139,10 @@ except SystemExit:
     pass
 print(json.dumps(sorted(m for m in sys.modules if m != "__main__")))
 """
-_IMPORT = "import importlib, json, sys\nfor m in json.loads(sys.argv[1]):\n    try:\n        importlib.import_module(m)\n    except Exception:\n        pass"
+_IMPORT = (
+    "import importlib, json, sys\nfor m in json.loads(sys.argv[1]):\n    try:\n        "
+    "importlib.import_module(m)\n    except Exception:\n        pass"
+)
 
 
 def import_time(argv: list[str], repeat: int = 5) -> tuple[float, list[str]]:
@@ -202,7 +205,8 @@ def main() -> None:
         for n in sizes:
             _, floor_s, floor_mem = measure(lambda n=n: numpy_floor(n, quarters, len(SERIES), chunk))
             print(
-                f"{'numpy floor (alloc, fill, reduce)':34s} {n:>10,d} {floor_s:8.2f} {n / floor_s:10,.0f} {floor_mem:9.1f} {1.0:9.2f}"
+                f"{'numpy floor (alloc, fill, reduce)':34s} {n:>10,d} {floor_s:8.2f} {n / floor_s:10,.0f} "
+                f"{floor_mem:9.1f} {1.0:9.2f}"
             )
             secs, peak, _ = cli_run(
                 [
@@ -223,9 +227,12 @@ def main() -> None:
             )
             if n == 1_000_000:
                 print(
-                    f"  aims at 1M: <= {AIMS['seconds_1m']} s: {'met' if secs <= AIMS['seconds_1m'] else 'NOT met'} ({secs:.1f} s); "
-                    f"<= {AIMS['vs_floor']}x floor: {'met' if secs / floor_s <= AIMS['vs_floor'] else 'NOT met'} ({secs / floor_s:.2f}x); "
-                    f"peak <= 1.5 GB: {'met' if peak <= AIMS['peak_mib_1m'] else 'NOT met'} ({peak * 2**20 / 1e9:.2f} GB)"
+                    f"  aims at 1M: <= {AIMS['seconds_1m']} s: {'met' if secs <= AIMS['seconds_1m'] else 'NOT met'} "
+                    f"({secs:.1f} s); "
+                    f"<= {AIMS['vs_floor']}x floor: {'met' if secs / floor_s <= AIMS['vs_floor'] else 'NOT met'} "
+                    f"({secs / floor_s:.2f}x); "
+                    f"peak <= 1.5 GB: {'met' if peak <= AIMS['peak_mib_1m'] else 'NOT met'} ({peak * 2**20 / 1e9:.2f} "
+                    "GB)"
                 )
 
 

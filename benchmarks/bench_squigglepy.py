@@ -255,7 +255,8 @@ def comparison_table(results: list[dict[str, Any]]) -> str:
     draw-quarter-lines a second, and pivotmodel's ratio to squigglepy (in all and for sampling
     alone) against the aim."""
     lines = [
-        "| draws | run | CPU s (sampling + model) | wall s | draw-quarter-lines/s | squigglepy / this | sampling alone, squigglepy / this "
+        "| draws | run | CPU s (sampling + model) | wall s | draw-quarter-lines/s | squigglepy / this | sampling "
+        "alone, squigglepy / this "
         "| aim >= 6x |",
         "| ---: | --- | ---: | ---: | ---: | ---: | ---: | --- |",
     ]
@@ -269,8 +270,10 @@ def comparison_table(results: list[dict[str, Any]]) -> str:
             ratio = r["best"]["squigglepy"]["cpu"] / b["cpu"]
             verdict = "" if side == "squigglepy" else ("MET" if ratio >= AIM else "NOT MET")
             lines.append(
-                f"| {r['draws']:,} | {label} | {b['cpu']:.2f} ({b['sample_s']:.2f} + {b['model_s']:.2f}) | {b['wall']:.2f} | "
-                f"{r['rate'][side] / 1e6:.1f}M | {ratio:.2f}x | {r['best']['squigglepy']['sample_s'] / b['sample_s']:.2f}x | {verdict} |"
+                f"| {r['draws']:,} | {label} | {b['cpu']:.2f} ({b['sample_s']:.2f} + {b['model_s']:.2f}) | "
+                f"{b['wall']:.2f} | "
+                f"{r['rate'][side] / 1e6:.1f}M | {ratio:.2f}x | "
+                f"{r['best']['squigglepy']['sample_s'] / b['sample_s']:.2f}x | {verdict} |"
             )
     return "\n".join(lines)
 
@@ -372,7 +375,8 @@ def inputs_comparison(draws: int, repeat: int = 3, folder: str | None = None) ->
 
 def inputs_line(r: Mapping[str, Any]) -> str:
     return (
-        f"pivotmodel's own {r['inputs']} uncertain inputs ({r['correlated']} correlated), {r['draws']:,} draws, sampling alone: "
+        f"pivotmodel's own {r['inputs']} uncertain inputs ({r['correlated']} correlated), {r['draws']:,} draws, "
+        "sampling alone: "
         f"squigglepy {r['squigglepy_s']:.2f} s CPU, pivotmodel ({r['method']}, chunked) {r['pivotmodel_s']:.2f} s, "
         f"{r['ratio']:.2f}x; means agree within {r['max_z']:.1f} standard errors"
     )
@@ -389,7 +393,8 @@ def main() -> None:
     method, chunk = settings["method"], int(settings.get("chunk_size", 25_000))
     results = [compare(n, args.repeat, method, chunk) for n in args.draws]
     print(
-        f"reference model, {QUARTERS} quarters x {LINES} revenue lines, 11 drivers (4 rank-correlated), capex depreciation; "
+        f"reference model, {QUARTERS} quarters x {LINES} revenue lines, 11 drivers (4 rank-correlated), capex "
+        "depreciation; "
         f"pivotmodel: {method} design, chunks of {chunk:,}; CPU seconds, best of {args.repeat}, alternating\n"
     )
     print(comparison_table(results))

@@ -208,7 +208,8 @@ def main() -> None:
     per = stage_times(a, args.draws, args.method, args.chunk, args.chunks)
     n_chunks = -(-args.draws // args.chunk)
     print(
-        f"{args.method}, {args.draws:,} draws = {n_chunks} chunks of {args.chunk:,}; per chunk (ms) and x chunks (s, one core):"
+        f"{args.method}, {args.draws:,} draws = {n_chunks} chunks of {args.chunk:,}; per chunk (ms) and x chunks (s, "
+        "one core):"
     )
     for k, v in per.items():
         if k == "result MB":
@@ -235,7 +236,8 @@ def main() -> None:
     )
     start, first, second = (float(x) for x in fresh.stdout.split())
     print(
-        f"  forked worker: its start (allocator, prefaulted heap) {start * 1e3:4.0f} ms, first chunk {first * 1e3:4.0f} ms, "
+        f"  forked worker: its start (allocator, prefaulted heap) {start * 1e3:4.0f} ms, first chunk "
+        f"{first * 1e3:4.0f} ms, "
         f"its second {second * 1e3:4.0f} ms"
     )
     print(f"main process: imports before the pool {import_seconds():.2f} s")
@@ -250,7 +252,8 @@ def main() -> None:
         engine = prepare(fresh)
         sim.check_claims(list(fresh.claims), run(engine), fresh.claims_label)
         print(
-            f"main process: load, design, engine inputs and claim checks before the pool {time.perf_counter() - t0:.2f} s"
+            "main process: load, design, engine inputs and claim checks before the pool "
+            f"{time.perf_counter() - t0:.2f} s"
         )
         t0 = time.perf_counter()
         r = sim.simulate(a, draws=args.draws, method=args.method, jobs=2, progress=False)

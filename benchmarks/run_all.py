@@ -73,7 +73,8 @@ def engine_section() -> tuple[str, float | None]:
         return f"bench_engine.py not importable ({e})", None
     rows = bench_engine.engine_rows()
     text = "\n".join(
-        f"{r['block']}: engine {r['engine_ms']:.1f} ms CPU, hand-written {r['hand_written_ms']:.1f} ms, ratio {r['ratio']:.2f}x, "
+        f"{r['block']}: engine {r['engine_ms']:.1f} ms CPU, hand-written {r['hand_written_ms']:.1f} ms, ratio "
+        f"{r['ratio']:.2f}x, "
         f"outputs agree to {r['max_rel_diff']:.1e}"
         for r in rows
     )
@@ -93,7 +94,8 @@ def squigglepy_section(draws: list[int], repeat: int, method: str, chunk: int) -
         f"reference model ({bench_squigglepy.QUARTERS} quarters x {bench_squigglepy.LINES} revenue lines, 11 drivers, "
         f"4 rank-correlated, capex depreciation), the same model function on both sides; pivotmodel samples with its "
         f"{method} design; CPU seconds, best of {repeat}, alternating\n{bench_squigglepy.comparison_table(results)}\n\n"
-        f"agreement at {results[-1]['draws']:,} draws:\n{bench_squigglepy.agreement_table(results[-1]['agreement'])}\n\n"
+        f"agreement at {results[-1]['draws']:,} "
+        f"draws:\n{bench_squigglepy.agreement_table(results[-1]['agreement'])}\n\n"
         f"{bench_squigglepy.inputs_line(bench_squigglepy.inputs_comparison(min(draws), repeat))}"
     )
     return text, {r["draws"]: r["ratio"] for r in results}
@@ -169,7 +171,8 @@ def print_issue25(
     dask = runs.get("dask")
     if dask:
         print(
-            f"\nDask path, `simulate --draws 1000000 --executor dask --jobs {jobs}` (a LocalCluster started by the command): "
+            f"\nDask path, `simulate --draws 1000000 --executor dask --jobs {jobs}` (a LocalCluster started by the "
+            "command): "
             f"{dask['seconds']:.1f} s wall against {secs_1m:.1f} s on the local pool; files "
             f"{'byte-identical' if dask['identical'] else 'DIFFERENT'} ({', '.join(OUTPUT_FILES)})"
         )
@@ -183,7 +186,8 @@ def print_issue25(
     print(f"| a 20k run <= 1.5 s | {s20:.2f} s | {verdict(s20 <= 1.5)} |")
     cold = runs["report cold"]["cpu"]
     print(
-        f"| `pivotmodel report` (20k draws) <= 5 CPU s cold | {cold:.1f} CPU s ({runs['report cold']['seconds']:.1f} s wall); "
+        f"| `pivotmodel report` (20k draws) <= 5 CPU s cold | {cold:.1f} CPU s ({runs['report cold']['seconds']:.1f} s "
+        "wall); "
         f"unchanged inputs {warm['cpu']:.1f} CPU s | {verdict(cold <= 5.0)} |"
     )
     sq = ", ".join(f"{r:.2f}x at {n:,}" for n, r in sq_ratios.items()) or "not run"
@@ -204,7 +208,8 @@ def print_issue25(
     )
     if dask:
         print(
-            f"| Dask path byte-identical to the local pool | 1M draws, {dask['seconds']:.1f} s | {verdict(dask['identical'])} |"
+            f"| Dask path byte-identical to the local pool | 1M draws, {dask['seconds']:.1f} s | "
+            f"{verdict(dask['identical'])} |"
         )
 
 
@@ -273,7 +278,8 @@ def main() -> None:
             runs[n] = (secs, peak, tree)
             vs = f"{secs / floors[n]:.2f}" if n in floors else ""
             print(
-                f"| `pivotmodel simulate --jobs {args.jobs}` | {n:,} | {secs:.2f} | {n / secs:,.0f} | {peak:,.0f} | {tree:,.0f} | {vs} |",
+                f"| `pivotmodel simulate --jobs {args.jobs}` | {n:,} | {secs:.2f} | {n / secs:,.0f} | {peak:,.0f} | "
+                f"{tree:,.0f} | {vs} |",
                 flush=True,
             )
     secs_1m, _, peak_1m = runs[1_000_000]
@@ -293,14 +299,16 @@ def main() -> None:
     print(f"| 1M draws, everything written, <= 3 s | {secs_1m:.1f} s | {verdict(secs_1m <= 3.0)} |")
     print(f"| <= 4x the same-window numpy floor at 1M | {floor_ratio:.2f}x | {verdict(floor_ratio <= 4.0)} |")
     print(
-        f"| peak <= 1.5 GB at 1M (all processes) | {peak_1m * 2**20 / GB:.2f} GB | {verdict(peak_1m * 2**20 <= 1.5 * GB)} |"
+        f"| peak <= 1.5 GB at 1M (all processes) | {peak_1m * 2**20 / GB:.2f} GB | "
+        f"{verdict(peak_1m * 2**20 <= 1.5 * GB)} |"
     )
     if 10_000_000 in runs:
         s10, _, p10 = runs[10_000_000]
         claims = len(a.claims)
         per_claim = (p10 - peak_1m) * 2**20 / 9e6 / claims  # bytes a draw a claim from 1M to 10M
         print(
-            f"| 10M completes; beyond 1M memory grows only by the claim outcomes (<= 4 bytes a claim a draw) | {s10:.0f} s, "
+            "| 10M completes; beyond 1M memory grows only by the claim outcomes (<= 4 bytes a claim a draw) | "
+            f"{s10:.0f} s, "
             f"{p10 * 2**20 / GB:.2f} GB ({per_claim:.1f} bytes a claim a draw over 1M) | {verdict(per_claim <= 4)} |"
         )
     else:
@@ -317,7 +325,8 @@ def main() -> None:
     for cmd, secs in starts.items():
         seconds = imports[cmd][0]
         print(
-            f"| CLI start `pivotmodel {cmd}` <= 0.3 s of imports | imports {seconds:.2f} s (whole command {secs:.2f} s) | "
+            f"| CLI start `pivotmodel {cmd}` <= 0.3 s of imports | imports {seconds:.2f} s (whole command {secs:.2f} "
+            "s) | "
             f"{verdict(seconds <= 0.3)} |"
         )
     best = min(need, key=lambda m: need[m])

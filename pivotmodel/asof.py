@@ -293,7 +293,8 @@ def format_lookahead(a: Any, limit: int = 12) -> Iterator[str]:
     items = lookahead(a)
     later = [i for i in items if i[2] != "set by hand"]
     yield (
-        f"as of {a.history.last_quarter.label} (history after it hidden; results known by {known_by(a.history.last_quarter)}): "
+        f"as of {a.history.last_quarter.label} (history after it hidden; results known by "
+        f"{known_by(a.history.last_quarter)}): "
         f"{len(items)} inputs set by hand are possible look-ahead, {len(later)} with a source dated after it"
     )
     for key, src, why in later[:limit]:

@@ -828,7 +828,8 @@ def load(directory: str | Path | None = None, scenario: str | None = None, as_of
                         Problem(
                             label,
                             key,
-                            f"seed estimates are '{stem}.seed.<series>.<quarter>' for series {', '.join(valid) or '(none)'}",
+                            f"seed estimates are '{stem}.seed.<series>.<quarter>' for series "
+                            f"{', '.join(valid) or '(none)'}",
                             line,
                         )
                     )
@@ -1048,7 +1049,8 @@ def _check_capex_history(history: History, new_from: Input | None, folder: str) 
                 Problem(
                     f"{folder}/history/reported.csv",
                     "Consolidated,capex_purchase_of_ppe_fcf_table",
-                    f"no capex for {q.label} (needed for depreciation and the plan's spend so far, from capex.new_assets_from): "
+                    f"no capex for {q.label} (needed for depreciation and the plan's spend so far, from "
+                    "capex.new_assets_from): "
                     "add the quarter's row, or the fiscal year's capex_land_use_rights_and_ppe_cashflow",
                 )
             )

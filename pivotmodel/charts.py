@@ -869,7 +869,8 @@ def plot_consensus_fans(data: pd.DataFrame, ax: Axes | None = None) -> Axes:
     for a_ in axes[len(panels) :]:
         a_.axis("off")
     fig.suptitle(
-        "Model fans (median, P25-P75, P5-P95) and published forecasts (dated yy-mm; hollow = stale, red = outside P5-P95)",
+        "Model fans (median, P25-P75, P5-P95) and published forecasts (dated yy-mm; hollow = stale, red = outside "
+        "P5-P95)",
         fontweight="bold",
         fontsize=9,
     )

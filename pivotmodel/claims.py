@@ -601,7 +601,8 @@ class _Evaluator:
                 if not years or not years[0] <= year <= years[-1]:
                     span = f"{years[0]}-{years[-1]}" if years else "none"
                     raise TestError(
-                        f"{side.func.id}() is compared with {year:g}, outside the complete {basis.upper()} years of the "  # type: ignore[attr-defined]
+                        f"{side.func.id}() is compared with {year:g}, "  # type: ignore[attr-defined]
+                        f"outside the complete {basis.upper()} years of the "
                         f"model's timeline ({span}); the model cannot tell whether the condition first holds there"
                     )
 
@@ -610,7 +611,8 @@ class _Evaluator:
             return self.period(args[index])
         if ctx is None:
             raise TestError(
-                f"{fn}() needs a period here ({FUNCTIONS[fn]}); only inside all/any/first_fy/first_cy may it be left out"
+                f"{fn}() needs a period here ({FUNCTIONS[fn]}); only inside all/any/first_fy/first_cy "
+                "may it be left out"
             )
         return ctx
 
@@ -712,9 +714,8 @@ def evaluate(claim: Claim, p: Projection) -> ClaimValue:
             metric = holds
         # first_fy/first_cy is infinity in a draw where the condition never holds: a defined
         # value that its comparison reads. Any other non-finite metric is undefined.
-        year_metric = (
-            isinstance(body, ast.Compare) and isinstance(body.left, ast.Call) and body.left.func.id in _YEAR_FNS
-        )  # type: ignore[attr-defined]
+        year_metric = isinstance(body, ast.Compare) and isinstance(body.left, ast.Call)
+        year_metric = year_metric and body.left.func.id in _YEAR_FNS  # type: ignore[attr-defined]
         bad = np.isnan(metric) if year_metric else ~np.isfinite(metric)
         nan = _nan_mask(p, claim, ev) | bad | ev.undefined | ev.missing
     holds = np.where(nan, np.nan, holds)

@@ -53,7 +53,10 @@ def _split_info(claim_id: str, holds: np.ndarray) -> dict:
     }
     message = ""
     if info["evaluable"] == 0:
-        message = f"{claim_id} cannot be evaluated in any of the {info['draws']} draws (a figure it needs is missing), so it has no drivers"
+        message = (
+            f"{claim_id} cannot be evaluated in any of the {info['draws']} draws (a figure it needs is missing), "
+            "so it has no drivers"
+        )
     elif info["failing"] == 0:
         message = f"{claim_id} holds in every evaluable draw ({info['evaluable']}), so no input decides it in this run"
     elif info["holding"] == 0:

@@ -294,14 +294,17 @@ def what_would_have_to_be_true(a, full_drivers: dict[str, pd.DataFrame], claims)
 # --- html -------------------------------------------------------------------------------------
 
 _CSS = """
-body{font-family:-apple-system,Segoe UI,Helvetica,Arial,sans-serif;margin:24px auto;max-width:1200px;padding:0 16px;color:#202124;font-size:14px}
+body{font-family:-apple-system,Segoe UI,Helvetica,Arial,sans-serif;margin:24px auto;\
+max-width:1200px;padding:0 16px;color:#202124;font-size:14px}
 h1{font-size:22px}h2{font-size:18px;border-bottom:1px solid #dadce0;padding-bottom:4px;margin-top:32px}
 .tw{overflow-x:auto;max-width:100%;margin:8px 0}
-table{border-collapse:collapse;font-size:12px}th,td{border:1px solid #dadce0;padding:3px 6px;vertical-align:top;overflow-wrap:break-word}
+table{border-collapse:collapse;font-size:12px}th,td{border:1px solid #dadce0;padding:3px 6px;\
+vertical-align:top;overflow-wrap:break-word}
 th{background:#f1f3f4;text-align:left}td.num{text-align:right;white-space:nowrap}
 td.text{min-width:220px;max-width:420px}td.small{min-width:140px;max-width:240px}
 code{white-space:pre-wrap;overflow-wrap:anywhere}td.id code{overflow-wrap:normal}
-figure{margin:16px 0}figure img{max-width:100%;height:auto;border:1px solid #eee}figcaption{font-size:12px;color:#5f6368}
+figure{margin:16px 0}figure img{max-width:100%;height:auto;border:1px solid #eee}\
+figcaption{font-size:12px;color:#5f6368}
 pre{background:#f8f9fa;padding:8px;font-size:12px;overflow:auto}.small{font-size:12px;color:#5f6368}
 """
 

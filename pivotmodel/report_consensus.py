@@ -140,10 +140,13 @@ def consensus_section(a, folder: Path, draws: int, seed: int, source: str) -> tu
         "Money in RMB bn, growth in %, EPS in RMB per ADS; percentile: the forecast's place among the draws. "
         'Table: <a href="tables/consensus.csv">consensus.csv</a>.</p>'
         f"<div class=tw><table><tr>{head}</tr>{''.join(body)}</table></div>"
-        f"<h3>What would have to move</h3><p>For the forecasts furthest from the model's median (one per metric), the input most "
-        f"rank-correlated with the metric, solved for the value that reaches the forecast with everything else at base.</p><ul>{moves}</ul>"
+        "<h3>What would have to move</h3><p>For the forecasts furthest from the model's median (one per metric), the "
+        "input most "
+        "rank-correlated with the metric, solved for the value that reaches the forecast with everything else at "
+        f"base.</p><ul>{moves}</ul>"
         '<figure><img src="charts/consensus_fans.png" alt="Model fans with published forecasts" style="max-width:100%">'
-        "<figcaption>Model fans with the published forecasts as dated markers (hollow: stale; red: outside P5-P95)</figcaption></figure>"
+        "<figcaption>Model fans with the published forecasts as dated markers (hollow: stale; red: outside "
+        "P5-P95)</figcaption></figure>"
     )
     md = [
         "",

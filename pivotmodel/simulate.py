@@ -2,8 +2,8 @@
 
 Each chunk of draws is sampled (:mod:`pivotmodel.sampling`), projected
 (:func:`pivotmodel.model.project`), and reduced to what outputs need: each claim's evaluable
-and holding draws counted per fixed stretch of draws (:mod:`pivotmodel.claim_counts`); for the draws of a fixed sample (all draws up to
-:data:`SAMPLE_DRAWS`), inputs, claim metrics and the kept series' totals by quarter, fiscal and
+and holding draws counted per fixed stretch of draws (:mod:`pivotmodel.claim_counts`); for the draws of a fixed
+sample (all draws up to :data:`SAMPLE_DRAWS`), inputs, claim metrics and the kept series' totals by quarter, fiscal and
 calendar year; and, when those totals are not every draw in float64, block sums of the totals
 for exact means over every draw. Chunks may run in worker processes (``jobs``);
 every per-draw number depends only on the seed, the inputs and the draw index, and every sum

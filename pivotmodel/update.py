@@ -7,8 +7,8 @@ the row a year earlier within a plausibility band: a warning, never a change), t
 whole folder: a copy of the assumptions with the rows appended must load (its problems told by
 the rows file's line; the usual rows the new quarter lacks listed by CSV segment and metric). Only then is
 ``history/reported.csv`` rewritten (its bytes kept, the new rows appended in sorted order) and
-the change written (:mod:`pivotmodel.cli.update`): per claim the probability and 95% interval before and after, per headline
-output the base case, P5 and P95 before and after, and each change split into the part the
+the change written (:mod:`pivotmodel.cli.update`): per claim the probability and 95% interval before and
+after, per headline output the base case, P5 and P95 before and after, and each change split into the part the
 new actuals make (the old starts kept) and the part the re-anchored starts make. A rejected
 file changes nothing.
 """
@@ -358,7 +358,8 @@ def format_change(claims: pd.DataFrame, outputs: pd.DataFrame, old: Quarter, new
     pct = lambda x: "n/a" if pd.isna(x) else f"{x:.0%}"  # noqa: E731
     lines = [
         f"update: {n} rows, history {old.label} -> {new.label}; change = from new actuals + from re-anchored starts",
-        "claim                                        P before [95% CI]     P after [95% CI]      change (actuals + anchors)",
+        "claim                                        P before [95% CI]     P after [95% CI]      change (actuals + "
+        "anchors)",
     ]
     for cid, r in claims.iterrows():
         lines.append(
@@ -367,11 +368,13 @@ def format_change(claims: pd.DataFrame, outputs: pd.DataFrame, old: Quarter, new
             f"  {r.probability_change:+.1%} ({r.probability_from_actuals:+.1%} {r.probability_from_anchors:+.1%})"
         )
     lines.append(
-        "output (RMB bn)                  base before -> after (actuals + anchors)    P5 before -> after   P95 before -> after"
+        "output (RMB bn)                  base before -> after (actuals + anchors)    P5 before -> after   P95 before "
+        "-> after"
     )
     for (name, period), r in outputs.iterrows():
         lines.append(
-            f"  {name:22} {period:7} {r.base_before:9,.1f} -> {r.base_after:9,.1f} ({r.base_from_actuals:+.1f} {r.base_from_anchors:+.1f})"
+            f"  {name:22} {period:7} {r.base_before:9,.1f} -> {r.base_after:9,.1f} ({r.base_from_actuals:+.1f} "
+            f"{r.base_from_anchors:+.1f})"
             f"  {r.P5_before:9,.1f} -> {r.P5_after:9,.1f}  {r.P95_before:9,.1f} -> {r.P95_after:9,.1f}"
         )
     return "\n".join(lines)

@@ -246,7 +246,7 @@ def test_update_refuses_a_gap_or_a_missing_segment(folder, tmp_path, capsys):
     )
     assert (
         "FY2027Q1,All others,revenue: missing row: the model grows "
-        "all_others.revenue from its reported values in the four base quarters FY2026Q2..FY2027Q1, and FY2027Q1 has none"
-        in err
+        "all_others.revenue from its reported values in the four base quarters FY2026Q2..FY2027Q1, and FY2027Q1 has "
+        "none" in err
     )
     assert "Traceback" not in err and rep.read_bytes() == before

@@ -24,7 +24,10 @@ from pivotmodel.periods import parse_quarter
 from pivotmodel.schema import PARAMETERS, UNITS
 
 # The ai_revenue long-run growth line of cloud.yaml, a one-line (flow) spec:
-AI_LONG_RUN = "long_run: {dist: triangular, low: 0.12, mode: 0.25, high: 0.40, unit: ratio, basis: estimate, source: pivotmodel_calibration"
+AI_LONG_RUN = (
+    "long_run: {dist: triangular, low: 0.12, mode: 0.25, high: 0.40, unit: ratio, basis: estimate, source: "
+    "pivotmodel_calibration"
+)
 AI_KEY = "cloud.ai_revenue.growth.long_run"
 CLOUD_Q4_REVENUE = "FY2026Q4,Cloud Intelligence Group,revenue,41626,"
 
@@ -237,8 +240,8 @@ def test_unknown_unit_lists_units_and_suggests(capsys, assumptions_copy):
     err = validate_fails(capsys, assumptions_copy)
     assert (
         f"assumptions/cloud.yaml:{line}: {AI_KEY}.unit: unknown unit 'ratios'; "
-        "valid: RMB_mn, RMB_bn, RMB, RMB_per_USD, ratio, quarters, count_mn, period, USD_mn, USD_bn, USD (did you mean 'ratio'?)"
-        in err
+        "valid: RMB_mn, RMB_bn, RMB, RMB_per_USD, ratio, quarters, count_mn, period, USD_mn, USD_bn, USD (did you mean "
+        "'ratio'?)" in err
     )
 
 
@@ -289,8 +292,8 @@ def test_unknown_distribution_family(capsys, assumptions_copy):
     line = line_of(path, "dist: triangle,")
     err = validate_fails(capsys, assumptions_copy)
     assert (
-        f"assumptions/cloud.yaml:{line}: {AI_KEY}.dist: unknown distribution 'triangle'; valid: fixed, uniform, triangular"
-        in err
+        f"assumptions/cloud.yaml:{line}: {AI_KEY}.dist: unknown distribution 'triangle'; valid: fixed, uniform, "
+        "triangular" in err
     )
     assert "(did you mean 'triangular'?)" in err
 
@@ -320,8 +323,8 @@ def test_share_outside_0_1(capsys, assumptions_copy, spec, shown):
     err = validate_fails(capsys, assumptions_copy)
     assert f"assumptions/cloud.yaml:{line}: cloud.supply.capacity_share_of_capex: {shown}" in err
     assert (
-        "leaves the valid range [0, 1] (share of new capex used by Cloud (capacity and depreciation charged to Cloud)); narrow it or use truncnormal"
-        in err
+        "leaves the valid range [0, 1] (share of new capex used by Cloud (capacity and depreciation charged to "
+        "Cloud)); narrow it or use truncnormal" in err
     )
 
 
@@ -402,8 +405,8 @@ def test_history_csv_non_numeric_value(capsys, assumptions_copy):
     line = edit_csv(path, CLOUD_Q4_REVENUE, 'FY2026Q4,Cloud Intelligence Group,revenue,"41,626",')
     err = validate_fails(capsys, assumptions_copy)
     assert (
-        f"assumptions/history/reported.csv:{line}: value: '41,626' is not a finite number (RMB million, no thousands separators)"
-        in err
+        f"assumptions/history/reported.csv:{line}: value: '41,626' is not a finite number (RMB million, no thousands "
+        "separators)" in err
     )
 
 
@@ -485,8 +488,8 @@ def test_scenario_whose_changes_are_all_commented_out_is_an_error(capsys, assump
     path.write_text(head + "changes:\n" + "".join(f"# {line}\n" for line in changes.splitlines()), encoding="utf-8")
     err = validate_fails(capsys, assumptions_copy, "--scenario", "bear")
     assert (
-        f"assumptions/scenarios/bear.yaml:{line_of(path, 'changes:')}: changes: is empty: a scenario must change at least one input"
-        in err
+        f"assumptions/scenarios/bear.yaml:{line_of(path, 'changes:')}: changes: is empty: a scenario must change at "
+        "least one input" in err
     )
 
 
@@ -586,10 +589,12 @@ def test_several_errors_in_different_files_are_reported_together(capsys, assumpt
     err = validate_fails(capsys, assumptions_copy)
     expected = [
         f"assumptions/cloud.yaml:{line_of(cloud, 'unit: ratios')}: {AI_KEY}.unit: unknown unit 'ratios'",
-        f"assumptions/group.yaml:{line_of(group, 'high: 0.6,')}: group.elimination.other_share: the distribution's range",
+        f"assumptions/group.yaml:{line_of(group, 'high: 0.6,')}: group.elimination.other_share: the distribution's "
+        "range",
         f"assumptions/simulation.yaml:{line_of(sim, 'drawz')}: simulation.drawz: unknown setting",
         f"assumptions/history/reported.csv:{csv_line}: value: 'n/a' is not a finite number",
-        f"assumptions/sources.yaml:{line_of(sources, 'titel:')}: sources.pivotmodel_calibration.titel: unknown field; valid: title, href",
+        f"assumptions/sources.yaml:{line_of(sources, 'titel:')}: sources.pivotmodel_calibration.titel: unknown field; "
+        "valid: title, href",
         "assumptions/sources.yaml",  # and the missing title
     ]
     for text in expected:
@@ -655,7 +660,8 @@ def test_a_scenario_can_override_a_seed_estimate(tmp_path):
     scenario = tmp_path / "seedy.yaml"
     scenario.write_text(
         'title: "Higher AI base"\nbaseline: base\nrationale: "FY2026Q1 AI revenue above the estimate."\n'
-        "changes:\n  cloud.seed.ai_revenue.FY2026Q1: {value: 6000, unit: RMB_mn, basis: estimate, source: huatai_sep2025}\n",
+        "changes:\n  cloud.seed.ai_revenue.FY2026Q1: {value: 6000, unit: RMB_mn, basis: estimate, source: "
+        "huatai_sep2025}\n",
         encoding="utf-8",
     )
     a = assumptions_mod.load(None, str(scenario))
@@ -793,7 +799,10 @@ def test_a_note_is_required_where_the_source_says_the_arithmetic_is_in_it(capsys
     """sources.yaml marks pivotmodel_calibration notes_required: an input citing it without a
     note is an error naming the file, line and key; citing pivotmodel_judgement is fine."""
     path = assumptions_copy / "cloud.yaml"
-    old = "half_life: {dist: triangular, low: 3, mode: 6, high: 10, unit: quarters, basis: estimate, source: pivotmodel_judgement}"
+    old = (
+        "half_life: {dist: triangular, low: 3, mode: 6, high: 10, unit: quarters, basis: estimate, source: "
+        "pivotmodel_judgement}"
+    )
     replace_once(path, old, old.replace("pivotmodel_judgement", "pivotmodel_calibration"))
     err = validate_fails(capsys, assumptions_copy)
     line = line_of(path, old.replace("pivotmodel_judgement", "pivotmodel_calibration"))

@@ -130,10 +130,13 @@ def test_parse_claims_duplicate_and_missing_keys(tmp_path):
     path = tmp_path / "claims.yaml"
     path.write_text(
         "claims:\n"
-        "  - {id: a_claim, words: w, source: {publication: p, date: d, url: u}, reading: r, test: 'sum(fcf, FY2027) < 0'}\n"
-        "  - {id: a_claim, words: w, source: {publication: p, date: d, url: u}, reading: r, test: 'sum(fcf, FY2027) < 0'}\n"
+        "  - {id: a_claim, words: w, source: {publication: p, date: d, url: u}, reading: r, test: 'sum(fcf, FY2027) < "
+        "0'}\n"
+        "  - {id: a_claim, words: w, source: {publication: p, date: d, url: u}, reading: r, test: 'sum(fcf, FY2027) < "
+        "0'}\n"
         "  - {id: no_test, words: w, source: {publication: p, date: d, url: u}, reading: r}\n"
-        "  - {id: extra_key, words: w, source: {publication: p, date: d, url: u}, reading: r, test: 'sum(fcf, FY2027) < 0', colour: red}\n",
+        "  - {id: extra_key, words: w, source: {publication: p, date: d, url: u}, reading: r, test: 'sum(fcf, FY2027) "
+        "< 0', colour: red}\n",
         encoding="utf-8",
     )
     with pytest.raises(InputError) as exc:
@@ -422,7 +425,8 @@ def test_empty_or_missing_claims_register_is_an_error():
         # a difference of RMB totals stays RMB bn; a quotient of two RMB amounts is a ratio
         ("sum(capex, FY2027) - sum(capex, FY2026) > 10", (None, ("group.capex",), None, "RMB bn", ">", 10.0)),
         (
-            "(sum(cloud.ai_revenue, FY2027) - sum(cloud.ai_revenue, FY2026)) / (sum(cloud.revenue, FY2027) - sum(cloud.revenue, FY2026)) > 0.5",
+            "(sum(cloud.ai_revenue, FY2027) - sum(cloud.ai_revenue, FY2026)) / (sum(cloud.revenue, FY2027) - "
+            "sum(cloud.revenue, FY2026)) > 0.5",
             (None, ("cloud.ai_revenue", "cloud.revenue"), None, "ratio", ">", 0.5),
         ),
         # no metric: the per-draw value is the 0/1 outcome

@@ -216,8 +216,8 @@ def test_validate_checks_the_claims_and_correlations(capsys, assumptions_copy):
     rc, out, err = run(capsys, "validate", "--assumptions", str(assumptions_copy))
     assert rc == 2 and "Traceback" not in out + err
     assert (
-        f"assumptions/claims.yaml:{line}: claims[0] (cloud_share_30pct_cy2026).test: unknown series 'cloud.revnue'; valid series:"
-        in err
+        f"assumptions/claims.yaml:{line}: claims[0] (cloud_share_30pct_cy2026).test: unknown series 'cloud.revnue'; "
+        "valid series:" in err
     )
     assert (
         "assumptions/correlations.yaml" in err

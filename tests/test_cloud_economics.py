@@ -251,7 +251,8 @@ def test_a_planted_margin_step_is_flagged_against_both_references(tmp_path):
     directory = copy_assumptions(tmp_path)
     replace_once(
         directory / "international.yaml",
-        "start: {anchor: {rule: margin, series: international.adjusted_ebita, over: international.revenue, quarters: 2}, spread: 0.015,",
+        "start: {anchor: {rule: margin, series: international.adjusted_ebita, over: international.revenue, quarters: "
+        "2}, spread: 0.015,",
         "start: {dist: triangular, low: 0.07, mode: 0.08, high: 0.09,",
     )
     report = boundary_report(assumptions_mod.load(directory))

@@ -189,8 +189,8 @@ def test_the_command_prints_the_placement_table(capsys):
     assert [r.split()[0] for r in rows] == [f.id for f in placed] and lines[4 + len(placed)] == ""
     assert "Forecasts of periods now reported" in out
     assert (
-        "Superseded (a later note of the same broker on the same metric): cicc_fy27_non_gaap_ni -> cicc_jan26_fy27_non_gaap_ni"
-        in out
+        "Superseded (a later note of the same broker on the same metric): cicc_fy27_non_gaap_ni -> "
+        "cicc_jan26_fy27_non_gaap_ni" in out
     )
     money = [r.split() for r in rows if " RMB_bn " in r]
     assert len(money) >= 5
@@ -262,7 +262,8 @@ def test_a_unit_that_does_not_match_the_metric_is_refused(tmp_path):
 def _broker(fid: str, metric: str, value: float, date: str, base: str = "", who: str = "Broker A") -> str:
     extra = f', base: {{metric: "{base.split("=")[0]}", value: {base.split("=")[1]}}}' if base else ""
     return (
-        f'    - {{id: {fid}, who: {who}, date: {date}, date_basis: stated, words: "w", url: "https://example.org/{fid}", '
+        f'    - {{id: {fid}, who: {who}, date: {date}, date_basis: stated, words: "w", url: '
+        f'"https://example.org/{fid}", '
         f'metric: "{metric}", value: {value}, unit: RMB_bn, '
         f"definition: {{attributable: n/a, gaap: n/a, currency: RMB}}{extra}}}\n"
     )

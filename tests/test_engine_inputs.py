@@ -19,7 +19,8 @@ from pivotmodel.model.prepare import capex_history
 def test_the_engine_package_does_not_import_the_loader():
     code = (
         "import sys, pivotmodel.model; "
-        "print(sorted(m for m in sys.modules if m in ('pivotmodel.assumptions', 'pivotmodel.history', 'pivotmodel.yamlio', "
+        "print(sorted(m for m in sys.modules if m in ('pivotmodel.assumptions', 'pivotmodel.history', "
+        "'pivotmodel.yamlio', "
         "'pivotmodel.errors', 'pivotmodel.engine_setting', 'pivotmodel.base_quarters')))"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout

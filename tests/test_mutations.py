@@ -3,8 +3,8 @@
 Each example copies ``assumptions/``, applies one mutation to one YAML file or to
 ``history/reported.csv`` (a deleted key, a wrong type, NaN/inf/huge/negative numbers,
 swapped bounds, broken indentation, a duplicated key, truncation, unicode, a NUL byte, or a
-harmless edit such as a comment or trailing spaces; in the CSV also a deleted or duplicated row) and runs ``pivotmodel validate`` and a
-deterministic ``pivotmodel project --format csv`` in process. Every outcome must be
+harmless edit such as a comment or trailing spaces; in the CSV also a deleted or duplicated row) and runs
+``pivotmodel validate`` and a deterministic ``pivotmodel project --format csv`` in process. Every outcome must be
 
 * exit 0 - and, for a harmless edit, the very same projection as the untouched copy; or
 * exit 2 with one problem a line, each naming a file of the folder, the damaged one among them;

@@ -121,7 +121,8 @@ def test_seed_keys_have_one_spelling_and_the_file_path_maps_to_it():
 def test_loading_never_imports_the_engine():
     code = (
         "import sys, pivotmodel.assumptions as m; a = m.load(); "
-        "assert a.claims and a.correlations.pairs; print(sorted(k for k in sys.modules if k.startswith('pivotmodel.model')))"
+        "assert a.claims and a.correlations.pairs; print(sorted(k for k in sys.modules if "
+        "k.startswith('pivotmodel.model')))"
     )
     run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT)
     assert run.returncode == 0 and run.stdout.strip() == "[]", run.stdout + run.stderr

@@ -312,7 +312,8 @@ def test_the_cli_and_its_parser_import_no_heavy_library():
         "import sys, pivotmodel.cli as c\n"
         "p = c.build_parser()\n"
         "texts = [q.format_help() for q in p._subparsers._group_actions[0].choices.values()]\n"
-        "print(len(texts), sorted(m for m in ('numpy', 'pandas', 'scipy', 'matplotlib', 'SALib', 'openpyxl') if m in sys.modules))"
+        "print(len(texts), sorted(m for m in ('numpy', 'pandas', 'scipy', 'matplotlib', 'SALib', 'openpyxl') if m in "
+        "sys.modules))"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "12 []"  # Ctrl-C while a heavy import runs happens inside main's handler

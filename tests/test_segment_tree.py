@@ -163,13 +163,15 @@ def test_a_run_of_draws_keeps_the_identity(child_folder):
         (
             {q: x for q, x in ESTIMATES.items() if q != "FY2026Q3"},
             ": FY2026Q3,toy_logistics,revenue:",
-            f"missing row: the model grows {CHILD_ID}.revenue from its estimates in the four base quarters FY2026Q1..FY2026Q4",
+            f"missing row: the model grows {CHILD_ID}.revenue from its estimates in the four base quarters "
+            "FY2026Q1..FY2026Q4",
         ),
         # an estimate where the parent is not reported (the four-segment All others starts in FY2026)
         (
             {"FY2025Q4": (1_000, None), **ESTIMATES},
             ":2: FY2025Q4,toy_logistics,revenue:",
-            f"{PARENT}.revenue has no reported value in FY2025Q4: a child's estimates must sit inside its parent's reported quarters",
+            f"{PARENT}.revenue has no reported value in FY2025Q4: a child's estimates must sit inside its parent's "
+            "reported quarters",
         ),
     ],
 )

@@ -96,7 +96,8 @@ def test_a_first_year_is_refused_as_an_output(capsys):
     captured = capsys.readouterr()
     assert captured.out == ""
     assert captured.err == (
-        "pivotmodel: 1 problem in the inputs:\n  --output: output: first_fy(...) is a year (infinite where the condition "
+        "pivotmodel: 1 problem in the inputs:\n  --output: output: first_fy(...) is a year (infinite where the "
+        "condition "
         "never holds), not an output; give the number inside the condition instead, e.g. "
         "share(cloud.revenue, group.revenue, CY2026)\n"
     )

@@ -67,7 +67,8 @@ def refused(folder: Path, rows: Path) -> list[str]:
             CLOUD_EBITA,
             CLOUD_EBITA.replace("adjusted_ebita", "adjusted_ebitda"),
             [
-                "{rows}:7: metric: 'adjusted_ebitda' is not a known metric; did you mean 'adjusted_ebita'? a new metric is "
+                "{rows}:7: metric: 'adjusted_ebitda' is not a known metric; did you mean 'adjusted_ebita'? a new "
+                "metric is "
                 "added to METRIC_UNITS in pivotmodel/history_checks.py with its unit"
             ],
         ),
@@ -81,16 +82,16 @@ def refused(folder: Path, rows: Path) -> list[str]:
             CLOUD_REV,
             CLOUD_REV.replace("43707", "４３７０７"),
             [
-                "{rows}:9: value: '４３７０７' is not a plain number: ASCII digits, one '.', an optional sign and exponent (no "
-                "thousands separators, underscores, spaces or full-width digits)"
+                "{rows}:9: value: '４３７０７' is not a plain number: ASCII digits, one '.', an optional sign "
+                "and exponent (no thousands separators, underscores, spaces or full-width digits)"
             ],
         ),
         (
             CLOUD_REV,
             CLOUD_REV.replace("43707", "43_707"),
             [
-                "{rows}:9: value: '43_707' is not a plain number: ASCII digits, one '.', an optional sign and exponent (no "
-                "thousands separators, underscores, spaces or full-width digits)"
+                "{rows}:9: value: '43_707' is not a plain number: ASCII digits, one '.', an optional sign "
+                "and exponent (no thousands separators, underscores, spaces or full-width digits)"
             ],
         ),
         (
@@ -105,7 +106,8 @@ def refused(folder: Path, rows: Path) -> list[str]:
             CLOUD_REV,
             CLOUD_REV.replace("43707", "43707000"),
             [
-                "{rows}:9: value: FY2027Q1 Cloud Intelligence Group revenue = 43,707,000 is above the group's revenue of the "
+                "{rows}:9: value: FY2027Q1 Cloud Intelligence Group revenue = 43,707,000 is above the group's revenue "
+                "of the "
                 "quarter (255,548): a unit slip (RMB thousand?) or a typo"
             ],
         ),
@@ -120,7 +122,8 @@ def refused(folder: Path, rows: Path) -> list[str]:
             CLOUD_REV,
             CLOUD_REV.replace("43707", "1e308"),
             [
-                "{rows}:9: value: 1e+308 RMB_mn for FY2027Q1 Cloud Intelligence Group revenue is beyond any plausible figure "
+                "{rows}:9: value: 1e+308 RMB_mn for FY2027Q1 Cloud Intelligence Group revenue is beyond any plausible "
+                "figure "
                 "(limit 1e+08 in absolute value) - is it in RMB rather than RMB million?"
             ],
         ),
@@ -129,7 +132,8 @@ def refused(folder: Path, rows: Path) -> list[str]:
             CLOUD_EBITA,
             CLOUD_EBITA.replace("3997", "399700"),
             [
-                "{rows}:7: value: FY2027Q1 Cloud Intelligence Group adjusted_ebita = 399,700 is larger in size than the "
+                "{rows}:7: value: FY2027Q1 Cloud Intelligence Group adjusted_ebita = 399,700 is larger in size than "
+                "the "
                 "segment's revenue (43,707): a typo or a unit slip?"
             ],
         ),
@@ -138,8 +142,10 @@ def refused(folder: Path, rows: Path) -> list[str]:
             CLOUD_REV,
             CLOUD_REV.replace("FY2027Q1", "FY2099Q1"),
             [
-                "{rows}:9: period: FY2099Q1 does not follow FY2027Q1: update appends the quarters after the last reported one "
-                "(FY2026Q4) in order, FY2027Q2 next; a typo for FY2027Q2? (fix this first, the other checks follow from it)"
+                "{rows}:9: period: FY2099Q1 does not follow FY2027Q1: update appends the quarters after the last "
+                "reported one "
+                "(FY2026Q4) in order, FY2027Q2 next; a typo for FY2027Q2? (fix this first, the other checks follow "
+                "from it)"
             ],
         ),
     ],
@@ -154,7 +160,8 @@ def test_the_group_identity_is_checked_once_signs_and_sizes_pass(folder, tmp_pat
     # 128,331 + 37,200 + 68,732 + 44,707 - 22,422 = 256,548 against the group's 255,548
     assert refused(folder, rows) == [
         f"{rows}:11: FY2027Q1,Consolidated,revenue: 255,548 but Alibaba China E-commerce Group + Cloud Intelligence "
-        "Group + Alibaba International Digital Commerce Group + All others + Inter-segment elimination = 256,548: segments "
+        "Group + Alibaba International Digital Commerce Group + All others + Inter-segment elimination = 256,548: "
+        "segments "
         "+ elimination must equal the group (within rounding); check the rows"
     ]
 

@@ -20,7 +20,8 @@ A = "assumptions"
         (
             "simulation.yaml",
             "draws: 50000\n",
-            "draws: unknown top-level key; valid: simulation; 'draws' belongs under 'simulation': indent it to sit with the "
+            "draws: unknown top-level key; valid: simulation; 'draws' belongs under 'simulation': indent it to sit "
+            "with the "
             "others there",
         ),
         ("claims.yaml", "claim:\n  - id: x\n", "claim: unknown top-level key; valid: claims (did you mean 'claims'?)"),

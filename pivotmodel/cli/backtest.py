@@ -120,7 +120,8 @@ def cmd_backtest(args: argparse.Namespace) -> int:
         )
     if skipped:
         print(
-            f"model not run as of {len(skipped)} quarters ({', '.join(sorted(skipped))}): e.g. {next(iter(skipped.values()))}",
+            f"model not run as of {len(skipped)} quarters ({', '.join(sorted(skipped))}): e.g. "
+            f"{next(iter(skipped.values()))}",
             file=sys.stderr,
         )
     summary = summarise(scores)

@@ -107,7 +107,8 @@ def cmd_consensus(args: argparse.Namespace) -> int:
     stale = int(table["stale"].sum())
     live = table[table["superseded_by"] == ""]
     print(
-        f"Published forecasts in the model's distribution, scenario {a.scenario.name}: {draws:,} draws, method {method}, seed {seed}"
+        f"Published forecasts in the model's distribution, scenario {a.scenario.name}: {draws:,} draws, method "
+        f"{method}, seed {seed}"
     )
     print(
         f"{len(table)} entries from {consensus.brokers()} brokers ({len(live)} current, "
@@ -125,7 +126,8 @@ def cmd_consensus(args: argparse.Namespace) -> int:
     print("\n".join(format_table(table)))
     if explanations:
         print(
-            "\nWhat would have to move (the forecasts furthest from the model's median; one input, everything else at base):"
+            "\nWhat would have to move (the forecasts furthest from the model's median; one input, everything else at "
+            "base):"
         )
         for fid, sentences in explanations.items():
             for s in sentences:

@@ -55,8 +55,10 @@ def cmd_project(args: argparse.Namespace) -> int:
                 "n/a: not reported on this basis (see assumptions/history/README.md). Capex is purchase of "
                 "property and equipment (FCF table); FY2024-FY2025, which lack it, show the 20-F cash-flow line "
                 "(PP&E and land-use rights). Quarterly capex of FY2025Q1-Q2 (used for depreciation) is that year's "
-                "remainder spread evenly; FY2025Q3 is the stated 31.8bn. FCF: reported on reported years; projected = the "
-                "proxy (EBITDA - capex - cash tax) + other cash items calibrated on FY2025-FY2026 (group.other_cash_items)."
+                "remainder spread evenly; FY2025Q3 is the stated 31.8bn. FCF: reported on reported years; projected = "
+                "the "
+                "proxy (EBITDA - capex - cash tax) + other cash items calibrated on FY2025-FY2026 "
+                "(group.other_cash_items)."
             )
         return 0
     if fmt == "csv" and not args.out:

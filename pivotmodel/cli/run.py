@@ -169,7 +169,8 @@ def cmd_simulate(args: argparse.Namespace) -> int:
         format_claims_markdown(table) if markdown else format_claims(table, a.scenario.name, r.manifest, a.claims_label)
     )
     print(
-        f"wrote {out}/ (claims.csv, quantiles_quarter|fy|cy.csv, convergence.csv, manifest.json) in {r.manifest['seconds']} s",
+        f"wrote {out}/ (claims.csv, quantiles_quarter|fy|cy.csv, convergence.csv, manifest.json) in "
+        f"{r.manifest['seconds']} s",
         file=sys.stderr if markdown else sys.stdout,
     )
     return 0

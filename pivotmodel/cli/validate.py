@@ -21,7 +21,8 @@ def cmd_validate(args: argparse.Namespace) -> int:
     if problems:
         return 2
     print(
-        f"OK: {len(a.inputs)} inputs ({len(a.uncertain_keys)} uncertain), {len(a.seeds)} seed estimates, {len(a.claims)} claims, "
+        f"OK: {len(a.inputs)} inputs ({len(a.uncertain_keys)} uncertain), {len(a.seeds)} seed estimates, "
+        f"{len(a.claims)} claims, "
         f"{len(a.history.rows)} history rows to {a.history.last_quarter.label}, {len(a.sources)} sources; "
         f"scenario {a.scenario.name} ({', '.join(a.scenario.chain)})"
     )

@@ -1,11 +1,11 @@
 """The engine: every segment driver composed into the group, on arrays (draws, quarters).
 
 :func:`run` is the engine: it takes the run's prepared :class:`~pivotmodel.model.inputs.EngineInputs`
-(:func:`prepare`, once per run) and, optionally, input draws (key -> array of draws); without draws it runs the deterministic base case as
-one draw at each input's median. It returns a :class:`~pivotmodel.model.projection.Projection`
-whose series hold reported history where it exists, then the projection from the quarter
-after the last reported one. Nothing here reads files, prints or plots. :func:`project`
-takes loaded assumptions and prepares them first (one projection).
+(:func:`prepare`, once per run) and, optionally, input draws (key -> array of draws); without draws it runs the
+deterministic base case as one draw at each input's median. It returns a
+:class:`~pivotmodel.model.projection.Projection` whose series hold reported history where it exists, then the
+projection from the quarter after the last reported one. Nothing here reads files, prints or
+plots. :func:`project` takes loaded assumptions and prepares them first (one projection).
 
 Units: RMB million a quarter inside the engine; tables convert to RMB bn or US$ bn.
 """

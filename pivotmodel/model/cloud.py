@@ -44,14 +44,18 @@ STREAMS = ("ai_revenue", "other_external_revenue", "internal_revenue")
 # each stream's growth path: (start, long_run, half_life), every key spelled whole so a search finds its reader
 GROWTH_KEYS = {
     "ai_revenue": (
-        "cloud.ai_revenue.growth.start", "cloud.ai_revenue.growth.long_run", "cloud.ai_revenue.growth.half_life",
+        "cloud.ai_revenue.growth.start",
+        "cloud.ai_revenue.growth.long_run",
+        "cloud.ai_revenue.growth.half_life",
     ),
     "other_external_revenue": (
-        "cloud.other_external_revenue.growth.start", "cloud.other_external_revenue.growth.long_run",
+        "cloud.other_external_revenue.growth.start",
+        "cloud.other_external_revenue.growth.long_run",
         "cloud.other_external_revenue.growth.half_life",
     ),
     "internal_revenue": (
-        "cloud.internal_revenue.growth.start", "cloud.internal_revenue.growth.long_run",
+        "cloud.internal_revenue.growth.start",
+        "cloud.internal_revenue.growth.long_run",
         "cloud.internal_revenue.growth.half_life",
     ),
 }
@@ -98,7 +102,9 @@ def project_cloud(
     start = v("cloud.margin_before_new_depreciation.start")
     start = start + exit_add_back(e, v, "cloud.margin_before_new_depreciation.start", capex, share)
     margin = converging_path(
-        start, v("cloud.margin_before_new_depreciation.long_run"), v("cloud.margin_before_new_depreciation.half_life"),
+        start,
+        v("cloud.margin_before_new_depreciation.long_run"),
+        v("cloud.margin_before_new_depreciation.half_life"),
         quarters,
     )
     served = supply.served

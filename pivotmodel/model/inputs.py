@@ -9,8 +9,8 @@ keys were read (a test checks that the model reads every key in the files).
 :class:`EngineInputs` holds everything else the drivers need from the loaded assumptions and
 history, as plain numbers and arrays: the timeline, the base quarters' reported figures, the
 capex history, the reported rows spliced in before the first projected quarter and the
-anchored starts' add-back facts and the reported annual totals a projection's years take. It is frozen and picklable (spawned workers receive it), and
-the drivers never see the loader's objects.
+anchored starts' add-back facts and the reported annual totals a projection's years take. It is
+frozen and picklable (spawned workers receive it), and the drivers never see the loader's objects.
 """
 
 from __future__ import annotations
@@ -120,7 +120,8 @@ class EngineInputs:
         lo = first.index - self.capex_first.index
         if lo < 0 or last > self.last_reported:
             raise ValueError(
-                f"capex history is prepared for {self.capex_first.label}..{self.last_reported.label}, not {first.label}..{last.label}"
+                f"capex history is prepared for {self.capex_first.label}..{self.last_reported.label}, not "
+                f"{first.label}..{last.label}"
             )
         return self.capex_history[lo : last.index - self.capex_first.index + 1]
 
