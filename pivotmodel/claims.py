@@ -293,6 +293,80 @@ MAX_TEST_NODES = 400  # terms, operators and calls after parsing
 MAX_TEST_DEPTH = 40  # nesting of calls, operators and parentheses
 
 
+def _check_compare(node: ast.Compare, inside: str | None) -> str:
+    """Check a comparison: numbers on both sides, or first_fy/first_cy against a year."""
+    for op in node.ops:
+        if type(op) not in _CMP:
+            raise TestError(f"comparison {type(op).__name__} is not allowed; use > >= < <=")
+    if len(node.ops) > 1:
+        raise TestError(
+            "chained comparisons (a <= x <= b) are not allowed; write a band as two comparisons joined by 'and'"
+        )
+    left, right = _check(node.left, inside), _check(node.comparators[0], inside)
+    if "year" in (left, right):
+        other = node.comparators[0] if left == "year" else node.left
+        if {left, right} != {"year", "num"} or not _is_number(other):
+            raise TestError("first_fy/first_cy must be compared with a year, e.g. first_fy(cond) <= 2031")
+    elif left != "num" or right != "num":
+        bad = node.left if left != "num" else node.comparators[0]
+        raise TestError(f"a comparison needs numbers on both sides; {ast.unparse(bad)!r} is not a number")
+    return "bool"
+
+
+def _check_constant(node: ast.Constant) -> str:
+    """Check a constant: a finite number or a period range text."""
+    if isinstance(node.value, bool) or not isinstance(node.value, (int, float, str)):
+        raise TestError(f"constant {node.value!r} is not allowed")
+    if isinstance(node.value, str):
+        if not _RANGE_RE.fullmatch(node.value):
+            raise TestError(f"text {node.value!r} is not allowed; only numbers, series and periods")
+        return "period"
+    if not math.isfinite(node.value):
+        raise TestError(f"the number {ast.unparse(node)} is not finite")
+    return "num"
+
+
+def _check_call(node: ast.Call, inside: str | None) -> str:
+    """Check a call of one of the language's functions and its arguments."""
+    if not isinstance(node.func, ast.Name) or node.func.id not in FUNCTIONS:
+        name = getattr(node.func, "id", None) or ast.unparse(node.func)
+        raise TestError(f"unknown function {name!r}; valid: {', '.join(FUNCTIONS)}")
+    if node.keywords:
+        raise TestError("keyword arguments are not allowed")
+    fn = node.func.id
+    if fn in _YEAR_FNS and inside is not None:
+        raise TestError(f"{fn}() cannot be used inside {inside}(); use it at the top of the test, compared with a year")
+    kinds = [_check(a, fn if fn not in _NUMERIC_FNS else inside) for a in node.args]
+    if fn in _NUMERIC_FNS:
+        for arg, kind in zip(node.args, kinds):
+            if kind not in ("series", "period"):
+                raise TestError(f"{fn}() takes series and a period ({FUNCTIONS[fn]}); {ast.unparse(arg)!r} is neither")
+        return "num"
+    if not kinds or kinds[0] != "bool":
+        raise TestError(f"the first argument of {fn}() must be a condition, e.g. {FUNCTIONS[fn]}")
+    return "bool" if fn in _CONDITION_FNS else "year"
+
+
+def _check_name(node: ast.Name | ast.Attribute) -> str:
+    """Check a name: a known series or a period."""
+    name = _series_name(node)
+    if name is None:
+        raise TestError(f"attribute access {ast.unparse(node)!r} is not allowed; only series names")
+    if "__" in name:
+        raise TestError(f"dunder name {name!r} is not allowed")
+    if name in _known() or name in ALIASES:
+        return "series"
+    if _PERIOD_RE.match(name):
+        return "period"
+    if "." in name:
+        raise TestError(f"unknown series {name!r}; valid series: {', '.join(list(_known()) + list(ALIASES))}")
+    raise TestError(
+        f"unknown name {name!r}; valid: series ({', '.join(list(_known()) + list(ALIASES))}), "
+        "periods (FY2027, CY2026, FY2027Q3, FY2026Q1:FY2028Q4) and functions "
+        f"({', '.join(FUNCTIONS)})"
+    )
+
+
 def _check(node: ast.AST, inside: str | None = None) -> str:
     """Walk the tree, refuse anything outside the language, and return what the node is:
     ``bool`` (a condition), ``num`` (a number), ``year`` (first_fy/first_cy: a year or
@@ -331,71 +405,13 @@ def _check(node: ast.AST, inside: str | None = None) -> str:
                 raise TestError(f"{what}: {ast.unparse(side)!r} in {ast.unparse(node)!r}")
         return "num"
     if isinstance(node, ast.Compare):
-        for op in node.ops:
-            if type(op) not in _CMP:
-                raise TestError(f"comparison {type(op).__name__} is not allowed; use > >= < <=")
-        if len(node.ops) > 1:
-            raise TestError(
-                "chained comparisons (a <= x <= b) are not allowed; write a band as two comparisons joined by 'and'"
-            )
-        left, right = _check(node.left, inside), _check(node.comparators[0], inside)
-        if "year" in (left, right):
-            other = node.comparators[0] if left == "year" else node.left
-            if {left, right} != {"year", "num"} or not _is_number(other):
-                raise TestError("first_fy/first_cy must be compared with a year, e.g. first_fy(cond) <= 2031")
-        elif left != "num" or right != "num":
-            bad = node.left if left != "num" else node.comparators[0]
-            raise TestError(f"a comparison needs numbers on both sides; {ast.unparse(bad)!r} is not a number")
-        return "bool"
+        return _check_compare(node, inside)
     if isinstance(node, ast.Constant):
-        if isinstance(node.value, bool) or not isinstance(node.value, (int, float, str)):
-            raise TestError(f"constant {node.value!r} is not allowed")
-        if isinstance(node.value, str):
-            if not _RANGE_RE.fullmatch(node.value):
-                raise TestError(f"text {node.value!r} is not allowed; only numbers, series and periods")
-            return "period"
-        if not math.isfinite(node.value):
-            raise TestError(f"the number {ast.unparse(node)} is not finite")
-        return "num"
+        return _check_constant(node)
     if isinstance(node, ast.Call):
-        if not isinstance(node.func, ast.Name) or node.func.id not in FUNCTIONS:
-            name = getattr(node.func, "id", None) or ast.unparse(node.func)
-            raise TestError(f"unknown function {name!r}; valid: {', '.join(FUNCTIONS)}")
-        if node.keywords:
-            raise TestError("keyword arguments are not allowed")
-        fn = node.func.id
-        if fn in _YEAR_FNS and inside is not None:
-            raise TestError(
-                f"{fn}() cannot be used inside {inside}(); use it at the top of the test, compared with a year"
-            )
-        kinds = [_check(a, fn if fn not in _NUMERIC_FNS else inside) for a in node.args]
-        if fn in _NUMERIC_FNS:
-            for arg, kind in zip(node.args, kinds):
-                if kind not in ("series", "period"):
-                    raise TestError(
-                        f"{fn}() takes series and a period ({FUNCTIONS[fn]}); {ast.unparse(arg)!r} is neither"
-                    )
-            return "num"
-        if not kinds or kinds[0] != "bool":
-            raise TestError(f"the first argument of {fn}() must be a condition, e.g. {FUNCTIONS[fn]}")
-        return "bool" if fn in _CONDITION_FNS else "year"
+        return _check_call(node, inside)
     if isinstance(node, (ast.Name, ast.Attribute)):
-        name = _series_name(node)
-        if name is None:
-            raise TestError(f"attribute access {ast.unparse(node)!r} is not allowed; only series names")
-        if "__" in name:
-            raise TestError(f"dunder name {name!r} is not allowed")
-        if name in _known() or name in ALIASES:
-            return "series"
-        if _PERIOD_RE.match(name):
-            return "period"
-        if "." in name:
-            raise TestError(f"unknown series {name!r}; valid series: {', '.join(list(_known()) + list(ALIASES))}")
-        raise TestError(
-            f"unknown name {name!r}; valid: series ({', '.join(list(_known()) + list(ALIASES))}), "
-            "periods (FY2027, CY2026, FY2027Q3, FY2026Q1:FY2028Q4) and functions "
-            f"({', '.join(FUNCTIONS)})"
-        )
+        return _check_name(node)
     raise TestError(f"{type(node).__name__} ({ast.unparse(node)!r}) is not allowed in a claim test")
 
 
