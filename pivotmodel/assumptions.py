@@ -246,29 +246,8 @@ def _flatten(node: Any, prefix: str, out: dict[str, tuple[Any, int | None]], lin
         _flatten(child, f"{prefix}.{key}" if prefix else key, out, child_line)
 
 
-def _parse_spec(
-    key: str, spec: Any, label: str, line: int | None, sources: Mapping[str, Source], dimension: str
-) -> tuple[Input | None, list[Problem]]:
-    problems: list[Problem] = []
-    original = spec
-    field_line = lambda k: line_of(original, k.rsplit(".", 1)[-1]) if isinstance(original, LineDict) else line  # noqa: E731
-    err = lambda k, m: problems.append(Problem(label, k, m, field_line(k)))  # noqa: E731
-    if not isinstance(spec, dict):
-        err(
-            key,
-            f"must be an input spec such as {{value: 0.3, unit: ratio, basis: estimate, source: <id>}}, got {spec!r}",
-        )
-        return None, problems
-    spec = dict(spec)
-    kind = spec.pop("dist", "fixed" if "value" in spec else None)
-    kind = "fixed" if kind == "value" else kind  # the README's name for a fixed value
-    meta = {k: spec.pop(k) for k in META_FIELDS if k in spec}
-    for name, valid in (("unit", ", ".join(UNITS)), ("source", "an id in sources.yaml"), ("basis", " | ".join(BASES))):
-        if name not in meta:
-            err(f"{key}.{name}", f"missing; every input needs unit, source and basis ({name}: {valid})")
-        elif not isinstance(meta[name], str):
-            err(f"{key}.{name}", f"must be text ({valid}), got {meta[name]!r}")
-            meta.pop(name)
+def _check_spec_meta(key: str, meta: dict, dimension: str, sources: Mapping[str, Source], err: Any) -> Any:
+    """Check an input spec's unit, basis, source and note; return the unit, None if it is unusable."""
     unit = meta.get("unit")
     if unit is not None and unit not in UNITS:
         err(f"{key}.unit", f"unknown unit {unit!r}; valid: {', '.join(UNITS)}{_suggest(str(unit), list(UNITS))}")
@@ -294,6 +273,34 @@ def _parse_spec(
             f"is required: source {src!r} says the arithmetic is in the input's note; write it there, "
             "or cite a source that does not (e.g. pivotmodel_judgement for a judgement call)",
         )
+    return unit
+
+
+def _parse_spec(
+    key: str, spec: Any, label: str, line: int | None, sources: Mapping[str, Source], dimension: str
+) -> tuple[Input | None, list[Problem]]:
+    problems: list[Problem] = []
+    original = spec
+    field_line = lambda k: line_of(original, k.rsplit(".", 1)[-1]) if isinstance(original, LineDict) else line  # noqa: E731
+    err = lambda k, m: problems.append(Problem(label, k, m, field_line(k)))  # noqa: E731
+    if not isinstance(spec, dict):
+        err(
+            key,
+            f"must be an input spec such as {{value: 0.3, unit: ratio, basis: estimate, source: <id>}}, got {spec!r}",
+        )
+        return None, problems
+    spec = dict(spec)
+    kind = spec.pop("dist", "fixed" if "value" in spec else None)
+    kind = "fixed" if kind == "value" else kind  # the README's name for a fixed value
+    meta = {k: spec.pop(k) for k in META_FIELDS if k in spec}
+    for name, valid in (("unit", ", ".join(UNITS)), ("source", "an id in sources.yaml"), ("basis", " | ".join(BASES))):
+        if name not in meta:
+            err(f"{key}.{name}", f"missing; every input needs unit, source and basis ({name}: {valid})")
+        elif not isinstance(meta[name], str):
+            err(f"{key}.{name}", f"must be text ({valid}), got {meta[name]!r}")
+            meta.pop(name)
+    unit = _check_spec_meta(key, meta, dimension, sources, err)
+    basis, src = meta.get("basis"), meta.get("source")
     if kind is None:
         err(key, f"needs 'value' or 'dist' (one of {', '.join(DIST_FIELDS)})")
         return None, problems
@@ -608,6 +615,53 @@ def _scenario_name(spec: str) -> str:
     return Path(spec).stem if spec.endswith((".yaml", ".yml")) else Path(spec).name
 
 
+def _scenario_changes(data: dict, label: str, problems: list[Problem]) -> Any:
+    """Check a scenario file's keys and return its changes (empty when missing or malformed)."""
+    for key in data:
+        if key not in ("title", "baseline", "rationale", "changes"):
+            valid_keys = ["title", "baseline", "rationale", "changes"]
+            problems.append(
+                Problem(
+                    label,
+                    key,
+                    f"unknown key; valid: {', '.join(valid_keys)}{_suggest(key, valid_keys)}",
+                    line_of(data, key),
+                )
+            )
+    for key in ("title", "baseline", "rationale"):
+        if not isinstance(data.get(key), str) or not data.get(key, "").strip():
+            problems.append(Problem(label, key, "is required (text)", line_of(data, key) if key in data else None))
+    changes = data.get("changes")
+    if "changes" not in data:
+        folded = "changes:" in str(data.get("rationale", "")) or "changes:" in str(data.get("title", ""))
+        hint = (
+            " ('changes:' is indented, so it became part of the text above it; start it at column 1)" if folded else ""
+        )
+        problems.append(
+            Problem(
+                label,
+                "changes",
+                f"missing: a scenario must change at least one input{hint}",
+                line_of(data, "rationale") if folded and "rationale" in data else None,
+            )
+        )
+        changes = {}
+    elif changes is not None and not isinstance(changes, dict):
+        problems.append(Problem(label, "changes", "must map input keys to specs", line_of(data, "changes")))
+        changes = {}
+    elif not changes:
+        changes = {}
+        problems.append(
+            Problem(
+                label,
+                "changes",
+                "is empty: a scenario must change at least one input (use the baseline itself if nothing changes)",
+                line_of(data, "changes"),
+            )
+        )
+    return changes
+
+
 def _resolve_scenario(
     directory: Path, name: str | None, root: Path, problems: list[Problem]
 ) -> tuple[Scenario, list[tuple[str, dict[str, tuple[Any, int | None]]]]]:
@@ -652,50 +706,7 @@ def _resolve_scenario(
         if not isinstance(data, dict):
             problems.append(Problem(label, "", "must be a mapping with title, baseline, rationale, changes"))
             break
-        for key in data:
-            if key not in ("title", "baseline", "rationale", "changes"):
-                valid_keys = ["title", "baseline", "rationale", "changes"]
-                problems.append(
-                    Problem(
-                        label,
-                        key,
-                        f"unknown key; valid: {', '.join(valid_keys)}{_suggest(key, valid_keys)}",
-                        line_of(data, key),
-                    )
-                )
-        for key in ("title", "baseline", "rationale"):
-            if not isinstance(data.get(key), str) or not data.get(key, "").strip():
-                problems.append(Problem(label, key, "is required (text)", line_of(data, key) if key in data else None))
-        changes = data.get("changes")
-        if "changes" not in data:
-            folded = "changes:" in str(data.get("rationale", "")) or "changes:" in str(data.get("title", ""))
-            hint = (
-                " ('changes:' is indented, so it became part of the text above it; start it at column 1)"
-                if folded
-                else ""
-            )
-            problems.append(
-                Problem(
-                    label,
-                    "changes",
-                    f"missing: a scenario must change at least one input{hint}",
-                    line_of(data, "rationale") if folded and "rationale" in data else None,
-                )
-            )
-            changes = {}
-        elif changes is not None and not isinstance(changes, dict):
-            problems.append(Problem(label, "changes", "must map input keys to specs", line_of(data, "changes")))
-            changes = {}
-        elif not changes:
-            changes = {}
-            problems.append(
-                Problem(
-                    label,
-                    "changes",
-                    "is empty: a scenario must change at least one input (use the baseline itself if nothing changes)",
-                    line_of(data, "changes"),
-                )
-            )
+        changes = _scenario_changes(data, label, problems)
         flat: dict[str, tuple[Any, int | None]] = {}
         for key, spec in changes.items():
             flat[key] = (spec, line_of(changes, key))
@@ -743,55 +754,12 @@ def _file_digests(directory: Path, scenario_paths: tuple[Path, ...]) -> dict[str
     return out
 
 
-def load(directory: str | Path | None = None, scenario: str | None = None, as_of: Quarter | None = None) -> Assumptions:
-    """Load, validate and freeze an assumptions folder, optionally with a scenario applied and
-    as of a past quarter (:mod:`pivotmodel.asof`; default: ``--as-of`` if given, else the last)."""
-    from .asof import (
-        AS_OF,
-        PER_SEGMENT,
-        check_base,
-        cut_history,
-        fill_estimates,
-        fill_placeholders,
-        fill_seeds,
-        pick_version,
-    )
-    from .base_quarters import base_quarters, missing_base_rows
-    from .segment_tree import SEGMENTS_YAML, read_children, read_estimates
-
-    as_of = as_of if as_of is not None else AS_OF.get()
-    directory = Path(directory) if directory is not None else default_directory()
-    root = directory.parent
-    if not directory.is_dir():
-        raise InputError.single(str(directory), "", "is not a folder of assumption files")
-    label_of = lambda p: str(p.relative_to(root))  # noqa: E731
-    problems: list[Problem] = []
-
-    def guarded(fn, *args):
-        try:
-            return fn(*args)
-        except InputError as exc:
-            problems.extend(exc.problems)
-            return None
-
-    sources = guarded(_load_sources, directory / "sources.yaml", label_of(directory / "sources.yaml"), problems)
-    if sources is None:  # unreadable: do not also report every source id as unknown
-        sources = _AnySource()
-    settings = (
-        guarded(_load_settings, directory / "simulation.yaml", label_of(directory / "simulation.yaml"), problems) or {}
-    )
-    if "boundary_one_offs" in settings:
-        settings["boundary_one_offs"] = _check_one_offs(
-            settings["boundary_one_offs"], sources, label_of(directory / "simulation.yaml"), problems
-        )
-
-    children, errs = read_children(directory, label_of(directory / SEGMENTS_YAML))
-    problems.extend(errs)
-    params = {**PARAMETERS, **{k: p for c in children for k, p in child_parameters(c).items()}}
+def _read_segment_files(directory: Path, stems, label_of, guarded, problems: list[Problem]):
+    """Read each segment's YAML file into flat raw specs and seed specs, noting unreadable files."""
     raw: dict[str, tuple[Any, int | None, str]] = {}
     unreadable: set[str] = set()  # files that failed to parse: no "missing key" noise for them
     seeds_raw: dict[tuple[str, str], tuple[Any, int | None, str]] = {}
-    for stem in (*SEGMENT_FILES, *(c.id for c in children)):
+    for stem in stems:
         path = directory / f"{stem}.yaml"
         label = label_of(path)
         if not path.exists():
@@ -837,9 +805,11 @@ def load(directory: str | Path | None = None, scenario: str | None = None, as_of
                 seeds_raw[seed] = (spec, line, label)
             else:
                 raw[key] = (spec, line, label)
+    return raw, unreadable, seeds_raw
 
-    chosen, layers = _resolve_scenario(directory, scenario, root, problems)
-    digests = _file_digests(directory, chosen.paths)
+
+def _apply_layers(layers, raw, seeds_raw, sources, problems: list[Problem]) -> None:
+    """Apply the scenario's layers over the raw specs and seed specs, reporting ineffective changes."""
     replaced: list[tuple[str, str, Any, Any, int | None]] = []  # (file, key, spec before, spec after, line)
     for label, layer in layers:
         for key, (spec, line) in layer.items():
@@ -858,6 +828,11 @@ def load(directory: str | Path | None = None, scenario: str | None = None, as_of
             replaced.append((label, key, raw[key][0], spec, line))
             raw[key] = (spec, line, label)
     problems.extend(_ineffective_changes(replaced, sources))
+
+
+def _parse_inputs(raw, params, as_of, sources, unreadable, directory: Path, problems: list[Problem]):
+    """Parse the raw specs into inputs, setting anchored specs aside and reporting missing inputs."""
+    from .asof import pick_version
 
     inputs: dict[str, Input] = {}
     anchored: dict[str, tuple[Any, int | None, str]] = {}
@@ -885,7 +860,11 @@ def load(directory: str | Path | None = None, scenario: str | None = None, as_of
         if key not in raw and key.split(".")[0] not in unreadable:
             stem = key.split(".")[0]
             problems.append(Problem(f"{directory.name}/{stem}.yaml", key, f"missing input ({params[key].doc})"))
+    return inputs, anchored
 
+
+def _parse_seeds(seeds_raw, sources, problems: list[Problem]) -> dict[tuple[str, Quarter], Input]:
+    """Parse the seed specs into seed estimates keyed by (series, quarter)."""
     seeds: dict[tuple[str, Quarter], Input] = {}
     for (series, qlabel), (spec, line, label) in seeds_raw.items():
         try:
@@ -897,8 +876,15 @@ def load(directory: str | Path | None = None, scenario: str | None = None, as_of
         problems.extend(errs)
         if inp is not None:
             seeds[(series, q)] = inp
+    return seeds
 
-    history = guarded(load_history, directory / "history", root)
+
+def _load_history_as_of(directory: Path, root: Path, as_of, seeds, sources, label_of, guarded, problems):
+    """Load the history, cut it as of a past quarter (filling what the cut leaves) and check its base rows."""
+    from .asof import PER_SEGMENT, check_base, cut_history, fill_estimates, fill_placeholders, fill_seeds
+    from .base_quarters import missing_base_rows
+
+    full = history = guarded(load_history, directory / "history", root)
     if history is not None and as_of is not None:
         full, history = history, guarded(cut_history, history, as_of, label_of(directory / "history" / "reported.csv"))
         if history is not None and history is not full:
@@ -932,6 +918,14 @@ def load(directory: str | Path | None = None, scenario: str | None = None, as_of
         )
         problems.extend(base_missing)
         history = None if base_missing else history  # nothing downstream can grow from it
+    return history, full
+
+
+def _history_estimates(directory: Path, children, history, full, as_of, seeds, sources, label_of, problems):
+    """Splice past seeds into the history, take base-quarter seeds from it and read the children's estimates."""
+    from .base_quarters import base_quarters
+    from .segment_tree import read_estimates
+
     estimates: dict[str, dict[Quarter, float]] = {}
     if history is not None:
         problems.extend(history.warnings)
@@ -942,27 +936,36 @@ def load(directory: str | Path | None = None, scenario: str | None = None, as_of
         )  # the whole history, as of a past quarter
         estimates, errs = read_estimates(directory, children, history, base_quarters(history), label_of, cut_from)
         problems.extend(errs)
+    return history, estimates
+
+
+def _read_claim_files(directory: Path, label_of, guarded, problems: list[Problem]) -> dict[str, Any]:
+    """Read claims.yaml and correlations.yaml (where present) and check their top-level keys."""
     raw_files: dict[str, Any] = {}  # claims.yaml and correlations.yaml, parsed below
     for name in ("claims", "correlations"):
         path = directory / f"{name}.yaml"
         if path.exists():
             raw_files[name] = guarded(read_yaml, path, label_of(path), EMPTY_HINT[name])
             problems.extend(top_level_keys(label_of(path), raw_files[name], (name,)))
-    if history is not None:
-        for key, (spec, line, label) in anchored.items():
-            resolved, anchor, errs = resolve_anchor(key, spec, history, seeds, label, line)
+    return raw_files
+
+
+def _resolve_anchored(anchored, history, seeds, sources, params, inputs, problems: list[Problem]) -> None:
+    """Resolve the anchored specs on the history into inputs."""
+    for key, (spec, line, label) in anchored.items():
+        resolved, anchor, errs = resolve_anchor(key, spec, history, seeds, label, line)
+        problems.extend(errs)
+        if resolved is not None:
+            inp, errs = _parse_spec(key, resolved, label, line, sources, params[key].dimension)
             problems.extend(errs)
-            if resolved is not None:
-                inp, errs = _parse_spec(key, resolved, label, line, sources, params[key].dimension)
-                problems.extend(errs)
-                if inp is not None:
-                    inp = replace(inp, anchor=anchor)
-                    problems.extend(_check_range(inp, params))
-                    inputs[key] = inp
-    if history is not None and not unreadable:
-        problems.extend(_check_seeds(history, seeds, settings, directory.name))
-        problems.extend(_stale_seeds(history, seeds))
-        problems.extend(_check_capex_history(history, inputs.get("capex.new_assets_from"), directory.name))
+            if inp is not None:
+                inp = replace(inp, anchor=anchor)
+                problems.extend(_check_range(inp, params))
+                inputs[key] = inp
+
+
+def _claims_and_correlations(directory: Path, children, raw_files, sources, inputs, seeds, label_of, guarded, problems):
+    """Parse the claims and the correlations (the latter checked against the inputs if those have no errors)."""
     claims_label = label_of(directory / "claims.yaml")
     declare_series(child_series(children))  # a claim may test a declared child's series
     claims = guarded(parse_claims, raw_files["claims"], claims_label) if raw_files.get("claims") is not None else []
@@ -975,6 +978,67 @@ def load(directory: str | Path | None = None, scenario: str | None = None, as_of
         sources,
         uncertain_keys(inputs, seeds) if inputs_ok else None,
         inputs,
+    )
+    return claims, correlations, corr_label
+
+
+def load(directory: str | Path | None = None, scenario: str | None = None, as_of: Quarter | None = None) -> Assumptions:
+    """Load, validate and freeze an assumptions folder, optionally with a scenario applied and
+    as of a past quarter (:mod:`pivotmodel.asof`; default: ``--as-of`` if given, else the last)."""
+    from .asof import AS_OF
+    from .segment_tree import SEGMENTS_YAML, read_children
+
+    as_of = as_of if as_of is not None else AS_OF.get()
+    directory = Path(directory) if directory is not None else default_directory()
+    root = directory.parent
+    if not directory.is_dir():
+        raise InputError.single(str(directory), "", "is not a folder of assumption files")
+    label_of = lambda p: str(p.relative_to(root))  # noqa: E731
+    problems: list[Problem] = []
+
+    def guarded(fn, *args):
+        try:
+            return fn(*args)
+        except InputError as exc:
+            problems.extend(exc.problems)
+            return None
+
+    sources = guarded(_load_sources, directory / "sources.yaml", label_of(directory / "sources.yaml"), problems)
+    if sources is None:  # unreadable: do not also report every source id as unknown
+        sources = _AnySource()
+    settings = (
+        guarded(_load_settings, directory / "simulation.yaml", label_of(directory / "simulation.yaml"), problems) or {}
+    )
+    if "boundary_one_offs" in settings:
+        settings["boundary_one_offs"] = _check_one_offs(
+            settings["boundary_one_offs"], sources, label_of(directory / "simulation.yaml"), problems
+        )
+
+    children, errs = read_children(directory, label_of(directory / SEGMENTS_YAML))
+    problems.extend(errs)
+    params = {**PARAMETERS, **{k: p for c in children for k, p in child_parameters(c).items()}}
+    stems = (*SEGMENT_FILES, *(c.id for c in children))
+    raw, unreadable, seeds_raw = _read_segment_files(directory, stems, label_of, guarded, problems)
+
+    chosen, layers = _resolve_scenario(directory, scenario, root, problems)
+    digests = _file_digests(directory, chosen.paths)
+    _apply_layers(layers, raw, seeds_raw, sources, problems)
+    inputs, anchored = _parse_inputs(raw, params, as_of, sources, unreadable, directory, problems)
+    seeds = _parse_seeds(seeds_raw, sources, problems)
+
+    history, full = _load_history_as_of(directory, root, as_of, seeds, sources, label_of, guarded, problems)
+    history, estimates = _history_estimates(
+        directory, children, history, full, as_of, seeds, sources, label_of, problems
+    )
+    raw_files = _read_claim_files(directory, label_of, guarded, problems)
+    if history is not None:
+        _resolve_anchored(anchored, history, seeds, sources, params, inputs, problems)
+    if history is not None and not unreadable:
+        problems.extend(_check_seeds(history, seeds, settings, directory.name))
+        problems.extend(_stale_seeds(history, seeds))
+        problems.extend(_check_capex_history(history, inputs.get("capex.new_assets_from"), directory.name))
+    claims, correlations, corr_label = _claims_and_correlations(
+        directory, children, raw_files, sources, inputs, seeds, label_of, guarded, problems
     )
     errors = [p for p in problems if p.level == "error"]
     if errors:
