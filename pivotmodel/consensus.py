@@ -28,7 +28,7 @@ import datetime as dt
 import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -163,24 +163,8 @@ def _date(value) -> dt.date:
     return dt.date.fromisoformat(str(value))
 
 
-def load_consensus(a: Assumptions, path: Path | None = None) -> Consensus:
-    """Read and check ``consensus.yaml`` (every problem reported at once, then raised)."""
-    path = path or a.directory / FILE
-    label = f"{a.directory.name}/{path.name}" if path.parent == a.directory else str(path)
-    data = read_yaml(path, label)
-    problems: list[Problem] = top_level_keys(label, data, ("consensus",))
-    root = data.get("consensus") if isinstance(data, dict) else None
-    if (
-        not isinstance(root, dict)
-        or not isinstance(root.get("forecasts"), list)
-        or not isinstance(root.get("last_results"), dict)
-    ):
-        raise InputError.single(
-            label,
-            "consensus",
-            "must hold 'consensus:' with 'last_results: {quarter, released, url}' and a list 'forecasts:'",
-            1,
-        )
+def _last_results(a: Assumptions, root: dict, label: str) -> tuple[str, dt.date, list[Problem]]:
+    """Read last_results; if the history has a later quarter, warn and move the release date past it."""
     lr = root["last_results"]
     try:
         last_q = parse_quarter(str(lr.get("quarter"))).label
@@ -212,6 +196,78 @@ def load_consensus(a: Assumptions, path: Path | None = None) -> Consensus:
                 "warn",
             )
         )
+    return last_q, released, warnings
+
+
+def _check_entry(entry: dict, fid: Any, label: str, where: str, at: Any, seen: set[str]) -> tuple[list[Problem], Any]:
+    """Check one forecast entry's fields; return the problems and its date (None if unreadable)."""
+    errs: list[Problem] = []
+    date = None
+    if not isinstance(fid, str) or not re.fullmatch(r"[a-z][a-z0-9_]*", fid):
+        errs.append(Problem(label, f"{where}.id", "must be snake_case text", at("id")))
+    elif fid in seen:
+        errs.append(Problem(label, f"{where}.id", f"duplicate forecast id {fid!r}", at("id")))
+    try:
+        date = _date(entry["date"])
+    except (ValueError, TypeError):
+        errs.append(Problem(label, f"{where}.date", f"{entry['date']!r} is not a date YYYY-MM-DD", at("date")))
+    if entry["date_basis"] not in DATE_BASES:
+        errs.append(
+            Problem(
+                label,
+                f"{where}.date_basis",
+                f"{entry['date_basis']!r} is not one of {', '.join(DATE_BASES)}",
+                at("date_basis"),
+            )
+        )
+    value = entry["value"]
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not np.isfinite(value):
+        errs.append(
+            Problem(
+                label,
+                f"{where}.value",
+                f"{value!r} is not a number (in the entry's unit, e.g. 143.8 for RMB143.8bn)",
+                at("value"),
+            )
+        )
+    if entry["unit"] not in UNITS:
+        errs.append(Problem(label, f"{where}.unit", f"{entry['unit']!r} is not one of {', '.join(UNITS)}", at("unit")))
+    url = str(entry["url"])
+    if not url.startswith(("http://", "https://")):
+        errs.append(Problem(label, f"{where}.url", "must be the http(s) address the forecast was read at", at("url")))
+    try:
+        tree = parse_test(str(entry["metric"]))
+        if type(tree.body).__name__ in ("Compare", "BoolOp"):
+            raise TestError("a forecast's metric is a value, not a comparison; put the forecast in 'value'")
+        if not series_in(tree):
+            raise TestError("names no series")
+        returns = _metric_unit(tree)
+        if returns is not None and entry["unit"] in UNITS and returns != entry["unit"]:
+            raise TestError(f"returns {returns}, but the entry's unit is {entry['unit']}")
+    except TestError as exc:
+        errs.append(Problem(label, f"{where}.metric", f"{exc} (metric: {entry['metric']})", at("metric")))
+    return errs, date
+
+
+def load_consensus(a: Assumptions, path: Path | None = None) -> Consensus:
+    """Read and check ``consensus.yaml`` (every problem reported at once, then raised)."""
+    path = path or a.directory / FILE
+    label = f"{a.directory.name}/{path.name}" if path.parent == a.directory else str(path)
+    data = read_yaml(path, label)
+    problems: list[Problem] = top_level_keys(label, data, ("consensus",))
+    root = data.get("consensus") if isinstance(data, dict) else None
+    if (
+        not isinstance(root, dict)
+        or not isinstance(root.get("forecasts"), list)
+        or not isinstance(root.get("last_results"), dict)
+    ):
+        raise InputError.single(
+            label,
+            "consensus",
+            "must hold 'consensus:' with 'last_results: {quarter, released, url}' and a list 'forecasts:'",
+            1,
+        )
+    last_q, released, warnings = _last_results(a, root, label)
     base = project(a)
     forecasts: list[Forecast] = []
     seen: set[str] = set()
@@ -233,54 +289,8 @@ def load_consensus(a: Assumptions, path: Path | None = None) -> Consensus:
         if missing:
             problems.append(Problem(label, where, f"missing {', '.join(missing)}", line))
             continue
-        errs: list[Problem] = []
-        if not isinstance(fid, str) or not re.fullmatch(r"[a-z][a-z0-9_]*", fid):
-            errs.append(Problem(label, f"{where}.id", "must be snake_case text", at("id")))
-        elif fid in seen:
-            errs.append(Problem(label, f"{where}.id", f"duplicate forecast id {fid!r}", at("id")))
-        try:
-            date = _date(entry["date"])
-        except (ValueError, TypeError):
-            errs.append(Problem(label, f"{where}.date", f"{entry['date']!r} is not a date YYYY-MM-DD", at("date")))
-        if entry["date_basis"] not in DATE_BASES:
-            errs.append(
-                Problem(
-                    label,
-                    f"{where}.date_basis",
-                    f"{entry['date_basis']!r} is not one of {', '.join(DATE_BASES)}",
-                    at("date_basis"),
-                )
-            )
-        value = entry["value"]
-        if isinstance(value, bool) or not isinstance(value, (int, float)) or not np.isfinite(value):
-            errs.append(
-                Problem(
-                    label,
-                    f"{where}.value",
-                    f"{value!r} is not a number (in the entry's unit, e.g. 143.8 for RMB143.8bn)",
-                    at("value"),
-                )
-            )
-        if entry["unit"] not in UNITS:
-            errs.append(
-                Problem(label, f"{where}.unit", f"{entry['unit']!r} is not one of {', '.join(UNITS)}", at("unit"))
-            )
-        url = str(entry["url"])
-        if not url.startswith(("http://", "https://")):
-            errs.append(
-                Problem(label, f"{where}.url", "must be the http(s) address the forecast was read at", at("url"))
-            )
-        try:
-            tree = parse_test(str(entry["metric"]))
-            if type(tree.body).__name__ in ("Compare", "BoolOp"):
-                raise TestError("a forecast's metric is a value, not a comparison; put the forecast in 'value'")
-            if not series_in(tree):
-                raise TestError("names no series")
-            returns = _metric_unit(tree)
-            if returns is not None and entry["unit"] in UNITS and returns != entry["unit"]:
-                raise TestError(f"returns {returns}, but the entry's unit is {entry['unit']}")
-        except TestError as exc:
-            errs.append(Problem(label, f"{where}.metric", f"{exc} (metric: {entry['metric']})", at("metric")))
+        errs, date = _check_entry(entry, fid, label, where, at, seen)
+        value, url = entry["value"], str(entry["url"])
         if errs:
             problems.extend(errs)
             continue
