@@ -640,15 +640,11 @@ def build_report(
     return dict(manifest, stages=bar.timings, charts_reused=list(cf.reused))
 
 
-def _build(a, r, folder: Path, compare: list[str], assumptions_dir, bar, cf, started: float) -> dict[str, Any]:
-    from .model import project
+def _report_charts(a, r, compare: list[str], bar, cf) -> tuple[list, dict, list]:
+    """Queue the run's charts, metric distributions and tornado charts; return their figures and frames."""
+    from .chartfiles import registered_plot
     from .sensitivity import tornado
-    from .simulate import manifest_json, simulate
-    from .tables import segment_table
 
-    draws, seed = r.manifest["draws"], r.manifest["seed"]
-    for sub in ("charts", "data", "tables"):
-        (folder / sub).mkdir()
     bar.stage("charts")
     figures: list[tuple[Path, str]] = []
     captions = {
@@ -660,8 +656,6 @@ def _build(a, r, folder: Path, compare: list[str], assumptions_dir, bar, cf, sta
         "claim_probabilities": "Claim probabilities with 95% intervals (headline first)",
         "convergence": "Convergence of headline claim estimates",
     }
-    from .chartfiles import registered_plot
-
     metric_ids = [
         c.id for c in r.claims if c.headline and c.threshold is not None and np.isfinite(r.claim_metric[c.id]).any()
     ]
@@ -687,9 +681,15 @@ def _build(a, r, folder: Path, compare: list[str], assumptions_dir, bar, cf, sta
                 f"(base {tf.attrs['base_output']:.4g}); top 12 of {len(tf)} inputs",
             )
         )
+    return figures, tornado_frames, tornado_figures
+
+
+def _report_tables(a, r, t: Path, bar, tornado_frames: dict) -> tuple:
+    """Compute the claim drivers and write the report's tables; return the frames the page and workbook use."""
+    from .model import project
+    from .tables import segment_table
 
     bar.step()
-    t = folder / "tables"
     bar.stage("drivers of every claim")
     drv, boxes, full_drivers = claim_drivers(r)
     bar.step()
@@ -715,7 +715,14 @@ def _build(a, r, folder: Path, compare: list[str], assumptions_dir, bar, cf, sta
     assumptions.to_csv(t / "assumptions.csv", index=False)
     conv = r.convergence()
     conv.to_csv(t / "convergence.csv", index=False, float_format=FLOAT)
+    return drv, boxes, wwt, claims, q_fy, q_cy, seg, outputs, assumptions, conv
 
+
+def _report_compare(a, r, compare: list[str], assumptions_dir, draws, seed, t: Path, bar, cf) -> tuple:
+    """Simulate the compared scenarios and write their tables; return their HTML, markdown, frames and chart."""
+    from .simulate import simulate
+
+    compare_png = None
     compare_html = ""
     compare_md: list[str] = []
     comp_frames: dict[str, pd.DataFrame] = {}
@@ -771,7 +778,11 @@ def _build(a, r, folder: Path, compare: list[str], assumptions_dir, bar, cf, sta
             _markdown(outputs_cmp),
         ]
         compare_png = png
+    return compare_html, compare_md, comp_frames, compare_png
 
+
+def _report_sections(a, r, folder: Path, draws, seed, bar) -> tuple:
+    """Build the published-forecast, bridge, over-time and All-others sections (HTML and markdown)."""
     from .report_consensus import consensus_section  # published forecasts placed in the run (issue 12)
     from .report_over_time import over_time_section  # claims over time and the backtest (issue 11)
 
@@ -787,9 +798,17 @@ def _build(a, r, folder: Path, compare: list[str], assumptions_dir, bar, cf, sta
     from .report_children import children_section  # All others by business (issue 23)
 
     children_html, children_md = children_section(a, r, folder, C.source_line(r))
+    return (
+        (consensus_html, consensus_md),
+        (bridge_html, bridge_md),
+        (over_time_html, over_time_md),
+        (children_html, children_md),
+    )
 
-    bar.step()
-    bar.stage("workbook")
+
+def _report_workbook(a, folder: Path, frames: tuple, tornado_frames: dict, comp_frames: dict) -> None:
+    """Write the report's Excel workbook."""
+    drv, boxes, wwt, claims, q_fy, q_cy, seg, outputs, assumptions, _ = frames
     from .workbook import Sheet, write_workbook
 
     write_workbook(
@@ -850,27 +869,23 @@ def _build(a, r, folder: Path, compare: list[str], assumptions_dir, bar, cf, sta
             ],
         ],
     )
-    bar.step()
-    bar.stage("waiting for the charts")
-    cf.finish()
-    bar.stage("page and summary")
-    if compare_html:  # the chart exists only now
-        compare_html += _img(compare_png, "Claim probabilities by scenario")
-    mjson = manifest_json(r, deterministic=True)
-    manifest = dict(
-        r.manifest, report_seconds=round(time.time() - started, 2), compare=list(compare or []), charts=cf.record()
-    )
-    (folder / "manifest.json").write_text(json.dumps(manifest, indent=2, sort_keys=True) + "\n")
 
+
+def _report_page(
+    a, r, folder: Path, title: str, boundary: tuple, mjson: str, figs: tuple, frames: tuple, html_parts: tuple
+) -> None:
+    """Write the report's index.html."""
     m = r.manifest
-    title = f"pivotmodel report: scenario {a.scenario.name}"
+    verdict, boundary_lines, boundary_steps = boundary
+    figures, tornado_figures = figs
+    drv, boxes, wwt, _, _, _, _, outputs, assumptions, _ = frames
+    compare_html, consensus_html, bridge_html, over_time_html, children_html = html_parts
     intro = (
         f"{_e(a.scenario.title)}. {m['draws']:,} draws ({_e(m['method'])}), seed {m['seed']}; reported to "
         f"{_e(m['last_reported_quarter'])}, projected to {_e(m['horizon'])}. Money in RMB bn unless marked.</p>"
         "<p class=small>The page embeds its charts and reads on its own; the links to SVG charts, chart data "
         "and tables open the files beside it, so share the whole report folder to keep them working."
     )
-    verdict, boundary_lines, boundary_steps = _boundary(a)
     body = [
         f"<h1>{_e(title)}</h1><p>{intro}</p>",
         _findings_html(r, verdict, boundary_steps),
@@ -917,6 +932,14 @@ def _build(a, r, folder: Path, compare: list[str], assumptions_dir, bar, cf, sta
     )
     (folder / "index.html").write_text(page, encoding="utf-8")
 
+
+def _report_summary(
+    a, r, folder: Path, title: str, verdict: str, frames: tuple, compare: list[str], md_parts: tuple
+) -> None:
+    """Write the report's summary.md."""
+    m = r.manifest
+    wwt, outputs = frames[2], frames[7]
+    compare_md, bridge_md, consensus_md, over_time_md, children_md = md_parts
     lines = [
         f"# {title}",
         "",
@@ -968,6 +991,49 @@ def _build(a, r, folder: Path, compare: list[str], assumptions_dir, bar, cf, sta
         "",
     ]
     (folder / "summary.md").write_text("\n".join(lines), encoding="utf-8")
+
+
+def _build(a, r, folder: Path, compare: list[str], assumptions_dir, bar, cf, started: float) -> dict[str, Any]:
+    """Write the whole report folder: charts, tables, workbook, index.html, summary.md and manifest."""
+    from .simulate import manifest_json
+
+    draws, seed = r.manifest["draws"], r.manifest["seed"]
+    for sub in ("charts", "data", "tables"):
+        (folder / sub).mkdir()
+    figures, tornado_frames, tornado_figures = _report_charts(a, r, compare, bar, cf)
+    t = folder / "tables"
+    frames = _report_tables(a, r, t, bar, tornado_frames)
+    compare_html, compare_md, comp_frames, compare_png = _report_compare(
+        a, r, compare, assumptions_dir, draws, seed, t, bar, cf
+    )
+    (
+        (consensus_html, consensus_md),
+        (bridge_html, bridge_md),
+        (over_time_html, over_time_md),
+        (children_html, children_md),
+    ) = _report_sections(a, r, folder, draws, seed, bar)
+
+    bar.step()
+    bar.stage("workbook")
+    _report_workbook(a, folder, frames, tornado_frames, comp_frames)
+    bar.step()
+    bar.stage("waiting for the charts")
+    cf.finish()
+    bar.stage("page and summary")
+    if compare_html:  # the chart exists only now
+        compare_html += _img(compare_png, "Claim probabilities by scenario")
+    mjson = manifest_json(r, deterministic=True)
+    manifest = dict(
+        r.manifest, report_seconds=round(time.time() - started, 2), compare=list(compare or []), charts=cf.record()
+    )
+    (folder / "manifest.json").write_text(json.dumps(manifest, indent=2, sort_keys=True) + "\n")
+
+    title = f"pivotmodel report: scenario {a.scenario.name}"
+    boundary = _boundary(a)
+    html_parts = (compare_html, consensus_html, bridge_html, over_time_html, children_html)
+    _report_page(a, r, folder, title, boundary, mjson, (figures, tornado_figures), frames, html_parts)
+    md_parts = (compare_md, bridge_md, consensus_md, over_time_md, children_md)
+    _report_summary(a, r, folder, title, boundary[0], frames, compare, md_parts)
     bar.step()
     return manifest
 
