@@ -681,33 +681,17 @@ def _progress(total: int, enabled: bool):
     return tqdm(total=total, unit="draw", unit_scale=True, file=sys.stderr, mininterval=0.5, leave=False)
 
 
-def simulate(
-    assumptions: Assumptions,
-    draws: int | None = None,
-    seed: int | None = None,
-    method: str | None = None,
-    chunk_size: int | None = None,
-    jobs: int | None = 1,
-    keep: Iterable[str] | None = None,
-    progress: bool | None = None,
-    nearest_correlation: bool | None = None,
-    start_method: str | None = None,
-    sample_size: int | None = None,
-    executor: Any = None,
-) -> Results:
-    """Run the model over ``draws`` input draws; defaults come from ``simulation.yaml``.
-    ``sample_size``: how many draws keep their per-draw values (default :data:`SAMPLE_DRAWS`).
-    ``executor``: run the chunks on this ``concurrent.futures``-style executor (a
-    ``dask.distributed`` Client included; see :mod:`pivotmodel.runner`) instead of a local
-    pool of ``jobs`` processes; the numbers are the same bits either way."""
-    a = assumptions
-    s = a.settings
-    draws = int(draws or s["draws"])
-    seed = int(s["seed"] if seed is None else seed)
-    method = method or s["method"]
-    chunk_size = int(chunk_size or s.get("chunk_size", 25_000))
-    jobs = os.cpu_count() or 1 if jobs in (None, 0) else int(jobs)
-    started = time.time()
+def _prepare_run(
+    a: Assumptions,
+    draws: int,
+    seed: int,
+    method: str,
+    chunk_size: int,
+    keep: Iterable[str] | None,
+    nearest_correlation: bool | None,
+    sample_size: int | None,
+) -> tuple:
+    """Build the design, engine inputs and sample of a run and install them as the chunks' shared state."""
     design = make_design(a, draws, seed, method, nearest_correlation)
     design.build_tables()  # once, here: forked workers inherit the tables
     setting = engine_setting()  # PIVOTMODEL_ENGINE, read once a run
@@ -746,6 +730,22 @@ def simulate(
         kernels=kernels,
         count_bounds=bounds_counts,
     )
+    return design, claims, sample, chunk_size, bounds_counts
+
+
+def _run_all_chunks(
+    draws: int,
+    chunk_size: int,
+    design: Any,
+    claims: list,
+    sample: Any,
+    bounds_counts: Any,
+    jobs: int,
+    executor: Any,
+    start_method: str | None,
+    progress: bool | None,
+) -> tuple:
+    """Run every chunk (locally or on the executor) into a sink, with a progress bar on a terminal."""
     bounds = [(i, min(i + chunk_size, draws)) for i in range(0, draws, chunk_size)]
     show = (sys.stderr.isatty() if progress is None else progress) and draws >= 20_000
     bar = _progress(draws, show)
@@ -777,6 +777,11 @@ def simulate(
         if bar:
             bar.close()
         _STATE.clear()
+    return sink, ran_on
+
+
+def _collect(sink: Any, a: Assumptions) -> tuple:
+    """Gather the sink's sampled frames, holding flags, kept totals and the period labels."""
     inputs, metric = (sink.frame(kind) for kind in _Sink.GROUPS)
     holds = sink.holds()
     totals: dict[str, dict[str, np.ndarray]] = {b: {} for b in _BASES}
@@ -789,7 +794,23 @@ def simulate(
         "fy": [p.label for p in tl.year_periods("fy")],
         "cy": [p.label for p in tl.year_periods("cy")],
     }
-    manifest = {
+    return inputs, metric, holds, totals, periods
+
+
+def _manifest(
+    a: Assumptions,
+    design: Any,
+    seed: int,
+    method: str,
+    draws: int,
+    chunk_size: int,
+    jobs: int,
+    ran_on: Any,
+    sample: Any,
+    started: float,
+) -> dict[str, Any]:
+    """The run manifest: what ran, on what inputs, and how long it took."""
+    return {
         "pivotmodel_version": __version__,
         "scenario": a.scenario.name,
         "scenario_chain": list(a.scenario.chain),
@@ -809,6 +830,43 @@ def simulate(
         "started_utc": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(started)),
         "seconds": round(time.time() - started, 2),
     }
+
+
+def simulate(
+    assumptions: Assumptions,
+    draws: int | None = None,
+    seed: int | None = None,
+    method: str | None = None,
+    chunk_size: int | None = None,
+    jobs: int | None = 1,
+    keep: Iterable[str] | None = None,
+    progress: bool | None = None,
+    nearest_correlation: bool | None = None,
+    start_method: str | None = None,
+    sample_size: int | None = None,
+    executor: Any = None,
+) -> Results:
+    """Run the model over ``draws`` input draws; defaults come from ``simulation.yaml``.
+    ``sample_size``: how many draws keep their per-draw values (default :data:`SAMPLE_DRAWS`).
+    ``executor``: run the chunks on this ``concurrent.futures``-style executor (a
+    ``dask.distributed`` Client included; see :mod:`pivotmodel.runner`) instead of a local
+    pool of ``jobs`` processes; the numbers are the same bits either way."""
+    a = assumptions
+    s = a.settings
+    draws = int(draws or s["draws"])
+    seed = int(s["seed"] if seed is None else seed)
+    method = method or s["method"]
+    chunk_size = int(chunk_size or s.get("chunk_size", 25_000))
+    jobs = os.cpu_count() or 1 if jobs in (None, 0) else int(jobs)
+    started = time.time()
+    design, claims, sample, chunk_size, bounds_counts = _prepare_run(
+        a, draws, seed, method, chunk_size, keep, nearest_correlation, sample_size
+    )
+    sink, ran_on = _run_all_chunks(
+        draws, chunk_size, design, claims, sample, bounds_counts, jobs, executor, start_method, progress
+    )
+    inputs, metric, holds, totals, periods = _collect(sink, a)
+    manifest = _manifest(a, design, seed, method, draws, chunk_size, jobs, ran_on, sample, started)
     return Results(
         a,
         design,
