@@ -77,34 +77,18 @@ def quarterly_normals(draw: np.ndarray, quarters: int) -> np.ndarray:
     return np.where(u == 0.5, 0.0, z)
 
 
-def project_earnings(v: Values, seg: dict[str, np.ndarray], first: Quarter, quarters: int) -> dict[str, np.ndarray]:
+def _capital_return(
+    v: Values,
+    seg: dict[str, np.ndarray],
+    fx: np.ndarray,
+    debt: np.ndarray,
+    cash_yield: np.ndarray,
+    first: Quarter,
+    quarters: int,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Run buybacks, dividends, net cash and share count quarter by quarter; return them with interest income."""
     n = v.draws
     shape = (n, quarters)
-    full = lambda x: np.broadcast_to(x, shape)  # noqa: E731  (read-only views; project copies them)
-    revenue, ebita = seg["group.revenue"], seg["group.adjusted_ebita"]
-    fx = full(v("group.fx.usd_rmb"))
-
-    sbc = -v("earnings.sbc_share_of_revenue") * revenue
-    amortisation = full(v("earnings.amortisation"))
-    event_q = Quarter.from_index(int(v("earnings.goodwill_impairment.quarter")[0, 0]))
-    in_event = (np.arange(quarters) == event_q.index - first.index)[None, :]
-    impairment = v("earnings.goodwill_impairment.event") * v("earnings.goodwill_impairment.size")
-    goodwill = by_quarter(lambda hit, x: np.where(hit, x, 0.0), in_event, impairment)
-    goodwill = full(goodwill)
-    operations = ebita + sbc  # sums in place, in the order written in the docstring
-    operations += amortisation
-    operations += goodwill
-
-    gains = v("earnings.investment_gains.centre") + v("earnings.investment_gains.spread") * quarterly_normals(
-        v("earnings.investment_gains.draw"), quarters
-    )
-    debt = v("earnings.debt")
-    interest_expense = full(-v("earnings.debt_cost") / 4.0 * debt)
-    other = full(v("earnings.other_income"))
-    equity = full(v("earnings.equity_method"))
-    nci = full(v("earnings.nci"))
-    tax_rate, cash_yield = v("earnings.tax_rate"), v("earnings.cash_yield")
-
     # Capital return and net cash run quarter by quarter (interest depends on last quarter's cash).
     end_q = Quarter.from_index(int(v("earnings.buyback.program_end")[0, 0])).index - first.index
     left = v("earnings.buyback.remaining")[:, 0].copy()
@@ -134,6 +118,40 @@ def project_earnings(v: Values, seg: dict[str, np.ndarray], first: Quarter, quar
         dividends[:, t] = dps * shares_prev / SHARES_PER_ADS * fx[:, t] if paid else 0.0
         net_cash[:, t] = net_cash_prev + fcf[:, t] - buyback[:, t] - dividends[:, t]
         net_cash_prev, shares_prev = net_cash[:, t], shares[:, t]
+    return interest_income, buyback, dividends, net_cash, shares
+
+
+def project_earnings(v: Values, seg: dict[str, np.ndarray], first: Quarter, quarters: int) -> dict[str, np.ndarray]:
+    n = v.draws
+    shape = (n, quarters)
+    full = lambda x: np.broadcast_to(x, shape)  # noqa: E731  (read-only views; project copies them)
+    revenue, ebita = seg["group.revenue"], seg["group.adjusted_ebita"]
+    fx = full(v("group.fx.usd_rmb"))
+
+    sbc = -v("earnings.sbc_share_of_revenue") * revenue
+    amortisation = full(v("earnings.amortisation"))
+    event_q = Quarter.from_index(int(v("earnings.goodwill_impairment.quarter")[0, 0]))
+    in_event = (np.arange(quarters) == event_q.index - first.index)[None, :]
+    impairment = v("earnings.goodwill_impairment.event") * v("earnings.goodwill_impairment.size")
+    goodwill = by_quarter(lambda hit, x: np.where(hit, x, 0.0), in_event, impairment)
+    goodwill = full(goodwill)
+    operations = ebita + sbc  # sums in place, in the order written in the docstring
+    operations += amortisation
+    operations += goodwill
+
+    gains = v("earnings.investment_gains.centre") + v("earnings.investment_gains.spread") * quarterly_normals(
+        v("earnings.investment_gains.draw"), quarters
+    )
+    debt = v("earnings.debt")
+    interest_expense = full(-v("earnings.debt_cost") / 4.0 * debt)
+    other = full(v("earnings.other_income"))
+    equity = full(v("earnings.equity_method"))
+    nci = full(v("earnings.nci"))
+    tax_rate, cash_yield = v("earnings.tax_rate"), v("earnings.cash_yield")
+
+    interest_income, buyback, dividends, net_cash, shares = _capital_return(
+        v, seg, fx, debt, cash_yield, first, quarters
+    )
 
     # in place where a temporary would only be read once (same operations, same order)
     interest_investment = interest_income
