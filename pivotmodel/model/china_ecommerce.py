@@ -57,20 +57,10 @@ def _order_value_times(aov0: np.ndarray, growth: np.ndarray, monetisation: np.nd
     return out
 
 
-def project_china_ecommerce(
-    v: Values,
-    base: BaseQuarters,
-    quarters: int,
-    into: Mapping[str, np.ndarray] | None = None,
-) -> dict[str, np.ndarray]:
-    """``into`` (optional): series -> an array (draws, quarters) to write that series into."""
-    into = into or {}
-    n = v.draws
-    cmr0 = base.series(v, "china_ecommerce.cmr")
-    qc0 = base.series(v, "china_ecommerce.quick_commerce_revenue")
-    seg0 = base.series(v, "china_ecommerce.revenue")
-    other0 = seg0 - cmr0 - qc0
-
+def _gmv_and_cmr(
+    v: Values, cmr0: np.ndarray, quarters: int, n: int, into: Mapping[str, np.ndarray]
+) -> tuple[np.ndarray, np.ndarray]:
+    """GMV and customer management revenue (GMV x take rate, with the first year's regulatory shock)."""
     take0 = v("china_ecommerce.take_rate.base")
     gmv_growth = (
         "china_ecommerce.gmv.growth.start",
@@ -91,7 +81,13 @@ def project_china_ecommerce(
     take_growth[:, 4:] += shock * 0.0
     take = compound_yoy(np.broadcast_to(take0, (n, 4)), take_growth)
     cmr = np.multiply(gmv, take, out=into.get("china_ecommerce.cmr", take))  # gmv x take rate
+    return gmv, cmr
 
+
+def _quick_commerce(
+    v: Values, qc0: np.ndarray, quarters: int, n: int, into: Mapping[str, np.ndarray]
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Quick commerce: orders, revenue and EBITA; also the spare buffer (cap) the caller reuses."""
     monetisation = _path(
         v,
         (
@@ -123,6 +119,25 @@ def project_china_ecommerce(
     cap = v("china_ecommerce.quick_commerce.long_run_margin") * revenue_per_order
     qc_ebita = np.minimum(per_order, cap, out=into.get("china_ecommerce.quick_commerce_ebita", per_order))
     qc_ebita *= orders
+    return orders, qc_revenue, qc_ebita, cap
+
+
+def project_china_ecommerce(
+    v: Values,
+    base: BaseQuarters,
+    quarters: int,
+    into: Mapping[str, np.ndarray] | None = None,
+) -> dict[str, np.ndarray]:
+    """``into`` (optional): series -> an array (draws, quarters) to write that series into."""
+    into = into or {}
+    n = v.draws
+    cmr0 = base.series(v, "china_ecommerce.cmr")
+    qc0 = base.series(v, "china_ecommerce.quick_commerce_revenue")
+    seg0 = base.series(v, "china_ecommerce.revenue")
+    other0 = seg0 - cmr0 - qc0
+
+    gmv, cmr = _gmv_and_cmr(v, cmr0, quarters, n, into)
+    orders, qc_revenue, qc_ebita, cap = _quick_commerce(v, qc0, quarters, n, into)
 
     other_growth = (
         "china_ecommerce.other_revenue.growth.start",
