@@ -89,6 +89,26 @@ def _figure(history: History, seeds: Mapping[tuple[str, Quarter], Any], series: 
     return value
 
 
+def _anchor_spreads(key: str, spec: dict, err: Any) -> dict[str, float]:
+    """Take the spread fields out of an anchored spec (reporting bad ones and any dist or value)."""
+    if "dist" in spec or "value" in spec:
+        err(key, "an anchored start takes spread (or spread_low/spread_high), not dist or value")
+    spreads = {}
+    for name in SPREAD_FIELDS:
+        if name in spec:
+            x = spec.pop(name)
+            if (
+                not isinstance(x, (int, float))
+                or isinstance(x, bool)
+                or not math.isfinite(x)
+                or (name != "offset" and x < 0)
+            ):
+                err(f"{key}.{name}", f"must be a number{' >= 0' if name != 'offset' else ''}, got {x!r}")
+            else:
+                spreads[name] = float(x)
+    return spreads
+
+
 def resolve_anchor(
     key: str, spec: dict, history: History, seeds: Mapping[tuple[str, Quarter], Any], label: str, line: int | None
 ) -> tuple[dict | None, Anchor | None, list[Problem]]:
@@ -121,21 +141,7 @@ def resolve_anchor(
     n = rule.get("quarters", 1)
     if not isinstance(n, int) or isinstance(n, bool) or not 1 <= n <= 4:
         err(f"{key}.anchor.quarters", f"must be a whole number of quarters from 1 to 4, got {n!r}")
-    if "dist" in spec or "value" in spec:
-        err(key, "an anchored start takes spread (or spread_low/spread_high), not dist or value")
-    spreads = {}
-    for name in SPREAD_FIELDS:
-        if name in spec:
-            x = spec.pop(name)
-            if (
-                not isinstance(x, (int, float))
-                or isinstance(x, bool)
-                or not math.isfinite(x)
-                or (name != "offset" and x < 0)
-            ):
-                err(f"{key}.{name}", f"must be a number{' >= 0' if name != 'offset' else ''}, got {x!r}")
-            else:
-                spreads[name] = float(x)
+    spreads = _anchor_spreads(key, spec, err)
     if problems:
         return None, None, problems
 
