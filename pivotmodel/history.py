@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import csv
 import math
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import MappingProxyType
@@ -252,13 +252,10 @@ def check_fields(
     return value, problems
 
 
-def load_history(directory: Path, root: Path | None = None) -> History:
-    """Read and validate ``reported.csv`` and ``segment_map.csv`` in ``directory``."""
-    root = root or directory.parent
-    rel = lambda p: str(p.relative_to(root)) if p.is_relative_to(root) else str(p)  # noqa: E731
-    map_path, rep_path = directory / "segment_map.csv", directory / "reported.csv"
-    problems: list[Problem] = []
-
+def _read_segment_map(
+    map_path: Path, rel: Callable[[Path], str], problems: list[Problem]
+) -> dict[str, tuple[str, str]]:
+    """Read segment_map.csv: segment -> (model series prefix, relation), reporting bad rows."""
     relation: dict[str, tuple[str, str]] = {}
     for line, rec in _read_csv(map_path, MAP_COLUMNS, rel(map_path)):
         if rec["relation"] not in RELATIONS:
@@ -272,6 +269,17 @@ def load_history(directory: Path, root: Path | None = None) -> History:
         if rec["segment"] in relation:
             problems.append(Problem(rel(map_path), "segment", f"duplicate segment {rec['segment']!r}", line))
         relation[rec["segment"]] = (rec["model_series_prefix"].strip(), rec["relation"])
+    return relation
+
+
+def load_history(directory: Path, root: Path | None = None) -> History:
+    """Read and validate ``reported.csv`` and ``segment_map.csv`` in ``directory``."""
+    root = root or directory.parent
+    rel = lambda p: str(p.relative_to(root)) if p.is_relative_to(root) else str(p)  # noqa: E731
+    map_path, rep_path = directory / "segment_map.csv", directory / "reported.csv"
+    problems: list[Problem] = []
+
+    relation = _read_segment_map(map_path, rel, problems)
 
     rows: list[Row] = []
     row_file: list[str] = []  # the file each row came from
@@ -342,14 +350,45 @@ def load_history(directory: Path, root: Path | None = None) -> History:
     )
 
 
+def _spread_and_date(rec: dict[str, str], label: str, line: int, errs: list[Problem]) -> float:
+    """Check an estimate row's spread and valid_from, appending problems; return the spread."""
+    import datetime
+
+    spread = math.nan
+    try:
+        spread = float(rec["spread"])
+        if not math.isfinite(spread) or spread < 0:
+            raise ValueError
+    except ValueError:
+        errs.append(
+            Problem(
+                label,
+                "spread",
+                f"{rec['spread']!r} is not a number >= 0 (the +- half-width, in the row's unit)",
+                line,
+            )
+        )
+    try:
+        datetime.date.fromisoformat(rec["valid_from"])
+    except ValueError:
+        errs.append(
+            Problem(
+                label,
+                "valid_from",
+                f"{rec['valid_from']!r} is not a date like 2026-05-20 (when the "
+                "estimate could first have been written)",
+                line,
+            )
+        )
+    return spread
+
+
 def _load_estimates(
     path: Path, rel, relation: Mapping[str, tuple[str, str]], reported: Mapping[tuple[str, str, str], tuple[str, int]]
 ) -> tuple[dict, list[Problem]]:
     """``estimates.csv`` by model series and quarter: every row needs basis ``estimate``, a source,
     a spread >= 0 and a ``valid_from`` date, and may not repeat a reported key (the reported row wins:
     the estimate must be removed when the figure is reported)."""
-    import datetime
-
     if not path.exists():
         return {}, []
     label = rel(path)
@@ -378,31 +417,7 @@ def _load_estimates(
                 raise PeriodError("annual")
         except PeriodError:
             errs.append(Problem(label, "period", f"{key[0]!r} is not a quarter like FY2025Q3", line))
-        try:
-            spread = float(rec["spread"])
-            if not math.isfinite(spread) or spread < 0:
-                raise ValueError
-        except ValueError:
-            errs.append(
-                Problem(
-                    label,
-                    "spread",
-                    f"{rec['spread']!r} is not a number >= 0 (the +- half-width, in the row's unit)",
-                    line,
-                )
-            )
-        try:
-            datetime.date.fromisoformat(rec["valid_from"])
-        except ValueError:
-            errs.append(
-                Problem(
-                    label,
-                    "valid_from",
-                    f"{rec['valid_from']!r} is not a date like 2026-05-20 (when the "
-                    "estimate could first have been written)",
-                    line,
-                )
-            )
+        spread = _spread_and_date(rec, label, line, errs)
         if key in reported:
             errs.append(
                 Problem(
