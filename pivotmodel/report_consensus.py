@@ -5,7 +5,7 @@ Called by :mod:`pivotmodel.report`; the analysis is :mod:`pivotmodel.consensus`.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from .lazy import lazy
 
@@ -55,32 +55,11 @@ def bridge_section(a, folder: Path) -> tuple[str, list[str]]:
     return section, md
 
 
-def consensus_section(a, folder: Path, draws: int, seed: int, source: str) -> tuple[str, list[str]]:
-    """The report's section on published forecasts: writes tables/consensus.csv,
-    data/consensus_fans.csv and charts/consensus_fans.(png|svg); returns (HTML, summary.md lines).
-    Without a consensus.yaml the section says so and writes nothing."""
+def _consensus_rows_html(table: Any, format_value: Any, pct: Any) -> tuple[str, list[str]]:
+    """The consensus table's HTML header cells and one row per forecast."""
     import html
 
-    from . import charts as C
-    from .consensus import FILE, consensus_report, fan_data, format_value
-
-    if not (a.directory / FILE).exists():
-        return f"<h2>Published forecasts</h2><p>No {FILE} in the assumptions folder.</p>", []
-    method = str(a.settings["method"])
-    table, consensus, explanations = consensus_report(a, draws, seed, method)
-    table.to_csv(folder / "tables" / "consensus.csv", float_format="%.6g")
-    fans = fan_data(a, consensus, table, draws, seed, method)
-    ax = C.plot_consensus_fans(fans)
-    try:
-        C.add_source(ax.figure, source + f"; forecasts: {consensus.label}")
-        C.save(ax.figure, folder / "charts" / "consensus_fans")
-    finally:
-        C.close(ax.figure)
-    fans.to_csv(folder / "data" / "consensus_fans.csv", index=False, float_format="%.6g")
-    fans.attrs["markers"].to_csv(folder / "data" / "consensus_markers.csv", index=False, float_format="%.6g")
-
     e = html.escape
-    pct = lambda x: "n/a" if not np.isfinite(x) else f"{100 * x:.1f}"  # noqa: E731
     columns = (
         "forecast",
         "who",
@@ -127,6 +106,59 @@ def consensus_section(a, folder: Path, draws: int, seed: int, source: str) -> tu
             e(flags),
         ]
         body.append("<tr>" + "".join(f"<td>{c}</td>" for c in cells) + "</tr>")
+    return head, body
+
+
+def _consensus_md(table: Any, consensus: Any, explanations: Any, stale: int, format_value: Any, pct: Any) -> list[str]:
+    """The summary.md lines of the published-forecast section."""
+    md = [
+        "",
+        "## Published forecasts (assumptions/consensus.yaml)",
+        "",
+        f"{len(table)} forecasts, {int(table['outside'].sum())} outside the model's P5-P95, {stale} stale "
+        f"(before the {consensus.last_quarter} results of {consensus.released}).",
+        "",
+        "| forecast | date | forecast | P5 | P50 | P95 | percentile | flags |",
+        "|---|---|---:|---:|---:|---:|---:|---|",
+    ]
+    for fid, r in table.iterrows():
+        flags = ", ".join(x for x, on in (("outside", r["outside"]), ("stale", r["stale"])) if on)
+        md.append(
+            f"| {fid} | {r['date']} | "
+            + " | ".join(format_value(r[c], r["unit"]) for c in ("forecast", "p5", "p50", "p95"))
+            + f" | {pct(r['percentile'])} | {flags} |"
+        )
+    md += [""] + [f"- {fid}: {s}" for fid, ss in explanations.items() for s in ss]
+    return md
+
+
+def consensus_section(a, folder: Path, draws: int, seed: int, source: str) -> tuple[str, list[str]]:
+    """The report's section on published forecasts: writes tables/consensus.csv,
+    data/consensus_fans.csv and charts/consensus_fans.(png|svg); returns (HTML, summary.md lines).
+    Without a consensus.yaml the section says so and writes nothing."""
+    import html
+
+    from . import charts as C
+    from .consensus import FILE, consensus_report, fan_data, format_value
+
+    if not (a.directory / FILE).exists():
+        return f"<h2>Published forecasts</h2><p>No {FILE} in the assumptions folder.</p>", []
+    method = str(a.settings["method"])
+    table, consensus, explanations = consensus_report(a, draws, seed, method)
+    table.to_csv(folder / "tables" / "consensus.csv", float_format="%.6g")
+    fans = fan_data(a, consensus, table, draws, seed, method)
+    ax = C.plot_consensus_fans(fans)
+    try:
+        C.add_source(ax.figure, source + f"; forecasts: {consensus.label}")
+        C.save(ax.figure, folder / "charts" / "consensus_fans")
+    finally:
+        C.close(ax.figure)
+    fans.to_csv(folder / "data" / "consensus_fans.csv", index=False, float_format="%.6g")
+    fans.attrs["markers"].to_csv(folder / "data" / "consensus_markers.csv", index=False, float_format="%.6g")
+
+    e = html.escape
+    pct = lambda x: "n/a" if not np.isfinite(x) else f"{100 * x:.1f}"  # noqa: E731
+    head, body = _consensus_rows_html(table, format_value, pct)
     moves = "".join(f"<li><b>{e(fid)}</b>: {e(s)}</li>" for fid, ss in explanations.items() for s in ss)
     stale = int(table["stale"].sum())
     section = (
@@ -148,22 +180,5 @@ def consensus_section(a, folder: Path, draws: int, seed: int, source: str) -> tu
         "<figcaption>Model fans with the published forecasts as dated markers (hollow: stale; red: outside "
         "P5-P95)</figcaption></figure>"
     )
-    md = [
-        "",
-        "## Published forecasts (assumptions/consensus.yaml)",
-        "",
-        f"{len(table)} forecasts, {int(table['outside'].sum())} outside the model's P5-P95, {stale} stale "
-        f"(before the {consensus.last_quarter} results of {consensus.released}).",
-        "",
-        "| forecast | date | forecast | P5 | P50 | P95 | percentile | flags |",
-        "|---|---|---:|---:|---:|---:|---:|---|",
-    ]
-    for fid, r in table.iterrows():
-        flags = ", ".join(x for x, on in (("outside", r["outside"]), ("stale", r["stale"])) if on)
-        md.append(
-            f"| {fid} | {r['date']} | "
-            + " | ".join(format_value(r[c], r["unit"]) for c in ("forecast", "p5", "p50", "p95"))
-            + f" | {pct(r['percentile'])} | {flags} |"
-        )
-    md += [""] + [f"- {fid}: {s}" for fid, ss in explanations.items() for s in ss]
+    md = _consensus_md(table, consensus, explanations, stale, format_value, pct)
     return section, md
