@@ -1,6 +1,7 @@
 """The code standards, enforced by the test command (so CI and every developer run them):
 ruff's rule set (pyproject.toml, [tool.ruff.lint]) and mypy on the package; every module
-imports on its own; only the CLI package imports the CLI."""
+imports on its own; only the CLI package imports the CLI; no function in the package is
+longer than 80 lines."""
 
 from __future__ import annotations
 
@@ -32,6 +33,20 @@ def test_mypy_finds_nothing():
         text=True,
     )
     assert run.returncode == 0, run.stdout + run.stderr
+
+
+MAX_FUNCTION_LINES = 80
+
+
+def test_no_function_longer_than_80_lines():
+    offenders = []
+    for path in sorted((ROOT / "pivotmodel").rglob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                length = (node.end_lineno or node.lineno) - node.lineno + 1
+                if length > MAX_FUNCTION_LINES:
+                    offenders.append(f"{path.relative_to(ROOT)}:{node.lineno}: {node.name} ({length} lines)")
+    assert not offenders, f"functions over {MAX_FUNCTION_LINES} lines (split them):\n" + "\n".join(offenders)
 
 
 def _modules() -> list[str]:
