@@ -1,10 +1,9 @@
-"""All others by business on the live assumptions folder (issue 23): the six children declared
-in ``assumptions/segments.yaml`` with their estimates in ``history/children.csv``.
-
-Like ``test_bundled.py`` these read the folder analysts edit: the identities (children plus
-residual = reported All others in every reported quarter; FY2027 = the sum of its parts) must
-hold whatever the inputs. The hand-worked values pin the estimates the rows were built from
-(their arithmetic is in each row's note), so an edit to a row shows here.
+"""All others by business (issue 23): the six children declared in ``segments.yaml`` with their
+estimates in ``history/children.csv``, on a frozen copy of the bundled folder
+(``tests/fixtures/frozen_children``, see ``tests/conftest.py``): the identities (children plus
+residual = reported All others in every reported quarter; FY2027 = the sum of its parts) and
+hand-worked values from the estimates the rows were built from (their arithmetic is in each
+row's note). The live folder's identities, with no value pinned, are in ``test_bundled.py``.
 """
 
 from __future__ import annotations
@@ -14,12 +13,13 @@ import csv
 import numpy as np
 import pytest
 import yaml
+from conftest import FROZEN_CHILDREN
 
 import pivotmodel.assumptions as assumptions_mod
 from pivotmodel.model import project
 from pivotmodel.periods import parse_quarter
 
-LIVE = assumptions_mod.bundled_directory()
+LIVE = FROZEN_CHILDREN  # a frozen copy of the bundled folder with the children (tests/conftest.py)
 PARENT = "all_others"
 CHILDREN = ("cainiao", "amap", "hujing", "freshippo", "dingtalk", "consumer_ai")
 FY2026 = ("FY2026Q1", "FY2026Q2", "FY2026Q3", "FY2026Q4")

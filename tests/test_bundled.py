@@ -48,3 +48,19 @@ def test_a_small_run_evaluates_every_claim(live):
             assert str(x["status"]).startswith("not evaluable"), cid
         else:
             assert 0 < x["draws"] <= 500 and 0 <= x["ci_low"] <= x["probability"] <= x["ci_high"] <= 1, cid
+
+
+def test_declared_children_plus_residual_equal_their_parent_in_every_reported_quarter(live):
+    # the identity of issue 23 on the live folder, whatever its estimates: in each quarter where
+    # a child has estimates, children + residual = the parent's reported revenue and EBITA
+    p = project(live)
+    for parent in sorted({c.parent for c in live.children}):
+        mine = [c for c in live.children if c.parent == parent]
+        for metric, residual in (("revenue", "residual_revenue"), ("adjusted_ebita", "residual_ebita")):
+            quarters = sorted({q for c in mine for q in live.estimates.get(f"{c.id}.{metric}", {})})
+            assert quarters or metric == "adjusted_ebita", (parent, metric)
+            for q in quarters:
+                col = p.timeline.position(q)
+                parts = sum(p[f"{c.id}.{metric}"][0, col] for c in mine if f"{c.id}.{metric}" in p.series)
+                reported = live.history.value(f"{parent}.{metric}", q)
+                assert parts + p[f"{parent}.{residual}"][0, col] == pytest.approx(reported, abs=1e-6), (metric, q)

@@ -3,7 +3,8 @@ evaluable before stays evaluable, on estimates written by the rules of pivotmode
 an update whose rule lacks its inputs is refused without changing a file.
 
 The appended quarter is SYNTHETIC (tests/fixtures/update/next_quarter_full.csv: FY2026Q4 x 1.05,
-every line Alibaba reports, no estimate row), on a copy of the bundled folder.
+every line Alibaba reports, no estimate row), on a copy of a frozen copy of the bundled folder
+(tests/fixtures/frozen_children).
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import shutil
 from pathlib import Path
 
 import pytest
+from conftest import FROZEN_CHILDREN
 
 import pivotmodel.assumptions as assumptions_mod
 from pivotmodel.cli import main
@@ -26,7 +28,7 @@ RUN = {"draws": 200, "seed": 4, "method": "mc", "jobs": 1, "progress": False}
 @pytest.fixture
 def folder(tmp_path) -> Path:
     out = tmp_path / "assumptions"
-    shutil.copytree(assumptions_mod.bundled_directory(), out)
+    shutil.copytree(FROZEN_CHILDREN, out)
     return out
 
 
@@ -59,7 +61,7 @@ def test_appending_a_quarter_keeps_every_evaluable_claim_evaluable(folder, tmp_p
     # (38,389 less the FY2026Q1 seed's median) x 1.05
     row = a.history.estimates["china_ecommerce.quick_commerce_ebita"][Quarter(2027, 1)]
     seed = (
-        assumptions_mod.load(assumptions_mod.bundled_directory())
+        assumptions_mod.load(FROZEN_CHILDREN)
         .seeds[("china_ecommerce.quick_commerce_ebita", Quarter(2026, 1))]
         .base_value
     )
@@ -117,8 +119,8 @@ def test_appending_a_quarter_carries_each_child_of_all_others_on_by_its_share(fo
 
 
 def test_an_as_of_run_before_the_children_history_fills_their_base_quarters_by_share():
-    a = assumptions_mod.load(assumptions_mod.bundled_directory(), as_of=Quarter(2025, 4))
-    full = assumptions_mod.load(assumptions_mod.bundled_directory())
+    a = assumptions_mod.load(FROZEN_CHILDREN, as_of=Quarter(2025, 4))
+    full = assumptions_mod.load(FROZEN_CHILDREN)
     first = Quarter(2026, 1)  # the first quarter the children are estimated in
     for c in (c for c in full.children if "revenue" in c.lines):
         share = full.estimates[f"{c.id}.revenue"][first] / full.history.value("all_others.revenue", first)

@@ -1,8 +1,8 @@
 """The four-segment recast of FY2025 (history/estimates.csv and the recast rows of reported.csv),
 as-of runs that start from it, and the backtest that scores the model from FY2025Q4.
 
-The bundled folder is read here (not the frozen fixture), because the recast lives there; the
-figures asserted are worked out by hand from the rows' notes.
+A frozen copy of the bundled folder with the recast is read here (tests/fixtures/frozen_children;
+the older frozen tree predates it); the figures asserted are worked out by hand from the rows' notes.
 """
 
 from __future__ import annotations
@@ -12,13 +12,14 @@ import shutil
 from pathlib import Path
 
 import pytest
+from conftest import FROZEN_CHILDREN
 
 import pivotmodel.assumptions as assumptions_mod
 from pivotmodel.backtest import backtest_scores, verdicts
 from pivotmodel.errors import InputError
 from pivotmodel.periods import Quarter
 
-BUNDLED = assumptions_mod.bundled_directory()
+BUNDLED = FROZEN_CHILDREN  # a frozen copy of the bundled folder with the recast (tests/conftest.py)
 Q = Quarter
 
 
