@@ -92,6 +92,12 @@ def _pss_bytes(pid: int) -> int:
     return 0
 
 
+def simulate_run(draws: int, jobs: int, folder: str) -> tuple[float, float, float]:
+    """:func:`cli_run` of ``pivotmodel simulate`` at ``draws`` on ``jobs`` workers, written to ``folder/run<draws>``."""
+    argv = ["simulate", "--draws", str(draws), "--jobs", str(jobs), "--out", f"{folder}/run{draws}"]
+    return cli_run([*argv, "--max-memory", "1000"])
+
+
 def cli_run(argv: list[str]) -> tuple[float, float, float]:
     """(wall seconds, peak RSS MiB of the largest process, peak MiB of the whole process tree)
     of one ``pivotmodel`` command in a fresh process. The first is ``wait4``'s (the largest of
@@ -208,19 +214,7 @@ def main() -> None:
                 f"{'numpy floor (alloc, fill, reduce)':34s} {n:>10,d} {floor_s:8.2f} {n / floor_s:10,.0f} "
                 f"{floor_mem:9.1f} {1.0:9.2f}"
             )
-            secs, peak, _ = cli_run(
-                [
-                    "simulate",
-                    "--draws",
-                    str(n),
-                    "--jobs",
-                    str(args.jobs),
-                    "--out",
-                    f"{tmp}/run{n}",
-                    "--max-memory",
-                    "1000",
-                ]
-            )
+            secs, peak, _ = simulate_run(n, args.jobs, tmp)
             print(
                 f"{'pivotmodel simulate':34s} {n:>10,d} {secs:8.2f} {n / secs:10,.0f} {peak:9.0f} {secs / floor_s:9.2f}"
                 f"   {n / secs / loop_rate:,.0f}x the per-draw loop"

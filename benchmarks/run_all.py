@@ -262,19 +262,7 @@ def main() -> None:
                     f"| numpy floor | {n:,} | {floor_s:.2f} | {n / floor_s:,.0f} | {floor_mem:,.0f} | | 1.00 |",
                     flush=True,
                 )
-            secs, peak, tree = bs.cli_run(
-                [
-                    "simulate",
-                    "--draws",
-                    str(n),
-                    "--jobs",
-                    str(args.jobs),
-                    "--out",
-                    f"{tmp}/run{n}",
-                    "--max-memory",
-                    "1000",
-                ]
-            )
+            secs, peak, tree = bs.simulate_run(n, args.jobs, tmp)
             runs[n] = (secs, peak, tree)
             vs = f"{secs / floors[n]:.2f}" if n in floors else ""
             print(
