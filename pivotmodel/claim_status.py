@@ -64,6 +64,8 @@ BINDING = {
     "cloud.lost_demand": lambda x: x > 0,
 }
 MECHANISM_PREFIX = "cloud."  # the block whose series the binding capacity decides
+# why capacity binds after the capex plan: the funding rule cut the capex the policy wanted
+FUNDING, FUNDING_KEY = "cloud.capex_funding_bound", "capex.after_plan.max_capex_to_revenue"
 SERVED, DEMAND = "cloud.revenue", "cloud.demand"
 DEMAND_DRAWS = 20_000
 # kept draws the "decided by input" tests read (the first ones, the same whatever the chunking):
@@ -460,11 +462,14 @@ def _construction(
     if not signals:
         return out
     names = {n for cs in cells.values() for n, _ in cs} | set(signals) | {"group.fx_usd_rmb"}
+    names |= {FUNDING} & set(SERIES)
     if DEMAND in SERIES:
         names |= {DEMAND, SERVED} | {n for n in SERIES if _revenue_stream(n)}
     kp = _kept_projection(r, ctx, {n for n in names if n in SERIES})
     with np.errstate(invalid="ignore"):
         binding = np.logical_or.reduce([BINDING[n](kp[n]) for n in signals]).mean(axis=0)
+    funded = kp[FUNDING].mean(axis=0) if FUNDING in kp.series else None
+    plan_last = Quarter.from_index(int(ctx.values["capex.plan.last_quarter"][0]))
     first, tl = ctx.e.first_projected, ctx.e.timeline
     demand_p = _on_demand(kp) if DEMAND in SERIES else None
     what = ", ".join(
@@ -488,6 +493,7 @@ def _construction(
             f"projected quarters read ({quarters[0].label}-{quarters[-1].label}; threshold "
             f"{s['status_binding_share']:g})"
         )
+        where += _funding_reason(funded, [tl.position(q) for q in quarters if q > plan_last])
         p_demand = math.nan
         if demand_p is not None and all(_revenue_stream(n) for n in read):
             p_served, p_demand = _probability(evaluate(c, kp).holds), _probability(evaluate(c, demand_p).holds)
@@ -500,6 +506,21 @@ def _construction(
             )
         out[c.id] = ((CONSTRUCTION, "", where), p_demand)
     return out
+
+
+def _funding_reason(funded: np.ndarray | None, after: list[int]) -> str:
+    """Why capacity binds in those quarters: the share of draw-quarters where the capex funding
+    rule cut the capex the policy wanted, over the columns ``after`` the capex plan (the rule
+    governs only those; none read: the plan's capex decides capacity there)."""
+    if funded is None:
+        return ""
+    if not after:
+        return "; every quarter read is inside the capex plan (capex.plan.total sets the capacity there)"
+    share = float(funded[after].mean())
+    return (
+        f"; the capex funding rule ({FUNDING_KEY}) cut the capex the target-utilisation policy wanted in "
+        f"{share:.0%} of draws over the {len(after)} quarters read after the capex plan"
+    )
 
 
 def _settled(c: Claim, ctx: _Context) -> bool:

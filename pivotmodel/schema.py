@@ -760,6 +760,11 @@ SERIES: dict[str, tuple[str, str]] = {
     "cloud.capacity_revenue": ("RMB_mn", "most revenue the capacity in service can earn"),
     "cloud.backlog": ("RMB_mn", "demand not yet served at the quarter's end (a stock; years show the average)"),
     "cloud.utilisation": ("ratio", "served revenue / capacity revenue (years show the average)"),
+    "cloud.capex_funding_bound": (
+        "ratio",
+        "1 where the funding rule (capex.after_plan.max_capex_to_revenue) cut the capex the policy wanted, else 0"
+        " (0 inside the plan window; years show the share of quarters)",
+    ),
     "cloud.depreciation": ("RMB_mn", "depreciation of new assets charged to cloud"),
     "cloud.adjusted_ebita": ("RMB_mn", "Cloud adjusted EBITA"),
     "international.revenue": ("RMB_mn", "AIDC revenue"),

@@ -225,6 +225,9 @@ def _planted_run(bundled, binding_draws: int, draws: int = 10):
     q["cloud.demand"][:, cols] = q["cloud.revenue"][:, cols]
     q["cloud.utilisation"][:binding_draws, cols] = 1.0
     q["cloud.demand"][:binding_draws, cols] *= 1.5
+    # the funding rule cut the policy's capex in the binding draws' quarters only (FY2031 is after the plan)
+    q["cloud.capex_funding_bound"][:, cols] = 0.0
+    q["cloud.capex_funding_bound"][:binding_draws, cols] = 1.0
     return SimpleNamespace(totals={"quarter": q}, inputs=None), float(p.total_usd("cloud.revenue", "FY2031")[0]) / 1000
 
 
@@ -255,9 +258,27 @@ def test_capacity_binding_in_most_draws_is_decided_by_construction_with_the_prob
             "served cloud revenue is capped by capacity: it binds (utilisation >= 99.9%, a backlog"
         )
         assert reason.endswith(
-            ") in 80% of draws over the projected quarters read (FY2031Q1-FY2031Q4; threshold 0.5); on demand "
+            ") in 80% of draws over the projected quarters read (FY2031Q1-FY2031Q4; threshold 0.5); the capex "
+            "funding rule (capex.after_plan.max_capex_to_revenue) cut the capex the target-utilisation policy "
+            "wanted in 80% of draws over the 4 quarters read after the capex plan; on demand "
             "P = 0.800 against 0.000 served (shift threshold 0.02)"
         )
+
+
+def test_the_construction_reason_says_whether_the_funding_rule_or_the_plan_sets_capacity():
+    """8 of 10 draw-quarters bound by the funding rule after the plan: 80%; quarters inside the
+    plan (which the rule does not govern) are named as such, not counted."""
+    from pivotmodel.claim_status import _funding_reason
+
+    funded = np.array([0.0, 0.0, 0.8, 0.6])  # columns 0-1 inside the plan, 2-3 after it
+    assert _funding_reason(funded, [2, 3]) == (
+        "; the capex funding rule (capex.after_plan.max_capex_to_revenue) cut the capex the target-utilisation "
+        "policy wanted in 70% of draws over the 2 quarters read after the capex plan"
+    )  # (0.8 + 0.6) / 2
+    assert _funding_reason(funded, []) == (
+        "; every quarter read is inside the capex plan (capex.plan.total sets the capacity there)"
+    )
+    assert _funding_reason(None, [2, 3]) == ""  # a model without the series says nothing of it
 
 
 def test_first_fy_shows_the_share_of_draws_that_never_get_there_and_never_as_a_value(bundled):

@@ -99,6 +99,9 @@ def test_with_demand_faster_than_the_plan_the_policy_reaches_its_target_and_the_
     for label in ("FY2030Q4", "FY2031Q2", "FY2031Q4"):
         assert util(label) == pytest.approx(0.85, abs=0.02)
     assert p.total("cloud.utilisation", "FY2031")[0] < 1.0
+    # the policy's capex stood once the backlog was cleared: the funding rule (no bound here:
+    # 100% of revenue) cut it in no quarter of FY2031
+    assert not p["cloud.capex_funding_bound"][0, col(p, "FY2031Q1") : col(p, "FY2031Q4") + 1].any()
 
 
 def test_the_funding_rule_caps_capex_at_a_share_of_group_revenue(bundled):
@@ -113,7 +116,16 @@ def test_the_funding_rule_caps_capex_at_a_share_of_group_revenue(bundled):
         funding = other * sum(q(p, f"{s}.revenue", label) for s in ("china_ecommerce", "international", "all_others"))
         funding += q(p, "cloud.external_revenue", previous)
         assert q(p, "group.capex", label) == pytest.approx(0.08 * funding, rel=1e-12)
+        assert q(p, "cloud.capex_funding_bound", label) == 1.0  # the rule cut the policy's capex
     assert q(p, "cloud.utilisation", "FY2031Q4") == 1.0  # capacity binds: the rule, not demand, decides
+    # inside the plan (to FY2028Q4) the rule does not govern capex: never flagged there
+    plan = slice(col(p, "FY2027Q1"), col(p, "FY2028Q4") + 1)
+    assert not p["cloud.capex_funding_bound"][0, plan].any()
+    # a cap of 30% of revenue: what the policy wants in FY2029Q1 (capacity for +60% demand and a
+    # quarter of the backlog built up in the plan) is still more, so capex rises to the new cap
+    wider = project(bundled, values_with(bundled, {**changes, "capex.after_plan.max_capex_to_revenue": 0.30}))
+    assert q(wider, "cloud.capex_funding_bound", "FY2029Q1") == 1.0
+    assert q(wider, "group.capex", "FY2029Q1") > 3.0 * q(p, "group.capex", "FY2029Q1")
 
 
 def test_later_vintages_earn_less_capacity_per_rmb_when_compute_prices_deflate(bundled):

@@ -122,6 +122,7 @@ def project_cloud(
         f"{P}.lost_demand": supply.lost,
         f"{P}.capacity_revenue": supply.capacity,
         f"{P}.utilisation": revenue / supply.capacity,
+        f"{P}.capex_funding_bound": supply.funding_bound,
         f"{P}.depreciation": depreciation,
         f"{P}.adjusted_ebita": margin * revenue - depreciation,
     }

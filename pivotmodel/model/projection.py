@@ -29,7 +29,14 @@ __all__ = ["Projection", "SERIES", "HISTORY_START"]
 
 HISTORY_START = "FY2024Q1"
 
-NOT_SUMMED = {"group.fx_usd_rmb", "cloud.backlog", "cloud.utilisation", "group.capex_to_revenue", *EARNINGS_NOT_SUMMED}
+NOT_SUMMED = {
+    "group.fx_usd_rmb",
+    "cloud.backlog",
+    "cloud.utilisation",
+    "cloud.capex_funding_bound",
+    "group.capex_to_revenue",
+    *EARNINGS_NOT_SUMMED,
+}
 
 
 @dataclass(frozen=True)

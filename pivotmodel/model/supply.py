@@ -14,6 +14,8 @@ Units: RMB million a quarter. Every quarter t of the projection, for all draws a
    bounded by the funding rule ``capex_t <= max_capex_to_revenue x group revenue_t`` (group
    revenue: the other segments' revenue after their elimination, this quarter, plus the
    cloud's external revenue served a quarter earlier, the latest the decision can know).
+   ``funding_bound`` records, per draw and quarter, whether the rule cut the capex the policy
+   wanted (1) or not (0; always 0 inside the plan window, which the rule does not govern).
 2. **Capacity** = capacity at exit + ``capacity_share_of_capex`` x the revenue capacity of new
    assets in service: each vintage's capex x ``revenue_yield`` x (1 - ``yield_deflation``) ^
    (its quarter / 4), in service from ``lag`` quarters later until its class's life ends
@@ -53,6 +55,7 @@ class Supply:
     capacity: np.ndarray  # revenue the capacity in service can earn
     demand: np.ndarray  # revenue demanded by the customers not lost (all streams)
     potential: np.ndarray  # revenue the demand paths ask for if no customer were lost (all streams)
+    funding_bound: np.ndarray  # 1.0 where the funding rule cut the capex the policy wanted, else 0.0
 
 
 @dataclass(frozen=True)
@@ -119,6 +122,7 @@ def project_supply(
     funding_rows = np.broadcast_to(funding, (n, quarters)).T
     served = {s: np.empty((quarters, n)) for s in names}
     backlog, lost, capacity = np.empty((quarters, n)), np.empty((quarters, n)), np.empty((quarters, n))
+    bound = np.zeros((quarters, n))
     carried = {s: np.zeros(n) for s in names}
     previous_external = per_draw(external_exit, n)
     capex_rows = np.ascontiguousarray(capex.T)
@@ -132,7 +136,7 @@ def project_supply(
             pipeline = capacity_exit + d.per_rmb * (d.in_service(padded[: h + t + 1], h + t + d.lag) - exit_in_service)
             cap = policy.cap * (funding_rows[t] + previous_external)
             backlog_now = np.add.reduce([carried[s] for s in names])
-            capex_rows[t] = _policy_capex(policy, total[t], previous, backlog_now, pipeline, d, weight, cap)
+            capex_rows[t], bound[t] = _policy_capex(policy, total[t], previous, backlog_now, pipeline, d, weight, cap)
         padded[h + t + 1] = padded[h + t] + weight * capex_rows[t]
         capacity[t] = capacity_exit + d.per_rmb * (d.in_service(padded[: h + t + 2], h + t) - exit_in_service)
         lost[t], backlog[t] = _serve(rows, carried, served, t, capacity[t], policy.leak, keep)
@@ -140,7 +144,8 @@ def project_supply(
     capex = np.asfortranarray(capex_rows.T)
     result = capex_result(e, v, new_from, new_hist, capex)
     potential = np.add.reduce([np.broadcast_to(demand[s], (n, quarters)) for s in names])
-    return result, Supply({s: served[s].T for s in names}, backlog.T, lost.T, capacity.T, total.T, potential)
+    served_t = {s: served[s].T for s in names}
+    return result, Supply(served_t, backlog.T, lost.T, capacity.T, total.T, potential, bound.T)
 
 
 @dataclass(frozen=True)
@@ -169,15 +174,16 @@ def _policy_capex(
     d: _Draws,
     weight: np.ndarray,
     cap: np.ndarray,
-) -> np.ndarray:
+) -> tuple[np.ndarray, np.ndarray]:
     """Capex of one quarter after the plan: the capacity gap at the in-service date, bounded
-    by zero and the funding cap (see the module docstring)."""
+    by zero and the funding cap (see the module docstring); and 1.0 where the cap cut it."""
     growth = np.divide(demand, previous, out=np.ones_like(demand), where=previous > 0)
     required = (demand * growth**d.lag + backlog / p.clear) / p.target
     per_rmb = d.per_rmb * weight
     gap = np.maximum(required - pipeline, 0.0)
     wanted = np.divide(gap, per_rmb, out=np.zeros_like(gap), where=per_rmb > 0)
-    return np.minimum(wanted, np.maximum(cap, 0.0))
+    allowed = np.maximum(cap, 0.0)
+    return np.minimum(wanted, allowed), (wanted > allowed).astype(float)
 
 
 def _serve(
