@@ -12,7 +12,14 @@ when non-controlling interests bear losses).
 
 from __future__ import annotations
 
-__all__ = ["EARNINGS_METRICS", "EARNINGS_NOT_SUMMED", "EARNINGS_CSV", "SHARES_PER_ADS", "QUARTER_SUMS"]
+__all__ = [
+    "EARNINGS_METRICS",
+    "EARNINGS_NOT_SUMMED",
+    "EARNINGS_CSV",
+    "SHARES_PER_ADS",
+    "QUARTER_SUMS",
+    "REPORTED_ONLY",
+]
 
 EARNINGS_CSV = "earnings.csv"  # assumptions/history/earnings.csv, same columns as reported.csv
 SHARES_PER_ADS = 8.0
@@ -21,12 +28,21 @@ SHARES_PER_ADS = 8.0
 # quarter instead, e.g. sum(group.net_cash, FY2027Q4).
 EARNINGS_NOT_SUMMED = {"group.net_cash", "group.shares_outstanding", "group.diluted_shares"}
 
-# A year's figure is the sum of its quarters whenever all four are known, not the annual
-# report's line: net income attributable to ordinary shareholders, the EPS numerator, is
-# after mezzanine-equity accretion in the quarterly releases, while the 20-F's annual line
-# for FY2024-FY2025 is before it (FY2025 130,109 vs quarters 129,470; FY2024 80,009 vs
-# 79,741). The annual line stays in history and is shown apart, labelled.
+# A year's figure is the sum of its quarters whenever all four are known: net income
+# attributable to ordinary shareholders (the EPS numerator, after accretion of mezzanine
+# equity) in the quarterly releases and in the 20-F's annual row alike (FY2025 129,470 both
+# ways). The 20-F's line before accretion ("attributable to Alibaba Group Holding Limited",
+# FY2025 130,109) is its own metric, in REPORTED_ONLY.
 QUARTER_SUMS = {"group.net_income_attributable"}
+
+# Reported lines the model never projects: history rows only, shown in reported years and
+# n/a in projected ones (their annual rows reach the projection through Projection.annual).
+REPORTED_ONLY: dict[str, str] = {
+    "group.net_income_attributable_company": (
+        "net income attributable to Alibaba Group Holding Limited: the 20-F line before accretion of mezzanine equity"
+    ),
+    "group.eps_basic_ads": "basic earnings per ADS attributable to ordinary shareholders, RMB",
+}
 
 # (model prefix, reported metric) -> series, for rows of reported.csv and earnings.csv.
 EARNINGS_METRICS: dict[tuple[str, str], str] = {
@@ -43,6 +59,7 @@ EARNINGS_METRICS: dict[tuple[str, str], str] = {
     ("group", "net_income"): "group.net_income",
     ("group", "nci_and_mezzanine"): "group.nci",
     ("group", "net_income_attributable"): "group.net_income_attributable",
+    ("group", "net_income_attributable_company"): "group.net_income_attributable_company",  # REPORTED_ONLY
     ("group", "non_gaap_adjustments"): "group.non_gaap_adjustments",
     ("group", "non_gaap_net_income"): "group.non_gaap_net_income",
     ("group", "share_repurchase_rmb"): "group.buyback",
@@ -51,4 +68,5 @@ EARNINGS_METRICS: dict[tuple[str, str], str] = {
     ("group", "diluted_shares"): "group.diluted_shares",  # diluted weighted average, the EPS denominator
     ("group", "diluted_eps_ads"): "group.eps_gaap_ads",  # RMB_per_ADS, as the release prints it
     ("group", "non_gaap_diluted_eps_ads"): "group.eps_non_gaap_ads",
+    ("group", "basic_eps_ads"): "group.eps_basic_ads",  # REPORTED_ONLY
 }

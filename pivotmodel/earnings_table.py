@@ -1,13 +1,19 @@
-"""Rows of the project table below adjusted EBITA: net income, non-GAAP net income, non-GAAP
-diluted EPS per ADS and year-end net cash (each cell the median across draws); and the bridge
-from the last reported year to a projected one (:func:`bridge_table`).
+"""Rows of the project table below adjusted EBITA: net income, non-GAAP net income, earnings
+per ADS and year-end net cash (each cell the median across draws); and the bridge from the last
+reported year to a projected one (:func:`bridge_table`).
 
 Net income attributable is the sum of the year's quarters, on the ordinary-shareholder basis of
-the EPS numerator; the 20-F's annual line (FY2024-FY2025 before mezzanine-equity accretion) is
-shown beneath it, labelled.
+the EPS numerator (the 20-F's annual row is on the same basis); the 20-F's line before the
+accretion of mezzanine equity ("attributable to Alibaba Group Holding Limited") is shown beneath
+it, labelled.
 
-Money in RMB bn (or US$ bn, each quarter at its own rate); EPS per ADS is the sum of the
-quarters' EPS (RMB, or US$ at each quarter's rate); net cash is the level at the year's last
+Earnings per ADS in a reported period are the figures as reported (:func:`reported_value`): a
+fiscal year's annual row, a quarter's row, never a sum of quarters or a model figure; a reported
+period without the row is n/a. :func:`derived_cells` names the reported cells that show a derived
+row (arithmetic on reported figures, e.g. a per-share figure x 8), which the table marks.
+
+Money in RMB bn (or US$ bn, each quarter at its own rate); projected EPS per ADS is the sum of
+the quarters' EPS (RMB, or US$ at each quarter's rate); net cash is the level at the year's last
 quarter, translated at that quarter's rate.
 """
 
@@ -18,10 +24,38 @@ from collections.abc import Callable
 import numpy as np
 import pandas as pd
 
+from .history import History
 from .model import Projection
-from .periods import Period
+from .periods import Period, parse_period
 
-__all__ = ["earnings_rows", "bridge_table", "BRIDGE_LINES"]
+__all__ = ["earnings_rows", "bridge_table", "BRIDGE_LINES", "reported_value", "derived_cells", "reported_rows"]
+
+
+def reported_value(p: Projection, name: str, per: Period, usd: bool = False) -> float:
+    """``name`` in a reported period as Alibaba printed it: a fiscal year's annual row (US$: at the
+    year's average rate), a quarter's row (US$: at the quarter's rate); NaN for any other period
+    (a calendar year) or a period without the row."""
+    if per.kind == "quarter":
+        col = p.timeline.position(per.first)
+        value = float(p[name][0, col]) if name in p.series else float("nan")
+        return value / float(p["group.fx_usd_rmb"][0, col]) if usd else value
+    annual = p.annual.get((name, per.first.fiscal_year)) if per.kind == "fy" else None
+    if annual is None or per.last >= p.first_projected:
+        return float("nan")
+    return annual / float(np.median(p.total("group.fx_usd_rmb", per))) if usd else annual
+
+
+def reported_rows(currency: str = "rmb") -> dict[str, str]:
+    """Row label -> series, for the rows whose reported cells are history rows as printed (EPS per
+    ADS, and the reported-only lines); money rows in RMB bn (US$ bn)."""
+    usd = currency == "usd"
+    unit, per_ads = ("US$ bn", "US$ per ADS") if usd else ("RMB bn", "RMB per ADS")
+    return {
+        f"  20-F line, before mezzanine accretion ({unit})": "group.net_income_attributable_company",
+        f"Non-GAAP diluted EPS ({per_ads})": "group.eps_non_gaap_ads",
+        f"Diluted EPS, GAAP ({per_ads})": "group.eps_gaap_ads",
+        f"Basic EPS, GAAP, reported only ({per_ads})": "group.eps_basic_ads",
+    }
 
 
 def earnings_rows(p: Projection, currency: str = "rmb") -> list[tuple[str, Callable[[Period], float]]]:
@@ -37,25 +71,47 @@ def earnings_rows(p: Projection, currency: str = "rmb") -> list[tuple[str, Calla
         level = p["group.net_cash"][:, col]
         return med(level / p["group.fx_usd_rmb"][:, col] if usd else level) / 1000.0
 
-    def annual_line(per: Period) -> float:
-        x = p.annual.get(("group.net_income_attributable", per.first.fiscal_year))
-        if per.kind != "fy" or per.last >= p.first_projected or x is None:
-            return float("nan")
-        return x / 1000.0 / (float(np.mean(p.total("group.fx_usd_rmb", per))) if usd else 1.0)
+    def shown(name: str, scale: float) -> Callable[[Period], float]:
+        """The reported figure in a reported period; the model's median in a projected one
+        (a reported-only line: n/a)."""
 
-    eps_name = "group.eps_non_gaap_ads_usd" if usd else "group.eps_non_gaap_ads"
+        def cell(per: Period) -> float:
+            if per.last < p.first_projected:
+                return reported_value(p, name, per, usd) / scale
+            if name not in p.series:
+                return float("nan")
+            return med(p.total_usd(name, per) if usd else p.total(name, per)) / scale
+
+        return cell
+
+    rows = reported_rows(currency)
     return [
         (f"Net income, GAAP ({unit})", money("group.net_income")),
         (f"Net income attributable, GAAP ({unit})", money("group.net_income_attributable")),
-        (f"  annual report line, before mezzanine accretion ({unit})", annual_line),
+        *[(label, shown(name, 1000.0)) for label, name in rows.items() if name.startswith("group.net_income")],
         (f"Non-GAAP net income ({unit})", money("group.non_gaap_net_income")),
-        (f"Non-GAAP diluted EPS ({'US$' if usd else 'RMB'} per ADS)", lambda per: med(p.total(eps_name, per))),
-        (
-            f"Diluted EPS, GAAP ({'US$' if usd else 'RMB'} per ADS)",
-            lambda per: med(p.total_usd("group.eps_gaap_ads", per) if usd else p.total("group.eps_gaap_ads", per)),
-        ),
+        *[(label, shown(name, 1.0)) for label, name in rows.items() if "eps" in name],
         (f"Net cash at year end ({unit})", year_end),
     ]
+
+
+def derived_cells(
+    history: History, columns: list[tuple[str, Period]], currency: str = "rmb"
+) -> list[tuple[str, str, str]]:
+    """(row label, column label, the row's note) for every reported cell of :func:`reported_rows`
+    that shows a ``derived`` history row: a figure Alibaba did not print as such."""
+    out = []
+    for label, name in reported_rows(currency).items():
+        for col, per in columns:
+            if per.kind == "fy":
+                row = history.annual.get(name, {}).get(per.first.fiscal_year)
+            elif per.kind == "quarter":
+                row = history.quarterly.get(name, {}).get(per.first)
+            else:
+                row = None
+            if row is not None and row.basis == "derived" and per.last <= history.last_quarter:
+                out.append((label, col, row.note))
+    return out
 
 
 # The bridge from a reported year to a projected one, line by line (series, label); a derived
@@ -94,7 +150,8 @@ BRIDGE_LINES: tuple[tuple[str, str], ...] = (
 def bridge_table(p: Projection, start: str, end: str) -> pd.DataFrame:
     """``start`` (a reported year) to ``end`` (a projected one), line by line: money in RMB bn,
     shares in millions, EPS in RMB per ADS; the median across draws (one draw: the base case).
-    A line not reported for ``start`` is NaN (shown n/a), never filled by the model."""
+    A line not reported for ``start`` is NaN (shown n/a), never filled by the model; ``start``'s
+    EPS is the annual figure as reported (:func:`reported_value`)."""
     med = lambda x: float(np.median(x))  # noqa: E731
     cols: dict[str, dict[str, float]] = {}
     for period in (start, end):
@@ -103,7 +160,10 @@ def bridge_table(p: Projection, start: str, end: str) -> pd.DataFrame:
             if name.startswith("="):
                 continue
             scale = 1.0 if name in ("group.diluted_shares", "group.eps_gaap_ads", "group.eps_non_gaap_ads") else 1000.0
-            values[name] = med(p.total(name, period)) / scale
+            if name.startswith("group.eps_") and not p.is_projected(period):  # as reported, never a sum
+                values[name] = reported_value(p, name, parse_period(period))
+            else:
+                values[name] = med(p.total(name, period)) / scale
         segments = sum(values[n] for n, _ in BRIDGE_LINES[:4])
         values["=unallocated"] = values["group.adjusted_ebita"] - segments
         values["=below_operations"] = (

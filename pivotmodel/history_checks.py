@@ -74,6 +74,7 @@ WITHIN_REVENUE = frozenset(
         "income_before_tax",
         "net_income",
         "net_income_attributable",
+        "net_income_attributable_company",
         "non_gaap_net_income",
         "free_cash_flow",
         "operating_cash_flow",
@@ -131,6 +132,7 @@ _RMB_MN = (
     "net_cash",
     "net_income",
     "net_income_attributable",
+    "net_income_attributable_company",
     "non_gaap_adjustments",
     "non_gaap_net_income",
     "operating_cash_flow",
@@ -376,12 +378,13 @@ def _segments_within_group(rows: Iterable[_Row], relation: Mapping[str, tuple[st
 
 
 def _quarters_vs_year(rows: list[_Row], label: str) -> list[Problem]:
-    """Rows of one (segment, metric, unit): the four quarters of a fiscal year against its row."""
+    """Rows of one (segment, metric, unit): the four quarters of a fiscal year against its row.
+    Share counts (``count_mn``: quarter-end levels, weighted averages) do not add up and are skipped."""
     quarters = {r.period: r.value for r in rows if _QUARTER.match(r.period)}
     out = []
     for r in rows:
         m = _YEAR.match(r.period)
-        if not m:
+        if not m or r.unit == "count_mn":
             continue
         parts = [quarters.get(f"{r.period}Q{k}") for k in range(1, 5)]
         if any(v is None for v in parts):

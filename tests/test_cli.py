@@ -61,17 +61,19 @@ def test_project_prints_a_table_with_years_and_units(capsys):
     assert positions == sorted(positions)
     assert "FY2023" not in header and "FY2032" not in header
     assert lines[2].split() == ["segment", "item"]
-    rows = [ln for ln in lines[3:] if not ln.startswith("n/a:")]
+    notes = next(i for i, ln in enumerate(lines) if ln.startswith("n/a:"))
+    rows = lines[3:notes]
     assert (
-        len(rows) == len(SEGMENTS) * 4 + 8 + 7
-    )  # 4 items a segment; group: revenue, EBITA, margin + 5 (FCF and its proxy); + 7 below EBITA
+        len(rows) == len(SEGMENTS) * 4 + 8 + 8
+    )  # 4 items a segment; group: revenue, EBITA, margin + 5 (FCF and its proxy); + 8 below EBITA (basic EPS)
     for row in rows:
         assert UNIT.search(row), f"row label without a unit: {row!r}"
     cloud_revenue = next(r for r in rows if r.startswith("Cloud Intelligence") and "Revenue (RMB bn)" in r)
     cells = cloud_revenue[UNIT.search(cloud_revenue).end() :].split()
     assert len(cells) == len(FY_COLUMNS)
     assert cells[0] == "106.4" and cells[2] == "158.1"  # FY2024, FY2026 (A)
-    assert lines[-1].startswith("n/a: not reported on this basis")
+    assert lines[notes].startswith("n/a: not reported on this basis")
+    assert lines[notes + 1].startswith("EPS in an (A) column is the figure as reported")
 
 
 def test_csv_output_matches_segment_table(capsys, tmp_path, rmb_table):
@@ -107,7 +109,7 @@ def test_usd_divides_by_the_exchange_rate(capsys, tmp_path, bundled, rmb_table):
         len(money_rows) == len(SEGMENTS) * 2 + 7 + 5
     )  # + FCF proxy; + net income, attributable (+ the 20-F line), non-GAAP, net cash
     for segment, item in money_rows:
-        if "annual report line" in item:  # reported years only (n/a when projected)
+        if "20-F line" in item:  # reported years only (n/a when projected)
             assert usd.loc[(segment, item.replace("(RMB bn)", "(US$ bn)")), FY_COLUMNS[3:]].isna().all()
             continue
         usd_item = item.replace("(RMB bn)", "(US$ bn)")

@@ -181,7 +181,7 @@ def test_reported_quarters_reproduce_net_income_attributable_and_non_gaap(bundle
         if not np.isnan(h("group.non_gaap_adjustments") + h("group.non_gaap_net_income")):
             assert h("group.net_income") + h("group.non_gaap_adjustments") == h("group.non_gaap_net_income")
             checked["non_gaap"] += 1
-    assert checked == {"ni": 6, "attr": 10, "non_gaap": 9}
+    assert checked == {"ni": 6, "attr": 11, "non_gaap": 9}  # attr: FY2026Q3 is derived from the 20-F (16,328)
 
 
 def test_projection_holds_the_reported_quarters_and_the_identities_in_projected_ones(bundled):
@@ -241,14 +241,63 @@ def test_a_duplicate_row_across_the_two_history_files_names_both(tmp_path):
 
 def test_annual_net_income_attributable_is_the_sum_of_its_quarters_and_net_cash_the_year_end(bundled):
     p = project(bundled)
-    for fy in ("FY2024", "FY2025"):  # FY2026Q3's figure is not in the history (a gap): the annual line stands
+    h = bundled.history
+    for fy in ("FY2024", "FY2025", "FY2026"):
         quarters = [_h(bundled, "group.net_income_attributable", f"{fy}Q{k}") for k in range(1, 5)]
         assert float(p.total("group.net_income_attributable", fy)[0]) == pytest.approx(sum(quarters))
-    # FY2025: 24,269 + 43,874 + 48,945 + 12,382 = 129,470 (the EPS numerator), not the 20-F's 130,109
+        # the 20-F's annual row is on the same ordinary-shareholder basis: it equals the quarters
+        assert h.annual_value("group.net_income_attributable", int(fy[2:])) == pytest.approx(sum(quarters))
+    # FY2025: 24,269 + 43,874 + 48,945 + 12,382 = 129,470 (the EPS numerator); the 20-F's line before
+    # accretion of mezzanine equity, 130,109 (= 129,470 + 639), is a metric of its own
     assert float(p.total("group.net_income_attributable", "FY2025")[0]) == pytest.approx(129_470.0)
-    assert bundled.history.annual_value("group.net_income_attributable", 2025) == pytest.approx(130_109.0)
+    assert h.annual_value("group.net_income_attributable_company", 2025) == pytest.approx(130_109.0)
+    # FY2026: 43,110 + 20,990 + 16,328 (derived: the 20-F's 105,904 less the three released quarters) + 25,476
+    assert float(p.total("group.net_income_attributable", "FY2026")[0]) == pytest.approx(105_904.0)
+    assert h.quarterly["group.net_income_attributable"][parse_quarter("FY2026Q3")].basis == "derived"
+    assert h.annual_value("group.net_income_attributable_company", 2026) == pytest.approx(103_592.0)
+    # the NCI line on the same basis: FY2026 105,904 - 102,127 = 3,777 = 728 + 378 + 697 + 1,974
+    assert float(p.total("group.nci", "FY2026")[0]) == pytest.approx(3_777.0)
+    assert sum(_h(bundled, "group.nci", f"FY2026Q{k}") for k in range(1, 5)) == pytest.approx(3_777.0)
     last = p.timeline.position(parse_quarter("FY2027Q4"))
     assert float(p.total("group.net_cash", "FY2027")[0]) == float(p["group.net_cash"][0, last])
+
+
+def test_diluted_eps_of_a_reported_year_reproduces_from_the_reported_rows(bundled):
+    """FY2025 diluted EPS per ADS 53.59 (20-F) from its reported rows: the annual identity, and
+    the engine's formula (quarterly EPS = attributable / (diluted shares / 8), a year = the sum of
+    its quarters) on the reported quarters."""
+    h = bundled.history
+    attributable = h.annual_value("group.net_income_attributable", 2025)  # 129,470
+    diluted = h.annual_value("group.diluted_shares", 2025)  # 19,328 (derived: 129,470 / 53.59 x 8)
+    eps = h.annual_value("group.eps_gaap_ads", 2025)
+    assert (attributable, diluted, eps) == (129_470, 19_328, 53.59)
+    assert h.annual["group.diluted_shares"][2025].basis == "derived"
+    # 129,470 / (19,328 / 8) = 53.589, the reported 53.59 to its rounding
+    assert attributable / (diluted / 8) == pytest.approx(53.59, abs=0.005)
+    # Engine formula, quarter by quarter: Q3 48,945 / (19,204 / 8) = 20.39 and Q4 12,382 / (19,160 / 8) = 5.17,
+    # as reported. Q1-Q2 diluted counts are not in the history: the annual weighted average (the mean of the
+    # quarters' averages) leaves (4 x 19,328 - 19,204 - 19,160) / 2 = 19,474 for each.
+    quarters = [parse_quarter(f"FY2025Q{k}") for k in range(1, 5)]
+    shares = [h.value("group.diluted_shares", q) for q in quarters]
+    assert np.isnan(shares[0]) and np.isnan(shares[1]) and shares[2:] == [19_204, 19_160]
+    rest = (4 * diluted - shares[2] - shares[3]) / 2
+    assert rest == 19_474
+    per_quarter = [
+        h.value("group.net_income_attributable", q) / ((rest if np.isnan(n) else n) / 8)
+        for q, n in zip(quarters, shares)
+    ]
+    assert per_quarter[2:] == pytest.approx([20.39, 5.17], abs=0.005)
+    # 24,269 / 2,434.25 + 43,874 / 2,434.25 + 20.39 + 5.17 = 9.970 + 18.024 + 20.390 + 5.170 = 53.553: -0.07%
+    assert sum(per_quarter) == pytest.approx(53.553, abs=0.001)
+    assert sum(per_quarter) == pytest.approx(eps, rel=0.01)
+    # the projection shows the reported annual figure for the year, never a sum of quarters
+    from pivotmodel.earnings_table import reported_value
+
+    p = project(bundled)
+    assert reported_value(p, "group.eps_gaap_ads", parse_period("FY2025")) == 53.59
+    assert reported_value(p, "group.eps_basic_ads", parse_period("FY2026")) == 45.60  # derived: 5.70 x 8
+    assert np.isnan(reported_value(p, "group.eps_gaap_ads", parse_period("FY2026")))  # a gap: n/a
+    assert reported_value(p, "group.eps_gaap_ads", parse_period("FY2025Q3")) == 20.39
 
 
 def test_the_bridge_reproduces_the_reported_year_and_adds_up_in_the_projected_one(bundled):
@@ -269,7 +318,8 @@ def test_the_bridge_reproduces_the_reported_year_and_adds_up_in_the_projected_on
         "Income before tax": 129.387,
         "Income tax": -30.045,
         "Net income": 102.127,
-        "Net income attributable to ordinary shareholders": 103.592,
+        "NCI and mezzanine equity": 3.777,
+        "Net income attributable to ordinary shareholders": 105.904,  # 20-F, ordinary shareholders
     }
     for line, value in reported.items():
         assert a[line] == pytest.approx(value), line
@@ -279,6 +329,7 @@ def test_the_bridge_reproduces_the_reported_year_and_adds_up_in_the_projected_on
     below = "Interest expense + other income (derived: before tax - operations - interest/investment)"
     assert a[below] == pytest.approx(-8.275)
     assert np.isnan(a["Non-GAAP net income"])  # FY2026Q3 non-GAAP is not in the history: a gap, not filled
+    assert np.isnan(a["Diluted EPS, GAAP (RMB per ADS)"])  # FY2026 diluted EPS: a gap, not a sum of quarters
     # the projected year adds up: operations + interest/investment + interest expense + other = before tax
     assert pcol["Income before tax"] == pytest.approx(
         pcol["Income from operations"]
@@ -303,6 +354,47 @@ def test_project_bridge_prints_the_walk_and_refuses_a_reported_year(capsys):
     assert "Group adjusted EBITA" in out and "76.4" in out
     assert main(["project", "--bridge", "FY2026"]) == 2
     assert "--bridge: bridge: 'FY2026' is not a projected fiscal year; valid: FY2027..FY2031" in capsys.readouterr().err
+
+
+def _printed_row(out: str, label: str) -> dict[str, str]:
+    """A row of the printed project table: column label -> cell text."""
+    import re
+
+    header = next(line for line in out.splitlines() if "FY2024 (A)" in line)
+    columns = re.findall(r"FY\d{4} \([AP]\)", header)
+    line = next(line for line in out.splitlines() if label in line)
+    cells = re.findall(r"n/a|-?[\d,]+\.\d+(?: \(d\))?", line.split(label, 1)[1])
+    assert len(cells) == len(columns), line
+    return dict(zip(columns, cells))
+
+
+def test_project_prints_reported_eps_per_ads_and_marks_the_derived_one(capsys):
+    from pivotmodel.cli import main
+
+    assert main(["project"]) == 0
+    out = capsys.readouterr().out
+    diluted = _printed_row(out, "Diluted EPS, GAAP (RMB per ADS)")
+    basic = _printed_row(out, "Basic EPS, GAAP, reported only (RMB per ADS)")
+    # as the 20-F prints them (history/earnings.csv), not the sums of quarters
+    assert (diluted["FY2024 (A)"], diluted["FY2025 (A)"], diluted["FY2026 (A)"]) == ("31.24", "53.59", "n/a")
+    assert (basic["FY2024 (A)"], basic["FY2025 (A)"]) == ("31.61", "55.12")
+    assert basic["FY2026 (A)"] == "45.60 (d)"  # derived: RMB5.70 per share x 8, marked and footnoted
+    assert basic["FY2027 (P)"] == "n/a"  # reported only: the model does not project basic EPS
+    assert diluted["FY2027 (P)"] != "n/a"  # projected years: the model's figure
+    assert "(d): derived, not printed per ADS by Alibaba:" in out
+    assert "FY2026 (A) Basic EPS, GAAP, reported only (RMB per ADS): derived: basic EPS per share RMB5.70" in out
+    attributable = _printed_row(out, "Net income attributable, GAAP (RMB bn)")
+    line_20f = _printed_row(out, "20-F line, before mezzanine accretion (RMB bn)")
+    assert (attributable["FY2025 (A)"], attributable["FY2026 (A)"]) == ("129.5", "105.9")
+    assert (line_20f["FY2025 (A)"], line_20f["FY2026 (A)"], line_20f["FY2027 (P)"]) == ("130.1", "103.6", "n/a")
+
+
+def test_only_derived_history_rows_are_marked(bundled):
+    from pivotmodel.earnings_table import derived_cells
+    from pivotmodel.tables import year_columns
+
+    cells = derived_cells(bundled.history, year_columns(project(bundled)))
+    assert [(item, col) for item, col, _ in cells] == [("Basic EPS, GAAP, reported only (RMB per ADS)", "FY2026 (A)")]
 
 
 def test_diluted_eps_of_reported_quarters_is_reproduced_by_the_engines_identity(bundled):

@@ -112,8 +112,9 @@ def test_a_byte_order_mark_is_read_as_normal(capsys, assumptions_copy):
     assert main(["validate", "--assumptions", str(assumptions_copy)]) == 0
     out, err = capsys.readouterr()
     assert (
-        "575 history rows to FY2026Q4" in out
-    )  # 564 + All others FY2026Q4 (derived, issue 8) + 10 EPS and share rows (issue 20)
+        "589 history rows to FY2026Q4" in out
+    )  # 564 + All others FY2026Q4 (derived, issue 8) + 10 EPS and share rows (issue 20) + 14 reported-year
+    # rows (issue 20: 4 ordinary-shareholder annual lines, FY2026Q3 derived, 9 EPS, share and NCI rows)
     # only what the bundled files always warn about: claims decided by inputs, boundary steps
     assert all(line.startswith(("warning: claim ", "warning: boundary: ")) for line in err.splitlines())
 

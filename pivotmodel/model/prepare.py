@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from ..earnings_series import REPORTED_ONLY
 from ..periods import Quarter, Timeline
 from ..schema import child_series
 from .inputs import BaseQuarters, EngineInputs, ExitAnchor, seed_key
@@ -85,7 +86,8 @@ def _annual_totals(
     of a year with a quarter lacking the FCF-table figure and no annual one: the 20-F cash-flow
     line (purchase of PP&E and land-use rights), footnoted in tables."""
     last_fy = max((q.fiscal_year for q in quarters if q.q == 4), default=0)
-    out = {(name, y): row.value for name in SERIES for y, row in history.annual.get(name, {}).items() if y <= last_fy}
+    names = (*SERIES, *REPORTED_ONLY)  # reported-only lines: history rows the tables show for reported years
+    out = {(name, y): row.value for name in names for y, row in history.annual.get(name, {}).items() if y <= last_fy}
     capex = rows["group.capex"]
     for y in sorted({q.fiscal_year for q in quarters if q.fiscal_year <= last_fy}):
         cols = [i for i, q in enumerate(quarters) if q.fiscal_year == y]
