@@ -485,14 +485,14 @@ def plot_cloud_supply(data: pd.DataFrame, ax: Axes | None = None) -> Axes:
 
 FUNDING_RIGHT = {
     "cloud.lost_demand": ("Lost cloud demand (sum of the year)", "--", "s"),
-    "group.net_cash": ("Net cash (average of the year)", ":", "D"),
+    "group.net_cash": ("Net cash (year end)", ":", "D"),
 }
 
 
 def cloud_funding_data(results) -> pd.DataFrame:
     """What bounds the cloud's capacity, P5-P95 by fiscal year: capex / group revenue (ratio of
     the year's sums; the capex policy's funding rule caps it), cloud demand lost to other
-    clouds (RMB bn) and net cash (RMB bn, the average of the year's quarter ends)."""
+    clouds (RMB bn) and net cash (RMB bn, at the year's last quarter end)."""
     ratio = _fan(results, "group.capex", "group.revenue")
     ratio.insert(0, "series", "group.capex_to_revenue")
     return _stacked_fans(results, FUNDING_RIGHT, [ratio])

@@ -32,6 +32,7 @@ from .assumptions import Assumptions
 from .claim_counts import CONVERGENCE_POINTS, COUNT_BLOCK, ClaimCounts, chunk_counts, convergence_marks, count_bounds
 from .claim_counts import segment_counts as segment_counts  # re-exported: its home was here
 from .claims import Claim, check_claims, evaluate, find_claim, series_in
+from .earnings_series import EARNINGS_NOT_SUMMED
 from .engine_setting import engine_setting, kernels_for_run
 from .lazy import lazy
 from .model import SERIES, prepare, run
@@ -218,7 +219,9 @@ def _year_totals(p: Projection, name: str, periods: list[Period]) -> np.ndarray:
     """(draws, periods), laid out as the series is (each period's draws contiguous when each
     quarter's are, so every addition runs along contiguous draws): each period's
     :meth:`Projection.total` of ``name`` (for a rate or stock, :data:`NOT_SUMMED`, its
-    quarters' mean). Consecutive four-quarter periods are summed all at once, quarter by
+    quarters' mean; for a level such as net cash, ``EARNINGS_NOT_SUMMED``, its last quarter,
+    as ``total`` and ``pivotmodel project`` read it). Consecutive four-quarter periods are
+    summed all at once, quarter by
     quarter in quarter order (the additions ``total`` makes one period at a time, so the same
     numbers); reported fiscal years, where the annual figure may replace the sum, and any
     other periods come from ``total`` itself."""
@@ -229,9 +232,13 @@ def _year_totals(p: Projection, name: str, periods: list[Period]) -> np.ndarray:
     start = cols[0].start if cols else 0
     if not all(c.start == start + 4 * j and c.stop == c.start + 4 for j, c in enumerate(cols)):
         for j, y in enumerate(periods):
-            out[:, j] = q[:, tl.columns(y)].mean(axis=1) if name in NOT_SUMMED else p.total(name, y)
+            averaged = name in NOT_SUMMED and name not in EARNINGS_NOT_SUMMED
+            out[:, j] = q[:, tl.columns(y)].mean(axis=1) if averaged else p.total(name, y)
         return out
     span = q[:, start : start + 4 * len(cols)]
+    if name in EARNINGS_NOT_SUMMED:  # a level: the year's last quarter
+        np.copyto(out, span[:, 3::4])
+        return out
     np.copyto(out, span[:, 0::4])
     for k in (1, 2, 3):
         out += span[:, k::4]

@@ -6,6 +6,7 @@ import numpy as np
 
 import pivotmodel.simulate as sim
 from pivotmodel.claims import evaluate
+from pivotmodel.earnings_series import EARNINGS_NOT_SUMMED
 from pivotmodel.model import SERIES, prepare, run
 from pivotmodel.model.projection import NOT_SUMMED
 from pivotmodel.sampling import make_design
@@ -27,9 +28,28 @@ def test_year_totals_equal_total_period_by_period(bundled):
             # laid out as the series: each period's draws contiguous when each quarter's are
             assert (fast.T if p[name].T.flags.c_contiguous else fast).flags.c_contiguous
             for j, y in enumerate(periods):
-                plain = p[name][:, tl.columns(y)].mean(axis=1) if name in NOT_SUMMED else p.total(name, y)
+                averaged = name in NOT_SUMMED and name not in EARNINGS_NOT_SUMMED  # a level: total() (year end)
+                plain = p[name][:, tl.columns(y)].mean(axis=1) if averaged else p.total(name, y)
                 # bit for bit, NaN where the plain total is NaN
                 assert np.array_equal(fast[:, j], plain, equal_nan=True), (name, y.label)
+
+
+def test_a_years_net_cash_is_its_last_quarter_in_the_run_tables_as_in_project(bundled):
+    """Net cash and share counts are levels: a year's figure in the run's tables (quantiles_fy,
+    quantiles_cy) is the level at its last quarter end, the figure `pivotmodel project` prints,
+    never the average of its quarter ends (issue 20: one FY net cash definition)."""
+    p = _projection(bundled, 50)
+    tl = p.timeline
+    for basis in ("fy", "cy"):
+        periods = tl.year_periods(basis)
+        for name in ("group.net_cash", "group.diluted_shares"):
+            fast = sim._year_totals(p, name, periods)
+            for j, y in enumerate(periods):
+                last = tl.columns(y).stop - 1
+                assert np.array_equal(fast[:, j], p[name][:, last], equal_nan=True), (name, y.label)
+    fy2027 = tl.columns(next(y for y in tl.year_periods("fy") if y.label == "FY2027"))
+    cash = p["group.net_cash"][:, fy2027]
+    assert not np.allclose(cash.mean(axis=1), cash[:, -1])  # the average would differ: the test can fail
 
 
 def test_year_totals_keep_reported_annual_figures(bundled):
