@@ -4,7 +4,9 @@ In the deterministic base case, for each of the first four projected quarters, a
 subject (every segment, capex, CMR, quick commerce and the group), it compares:
 
 * YoY growth with the exit YoY (the last reported quarter's, each on its quarter a year
-  earlier);
+  earlier; where the year-earlier quarter is not reported on the segments' basis, the YoY
+  Alibaba printed for the exit quarter, a ``*_yoy_pct`` row of ``reported.csv``: e.g. CMR +1%
+  in FY2026Q4, whose RMB level a year earlier is not on the basis);
 * QoQ growth with the QoQ that would keep YoY growth at that exit rate (so that seasonality
   is not read as a step; n/a where the year-earlier quarter is not reported on the basis);
 * the adjusted-EBITA margin (quick commerce: its EBITA over its revenue) with the nearer of
@@ -57,11 +59,22 @@ class Subject:
     profit: str | None
     growth_inputs: tuple[str, ...]
     margin_inputs: tuple[str, ...] = ()
+    reported_yoy: str = ""  # the reported.csv row (prefix.metric) that prints its YoY in percent
 
 
 _QC = "china_ecommerce.quick_commerce"
 SUBJECTS: tuple[Subject, ...] = (
-    *(Subject(s.id, f"{s.id}.revenue", f"{s.id}.adjusted_ebita", s.growth_inputs, s.margin_inputs) for s in SEGMENTS),
+    *(
+        Subject(
+            s.id,
+            f"{s.id}.revenue",
+            f"{s.id}.adjusted_ebita",
+            s.growth_inputs,
+            s.margin_inputs,
+            f"{s.id}.revenue_yoy_pct",
+        )
+        for s in SEGMENTS
+    ),
     Subject("capex", "group.capex", None, ("capex.plan.total", "capex.plan.phasing_tilt", "capex.plan.last_quarter")),
     Subject(
         "cmr",
@@ -72,6 +85,7 @@ SUBJECTS: tuple[Subject, ...] = (
             "china_ecommerce.take_rate.growth.start",
             "china_ecommerce.regulatory_shock",
         ),
+        reported_yoy="china_ecommerce.cmr_yoy_pct",
     ),
     Subject(
         "quick_commerce",
@@ -79,8 +93,9 @@ SUBJECTS: tuple[Subject, ...] = (
         f"{_QC}_ebita",
         (f"{_QC}.orders.growth.start", f"{_QC}.monetisation.start", f"{_QC}.order_value.growth"),
         (f"{_QC}.loss_per_order.start", f"{_QC}.quarters_to_breakeven"),
+        "china_ecommerce.quick_commerce_yoy_pct",
     ),
-    Subject("group", "group.revenue", "group.adjusted_ebita", ()),
+    Subject("group", "group.revenue", "group.adjusted_ebita", (), reported_yoy="group.revenue_yoy_pct"),
 )
 
 
@@ -160,6 +175,8 @@ def _subject_rows(
     rows = []
     for metric, fn, keys in metrics:
         lo, hi = fn(last), fn(q)
+        if metric == "yoy" and not math.isfinite(lo):
+            lo = _printed_yoy(a, subject.reported_yoy, last)
         if metric == "yoy":
             ref = lo
         elif metric == "qoq":  # the QoQ that keeps YoY growth at the exit rate (n/a without it)
@@ -178,6 +195,19 @@ def _subject_rows(
             BoundaryRow(subject.name, metric, lo, hi, ref, hi - ref, tol[metric], names, bool(reason), q.label, reason)
         )
     return rows
+
+
+def _printed_yoy(a: Assumptions, key: str, q: Quarter) -> float:
+    """The YoY growth Alibaba printed for quarter ``q`` (a ``prefix.metric`` row of reported.csv in
+    percent, on a segment that equals the model's), as a ratio; NaN without one."""
+    if not key:
+        return math.nan
+    rel = a.history.segment_relation
+    for r in a.history.rows:
+        prefix, relation = rel.get(r.segment, ("", ""))
+        if r.period == q.label and relation == "equals" and f"{prefix}.{r.metric}" == key:
+            return r.value / 100.0
+    return math.nan
 
 
 def _ratio(a: float, b: float) -> float:

@@ -428,11 +428,14 @@ def _boundary(a) -> tuple[str, list[str], list[str]]:
     rows = boundary_report(a)
     last, first = a.history.last_quarter.label, (a.history.last_quarter + 1).label
     warnings = boundary_warnings(rows)
+    explained = sum(r.beyond and r.declared for r in rows)
     verdict = (
         f"the projection continues {last} within tolerance"
         if not warnings
         else f"{len(warnings)} step{'s' if len(warnings) > 1 else ''} beyond tolerance at the boundary"
     )
+    if explained:
+        verdict += f" ({explained} more explained by declared one-offs)"
     return verdict, format_boundary(rows, last, first), warnings
 
 

@@ -135,3 +135,24 @@ def test_a_bad_one_off_is_one_clear_message(tmp_path, capsys, entry, key, messag
     n = 2  # the bundled file declares two one-offs before this one
     assert f"simulation.boundary_one_offs[{n}].{key}" in err and message in err and f":{line}" in err
     assert "Traceback" not in err
+
+
+def test_without_the_year_earlier_level_the_exit_yoy_is_the_one_alibaba_printed(bundled):
+    """CMR's FY2025Q4 level is not on the segments' basis, so its FY2026Q4 YoY cannot be worked
+    out from levels: the report compares with the +1% the release printed (reported.csv
+    cmr_yoy_pct), as it does All others' -21% (Sun Art and Intime in the year-earlier base).
+    Fixture: the frozen folder declares no one-off for them, so the steps are flagged."""
+    p = project(bundled)
+    rows = rows_by(boundary_report(bundled, p))
+    cmr = rows["cmr", "yoy", "FY2027Q1"]
+    assert cmr.last == pytest.approx(0.01) and cmr.reference == pytest.approx(0.01)
+    projected = p["china_ecommerce.cmr"][0, col(p, "FY2027Q1")] / p["china_ecommerce.cmr"][0, col(p, "FY2026Q1")] - 1
+    assert cmr.first == pytest.approx(projected)
+    assert cmr.step == pytest.approx(projected - 0.01)
+    others = rows["all_others", "yoy", "FY2027Q1"]
+    assert others.reference == pytest.approx(-0.21)
+    assert others.flagged and not others.declared  # +21pt: beyond the 5pt tolerance
+    # where the levels give the exit YoY, they do (capex: no printed YoY row needed)
+    assert rows["capex", "yoy", "FY2027Q1"].reference == pytest.approx(
+        p["group.capex"][0, col(p, "FY2026Q4")] / p["group.capex"][0, col(p, "FY2025Q4")] - 1
+    )
