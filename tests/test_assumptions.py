@@ -68,14 +68,16 @@ def test_bundled_assumptions_validate(capsys):
     # capex plan's jump (FY2026Q4 26.6bn -> 38.6bn a quarter), quick commerce's loss narrowing
     # faster than a year earlier, and All others' margin (its start leaves out the FY2026Q4 Qwen
     # campaign, which this frozen tree does not declare as a boundary one-off: the live folder
-    # declares it); cloud's steps are declared one-offs
+    # declares it); CMR and China E-commerce YoY against the +1% / +6% Alibaba printed for
+    # FY2026Q4 (CMR's contra revenue, declared in the live folder only); cloud's steps are
+    # declared one-offs
     lines = [line for line in err.splitlines() if line]
     claims = [line for line in lines if line.startswith("warning: claim ")]
     steps = [line for line in lines if line.startswith("warning: boundary: ")]
     assert claims and all("decided by input " in line for line in claims), err
     assert len(claims) + len(steps) == len(lines), err
     assert "warning: claim cloud_share_30pct_cy2026:" in err
-    assert {line.split()[2] for line in steps} == {"all_others", "capex", "quick_commerce"}
+    assert {line.split()[2] for line in steps} == {"all_others", "capex", "quick_commerce", "cmr", "china_ecommerce"}
     assert "explained: cloud yoy FY2027Q2: declared one-off: base effect" in out
 
 
