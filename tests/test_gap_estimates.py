@@ -223,3 +223,15 @@ def test_the_estimate_reproduces_from_the_quarters_rows_by_its_written_rule(a):
     assert [round(x) for x in cross] == [21_782, 20_184, 26_695]
     assert row.spread == math.ceil(max(cross) - row.value)  # the smallest spread reaching 26,695.2: 10,517
     assert row.value - row.spread < min(cross) and row.value + row.spread >= max(cross)
+
+
+def test_the_reports_bridge_section_marks_the_same_lines(a, tmp_path):
+    from pivotmodel.report_consensus import bridge_section
+
+    (tmp_path / "tables").mkdir()
+    html, md = bridge_section(a, tmp_path)
+    ngni = next(x for x in md if x.startswith("| Non-GAAP net income |"))
+    assert ngni.split(" | ")[1] == "60.1 (e)" and "(e)" not in ngni.split(" | ")[2]  # the projected year: unmarked
+    assert "| Net income attributable to ordinary shareholders | 105.9 |" in "\n".join(md)
+    assert sum(x.startswith("(e) ") for x in md) == 3  # adjustments, non-GAAP, non-GAAP attributable
+    assert "<td>60.1 (e)</td>" in html and "(e) Non-GAAP net income: FY2026Q3 is an estimate" in html
