@@ -510,8 +510,8 @@ def base_actuals(consensus: Consensus, p) -> dict[str, float]:
 
 def estimated_reads(consensus: Consensus, p, history) -> dict[str, tuple[str, str]]:
     """By id: (the estimated history cells the forecast's metric reads, those its base metric
-    reads) on projection ``p``, e.g. ``group.non_gaap_net_income FY2026Q3 (16,179 +- 10,516 RMB mn)`` (a quarter whose
-    release figure is not in the history: ``history/estimates.csv``); "" where none."""
+    reads) on projection ``p``, e.g. ``group.non_gaap_net_income FY2026Q3 (16,179 +- 10,517 RMB mn)``
+    (a quarter whose release figure is not in the history: ``history/estimates.csv``); "" where none."""
     from .claim_status import claim_reads
 
     cells = history.estimated_cells()

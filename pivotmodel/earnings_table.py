@@ -38,6 +38,7 @@ __all__ = [
     "BRIDGE_LINES",
     "reported_value",
     "marked_cells",
+    "estimated_quarters",
     "reported_rows",
     "summed_rows",
 ]
@@ -155,7 +156,8 @@ def estimated_quarters(history: History, name: str, per: Period) -> list[Row]:
 
 
 def _estimate_note(row: Row) -> str:
-    """``FY2026Q3 is an estimate: 16.2 +- 10.5 RMB bn (5.7-26.7; history/estimates.csv line 16)``."""
+    """``FY2026Q3 is an estimate, not the release figure: 16.2 +- 10.5 RMB bn (5.7 to 26.7;
+    history/estimates.csv line 16)``."""
     v, s = row.value / 1000.0, row.spread / 1000.0
     return (
         f"{row.period} is an estimate, not the release figure: {v:,.1f} +- {s:,.1f} RMB bn ({v - s:,.1f} to "
