@@ -59,6 +59,7 @@ __all__ = [
     "format_value",
     "rebase",
     "base_actuals",
+    "estimated_reads",
     "cumulative_bridge",
 ]
 
@@ -429,14 +430,20 @@ def metric_draws(
 
 
 def place(
-    consensus: Consensus, metrics: dict[str, np.ndarray], actuals: dict[str, float] | None = None
+    consensus: Consensus,
+    metrics: dict[str, np.ndarray],
+    actuals: dict[str, float] | None = None,
+    estimated: dict[str, tuple[str, str]] | None = None,
 ) -> pd.DataFrame:
     """One row per forecast: the model's P5/P50/P95, the forecast's percentile, flags; and,
     where the entry gives the broker's estimate for the last reported year and ``actuals``
     the reported figure of that metric (by forecast id), the forecast rebased on it (see the
     module's doc). A metric the history fixes (a reported period: every draw equal) is
-    ``reported``: its ``actual`` and the broker's ``miss`` are given, and it is not placed."""
-    actuals = actuals or {}
+    ``reported``: its ``actual`` and the broker's ``miss`` are given, and it is not placed.
+    ``estimated`` (by id: the estimated history cells the metric and its base read, from
+    :func:`estimated_reads`) fills ``actual_on_estimates`` and ``base_on_estimates``: a figure
+    "as reported" that takes an estimate for a quarter, shown marked."""
+    actuals, estimated = actuals or {}, estimated or {}
     rows = []
     for f in consensus.forecasts:
         m = metrics[f.id]
@@ -472,6 +479,8 @@ def place(
                 "pctile_growth": percentile(m, growth) if np.isfinite(growth) else np.nan,
                 "rebased_additive": additive,
                 "pctile_additive": percentile(m, additive) if np.isfinite(additive) else np.nan,
+                "actual_on_estimates": estimated.get(f.id, ("", ""))[0] if reported else "",
+                "base_on_estimates": estimated.get(f.id, ("", ""))[1] if np.isfinite(actual) else "",
             }
         )
     return pd.DataFrame(rows).set_index("id")
@@ -497,6 +506,24 @@ def base_actuals(consensus: Consensus, p) -> dict[str, float]:
             claim = Claim(f"{f.id}_base", "", {}, "", f.base_metric, parse_test(f.base_metric))
             out[f.id] = float(evaluate(claim, p).metric[0])
     return out
+
+
+def estimated_reads(consensus: Consensus, p, history) -> dict[str, tuple[str, str]]:
+    """By id: (the estimated history cells the forecast's metric reads, those its base metric
+    reads) on projection ``p``, e.g. ``group.non_gaap_net_income FY2026Q3 (16,179 +- 10,517 RMB mn)``
+    (a quarter whose release figure is not in the history: ``history/estimates.csv``); "" where none."""
+    from .claim_status import claim_reads
+
+    cells = history.estimated_cells()
+
+    def reads(metric: str) -> str:
+        if not metric:
+            return ""
+        got, annual = claim_reads(Claim("reads", "", {}, "", metric, parse_test(metric)), p)
+        rows = [(s, q, cells[s, q]) for s, q in sorted((got - annual) & set(cells))]
+        return ", ".join(f"{s} {q.label} ({r.value:,.0f} +- {r.spread:,.0f} RMB mn)" for s, q, r in rows)
+
+    return {f.id: (reads(f.metric), reads(f.base_metric)) for f in consensus.forecasts}
 
 
 def forecast_claim(f: Forecast, direction: str) -> Claim:
@@ -698,7 +725,8 @@ def consensus_report(a, draws: int, seed: int, method: str, explain: int = 3):
     """(table, consensus, explanations {id: [sentences]}) for the CLI and the report."""
     consensus = load_consensus(a)
     metrics, inputs = metric_draws(a, consensus, draws, seed, method)
-    table = place(consensus, metrics, base_actuals(consensus, project(a)))
+    base = project(a)
+    table = place(consensus, metrics, base_actuals(consensus, base), estimated_reads(consensus, base, a.history))
     # the furthest forecast of each distinct metric, furthest first (ties: file order); superseded
     # and reported-period entries are not explained
     live = table[(table["superseded_by"] == "") & ~table["reported"]]

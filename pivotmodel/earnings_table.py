@@ -9,8 +9,10 @@ it, labelled.
 
 Earnings per ADS in a reported period are the figures as reported (:func:`reported_value`): a
 fiscal year's annual row, a quarter's row, never a sum of quarters or a model figure; a reported
-period without the row is n/a. :func:`derived_cells` names the reported cells that show a derived
-row (arithmetic on reported figures, e.g. a per-share figure x 8), which the table marks.
+period without the row is n/a. :func:`marked_cells` names the reported cells that are not as Alibaba
+printed them, which the table marks: "(d)" a derived row (arithmetic on reported figures, e.g. a
+per-share figure x 8), "(e)" a sum over quarters one of which is an estimate (``history/estimates.csv``:
+a release figure not in the stored pages, e.g. FY2026Q3 non-GAAP net income).
 
 Money in RMB bn (or US$ bn, each quarter at its own rate); projected EPS per ADS is the sum of
 the quarters' EPS (RMB, or US$ at each quarter's rate); net cash is the level at the year's last
@@ -24,11 +26,22 @@ from collections.abc import Callable
 import numpy as np
 import pandas as pd
 
-from .history import History
+from .earnings_series import QUARTER_SUMS
+from .history import History, Row
 from .model import Projection
 from .periods import Period, parse_period
 
-__all__ = ["earnings_rows", "bridge_table", "BRIDGE_LINES", "reported_value", "derived_cells", "reported_rows"]
+__all__ = [
+    "earnings_rows",
+    "bridge_table",
+    "bridge_marks",
+    "BRIDGE_LINES",
+    "reported_value",
+    "marked_cells",
+    "estimated_quarters",
+    "reported_rows",
+    "summed_rows",
+]
 
 
 def reported_value(p: Projection, name: str, per: Period, usd: bool = False) -> float:
@@ -84,22 +97,34 @@ def earnings_rows(p: Projection, currency: str = "rmb") -> list[tuple[str, Calla
 
         return cell
 
-    rows = reported_rows(currency)
+    rows, summed = reported_rows(currency), list(summed_rows(currency).items())
     return [
-        (f"Net income, GAAP ({unit})", money("group.net_income")),
-        (f"Net income attributable, GAAP ({unit})", money("group.net_income_attributable")),
+        *[(label, money(name)) for label, name in summed[:2]],
         *[(label, shown(name, 1000.0)) for label, name in rows.items() if name.startswith("group.net_income")],
-        (f"Non-GAAP net income ({unit})", money("group.non_gaap_net_income")),
+        *[(label, money(name)) for label, name in summed[2:]],
         *[(label, shown(name, 1.0)) for label, name in rows.items() if "eps" in name],
         (f"Net cash at year end ({unit})", year_end),
     ]
 
 
-def derived_cells(
+def summed_rows(currency: str = "rmb") -> dict[str, str]:
+    """Row label -> series, for the money rows whose cells are sums of quarters (a reported year's
+    annual row where it has one and the series is not in ``QUARTER_SUMS``)."""
+    unit = "US$ bn" if currency == "usd" else "RMB bn"
+    return {
+        f"Net income, GAAP ({unit})": "group.net_income",
+        f"Net income attributable, GAAP ({unit})": "group.net_income_attributable",
+        f"Non-GAAP net income ({unit})": "group.non_gaap_net_income",
+    }
+
+
+def marked_cells(
     history: History, columns: list[tuple[str, Period]], currency: str = "rmb"
-) -> list[tuple[str, str, str]]:
-    """(row label, column label, the row's note) for every reported cell of :func:`reported_rows`
-    that shows a ``derived`` history row: a figure Alibaba did not print as such."""
+) -> list[tuple[str, str, str, str]]:
+    """(row label, column label, mark, note) for every reported cell not as Alibaba printed it:
+    ``d`` a row of :func:`reported_rows` showing a ``derived`` history row (the row's note); ``e`` a
+    row of :func:`summed_rows` whose sum takes an estimate for a quarter (the quarter, its value,
+    range and line in ``history/estimates.csv``)."""
     out = []
     for label, name in reported_rows(currency).items():
         for col, per in columns:
@@ -110,8 +135,34 @@ def derived_cells(
             else:
                 row = None
             if row is not None and row.basis == "derived" and per.last <= history.last_quarter:
-                out.append((label, col, row.note))
+                out.append((label, col, "d", row.note))
+    for label, name in summed_rows(currency).items():
+        for col, per in columns:
+            rows = estimated_quarters(history, name, per)
+            if rows:
+                out.append((label, col, "e", "; ".join(_estimate_note(r) for r in rows)))
     return out
+
+
+def estimated_quarters(history: History, name: str, per: Period) -> list[Row]:
+    """The ``estimates.csv`` rows a reported period's total of ``name`` takes (none where the period
+    runs past the history, or is a fiscal year shown by its reported annual row)."""
+    if per.last > history.last_quarter:
+        return []
+    if per.kind == "fy" and name not in QUARTER_SUMS and per.first.fiscal_year in history.annual.get(name, {}):
+        return []
+    cells = history.estimated_cells()
+    return [cells[(name, q)] for q in per.quarters() if (name, q) in cells]
+
+
+def _estimate_note(row: Row) -> str:
+    """``FY2026Q3 is an estimate, not the release figure: 16.2 +- 10.5 RMB bn (5.7 to 26.7;
+    history/estimates.csv line 16)``."""
+    v, s = row.value / 1000.0, row.spread / 1000.0
+    return (
+        f"{row.period} is an estimate, not the release figure: {v:,.1f} +- {s:,.1f} RMB bn ({v - s:,.1f} to "
+        f"{v + s:,.1f}; history/estimates.csv line {row.line})"
+    )
 
 
 # The bridge from a reported year to a projected one, line by line (series, label); a derived
@@ -151,7 +202,8 @@ def bridge_table(p: Projection, start: str, end: str) -> pd.DataFrame:
     """``start`` (a reported year) to ``end`` (a projected one), line by line: money in RMB bn,
     shares in millions, EPS in RMB per ADS; the median across draws (one draw: the base case).
     A line not reported for ``start`` is NaN (shown n/a), never filled by the model; ``start``'s
-    EPS is the annual figure as reported (:func:`reported_value`)."""
+    EPS is the annual figure as reported (:func:`reported_value`); its non-GAAP adjustments, where a
+    quarter's line is missing, non-GAAP net income less net income (:func:`bridge_marks` says so)."""
     med = lambda x: float(np.median(x))  # noqa: E731
     cols: dict[str, dict[str, float]] = {}
     for period in (start, end):
@@ -171,6 +223,9 @@ def bridge_table(p: Projection, start: str, end: str) -> pd.DataFrame:
             - values["group.income_from_operations"]
             - values["group.interest_investment_income"]
         )
+        if np.isnan(values["group.non_gaap_adjustments"]) and not p.is_projected(period):
+            # a quarter's adjustments line missing: the year's by definition (non-GAAP - GAAP net income)
+            values["group.non_gaap_adjustments"] = values["group.non_gaap_net_income"] - values["group.net_income"]
         values["=non_gaap_attributable"] = values["group.non_gaap_net_income"] + values["group.nci"]
         cols[period] = values
     order = [name for name, _ in BRIDGE_LINES]
@@ -178,3 +233,30 @@ def bridge_table(p: Projection, start: str, end: str) -> pd.DataFrame:
     table["change"] = table.iloc[:, 1] - table.iloc[:, 0]
     table.index = [label for _, label in BRIDGE_LINES]
     return table
+
+
+# bridge lines computed from others (directly or by definition): a mark on one carries to these
+_BRIDGE_FROM = {
+    "group.non_gaap_adjustments": ("group.non_gaap_net_income",),
+    "=non_gaap_attributable": ("group.non_gaap_net_income",),
+}
+
+
+def bridge_marks(history: History, start: str) -> dict[str, str]:
+    """Bridge label -> note, for the lines whose ``start`` (a reported year) figure takes an estimate
+    for a quarter (:func:`estimated_quarters`), directly or through a line it is computed from."""
+    per = parse_period(start)
+    notes = {}
+    for name, _ in BRIDGE_LINES:
+        if name.startswith("="):
+            continue
+        rows = estimated_quarters(history, name, per)
+        if rows:
+            notes[name] = "; ".join(_estimate_note(r) for r in rows)
+    gap = any(np.isnan(history.value("group.non_gaap_adjustments", q)) for q in per.quarters())
+    for name, parents in _BRIDGE_FROM.items():
+        got = [notes[x] for x in parents if x in notes]
+        if got and name not in notes and (gap or name != "group.non_gaap_adjustments"):
+            how = " (non-GAAP net income - net income)" if name == "group.non_gaap_adjustments" else ""
+            notes[name] = f"computed{how} from a line with an estimate: " + "; ".join(got)
+    return {label: notes[name] for name, label in BRIDGE_LINES if name in notes}

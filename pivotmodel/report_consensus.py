@@ -22,23 +22,30 @@ def bridge_section(a, folder: Path) -> tuple[str, list[str]]:
     line (tables/bridge.csv); returns (HTML, summary.md lines)."""
     import html
 
-    from .earnings_table import bridge_table
+    from .earnings_table import bridge_marks, bridge_table
     from .model import project
 
     last = a.history.last_quarter
     start = last.fiscal_year if last.q == 4 else last.fiscal_year - 1
     table = bridge_table(project(a), f"FY{start}", f"FY{start + 1}")
     table.to_csv(folder / "tables" / "bridge.csv", float_format="%.6g", index_label="line")
-    cell = lambda x: "n/a" if x != x else f"{x:,.1f}"  # noqa: E731
+    marks = bridge_marks(a.history, f"FY{start}")
+    mark = lambda k, j, x: " (e)" if k in marks and x == x and j != 1 else ""  # noqa: E731  (j 1: projected year)
+    cells = {
+        k: [("n/a" if x != x else f"{x:,.1f}") + mark(k, j, x) for j, x in enumerate(row)]
+        for k, row in table.iterrows()
+    }
     head = "".join(f"<th>{html.escape(c)}</th>" for c in ("line", *table.columns))
     body = "".join(
-        "<tr>" + f"<td>{html.escape(str(k))}</td>" + "".join(f"<td>{cell(x)}</td>" for x in row) + "</tr>"
-        for k, row in table.iterrows()
+        "<tr>" + f"<td>{html.escape(str(k))}</td>" + "".join(f"<td>{c}</td>" for c in row) + "</tr>"
+        for k, row in cells.items()
     )
+    estimated = "".join(f" (e) {html.escape(k.strip())}: {html.escape(v)}." for k, v in marks.items())
     note = (
         f"FY{start} as reported to FY{start + 1}, base case (each input at its median); RMB bn, shares in "
-        "millions, EPS in RMB per ADS. n/a: not reported for the year (never filled by the model). Table: "
-        '<a href="tables/bridge.csv">bridge.csv</a>.'
+        "millions, EPS in RMB per ADS. n/a: not reported for the year (never filled by the model)."
+        + estimated
+        + ' Table: <a href="tables/bridge.csv">bridge.csv</a>.'
     )
     section = (
         f'<h2 id="bridge">From FY{start} to FY{start + 1}, line by line</h2><p>{note}</p>'
@@ -51,7 +58,8 @@ def bridge_section(a, folder: Path) -> tuple[str, list[str]]:
         "| line | " + " | ".join(table.columns) + " |",
         "|---|" + "---:|" * len(table.columns),
     ]
-    md += [f"| {k} | " + " | ".join(cell(x) for x in row) + " |" for k, row in table.iterrows()]
+    md += [f"| {k} | " + " | ".join(row) + " |" for k, row in cells.items()]
+    md += [f"(e) {k.strip()}: {v}" for k, v in marks.items()]
     return section, md
 
 
@@ -86,7 +94,10 @@ def _consensus_rows_html(table: Any, format_value: Any, pct: Any) -> tuple[str, 
             ("stale", r["stale"]),
             (f"superseded by {r['superseded_by']}", r["superseded_by"] != ""),
             (f"reported: actual {format_value(r['actual'], r['unit'])}", r["reported"]),
+            (f"on an estimated actual: {r['actual_on_estimates']}", r["actual_on_estimates"] != ""),
+            (f"rebased on an estimated base: {r['base_on_estimates']}", r["base_on_estimates"] != ""),
         )
+        est = " (e)" if r["base_on_estimates"] else ""
         flags = " ".join(x for x, on in marks if on)
         cells = [
             f'<a href="{e(r["url"])}">{e(fid)}</a>',
@@ -99,9 +110,9 @@ def _consensus_rows_html(table: Any, format_value: Any, pct: Any) -> tuple[str, 
         cells += [format_value(r[c], r["unit"]) for c in ("forecast", "p5", "p50", "p95")]
         cells += [
             pct(r["percentile"]),
-            format_value(r["rebased_growth"], r["unit"]),
+            format_value(r["rebased_growth"], r["unit"]) + (est if np.isfinite(r["rebased_growth"]) else ""),
             pct(r["pctile_growth"]),
-            format_value(r["rebased_additive"], r["unit"]),
+            format_value(r["rebased_additive"], r["unit"]) + (est if np.isfinite(r["rebased_additive"]) else ""),
             pct(r["pctile_additive"]),
             e(flags),
         ]

@@ -43,13 +43,17 @@ def format_table(table: pd.DataFrame) -> list[str]:
         f"{'P95':>9s} "
         f"{'pctile':>6s} {'by growth':>9s} {'pctile':>6s} {'by miss':>9s} {'pctile':>6s}  definition"
     ]
+
+    def mark(r, col: str, on: str) -> str:  # " (e)": the figure rests on an estimated actual
+        return format_value(r[col], r["unit"]) + (" (e)" if r[on] and np.isfinite(r[col]) else "")
+
     for fid, r in placed.iterrows():
         flags = ",".join(x for x, on in (("stale", r["stale"]), ("supersd", r["superseded_by"] != "")) if on)
         lines.append(
             f"{fid:30s} {r['date']:10s} {flags:14s} {r['unit']:11s} "
             + " ".join(f"{format_value(r[c], r['unit']):>9s}" for c in ("forecast", "p5", "p50", "p95"))
-            + f" {pct(r['percentile']):>6s} {format_value(r['rebased_growth'], r['unit']):>9s}"
-            + f" {pct(r['pctile_growth']):>6s} {format_value(r['rebased_additive'], r['unit']):>9s}"
+            + f" {pct(r['percentile']):>6s} {mark(r, 'rebased_growth', 'base_on_estimates'):>9s}"
+            + f" {pct(r['pctile_growth']):>6s} {mark(r, 'rebased_additive', 'base_on_estimates'):>9s}"
             + f" {pct(r['pctile_additive']):>6s}  {r['definition']}"
             + (" OUTSIDE" if r["outside"] else "")
         )
@@ -69,8 +73,18 @@ def format_table(table: pd.DataFrame) -> list[str]:
             )
             lines.append(
                 f"{fid:30s} {r['date']:10s} {r['unit']:11s} {format_value(r['forecast'], r['unit']):>9s} "
-                f"{format_value(r['actual'], r['unit']):>9s} {miss:>9s}  {r['metric']}"
+                f"{mark(r, 'actual', 'actual_on_estimates'):>9s} {miss:>9s}  {r['metric']}"
             )
+    on_est = table[(table["base_on_estimates"] != "") | (table["actual_on_estimates"] != "")]
+    if len(on_est):
+        cells = sorted({c for col in ("base_on_estimates", "actual_on_estimates") for c in on_est[col] if c})
+        lines += [
+            "",
+            f"(e): on an estimated base ({len(on_est)} entries): the actual the figure is rebased on (or scored "
+            f"against) takes an estimate for a quarter whose release figure is not in the history: {'; '.join(cells)} "
+            "(history/estimates.csv); a figure rebased by growth moves with that base in proportion, one rebased by "
+            "the miss one for one",
+        ]
     superseded = table[table["superseded_by"] != ""]
     if len(superseded):
         lines += [

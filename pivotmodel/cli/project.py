@@ -48,7 +48,7 @@ def cmd_project(args: argparse.Namespace) -> int:
         for key, row in table.iterrows():
             fmt = "{:.3f}" if key[1].endswith("(ratio)") else "{:,.2f}" if "per ADS)" in key[1] else "{:,.1f}"
             shown.loc[key] = [("n/a" if pd.isna(x) else fmt.format(x)) for x in row]
-        derived = _mark_derived(shown, a, args)
+        marked = _mark_cells(shown, a, args)
         with pd.option_context("display.width", 250, "display.max_columns", 20, "display.max_rows", 200):
             print(title)
             print(shown.to_string())
@@ -61,7 +61,7 @@ def cmd_project(args: argparse.Namespace) -> int:
                 "proxy (EBITDA - capex - cash tax) + other cash items calibrated on FY2025-FY2026 "
                 "(group.other_cash_items)."
             )
-            print(_eps_note(derived, args.currency))
+            print(_eps_note(marked, args.currency))
         return 0
     if fmt == "csv" and not args.out:
         sys.stdout.write(table.to_csv(float_format="%.6g"))
@@ -80,38 +80,47 @@ def cmd_project(args: argparse.Namespace) -> int:
     return 0
 
 
-def _eps_note(derived: list[tuple[str, str, str]], currency: str) -> str:
-    """The footnote on reported EPS and the derived cells, one line each."""
+# the marks on cells not as Alibaba printed them, and what each says (the footnote's header)
+MARKS = {
+    "d": "derived, not printed per ADS by Alibaba",
+    "e": "includes an estimate for a quarter whose release figure is not in the stored pages (a gap)",
+}
+
+
+def _eps_note(marked: list[tuple[str, str, str, str]], currency: str) -> str:
+    """The footnote on reported EPS and the marked cells: each mark's meaning, then one line a cell."""
     usd = currency == "usd"
     note = (
         "EPS in an (A) column is the figure as reported (per ADS; a year's annual row, never a sum of quarters or "
         "a model figure), n/a where the history has no row"
         + ("; in US$ at the period's average rate (the 20-F's US$ column uses its year-end rate)." if usd else ".")
     )
-    if derived:
-        note += " (d): derived, not printed per ADS by Alibaba:"
-        note += "".join(f"\n  {col} {item.strip()}: {text}" for item, col, text in derived)
+    for mark, meaning in MARKS.items():
+        cells = [(item, col, text) for item, col, m, text in marked if m == mark]
+        if cells:
+            note += f" ({mark}): {meaning}:" if mark == "d" else f"\n({mark}): {meaning}:"
+            note += "".join(f"\n  {col} {item.strip()}: {text}" for item, col, text in cells)
     return note
 
 
-def _mark_derived(shown, a, args) -> list[tuple[str, str, str]]:
-    """Suffix " (d)" to the reported cells that show a derived history row (in place); the cells."""
-    from ..earnings_table import derived_cells
+def _mark_cells(shown, a, args) -> list[tuple[str, str, str, str]]:
+    """Suffix " (d)" / " (e)" to the reported cells :func:`marked_cells` names (in place); the cells."""
+    from ..earnings_table import marked_cells
     from ..periods import parse_period
     from ..tables import SEGMENT_NAMES
 
     cols = [(c, parse_period(c.split(" ")[0])) for c in shown.columns]  # "FY2026 (A)", "FY2026Q1 (A)"
-    cells = derived_cells(a.history, cols, args.currency)
-    for item, col, _ in cells:
+    cells = marked_cells(a.history, cols, args.currency)
+    for item, col, mark, _ in cells:
         key = (SEGMENT_NAMES["group"], item)
         if key in shown.index and shown.loc[key, col] != "n/a":
-            shown.loc[key, col] = f"{shown.loc[key, col]} (d)"
+            shown.loc[key, col] = f"{shown.loc[key, col]} ({mark})"
     return cells
 
 
 def _print_bridge(a, end: str) -> int:
     """The last reported year to ``end`` (a projected fiscal year), line by line, base case."""
-    from ..earnings_table import bridge_table
+    from ..earnings_table import bridge_marks, bridge_table
     from ..model import project
     from ..periods import PeriodError, parse_period
 
@@ -129,10 +138,13 @@ def _print_bridge(a, end: str) -> int:
             f"{end!r} is not a projected fiscal year; valid: FY{last.fiscal_year + 1}..FY{a.horizon.fiscal_year}",
         )
     table = bridge_table(project(a), start, period.label)
+    marks = bridge_marks(a.history, start)
     shown = table.astype(object)
     for label, row in table.iterrows():
         digits = 2 if "per ADS)" in label else 1
         shown.loc[label] = ["n/a" if x != x else f"{x:,.{digits}f}" for x in row]
+        if label in marks and shown.loc[label].iloc[0] != "n/a":  # the reported year's cell and the change
+            shown.loc[label, [table.columns[0], "change"]] += " (e)"
     print(
         f"pivotmodel bridge, scenario {a.scenario.name}: {start} as reported to {period.label}, base case "
         "(each input at its median); RMB bn, shares in millions, EPS in RMB per ADS"
@@ -145,6 +157,8 @@ def _print_bridge(a, end: str) -> int:
         "quarters (the EPS numerator). Tax: earnings.tax_rate on the positive adjusted EBITA of China e-commerce "
         "and Cloud (assumptions/earnings.yaml)."
     )
+    if marks:
+        print(f"(e): {MARKS['e']}:" + "".join(f"\n  {start} {label.strip()}: {note}" for label, note in marks.items()))
     return 0
 
 
