@@ -114,3 +114,33 @@ def test_claims_on_a_childs_estimated_history_are_labelled_on_estimates(live):
     assert _reads_estimates(live, claims["qwen_spring_campaign_one_off_fy2027q4"])
     assert not _reads_estimates(live, claims["freshippo_profitable_fy2027"])
     assert not _reads_estimates(live, claims["all_others_loss_widens_fy2026q3"])
+
+
+def test_project_marks_the_childrens_reported_columns_as_estimates(capsys):
+    """Alibaba reports only All others: in `pivotmodel project` every child's and the residual's
+    cell in a column with reported quarters is marked (e), with one footnote naming them and the
+    file; projected columns are not marked. FY2026 Cainiao revenue = the four children.csv rows:
+    24,130 + 22,182 + 25,417 + 19,440 = 91,169, printed 91.2."""
+    from pivotmodel.cli import main
+
+    with open(LIVE / "history" / "children.csv", encoding="utf-8") as f:
+        rows = {
+            r["period"]: float(r["value"])
+            for r in csv.DictReader(f)
+            if r["segment"] == "cainiao" and r["metric"] == "revenue"
+        }
+    assert sum(rows[q] for q in FY2026) == 91_169
+    assert main(["project", "--assumptions", str(LIVE)]) == 0
+    out = capsys.readouterr().out
+    (cainiao,) = [line for line in out.splitlines() if "Cainiao: revenue" in line]
+    cells = cainiao.split("(RMB bn)")[1].split()
+    # FY2024 n/a, FY2025 n/a, FY2026 "<value> (e)", then five projected years unmarked
+    assert cells[:2] == ["n/a", "n/a"] and cells[3] == "(e)"
+    assert float(cells[2]) == pytest.approx(sum(rows[q] for q in FY2026) / 1000, abs=0.05)
+    assert "(e)" not in cells[4:]
+    (residual,) = [line for line in out.splitlines() if "Residual: adj. EBITA" in line]
+    assert residual.count("(e)") == 1
+    assert (
+        "(e) on the businesses inside a segment (Cainiao, Amap, Hujing (DME), Freshippo, DingTalk, Consumer AI, "
+        "Residual) in columns with reported quarters: estimated history (assumptions/history/children.csv" in out
+    )

@@ -49,6 +49,7 @@ def cmd_project(args: argparse.Namespace) -> int:
             fmt = "{:.3f}" if key[1].endswith("(ratio)") else "{:,.2f}" if "per ADS)" in key[1] else "{:,.1f}"
             shown.loc[key] = [("n/a" if pd.isna(x) else fmt.format(x)) for x in row]
         marked = _mark_cells(shown, a, args)
+        children_note = _mark_children(shown, a)
         with pd.option_context("display.width", 250, "display.max_columns", 20, "display.max_rows", 200):
             print(title)
             print(shown.to_string())
@@ -62,6 +63,8 @@ def cmd_project(args: argparse.Namespace) -> int:
                 "(group.other_cash_items)."
             )
             print(_eps_note(marked, args.currency))
+            if children_note:
+                print(children_note)
         return 0
     if fmt == "csv" and not args.out:
         sys.stdout.write(table.to_csv(float_format="%.6g"))
@@ -116,6 +119,33 @@ def _mark_cells(shown, a, args) -> list[tuple[str, str, str, str]]:
         if key in shown.index and shown.loc[key, col] != "n/a":
             shown.loc[key, col] = f"{shown.loc[key, col]} ({mark})"
     return cells
+
+
+def _mark_children(shown, a) -> str:
+    """Suffix " (e)" to the child-segment rows' cells that hold reported quarters (in place): a
+    child's history is a sourced estimate (history/children.csv, basis estimate; Alibaba reports
+    only the parent), and the residual is the parent less those estimates. The footnote, or ""."""
+    from ..periods import parse_period
+    from ..tables import SEGMENT_NAMES, child_lines
+
+    last = a.history.last_quarter
+    cols = [c for c in shown.columns if parse_period(c.split(" ")[0]).first <= last]
+    labels = []
+    for parent in sorted({c.parent for c in a.children}):
+        for label, _ in child_lines(a.children, parent):
+            keys = [k for k in shown.index if k[0] == SEGMENT_NAMES[parent] and k[1].startswith(f"{label} (")]
+            for key, col in ((k, c) for k in keys for c in cols):
+                if shown.loc[key, col] != "n/a":
+                    shown.loc[key, col] = f"{shown.loc[key, col]} (e)"
+                    labels.append(label.strip().split(":")[0])
+    if not labels:
+        return ""
+    names = ", ".join(dict.fromkeys(labels))
+    return (
+        f"(e) on the businesses inside a segment ({names}) in columns with reported quarters: estimated "
+        "history (assumptions/history/children.csv, basis estimate, each row with its source and rule); "
+        "Alibaba reports only the segment, and the residual is the segment less those estimates."
+    )
 
 
 def _print_bridge(a, end: str) -> int:
