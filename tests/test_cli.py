@@ -298,8 +298,15 @@ def test_project_out_suffix_gives_the_format(tmp_path, capsys):
     assert main(["project", "--out", str(tmp_path / "p.csv")]) == 0
     assert (tmp_path / "p.csv").read_text().splitlines()[1].startswith("segment,item,FY2024 (A)")
     assert main(["project", "--out", str(tmp_path / "p.xlsx")]) == 0
-    ws = load_workbook(tmp_path / "p.xlsx")["projection"]
+    wb = load_workbook(tmp_path / "p.xlsx")
+    ws = wb["projection"]
     assert ws.freeze_panes == "C2" and ws["C2"].number_format == "#,##0.0" and ws["C3"].number_format == "0.0%"
+    # the cells the terminal table marks (d)/(e) are listed on a "notes" sheet with their notes
+    notes = [[c.value for c in row] for row in wb["notes"].iter_rows()]
+    assert notes[0] == ["segment", "item", "period", "mark", "note"]
+    marked = {(r[1], r[2], r[3]) for r in notes[1:]}
+    assert ("Basic EPS, GAAP, reported only (RMB per ADS)", "FY2026 (A)", "d") in marked
+    assert all(period.endswith("(A)") for _, period, _ in marked)  # projected cells are the model's: never marked
     capsys.readouterr()
     assert main(["project", "--out", str(tmp_path / "p.txt")]) == 2
     assert "cannot tell the format from" in capsys.readouterr().err and not (tmp_path / "p.txt").exists()

@@ -78,7 +78,8 @@ def cmd_project(args: argparse.Namespace) -> int:
         from ..workbook import Sheet, write_workbook
 
         sheet = Sheet("projection", table, True, dict.fromkeys(table.columns, "item"))
-        write_atomic(out, lambda tmp: write_workbook(tmp, [sheet]))
+        notes = Sheet("notes", _notes_frame(table, a, args))
+        write_atomic(out, lambda tmp: write_workbook(tmp, [sheet, notes]))
     print(f"wrote {out}")
     return 0
 
@@ -121,31 +122,63 @@ def _mark_cells(shown, a, args) -> list[tuple[str, str, str, str]]:
     return cells
 
 
-def _mark_children(shown, a) -> str:
-    """Suffix " (e)" to the child-segment rows' cells that hold reported quarters (in place): a
-    child's history is a sourced estimate (history/children.csv, basis estimate; Alibaba reports
-    only the parent), and the residual is the parent less those estimates. The footnote, or ""."""
+CHILDREN_NOTE = (
+    "estimated history (assumptions/history/children.csv, basis estimate, each row with its source and rule); "
+    "Alibaba reports only the segment, and the residual is the segment less those estimates"
+)
+
+
+def _children_cells(table, a) -> list[tuple[tuple[str, str], str, str]]:
+    """(row key, column, business) of every child-segment and residual cell in a column with
+    reported quarters that holds a number: a child's history is a sourced estimate."""
     from ..periods import parse_period
     from ..tables import SEGMENT_NAMES, child_lines
 
     last = a.history.last_quarter
-    cols = [c for c in shown.columns if parse_period(c.split(" ")[0]).first <= last]
-    labels = []
+    cols = [c for c in table.columns if parse_period(c.split(" ")[0]).first <= last]
+    out = []
     for parent in sorted({c.parent for c in a.children}):
         for label, _ in child_lines(a.children, parent):
-            keys = [k for k in shown.index if k[0] == SEGMENT_NAMES[parent] and k[1].startswith(f"{label} (")]
-            for key, col in ((k, c) for k in keys for c in cols):
-                if shown.loc[key, col] != "n/a":
-                    shown.loc[key, col] = f"{shown.loc[key, col]} (e)"
-                    labels.append(label.strip().split(":")[0])
-    if not labels:
+            keys = [k for k in table.index if k[0] == SEGMENT_NAMES[parent] and k[1].startswith(f"{label} (")]
+            out += [(k, c, label.strip().split(":")[0]) for k in keys for c in cols]
+    return out
+
+
+def _mark_children(shown, a) -> str:
+    """Suffix " (e)" to the child-segment rows' cells that hold reported quarters (in place); the
+    footnote, or ""."""
+    names = []
+    for key, col, name in _children_cells(shown, a):
+        if shown.loc[key, col] != "n/a":
+            shown.loc[key, col] = f"{shown.loc[key, col]} (e)"
+            names.append(name)
+    if not names:
         return ""
-    names = ", ".join(dict.fromkeys(labels))
-    return (
-        f"(e) on the businesses inside a segment ({names}) in columns with reported quarters: estimated "
-        "history (assumptions/history/children.csv, basis estimate, each row with its source and rule); "
-        "Alibaba reports only the segment, and the residual is the segment less those estimates."
-    )
+    listed = ", ".join(dict.fromkeys(names))
+    return f"(e) on the businesses inside a segment ({listed}) in columns with reported quarters: {CHILDREN_NOTE}."
+
+
+def _notes_frame(table, a, args):
+    """The workbook's "notes" sheet: every cell of the projection sheet that is not a figure as
+    Alibaba printed it (derived d, or on an estimate e), with its note; what the table marks."""
+    import pandas as pd
+
+    from ..earnings_table import marked_cells
+    from ..periods import parse_period
+    from ..tables import SEGMENT_NAMES
+
+    cols = [(c, parse_period(c.split(" ")[0])) for c in table.columns]
+    rows = [
+        (SEGMENT_NAMES["group"], item.strip(), col, mark, note)
+        for item, col, mark, note in marked_cells(a.history, cols, args.currency)
+        if (SEGMENT_NAMES["group"], item) in table.index and pd.notna(table.loc[(SEGMENT_NAMES["group"], item), col])
+    ]
+    rows += [
+        (key[0], key[1].strip(), col, "e", CHILDREN_NOTE)
+        for key, col, _ in _children_cells(table, a)
+        if pd.notna(table.loc[key, col])
+    ]
+    return pd.DataFrame(rows, columns=["segment", "item", "period", "mark", "note"])
 
 
 def _print_bridge(a, end: str) -> int:
