@@ -74,8 +74,8 @@ def _row_problem(rec: dict[str, str], label: str, line: int, relation) -> Proble
     if errs:
         return errs[0]
     prefix, kind = relation[rec["segment"]]
-    segments = sorted(s for s, (p, k) in relation.items() if k == "equals" and p != "group")
-    if kind != "equals" or prefix == "group":
+    segments = sorted(s for s, (p, k) in relation.items() if k == "equals" and p.split(".")[0] != "group")
+    if kind != "equals" or prefix.split(".")[0] == "group":
         return bad(
             "segment",
             f"{rec['segment']!r}: a disposal leaves one of the model's segments (the group follows it); "
