@@ -7,13 +7,12 @@ asserted is worked out by hand from the fixture's rows in the comments.
 
 from __future__ import annotations
 
-import csv
 import shutil
 from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import FROZEN_CHILDREN
+from conftest import FROZEN_CHILDREN, edit_csv_row
 
 import pivotmodel.assumptions as assumptions_mod
 from pivotmodel.backtest import backtest_scores, summarise
@@ -191,15 +190,8 @@ BAD = [
 @pytest.mark.parametrize("case", range(len(BAD)))
 def test_a_malformed_row_gives_one_message_with_file_line_and_key(folder, case):
     (column, value), key, message = BAD[case]
-    rows = list(csv.DictReader([HEADER, *ROWS]))
-    rows[1][column] = value  # the FY2025Q2 row, line 3
-    if case == 1:
-        rows[1]["valid_from"] = "soon"
-    path = folder / "history" / "perimeter.csv"
-    with path.open("w", newline="", encoding="utf-8") as fh:
-        w = csv.DictWriter(fh, fieldnames=list(rows[0]), lineterminator="\n")
-        w.writeheader()
-        w.writerows(rows)
+    changes = {column: value, **({"valid_from": "soon"} if case == 1 else {})}
+    edit_csv_row(folder / "history" / "perimeter.csv", 1, changes)  # the FY2025Q2 row, line 3
     with pytest.raises(InputError) as exc:
         assumptions_mod.load(folder)
     assert [(p.file, p.key, p.line, p.message) for p in exc.value.problems] == [(LABEL, key, 3, message)]
