@@ -90,7 +90,8 @@ def _row_problem(rec: dict[str, str], label: str, line: int, relation) -> Proble
             "(an acquisition is not modelled)",
         )
     try:
-        if not float(rec["spread"]) >= 0:
+        spread = float(rec["spread"])
+        if not (math.isfinite(spread) and spread >= 0):
             raise ValueError
     except ValueError:
         return bad("spread", f"{rec['spread']!r} is not a number >= 0 (the +- half-width, RMB million)")

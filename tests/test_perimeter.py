@@ -172,6 +172,7 @@ BAD = [
         "'customer_management_revenue' in 'RMB_mn': valid are revenue or adjusted_ebita, in RMB_mn",
     ),
     (("spread", "-1"), "spread", "'-1' is not a number >= 0 (the +- half-width, RMB million)"),
+    (("spread", "inf"), "spread", "'inf' is not a number >= 0 (the +- half-width, RMB million)"),
     (("valid_from", "soon"), "valid_from", "'soon' is not a date like 2025-01-01 (when the disposal was announced)"),
     (
         ("published", "2025-13-01"),
@@ -227,3 +228,25 @@ def test_backtest_scores_all_others_on_the_like_for_like_base(folder):
     assert crps(lfl, "group.revenue") < 0.5 * crps(plain, "group.revenue")
     for series in ("china_ecommerce.revenue", "cloud.revenue", "international.revenue"):
         assert crps(lfl, series) == crps(plain, series), series
+
+
+def test_the_backtest_lines_name_the_restated_and_the_kept_quarters():
+    from pivotmodel.cli.backtest import _input_lines
+
+    notes = {
+        "FY2025Q2": {
+            "on_estimates": [],
+            "later_inputs": [],
+            "restated": [],
+            "perimeter_kept": ["all_others.revenue.FY2025Q1"],
+        },
+        "FY2025Q4": {"on_estimates": [], "later_inputs": [], "restated": ["all_others.revenue.FY2025Q4 -17,193"]},
+    }
+    assert _input_lines(notes) == [
+        "as of FY2025Q2: 0 base-quarter figures on estimates (history/estimates.csv); 0 hand-set inputs with a "
+        "source dated after its results were known (look-ahead); disposals not yet announced, reported perimeter "
+        "kept: all_others.revenue.FY2025Q1",
+        "as of FY2025Q4: 0 base-quarter figures on estimates (history/estimates.csv); 0 hand-set inputs with a "
+        "source dated after its results were known (look-ahead); like-for-like base (history/perimeter.csv), "
+        "disposed businesses removed: all_others.revenue.FY2025Q4 -17,193",
+    ]
