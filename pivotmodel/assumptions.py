@@ -883,6 +883,7 @@ def _load_history_as_of(directory: Path, root: Path, as_of, seeds, sources, labe
     """Load the history, cut it as of a past quarter (filling what the cut leaves) and check its base rows."""
     from .asof import PER_SEGMENT, check_base, cut_history, fill_estimates, fill_placeholders, fill_seeds
     from .base_quarters import missing_base_rows
+    from .perimeter import restate_base
 
     full = history = guarded(load_history, directory / "history", root)
     if history is not None and as_of is not None:
@@ -892,6 +893,8 @@ def _load_history_as_of(directory: Path, root: Path, as_of, seeds, sources, labe
             problems.extend(filled)
             if PER_SEGMENT.get():  # a per-segment backtest run: segments without base quarters get placeholders
                 history = fill_placeholders(full, history, as_of)
+            history, restated = restate_base(history, as_of)  # declared disposals out of the base (like-for-like)
+            problems.extend(restated)
             make = lambda series, q, value, src: _parse_spec(  # noqa: E731
                 seed_key(series, q),
                 {

@@ -220,15 +220,23 @@ def _consecutive(hist, series: str, q: Quarter) -> list[float]:
 
 def _as_of_inputs(a) -> dict:
     """What an as-of run took that was not in its cut history: base quarters on estimates
-    (history/estimates.csv) and hand-set inputs whose source is dated after its results were known."""
+    (history/estimates.csv), hand-set inputs whose source is dated after its results were known,
+    and the declared disposals (history/perimeter.csv) it took out of its base quarters or, not
+    yet announced then, left in."""
     from .asof import lookahead
 
+    cutoff = known_by_of(a)
     est = [
-        f"{series}.{row.period}" + (" (look-ahead)" if row.valid_from > known_by_of(a) else "")
+        f"{series}.{row.period}" + (" (look-ahead)" if row.valid_from > cutoff else "")
         for series, row in a.history.on_estimates
     ]
     later = [f"{key} ({src}: {why})" for key, src, why in lookahead(a) if why != "set by hand"]
-    return {"on_estimates": est, "later_inputs": later}
+    restated = [
+        f"{c.series}.{c.quarter.label} -{c.value:,.0f}" + (" (size look-ahead)" if c.published > cutoff else "")
+        for c in a.history.restated
+    ]
+    kept = [f"{c.series}.{c.quarter.label}" for c in a.history.perimeter_kept]
+    return {"on_estimates": est, "later_inputs": later, "restated": restated, "perimeter_kept": kept}
 
 
 def known_by_of(a) -> str:

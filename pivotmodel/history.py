@@ -121,6 +121,9 @@ class History:
     estimates: Mapping[str, Mapping[Quarter, Row]] = field(default_factory=lambda: MappingProxyType({}))
     on_estimates: tuple[tuple[str, Row], ...] = ()  # (series, row) an as-of run took from estimates.csv
     placeholders: tuple[str, ...] = ()  # segments a per-segment backtest run filled with placeholders (not scored)
+    perimeter: tuple = ()  # declared disposals (history/perimeter.csv): pivotmodel.perimeter.Change rows
+    restated: tuple = ()  # the disposals an as-of run took out of its base quarters (like-for-like)
+    perimeter_kept: tuple = ()  # the disposals in its base it left in: not yet announced as of its quarter
     _rows_cache: dict = field(default_factory=dict, compare=False, repr=False)
 
     def row(self, series: str, quarters: tuple[Quarter, ...]) -> np.ndarray:
@@ -348,6 +351,8 @@ def load_history(directory: Path, root: Path | None = None) -> History:
         target.setdefault(series, {})[when] = row  # type: ignore[index]
     estimates, errs = _load_estimates(directory / ESTIMATES_CSV, rel, relation, seen)
     problems += errs
+    perimeter, errs = _load_perimeter(directory, rel, relation, quarterly, estimates)
+    problems += errs
     if any(p.level == "error" for p in problems):
         raise InputError(problems)
     if "group.revenue" not in quarterly:
@@ -363,7 +368,20 @@ def load_history(directory: Path, root: Path | None = None) -> History:
         segment_relation=MappingProxyType(relation),
         warnings=tuple(problems),
         estimates=MappingProxyType({k: MappingProxyType(v) for k, v in estimates.items()}),
+        perimeter=perimeter,
     )
+
+
+def _load_perimeter(directory: Path, rel, relation, quarterly, estimates) -> tuple[tuple, list[Problem]]:
+    """``perimeter.csv`` (:mod:`pivotmodel.perimeter`): each disposed revenue checked against the
+    segment's reported (else estimated) figure in its quarter."""
+    from .perimeter import PERIMETER_CSV, load_perimeter
+
+    def value_of(series: str, q: Quarter) -> float:
+        row = quarterly.get(series, {}).get(q) or estimates.get(series, {}).get(q)
+        return math.nan if row is None else row.value
+
+    return load_perimeter(directory / PERIMETER_CSV, rel, relation, value_of)
 
 
 def _spread_and_date(rec: dict[str, str], label: str, line: int, errs: list[Problem]) -> float:

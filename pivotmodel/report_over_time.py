@@ -41,7 +41,12 @@ def over_time_section(a, r, folder: Path, draws: int, seed: int, source: str) ->
     fans = _backtest_fans(C, scores, folder, source)
     inputs = [
         f"As of {q}: {len(n['on_estimates'])} base-quarter figures on estimates (history/estimates.csv), "
-        f"{len(n['later_inputs'])} hand-set inputs sourced after its results were known."
+        f"{len(n['later_inputs'])} hand-set inputs sourced after its results were known"
+        + (
+            f"; like-for-like base: {len(n['restated'])} quarters of disposed revenue removed (history/perimeter.csv)."
+            if n.get("restated")
+            else "."
+        )
         for q, n in sorted(scores.attrs.get("as_of_inputs", {}).items())
     ]
     note = f"As-of quarters the model cannot start from: {', '.join(sorted(skipped))}." if skipped else ""

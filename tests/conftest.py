@@ -83,6 +83,19 @@ def replace_once(path: Path, old: str, new: str) -> None:
     path.write_text(text.replace(old, new), encoding="utf-8")
 
 
+def edit_csv_row(path: Path, index: int, changes: Mapping[str, str]) -> None:
+    """Set ``changes`` (column -> text) in the data row ``index`` (0 = line 2) of the CSV file ``path``."""
+    import csv
+
+    with path.open(encoding="utf-8", newline="") as fh:
+        rows = list(csv.DictReader(fh))
+    rows[index].update(changes)
+    with path.open("w", newline="", encoding="utf-8") as fh:
+        w = csv.DictWriter(fh, fieldnames=list(rows[0]), lineterminator="\n")
+        w.writeheader()
+        w.writerows(rows)
+
+
 def line_of(path: Path, needle: str) -> int:
     """1-based line number of the single line of ``path`` containing ``needle``."""
     hits = [i for i, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1) if needle in line]

@@ -64,3 +64,15 @@ def test_declared_children_plus_residual_equal_their_parent_in_every_reported_qu
                 parts = sum(p[f"{c.id}.{metric}"][0, col] for c in mine if f"{c.id}.{metric}" in p.series)
                 reported = live.history.value(f"{parent}.{metric}", q)
                 assert parts + p[f"{parent}.{residual}"][0, col] == pytest.approx(reported, abs=1e-6), (metric, q)
+
+
+def test_each_declared_disposal_is_the_gap_between_reported_and_like_for_like_growth(live):
+    """history/perimeter.csv: a disposed revenue in a quarter is that quarter's group revenue less
+    the next year's same quarter over (1 + its like-for-like growth), within the row's spread."""
+    h = live.history
+    revenue = {r.period: r.value for r in h.rows if r.segment == "Consolidated" and r.metric == "revenue"}
+    lfl = {r.period: r.value for r in h.rows if r.segment == "Consolidated" and r.metric == "revenue_lfl_yoy_pct"}
+    for c in (c for c in h.perimeter if c.series.endswith(".revenue")):
+        later = (c.quarter + 4).label
+        derived = revenue[c.quarter.label] - revenue[later] / (1 + lfl[later] / 100)
+        assert abs(c.value - derived) <= 1 and c.spread > 0, c.quarter.label

@@ -12,7 +12,7 @@ import shutil
 from pathlib import Path
 
 import pytest
-from conftest import FROZEN_CHILDREN
+from conftest import FROZEN_CHILDREN, edit_csv_row
 
 import pivotmodel.assumptions as assumptions_mod
 from pivotmodel.backtest import backtest_scores, verdicts
@@ -74,15 +74,7 @@ def test_a_recast_row_without_a_source_is_refused(folder):
     ],
 )
 def test_an_estimate_row_needs_basis_source_spread_and_date(folder, edit, key, message):
-    import csv
-
-    path = folder / "history" / "estimates.csv"
-    rows = list(csv.DictReader(path.open(encoding="utf-8")))
-    rows[0][edit[0]] = edit[1]  # FY2025Q1 China E-commerce revenue
-    with path.open("w", newline="", encoding="utf-8") as fh:
-        w = csv.DictWriter(fh, fieldnames=list(rows[0]), lineterminator="\n")
-        w.writeheader()
-        w.writerows(rows)
+    edit_csv_row(folder / "history" / "estimates.csv", 0, {edit[0]: edit[1]})  # FY2025Q1 China E-commerce revenue
     with pytest.raises(InputError) as exc:
         assumptions_mod.load(folder)
     errors = [p for p in exc.value.problems if p.level == "error"]

@@ -94,8 +94,19 @@ def _input_lines(notes: dict) -> list[str]:
             + f"; {len(n['later_inputs'])} hand-set inputs "
             "with a source dated after its results were known (look-ahead)"
             + (f": {', '.join(x.split(' (')[0] for x in n['later_inputs'])}" if n["later_inputs"] else "")
+            + _perimeter_text(n)
         )
     return lines
+
+
+def _perimeter_text(n: dict) -> str:
+    """The disposals (history/perimeter.csv) an as-of run took out of its base, or left in."""
+    out = ""
+    if n.get("restated"):
+        out += f"; like-for-like base (history/perimeter.csv), disposed businesses removed: {', '.join(n['restated'])}"
+    if n.get("perimeter_kept"):
+        out += f"; disposals not yet announced, reported perimeter kept: {', '.join(n['perimeter_kept'])}"
+    return out
 
 
 def cmd_backtest(args: argparse.Namespace) -> int:
