@@ -569,6 +569,23 @@ def _setting_ranges(out: dict[str, Any], sim: LineDict, label: str) -> list[Prob
     return problems
 
 
+def _check_views(entries: list, params: Mapping[str, Any], path: Path, label_of, problems: list[Problem]) -> tuple:
+    """``simulation.views``: input keys (strings) the report shows as views; returns the known ones.
+    A bad entry is one message naming its line (found by its text: YAML keeps no line for a list item)."""
+    out = []
+    lines = path.read_text(encoding="utf-8").splitlines()
+    for i, key in enumerate(entries):
+        if isinstance(key, str) and key in params:
+            out.append(key)
+            continue
+        what = f"{key!r} is not an input key" if isinstance(key, str) else f"must be an input key, got {key!r}"
+        hint = _suggest(key, list(params)) if isinstance(key, str) else ""
+        line = next((n for n, text in enumerate(lines, 1) if text.strip() == f"- {key}"), None)
+        message = f"{what}; e.g. cloud.margin_before_new_depreciation.long_run{hint}"
+        problems.append(Problem(label_of(path), f"simulation.views[{i}]", message, line))
+    return tuple(out)
+
+
 _ONE_OFF_FIELDS = ("quarters", "subject", "metric", "reason", "source")
 
 
@@ -1023,6 +1040,8 @@ def load(directory: str | Path | None = None, scenario: str | None = None, as_of
     stems = (*SEGMENT_FILES, *(c.id for c in children))
     raw, unreadable, seeds_raw = _read_segment_files(directory, stems, label_of, guarded, problems)
 
+    if "views" in settings:
+        settings["views"] = _check_views(settings["views"], params, directory / "simulation.yaml", label_of, problems)
     chosen, layers = _resolve_scenario(directory, scenario, root, problems)
     digests = _file_digests(directory, chosen.paths)
     _apply_layers(layers, raw, seeds_raw, sources, problems)

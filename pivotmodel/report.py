@@ -785,7 +785,7 @@ def _report_compare(a, r, compare: list[str], assumptions_dir, draws, seed, t: P
 
 
 def _report_sections(a, r, folder: Path, draws, seed, bar) -> tuple:
-    """Build the published-forecast, bridge, over-time and All-others sections (HTML and markdown)."""
+    """Build the published-forecast, bridge, over-time, All-others and views sections (HTML and markdown)."""
     from .report_consensus import consensus_section  # published forecasts placed in the run (issue 12)
     from .report_over_time import over_time_section  # claims over time and the backtest (issue 11)
 
@@ -801,11 +801,16 @@ def _report_sections(a, r, folder: Path, draws, seed, bar) -> tuple:
     from .report_children import children_section  # All others by business (issue 23)
 
     children_html, children_md = children_section(a, r, folder, C.source_line(r))
+    from .claim_status import run_statuses
+    from .report_views import views_section  # the judgements the outcome rests on (issue 19)
+
+    views = views_section(a, run_statuses(r))
     return (
         (consensus_html, consensus_md),
         (bridge_html, bridge_md),
         (over_time_html, over_time_md),
         (children_html, children_md),
+        views,
     )
 
 
@@ -882,7 +887,7 @@ def _report_page(
     verdict, boundary_lines, boundary_steps = boundary
     figures, tornado_figures = figs
     drv, boxes, wwt, _, _, _, _, outputs, assumptions, _ = frames
-    compare_html, consensus_html, bridge_html, over_time_html, children_html = html_parts
+    compare_html, consensus_html, bridge_html, over_time_html, children_html, views_html = html_parts
     intro = (
         f"{_e(a.scenario.title)}. {m['draws']:,} draws ({_e(m['method'])}), seed {m['seed']}; reported to "
         f"{_e(m['last_reported_quarter'])}, projected to {_e(m['horizon'])}. Money in RMB bn unless marked.</p>"
@@ -893,6 +898,7 @@ def _report_page(
         f"<h1>{_e(title)}</h1><p>{intro}</p>",
         _findings_html(r, verdict, boundary_steps),
         f'<h2 id="claims">Claims</h2>{_claims_html(r)}',
+        views_html,
         bridge_html,
         consensus_html,
         over_time_html.replace(
@@ -942,7 +948,7 @@ def _report_summary(
     """Write the report's summary.md."""
     m = r.manifest
     wwt, outputs = frames[2], frames[7]
-    compare_md, bridge_md, consensus_md, over_time_md, children_md = md_parts
+    compare_md, bridge_md, consensus_md, over_time_md, children_md, views_md = md_parts
     lines = [
         f"# {title}",
         "",
@@ -974,6 +980,7 @@ def _report_summary(
         "Drivers of every claim: index.html (What drives each claim), tables/claim_drivers.csv, "
         "tables/claim_boxes.csv.",
     ]
+    lines += views_md
     lines += ["", "## Key outputs", "", "| output | P5 | P50 | P95 |", "|---|---:|---:|---:|"]
     for label, x in outputs.iterrows():
         lines.append(
@@ -1014,6 +1021,7 @@ def _build(a, r, folder: Path, compare: list[str], assumptions_dir, bar, cf, sta
         (bridge_html, bridge_md),
         (over_time_html, over_time_md),
         (children_html, children_md),
+        (views_html, views_md),
     ) = _report_sections(a, r, folder, draws, seed, bar)
 
     bar.step()
@@ -1033,9 +1041,9 @@ def _build(a, r, folder: Path, compare: list[str], assumptions_dir, bar, cf, sta
 
     title = f"pivotmodel report: scenario {a.scenario.name}"
     boundary = _boundary(a)
-    html_parts = (compare_html, consensus_html, bridge_html, over_time_html, children_html)
+    html_parts = (compare_html, consensus_html, bridge_html, over_time_html, children_html, views_html)
     _report_page(a, r, folder, title, boundary, mjson, (figures, tornado_figures), frames, html_parts)
-    md_parts = (compare_md, bridge_md, consensus_md, over_time_md, children_md)
+    md_parts = (compare_md, bridge_md, consensus_md, over_time_md, children_md, views_md)
     _report_summary(a, r, folder, title, boundary[0], frames, compare, md_parts)
     bar.step()
     return manifest

@@ -445,6 +445,7 @@ SETTINGS: dict[str, tuple[type, str]] = {
         list,
         "known one-offs the boundary report shows as explained: each {quarters, subject, metric, reason, source}",
     ),
+    "views": (list, "input keys the report shows as views the outcome rests on (judgements, not reported figures)"),
 }
 # (lowest, highest, whether the lowest is allowed) of each status setting
 STATUS_RANGES: dict[str, tuple[float, float, bool]] = {
