@@ -460,11 +460,35 @@ def _findings_html(r, verdict: str, warnings: list[str]) -> str:
         "'Claims: what decides each'). "
         + f'<a href="#boundary">Boundary</a>: {_e(verdict)}.</p>'
         + (f"<ul>{steps}</ul>" if steps else "")
+        + _funding_html(r)
         + '<p>Evidence: <a href="#claims">every claim</a> with its metric, status and source; '
         '<a href="#drivers">what drives each claim</a> (inputs ranked by KS, boxes, what would have to be '
         'true); <a href="#tornado">what moves the key outputs</a>; <a href="#charts">charts</a>; '
         '<a href="#assumptions">the assumptions used</a> with their sources.</p>'
     )
+
+
+def funding_sentence(r) -> str:
+    """What sets cloud capacity in the horizon's last fiscal year, from the run's kept draws: the
+    share of draw-quarters in which the capex funding rule cut the capex the target-utilisation
+    policy wanted, and the median utilisation; "" when the run kept neither series by year."""
+    fy = r.totals.get("fy", {})
+    if "cloud.capex_funding_bound" not in fy or "cloud.utilisation" not in fy:
+        return ""
+    year = r.periods["fy"][-1]
+    i = r.periods["fy"].index(year)
+    bound = float(np.nanmean(fy["cloud.capex_funding_bound"][:, i]))
+    util = float(np.nanmedian(fy["cloud.utilisation"][:, i]))
+    return (
+        f"In {year} the capex funding rule (capex.after_plan.max_capex_to_revenue) cut the capex the "
+        f"target-utilisation policy wanted in {bound:.1%} of draw-quarters; median cloud utilisation "
+        f"{util:.1%}: capacity, not demand, sets cloud revenue where the rule binds."
+    )
+
+
+def _funding_html(r) -> str:
+    text = funding_sentence(r)
+    return f'<p>{_e(text)} See <a href="#views">the views the outcome rests on</a>.</p>' if text else ""
 
 
 def _drivers_html(a, boxes: pd.DataFrame, drv: pd.DataFrame, wwt: pd.DataFrame, draws: int) -> str:
@@ -957,6 +981,7 @@ def _report_summary(
         "",
         f"Boundary: {verdict}.",
         "",
+        *([funding_sentence(r), ""] if funding_sentence(r) else []),
         "## Headline claims",
         "",
         "| claim | probability | 95% interval | status | reason |",

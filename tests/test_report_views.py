@@ -65,3 +65,25 @@ def test_an_unknown_view_is_one_message_with_its_line_and_exit_2(tmp_path, capsy
         "e.g. cloud.margin_before_new_depreciation.long_run (did you mean 'capex.after_plan.max_capex_to_revenue'?)"
     ) in err
     assert err.count("problem") == 1 and "Traceback" not in err
+
+
+def test_the_findings_say_what_sets_cloud_capacity_in_the_last_year():
+    """Four kept draws, two years: in FY2031 the rule bound in 1, 1, 0.75 and 0.25 of the quarters
+    (mean 0.75) and utilisation was 1.0, 1.0, 0.95, 0.90 (median 0.975)."""
+    import numpy as np
+
+    from pivotmodel.report import funding_sentence
+
+    fy = {
+        "cloud.capex_funding_bound": np.array([[0.0, 1.0], [0.0, 1.0], [0.0, 0.75], [0.0, 0.25]]),
+        "cloud.utilisation": np.array([[0.9, 1.0], [0.9, 1.0], [0.9, 0.95], [0.9, 0.90]]),
+    }
+    r = SimpleNamespace(totals={"fy": fy}, periods={"fy": ["FY2030", "FY2031"]})
+    assert funding_sentence(r) == (
+        "In FY2031 the capex funding rule (capex.after_plan.max_capex_to_revenue) cut the capex the "
+        "target-utilisation policy wanted in 75.0% of draw-quarters; median cloud utilisation 97.5%: capacity, "
+        "not demand, sets cloud revenue where the rule binds."
+    )
+    # a large run keeps only the headline series by year: no sentence rather than a guess
+    del fy["cloud.capex_funding_bound"]
+    assert funding_sentence(r) == ""
