@@ -573,13 +573,13 @@ def _check_views(entries: list, params: Mapping[str, Any], path: Path, label_of,
     """``simulation.views``: input keys (strings) the report shows as views; returns the known ones.
     A bad entry is one message naming its line (found by its text: YAML keeps no line for a list item)."""
     out = []
-    lines = path.read_text(encoding="utf-8").splitlines()
     for i, key in enumerate(entries):
         if isinstance(key, str) and key in params:
             out.append(key)
             continue
         what = f"{key!r} is not an input key" if isinstance(key, str) else f"must be an input key, got {key!r}"
         hint = _suggest(key, list(params)) if isinstance(key, str) else ""
+        lines = path.read_text(encoding="utf-8").splitlines()  # read only for a bad entry
         line = next((n for n, text in enumerate(lines, 1) if text.strip() == f"- {key}"), None)
         message = f"{what}; e.g. cloud.margin_before_new_depreciation.long_run{hint}"
         problems.append(Problem(label_of(path), f"simulation.views[{i}]", message, line))

@@ -972,6 +972,7 @@ def _report_summary(
     """Write the report's summary.md."""
     m = r.manifest
     wwt, outputs = frames[2], frames[7]
+    funding = funding_sentence(r)
     compare_md, bridge_md, consensus_md, over_time_md, children_md, views_md = md_parts
     lines = [
         f"# {title}",
@@ -981,7 +982,7 @@ def _report_summary(
         "",
         f"Boundary: {verdict}.",
         "",
-        *([funding_sentence(r), ""] if funding_sentence(r) else []),
+        *([funding, ""] if funding else []),
         "## Headline claims",
         "",
         "| claim | probability | 95% interval | status | reason |",

@@ -80,18 +80,7 @@ def simulation_options(
     p: argparse.ArgumentParser, tolerance: bool = True, out: str = "run folder (default runs/<scenario>)"
 ) -> None:
     """The options of a Monte Carlo run (``tolerance``: with ``--tolerance``; ``out``: the help of ``--out``)."""
-    p.add_argument(
-        "--draws", type=int_at_least(1), default=None, metavar="N", help="Monte Carlo draws (default: simulation.yaml)"
-    )
-    p.add_argument(
-        "--method",
-        choices=["mc", "lhs", "sobol"],
-        default=None,
-        help="sampling: plain Monte Carlo, Latin hypercube or scrambled Sobol (default: simulation.yaml)",
-    )
-    p.add_argument(
-        "--seed", type=SEED, default=None, metavar="S", help="random seed, 0 or more (default: simulation.yaml)"
-    )
+    sampling_options(p)
     p.add_argument(
         "--jobs",
         type=JOBS,
@@ -121,6 +110,26 @@ def simulation_options(
         help="refuse runs expected to need more memory than this (default: half the machine's RAM)",
     )
     p.add_argument("--out", default=None, metavar="DIR", help=out)
+
+
+def sampling_options(p: argparse.ArgumentParser, min_draws: int = 1) -> None:
+    """``--draws`` (at least ``min_draws``), ``--method`` and ``--seed``, each defaulting to simulation.yaml."""
+    p.add_argument(
+        "--draws",
+        type=int_at_least(min_draws),
+        default=None,
+        metavar="N",
+        help="Monte Carlo draws (default: simulation.yaml)",
+    )
+    p.add_argument(
+        "--method",
+        choices=["mc", "lhs", "sobol"],
+        default=None,
+        help="sampling: plain Monte Carlo, Latin hypercube or scrambled Sobol (default: simulation.yaml)",
+    )
+    p.add_argument(
+        "--seed", type=SEED, default=None, metavar="S", help="random seed, 0 or more (default: simulation.yaml)"
+    )
 
 
 def executor_options(p: argparse.ArgumentParser) -> None:

@@ -18,8 +18,8 @@ from typing import TYPE_CHECKING
 from ..atomic import check_file_target, csv_is_ours, write_owned_csv
 from ..errors import InputError
 from ..lazy import lazy
-from ..options import SEED, int_at_least
-from .common import load_assumptions
+from ..options import int_at_least
+from .common import load_assumptions, sampling_options
 
 if TYPE_CHECKING:  # the real modules for the type checker; lazy stand-ins at run time
     import numpy as np
@@ -153,18 +153,7 @@ def register(sub, common) -> None:
     p = sub.add_parser(
         "consensus", parents=[common], help="place published broker forecasts in the model's distribution"
     )
-    p.add_argument(
-        "--draws", type=int_at_least(10), default=None, metavar="N", help="Monte Carlo draws (default: simulation.yaml)"
-    )
-    p.add_argument(
-        "--seed", type=SEED, default=None, metavar="S", help="random seed, 0 or more (default: simulation.yaml)"
-    )
-    p.add_argument(
-        "--method",
-        choices=["mc", "lhs", "sobol"],
-        default=None,
-        help="sampling: plain Monte Carlo, Latin hypercube or scrambled Sobol (default: simulation.yaml)",
-    )
+    sampling_options(p, min_draws=10)
     p.add_argument(
         "--explain",
         type=int_at_least(0),
